@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The README's test command (and .ci/run): installs what is needed, builds,
+# runs the unit tests under ASan+UBSan, then the whole suite (unit and
+# integration) on the regular build. Ends with CTest's summary line.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+"$root/tools/setup/install-deps.sh"
+
+# 1. Sanitizer build: unit tests only (integration tests spawn daemons and are
+#    covered by the regular build below).
+HERALD_BUILD_DIR=$root/build-asan HERALD_BUILD_TYPE=Debug \
+  "$root/tools/setup/build.sh" -DHERALD_SANITIZE=ON
+(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest -L unit --output-on-failure -j 2 --timeout 600)
+
+# 2. Regular build: every test, unit and integration.
+"$root/tools/setup/build.sh"
+cd "$root/build" && ctest --output-on-failure -j 2 --timeout 600
