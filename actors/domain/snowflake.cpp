@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/domain/snowflake.hpp"
+
+#include <chrono>
+#include <cstdio>
+
+namespace herald::domain {
+
+namespace {
+
+constexpr std::uint64_t increment_mask = 0xfff;
+
+// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm); avoids
+// gmtime, which is neither thread-safe nor defined for every time_t.
+void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const auto doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  if (m <= 2) {
+    ++y;
+  }
+}
+
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+  std::int64_t q = a / b;
+  if ((a % b != 0) && ((a < 0) != (b < 0))) {
+    --q;
+  }
+  return q;
+}
+
+} // namespace
+
+std::int64_t system_clock_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+snowflake_generator::snowflake_generator(unsigned worker, unsigned process,
+                                         ms_clock clock)
+  : worker_(worker & 0x1f), process_(process & 0x1f), clock_(std::move(clock)) {
+}
+
+snowflake snowflake_generator::next() {
+  const std::uint64_t node_bits = (std::uint64_t{worker_} << 17)
+                                  | (std::uint64_t{process_} << 12);
+  std::int64_t since_epoch = clock_() - discord_epoch_ms;
+  if (since_epoch < 0) {
+    since_epoch = 0;
+  }
+  const std::uint64_t from_clock = (static_cast<std::uint64_t>(since_epoch) << 22)
+                                   | node_bits;
+  std::uint64_t last = last_.load(std::memory_order_relaxed);
+  for (;;) {
+    std::uint64_t candidate = from_clock;
+    if (candidate <= last) {
+      // Same or earlier ms than the last id: take the next increment, and when
+      // the 12-bit increment is exhausted move to the next ms (never carry
+      // into the worker/process bits).
+      candidate = (last & increment_mask) == increment_mask
+                    ? (((last >> 22) + 1) << 22) | node_bits
+                    : last + 1;
+    }
+    if (last_.compare_exchange_weak(last, candidate, std::memory_order_relaxed)) {
+      return candidate;
+    }
+  }
+}
+
+std::string format_snowflake(snowflake id) {
+  return std::to_string(id);
+}
+
+std::optional<snowflake> parse_snowflake(std::string_view text) {
+  if (text.empty() || text.size() > 20) {
+    return std::nullopt;
+  }
+  snowflake value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    const auto digit = static_cast<snowflake>(c - '0');
+    if (value > (UINT64_MAX - digit) / 10) {
+      return std::nullopt;
+    }
+    value = value * 10 + digit;
+  }
+  return value;
+}
+
+std::string format_iso8601(std::int64_t unix_ms) {
+  const std::int64_t days = floor_div(unix_ms, 86400000);
+  const std::int64_t ms_of_day = unix_ms - days * 86400000;
+  std::int64_t year = 0;
+  unsigned month = 0;
+  unsigned day = 0;
+  civil_from_days(days, year, month, day);
+  const auto hour = static_cast<int>(ms_of_day / 3600000);
+  const auto minute = static_cast<int>(ms_of_day / 60000 % 60);
+  const auto second = static_cast<int>(ms_of_day / 1000 % 60);
+  const auto millis = static_cast<int>(ms_of_day % 1000);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03d000+00:00",
+                static_cast<long long>(year), month, day, hour, minute, second,
+                millis);
+  return buf;
+}
+
+} // namespace herald::domain
