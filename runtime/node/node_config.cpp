@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "runtime/node/node_config.hpp"
+
+#include <unistd.h>
+
+#include <climits>
+
+#include "runtime/config/validators.hpp"
+#include "runtime/log/log.hpp"
+
+namespace herald::node {
+
+using config::value_type;
+
+std::string default_node_name() {
+  char buf[HOST_NAME_MAX + 1] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') {
+    return "herald";
+  }
+  std::string name{buf};
+  // A hostname may be fully qualified; the short name is what operators expect.
+  return name.substr(0, name.find('.'));
+}
+
+void register_config_keys(config::schema& s) {
+  s.add({"node.name", value_type::string,
+         "Name of this node in logs, metrics, status and the cluster; letters, digits, "
+         "`.`, `_`, `-`.",
+         "the short hostname",
+         [](const config::config&) { return config::value{default_node_name()}; },
+         config::node_name()});
+  s.add({"node.data_dir", value_type::string,
+         "Directory for the node's persistent state (embedded store); created at start.",
+         "`./var/<node.name>`",
+         [](const config::config& c) {
+           return config::value{"./var/" + c.get_string("node.name")};
+         },
+         config::non_empty()});
+  s.add({"node.roles", value_type::string_list,
+         "Roles this node runs: `gateway` (client connections, REST) and/or `guild` "
+         "(guild actors).",
+         "`[\"gateway\", \"guild\"]`",
+         config::fixed(config::string_list{"gateway", "guild"}),
+         config::each_one_of({"gateway", "guild"}, true)});
+  s.add({"admin.listen", value_type::string,
+         "HOST:PORT of the admin HTTP API (/healthz, /readyz, /metrics, /v1/*). Port 0 "
+         "picks a free port.",
+         "`127.0.0.1:9100`", config::fixed(std::string{"127.0.0.1:9100"}),
+         config::listen_address()});
+  s.add({"gateway.listen", value_type::string,
+         "HOST:PORT of the client gateway (WebSocket) and REST API.", "`127.0.0.1:8080`",
+         config::fixed(std::string{"127.0.0.1:8080"}), config::listen_address()});
+  s.add({"cluster.listen", value_type::string,
+         "HOST:PORT where this node accepts connections from peer nodes.", "`127.0.0.1:4370`",
+         config::fixed(std::string{"127.0.0.1:4370"}), config::listen_address()});
+  s.add({"runtime.scheduler_threads", value_type::integer,
+         "Worker threads of the actor scheduler; 0 means one per hardware thread.", "`0`",
+         config::fixed(int64_t{0}), config::int_range(0, 1024)});
+  s.add({"runtime.shutdown_timeout_ms", value_type::integer,
+         "How long a graceful shutdown may take before the node gives up and exits "
+         "with code 1.",
+         "`10000`", config::fixed(int64_t{10000}), config::int_range(1, 3600000)});
+}
+
+config::schema full_schema() {
+  config::schema s;
+  register_config_keys(s);
+  log::register_config_keys(s);
+  return s;
+}
+
+}  // namespace herald::node
