@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "runtime/supervision/detail/dynamic_supervisor_actor.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <caf/exit_reason.hpp>
+
+namespace herald::supervision::detail {
+
+namespace {
+
+/// (stop_all_atom, seq): the longest shutdown timeout of a full stop elapsed.
+using stop_all_atom = caf::atom_constant<caf::atom("sup_stopal")>;
+
+}  // namespace
+
+dynamic_supervisor_actor::dynamic_supervisor_actor(caf::actor_config& cfg,
+                                                   dynamic_supervisor_spec spec)
+  : caf::event_based_actor(cfg),
+    spec_(std::move(spec)),
+    window_(spec_.intensity),
+    metrics_(spec_.name, spec_.parent, "dynamic") {
+}
+
+const char* dynamic_supervisor_actor::name() const {
+  return "herald.dynamic_supervisor";
+}
+
+caf::behavior dynamic_supervisor_actor::make_behavior() {
+  set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+  set_exit_handler([this](caf::exit_msg& em) {
+    if (em.reason) {
+      begin_stop(std::move(em.reason));
+    }
+  });
+  delayed_send(this, sample_period, sample_atom::value);
+  return {
+    [this](start_child_atom, child_spec_ptr& spec, child_key& key) {
+      return start(std::move(spec), std::move(key));
+    },
+    [this](terminate_child_atom, const caf::actor& who) { return terminate(who); },
+    [this](which_children_atom) {
+      metrics_.sample_mailbox(this);
+      return which();
+    },
+    [this](count_children_atom) {
+      metrics_.sample_mailbox(this);
+      return count();
+    },
+    // Ready as soon as it runs: it has no initial children.
+    [this](ready_atom) -> caf::result<caf::ok_atom> {
+      if (stopping_) {
+        return make_error(supervision_errc::shutting_down, spec_.name);
+      }
+      return caf::ok_atom::value;
+    },
+    [this](stop_timeout_atom, caf::actor_id id, uint64_t) {
+      auto i = terminating_.find(id);
+      if (i != terminating_.end()) {
+        spdlog::warn("supervisor '{}': child '{}' did not stop within {} ms; killing it",
+                     spec_.name, i->second.c.spec->id, i->second.c.spec->shutdown.wait.count());
+        send_exit(i->second.c.handle, caf::exit_reason::kill);
+      }
+    },
+    [this](stop_all_atom) {
+      for (auto& kv : terminating_) {
+        send_exit(kv.second.c.handle, caf::exit_reason::kill);
+      }
+    },
+    [this](sample_atom) {
+      metrics_.sample_mailbox(this);
+      delayed_send(this, sample_period, sample_atom::value);
+    },
+  };
+}
+
+void dynamic_supervisor_actor::on_exit() {
+  // Children never outlive their supervisor (see static_supervisor::on_exit).
+  for (auto& kv : children_) {
+    send_exit(kv.second.handle, caf::exit_reason::kill);
+  }
+  auto err = make_error(supervision_errc::shutting_down, spec_.name);
+  for (auto& kv : terminating_) {
+    send_exit(kv.second.c.handle, caf::exit_reason::kill);
+    for (auto& rp : kv.second.waiters) {
+      rp.deliver(err);
+    }
+  }
+  children_.clear();
+  terminating_.clear();
+  metrics_.close();
+}
+
+caf::response_promise dynamic_supervisor_actor::start(child_spec_ptr spec, child_key key) {
+  auto rp = make_response_promise();
+  if (stopping_) {
+    rp.deliver(make_error(supervision_errc::shutting_down, spec_.name));
+    return rp;
+  }
+  if (!spec) {
+    rp.deliver(make_error(supervision_errc::invalid_start, "start_child without a spec"));
+    return rp;
+  }
+  auto res = start_one(this, *spec, key, spec_.name);
+  if (!res) {
+    rp.deliver(std::move(res.error()));
+    return rp;
+  }
+  auto handle = *res;
+  auto id = handle.id();
+  bool is_sup = spec->type == child_type::supervisor;
+  children_.emplace(id, child{handle, std::move(spec), std::move(key)});
+  update_count();
+  if (!is_sup) {
+    rp.deliver(std::move(handle));
+    return rp;
+  }
+  // A child supervisor is started once it says so; if its own start fails
+  // it stops itself, and it must not be restarted as if it had crashed.
+  request(handle, caf::infinite, ready_atom::value)
+    .then([rp, handle](caf::ok_atom) mutable { rp.deliver(handle); },
+          [this, rp, id](caf::error& err) mutable {
+            children_.erase(id);
+            update_count();
+            rp.deliver(std::move(err));
+          });
+  return rp;
+}
+
+caf::response_promise dynamic_supervisor_actor::terminate(const caf::actor& who) {
+  auto rp = make_response_promise();
+  auto id = who ? who.id() : 0;
+  auto i = children_.find(id);
+  if (i != children_.end()) {
+    auto c = std::move(i->second);
+    children_.erase(i);
+    update_count();
+    stop_child(std::move(c), &rp);
+    return rp;
+  }
+  auto t = terminating_.find(id);
+  if (t != terminating_.end()) {
+    t->second.waiters.push_back(rp);
+    return rp;
+  }
+  rp.deliver(make_error(supervision_errc::no_such_child,
+                        fmt::format("supervisor '{}': actor {} is not a child", spec_.name, id)));
+  return rp;
+}
+
+void dynamic_supervisor_actor::stop_child(child c, caf::response_promise* waiter) {
+  auto id = c.handle.id();
+  bool timer = send_stop(this, c.handle, c.spec->shutdown);
+  auto wait = c.spec->shutdown.wait;
+  auto& t = terminating_[id];
+  t.c = std::move(c);
+  if (waiter != nullptr) {
+    t.waiters.push_back(*waiter);
+  }
+  if (timer && !stopping_) {
+    delayed_send(this, wait, stop_timeout_atom::value, id, uint64_t{0});
+  }
+}
+
+void dynamic_supervisor_actor::on_down(caf::down_msg& dm) {
+  auto id = dm.source.id();
+  auto t = terminating_.find(id);
+  if (t != terminating_.end()) {
+    for (auto& rp : t->second.waiters) {
+      rp.deliver(caf::ok_atom::value);
+    }
+    terminating_.erase(t);
+    maybe_quit();
+    return;
+  }
+  auto i = children_.find(id);
+  if (i == children_.end()) {
+    return;
+  }
+  auto c = std::move(i->second);
+  children_.erase(i);
+  update_count();
+  log_child_exit(spec_.name, *c.spec, c.key, dm.reason);
+  if (!stopping_ && should_restart(c.spec->restart, dm.reason)) {
+    restart(std::move(c), dm.reason);
+  }
+}
+
+// Restarts one child; a failed restart counts as another restart (OTP) and
+// is retried until the intensity is exceeded, which bounds the loop.
+void dynamic_supervisor_actor::restart(child c, const caf::error& reason) {
+  caf::error last = reason;
+  for (;;) {
+    if (!window_.record(restart_window::clock::now())) {
+      escalate(c, last);
+      return;
+    }
+    metrics_.restarted();
+    auto res = start_one(this, *c.spec, c.key, spec_.name);
+    if (res) {
+      auto id = res->id();
+      c.handle = std::move(*res);
+      children_.emplace(id, std::move(c));
+      update_count();
+      return;
+    }
+    last = res.error();
+    spdlog::error("supervisor '{}': restarting child '{}' key={} failed: {}", spec_.name,
+                  c.spec->id, c.key.to_string(), describe(last));
+  }
+}
+
+void dynamic_supervisor_actor::escalate(const child& c, const caf::error& reason) {
+  auto err = make_error(supervision_errc::max_restarts_exceeded,
+                        fmt::format("supervisor '{}' exceeded {} restart(s) in {} ms; last exit: "
+                                    "child '{}' key={}: {}",
+                                    spec_.name, spec_.intensity.max_restarts,
+                                    spec_.intensity.period.count(), c.spec->id,
+                                    c.key.to_string(), describe(reason)));
+  spdlog::error("{}", describe(err));
+  begin_stop(std::move(err));
+}
+
+// Dynamic children have no order: all get their stop signal at once, and
+// after the longest bounded timeout among them the remaining ones are killed.
+void dynamic_supervisor_actor::begin_stop(caf::error reason) {
+  if (stopping_) {
+    return;
+  }
+  stopping_ = true;
+  exit_reason_ = std::move(reason);
+  std::chrono::milliseconds longest{0};
+  bool any_timer = false;
+  auto running = std::move(children_);
+  children_.clear();
+  update_count();
+  for (auto& kv : running) {
+    const auto& p = kv.second.spec->shutdown;
+    if (!p.brutal && !p.unbounded) {
+      any_timer = true;
+      longest = std::max(longest, p.wait);
+    }
+    stop_child(std::move(kv.second), nullptr);
+  }
+  if (any_timer) {
+    delayed_send(this, longest, stop_all_atom::value);
+  }
+  maybe_quit();
+}
+
+void dynamic_supervisor_actor::maybe_quit() {
+  if (stopping_ && terminating_.empty()) {
+    quit(exit_reason_);
+  }
+}
+
+void dynamic_supervisor_actor::update_count() {
+  metrics_.set_children(children_.size());
+}
+
+std::vector<child_info> dynamic_supervisor_actor::which() const {
+  std::vector<child_info> result;
+  result.reserve(children_.size());
+  for (auto& kv : children_) {
+    const auto& c = kv.second;
+    result.push_back(child_info{c.spec->id, c.key, c.handle, c.spec->type, c.spec->restart,
+                                c.spec->kind});
+  }
+  return result;
+}
+
+child_counts dynamic_supervisor_actor::count() const {
+  child_counts n;
+  n.specs = children_.size();
+  n.active = children_.size();
+  for (auto& kv : children_) {
+    ++(kv.second.spec->type == child_type::supervisor ? n.supervisors : n.workers);
+  }
+  return n;
+}
+
+}  // namespace herald::supervision::detail
