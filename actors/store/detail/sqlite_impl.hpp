@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// sqlite_store's connection and its prepared-statement cache, shared by its read and write sources.
+// Owned by one sqlite_store; used only under that store's mutex.
+// Invariant: every statement is prepared on db_ and finalized before db_ closes.
+
+#include <sqlite3.h>
+
+#include "actors/store/detail/sqlite_db.hpp"
+#include "actors/store/sqlite_store.hpp"
+
+namespace herald::store {
+
+struct sqlite_store::impl {
+  ~impl();
+
+  /// Prepares every statement below; called once after migrations.
+  result<void> prepare_all();
+  /// Runs one op inside the open transaction.
+  result<void> run(const write_batch::op& op);
+
+  sqlite3* db_ = nullptr;
+
+  // Finalized by their destructors after ~impl's body has called
+  // sqlite3_close_v2, which defers the real close until the last one is gone.
+  detail::statement begin_, commit_, rollback_;
+  detail::statement upsert_user_, upsert_guild_, upsert_role_, upsert_channel_;
+  detail::statement delete_overwrites_, insert_overwrite_;
+  detail::statement upsert_member_, delete_member_roles_, insert_member_role_;
+  detail::statement delete_role_, delete_role_from_members_, delete_role_overwrites_;
+  detail::statement delete_channel_, delete_member_;
+  detail::statement insert_message_, update_message_, delete_message_;
+  detail::statement select_guild_, select_roles_, select_channels_, select_overwrites_;
+  detail::statement select_members_, select_member_roles_;
+  detail::statement list_guilds_, guilds_of_user_, select_user_;
+  detail::statement select_message_, recent_messages_;
+};
+
+} // namespace herald::store

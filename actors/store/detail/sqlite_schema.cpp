@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/store/detail/sqlite_schema.hpp"
+
+#include <string>
+
+#include "actors/store/detail/sqlite_db.hpp"
+
+namespace herald::store::detail {
+
+namespace {
+
+// Version 1: guild state and messages. Ids, permission bitfields and times
+// are INTEGER (uint64 stored bit-for-bit in SQLite's int64). Mention lists
+// are space-separated decimal ids. No foreign keys: the store keeps related
+// rows consistent itself (see the delete ops), which avoids per-row FK checks.
+constexpr const char* schema_v1 = R"sql(
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  username TEXT NOT NULL,
+  bot INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE guilds (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  owner_id INTEGER NOT NULL
+);
+CREATE TABLE roles (
+  id INTEGER PRIMARY KEY,
+  guild_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  position INTEGER NOT NULL,
+  permissions INTEGER NOT NULL,
+  color INTEGER NOT NULL DEFAULT 0,
+  hoist INTEGER NOT NULL DEFAULT 0,
+  mentionable INTEGER NOT NULL DEFAULT 0,
+  managed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX roles_by_guild ON roles(guild_id);
+CREATE TABLE channels (
+  id INTEGER PRIMARY KEY,
+  guild_id INTEGER NOT NULL,
+  type INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  position INTEGER NOT NULL
+);
+CREATE INDEX channels_by_guild ON channels(guild_id);
+CREATE TABLE overwrites (
+  channel_id INTEGER NOT NULL,
+  target_id INTEGER NOT NULL,
+  type INTEGER NOT NULL CHECK (type IN (0, 1)),
+  allow INTEGER NOT NULL,
+  deny INTEGER NOT NULL,
+  ord INTEGER NOT NULL,
+  PRIMARY KEY (channel_id, type, target_id)
+) WITHOUT ROWID;
+CREATE INDEX overwrites_by_target ON overwrites(target_id);
+CREATE TABLE members (
+  guild_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  joined_at INTEGER NOT NULL,
+  PRIMARY KEY (guild_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX members_by_user ON members(user_id);
+CREATE TABLE member_roles (
+  guild_id INTEGER NOT NULL,
+  user_id INTEGER NOT NULL,
+  role_id INTEGER NOT NULL,
+  PRIMARY KEY (guild_id, user_id, role_id)
+) WITHOUT ROWID;
+CREATE INDEX member_roles_by_role ON member_roles(guild_id, role_id);
+CREATE TABLE messages (
+  id INTEGER PRIMARY KEY,
+  channel_id INTEGER NOT NULL,
+  guild_id INTEGER NOT NULL,
+  author_id INTEGER NOT NULL,
+  content TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  edited_at INTEGER NOT NULL DEFAULT 0,
+  deleted INTEGER NOT NULL DEFAULT 0,
+  mentions TEXT NOT NULL DEFAULT '',
+  mention_roles TEXT NOT NULL DEFAULT '',
+  mention_everyone INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX messages_by_channel ON messages(channel_id, id);
+)sql";
+
+result<int> user_version(sqlite3* db) {
+  statement query;
+  if (auto r = query.prepare(db, "PRAGMA user_version"); !r) {
+    return r.error();
+  }
+  auto row = query.start().step("read user_version");
+  if (!row) {
+    return row.error();
+  }
+  const auto version = row.value() ? static_cast<int>(query.column_int(0)) : 0;
+  query.finish();
+  return version;
+}
+
+// Applies the next migration, or none when up to date. The version is read
+// inside the IMMEDIATE transaction so two processes opening the same new file
+// cannot both apply the same migration.
+result<bool> step_migration(sqlite3* db) {
+  if (auto r = exec(db, "BEGIN IMMEDIATE", "begin migration"); !r) {
+    return r.error();
+  }
+  auto fail = [db](const store_error& error) -> result<bool> {
+    sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    return error;
+  };
+  auto version = user_version(db);
+  if (!version) {
+    return fail(version.error());
+  }
+  const int from = version.value();
+  if (from > latest_schema_version()) {
+    return fail(store_error{store_errc::schema_too_new,
+                            "schema version " + std::to_string(from)
+                              + " is newer than " + std::to_string(latest_schema_version())
+                              + ", the newest this build knows"});
+  }
+  if (from == latest_schema_version()) {
+    if (auto r = exec(db, "COMMIT", "commit"); !r) {
+      return fail(r.error());
+    }
+    return false;
+  }
+  const std::string bump = "PRAGMA user_version = " + std::to_string(from + 1);
+  auto r = exec(db, migrations()[static_cast<std::size_t>(from)],
+                "migration " + std::to_string(from + 1));
+  if (r) {
+    r = exec(db, bump.c_str(), "bump user_version");
+  }
+  if (r) {
+    r = exec(db, "COMMIT", "commit migration");
+  }
+  if (!r) {
+    return fail(r.error());
+  }
+  return true;
+}
+
+} // namespace
+
+const std::vector<const char*>& migrations() {
+  static const std::vector<const char*> list = {schema_v1};
+  return list;
+}
+
+int latest_schema_version() {
+  return static_cast<int>(migrations().size());
+}
+
+result<int> migrate(sqlite3* db) {
+  // Each step raises the version by one, so this ends within
+  // latest_schema_version() + 1 rounds.
+  for (int round = 0; round <= latest_schema_version(); ++round) {
+    auto stepped = step_migration(db);
+    if (!stepped) {
+      return stepped.error();
+    }
+    if (!stepped.value()) {
+      return latest_schema_version();
+    }
+  }
+  return latest_schema_version();
+}
+
+} // namespace herald::store::detail

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The SQLite schema as an ordered list of migrations, versioned by PRAGMA user_version.
+// Internal to sqlite_store; run once when a store opens, before any other statement.
+// Invariant: user_version N means migrations 1..N were applied, each in its own transaction.
+
+#include <sqlite3.h>
+
+#include <vector>
+
+#include "actors/store/result.hpp"
+
+namespace herald::store::detail {
+
+/// Migration i (0-based) takes the schema from version i to version i+1.
+/// Append only: never edit or reorder an entry once released.
+const std::vector<const char*>& migrations();
+
+/// The version a fully migrated file has (migrations().size()).
+int latest_schema_version();
+
+/// Reads user_version, refuses files newer than latest_schema_version(), and
+/// applies the missing migrations in order, each with its version bump in one
+/// IMMEDIATE transaction. Returns the resulting version.
+result<int> migrate(sqlite3* db);
+
+} // namespace herald::store::detail

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: Apache-2.0
+// sqlite_store: opening (pragmas, migrations), batched apply, and reads.
+#include "actors/store/sqlite_store.hpp"
+
+#include <algorithm>
+#include <sstream>
+#include <system_error>
+#include <unordered_map>
+
+#include "actors/store/detail/sqlite_impl.hpp"
+#include "actors/store/detail/sqlite_schema.hpp"
+#include "runtime/metrics/metrics.hpp"
+
+namespace herald::store {
+
+namespace {
+
+using detail::each_row;
+using detail::statement;
+
+struct store_metrics {
+  metrics::counter& batches_;
+  metrics::counter& ops_;
+  metrics::histogram& commit_seconds_;
+
+  static store_metrics& get() {
+    auto& reg = metrics::registry::global();
+    const metrics::labels l{{"backend", "sqlite"}};
+    static store_metrics m{
+      reg.get_counter("herald_store_batches_total", "Write batches committed", l),
+      reg.get_counter("herald_store_ops_total", "Write ops committed", l),
+      reg.get_histogram("herald_store_commit_seconds",
+                        "Time to apply and commit one write batch", l)};
+    return m;
+  }
+
+  static void count_error(const store_error& error) {
+    metrics::registry::global()
+      .get_counter("herald_store_errors_total", "Store calls that failed",
+                   {{"backend", "sqlite"}, {"code", to_string(error.code_)}})
+      .inc();
+  }
+};
+
+template <class T>
+result<T> counted(result<T> r) {
+  if (!r) {
+    store_metrics::count_error(r.error());
+  }
+  return r;
+}
+
+std::vector<snowflake> split_ids(const std::string& text) {
+  std::vector<snowflake> out;
+  std::istringstream in(text);
+  snowflake id = 0;
+  while (in >> id) {
+    out.push_back(id);
+  }
+  return out;
+}
+
+domain::message read_message(const statement& q) {
+  domain::message m;
+  m.id_ = q.column_id(0);
+  m.channel_id_ = q.column_id(1);
+  m.guild_id_ = q.column_id(2);
+  m.author_id_ = q.column_id(3);
+  m.content_ = q.column_text(4);
+  m.created_at_ = q.column_int(5);
+  m.edited_at_ = q.column_int(6);
+  m.deleted_ = q.column_int(7) != 0;
+  m.mentions_ = split_ids(q.column_text(8));
+  m.mention_roles_ = split_ids(q.column_text(9));
+  m.mention_everyone_ = q.column_int(10) != 0;
+  return m;
+}
+
+
+result<void> configure(sqlite3* db, const sqlite_options& options) {
+  sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout_.count()));
+  // The first statement reads the file header: a non-database fails here.
+  statement wal;
+  if (auto r = wal.prepare(db, "PRAGMA journal_mode = WAL"); !r) {
+    return r;
+  }
+  auto row = wal.start().step("enable WAL");
+  if (!row) {
+    return row.error();
+  }
+  const std::string mode = row.value() ? wal.column_text(0) : std::string();
+  wal.finish();
+  if (mode != "wal") {
+    return store_error{store_errc::io_error, "cannot enable WAL journal (got '" + mode + "')"};
+  }
+  const char* sync = options.sync_ == sync_mode::full ? "PRAGMA synchronous = FULL"
+                                                      : "PRAGMA synchronous = NORMAL";
+  return detail::exec(db, sync, "set synchronous");
+}
+
+} // namespace
+
+sqlite_store::impl::~impl() {
+  sqlite3_close_v2(db_);  // deferred until the statement members are finalized
+}
+
+sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<impl> state)
+  : path_(std::move(path)), impl_(std::move(state)) {
+}
+
+sqlite_store::~sqlite_store() = default;
+
+int sqlite_store::latest_schema_version() {
+  return detail::latest_schema_version();
+}
+
+result<std::unique_ptr<sqlite_store>> sqlite_store::open(const sqlite_options& options) {
+  if (options.data_dir_.empty() || options.file_name_.empty()) {
+    return store_error{store_errc::invalid_argument, "sqlite store needs a data dir and file"};
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.data_dir_, ec);
+  if (ec) {
+    return store_error{store_errc::io_error, "cannot create data dir "
+                                               + options.data_dir_.string() + ": "
+                                               + ec.message()};
+  }
+  auto path = options.data_dir_ / options.file_name_;
+  auto state = std::make_unique<impl>();
+  const int rc = sqlite3_open_v2(path.c_str(), &state->db_,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                                   | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  auto fail = [&](store_error error) -> result<std::unique_ptr<sqlite_store>> {
+    error.message_ = path.string() + ": " + error.message_;
+    store_metrics::count_error(error);
+    return error;
+  };
+  if (rc != SQLITE_OK) {
+    return fail(detail::sqlite_error(state->db_, rc, "open"));
+  }
+  if (auto r = configure(state->db_, options); !r) {
+    return fail(r.error());
+  }
+  if (auto r = detail::migrate(state->db_); !r) {
+    return fail(r.error());
+  }
+  if (auto r = state->prepare_all(); !r) {
+    return fail(r.error());
+  }
+  return std::unique_ptr<sqlite_store>(new sqlite_store(std::move(path), std::move(state)));
+}
+
+result<void> sqlite_store::apply(const write_batch& batch) {
+  if (batch.empty()) {
+    return {};
+  }
+  auto& m = store_metrics::get();
+  const auto started = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& s = *impl_;
+  if (auto r = s.begin_.start().run("begin"); !r) {
+    return counted(result<void>(r.error()));
+  }
+  for (const auto& op : batch.ops()) {
+    if (auto r = s.run(op); !r) {
+      // Rollback cannot fail in a way we could act on; the op's error wins.
+      (void) s.rollback_.start().run("rollback");
+      return counted(r);
+    }
+  }
+  if (auto r = s.commit_.start().run("commit"); !r) {
+    (void) s.rollback_.start().run("rollback");
+    return counted(result<void>(r.error()));
+  }
+  m.batches_.inc();
+  m.ops_.inc(batch.size());
+  m.commit_seconds_.observe(
+    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return {};
+}
+
+result<std::vector<snowflake>> sqlite_store::list_guild_ids() {
+  std::lock_guard<std::mutex> guard(mutex_);
+  std::vector<snowflake> out;
+  auto r = each_row(impl_->list_guilds_.start(), "list guilds",
+                    [&](const statement& q) { out.push_back(q.column_id(0)); });
+  if (!r) {
+    return counted(result<std::vector<snowflake>>(r.error()));
+  }
+  return out;
+}
+
+result<std::vector<snowflake>> sqlite_store::guilds_of_user(snowflake user_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  std::vector<snowflake> out;
+  auto r = each_row(impl_->guilds_of_user_.start().bind_id(1, user_id), "guilds of user",
+                    [&](const statement& q) { out.push_back(q.column_id(0)); });
+  if (!r) {
+    return counted(result<std::vector<snowflake>>(r.error()));
+  }
+  return out;
+}
+
+result<domain::user> sqlite_store::get_user(snowflake user_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  std::optional<domain::user> found;
+  auto r = each_row(impl_->select_user_.start().bind_id(1, user_id), "get user",
+                    [&](const statement& q) {
+                      found = domain::user{q.column_id(0), q.column_text(1),
+                                           q.column_int(2) != 0};
+                    });
+  if (!r) {
+    return counted(result<domain::user>(r.error()));
+  }
+  if (!found) {
+    return store_error{store_errc::not_found, "no user " + std::to_string(user_id)};
+  }
+  return *found;
+}
+
+result<domain::message> sqlite_store::get_message(snowflake message_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  std::optional<domain::message> found;
+  auto r = each_row(impl_->select_message_.start().bind_id(1, message_id), "get message",
+                    [&](const statement& q) { found = read_message(q); });
+  if (!r) {
+    return counted(result<domain::message>(r.error()));
+  }
+  if (!found) {
+    return store_error{store_errc::not_found, "no message " + std::to_string(message_id)};
+  }
+  return std::move(*found);
+}
+
+result<std::vector<domain::message>> sqlite_store::recent_messages(snowflake channel_id,
+                                                                   std::size_t limit,
+                                                                   snowflake before) {
+  if (limit == 0 || limit > 1000) {
+    return store_error{store_errc::invalid_argument, "limit must be 1..1000"};
+  }
+  std::lock_guard<std::mutex> guard(mutex_);
+  std::vector<domain::message> out;
+  out.reserve(limit);
+  auto& q = impl_->recent_messages_.start().bind_id(1, channel_id)
+              .bind(2, before == 0 ? INT64_MAX : static_cast<std::int64_t>(before))
+              .bind(3, static_cast<std::int64_t>(limit));
+  auto r = each_row(q, "recent messages",
+                    [&](const statement& row) { out.push_back(read_message(row)); });
+  if (!r) {
+    return counted(result<std::vector<domain::message>>(r.error()));
+  }
+  return out;
+}
+
+} // namespace herald::store

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The embedded store: one SQLite file (WAL) under the node's data dir, schema migrated on open.
+// One object per node, shared by all guild actors; any thread may call it, calls run one at a time.
+// Invariant: when a write returns success its transaction is committed with the configured sync.
+//
+// Durability: sync_mode::full (default) fsyncs the WAL at every commit, so an
+// acknowledged write survives power loss and OS crashes, which is what the
+// dispatch core promises producers. sync_mode::normal fsyncs only at
+// checkpoints: acknowledged writes survive a crash of heraldd but the last
+// ones may be lost on power failure; use it only where that is acceptable
+// (tests, benches). Batches amortise the fsync: group-commit many events per
+// apply() rather than calling the one-op helpers per event.
+//
+// Thread-safety: one sqlite3 connection per store, guarded by an internal
+// mutex; every public call holds it for its whole duration. SQLite allows one
+// writer per file anyway, so a second connection would not add write
+// throughput. Another process may open the same file; it then waits up to
+// busy_timeout for the lock and gets store_errc::busy after that.
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "actors/store/store.hpp"
+
+namespace herald::store {
+
+enum class sync_mode {
+  full,    ///< PRAGMA synchronous=FULL: durable against power loss (default)
+  normal,  ///< PRAGMA synchronous=NORMAL: durable against process crash only
+};
+
+struct sqlite_options {
+  std::filesystem::path data_dir_;                 ///< created (with parents) if missing
+  std::string file_name_ = "herald.sqlite3";       ///< the one file under data_dir_
+  sync_mode sync_ = sync_mode::full;
+  std::chrono::milliseconds busy_timeout_{5000};   ///< wait for another process's lock
+};
+
+class sqlite_store final : public store {
+public:
+  /// Opens or creates the file, enables WAL, applies missing migrations.
+  /// Errors: invalid_argument (empty data dir), io_error (cannot create or
+  /// open), not_a_database, corrupt, schema_too_new.
+  static result<std::unique_ptr<sqlite_store>> open(const sqlite_options& options);
+
+  ~sqlite_store() override;
+  sqlite_store(const sqlite_store&) = delete;
+  sqlite_store& operator=(const sqlite_store&) = delete;
+
+  result<void> apply(const write_batch& batch) override;
+  result<domain::guild_state> load_guild(snowflake guild_id) override;
+  result<std::vector<snowflake>> list_guild_ids() override;
+  result<std::vector<snowflake>> guilds_of_user(snowflake user_id) override;
+  result<domain::user> get_user(snowflake user_id) override;
+  result<domain::message> get_message(snowflake message_id) override;
+  result<std::vector<domain::message>> recent_messages(snowflake channel_id,
+                                                       std::size_t limit,
+                                                       snowflake before = 0) override;
+
+  /// The database file's full path.
+  const std::filesystem::path& path() const { return path_; }
+  /// The schema version this build writes (PRAGMA user_version after open).
+  static int latest_schema_version();
+
+  struct impl;  // the connection and its cached statements (sqlite_store.cpp)
+
+private:
+  sqlite_store(std::filesystem::path path, std::unique_ptr<impl> state);
+
+  std::filesystem::path path_;
+  std::mutex mutex_;  // guards impl_: one call at a time on the connection
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace herald::store

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The store seam: guild state and messages behind one abstract interface (SQLite now, PostgreSQL later).
+// One store object per node, shared by its guild actors; implementations say how they serialise calls.
+// Invariant: a write call returns success only once its data is durable, and a batch is all-or-nothing.
+
+#include <cstddef>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "actors/domain/guild_state.hpp"
+#include "actors/domain/types.hpp"
+#include "actors/store/result.hpp"
+
+namespace herald::store {
+
+using domain::snowflake;
+
+/// The writes a store understands, one struct per kind (see write_batch).
+namespace write_op {
+struct upsert_user { domain::user value_; };
+struct upsert_guild { domain::guild value_; };
+struct upsert_role { snowflake guild_id_; domain::role value_; };
+/// Writes the channel row and replaces all its overwrites.
+struct upsert_channel { domain::channel value_; };
+struct set_overwrites { snowflake channel_id_; std::vector<domain::permission_overwrite> value_; };
+/// Writes the member row and replaces its role set.
+struct upsert_member { snowflake guild_id_; domain::member value_; };
+/// Also drops the role from members' role sets and from channel overwrites.
+struct delete_role { snowflake guild_id_; snowflake role_id_; };
+/// Also drops the channel's overwrites; its messages are kept.
+struct delete_channel { snowflake channel_id_; };
+struct delete_member { snowflake guild_id_; snowflake user_id_; };
+/// Fails with constraint when the id exists.
+struct insert_message { domain::message value_; };
+/// Fails with not_found when the message is missing or deleted.
+struct update_message { snowflake message_id_; std::string content_; std::int64_t edited_at_; };
+/// Sets deleted and erases content and mentions; not_found when missing.
+struct delete_message { snowflake message_id_; };
+} // namespace write_op
+
+/// Writes applied together in one transaction by store::apply. The guild actor
+/// fills one per group commit. Owned by the caller; not thread-safe.
+class write_batch {
+public:
+  using op = std::variant<write_op::upsert_user, write_op::upsert_guild,
+                          write_op::upsert_role, write_op::upsert_channel,
+                          write_op::set_overwrites, write_op::upsert_member,
+                          write_op::delete_role, write_op::delete_channel,
+                          write_op::delete_member, write_op::insert_message,
+                          write_op::update_message, write_op::delete_message>;
+
+  template <class Op>
+  write_batch& add(Op value) {
+    ops_.emplace_back(std::move(value));
+    return *this;
+  }
+
+  /// In the order added; applied in this order.
+  const std::vector<op>& ops() const { return ops_; }
+  std::size_t size() const { return ops_.size(); }
+  bool empty() const { return ops_.empty(); }
+  void clear() { ops_.clear(); }
+
+private:
+  std::vector<op> ops_;
+};
+
+/// Deletes of absent rows succeed (idempotent); message updates and deletes of
+/// absent messages fail with not_found, since the store is the only authority
+/// on messages. Reads see every write that returned success before them.
+class store {
+public:
+  virtual ~store() = default;
+
+  /// Applies every op in order in one transaction: on any error nothing is
+  /// written and the error of the first failing op is returned. Success means
+  /// durable (see the implementation's durability setting).
+  virtual result<void> apply(const write_batch& batch) = 0;
+
+  /// The full state of one guild, ready for its actor; not_found if absent.
+  virtual result<domain::guild_state> load_guild(snowflake guild_id) = 0;
+  /// Every stored guild id, ascending.
+  virtual result<std::vector<snowflake>> list_guild_ids() = 0;
+  /// Ids of the guilds the user is a member of, ascending.
+  virtual result<std::vector<snowflake>> guilds_of_user(snowflake user_id) = 0;
+  virtual result<domain::user> get_user(snowflake user_id) = 0;
+  /// A message, deleted ones included (deleted_ set, content erased).
+  virtual result<domain::message> get_message(snowflake message_id) = 0;
+  /// Up to `limit` (1..1000) non-deleted messages of the channel, newest
+  /// first; only ids below `before` when it is non-zero.
+  virtual result<std::vector<domain::message>> recent_messages(snowflake channel_id,
+                                                               std::size_t limit,
+                                                               snowflake before = 0) = 0;
+
+  // One-op conveniences: each is apply() of a batch holding that op.
+  result<void> upsert_user(const domain::user& value);
+  result<void> upsert_guild(const domain::guild& value);
+  result<void> upsert_role(snowflake guild_id, const domain::role& value);
+  result<void> upsert_channel(const domain::channel& value);
+  result<void> set_overwrites(snowflake channel_id,
+                              const std::vector<domain::permission_overwrite>& value);
+  result<void> upsert_member(snowflake guild_id, const domain::member& value);
+  result<void> delete_role(snowflake guild_id, snowflake role_id);
+  result<void> delete_channel(snowflake channel_id);
+  result<void> delete_member(snowflake guild_id, snowflake user_id);
+  result<void> insert_message(const domain::message& value);
+  result<void> update_message(snowflake message_id, const std::string& content,
+                              std::int64_t edited_at);
+  result<void> delete_message(snowflake message_id);
+
+  /// Writes a whole guild (guild row, roles, channels with overwrites, users
+  /// and members) in one batch; e.g. for creating a guild or seeding demo data.
+  result<void> save_guild(const domain::guild_state& state);
+};
+
+} // namespace herald::store
