@@ -1,0 +1,246 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "runtime/node/node.hpp"
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+
+#include "runtime/config/validators.hpp"
+#include "runtime/log/log.hpp"
+#include "runtime/metrics/metrics.hpp"
+#include "runtime/node/process_metrics.hpp"
+#include "runtime/supervision/errors.hpp"
+#include "runtime/supervision/supervision_tree.hpp"
+#include "runtime/supervision/supervisor.hpp"
+
+namespace herald::node {
+
+namespace {
+
+/// How long start() waits for the root tree to start its children.
+constexpr std::chrono::seconds root_start_timeout{30};
+/// Extra time the run_node watchdog allows past runtime.shutdown_timeout_ms for the
+/// kill path and the actor system's own teardown before it forces exit code 1.
+constexpr std::chrono::milliseconds watchdog_grace{2000};
+
+// Restarts per supervisor are counted by supervision itself
+// (herald_supervisor_restarts_total); children per live supervisor come from its table.
+std::vector<metrics::sample> supervisor_children_samples() {
+  std::vector<metrics::sample> out;
+  for (const auto& s : supervision::live_supervisors()) {
+    out.push_back({"herald_supervisor_children", {{"supervisor", s.name}},
+                   static_cast<double>(s.children)});
+  }
+  return out;
+}
+
+supervision::supervisor_spec make_spec(std::string name, supervision::strategy s,
+                                       std::vector<supervision::child_spec> children) {
+  supervision::supervisor_spec spec;
+  spec.name = std::move(name);
+  spec.restart_strategy = s;
+  spec.children = std::move(children);
+  return spec;
+}
+
+}  // namespace
+
+std::string to_string(start_errc e) {
+  switch (e) {
+    case start_errc::data_dir:
+      return "data_dir";
+    case start_errc::admin_listen:
+      return "admin_listen";
+    case start_errc::supervision:
+      return "supervision";
+  }
+  return "unknown";
+}
+
+node::node(config::config cfg, node_options opts)
+    : cfg_(std::move(cfg)), opts_(std::move(opts)), name_(cfg_.get_string("node.name")) {
+  auto threads = cfg_.get_int("runtime.scheduler_threads");
+  if (threads == 0) {
+    threads = std::max<int64_t>(1, std::thread::hardware_concurrency());
+  }
+  caf_cfg_.set("scheduler.max-threads", static_cast<caf::config_value::integer>(threads));
+  system_ = std::make_unique<caf::actor_system>(caf_cfg_);
+  admin_ctx_.status = [this] { return status(); };
+}
+
+node::~node() {
+  shutdown();
+  for (auto id : collector_ids_) {
+    metrics::registry::global().remove_collector(id);
+  }
+}
+
+std::optional<start_error> node::start() {
+  auto lg = log::get("node");
+  started_at_ = std::chrono::steady_clock::now();
+  std::error_code ec;
+  const auto& dir = cfg_.get_string("node.data_dir");
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    return start_error{start_errc::data_dir,
+                       "node.data_dir: cannot create \"" + dir + "\": " + ec.message()};
+  }
+  auto& reg = metrics::registry::global();
+  collector_ids_ = register_process_metrics(reg, std::chrono::system_clock::now());
+  collector_ids_.push_back(reg.add_collector("herald_supervisor_children",
+                                             "Children of each live supervisor.",
+                                             [] { return supervisor_children_samples(); }));
+
+  // root is rest_for_one: if system_sup restarts, the services built on it restart too.
+  auto root_spec = make_spec(
+      "root", supervision::strategy::rest_for_one,
+      {supervision::supervisor_child(make_spec(
+           "system_sup", supervision::strategy::one_for_one, opts_.system_children)),
+       supervision::supervisor_child(make_spec(
+           "service_sup", supervision::strategy::one_for_one, opts_.service_children))});
+  auto root = supervision::start_supervisor(*system_, std::move(root_spec), root_start_timeout);
+  if (!root) {
+    return start_error{start_errc::supervision, "root supervision tree failed to start: " +
+                                                    supervision::describe(root.error())};
+  }
+  root_ = *root;
+  started_ = true;
+
+  auto ep = config::parse_endpoint(cfg_.get_string("admin.listen"));
+  net::server_options sopts;
+  sopts.name = "admin";
+  sopts.host = ep->host;
+  sopts.port = ep->port;
+  admin_ = std::make_unique<net::http_server>(sopts);
+  add_admin_routes(*admin_, admin_ctx_);
+  if (opts_.admin_routes) {
+    opts_.admin_routes(*admin_, *system_);
+  }
+  if (auto err = admin_->start()) {
+    shutdown();
+    return start_error{start_errc::admin_listen, "admin.listen: cannot listen on " +
+                                                     cfg_.get_string("admin.listen") + ": " +
+                                                     err.message()};
+  }
+  admin_ctx_.ready = true;
+  lg->info("node {} ready: admin API on http://{}:{}", name_, ep->host, admin_->port());
+  return std::nullopt;
+}
+
+bool node::shutdown() {
+  if (!started_ || stopped_) {
+    return true;
+  }
+  stopped_ = true;
+  auto lg = log::get("node");
+  admin_ctx_.ready = false;
+  std::chrono::milliseconds timeout{cfg_.get_int("runtime.shutdown_timeout_ms")};
+  lg->info("node {} draining: stopping the supervision tree (deadline {} ms)", name_,
+           timeout.count());
+  auto err = supervision::stop_supervisor(*system_, root_, timeout);
+  root_ = nullptr;
+  bool clean = true;
+  // is_error() reads err.category(), which CAF 0.17 only allows on a non-empty error.
+  if (err && supervision::is_error(err, supervision::supervision_errc::timeout)) {
+    lg->error("node {}: supervision tree did not stop within {} ms; it was killed", name_,
+              timeout.count());
+    clean = false;
+  } else if (err) {
+    lg->warn("node {}: root supervisor exited with {}", name_, supervision::describe(err));
+  }
+  if (admin_) {
+    admin_->stop();
+  }
+  lg->info("node {} stopped", name_);
+  return clean;
+}
+
+uint16_t node::admin_port() const noexcept {
+  return admin_ ? admin_->port() : 0;
+}
+
+node_status node::status() const {
+  node_status s;
+  s.node = name_;
+  s.version = HERALD_VERSION;
+  s.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  for (const auto& k : supervision::actors_alive_by_kind()) {
+    s.actors_by_kind[k.kind] = static_cast<uint64_t>(std::max<int64_t>(0, k.alive));
+  }
+  for (const auto& sup : supervision::live_supervisors()) {
+    s.supervisors.push_back({sup.name, sup.parent, sup.strategy, sup.children, sup.restarts});
+  }
+  return s;
+}
+
+namespace {
+
+// Waits for the first SIGTERM/SIGINT on the calling thread (they are blocked everywhere).
+int wait_for_signal(const sigset_t& set) {
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) == 0) {
+      return sig;
+    }
+  }
+}
+
+// Runs during shutdown: a second signal, or the deadline passing, ends the process
+// with exit code 1 so a stuck actor can never keep the node alive.
+void watchdog(const sigset_t& set, std::chrono::steady_clock::time_point deadline,
+              const std::atomic<bool>& done) {
+  auto lg = log::get("node");
+  while (!done) {
+    timespec poll{0, 100 * 1000 * 1000};
+    int sig = sigtimedwait(&set, nullptr, &poll);
+    if (sig > 0) {
+      lg->error("received {} during shutdown; exiting now", strsignal(sig));
+    } else if (std::chrono::steady_clock::now() > deadline) {
+      lg->error("shutdown deadline exceeded; exiting now");
+    } else {
+      continue;
+    }
+    lg->flush();
+    _exit(1);
+  }
+}
+
+}  // namespace
+
+int run_node(const config::config& cfg, node_options opts) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  // Blocked before any thread starts, so every thread inherits the mask and only
+  // sigwait/sigtimedwait below ever see these signals.
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  log::setup(cfg);
+  auto lg = log::get("node");
+  auto n = std::make_unique<node>(cfg, std::move(opts));
+  if (auto err = n->start()) {
+    lg->error("start failed: {}", err->message);
+    return 1;
+  }
+  int sig = wait_for_signal(set);
+  std::chrono::milliseconds timeout{cfg.get_int("runtime.shutdown_timeout_ms")};
+  lg->info("received {}; shutting down", strsignal(sig));
+  std::atomic<bool> done{false};
+  std::thread guard{[&] {
+    watchdog(set, std::chrono::steady_clock::now() + timeout + watchdog_grace, done);
+  }};
+  bool clean = n->shutdown();
+  n.reset();  // joins the actor system's threads, still under the watchdog
+  done = true;
+  guard.join();
+  lg->info("exit code {}", clean ? 0 : 1);
+  lg->flush();
+  return clean ? 0 : 1;
+}
+
+}  // namespace herald::node

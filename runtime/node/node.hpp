@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// A herald node: the actor system, the root supervision tree (root -> system_sup, service_sup)
+// and the admin HTTP API, started from a loaded config. Owned by heraldd's main thread
+// (run_node) or by a test; the admin API runs on its own io thread.
+// Invariant: shutdown() stops service children before system children (reverse start order)
+// and returns only after the tree is gone or runtime.shutdown_timeout_ms has passed.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "runtime/config/config.hpp"
+#include "runtime/net/http_server.hpp"
+#include "runtime/node/admin_api.hpp"
+#include "runtime/node/status.hpp"
+#include "runtime/supervision/child_spec.hpp"
+
+namespace herald::node {
+
+/// What later modules plug into a node without editing it.
+struct node_options {
+  /// Children of `system_sup` (registry, cluster, ...): started first, stopped last.
+  std::vector<supervision::child_spec> system_children;
+  /// Children of `service_sup` (gateway, guilds, ...): started after system_sup, stopped first.
+  std::vector<supervision::child_spec> service_children;
+  /// Mounts extra admin routes (e.g. POST /v1/users) before the admin server starts.
+  std::function<void(net::http_server&, caf::actor_system&)> admin_routes;
+};
+
+/// Why start() failed; every message is one line naming the config key involved.
+enum class start_errc {
+  data_dir,      ///< node.data_dir could not be created
+  admin_listen,  ///< admin.listen could not be bound
+  supervision,   ///< the root supervision tree failed to start
+};
+
+std::string to_string(start_errc e);
+
+struct start_error {
+  start_errc code;
+  std::string message;
+};
+
+class node {
+public:
+  /// Builds the actor system (scheduler threads from runtime.scheduler_threads); starts nothing.
+  explicit node(config::config cfg, node_options opts = {});
+  /// Shuts down if still running.
+  ~node();
+  node(const node&) = delete;
+  node& operator=(const node&) = delete;
+
+  /// Creates node.data_dir, starts the root supervision tree, then the admin API, then
+  /// marks the node ready. Call once.
+  std::optional<start_error> start();
+
+  /// Graceful stop: /readyz turns 503, the root supervisor stops its children in reverse
+  /// order (bounded by runtime.shutdown_timeout_ms), then the admin API stops.
+  /// Returns false if the tree did not stop within the deadline. Idempotent.
+  bool shutdown();
+
+  /// The bound admin port (useful with admin.listen port 0); 0 before start().
+  uint16_t admin_port() const noexcept;
+  const std::string& name() const noexcept { return name_; }
+  const config::config& settings() const noexcept { return cfg_; }
+  caf::actor_system& system() noexcept { return *system_; }
+  /// The root supervisor; invalid before start() and after shutdown().
+  const caf::actor& root() const noexcept { return root_; }
+  bool ready() const noexcept { return admin_ctx_.ready; }
+  /// Status as served at /v1/status.
+  node_status status() const;
+
+private:
+  config::config cfg_;
+  node_options opts_;
+  std::string name_;
+  std::chrono::steady_clock::time_point started_at_;
+  caf::actor_system_config caf_cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  admin_context admin_ctx_;
+  std::unique_ptr<net::http_server> admin_;
+  caf::actor root_;
+  std::vector<size_t> collector_ids_;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+/// heraldd's body: sets up logging, starts a node, waits for SIGTERM or SIGINT, then shuts
+/// down within runtime.shutdown_timeout_ms. A second signal during shutdown exits at once.
+/// Returns the process exit code: 0 after a clean shutdown, 1 if start failed or the
+/// deadline passed. Call from the main thread before any other thread exists (it blocks
+/// SIGTERM/SIGINT so that only its signal thread receives them).
+int run_node(const config::config& cfg, node_options opts = {});
+
+}  // namespace herald::node
