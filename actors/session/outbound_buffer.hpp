@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// A session's outbound frame log: dispatch frames with their per-session seq,
+// written by relay partitions (any scheduler thread) and drained by the
+// connection writer. Owned by the session; shared with relays by pointer.
+// Invariant: frames carry s = first_seq … next_seq-1 with no gaps; a frame is
+// never evicted before the attached connection has collected it.
+//
+// The same bytes serve as the write queue and the resume buffer: a frame is
+// written once (seq spliced in front of the shared payload tail) and kept,
+// bounded by the resume limits, after the writer has taken it. Storage is a
+// list of reference-counted chunks so that bytes handed to an in-flight socket
+// write stay valid while writers append or evict.
+
+#include <atomic>
+#include <cstdint>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace herald::session {
+
+/// Bounds of one session's buffer. Defaults are stated here and in
+/// docs/configuration.md ([session] section).
+struct outbound_limits {
+  /// Frames written but not yet collected by the attached connection before
+  /// the session overflows (slow consumer → resumable close 4000). Default 2048.
+  uint32_t queue_max_frames = 2048;
+  /// Bytes written but not yet collected before overflow. Default 1 MiB.
+  uint32_t queue_max_bytes = 1u << 20;
+  /// Frames kept for resume (collected or not). Default 4096.
+  uint32_t resume_max_frames = 4096;
+  /// Bytes kept for resume. Default 2 MiB.
+  uint32_t resume_max_bytes = 2u << 20;
+  /// Allocation unit of the frame storage; larger frames get their own chunk.
+  /// Default 8 KiB.
+  uint32_t chunk_bytes = 8u << 10;
+};
+
+/// Receives "frames are ready" edges. Called with the buffer's lock held, on
+/// the appending thread: it must be non-blocking and must not touch the buffer
+/// (post a wake-up to the writer's executor and return).
+class outbound_listener {
+public:
+  virtual ~outbound_listener() = default;
+  /// The buffer went from "nothing to collect" to "something to collect".
+  virtual void on_frames_ready() noexcept = 0;
+  /// The attached connection fell behind past the queue limits; close it
+  /// resumably. Called once per attachment.
+  virtual void on_overflow() noexcept = 0;
+};
+
+namespace detail {
+struct chunk;
+void retain(chunk* c) noexcept;
+void release(chunk* c) noexcept;
+}  // namespace detail
+
+/// Contiguous bytes of one or more whole frames, valid while the batch that
+/// holds it lives.
+struct frame_span {
+  const char* data;
+  size_t size;
+};
+
+/// Frames collected for one socket write. Holds references to the chunks its
+/// spans point into; owned by the connection writer, reusable via clear().
+class outbound_batch {
+public:
+  outbound_batch() = default;
+  outbound_batch(const outbound_batch&) = delete;
+  outbound_batch& operator=(const outbound_batch&) = delete;
+  ~outbound_batch() { clear(); }
+
+  const std::vector<frame_span>& spans() const noexcept { return spans_; }
+  uint32_t frames() const noexcept { return frames_; }
+  uint64_t first_seq() const noexcept { return first_seq_; }
+  size_t bytes() const noexcept;
+  bool empty() const noexcept { return frames_ == 0; }
+  void clear() noexcept;
+
+private:
+  friend class outbound_buffer;
+  void add(detail::chunk* c, const char* data, uint32_t size);
+
+  std::vector<frame_span> spans_;
+  std::vector<detail::chunk*> chunks_;  // one reference each
+  uint32_t frames_ = 0;
+  uint64_t first_seq_ = 0;
+};
+
+/// Outcome of attaching a resumed connection at the client's last seq.
+enum class resume_status {
+  ok,              ///< every frame after the client's seq is still held
+  seq_never_sent,  ///< the client claims a seq this session never wrote (4007)
+  too_old,         ///< frames after the client's seq were evicted (op 9 false)
+};
+const char* to_string(resume_status s) noexcept;
+
+class outbound_buffer {
+public:
+  explicit outbound_buffer(const outbound_limits* limits) noexcept : limits_(limits) {}
+  outbound_buffer(const outbound_buffer&) = delete;
+  outbound_buffer& operator=(const outbound_buffer&) = delete;
+  ~outbound_buffer();
+
+  /// Writes `{"op":0,"s":<next seq>` followed by `tail` (which must start with
+  /// `,` and close the object, e.g. `,"t":"X","d":{…}}`) and returns the seq.
+  /// Thread-safe. Never fails: past the queue bound the attached connection is
+  /// told to close (on_overflow) and the frame is kept for resume.
+  uint64_t append_dispatch(std::string_view tail);
+
+  /// Attaches a fresh connection: it will collect frames written from now on.
+  void attach(outbound_listener* listener);
+  /// Attaches a resuming connection that last received `last_seq`; on ok it
+  /// will collect exactly the frames after it, in order.
+  resume_status attach_resumed(outbound_listener* listener, uint64_t last_seq);
+  /// Detaches the connection; after return the listener is never called again.
+  void detach() noexcept;
+
+  /// Moves every frame not yet collected into `batch` (appending to it) and
+  /// returns how many were added. Called by the attached connection's writer.
+  uint32_t collect(outbound_batch& batch);
+
+  /// Seq of the last frame written (0 before the first).
+  uint64_t last_seq() const;
+  /// Seq of the oldest frame still held (next seq if none).
+  uint64_t first_held_seq() const;
+  uint32_t held_frames() const;
+  uint64_t held_bytes() const;
+  bool overflowed() const;
+
+private:
+  struct frame_ref {
+    detail::chunk* chunk;
+    uint32_t offset;
+    uint32_t size;
+  };
+
+  class lock_guard {
+  public:
+    explicit lock_guard(std::atomic_flag& f) noexcept : flag_(f) {
+      for (int spins = 0; flag_.test_and_set(std::memory_order_acquire); ++spins) {
+        if (spins > 64) {
+          std::this_thread::yield();
+        }
+      }
+    }
+    ~lock_guard() { flag_.clear(std::memory_order_release); }
+
+  private:
+    std::atomic_flag& flag_;
+  };
+
+  char* reserve(uint32_t size, detail::chunk*& where);
+  void push_frame(detail::chunk* c, uint32_t offset, uint32_t size);
+  void evict_oldest();
+  void enforce_bounds();
+  frame_ref& frame_at(uint64_t seq) noexcept;
+  void start_collecting_at(uint64_t seq);
+
+  const outbound_limits* limits_;
+  mutable std::atomic_flag lock_ = ATOMIC_FLAG_INIT;
+  bool overflowed_ = false;
+  outbound_listener* listener_ = nullptr;  // non-null while a connection is attached
+  uint64_t next_seq_ = 1;
+  uint64_t collect_seq_ = 1;  // next seq the attached connection collects
+  uint64_t pending_bytes_ = 0;  // bytes of held frames with seq >= collect_seq_
+  uint64_t held_bytes_ = 0;
+  // Ring of held frames: seq first_seq() + i is ring_[(head_ + i) & (cap_ - 1)].
+  frame_ref* ring_ = nullptr;
+  uint32_t ring_cap_ = 0;
+  uint32_t ring_head_ = 0;
+  uint32_t ring_count_ = 0;
+  detail::chunk* tail_chunk_ = nullptr;  // newest chunk, appended into
+};
+
+}  // namespace herald::session
