@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "runtime/metrics/metrics.hpp"
+#include "runtime/registry/groups.hpp"
+#include "test/runtime/registry/registry_test_util.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+using namespace herald::registry;
+using namespace herald::registry::test;
+
+namespace {
+
+using event_atom = caf::atom_constant<caf::atom("event")>;
+
+struct fixture {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+};
+
+/// What members saw: one record per delivered message.
+struct trace {
+  std::mutex mutex;
+  struct record {
+    caf::actor_id receiver;
+    std::string payload;
+    const void* message_data;  // address of the payload inside the message
+  };
+  std::vector<record> records;
+
+  size_t size() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return records.size();
+  }
+};
+
+caf::behavior recorder(caf::event_based_actor* self, trace* out) {
+  // `payload` binds by const reference into the message's shared storage, so
+  // its address identifies the message object that was enqueued.
+  return {[self, out](event_atom, const std::string& payload) {
+    std::lock_guard<std::mutex> guard{out->mutex};
+    out->records.push_back({self->id(), payload, &payload});
+  }};
+}
+
+bool contains(const std::vector<caf::actor>& xs, const caf::actor& x) {
+  return std::find(xs.begin(), xs.end(), x) != xs.end();
+}
+
+}  // namespace
+
+TEST_CASE_METHOD(fixture, "join_and_leave_change_group_members", "[groups]") {
+  name_groups groups{"test_join_leave"};
+  auto a = sys.spawn(idle_actor);
+  auto b = sys.spawn(idle_actor);
+  REQUIRE_FALSE(groups.join("room", a));
+  REQUIRE_FALSE(groups.join("room", b));
+  REQUIRE_FALSE(groups.join("room", a));  // joining twice is a no-op
+  auto members = groups.members("room");
+  CHECK(members.size() == 2);
+  CHECK(contains(members, a));
+  CHECK(contains(members, b));
+  CHECK(groups.leave("room", a));
+  CHECK_FALSE(groups.leave("room", a));
+  CHECK(groups.members("room") == std::vector<caf::actor>{b});
+  CHECK(groups.leave("room", b));
+  CHECK(groups.members("room").empty());
+  CHECK(groups.group_count() == 0);
+  CHECK(groups.join("room", caf::actor{}) == registry_error::dead_actor);
+  caf::anon_send_exit(a, caf::exit_reason::kill);
+  caf::anon_send_exit(b, caf::exit_reason::kill);
+}
+
+TEST_CASE_METHOD(fixture, "dead_members_are_removed_from_every_group", "[groups]") {
+  id_groups groups{"test_auto_remove"};
+  auto a = sys.spawn(idle_actor);
+  auto b = sys.spawn(idle_actor);
+  for (uint64_t g = 1; g <= 3; ++g) {
+    REQUIRE_FALSE(groups.join(g, a));
+  }
+  REQUIRE_FALSE(groups.join(2, b));
+  caf::anon_send_exit(a, caf::exit_reason::kill);
+  CHECK(eventually([&] { return groups.group_count() == 1; }));
+  CHECK(groups.members(1).empty());
+  CHECK(groups.members(2) == std::vector<caf::actor>{b});
+  // A left member's hook is detached: leaving then dying changes nothing.
+  CHECK(groups.leave(2, b));
+  REQUIRE_FALSE(groups.join(2, b));
+  caf::anon_send_exit(b, caf::exit_reason::kill);
+  CHECK(eventually([&] { return groups.group_count() == 0; }));
+}
+
+TEST_CASE_METHOD(fixture, "dispatch_sends_one_shared_message_to_each_member_once", "[groups]") {
+  trace seen;
+  name_groups groups{"test_dispatch"};
+  std::vector<caf::actor> members;
+  for (int i = 0; i < 5; ++i) {
+    members.push_back(sys.spawn(recorder, &seen));
+    REQUIRE_FALSE(groups.join("channel", members.back()));
+  }
+  auto outsider = sys.spawn(recorder, &seen);
+  REQUIRE_FALSE(groups.join("other", outsider));
+  CHECK(groups.dispatch("channel", event_atom::value, std::string{"hello"}) == 5);
+  REQUIRE(eventually([&] { return seen.size() >= 5; }));
+  {
+    std::lock_guard<std::mutex> guard{seen.mutex};
+    REQUIRE(seen.records.size() == 5);
+    std::vector<caf::actor_id> receivers;
+    for (auto& r : seen.records) {
+      CHECK(r.payload == "hello");
+      CHECK(r.receiver != outsider.id());
+      // Every member got the very same message object: built once.
+      CHECK(r.message_data == seen.records.front().message_data);
+      receivers.push_back(r.receiver);
+    }
+    std::sort(receivers.begin(), receivers.end());
+    CHECK(std::unique(receivers.begin(), receivers.end()) == receivers.end());
+  }
+  CHECK(groups.dispatch("nobody", event_atom::value, std::string{"x"}) == 0);
+  for (auto& m : members) {
+    caf::anon_send_exit(m, caf::exit_reason::kill);
+  }
+  caf::anon_send_exit(outsider, caf::exit_reason::kill);
+}
+
+TEST_CASE_METHOD(fixture, "dispatch_skips_members_that_have_died", "[groups]") {
+  trace seen;
+  name_groups groups{"test_dispatch_dead"};
+  auto alive = sys.spawn(recorder, &seen);
+  auto dying = sys.spawn(recorder, &seen);
+  REQUIRE_FALSE(groups.join("g", alive));
+  REQUIRE_FALSE(groups.join("g", dying));
+  caf::anon_send_exit(dying, caf::exit_reason::kill);
+  REQUIRE(eventually([&] { return terminated(dying); }));
+  CHECK(groups.dispatch("g", event_atom::value, std::string{"after"}) == 1);
+  REQUIRE(eventually([&] { return seen.size() == 1; }));
+  std::lock_guard<std::mutex> guard{seen.mutex};
+  CHECK(seen.records.front().receiver == alive.id());
+  caf::anon_send_exit(alive, caf::exit_reason::kill);
+}
+
+TEST_CASE_METHOD(fixture, "group_metrics_track_members_and_dispatches", "[groups]") {
+  auto& m = herald::metrics::registry::global();
+  herald::metrics::labels l{{"registry", "test_group_metrics"}};
+  {
+    name_groups groups{"test_group_metrics"};
+    auto a = sys.spawn(idle_actor);
+    auto b = sys.spawn(idle_actor);
+    REQUIRE_FALSE(groups.join("g", a));
+    REQUIRE_FALSE(groups.join("g", b));
+    CHECK(m.value_of("herald_registry_group_members", l) == 2);
+    groups.dispatch("g", ping_atom::value);
+    CHECK(m.value_of("herald_registry_dispatches_total", l) == 1);
+    CHECK(m.value_of("herald_registry_deliveries_total", l) == 2);
+    caf::anon_send_exit(a, caf::exit_reason::kill);
+    CHECK(eventually([&] { return m.value_of("herald_registry_group_members", l) == 1; }));
+    caf::anon_send_exit(b, caf::exit_reason::kill);
+  }
+}
