@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include <CLI/CLI.hpp>
+
+#include "runtime/config/cli.hpp"
+#include "runtime/config/config.hpp"
+#include "runtime/config/validators.hpp"
+#include "runtime/node/node_config.hpp"
+#include "test/support/process.hpp"
+
+using namespace herald;
+
+namespace {
+
+config::load_result from_text(const std::string& toml,
+                              std::vector<config::flag_override> flags = {}) {
+  return config::load_from_string(node::full_schema(), toml, "test.toml", flags);
+}
+
+std::string error_line(const config::load_result& r) {
+  REQUIRE_FALSE(r.ok());
+  return r.err().to_string();
+}
+
+}  // namespace
+
+TEST_CASE("defaults_match_the_documented_values", "[config]") {
+  auto r = config::load(node::full_schema(), {});
+  REQUIRE(r.ok());
+  const auto& c = r.value();
+  CHECK(c.get_string("node.name") == node::default_node_name());
+  CHECK(c.get_string("node.data_dir") == "./var/" + node::default_node_name());
+  CHECK(c.get_list("node.roles") == config::string_list{"gateway", "guild"});
+  CHECK(c.get_string("admin.listen") == "127.0.0.1:9100");
+  CHECK(c.get_string("gateway.listen") == "127.0.0.1:8080");
+  CHECK(c.get_string("cluster.listen") == "127.0.0.1:4370");
+  CHECK(c.get_string("log.level") == "info");
+  CHECK(c.get_string("log.format") == "text");
+  CHECK(c.get_int("runtime.scheduler_threads") == 0);
+  CHECK(c.get_int("runtime.shutdown_timeout_ms") == 10000);
+  CHECK_FALSE(c.is_explicit("admin.listen"));
+}
+
+TEST_CASE("file_values_replace_defaults_and_data_dir_follows_the_name", "[config]") {
+  auto r = from_text(R"(
+[node]
+name = "alpha-1"
+roles = ["guild"]
+[admin]
+listen = "127.0.0.1:9200"
+[runtime]
+scheduler_threads = 3
+[log]
+format = "json"
+)");
+  REQUIRE(r.ok());
+  const auto& c = r.value();
+  CHECK(c.get_string("node.name") == "alpha-1");
+  CHECK(c.get_string("node.data_dir") == "./var/alpha-1");
+  CHECK(c.get_list("node.roles") == config::string_list{"guild"});
+  CHECK(c.get_string("admin.listen") == "127.0.0.1:9200");
+  CHECK(c.get_int("runtime.scheduler_threads") == 3);
+  CHECK(c.get_string("log.format") == "json");
+  CHECK(c.is_explicit("admin.listen"));
+}
+
+TEST_CASE("dotted_keys_and_tables_are_equivalent_in_the_file", "[config]") {
+  auto r = from_text("admin.listen = \"127.0.0.1:1\"\nnode = { name = \"n\" }\n");
+  REQUIRE(r.ok());
+  CHECK(r.value().get_string("admin.listen") == "127.0.0.1:1");
+  CHECK(r.value().get_string("node.name") == "n");
+}
+
+TEST_CASE("flags_override_the_file", "[config]") {
+  auto r = from_text("[admin]\nlisten = \"127.0.0.1:9200\"\n[node]\nroles = [\"guild\"]\n",
+                     {{"admin.listen", "127.0.0.1:9300"},
+                      {"node.roles", "gateway, guild"},
+                      {"runtime.shutdown_timeout_ms", "2500"}});
+  REQUIRE(r.ok());
+  CHECK(r.value().get_string("admin.listen") == "127.0.0.1:9300");
+  CHECK(r.value().get_list("node.roles") == config::string_list{"gateway", "guild"});
+  CHECK(r.value().get_int("runtime.shutdown_timeout_ms") == 2500);
+}
+
+TEST_CASE("command_line_flags_are_bound_from_the_key_table", "[config]") {
+  testing::temp_dir dir;
+  auto file = dir.write_file("node.toml", "[admin]\nlisten = \"127.0.0.1:9200\"\n");
+  auto schema = node::full_schema();
+  CLI::App app;
+  auto binding = config::bind_cli(app, schema);
+  std::vector<std::string> args{"--config", file, "--admin.listen", "127.0.0.1:9201",
+                                "--log.level=debug"};
+  std::reverse(args.begin(), args.end());  // CLI11 takes a reversed vector
+  app.parse(args);
+  REQUIRE_FALSE(binding->leftover_error(app.remaining()));
+  auto r = config::load(schema, binding->options());
+  REQUIRE(r.ok());
+  CHECK(r.value().get_string("admin.listen") == "127.0.0.1:9201");
+  CHECK(r.value().get_string("log.level") == "debug");
+}
+
+TEST_CASE("an_unknown_flag_is_reported_as_an_unknown_key", "[config]") {
+  auto schema = node::full_schema();
+  CLI::App app;
+  auto binding = config::bind_cli(app, schema);
+  std::vector<std::string> args{"--admin.lisen=127.0.0.1:1"};
+  app.parse(args);
+  auto err = binding->leftover_error(app.remaining());
+  REQUIRE(err);
+  CHECK(err->kind == config::error_kind::unknown_key);
+  CHECK(err->to_string() == "admin.lisen: unknown key");
+}
+
+TEST_CASE("an_unknown_key_in_the_file_is_an_error_naming_the_key", "[config]") {
+  CHECK(error_line(from_text("[admin]\nlisten = \"127.0.0.1:1\"\nlistne = 3\n")) ==
+        "admin.listne: unknown key");
+  CHECK(error_line(from_text("[metrix]\nport = 1\n")) == "metrix: unknown key");
+  CHECK(from_text("[metrix]\n").err().kind == config::error_kind::unknown_key);
+}
+
+TEST_CASE("an_unknown_flag_key_is_an_error_naming_the_key", "[config]") {
+  CHECK(error_line(from_text("", {{"admin.port", "1"}})) == "admin.port: unknown key");
+}
+
+TEST_CASE("a_bad_value_is_an_error_naming_the_key", "[config]") {
+  CHECK(error_line(from_text("[admin]\nlisten = \"abc\"\n")) ==
+        "admin.listen: expected HOST:PORT, got \"abc\"");
+  CHECK(error_line(from_text("", {{"admin.listen", "abc"}})) ==
+        "admin.listen: expected HOST:PORT, got \"abc\"");
+  CHECK(error_line(from_text("[log]\nlevel = \"loud\"\n")) ==
+        "log.level: expected one of trace, debug, info, warn, error, critical, off, got \"loud\"");
+  CHECK(error_line(from_text("[runtime]\nshutdown_timeout_ms = 0\n")) ==
+        "runtime.shutdown_timeout_ms: expected an integer in [1, 3600000], got 0");
+  CHECK(error_line(from_text("[node]\nroles = [\"gateway\", \"chat\"]\n")) ==
+        "node.roles: expected each entry to be one of gateway, guild, got \"chat\"");
+  CHECK(error_line(from_text("[node]\nname = \"a b\"\n")).rfind("node.name: ", 0) == 0);
+  CHECK(error_line(from_text("", {{"cluster.listen", "127.0.0.1:70000"}})) ==
+        "cluster.listen: expected HOST:PORT, got \"127.0.0.1:70000\"");
+}
+
+TEST_CASE("a_value_of_the_wrong_type_is_an_error_naming_the_key", "[config]") {
+  auto r = from_text("[runtime]\nscheduler_threads = \"four\"\n");
+  CHECK(r.err().kind == config::error_kind::wrong_type);
+  CHECK(error_line(r) == "runtime.scheduler_threads: expected integer, got string \"four\"");
+  CHECK(error_line(from_text("[admin]\nlisten = 9100\n")) ==
+        "admin.listen: expected string, got integer 9100");
+  CHECK(error_line(from_text("", {{"runtime.scheduler_threads", "4x"}})) ==
+        "runtime.scheduler_threads: expected integer, got \"4x\"");
+  CHECK(error_line(from_text("[admin.listen]\nhost = \"x\"\n")) ==
+        "admin.listen: expected string, got a table");
+}
+
+TEST_CASE("bad_toml_reports_the_file_line_and_column", "[config]") {
+  testing::temp_dir dir;
+  auto file = dir.write_file("bad.toml", "[node]\nname = \"ok\"\n[admin\nlisten = 1\n");
+  auto r = config::load(node::full_schema(), {file, {}});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().kind == config::error_kind::syntax);
+  CHECK(r.err().subject.rfind(file + ":3:", 0) == 0);
+  CHECK(r.err().to_string().find('\n') == std::string::npos);
+}
+
+TEST_CASE("a_missing_file_is_an_error_naming_the_file", "[config]") {
+  auto r = config::load(node::full_schema(), {std::string{"/nonexistent/herald.toml"}, {}});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.err().kind == config::error_kind::file_unreadable);
+  CHECK(r.err().to_string() == "/nonexistent/herald.toml: cannot open config file");
+}
+
+TEST_CASE("later_modules_register_keys_without_editing_the_loader", "[config]") {
+  auto schema = node::full_schema();
+  schema.add({"gateway.max_sessions", config::value_type::integer, "Sessions per node.", "`100`",
+              config::fixed(int64_t{100}), config::int_range(1, 1000000)});
+  auto r = config::load_from_string(schema, "[gateway]\nmax_sessions = 7\n", "x.toml");
+  REQUIRE(r.ok());
+  CHECK(r.value().get_int("gateway.max_sessions") == 7);
+  CHECK_THROWS_AS(schema.add({"gateway.max_sessions", config::value_type::integer, "", "",
+                              config::fixed(int64_t{1}), {}}),
+                  std::logic_error);
+  CHECK(config::render_reference(schema).find("| `gateway.max_sessions` | integer |") !=
+        std::string::npos);
+}
+
+TEST_CASE("the_effective_config_renders_as_toml_that_loads_back_identically", "[config]") {
+  auto first = from_text("[node]\nname = \"n1\"\nroles = [\"guild\"]\n");
+  REQUIRE(first.ok());
+  auto second = from_text(first.value().render_toml());
+  REQUIRE(second.ok());
+  CHECK(second.value().values() == first.value().values());
+}
+
+TEST_CASE("endpoints_parse_host_and_port_including_ipv6", "[config]") {
+  auto e = config::parse_endpoint("127.0.0.1:9100");
+  REQUIRE(e);
+  CHECK(e->host == "127.0.0.1");
+  CHECK(e->port == 9100);
+  auto v6 = config::parse_endpoint("[::1]:0");
+  REQUIRE(v6);
+  CHECK(v6->host == "::1");
+  CHECK(config::to_string(*v6) == "[::1]:0");
+  CHECK_FALSE(config::parse_endpoint("abc"));
+  CHECK_FALSE(config::parse_endpoint(":80"));
+  CHECK_FALSE(config::parse_endpoint("host:"));
+  CHECK_FALSE(config::parse_endpoint("::1:80"));
+  CHECK_FALSE(config::parse_endpoint("h:99999"));
+}

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "test/support/process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace herald::testing {
+
+namespace {
+
+std::string make_temp_dir() {
+  auto base = std::filesystem::temp_directory_path() / "herald-test-XXXXXX";
+  std::string tmpl = base.string();
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    throw std::runtime_error(std::string{"mkdtemp failed: "} + std::strerror(errno));
+  }
+  return tmpl;
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) {
+    return WEXITSTATUS(status);
+  }
+  if (WIFSIGNALED(status)) {
+    return 128 + WTERMSIG(status);
+  }
+  return -1;
+}
+
+}  // namespace
+
+child_process::child_process(const std::string& path, const std::vector<std::string>& args)
+    : dir_(make_temp_dir()) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ + "/stdout").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ + "/stderr").c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // The child starts with default signal dispositions and an empty mask, whatever the
+  // test runner blocked.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> argv_store{path};
+  argv_store.insert(argv_store.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_store) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  int rc = posix_spawn(&pid_, path.c_str(), &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) {
+    std::filesystem::remove_all(dir_);
+    throw std::runtime_error("cannot spawn " + path + ": " + std::strerror(rc));
+  }
+}
+
+child_process::~child_process() {
+  if (running()) {
+    kill();
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir_, ignored);
+}
+
+std::optional<int> child_process::wait_for(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!exit_code_) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exit_code_ = decode_status(status);
+      break;
+    }
+    if (r < 0 || std::chrono::steady_clock::now() >= deadline) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return exit_code_;
+}
+
+bool child_process::running() {
+  return !wait_for(std::chrono::milliseconds{0});
+}
+
+void child_process::send_signal(int sig) {
+  if (!exit_code_) {
+    ::kill(pid_, sig);
+  }
+}
+
+void child_process::kill() {
+  send_signal(SIGKILL);
+  wait_for(std::chrono::seconds{10});
+}
+
+std::string child_process::out() const {
+  return read_all(dir_ + "/stdout");
+}
+
+std::string child_process::err() const {
+  return read_all(dir_ + "/stderr");
+}
+
+run_result run_process(const std::string& path, const std::vector<std::string>& args,
+                       std::chrono::milliseconds timeout) {
+  child_process p{path, args};
+  run_result r;
+  r.exit_code = p.wait_for(timeout);
+  if (!r.exit_code) {
+    p.kill();
+  }
+  r.out = p.out();
+  r.err = p.err();
+  return r;
+}
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) {
+    throw std::runtime_error("socket failed");
+  }
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof addr;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot bind a loopback port");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string bin_path(const std::string& name) {
+  const char* dir = std::getenv("HERALD_BIN_DIR");
+  if (dir == nullptr) {
+    throw std::runtime_error("HERALD_BIN_DIR is not set");
+  }
+  return std::string{dir} + "/" + name;
+}
+
+temp_dir::temp_dir() : path_(make_temp_dir()) {}
+
+temp_dir::~temp_dir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::string temp_dir::write_file(const std::string& name, const std::string& content) const {
+  std::string p = path_ + "/" + name;
+  std::ofstream out{p, std::ios::binary};
+  out << content;
+  return p;
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds step) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (condition()) {
+      return true;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(step);
+  }
+}
+
+}  // namespace herald::testing

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Helpers for multi-process tests: spawn a binary with arguments, capture its stdout and
+// stderr, wait with a timeout, signal or kill it; free loopback ports; temp dirs.
+// Used from the test's main thread; a child_process owns its pid and kills it if still running.
+// Invariant: every wait is bounded by the timeout given, and no child outlives its handle.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace herald::testing {
+
+/// A spawned child. stdout and stderr are redirected to files in a private temp dir.
+class child_process {
+public:
+  /// Starts `path` with `args` (argv[0] is `path`). Throws std::runtime_error on failure.
+  child_process(const std::string& path, const std::vector<std::string>& args);
+  ~child_process();  ///< SIGKILLs and reaps the child if it still runs; removes the temp files
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  pid_t pid() const noexcept { return pid_; }
+
+  /// Waits up to `timeout` for exit. Returns the exit code (128 + signal number if it
+  /// died from a signal), or nullopt if it still runs.
+  std::optional<int> wait_for(std::chrono::milliseconds timeout);
+  /// True until the child has been reaped.
+  bool running();
+  void send_signal(int sig);
+  /// SIGKILL, then reap (bounded).
+  void kill();
+
+  /// Everything the child wrote so far.
+  std::string out() const;
+  std::string err() const;
+
+private:
+  std::string dir_;
+  pid_t pid_ = -1;
+  std::optional<int> exit_code_;
+};
+
+struct run_result {
+  std::optional<int> exit_code;  ///< nullopt: timed out (the child was killed)
+  std::string out;
+  std::string err;
+};
+
+/// Runs `path args...` to completion, at most `timeout`.
+run_result run_process(const std::string& path, const std::vector<std::string>& args,
+                       std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
+/// A loopback TCP port that was free a moment ago (bound to port 0, then closed).
+uint16_t free_port();
+
+/// `$HERALD_BIN_DIR/<name>`; throws if HERALD_BIN_DIR is unset.
+std::string bin_path(const std::string& name);
+
+/// A fresh directory under $TMPDIR, removed with its contents on destruction.
+class temp_dir {
+public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::string& path() const noexcept { return path_; }
+  /// Writes `content` to `<path>/<name>` and returns the full path.
+  std::string write_file(const std::string& name, const std::string& content) const;
+
+private:
+  std::string path_;
+};
+
+/// Polls `condition` every `step` until true or `timeout`; returns the last result.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds timeout = std::chrono::seconds{20},
+                std::chrono::milliseconds step = std::chrono::milliseconds{50});
+
+}  // namespace herald::testing
