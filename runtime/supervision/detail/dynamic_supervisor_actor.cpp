@@ -89,8 +89,12 @@ void dynamic_supervisor_actor::on_exit() {
       rp.deliver(err);
     }
   }
+  for (auto& kv : pending_ready_) {
+    kv.second.deliver(err);
+  }
   children_.clear();
   terminating_.clear();
+  pending_ready_.clear();
   metrics_.close();
 }
 
@@ -120,13 +124,27 @@ caf::response_promise dynamic_supervisor_actor::start(child_spec_ptr spec, child
   }
   // A child supervisor is started once it says so; if its own start fails
   // it stops itself, and it must not be restarted as if it had crashed.
+  pending_ready_.emplace(id, rp);
   request(handle, caf::infinite, ready_atom::value)
-    .then([rp, handle](caf::ok_atom) mutable { rp.deliver(handle); },
-          [this, rp, id](caf::error& err) mutable {
-            children_.erase(id);
-            update_count();
-            rp.deliver(std::move(err));
-          });
+    .then(
+      [this, handle, id](caf::ok_atom) {
+        auto i = pending_ready_.find(id);
+        if (i != pending_ready_.end()) {
+          i->second.deliver(handle);
+          pending_ready_.erase(i);
+        }
+      },
+      [this, id](caf::error& err) {
+        // request_receiver_down: the down message brings the real reason.
+        auto i = pending_ready_.find(id);
+        if (i == pending_ready_.end() || err == caf::sec::request_receiver_down) {
+          return;
+        }
+        children_.erase(id);
+        update_count();
+        i->second.deliver(std::move(err));
+        pending_ready_.erase(i);
+      });
   return rp;
 }
 
@@ -184,6 +202,14 @@ void dynamic_supervisor_actor::on_down(caf::down_msg& dm) {
   children_.erase(i);
   update_count();
   log_child_exit(spec_.name, *c.spec, c.key, dm.reason);
+  auto pending = pending_ready_.find(id);
+  if (pending != pending_ready_.end()) {
+    // Died before it was ready: a failed start_child, not a crash.
+    pending->second.deliver(dm.reason ? dm.reason : make_error(supervision_errc::invalid_start,
+                                                               "child exited before ready"));
+    pending_ready_.erase(pending);
+    return;
+  }
   if (!stopping_ && should_restart(c.spec->restart, dm.reason)) {
     restart(std::move(c), dm.reason);
   }

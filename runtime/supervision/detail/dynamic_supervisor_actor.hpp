@@ -49,6 +49,8 @@ private:
   dynamic_supervisor_spec spec_;
   std::unordered_map<caf::actor_id, child> children_;            // running
   std::unordered_map<caf::actor_id, terminating> terminating_;  // stop signal sent
+  // Child supervisors started by start_child whose ready reply is pending.
+  std::unordered_map<caf::actor_id, caf::response_promise> pending_ready_;
   restart_window window_;
   bool stopping_ = false;
   caf::error exit_reason_;  // quit reason once terminating_ drains

@@ -143,6 +143,11 @@ void static_supervisor::await_ready(size_t i) {
       }
     },
     [this, seq, i](caf::error& err) {
+      // A child that already exited answers request_receiver_down; its down
+      // message carries the real reason, so wait for that instead.
+      if (err == caf::sec::request_receiver_down) {
+        return;
+      }
       if (waiting_ == wait_kind::ready && wait_seq_ == seq) {
         // The failed child supervisor stops itself; its down is ignored.
         slots_[i].handle = nullptr;

@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: Apache-2.0
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "runtime/supervision/dynamic_supervisor.hpp"
+#include "runtime/supervision/partition_supervisor.hpp"
+#include "test/runtime/supervision/test_workers.hpp"
+
+using namespace herald::supervision;
+using namespace herald::supervision::testing;
+using herald::test::event_recorder;
+using std::chrono::milliseconds;
+
+namespace {
+
+child_spec_ptr shared_child(std::string id, const recorder_ptr& rec,
+                            restart_type r = restart_type::permanent) {
+  return std::make_shared<const child_spec>(recorded_child(std::move(id), rec, r));
+}
+
+}  // namespace
+
+TEST_CASE("dynamic_supervisor_starts_terminates_and_lists_children") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  dynamic_supervisor_spec spec;
+  spec.name = "dyn";
+  auto sup = spawn_dynamic_supervisor(sys, spec);
+  auto worker = shared_child("w", rec);
+  auto one = start_child(sys, sup, worker, child_key{1});
+  auto two = start_child(sys, sup, worker, child_key{"two"});
+  REQUIRE(one);
+  REQUIRE(two);
+  CHECK(rec->with_prefix("start:") == std::vector<std::string>{"start:w:1", "start:w:two"});
+  auto counts = count_children(sys, sup);
+  REQUIRE(counts);
+  CHECK(counts->active == 2);
+  CHECK(counts->workers == 2);
+  CHECK(counts->supervisors == 0);
+  auto xs = which_children(sys, sup);
+  REQUIRE(xs);
+  std::set<std::string> keys;
+  for (auto& x : *xs) {
+    keys.insert(x.key.to_string());
+    CHECK(x.id == "w");
+  }
+  CHECK(keys == std::set<std::string>{"1", "two"});
+  CHECK_FALSE(terminate_child(sys, sup, *one));
+  CHECK(rec->count("stop:w:1:exit_reason::user_shutdown") == 1);
+  CHECK(is_error(terminate_child(sys, sup, *one), supervision_errc::no_such_child));
+  counts = count_children(sys, sup);
+  REQUIRE(counts);
+  CHECK(counts->active == 1);
+  // Terminated children are not restarted.
+  CHECK(rec->count("start:w:1") == 1);
+  CHECK_FALSE(stop_supervisor(sys, sup));
+  CHECK(rec->count("stop:w:two:exit_reason::user_shutdown") == 1);
+}
+
+TEST_CASE("dynamic_supervisor_restarts_a_crashed_child_with_the_same_key") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  dynamic_supervisor_spec spec;
+  spec.intensity = restart_intensity{5, milliseconds{60000}};
+  auto sup = spawn_dynamic_supervisor(sys, spec);
+  auto perm = start_child(sys, sup, shared_child("p", rec), child_key{7});
+  auto temp = start_child(sys, sup, shared_child("t", rec, restart_type::temporary), child_key{8});
+  REQUIRE(perm);
+  REQUIRE(temp);
+  caf::anon_send(*perm, crash_atom::value);
+  caf::anon_send(*temp, crash_atom::value);
+  REQUIRE(rec->wait_for("start:p:7", 2));
+  REQUIRE(rec->wait_for("stop:t:8:sec::runtime_error: exception std::runtime_error: boom"));
+  REQUIRE(herald::test::eventually([&] {
+    auto c = count_children(sys, sup);
+    return c && c->active == 1;
+  }));
+  auto xs = which_children(sys, sup);
+  REQUIRE(xs);
+  REQUIRE(xs->size() == 1);
+  CHECK(xs->front().key.number() == 7);
+  CHECK(xs->front().handle != *perm);
+  CHECK(rec->count("start:t:8") == 1);
+  stop_supervisor(sys, sup);
+}
+
+TEST_CASE("dynamic_supervisor_escalates_and_kills_children_when_intensity_is_exceeded") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  auto sup = spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{});  // 1 in 5 s
+  auto crashy = start_child(sys, sup, shared_child("c", rec), child_key{1});
+  auto bystander = start_child(sys, sup, shared_child("b", rec), child_key{2});
+  REQUIRE(crashy);
+  REQUIRE(bystander);
+  caf::scoped_actor watcher{sys};
+  watcher->monitor(sup);
+  caf::anon_send(*crashy, crash_atom::value);
+  REQUIRE(rec->wait_for("start:c:1", 2));
+  caf::actor again;
+  REQUIRE(herald::test::eventually([&] {
+    auto xs = which_children(sys, sup);
+    if (!xs) {
+      return false;
+    }
+    for (auto& x : *xs) {
+      if (x.key.number() == 1 && x.handle != *crashy) {
+        again = x.handle;
+      }
+    }
+    return static_cast<bool>(again);
+  }));
+  caf::anon_send(again, crash_atom::value);
+  caf::error reason;
+  watcher->receive([&](caf::down_msg& dm) { reason = dm.reason; },
+                   caf::after(herald::test::default_wait) >> [] { FAIL("no escalation"); });
+  CHECK(is_error(reason, supervision_errc::max_restarts_exceeded));
+  CHECK(rec->count("stop:b:2:exit_reason::user_shutdown") == 1);
+}
+
+TEST_CASE("dynamic_supervisor_children_die_when_it_is_killed") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  auto sup = spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{});
+  auto spec = shared_child("k", rec);
+  for (uint64_t i = 0; i < 20; ++i) {
+    cast_start_child(sup, spec, child_key{i});
+  }
+  REQUIRE(herald::test::eventually([&] {
+    auto c = count_children(sys, sup);
+    return c && c->active == 20;
+  }));
+  caf::anon_send_exit(sup, caf::exit_reason::kill);
+  CHECK(rec->wait_until([](auto& xs) {
+    return std::count_if(xs.begin(), xs.end(), [](auto& x) {
+             return x.find(":exit_reason::kill") != std::string::npos;
+           }) == 20;
+  }));
+}
+
+TEST_CASE("actor_callers_start_children_with_async_requests") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  auto sup = spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{});
+  auto spec = shared_child("async", rec);
+  auto caller = sys.spawn([sup, spec, rec](caf::event_based_actor* self) {
+    request_start_child(self, sup, spec, child_key{"k"})
+      .then([rec](const caf::actor& child) { rec->record(child ? "started" : "invalid"); },
+            [rec](caf::error& err) { rec->record("error:" + describe(err)); });
+  });
+  CHECK(rec->wait_for("started"));
+  static_cast<void>(caller);
+  stop_supervisor(sys, sup);
+}
+
+TEST_CASE("dynamic_supervisor_reports_child_supervisor_start_failure") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto sup = spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{});
+  supervisor_spec broken;
+  broken.name = "broken";
+  broken.children.push_back(worker_spec("null", [](const start_context&) -> caf::expected<caf::actor> {
+    return caf::actor{};
+  }));
+  auto res = start_child(sys, sup, std::make_shared<const child_spec>(supervisor_child(broken)));
+  REQUIRE_FALSE(res);
+  CHECK(is_error(res.error(), supervision_errc::start_failed));
+  auto c = count_children(sys, sup);
+  REQUIRE(c);
+  CHECK(c->active == 0);
+  stop_supervisor(sys, sup);
+}
+
+TEST_CASE("partition_supervisor_places_children_by_key_hash") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  partition_spec pspec;
+  pspec.name = "parts";
+  pspec.partitions = 4;
+  partition_supervisor parts{pspec};
+  auto owner = parts.start(sys);
+  REQUIRE(owner);
+  REQUIRE(parts.partitions() == 4);
+  auto spec = shared_child("g", rec);
+  std::vector<size_t> per_partition(4, 0);
+  for (uint64_t key = 0; key < 40; ++key) {
+    auto child = parts.start_child(sys, spec, child_key{key});
+    REQUIRE(child);
+    auto idx = parts.partition_index(child_key{key});
+    ++per_partition[idx];
+    // The child lives under exactly the partition its key hashes to.
+    auto xs = which_children(sys, parts.partition(idx));
+    REQUIRE(xs);
+    CHECK(std::any_of(xs->begin(), xs->end(), [&](auto& x) { return x.handle == *child; }));
+  }
+  for (auto n : per_partition) {
+    CHECK(n > 0);  // 40 keys over 4 partitions: a mixing hash hits all of them
+  }
+  CHECK(parts.partition_index(child_key{"guild-9"}) == parts.partition_index(child_key{"guild-9"}));
+  auto total = parts.count_children(sys);
+  REQUIRE(total);
+  CHECK(total->active == 40);
+  CHECK_FALSE(stop_supervisor(sys, *owner));
+  CHECK(rec->with_prefix("stop:").size() == 40);
+}
+
+TEST_CASE("partition_supervisor_partitions_fail_independently") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  partition_spec pspec;
+  pspec.name = "indep";
+  pspec.partitions = 3;
+  pspec.intensity = restart_intensity{0, milliseconds{60000}};  // a partition gives up at once
+  partition_supervisor parts{pspec};
+  auto owner = parts.start(sys);
+  REQUIRE(owner);
+  auto spec = shared_child("w", rec);
+  std::vector<caf::actor> kids;
+  for (uint64_t key = 0; key < 30; ++key) {
+    kids.push_back(*parts.start_child(sys, spec, child_key{key}));
+  }
+  auto victim_idx = parts.partition_index(child_key{uint64_t{0}});
+  auto old_partition = parts.partition(victim_idx);
+  // Escalation of partition 0 kills only its own children; the owner
+  // restarts that partition alone and routing follows the new handle.
+  caf::anon_send(kids[0], crash_atom::value);
+  REQUIRE(herald::test::eventually([&] {
+    auto p = parts.partition(victim_idx);
+    return p && p != old_partition;
+  }));
+  for (uint64_t key = 0; key < 30; ++key) {
+    auto idx = parts.partition_index(child_key{key});
+    if (idx == victim_idx) {
+      CHECK(wait_down(sys, kids[key]));
+    }
+  }
+  auto total = parts.count_children(sys);
+  REQUIRE(total);
+  size_t survivors = 0;
+  for (uint64_t key = 0; key < 30; ++key) {
+    survivors += parts.partition_index(child_key{key}) != victim_idx ? 1 : 0;
+  }
+  CHECK(total->active == survivors);
+  CHECK(parts.start_child(sys, spec, child_key{uint64_t{0}}));
+  stop_supervisor(sys, *owner);
+}
+
+TEST_CASE("partition_count_defaults_to_scheduler_threads") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  partition_supervisor parts{partition_spec{}};
+  auto owner = parts.start(sys);
+  REQUIRE(owner);
+  CHECK(parts.partitions() == sys.scheduler().num_workers());
+  stop_supervisor(sys, *owner);
+}
