@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// One guild event as relays fan it out: filter facts plus the payload tails
+// encoded once by the guild actor. Created by the guild, then immutable and
+// shared by pointer with every relay partition (any thread).
+// Invariant: full_tail (and redacted_tail when content_gated) are complete
+// frame tails `,"t":"…","d":{…}}` that append_dispatch can splice behind a seq.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/intrusive_ptr.hpp>
+#include <caf/ref_counted.hpp>
+
+#include "actors/session/intents.hpp"
+
+namespace herald::relay {
+
+/// Channel slot meaning "not bound to one channel" (guild-wide events).
+inline constexpr uint32_t no_channel_slot = UINT32_MAX;
+
+struct dispatch_event : caf::ref_counted {
+  uint64_t guild_id = 0;
+  /// Position in the guild's order (1, 2, …) within one guild incarnation.
+  uint64_t guild_order = 0;
+  /// View slot of the channel the event belongs to, or no_channel_slot.
+  uint32_t channel_slot = no_channel_slot;
+  /// The session needs at least one of these intents (0: always delivered).
+  session::intents required_intents = 0;
+  /// True for message events with content: sessions without MESSAGE_CONTENT
+  /// that are neither the author nor mentioned receive redacted_tail.
+  bool content_gated = false;
+  uint64_t author_id = 0;
+  std::vector<uint64_t> mentioned_user_ids;  // sorted, unique
+  std::string full_tail;
+  std::string redacted_tail;
+
+  bool mentions(uint64_t user_id) const noexcept;
+  /// The tail a session of `user_id` with `granted` intents receives.
+  const std::string& tail_for(uint64_t user_id, session::intents granted) const noexcept {
+    if (!content_gated || (granted & session::message_content_intent) != 0 ||
+        user_id == author_id || mentions(user_id)) {
+      return full_tail;
+    }
+    return redacted_tail;
+  }
+};
+
+using dispatch_event_ptr = caf::intrusive_ptr<const dispatch_event>;
+
+}  // namespace herald::relay

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/relay/partition_core.hpp"
+
+#include <algorithm>
+
+namespace herald::relay {
+
+bool partition_core::add(session::session_output_ptr output, uint32_t view_class,
+                         const std::string& first_tail) {
+  auto id = output->session_id();
+  if (!index_by_session_.emplace(id, static_cast<uint32_t>(subscribers_.size())).second) {
+    return false;
+  }
+  if (!first_tail.empty()) {
+    output->buffer().append_dispatch(first_tail);
+  }
+  auto user = output->user_id();
+  auto granted = output->granted();
+  subscribers_.push_back({std::move(output), user, view_class, granted});
+  return true;
+}
+
+bool partition_core::remove(uint64_t session_id) {
+  auto it = index_by_session_.find(session_id);
+  if (it == index_by_session_.end()) {
+    return false;
+  }
+  uint32_t slot = it->second;
+  index_by_session_.erase(it);
+  if (slot + 1 != subscribers_.size()) {
+    subscribers_[slot] = std::move(subscribers_.back());
+    index_by_session_[subscribers_[slot].output->session_id()] = slot;
+  }
+  subscribers_.pop_back();
+  return true;
+}
+
+size_t partition_core::remove_user(uint64_t user_id) {
+  std::vector<uint64_t> sessions;
+  for (const auto& s : subscribers_) {
+    if (s.user_id == user_id) {
+      sessions.push_back(s.output->session_id());
+    }
+  }
+  for (auto id : sessions) {
+    remove(id);
+  }
+  return sessions.size();
+}
+
+size_t partition_core::deliver(const dispatch_event& event) {
+  // Hot path: one pass over a flat array, one bit test and one intent test
+  // per subscriber, one append per recipient; no allocation.
+  const view_snapshot& view = *view_;
+  const bool channel_bound = event.channel_slot != no_channel_slot;
+  size_t delivered = 0;
+  for (auto& s : subscribers_) {
+    if (event.required_intents != 0 && (s.granted & event.required_intents) == 0) {
+      continue;
+    }
+    if (channel_bound && !view.can_view(s.view_class, event.channel_slot)) {
+      continue;
+    }
+    s.output->buffer().append_dispatch(event.tail_for(s.user_id, s.granted));
+    ++delivered;
+  }
+  return delivered;
+}
+
+size_t partition_core::apply(const view_update& update) {
+  const view_snapshot& old_view = *view_;
+  const view_snapshot& new_view = *update.view;
+  size_t written = 0;
+  for (auto& s : subscribers_) {
+    uint32_t old_class = s.view_class;
+    auto change = std::lower_bound(
+        update.class_changes.begin(), update.class_changes.end(),
+        std::pair<uint64_t, uint32_t>{s.user_id, 0},
+        [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (change != update.class_changes.end() && change->first == s.user_id) {
+      s.view_class = change->second;
+    }
+    if ((s.granted & session::guilds_intent) == 0) {
+      continue;  // CHANNEL_* events belong to the GUILDS intent
+    }
+    for (size_t i = 0; i < update.changed_slots.size(); ++i) {
+      uint32_t slot = update.changed_slots[i];
+      bool before = old_view.can_view(old_class, slot);
+      bool after = new_view.can_view(s.view_class, slot);
+      if (!before && after && !update.create_tails[i].empty()) {
+        s.output->buffer().append_dispatch(update.create_tails[i]);
+        ++written;
+      } else if (before && !after && !update.delete_tails[i].empty()) {
+        s.output->buffer().append_dispatch(update.delete_tails[i]);
+        ++written;
+      }
+    }
+  }
+  view_ = update.view;
+  return written;
+}
+
+}  // namespace herald::relay

@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The fan-out loop of one relay partition: its subscribers and the filter
+// that decides, per event, who gets which tail. Owned by a relay partition
+// actor and only touched from it (single-threaded); writes into session
+// buffers, which are thread-safe.
+// Invariant: events are delivered in the order deliver() is called, to every
+// subscriber whose class may view the event's channel and whose intents match.
+
+#include <cstdint>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "actors/relay/dispatch_event.hpp"
+#include "actors/relay/view_snapshot.hpp"
+#include "actors/session/session_output.hpp"
+
+namespace herald::relay {
+
+/// New visibility published by the guild: the snapshot, members whose class
+/// changed, and per changed slot the CHANNEL_CREATE / CHANNEL_DELETE tails a
+/// session gaining / losing that channel receives.
+struct view_update : caf::ref_counted {
+  view_snapshot_ptr view;
+  std::vector<std::pair<uint64_t, uint32_t>> class_changes;  // (user id, class), sorted
+  std::vector<uint32_t> changed_slots;
+  std::vector<std::string> create_tails;  // parallel to changed_slots
+  std::vector<std::string> delete_tails;  // parallel to changed_slots
+};
+using view_update_ptr = caf::intrusive_ptr<const view_update>;
+
+class partition_core {
+public:
+  /// One subscribed session. Identity is cached next to the class so the
+  /// filter touches only this array until it writes.
+  struct subscriber {
+    session::session_output_ptr output;
+    uint64_t user_id;
+    uint32_t view_class;
+    session::intents granted;
+  };
+
+  explicit partition_core(view_snapshot_ptr view) : view_(std::move(view)) {}
+
+  /// Adds a session with its class; `first_tail` (its GUILD_CREATE), if not
+  /// empty, is written to it first. Returns false if already subscribed.
+  bool add(session::session_output_ptr output, uint32_t view_class,
+           const std::string& first_tail);
+  /// Removes a session; returns false if it was not subscribed.
+  bool remove(uint64_t session_id);
+  /// Removes every session of `user_id` (member left or was removed).
+  size_t remove_user(uint64_t user_id);
+
+  /// Delivers one event; returns how many sessions received it.
+  size_t deliver(const dispatch_event& event);
+  /// Applies new visibility, writing CHANNEL_CREATE/DELETE to sessions that
+  /// gain or lose channels. Returns the number of such frames written.
+  size_t apply(const view_update& update);
+
+  size_t size() const noexcept { return subscribers_.size(); }
+  const view_snapshot& view() const noexcept { return *view_; }
+
+private:
+  std::vector<subscriber> subscribers_;
+  std::unordered_map<uint64_t, uint32_t> index_by_session_;  // session id → slot in subscribers_
+  view_snapshot_ptr view_;
+};
+
+}  // namespace herald::relay

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The part of a session that relays write into: identity facts the relay
+// filters on and the outbound buffer. Created by the session actor; shared by
+// reference count with each relay partition it is subscribed through.
+// Invariant: identity fields never change after construction (a session that
+// re-identifies is a new session), so relays may cache them.
+
+#include <cstdint>
+
+#include <caf/intrusive_ptr.hpp>
+#include <caf/ref_counted.hpp>
+
+#include "actors/session/intents.hpp"
+#include "actors/session/outbound_buffer.hpp"
+
+namespace herald::session {
+
+class session_output : public caf::ref_counted {
+public:
+  session_output(uint64_t session_id, uint64_t user_id, intents granted,
+                 const outbound_limits* limits) noexcept
+      : session_id_(session_id), user_id_(user_id), granted_(granted), buffer_(limits) {}
+
+  uint64_t session_id() const noexcept { return session_id_; }
+  uint64_t user_id() const noexcept { return user_id_; }
+  intents granted() const noexcept { return granted_; }
+  outbound_buffer& buffer() noexcept { return buffer_; }
+  const outbound_buffer& buffer() const noexcept { return buffer_; }
+
+private:
+  const uint64_t session_id_;
+  const uint64_t user_id_;
+  const intents granted_;
+  outbound_buffer buffer_;
+};
+
+using session_output_ptr = caf::intrusive_ptr<session_output>;
+
+}  // namespace herald::session

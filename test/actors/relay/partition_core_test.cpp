@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/relay/partition_core.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include <caf/make_counted.hpp>
+
+using namespace herald;
+using relay::dispatch_event;
+using relay::partition_core;
+using relay::view_snapshot;
+using session::session_output;
+
+namespace {
+
+session::outbound_limits limits;
+
+struct fixture {
+  // Two classes over two channel slots: class 0 sees slot 0 only, class 1 both.
+  relay::view_snapshot_ptr view = [] {
+    auto v = caf::make_counted<view_snapshot>(2, 2);
+    v->allow(0, 0);
+    v->allow(1, 0);
+    v->allow(1, 1);
+    return relay::view_snapshot_ptr{v};
+  }();
+  partition_core core{view};
+
+  caf::intrusive_ptr<session_output> join(uint64_t session, uint64_t user, uint32_t cls,
+                                          session::intents granted) {
+    auto out = caf::make_counted<session_output>(session, user, granted, &limits);
+    REQUIRE(core.add(out, cls, ""));
+    return out;
+  }
+};
+
+std::string all_frames(session_output& out) {
+  struct null_listener : session::outbound_listener {
+    void on_frames_ready() noexcept override {}
+    void on_overflow() noexcept override {}
+  } listener;
+  out.buffer().attach(&listener);
+  session::outbound_batch batch;
+  out.buffer().collect(batch);
+  out.buffer().detach();
+  std::string bytes;
+  for (const auto& s : batch.spans()) {
+    bytes.append(s.data, s.size);
+  }
+  return bytes;
+}
+
+caf::intrusive_ptr<dispatch_event> message_in(uint32_t slot, uint64_t author) {
+  auto ev = caf::make_counted<dispatch_event>();
+  ev->channel_slot = slot;
+  ev->required_intents = session::guild_messages_intent;
+  ev->content_gated = true;
+  ev->author_id = author;
+  ev->full_tail = R"(,"t":"MESSAGE_CREATE","d":{"content":"secret"}})";
+  ev->redacted_tail = R"(,"t":"MESSAGE_CREATE","d":{"content":""}})";
+  return ev;
+}
+
+constexpr session::intents messages_and_content =
+    session::guild_messages_intent | session::message_content_intent | session::guilds_intent;
+
+}  // namespace
+
+TEST_CASE("a session never receives events of a channel its class cannot view") {
+  fixture f;
+  auto low = f.join(1, 100, 0, messages_and_content);
+  auto high = f.join(2, 200, 1, messages_and_content);
+  CHECK(f.core.deliver(*message_in(1, 999)) == 1);
+  CHECK(all_frames(*low).empty());
+  CHECK(all_frames(*high) == R"({"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"content":"secret"}})");
+}
+
+TEST_CASE("content is blanked unless the session has MESSAGE_CONTENT, wrote it or is mentioned") {
+  fixture f;
+  auto without = f.join(1, 100, 1, session::guild_messages_intent);
+  auto author = f.join(2, 200, 1, session::guild_messages_intent);
+  auto mentioned = f.join(3, 300, 1, session::guild_messages_intent);
+  auto granted = f.join(4, 400, 1, messages_and_content);
+  auto ev = message_in(0, 200);
+  ev->mentioned_user_ids = {300};
+  CHECK(f.core.deliver(*ev) == 4);
+  CHECK(all_frames(*without).find(R"("content":"")") != std::string::npos);
+  CHECK(all_frames(*author).find("secret") != std::string::npos);
+  CHECK(all_frames(*mentioned).find("secret") != std::string::npos);
+  CHECK(all_frames(*granted).find("secret") != std::string::npos);
+}
+
+TEST_CASE("events outside a session's intents are not sent") {
+  fixture f;
+  auto guild_only = f.join(1, 100, 1, session::guilds_intent);
+  CHECK(f.core.deliver(*message_in(0, 5)) == 0);
+  CHECK(all_frames(*guild_only).empty());
+}
+
+TEST_CASE("removed sessions receive nothing and the rest keep receiving") {
+  fixture f;
+  auto a = f.join(1, 100, 1, messages_and_content);
+  auto b = f.join(2, 200, 1, messages_and_content);
+  auto c = f.join(3, 200, 1, messages_and_content);
+  CHECK(f.core.remove(1));
+  CHECK_FALSE(f.core.remove(1));
+  CHECK(f.core.deliver(*message_in(0, 5)) == 2);
+  CHECK(all_frames(*a).empty());
+  CHECK(f.core.remove_user(200) == 2);
+  CHECK(f.core.size() == 0);
+}
+
+TEST_CASE("a view change writes CHANNEL_CREATE to gainers and CHANNEL_DELETE to losers") {
+  fixture f;
+  auto stays_low = f.join(1, 100, 0, messages_and_content);
+  auto promoted = f.join(2, 200, 0, messages_and_content);
+  auto high = f.join(3, 300, 1, messages_and_content);
+  // New snapshot: class 1 loses slot 1 except via a new class 2; user 200 moves to class 2.
+  auto v = caf::make_counted<view_snapshot>(3, 2);
+  v->allow(0, 0);
+  v->allow(1, 0);
+  v->allow(2, 0);
+  v->allow(2, 1);
+  auto update = caf::make_counted<relay::view_update>();
+  update->view = relay::view_snapshot_ptr{v};
+  update->class_changes = {{200, 2}};
+  update->changed_slots = {1};
+  update->create_tails = {R"(,"t":"CHANNEL_CREATE","d":{}})"};
+  update->delete_tails = {R"(,"t":"CHANNEL_DELETE","d":{}})"};
+  CHECK(f.core.apply(*update) == 2);
+  CHECK(all_frames(*stays_low).empty());
+  CHECK(all_frames(*promoted) == R"({"op":0,"s":1,"t":"CHANNEL_CREATE","d":{}})");
+  CHECK(all_frames(*high) == R"({"op":0,"s":1,"t":"CHANNEL_DELETE","d":{}})");
+  // The new view is in force for later events.
+  CHECK(f.core.deliver(*message_in(1, 5)) == 1);
+}
