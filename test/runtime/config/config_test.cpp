@@ -2,6 +2,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 
 #include <CLI/CLI.hpp>
 
@@ -206,4 +209,22 @@ TEST_CASE("endpoints_parse_host_and_port_including_ipv6", "[config]") {
   CHECK_FALSE(config::parse_endpoint("host:"));
   CHECK_FALSE(config::parse_endpoint("::1:80"));
   CHECK_FALSE(config::parse_endpoint("h:99999"));
+}
+
+TEST_CASE("every_registered_key_is_in_the_configuration_reference", "[config]") {
+  // HERALD_SOURCE_DIR if CTest passed it; otherwise this file's own location in the tree.
+  const char* env = std::getenv("HERALD_SOURCE_DIR");
+  std::string here = __FILE__;
+  std::string src = env != nullptr ? env : here.substr(0, here.rfind("/test/runtime/config/"));
+  std::ifstream in{src + "/docs/configuration.md"};
+  REQUIRE(in);
+  std::stringstream doc;
+  doc << in.rdbuf();
+  auto text = doc.str();
+  auto schema = node::full_schema();
+  for (const auto& k : schema.keys()) {
+    auto row = "| `" + k.name + "` | " + config::to_string(k.type) + " | " + k.default_doc + " |";
+    INFO("row: " << row);
+    CHECK(text.find(row) != std::string::npos);
+  }
 }
