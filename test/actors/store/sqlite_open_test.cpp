@@ -131,3 +131,14 @@ TEST_CASE("every_store_error_code_has_a_distinct_name") {
   CHECK(store_error{store_errc::busy, ""}.retryable());
   CHECK_FALSE(store_error{store_errc::not_found, ""}.retryable());
 }
+
+TEST_CASE("an_existing_empty_file_is_migrated_from_version_zero") {
+  temp_dir dir;
+  const auto options = options_for(dir);
+  std::filesystem::create_directories(options.data_dir_);
+  { std::ofstream empty(options.data_dir_ / options.file_name_); }
+  auto store = open_ok(options);
+  CHECK(raw_pragma(store->path(), "PRAGMA user_version")
+        == std::to_string(sqlite_store::latest_schema_version()));
+  REQUIRE(store->upsert_user({1, "u", false}));
+}
