@@ -72,18 +72,33 @@ public:
   /// typing events without changing state (messages live in the store).
   apply_error apply(const proto::event& event);
 
+  /// GUILD_MEMBER_ADD. Errors: user_mismatch, member_exists, unknown_role.
   apply_error add_member(member value, user who);
-  /// Replaces the member's roles (and its user object when `who` is given).
+  /// GUILD_MEMBER_UPDATE: replaces the member's roles and joined_at (and its
+  /// user object when `who` is given). Errors: user_mismatch, unknown_member,
+  /// unknown_role.
   apply_error update_member(member value, const std::optional<user>& who);
+  /// GUILD_MEMBER_REMOVE; the member's overwrites stay, as on Discord.
+  /// Errors: owner_protected, unknown_member.
   apply_error remove_member(snowflake user_id);
+  /// CHANNEL_CREATE; a zero guild id is filled in. Role overwrites must name
+  /// known roles; member overwrites may name anyone. Errors: channel_exists,
+  /// wrong_guild, invalid_overwrite, unknown_role.
   apply_error create_channel(channel value);
+  /// CHANNEL_UPDATE: replaces the channel, overwrites included. Errors as
+  /// create, with unknown_channel instead of channel_exists.
   apply_error update_channel(channel value);
+  /// CHANNEL_DELETE. Errors: unknown_channel.
   apply_error delete_channel(snowflake channel_id);
+  /// GUILD_ROLE_CREATE. Errors: role_exists.
   apply_error create_role(role value);
+  /// GUILD_ROLE_UPDATE (the @everyone role included). Errors: unknown_role.
   apply_error update_role(role value);
-  /// Also removes the role from every member and every channel's overwrites.
+  /// GUILD_ROLE_DELETE; also removes the role from every member and every
+  /// channel's overwrites. Errors: everyone_protected, unknown_role.
   apply_error delete_role(snowflake role_id);
-  /// Renames or transfers ownership; a new owner must be a member.
+  /// GUILD_UPDATE: renames or transfers ownership; a new owner must be a
+  /// member. Errors: wrong_guild, unknown_member.
   apply_error update_guild(const guild& value);
 
   /// A message may be created: same guild, known channel, author is a member.
