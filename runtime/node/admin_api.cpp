@@ -18,7 +18,7 @@ void add_admin_routes(net::http_server& server, admin_context& ctx) {
   server.route("GET", "/healthz", [](const net::http_request&) { return text(200, "ok\n"); });
   // Readiness: started and not draining; load balancers stop routing here on 503.
   server.route("GET", "/readyz", [&ctx](const net::http_request&) {
-    return ctx.ready ? text(200, "ready\n") : text(503, "not ready\n");
+    return *ctx.ready ? text(200, "ready\n") : text(503, "not ready\n");
   });
   server.route("GET", "/metrics", [](const net::http_request&) {
     return net::http_response{200, "text/plain; version=0.0.4; charset=utf-8",

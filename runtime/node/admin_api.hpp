@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <memory>
 
 #include "runtime/net/http_server.hpp"
 #include "runtime/node/status.hpp"
@@ -15,8 +16,9 @@ namespace herald::node {
 
 /// What the admin routes read. Owned by the node; must outlive the server.
 struct admin_context {
-  /// True once the root supervision tree has started, false again when draining.
-  std::atomic<bool> ready{false};
+  /// True once the root supervision tree has started; false again when draining or when
+  /// the root supervisor has exited. Shared with the root's exit hook, which may outlive a request.
+  std::shared_ptr<std::atomic<bool>> ready = std::make_shared<std::atomic<bool>>(false);
   /// Builds the status document; runs on the admin io thread, must not block on actors.
   std::function<node_status()> status;
 };

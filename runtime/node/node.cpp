@@ -110,6 +110,15 @@ std::optional<start_error> node::start() {
   }
   root_ = *root;
   started_ = true;
+  root_->attach_functor([failed = root_failed_, stopping = stopping_, ready = admin_ctx_.ready,
+                         name = name_](const caf::error& reason) {
+    if (!*stopping) {
+      *ready = false;
+      *failed = true;
+      log::get("node")->critical("node {}: root supervisor exited: {}", name,
+                                 supervision::describe(reason));
+    }
+  });
 
   auto ep = config::parse_endpoint(cfg_.get_string("admin.listen"));
   net::server_options sopts;
@@ -127,7 +136,7 @@ std::optional<start_error> node::start() {
                                                      cfg_.get_string("admin.listen") + ": " +
                                                      err.message()};
   }
-  admin_ctx_.ready = true;
+  *admin_ctx_.ready = !*root_failed_;
   lg->info("node {} ready: admin API on http://{}:{}", name_, ep->host, admin_->port());
   return std::nullopt;
 }
@@ -137,8 +146,9 @@ bool node::shutdown() {
     return true;
   }
   stopped_ = true;
+  *stopping_ = true;
   auto lg = log::get("node");
-  admin_ctx_.ready = false;
+  *admin_ctx_.ready = false;
   std::chrono::milliseconds timeout{cfg_.get_int("runtime.shutdown_timeout_ms")};
   lg->info("node {} draining: stopping the supervision tree (deadline {} ms)", name_,
            timeout.count());
@@ -180,12 +190,17 @@ node_status node::status() const {
 
 namespace {
 
-// Waits for the first SIGTERM/SIGINT on the calling thread (they are blocked everywhere).
-int wait_for_signal(const sigset_t& set) {
+// Waits on the calling thread for the first SIGTERM/SIGINT (blocked everywhere else) or for
+// the root supervisor to fail; returns the signal, or 0 for a root failure.
+int wait_for_signal_or_failure(const sigset_t& set, const node& n) {
   for (;;) {
-    int sig = 0;
-    if (sigwait(&set, &sig) == 0) {
+    timespec poll{0, 100 * 1000 * 1000};
+    int sig = sigtimedwait(&set, nullptr, &poll);
+    if (sig > 0) {
       return sig;
+    }
+    if (n.root_failed()) {
+      return 0;
     }
   }
 }
@@ -227,14 +242,18 @@ int run_node(const config::config& cfg, node_options opts) {
     lg->error("start failed: {}", err->message);
     return 1;
   }
-  int sig = wait_for_signal(set);
+  int sig = wait_for_signal_or_failure(set, *n);
   std::chrono::milliseconds timeout{cfg.get_int("runtime.shutdown_timeout_ms")};
-  lg->info("received {}; shutting down", strsignal(sig));
+  if (sig > 0) {
+    lg->info("received {}; shutting down", strsignal(sig));
+  } else {
+    lg->critical("root supervisor failed; shutting down with exit code 1");
+  }
   std::atomic<bool> done{false};
   std::thread guard{[&] {
     watchdog(set, std::chrono::steady_clock::now() + timeout + watchdog_grace, done);
   }};
-  bool clean = n->shutdown();
+  bool clean = n->shutdown() && sig > 0;
   n.reset();  // joins the actor system's threads, still under the watchdog
   done = true;
   guard.join();

@@ -6,6 +6,7 @@
 // Invariant: shutdown() stops service children before system children (reverse start order)
 // and returns only after the tree is gone or runtime.shutdown_timeout_ms has passed.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -75,7 +76,9 @@ public:
   caf::actor_system& system() noexcept { return *system_; }
   /// The root supervisor; invalid before start() and after shutdown().
   const caf::actor& root() const noexcept { return root_; }
-  bool ready() const noexcept { return admin_ctx_.ready; }
+  bool ready() const noexcept { return *admin_ctx_.ready; }
+  /// True if the root supervisor exited on its own (gave up after too many restarts).
+  bool root_failed() const noexcept { return *root_failed_; }
   /// Status as served at /v1/status.
   node_status status() const;
 
@@ -89,6 +92,9 @@ private:
   admin_context admin_ctx_;
   std::unique_ptr<net::http_server> admin_;
   caf::actor root_;
+  // Set by the root's exit hook (on the root's thread) unless shutdown() stopped it.
+  std::shared_ptr<std::atomic<bool>> root_failed_ = std::make_shared<std::atomic<bool>>(false);
+  std::shared_ptr<std::atomic<bool>> stopping_ = std::make_shared<std::atomic<bool>>(false);
   std::vector<size_t> collector_ids_;
   bool started_ = false;
   bool stopped_ = false;
@@ -96,8 +102,9 @@ private:
 
 /// heraldd's body: sets up logging, starts a node, waits for SIGTERM or SIGINT, then shuts
 /// down within runtime.shutdown_timeout_ms. A second signal during shutdown exits at once.
-/// Returns the process exit code: 0 after a clean shutdown, 1 if start failed or the
-/// deadline passed. Call from the main thread before any other thread exists (it blocks
+/// If the root supervisor gives up on its own, the node shuts down as well (so the process
+/// supervisor restarts it). Returns the process exit code: 0 after a clean shutdown on a
+/// signal, 1 if start failed, the root supervisor failed or the deadline passed. Call from the main thread before any other thread exists (it blocks
 /// SIGTERM/SIGINT so that only its signal thread receives them).
 int run_node(const config::config& cfg, node_options opts = {});
 

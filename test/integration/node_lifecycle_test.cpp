@@ -22,6 +22,13 @@ using namespace std::chrono_literals;
 namespace {
 
 using poll_atom = caf::atom_constant<caf::atom("t_poll")>;
+using crash_atom = caf::atom_constant<caf::atom("t_crash")>;
+
+// Crashes right after it starts, every time it is restarted.
+caf::behavior crashing_worker(caf::event_based_actor* self) {
+  self->send(self, crash_atom::value);
+  return {[](crash_atom) { throw std::runtime_error("crash on start"); }};
+}
 
 /// Events from workers (their threads) read by the test thread.
 struct trace {
@@ -134,4 +141,26 @@ TEST_CASE("a_shutdown_past_the_deadline_reports_failure", "[node]") {
   CHECK(tr->has("exit:stuck"));
   CHECK_FALSE(tr->has("stop:stuck"));
   CHECK(n.shutdown());  // idempotent: nothing left to stop
+}
+
+TEST_CASE("a_root_supervisor_that_gives_up_turns_the_node_unready", "[node]") {
+  testing::temp_dir dir;
+  node::node_options opts;
+  supervision::child_spec spec;
+  spec.id = "crasher";
+  spec.kind = "crasher";
+  spec.start = [](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    return supervision::spawn_worker(ctx.system, crashing_worker);
+  };
+  opts.service_children.push_back(spec);
+  node::node n{node_cfg(dir.path() + "/data", 10000), std::move(opts)};
+  // The tree may already have given up while start() was still running; either way the
+  // node must end up failed and unready, with its admin API still answering.
+  auto err = n.start();
+  REQUIRE_FALSE(err);
+  REQUIRE(testing::eventually([&] { return n.root_failed(); }));
+  CHECK_FALSE(n.ready());
+  CHECK(admin_status(n.admin_port(), "/readyz") == 503);
+  CHECK(admin_status(n.admin_port(), "/healthz") == 200);
+  CHECK(n.shutdown());
 }
