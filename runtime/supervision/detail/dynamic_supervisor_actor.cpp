@@ -15,6 +15,9 @@ namespace {
 /// (stop_all_atom, seq): the longest shutdown timeout of a full stop elapsed.
 using stop_all_atom = caf::atom_constant<caf::atom("sup_stopal")>;
 
+/// Children signalled concurrently during a full stop.
+constexpr size_t stop_window = 1024;
+
 }  // namespace
 
 dynamic_supervisor_actor::dynamic_supervisor_actor(caf::actor_config& cfg,
@@ -69,6 +72,12 @@ caf::behavior dynamic_supervisor_actor::make_behavior() {
       for (auto& kv : terminating_) {
         send_exit(kv.second.c.handle, caf::exit_reason::kill);
       }
+      for (auto& c : stop_queue_) {
+        auto id = c.handle.id();
+        send_exit(c.handle, caf::exit_reason::kill);
+        terminating_[id].c = std::move(c);
+      }
+      stop_queue_.clear();
     },
     [this](sample_atom) {
       metrics_.sample_mailbox(this);
@@ -89,6 +98,10 @@ void dynamic_supervisor_actor::on_exit() {
       rp.deliver(err);
     }
   }
+  for (auto& c : stop_queue_) {
+    send_exit(c.handle, caf::exit_reason::kill);
+  }
+  stop_queue_.clear();
   for (auto& kv : pending_ready_) {
     kv.second.deliver(err);
   }
@@ -191,6 +204,7 @@ void dynamic_supervisor_actor::on_down(caf::down_msg& dm) {
       rp.deliver(caf::ok_atom::value);
     }
     terminating_.erase(t);
+    signal_stop_queue();
     maybe_quit();
     return;
   }
@@ -250,8 +264,9 @@ void dynamic_supervisor_actor::escalate(const child& c, const caf::error& reason
   begin_stop(std::move(err));
 }
 
-// Dynamic children have no order: all get their stop signal at once, and
-// after the longest bounded timeout among them the remaining ones are killed.
+// Dynamic children have no order: they get their stop signals concurrently
+// (stop_window at a time), and after the longest bounded timeout among them
+// the remaining ones are killed.
 void dynamic_supervisor_actor::begin_stop(caf::error reason) {
   if (stopping_) {
     return;
@@ -260,25 +275,34 @@ void dynamic_supervisor_actor::begin_stop(caf::error reason) {
   exit_reason_ = std::move(reason);
   std::chrono::milliseconds longest{0};
   bool any_timer = false;
-  auto running = std::move(children_);
-  children_.clear();
-  update_count();
-  for (auto& kv : running) {
+  stop_queue_.reserve(children_.size());
+  for (auto& kv : children_) {
     const auto& p = kv.second.spec->shutdown;
     if (!p.brutal && !p.unbounded) {
       any_timer = true;
       longest = std::max(longest, p.wait);
     }
-    stop_child(std::move(kv.second), nullptr);
+    stop_queue_.push_back(std::move(kv.second));
   }
+  children_.clear();
+  update_count();
   if (any_timer) {
     delayed_send(this, longest, stop_all_atom::value);
   }
+  signal_stop_queue();
   maybe_quit();
 }
 
+void dynamic_supervisor_actor::signal_stop_queue() {
+  while (!stop_queue_.empty() && terminating_.size() < stop_window) {
+    auto c = std::move(stop_queue_.back());
+    stop_queue_.pop_back();
+    stop_child(std::move(c), nullptr);
+  }
+}
+
 void dynamic_supervisor_actor::maybe_quit() {
-  if (stopping_ && terminating_.empty()) {
+  if (stopping_ && terminating_.empty() && stop_queue_.empty()) {
     quit(exit_reason_);
   }
 }

@@ -41,6 +41,7 @@ private:
   void escalate(const child& c, const caf::error& reason);
   void begin_stop(caf::error reason);
   void stop_child(child c, caf::response_promise* waiter);
+  void signal_stop_queue();
   void maybe_quit();
   void update_count();
   std::vector<child_info> which() const;
@@ -51,6 +52,11 @@ private:
   std::unordered_map<caf::actor_id, terminating> terminating_;  // stop signal sent
   // Child supervisors started by start_child whose ready reply is pending.
   std::unordered_map<caf::actor_id, caf::response_promise> pending_ready_;
+  // Children still to be signalled during a full stop. At most stop_window
+  // children are signalled at a time: exiting them all at once would put a
+  // million runnables into one scheduler queue, where CAF 0.17's work
+  // stealing (double_ended_queue::take_tail) degrades badly.
+  std::vector<child> stop_queue_;
   restart_window window_;
   bool stopping_ = false;
   caf::error exit_reason_;  // quit reason once terminating_ drains

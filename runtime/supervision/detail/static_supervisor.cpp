@@ -40,15 +40,17 @@ caf::behavior static_supervisor::make_behavior() {
   run_steps();
   delayed_send(this, sample_period, sample_atom::value);
   return {
-    // Replies ok once all initial children run, or the start error.
+    // Replies ok once all initial children run; else, after stopping, the
+    // start error (start_failed) or shutting_down.
     [this](ready_atom) -> caf::response_promise {
       auto rp = make_response_promise();
       if (phase_ == phase::running) {
         rp.deliver(caf::ok_atom::value);
-      } else if (phase_ == phase::starting) {
-        ready_waiters_.push_back(rp);
       } else {
-        rp.deliver(start_error_ ? start_error_ : make_error(supervision_errc::shutting_down, spec_.name));
+        // Starting: answered when the start completes. Stopping: answered
+        // with the reason once the children are stopped, so a failed start
+        // is reported only after the started children are gone.
+        ready_waiters_.push_back(rp);
       }
       return rp;
     },
