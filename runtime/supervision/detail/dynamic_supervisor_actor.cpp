@@ -129,8 +129,7 @@ caf::response_promise dynamic_supervisor_actor::start(child_spec_ptr spec, child
   auto handle = *res;
   auto id = handle.id();
   bool is_sup = spec->type == child_type::supervisor;
-  children_.emplace(id, child{handle, std::move(spec), std::move(key)});
-  update_count();
+  insert_child(child{handle, std::move(spec), std::move(key)});
   if (!is_sup) {
     rp.deliver(std::move(handle));
     return rp;
@@ -153,8 +152,10 @@ caf::response_promise dynamic_supervisor_actor::start(child_spec_ptr spec, child
         if (i == pending_ready_.end() || err == caf::sec::request_receiver_down) {
           return;
         }
-        children_.erase(id);
-        update_count();
+        auto c = children_.find(id);
+        if (c != children_.end()) {
+          take_child(c);
+        }
         i->second.deliver(std::move(err));
         pending_ready_.erase(i);
       });
@@ -166,10 +167,7 @@ caf::response_promise dynamic_supervisor_actor::terminate(const caf::actor& who)
   auto id = who ? who.id() : 0;
   auto i = children_.find(id);
   if (i != children_.end()) {
-    auto c = std::move(i->second);
-    children_.erase(i);
-    update_count();
-    stop_child(std::move(c), &rp);
+    stop_child(take_child(i), &rp);
     return rp;
   }
   auto t = terminating_.find(id);
@@ -212,9 +210,7 @@ void dynamic_supervisor_actor::on_down(caf::down_msg& dm) {
   if (i == children_.end()) {
     return;
   }
-  auto c = std::move(i->second);
-  children_.erase(i);
-  update_count();
+  auto c = take_child(i);
   log_child_exit(spec_.name, *c.spec, c.key, dm.reason);
   auto pending = pending_ready_.find(id);
   if (pending != pending_ready_.end()) {
@@ -241,10 +237,8 @@ void dynamic_supervisor_actor::restart(child c, const caf::error& reason) {
     metrics_.restarted();
     auto res = start_one(this, *c.spec, c.key, spec_.name);
     if (res) {
-      auto id = res->id();
       c.handle = std::move(*res);
-      children_.emplace(id, std::move(c));
-      update_count();
+      insert_child(std::move(c));
       return;
     }
     last = res.error();
@@ -285,6 +279,7 @@ void dynamic_supervisor_actor::begin_stop(caf::error reason) {
     stop_queue_.push_back(std::move(kv.second));
   }
   children_.clear();
+  supervisors_ = 0;
   update_count();
   if (any_timer) {
     delayed_send(this, longest, stop_all_atom::value);
@@ -326,10 +321,25 @@ child_counts dynamic_supervisor_actor::count() const {
   child_counts n;
   n.specs = children_.size();
   n.active = children_.size();
-  for (auto& kv : children_) {
-    ++(kv.second.spec->type == child_type::supervisor ? n.supervisors : n.workers);
-  }
+  n.supervisors = supervisors_;
+  n.workers = children_.size() - supervisors_;
   return n;
+}
+
+void dynamic_supervisor_actor::insert_child(child c) {
+  auto id = c.handle.id();
+  supervisors_ += c.spec->type == child_type::supervisor ? 1 : 0;
+  children_.emplace(id, std::move(c));
+  update_count();
+}
+
+dynamic_supervisor_actor::child
+dynamic_supervisor_actor::take_child(std::unordered_map<caf::actor_id, child>::iterator i) {
+  auto c = std::move(i->second);
+  supervisors_ -= c.spec->type == child_type::supervisor ? 1 : 0;
+  children_.erase(i);
+  update_count();
+  return c;
 }
 
 }  // namespace herald::supervision::detail

@@ -44,6 +44,9 @@ private:
   void signal_stop_queue();
   void maybe_quit();
   void update_count();
+  void insert_child(child c);
+  /// Removes a running child from children_ and returns it.
+  child take_child(std::unordered_map<caf::actor_id, child>::iterator i);
   std::vector<child_info> which() const;
   child_counts count() const;
 
@@ -58,6 +61,7 @@ private:
   // stealing (double_ended_queue::take_tail) degrades badly.
   std::vector<child> stop_queue_;
   restart_window window_;
+  uint64_t supervisors_ = 0;  // children_ entries of type supervisor
   bool stopping_ = false;
   caf::error exit_reason_;  // quit reason once terminating_ drains
   supervisor_metrics metrics_;
