@@ -24,6 +24,9 @@ struct dynamic_supervisor_spec {
   std::string name = "dynamic_supervisor";  ///< label in metrics, logs and the tree
   restart_intensity intensity;               ///< default 1 restart in 5 s (OTP)
   std::string parent;                        ///< set by dynamic_supervisor_child()
+  /// How often it samples its own mailbox into herald_mailbox_depth (also
+  /// sampled on which/count requests); default 1 s.
+  std::chrono::milliseconds mailbox_sample_period{1000};
 };
 
 /// Spawns an empty dynamic supervisor; ready at once. Not linked or

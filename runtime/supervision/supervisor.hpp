@@ -38,6 +38,8 @@ struct supervisor_spec {
   restart_intensity intensity;       ///< default 1 restart in 5 s (OTP)
   std::vector<child_spec> children;  ///< start order
   std::string parent;                ///< parent supervisor's name; set by supervisor_child()
+  /// How often it samples its own mailbox into herald_mailbox_depth; 1 s.
+  std::chrono::milliseconds mailbox_sample_period{1000};
 };
 
 /// Spawns the supervisor and returns at once. The supervisor starts its

@@ -23,8 +23,6 @@ using stop_timeout_atom = caf::atom_constant<caf::atom("sup_stopto")>;
 /// (sample_atom): periodic self-message sampling the mailbox depth.
 using sample_atom = caf::atom_constant<caf::atom("sup_sample")>;
 
-/// Mailbox depth sampling period of every supervisor: 1 s.
-inline constexpr std::chrono::milliseconds sample_period{1000};
 
 /// Calls spec.start; on success monitors the child from `self` and tracks it
 /// by kind. An invalid handle without error becomes supervisor::invalid_start.

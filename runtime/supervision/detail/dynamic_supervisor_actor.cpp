@@ -39,7 +39,7 @@ caf::behavior dynamic_supervisor_actor::make_behavior() {
       begin_stop(std::move(em.reason));
     }
   });
-  delayed_send(this, sample_period, sample_atom::value);
+  delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
   return {
     [this](start_child_atom, child_spec_ptr& spec, child_key& key) {
       return start(std::move(spec), std::move(key));
@@ -81,7 +81,7 @@ caf::behavior dynamic_supervisor_actor::make_behavior() {
     },
     [this](sample_atom) {
       metrics_.sample_mailbox(this);
-      delayed_send(this, sample_period, sample_atom::value);
+      delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
     },
   };
 }

@@ -38,7 +38,7 @@ caf::behavior static_supervisor::make_behavior() {
     steps_.push_back(step{true, i});
   }
   run_steps();
-  delayed_send(this, sample_period, sample_atom::value);
+  delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
   return {
     // Replies ok once all initial children run; else, after stopping, the
     // start error (start_failed) or shutting_down.
@@ -55,12 +55,18 @@ caf::behavior static_supervisor::make_behavior() {
       return rp;
     },
     // Children in start order, including stopped transient ones.
-    [this](which_children_atom) { return which(); },
-    [this](count_children_atom) { return count(); },
+    [this](which_children_atom) {
+      metrics_.sample_mailbox(this);
+      return which();
+    },
+    [this](count_children_atom) {
+      metrics_.sample_mailbox(this);
+      return count();
+    },
     [this](stop_timeout_atom, caf::actor_id id, uint64_t seq) { on_stop_timeout(id, seq); },
     [this](sample_atom) {
       metrics_.sample_mailbox(this);
-      delayed_send(this, sample_period, sample_atom::value);
+      delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
     },
   };
 }

@@ -2,8 +2,10 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <future>
 #include <set>
 
+#include "runtime/metrics/metrics.hpp"
 #include "runtime/supervision/dynamic_supervisor.hpp"
 #include "runtime/supervision/partition_supervisor.hpp"
 #include "test/runtime/supervision/test_workers.hpp"
@@ -261,4 +263,35 @@ TEST_CASE("partition_count_defaults_to_scheduler_threads") {
   REQUIRE(owner);
   CHECK(parts.partitions() == sys.scheduler().num_workers());
   stop_supervisor(sys, *owner);
+}
+
+TEST_CASE("supervisor_samples_its_own_mailbox_depth_into_a_gauge") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  dynamic_supervisor_spec spec;
+  spec.name = "mbox_sup";
+  spec.mailbox_sample_period = std::chrono::hours{1};  // only request-driven samples
+  auto sup = spawn_dynamic_supervisor(sys, spec);
+  std::promise<void> release;
+  auto gate = release.get_future().share();
+  // Deliberately blocks the supervisor (start functions must not block) so
+  // that a backlog builds up behind it; bounded by the 10 s wait.
+  auto blocker = worker_spec("blocker", [gate](const start_context& ctx) -> caf::expected<caf::actor> {
+    gate.wait_for(std::chrono::seconds{10});
+    return ctx.system.spawn([] { return caf::behavior{[](caf::ok_atom) {}}; });
+  });
+  cast_start_child(sup, std::make_shared<const child_spec>(blocker));
+  caf::anon_send(sup, count_children_atom::value);
+  for (int i = 0; i < 100; ++i) {
+    caf::anon_send(sup, ready_atom::value);  // not sampled; stays behind the count
+  }
+  release.set_value();
+  auto depth = [] {
+    return herald::metrics::registry::global().value_of("herald_mailbox_depth",
+                                                        {{"actor", "mbox_sup"}});
+  };
+  // The count request sampled the 100 ready requests still queued behind it.
+  CHECK(herald::test::eventually([&] { return depth() == 100; }));
+  CHECK_FALSE(stop_supervisor(sys, sup));
+  CHECK(depth() == 0);
 }
