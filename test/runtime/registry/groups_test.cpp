@@ -9,6 +9,7 @@
 #include <atomic>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace herald::registry;
@@ -161,4 +162,53 @@ TEST_CASE_METHOD(fixture, "group_metrics_track_members_and_dispatches", "[groups
     CHECK(eventually([&] { return m.value_of("herald_registry_group_members", l) == 1; }));
     caf::anon_send_exit(b, caf::exit_reason::kill);
   }
+}
+
+TEST_CASE_METHOD(fixture, "concurrent_join_leave_dispatch_and_deaths_leave_no_stale_member",
+                 "[groups]") {
+  auto& m = herald::metrics::registry::global();
+  herald::metrics::labels l{{"registry", "test_group_stress"}};
+  id_groups groups{"test_group_stress", 8};
+  constexpr int actors = 32;
+  constexpr int threads = 4;
+  constexpr int iterations = 2000;
+  std::vector<caf::actor> pool;
+  for (int i = 0; i < actors; ++i) {
+    pool.push_back(sys.spawn(idle_actor));
+  }
+  std::atomic<int> join_errors{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; i < iterations; ++i) {
+        auto& a = pool[static_cast<size_t>((i * 7 + t) % actors)];
+        uint64_t g = static_cast<uint64_t>(i % 8);
+        switch ((i + t) % 3) {
+          case 0:
+            // A member killed meanwhile is refused or removed by its hook.
+            if (auto err = groups.join(g, a); err && *err != registry_error::dead_actor) {
+              ++join_errors;
+            }
+            break;
+          case 1:
+            groups.leave(g, a);
+            break;
+          default:
+            groups.dispatch(g, ping_atom::value);
+        }
+        if (t == 0 && i % 250 == 0) {
+          caf::anon_send_exit(pool[static_cast<size_t>(i / 250)], caf::exit_reason::kill);
+        }
+      }
+    });
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
+  CHECK(join_errors == 0);
+  for (auto& a : pool) {
+    caf::anon_send_exit(a, caf::exit_reason::kill);
+  }
+  CHECK(eventually([&] { return groups.group_count() == 0; }));
+  CHECK(m.value_of("herald_registry_group_members", l) == 0);
 }
