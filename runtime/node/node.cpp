@@ -81,7 +81,6 @@ node::~node() {
 }
 
 std::optional<start_error> node::start() {
-  auto lg = log::get("node");
   started_at_ = std::chrono::steady_clock::now();
   std::error_code ec;
   const auto& dir = cfg_.get_string("node.data_dir");
@@ -95,7 +94,20 @@ std::optional<start_error> node::start() {
   collector_ids_.push_back(reg.add_collector("herald_supervisor_children",
                                              "Children of each live supervisor.",
                                              [] { return supervisor_children_samples(); }));
+  if (auto err = start_tree()) {
+    return err;
+  }
+  if (auto err = start_admin()) {
+    shutdown();
+    return err;
+  }
+  *admin_ctx_.ready = !*root_failed_;
+  log::get("node")->info("node {} ready: admin API on http://{}:{}", name_, admin_->options().host,
+                         admin_->port());
+  return std::nullopt;
+}
 
+std::optional<start_error> node::start_tree() {
   // root is rest_for_one: if system_sup restarts, the services built on it restart too.
   auto root_spec = make_spec(
       "root", supervision::strategy::rest_for_one,
@@ -110,6 +122,7 @@ std::optional<start_error> node::start() {
   }
   root_ = *root;
   started_ = true;
+  // Runs on the root's thread when it exits; only an exit shutdown() did not ask for is a failure.
   root_->attach_functor([failed = root_failed_, stopping = stopping_, ready = admin_ctx_.ready,
                          name = name_](const caf::error& reason) {
     if (!*stopping) {
@@ -119,7 +132,10 @@ std::optional<start_error> node::start() {
                                  supervision::describe(reason));
     }
   });
+  return std::nullopt;
+}
 
+std::optional<start_error> node::start_admin() {
   auto ep = config::parse_endpoint(cfg_.get_string("admin.listen"));
   net::server_options sopts;
   sopts.name = "admin";
@@ -131,13 +147,10 @@ std::optional<start_error> node::start() {
     opts_.admin_routes(*admin_, *system_);
   }
   if (auto err = admin_->start()) {
-    shutdown();
     return start_error{start_errc::admin_listen, "admin.listen: cannot listen on " +
                                                      cfg_.get_string("admin.listen") + ": " +
                                                      err.message()};
   }
-  *admin_ctx_.ready = !*root_failed_;
-  lg->info("node {} ready: admin API on http://{}:{}", name_, ep->host, admin_->port());
   return std::nullopt;
 }
 

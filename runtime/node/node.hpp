@@ -83,6 +83,9 @@ public:
   node_status status() const;
 
 private:
+  std::optional<start_error> start_tree();
+  std::optional<start_error> start_admin();
+
   config::config cfg_;
   node_options opts_;
   std::string name_;
