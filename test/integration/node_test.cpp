@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
 #include "runtime/node/status.hpp"
@@ -106,6 +109,22 @@ TEST_CASE("heraldd_serves_health_metrics_and_status_and_exits_0_on_sigterm", "[i
   CHECK(*code == 0);
   CHECK(heraldd.err().find("shutting down") != std::string::npos);
   CHECK_FALSE(healthy(ports.admin));
+
+  // log.format = "json": every stderr line is one JSON object with ts, level, logger, msg.
+  std::istringstream lines{heraldd.err()};
+  std::string line;
+  size_t count = 0;
+  while (std::getline(lines, line) && count < 10000) {
+    ++count;
+    INFO("log line: " << line);
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    CHECK(j.contains("ts"));
+    CHECK(j.contains("level"));
+    CHECK(j.contains("logger"));
+    CHECK(j.contains("msg"));
+  }
+  CHECK(count >= 3);
 }
 
 TEST_CASE("flags_override_the_file_and_sigint_also_exits_0", "[integration]") {
