@@ -59,16 +59,25 @@ command_table::command_table(CLI::App& app, global_options& opts) : app_(app), o
 }
 
 CLI::App* command_table::add(const std::string& name, const std::string& description,
-                             command_fn run) {
-  auto* sub = app_.add_subcommand(name, description);
+                             command_fn run, CLI::App* parent) {
+  auto* sub = (parent != nullptr ? parent : &app_)->add_subcommand(name, description);
   // Global options may follow the subcommand name: `heraldctl status --json`.
   sub->fallthrough();
   commands_.emplace_back(sub, std::move(run));
   return sub;
 }
 
+CLI::App* command_table::group(const std::string& name, const std::string& description) {
+  auto* g = app_.add_subcommand(name, description);
+  g->fallthrough();
+  g->require_subcommand(1);
+  return g;
+}
+
 int command_table::run_parsed(std::ostream& out, std::ostream& err) {
-  for (auto& [sub, run] : commands_) {
+  // Nested commands are registered after their group, so the last parsed one is the deepest.
+  for (auto it = commands_.rbegin(); it != commands_.rend(); ++it) {
+    auto& [sub, run] = *it;
     if (sub->parsed()) {
       context ctx{opts_, out, err};
       return run(ctx);

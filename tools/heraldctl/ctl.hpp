@@ -61,8 +61,13 @@ public:
   /// Adds global options to `app` and every known subcommand.
   command_table(CLI::App& app, global_options& opts);
 
-  /// Registers one subcommand; `setup` may add the subcommand's own options.
-  CLI::App* add(const std::string& name, const std::string& description, command_fn run);
+  /// Registers a subcommand that runs `run`; the returned CLI::App takes its own options.
+  /// With `parent` (from group()) it is nested: `heraldctl user create ...`.
+  CLI::App* add(const std::string& name, const std::string& description, command_fn run,
+                CLI::App* parent = nullptr);
+
+  /// A command group such as `user`, which only holds subcommands (one is required).
+  CLI::App* group(const std::string& name, const std::string& description);
 
   /// Runs the subcommand CLI11 parsed; call after app.parse().
   int run_parsed(std::ostream& out, std::ostream& err);
