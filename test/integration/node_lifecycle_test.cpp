@@ -24,10 +24,16 @@ namespace {
 using poll_atom = caf::atom_constant<caf::atom("t_poll")>;
 using crash_atom = caf::atom_constant<caf::atom("t_crash")>;
 
-// Crashes right after it starts, every time it is restarted.
-caf::behavior crashing_worker(caf::event_based_actor* self) {
+// Once `armed`, crashes within 10 ms of starting, every time it is restarted.
+caf::behavior crashing_worker(caf::event_based_actor* self,
+                              std::shared_ptr<std::atomic<bool>> armed) {
   self->send(self, crash_atom::value);
-  return {[](crash_atom) { throw std::runtime_error("crash on start"); }};
+  return {[=](crash_atom) {
+    if (*armed) {
+      throw std::runtime_error("crash on start");
+    }
+    self->delayed_send(self, 10ms, crash_atom::value);
+  }};
 }
 
 /// Events from workers (their threads) read by the test thread.
@@ -149,15 +155,15 @@ TEST_CASE("a_root_supervisor_that_gives_up_turns_the_node_unready", "[node]") {
   supervision::child_spec spec;
   spec.id = "crasher";
   spec.kind = "crasher";
-  spec.start = [](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
-    return supervision::spawn_worker(ctx.system, crashing_worker);
+  auto armed = std::make_shared<std::atomic<bool>>(false);
+  spec.start = [armed](const supervision::start_context& ctx) -> caf::expected<caf::actor> {
+    return supervision::spawn_worker(ctx.system, crashing_worker, armed);
   };
   opts.service_children.push_back(spec);
   node::node n{node_cfg(dir.path() + "/data", 10000), std::move(opts)};
-  // The tree may already have given up while start() was still running; either way the
-  // node must end up failed and unready, with its admin API still answering.
-  auto err = n.start();
-  REQUIRE_FALSE(err);
+  REQUIRE_FALSE(n.start());
+  CHECK(n.ready());
+  *armed = true;  // every restart crashes again: service_sup, then root, give up
   REQUIRE(testing::eventually([&] { return n.root_failed(); }));
   CHECK_FALSE(n.ready());
   CHECK(admin_status(n.admin_port(), "/readyz") == 503);
