@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -203,6 +202,10 @@ node_status node::status() const {
 
 namespace {
 
+const char* signal_name(int sig) {
+  return sig == SIGTERM ? "SIGTERM" : sig == SIGINT ? "SIGINT" : "a signal";
+}
+
 // Waits on the calling thread for the first SIGTERM/SIGINT (blocked everywhere else) or for
 // the root supervisor to fail; returns the signal, or 0 for a root failure.
 int wait_for_signal_or_failure(const sigset_t& set, const node& n) {
@@ -227,7 +230,7 @@ void watchdog(const sigset_t& set, std::chrono::steady_clock::time_point deadlin
     timespec poll{0, 100 * 1000 * 1000};
     int sig = sigtimedwait(&set, nullptr, &poll);
     if (sig > 0) {
-      lg->error("received {} during shutdown; exiting now", strsignal(sig));
+      lg->error("received {} during shutdown; exiting now", signal_name(sig));
     } else if (std::chrono::steady_clock::now() > deadline) {
       lg->error("shutdown deadline exceeded; exiting now");
     } else {
@@ -258,7 +261,7 @@ int run_node(const config::config& cfg, node_options opts) {
   int sig = wait_for_signal_or_failure(set, *n);
   std::chrono::milliseconds timeout{cfg.get_int("runtime.shutdown_timeout_ms")};
   if (sig > 0) {
-    lg->info("received {}; shutting down", strsignal(sig));
+    lg->info("received {}; shutting down", signal_name(sig));
   } else {
     lg->critical("root supervisor failed; shutting down with exit code 1");
   }
