@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Discord Gateway v10 JSON payloads: dispatch frame tails and whole non-dispatch frames.
-// Pure functions called by the guild actor (once per event) and the session/gateway; no shared state.
-// Invariant: a tail is exactly `,"t":"<NAME>","d":{…}}` so `{"op":0,"s":<seq>` + tail is one JSON frame.
+// Discord Gateway v10 JSON payloads: dispatch frame tails and whole control frames.
+// Pure functions, called by the guild actor (once per event) and by sessions; no state.
+// Invariant: a tail is exactly `,"t":"<NAME>","d":{…}}`: `{"op":0,"s":<seq>` + tail is a frame.
 
 #include <array>
 #include <cstdint>

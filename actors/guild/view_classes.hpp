@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// View classes of one guild: members grouped by what they can see, channels mapped to stable slots,
-// and the class × slot VIEW_CHANNEL table published to relays. Owned by the guild actor (single-threaded).
-// Invariant: class ids and slots are never renumbered or reused within one instance; every published
-// snapshot bit equals permissions::channel_permissions(…) & VIEW_CHANNEL for the members of that class.
+// View classes of one guild: members grouped by what they see, channels in stable slots, and the
+// class × slot VIEW_CHANNEL snapshot for relays. Owned by the guild actor (single-threaded).
+// Invariant: ids and slots are never renumbered or reused; bits equal channel_permissions' VIEW.
 
 #include <cstdint>
 #include <memory>

@@ -47,7 +47,9 @@ public:
   json_writer& raw(std::string_view json);
 
   // Shorthands for `key(name).<value>`.
-  json_writer& field(std::string_view name, std::string_view text) { return key(name).string(text); }
+  json_writer& field(std::string_view name, std::string_view text) {
+    return key(name).string(text);
+  }
   json_writer& field(std::string_view name, const char* text) { return key(name).string(text); }
   json_writer& field(std::string_view name, bool value) { return key(name).boolean(value); }
   json_writer& field(std::string_view name, std::int64_t value) { return key(name).number(value); }

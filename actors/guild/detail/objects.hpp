@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Writers of Discord API objects (user, member, role, channel, message, guild fields) into a json_writer.
+// Writers of Discord API objects (user, member, role, channel, message, guild) into a json_writer.
 // Pure functions called by the guild encoders on the guild actor's thread.
-// Invariant: every documented field is present (defaults where herald has no value), ids as strings, arrays never null.
+// Invariant: documented fields present (defaults if herald has none), ids strings, no null arrays.
 
 #include "actors/domain/guild_state.hpp"
 #include "actors/domain/types.hpp"

@@ -2,10 +2,8 @@
 // Hostile strings (names, content) must never break the frame: escaped
 // control characters and quotes, UTF-8 kept, invalid UTF-8 replaced.
 #include <catch2/catch.hpp>
-
-#include <random>
-
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "actors/guild/detail/json_writer.hpp"
 #include "actors/guild/encode.hpp"
@@ -54,12 +52,13 @@ TEST_CASE("quotes_backslashes_and_control_characters_round_trip") {
   std::string raw;
   guild::detail::append_json_string(raw, hostile);
   for (char c : raw) {
-    CHECK(static_cast<unsigned char>(c) >= 0x20);  // no raw control characters on the wire
+    CHECK(static_cast<unsigned char>(c) >= 0x20); // no raw control characters on the wire
   }
 }
 
 TEST_CASE("valid_utf8_and_emoji_are_kept_as_is") {
-  const std::string text = "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80 \xE2\x80\xA8 \xF4\x8F\xBF\xBF";
+  const std::string text =
+      "h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80 \xE2\x80\xA8 \xF4\x8F\xBF\xBF";
   CHECK(content_after_encoding(text) == text);
   std::string raw;
   guild::detail::append_json_string(raw, text);
@@ -67,12 +66,14 @@ TEST_CASE("valid_utf8_and_emoji_are_kept_as_is") {
 }
 
 TEST_CASE("invalid_utf8_bytes_are_replaced_by_u_fffd") {
-  CHECK(round_trip("a\xFF" "b") == "a" + fffd + "b");
-  CHECK(round_trip("\xC0\xAF") == fffd + fffd);                 // overlong '/'
-  CHECK(round_trip("\xED\xA0\x80") == fffd + fffd + fffd);      // surrogate U+D800
-  CHECK(round_trip("\xF4\x90\x80\x80") == fffd + fffd + fffd + fffd);  // above U+10FFFF
-  CHECK(round_trip("x\xE2\x82") == "x" + fffd + fffd);          // truncated at the end
-  CHECK(round_trip("\x80" "abc") == fffd + "abc");              // lone continuation
+  CHECK(round_trip("a\xFF"
+                   "b") == "a" + fffd + "b");
+  CHECK(round_trip("\xC0\xAF") == fffd + fffd);                       // overlong '/'
+  CHECK(round_trip("\xED\xA0\x80") == fffd + fffd + fffd);            // surrogate U+D800
+  CHECK(round_trip("\xF4\x90\x80\x80") == fffd + fffd + fffd + fffd); // above U+10FFFF
+  CHECK(round_trip("x\xE2\x82") == "x" + fffd + fffd);                // truncated at the end
+  CHECK(round_trip("\x80"
+                   "abc") == fffd + "abc"); // lone continuation
   CHECK(round_trip("\xE2\x28\xA1") == fffd + "(" + fffd);
   CHECK(content_after_encoding("bad\xC3") == "bad" + fffd);
 }
@@ -111,7 +112,8 @@ TEST_CASE("hostile_names_do_not_escape_their_field_in_guild_create") {
   r.name_ = name;
   g.restore_role(r);
   guild::guild_create_encoder enc(g);
-  auto d = json::parse("{\"op\":0,\"s\":1" + enc.tail_for(g.members().at(1), enc.channels_json({20})))["d"];
+  auto d = json::parse("{\"op\":0,\"s\":1" +
+                       enc.tail_for(g.members().at(1), enc.channels_json({20})))["d"];
   CHECK(d["name"] == name);
   CHECK(d["owner_id"] == "1");
   CHECK(d["channels"][0]["name"] == name);

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every encoded tail, spliced behind `{"op":0,"s":1` as the session does, must
 // be one JSON frame whose `d` has Discord's shape (GATEWAY.md).
-#include <catch2/catch.hpp>
+#include "actors/guild/encode.hpp"
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include "actors/guild/encode.hpp"
 #include "actors/permissions/bits.hpp"
 
 using namespace herald;
@@ -21,7 +21,7 @@ constexpr snowflake bot = 1003;
 constexpr snowflake staff = 2001;
 constexpr snowflake lobby = 3001;
 constexpr snowflake secret = 3002;
-constexpr std::int64_t joined = 1764286570123;  // 2025-11-27T23:36:10.123Z
+constexpr std::int64_t joined = 1764286570123; // 2025-11-27T23:36:10.123Z
 
 guild_state make_guild() {
   guild_state g(domain::guild{gid, "The \"Guild\"", owner});
@@ -53,7 +53,7 @@ message make_message() {
   m.author_id_ = alice;
   m.content_ = "hello <@1003>";
   m.created_at_ = joined + 5000;
-  m.mentions_ = {bot, 999999};  // 999999 is not a member: left out
+  m.mentions_ = {bot, 999999}; // 999999 is not a member: left out
   m.mention_roles_ = {staff};
   return m;
 }
@@ -213,9 +213,9 @@ TEST_CASE("message_delete_and_typing_start_have_their_fields") {
 TEST_CASE("member_events_carry_guild_id_user_and_member_fields") {
   auto g = make_guild();
   const auto& entry = g.members().at(alice);
-  for (auto [tail, name] : {std::pair{guild::guild_member_add_tail(gid, entry), "GUILD_MEMBER_ADD"},
-                            std::pair{guild::guild_member_update_tail(gid, entry),
-                                      "GUILD_MEMBER_UPDATE"}}) {
+  for (auto [tail, name] :
+       {std::pair{guild::guild_member_add_tail(gid, entry), "GUILD_MEMBER_ADD"},
+        std::pair{guild::guild_member_update_tail(gid, entry), "GUILD_MEMBER_UPDATE"}}) {
     auto j = frame_of(tail);
     CHECK(j["t"] == name);
     CHECK(j["d"]["guild_id"] == std::to_string(gid));
@@ -238,7 +238,7 @@ TEST_CASE("channel_events_carry_the_channel_object_with_string_overwrites") {
     CHECK(j["t"] == name);
     check_channel(j["d"]);
     CHECK(j["d"]["type"] == 2);
-    CHECK(j["d"]["bitrate"].is_number());  // voice channels carry their voice fields
+    CHECK(j["d"]["bitrate"].is_number()); // voice channels carry their voice fields
     const auto& ows = j["d"]["permission_overwrites"];
     REQUIRE(ows.size() == 2);
     CHECK(ows[0]["deny"] == std::to_string(permissions::view_channel));
@@ -254,13 +254,14 @@ TEST_CASE("role_events_and_guild_update_have_their_fields") {
   CHECK(created["t"] == "GUILD_ROLE_CREATE");
   CHECK(created["d"]["guild_id"] == std::to_string(gid));
   check_role(created["d"]["role"]);
-  CHECK(created["d"]["role"]["permissions"]
-        == std::to_string(permissions::manage_messages | (std::uint64_t{1} << 50)));
+  CHECK(created["d"]["role"]["permissions"] ==
+        std::to_string(permissions::manage_messages | (std::uint64_t{1} << 50)));
   CHECK(created["d"]["role"]["color"] == 0xff00ff);
   CHECK(created["d"]["role"]["hoist"] == true);
   CHECK(frame_of(guild::guild_role_update_tail(gid, r))["t"] == "GUILD_ROLE_UPDATE");
   auto deleted = frame_of(guild::guild_role_delete_tail(gid, staff));
-  CHECK(deleted["d"] == json({{"guild_id", std::to_string(gid)}, {"role_id", std::to_string(staff)}}));
+  CHECK(deleted["d"] ==
+        json({{"guild_id", std::to_string(gid)}, {"role_id", std::to_string(staff)}}));
   auto updated = frame_of(guild::guild_update_tail(g));
   CHECK(updated["t"] == "GUILD_UPDATE");
   CHECK(updated["d"]["id"] == std::to_string(gid));
@@ -353,8 +354,8 @@ TEST_CASE("ready_has_every_field_clients_wait_for") {
   CHECK(d["session_type"] == "normal");
   CHECK(d["user_settings"] == json::object());
   CHECK(d["auth"] == json::object());
-  for (const char* key : {"relationships", "presences", "guild_join_requests",
-                          "geo_ordered_rtc_regions"}) {
+  for (const char* key :
+       {"relationships", "presences", "guild_join_requests", "geo_ordered_rtc_regions"}) {
     CHECK(d[key] == json::array());
   }
   info.shard_ = std::array<std::uint32_t, 2>{1, 4};
@@ -363,10 +364,10 @@ TEST_CASE("ready_has_every_field_clients_wait_for") {
 
 TEST_CASE("control_frames_have_null_s_and_t_and_typed_d") {
   auto hello = json::parse(guild::hello_frame(41250));
-  CHECK(hello == json({{"op", 10}, {"d", {{"heartbeat_interval", 41250}}}, {"s", nullptr},
-                       {"t", nullptr}}));
-  CHECK(json::parse(guild::heartbeat_ack_frame())
-        == json({{"op", 11}, {"d", nullptr}, {"s", nullptr}, {"t", nullptr}}));
+  CHECK(hello ==
+        json({{"op", 10}, {"d", {{"heartbeat_interval", 41250}}}, {"s", nullptr}, {"t", nullptr}}));
+  CHECK(json::parse(guild::heartbeat_ack_frame()) ==
+        json({{"op", 11}, {"d", nullptr}, {"s", nullptr}, {"t", nullptr}}));
   CHECK(json::parse(guild::heartbeat_request_frame())["op"] == 1);
   CHECK(json::parse(guild::reconnect_frame())["op"] == 7);
   auto invalid = json::parse(guild::invalid_session_frame(false));

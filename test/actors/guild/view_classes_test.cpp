@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <catch2/catch.hpp>
+#include "actors/guild/view_classes.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 
-#include "actors/guild/view_classes.hpp"
 #include "actors/permissions/permissions.hpp"
 #include "actors/relay/dispatch_event.hpp"
 
@@ -31,11 +31,10 @@ guild_state make_guild() {
   guild_state g(domain::guild{gid, "g", owner});
   REQUIRE(g.create_role(role{staff, "staff", 1, 0}) == apply_error::ok);
   REQUIRE(g.create_role(role{mods, "mods", 2, 0}) == apply_error::ok);
-  for (auto [id, roles] : {std::pair{owner, std::vector<snowflake>{}},
-                           std::pair{alice, std::vector<snowflake>{staff}},
-                           std::pair{bob, std::vector<snowflake>{}},
-                           std::pair{carol, std::vector<snowflake>{staff}},
-                           std::pair{dave, std::vector<snowflake>{}}}) {
+  for (auto [id, roles] :
+       {std::pair{owner, std::vector<snowflake>{}}, std::pair{alice, std::vector<snowflake>{staff}},
+        std::pair{bob, std::vector<snowflake>{}}, std::pair{carol, std::vector<snowflake>{staff}},
+        std::pair{dave, std::vector<snowflake>{}}}) {
     REQUIRE(g.add_member(member{id, roles, 0}, user{id, "u", false}) == apply_error::ok);
   }
   channel c;
@@ -59,7 +58,7 @@ TEST_CASE("members_with_identical_role_sets_share_a_class") {
   CHECK(vc.class_of(alice) == vc.class_of(carol));
   CHECK(vc.class_of(bob) == vc.class_of(dave));
   CHECK(vc.class_of(alice) != vc.class_of(bob));
-  CHECK(vc.class_count() == 3);  // owner, staff, no role
+  CHECK(vc.class_count() == 3); // owner, staff, no role
   CHECK(vc.class_size(vc.class_of(alice)) == 2);
   CHECK(vc.can_view(alice, secret));
   CHECK_FALSE(vc.can_view(bob, secret));
