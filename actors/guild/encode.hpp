@@ -29,7 +29,9 @@ std::string encode_user(const domain::user& who);
 std::string encode_member(const domain::member& m, const domain::user* who);
 std::string encode_role(const domain::role& r);
 std::string encode_channel(const domain::channel& ch);
-/// The message object as MESSAGE_CREATE and the REST POST carry it.
+/// The message object as MESSAGE_CREATE and the REST POST carry it. Mentioned
+/// users who are not members are left out of `mentions`; an author who left
+/// is shown as "Deleted User" without `member`; created_at_ 0 shows the id's time.
 std::string encode_message(const domain::guild_state& state, const domain::message& msg,
                            bool redacted = false);
 

@@ -142,7 +142,9 @@ void write_message(json_writer& w, const domain::guild_state& state, const domai
     write_member(w, *m, nullptr);
   }
   w.field("content", redacted ? std::string_view{} : std::string_view{msg.content_});
-  write_timestamp(w, "timestamp", msg.created_at_);
+  // Discord always sends a creation time; an unstamped message shows its id's.
+  write_timestamp(w, "timestamp",
+                  msg.created_at_ != 0 ? msg.created_at_ : domain::timestamp_ms(msg.id_));
   write_timestamp(w, "edited_timestamp", msg.edited_at_);
   w.field("tts", false).field("mention_everyone", msg.mention_everyone_);
   w.key("mentions").begin_array();

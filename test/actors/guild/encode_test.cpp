@@ -193,6 +193,15 @@ TEST_CASE("message_by_an_author_who_left_shows_a_deleted_user_without_member") {
   CHECK(d.count("member") == 0);
 }
 
+TEST_CASE("message_without_a_creation_time_shows_the_time_of_its_id") {
+  auto g = make_guild();
+  auto m = make_message();
+  m.created_at_ = 0;
+  m.id_ = snowflake_at(joined);
+  auto d = frame_of(guild::message_create_tails(g, m).full_)["d"];
+  CHECK(d["timestamp"] == format_iso8601(joined));
+}
+
 TEST_CASE("message_delete_and_typing_start_have_their_fields") {
   auto g = make_guild();
   auto del = frame_of(guild::message_delete_tail(5001, lobby, gid));
