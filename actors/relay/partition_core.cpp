@@ -100,4 +100,22 @@ size_t partition_core::apply(const view_update& update) {
   return written;
 }
 
+size_t partition_core::reset(view_snapshot_ptr view,
+                             const std::unordered_map<uint64_t, uint32_t>& class_of_user) {
+  std::vector<uint64_t> departed;
+  for (auto& s : subscribers_) {
+    auto it = class_of_user.find(s.user_id);
+    if (it == class_of_user.end()) {
+      departed.push_back(s.output->session_id());
+    } else {
+      s.view_class = it->second;
+    }
+  }
+  for (auto id : departed) {
+    remove(id);
+  }
+  view_ = std::move(view);
+  return departed.size();
+}
+
 }  // namespace herald::relay

@@ -57,6 +57,11 @@ public:
   /// Applies new visibility, writing CHANNEL_CREATE/DELETE to sessions that
   /// gain or lose channels. Returns the number of such frames written.
   size_t apply(const view_update& update);
+  /// Installs a guild incarnation's view: every subscriber's class is looked
+  /// up by user id; subscribers whose user is absent are removed (they are no
+  /// longer members). Returns how many were removed.
+  size_t reset(view_snapshot_ptr view,
+               const std::unordered_map<uint64_t, uint32_t>& class_of_user);
 
   size_t size() const noexcept { return subscribers_.size(); }
   const view_snapshot& view() const noexcept { return *view_; }

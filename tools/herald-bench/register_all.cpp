@@ -6,10 +6,12 @@ namespace herald::bench {
 // Each *_bench.cpp defines one add_<name>_bench(CLI::App&).
 void add_ping_bench(CLI::App& app);
 void add_spawn_bench(CLI::App& app);
+void add_fanout_bench(CLI::App& app);
 
 void register_all(CLI::App& app) {
   add_ping_bench(app);
   add_spawn_bench(app);
+  add_fanout_bench(app);
 }
 
 }  // namespace herald::bench

@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/dispatch/api.hpp"
+
+#include <atomic>
+
+#include <caf/scoped_actor.hpp>
+
+#include "actors/dispatch/ensure_started.hpp"
+#include "actors/dispatch/staged_session.hpp"
+
+namespace herald::dispatch {
+
+caf::expected<caf::actor> guild_actor_of(const services_ptr& svc, uint64_t guild_id,
+                                         std::chrono::milliseconds timeout) {
+  return ensure_started(svc->system, svc->guilds, svc->guild_supervisor, svc->guild_spec, guild_id,
+                        timeout);
+}
+
+caf::expected<guild::publish_ack> publish(const services_ptr& svc, const proto::event& event,
+                                          std::chrono::milliseconds timeout) {
+  auto guild = guild_actor_of(svc, event.guild_id(), timeout);
+  if (!guild) {
+    return guild.error();
+  }
+  caf::scoped_actor self{svc->system};
+  caf::expected<guild::publish_ack> out{make_error(dispatch_errc::unavailable)};
+  self->request(*guild, timeout, guild::publish_atom::value, event)
+    .receive([&](guild::publish_ack& ack) { out = std::move(ack); },
+             [&](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
+namespace {
+
+session::session_output_ptr stage(const services_ptr& svc, session::session_params& params) {
+  if (params.session_id == 0) {
+    params.session_id = next_session_id();
+  }
+  auto output = caf::make_counted<session::session_output>(
+    params.session_id, params.user.id_, params.granted, &svc->config.session_limits);
+  auto staged = std::make_shared<staged_sessions::entry>();
+  staged->output = output;
+  staged->params = std::move(params);
+  svc->staged.put(output->session_id(), std::move(staged));
+  return output;
+}
+
+}  // namespace
+
+caf::expected<opened_session> open_session(const services_ptr& svc, session::session_params params,
+                                           std::chrono::milliseconds timeout) {
+  auto output = stage(svc, params);
+  auto id = output->session_id();
+  auto actor = svc->session_supervisor.start_child(svc->system, svc->session_spec,
+                                                   supervision::child_key{id}, timeout);
+  if (!actor) {
+    svc->staged.take(id);  // drop the staged entry if the start never ran
+    return actor.error();
+  }
+  return opened_session{std::move(*actor), std::move(output)};
+}
+
+session::session_output_ptr open_session_async(const services_ptr& svc,
+                                               session::session_params params) {
+  auto output = stage(svc, params);
+  svc->session_supervisor.cast_start_child(svc->session_spec,
+                                           supervision::child_key{output->session_id()});
+  return output;
+}
+
+uint64_t next_session_id() {
+  static std::atomic<uint64_t> counter{0};
+  // High bits from the clock keep ids distinct across restarts of a node.
+  static const uint64_t base =
+    static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) << 20;
+  return base + counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+}  // namespace herald::dispatch

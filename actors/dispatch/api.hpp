@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The public C++ API of the dispatch core: producers publish events to
+// guilds; connections open sessions and drain their frames. Blocking
+// functions are for non-actor threads (REST handlers, tools, tests); each
+// waits at most its timeout and never hangs. Invariant: publish returns
+// success only after the event is persisted and ordered (invariant 7).
+
+#include <chrono>
+#include <cstdint>
+
+#include <caf/actor.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/dispatch/services.hpp"
+#include "actors/guild/guild_actor.hpp"
+#include "actors/session/session_actor.hpp"
+#include "proto/domain.pb.h"
+
+namespace herald::dispatch {
+
+/// The live guild actor of `guild_id`, starting it (loading its state) if
+/// needed. Errors: unknown_guild, store_error, unavailable, timeouts.
+caf::expected<caf::actor> guild_actor_of(const services_ptr& svc, uint64_t guild_id,
+                                         std::chrono::milliseconds timeout);
+
+/// Publishes `event` to its guild (event.guild_id()) and waits for the ack.
+/// Errors: see guild::publish_atom; is_retryable() tells which to retry.
+caf::expected<guild::publish_ack> publish(const services_ptr& svc, const proto::event& event,
+                                          std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+/// A session as its connection holds it: the actor (control) and the output
+/// (frames). The output stays valid as long as this handle holds it.
+struct opened_session {
+  caf::actor actor;
+  session::session_output_ptr output;
+};
+
+/// Starts a session under the session supervisor: READY is its first frame,
+/// then one GUILD_CREATE per guild of `params` as each subscription lands.
+caf::expected<opened_session> open_session(const services_ptr& svc, session::session_params params,
+                                           std::chrono::milliseconds timeout = std::chrono::seconds{5});
+
+/// As open_session, without waiting for the start: for bulk opens whose
+/// progress is watched on the outputs (benchmarks, load tests).
+session::session_output_ptr open_session_async(const services_ptr& svc,
+                                               session::session_params params);
+
+/// A fresh session id (snowflake-like, unique within the process).
+uint64_t next_session_id();
+
+}  // namespace herald::dispatch

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/dispatch/services.hpp"
+
+#include "actors/dispatch/ensure_started.hpp"
+#include "actors/dispatch/staged_session.hpp"
+#include "actors/guild/guild_actor.hpp"
+#include "actors/relay/relay_actor.hpp"
+#include "actors/session/session_actor.hpp"
+#include "runtime/supervision/supervisor.hpp"
+
+namespace herald::dispatch {
+
+void staged_sessions::put(uint64_t session_id, std::shared_ptr<entry> staged) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  entries_[session_id] = std::move(staged);
+}
+
+std::shared_ptr<staged_sessions::entry> staged_sessions::take(uint64_t session_id) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  auto it = entries_.find(session_id);
+  if (it == entries_.end()) {
+    return nullptr;
+  }
+  auto out = std::move(it->second);
+  entries_.erase(it);
+  return out;
+}
+
+namespace {
+
+supervision::partition_spec partition_spec_named(const char* name) {
+  supervision::partition_spec spec;
+  spec.name = name;
+  return spec;
+}
+
+// The supervisor kills children that do not stop within this on shutdown.
+constexpr std::chrono::milliseconds child_shutdown{2000};
+
+supervision::child_spec_ptr make_spec(const char* id, supervision::start_fn start,
+                                      supervision::restart_type restart) {
+  auto spec = supervision::worker_spec(id, std::move(start), restart, id);
+  spec.shutdown = supervision::shutdown_policy::timeout(child_shutdown);
+  return std::make_shared<const supervision::child_spec>(std::move(spec));
+}
+
+}  // namespace
+
+services::services(caf::actor_system& sys, dispatch_config cfg, std::shared_ptr<store::store> st)
+    : system(sys),
+      config(std::move(cfg)),
+      store(std::move(st)),
+      guild_supervisor(partition_spec_named("guilds")),
+      relay_supervisor(partition_spec_named("relays")),
+      session_supervisor(partition_spec_named("sessions")) {
+}
+
+caf::expected<services_ptr> start_services(caf::actor_system& sys, dispatch_config cfg,
+                                           std::shared_ptr<store::store> st,
+                                           std::chrono::milliseconds timeout) {
+  auto svc = std::make_shared<services>(sys, std::move(cfg), std::move(st));
+  // Specs capture a weak pointer: services own the specs (no cycle), and a
+  // start after services are gone fails cleanly.
+  std::weak_ptr<services> weak = svc;
+  using supervision::restart_type;
+  svc->guild_spec = make_spec(
+    "guild",
+    registered_start(svc->guilds,
+                     [weak](caf::actor_system&, uint64_t id) -> caf::expected<caf::actor> {
+                       if (auto s = weak.lock()) {
+                         return guild::spawn_guild(s, id);
+                       }
+                       return make_error(dispatch_errc::unavailable, "node stopping");
+                     }),
+    restart_type::transient);
+  svc->relay_spec = make_spec(
+    "relay",
+    registered_start(svc->relays,
+                     [weak](caf::actor_system&, uint64_t id) -> caf::expected<caf::actor> {
+                       if (auto s = weak.lock()) {
+                         return relay::spawn_relay(s, id);
+                       }
+                       return make_error(dispatch_errc::unavailable, "node stopping");
+                     }),
+    restart_type::temporary);
+  svc->session_spec = make_spec(
+    "session",
+    registered_start(svc->sessions,
+                     [weak](caf::actor_system&, uint64_t id) -> caf::expected<caf::actor> {
+                       auto s = weak.lock();
+                       auto staged = s ? s->staged.take(id) : nullptr;
+                       if (!staged) {
+                         return make_error(dispatch_errc::unavailable, "session not staged");
+                       }
+                       return session::spawn_session(s, std::move(staged->params),
+                                                     std::move(staged->output));
+                     }),
+    restart_type::temporary);
+  for (auto* sup : {&svc->guild_supervisor, &svc->relay_supervisor, &svc->session_supervisor}) {
+    if (auto started = sup->start(sys, timeout); !started) {
+      stop_services(svc, timeout);
+      return started.error();
+    }
+  }
+  return svc;
+}
+
+void stop_services(const services_ptr& svc, std::chrono::milliseconds timeout) {
+  // Sessions first (they unsubscribe from relays), then relays, then guilds.
+  for (auto* sup : {&svc->session_supervisor, &svc->relay_supervisor, &svc->guild_supervisor}) {
+    if (auto owner = sup->owner()) {
+      supervision::stop_supervisor(svc->system, owner, timeout);
+    }
+  }
+}
+
+}  // namespace herald::dispatch

@@ -1,0 +1,336 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/guild/event_pipeline.hpp"
+
+#include <algorithm>
+
+#include <caf/make_counted.hpp>
+
+#include "actors/dispatch/dispatch_error.hpp"
+#include "actors/domain/convert.hpp"
+#include "actors/guild/encode.hpp"
+#include "actors/permissions/bits.hpp"
+#include "actors/permissions/permissions.hpp"
+#include "actors/session/intents.hpp"
+
+namespace herald::guild {
+
+namespace {
+
+using dispatch::dispatch_errc;
+using dispatch::make_error;
+using domain::apply_error;
+
+caf::error refused(apply_error err) {
+  return make_error(dispatch_errc::invalid_event, domain::to_string(err));
+}
+
+caf::intrusive_ptr<relay::dispatch_event> event_for(uint64_t guild_id, std::string tail,
+                                                    session::intents required,
+                                                    uint32_t slot = relay::no_channel_slot) {
+  auto ev = caf::make_counted<relay::dispatch_event>();
+  ev->guild_id = guild_id;
+  ev->full_tail = std::move(tail);
+  ev->required_intents = required;
+  ev->channel_slot = slot;
+  return ev;
+}
+
+std::vector<uint64_t> sorted_ids(const std::vector<domain::snowflake>& ids) {
+  std::vector<uint64_t> out(ids.begin(), ids.end());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// Handlers per event kind. Each validates before it mutates anything.
+using handler_result = caf::expected<prepared_event>;
+
+struct pipeline {
+  domain::guild_state& state;
+  store::store& store;
+  const slot_lookup& slot_of;
+  store::write_batch& batch;
+  int64_t now_ms;
+
+  handler_result message_create(const proto::message& in) {
+    auto msg = domain::from_proto(in);
+    if (msg.guild_id_ == 0) {
+      msg.guild_id_ = state.id();
+    }
+    if (auto err = state.check_message_create(msg); err != apply_error::ok) {
+      return refused(err);
+    }
+    auto perms = permissions::channel_permissions(state, msg.channel_id_, msg.author_id_);
+    constexpr auto needed = permissions::view_channel | permissions::send_messages;
+    if ((perms & needed) != needed) {
+      return make_error(dispatch_errc::missing_permission, "VIEW_CHANNEL and SEND_MESSAGES");
+    }
+    if (msg.created_at_ == 0) {
+      msg.created_at_ = now_ms;
+    }
+    auto tails = message_create_tails(state, msg);
+    return message_event(msg, std::move(tails), store::write_op::insert_message{msg});
+  }
+
+  handler_result message_event(const domain::message& msg, message_tails tails,
+                               store::write_batch::op write) {
+    prepared_event out;
+    out.reply_json = payload_of(tails.full_);
+    out.dispatch = event_for(state.id(), std::move(tails.full_), session::guild_messages_intent,
+                             slot_of(msg.channel_id_));
+    out.dispatch->content_gated = !msg.content_.empty();
+    out.dispatch->redacted_tail = std::move(tails.redacted_);
+    out.dispatch->author_id = msg.author_id_;
+    out.dispatch->mentioned_user_ids = sorted_ids(msg.mentions_);
+    std::visit([this](auto&& op) { batch.add(std::move(op)); }, std::move(write));
+    return out;
+  }
+
+  handler_result message_update(const proto::message& in) {
+    if (auto err = state.check_message_target(in.channel_id()); err != apply_error::ok) {
+      return refused(err);
+    }
+    auto stored = store.get_message(in.id());
+    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != in.channel_id()) {
+      return make_error(dispatch_errc::unknown_message, std::to_string(in.id()));
+    }
+    auto msg = stored.value();
+    msg.content_ = in.content();
+    msg.edited_at_ = in.edited_at() != 0 ? in.edited_at() : now_ms;
+    auto tails = message_update_tails(state, msg);
+    return message_event(msg, std::move(tails),
+                         store::write_op::update_message{msg.id_, msg.content_, msg.edited_at_});
+  }
+
+  handler_result message_delete(const proto::message_delete& in) {
+    if (auto err = state.check_message_target(in.channel_id()); err != apply_error::ok) {
+      return refused(err);
+    }
+    auto stored = store.get_message(in.id());
+    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != in.channel_id()) {
+      return make_error(dispatch_errc::unknown_message, std::to_string(in.id()));
+    }
+    prepared_event out;
+    auto tail = message_delete_tail(in.id(), in.channel_id(), state.id());
+    out.reply_json = payload_of(tail);
+    out.dispatch = event_for(state.id(), std::move(tail), session::guild_messages_intent,
+                             slot_of(in.channel_id()));
+    batch.add(store::write_op::delete_message{in.id()});
+    return out;
+  }
+
+  handler_result typing_start(const proto::typing_start& in) {
+    if (auto err = state.check_typing(in.channel_id(), in.user_id()); err != apply_error::ok) {
+      return refused(err);
+    }
+    int64_t seconds = (in.timestamp() != 0 ? in.timestamp() : now_ms) / 1000;
+    prepared_event out;
+    auto tail = typing_start_tail(state, in.channel_id(), in.user_id(), seconds);
+    out.reply_json = payload_of(tail);
+    out.dispatch = event_for(state.id(), std::move(tail), session::guild_message_typing_intent,
+                             slot_of(in.channel_id()));
+    return out;
+  }
+
+  handler_result member_add(const proto::guild_member_add& in) {
+    auto m = domain::from_proto(in.member());
+    auto who = domain::from_proto(in.user());
+    if (m.joined_at_ == 0) {
+      m.joined_at_ = now_ms;
+    }
+    if (auto err = state.add_member(m, who); err != apply_error::ok) {
+      return refused(err);
+    }
+    const auto& entry = state.members().at(who.id_);
+    batch.add(store::write_op::upsert_user{who});
+    batch.add(store::write_op::upsert_member{state.id(), entry.member_});
+    auto out = member_event(guild_member_add_tail(state.id(), entry), who.id_);
+    out.added_users.push_back(who.id_);
+    return out;
+  }
+
+  handler_result member_update(const proto::guild_member_update& in) {
+    auto m = domain::from_proto(in.member());
+    std::optional<domain::user> who;
+    if (in.has_user()) {
+      who = domain::from_proto(in.user());
+    }
+    if (auto err = state.update_member(m, who); err != apply_error::ok) {
+      return refused(err);
+    }
+    const auto& entry = state.members().at(m.user_id_);
+    if (who) {
+      batch.add(store::write_op::upsert_user{*who});
+    }
+    batch.add(store::write_op::upsert_member{state.id(), entry.member_});
+    return member_event(guild_member_update_tail(state.id(), entry), m.user_id_);
+  }
+
+  handler_result member_remove(const proto::guild_member_remove& in) {
+    const domain::user* found = state.find_user(in.user_id());
+    domain::user who = found != nullptr ? *found : domain::user{in.user_id(), {}, false};
+    if (auto err = state.remove_member(in.user_id()); err != apply_error::ok) {
+      return refused(err);
+    }
+    batch.add(store::write_op::delete_member{state.id(), in.user_id()});
+    auto out = member_event(guild_member_remove_tail(state.id(), who), in.user_id());
+    out.removed_users.push_back(in.user_id());
+    return out;
+  }
+
+  prepared_event member_event(std::string tail, domain::snowflake user) {
+    prepared_event out;
+    out.touched_users.push_back(user);
+    out.reply_json = payload_of(tail);
+    out.dispatch = event_for(state.id(), std::move(tail), session::guild_members_intent);
+    out.view_changed = true;
+    return out;
+  }
+
+  handler_result channel_create(const proto::channel& in) {
+    auto ch = domain::from_proto(in);
+    if (auto err = state.create_channel(ch); err != apply_error::ok) {
+      return refused(err);
+    }
+    const auto* stored = state.find_channel(ch.id_);
+    stage_channel(*stored);
+    prepared_event out;  // delivered as the view diff: only viewers gain it
+    out.reply_json = encode_channel(*stored);
+    out.view_changed = true;
+    return out;
+  }
+
+  handler_result channel_update(const proto::channel& in) {
+    auto ch = domain::from_proto(in);
+    if (auto err = state.update_channel(ch); err != apply_error::ok) {
+      return refused(err);
+    }
+    const auto* stored = state.find_channel(ch.id_);
+    stage_channel(*stored);
+    prepared_event out;
+    auto tail = channel_update_tail(*stored);
+    out.reply_json = payload_of(tail);
+    // The slot is looked up again after the view recompute (see guild actor),
+    // so only sessions that still see the channel get the update.
+    out.dispatch = event_for(state.id(), std::move(tail), session::guilds_intent,
+                             slot_of(stored->id_));
+    out.view_changed = true;
+    return out;
+  }
+
+  void stage_channel(const domain::channel& ch) {
+    batch.add(store::write_op::upsert_channel{ch});
+    batch.add(store::write_op::set_overwrites{ch.id_, ch.overwrites_});
+  }
+
+  handler_result channel_delete(const proto::channel_delete& in) {
+    const auto* ch = state.find_channel(in.id());
+    if (ch == nullptr) {
+      return refused(apply_error::unknown_channel);
+    }
+    auto tail = channel_delete_tail(*ch);
+    if (auto err = state.delete_channel(in.id()); err != apply_error::ok) {
+      return refused(err);
+    }
+    batch.add(store::write_op::delete_channel{in.id()});
+    prepared_event out;
+    out.reply_json = payload_of(tail);
+    out.deleted_channels.emplace_back(in.id(), std::move(tail));
+    out.view_changed = true;
+    return out;
+  }
+
+  handler_result role_upsert(const proto::role& in, bool create) {
+    auto r = domain::from_proto(in);
+    auto err = create ? state.create_role(r) : state.update_role(r);
+    if (err != apply_error::ok) {
+      return refused(err);
+    }
+    const auto* stored = state.find_role(r.id_);
+    batch.add(store::write_op::upsert_role{state.id(), *stored});
+    auto tail = create ? guild_role_create_tail(state.id(), *stored)
+                       : guild_role_update_tail(state.id(), *stored);
+    return guild_wide(std::move(tail));
+  }
+
+  handler_result role_delete(const proto::guild_role_delete& in) {
+    if (auto err = state.delete_role(in.role_id()); err != apply_error::ok) {
+      return refused(err);
+    }
+    batch.add(store::write_op::delete_role{state.id(), in.role_id()});
+    return guild_wide(guild_role_delete_tail(state.id(), in.role_id()));
+  }
+
+  handler_result guild_update(const proto::guild& in) {
+    auto g = domain::from_proto(in);
+    if (auto err = state.update_guild(g); err != apply_error::ok) {
+      return refused(err);
+    }
+    batch.add(store::write_op::upsert_guild{state.info()});
+    return guild_wide(guild_update_tail(state));
+  }
+
+  prepared_event guild_wide(std::string tail) {
+    prepared_event out;
+    out.reply_json = payload_of(tail);
+    out.dispatch = event_for(state.id(), std::move(tail), session::guilds_intent);
+    out.view_changed = true;
+    return out;
+  }
+};
+
+}  // namespace
+
+std::string payload_of(const std::string& tail) {
+  auto start = tail.find("\"d\":");
+  if (start == std::string::npos || tail.size() < start + 5) {
+    return {};
+  }
+  start += 4;
+  return tail.substr(start, tail.size() - start - 1);
+}
+
+caf::expected<prepared_event> prepare_event(domain::guild_state& state, store::store& store,
+                                            const proto::event& event, const slot_lookup& slot_of,
+                                            store::write_batch& batch, int64_t now_ms) {
+  if (event.guild_id() != 0 && event.guild_id() != state.id()) {
+    return refused(apply_error::wrong_guild);
+  }
+  pipeline p{state, store, slot_of, batch, now_ms};
+  using kind = proto::event::PayloadCase;
+  switch (event.payload_case()) {
+    case kind::kMessageCreate:
+      return p.message_create(event.message_create());
+    case kind::kMessageUpdate:
+      return p.message_update(event.message_update());
+    case kind::kMessageDelete:
+      return p.message_delete(event.message_delete());
+    case kind::kTypingStart:
+      return p.typing_start(event.typing_start());
+    case kind::kGuildMemberAdd:
+      return p.member_add(event.guild_member_add());
+    case kind::kGuildMemberUpdate:
+      return p.member_update(event.guild_member_update());
+    case kind::kGuildMemberRemove:
+      return p.member_remove(event.guild_member_remove());
+    case kind::kChannelCreate:
+      return p.channel_create(event.channel_create());
+    case kind::kChannelUpdate:
+      return p.channel_update(event.channel_update());
+    case kind::kChannelDelete:
+      return p.channel_delete(event.channel_delete());
+    case kind::kGuildRoleCreate:
+      return p.role_upsert(event.guild_role_create(), true);
+    case kind::kGuildRoleUpdate:
+      return p.role_upsert(event.guild_role_update(), false);
+    case kind::kGuildRoleDelete:
+      return p.role_delete(event.guild_role_delete());
+    case kind::kGuildUpdate:
+      return p.guild_update(event.guild_update());
+    case kind::PAYLOAD_NOT_SET:
+      break;
+  }
+  return refused(apply_error::empty_event);
+}
+
+}  // namespace herald::guild

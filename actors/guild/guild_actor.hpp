@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The guild actor: authoritative state of one guild and the single ordering
+// point of its events. One per guild, started on demand by id under
+// services::guild_supervisor (transient: a crash restarts it alone, state
+// reloaded from the store). Invariant: a producer's publish succeeds only
+// after the event is persisted and handed, in guild order, to every relay.
+
+#include <cstdint>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/dispatch/services.hpp"
+#include "proto/domain.pb.h"
+
+namespace herald::guild {
+
+/// (publish_atom, proto::event) → publish_ack | dispatch error. The event is
+/// validated, persisted (group-committed with whatever else is queued),
+/// applied, and fanned out before the reply. Errors: invalid_event,
+/// missing_permission, unknown_message, persist_failed (retryable; the guild
+/// restarts from the store). A guild that dies before replying makes the
+/// request fail (request_receiver_down / broken_promise): nothing of that
+/// event was persisted or dispatched.
+using publish_atom = caf::atom_constant<caf::atom("publish")>;
+
+struct publish_ack {
+  uint64_t guild_order = 0;  ///< position in this guild's order
+  std::string payload_json;  ///< the dispatched object (REST response body)
+};
+
+/// Spawns the guild actor for `guild_id` (not registered; the caller's
+/// start function registers it). It loads the guild from the store during
+/// initialisation and exits with dispatch_errc::unknown_guild or store_error
+/// if it cannot. Other messages: relay_messages.hpp (members, register,
+/// subscribe).
+caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_t guild_id);
+
+}  // namespace herald::guild
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::proto::event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::guild::publish_ack)

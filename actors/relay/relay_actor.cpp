@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/relay/relay_actor.hpp"
+
+#include <vector>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/skip.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/dispatch/ensure_started.hpp"
+#include "actors/relay/relay_messages.hpp"
+#include "actors/relay/relay_partition.hpp"
+
+namespace herald::relay {
+
+namespace {
+
+struct relay_state {
+  dispatch::services_ptr svc_;
+  uint64_t guild_id_ = 0;
+  std::vector<caf::actor> partitions_;  // fixed after start; index = partition_of()
+  static inline const char* name = "relay";
+};
+
+using relay_actor = caf::stateful_actor<relay_state>;
+
+caf::behavior ready_behavior(relay_actor* self);
+
+/// Looks up (or starts) the guild, then calls `f(guild)`; errors go to `fail`.
+template <class F, class Fail>
+void with_guild(relay_actor* self, F f, Fail fail) {
+  auto& svc = *self->state.svc_;
+  dispatch::ensure_started(self, svc.guilds, svc.guild_supervisor, svc.guild_spec,
+                           self->state.guild_id_, svc.config.request_timeout,
+                           [f, fail](caf::expected<caf::actor> guild) mutable {
+                             if (guild) {
+                               f(*guild);
+                             } else {
+                               fail(guild.error());
+                             }
+                           });
+}
+
+uint32_t partition_count(const dispatch::dispatch_config& cfg, uint64_t members,
+                         caf::actor_system& sys) {
+  if (members < cfg.relay_partition_threshold) {
+    return 1;
+  }
+  if (cfg.relay_partitions > 0) {
+    return cfg.relay_partitions;
+  }
+  return std::max<uint32_t>(1, static_cast<uint32_t>(sys.scheduler().num_workers()));
+}
+
+// Start-up: size the relay from the guild's member count, spawn the
+// partitions, join the group, register. Requests meanwhile stay queued
+// (default handler skip) and are handled by ready_behavior in order.
+void start_relay(relay_actor* self) {
+  self->set_default_handler(caf::skip);
+  auto fail = [self](const caf::error& err) { self->quit(err); };
+  with_guild(self, [self, fail](const caf::actor& guild) {
+    self->request(guild, self->state.svc_->config.request_timeout, members_atom::value)
+      .then(
+        [self, guild](uint64_t members) {
+          auto& st = self->state;
+          auto n = partition_count(st.svc_->config, members, self->system());
+          for (uint32_t i = 0; i < n; ++i) {
+            auto p = spawn_relay_partition(self->system());
+            self->link_to(p);
+            st.partitions_.push_back(p);
+          }
+          caf::actor me = caf::actor_cast<caf::actor>(self);
+          st.svc_->relay_groups.join(st.guild_id_, me);
+          self->send(guild, register_atom::value, me, st.partitions_);
+          self->set_default_handler(caf::print_and_drop);
+          self->become(ready_behavior(self));
+        },
+        fail);
+  }, fail);
+}
+
+caf::behavior ready_behavior(relay_actor* self) {
+  return {
+    // Routed through the guild so the subscription is ordered with events.
+    [self](subscribe_atom, session::session_output_ptr& output) -> caf::result<caf::ok_atom> {
+      auto promise = self->make_response_promise<caf::ok_atom>();
+      auto index = partition_of(output->session_id(),
+                                static_cast<uint32_t>(self->state.partitions_.size()));
+      auto partition = self->state.partitions_[index];
+      auto timeout = self->state.svc_->config.request_timeout;
+      with_guild(self,
+                 [self, promise, output, partition, timeout](const caf::actor& guild) mutable {
+                   self->request(guild, timeout, subscribe_atom::value, output, partition)
+                     .then([promise](caf::ok_atom) mutable { promise.deliver(caf::ok_atom::value); },
+                           [promise](caf::error& err) mutable { promise.deliver(std::move(err)); });
+                 },
+                 [promise](const caf::error& err) mutable { promise.deliver(err); });
+      return promise;
+    },
+    [self](partitions_atom) { return self->state.partitions_; },
+    [self](unsubscribe_atom, uint64_t session_id) {
+      auto& parts = self->state.partitions_;
+      auto index = partition_of(session_id, static_cast<uint32_t>(parts.size()));
+      self->send(parts[index], remove_session_atom::value, session_id);
+    },
+  };
+}
+
+}  // namespace
+
+caf::expected<caf::actor> spawn_relay(const dispatch::services_ptr& svc, uint64_t guild_id) {
+  return svc->system.spawn([svc, guild_id](relay_actor* self) -> caf::behavior {
+    self->state.svc_ = svc;
+    self->state.guild_id_ = guild_id;
+    start_relay(self);
+    return {};
+  });
+}
+
+}  // namespace herald::relay

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Message interface between guild actors, relays, relay partitions and
+// sessions on one node. Local-only payloads (shared pointers), never
+// serialised. Invariant: everything a partition receives from its guild is
+// sent by that guild in guild order, so subscriptions, view changes and
+// events apply in one sequence.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/relay/dispatch_event.hpp"
+#include "actors/relay/partition_core.hpp"
+#include "actors/relay/view_snapshot.hpp"
+#include "actors/session/session_output.hpp"
+
+namespace herald::relay {
+
+// -- session → relay → guild --------------------------------------------------
+
+/// (subscribe_atom, session_output_ptr) to a relay → (ok_atom) | error, after
+/// the session's GUILD_CREATE is queued in its buffer. The relay delegates to
+/// the guild as (subscribe_atom, session_output_ptr, caf::actor partition);
+/// errors: guild_errc::not_member, guild_errc::unavailable.
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+/// (unsubscribe_atom, uint64_t session_id) to a relay: cast; the session
+/// receives nothing from this guild afterwards.
+using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
+
+// -- relay ↔ guild ------------------------------------------------------------
+
+/// (register_atom, caf::actor relay, std::vector<caf::actor> partitions) to a
+/// guild: cast; the guild monitors the relay, resets the partitions' view and
+/// sends them every later event. Idempotent.
+using register_atom = caf::atom_constant<caf::atom("reg_relay")>;
+/// (partitions_atom) to a relay → (std::vector<caf::actor>): a restarted
+/// guild re-binds the relays that outlived its previous incarnation.
+using partitions_atom = caf::atom_constant<caf::atom("partitions")>;
+/// (members_atom) to a guild → (uint64_t member_count): sizes a new relay.
+using members_atom = caf::atom_constant<caf::atom("members")>;
+
+// -- guild → partition (in guild order) ----------------------------------------
+
+/// Adds a session: written its GUILD_CREATE tail first, then later events.
+struct add_subscriber {
+  session::session_output_ptr output;
+  uint32_t view_class = 0;
+  std::string guild_create_tail;
+};
+
+/// (remove_session_atom, uint64_t session_id): unsubscribes one session.
+using remove_session_atom = caf::atom_constant<caf::atom("rm_session")>;
+/// (remove_user_atom, uint64_t user_id): unsubscribes a departed member.
+using remove_user_atom = caf::atom_constant<caf::atom("rm_user")>;
+
+/// A guild incarnation's whole view: sent when a guild (re)starts or a relay
+/// registers. Every subscriber's class is looked up again by user id;
+/// subscribers whose user is absent are no longer members and are removed.
+struct view_reset {
+  view_snapshot_ptr view;
+  std::shared_ptr<const std::unordered_map<uint64_t, uint32_t>> class_of_user;
+};
+
+}  // namespace herald::relay
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::session::session_output_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::dispatch_event_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::view_update_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::add_subscriber)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::view_reset)

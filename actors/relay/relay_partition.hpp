@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// A relay partition actor: one share of a guild's sessions on this node and
+// the fan-out loop over them. Spawned and linked by its relay; receives only
+// from its guild (events, subscriptions, views) and its relay (unsubscribe).
+// Invariant: applies guild messages in arrival order, which is guild order.
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+
+namespace herald::relay {
+
+/// Spawns a relay partition, with an empty view until the
+/// guild resets it. Messages (relay_messages.hpp):
+///   dispatch_event_ptr          deliver to eligible subscribers; no reply
+///   view_update_ptr             apply visibility change; no reply
+///   view_reset                  install a guild incarnation's view; no reply
+///   add_subscriber              add a session, write its GUILD_CREATE; no reply
+///   (remove_session_atom, id)   drop one session; no reply
+///   (remove_user_atom, user)    drop a departed member's sessions; no reply
+caf::actor spawn_relay_partition(caf::actor_system& sys);
+
+}  // namespace herald::relay

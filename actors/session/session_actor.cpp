@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/session/session_actor.hpp"
+
+#include <cstdio>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/dispatch/ensure_started.hpp"
+#include "actors/guild/encode.hpp"
+#include "actors/relay/relay_messages.hpp"
+
+namespace herald::session {
+
+namespace {
+
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+
+struct session_state {
+  dispatch::services_ptr svc_;
+  session_output_ptr output_;
+  std::vector<uint64_t> subscribed_;      // guild ids, in subscription order
+  std::vector<caf::actor> relays_;        // parallel to subscribed_
+  bool connected_ = true;  // opened by a connection's Identify
+  uint64_t disconnect_generation_ = 0;    // invalidates stale expiry timers
+
+  ~session_state() {
+    // Relays drop the session's buffer reference; nothing is written after.
+    if (output_) {
+      for (const auto& relay : relays_) {
+        caf::anon_send(relay, relay::unsubscribe_atom::value, output_->session_id());
+      }
+    }
+  }
+  static inline const char* name = "session";
+};
+
+using session_actor = caf::stateful_actor<session_state>;
+
+std::string hex_session_id(uint64_t id) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(id));
+  return buf;
+}
+
+void write_ready(session_actor* self, const session_params& params) {
+  guild::ready_info info;
+  info.user_ = params.user;
+  info.guild_ids_.assign(params.guild_ids.begin(), params.guild_ids.end());
+  info.session_id_ = hex_session_id(params.session_id);
+  info.resume_gateway_url_ = self->state.svc_->config.resume_gateway_url;
+  info.application_id_ = params.user.id_;
+  info.shard_ = params.shard;
+  self->state.output_->buffer().append_dispatch(guild::ready_tail(info));
+}
+
+void subscribe(session_actor* self, uint64_t guild_id) {
+  auto& svc = *self->state.svc_;
+  dispatch::ensure_started(
+    self, svc.relays, svc.relay_supervisor, svc.relay_spec, guild_id, svc.config.request_timeout,
+    [self, guild_id](caf::expected<caf::actor> relay) {
+      if (!relay) {
+        spdlog::warn("session {}: guild {} unavailable: {}", self->state.output_->session_id(),
+                     guild_id, dispatch::describe(relay.error()));
+        return;
+      }
+      auto handle = *relay;
+      self->request(handle, self->state.svc_->config.request_timeout,
+                    relay::subscribe_atom::value, self->state.output_)
+        .then(
+          [self, guild_id, handle](caf::ok_atom) {
+            self->state.subscribed_.push_back(guild_id);
+            self->state.relays_.push_back(handle);
+          },
+          [self, guild_id](caf::error& err) {
+            spdlog::warn("session {}: subscribe to guild {} failed: {}",
+                         self->state.output_->session_id(), guild_id, dispatch::describe(err));
+          });
+    });
+}
+
+caf::behavior session_behavior(session_actor* self) {
+  return {
+    [self](connected_atom) {
+      self->state.connected_ = true;
+      ++self->state.disconnect_generation_;
+    },
+    [self](disconnected_atom) {
+      auto& st = self->state;
+      st.connected_ = false;
+      self->delayed_send(self, st.svc_->config.resume_window, expire_atom::value,
+                         ++st.disconnect_generation_);
+    },
+    [self](expire_atom, uint64_t generation) {
+      if (!self->state.connected_ && generation == self->state.disconnect_generation_) {
+        self->quit();  // resume window over
+      }
+    },
+    [self](close_atom) { self->quit(); },
+    [self](join_guild_atom, uint64_t guild_id) {
+      for (auto id : self->state.subscribed_) {
+        if (id == guild_id) {
+          return;
+        }
+      }
+      subscribe(self, guild_id);
+    },
+    [self](subscriptions_atom) { return self->state.subscribed_; },
+  };
+}
+
+}  // namespace
+
+caf::expected<caf::actor> spawn_session(const dispatch::services_ptr& svc, session_params params,
+                                        session_output_ptr output) {
+  return svc->system.spawn([svc, params = std::move(params),
+                            output = std::move(output)](session_actor* self) -> caf::behavior {
+    auto& st = self->state;
+    st.svc_ = svc;
+    st.output_ = output;
+    write_ready(self, params);
+    caf::actor me = caf::actor_cast<caf::actor>(self);
+    svc->user_sessions.join(params.user.id_, me);
+    for (auto guild_id : params.guild_ids) {
+      subscribe(self, guild_id);
+    }
+    return session_behavior(self);
+  });
+}
+
+}  // namespace herald::session

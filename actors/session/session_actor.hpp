@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The session actor: one per identified client. Owns the session's identity,
+// its guild subscriptions and the resume window; its outbound buffer
+// (session_output) is shared with relays (writers) and the connection
+// (reader). Runs under services::session_supervisor as a temporary child.
+// Invariant: READY is the session's first frame (s = 1) and each guild's
+// GUILD_CREATE precedes every other event of that guild.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/dispatch/services.hpp"
+#include "actors/domain/types.hpp"
+#include "actors/session/session_output.hpp"
+
+namespace herald::session {
+
+struct session_params {
+  uint64_t session_id = 0;
+  domain::user user;                      ///< the identified user
+  intents granted = 0;                    ///< validated by the caller
+  std::optional<std::array<uint32_t, 2>> shard;
+  std::vector<uint64_t> guild_ids;        ///< the user's guilds in this shard
+};
+
+/// (connected_atom): a connection attached to the buffer; cancels expiry.
+using connected_atom = caf::atom_constant<caf::atom("connected")>;
+/// (disconnected_atom): the connection went away resumably; the session ends
+/// unless a connection attaches within the resume window.
+using disconnected_atom = caf::atom_constant<caf::atom("disconnect")>;
+/// (close_atom): the client ended the session (close 1000/1001); stop now.
+using close_atom = caf::atom_constant<caf::atom("close")>;
+/// (join_guild_atom, uint64_t guild_id): the user became a member; subscribe.
+using join_guild_atom = caf::atom_constant<caf::atom("join_guild")>;
+/// (subscriptions_atom) → (std::vector<uint64_t>) guilds subscribed so far.
+using subscriptions_atom = caf::atom_constant<caf::atom("subs")>;
+
+/// Spawns a session: writes READY into `output`, then subscribes to each
+/// guild through its relay (GUILD_CREATE follows per guild). Registers the
+/// session under its id in services::sessions and joins the user's group.
+/// On exit it unsubscribes from every relay.
+caf::expected<caf::actor> spawn_session(const dispatch::services_ptr& svc, session_params params,
+                                        session_output_ptr output);
+
+}  // namespace herald::session

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: Apache-2.0
+// herald-bench fanout: real guild, relay and session actors in one process.
+// Sessions are opened and subscribed through the normal path (READY, then
+// GUILD_CREATE through the guild); a delivery is the finished frame with its
+// seq written into a session's outbound buffer. Prints (a public contract):
+//   deliveries_per_s=…
+//   event_completion_p50_ms=… event_completion_p99_ms=…
+//   bytes_per_session=…
+//   events_per_s=…
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "actors/dispatch/api.hpp"
+#include "actors/dispatch/dispatch_error.hpp"
+#include "actors/permissions/bits.hpp"
+#include "actors/relay/delivery_observer.hpp"
+#include "actors/store/sqlite_store.hpp"
+#include "tools/herald-bench/bench_util.hpp"
+#include "tools/herald-bench/benches.hpp"
+
+namespace herald::bench {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+struct fanout_options {
+  size_t sessions = 100000;
+  size_t events = 50;
+  size_t payload = 200;
+  std::string mode = "burst";
+  size_t guilds = 1;
+  size_t timeout_s = 600;
+  std::string scheduler = "sharing";
+};
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+           clock_type::now().time_since_epoch())
+    .count();
+}
+
+// Guild g (0-based) has id (g + 1) << 22, so the index is recoverable from
+// the id in the delivery observer without a map.
+uint64_t guild_id_of(size_t g) {
+  return static_cast<uint64_t>(g + 1) << 22;
+}
+uint64_t channel_id_of(size_t g) {
+  return guild_id_of(g) | 1;
+}
+uint64_t owner_id_of(size_t g) {
+  return guild_id_of(g) | 2;
+}
+uint64_t user_id_of(size_t i) {
+  return (uint64_t{1} << 60) | i;
+}
+
+// Per event: deliveries so far and when the last expected one landed.
+struct completion_tracker {
+  size_t guilds = 1;
+  std::vector<uint64_t> expected_per_guild;
+  std::unique_ptr<std::atomic<uint64_t>[]> delivered;
+  std::unique_ptr<std::atomic<int64_t>[]> done_ns;
+  std::vector<int64_t> start_ns;
+  std::atomic<size_t> completed{0};
+  size_t events = 0;
+
+  void init(size_t n_events, size_t n_guilds, std::vector<uint64_t> expected) {
+    events = n_events;
+    guilds = n_guilds;
+    expected_per_guild = std::move(expected);
+    delivered.reset(new std::atomic<uint64_t>[n_events]);
+    done_ns.reset(new std::atomic<int64_t>[n_events]);
+    for (size_t i = 0; i < n_events; ++i) {
+      delivered[i] = 0;
+      done_ns[i] = 0;
+    }
+    start_ns.assign(n_events, 0);
+  }
+};
+
+completion_tracker tracker;
+
+void on_delivered(uint64_t guild_id, uint64_t guild_order, size_t count) {
+  size_t g = (guild_id >> 22) - 1;
+  size_t index = (guild_order - 1) * tracker.guilds + g;
+  if (g >= tracker.guilds || index >= tracker.events) {
+    return;
+  }
+  auto total = tracker.delivered[index].fetch_add(count) + count;
+  if (count > 0 && total == tracker.expected_per_guild[g]) {
+    tracker.done_ns[index] = now_ns();
+    tracker.completed.fetch_add(1);
+  }
+}
+
+std::shared_ptr<store::store> seed_store(const fanout_options& o,
+                                         const std::filesystem::path& dir) {
+  store::sqlite_options opts;
+  opts.data_dir_ = dir;
+  opts.sync_ = store::sync_mode::normal;  // benches measure dispatch, not fsync
+  auto opened = store::sqlite_store::open(opts);
+  if (!opened) {
+    std::cerr << "herald-bench: cannot open store: " << opened.error().message_ << "\n";
+    std::exit(1);
+  }
+  std::shared_ptr<store::store> st{std::move(opened).value()};
+  store::write_batch batch;
+  for (size_t g = 0; g < o.guilds; ++g) {
+    batch.add(store::write_op::upsert_user{{owner_id_of(g), "owner" + std::to_string(g), true}});
+    batch.add(store::write_op::upsert_guild{{guild_id_of(g), "guild" + std::to_string(g),
+                                             owner_id_of(g)}});
+    domain::role everyone;
+    everyone.id_ = guild_id_of(g);
+    everyone.name_ = "@everyone";
+    everyone.permissions_ = permissions::default_everyone;
+    batch.add(store::write_op::upsert_role{guild_id_of(g), everyone});
+    domain::channel general;
+    general.id_ = channel_id_of(g);
+    general.guild_id_ = guild_id_of(g);
+    general.name_ = "general";
+    batch.add(store::write_op::upsert_channel{general});
+    batch.add(store::write_op::upsert_member{guild_id_of(g), {owner_id_of(g), {}, 1}});
+  }
+  for (size_t i = 0; i < o.sessions; ++i) {
+    batch.add(store::write_op::upsert_user{{user_id_of(i), "user" + std::to_string(i), false}});
+    batch.add(store::write_op::upsert_member{guild_id_of(i % o.guilds), {user_id_of(i), {}, 1}});
+  }
+  if (auto ok = st->apply(batch); !ok) {
+    std::cerr << "herald-bench: seeding failed: " << ok.error().message_ << "\n";
+    std::exit(1);
+  }
+  return st;
+}
+
+proto::event message_event(size_t g, size_t k, const std::string& content) {
+  proto::event ev;
+  ev.set_guild_id(guild_id_of(g));
+  auto* m = ev.mutable_message_create();
+  m->set_id((uint64_t{1} << 59) | k);
+  m->set_guild_id(guild_id_of(g));
+  m->set_channel_id(channel_id_of(g));
+  m->set_author_id(owner_id_of(g));
+  m->set_content(content);
+  return ev;
+}
+
+bool wait_until(const std::function<bool()>& done, size_t timeout_s) {
+  auto deadline = clock_type::now() + std::chrono::seconds{timeout_s};
+  while (!done()) {
+    if (clock_type::now() > deadline) {
+      return false;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds{1});
+  }
+  return true;
+}
+
+int run_fanout(const fanout_options& o) {
+  auto dir = std::filesystem::temp_directory_path() /
+             ("herald-fanout-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  caf::actor_system_config cfg;
+  cfg.set("scheduler.policy", o.scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+  caf::actor_system sys{cfg};
+  auto st = seed_store(o, dir);
+  dispatch::dispatch_config dc;
+  auto started = dispatch::start_services(sys, dc, st);
+  if (!started) {
+    std::cerr << "herald-bench: services: " << dispatch::describe(started.error()) << "\n";
+    return 1;
+  }
+  auto svc = *started;
+  const session::intents granted = session::guilds_intent | session::guild_messages_intent |
+                                   session::message_content_intent;
+
+  // Sessions: identified and subscribed through the normal path.
+  auto setup_start = clock_type::now();
+  auto rss_before = rss_bytes();
+  std::vector<session::session_output_ptr> outputs;
+  outputs.reserve(o.sessions);
+  for (size_t i = 0; i < o.sessions; ++i) {
+    session::session_params p;
+    p.user = {user_id_of(i), "user" + std::to_string(i), false};
+    p.granted = granted;
+    p.guild_ids = {guild_id_of(i % o.guilds)};
+    outputs.push_back(dispatch::open_session_async(svc, std::move(p)));
+  }
+  size_t ready_from = 0;
+  bool ready = wait_until([&] {
+    while (ready_from < outputs.size() && outputs[ready_from]->buffer().last_seq() >= 2) {
+      ++ready_from;
+    }
+    return ready_from == outputs.size();
+  }, o.timeout_s);
+  if (!ready) {
+    std::cerr << "herald-bench: only " << ready_from << " of " << o.sessions
+              << " sessions subscribed in time\n";
+    return 1;
+  }
+  auto rss_after = rss_bytes();
+  std::cout << "initial_frames_bytes=" << outputs[0]->buffer().held_bytes() << "\n";
+  double setup_s = std::chrono::duration<double>(clock_type::now() - setup_start).count();
+
+  // Events.
+  std::vector<uint64_t> expected(o.guilds, 0);
+  for (size_t i = 0; i < o.sessions; ++i) {
+    ++expected[i % o.guilds];
+  }
+  tracker.init(o.events, o.guilds, expected);
+  relay::set_delivery_observer(&on_delivered);
+  std::vector<caf::actor> guild_actors;
+  for (size_t g = 0; g < o.guilds; ++g) {
+    auto ga = dispatch::guild_actor_of(svc, guild_id_of(g), std::chrono::seconds{30});
+    if (!ga) {
+      std::cerr << "herald-bench: guild: " << dispatch::describe(ga.error()) << "\n";
+      return 1;
+    }
+    guild_actors.push_back(*ga);
+  }
+  std::string content(o.payload, 'x');
+  caf::scoped_actor self{sys};
+  size_t failed = 0;
+  auto publish_started = now_ns();
+  for (size_t k = 0; k < o.events; ++k) {
+    size_t g = k % o.guilds;
+    auto ev = message_event(g, k, content);
+    tracker.start_ns[k] = now_ns();
+    self->send(guild_actors[g], guild::publish_atom::value, std::move(ev));
+    if (o.mode == "serial") {
+      self->receive([](const guild::publish_ack&) {}, [&](caf::error&) { ++failed; });
+      wait_until([&] { return tracker.completed.load() >= k + 1 || failed > 0; }, o.timeout_s);
+    }
+  }
+  if (o.mode != "serial") {
+    size_t replies = 0;
+    self->receive_for(replies, o.events)([](const guild::publish_ack&) {},
+                                         [&](caf::error&) { ++failed; });
+  }
+  bool all_done = wait_until([&] { return tracker.completed.load() >= o.events; }, o.timeout_s);
+  relay::set_delivery_observer(nullptr);
+  int64_t last_done = 0;
+  std::vector<double> latencies_ms;
+  for (size_t k = 0; k < o.events; ++k) {
+    last_done = std::max<int64_t>(last_done, tracker.done_ns[k]);
+    if (tracker.done_ns[k] > 0) {
+      latencies_ms.push_back(static_cast<double>(tracker.done_ns[k] - tracker.start_ns[k]) / 1e6);
+    }
+  }
+  double elapsed_s = static_cast<double>(last_done - publish_started) / 1e9;
+  uint64_t deliveries = 0;
+  for (size_t k = 0; k < o.events; ++k) {
+    deliveries += tracker.delivered[k];
+  }
+  std::cout << "mode=" << o.mode << " sessions=" << o.sessions << " events=" << o.events
+            << " payload=" << o.payload << " guilds=" << o.guilds << "\n";
+  std::cout << "deliveries_per_s=" << static_cast<uint64_t>(static_cast<double>(deliveries) / elapsed_s)
+            << "\n";
+  std::cout << "event_completion_p50_ms=" << percentile(latencies_ms, 50)
+            << " event_completion_p99_ms=" << percentile(latencies_ms, 99) << "\n";
+  std::cout << "bytes_per_session="
+            << static_cast<int64_t>((rss_after - rss_before) / static_cast<int64_t>(o.sessions))
+            << "\n";
+  std::cout << "events_per_s=" << static_cast<uint64_t>(static_cast<double>(o.events) / elapsed_s)
+            << "\n";
+  std::cout << "deliveries=" << deliveries << " expected_deliveries=" << o.sessions * o.events / o.guilds
+            << " failed_publishes=" << failed << " complete=" << (all_done ? 1 : 0) << "\n";
+  std::cout << "setup_s=" << setup_s << "\n";
+  outputs.clear();
+  dispatch::stop_services(svc);
+  std::filesystem::remove_all(dir);
+  return all_done && failed == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+void add_fanout_bench(CLI::App& app) {
+  auto opts = std::make_shared<fanout_options>();
+  auto* cmd = app.add_subcommand("fanout", "guild -> relay -> session fan-out in one process");
+  cmd->add_option("--sessions", opts->sessions, "sessions (one user each)");
+  cmd->add_option("--events", opts->events, "MESSAGE_CREATE events to publish");
+  cmd->add_option("--payload", opts->payload, "content bytes per message");
+  cmd->add_option("--mode", opts->mode, "burst | serial")->check(CLI::IsMember({"burst", "serial"}));
+  cmd->add_option("--guilds", opts->guilds, "guilds; sessions and events round-robin over them");
+  cmd->add_option("--timeout", opts->timeout_s, "seconds to wait for each phase");
+  cmd->add_option("--scheduler", opts->scheduler, "CAF scheduler policy: sharing | stealing")
+    ->check(CLI::IsMember({"sharing", "stealing"}));
+  cmd->callback([opts] { std::exit(run_fanout(*opts)); });
+}
+
+}  // namespace herald::bench
