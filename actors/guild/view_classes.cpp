@@ -117,24 +117,28 @@ std::uint32_t view_classes::wanted_class(const domain::guild_state& state, snowf
   if (m == nullptr) {
     return no_view_class;
   }
+  // Look up before inserting: emplace would allocate a node (and copy the
+  // role set) on every call, which dominates a scan of a million members.
   const auto next = static_cast<std::uint32_t>(classes_.size());
   if (std::binary_search(personal_.begin(), personal_.end(), user_id)) {
-    auto [it, added] = by_user_.emplace(user_id, next);
-    if (added) {
-      class_entry entry;
-      entry.personal_ = true;
-      entry.user_id_ = user_id;
-      classes_.push_back(std::move(entry));
+    if (auto it = by_user_.find(user_id); it != by_user_.end()) {
+      return it->second;
     }
+    by_user_.emplace(user_id, next);
+    class_entry entry;
+    entry.personal_ = true;
+    entry.user_id_ = user_id;
+    classes_.push_back(std::move(entry));
+    return next;
+  }
+  if (auto it = by_role_set_.find(m->role_ids_); it != by_role_set_.end()) {
     return it->second;
   }
-  auto [it, added] = by_role_set_.emplace(m->role_ids_, next);
-  if (added) {
-    class_entry entry;
-    entry.role_ids_ = m->role_ids_;
-    classes_.push_back(std::move(entry));
-  }
-  return it->second;
+  by_role_set_.emplace(m->role_ids_, next);
+  class_entry entry;
+  entry.role_ids_ = m->role_ids_;
+  classes_.push_back(std::move(entry));
+  return next;
 }
 
 void view_classes::move_member(snowflake user_id, std::uint32_t to) {
