@@ -36,7 +36,7 @@ using wait_atom = caf::atom_constant<caf::atom("wait")>;
 struct ping_options {
   int64_t messages = 10'000'000;
   int64_t window = 1024;  // messages per ack; two windows may be in flight
-  int rounds = 5;         // each round measures both paths
+  int rounds = 6;         // each round measures both paths; even = balanced order
 };
 
 // The two paths differ only in how they send; everything else is shared.
