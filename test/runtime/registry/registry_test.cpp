@@ -206,7 +206,7 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_under_repeated_kills_never_returns_kn
                  "[registry]") {
   name_registry reg{"test_kills"};
   constexpr int threads = 6;
-  constexpr int iterations = 1000;
+  constexpr int max_iterations = 2'000'000;  // bound; callers stop with the killer
   constexpr int kills = 100;
   std::atomic<uint64_t> dead_upto{0};
   std::atomic<int> starts{0};
@@ -220,7 +220,7 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_under_repeated_kills_never_returns_kn
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&] {
-      for (int i = 0; i < iterations && !stop; ++i) {
+      for (int i = 0; i < max_iterations && !stop; ++i) {
         auto known_dead = dead_upto.load(std::memory_order_acquire);
         auto res = reg.lookup_or_start("shared", start);
         if (!res) {
@@ -234,12 +234,21 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_under_repeated_kills_never_returns_kn
   int issued = 0;
   for (; issued < kills; ++issued) {
     auto victim = reg.lookup_or_start("shared", start).actor();
+    // Holds the stale window open, as slow links or monitors would: this runs
+    // after is_terminated_flag is set and before the registry's hook, and
+    // keeps the entry in place until the death is published plus 2 ms.
+    caf::actor_cast<caf::abstract_actor*>(victim)->attach_functor(
+      [&dead_upto, id = victim.id()] {
+        eventually([&] { return dead_upto.load() >= id; }, std::chrono::seconds{1});
+        std::this_thread::sleep_for(std::chrono::milliseconds{2});
+      });
     caf::anon_send_exit(victim, caf::exit_reason::kill);
     if (!eventually([&] { return terminated(victim); })) {
       break;
     }
     dead_upto.store(victim.id(), std::memory_order_release);
   }
+  stop = true;
   for (auto& th : pool) {
     th.join();
   }
