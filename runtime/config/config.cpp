@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -402,6 +403,10 @@ load_result load(const schema& s, const load_options& opts) {
   if (!opts.file) {
     loader l{s};
     return finish_with_flags(l, opts.overrides);
+  }
+  std::error_code ec;
+  if (std::filesystem::is_directory(*opts.file, ec)) {
+    return error{error_kind::file_unreadable, *opts.file, "is a directory, not a config file"};
   }
   std::ifstream in{*opts.file, std::ios::binary};
   if (!in) {

@@ -171,6 +171,10 @@ TEST_CASE("a_missing_file_is_an_error_naming_the_file", "[config]") {
   REQUIRE_FALSE(r.ok());
   CHECK(r.err().kind == config::error_kind::file_unreadable);
   CHECK(r.err().to_string() == "/nonexistent/herald.toml: cannot open config file");
+  testing::temp_dir dir;
+  auto d = config::load(node::full_schema(), {dir.path(), {}});
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.err().to_string() == dir.path() + ": is a directory, not a config file");
 }
 
 TEST_CASE("later_modules_register_keys_without_editing_the_loader", "[config]") {
