@@ -2,11 +2,8 @@
 // herald-bench spawn: N idle supervised workers under a partition supervisor.
 // Prints spawn_per_s=<n> and bytes_per_actor=<n> (RSS growth / N), plus
 // detail keys. Goal for N = 1,000,000: bytes_per_actor <= 1500.
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdint>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -19,6 +16,7 @@
 #include "runtime/supervision/partition_supervisor.hpp"
 #include "runtime/supervision/supervision_tree.hpp"
 #include "runtime/supervision/worker.hpp"
+#include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/benches.hpp"
 
 namespace herald::bench {
@@ -33,14 +31,6 @@ struct spawn_options {
   uint64_t window = 20'000;  // start requests in flight before waiting
   bool eager = false;        // initialise workers at spawn instead of lazily
 };
-
-int64_t rss_bytes() {
-  std::ifstream statm{"/proc/self/statm"};
-  int64_t size = 0;
-  int64_t resident = 0;
-  statm >> size >> resident;
-  return resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
-}
 
 // An idle worker: one handler, no state. Its behaviour is what a guild or
 // session actor costs before it holds any domain data.
