@@ -409,3 +409,28 @@ TEST_CASE("restart_window_allows_max_restarts_per_period") {
   CHECK(defaults.limit().max_restarts == 1);
   CHECK(defaults.limit().period == milliseconds{5000});
 }
+
+// CAF 0.17.6's own exception handler prints to stdout and returns a bare
+// sec::runtime_error without context; supervision still restarts the child.
+TEST_CASE("exception_in_a_child_without_crash_handler_is_still_a_restartable_crash") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  supervisor_spec spec;
+  spec.children.push_back(worker_spec("plain", [rec](const start_context& ctx) -> caf::expected<caf::actor> {
+    rec->record("start:plain");
+    return ctx.system.spawn([](caf::event_based_actor*) -> caf::behavior {
+      return {[](crash_atom) { throw std::logic_error("plain boom"); }};
+    });
+  }));
+  auto sup = start_supervisor(sys, spec);
+  REQUIRE(sup);
+  auto plain = child_handle(sys, *sup, "plain");
+  caf::anon_send(plain, crash_atom::value);
+  auto reason = wait_down(sys, plain);
+  CHECK(reason == caf::sec::runtime_error);
+  CHECK_FALSE(is_normal_exit(reason));
+  CHECK(wait_for_restart(sys, *sup, "plain", plain));
+  CHECK(rec->count("start:plain") == 2);
+  stop_supervisor(sys, *sup);
+}
