@@ -202,6 +202,13 @@ void dynamic_supervisor_actor::on_down(caf::down_msg& dm) {
       rp.deliver(caf::ok_atom::value);
     }
     terminating_.erase(t);
+    // A child supervisor terminated before it was ready never started.
+    auto pending = pending_ready_.find(id);
+    if (pending != pending_ready_.end()) {
+      pending->second.deliver(make_error(supervision_errc::shutting_down,
+                                         "child terminated before it was ready"));
+      pending_ready_.erase(pending);
+    }
     signal_stop_queue();
     maybe_quit();
     return;

@@ -295,3 +295,41 @@ TEST_CASE("supervisor_samples_its_own_mailbox_depth_into_a_gauge") {
   CHECK_FALSE(stop_supervisor(sys, sup));
   CHECK(depth() == 0);
 }
+
+TEST_CASE("dynamic_supervisor_restarts_many_concurrent_crashes_keeping_every_key") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  dynamic_supervisor_spec spec;
+  spec.intensity = restart_intensity{1000, milliseconds{60000}};
+  auto sup = spawn_dynamic_supervisor(sys, spec);
+  auto worker = shared_child("m", rec);
+  std::vector<caf::actor> kids;
+  for (uint64_t key = 0; key < 200; ++key) {
+    auto child = start_child(sys, sup, worker, child_key{key});
+    REQUIRE(child);
+    kids.push_back(*child);
+  }
+  for (size_t i = 0; i < kids.size(); i += 2) {
+    caf::anon_send(kids[i], crash_atom::value);
+  }
+  REQUIRE(herald::test::eventually([&] {
+    auto xs = which_children(sys, sup);
+    if (!xs || xs->size() != 200) {
+      return false;
+    }
+    size_t fresh = 0;
+    for (auto& x : *xs) {
+      fresh += x.handle != kids[x.key.number()] ? 1 : 0;
+    }
+    return fresh == 100;
+  }));
+  std::set<uint64_t> keys;
+  auto final_children = which_children(sys, sup);
+  REQUIRE(final_children);
+  for (auto& x : *final_children) {
+    keys.insert(x.key.number());
+  }
+  CHECK(keys.size() == 200);
+  CHECK_FALSE(stop_supervisor(sys, sup));
+}

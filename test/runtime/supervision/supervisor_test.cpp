@@ -434,3 +434,26 @@ TEST_CASE("exception_in_a_child_without_crash_handler_is_still_a_restartable_cra
   CHECK(rec->count("start:plain") == 2);
   stop_supervisor(sys, *sup);
 }
+
+TEST_CASE("one_for_all_absorbs_simultaneous_crashes_and_ends_with_all_children_running") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  auto rec = std::make_shared<event_recorder>();
+  auto spec = three_children(strategy::one_for_all, rec);
+  auto sup = start_supervisor(sys, spec);
+  REQUIRE(sup);
+  auto a = child_handle(sys, *sup, "a");
+  auto c = child_handle(sys, *sup, "c");
+  caf::anon_send(a, crash_atom::value);
+  caf::anon_send(c, crash_atom::value);
+  REQUIRE(herald::test::eventually([&] {
+    auto counts = count_children(sys, *sup);
+    auto a2 = child_handle(sys, *sup, "a");
+    auto c2 = child_handle(sys, *sup, "c");
+    return counts && counts->active == 3 && a2 && a2 != a && c2 && c2 != c;
+  }));
+  // Each restart round starts all three in order; at most two rounds.
+  auto starts = rec->with_prefix("start:").size();
+  CHECK((starts == 6 || starts == 9));
+  CHECK_FALSE(stop_supervisor(sys, *sup));
+}
