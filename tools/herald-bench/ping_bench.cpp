@@ -37,6 +37,7 @@ struct ping_options {
   int64_t messages = 10'000'000;
   int64_t window = 1024;  // messages per ack; two windows may be in flight
   int rounds = 6;         // each round measures both paths; even = balanced order
+  size_t threads = 0;     // scheduler threads; 0 = CAF default (hardware threads)
 };
 
 // The two paths differ only in how they send; everything else is shared.
@@ -163,9 +164,13 @@ double median(std::vector<double> xs) {
 
 void run_ping(const ping_options& opt) {
   caf::actor_system_config cfg;
+  if (opt.threads > 0) {
+    cfg.set("scheduler.max-threads", opt.threads);
+  }
   caf::actor_system sys{cfg};
   std::vector<double> runtime_rates;
   std::vector<double> raw_rates;
+  std::vector<double> paired;  // runtime/raw within one round (same load)
   for (int round = 0; round < opt.rounds; ++round) {
     // Alternate which path goes first so warm-up favours neither.
     if (round % 2 == 0) {
@@ -174,6 +179,9 @@ void run_ping(const ping_options& opt) {
     } else {
       raw_rates.push_back(run_raw(sys, opt));
       runtime_rates.push_back(run_runtime(sys, opt));
+    }
+    if (raw_rates.back() > 0) {
+      paired.push_back(runtime_rates.back() / raw_rates.back());
     }
   }
   auto runtime = median(runtime_rates);
@@ -185,6 +193,7 @@ void run_ping(const ping_options& opt) {
             << "runtime_msgs_per_s=" << static_cast<int64_t>(runtime) << "\n"
             << "raw_caf_msgs_per_s=" << static_cast<int64_t>(raw) << "\n"
             << "ratio=" << (raw > 0 ? runtime / raw : 0) << "\n"
+            << "paired_ratio_median=" << median(paired) << "\n"
             << "runtime_rounds_msgs_per_s=" << joined(runtime_rates) << "\n"
             << "raw_caf_rounds_msgs_per_s=" << joined(raw_rates) << "\n";
 }
@@ -200,6 +209,7 @@ void add_ping_bench(CLI::App& app) {
     ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
   cmd->add_option("--rounds", opt->rounds, "rounds; each measures both paths")
     ->check(CLI::Range(1, 100));
+  cmd->add_option("--threads", opt->threads, "scheduler threads (0 = CAF default)");
   cmd->callback([opt] { run_ping(*opt); });
 }
 
