@@ -21,14 +21,71 @@ const std::string& empty_string() {
 
 }  // namespace
 
+child_key::child_key(const child_key& other) : tag_(other.tag_) {
+  if (tag_ == tag::string) {
+    value_.str = new std::string(*other.value_.str);
+  } else {
+    value_.number = other.value_.number;
+  }
+}
+
+child_key::child_key(child_key&& other) noexcept : tag_(other.tag_), value_(other.value_) {
+  other.tag_ = tag::none;
+  other.value_.number = 0;
+}
+
+child_key& child_key::operator=(const child_key& other) {
+  if (this != &other) {
+    child_key copy{other};
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+child_key& child_key::operator=(child_key&& other) noexcept {
+  if (this != &other) {
+    reset();
+    tag_ = other.tag_;
+    value_ = other.value_;
+    other.tag_ = tag::none;
+    other.value_.number = 0;
+  }
+  return *this;
+}
+
+child_key::~child_key() {
+  reset();
+}
+
+void child_key::reset() noexcept {
+  if (tag_ == tag::string) {
+    delete value_.str;
+  }
+  tag_ = tag::none;
+  value_.number = 0;
+}
+
 uint64_t child_key::number() const noexcept {
-  auto* n = std::get_if<uint64_t>(&value_);
-  return n != nullptr ? *n : 0;
+  return tag_ == tag::number ? value_.number : 0;
 }
 
 const std::string& child_key::str() const noexcept {
-  auto* s = std::get_if<std::string>(&value_);
-  return s != nullptr ? *s : empty_string();
+  return tag_ == tag::string ? *value_.str : empty_string();
+}
+
+bool operator==(const child_key& a, const child_key& b) noexcept {
+  if (a.tag_ != b.tag_) {
+    return false;
+  }
+  switch (a.tag_) {
+    case child_key::tag::none:
+      return true;
+    case child_key::tag::number:
+      return a.value_.number == b.value_.number;
+    case child_key::tag::string:
+      return *a.value_.str == *b.value_.str;
+  }
+  return false;
 }
 
 uint64_t child_key::hash() const noexcept {

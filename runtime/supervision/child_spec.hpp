@@ -9,7 +9,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <variant>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -47,18 +46,25 @@ struct shutdown_policy {
 
 /// Key of a child under a dynamic or partition supervisor: none, a number or
 /// a string. It picks the partition and is handed to the start function, so
-/// one shared spec can start a million distinct children.
+/// one shared spec can start a million distinct children. 16 bytes (a tag
+/// and a number or an owned string pointer): it sits in every child's
+/// bookkeeping, where std::variant<..., std::string> would take 40.
 class child_key {
 public:
-  child_key() = default;
-  child_key(uint64_t n) : value_(n) {}  // NOLINT(google-explicit-constructor)
-  child_key(int n) : value_(static_cast<uint64_t>(n)) {}  // NOLINT
-  child_key(std::string s) : value_(std::move(s)) {}  // NOLINT
-  child_key(const char* s) : value_(std::string{s}) {}  // NOLINT
+  child_key() noexcept = default;
+  child_key(uint64_t n) noexcept : tag_(tag::number) { value_.number = n; }  // NOLINT
+  child_key(int n) noexcept : child_key(static_cast<uint64_t>(n)) {}  // NOLINT
+  child_key(std::string s) : tag_(tag::string) { value_.str = new std::string(std::move(s)); }  // NOLINT
+  child_key(const char* s) : child_key(std::string{s}) {}  // NOLINT
+  child_key(const child_key& other);
+  child_key(child_key&& other) noexcept;
+  child_key& operator=(const child_key& other);
+  child_key& operator=(child_key&& other) noexcept;
+  ~child_key();
 
-  bool is_none() const noexcept { return value_.index() == 0; }
-  bool is_number() const noexcept { return value_.index() == 1; }
-  bool is_string() const noexcept { return value_.index() == 2; }
+  bool is_none() const noexcept { return tag_ == tag::none; }
+  bool is_number() const noexcept { return tag_ == tag::number; }
+  bool is_string() const noexcept { return tag_ == tag::string; }
   /// The numeric key; 0 unless is_number().
   uint64_t number() const noexcept;
   /// The string key; empty unless is_string().
@@ -69,10 +75,18 @@ public:
   /// "-" for none, the decimal number, or the string.
   std::string to_string() const;
 
-  friend bool operator==(const child_key& a, const child_key& b) { return a.value_ == b.value_; }
+  friend bool operator==(const child_key& a, const child_key& b) noexcept;
 
 private:
-  std::variant<std::monostate, uint64_t, std::string> value_;
+  enum class tag : uint8_t { none, number, string };
+  union payload {
+    uint64_t number;
+    std::string* str;  // owned when tag_ == string
+  };
+  void reset() noexcept;
+
+  tag tag_ = tag::none;
+  payload value_{0};
 };
 
 /// What a start function gets. References are valid only during the call.

@@ -457,3 +457,28 @@ TEST_CASE("one_for_all_absorbs_simultaneous_crashes_and_ends_with_all_children_r
   CHECK((starts == 6 || starts == 9));
   CHECK_FALSE(stop_supervisor(sys, *sup));
 }
+
+TEST_CASE("child_key_holds_none_a_number_or_a_string_and_copies_deeply") {
+  child_key none;
+  child_key num{uint64_t{42}};
+  child_key str{"guild-7"};
+  CHECK(none.is_none());
+  CHECK(none.to_string() == "-");
+  CHECK(num.is_number());
+  CHECK(num.number() == 42);
+  CHECK(num.str().empty());
+  CHECK(str.is_string());
+  CHECK(str.str() == "guild-7");
+  CHECK(str.number() == 0);
+  auto copy = str;
+  CHECK(copy == str);
+  auto moved = std::move(copy);
+  CHECK(moved == str);
+  CHECK(copy.is_none());  // NOLINT(bugprone-use-after-move): moved-from is none
+  moved = num;
+  CHECK(moved == num);
+  CHECK_FALSE(moved == str);
+  CHECK(child_key{"a"}.hash() == child_key{"a"}.hash());
+  CHECK(child_key{uint64_t{1}}.hash() != child_key{uint64_t{2}}.hash());
+  CHECK(sizeof(child_key) == 16);
+}
