@@ -45,10 +45,14 @@ caf::error make_error(dispatch_errc x, std::string detail) {
 }
 
 bool is_error(const caf::error& err, dispatch_errc x) noexcept {
-  return err.category() == dispatch_category() && err.code() == static_cast<uint8_t>(x);
+  // An empty caf::error has no category (CAF 0.17 dereferences null).
+  return static_cast<bool>(err) && err.category() == dispatch_category() && err.code() == static_cast<uint8_t>(x);
 }
 
 bool is_retryable(const caf::error& err) noexcept {
+  if (!err) {
+    return false;
+  }
   if (err.category() == dispatch_category()) {
     auto code = static_cast<dispatch_errc>(err.code());
     return code == dispatch_errc::persist_failed || code == dispatch_errc::unavailable;
@@ -61,7 +65,7 @@ bool is_retryable(const caf::error& err) noexcept {
 }
 
 std::string describe(const caf::error& err) {
-  if (err.category() != dispatch_category()) {
+  if (!err || err.category() != dispatch_category()) {
     return supervision::describe(err);
   }
   std::string out = "dispatch::" + to_string(static_cast<dispatch_errc>(err.code()));

@@ -63,6 +63,11 @@ caf::expected<services_ptr> start_services(caf::actor_system& sys, dispatch_conf
   // start after services are gone fails cleanly.
   std::weak_ptr<services> weak = svc;
   using supervision::restart_type;
+  // Guilds are temporary: a crashed guild is started again on demand (by the
+  // next publish or subscribe), reloading its state and re-binding relays. A
+  // transient spec raced those on-demand starts: the supervisor's restart
+  // then failed with already_started, which counts as a failed restart and
+  // escalated to the partition, killing every other guild in it.
   svc->guild_spec = make_spec(
     "guild",
     registered_start(svc->guilds,
@@ -72,7 +77,7 @@ caf::expected<services_ptr> start_services(caf::actor_system& sys, dispatch_conf
                        }
                        return make_error(dispatch_errc::unavailable, "node stopping");
                      }),
-    restart_type::transient);
+    restart_type::temporary);
   svc->relay_spec = make_spec(
     "relay",
     registered_start(svc->relays,

@@ -15,7 +15,7 @@
 #include "actors/guild/view_classes.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "actors/session/session_actor.hpp"
-#include "runtime/metrics/metrics.hpp"
+#include "runtime/metrics/actor_metrics.hpp"
 
 namespace herald::guild {
 
@@ -66,6 +66,11 @@ metrics::histogram& commit_batch_histogram() {
     "herald_guild_commit_batch_events", "Events per guild group commit", {},
     {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
   return h;
+}
+
+metrics::counter& handled() {
+  static auto& c = metrics::messages_handled("guild");
+  return c;
 }
 
 metrics::counter& published_counter() {
@@ -253,19 +258,28 @@ caf::behavior guild_behavior(guild_actor* self) {
                  relays.end());
   });
   return {
-    [self](publish_atom, const proto::event& event) { return stage(self, event); },
-    [self](flush_atom) { flush(self); },
+    [self](publish_atom, const proto::event& event) {
+      handled().inc();
+      return stage(self, event);
+    },
+    [self](flush_atom) {
+      handled().inc();
+      flush(self);
+    },
     // Every other request first commits what is staged, so that snapshots
     // (sizes, views, GUILD_CREATE) never show uncommitted state.
     [self](relay::members_atom) {
+      handled().inc();
       flush(self);
       return static_cast<uint64_t>(self->state.state_->member_count());
     },
     [self](relay::register_atom, caf::actor relay, std::vector<caf::actor> partitions) {
+      handled().inc();
       flush(self);
       add_relay(self, std::move(relay), std::move(partitions));
     },
     [self](relay::subscribe_atom, session::session_output_ptr output, caf::actor partition) {
+      handled().inc();
       flush(self);
       return subscribe(self, std::move(output), std::move(partition));
     },

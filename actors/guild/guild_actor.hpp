@@ -2,8 +2,9 @@
 #pragma once
 // The guild actor: authoritative state of one guild and the single ordering
 // point of its events. One per guild, started on demand by id under
-// services::guild_supervisor (transient: a crash restarts it alone, state
-// reloaded from the store). Invariant: a producer's publish succeeds only
+// services::guild_supervisor (temporary: after a crash the next publish or
+// subscribe starts it again alone, state reloaded from the store, relays
+// re-bound). Invariant: a producer's publish succeeds only
 // after the event is persisted and handed, in guild order, to every relay.
 
 #include <cstdint>

@@ -10,6 +10,7 @@
 #include "actors/dispatch/ensure_started.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "actors/relay/relay_partition.hpp"
+#include "runtime/metrics/actor_metrics.hpp"
 
 namespace herald::relay {
 
@@ -23,6 +24,11 @@ struct relay_state {
 };
 
 using relay_actor = caf::stateful_actor<relay_state>;
+
+metrics::counter& handled() {
+  static auto& c = metrics::messages_handled("relay");
+  return c;
+}
 
 caf::behavior ready_behavior(relay_actor* self);
 
@@ -83,6 +89,7 @@ caf::behavior ready_behavior(relay_actor* self) {
   return {
     // Routed through the guild so the subscription is ordered with events.
     [self](subscribe_atom, session::session_output_ptr& output) -> caf::result<caf::ok_atom> {
+      handled().inc();
       auto promise = self->make_response_promise<caf::ok_atom>();
       auto index = partition_of(output->session_id(),
                                 static_cast<uint32_t>(self->state.partitions_.size()));
@@ -97,8 +104,12 @@ caf::behavior ready_behavior(relay_actor* self) {
                  [promise](const caf::error& err) mutable { promise.deliver(err); });
       return promise;
     },
-    [self](partitions_atom) { return self->state.partitions_; },
+    [self](partitions_atom) {
+      handled().inc();
+      return self->state.partitions_;
+    },
     [self](unsubscribe_atom, uint64_t session_id) {
+      handled().inc();
       auto& parts = self->state.partitions_;
       auto index = partition_of(session_id, static_cast<uint32_t>(parts.size()));
       self->send(parts[index], remove_session_atom::value, session_id);

@@ -7,7 +7,7 @@
 
 #include "actors/relay/delivery_observer.hpp"
 #include "actors/relay/relay_messages.hpp"
-#include "runtime/metrics/metrics.hpp"
+#include "runtime/metrics/actor_metrics.hpp"
 
 namespace herald::relay {
 
@@ -25,6 +25,11 @@ metrics::counter& events_counter() {
   return c;
 }
 
+metrics::counter& handled() {
+  static auto& c = metrics::messages_handled("relay_partition");
+  return c;
+}
+
 struct partition_state {
   // Starts with an empty view (no class sees anything) until the guild's
   // view_reset arrives, which precedes any subscriber.
@@ -35,6 +40,7 @@ struct partition_state {
 caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self) {
   return {
     [self](const dispatch_event_ptr& event) {
+      handled().inc();
       auto delivered = self->state.core_.deliver(*event);
       deliveries_counter().inc(delivered);
       events_counter().inc();
@@ -43,18 +49,23 @@ caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self) {
       }
     },
     [self](const view_update_ptr& update) {
+      handled().inc();
       deliveries_counter().inc(self->state.core_.apply(*update));
     },
     [self](const view_reset& reset) {
+      handled().inc();
       self->state.core_.reset(reset.view, *reset.class_of_user);
     },
     [self](const add_subscriber& sub) {
+      handled().inc();
       self->state.core_.add(sub.output, sub.view_class, sub.guild_create_tail);
     },
     [self](remove_session_atom, uint64_t session_id) {
+      handled().inc();
       self->state.core_.remove(session_id);
     },
     [self](remove_user_atom, uint64_t user_id) {
+      handled().inc();
       self->state.core_.remove_user(user_id);
     },
   };

@@ -120,7 +120,10 @@ outbound_buffer::frame_ref& outbound_buffer::frame_at(uint64_t seq) noexcept {
 
 char* outbound_buffer::reserve(uint32_t size, chunk*& where) {
   if (tail_chunk_ == nullptr || tail_chunk_->capacity - tail_chunk_->used < size) {
-    chunk* fresh = detail::make_chunk(std::max(size, limits_->chunk_bytes));
+    uint32_t grown = tail_chunk_ == nullptr
+                       ? limits_->first_chunk_bytes
+                       : std::min(limits_->chunk_bytes, tail_chunk_->capacity * 2);
+    chunk* fresh = detail::make_chunk(std::max(size, grown));
     // The old tail keeps its reference only while a held frame points into it.
     bool old_tail_holds_frames =
         tail_chunk_ != nullptr && ring_count_ > 0 &&

@@ -32,9 +32,12 @@ struct outbound_limits {
   uint32_t resume_max_frames = 4096;
   /// Bytes kept for resume. Default 2 MiB.
   uint32_t resume_max_bytes = 2u << 20;
-  /// Allocation unit of the frame storage; larger frames get their own chunk.
-  /// Default 8 KiB.
-  uint32_t chunk_bytes = 8u << 10;
+  /// Largest allocation unit of the frame storage; a session's first chunk is
+  /// small (an idle session holds little) and each next one doubles up to
+  /// this. Larger frames get a chunk of their own size. Default 16 KiB.
+  uint32_t chunk_bytes = 16u << 10;
+  /// Size of a session's first chunk. Default 512 bytes.
+  uint32_t first_chunk_bytes = 512;
 };
 
 /// Receives "frames are ready" edges. Called with the buffer's lock held, on

@@ -10,6 +10,7 @@
 #include "actors/dispatch/ensure_started.hpp"
 #include "actors/guild/encode.hpp"
 #include "actors/relay/relay_messages.hpp"
+#include "runtime/metrics/actor_metrics.hpp"
 
 namespace herald::session {
 
@@ -21,7 +22,7 @@ struct session_state {
   dispatch::services_ptr svc_;
   session_output_ptr output_;
   std::vector<uint64_t> subscribed_;      // guild ids, in subscription order
-  std::vector<caf::actor> relays_;        // parallel to subscribed_
+  std::vector<caf::actor> relays_;        // every relay asked to subscribe us
   bool connected_ = true;  // opened by a connection's Identify
   uint64_t disconnect_generation_ = 0;    // invalidates stale expiry timers
 
@@ -37,6 +38,11 @@ struct session_state {
 };
 
 using session_actor = caf::stateful_actor<session_state>;
+
+metrics::counter& handled() {
+  static auto& c = metrics::messages_handled("session");
+  return c;
+}
 
 std::string hex_session_id(uint64_t id) {
   char buf[17];
@@ -66,13 +72,13 @@ void subscribe(session_actor* self, uint64_t guild_id) {
         return;
       }
       auto handle = *relay;
+      // Remembered before the reply: a subscribe that times out may still
+      // land, and unsubscribing a session that is not there is harmless.
+      self->state.relays_.push_back(handle);
       self->request(handle, self->state.svc_->config.request_timeout,
                     relay::subscribe_atom::value, self->state.output_)
         .then(
-          [self, guild_id, handle](caf::ok_atom) {
-            self->state.subscribed_.push_back(guild_id);
-            self->state.relays_.push_back(handle);
-          },
+          [self, guild_id](caf::ok_atom) { self->state.subscribed_.push_back(guild_id); },
           [self, guild_id](caf::error& err) {
             spdlog::warn("session {}: subscribe to guild {} failed: {}",
                          self->state.output_->session_id(), guild_id, dispatch::describe(err));
@@ -83,22 +89,29 @@ void subscribe(session_actor* self, uint64_t guild_id) {
 caf::behavior session_behavior(session_actor* self) {
   return {
     [self](connected_atom) {
+      handled().inc();
       self->state.connected_ = true;
       ++self->state.disconnect_generation_;
     },
     [self](disconnected_atom) {
+      handled().inc();
       auto& st = self->state;
       st.connected_ = false;
       self->delayed_send(self, st.svc_->config.resume_window, expire_atom::value,
                          ++st.disconnect_generation_);
     },
     [self](expire_atom, uint64_t generation) {
+      handled().inc();
       if (!self->state.connected_ && generation == self->state.disconnect_generation_) {
         self->quit();  // resume window over
       }
     },
-    [self](close_atom) { self->quit(); },
+    [self](close_atom) {
+      handled().inc();
+      self->quit();
+    },
     [self](join_guild_atom, uint64_t guild_id) {
+      handled().inc();
       for (auto id : self->state.subscribed_) {
         if (id == guild_id) {
           return;
@@ -106,7 +119,10 @@ caf::behavior session_behavior(session_actor* self) {
       }
       subscribe(self, guild_id);
     },
-    [self](subscriptions_atom) { return self->state.subscribed_; },
+    [self](subscriptions_atom) {
+      handled().inc();
+      return self->state.subscribed_;
+    },
   };
 }
 

@@ -7,6 +7,12 @@
 
 namespace herald::metrics {
 
+size_t detail::thread_shard() noexcept {
+  static std::atomic<size_t> next{0};
+  thread_local size_t shard = next.fetch_add(1, std::memory_order_relaxed);
+  return shard;
+}
+
 histogram::histogram(std::vector<double> upper_bounds)
     : bounds_(std::move(upper_bounds)),
       buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
@@ -147,10 +153,11 @@ histogram& registry::get_histogram(const std::string& name, const std::string& h
 }
 
 size_t registry::add_collector(const std::string& name, const std::string& help,
-                               std::function<std::vector<sample>()> collect) {
+                               std::function<std::vector<sample>()> collect,
+                               collected_type type) {
   std::lock_guard<std::mutex> guard{mutex_};
   auto id = next_collector_id_++;
-  collectors_.emplace(id, collector{name, help, std::move(collect)});
+  collectors_.emplace(id, collector{name, help, std::move(collect), type});
   return id;
 }
 
@@ -197,16 +204,23 @@ std::string registry::render_prometheus() const {
     }
   }
   // Collectors with the same family name are merged under one header.
-  std::map<std::string, std::pair<std::string, std::vector<sample>>> collected;
+  struct collected_family {
+    const collector* first = nullptr;  // help and type come from the first
+    std::vector<sample> samples;
+  };
+  std::map<std::string, collected_family> collected;
   for (const auto& [id, col] : collectors_) {
     auto& entry = collected[col.name];
-    entry.first = col.help;
+    if (entry.first == nullptr) {
+      entry.first = &col;
+    }
     auto samples = col.collect();
-    entry.second.insert(entry.second.end(), samples.begin(), samples.end());
+    entry.samples.insert(entry.samples.end(), samples.begin(), samples.end());
   }
   for (const auto& [name, entry] : collected) {
-    header(name, entry.first, "gauge");
-    for (const auto& s : entry.second) {
+    header(name, entry.first->help,
+           entry.first->type == collected_type::counter ? "counter" : "gauge");
+    for (const auto& s : entry.samples) {
       out += s.name + render_labels(s.label_set) + " " + format_number(s.value) + "\n";
     }
   }

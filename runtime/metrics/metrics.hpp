@@ -21,14 +21,34 @@ namespace herald::metrics {
 /// Label pairs of one series, e.g. {{"kind", "guild"}}. Order is kept as given.
 using labels = std::vector<std::pair<std::string, std::string>>;
 
-/// Monotonic counter. Relaxed atomics: totals, not ordering, are the contract.
+namespace detail {
+/// Small per-thread index used to spread counter updates over cache lines.
+size_t thread_shard() noexcept;
+}  // namespace detail
+
+/// Monotonic counter, sharded over cache lines so that threads counting the
+/// same series in a hot path do not contend. Relaxed atomics: totals, not
+/// ordering, are the contract; value() sums the shards.
 class counter {
 public:
-  void inc(uint64_t n = 1) noexcept { value_.fetch_add(n, std::memory_order_relaxed); }
-  uint64_t value() const noexcept { return value_.load(std::memory_order_relaxed); }
+  static constexpr size_t shards = 8;
+
+  void inc(uint64_t n = 1) noexcept {
+    slots_[detail::thread_shard() % shards].value.fetch_add(n, std::memory_order_relaxed);
+  }
+  uint64_t value() const noexcept {
+    uint64_t sum = 0;
+    for (const auto& s : slots_) {
+      sum += s.value.load(std::memory_order_relaxed);
+    }
+    return sum;
+  }
 
 private:
-  std::atomic<uint64_t> value_{0};
+  struct alignas(64) slot {
+    std::atomic<uint64_t> value{0};
+  };
+  slot slots_[shards];
 };
 
 /// Gauge that can go up and down (actors alive, queue depth).
@@ -87,11 +107,16 @@ public:
                            const labels& l = {},
                            std::vector<double> upper_bounds = default_latency_buckets());
 
+  /// Exposition type of a collected family.
+  enum class collected_type { gauge, counter };
+
   /// A collector runs on the scraping thread for every render and returns
-  /// gauge samples of family `name`; it must be thread-safe and must not call
-  /// back into this registry. Returns an id for remove_collector.
+  /// samples of family `name` (a gauge unless `type` says counter); it must
+  /// be thread-safe and must not call back into this registry. Returns an id
+  /// for remove_collector.
   size_t add_collector(const std::string& name, const std::string& help,
-                       std::function<std::vector<sample>()> collect);
+                       std::function<std::vector<sample>()> collect,
+                       collected_type type = collected_type::gauge);
   void remove_collector(size_t id);
 
   /// Prometheus text exposition format 0.0.4.
@@ -114,6 +139,7 @@ private:
     std::string name;
     std::string help;
     std::function<std::vector<sample>()> collect;
+    collected_type type;
   };
   family& family_of(const std::string& name, const std::string& help, kind k);
 

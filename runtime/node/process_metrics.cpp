@@ -65,7 +65,8 @@ std::vector<size_t> register_process_metrics(metrics::registry& r,
                                 [] { return one("process_resident_memory_bytes", resident_bytes()); }));
   ids.push_back(r.add_collector("process_cpu_seconds_total",
                                 "Total user and system CPU time spent in seconds.",
-                                [] { return one("process_cpu_seconds_total", cpu_seconds()); }));
+                                [] { return one("process_cpu_seconds_total", cpu_seconds()); },
+                                metrics::registry::collected_type::counter));
   ids.push_back(r.add_collector("process_open_fds", "Number of open file descriptors.",
                                 [] { return one("process_open_fds", open_fds()); }));
   ids.push_back(r.add_collector(

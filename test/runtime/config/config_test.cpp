@@ -216,10 +216,7 @@ TEST_CASE("endpoints_parse_host_and_port_including_ipv6", "[config]") {
 }
 
 TEST_CASE("every_registered_key_is_in_the_configuration_reference", "[config]") {
-  // HERALD_SOURCE_DIR if CTest passed it; otherwise this file's own location in the tree.
-  const char* env = std::getenv("HERALD_SOURCE_DIR");
-  std::string here = __FILE__;
-  std::string src = env != nullptr ? env : here.substr(0, here.rfind("/test/runtime/config/"));
+  std::string src = HERALD_TEST_SOURCE_DIR;
   std::ifstream in{src + "/docs/configuration.md"};
   REQUIRE(in);
   std::stringstream doc;

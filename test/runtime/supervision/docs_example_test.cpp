@@ -21,11 +21,7 @@ std::string read_file(const std::string& path) {
 }
 
 std::string repo_root() {
-  if (const char* dir = std::getenv("HERALD_SOURCE_DIR")) {
-    return dir;
-  }
-  std::string here = __FILE__;  // <root>/test/runtime/supervision/docs_example_test.cpp
-  return here.substr(0, here.rfind("/test/runtime/supervision/"));
+  return HERALD_TEST_SOURCE_DIR;
 }
 
 // The first ```cpp block of a markdown text.
