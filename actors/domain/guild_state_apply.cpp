@@ -67,6 +67,12 @@ apply_error guild_state::apply(const proto::event& event) {
       return delete_role(event.guild_role_delete().role_id());
     case pc::kGuildUpdate:
       return update_guild(from_proto(event.guild_update()));
+    case pc::kCustom:
+      // Feature events change no core state; only their channel is checked.
+      if (event.custom().channel_id() != 0 && find_channel(event.custom().channel_id()) == nullptr) {
+        return apply_error::unknown_channel;
+      }
+      return apply_error::ok;
     case pc::PAYLOAD_NOT_SET:
       break;
   }

@@ -270,6 +270,35 @@ struct pipeline {
     return guild_wide(guild_update_tail(state));
   }
 
+  handler_result custom(const proto::custom_dispatch& in) {
+    if (!valid_event_name(in.name()) || in.payload_json().empty() ||
+        in.payload_json().front() != '{' || in.payload_json().back() != '}') {
+      return make_error(dispatch_errc::invalid_event, "custom dispatch needs a NAME and an object");
+    }
+    uint32_t slot = relay::no_channel_slot;
+    if (in.channel_id() != 0) {
+      if (state.find_channel(in.channel_id()) == nullptr) {
+        return refused(apply_error::unknown_channel);
+      }
+      slot = slot_of(in.channel_id());
+    }
+    prepared_event out;
+    out.reply_json = in.payload_json();
+    out.dispatch = event_for(state.id(), ",\"t\":\"" + in.name() + "\",\"d\":" + in.payload_json() + "}",
+                             in.intents(), slot);
+    return out;
+  }
+
+  // Upper-case letters, digits and underscores: safe inside the frame as is.
+  static bool valid_event_name(const std::string& name) {
+    if (name.empty() || name.size() > 64) {
+      return false;
+    }
+    return std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    });
+  }
+
   prepared_event guild_wide(std::string tail) {
     prepared_event out;
     out.reply_json = payload_of(tail);
@@ -327,6 +356,8 @@ caf::expected<prepared_event> prepare_event(domain::guild_state& state, store::s
       return p.role_delete(event.guild_role_delete());
     case kind::kGuildUpdate:
       return p.guild_update(event.guild_update());
+    case kind::kCustom:
+      return p.custom(event.custom());
     case kind::PAYLOAD_NOT_SET:
       break;
   }
