@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/session/session_actor.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <caf/event_based_actor.hpp>
@@ -112,11 +113,10 @@ caf::behavior session_behavior(session_actor* self) {
     },
     [self](join_guild_atom, uint64_t guild_id) {
       handled().inc();
-      for (auto id : self->state.subscribed_) {
-        if (id == guild_id) {
-          return;
-        }
-      }
+      // The user just became a member. If it was one before, the relay
+      // dropped this session when it left (remove_user): subscribe again.
+      auto& subs = self->state.subscribed_;
+      subs.erase(std::remove(subs.begin(), subs.end(), guild_id), subs.end());
       subscribe(self, guild_id);
     },
     [self](subscriptions_atom) {
