@@ -133,6 +133,20 @@ TEST_CASE("a_session_closed_by_its_client_ends_and_receives_no_later_events") {
     return !env.svc->sessions.lookup(closing->output()->session_id());
   }));
 
+  // The session's unsubscribe travels session -> relay -> partition and is
+  // not ordered with events travelling guild -> partition: an event
+  // published right after the session died may still be appended to its
+  // orphaned buffer. A round trip through the relay (which forwards the
+  // unsubscribe, sent before the session's down message, to the partition
+  // before it replies) orders everything published afterwards behind it.
+  auto relay = env.svc->relays.lookup(guild_id);
+  REQUIRE(relay);
+  caf::scoped_actor self{*env.system};
+  bool relay_answered = false;
+  self->request(relay, std::chrono::seconds{10}, relay::partitions_atom::value)
+    .receive([&](std::vector<caf::actor>&) { relay_answered = true; }, [](caf::error&) {});
+  REQUIRE(relay_answered);
+
   const uint64_t last = closing->buffer().last_seq();
   auto later = publish_messages(env, 5);
   // The witness shares the relay partition: once it has every later event,
