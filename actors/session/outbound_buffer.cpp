@@ -205,6 +205,7 @@ uint64_t outbound_buffer::append_dispatch(std::string_view tail) {
   std::memcpy(out + dispatch_prefix.size(), digits, digits_len);
   std::memcpy(out + dispatch_prefix.size() + digits_len, tail.data(), tail.size());
   push_frame(c, static_cast<uint32_t>(out - c->data()), size);
+  write_hint_.store(out + size, std::memory_order_relaxed);
   ++next_seq_;
   bool was_idle = collect_seq_ == seq;
   enforce_bounds();

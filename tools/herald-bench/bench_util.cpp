@@ -5,6 +5,7 @@
 #include <cmath>
 #include <fstream>
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace herald::bench {
@@ -15,6 +16,18 @@ int64_t rss_bytes() {
   int64_t resident = 0;
   statm >> size >> resident;
   return resident * static_cast<int64_t>(sysconf(_SC_PAGESIZE));
+}
+
+process_usage usage_now() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  process_usage u;
+  u.cpu_s = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+  u.minor_faults = ru.ru_minflt;
+  u.voluntary_switches = ru.ru_nvcsw;
+  u.involuntary_switches = ru.ru_nivcsw;
+  return u;
 }
 
 double percentile(std::vector<double>& values, double p) {

@@ -12,6 +12,15 @@ namespace herald::bench {
 /// Resident set size of this process in bytes (/proc/self/statm).
 int64_t rss_bytes();
 
+/// CPU time (user + system) and minor page faults of this process so far.
+struct process_usage {
+  double cpu_s = 0;
+  int64_t minor_faults = 0;
+  int64_t voluntary_switches = 0;
+  int64_t involuntary_switches = 0;
+};
+process_usage usage_now();
+
 /// The p-th percentile (0–100) of `values` by nearest rank; 0 if empty.
 /// Sorts `values` in place.
 double percentile(std::vector<double>& values, double p);

@@ -172,6 +172,8 @@ int run_fanout(const fanout_options& o) {
              ("herald-fanout-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   caf::actor_system_config cfg;
+  // One scheduler thread per core (CAF 0.17 defaults to at least 4).
+  cfg.set("scheduler.max-threads", static_cast<size_t>(std::thread::hardware_concurrency()));
   cfg.set("scheduler.policy", o.scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   caf::actor_system sys{cfg};
   auto st = seed_store(o, dir);
@@ -232,6 +234,7 @@ int run_fanout(const fanout_options& o) {
   std::string content(o.payload, 'x');
   caf::scoped_actor self{sys};
   size_t failed = 0;
+  auto usage_before = usage_now();
   auto publish_started = now_ns();
   for (size_t k = 0; k < o.events; ++k) {
     size_t g = k % o.guilds;
@@ -249,6 +252,7 @@ int run_fanout(const fanout_options& o) {
                                          [&](caf::error&) { ++failed; });
   }
   bool all_done = wait_until([&] { return tracker.completed.load() >= o.events; }, o.timeout_s);
+  auto usage_after = usage_now();
   relay::set_delivery_observer(nullptr);
   int64_t last_done = 0;
   std::vector<double> latencies_ms;
@@ -277,6 +281,12 @@ int run_fanout(const fanout_options& o) {
   std::cout << "deliveries=" << deliveries << " expected_deliveries=" << o.sessions * o.events / o.guilds
             << " failed_publishes=" << failed << " complete=" << (all_done ? 1 : 0) << "\n";
   std::cout << "setup_s=" << setup_s << "\n";
+  std::cout << "events_cpu_s=" << usage_after.cpu_s - usage_before.cpu_s
+            << " events_minor_faults=" << usage_after.minor_faults - usage_before.minor_faults
+            << " events_voluntary_switches="
+            << usage_after.voluntary_switches - usage_before.voluntary_switches
+            << " events_involuntary_switches="
+            << usage_after.involuntary_switches - usage_before.involuntary_switches << "\n";
   outputs.clear();
   dispatch::stop_services(svc);
   std::filesystem::remove_all(dir);
