@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The reaction counter: one server actor per channel, counting per message
+// per emoji which users reacted. Started on demand under the feature's
+// partition supervisor (see reactions.hpp), registered by channel id.
+// Invariant: its counts are exactly the changes whose dispatch the guild has
+// acknowledged, applied in the order the guild ordered them.
+//
+// State is memory only: a crash (or restart) forgets this channel's counts;
+// calls in flight at that moment fail (timeout or actor down) and their
+// dispatches may or may not have been sent. See docs/writing-actors.md.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/dispatch/services.hpp"
+#include "examples/feature-actor/reactions/reaction_events.hpp"
+
+namespace herald::reactions {
+
+/// (add_atom, message_id, user_id, emoji) → uint64_t count of that emoji on
+/// that message. Idempotent: a repeated add replies the same count and
+/// dispatches nothing. A new add publishes MESSAGE_REACTION_ADD and replies
+/// once the guild acked it. Errors: invalid_emoji, unknown_message, and the
+/// guild's publish errors (dispatch::unavailable, timeouts, …).
+using add_atom = caf::atom_constant<caf::atom("react_add")>;
+/// (remove_atom, message_id, user_id, emoji) → uint64_t count left. Removing
+/// a reaction the user does not hold replies the count and dispatches
+/// nothing; otherwise MESSAGE_REACTION_REMOVE, then the reply. Same errors.
+using remove_atom = caf::atom_constant<caf::atom("react_rm")>;
+/// (counts_atom, message_id) → reaction_counts of that message (empty if
+/// none). No state change, never an error.
+using counts_atom = caf::atom_constant<caf::atom("react_cnt")>;
+
+/// One emoji's count on a message.
+struct emoji_count {
+  emoji emoji_;
+  uint64_t count_ = 0;
+};
+
+/// A message's reactions, ordered by emoji key; no zero counts.
+struct reaction_counts {
+  std::vector<emoji_count> emojis_;
+  /// Count of `e` (0 if nobody reacted with it).
+  uint64_t of(const emoji& e) const;
+};
+
+/// Kind label of counter actors (herald_actors_alive, messages_handled).
+inline constexpr const char* counter_kind = "reaction_counter";
+
+/// Spawns the counter of `channel_id` (not registered: the start function in
+/// reactions.cpp registers it). It publishes through `svc`'s guilds and reads
+/// messages from `svc`'s store, so `svc` must be started.
+caf::expected<caf::actor> spawn_reaction_counter(caf::actor_system& sys,
+                                                 dispatch::services_ptr svc,
+                                                 uint64_t channel_id);
+
+}  // namespace herald::reactions
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::reactions::reaction_counts)

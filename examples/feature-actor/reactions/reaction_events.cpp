@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "examples/feature-actor/reactions/reaction_events.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace herald::reactions {
+
+std::string key_of(const emoji& e) {
+  if (e.id_ == 0) {
+    return e.name_;
+  }
+  return e.name_ + ":" + std::to_string(e.id_);
+}
+
+bool valid_emoji(const emoji& e) {
+  return !e.name_.empty() && e.name_.size() <= max_emoji_name;
+}
+
+std::string payload_json(const reaction& r, bool added) {
+  nlohmann::json emoji_json{{"id", nullptr}, {"name", r.emoji_.name_}};
+  if (r.emoji_.id_ != 0) {
+    emoji_json["id"] = std::to_string(r.emoji_.id_);
+  }
+  nlohmann::json d{
+    {"user_id", std::to_string(r.user_id_)},
+    {"channel_id", std::to_string(r.channel_id_)},
+    {"message_id", std::to_string(r.message_id_)},
+    {"guild_id", std::to_string(r.guild_id_)},
+    {"emoji", std::move(emoji_json)},
+  };
+  if (added) {
+    // Discord sends these on ADD only: a normal (not super) reaction.
+    d["burst"] = false;
+    d["type"] = 0;
+  }
+  // Invalid UTF-8 in a name becomes U+FFFD instead of throwing.
+  return d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+proto::event reaction_event(const reaction& r, bool added) {
+  proto::event ev;
+  ev.set_guild_id(r.guild_id_);
+  auto* custom = ev.mutable_custom();
+  custom->set_name(added ? "MESSAGE_REACTION_ADD" : "MESSAGE_REACTION_REMOVE");
+  custom->set_channel_id(r.channel_id_);
+  custom->set_payload_json(payload_json(r, added));
+  custom->set_intents(guild_message_reactions_intent);
+  return ev;
+}
+
+}  // namespace herald::reactions
