@@ -67,11 +67,12 @@ TEST_CASE("heraldd_serves_health_metrics_and_status_and_exits_0_on_sigterm", "[i
   REQUIRE(metrics.status == 200);
   CHECK(metrics.content_type.find("text/plain; version=0.0.4") == 0);
   for (const char* family :
-       {"# TYPE process_resident_memory_bytes gauge", "# TYPE process_cpu_seconds_total",
+       {"# TYPE process_resident_memory_bytes gauge", "# TYPE process_cpu_seconds_total counter",
         "# TYPE process_open_fds", "# TYPE process_start_time_seconds", "herald_uptime_seconds ",
         "herald_build_info{version=\"" HERALD_VERSION "\"} 1", "# TYPE herald_actors_alive gauge",
         "herald_supervisor_restarts_total{", "herald_supervisor_children{supervisor=\"root\"} 2",
-        "herald_http_requests_total{server=\"admin\",code=\"200\"}"}) {
+        "herald_http_requests_total{server=\"admin\",code=\"200\"}",
+        "herald_messages_handled_total{kind=\"supervisor\"}", "# TYPE herald_mailbox_depth gauge"}) {
     INFO("family: " << family);
     CHECK(metrics.body.find(family) != std::string::npos);
   }

@@ -8,7 +8,18 @@
 
 #include <caf/exit_reason.hpp>
 
+#include "runtime/metrics/actor_metrics.hpp"
+
 namespace herald::supervision::detail {
+
+namespace {
+
+metrics::counter& handled_messages() {
+  static auto& c = metrics::messages_handled("dynamic_supervisor");
+  return c;
+}
+
+}  // namespace
 
 namespace {
 
@@ -33,7 +44,10 @@ const char* dynamic_supervisor_actor::name() const {
 }
 
 caf::behavior dynamic_supervisor_actor::make_behavior() {
-  set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+  set_down_handler([this](caf::down_msg& dm) {
+    handled_messages().inc();
+    on_down(dm);
+  });
   set_exit_handler([this](caf::exit_msg& em) {
     if (em.reason) {
       begin_stop(std::move(em.reason));
@@ -42,25 +56,33 @@ caf::behavior dynamic_supervisor_actor::make_behavior() {
   delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
   return {
     [this](start_child_atom, child_spec_ptr& spec, child_key& key) {
+      handled_messages().inc();
       return start(std::move(spec), std::move(key));
     },
-    [this](terminate_child_atom, const caf::actor& who) { return terminate(who); },
+    [this](terminate_child_atom, const caf::actor& who) {
+      handled_messages().inc();
+      return terminate(who);
+    },
     [this](which_children_atom) {
+      handled_messages().inc();
       metrics_.sample_mailbox(this);
       return which();
     },
     [this](count_children_atom) {
+      handled_messages().inc();
       metrics_.sample_mailbox(this);
       return count();
     },
     // Ready as soon as it runs: it has no initial children.
     [this](ready_atom) -> caf::result<caf::ok_atom> {
+      handled_messages().inc();
       if (stopping_) {
         return make_error(supervision_errc::shutting_down, spec_.name);
       }
       return caf::ok_atom::value;
     },
     [this](stop_timeout_atom, caf::actor_id id, uint64_t) {
+      handled_messages().inc();
       auto i = terminating_.find(id);
       if (i != terminating_.end()) {
         spdlog::warn("supervisor '{}': child '{}' did not stop within {} ms; killing it",
@@ -69,6 +91,7 @@ caf::behavior dynamic_supervisor_actor::make_behavior() {
       }
     },
     [this](stop_all_atom) {
+      handled_messages().inc();
       for (auto& kv : terminating_) {
         send_exit(kv.second.c.handle, caf::exit_reason::kill);
       }
@@ -80,6 +103,7 @@ caf::behavior dynamic_supervisor_actor::make_behavior() {
       stop_queue_.clear();
     },
     [this](sample_atom) {
+      handled_messages().inc();
       metrics_.sample_mailbox(this);
       delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
     },

@@ -6,7 +6,18 @@
 
 #include <caf/exit_reason.hpp>
 
+#include "runtime/metrics/actor_metrics.hpp"
+
 namespace herald::supervision::detail {
+
+namespace {
+
+metrics::counter& handled_messages() {
+  static auto& c = metrics::messages_handled("supervisor");
+  return c;
+}
+
+}  // namespace
 
 static_supervisor::static_supervisor(caf::actor_config& cfg, supervisor_spec spec)
   : caf::event_based_actor(cfg),
@@ -25,7 +36,10 @@ const char* static_supervisor::name() const {
 }
 
 caf::behavior static_supervisor::make_behavior() {
-  set_down_handler([this](caf::down_msg& dm) { on_down(dm); });
+  set_down_handler([this](caf::down_msg& dm) {
+    handled_messages().inc();
+    on_down(dm);
+  });
   // Trap exits: a non-normal exit (typically user_shutdown from the parent)
   // means an orderly stop; exit(kill) cannot be trapped and ends in on_exit.
   set_exit_handler([this](caf::exit_msg& em) {
@@ -43,6 +57,7 @@ caf::behavior static_supervisor::make_behavior() {
     // Replies ok once all initial children run; else, after stopping, the
     // start error (start_failed) or shutting_down.
     [this](ready_atom) -> caf::response_promise {
+      handled_messages().inc();
       auto rp = make_response_promise();
       if (phase_ == phase::running) {
         rp.deliver(caf::ok_atom::value);
@@ -56,15 +71,21 @@ caf::behavior static_supervisor::make_behavior() {
     },
     // Children in start order, including stopped transient ones.
     [this](which_children_atom) {
+      handled_messages().inc();
       metrics_.sample_mailbox(this);
       return which();
     },
     [this](count_children_atom) {
+      handled_messages().inc();
       metrics_.sample_mailbox(this);
       return count();
     },
-    [this](stop_timeout_atom, caf::actor_id id, uint64_t seq) { on_stop_timeout(id, seq); },
+    [this](stop_timeout_atom, caf::actor_id id, uint64_t seq) {
+      handled_messages().inc();
+      on_stop_timeout(id, seq);
+    },
     [this](sample_atom) {
+      handled_messages().inc();
       metrics_.sample_mailbox(this);
       delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
     },
