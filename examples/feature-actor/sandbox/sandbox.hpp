@@ -89,6 +89,8 @@ public:
   caf::actor_system& system() { return *system_; }
   const dispatch::services_ptr& services() const { return services_; }
   const reactions_ptr& reactions() const { return reactions_; }
+  /// The node's store (thread-safe); tests write to it directly.
+  store::store& store() { return *store_; }
 
   /// Opens a session for `user_id` and waits for READY and each GUILD_CREATE.
   std::unique_ptr<session_probe> open_session(uint64_t user_id, std::vector<uint64_t> guild_ids,

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // The counter's arithmetic: per message, per emoji, at most once per user;
 // refused reactions change nothing.
+#include "actors/dispatch/dispatch_error.hpp"
+#include "actors/store/store.hpp"
 #include "test/examples/feature-actor/reactions_fixture.hpp"
 
 namespace herald::reactions_test {
@@ -58,6 +60,32 @@ TEST_CASE("a_reaction_to_an_unknown_message_or_with_a_bad_emoji_is_refused") {
 
   CHECK(env.counts(general, m).emojis_.empty());
   CHECK(env.add(general, m, alice, unicode("👍")) == 1);  // the counter is still fine
+}
+
+TEST_CASE("a_reaction_whose_publish_fails_is_not_counted") {
+  reactions_env env;
+  // A message the store knows, in a guild that does not exist: the counter
+  // accepts it, the guild cannot start, so the publish fails.
+  const uint64_t ghost_guild = uint64_t{78} << 22;
+  const uint64_t ghost_channel = ghost_guild + 1;
+  const uint64_t m = uint64_t{1} << 49;
+  domain::message msg;
+  msg.id_ = m;
+  msg.channel_id_ = ghost_channel;
+  msg.guild_id_ = ghost_guild;
+  msg.author_id_ = owner;
+  msg.content_ = "orphan";
+  store::write_batch batch;
+  batch.add(store::write_op::insert_message{msg});
+  REQUIRE(env.box.store().apply(batch));
+
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto n = rx::add_reaction(env.box.reactions(), ghost_channel, m, alice, unicode("👍"));
+    REQUIRE_FALSE(n);
+    CHECK(dispatch::is_error(n.error(), dispatch::dispatch_errc::unknown_guild));
+    CHECK(env.counts(ghost_channel, m).emojis_.empty());
+  }
+  CHECK(env.box.reactions()->counters.lookup(ghost_channel));  // refused, not crashed
 }
 
 TEST_CASE("counts_of_a_channel_without_reactions_start_no_counter") {
