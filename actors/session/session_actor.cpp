@@ -62,14 +62,31 @@ void write_ready(session_actor* self, const session_params& params) {
   self->state.output_->buffer().append_dispatch(guild::ready_tail(info));
 }
 
-void subscribe(session_actor* self, uint64_t guild_id) {
+/// (resubscribe_atom, uint64_t guild_id, uint32_t attempt): retry a
+/// subscription that failed for a retryable reason.
+using resubscribe_atom = caf::atom_constant<caf::atom("resub")>;
+
+// A subscription that failed because the guild or its relay crashed or timed
+// out is retried (50 ms, doubling, at most 5 s apart) while the session
+// lives: giving up would leave the session silently without the guild.
+void subscribe_failed(session_actor* self, uint64_t guild_id, uint32_t attempt,
+                      const caf::error& err) {
+  spdlog::warn("session {}: subscribe to guild {} failed: {}", self->state.output_->session_id(),
+               guild_id, dispatch::describe(err));
+  if (dispatch::is_retryable(err)) {
+    auto delay = std::chrono::milliseconds{
+      std::min<int64_t>(5000, int64_t{50} << std::min(attempt, 7u))};
+    self->delayed_send(self, delay, resubscribe_atom::value, guild_id, attempt + 1);
+  }
+}
+
+void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
   auto& svc = *self->state.svc_;
   dispatch::ensure_started(
     self, svc.relays, svc.relay_supervisor, svc.relay_spec, guild_id, svc.config.request_timeout,
-    [self, guild_id](caf::expected<caf::actor> relay) {
+    [self, guild_id, attempt](caf::expected<caf::actor> relay) {
       if (!relay) {
-        spdlog::warn("session {}: guild {} unavailable: {}", self->state.output_->session_id(),
-                     guild_id, dispatch::describe(relay.error()));
+        subscribe_failed(self, guild_id, attempt, relay.error());
         return;
       }
       auto handle = *relay;
@@ -80,9 +97,8 @@ void subscribe(session_actor* self, uint64_t guild_id) {
                     relay::subscribe_atom::value, self->state.output_)
         .then(
           [self, guild_id](caf::ok_atom) { self->state.subscribed_.push_back(guild_id); },
-          [self, guild_id](caf::error& err) {
-            spdlog::warn("session {}: subscribe to guild {} failed: {}",
-                         self->state.output_->session_id(), guild_id, dispatch::describe(err));
+          [self, guild_id, attempt](caf::error& err) {
+            subscribe_failed(self, guild_id, attempt, err);
           });
     });
 }
@@ -118,6 +134,10 @@ caf::behavior session_behavior(session_actor* self) {
       auto& subs = self->state.subscribed_;
       subs.erase(std::remove(subs.begin(), subs.end(), guild_id), subs.end());
       subscribe(self, guild_id);
+    },
+    [self](resubscribe_atom, uint64_t guild_id, uint32_t attempt) {
+      handled().inc();
+      subscribe(self, guild_id, attempt);
     },
     [self](subscriptions_atom) {
       handled().inc();
