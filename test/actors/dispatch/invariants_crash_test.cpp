@@ -209,3 +209,58 @@ TEST_CASE("a_publish_in_flight_during_a_guild_crash_is_either_acked_and_delivere
 }
 
 }  // namespace herald::dispatch_test
+
+namespace herald::dispatch_test {
+
+TEST_CASE("sessions_subscribing_while_their_guild_crashes_still_get_the_guild") {
+  dispatch_env env;
+  constexpr size_t sessions = 24;
+  guild_seed seed{guild_one, owner};
+  seed.add_channel(guild_one + 1);
+  for (size_t i = 0; i < sessions; ++i) {
+    seed.add_member(2000 + i);
+  }
+  seed.save(*env.storage);
+  auto first = open_subscribed(env.svc, session_for(2000, {guild_one}));
+
+  // Kill whatever guild incarnation is live, a few times, while sessions open.
+  std::atomic<bool> opening{true};
+  std::atomic<int> kills{0};
+  std::thread killer{[&] {
+    auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (opening.load() && kills.load() < 8 && std::chrono::steady_clock::now() < deadline) {
+      if (auto g = env.svc->guilds.lookup(guild_one)) {
+        caf::anon_send_exit(g, caf::exit_reason::kill);
+        kills.fetch_add(1);
+      }
+      std::this_thread::sleep_for(1ms);
+    }
+  }};
+  std::vector<std::unique_ptr<session_probe>> probes;
+  for (size_t i = 1; i < sessions; ++i) {
+    probes.push_back(open_probe(env.svc, session_for(2000 + i, {guild_one})));
+  }
+  opening = false;
+  killer.join();
+  CAPTURE(kills.load());
+
+  size_t subscribed = 0;
+  for (auto& p : probes) {
+    if (p->drain_until_count(2, 10s) && type_of(p->frames()[1]) == "GUILD_CREATE") {
+      ++subscribed;
+    }
+  }
+  CHECK(subscribed == probes.size());
+  uint64_t id = next_message_id();
+  REQUIRE(publish_retrying(env.svc, message_create(guild_one, guild_one + 1, owner, id, "all")));
+  for (auto& p : probes) {
+    if (p->frames().size() >= 2) {
+      CHECK(p->drain_until([&](const std::vector<json>& f) {
+        return !message_ids(f).empty() && message_ids(f).back() == id;
+      }, 10s));
+      require_contiguous(p->frames());
+    }
+  }
+}
+
+}  // namespace herald::dispatch_test
