@@ -197,6 +197,9 @@ void flush(guild_actor* self) {
   if (!committed) {
     auto err = dispatch::make_error(dispatch::dispatch_errc::persist_failed,
                                     committed.error().message_);
+    // Unregister before answering, or a producer retrying at once finds this
+    // dying incarnation and gets request_receiver_down instead of a new one.
+    st.svc_->guilds.unregister(st.state_->id(), caf::actor_cast<caf::actor>(self));
     for (auto& p : pending) {
       p.promise.deliver(err);
     }

@@ -6,6 +6,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/skip.hpp>
 #include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/dispatch/ensure_started.hpp"
 #include "actors/relay/relay_messages.hpp"
@@ -58,11 +59,29 @@ uint32_t partition_count(const dispatch::dispatch_config& cfg, uint64_t members,
   return std::max<uint32_t>(1, static_cast<uint32_t>(sys.scheduler().num_workers()));
 }
 
+// Registers with one guild incarnation and watches it: if that incarnation
+// dies before (or after) handling the registration, the relay registers with
+// the next one, so it can never be left out of a restarted guild's fan-out.
+void register_with(relay_actor* self, const caf::actor& guild) {
+  auto me = caf::actor_cast<caf::actor>(self);
+  self->monitor(guild);
+  self->send(guild, register_atom::value, me, self->state.partitions_);
+}
+
+void on_guild_down(relay_actor* self) {
+  with_guild(self, [self](const caf::actor& next) { register_with(self, next); },
+             [self](const caf::error& err) {
+               spdlog::warn("relay {}: guild unavailable after a crash: {}", self->state.guild_id_,
+                            dispatch::describe(err));
+             });
+}
+
 // Start-up: size the relay from the guild's member count, spawn the
 // partitions, join the group, register. Requests meanwhile stay queued
 // (default handler skip) and are handled by ready_behavior in order.
 void start_relay(relay_actor* self) {
   self->set_default_handler(caf::skip);
+  self->set_down_handler([self](const caf::down_msg&) { on_guild_down(self); });
   auto fail = [self](const caf::error& err) { self->quit(err); };
   with_guild(self, [self, fail](const caf::actor& guild) {
     self->request(guild, self->state.svc_->config.request_timeout, members_atom::value)
@@ -77,7 +96,7 @@ void start_relay(relay_actor* self) {
           }
           caf::actor me = caf::actor_cast<caf::actor>(self);
           st.svc_->relay_groups.join(st.guild_id_, me);
-          self->send(guild, register_atom::value, me, st.partitions_);
+          register_with(self, guild);
           self->set_default_handler(caf::print_and_drop);
           self->become(ready_behavior(self));
         },
