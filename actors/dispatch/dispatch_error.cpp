@@ -46,7 +46,8 @@ caf::error make_error(dispatch_errc x, std::string detail) {
 
 bool is_error(const caf::error& err, dispatch_errc x) noexcept {
   // An empty caf::error has no category (CAF 0.17 dereferences null).
-  return static_cast<bool>(err) && err.category() == dispatch_category() && err.code() == static_cast<uint8_t>(x);
+  return static_cast<bool>(err) && err.category() == dispatch_category() &&
+         err.code() == static_cast<uint8_t>(x);
 }
 
 bool is_retryable(const caf::error& err) noexcept {
