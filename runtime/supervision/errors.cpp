@@ -58,7 +58,9 @@ caf::error make_error(supervision_errc x, std::string detail) {
 }
 
 bool is_error(const caf::error& err, supervision_errc x) noexcept {
-  return err.category() == supervision_category() && err.code() == static_cast<uint8_t>(x);
+  // An empty caf::error has no category: CAF 0.17 dereferences null there.
+  return static_cast<bool>(err) && err.category() == supervision_category() &&
+         err.code() == static_cast<uint8_t>(x);
 }
 
 bool is_normal_exit(const caf::error& err) noexcept {

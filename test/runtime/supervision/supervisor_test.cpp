@@ -482,3 +482,12 @@ TEST_CASE("child_key_holds_none_a_number_or_a_string_and_copies_deeply") {
   CHECK(child_key{uint64_t{1}}.hash() != child_key{uint64_t{2}}.hash());
   CHECK(sizeof(child_key) == 16);
 }
+
+// Regression: is_error() on an empty caf::error crashed heraldd's SIGTERM path.
+TEST_CASE("is_error_of_an_empty_error_is_false") {
+  CHECK_FALSE(herald::supervision::is_error(caf::error{},
+                                            herald::supervision::supervision_errc::timeout));
+  CHECK(herald::supervision::is_error(
+    herald::supervision::make_error(herald::supervision::supervision_errc::timeout),
+    herald::supervision::supervision_errc::timeout));
+}
