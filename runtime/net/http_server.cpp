@@ -40,6 +40,15 @@ std::string http_request::header(std::string_view name) const {
   return {};
 }
 
+std::string http_request::param(std::string_view name) const {
+  for (const auto& [k, v] : params) {
+    if (k == name) {
+      return v;
+    }
+  }
+  return {};
+}
+
 std::string_view reason_phrase(unsigned status) {
   auto r = http::obsolete_reason(static_cast<http::status>(status));
   return {r.data(), r.size()};
@@ -67,6 +76,8 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
   // path -> method -> handler; frozen once started.
   std::map<std::string, std::map<std::string, http_handler>> routes;
   std::vector<std::thread> threads;
+  http_filter filter;
+  websocket_acceptor ws_acceptor;
   std::atomic<bool> started{false};
   std::atomic<bool> stopping{false};
   uint16_t bound_port = 0;
@@ -263,6 +274,30 @@ void http_server::route(std::string method, std::string path, http_handler handl
   if (!methods.emplace(std::move(method), std::move(handler)).second) {
     throw std::logic_error("http_server: duplicate route");
   }
+}
+
+void http_server::route_async(std::string method, std::string pattern,
+                              http_async_handler handler) {
+  // Provisional until the async path lands: answer through an immediately called responder.
+  route(std::move(method), std::move(pattern), [h = std::move(handler)](const http_request& r) {
+    http_response out{500, "text/plain; charset=utf-8", "internal error\n", {}};
+    h(r, [&out](http_response res) { out = std::move(res); });
+    return out;
+  });
+}
+
+void http_server::set_filter(http_filter filter) {
+  if (impl_->started) {
+    throw std::logic_error("http_server::set_filter called after start");
+  }
+  impl_->filter = std::move(filter);
+}
+
+void http_server::on_websocket(websocket_acceptor acceptor) {
+  if (impl_->started) {
+    throw std::logic_error("http_server::on_websocket called after start");
+  }
+  impl_->ws_acceptor = std::move(acceptor);
 }
 
 std::error_code http_server::start() {

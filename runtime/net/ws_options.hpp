@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Limits of the WebSocket connections an http_server upgrades (server_options::websocket).
+// Owned by the server's options; read by every ws_connection on its strand, never changed.
+// Invariant: a connection never buffers more than max_message_bytes of one inbound message.
+
+#include <chrono>
+#include <cstddef>
+
+namespace herald::net {
+
+struct ws_options {
+  /// A larger inbound message (sum of its fragments) -> ws_handler::on_error(message_too_big);
+  /// its bytes are discarded as they arrive, never buffered. Default 4096 (Discord's limit).
+  size_t max_message_bytes = 4096;
+  /// After sending our close frame, wait at most this long for the peer's (default 5 s).
+  std::chrono::seconds close_timeout{5};
+  /// Safety cap on outbound bytes queued and not yet written; a send() that would exceed it
+  /// is dropped and the connection closed with 1008 (default 8 MiB).
+  size_t max_queued_bytes = 8u << 20;
+};
+
+}  // namespace herald::net
