@@ -78,6 +78,7 @@ void outbound_batch::clear() noexcept {
   }
   chunks_.clear();
   spans_.clear();
+  frame_sizes_.clear();
   frames_ = 0;
   first_seq_ = 0;
 }
@@ -92,6 +93,7 @@ void outbound_batch::add(chunk* c, const char* data, uint32_t size) {
   } else {
     spans_.push_back({data, size});
   }
+  frame_sizes_.push_back(size);
   ++frames_;
 }
 

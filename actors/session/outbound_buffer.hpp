@@ -77,6 +77,24 @@ public:
 
   const std::vector<frame_span>& spans() const noexcept { return spans_; }
   uint32_t frames() const noexcept { return frames_; }
+  /// Size of each collected frame in seq order; the frames lie back to back
+  /// across spans(), so frame boundaries follow from these sizes (a WebSocket
+  /// writer sends one message per frame).
+  const std::vector<uint32_t>& frame_sizes() const noexcept { return frame_sizes_; }
+  /// Calls `f(std::string_view frame)` for each collected frame in seq order.
+  template <class F>
+  void for_each_frame(F&& f) const {
+    size_t span = 0;
+    size_t offset = 0;
+    for (uint32_t size : frame_sizes_) {
+      if (offset == spans_[span].size) {
+        ++span;
+        offset = 0;
+      }
+      f(std::string_view{spans_[span].data + offset, size});
+      offset += size;
+    }
+  }
   uint64_t first_seq() const noexcept { return first_seq_; }
   size_t bytes() const noexcept;
   bool empty() const noexcept { return frames_ == 0; }
@@ -88,6 +106,7 @@ private:
 
   std::vector<frame_span> spans_;
   std::vector<detail::chunk*> chunks_;  // one reference each
+  std::vector<uint32_t> frame_sizes_;
   uint32_t frames_ = 0;
   uint64_t first_seq_ = 0;
 };

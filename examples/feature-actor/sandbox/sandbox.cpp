@@ -19,36 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Splits coalesced frame bytes `{…}{…}` into whole frames (string-aware).
-std::vector<std::string_view> split_frames(std::string_view bytes) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  int depth = 0;
-  bool in_string = false;
-  bool escaped = false;
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    char c = bytes[i];
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' && depth++ == 0) {
-      start = i;
-    } else if (c == '}' && --depth == 0) {
-      out.push_back(bytes.substr(start, i - start + 1));
-    }
-  }
-  return out;
-}
-
 std::filesystem::path fresh_dir() {
   std::random_device rd;
   return std::filesystem::temp_directory_path() /
@@ -123,12 +93,10 @@ size_t session_probe::drain() {
   session::outbound_batch batch;
   opened_.output->buffer().collect(batch);
   size_t added = 0;
-  for (const auto& span : batch.spans()) {
-    for (auto frame : split_frames(std::string_view{span.data, span.size})) {
-      frames_.push_back(json::parse(frame));
-      ++added;
-    }
-  }
+  batch.for_each_frame([&](std::string_view frame) {
+    frames_.push_back(json::parse(frame));
+    ++added;
+  });
   return added;
 }
 

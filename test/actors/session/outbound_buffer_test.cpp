@@ -221,3 +221,23 @@ TEST_CASE("concurrent writers and a collector see every seq exactly once, in ord
   CHECK(in_order);
   CHECK(expected == 2 * per_writer + 1);
 }
+
+TEST_CASE("a batch exposes each frame's boundaries across chunks") {
+  outbound_limits limits;
+  limits.first_chunk_bytes = 64;  // force frames into several chunks
+  outbound_buffer buf{&limits};
+  recording_listener listener;
+  buf.attach(&listener);
+  for (int i = 0; i < 40; ++i) {
+    buf.append_dispatch(tail_for(i));
+  }
+  outbound_batch batch;
+  REQUIRE(buf.collect(batch) == 40);
+  REQUIRE(batch.spans().size() > 1);
+  std::vector<std::string> frames;
+  batch.for_each_frame([&](std::string_view f) { frames.emplace_back(f); });
+  REQUIRE(frames.size() == 40);
+  for (int i = 0; i < 40; ++i) {
+    CHECK(frames[static_cast<size_t>(i)] == frame(static_cast<uint64_t>(i) + 1, i));
+  }
+}
