@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/dispatch/commands.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <type_traits>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/message.hpp>
+
+#include "actors/dispatch/dispatch_error.hpp"
+#include "actors/dispatch/ensure_started.hpp"
+#include "actors/domain/snowflake.hpp"
+#include "actors/permissions/bits.hpp"
+#include "actors/permissions/permissions.hpp"
+
+namespace herald::dispatch {
+
+namespace {
+
+caf::atom_value command_category() {
+  return caf::atom("command");
+}
+
+bool is_command_error(const caf::error& err, command_errc x) {
+  return static_cast<bool>(err) && err.category() == command_category() &&
+         err.code() == static_cast<uint8_t>(x);
+}
+
+/// The string context of an error ("unknown_channel" for invalid_event refusals).
+std::string context_of(const caf::error& err) {
+  if (!err) {
+    return {};
+  }
+  const auto& ctx = err.context();
+  if (!ctx.empty() && ctx.match_element<std::string>(0)) {
+    return ctx.get_as<std::string>(0);
+  }
+  return {};
+}
+
+/// Calls the wrapped callback at most once; later calls are ignored. Shared by the helper
+/// actor's handlers and its exit hook, so a killed helper still answers.
+template <class T>
+class once_callback {
+public:
+  explicit once_callback(std::function<void(T)> f) : f_(std::move(f)) {}
+  void operator()(T value) {
+    if (!called_.exchange(true)) {
+      f_(std::move(value));
+    }
+  }
+
+private:
+  std::function<void(T)> f_;
+  std::atomic<bool> called_{false};
+};
+
+template <class T>
+using once_ptr = std::shared_ptr<once_callback<T>>;
+
+/// Spawns a helper actor running `body(self)`; if it exits before `done` was called, `done`
+/// gets `unavailable`. The helper quits once `body`'s requests are answered (CAF keeps an
+/// actor alive while it awaits responses).
+template <class T, class Body>
+void run_helper(const services_ptr& svc, once_ptr<caf::expected<T>> done, Body body) {
+  svc->system.spawn([done, body = std::move(body)](caf::event_based_actor* self) mutable {
+    self->attach_functor([done](const caf::error&) {
+      (*done)(caf::expected<T>{make_error(dispatch_errc::unavailable, "command aborted")});
+    });
+    body(self);
+  });
+}
+
+/// Publishes from inside a helper actor: ensure_started, then request.
+template <class Done>
+void publish_from(caf::event_based_actor* self, const services_ptr& svc, proto::event event,
+                  std::chrono::milliseconds timeout, Done done) {
+  uint64_t guild_id = event.guild_id();
+  ensure_started(self, svc->guilds, svc->guild_supervisor, svc->guild_spec, guild_id, timeout,
+                 [self, svc, event = std::move(event), timeout,
+                  done](caf::expected<caf::actor> guild) mutable {
+                   if (!guild) {
+                     done(caf::expected<guild::publish_ack>{std::move(guild.error())});
+                     self->quit();
+                     return;
+                   }
+                   self->request(*guild, timeout, guild::publish_atom::value, std::move(event))
+                     .then(
+                       [self, done](guild::publish_ack& ack) mutable {
+                         done(caf::expected<guild::publish_ack>{std::move(ack)});
+                         self->quit();
+                       },
+                       [self, done](caf::error& err) mutable {
+                         done(caf::expected<guild::publish_ack>{std::move(err)});
+                         self->quit();
+                       });
+                 });
+}
+
+// -- guild_of_channel: the store's index when it has one -------------------------------
+
+template <class Store>
+auto store_lookup(Store& st, uint64_t channel_id, int)
+  -> decltype(st.guild_of_channel(channel_id), std::optional<caf::expected<uint64_t>>{}) {
+  auto found = st.guild_of_channel(channel_id);
+  if (!found) {
+    if (found.error().code_ == store::store_errc::not_found) {
+      return caf::expected<uint64_t>{make_error(command_errc::unknown_channel,
+                                                std::to_string(channel_id))};
+    }
+    return caf::expected<uint64_t>{make_error(dispatch_errc::store_error, found.error().message_)};
+  }
+  return caf::expected<uint64_t>{static_cast<uint64_t>(found.value())};
+}
+
+template <class Store>
+std::optional<caf::expected<uint64_t>> store_lookup(Store&, uint64_t, long) {
+  return std::nullopt;  // this store has no guild_of_channel: scan
+}
+
+caf::expected<uint64_t> scan_for_channel(store::store& st, uint64_t channel_id) {
+  auto ids = st.list_guild_ids();
+  if (!ids) {
+    return make_error(dispatch_errc::store_error, ids.error().message_);
+  }
+  for (auto id : ids.value()) {
+    auto state = st.load_guild(id);
+    if (state && state.value().find_channel(channel_id) != nullptr) {
+      return static_cast<uint64_t>(id);
+    }
+  }
+  return make_error(command_errc::unknown_channel, std::to_string(channel_id));
+}
+
+domain::snowflake_generator& message_ids() {
+  static domain::snowflake_generator gen;
+  return gen;
+}
+
+/// Parses `<@id>`, `<@!id>` and `<@&id>` mentions out of `content`.
+void add_mentions(const std::string& content, proto::message& msg) {
+  size_t pos = 0;
+  while ((pos = content.find("<@", pos)) != std::string::npos) {
+    size_t start = pos + 2;
+    bool role = false;
+    if (start < content.size() && (content[start] == '!' || content[start] == '&')) {
+      role = content[start] == '&';
+      ++start;
+    }
+    size_t end = content.find('>', start);
+    if (end == std::string::npos) {
+      break;
+    }
+    auto id = domain::parse_snowflake(std::string_view{content}.substr(start, end - start));
+    if (id) {
+      auto* list = role ? msg.mutable_mention_roles() : msg.mutable_mentions();
+      if (std::find(list->begin(), list->end(), *id) == list->end()) {
+        list->Add(*id);
+      }
+    }
+    pos = end;
+  }
+}
+
+command_result result_of(uint64_t guild_id, uint64_t message_id, guild::publish_ack ack) {
+  command_result out;
+  out.guild_id = guild_id;
+  out.message_id = message_id;
+  out.json = std::move(ack.payload_json);
+  return out;
+}
+
+using result_once = once_ptr<caf::expected<command_result>>;
+
+result_once make_once(command_callback done) {
+  return std::make_shared<once_callback<caf::expected<command_result>>>(std::move(done));
+}
+
+}  // namespace
+
+caf::error make_error(command_errc x, std::string detail) {
+  if (detail.empty()) {
+    return caf::error{static_cast<uint8_t>(x), command_category()};
+  }
+  return caf::error{static_cast<uint8_t>(x), command_category(),
+                    caf::make_message(std::move(detail))};
+}
+
+void publish_async(const services_ptr& svc, proto::event event, std::chrono::milliseconds timeout,
+                   publish_callback done) {
+  auto once = std::make_shared<once_callback<caf::expected<guild::publish_ack>>>(std::move(done));
+  run_helper<guild::publish_ack>(
+    svc, once, [svc, event = std::move(event), timeout, once](caf::event_based_actor* self) {
+      publish_from(self, svc, event, timeout,
+                   [once](caf::expected<guild::publish_ack> r) { (*once)(std::move(r)); });
+    });
+}
+
+caf::expected<uint64_t> guild_of_channel(const services_ptr& svc, uint64_t channel_id) {
+  if (auto indexed = store_lookup(*svc->store, channel_id, 0)) {
+    return std::move(*indexed);
+  }
+  return scan_for_channel(*svc->store, channel_id);
+}
+
+void post_message(const services_ptr& svc, post_message_args args,
+                  std::chrono::milliseconds timeout, command_callback done) {
+  auto once = make_once(std::move(done));
+  run_helper<command_result>(svc, once, [svc, args = std::move(args), timeout,
+                                         once](caf::event_based_actor* self) {
+    auto guild_id = guild_of_channel(svc, args.channel_id);
+    if (!guild_id) {
+      (*once)(std::move(guild_id.error()));
+      self->quit();
+      return;
+    }
+    uint64_t message_id = message_ids().next();
+    proto::event ev;
+    ev.set_guild_id(*guild_id);
+    auto* m = ev.mutable_message_create();
+    m->set_id(message_id);
+    m->set_guild_id(*guild_id);
+    m->set_channel_id(args.channel_id);
+    m->set_author_id(args.author_id);
+    m->set_content(args.content);
+    add_mentions(args.content, *m);
+    auto nonce = args.nonce;
+    publish_from(self, svc, std::move(ev), timeout,
+                 [once, gid = *guild_id, message_id,
+                  nonce](caf::expected<guild::publish_ack> ack) {
+                   if (!ack) {
+                     (*once)(std::move(ack.error()));
+                     return;
+                   }
+                   auto out = result_of(gid, message_id, std::move(*ack));
+                   if (nonce && !out.json.empty() && out.json.back() == '}') {
+                     // Discord echoes the nonce in the created message; a JSON-escaped copy.
+                     std::string escaped;
+                     for (char c : *nonce) {
+                       if (c == '"' || c == '\\') {
+                         escaped.push_back('\\');
+                       }
+                       if (static_cast<unsigned char>(c) >= 0x20) {
+                         escaped.push_back(c);
+                       }
+                     }
+                     out.json.insert(out.json.size() - 1, ",\"nonce\":\"" + escaped + "\"");
+                   }
+                   (*once)(std::move(out));
+                 });
+  });
+}
+
+void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
+                  uint64_t editor_id, std::string content, std::chrono::milliseconds timeout,
+                  command_callback done) {
+  auto once = make_once(std::move(done));
+  run_helper<command_result>(svc, once, [svc, channel_id, message_id, editor_id,
+                                         content = std::move(content), timeout,
+                                         once](caf::event_based_actor* self) {
+    auto guild_id = guild_of_channel(svc, channel_id);
+    if (!guild_id) {
+      (*once)(std::move(guild_id.error()));
+      self->quit();
+      return;
+    }
+    auto stored = svc->store->get_message(message_id);
+    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != channel_id) {
+      (*once)(make_error(dispatch_errc::unknown_message, std::to_string(message_id)));
+      self->quit();
+      return;
+    }
+    if (stored.value().author_id_ != editor_id) {
+      (*once)(make_error(command_errc::not_author, std::to_string(message_id)));
+      self->quit();
+      return;
+    }
+    proto::event ev;
+    ev.set_guild_id(*guild_id);
+    auto* m = ev.mutable_message_update();
+    m->set_id(message_id);
+    m->set_channel_id(channel_id);
+    m->set_guild_id(*guild_id);
+    m->set_content(content);
+    publish_from(self, svc, std::move(ev), timeout,
+                 [once, gid = *guild_id, message_id](caf::expected<guild::publish_ack> ack) {
+                   if (!ack) {
+                     (*once)(std::move(ack.error()));
+                     return;
+                   }
+                   (*once)(result_of(gid, message_id, std::move(*ack)));
+                 });
+  });
+}
+
+void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
+                    uint64_t user_id, std::chrono::milliseconds timeout, command_callback done) {
+  auto once = make_once(std::move(done));
+  run_helper<command_result>(svc, once, [svc, channel_id, message_id, user_id, timeout,
+                                         once](caf::event_based_actor* self) {
+    auto guild_id = guild_of_channel(svc, channel_id);
+    if (!guild_id) {
+      (*once)(std::move(guild_id.error()));
+      self->quit();
+      return;
+    }
+    auto stored = svc->store->get_message(message_id);
+    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != channel_id) {
+      (*once)(make_error(dispatch_errc::unknown_message, std::to_string(message_id)));
+      self->quit();
+      return;
+    }
+    if (stored.value().author_id_ != user_id) {
+      auto state = svc->store->load_guild(*guild_id);
+      if (!state) {
+        (*once)(make_error(dispatch_errc::store_error, state.error().message_));
+        self->quit();
+        return;
+      }
+      const auto& gs = state.value();
+      if (gs.find_member(user_id) == nullptr) {
+        (*once)(make_error(command_errc::not_member, std::to_string(user_id)));
+        self->quit();
+        return;
+      }
+      auto perms = permissions::channel_permissions(gs, channel_id, user_id);
+      if (!permissions::has(perms, permissions::view_channel | permissions::manage_messages)) {
+        (*once)(make_error(dispatch_errc::missing_permission, "MANAGE_MESSAGES"));
+        self->quit();
+        return;
+      }
+    }
+    proto::event ev;
+    ev.set_guild_id(*guild_id);
+    auto* m = ev.mutable_message_delete();
+    m->set_id(message_id);
+    m->set_channel_id(channel_id);
+    publish_from(self, svc, std::move(ev), timeout,
+                 [once, gid = *guild_id, message_id](caf::expected<guild::publish_ack> ack) {
+                   if (!ack) {
+                     (*once)(std::move(ack.error()));
+                     return;
+                   }
+                   (*once)(result_of(gid, message_id, std::move(*ack)));
+                 });
+  });
+}
+
+client_error client_error_of(const caf::error& err) {
+  client_error out;
+  if (!err) {
+    out.message = "500: Internal Server Error";
+    return out;
+  }
+  if (is_command_error(err, command_errc::unknown_channel)) {
+    return {404, 10003, "Unknown Channel", std::nullopt};
+  }
+  if (is_command_error(err, command_errc::not_member)) {
+    return {403, 50001, "Missing Access", std::nullopt};
+  }
+  if (is_command_error(err, command_errc::not_author)) {
+    return {403, 50005, "Cannot edit a message authored by another user", std::nullopt};
+  }
+  if (is_error(err, dispatch_errc::unknown_message)) {
+    return {404, 10008, "Unknown Message", std::nullopt};
+  }
+  if (is_error(err, dispatch_errc::missing_permission)) {
+    return {403, 50013, "Missing Permissions", std::nullopt};
+  }
+  if (is_error(err, dispatch_errc::not_member)) {
+    return {403, 50001, "Missing Access", std::nullopt};
+  }
+  if (is_error(err, dispatch_errc::unknown_guild)) {
+    return {404, 10004, "Unknown Guild", std::nullopt};
+  }
+  if (is_error(err, dispatch_errc::invalid_event)) {
+    auto why = context_of(err);
+    if (why == "unknown_channel") {
+      return {404, 10003, "Unknown Channel", std::nullopt};
+    }
+    if (why == "unknown_member") {
+      return {403, 50001, "Missing Access", std::nullopt};
+    }
+    return {400, 50035, "Invalid Form Body", std::nullopt};
+  }
+  if (is_retryable(err)) {
+    return {503, 0, "503: Service Unavailable", 1};
+  }
+  out.message = "500: Internal Server Error";
+  return out;
+}
+
+std::size_t utf8_length(const std::string& text) {
+  std::size_t n = 0;
+  for (unsigned char c : text) {
+    n += (c & 0xC0) != 0x80 ? 1 : 0;
+  }
+  return n;
+}
+
+}  // namespace herald::dispatch

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Non-blocking domain commands shared by the REST API and the admin API: publish, post,
+// edit and delete messages. Callable from any thread (io threads included); each runs in a
+// short-lived CAF actor and calls its callback exactly once, on a CAF worker thread.
+// Invariant: a command never blocks its caller; success means the event was persisted and
+// ordered by its guild (dispatch::publish semantics), failure means nothing was dispatched.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "actors/dispatch/services.hpp"
+#include "actors/guild/guild_actor.hpp"
+#include "proto/domain.pb.h"
+
+namespace herald::dispatch {
+
+using publish_callback = std::function<void(caf::expected<guild::publish_ack>)>;
+
+/// Publishes `event` to its guild (starting the guild actor if needed) without blocking:
+/// `done` gets the ack or the error (see guild::publish_atom) on a CAF thread. Exactly once,
+/// also when the node shuts down under it (then: unavailable).
+void publish_async(const services_ptr& svc, proto::event event, std::chrono::milliseconds timeout,
+                   publish_callback done);
+
+/// The guild holding `channel_id`: the store's guild_of_channel when the store has one,
+/// otherwise a scan of every stored guild (slow; only for stores without the index).
+/// Blocking store read: call it from an actor or a tool thread, not an io thread.
+/// Errors: invalid_event "unknown_channel" (also for an unknown id), store_error.
+caf::expected<uint64_t> guild_of_channel(const services_ptr& svc, uint64_t channel_id);
+
+/// The object a successful command returns: the message JSON (REST body) and its ids.
+struct command_result {
+  uint64_t guild_id = 0;
+  uint64_t message_id = 0;
+  std::string json;  ///< the payload the guild encoded (message object; for delete: {id,…})
+};
+
+using command_callback = std::function<void(caf::expected<command_result>)>;
+
+struct post_message_args {
+  uint64_t channel_id = 0;
+  uint64_t author_id = 0;
+  std::string content;
+  /// Echoed in the REST reply only (Discord echoes it); not stored, not dispatched.
+  std::optional<std::string> nonce;
+  bool tts = false;  ///< accepted and ignored: herald has no TTS (the message says tts false)
+};
+
+/// Creates a message: resolves the channel's guild, mints a snowflake id and publishes
+/// MESSAGE_CREATE. The guild actor checks, atomically with the apply, that the channel
+/// exists, the author is a member and holds VIEW_CHANNEL and SEND_MESSAGES there.
+/// `<@id>`, `<@!id>` and `<@&id>` in the content become mentions / mention_roles.
+/// Errors: see client_error_of.
+void post_message(const services_ptr& svc, post_message_args args,
+                  std::chrono::milliseconds timeout, command_callback done);
+
+/// Edits a message's content: only its author may (as on Discord; MANAGE_MESSAGES does not
+/// allow editing others' content). The author check reads the stored message (authors
+/// never change); the guild checks the channel and that the message still exists.
+void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
+                  uint64_t editor_id, std::string content, std::chrono::milliseconds timeout,
+                  command_callback done);
+
+/// Deletes a message: its author, or a member with MANAGE_MESSAGES in the channel. The
+/// MANAGE_MESSAGES check reads the guild's stored state before publishing (not atomic
+/// with the delete: a permission revoked in that window is not seen).
+void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
+                    uint64_t user_id, std::chrono::milliseconds timeout, command_callback done);
+
+/// An error as a client API shows it: HTTP status, Discord JSON error code and message.
+struct client_error {
+  unsigned status = 500;
+  int code = 0;
+  std::string message;
+  /// 503s: the client should retry after this many seconds.
+  std::optional<int> retry_after_s;
+};
+
+/// Maps a command's error: unknown channel → 404/10003, unknown message → 404/10008,
+/// not a member → 403/50001, missing permission → 403/50013, editing another user's
+/// message → 403/50005, retryable (unavailable, persist_failed, timeouts) → 503 with
+/// Retry-After 1, anything else → 500/0.
+client_error client_error_of(const caf::error& err);
+
+/// Errors specific to commands (CAF category "command").
+enum class command_errc : uint8_t {
+  unknown_channel = 1,
+  not_member = 2,
+  not_author = 3,  ///< edit of another user's message
+};
+caf::error make_error(command_errc x, std::string detail = {});
+
+/// Maximum message length in characters (Discord: 2000).
+inline constexpr std::size_t max_message_chars = 2000;
+
+/// Number of UTF-8 code points in `text` (what the 2000-character limit counts).
+std::size_t utf8_length(const std::string& text);
+
+}  // namespace herald::dispatch
