@@ -3,6 +3,7 @@
 #include "actors/store/sqlite_store.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <sstream>
 #include <system_error>
 #include <unordered_map>
@@ -251,6 +252,69 @@ result<std::vector<domain::message>> sqlite_store::recent_messages(snowflake cha
     return counted(result<std::vector<domain::message>>(r.error()));
   }
   return out;
+}
+
+result<snowflake> sqlite_store::guild_of_channel(snowflake channel_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  std::optional<snowflake> found;
+  auto r = each_row(impl_->guild_of_channel_.start().bind_id(1, channel_id), "guild of channel",
+                    [&](const statement& q) { found = q.column_id(0); });
+  if (!r) {
+    return counted(result<snowflake>(r.error()));
+  }
+  if (!found) {
+    return store_error{store_errc::not_found, "no channel " + std::to_string(channel_id)};
+  }
+  return *found;
+}
+
+namespace {
+
+// Precondition: the store's mutex is held.
+result<std::uint64_t> read_token_epoch(sqlite_store::impl& s, snowflake user_id) {
+  std::optional<std::uint64_t> found;
+  auto r = each_row(s.select_token_epoch_.start().bind_id(1, user_id), "token epoch",
+                    [&](const statement& q) { found = q.column_id(0); });
+  if (!r) {
+    return r.error();
+  }
+  if (!found) {
+    return store_error{store_errc::not_found, "no user " + std::to_string(user_id)};
+  }
+  return *found;
+}
+
+} // namespace
+
+result<std::uint64_t> sqlite_store::token_epoch(snowflake user_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  return counted(read_token_epoch(*impl_, user_id));
+}
+
+result<std::uint64_t> sqlite_store::bump_token_epoch(snowflake user_id) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& s = *impl_;
+  if (auto r = s.begin_.start().run("begin"); !r) {
+    return counted(result<std::uint64_t>(r.error()));
+  }
+  auto fail = [&](const store_error& e) {
+    (void) s.rollback_.start().run("rollback");
+    return counted(result<std::uint64_t>(e));
+  };
+  if (auto before = read_token_epoch(s, user_id); !before) {
+    return fail(before.error());
+  }
+  if (auto r = s.bump_token_epoch_.start().bind_id(1, user_id).run("bump token epoch"); !r) {
+    return fail(r.error());
+  }
+  auto after = read_token_epoch(s, user_id);
+  if (!after) {
+    return fail(after.error());
+  }
+  if (auto r = s.commit_.start().run("commit"); !r) {
+    return fail(r.error());
+  }
+  return after;
 }
 
 } // namespace herald::store

@@ -60,6 +60,9 @@ public:
   result<std::vector<domain::message>> recent_messages(snowflake channel_id,
                                                        std::size_t limit,
                                                        snowflake before = 0) override;
+  result<snowflake> guild_of_channel(snowflake channel_id) override;
+  result<std::uint64_t> token_epoch(snowflake user_id) override;
+  result<std::uint64_t> bump_token_epoch(snowflake user_id) override;
 
   /// The database file's full path.
   const std::filesystem::path& path() const { return path_; }

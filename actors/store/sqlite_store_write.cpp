@@ -94,6 +94,11 @@ result<void> sqlite_store::impl::prepare_all() {
                         "edited_at, deleted, mentions, mention_roles, mention_everyone "
                         "FROM messages WHERE channel_id = ?1 AND id < ?2 AND deleted = 0 "
                         "ORDER BY id DESC LIMIT ?3"},
+    {&guild_of_channel_, "SELECT guild_id FROM channels WHERE id = ?1"},
+    {&select_token_epoch_, "SELECT COALESCE(e.epoch, 0) FROM users u "
+                           "LEFT JOIN token_epochs e ON e.user_id = u.id WHERE u.id = ?1"},
+    {&bump_token_epoch_, "INSERT INTO token_epochs(user_id, epoch) VALUES(?1, 1) "
+                         "ON CONFLICT(user_id) DO UPDATE SET epoch = epoch + 1"},
   };
   for (const auto& [stmt, sql] : all) {
     if (auto r = stmt->prepare(db_, sql); !r) {

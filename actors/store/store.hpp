@@ -5,6 +5,7 @@
 // Invariant: a write call returns success only once its data is durable, and a batch is all-or-nothing.
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <variant>
 #include <vector>
@@ -93,6 +94,16 @@ public:
   virtual result<std::vector<domain::message>> recent_messages(snowflake channel_id,
                                                                std::size_t limit,
                                                                snowflake before = 0) = 0;
+  /// The guild a channel belongs to; not_found if no such channel (REST routing).
+  virtual result<snowflake> guild_of_channel(snowflake channel_id) = 0;
+
+  // Accounts (identity). A user can hold tokens once it has a users row; its token epoch
+  // starts at 0 and is raised by every revoke, which invalidates all earlier tokens.
+  /// The user's current token epoch; not_found if the user does not exist.
+  virtual result<std::uint64_t> token_epoch(snowflake user_id) = 0;
+  /// Raises the user's token epoch by one and returns the new value (durably);
+  /// not_found if the user does not exist.
+  virtual result<std::uint64_t> bump_token_epoch(snowflake user_id) = 0;
 
   // One-op conveniences: each is apply() of a batch holding that op.
   result<void> upsert_user(const domain::user& value);

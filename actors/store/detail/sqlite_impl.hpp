@@ -34,6 +34,7 @@ struct sqlite_store::impl {
   detail::statement select_members_, select_member_roles_;
   detail::statement list_guilds_, guilds_of_user_, select_user_;
   detail::statement select_message_, recent_messages_;
+  detail::statement guild_of_channel_, select_token_epoch_, bump_token_epoch_;
 };
 
 } // namespace herald::store

@@ -84,6 +84,15 @@ CREATE TABLE messages (
 CREATE INDEX messages_by_channel ON messages(channel_id, id);
 )sql";
 
+// Version 2: accounts (identity). A user's token epoch; absent means 0. Kept apart from
+// users so that guild writes (upsert_user) never reset it.
+constexpr const char* schema_v2 = R"sql(
+CREATE TABLE token_epochs (
+  user_id INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL
+);
+)sql";
+
 result<int> user_version(sqlite3* db) {
   statement query;
   if (auto r = query.prepare(db, "PRAGMA user_version"); !r) {
@@ -144,7 +153,7 @@ result<bool> step_migration(sqlite3* db) {
 } // namespace
 
 const std::vector<const char*>& migrations() {
-  static const std::vector<const char*> list = {schema_v1};
+  static const std::vector<const char*> list = {schema_v1, schema_v2};
   return list;
 }
 

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+// Store additions for identity and REST: token epochs per user and the guild of a channel.
+#include <catch2/catch.hpp>
+
+#include "store_fixture.hpp"
+
+namespace herald::store::test {
+
+TEST_CASE("A new user's token epoch is zero and each bump raises it by one durably",
+          "[store][accounts]") {
+  temp_dir dir;
+  auto options = options_for(dir);
+  {
+    auto store = open_ok(options);
+    REQUIRE(store->upsert_user({7, "alice", false}));
+    auto epoch = store->token_epoch(7);
+    REQUIRE(epoch);
+    CHECK(epoch.value() == 0);
+    auto bumped = store->bump_token_epoch(7);
+    REQUIRE(bumped);
+    CHECK(bumped.value() == 1);
+    REQUIRE(store->bump_token_epoch(7));
+    // A later guild write of the user row keeps the epoch.
+    REQUIRE(store->upsert_user({7, "alice renamed", false}));
+  }
+  auto reopened = open_ok(options);
+  auto epoch = reopened->token_epoch(7);
+  REQUIRE(epoch);
+  CHECK(epoch.value() == 2);
+}
+
+TEST_CASE("Token epochs of unknown users are not_found and bumping them writes nothing",
+          "[store][accounts]") {
+  temp_dir dir;
+  auto store = open_ok(options_for(dir));
+  auto epoch = store->token_epoch(99);
+  REQUIRE_FALSE(epoch);
+  CHECK(epoch.error().code_ == store_errc::not_found);
+  auto bumped = store->bump_token_epoch(99);
+  REQUIRE_FALSE(bumped);
+  CHECK(bumped.error().code_ == store_errc::not_found);
+  REQUIRE(store->upsert_user({99, "late", true}));
+  auto after = store->token_epoch(99);
+  REQUIRE(after);
+  CHECK(after.value() == 0);
+}
+
+TEST_CASE("guild_of_channel names the channel's guild and not_found for unknown channels",
+          "[store][accounts]") {
+  temp_dir dir;
+  auto store = open_ok(options_for(dir));
+  domain::channel c;
+  c.id_ = 300;
+  c.guild_id_ = 100;
+  c.name_ = "general";
+  REQUIRE(store->upsert_channel(c));
+  auto guild = store->guild_of_channel(300);
+  REQUIRE(guild);
+  CHECK(guild.value() == 100);
+  auto missing = store->guild_of_channel(301);
+  REQUIRE_FALSE(missing);
+  CHECK(missing.error().code_ == store_errc::not_found);
+  REQUIRE(store->delete_channel(300));
+  CHECK_FALSE(store->guild_of_channel(300));
+}
+
+} // namespace herald::store::test
