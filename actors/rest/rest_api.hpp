@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The Discord-compatible REST API v10 (GATEWAY.md "REST") mounted on a net::http_server.
+// Owned by the node composition; handlers run as async routes: io threads only parse and
+// answer, the work (store reads, publishes) runs in short-lived CAF actors.
+// Invariant: every response is JSON (Content-Type application/json) except 204s, and every
+// error body is {"message":…, "code":…} with Discord's status and code.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "actors/dispatch/services.hpp"
+#include "actors/rest/rate_limiter.hpp"
+#include "runtime/net/http_server.hpp"
+
+namespace herald::rest {
+
+struct rest_context {
+  dispatch::services_ptr svc;
+  /// Token (the Authorization header's value: "Bot <t>", "Bearer <t>" or bare) → user id.
+  std::function<std::optional<uint64_t>(std::string_view)> authenticate;
+  /// What GET /gateway and /gateway/bot return as `url`, e.g. "ws://127.0.0.1:8080".
+  std::string gateway_url;
+  /// While true every route answers 503 with Retry-After (graceful drain). May be null.
+  std::atomic<bool>* draining = nullptr;
+  /// Retry-After of the draining 503.
+  int drain_retry_after_s = 5;
+  /// Per-user request budget (see rate_limiter.hpp for the defaults).
+  rate_limit_options rate_limit;
+  /// How long a command may wait for its guild before answering 503.
+  std::chrono::milliseconds command_timeout{5000};
+  /// Shards GET /gateway/bot recommends.
+  uint32_t shards = 1;
+  /// Made by mount_routes from rate_limit when null; shared by every route.
+  std::shared_ptr<rate_limiter> limiter;
+};
+
+/// API versions served under /api/v<N>: 9 and 10 (their REST shapes are the same here).
+/// Routes (each also under /api/v9):
+///   GET    /api/v10/gateway                              (no auth)
+///   GET    /api/v10/gateway/bot
+///   GET    /api/v10/users/@me
+///   GET    /api/v10/users/@me/guilds
+///   GET    /api/v10/channels/{channel_id}
+///   GET    /api/v10/channels/{channel_id}/messages       (?limit=1..100&before=ID)
+///   POST   /api/v10/channels/{channel_id}/messages       {"content", "nonce"?, "tts"?}
+///   GET    /api/v10/channels/{channel_id}/messages/{message_id}
+///   PATCH  /api/v10/channels/{channel_id}/messages/{message_id}  {"content"}
+///   DELETE /api/v10/channels/{channel_id}/messages/{message_id}  → 204
+/// Metrics: herald_rest_requests_total{route,status}, herald_rest_rate_limited_total.
+void mount_routes(net::http_server& server, std::shared_ptr<rest_context> ctx);
+
+}  // namespace herald::rest
