@@ -3,10 +3,13 @@
 
 #include <atomic>
 
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
 #include "actors/dispatch/ensure_started.hpp"
 #include "actors/dispatch/staged_session.hpp"
+#include "actors/relay/relay_messages.hpp"
+#include "runtime/supervision/dynamic_supervisor.hpp"
 
 namespace herald::dispatch {
 
@@ -66,6 +69,55 @@ session::session_output_ptr open_session_async(const services_ptr& svc,
   svc->session_supervisor.cast_start_child(svc->session_spec,
                                            supervision::child_key{output->session_id()});
   return output;
+}
+
+void open_session_async(const services_ptr& svc, session::session_params params,
+                        std::chrono::milliseconds timeout, session_callback done) {
+  auto output = stage(svc, params);
+  auto id = output->session_id();
+  auto target = svc->session_supervisor.partition_for(supervision::child_key{id});
+  if (!target) {
+    svc->staged.take(id);
+    done(make_error(dispatch_errc::unavailable, "session supervisor not running"));
+    return;
+  }
+  // A one-shot helper actor turns the supervisor's reply into the callback.
+  svc->system.spawn([svc, target, id, output, timeout,
+                     done = std::move(done)](caf::event_based_actor* self) mutable {
+    supervision::request_start_child(self, target, svc->session_spec, supervision::child_key{id},
+                                     timeout)
+      .then(
+        [self, output, done](caf::actor& actor) {
+          done(opened_session{std::move(actor), output});
+          self->quit();
+        },
+        [self, svc, id, done](caf::error& err) {
+          svc->staged.take(id);  // the start never ran, or failed
+          done(std::move(err));
+          self->quit();
+        });
+  });
+}
+
+void resume_session_async(const services_ptr& svc, uint64_t session_id,
+                          std::chrono::milliseconds timeout, session_callback done) {
+  auto actor = svc->sessions.lookup(session_id);
+  if (!actor) {
+    done(make_error(dispatch_errc::unavailable, "unknown session"));
+    return;
+  }
+  svc->system.spawn([actor, timeout, done = std::move(done)](caf::event_based_actor* self) {
+    self->request(actor, timeout, session::resume_atom::value)
+      .then(
+        [self, actor, done](session::session_output_ptr& output) {
+          done(opened_session{actor, std::move(output)});
+          self->quit();
+        },
+        [self, done](caf::error& err) {
+          done(std::move(err));
+          self->quit();
+        });
+  });
 }
 
 uint64_t next_session_id() {

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 
 #include <caf/actor.hpp>
 #include <caf/expected.hpp>
@@ -45,6 +46,24 @@ caf::expected<opened_session> open_session(const services_ptr& svc, session::ses
 /// progress is watched on the outputs (benchmarks, load tests).
 session::session_output_ptr open_session_async(const services_ptr& svc,
                                                session::session_params params);
+
+/// Completion of an async session call. Runs once, on a CAF scheduler thread:
+/// it must not block (post to the connection's executor and return).
+using session_callback = std::function<void(caf::expected<opened_session>)>;
+
+/// As open_session, without blocking the caller: `done` gets the started
+/// session (READY already in its output) or the start error. For connection
+/// threads (the gateway's Identify).
+void open_session_async(const services_ptr& svc, session::session_params params,
+                        std::chrono::milliseconds timeout, session_callback done);
+
+/// Finds the live session `session_id` (services::sessions) for a Resume
+/// (session::resume_atom): `done` gets its actor and output, or unavailable
+/// ("unknown session") / a timeout. The session's state is unchanged: the
+/// caller checks the user, attaches with attach_resumed and tells the session
+/// connected_atom on success.
+void resume_session_async(const services_ptr& svc, uint64_t session_id,
+                          std::chrono::milliseconds timeout, session_callback done);
 
 /// A fresh session id (snowflake-like, unique within the process).
 uint64_t next_session_id();

@@ -174,6 +174,7 @@ void dispatch_pending(guild_actor* self, pending_event& p) {
   }
   for (auto user : p.prepared.removed_users) {
     to_all_partitions(self, relay::remove_user_atom::value, user);
+    st.svc_->user_sessions.dispatch(user, session::leave_guild_atom::value, st.state_->id());
   }
   for (auto user : p.prepared.added_users) {
     st.svc_->user_sessions.dispatch(user, session::join_guild_atom::value, st.state_->id());

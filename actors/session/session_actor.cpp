@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -22,7 +23,11 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 struct session_state {
   dispatch::services_ptr svc_;
   session_output_ptr output_;
-  std::vector<uint64_t> subscribed_;      // guild ids, in subscription order
+  std::vector<uint64_t> subscribed_;      // guild ids, in subscription order, each once
+  // guild id → generation of its latest subscribe/leave; a subscribe reply
+  // only counts if no join or leave happened since it was sent (bug D: a
+  // stale reply listed a guild twice, or after the user left it).
+  std::unordered_map<uint64_t, uint64_t> subscribe_generation_;
   std::vector<caf::actor> relays_;        // every relay asked to subscribe us
   bool connected_ = true;  // opened by a connection's Identify
   uint64_t disconnect_generation_ = 0;    // invalidates stale expiry timers
@@ -62,31 +67,42 @@ void write_ready(session_actor* self, const session_params& params) {
   self->state.output_->buffer().append_dispatch(guild::ready_tail(info));
 }
 
-/// (resubscribe_atom, uint64_t guild_id, uint32_t attempt): retry a
-/// subscription that failed for a retryable reason.
+/// (resubscribe_atom, uint64_t guild_id, uint32_t attempt, uint64_t generation):
+/// retry a subscription that failed for a retryable reason, unless a join or
+/// leave of that guild happened since (generation changed).
 using resubscribe_atom = caf::atom_constant<caf::atom("resub")>;
 
 // A subscription that failed because the guild or its relay crashed or timed
 // out is retried (50 ms, doubling, at most 5 s apart) while the session
 // lives: giving up would leave the session silently without the guild.
 void subscribe_failed(session_actor* self, uint64_t guild_id, uint32_t attempt,
-                      const caf::error& err) {
+                      uint64_t generation, const caf::error& err) {
   spdlog::warn("session {}: subscribe to guild {} failed: {}", self->state.output_->session_id(),
                guild_id, dispatch::describe(err));
   if (dispatch::is_retryable(err)) {
     auto delay = std::chrono::milliseconds{
       std::min<int64_t>(5000, int64_t{50} << std::min(attempt, 7u))};
-    self->delayed_send(self, delay, resubscribe_atom::value, guild_id, attempt + 1);
+    self->delayed_send(self, delay, resubscribe_atom::value, guild_id, attempt + 1, generation);
   }
+}
+
+void forget_subscription(session_actor* self, uint64_t guild_id) {
+  auto& subs = self->state.subscribed_;
+  subs.erase(std::remove(subs.begin(), subs.end(), guild_id), subs.end());
+  ++self->state.subscribe_generation_[guild_id];
 }
 
 void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
   auto& svc = *self->state.svc_;
+  uint64_t generation = self->state.subscribe_generation_[guild_id];
   dispatch::ensure_started(
     self, svc.relays, svc.relay_supervisor, svc.relay_spec, guild_id, svc.config.request_timeout,
-    [self, guild_id, attempt](caf::expected<caf::actor> relay) {
+    [self, guild_id, attempt, generation](caf::expected<caf::actor> relay) {
+      if (generation != self->state.subscribe_generation_[guild_id]) {
+        return;  // superseded by a later join or leave
+      }
       if (!relay) {
-        subscribe_failed(self, guild_id, attempt, relay.error());
+        subscribe_failed(self, guild_id, attempt, generation, relay.error());
         return;
       }
       auto handle = *relay;
@@ -96,9 +112,18 @@ void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
       self->request(handle, self->state.svc_->config.request_timeout,
                     relay::subscribe_atom::value, self->state.output_)
         .then(
-          [self, guild_id](caf::ok_atom) { self->state.subscribed_.push_back(guild_id); },
-          [self, guild_id, attempt](caf::error& err) {
-            subscribe_failed(self, guild_id, attempt, err);
+          [self, guild_id, generation](caf::ok_atom) {
+            auto& st = self->state;
+            auto& subs = st.subscribed_;
+            if (generation == st.subscribe_generation_[guild_id] &&
+                std::find(subs.begin(), subs.end(), guild_id) == subs.end()) {
+              subs.push_back(guild_id);
+            }
+          },
+          [self, guild_id, attempt, generation](caf::error& err) {
+            if (generation == self->state.subscribe_generation_[guild_id]) {
+              subscribe_failed(self, guild_id, attempt, generation, err);
+            }
           });
     });
 }
@@ -131,13 +156,22 @@ caf::behavior session_behavior(session_actor* self) {
       handled().inc();
       // The user just became a member. If it was one before, the relay
       // dropped this session when it left (remove_user): subscribe again.
-      auto& subs = self->state.subscribed_;
-      subs.erase(std::remove(subs.begin(), subs.end(), guild_id), subs.end());
+      forget_subscription(self, guild_id);
       subscribe(self, guild_id);
     },
-    [self](resubscribe_atom, uint64_t guild_id, uint32_t attempt) {
+    [self](leave_guild_atom, uint64_t guild_id) {
       handled().inc();
-      subscribe(self, guild_id, attempt);
+      forget_subscription(self, guild_id);
+    },
+    [self](resume_atom) {
+      handled().inc();
+      return self->state.output_;
+    },
+    [self](resubscribe_atom, uint64_t guild_id, uint32_t attempt, uint64_t generation) {
+      handled().inc();
+      if (generation == self->state.subscribe_generation_[guild_id]) {
+        subscribe(self, guild_id, attempt);  // else a join or leave superseded the retry
+      }
     },
     [self](subscriptions_atom) {
       handled().inc();

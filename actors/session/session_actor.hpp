@@ -39,7 +39,16 @@ using disconnected_atom = caf::atom_constant<caf::atom("disconnect")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
 /// (join_guild_atom, uint64_t guild_id): the user became a member; subscribe.
 using join_guild_atom = caf::atom_constant<caf::atom("join_guild")>;
-/// (subscriptions_atom) → (std::vector<uint64_t>) guilds subscribed so far.
+/// (leave_guild_atom, uint64_t guild_id): the user stopped being a member (its
+/// relays already dropped the session); forget the subscription.
+using leave_guild_atom = caf::atom_constant<caf::atom("leaveguild")>;
+/// (resume_atom) → (session_output_ptr): a connection wants to resume this
+/// session; hands out the output to attach to (state unchanged). The caller
+/// checks output->user_id(), attaches with attach_resumed and then sends
+/// connected_atom (ok), close_atom (too_old) or nothing.
+using resume_atom = caf::atom_constant<caf::atom("resume")>;
+/// (subscriptions_atom) → (std::vector<uint64_t>) guilds subscribed so far,
+/// each at most once, in subscription order, none the user has left.
 using subscriptions_atom = caf::atom_constant<caf::atom("subs")>;
 
 /// Spawns a session: writes READY into `output`, then subscribes to each

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/gateway/gateway_connection.hpp"
+
+#include <cstdlib>
+#include <vector>
+
+#include <caf/send.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/gateway/detail/gateway_context.hpp"
+#include "actors/guild/encode.hpp"
+#include "actors/session/session_actor.hpp"
+
+namespace herald::gateway {
+
+namespace {
+
+time_point now() {
+  return std::chrono::steady_clock::now();
+}
+
+inbound_error to_inbound(net::ws_error e) {
+  switch (e) {
+    case net::ws_error::message_too_big: return inbound_error::too_big;
+    case net::ws_error::binary_message: return inbound_error::binary;
+    case net::ws_error::bad_frame: return inbound_error::bad_frame;
+  }
+  return inbound_error::bad_frame;
+}
+
+/// Parses READY's session_id (16 hex digits).
+std::optional<uint64_t> parse_session_id(const std::string& text) {
+  if (text.empty() || text.size() > 16) {
+    return std::nullopt;
+  }
+  uint64_t v = 0;
+  for (char c : text) {
+    int d = c >= '0' && c <= '9' ? c - '0'
+          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                 : -1;
+    if (d < 0) {
+      return std::nullopt;
+    }
+    v = (v << 4) | static_cast<uint64_t>(d);
+  }
+  return v;
+}
+
+/// An async session result on its way to the connection's strand. If the post is dropped
+/// (the connection ended first) or the result is not taken, the destructor leaves the
+/// session as it should be without a connection: `Atom` (close for a fresh Identify, none
+/// for a Resume, whose session was never marked connected by it).
+struct pending_session {
+  caf::expected<dispatch::opened_session> result{caf::error{}};
+  bool close_if_unused = false;
+  bool taken = false;
+
+  ~pending_session() {
+    if (!taken && close_if_unused && result) {
+      caf::anon_send(result->actor, session::close_atom::value);
+    }
+  }
+};
+
+/// Frames deflated for one write (compress=zlib-stream): owns the bytes the views point to.
+struct deflated_batch {
+  std::vector<std::string> messages;
+};
+
+}  // namespace
+
+gateway_connection::gateway_connection(std::shared_ptr<detail::gateway_context> ctx,
+                                       net::ws_connection_ptr conn)
+    : ctx_(std::move(ctx)), conn_(std::move(conn)), proto_(ctx_->opts), timer_(conn_->executor()) {
+}
+
+gateway_connection::~gateway_connection() = default;
+
+void gateway_connection::start() {
+  conn_->start(shared_from_this());
+  auto self = shared_from_this();
+  conn_->post([self] {
+    auto acts = self->proto_.on_open(self->conn_->upgrade_request().query, now());
+    if (self->proto_.zlib_stream()) {
+      self->deflater_ = std::make_unique<net::zlib_stream_deflater>();
+    }
+    self->execute(std::move(acts));
+    self->arm_timer();
+  });
+}
+
+void gateway_connection::drain() {
+  auto self = shared_from_this();
+  conn_->post([self] {
+    self->execute(self->proto_.on_drain());
+    auto timer = std::make_shared<boost::asio::steady_timer>(self->conn_->executor());
+    timer->expires_after(self->ctx_->opts.drain_close_delay);
+    timer->async_wait([self, timer](const boost::system::error_code&) {
+      self->execute(self->proto_.close_resumable());
+    });
+  });
+}
+
+void gateway_connection::execute(actions acts) {
+  for (auto& a : acts) {
+    if (auto* f = std::get_if<send_frame>(&a)) {
+      send_control(std::move(f->frame));
+    } else if (auto* o = std::get_if<open_session>(&a)) {
+      start_identify(std::move(o->request));
+    } else if (auto* r = std::get_if<resume_session>(&a)) {
+      start_resume(std::move(r->request));
+    } else if (auto* c = std::get_if<close_connection>(&a)) {
+      close_with(*c);
+    }
+  }
+}
+
+void gateway_connection::send_control(std::string frame) {
+  ctx_->stats.frames_sent.inc();
+  if (!deflater_) {
+    conn_->send_text(std::move(frame));
+    return;
+  }
+  auto out = std::make_shared<std::string>();
+  deflater_->compress(frame, *out);
+  std::vector<std::string_view> views{*out};
+  conn_->send(views, net::ws_opcode::binary, out);
+}
+
+// -- dispatch frames --------------------------------------------------------------------
+
+void gateway_connection::on_frames_ready() noexcept {
+  if (wake_pending_.exchange(true)) {
+    return;  // a wake-up is already queued; it will collect everything
+  }
+  auto self = weak_from_this().lock();
+  if (!self) {
+    return;
+  }
+  conn_->post([self] {
+    self->wake_pending_.store(false);
+    self->write_more();
+  });
+}
+
+void gateway_connection::on_overflow() noexcept {
+  auto self = weak_from_this().lock();
+  if (!self) {
+    return;
+  }
+  conn_->post([self] { self->execute(self->proto_.on_overflow()); });
+}
+
+void gateway_connection::write_more() {
+  if (writing_ || !conn_->is_open()) {
+    return;
+  }
+  auto batch = std::make_shared<session::outbound_batch>();
+  {
+    std::lock_guard<std::mutex> guard{output_mutex_};
+    if (!output_) {
+      return;
+    }
+    output_->buffer().collect(*batch);
+  }
+  if (batch->empty()) {
+    return;
+  }
+  writing_ = true;
+  ctx_->stats.frames_sent.inc(batch->frames());
+  std::vector<std::string_view> views;
+  views.reserve(batch->frames());
+  std::weak_ptr<gateway_connection> weak = shared_from_this();
+  auto written = [weak] {
+    if (auto self = weak.lock()) {
+      self->writing_ = false;
+      self->write_more();
+    }
+  };
+  if (!deflater_) {
+    batch->for_each_frame([&](std::string_view frame) { views.push_back(frame); });
+    conn_->send(views, net::ws_opcode::text, batch, std::move(written));
+    return;
+  }
+  auto deflated = std::make_shared<deflated_batch>();
+  deflated->messages.reserve(batch->frames());
+  batch->for_each_frame([&](std::string_view frame) {
+    deflated->messages.emplace_back();
+    deflater_->compress(frame, deflated->messages.back());
+  });
+  for (const auto& m : deflated->messages) {
+    views.emplace_back(m);
+  }
+  conn_->send(views, net::ws_opcode::binary, deflated, std::move(written));
+}
+
+// -- inbound ------------------------------------------------------------------------------
+
+void gateway_connection::on_text(std::string_view message) {
+  ctx_->stats.frames_received.inc();
+  execute(proto_.on_text(message, now()));
+}
+
+void gateway_connection::on_error(net::ws_error e) {
+  execute(proto_.on_transport_error(to_inbound(e)));
+}
+
+void gateway_connection::arm_timer() {
+  if (proto_.state() == protocol_state::closed) {
+    return;
+  }
+  timer_.expires_at(proto_.next_deadline());
+  std::weak_ptr<gateway_connection> weak = shared_from_this();
+  timer_.async_wait([weak](const boost::system::error_code& ec) {
+    auto self = weak.lock();
+    if (ec || !self) {
+      return;
+    }
+    self->execute(self->proto_.on_tick(now()));
+    self->arm_timer();
+  });
+}
+
+// -- identify and resume --------------------------------------------------------------------
+
+void gateway_connection::start_identify(identify_request req) {
+  auto& svc = ctx_->svc;
+  auto user_id = ctx_->authenticate(req.token);
+  if (!user_id) {
+    execute(proto_.on_identify_failed(identify_failure::bad_token));
+    return;
+  }
+  auto user = svc->store->get_user(*user_id);
+  if (!user) {
+    execute(proto_.on_identify_failed(user.error().code_ == store::store_errc::not_found
+                                        ? identify_failure::bad_token
+                                        : identify_failure::unavailable));
+    return;
+  }
+  auto guilds = svc->store->guilds_of_user(*user_id);
+  if (!guilds) {
+    execute(proto_.on_identify_failed(identify_failure::unavailable));
+    return;
+  }
+  session::session_params params;
+  params.user = std::move(user).value();
+  params.granted = req.intents;
+  params.shard = req.shard;
+  params.guild_ids = filter_shard(guilds.value(), req.shard);
+  ctx_->stats.identifies.inc();
+  auto self = shared_from_this();
+  dispatch::open_session_async(
+    svc, std::move(params), ctx_->opts.session_timeout,
+    [self](caf::expected<dispatch::opened_session> opened) {
+      auto pending = std::make_shared<pending_session>();
+      pending->result = std::move(opened);
+      pending->close_if_unused = true;
+      self->conn_->post([self, pending] {
+        pending->taken = true;
+        if (self->proto_.state() != protocol_state::identifying) {
+          pending->taken = false;  // the connection closed meanwhile: end the session
+          return;
+        }
+        self->identified(std::move(pending->result));
+      });
+    });
+}
+
+void gateway_connection::identified(caf::expected<dispatch::opened_session> opened) {
+  if (!opened) {
+    spdlog::warn("gateway: session start failed: {}", caf::to_string(opened.error()));
+    execute(proto_.on_identify_failed(identify_failure::unavailable));
+    return;
+  }
+  auto sid = opened->output->session_id();
+  ctx_->claim(sid, shared_from_this());
+  {
+    std::lock_guard<std::mutex> guard{output_mutex_};
+    session_ = opened->actor;
+    output_ = opened->output;
+    output_->buffer().attach(this);  // READY (and any GUILD_CREATE) is already held
+  }
+  execute(proto_.on_session_opened());
+}
+
+void gateway_connection::start_resume(resume_request req) {
+  auto user_id = ctx_->authenticate(req.token);
+  if (!user_id) {
+    ctx_->stats.resumes_failed.inc();
+    execute(proto_.on_resume_failed(resume_failure::bad_token));
+    return;
+  }
+  auto sid = parse_session_id(req.session_id);
+  if (!sid) {
+    ctx_->stats.resumes_failed.inc();
+    execute(proto_.on_resume_failed(resume_failure::invalid_session));
+    return;
+  }
+  auto self = shared_from_this();
+  uint64_t uid = *user_id;
+  uint64_t seq = req.seq;
+  dispatch::resume_session_async(
+    ctx_->svc, *sid, ctx_->opts.session_timeout,
+    [self, uid, seq](caf::expected<dispatch::opened_session> found) {
+      auto pending = std::make_shared<pending_session>();
+      pending->result = std::move(found);
+      self->conn_->post([self, pending, uid, seq] {
+        pending->taken = true;
+        self->resumed(std::move(pending->result), uid, seq);
+      });
+    });
+}
+
+void gateway_connection::resumed(caf::expected<dispatch::opened_session> found, uint64_t user_id,
+                                 uint64_t seq) {
+  if (proto_.state() != protocol_state::resuming) {
+    return;  // closed meanwhile; the session was not touched
+  }
+  if (!found || !found->output || found->output->user_id() != user_id) {
+    ctx_->stats.resumes_failed.inc();
+    execute(proto_.on_resume_failed(resume_failure::invalid_session));
+    return;
+  }
+  // The previous connection (if still attached) stops collecting before we attach.
+  ctx_->claim(found->output->session_id(), shared_from_this());
+  session::resume_status status;
+  {
+    std::lock_guard<std::mutex> guard{output_mutex_};
+    status = found->output->buffer().attach_resumed(this, seq);
+    if (status == session::resume_status::ok) {
+      session_ = found->actor;
+      output_ = found->output;
+      // RESUMED is a dispatch with its own seq, after the replayed frames.
+      output_->buffer().append_dispatch(guild::resumed_tail());
+      caf::anon_send(session_, session::connected_atom::value);
+    }
+  }
+  if (status == session::resume_status::ok) {
+    ctx_->stats.resumes_ok.inc();
+    execute(proto_.on_resumed());
+    return;
+  }
+  ctx_->disown(found->output->session_id(), this);
+  ctx_->stats.resumes_failed.inc();
+  if (status == session::resume_status::seq_never_sent) {
+    // A previous connection may have been released by claim(): the session has no
+    // connection now, so its resume window starts (again).
+    caf::anon_send(found->actor, session::disconnected_atom::value);
+    execute(proto_.on_resume_failed(resume_failure::seq_never_sent));
+    return;
+  }
+  // Frames after the client's seq are gone: the session can never be resumed; end it.
+  caf::anon_send(found->actor, session::close_atom::value);
+  execute(proto_.on_resume_failed(resume_failure::invalid_session));
+}
+
+// -- closing ------------------------------------------------------------------------------
+
+template <class Atom>
+void gateway_connection::end_attachment(Atom atom) {
+  uint64_t sid = 0;
+  {
+    std::lock_guard<std::mutex> guard{output_mutex_};
+    if (!output_) {
+      return;
+    }
+    output_->buffer().detach();
+    sid = output_->session_id();
+    // Sent under the lock: a connection resuming this session claims it only after, so its
+    // connected_atom follows this in the session's mailbox.
+    caf::anon_send(session_, atom);
+    output_.reset();
+    session_ = caf::actor{};
+  }
+  ctx_->disown(sid, this);
+}
+
+void gateway_connection::release_session() {
+  {
+    std::lock_guard<std::mutex> guard{output_mutex_};
+    if (!output_) {
+      return;
+    }
+    output_->buffer().detach();
+    output_.reset();
+    session_ = caf::actor{};
+  }
+  // Posted: the caller holds the context lock, and closing may end up in on_closed.
+  auto self = shared_from_this();
+  conn_->post([self] {
+    self->proto_.on_peer_closed();
+    self->ctx_->stats.closed(static_cast<uint16_t>(close_code::unknown_error));
+    self->conn_->close(static_cast<uint16_t>(close_code::unknown_error), "session resumed");
+  });
+}
+
+void gateway_connection::close_with(const close_connection& c) {
+  ctx_->stats.closed(c.code);
+  if (c.error) {
+    ctx_->stats.inbound(*c.error);
+  }
+  if (c.end_session) {
+    end_attachment(session::close_atom::value);
+  } else {
+    end_attachment(session::disconnected_atom::value);
+  }
+  conn_->close(c.code);
+}
+
+void gateway_connection::on_closed(uint16_t code, bool by_peer) {
+  proto_.on_peer_closed();
+  timer_.cancel();
+  if (by_peer && peer_close_ends_session(code)) {
+    end_attachment(session::close_atom::value);
+  } else {
+    end_attachment(session::disconnected_atom::value);
+  }
+  ctx_->remove(id());
+}
+
+}  // namespace herald::gateway

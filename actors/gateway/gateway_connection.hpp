@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// One gateway client connection: glue between a net::ws_connection and the session actor,
+// driving a gateway_protocol. Created by gateway_server::accept; runs on the connection's
+// strand (every ws_handler callback, timer and posted task), except the outbound_listener
+// callbacks, which only post to the strand, and release_session(), which any thread may call.
+// Invariant: at most one write is in flight, so the session's outbound queue bound (not this
+// object) bounds memory; the session output is attached to at most one connection at a time
+// (gateway_context::claim), and its session is told disconnected/close exactly once per
+// attachment, under output_mutex_, so a resuming connection's connected_atom follows it.
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <boost/asio/steady_timer.hpp>
+#include <caf/actor.hpp>
+
+#include "actors/dispatch/api.hpp"
+#include "actors/gateway/gateway_protocol.hpp"
+#include "actors/session/outbound_buffer.hpp"
+#include "runtime/net/websocket.hpp"
+#include "runtime/net/zlib_stream.hpp"
+
+namespace herald::gateway {
+
+namespace detail {
+struct gateway_context;
+}
+
+class gateway_connection final : public net::ws_handler,
+                                 public session::outbound_listener,
+                                 public std::enable_shared_from_this<gateway_connection> {
+public:
+  gateway_connection(std::shared_ptr<detail::gateway_context> ctx, net::ws_connection_ptr conn);
+  ~gateway_connection() override;
+
+  /// Starts reading and sends Hello (or the version/encoding close). Call once, any thread.
+  void start();
+  /// Graceful drain: op 7 Reconnect now, close 4000 (session resumable) after the
+  /// configured delay. Any thread.
+  void drain();
+
+  /// Another connection resumed this session: stop collecting, detach, and close this
+  /// connection with 4000 without telling the session anything. Any thread.
+  void release_session();
+
+  uint64_t id() const noexcept { return conn_->id(); }
+
+  // net::ws_handler (strand)
+  void on_text(std::string_view message) override;
+  void on_error(net::ws_error e) override;
+  void on_closed(uint16_t code, bool by_peer) override;
+
+  // session::outbound_listener (any thread, buffer lock held: post only)
+  void on_frames_ready() noexcept override;
+  void on_overflow() noexcept override;
+
+private:
+  void execute(actions acts);
+  void send_control(std::string frame);
+  void write_more();
+  void arm_timer();
+  void start_identify(identify_request req);
+  void start_resume(resume_request req);
+  void identified(caf::expected<dispatch::opened_session> opened);
+  void resumed(caf::expected<dispatch::opened_session> found, uint64_t user_id, uint64_t seq);
+  void close_with(const close_connection& c);
+  /// Detaches the output and tells the session `atom` (if attached); under output_mutex_.
+  template <class Atom>
+  void end_attachment(Atom atom);
+
+  const std::shared_ptr<detail::gateway_context> ctx_;
+  const net::ws_connection_ptr conn_;
+  gateway_protocol proto_;
+  boost::asio::steady_timer timer_;
+  std::unique_ptr<net::zlib_stream_deflater> deflater_;  // compress=zlib-stream only
+  bool writing_ = false;  // a dispatch write is in flight (strand)
+
+  // The attached session; guarded because release_session() runs on another connection's
+  // thread. write_more() collects under it so a released buffer is never collected twice.
+  std::mutex output_mutex_;
+  caf::actor session_;
+  session::session_output_ptr output_;
+
+  std::atomic<bool> wake_pending_{false};  // an on_frames_ready post is queued
+};
+
+}  // namespace herald::gateway

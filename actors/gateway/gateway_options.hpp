@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Tunables of the gateway (one set per gateway_server), with their defaults.
+// Filled by the node composition from config ([gateway] keys) or by tests directly.
+// Invariant: immutable once the gateway_server is constructed.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace herald::gateway {
+
+struct gateway_options {
+  /// Sent in Hello. Default 41250 ms (Discord's value).
+  uint32_t heartbeat_interval_ms = 41250;
+  /// A connection without a heartbeat (or, before Identify, without any
+  /// Identify/Resume progress) for interval + grace is closed with 4009.
+  /// At interval + grace/2 the server sends op 1 to ask for a heartbeat at
+  /// once. Default 10000 ms.
+  uint32_t heartbeat_grace_ms = 10000;
+  /// Client frames allowed per window before close 4008. Default 120 per 60 s
+  /// (a fixed window that starts at the first frame after the previous one ended).
+  uint32_t rate_limit_frames = 120;
+  std::chrono::milliseconds rate_limit_window{std::chrono::seconds{60}};
+  /// Largest inbound message; larger → 4002. Default 4096 bytes.
+  std::size_t max_inbound_bytes = 4096;
+  /// The public ws:// URL (informational; READY's resume_gateway_url comes
+  /// from dispatch_config::resume_gateway_url).
+  std::string public_url;
+  /// After op 7 Reconnect on drain, how long the server waits for clients to
+  /// close before closing the rest itself. Default 1000 ms.
+  std::chrono::milliseconds drain_close_delay{1000};
+  /// Timeout of session starts and resume lookups. Default 5 s.
+  std::chrono::milliseconds session_timeout{std::chrono::seconds{5}};
+};
+
+}  // namespace herald::gateway

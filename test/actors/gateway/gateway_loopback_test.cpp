@@ -1,0 +1,322 @@
+// SPDX-License-Identifier: Apache-2.0
+// The gateway over real loopback sockets: a Beast client against http_server + gateway_server
+// + dispatch services on SQLite. Login, dispatch, every close code, resume with missed events,
+// drain, sharding and zlib-stream.
+
+#include "test/actors/gateway/gateway_fixture.hpp"
+
+namespace {
+
+using namespace herald;
+using namespace herald::gateway_test;
+using json = nlohmann::json;
+
+void require_gapless(const gateway_client& c) {
+  INFO("first seq error: " << (c.seq_errors().empty() ? "" : c.seq_errors().front()));
+  REQUIRE(c.seq_errors().empty());
+}
+
+/// Connects, reads Hello, sends `frame`, and returns the close code.
+std::optional<uint16_t> close_code_after(gateway_env& g, const json& frame) {
+  auto c = g.client();
+  REQUIRE(c->next_op(10));
+  c->send(frame);
+  return c->wait_close();
+}
+
+}  // namespace
+
+TEST_CASE("a client logs in: Hello, READY with s 1, a GUILD_CREATE per guild, heartbeat ACK") {
+  gateway_env g;
+  auto c = g.client();
+  auto hello = c->next();
+  REQUIRE(hello);
+  CHECK((*hello)["op"] == 10);
+  CHECK((*hello)["d"]["heartbeat_interval"] == 41250);
+  c->identify("Bot " + alice_token);
+  auto ready = c->next_op(0, "READY");
+  REQUIRE(ready);
+  CHECK((*ready)["s"] == 1);
+  CHECK((*ready)["d"]["user"]["id"] == std::to_string(alice));
+  CHECK((*ready)["d"]["guilds"].size() == 2);
+  CHECK((*ready)["d"]["session_id"].is_string());
+  CHECK((*ready)["d"]["resume_gateway_url"] == "ws://127.0.0.1:1");
+  REQUIRE(c->next_op(0, "GUILD_CREATE"));
+  REQUIRE(c->next_op(0, "GUILD_CREATE"));
+  c->heartbeat();
+  auto ack = c->next_op(11);
+  REQUIRE(ack);
+  CHECK(ack->at("d").is_null());
+  require_gapless(*c);
+  CHECK(g.gateway->connections() == 1);
+}
+
+TEST_CASE("published messages arrive as MESSAGE_CREATE with gapless s") {
+  gateway_env g;
+  auto c = g.client();
+  c->login(bob_token, 1);
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(g.post("hello " + std::to_string(i)));
+  }
+  for (auto id : ids) {
+    auto m = c->next_op(0, "MESSAGE_CREATE");
+    REQUIRE(m);
+    CHECK((*m)["d"]["id"] == std::to_string(id));
+  }
+  require_gapless(*c);
+}
+
+TEST_CASE("resume after a dropped connection replays exactly the missed events, then RESUMED") {
+  gateway_env g;
+  auto first = g.client();
+  first->login(bob_token, 1);
+  g.post("seen");
+  REQUIRE(first->next_op(0, "MESSAGE_CREATE"));
+  uint64_t seq = first->last_seq();
+  std::string session_id = first->session_id();
+  first->drop();
+  // Wait until the server noticed, so the missed events are not written to the old socket.
+  REQUIRE(eventually([&] { return g.gateway->connections() == 0; }));
+  std::vector<uint64_t> missed;
+  for (int i = 0; i < 5; ++i) {
+    missed.push_back(g.post("missed " + std::to_string(i)));
+  }
+  auto second = g.client();
+  REQUIRE(second->next_op(10));
+  second->set_last_seq(seq);
+  second->resume(bob_token, session_id, seq);
+  for (size_t i = 0; i < missed.size(); ++i) {
+    auto m = second->next();
+    REQUIRE(m);
+    CHECK((*m)["t"] == "MESSAGE_CREATE");
+    CHECK((*m)["s"] == seq + 1 + i);
+    CHECK((*m)["d"]["id"] == std::to_string(missed[i]));
+  }
+  auto resumed = second->next();
+  REQUIRE(resumed);
+  CHECK((*resumed)["t"] == "RESUMED");
+  CHECK((*resumed)["s"] == seq + missed.size() + 1);
+  auto live = g.post("live");
+  auto m = second->next_op(0, "MESSAGE_CREATE");
+  REQUIRE(m);
+  CHECK((*m)["d"]["id"] == std::to_string(live));
+  require_gapless(*second);
+}
+
+TEST_CASE("resume while the old connection is still open moves the session to the new one") {
+  gateway_env g;
+  auto first = g.client();
+  first->login(bob_token, 1);
+  auto second = g.client();
+  REQUIRE(second->next_op(10));
+  second->set_last_seq(first->last_seq());
+  second->resume(bob_token, first->session_id(), first->last_seq());
+  REQUIRE(second->next_op(0, "RESUMED"));
+  CHECK(first->wait_close() == 4000);
+  auto id = g.post("after");
+  auto m = second->next_op(0, "MESSAGE_CREATE");
+  REQUIRE(m);
+  CHECK((*m)["d"]["id"] == std::to_string(id));
+  require_gapless(*second);
+}
+
+TEST_CASE("resume failures: unknown or ended session gives op 9 false, future seq 4007") {
+  gateway_env g;
+  SECTION("unknown session id") {
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->resume(bob_token, "00000000000000ff", 1);
+    auto nine = c->next_op(9);
+    REQUIRE(nine);
+    CHECK((*nine)["d"].is_boolean());
+    CHECK((*nine)["d"] == false);
+    // The client may identify again on the same socket.
+    c->identify(bob_token);
+    REQUIRE(c->next_op(0, "READY"));
+  }
+  SECTION("session ended by a client close 1000") {
+    auto first = g.client();
+    first->login(bob_token, 1);
+    auto sid = first->session_id();
+    auto seq = first->last_seq();
+    first->close(1000);
+    REQUIRE(eventually([&] { return !g.env.svc->sessions.lookup(std::stoull(sid, nullptr, 16)); }));
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->resume(bob_token, sid, seq);
+    auto nine = c->next_op(9);
+    REQUIRE(nine);
+    CHECK((*nine)["d"] == false);
+  }
+  SECTION("another user's token") {
+    auto first = g.client();
+    first->login(bob_token, 1);
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->resume(alice_token, first->session_id(), first->last_seq());
+    auto nine = c->next_op(9);
+    REQUIRE(nine);
+    CHECK((*nine)["d"] == false);
+  }
+  SECTION("a seq the server never sent closes 4007 and the session stays resumable") {
+    auto first = g.client();
+    first->login(bob_token, 1);
+    auto sid = first->session_id();
+    auto seq = first->last_seq();
+    first->drop();
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->resume(bob_token, sid, seq + 100);
+    CHECK(c->wait_close() == 4007);
+    auto again = g.client();
+    REQUIRE(again->next_op(10));
+    again->resume(bob_token, sid, seq);
+    REQUIRE(again->next_op(0, "RESUMED"));
+  }
+}
+
+TEST_CASE("each close code over the wire") {
+  gateway_env g;
+  SECTION("4001 unknown opcode") { CHECK(close_code_after(g, {{"op", 42}, {"d", nullptr}}) == 4001); }
+  SECTION("4002 invalid JSON") {
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->send_text("{\"op\":1,");
+    CHECK(c->wait_close() == 4002);
+  }
+  SECTION("4002 a frame over 4096 bytes") {
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->send_text("{\"op\":1,\"d\":\"" + std::string(5000, 'x') + "\"}");
+    CHECK(c->wait_close() == 4002);
+  }
+  SECTION("4002 a binary frame") {
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->send_binary("{\"op\":1}");
+    CHECK(c->wait_close() == 4002);
+  }
+  SECTION("4003 presence update before Identify") {
+    CHECK(close_code_after(g, {{"op", 3}, {"d", json::object()}}) == 4003);
+  }
+  SECTION("4004 bad token") {
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->identify("not-a-token");
+    CHECK(c->wait_close() == 4004);
+  }
+  SECTION("4005 second Identify") {
+    auto c = g.client();
+    c->login(bob_token, 1);
+    c->identify(bob_token);
+    CHECK(c->wait_close() == 4005);
+  }
+  SECTION("4008 more than 120 frames") {
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    for (int i = 0; i < 121; ++i) {
+      c->send({{"op", 1}, {"d", nullptr}});
+    }
+    CHECK(c->wait_close() == 4008);
+    size_t acks = 0;
+    for (const auto& f : c->frames()) {
+      acks += f["op"] == 11 ? 1 : 0;
+    }
+    CHECK(acks == 120);
+  }
+  SECTION("4010 invalid shard") {
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->identify(bob_token, 33281, std::pair{3, 2});
+    CHECK(c->wait_close() == 4010);
+  }
+  SECTION("4012 unsupported version") {
+    auto c = g.client("/?v=6&encoding=json");
+    CHECK(c->wait_close() == 4012);
+  }
+  SECTION("4013 unknown intents") {
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->identify(bob_token, 1u << 30);
+    CHECK(c->wait_close() == 4013);
+  }
+}
+
+TEST_CASE("no heartbeat: the server asks with op 1, then closes 4009 and the session stays resumable") {
+  gateway::gateway_options o;
+  o.heartbeat_interval_ms = 200;
+  o.heartbeat_grace_ms = 400;
+  gateway_env g{o};
+  auto c = g.client();
+  c->login(bob_token, 1);
+  auto ask = c->next_op(1, {}, std::chrono::seconds{5});
+  REQUIRE(ask);
+  CHECK((*ask)["d"].is_null());
+  CHECK(c->wait_close() == 4009);
+  auto again = g.client();
+  REQUIRE(again->next_op(10));
+  again->resume(bob_token, c->session_id(), c->last_seq());
+  REQUIRE(again->next_op(0, "RESUMED"));
+}
+
+TEST_CASE("a shard receives only its guilds") {
+  gateway_env g;
+  auto c = g.client();
+  REQUIRE(c->next_op(10));
+  c->identify(alice_token, 33281, std::pair{1, 2});
+  auto ready = c->next_op(0, "READY");
+  REQUIRE(ready);
+  REQUIRE((*ready)["d"]["guilds"].size() == 1);
+  CHECK((*ready)["d"]["guilds"][0]["id"] == std::to_string(guild_a));
+  CHECK((*ready)["d"]["shard"] == json::array({1, 2}));
+  auto gc = c->next_op(0, "GUILD_CREATE");
+  REQUIRE(gc);
+  CHECK((*gc)["d"]["id"] == std::to_string(guild_a));
+}
+
+TEST_CASE("compress=zlib-stream: every message is a deflated binary frame the client inflates") {
+  gateway_env g;
+  auto c = g.client("/?v=10&encoding=json&compress=zlib-stream");
+  c->login(bob_token, 1);
+  auto id = g.post("compressed");
+  auto m = c->next_op(0, "MESSAGE_CREATE");
+  REQUIRE(m);
+  CHECK((*m)["d"]["id"] == std::to_string(id));
+  c->heartbeat();
+  REQUIRE(c->next_op(11));
+  CHECK(c->binary_messages() == c->frames().size());
+  CHECK(c->binary_messages() >= 5);
+  require_gapless(*c);
+}
+
+TEST_CASE("drain sends op 7 Reconnect, closes, and the session can be resumed") {
+  gateway::gateway_options o;
+  o.drain_close_delay = std::chrono::milliseconds{500};
+  gateway_env g{o};
+  auto c = g.client();
+  c->login(bob_token, 1);
+  g.gateway->drain();
+  auto seven = c->next_op(7);
+  REQUIRE(seven);
+  CHECK((*seven)["d"].is_null());
+  CHECK(c->wait_close() == 4000);
+  REQUIRE(eventually([&] { return g.gateway->connections() == 0; }));
+  auto id = g.post("while draining");
+  auto again = g.client();
+  REQUIRE(again->next_op(10));
+  again->set_last_seq(c->last_seq());
+  again->resume(bob_token, c->session_id(), c->last_seq());
+  auto m = again->next_op(0, "MESSAGE_CREATE");
+  REQUIRE(m);
+  CHECK((*m)["d"]["id"] == std::to_string(id));
+  REQUIRE(again->next_op(0, "RESUMED"));
+  require_gapless(*again);
+}
+
+TEST_CASE("a user without guilds gets READY with an empty guild list") {
+  gateway_env g;
+  auto c = g.client();
+  auto ready = c->login(carol_token, 0);
+  CHECK(ready["d"]["guilds"].empty());
+}

@@ -1,0 +1,447 @@
+// SPDX-License-Identifier: Apache-2.0
+// The per-connection Gateway v10 state machine, driven without sockets: every close
+// code, op ordering, heartbeats and the rate limit with an injected clock.
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/gateway/gateway_protocol.hpp"
+
+namespace {
+
+using namespace herald::gateway;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+const time_point t0 = time_point{} + 1000s;
+
+struct harness {
+  gateway_options opts;
+  gateway_protocol proto{opts};
+
+  explicit harness(gateway_options o = {}) : opts(std::move(o)) {}
+
+  actions open(std::string_view query = "v=10&encoding=json", time_point now = t0) {
+    return proto.on_open(query, now);
+  }
+  actions text(const json& j, time_point now = t0) { return proto.on_text(j.dump(), now); }
+  actions identify(const json& extra = json::object(), time_point now = t0) {
+    json d = {{"token", "Bot abc"}, {"intents", 513}, {"properties", {{"os", "linux"}}}};
+    for (auto& [k, v] : extra.items()) {
+      d[k] = v;
+    }
+    return text({{"op", 2}, {"d", d}}, now);
+  }
+};
+
+json frame_of(const actions& a, size_t i = 0) {
+  REQUIRE(a.size() > i);
+  auto* s = std::get_if<send_frame>(&a[i]);
+  REQUIRE(s != nullptr);
+  return json::parse(s->frame);
+}
+
+const close_connection& close_of(const actions& a) {
+  REQUIRE(a.size() == 1);
+  auto* c = std::get_if<close_connection>(&a[0]);
+  REQUIRE(c != nullptr);
+  return *c;
+}
+
+uint16_t close_code_of(const actions& a) {
+  return close_of(a).code;
+}
+
+}  // namespace
+
+TEST_CASE("Hello is the first frame, with the configured heartbeat interval") {
+  gateway_options o;
+  o.heartbeat_interval_ms = 1234;
+  harness h{o};
+  auto a = h.open();
+  auto hello = frame_of(a);
+  CHECK(hello["op"] == 10);
+  CHECK(hello["d"]["heartbeat_interval"] == 1234);
+  CHECK(hello["s"].is_null());
+  CHECK(hello["t"].is_null());
+  CHECK(h.proto.state() == protocol_state::hello_sent);
+}
+
+TEST_CASE("the default heartbeat interval is 41250 ms") {
+  harness h;
+  CHECK(frame_of(h.open())["d"]["heartbeat_interval"] == 41250);
+}
+
+TEST_CASE("the upgrade query decides version, encoding and compression") {
+  SECTION("no query at all is fine") {
+    harness h;
+    CHECK(frame_of(h.open(""))["op"] == 10);
+    CHECK_FALSE(h.proto.zlib_stream());
+  }
+  SECTION("v other than 10 closes 4012 and ends the session") {
+    harness h;
+    auto a = h.open("v=9&encoding=json");
+    CHECK(close_code_of(a) == 4012);
+    CHECK(close_of(a).end_session);
+    CHECK(close_of(a).error == inbound_error::invalid_version);
+    CHECK(h.proto.state() == protocol_state::closed);
+  }
+  SECTION("encoding other than json closes 4002") {
+    harness h;
+    CHECK(close_code_of(h.open("v=10&encoding=etf")) == 4002);
+  }
+  SECTION("compress=zlib-stream turns on transport compression") {
+    harness h;
+    CHECK(frame_of(h.open("v=10&encoding=json&compress=zlib-stream"))["op"] == 10);
+    CHECK(h.proto.zlib_stream());
+  }
+  SECTION("another compress value is ignored") {
+    harness h;
+    CHECK(frame_of(h.open("compress=gzip"))["op"] == 10);
+    CHECK_FALSE(h.proto.zlib_stream());
+  }
+}
+
+TEST_CASE("a valid Identify asks to open a session with the validated request") {
+  harness h;
+  h.open();
+  auto a = h.identify({{"shard", {1, 4}}, {"large_threshold", 1000}, {"compress", false},
+                       {"presence", {{"status", "online"}}}});
+  REQUIRE(a.size() == 1);
+  auto* open = std::get_if<open_session>(&a[0]);
+  REQUIRE(open != nullptr);
+  CHECK(open->request.token == "abc");  // "Bot " stripped
+  CHECK(open->request.intents == 513);
+  REQUIRE(open->request.shard);
+  CHECK((*open->request.shard)[0] == 1);
+  CHECK((*open->request.shard)[1] == 4);
+  CHECK(open->request.large_threshold == 250);
+  CHECK(h.proto.state() == protocol_state::identifying);
+  CHECK(h.proto.on_session_opened().empty());
+  CHECK(h.proto.state() == protocol_state::ready);
+}
+
+TEST_CASE("a bare token is passed on unchanged") {
+  harness h;
+  h.open();
+  auto a = h.text({{"op", 2}, {"d", {{"token", "bare.token"}, {"intents", 0}}}});
+  CHECK(std::get<open_session>(a.at(0)).request.token == "bare.token");
+}
+
+TEST_CASE("a refused token closes 4004 and a failed start 4000") {
+  harness h;
+  h.open();
+  h.identify();
+  auto a = h.proto.on_identify_failed(identify_failure::bad_token);
+  CHECK(close_code_of(a) == 4004);
+  CHECK(close_of(a).end_session);
+  harness h2;
+  h2.open();
+  h2.identify();
+  auto b = h2.proto.on_identify_failed(identify_failure::unavailable);
+  CHECK(close_code_of(b) == 4000);
+  CHECK_FALSE(close_of(b).end_session);
+}
+
+TEST_CASE("Identify validation maps each bad field to its close code") {
+  harness h;
+  h.open();
+  SECTION("unknown intent bits close 4013") {
+    auto a = h.identify({{"intents", 1u << 30}});
+    CHECK(close_code_of(a) == 4013);
+    CHECK(close_of(a).end_session);
+  }
+  SECTION("negative intents close 4013") { CHECK(close_code_of(h.identify({{"intents", -1}})) == 4013); }
+  SECTION("missing intents close 4002") {
+    CHECK(close_code_of(h.text({{"op", 2}, {"d", {{"token", "x"}}}})) == 4002);
+  }
+  SECTION("a non-string token closes 4002") {
+    CHECK(close_code_of(h.identify({{"token", 5}})) == 4002);
+  }
+  SECTION("d that is not an object closes 4002") {
+    CHECK(close_code_of(h.text({{"op", 2}, {"d", nullptr}})) == 4002);
+  }
+  SECTION("shard id >= n closes 4010") {
+    auto a = h.identify({{"shard", {2, 2}}});
+    CHECK(close_code_of(a) == 4010);
+    CHECK(close_of(a).end_session);
+  }
+  SECTION("shard count 0 closes 4010") { CHECK(close_code_of(h.identify({{"shard", {0, 0}}})) == 4010); }
+  SECTION("a shard of the wrong shape closes 4010") {
+    CHECK(close_code_of(h.identify({{"shard", {1}}})) == 4010);
+    harness h2;
+    h2.open();
+    CHECK(close_code_of(h2.identify({{"shard", "0,1"}})) == 4010);
+  }
+  SECTION("a null shard means no sharding") {
+    CHECK_FALSE(std::get<open_session>(h.identify({{"shard", nullptr}}).at(0)).request.shard);
+  }
+}
+
+TEST_CASE("malformed inbound text closes 4002 with the error kind") {
+  harness h;
+  h.open();
+  SECTION("invalid JSON") {
+    auto a = h.proto.on_text("{\"op\":", t0);
+    CHECK(close_code_of(a) == 4002);
+    CHECK(close_of(a).error == inbound_error::invalid_json);
+    CHECK_FALSE(close_of(a).end_session);
+  }
+  SECTION("not an object") {
+    CHECK(close_of(h.proto.on_text("[1,2]", t0)).error == inbound_error::wrong_shape);
+  }
+  SECTION("op missing") { CHECK(close_of(h.text({{"d", 1}})).error == inbound_error::wrong_shape); }
+  SECTION("op not an integer") {
+    CHECK(close_of(h.text({{"op", "1"}})).error == inbound_error::wrong_shape);
+    harness h2;
+    h2.open();
+    CHECK(close_of(h2.text({{"op", 1.5}})).error == inbound_error::wrong_shape);
+  }
+  SECTION("over 4096 bytes") {
+    std::string big = "{\"op\":1,\"d\":\"" + std::string(4100, 'x') + "\"}";
+    auto a = h.proto.on_text(big, t0);
+    CHECK(close_code_of(a) == 4002);
+    CHECK(close_of(a).error == inbound_error::too_big);
+  }
+  SECTION("exactly 4096 bytes is accepted") {
+    std::string head = "{\"op\":1,\"d\":\"";
+    std::string msg = head + std::string(4096 - head.size() - 2, 'x') + "\"}";
+    REQUIRE(msg.size() == 4096);
+    CHECK(frame_of(h.proto.on_text(msg, t0))["op"] == 11);
+  }
+  SECTION("a transport error (binary, oversize, bad frame)") {
+    auto a = h.proto.on_transport_error(inbound_error::binary);
+    CHECK(close_code_of(a) == 4002);
+    CHECK(close_of(a).error == inbound_error::binary);
+  }
+}
+
+TEST_CASE("op ordering: 4003 before Identify, 4005 for a second Identify, 4001 unknown op") {
+  harness h;
+  h.open();
+  SECTION("presence update before Identify closes 4003") {
+    auto a = h.text({{"op", 3}, {"d", json::object()}});
+    CHECK(close_code_of(a) == 4003);
+    CHECK_FALSE(close_of(a).end_session);
+  }
+  SECTION("request guild members before Identify closes 4003") {
+    CHECK(close_code_of(h.text({{"op", 8}, {"d", json::object()}})) == 4003);
+  }
+  SECTION("heartbeat before Identify is answered") {
+    CHECK(frame_of(h.text({{"op", 1}, {"d", nullptr}}))["op"] == 11);
+  }
+  SECTION("a second Identify closes 4005, also while the first is pending") {
+    h.identify();
+    CHECK(close_code_of(h.identify()) == 4005);
+  }
+  SECTION("Identify after ready closes 4005") {
+    h.identify();
+    h.proto.on_session_opened();
+    CHECK(close_code_of(h.identify()) == 4005);
+  }
+  SECTION("Resume after Identify closes 4005") {
+    h.identify();
+    h.proto.on_session_opened();
+    CHECK(close_code_of(h.text({{"op", 6}, {"d", {{"token", "t"}, {"session_id", "1"}, {"seq", 1}}}})) ==
+          4005);
+  }
+  SECTION("unknown opcodes close 4001") {
+    for (int op : {0, 5, 7, 9, 10, 11, 12, 99, -1}) {
+      harness h2;
+      h2.open();
+      auto a = h2.text({{"op", op}, {"d", nullptr}});
+      INFO("op " << op);
+      CHECK(close_code_of(a) == 4001);
+      CHECK(close_of(a).error == inbound_error::unknown_opcode);
+    }
+  }
+  SECTION("ops the server does not serve are ignored once identified") {
+    h.identify();
+    h.proto.on_session_opened();
+    CHECK(h.text({{"op", 3}, {"d", json::object()}}).empty());
+    CHECK(h.text({{"op", 8}, {"d", json::object()}}).empty());
+    CHECK(h.proto.state() == protocol_state::ready);
+  }
+}
+
+TEST_CASE("heartbeats are acknowledged with any d") {
+  harness h;
+  h.open();
+  h.identify();
+  h.proto.on_session_opened();
+  for (json d : {json(nullptr), json(42), json("x"), json::object()}) {
+    auto ack = frame_of(h.text({{"op", 1}, {"d", d}}));
+    CHECK(ack["op"] == 11);
+    CHECK(ack["d"].is_null());
+  }
+  CHECK(frame_of(h.text({{"op", 1}}))["op"] == 11);  // d missing altogether
+}
+
+TEST_CASE("no heartbeat: op 1 request at interval + grace/2, close 4009 at interval + grace") {
+  gateway_options o;
+  o.heartbeat_interval_ms = 1000;
+  o.heartbeat_grace_ms = 400;
+  harness h{o};
+  h.open();
+  h.identify();
+  h.proto.on_session_opened();
+  CHECK(h.proto.next_deadline() == t0 + 1200ms);
+  CHECK(h.proto.on_tick(t0 + 1199ms).empty());
+  auto req = frame_of(h.proto.on_tick(t0 + 1200ms));
+  CHECK(req["op"] == 1);
+  CHECK(req["d"].is_null());
+  CHECK(h.proto.next_deadline() == t0 + 1400ms);
+  CHECK(h.proto.on_tick(t0 + 1300ms).empty());  // requested only once
+  auto a = h.proto.on_tick(t0 + 1400ms);
+  CHECK(close_code_of(a) == 4009);
+  CHECK_FALSE(close_of(a).end_session);
+  CHECK(close_of(a).error == inbound_error::heartbeat_timeout);
+}
+
+TEST_CASE("a heartbeat restarts the heartbeat clock") {
+  gateway_options o;
+  o.heartbeat_interval_ms = 1000;
+  o.heartbeat_grace_ms = 400;
+  harness h{o};
+  h.open();
+  CHECK(frame_of(h.proto.on_tick(t0 + 1250ms))["op"] == 1);
+  h.text({{"op", 1}, {"d", nullptr}}, t0 + 1300ms);
+  CHECK(h.proto.next_deadline() == t0 + 2500ms);
+  CHECK(h.proto.on_tick(t0 + 2000ms).empty());
+}
+
+TEST_CASE("a connection that never identifies times out with 4009") {
+  gateway_options o;
+  o.heartbeat_interval_ms = 100;
+  o.heartbeat_grace_ms = 100;
+  harness h{o};
+  h.open();
+  h.proto.on_tick(t0 + 150ms);
+  CHECK(close_code_of(h.proto.on_tick(t0 + 200ms)) == 4009);
+}
+
+TEST_CASE("the 121st client frame within 60 s closes 4008; a new window starts afresh") {
+  harness h;
+  h.open();
+  for (int i = 0; i < 120; ++i) {
+    auto a = h.text({{"op", 1}, {"d", nullptr}}, t0 + std::chrono::milliseconds{i * 100});
+    REQUIRE(frame_of(a)["op"] == 11);
+  }
+  SECTION("within the window") {
+    auto a = h.text({{"op", 1}, {"d", nullptr}}, t0 + 59s);
+    CHECK(close_code_of(a) == 4008);
+    CHECK_FALSE(close_of(a).end_session);
+    CHECK(close_of(a).error == inbound_error::rate_limited);
+  }
+  SECTION("after the window") {
+    CHECK(frame_of(h.text({{"op", 1}, {"d", nullptr}}, t0 + 60s))["op"] == 11);
+  }
+  SECTION("invalid frames count too: the limit is checked first") {
+    CHECK(close_code_of(h.proto.on_text("garbage", t0 + 1s)) == 4008);
+  }
+}
+
+TEST_CASE("Resume asks to attach; outcomes map to RESUMED flow, op 9 false, 4007, 4004") {
+  harness h;
+  h.open();
+  json resume = {{"op", 6}, {"d", {{"token", "Bot tok"}, {"session_id", "00ab"}, {"seq", 17}}}};
+  auto a = h.text(resume);
+  REQUIRE(a.size() == 1);
+  auto* r = std::get_if<resume_session>(&a[0]);
+  REQUIRE(r != nullptr);
+  CHECK(r->request.token == "tok");
+  CHECK(r->request.session_id == "00ab");
+  CHECK(r->request.seq == 17);
+  CHECK(h.proto.state() == protocol_state::resuming);
+  SECTION("attached") {
+    CHECK(h.proto.on_resumed().empty());
+    CHECK(h.proto.state() == protocol_state::ready);
+  }
+  SECTION("invalid session: op 9 with d false, then Identify on the same socket") {
+    auto f = frame_of(h.proto.on_resume_failed(resume_failure::invalid_session));
+    CHECK(f["op"] == 9);
+    CHECK(f["d"].is_boolean());
+    CHECK(f["d"] == false);
+    CHECK(h.proto.state() == protocol_state::hello_sent);
+    CHECK(std::holds_alternative<open_session>(h.identify().at(0)));
+  }
+  SECTION("seq never sent closes 4007, resumable") {
+    auto c = h.proto.on_resume_failed(resume_failure::seq_never_sent);
+    CHECK(close_code_of(c) == 4007);
+    CHECK_FALSE(close_of(c).end_session);
+  }
+  SECTION("bad token closes 4004") {
+    CHECK(close_code_of(h.proto.on_resume_failed(resume_failure::bad_token)) == 4004);
+  }
+}
+
+TEST_CASE("Resume shapes: null seq means 0, wrong fields close 4002") {
+  harness h;
+  h.open();
+  SECTION("null seq") {
+    auto a = h.text({{"op", 6}, {"d", {{"token", "t"}, {"session_id", "1"}, {"seq", nullptr}}}});
+    CHECK(std::get<resume_session>(a.at(0)).request.seq == 0);
+  }
+  SECTION("numeric session id") {
+    CHECK(close_code_of(h.text({{"op", 6}, {"d", {{"token", "t"}, {"session_id", 1}, {"seq", 1}}}})) ==
+          4002);
+  }
+  SECTION("negative seq") {
+    CHECK(close_code_of(h.text({{"op", 6}, {"d", {{"token", "t"}, {"session_id", "1"}, {"seq", -3}}}})) ==
+          4002);
+  }
+}
+
+TEST_CASE("overflow closes 4000 resumably; drain sends op 7 first") {
+  harness h;
+  h.open();
+  h.identify();
+  h.proto.on_session_opened();
+  auto d = frame_of(h.proto.on_drain());
+  CHECK(d["op"] == 7);
+  CHECK(d["d"].is_null());
+  auto c = h.proto.on_overflow();
+  CHECK(close_code_of(c) == 4000);
+  CHECK_FALSE(close_of(c).end_session);
+}
+
+TEST_CASE("after a close nothing more is produced") {
+  harness h;
+  h.open();
+  h.proto.on_text("nope", t0);
+  CHECK(h.proto.state() == protocol_state::closed);
+  CHECK(h.text({{"op", 1}}).empty());
+  CHECK(h.proto.on_tick(t0 + 1000s).empty());
+  CHECK(h.proto.on_drain().empty());
+  CHECK(h.proto.on_overflow().empty());
+  CHECK(h.proto.close_resumable().empty());
+  CHECK(h.proto.on_session_opened().empty());
+}
+
+TEST_CASE("input before the upgrade completed is ignored") {
+  harness h;
+  CHECK(h.text({{"op", 1}}).empty());
+  CHECK(h.proto.on_tick(t0 + 1000s).empty());
+}
+
+TEST_CASE("filter_shard keeps guilds with (id >> 22) % n == shard id") {
+  std::vector<uint64_t> ids{0u << 22, 1u << 22, 2u << 22, 3u << 22, (5ull << 22) | 123};
+  CHECK(filter_shard(ids, std::nullopt) == ids);
+  CHECK(filter_shard(ids, std::array<uint32_t, 2>{0, 1}) == ids);
+  CHECK(filter_shard(ids, std::array<uint32_t, 2>{1, 2}) ==
+        std::vector<uint64_t>{1u << 22, 3u << 22, (5ull << 22) | 123});
+  CHECK(filter_shard(ids, std::array<uint32_t, 2>{0, 2}) == std::vector<uint64_t>{0, 2u << 22});
+}
+
+TEST_CASE("close codes: resumability follows the GATEWAY.md table") {
+  for (auto c : {4000, 4001, 4002, 4003, 4005, 4007, 4008, 4009}) {
+    CHECK(resumable(static_cast<close_code>(c)));
+  }
+  for (auto c : {4004, 4010, 4012, 4013}) {
+    CHECK_FALSE(resumable(static_cast<close_code>(c)));
+  }
+  CHECK(peer_close_ends_session(1000));
+  CHECK(peer_close_ends_session(1001));
+  CHECK_FALSE(peer_close_ends_session(1006));
+  CHECK_FALSE(peer_close_ends_session(4000));
+}
