@@ -106,6 +106,15 @@ public:
                                                           domain::snowflake before) override {
     return inner_->recent_messages(channel_id, limit, before);
   }
+  hs::result<domain::snowflake> guild_of_channel(domain::snowflake channel_id) override {
+    return inner_->guild_of_channel(channel_id);
+  }
+  hs::result<std::uint64_t> token_epoch(domain::snowflake user_id) override {
+    return inner_->token_epoch(user_id);
+  }
+  hs::result<std::uint64_t> bump_token_epoch(domain::snowflake user_id) override {
+    return inner_->bump_token_epoch(user_id);
+  }
 
 private:
   std::shared_ptr<hs::store> inner_;
