@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: Apache-2.0
+// Integration test of examples/discordjs-bot (run by CTest after `npm ci`): starts a fresh
+// heraldd, seeds it with heraldctl (a guild with #general and a private #staff; users alice,
+// bob and a bot), runs bot.js, posts as alice through REST and checks over raw gateway
+// connections that alice receives the bot's reply as MESSAGE_CREATE and that bob, who cannot
+// view #staff, receives #general traffic but never anything of #staff.
+// Needs HERALD_BIN_DIR (heraldd, heraldctl). Exits non-zero with a reason on any failure.
+'use strict';
+
+const { spawn, execFile } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+const { GatewayClient } = require('./gateway_client');
+
+const VIEW_CHANNEL = 1 << 10;
+const SEND_MESSAGES = 1 << 11;
+const READ_HISTORY = 1 << 16;
+const INTENTS = (1 << 0) | (1 << 9) | (1 << 15);  // GUILDS, GUILD_MESSAGES, MESSAGE_CONTENT
+const OVERALL_TIMEOUT_MS = 150000;
+
+const children = [];
+let tmp;
+
+function fail(message) {
+  console.error(`discordjs-bot test: FAILED: ${message}`);
+  cleanup();
+  process.exit(1);
+}
+
+function cleanup() {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) {
+      c.kill('SIGKILL');
+    }
+  }
+  if (tmp && !process.env.HERALD_KEEP_TMP) {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function binary(name) {
+  const dir = process.env.HERALD_BIN_DIR;
+  if (!dir) {
+    fail('HERALD_BIN_DIR is not set (run through CTest)');
+  }
+  const p = path.join(dir, name);
+  if (!fs.existsSync(p)) {
+    fail(`${p} does not exist (build heraldd and heraldctl first)`);
+  }
+  return p;
+}
+
+/// Runs heraldctl with --json and returns the parsed output.
+function ctl(adminAddr, args) {
+  return new Promise((resolve, reject) => {
+    execFile(binary('heraldctl'), ['--node', adminAddr, '--json', ...args], { timeout: 20000 },
+      (err, stdout, stderr) => {
+        if (err) {
+          reject(new Error(`heraldctl ${args.join(' ')} failed: ${stderr || err.message}`));
+          return;
+        }
+        try {
+          resolve(stdout.trim() ? JSON.parse(stdout) : {});
+        } catch (e) {
+          reject(new Error(`heraldctl ${args.join(' ')}: not JSON: ${stdout}`));
+        }
+      });
+  });
+}
+
+/// The id field of a heraldctl answer ({"id":…} or {"user":{"id":…}} and the like).
+function idOf(obj, what) {
+  const id = obj.id ?? obj.user?.id ?? obj.guild?.id ?? obj.channel?.id ?? obj.role?.id;
+  if (id === undefined || id === null) {
+    throw new Error(`no id in heraldctl output for ${what}: ${JSON.stringify(obj)}`);
+  }
+  return String(id);
+}
+
+function tokenOf(obj, what) {
+  const token = obj.token ?? obj.user?.token;
+  if (!token) {
+    throw new Error(`no token in heraldctl output for ${what}: ${JSON.stringify(obj)}`);
+  }
+  return token;
+}
+
+async function rest(api, method, route, token, body) {
+  const res = await fetch(`${api}/v10${route}`, {
+    method,
+    headers: { Authorization: `Bot ${token}`, 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  if (!res.ok) {
+    throw new Error(`${method} ${route} → ${res.status} ${text}`);
+  }
+  return JSON.parse(text);
+}
+
+async function main() {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-discordjs-'));
+  const gatewayPort = await freePort();
+  const adminPort = await freePort();
+  const adminAddr = `127.0.0.1:${adminPort}`;
+  const base = `http://127.0.0.1:${gatewayPort}`;
+  const api = `${base}/api`;
+  const config = path.join(tmp, 'heraldd.toml');
+  fs.writeFileSync(config, [
+    '[node]',
+    'name = "discordjs-test"',
+    `data_dir = "${path.join(tmp, 'data')}"`,
+    '[admin]',
+    `listen = "${adminAddr}"`,
+    '[gateway]',
+    `listen = "127.0.0.1:${gatewayPort}"`,
+    `public_url = "ws://127.0.0.1:${gatewayPort}"`,
+    '[identity]',
+    'secret = "discordjs-integration-test-secret-0123456789"',
+    '',
+  ].join('\n'));
+
+  const node = spawn(binary('heraldd'), ['--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(node);
+  let nodeLog = '';
+  node.stdout.on('data', (d) => { nodeLog += d; });
+  node.stderr.on('data', (d) => { nodeLog += d; });
+  node.on('exit', (code, sig) => {
+    if (!finished) {
+      fail(`heraldd exited early (${code ?? sig}):\n${nodeLog}`);
+    }
+  });
+
+  // The REST API is up once GET /gateway answers with JSON.
+  let up = false;
+  for (let i = 0; i < 150 && !up; ++i) {
+    try {
+      const res = await fetch(`${api}/v10/gateway`);
+      up = res.ok && (res.headers.get('content-type') || '').startsWith('application/json');
+    } catch (e) {
+      await sleep(100);
+    }
+  }
+  if (!up) {
+    throw new Error(`heraldd's REST API did not come up on ${api}:\n${nodeLog}`);
+  }
+
+  // Seed: users, guild, channels, members, overwrites — all through the admin API.
+  const botUser = await ctl(adminAddr, ['user', 'create', '--name', 'herald-bot', '--bot']);
+  const aliceUser = await ctl(adminAddr, ['user', 'create', '--name', 'alice']);
+  const bobUser = await ctl(adminAddr, ['user', 'create', '--name', 'bob']);
+  const bot = { id: idOf(botUser, 'bot'), token: tokenOf(botUser, 'bot') };
+  const alice = { id: idOf(aliceUser, 'alice'), token: tokenOf(aliceUser, 'alice') };
+  const bob = { id: idOf(bobUser, 'bob'), token: tokenOf(bobUser, 'bob') };
+  const guild = idOf(await ctl(adminAddr, ['guild', 'create', '--name', 'herald-demo',
+    '--owner', alice.id]), 'guild');
+  const general = idOf(await ctl(adminAddr, ['channel', 'create', '--guild', guild,
+    '--name', 'general']), 'general');
+  const staff = idOf(await ctl(adminAddr, ['channel', 'create', '--guild', guild,
+    '--name', 'staff', '--private']), 'staff');
+  await ctl(adminAddr, ['member', 'add', '--guild', guild, '--user', bot.id]);
+  await ctl(adminAddr, ['member', 'add', '--guild', guild, '--user', bob.id]);
+  const allow = String(VIEW_CHANNEL | SEND_MESSAGES | READ_HISTORY);
+  await ctl(adminAddr, ['overwrite', 'set', '--channel', staff, '--member', bot.id,
+    '--allow', allow, '--deny', '0']);
+
+  // Bob cannot post into #staff (403) — the permission rules are live before anything else.
+  const denied = await fetch(`${api}/v10/channels/${staff}/messages`, {
+    method: 'POST',
+    headers: { Authorization: `Bot ${bob.token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ content: 'let me in' }),
+  });
+  if (denied.status !== 403) {
+    throw new Error(`bob posting to #staff got ${denied.status}, expected 403`);
+  }
+
+  const gateway = (await rest(api, 'GET', '/gateway/bot', bot.token)).url;
+  const aliceWs = new GatewayClient('alice', gateway, alice.token, INTENTS);
+  const bobWs = new GatewayClient('bob', gateway, bob.token, INTENTS);
+  await Promise.all([aliceWs.connect(), bobWs.connect()]);
+  await aliceWs.waitFor('READY', (f) => f.t === 'READY');
+  const bobGuild = await bobWs.waitFor('GUILD_CREATE', (f) => f.t === 'GUILD_CREATE');
+  await aliceWs.waitFor('GUILD_CREATE', (f) => f.t === 'GUILD_CREATE');
+  if (bobGuild.d.channels.some((c) => c.id === staff)) {
+    throw new Error("bob's GUILD_CREATE lists #staff");
+  }
+
+  // The discord.js bot logs in and reaches ready with its guild.
+  const botProc = spawn(process.execPath, [path.join(__dirname, '..', 'bot.js')], {
+    env: { ...process.env, HERALD_BOT_TOKEN: bot.token, HERALD_API: api },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(botProc);
+  const botEvents = [];
+  let botErr = '';
+  let pending = '';
+  const botWaiters = [];
+  const checkBot = () => {
+    for (const w of [...botWaiters]) {
+      const e = botEvents.find(w.pred);
+      if (e) {
+        botWaiters.splice(botWaiters.indexOf(w), 1);
+        clearTimeout(w.timer);
+        w.resolve(e);
+      }
+    }
+  };
+  botProc.stdout.on('data', (d) => {
+    pending += d;
+    let nl;
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl);
+      pending = pending.slice(nl + 1);
+      try {
+        botEvents.push(JSON.parse(line));
+      } catch (e) {
+        botErr += `${line}\n`;
+      }
+    }
+    checkBot();
+  });
+  botProc.stderr.on('data', (d) => { botErr += d; });
+  botProc.on('exit', (code) => {
+    if (!finished) {
+      fail(`bot.js exited (${code}):\n${botErr}\nheraldd:\n${nodeLog}`);
+    }
+  });
+  const waitBot = (what, pred, ms = 30000) => new Promise((resolve, reject) => {
+    const w = { pred, resolve };
+    w.timer = setTimeout(() => reject(new Error(`bot: timed out waiting for ${what}; events ` +
+      `${JSON.stringify(botEvents)}; stderr:\n${botErr}`)), ms);
+    botWaiters.push(w);
+    checkBot();
+  });
+  const ready = await waitBot('ready', (e) => e.event === 'ready');
+  if (ready.user !== bot.id || !ready.guilds.some((g) => g.id === guild)) {
+    throw new Error(`bot ready without its guild: ${JSON.stringify(ready)}`);
+  }
+
+  // alice posts in #staff through REST with her own token; the bot answers there.
+  const posted = await rest(api, 'POST', `/channels/${staff}/messages`, alice.token,
+    { content: '!ping secret plans' });
+  await waitBot('alice\'s message', (e) => e.event === 'message' && e.id === posted.id);
+  const reply = await aliceWs.waitFor('the bot reply in #staff', (f) => f.t === 'MESSAGE_CREATE'
+    && f.d.channel_id === staff && f.d.author.id === bot.id);
+  if (reply.d.content !== 'pong: secret plans') {
+    throw new Error(`unexpected reply content: ${JSON.stringify(reply.d)}`);
+  }
+  const replied = await waitBot('replied', (e) => e.event === 'replied' && e.channel === staff);
+  if (replied.id !== reply.d.id) {
+    throw new Error(`REST reply id ${replied.id} differs from the dispatched ${reply.d.id}`);
+  }
+
+  // The same in #general: bob sees this one (his connection is live, so silence about
+  // #staff means something).
+  await rest(api, 'POST', `/channels/${general}/messages`, alice.token, { content: '!ping hi' });
+  await bobWs.waitFor('the bot reply in #general', (f) => f.t === 'MESSAGE_CREATE'
+    && f.d.channel_id === general && f.d.author.id === bot.id);
+  await sleep(500);  // let anything misrouted arrive
+  const leaked = bobWs.dispatches.filter((f) => f.d && (f.d.channel_id === staff
+    || (f.d.id === staff)));
+  if (leaked.length > 0) {
+    throw new Error(`bob received #staff traffic: ${JSON.stringify(leaked)}`);
+  }
+  // Sequences are gapless per session.
+  for (const c of [aliceWs, bobWs]) {
+    c.dispatches.forEach((f, i) => {
+      if (f.s !== i + 1) {
+        throw new Error(`${c.name}: dispatch ${i} has s=${f.s}`);
+      }
+    });
+  }
+  aliceWs.close();
+  bobWs.close();
+  console.log(`discordjs-bot test: OK (bot ${bot.id} replied in #staff ${staff}; bob saw ` +
+    `${bobWs.dispatches.length} dispatches, none of #staff)`);
+}
+
+let finished = false;
+const timer = setTimeout(() => fail(`no result within ${OVERALL_TIMEOUT_MS} ms`),
+  OVERALL_TIMEOUT_MS);
+main().then(() => {
+  finished = true;
+  clearTimeout(timer);
+  for (const c of children) {
+    c.kill('SIGTERM');
+  }
+  setTimeout(() => { cleanup(); process.exit(0); }, 500);
+}, (err) => {
+  finished = true;
+  fail(err && err.stack ? err.stack : String(err));
+});
