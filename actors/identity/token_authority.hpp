@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Issues and checks user tokens: base64url(user id) "." base64url(issued_at seconds) "."
+// base64url(HMAC-SHA256(secret, "<part1>.<part2>.<token epoch>")). One per node (built by the
+// app composition), shared by REST, the gateway and the admin API; thread-safe.
+// Invariant: authenticate() never throws and accepts a token only if its MAC matches the
+// node secret and the user's current token epoch; revoke() raises the epoch first.
+//
+// Revocation: every user has a token epoch in the store (0 until the first revoke). The epoch
+// is bound into the MAC but not sent, so raising it invalidates every earlier token of the
+// user at once, with no per-token state. Epochs are cached in memory after the first read
+// (authenticate runs on io threads and must not wait behind a guild's fsync); revoke() goes
+// through the store and then the cache, so use one authority per store.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "actors/store/store.hpp"
+
+namespace herald::identity {
+
+class token_authority {
+public:
+  /// `secret` must not be empty (load_secret() gives one); `st` must outlive the authority.
+  token_authority(std::string secret, std::shared_ptr<store::store> st);
+
+  /// A new token for `user_id`, valid until the next revoke(). Issuing does not check that
+  /// the user exists; authenticate() does.
+  std::string issue(uint64_t user_id);
+  /// As issue(), with an explicit issue time (tests).
+  std::string issue_at(uint64_t user_id, int64_t issued_at_s);
+
+  /// Accepts "Bot <t>", "Bearer <t>" or a bare <t> (surrounding spaces ignored). nullopt when
+  /// malformed, bad MAC (tampered or another secret), revoked, unknown user or store failure.
+  std::optional<uint64_t> authenticate(std::string_view token) const;
+
+  /// Every earlier token of the user stops working. False if the user does not exist or the
+  /// store failed (then nothing changed).
+  bool revoke(uint64_t user_id);
+
+private:
+  std::optional<uint64_t> epoch_of(uint64_t user_id) const;
+  std::string mac(std::string_view signed_part, uint64_t epoch) const;
+
+  std::string secret_;
+  std::shared_ptr<store::store> store_;
+  mutable std::mutex mutex_;  // guards epochs_
+  mutable std::unordered_map<uint64_t, uint64_t> epochs_;
+};
+
+/// base64url without padding (RFC 4648 §5).
+std::string base64url_encode(std::string_view bytes);
+/// Strict inverse of base64url_encode: nullopt on any other character, padding or bad length.
+std::optional<std::string> base64url_decode(std::string_view text);
+
+}  // namespace herald::identity

@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: Apache-2.0
+// token_authority: issue, authenticate (prefixes, tampering, other secrets, malformed input),
+// revocation through the store's token epoch, and base64url.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <variant>
+
+#include <catch2/catch.hpp>
+
+#include "actors/identity/secret.hpp"
+#include "actors/identity/token_authority.hpp"
+#include "actors/store/sqlite_store.hpp"
+#include "test/support/process.hpp"
+
+namespace herald::identity {
+
+namespace {
+
+constexpr const char* secret_a = "0123456789abcdef-secret-a";
+constexpr const char* secret_b = "0123456789abcdef-secret-b";
+
+struct fixture {
+  testing::temp_dir dir;
+  std::shared_ptr<store::store> st;
+
+  fixture() {
+    store::sqlite_options o;
+    o.data_dir_ = std::filesystem::path(dir.path()) / "data";
+    o.sync_ = store::sync_mode::normal;
+    auto opened = store::sqlite_store::open(o);
+    REQUIRE(opened);
+    st = std::shared_ptr<store::store>(std::move(opened).value());
+    REQUIRE(st->upsert_user({1001, "alice", false}));
+    REQUIRE(st->upsert_user({1002, "bob", false}));
+  }
+};
+
+/// Flips one character of the token at `pos` to another base64url character.
+std::string flip(std::string token, size_t pos) {
+  token[pos] = token[pos] == 'A' ? 'B' : 'A';
+  return token;
+}
+
+}  // namespace
+
+TEST_CASE("A freshly issued token authenticates as its user, bare or with a Bot or Bearer prefix",
+          "[identity]") {
+  fixture f;
+  token_authority auth{secret_a, f.st};
+  auto token = auth.issue(1001);
+  CHECK(auth.authenticate(token) == 1001u);
+  CHECK(auth.authenticate("Bot " + token) == 1001u);
+  CHECK(auth.authenticate("Bearer " + token) == 1001u);
+  CHECK(auth.authenticate("bot " + token) == 1001u);
+  CHECK(auth.authenticate("  Bot " + token + "\r\n") == 1001u);
+  CHECK(auth.authenticate(auth.issue(1002)) == 1002u);
+}
+
+TEST_CASE("A token has three base64url parts: the user id, the issue time and a 32-byte MAC",
+          "[identity]") {
+  fixture f;
+  token_authority auth{secret_a, f.st};
+  auto token = auth.issue_at(1001, 1795822570);
+  auto dot1 = token.find('.');
+  auto dot2 = token.find('.', dot1 + 1);
+  REQUIRE(dot2 != std::string::npos);
+  CHECK(base64url_decode(token.substr(0, dot1)) == std::string{"1001"});
+  CHECK(base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1)) == std::string{"1795822570"});
+  auto mac = base64url_decode(token.substr(dot2 + 1));
+  REQUIRE(mac);
+  CHECK(mac->size() == 32);
+  CHECK(token.find_first_of("+/=") == std::string::npos);
+}
+
+TEST_CASE("Tokens with any character changed are refused", "[identity]") {
+  fixture f;
+  token_authority auth{secret_a, f.st};
+  auto token = auth.issue(1001);
+  for (size_t pos = 0; pos < token.size(); ++pos) {
+    if (token[pos] == '.') {
+      continue;
+    }
+    INFO("position " << pos);
+    CHECK_FALSE(auth.authenticate(flip(token, pos)));
+  }
+}
+
+TEST_CASE("A token claiming another user with a valid MAC of its own user is refused",
+          "[identity]") {
+  fixture f;
+  token_authority auth{secret_a, f.st};
+  auto alice = auth.issue(1001);
+  auto rest = alice.substr(alice.find('.'));
+  CHECK_FALSE(auth.authenticate(base64url_encode("1002") + rest));
+}
+
+TEST_CASE("Tokens signed with another secret are refused", "[identity]") {
+  fixture f;
+  token_authority a{secret_a, f.st};
+  token_authority b{secret_b, f.st};
+  CHECK_FALSE(a.authenticate(b.issue(1001)));
+  CHECK_FALSE(b.authenticate(a.issue(1001)));
+}
+
+TEST_CASE("Revoking a user invalidates every earlier token; tokens issued after it work",
+          "[identity]") {
+  fixture f;
+  token_authority auth{secret_a, f.st};
+  auto first = auth.issue(1001);
+  auto second = auth.issue(1001);
+  auto bob = auth.issue(1002);
+  REQUIRE(auth.revoke(1001));
+  CHECK_FALSE(auth.authenticate(first));
+  CHECK_FALSE(auth.authenticate(second));
+  CHECK(auth.authenticate(bob) == 1002u);
+  auto fresh = auth.issue(1001);
+  CHECK(auth.authenticate(fresh) == 1001u);
+  SECTION("and the revocation survives a new authority on the same store") {
+    token_authority restarted{secret_a, f.st};
+    CHECK_FALSE(restarted.authenticate(first));
+    CHECK(restarted.authenticate(fresh) == 1001u);
+  }
+}
+
+TEST_CASE("Tokens of users that do not exist are refused and revoking them fails", "[identity]") {
+  fixture f;
+  token_authority auth{secret_a, f.st};
+  auto ghost = auth.issue(4242);
+  CHECK_FALSE(auth.authenticate(ghost));
+  CHECK_FALSE(auth.revoke(4242));
+  CHECK_FALSE(auth.authenticate(auth.issue(0)));
+}
+
+TEST_CASE("Malformed tokens are refused without throwing", "[identity]") {
+  fixture f;
+  token_authority auth{secret_a, f.st};
+  auto good = auth.issue(1001);
+  const std::string inputs[] = {
+      "",
+      "Bot ",
+      "Bearer",
+      ".",
+      "..",
+      "...",
+      "a.b.c",
+      "a.b.c.d",
+      good + ".",
+      "." + good,
+      good + "=",
+      good.substr(0, good.size() - 1),
+      good.substr(0, good.rfind('.')),
+      std::string(100000, 'A'),
+      std::string("\0\0\0", 3),
+      "Bot Bot " + good,
+      base64url_encode("-1") + good.substr(good.find('.')),
+      base64url_encode("99999999999999999999999") + good.substr(good.find('.')),
+      good.substr(0, good.find('.') + 1) + base64url_encode("x1") +
+          good.substr(good.rfind('.')),
+      "\xff\xfe.\x80.\x01",
+  };
+  for (const auto& input : inputs) {
+    INFO(input.substr(0, 80));
+    std::optional<uint64_t> r;
+    REQUIRE_NOTHROW(r = auth.authenticate(input));
+    CHECK_FALSE(r);
+  }
+}
+
+TEST_CASE("base64url round-trips every length and rejects non-canonical text", "[identity]") {
+  std::string bytes;
+  for (int i = 0; i < 70; ++i) {
+    CHECK(base64url_decode(base64url_encode(bytes)) == bytes);
+    bytes += static_cast<char>(i * 37);
+  }
+  CHECK(base64url_encode("\xfb\xff") == "-_8");
+  CHECK_FALSE(base64url_decode("A"));
+  CHECK_FALSE(base64url_decode("AB=="));
+  CHECK_FALSE(base64url_decode("AB+/"));
+  CHECK_FALSE(base64url_decode("AF"));  // trailing bits set: not the encoding of any string
+}
+
+TEST_CASE("The secret comes from identity.secret, else the secret file, else a generated 0600 file "
+          "that is reused",
+          "[identity]") {
+  testing::temp_dir dir;
+  std::filesystem::path data = std::filesystem::path(dir.path()) / "data";
+  auto inline_secret = load_secret({"an-inline-secret-of-24b", "", data});
+  REQUIRE(inline_secret.index() == 0);
+  CHECK(std::get<0>(inline_secret) == "an-inline-secret-of-24b");
+  CHECK(load_secret({"short", "", data}).index() == 1);
+
+  auto file = dir.write_file("secret", "from-a-file-0123456789\n");
+  auto from_file = load_secret({"", file, data});
+  REQUIRE(from_file.index() == 0);
+  CHECK(std::get<0>(from_file) == "from-a-file-0123456789");
+  auto missing = load_secret({"", dir.path() + "/nope", data});
+  REQUIRE(missing.index() == 1);
+  CHECK(std::get<1>(missing).find("identity.secret_file") != std::string::npos);
+
+  auto generated = load_secret({"", "", data});
+  REQUIRE(generated.index() == 0);
+  CHECK(std::get<0>(generated).size() == 64);
+  struct stat st {};
+  REQUIRE(::stat(generated_secret_path(data).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto again = load_secret({"", "", data});
+  REQUIRE(again.index() == 0);
+  CHECK(std::get<0>(again) == std::get<0>(generated));
+}
+
+}  // namespace herald::identity
