@@ -57,6 +57,8 @@ std::string to_string(start_errc e) {
       return "admin_listen";
     case start_errc::supervision:
       return "supervision";
+    case start_errc::hook:
+      return "hook";
   }
   return "unknown";
 }
@@ -95,6 +97,12 @@ std::optional<start_error> node::start() {
                                              [] { return supervisor_children_samples(); }));
   if (auto err = start_tree()) {
     return err;
+  }
+  if (opts_.on_start) {
+    if (auto line = opts_.on_start(*system_)) {
+      shutdown();
+      return start_error{start_errc::hook, *line};
+    }
   }
   if (auto err = start_admin()) {
     shutdown();
@@ -161,6 +169,10 @@ bool node::shutdown() {
   *stopping_ = true;
   auto lg = log::get("node");
   *admin_ctx_.ready = false;
+  if (opts_.on_stop) {
+    lg->info("node {} draining: stopping client-facing modules", name_);
+    opts_.on_stop();
+  }
   std::chrono::milliseconds timeout{cfg_.get_int("runtime.shutdown_timeout_ms")};
   lg->info("node {} draining: stopping the supervision tree (deadline {} ms)", name_,
            timeout.count());

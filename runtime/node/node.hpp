@@ -35,6 +35,15 @@ struct node_options {
   std::vector<supervision::child_spec> service_children;
   /// Mounts extra admin routes (e.g. POST /v1/users) before the admin server starts.
   std::function<void(net::http_server&, caf::actor_system&)> admin_routes;
+  /// Runs in start() after the supervision tree and before the admin API (so admin_routes may
+  /// use what it built) and before the node turns ready: start modules outside the tree
+  /// (stores, client listeners). A returned line fails start() with start_errc::hook; the
+  /// node then shuts down, running on_stop, which must cope with a partial start.
+  std::function<std::optional<std::string>(caf::actor_system&)> on_start;
+  /// Runs first in shutdown(), once /readyz answers 503 and before the supervision tree
+  /// stops: drain clients and stop what on_start started. May block; the shutdown deadline
+  /// (runtime.shutdown_timeout_ms, enforced by run_node's watchdog) includes it.
+  std::function<void()> on_stop;
 };
 
 /// Why start() failed; every message is one line naming the config key involved.
@@ -42,6 +51,7 @@ enum class start_errc {
   data_dir,      ///< node.data_dir could not be created
   admin_listen,  ///< admin.listen could not be bound
   supervision,   ///< the root supervision tree failed to start
+  hook,          ///< node_options::on_start failed
 };
 
 std::string to_string(start_errc e);

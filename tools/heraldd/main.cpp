@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // heraldd: the herald node daemon. Parses flags, loads the config (exit 2 on any
-// config error, one line naming the key), then runs the node until SIGTERM/SIGINT.
+// config error, one line naming the key), then runs the dispatch node (actors/app) until
+// SIGTERM/SIGINT.
 #include <cstdio>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
+#include "actors/app/app.hpp"
+#include "actors/app/app_config.hpp"
 #include "runtime/config/cli.hpp"
-#include "runtime/node/node.hpp"
-#include "runtime/node/node_config.hpp"
 
 namespace {
 
@@ -22,7 +23,7 @@ int config_error(const std::string& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto schema = herald::node::full_schema();
+  auto schema = herald::app::full_schema();
   CLI::App app{"heraldd: herald node daemon. Every config key is also a flag: --<key> VALUE.",
                "heraldd"};
   app.set_version_flag("--version", HERALD_VERSION);
@@ -49,5 +50,5 @@ int main(int argc, char** argv) {
     std::cout << loaded.value().render_toml();
     return 0;
   }
-  return herald::node::run_node(loaded.value());
+  return herald::app::run(loaded.value());
 }

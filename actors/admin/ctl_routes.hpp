@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The admin API's control routes (what heraldctl calls): users and tokens, guilds, channels,
+// roles, members, overwrites and messages. Mounted on the node's admin server by the app
+// composition; handlers run on the admin io thread and block it (bounded by `timeout`).
+// Invariant: every change goes through the dispatch core (a guild start or a published event),
+// so connected sessions see it live; every failure is a JSON {"error": "..."} body.
+//
+// Routes (JSON bodies; ids are decimal strings or numbers, permission bits likewise):
+//   POST /v1/users            {name, bot?}                       → 201 {id, name, bot, token}
+//   POST /v1/users/{id}/revoke                                   → 200 {id, token}
+//   POST /v1/guilds           {name, owner}                      → 201 {id, name, owner}
+//   POST /v1/channels         {guild, name, private?}            → 201 {id, guild, name, private}
+//   POST /v1/roles            {guild, name, permissions}         → 201 {id, guild, name, permissions}
+//   POST /v1/members          {guild, user, roles?[]}            → 201 {guild, user, roles}
+//   PUT  /v1/overwrites       {channel, role|member, allow, deny} → 200 {channel, type, id, allow, deny}
+//   POST /v1/messages         {channel, as, content}             → 201 {id, channel, guild, author, content}
+// Errors: 400 bad input, 404 unknown user/guild/channel/role, 409 already exists (e.g. a
+// member added twice), 403 the author may not post there, 503 the guild is unavailable.
+
+#include <chrono>
+#include <memory>
+
+#include "actors/dispatch/services.hpp"
+#include "actors/domain/snowflake.hpp"
+#include "actors/identity/token_authority.hpp"
+#include "runtime/net/http_server.hpp"
+
+namespace herald::admin {
+
+struct ctl_context {
+  dispatch::services_ptr svc;
+  std::shared_ptr<identity::token_authority> tokens;
+  /// Mints user, guild, channel and role ids.
+  std::shared_ptr<domain::snowflake_generator> ids;
+  /// Per dispatch call (guild start, publish, message post).
+  std::chrono::milliseconds timeout{std::chrono::seconds{5}};
+};
+
+void mount_ctl_routes(net::http_server& server, std::shared_ptr<ctl_context> ctx);
+
+}  // namespace herald::admin

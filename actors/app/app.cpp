@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/app/app.hpp"
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <thread>
+#include <variant>
+
+#include "actors/admin/ctl_routes.hpp"
+#include "actors/dispatch/services.hpp"
+#include "actors/identity/secret.hpp"
+#include "actors/identity/token_authority.hpp"
+#include "actors/store/sqlite_store.hpp"
+#include "runtime/config/validators.hpp"
+#include "runtime/log/log.hpp"
+#include "runtime/net/http_server.hpp"
+
+// The gateway and REST modules are built by other engineers in parallel; the composition
+// wires each one as soon as its header exists in the tree.
+#if __has_include("actors/gateway/gateway_server.hpp")
+#include "actors/gateway/gateway_server.hpp"
+#define HERALD_APP_HAS_GATEWAY 1
+#endif
+#if __has_include("actors/rest/rest_api.hpp")
+#include "actors/rest/rest_api.hpp"
+#define HERALD_APP_HAS_REST 1
+#endif
+
+namespace herald::app {
+
+namespace {
+
+/// Retry-After (seconds) of the 503s the front door answers while draining.
+constexpr int drain_retry_after_s = 5;
+/// How long stop waits for gateway connections to go after op 7, beyond the gateway's own
+/// close delay.
+constexpr std::chrono::milliseconds drain_margin{2000};
+/// Per supervisor when stopping the dispatch services.
+constexpr std::chrono::milliseconds services_stop_timeout{3000};
+
+/// Everything the hooks share; lives until the last hook copy is gone.
+struct app_state {
+  explicit app_state(config::config c) : cfg(std::move(c)) {}
+
+  config::config cfg;
+  std::shared_ptr<store::store> store;
+  std::shared_ptr<identity::token_authority> tokens;
+  std::shared_ptr<domain::snowflake_generator> ids =
+      std::make_shared<domain::snowflake_generator>();
+  dispatch::services_ptr svc;
+#ifdef HERALD_APP_HAS_GATEWAY
+  std::shared_ptr<gateway::gateway_server> gateway;
+#endif
+  std::unique_ptr<net::http_server> front;
+  std::atomic<bool> draining{false};
+};
+
+std::optional<std::string> open_store(app_state& st) {
+  store::sqlite_options o;
+  o.data_dir_ = st.cfg.get_string("node.data_dir");
+  o.file_name_ = "herald.db";
+  o.sync_ = st.cfg.get_string("store.sync") == "normal" ? store::sync_mode::normal
+                                                         : store::sync_mode::full;
+  auto opened = store::sqlite_store::open(o);
+  if (!opened) {
+    return "node.data_dir: cannot open the store: " +
+           std::string{store::to_string(opened.error().code_)} + ": " + opened.error().message_;
+  }
+  st.store = std::shared_ptr<store::store>(std::move(opened).value());
+  return std::nullopt;
+}
+
+std::optional<std::string> start_front_door(app_state& st) {
+  auto ep = config::parse_endpoint(st.cfg.get_string("gateway.listen"));
+  net::server_options so;
+  so.name = "gateway";
+  so.host = ep->host;
+  so.port = ep->port;
+  so.threads = static_cast<size_t>(st.cfg.get_int("gateway.threads"));
+  st.front = std::make_unique<net::http_server>(so);
+  auto tokens = st.tokens;
+  auto authenticate = [tokens](std::string_view t) { return tokens->authenticate(t); };
+  // While draining, plain HTTP gets 503 + Retry-After; upgrades still reach the gateway,
+  // which answers them with op 7 Reconnect.
+  st.front->set_filter([draining = &st.draining](const net::http_request& req)
+                           -> std::optional<net::http_response> {
+    if (!draining->load() || !req.header("Upgrade").empty()) {
+      return std::nullopt;
+    }
+    return net::http_response{503,
+                              "application/json",
+                              "{\"message\": \"503: Service Unavailable\", \"code\": 0}",
+                              {{"Retry-After", std::to_string(drain_retry_after_s)}}};
+  });
+#ifdef HERALD_APP_HAS_GATEWAY
+  gateway::gateway_options go;
+  go.heartbeat_interval_ms = static_cast<uint32_t>(st.cfg.get_int("gateway.heartbeat_interval_ms"));
+  go.public_url = st.cfg.get_string("gateway.public_url");
+  st.gateway = std::make_shared<gateway::gateway_server>(st.svc, go, authenticate);
+  st.front->on_websocket([gw = st.gateway](net::ws_connection_ptr conn) {
+    gw->accept(std::move(conn));
+  });
+#endif
+#ifdef HERALD_APP_HAS_REST
+  auto rest_ctx = std::make_shared<rest::rest_context>();
+  rest_ctx->svc = st.svc;
+  rest_ctx->authenticate = authenticate;
+  rest_ctx->gateway_url = st.cfg.get_string("gateway.public_url");
+  rest_ctx->draining = &st.draining;
+  rest_ctx->drain_retry_after_s = drain_retry_after_s;
+  rest::mount_routes(*st.front, rest_ctx);
+#endif
+  (void)authenticate;
+  if (auto err = st.front->start()) {
+    return "gateway.listen: cannot listen on " + st.cfg.get_string("gateway.listen") + ": " +
+           err.message();
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
+  auto secret = identity::load_secret({st.cfg.get_string("identity.secret"),
+                                       st.cfg.get_string("identity.secret_file"),
+                                       st.cfg.get_string("node.data_dir")});
+  if (secret.index() == 1) {
+    return std::get<1>(secret);
+  }
+  if (auto err = open_store(st)) {
+    return err;
+  }
+  st.tokens = std::make_shared<identity::token_authority>(std::get<0>(secret), st.store);
+  dispatch::dispatch_config dc;
+  dc.resume_gateway_url = st.cfg.get_string("gateway.public_url");
+  auto svc = dispatch::start_services(sys, dc, st.store);
+  if (!svc) {
+    return "dispatch services failed to start: " + caf::to_string(svc.error());
+  }
+  st.svc = *svc;
+  if (auto err = start_front_door(st)) {
+    return err;
+  }
+  log::get("app")->info("gateway and REST on http://{} (public {}), store {}/herald.db",
+                        st.cfg.get_string("gateway.listen"),
+                        st.cfg.get_string("gateway.public_url"),
+                        st.cfg.get_string("node.data_dir"));
+  return std::nullopt;
+}
+
+void stop(app_state& st) {
+  auto lg = log::get("app");
+  st.draining = true;
+#ifdef HERALD_APP_HAS_GATEWAY
+  if (st.gateway) {
+    lg->info("draining {} gateway connections (op 7 Reconnect)", st.gateway->connections());
+    st.gateway->drain();
+    auto deadline = std::chrono::steady_clock::now() + st.gateway->options().drain_close_delay +
+                    drain_margin;
+    while (st.gateway->connections() > 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+  }
+#endif
+  if (st.front) {
+    st.front->stop();
+  }
+  if (st.svc) {
+    dispatch::stop_services(st.svc, services_stop_timeout);
+  }
+  lg->info("front door and dispatch services stopped");
+}
+
+}  // namespace
+
+node::node_options make_node_options(const config::config& cfg) {
+  auto st = std::make_shared<app_state>(cfg);
+  node::node_options opts;
+  opts.on_start = [st](caf::actor_system& sys) { return start(*st, sys); };
+  opts.on_stop = [st] { stop(*st); };
+  opts.admin_routes = [st](net::http_server& server, caf::actor_system&) {
+    if (!st->svc) {
+      return;
+    }
+    auto ctx = std::make_shared<admin::ctl_context>();
+    ctx->svc = st->svc;
+    ctx->tokens = st->tokens;
+    ctx->ids = st->ids;
+    admin::mount_ctl_routes(server, ctx);
+  };
+  return opts;
+}
+
+int run(const config::config& cfg) {
+  return node::run_node(cfg, make_node_options(cfg));
+}
+
+}  // namespace herald::app

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/app/app_config.hpp"
+
+#include "actors/identity/secret.hpp"
+#include "runtime/config/validators.hpp"
+#include "runtime/node/node_config.hpp"
+
+namespace herald::app {
+
+namespace {
+
+using config::value_type;
+
+config::validator empty_or_min_length(size_t n) {
+  return [n](const config::value& v) -> std::optional<std::string> {
+    const auto& s = std::get<std::string>(v);
+    if (!s.empty() && s.size() < n) {
+      return "must be empty or at least " + std::to_string(n) + " bytes";
+    }
+    return std::nullopt;
+  };
+}
+
+config::validator ws_url() {
+  return [](const config::value& v) -> std::optional<std::string> {
+    const auto& s = std::get<std::string>(v);
+    if (s.rfind("ws://", 0) != 0 && s.rfind("wss://", 0) != 0) {
+      return "expected a ws:// or wss:// URL, got \"" + s + "\"";
+    }
+    return std::nullopt;
+  };
+}
+
+}  // namespace
+
+void register_config_keys(config::schema& s) {
+  s.add({"gateway.public_url", value_type::string,
+         "URL clients are told to connect to (GET /gateway `url`, READY `resume_gateway_url`); "
+         "set it when a proxy or another host name is in front.",
+         "`ws://<gateway.listen>`",
+         [](const config::config& c) {
+           return config::value{"ws://" + c.get_string("gateway.listen")};
+         },
+         ws_url()});
+  s.add({"gateway.threads", value_type::integer,
+         "I/O threads of the gateway and REST listener (beside the actor scheduler's threads).",
+         "`1`", config::fixed(int64_t{1}), config::int_range(1, 64)});
+  s.add({"gateway.heartbeat_interval_ms", value_type::integer,
+         "Heartbeat interval sent in Hello; a client silent for longer (plus a grace) is "
+         "closed with 4009.",
+         "`41250`", config::fixed(int64_t{41250}), config::int_range(100, 3600000)});
+  s.add({"identity.secret", value_type::string,
+         "HMAC secret that signs user tokens (at least 16 bytes). Empty: use "
+         "identity.secret_file, else a generated secret in `<node.data_dir>/identity.secret`.",
+         "empty", config::fixed(std::string{}), empty_or_min_length(identity::min_secret_bytes)});
+  s.add({"identity.secret_file", value_type::string,
+         "File holding the token secret (one line, at least 16 bytes); used when "
+         "identity.secret is empty.",
+         "empty", config::fixed(std::string{}), nullptr});
+  s.add({"store.sync", value_type::string,
+         "Durability of the embedded store (`<node.data_dir>/herald.db`): `full` fsyncs every "
+         "commit (survives power loss), `normal` only at checkpoints (survives a crash of "
+         "heraldd; for tests and benchmarks).",
+         "`full`", config::fixed(std::string{"full"}), config::one_of({"full", "normal"})});
+}
+
+config::schema full_schema() {
+  auto s = node::full_schema();
+  register_config_keys(s);
+  return s;
+}
+
+}  // namespace herald::app
