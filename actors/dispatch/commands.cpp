@@ -137,8 +137,10 @@ caf::expected<uint64_t> scan_for_channel(store::store& st, uint64_t channel_id) 
   return make_error(command_errc::unknown_channel, std::to_string(channel_id));
 }
 
+// Process field 1: the node's other generators (admin ids of users, guilds, channels, roles)
+// use the default 0, so a message id never equals an id minted there in the same ms.
 domain::snowflake_generator& message_ids() {
-  static domain::snowflake_generator gen;
+  static domain::snowflake_generator gen{0, 1};
   return gen;
 }
 
