@@ -3,6 +3,8 @@
 
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/config/validators.hpp"
 
 namespace herald::ctl {
@@ -24,6 +26,11 @@ std::optional<net::client_response> context::post(const std::string& target,
   return request("POST", target, json);
 }
 
+std::optional<net::client_response> context::put(const std::string& target,
+                                                 const std::string& json) {
+  return request("PUT", target, json);
+}
+
 std::optional<net::client_response> context::request(const std::string& method,
                                                       const std::string& target,
                                                       const std::string& body) {
@@ -39,6 +46,13 @@ std::optional<net::client_response> context::request(const std::string& method,
     return std::nullopt;
   }
   if (res.status < 200 || res.status > 299) {
+    // Control routes answer {"error": "..."}; show that text rather than the JSON.
+    auto parsed = nlohmann::json::parse(res.body, nullptr, false);
+    if (parsed.is_object() && parsed.contains("error") && parsed["error"].is_string()) {
+      fail(method + " " + target + ": " + std::to_string(res.status) + " " +
+           parsed["error"].get<std::string>());
+      return std::nullopt;
+    }
     auto first_line = res.body.substr(0, res.body.find('\n'));
     fail(method + " " + target + " on " + opts_.node + " answered " +
          std::to_string(res.status) + (first_line.empty() ? "" : ": " + first_line));
@@ -56,6 +70,7 @@ command_table::command_table(CLI::App& app, global_options& opts) : app_(app), o
       ->check(CLI::Range(1, 3600000));
   app_.require_subcommand(1);
   add_status_command(*this);
+  add_admin_commands(*this);
 }
 
 CLI::App* command_table::add(const std::string& name, const std::string& description,

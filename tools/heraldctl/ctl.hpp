@@ -41,6 +41,7 @@ public:
   /// one-line error and returns nullopt; the command then returns exit_failure.
   std::optional<net::client_response> get(const std::string& target);
   std::optional<net::client_response> post(const std::string& target, const std::string& json);
+  std::optional<net::client_response> put(const std::string& target, const std::string& json);
 
   /// Prints `heraldctl: <line>` to stderr and returns `code`.
   int fail(const std::string& line, int code = exit_failure);
@@ -80,6 +81,9 @@ private:
 
 /// One line per subcommand file.
 void add_status_command(command_table& table);
+/// user create, token revoke, guild create, channel create, role create, member add,
+/// overwrite set, message send (admin_commands.cpp).
+void add_admin_commands(command_table& table);
 
 /// main()'s body after constructing the app: parse, then run; returns the exit code.
 int run_cli(int argc, char** argv);
