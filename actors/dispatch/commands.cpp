@@ -177,6 +177,28 @@ command_result result_of(uint64_t guild_id, uint64_t message_id, guild::publish_
   return out;
 }
 
+/// Checks `need` for `user_id` in the channel against the stored guild (not atomic with the
+/// publish that follows). An empty error when allowed.
+caf::error check_member_permission(const services_ptr& svc, uint64_t guild_id,
+                                   uint64_t channel_id, uint64_t user_id,
+                                   permissions::bits need, const char* what) {
+  auto state = svc->store->load_guild(guild_id);
+  if (!state) {
+    return make_error(dispatch_errc::store_error, state.error().message_);
+  }
+  const auto& gs = state.value();
+  if (gs.find_channel(channel_id) == nullptr) {
+    return make_error(command_errc::unknown_channel, std::to_string(channel_id));
+  }
+  if (gs.find_member(user_id) == nullptr) {
+    return make_error(command_errc::not_member, std::to_string(user_id));
+  }
+  if (!permissions::has(permissions::channel_permissions(gs, channel_id, user_id), need)) {
+    return make_error(dispatch_errc::missing_permission, what);
+  }
+  return {};
+}
+
 using result_once = once_ptr<caf::expected<command_result>>;
 
 result_once make_once(command_callback done) {
@@ -318,21 +340,11 @@ void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t messa
       return;
     }
     if (stored.value().author_id_ != user_id) {
-      auto state = svc->store->load_guild(*guild_id);
-      if (!state) {
-        (*once)(make_error(dispatch_errc::store_error, state.error().message_));
-        self->quit();
-        return;
-      }
-      const auto& gs = state.value();
-      if (gs.find_member(user_id) == nullptr) {
-        (*once)(make_error(command_errc::not_member, std::to_string(user_id)));
-        self->quit();
-        return;
-      }
-      auto perms = permissions::channel_permissions(gs, channel_id, user_id);
-      if (!permissions::has(perms, permissions::view_channel | permissions::manage_messages)) {
-        (*once)(make_error(dispatch_errc::missing_permission, "MANAGE_MESSAGES"));
+      if (auto refused = check_member_permission(svc, *guild_id, channel_id, user_id,
+                                                 permissions::view_channel |
+                                                   permissions::manage_messages,
+                                                 "MANAGE_MESSAGES")) {
+        (*once)(std::move(refused));
         self->quit();
         return;
       }
@@ -349,6 +361,41 @@ void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t messa
                      return;
                    }
                    (*once)(result_of(gid, message_id, std::move(*ack)));
+                 });
+  });
+}
+
+void trigger_typing(const services_ptr& svc, uint64_t channel_id, uint64_t user_id,
+                    std::chrono::milliseconds timeout, command_callback done) {
+  auto once = make_once(std::move(done));
+  run_helper<command_result>(svc, once, [svc, channel_id, user_id, timeout,
+                                         once](caf::event_based_actor* self) {
+    auto guild_id = guild_of_channel(svc, channel_id);
+    if (!guild_id) {
+      (*once)(std::move(guild_id.error()));
+      self->quit();
+      return;
+    }
+    if (auto refused = check_member_permission(svc, *guild_id, channel_id, user_id,
+                                               permissions::view_channel |
+                                                 permissions::send_messages,
+                                               "VIEW_CHANNEL and SEND_MESSAGES")) {
+      (*once)(std::move(refused));
+      self->quit();
+      return;
+    }
+    proto::event ev;
+    ev.set_guild_id(*guild_id);
+    auto* t = ev.mutable_typing_start();
+    t->set_channel_id(channel_id);
+    t->set_user_id(user_id);
+    publish_from(self, svc, std::move(ev), timeout,
+                 [once, gid = *guild_id](caf::expected<guild::publish_ack> ack) {
+                   if (!ack) {
+                     (*once)(std::move(ack.error()));
+                     return;
+                   }
+                   (*once)(result_of(gid, 0, std::move(*ack)));
                  });
   });
 }

@@ -74,6 +74,12 @@ void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message
 void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
                     uint64_t user_id, std::chrono::milliseconds timeout, command_callback done);
 
+/// TYPING_START in the channel for `user_id`, who must be a member holding VIEW_CHANNEL and
+/// SEND_MESSAGES there (checked against the stored guild before publishing). The result's
+/// json is the TYPING_START payload.
+void trigger_typing(const services_ptr& svc, uint64_t channel_id, uint64_t user_id,
+                    std::chrono::milliseconds timeout, command_callback done);
+
 /// An error as a client API shows it: HTTP status, Discord JSON error code and message.
 struct client_error {
   unsigned status = 500;

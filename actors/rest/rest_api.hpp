@@ -53,6 +53,7 @@ struct rest_context {
 ///   GET    /api/v10/channels/{channel_id}/messages/{message_id}
 ///   PATCH  /api/v10/channels/{channel_id}/messages/{message_id}  {"content"}
 ///   DELETE /api/v10/channels/{channel_id}/messages/{message_id}  → 204
+///   POST   /api/v10/channels/{channel_id}/typing         → 204, TYPING_START
 /// Metrics: herald_rest_requests_total{route,status}, herald_rest_rate_limited_total.
 void mount_routes(net::http_server& server, std::shared_ptr<rest_context> ctx);
 

@@ -470,6 +470,16 @@ void delete_message(const call& c) {
                            c.ctx->command_timeout, reply_with_message(c, 204));
 }
 
+void post_typing(const call& c) {
+  auto channel_id = id_param(c, "channel_id");
+  if (!channel_id) {
+    c.reply(bad_snowflake(c.param("channel_id")));
+    return;
+  }
+  dispatch::trigger_typing(c.ctx->svc, *channel_id, c.user_id, c.ctx->command_timeout,
+                           reply_with_message(c, 204));
+}
+
 }  // namespace
 
 void mount_routes(net::http_server& server, std::shared_ptr<rest_context> ctx) {
@@ -488,6 +498,7 @@ void mount_routes(net::http_server& server, std::shared_ptr<rest_context> ctx) {
   mount(server, ctx, "GET", message, true, get_message);
   mount(server, ctx, "PATCH", message, true, patch_message);
   mount(server, ctx, "DELETE", message, true, delete_message);
+  mount(server, ctx, "POST", channel + "/typing", true, post_typing);
 }
 
 }  // namespace herald::rest

@@ -361,3 +361,24 @@ TEST_CASE("while draining every route answers 503 with Retry-After", "[rest]") {
   r.draining = false;
   REQUIRE(r.post(alice, general, R"({"content":"back"})").status == 200);
 }
+
+TEST_CASE("POST typing dispatches TYPING_START to members who can view the channel", "[rest]") {
+  rest_env r;
+  auto probe = open_subscribed(r.env.svc, session_for(owner, {guild_id}));
+  require_json_error(send(r.port, "POST", "/api/v10/channels/11/typing", token_of(bob)), 403,
+                     50013);
+  require_json_error(send(r.port, "POST", "/api/v10/channels/10/typing", token_of(stranger)),
+                     403, 50001);
+  auto ok = send(r.port, "POST", "/api/v10/channels/10/typing", token_of(alice));
+  REQUIRE(ok.status == 204);
+  REQUIRE(probe->drain_until([](const std::vector<json>& f) {
+    return count_type(f, "TYPING_START") >= 1;
+  }));
+  REQUIRE(count_type(probe->frames(), "TYPING_START") == 1);
+  for (const auto& f : probe->frames()) {
+    if (type_of(f) == "TYPING_START") {
+      REQUIRE(f.at("d").at("user_id") == std::to_string(alice));
+      REQUIRE(f.at("d").at("channel_id") == std::to_string(general));
+    }
+  }
+}
