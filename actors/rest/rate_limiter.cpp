@@ -21,7 +21,9 @@ rate_decision rate_limiter::take(uint64_t user_id, clock::time_point now) {
   rate_decision d;
   d.limit = static_cast<uint32_t>(opts_.burst);
   char id[32];
-  std::snprintf(id, sizeof id, "u%016llx", static_cast<unsigned long long>(user_id * 0x9E3779B97F4A7C15ull));
+  // Opaque but stable per user (a multiplicative hash, not the id itself).
+  std::snprintf(id, sizeof id, "u%016llx",
+                static_cast<unsigned long long>(user_id * 0x9E3779B97F4A7C15ull));
   d.bucket = id;
   if (!enabled()) {
     d.remaining = d.limit;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The Discord-compatible REST API v10 (GATEWAY.md "REST") mounted on a net::http_server.
-// Owned by the node composition; handlers run as async routes: io threads only parse and
-// answer, the work (store reads, publishes) runs in short-lived CAF actors.
+// Owned by the node composition; handlers run as async routes: io threads only copy the
+// request and answer draining 503s; authentication, rate limiting and the work (store reads,
+// publishes) run in short-lived CAF actors, which answer through the responder.
 // Invariant: every response is JSON (Content-Type application/json) except 204s, and every
 // error body is {"message":…, "code":…} with Discord's status and code.
 

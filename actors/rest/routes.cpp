@@ -83,6 +83,32 @@ net::http_response bad_snowflake(const std::string& value) {
   return error_response(400, 50035, "Invalid Form Body", &errors);
 }
 
+/// Authenticates and rate-limits `c`; answers 401 or 429 itself and returns false then.
+bool admit(const std::string& authorization, call& c) {
+  const auto& ctx = c.ctx;
+  std::optional<uint64_t> user;
+  if (!authorization.empty() && ctx->authenticate) {
+    user = ctx->authenticate(authorization);
+  }
+  if (!user) {
+    c.respond(unauthorized());
+    return false;
+  }
+  c.user_id = *user;
+  auto decision = ctx->limiter->take(*user);
+  rate_limiter::add_headers(decision, c.rate_headers);
+  if (!decision.allowed) {
+    rate_limited_counter().inc();
+    json body{{"message", "You are being rate limited."},
+              {"retry_after", decision.retry_after_s},
+              {"global", false},
+              {"code", 0}};
+    c.reply(json_response(429, body));
+    return false;
+  }
+  return true;
+}
+
 /// Mounts `work` at `suffix` under /api/v9 and /api/v10.
 void mount(net::http_server& server, const std::shared_ptr<rest_context>& ctx,
            const std::string& method, const std::string& suffix, bool needs_auth, work_fn work) {
@@ -101,33 +127,17 @@ void mount(net::http_server& server, const std::shared_ptr<rest_context>& ctx,
     call c;
     c.ctx = ctx;
     c.respond = std::move(counted);
-    if (needs_auth) {
-      auto header = req.header("Authorization");
-      std::optional<uint64_t> user;
-      if (!header.empty() && ctx->authenticate) {
-        user = ctx->authenticate(header);
-      }
-      if (!user) {
-        c.respond(unauthorized());
-        return;
-      }
-      c.user_id = *user;
-      auto decision = ctx->limiter->take(*user);
-      rate_limiter::add_headers(decision, c.rate_headers);
-      if (!decision.allowed) {
-        rate_limited_counter().inc();
-        json body{{"message", "You are being rate limited."},
-                  {"retry_after", decision.retry_after_s},
-                  {"global", false},
-                  {"code", 0}};
-        c.reply(json_response(429, body));
-        return;
-      }
-    }
     c.body = req.body;
     c.query = req.query;
     c.params = req.params;
-    offload(ctx, [work, c = std::move(c)] {
+    std::string authorization = needs_auth ? req.header("Authorization") : std::string{};
+    // Authentication may read the store (a user's token epoch, first time only): like the
+    // work itself it runs in an actor, so an io thread never waits behind a commit.
+    offload(ctx, [work, needs_auth, authorization = std::move(authorization),
+                  c = std::move(c)]() mutable {
+      if (needs_auth && !admit(authorization, c)) {
+        return;
+      }
       try {
         work(c);
       } catch (const std::exception&) {

@@ -135,7 +135,8 @@ async function main() {
     '',
   ].join('\n'));
 
-  const node = spawn(binary('heraldd'), ['--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const node = spawn(binary('heraldd'), ['--config', config],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(node);
   let nodeLog = '';
   node.stdout.on('data', (d) => { nodeLog += d; });

@@ -52,7 +52,8 @@ inline reply send(uint16_t port, const std::string& method, const std::string& t
     boost::asio::io_context ioc;
     beast::tcp_stream stream{ioc};
     stream.expires_after(timeout);
-    stream.connect(boost::asio::ip::tcp::endpoint{boost::asio::ip::make_address("127.0.0.1"), port});
+    auto loopback = boost::asio::ip::make_address("127.0.0.1");
+    stream.connect(boost::asio::ip::tcp::endpoint{loopback, port});
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, "127.0.0.1");
     if (!authorization.empty()) {
