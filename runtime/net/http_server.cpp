@@ -2,9 +2,10 @@
 #include "runtime/net/http_server.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <atomic>
+#include <cctype>
 #include <map>
+#include <set>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -16,6 +17,8 @@
 
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
+#include "runtime/net/detail/ws_stream.hpp"
+#include "runtime/net/websocket.hpp"
 
 namespace herald::net {
 
@@ -58,6 +61,93 @@ namespace {
 
 class session;
 
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// True if the comma-separated header value lists `token` (case-insensitive).
+bool has_token(std::string_view value, std::string_view token) {
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    auto item = value.substr(0, comma);
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) {
+      item.remove_prefix(1);
+    }
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) {
+      item.remove_suffix(1);
+    }
+    if (iequals(item, token)) {
+      return true;
+    }
+    if (comma == std::string_view::npos) {
+      break;
+    }
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  for (;;) {
+    auto slash = path.find('/', start);
+    out.push_back(path.substr(start, slash == std::string_view::npos ? slash : slash - start));
+    if (slash == std::string_view::npos) {
+      return out;
+    }
+    start = slash + 1;
+  }
+}
+
+// A route's handler: exactly one of the two is set.
+struct route_handler {
+  http_handler sync;
+  http_async_handler async;
+};
+
+// One path pattern and its handlers by method. Segments "{name}" are parameters.
+struct route_entry {
+  std::string pattern;
+  std::vector<std::string> segments;
+  std::vector<bool> is_param;
+  std::map<std::string, route_handler> methods;
+
+  bool match(const std::vector<std::string_view>& path,
+             std::vector<std::pair<std::string, std::string>>* params) const {
+    if (path.size() != segments.size()) {
+      return false;
+    }
+    for (size_t i = 0; i < path.size(); ++i) {
+      if (is_param[i] ? path[i].empty() : path[i] != segments[i]) {
+        return false;
+      }
+    }
+    if (params != nullptr) {
+      params->clear();
+      for (size_t i = 0; i < path.size(); ++i) {
+        if (is_param[i]) {
+          params->emplace_back(segments[i].substr(1, segments[i].size() - 2), path[i]);
+        }
+      }
+    }
+    return true;
+  }
+
+  // More specific = at the first segment where the two differ in kind, this one is literal.
+  bool more_specific_than(const route_entry& other) const {
+    for (size_t i = 0; i < is_param.size() && i < other.is_param.size(); ++i) {
+      if (is_param[i] != other.is_param[i]) {
+        return !is_param[i];
+      }
+    }
+    return false;
+  }
+};
+
 }  // namespace
 
 struct detail::http_server_state : std::enable_shared_from_this<detail::http_server_state> {
@@ -68,20 +158,23 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
         connections(metrics::registry::global().get_counter(
             "herald_http_connections_total", "HTTP connections accepted.",
             {{"server", opts.name}})),
+        ws_metrics(opts.name),
         log(herald::log::get("http")) {}
 
   server_options opts;
   asio::io_context ioc;
   tcp::acceptor acceptor;
-  // path -> method -> handler; frozen once started.
-  std::map<std::string, std::map<std::string, http_handler>> routes;
+  // Patterns in registration order; frozen once started.
+  std::vector<route_entry> routes;
   std::vector<std::thread> threads;
   http_filter filter;
   websocket_acceptor ws_acceptor;
+  detail::ws_registry ws_registry;
   std::atomic<bool> started{false};
   std::atomic<bool> stopping{false};
   uint16_t bound_port = 0;
   metrics::counter& connections;
+  detail::ws_metrics ws_metrics;
   std::shared_ptr<spdlog::logger> log;
 
   std::mutex sessions_mutex;
@@ -89,7 +182,20 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
   uint64_t next_session_id = 1;
 
   void do_accept();
-  http_response dispatch(const http_request& req);
+  void add_route(std::string method, std::string pattern, route_handler handler);
+  // Finds the handler for req (filling req.params), or sets `res` to the 404/405 answer.
+  const route_handler* find(http_request& req, http_response& res) const;
+  std::optional<http_response> run_filter(const http_request& req);
+  // Posts fn to ex unless stop() began: after that the io threads may be gone.
+  template <class Executor, class Fn>
+  bool post_unless_stopping(const Executor& ex, Fn&& fn) {
+    std::lock_guard<std::mutex> guard{sessions_mutex};
+    if (stopping) {
+      return false;
+    }
+    asio::post(ex, std::forward<Fn>(fn));
+    return true;
+  }
   void count(unsigned status) {
     metrics::registry::global()
         .get_counter("herald_http_requests_total", "HTTP requests answered, by status code.",
@@ -99,6 +205,16 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
 };
 
 namespace {
+
+// A Sec-WebSocket-Key is the base64 of 16 bytes: 22 alphabet characters and "==".
+bool valid_websocket_key(std::string_view key) {
+  if (key.size() != 24 || key.substr(22) != "==") {
+    return false;
+  }
+  return std::all_of(key.begin(), key.begin() + 22, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/';
+  });
+}
 
 class session : public std::enable_shared_from_this<session> {
 public:
@@ -124,7 +240,35 @@ public:
     });
   }
 
+  /// An async handler's answer, from any thread: written on this connection's strand.
+  void post_response(http_response res, unsigned version, bool keep_alive) {
+    server_->count(res.status);
+    server_->post_unless_stopping(
+        stream_.get_executor(),
+        [self = shared_from_this(), res = std::move(res), version, keep_alive]() mutable {
+          self->write(std::move(res), version, keep_alive);
+        });
+  }
+
 private:
+  // Shared by the copies of one request's http_responder: answers once, 500 if never called.
+  struct pending_reply {
+    pending_reply(std::shared_ptr<session> s, unsigned v, bool k)
+        : sess(std::move(s)), version(v), keep_alive(k) {}
+    ~pending_reply() {
+      answer(http_response{500, "text/plain; charset=utf-8", "internal error\n", {}});
+    }
+    void answer(http_response res) {
+      if (!answered.exchange(true)) {
+        sess->post_response(std::move(res), version, keep_alive);
+      }
+    }
+    std::shared_ptr<session> sess;
+    unsigned version;
+    bool keep_alive;
+    std::atomic<bool> answered{false};
+  };
+
   void do_read() {
     parser_.emplace();
     parser_->body_limit(server_->opts.body_limit);
@@ -164,8 +308,109 @@ private:
       r.headers.emplace_back(std::string{field.name_string()}, std::string{field.value()});
     }
     r.body = std::move(req.body());
-    http_response res = server_->dispatch(r);
-    write(std::move(res), req.version(), req.keep_alive());
+    unsigned version = req.version();
+    bool keep_alive = req.keep_alive();
+    if (auto res = server_->run_filter(r)) {
+      server_->count(res->status);
+      return write(std::move(*res), version, keep_alive);
+    }
+    if (has_token(r.header("upgrade"), "websocket")) {
+      return upgrade(std::move(r), version);
+    }
+    http_response res;
+    const route_handler* h = server_->find(r, res);
+    if (h != nullptr && h->async) {
+      return run_async(*h, r, version, keep_alive);
+    }
+    if (h != nullptr) {
+      try {
+        res = h->sync(r);
+      } catch (const std::exception& e) {
+        server_->log->error("{}: handler for {} {} threw: {}", server_->opts.name, r.method,
+                            r.path, e.what());
+        res = {500, "text/plain; charset=utf-8", "internal error\n", {}};
+      }
+    }
+    server_->count(res.status);
+    write(std::move(res), version, keep_alive);
+  }
+
+  void run_async(const route_handler& h, const http_request& r, unsigned version,
+                 bool keep_alive) {
+    auto reply = std::make_shared<pending_reply>(shared_from_this(), version, keep_alive);
+    try {
+      h.async(r, [reply](http_response res) { reply->answer(std::move(res)); });
+    } catch (const std::exception& e) {
+      server_->log->error("{}: async handler for {} {} threw: {}", server_->opts.name, r.method,
+                          r.path, e.what());
+      reply->answer(http_response{500, "text/plain; charset=utf-8", "internal error\n", {}});
+    }
+  }
+
+  // RFC 6455 section 4.2: validate the opening handshake, answer 101, hand the socket over.
+  void upgrade(http_request r, unsigned version) {
+    if (!server_->ws_acceptor) {
+      server_->count(404);
+      return write(http_response{404, "text/plain; charset=utf-8", "not found\n", {}}, version,
+                   false);
+    }
+    std::string key = r.header("sec-websocket-key");
+    bool valid = r.method == "GET" && version >= 11 &&
+                 has_token(r.header("connection"), "upgrade") && valid_websocket_key(key);
+    if (!valid || r.header("sec-websocket-version") != "13") {
+      server_->count(400);
+      header_list extra;
+      if (valid) {
+        extra.emplace_back("Sec-WebSocket-Version", "13");
+      }
+      return write(http_response{400, "text/plain; charset=utf-8", "bad websocket upgrade\n",
+                                 std::move(extra)},
+                   version, false);
+    }
+    server_->count(101);
+    auto msg = std::make_shared<http::response<http::empty_body>>(
+        http::status::switching_protocols, 11);
+    msg->set(http::field::server, "herald/" HERALD_VERSION);
+    msg->set(http::field::upgrade, "websocket");
+    msg->set(http::field::connection, "Upgrade");
+    msg->set(http::field::sec_websocket_accept, websocket_accept_key(key));
+    stream_.expires_after(server_->opts.idle_timeout);
+    http::async_write(stream_, *msg,
+                      [self = shared_from_this(), msg, r = std::move(r)](
+                          beast::error_code ec, size_t) mutable {
+                        if (ec) {
+                          return self->shutdown();
+                        }
+                        self->hand_over(std::move(r));
+                      });
+  }
+
+  void hand_over(http_request r) {
+    r.body.clear();
+    auto data = buffer_.data();
+    std::string leftover(static_cast<const char*>(data.data()), data.size());
+    tcp::socket socket = stream_.release_socket();
+    std::shared_ptr<detail::ws_stream> ws;
+    {
+      // Checked under the lock stop() takes, so stop() sees every stream it must close.
+      auto& reg = server_->ws_registry;
+      std::lock_guard<std::mutex> guard{reg.mutex};
+      if (reg.stopping) {
+        beast::error_code ignored;
+        socket.close(ignored);
+        return;
+      }
+      ws = std::make_shared<detail::ws_stream>(std::move(socket), std::move(r), id_,
+                                               server_->opts.websocket, server_->ws_metrics, reg,
+                                               server_, std::move(leftover));
+      reg.live.emplace(id_, ws);
+    }
+    try {
+      server_->ws_acceptor(ws);
+    } catch (const std::exception& e) {
+      server_->log->error("{}: websocket acceptor threw: {}", server_->opts.name, e.what());
+      ws->close(1011, "internal error");
+    }
   }
 
   void reply_error(unsigned status, unsigned version, std::string body) {
@@ -236,27 +481,77 @@ void detail::http_server_state::do_accept() {
       });
 }
 
-http_response detail::http_server_state::dispatch(const http_request& req) {
-  http_response res;
-  auto path_it = routes.find(req.path);
-  if (path_it == routes.end()) {
-    res = {404, "text/plain; charset=utf-8", "not found\n", {}};
-  } else if (auto m = path_it->second.find(req.method); m == path_it->second.end()) {
-    std::string allow;
-    for (const auto& [method, h] : path_it->second) {
-      allow += (allow.empty() ? "" : ", ") + method;
+void detail::http_server_state::add_route(std::string method, std::string pattern,
+                                           route_handler handler) {
+  if (started) {
+    throw std::logic_error("http_server: routes must be added before start");
+  }
+  auto it = std::find_if(routes.begin(), routes.end(),
+                         [&](const route_entry& e) { return e.pattern == pattern; });
+  if (it == routes.end()) {
+    route_entry e;
+    for (auto seg : split_path(pattern)) {
+      e.segments.emplace_back(seg);
+      e.is_param.push_back(seg.size() > 2 && seg.front() == '{' && seg.back() == '}');
     }
-    res = {405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", allow}}};
-  } else {
-    try {
-      res = m->second(req);
-    } catch (const std::exception& e) {
-      log->error("{}: handler for {} {} threw: {}", opts.name, req.method, req.path, e.what());
-      res = {500, "text/plain; charset=utf-8", "internal error\n", {}};
+    e.pattern = std::move(pattern);
+    routes.push_back(std::move(e));
+    it = std::prev(routes.end());
+  }
+  if (!it->methods.emplace(std::move(method), std::move(handler)).second) {
+    throw std::logic_error("http_server: duplicate route");
+  }
+}
+
+const route_handler* detail::http_server_state::find(http_request& req,
+                                                     http_response& res) const {
+  auto path = split_path(req.path);
+  const route_entry* best = nullptr;
+  const route_handler* handler = nullptr;
+  std::set<std::string> allowed;
+  bool any = false;
+  for (const auto& e : routes) {
+    if (!e.match(path, nullptr)) {
+      continue;
+    }
+    any = true;
+    auto m = e.methods.find(req.method);
+    if (m == e.methods.end()) {
+      for (const auto& [method, h] : e.methods) {
+        allowed.insert(method);
+      }
+    } else if (best == nullptr || e.more_specific_than(*best)) {
+      best = &e;
+      handler = &m->second;
     }
   }
-  count(res.status);
-  return res;
+  if (best != nullptr) {
+    best->match(path, &req.params);
+    return handler;
+  }
+  if (!any) {
+    res = {404, "text/plain; charset=utf-8", "not found\n", {}};
+    return nullptr;
+  }
+  std::string allow;
+  for (const auto& method : allowed) {
+    allow += (allow.empty() ? "" : ", ") + method;
+  }
+  res = {405, "text/plain; charset=utf-8", "method not allowed\n", {{"Allow", allow}}};
+  return nullptr;
+}
+
+std::optional<http_response> detail::http_server_state::run_filter(const http_request& req) {
+  if (!filter) {
+    return std::nullopt;
+  }
+  try {
+    return filter(req);
+  } catch (const std::exception& e) {
+    log->error("{}: request filter threw on {} {}: {}", opts.name, req.method, req.path,
+               e.what());
+    return http_response{500, "text/plain; charset=utf-8", "internal error\n", {}};
+  }
 }
 
 http_server::http_server(server_options opts)
@@ -267,23 +562,12 @@ http_server::~http_server() {
 }
 
 void http_server::route(std::string method, std::string path, http_handler handler) {
-  if (impl_->started) {
-    throw std::logic_error("http_server::route called after start");
-  }
-  auto& methods = impl_->routes[std::move(path)];
-  if (!methods.emplace(std::move(method), std::move(handler)).second) {
-    throw std::logic_error("http_server: duplicate route");
-  }
+  impl_->add_route(std::move(method), std::move(path), route_handler{std::move(handler), {}});
 }
 
 void http_server::route_async(std::string method, std::string pattern,
                               http_async_handler handler) {
-  // Provisional until the async path lands: answer through an immediately called responder.
-  route(std::move(method), std::move(pattern), [h = std::move(handler)](const http_request& r) {
-    http_response out{500, "text/plain; charset=utf-8", "internal error\n", {}};
-    h(r, [&out](http_response res) { out = std::move(res); });
-    return out;
-  });
+  impl_->add_route(std::move(method), std::move(pattern), route_handler{{}, std::move(handler)});
 }
 
 void http_server::set_filter(http_filter filter) {
@@ -367,6 +651,16 @@ void http_server::stop() {
       }
     }
   }
+  std::vector<std::shared_ptr<detail::ws_stream>> streams;
+  {
+    std::lock_guard<std::mutex> guard{impl_->ws_registry.mutex};
+    impl_->ws_registry.stopping = true;
+    for (auto& [id, weak] : impl_->ws_registry.live) {
+      if (auto s = weak.lock()) {
+        streams.push_back(std::move(s));
+      }
+    }
+  }
   asio::post(impl_->acceptor.get_executor(), [self = impl_] {
     beast::error_code ignored;
     self->acceptor.close(ignored);
@@ -375,6 +669,11 @@ void http_server::stop() {
     s->close();
   }
   live.clear();
+  // Each stream writes what is queued, then 1001, and ends within its close_timeout.
+  for (auto& s : streams) {
+    s->close(1001, "server stopping");
+  }
+  streams.clear();
   for (auto& t : impl_->threads) {
     if (t.joinable()) {
       t.join();

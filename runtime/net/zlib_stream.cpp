@@ -57,6 +57,13 @@ void zlib_stream_deflater::compress(std::string_view message, std::string& out) 
     state_ = std::move(st);
   }
   z_stream& zs = state_->zs;
+  if (message.empty() && zs.total_in + zs.total_out > 0) {
+    // zlib refuses a second flush without new input (Z_BUF_ERROR, no output), but each
+    // message must still end with the marker: after a sync flush the stream is byte aligned,
+    // so an empty stored block (header byte, LEN 0000, NLEN ffff) is a valid continuation.
+    out.append("\x00\x00\x00\xff\xff", 5);
+    return;
+  }
   zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(message.data()));
   zs.avail_in = static_cast<uInt>(message.size());
   size_t start = out.size();

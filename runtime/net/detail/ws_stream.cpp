@@ -1,0 +1,513 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "runtime/net/detail/ws_stream.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include <boost/asio/post.hpp>
+
+namespace herald::net::detail {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// Linux accepts IOV_MAX (1024) iovecs per sendmsg; Asio's own writes stop at 64.
+constexpr size_t max_iov = IOV_MAX;
+constexpr size_t read_chunk = 16 * 1024;
+// Reads (and writes) per strand turn before yielding to other connections on the thread.
+constexpr int rounds_per_turn = 8;
+
+// The io thread's gather list for the sendmsg in flight and the frame headers it points to.
+thread_local iovec tl_iov[max_iov];
+thread_local uint8_t tl_headers[max_iov][10];
+
+size_t frame_header_size(size_t payload) {
+  return payload < 126 ? 2 : payload <= 0xffff ? 4 : 10;
+}
+
+}  // namespace
+
+ws_metrics::ws_metrics(const std::string& server)
+    : open(metrics::registry::global().get_gauge(
+          "herald_ws_connections", "Open WebSocket connections.", {{"server", server}})),
+      accepted(metrics::registry::global().get_counter(
+          "herald_ws_connections_total", "WebSocket upgrades accepted.", {{"server", server}})),
+      messages_in(metrics::registry::global().get_counter(
+          "herald_ws_messages_in_total", "Inbound WebSocket text messages delivered.",
+          {{"server", server}})),
+      messages_out(metrics::registry::global().get_counter(
+          "herald_ws_messages_out_total", "Outbound WebSocket data messages queued.",
+          {{"server", server}})),
+      bytes_written(metrics::registry::global().get_counter(
+          "herald_ws_bytes_written_total", "WebSocket frame bytes handed to the kernel.",
+          {{"server", server}})),
+      writev_calls(metrics::registry::global().get_counter(
+          "herald_ws_writev_total",
+          "sendmsg calls writing WebSocket frames (many messages per call when queued).",
+          {{"server", server}})) {
+  for (auto e : {ws_error::message_too_big, ws_error::binary_message, ws_error::bad_frame}) {
+    errors[static_cast<size_t>(e)] = &metrics::registry::global().get_counter(
+        "herald_ws_inbound_errors_total", "Inbound WebSocket protocol violations, by kind.",
+        {{"server", server}, {"kind", std::string{to_string(e)}}});
+  }
+}
+
+ws_stream::ws_stream(tcp::socket socket, http_request request, uint64_t id,
+                     const ws_options& opts, const ws_metrics& metrics, ws_registry& registry,
+                     std::shared_ptr<void> owner, std::string leftover)
+    : ws_connection(std::move(request), id),
+      socket_(std::move(socket)),
+      opts_(opts),
+      metrics_(metrics),
+      registry_(registry),
+      owner_(std::move(owner)),
+      leftover_(std::move(leftover)),
+      reader_(opts.max_message_bytes) {
+  boost::system::error_code ignored;
+  // Reads and writes are attempted directly and wait for readiness only on would_block.
+  socket_.non_blocking(true, ignored);
+  socket_.set_option(tcp::no_delay(true), ignored);
+  metrics_.open.add();
+  metrics_.accepted.inc();
+}
+
+ws_stream::~ws_stream() {
+  if (!finished_) {
+    metrics_.open.sub();  // never started nor stopped: the owner dropped it
+  }
+  std::lock_guard<std::mutex> guard{registry_.mutex};
+  registry_.live.erase(id());
+}
+
+void ws_stream::start(std::shared_ptr<ws_handler> handler) {
+  std::unique_lock<std::mutex> lock{mutex_};
+  if (finished_) {
+    uint16_t code = close_code_;
+    bool by_peer = closed_by_peer_;
+    lock.unlock();
+    handler->on_closed(code, by_peer);
+    return;
+  }
+  auto self = std::static_pointer_cast<ws_stream>(shared_from_this());
+  post_locked([self, h = std::move(handler)]() mutable {
+    self->handler_ = std::move(h);
+    self->begin();
+  });
+}
+
+asio::any_io_executor ws_stream::executor() const {
+  return const_cast<tcp::socket&>(socket_).get_executor();  // Asio 1.74 lacks a const overload
+}
+
+void ws_stream::post(std::function<void()> fn) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (finished_) {
+    return;
+  }
+  auto self = std::static_pointer_cast<ws_stream>(shared_from_this());
+  post_locked([self, fn = std::move(fn)] {
+    if (!self->finished_) {
+      fn();
+    }
+  });
+}
+
+void ws_stream::send(const std::vector<std::string_view>& messages, ws_opcode op,
+                     std::shared_ptr<const void> keepalive, std::function<void()> on_written) {
+  if (enqueue(messages, static_cast<uint8_t>(op), std::move(keepalive),
+              std::move(on_written))) {
+    metrics_.messages_out.inc(messages.size());
+  }
+}
+
+void ws_stream::close(uint16_t code, std::string_view reason) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (closing_ || finished_) {
+    return;
+  }
+  queue_close_locked(code, reason, false);
+}
+
+size_t ws_stream::queued_bytes() const {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return queued_bytes_;
+}
+
+bool ws_stream::is_open() const {
+  return open_.load(std::memory_order_acquire);
+}
+
+bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t opcode,
+                        std::shared_ptr<const void> keepalive,
+                        std::function<void()> on_written) {
+  bool control = opcode == op_pong;
+  size_t bytes = 0;
+  for (auto p : payloads) {
+    bytes += frame_header_size(p.size()) + p.size();
+  }
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (finished_) {
+    return false;  // on_written never runs after on_closed
+  }
+  bool refused = closing_ || payloads.empty();
+  if (!refused && !control && queued_bytes_ + bytes > opts_.max_queued_bytes) {
+    queue_close_locked(1008, "outbound queue full", false);
+    refused = true;
+  }
+  if (refused) {
+    if (on_written) {
+      post_locked(std::move(on_written));
+    }
+    return false;
+  }
+  for (auto p : payloads) {
+    out_frame f{p.data(), p.size(), {}, 0};
+    f.header[0] = static_cast<uint8_t>(0x80 | opcode);
+    size_t n = p.size();
+    if (n < 126) {
+      f.header[1] = static_cast<uint8_t>(n);
+      f.header_size = 2;
+    } else if (n <= 0xffff) {
+      f.header[1] = 126;
+      f.header[2] = static_cast<uint8_t>(n >> 8);
+      f.header[3] = static_cast<uint8_t>(n);
+      f.header_size = 4;
+    } else {
+      f.header[1] = 127;
+      for (int i = 0; i < 8; ++i) {
+        f.header[2 + i] = static_cast<uint8_t>(static_cast<uint64_t>(n) >> (56 - 8 * i));
+      }
+      f.header_size = 10;
+    }
+    frames_.push_back(f);
+  }
+  batches_.push_back(out_batch{frames_.size(), std::move(keepalive), std::move(on_written)});
+  queued_bytes_ += bytes;
+  if (!write_scheduled_) {
+    write_scheduled_ = true;
+    post_locked([self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
+      self->do_write();
+    });
+  }
+  return true;
+}
+
+void ws_stream::queue_close_locked(uint16_t code, std::string_view reason, bool by_peer) {
+  closing_ = true;
+  open_.store(false, std::memory_order_release);
+  closed_by_peer_ = by_peer;
+  // 1005 ("no status") is reported, never sent: the echo of a code-less close is empty.
+  close_code_ = code;
+  auto payload = std::make_shared<std::string>();
+  if (code != 1005) {
+    payload->push_back(static_cast<char>(code >> 8));
+    payload->push_back(static_cast<char>(code & 0xff));
+    payload->append(reason.substr(0, 123));
+  }
+  out_frame f{payload->data(), payload->size(), {static_cast<uint8_t>(0x80 | op_close),
+                                                 static_cast<uint8_t>(payload->size())},
+              2};
+  frames_.push_back(f);
+  queued_bytes_ += 2 + payload->size();
+  auto self = std::static_pointer_cast<ws_stream>(shared_from_this());
+  batches_.push_back(out_batch{frames_.size(), std::move(payload),
+                               [self] { self->close_frame_written(); }});
+  if (!write_scheduled_) {
+    write_scheduled_ = true;
+    post_locked([self] { self->do_write(); });
+  }
+}
+
+void ws_stream::post_locked(std::function<void()> fn) {
+  asio::post(socket_.get_executor(), std::move(fn));
+}
+
+void ws_stream::begin() {
+  if (finished_) {
+    // stop() ended the stream between start() and now: deliver on_closed on the strand.
+    uint16_t code;
+    bool by_peer;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      code = close_code_;
+      by_peer = closed_by_peer_;
+    }
+    auto h = std::move(handler_);
+    h->on_closed(code, by_peer);
+    return;
+  }
+  started_ = true;
+  if (!leftover_.empty()) {
+    std::string bytes;
+    bytes.swap(leftover_);
+    reader_.consume(bytes.data(), bytes.size(), *this);
+    if (finished_) {
+      return;
+    }
+  }
+  // Read before waiting: bytes may have arrived before start() without a readiness edge.
+  on_readable({});
+}
+
+void ws_stream::wait_readable() {
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = std::static_pointer_cast<ws_stream>(shared_from_this())](
+                         const boost::system::error_code& ec) { self->on_readable(ec); });
+}
+
+void ws_stream::on_readable(const boost::system::error_code& ec) {
+  if (finished_) {
+    return;
+  }
+  if (ec) {
+    return finish();
+  }
+  // One scratch buffer per io thread: an idle connection holds no read buffer at all.
+  thread_local char scratch[read_chunk];
+  for (int round = 0; round < rounds_per_turn; ++round) {
+    boost::system::error_code rec;
+    size_t n = socket_.read_some(asio::buffer(scratch), rec);
+    if (rec == asio::error::would_block || rec == asio::error::try_again) {
+      return wait_readable();
+    }
+    if (rec) {
+      return finish();  // end of stream or reset
+    }
+    if (!reader_.failed()) {
+      reader_.consume(scratch, n, *this);
+    }
+    if (finished_) {
+      return;
+    }
+  }
+  asio::post(socket_.get_executor(),
+             [self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
+               self->on_readable({});
+             });
+}
+
+void ws_stream::frame_text(std::string_view message) {
+  if (!is_open() || !handler_) {
+    return;
+  }
+  metrics_.messages_in.inc();
+  handler_->on_text(message);
+}
+
+void ws_stream::frame_error(ws_error e) {
+  metrics_.errors[static_cast<size_t>(e)]->inc();
+  if (is_open() && handler_) {
+    handler_->on_error(e);
+  }
+  if (e == ws_error::bad_frame) {
+    close(1002, "protocol error");  // no-op if the handler closed already
+  }
+}
+
+void ws_stream::frame_control(ws_op op, std::string_view payload) {
+  if (op == op_ping) {
+    if (is_open()) {
+      auto copy = std::make_shared<const std::string>(payload);
+      enqueue({std::string_view{*copy}}, op_pong, copy, {});
+    }
+    return;
+  }
+  if (op != op_close) {
+    return;  // unsolicited pongs are allowed and ignored
+  }
+  peer_close_seen_ = true;
+  reader_.halt();  // nothing may follow a close frame
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    if (!closing_) {
+      uint16_t code = 1005;
+      if (payload.size() >= 2) {
+        code = static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8) |
+                                     static_cast<uint8_t>(payload[1]));
+      } else if (payload.size() == 1) {
+        code = 1002;
+      }
+      queue_close_locked(code, {}, true);
+    }
+  }
+  if (close_written_) {
+    finish();
+  }
+}
+
+void ws_stream::do_write() {
+  for (int round = 0; round < rounds_per_turn; ++round) {
+    if (finished_) {
+      return;
+    }
+    size_t count;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      count = build_iovecs_locked();
+      if (count == 0) {
+        write_scheduled_ = false;
+        return;
+      }
+    }
+    msghdr msg{};
+    msg.msg_iov = tl_iov;
+    msg.msg_iovlen = count;
+    ssize_t n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        socket_.async_wait(tcp::socket::wait_write,
+                           [self = std::static_pointer_cast<ws_stream>(shared_from_this())](
+                               const boost::system::error_code& ec) {
+                             if (ec) {
+                               return self->finish();
+                             }
+                             self->do_write();
+                           });
+        return;
+      }
+      return finish();
+    }
+    metrics_.writev_calls.inc();
+    metrics_.bytes_written.inc(static_cast<uint64_t>(n));
+    advance(static_cast<size_t>(n));
+  }
+  asio::post(socket_.get_executor(),
+             [self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
+               self->do_write();
+             });
+}
+
+// Gathers the unwritten frames into the io thread's iovec array: per frame its header (copied,
+// since frames_ may reallocate while sendmsg runs unlocked) and its payload view.
+size_t ws_stream::build_iovecs_locked() {
+  iovec* iov = tl_iov;
+  auto& headers = tl_headers;
+  size_t count = 0;
+  size_t nheaders = 0;
+  size_t skip = head_offset_;
+  for (size_t i = head_; i < frames_.size() && count + 2 <= max_iov; ++i) {
+    const out_frame& f = frames_[i];
+    if (skip < f.header_size) {
+      size_t len = f.header_size - skip;
+      std::memcpy(headers[nheaders], f.header + skip, len);
+      iov[count++] = iovec{headers[nheaders++], len};
+    }
+    size_t payload_skip = skip > f.header_size ? skip - f.header_size : 0;
+    if (f.size > payload_skip) {
+      iov[count++] = iovec{const_cast<char*>(f.data) + payload_skip, f.size - payload_skip};
+    }
+    skip = 0;
+  }
+  return count;
+}
+
+void ws_stream::advance(size_t written) {
+  std::vector<out_batch> done;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    queued_bytes_ -= written;
+    while (written > 0) {
+      const out_frame& f = frames_[head_];
+      size_t rest = f.header_size + f.size - head_offset_;
+      if (written < rest) {
+        head_offset_ += written;
+        break;
+      }
+      written -= rest;
+      ++head_;
+      head_offset_ = 0;
+    }
+    while (batch_head_ < batches_.size() && batches_[batch_head_].end <= head_) {
+      done.push_back(std::move(batches_[batch_head_++]));
+    }
+    if (head_ == frames_.size()) {
+      // Drained: start over, and give back what a burst made the queue grow to.
+      head_ = head_offset_ = batch_head_ = 0;
+      if (frames_.capacity() > 64) {
+        std::vector<out_frame>{}.swap(frames_);
+        std::vector<out_batch>{}.swap(batches_);
+      } else {
+        frames_.clear();
+        batches_.clear();
+      }
+    }
+  }
+  for (auto& b : done) {
+    if (b.on_written) {
+      b.on_written();
+    }
+  }
+}
+
+void ws_stream::close_frame_written() {
+  close_written_ = true;
+  if (finished_) {
+    return;
+  }
+  if (peer_close_seen_ || !started_ || reader_.failed()) {
+    return finish();
+  }
+  close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), opts_.close_timeout);
+  close_timer_->async_wait([self = std::static_pointer_cast<ws_stream>(shared_from_this())](
+                               const boost::system::error_code& ec) {
+    if (!ec) {
+      self->finish();
+    }
+  });
+}
+
+void ws_stream::finish() {
+  if (finished_) {
+    return;
+  }
+  std::vector<out_batch> dropped;
+  uint16_t code;
+  bool by_peer;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    finished_ = true;
+    closing_ = true;
+    if (close_code_ == 0) {
+      close_code_ = 1006;  // the transport ended without any close frame
+      closed_by_peer_ = true;
+    }
+    code = close_code_;
+    by_peer = closed_by_peer_;
+    for (size_t i = batch_head_; i < batches_.size(); ++i) {
+      dropped.push_back(std::move(batches_[i]));
+    }
+    std::vector<out_frame>{}.swap(frames_);
+    std::vector<out_batch>{}.swap(batches_);
+    head_ = head_offset_ = batch_head_ = queued_bytes_ = 0;
+  }
+  open_.store(false, std::memory_order_release);
+  boost::system::error_code ignored;
+  if (close_timer_) {
+    close_timer_->cancel();
+  }
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  reader_.halt();
+  metrics_.open.sub();
+  for (auto& b : dropped) {
+    if (b.on_written) {
+      b.on_written();  // "handed to the kernel or the connection failed"
+    }
+  }
+  dropped.clear();
+  if (handler_) {
+    auto h = std::move(handler_);
+    h->on_closed(code, by_peer);
+  }
+}
+
+}  // namespace herald::net::detail

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The ws_connection implementation: RFC 6455 framing on an Asio TCP socket whose executor is
+// a strand of http_server's io_context. Created by http_server after the 101 response; the
+// server keeps a weak list of live streams to close them on stop().
+// Invariant: all state outside mutex_ is touched on the strand only; nothing is posted to the
+// strand once finished_ is set, so a stopped io_context never holds a stream alive.
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "runtime/metrics/metrics.hpp"
+#include "runtime/net/detail/ws_frame_reader.hpp"
+#include "runtime/net/websocket.hpp"
+
+namespace herald::net::detail {
+
+/// Per-server WebSocket instruments (label server=<server_options::name>).
+struct ws_metrics {
+  explicit ws_metrics(const std::string& server);
+  metrics::gauge& open;               ///< herald_ws_connections: open connections
+  metrics::counter& accepted;         ///< herald_ws_connections_total: upgrades accepted
+  metrics::counter& messages_in;      ///< herald_ws_messages_in_total: text messages delivered
+  metrics::counter& messages_out;     ///< herald_ws_messages_out_total: data messages queued
+  metrics::counter& bytes_written;    ///< herald_ws_bytes_written_total: frame bytes written
+  metrics::counter& writev_calls;     ///< herald_ws_writev_total: sendmsg calls that wrote
+  metrics::counter* errors[3];        ///< herald_ws_inbound_errors_total{kind}, by ws_error
+};
+
+class ws_stream;
+
+/// Live streams of one server, for stop(). Owned by the server state.
+struct ws_registry {
+  std::mutex mutex;
+  bool stopping = false;  ///< set by stop(); no stream is registered afterwards
+  std::map<uint64_t, std::weak_ptr<ws_stream>> live;
+};
+
+class ws_stream final : public ws_connection, private ws_frame_listener {
+public:
+  /// `owner` keeps the io_context (and registry, options, metrics) alive as long as the
+  /// stream; `leftover` holds bytes the HTTP parser read past the upgrade request.
+  ws_stream(boost::asio::ip::tcp::socket socket, http_request request, uint64_t id,
+            const ws_options& opts, const ws_metrics& metrics, ws_registry& registry,
+            std::shared_ptr<void> owner, std::string leftover);
+  ~ws_stream() override;
+
+  void start(std::shared_ptr<ws_handler> handler) override;
+  boost::asio::any_io_executor executor() const override;
+  void post(std::function<void()> fn) override;
+  void send(const std::vector<std::string_view>& messages, ws_opcode op,
+            std::shared_ptr<const void> keepalive,
+            std::function<void()> on_written = {}) override;
+  void close(uint16_t code, std::string_view reason = {}) override;
+  size_t queued_bytes() const override;
+  bool is_open() const override;
+
+private:
+  // One queued frame: its header is built at enqueue time, the payload is a caller's view.
+  struct out_frame {
+    const char* data;
+    size_t size;
+    uint8_t header[10];
+    uint8_t header_size;
+  };
+  // One send() call: done once every frame before index `end` of frames_ was written.
+  struct out_batch {
+    size_t end;
+    std::shared_ptr<const void> keepalive;
+    std::function<void()> on_written;
+  };
+
+  void frame_text(std::string_view message) override;
+  void frame_error(ws_error e) override;
+  void frame_control(ws_op op, std::string_view payload) override;
+
+  // Queues frames under mutex_ and schedules a write; false if the stream finished.
+  bool enqueue(const std::vector<std::string_view>& payloads, uint8_t opcode,
+               std::shared_ptr<const void> keepalive, std::function<void()> on_written);
+  void queue_close_locked(uint16_t code, std::string_view reason, bool by_peer);
+  void post_locked(std::function<void()> fn);
+  void begin();
+  void on_readable(const boost::system::error_code& ec);
+  void wait_readable();
+  void do_write();
+  size_t build_iovecs_locked();
+  void advance(size_t written);
+  void close_frame_written();
+  void finish();
+
+  boost::asio::ip::tcp::socket socket_;
+  const ws_options& opts_;
+  const ws_metrics& metrics_;
+  ws_registry& registry_;
+  std::shared_ptr<void> owner_;
+  std::shared_ptr<ws_handler> handler_;
+  std::string leftover_;
+  ws_frame_reader reader_;
+  std::unique_ptr<boost::asio::steady_timer> close_timer_;  // only while closing
+  std::atomic<bool> open_{true};
+  bool started_ = false;          // strand: handler installed, reading
+  bool peer_close_seen_ = false;  // strand: the peer's close frame arrived
+  bool close_written_ = false;    // strand: our close frame reached the kernel
+
+  mutable std::mutex mutex_;
+  std::vector<out_frame> frames_;  // guarded; [head_, end) not yet fully written
+  std::vector<out_batch> batches_;  // guarded; in frame order
+  size_t head_ = 0;                 // guarded; first frame not fully written
+  size_t head_offset_ = 0;          // guarded; bytes of frames_[head_] already written
+  size_t batch_head_ = 0;           // guarded
+  size_t queued_bytes_ = 0;         // guarded
+  uint16_t close_code_ = 0;         // guarded; 0 until a close frame is queued
+  bool closed_by_peer_ = false;     // guarded; the peer's close frame came first
+  bool closing_ = false;            // guarded; a close frame is queued: no more data
+  bool write_scheduled_ = false;    // guarded; a do_write is posted or waiting
+  bool finished_ = false;           // guarded; socket closed, on_closed delivered or due
+};
+
+}  // namespace herald::net::detail
