@@ -15,11 +15,14 @@ namespace herald::supervision {
 namespace detail {
 
 /// Routing table shared by all copies of one partition_supervisor handle.
+/// Holds weak addresses: the owner supervisor's child specs capture this table,
+/// so strong handles here would form a cycle (table -> owner -> spec -> table)
+/// that keeps every terminated supervisor of the tree alive (LeakSanitizer).
 struct partition_table {
   partition_spec spec;
   mutable std::shared_mutex mutex;
-  caf::actor owner;                 // guarded by mutex
-  std::vector<caf::actor> slots;    // guarded by mutex; size fixed at first start
+  caf::actor_addr owner;                 // guarded by mutex
+  std::vector<caf::actor_addr> slots;    // guarded by mutex; size fixed at first start
 };
 
 }  // namespace detail
@@ -38,7 +41,7 @@ child_spec partition_child(std::shared_ptr<detail::partition_table> table, size_
     auto res = inner(ctx);
     if (res) {
       std::unique_lock<std::shared_mutex> guard{table->mutex};
-      table->slots[i] = *res;
+      table->slots[i] = res->address();
     }
     return res;
   };
@@ -82,7 +85,7 @@ child_spec partition_supervisor::as_child() const {
     }
     auto sup = spawn_supervisor(ctx.system, std::move(owner));
     std::unique_lock<std::shared_mutex> guard{table->mutex};
-    table->owner = sup;
+    table->owner = sup.address();
     return sup;
   };
   return child;
@@ -118,7 +121,7 @@ const std::string& partition_supervisor::name() const noexcept {
 
 caf::actor partition_supervisor::owner() const {
   std::shared_lock<std::shared_mutex> guard{table_->mutex};
-  return table_->owner;
+  return caf::actor_cast<caf::actor>(table_->owner);
 }
 
 size_t partition_supervisor::partitions() const {
@@ -133,13 +136,14 @@ size_t partition_supervisor::partition_index(const child_key& key) const {
 
 caf::actor partition_supervisor::partition(size_t index) const {
   std::shared_lock<std::shared_mutex> guard{table_->mutex};
-  return index < table_->slots.size() ? table_->slots[index] : caf::actor{};
+  return index < table_->slots.size() ? caf::actor_cast<caf::actor>(table_->slots[index])
+                                       : caf::actor{};
 }
 
 caf::actor partition_supervisor::partition_for(const child_key& key) const {
   std::shared_lock<std::shared_mutex> guard{table_->mutex};
   auto n = table_->slots.size();
-  return n == 0 ? caf::actor{} : table_->slots[key.hash() % n];
+  return n == 0 ? caf::actor{} : caf::actor_cast<caf::actor>(table_->slots[key.hash() % n]);
 }
 
 caf::expected<caf::actor> partition_supervisor::start_child(caf::actor_system& sys,
