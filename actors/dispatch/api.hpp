@@ -52,8 +52,9 @@ session::session_output_ptr open_session_async(const services_ptr& svc,
 using session_callback = std::function<void(caf::expected<opened_session>)>;
 
 /// As open_session, without blocking the caller: `done` gets the started
-/// session (READY already in its output) or the start error. For connection
-/// threads (the gateway's Identify).
+/// session or the start error. For connection threads (the gateway's
+/// Identify). READY may not be written yet (the actor writes it when it first
+/// runs); attach() collects it whenever it lands.
 void open_session_async(const services_ptr& svc, session::session_params params,
                         std::chrono::milliseconds timeout, session_callback done);
 

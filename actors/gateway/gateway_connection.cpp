@@ -103,15 +103,25 @@ void gateway_connection::drain() {
 }
 
 void gateway_connection::execute(actions acts) {
-  for (auto& a : acts) {
-    if (auto* f = std::get_if<send_frame>(&a)) {
-      send_control(std::move(f->frame));
-    } else if (auto* o = std::get_if<open_session>(&a)) {
-      start_identify(std::move(o->request));
-    } else if (auto* r = std::get_if<resume_session>(&a)) {
-      start_resume(std::move(r->request));
-    } else if (auto* c = std::get_if<close_connection>(&a)) {
-      close_with(*c);
+  // An exception here (the injected authenticator, zlib out of memory) must not reach the
+  // io thread: the connection closes 4000 and its session stays resumable.
+  try {
+    for (auto& a : acts) {
+      if (auto* f = std::get_if<send_frame>(&a)) {
+        send_control(std::move(f->frame));
+      } else if (auto* o = std::get_if<open_session>(&a)) {
+        start_identify(std::move(o->request));
+      } else if (auto* r = std::get_if<resume_session>(&a)) {
+        start_resume(std::move(r->request));
+      } else if (auto* c = std::get_if<close_connection>(&a)) {
+        close_with(*c);
+      }
+    }
+  } catch (const std::exception& e) {
+    spdlog::error("gateway connection {}: {}", id(), e.what());
+    auto closing = proto_.close_resumable();
+    if (!closing.empty()) {
+      close_with(std::get<close_connection>(closing.front()));
     }
   }
 }
@@ -164,6 +174,10 @@ void gateway_connection::write_more() {
     }
     output_->buffer().collect(*batch);
   }
+  send_batch(std::move(batch));
+}
+
+void gateway_connection::send_batch(std::shared_ptr<session::outbound_batch> batch) {
   if (batch->empty()) {
     return;
   }
@@ -183,12 +197,25 @@ void gateway_connection::write_more() {
     conn_->send(views, net::ws_opcode::text, batch, std::move(written));
     return;
   }
+  send_deflated(*batch, std::move(written));
+}
+
+void gateway_connection::send_deflated(const session::outbound_batch& batch,
+                                       std::function<void()> written) {
+  std::vector<std::string_view> views;
+  views.reserve(batch.frames());
   auto deflated = std::make_shared<deflated_batch>();
-  deflated->messages.reserve(batch->frames());
-  batch->for_each_frame([&](std::string_view frame) {
-    deflated->messages.emplace_back();
-    deflater_->compress(frame, deflated->messages.back());
-  });
+  deflated->messages.reserve(batch.frames());
+  try {
+    batch.for_each_frame([&](std::string_view frame) {
+      deflated->messages.emplace_back();
+      deflater_->compress(frame, deflated->messages.back());
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("gateway connection {}: {}", id(), e.what());
+    execute(proto_.close_resumable());
+    return;
+  }
   for (const auto& m : deflated->messages) {
     views.emplace_back(m);
   }
@@ -325,12 +352,17 @@ void gateway_connection::resumed(caf::expected<dispatch::opened_session> found, 
   // The previous connection (if still attached) stops collecting before we attach.
   ctx_->claim(found->output->session_id(), shared_from_this());
   session::resume_status status;
+  auto replay = std::make_shared<session::outbound_batch>();
   {
     std::lock_guard<std::mutex> guard{output_mutex_};
     status = found->output->buffer().attach_resumed(this, seq);
     if (status == session::resume_status::ok) {
       session_ = found->actor;
       output_ = found->output;
+      // The replay is collected before RESUMED is appended: a backlog above the queue
+      // bound would otherwise overflow on that very append and close the resumed
+      // connection at once (4000), again and again.
+      output_->buffer().collect(*replay);
       // RESUMED is a dispatch with its own seq, after the replayed frames.
       output_->buffer().append_dispatch(guild::resumed_tail());
       caf::anon_send(session_, session::connected_atom::value);
@@ -339,6 +371,7 @@ void gateway_connection::resumed(caf::expected<dispatch::opened_session> found, 
   if (status == session::resume_status::ok) {
     ctx_->stats.resumes_ok.inc();
     execute(proto_.on_resumed());
+    send_batch(std::move(replay));  // nothing was in flight: no session was attached
     return;
   }
   ctx_->disown(found->output->session_id(), this);

@@ -10,6 +10,7 @@
 // attachment, under output_mutex_, so a resuming connection's connected_atom follows it.
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -61,6 +62,8 @@ private:
   void execute(actions acts);
   void send_control(std::string frame);
   void write_more();
+  void send_batch(std::shared_ptr<session::outbound_batch> batch);
+  void send_deflated(const session::outbound_batch& batch, std::function<void()> written);
   void arm_timer();
   void start_identify(identify_request req);
   void start_resume(resume_request req);

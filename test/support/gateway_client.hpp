@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -29,12 +29,18 @@ public:
   using json = nlohmann::json;
 
   /// Connects and completes the WebSocket handshake on 127.0.0.1:port with `target`.
-  explicit gateway_client(uint16_t port, std::string target = "/?v=10&encoding=json")
+  /// `receive_buffer` > 0 sets SO_RCVBUF before connecting (a small one makes a client
+  /// that stops reading back-pressure the server quickly: slow-consumer tests).
+  explicit gateway_client(uint16_t port, std::string target = "/?v=10&encoding=json",
+                          int receive_buffer = 0)
       : ws_(ioc_) {
     namespace net = boost::asio;
-    net::ip::tcp::resolver resolver{ioc_};
-    auto results = resolver.resolve("127.0.0.1", std::to_string(port));
-    boost::beast::get_lowest_layer(ws_).connect(results);
+    auto& sock = boost::beast::get_lowest_layer(ws_).socket();
+    sock.open(net::ip::tcp::v4());
+    if (receive_buffer > 0) {
+      sock.set_option(net::socket_base::receive_buffer_size(receive_buffer));
+    }
+    sock.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
     ws_.read_message_max(64u << 20);
     ws_.handshake("127.0.0.1:" + std::to_string(port), target);
     zlib_ = target.find("compress=zlib-stream") != std::string::npos;

@@ -174,8 +174,9 @@ struct gateway_env {
   }
 
   uint16_t port() const { return server->port(); }
-  std::unique_ptr<gateway_client> client(const std::string& target = "/?v=10&encoding=json") {
-    return std::make_unique<gateway_client>(port(), target);
+  std::unique_ptr<gateway_client> client(const std::string& target = "/?v=10&encoding=json",
+                                         int receive_buffer = 0) {
+    return std::make_unique<gateway_client>(port(), target, receive_buffer);
   }
   /// Publishes a message by alice in guild_a's channel; returns its id.
   uint64_t post(const std::string& content, uint64_t guild = guild_a, uint64_t channel = channel_a) {

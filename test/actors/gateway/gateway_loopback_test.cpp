@@ -3,6 +3,7 @@
 // + dispatch services on SQLite. Login, dispatch, every close code, resume with missed events,
 // drain, sharding and zlib-stream.
 
+#include "runtime/metrics/metrics.hpp"
 #include "test/actors/gateway/gateway_fixture.hpp"
 
 namespace {
@@ -319,4 +320,78 @@ TEST_CASE("a user without guilds gets READY with an empty guild list") {
   auto c = g.client();
   auto ready = c->login(carol_token, 0);
   CHECK(ready["d"]["guilds"].empty());
+}
+
+TEST_CASE("a client that stops reading is closed 4000 when its queue bound is hit, then resumes") {
+  auto dc = gateway_dispatch_config();
+  dc.session_limits.queue_max_frames = 32;
+  dc.session_limits.queue_max_bytes = 64u << 10;
+  gateway_env g{gateway::gateway_options{}, dc};
+  auto c = g.client("/?v=10&encoding=json", 4096);
+  c->login(bob_token, 1);
+  auto sid = c->session_id();
+  const std::string content(1500, 'x');
+  std::vector<uint64_t> ids;
+  auto overflow_closes = [] {
+    return metrics::registry::global().value_of("herald_gateway_closes_total", {{"code", "4000"}});
+  };
+  double before = overflow_closes();
+  // Publish until the server gives up on the connection (kernel buffers first, then the
+  // session's queue bound).
+  for (int i = 0; i < 5000 && overflow_closes() == before; ++i) {
+    ids.push_back(g.post(content));
+  }
+  REQUIRE(overflow_closes() == before + 1);
+  // Reading again drains the kernel buffers and the close frame queued behind them.
+  CHECK(c->wait_close(std::chrono::seconds{30}) == 4000);
+  require_gapless(*c);
+  uint64_t seq = c->last_seq();
+  auto again = g.client();
+  REQUIRE(again->next_op(10));
+  again->set_last_seq(seq);
+  again->resume(bob_token, sid, seq);
+  auto resumed = again->next_op(0, "RESUMED", std::chrono::seconds{30});
+  INFO("first client: " << c->frames().size() << " frames, last seq " << seq << "; resumed: "
+       << again->frames().size() << " frames, close " << again->close_code().value_or(0));
+  REQUIRE(resumed);
+  require_gapless(*again);
+  // Every message reached one of the two connections exactly once, in order.
+  std::vector<uint64_t> got;
+  for (const auto* cl : {c.get(), again.get()}) {
+    for (const auto& f : cl->frames()) {
+      if (f["t"] == "MESSAGE_CREATE") {
+        got.push_back(std::stoull(f["d"]["id"].get<std::string>()));
+      }
+    }
+  }
+  CHECK(got == ids);
+}
+
+TEST_CASE("a client close other than 1000/1001 keeps the session resumable") {
+  gateway_env g;
+  auto c = g.client();
+  c->login(bob_token, 1);
+  c->close(4321);
+  REQUIRE(eventually([&] { return g.gateway->connections() == 0; }));
+  auto again = g.client();
+  REQUIRE(again->next_op(10));
+  again->resume(bob_token, c->session_id(), c->last_seq());
+  REQUIRE(again->next_op(0, "RESUMED"));
+}
+
+TEST_CASE("server closes and refused input are counted by code and kind") {
+  auto& reg = metrics::registry::global();
+  auto closes = [&] { return reg.value_of("herald_gateway_closes_total", {{"code", "4002"}}); };
+  auto errors = [&] {
+    return reg.value_of("herald_gateway_inbound_errors_total", {{"kind", "invalid_json"}});
+  };
+  double closes_before = closes();
+  double errors_before = errors();
+  gateway_env g;
+  auto c = g.client();
+  REQUIRE(c->next_op(10));
+  c->send_text("not json");
+  CHECK(c->wait_close() == 4002);
+  CHECK(closes() == closes_before + 1);
+  CHECK(errors() == errors_before + 1);
 }
