@@ -166,15 +166,30 @@ void gateway_connection::write_more() {
   if (writing_ || !conn_->is_open()) {
     return;
   }
-  auto batch = std::make_shared<session::outbound_batch>();
+  // The batch object (and its vectors' capacity) is reused from the previous write.
+  auto batch = std::move(spare_);
+  if (!batch) {
+    batch = std::make_shared<session::outbound_batch>();
+  }
   {
     std::lock_guard<std::mutex> guard{output_mutex_};
-    if (!output_) {
-      return;
+    if (output_) {
+      output_->buffer().collect(*batch);
     }
-    output_->buffer().collect(*batch);
+  }
+  if (batch->empty()) {
+    spare_ = std::move(batch);
+    return;
   }
   send_batch(std::move(batch));
+}
+
+void gateway_connection::recycle(std::shared_ptr<session::outbound_batch> batch) {
+  // Reusable only when the transport let go of it; clear() drops the chunk references.
+  if (batch.use_count() == 1) {
+    batch->clear();
+    spare_ = std::move(batch);
+  }
 }
 
 void gateway_connection::send_batch(std::shared_ptr<session::outbound_batch> batch) {
@@ -183,21 +198,27 @@ void gateway_connection::send_batch(std::shared_ptr<session::outbound_batch> bat
   }
   writing_ = true;
   ctx_->stats.frames_sent.inc(batch->frames());
-  std::vector<std::string_view> views;
-  views.reserve(batch->frames());
   std::weak_ptr<gateway_connection> weak = shared_from_this();
-  auto written = [weak] {
-    if (auto self = weak.lock()) {
-      self->writing_ = false;
-      self->write_more();
-    }
-  };
-  if (!deflater_) {
-    batch->for_each_frame([&](std::string_view frame) { views.push_back(frame); });
-    conn_->send(views, net::ws_opcode::text, batch, std::move(written));
+  if (deflater_) {
+    send_deflated(*batch, [weak] {
+      if (auto self = weak.lock()) {
+        self->writing_ = false;
+        self->write_more();
+      }
+    });
+    recycle(std::move(batch));
     return;
   }
-  send_deflated(*batch, std::move(written));
+  views_.clear();
+  batch->for_each_frame([&](std::string_view frame) { views_.push_back(frame); });
+  in_flight_ = batch;
+  conn_->send(views_, net::ws_opcode::text, std::move(batch), [weak] {
+    if (auto self = weak.lock()) {
+      self->writing_ = false;
+      self->recycle(std::move(self->in_flight_));
+      self->write_more();
+    }
+  });
 }
 
 void gateway_connection::send_deflated(const session::outbound_batch& batch,
@@ -444,6 +465,8 @@ void gateway_connection::close_with(const close_connection& c) {
 void gateway_connection::on_closed(uint16_t code, bool by_peer) {
   proto_.on_peer_closed();
   timer_.cancel();
+  in_flight_.reset();  // chunk references of a write that will never complete
+  spare_.reset();
   if (by_peer && peer_close_ends_session(code)) {
     end_attachment(session::close_atom::value);
   } else {

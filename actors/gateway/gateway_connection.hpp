@@ -14,6 +14,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/steady_timer.hpp>
 #include <caf/actor.hpp>
@@ -63,6 +65,7 @@ private:
   void send_control(std::string frame);
   void write_more();
   void send_batch(std::shared_ptr<session::outbound_batch> batch);
+  void recycle(std::shared_ptr<session::outbound_batch> batch);
   void send_deflated(const session::outbound_batch& batch, std::function<void()> written);
   void arm_timer();
   void start_identify(identify_request req);
@@ -80,6 +83,9 @@ private:
   boost::asio::steady_timer timer_;
   std::unique_ptr<net::zlib_stream_deflater> deflater_;  // compress=zlib-stream only
   bool writing_ = false;  // a dispatch write is in flight (strand)
+  std::shared_ptr<session::outbound_batch> in_flight_;  // the batch being written (strand)
+  std::shared_ptr<session::outbound_batch> spare_;      // a written batch, reused (strand)
+  std::vector<std::string_view> views_;                 // one view per frame (strand)
 
   // The attached session; guarded because release_session() runs on another connection's
   // thread. write_more() collects under it so a released buffer is never collected twice.
