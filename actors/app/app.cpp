@@ -9,23 +9,15 @@
 
 #include "actors/admin/ctl_routes.hpp"
 #include "actors/dispatch/services.hpp"
+#include "actors/gateway/gateway_server.hpp"
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
+#include "actors/rest/rest_api.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/net/http_server.hpp"
 
-// The gateway and REST modules are built by other engineers in parallel; the composition
-// wires each one as soon as its header exists in the tree.
-#if __has_include("actors/gateway/gateway_server.hpp")
-#include "actors/gateway/gateway_server.hpp"
-#define HERALD_APP_HAS_GATEWAY 1
-#endif
-#if __has_include("actors/rest/rest_api.hpp")
-#include "actors/rest/rest_api.hpp"
-#define HERALD_APP_HAS_REST 1
-#endif
 
 namespace herald::app {
 
@@ -49,9 +41,7 @@ struct app_state {
   std::shared_ptr<domain::snowflake_generator> ids =
       std::make_shared<domain::snowflake_generator>();
   dispatch::services_ptr svc;
-#ifdef HERALD_APP_HAS_GATEWAY
   std::shared_ptr<gateway::gateway_server> gateway;
-#endif
   std::unique_ptr<net::http_server> front;
   std::atomic<bool> draining{false};
 };
@@ -93,7 +83,6 @@ std::optional<std::string> start_front_door(app_state& st) {
                               "{\"message\": \"503: Service Unavailable\", \"code\": 0}",
                               {{"Retry-After", std::to_string(drain_retry_after_s)}}};
   });
-#ifdef HERALD_APP_HAS_GATEWAY
   gateway::gateway_options go;
   go.heartbeat_interval_ms = static_cast<uint32_t>(st.cfg.get_int("gateway.heartbeat_interval_ms"));
   go.public_url = st.cfg.get_string("gateway.public_url");
@@ -101,8 +90,6 @@ std::optional<std::string> start_front_door(app_state& st) {
   st.front->on_websocket([gw = st.gateway](net::ws_connection_ptr conn) {
     gw->accept(std::move(conn));
   });
-#endif
-#ifdef HERALD_APP_HAS_REST
   auto rest_ctx = std::make_shared<rest::rest_context>();
   rest_ctx->svc = st.svc;
   rest_ctx->authenticate = authenticate;
@@ -110,8 +97,6 @@ std::optional<std::string> start_front_door(app_state& st) {
   rest_ctx->draining = &st.draining;
   rest_ctx->drain_retry_after_s = drain_retry_after_s;
   rest::mount_routes(*st.front, rest_ctx);
-#endif
-  (void)authenticate;
   if (auto err = st.front->start()) {
     return "gateway.listen: cannot listen on " + st.cfg.get_string("gateway.listen") + ": " +
            err.message();
@@ -150,7 +135,6 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
 void stop(app_state& st) {
   auto lg = log::get("app");
   st.draining = true;
-#ifdef HERALD_APP_HAS_GATEWAY
   if (st.gateway) {
     lg->info("draining {} gateway connections (op 7 Reconnect)", st.gateway->connections());
     st.gateway->drain();
@@ -160,7 +144,6 @@ void stop(app_state& st) {
       std::this_thread::sleep_for(std::chrono::milliseconds{20});
     }
   }
-#endif
   if (st.front) {
     st.front->stop();
   }
