@@ -97,8 +97,16 @@ caf::expected<services_ptr> start_services(caf::actor_system& sys, dispatch_conf
                        if (!staged) {
                          return make_error(dispatch_errc::unavailable, "session not staged");
                        }
-                       return session::spawn_session(s, std::move(staged->params),
-                                                     std::move(staged->output));
+                       auto output = staged->output;
+                       auto started = session::spawn_session(s, std::move(staged->params),
+                                                              std::move(staged->output));
+                       if (started) {
+                         // Once the session has ended, relays write nothing
+                         // more to it, not even events already in flight.
+                         caf::actor_cast<caf::abstract_actor*>(*started)->attach_functor(
+                           [output] { output->close(); });
+                       }
+                       return started;
                      }),
     restart_type::temporary);
   for (auto* sup : {&svc->guild_supervisor, &svc->relay_supervisor, &svc->session_supervisor}) {

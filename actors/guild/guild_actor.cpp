@@ -164,13 +164,34 @@ caf::result<publish_ack> stage(guild_actor* self, const proto::event& event) {
   return caf::delegated<publish_ack>{};
 }
 
-void dispatch_pending(guild_actor* self, pending_event& p) {
+// Sends the events gathered so far, in order: one message per partition for
+// the whole run (a batch when there are several), so a burst costs each
+// partition one message and each session one lock per group commit.
+void send_events(guild_actor* self, std::vector<relay::dispatch_event_ptr>& events) {
+  if (events.size() == 1) {
+    to_all_partitions(self, events.front());
+  } else if (!events.empty()) {
+    auto batch = caf::make_counted<relay::dispatch_batch>();
+    batch->events = std::move(events);
+    to_all_partitions(self, relay::dispatch_batch_ptr{std::move(batch)});
+  }
+  events.clear();
+}
+
+// Queues one committed event's dispatch in `events`; anything else it sends
+// to partitions (views, removals) first flushes `events` to keep guild order.
+void dispatch_pending(guild_actor* self, pending_event& p,
+                      std::vector<relay::dispatch_event_ptr>& events) {
   auto& st = self->state;
   if (p.view) {
+    send_events(self, events);
     to_all_partitions(self, relay::view_update_ptr{p.view});
   }
   if (p.prepared.dispatch) {
-    to_all_partitions(self, relay::dispatch_event_ptr{p.prepared.dispatch});
+    events.emplace_back(p.prepared.dispatch);
+  }
+  if (!p.prepared.removed_users.empty()) {
+    send_events(self, events);
   }
   for (auto user : p.prepared.removed_users) {
     to_all_partitions(self, relay::remove_user_atom::value, user);
@@ -179,11 +200,10 @@ void dispatch_pending(guild_actor* self, pending_event& p) {
   for (auto user : p.prepared.added_users) {
     st.svc_->user_sessions.dispatch(user, session::join_guild_atom::value, st.state_->id());
   }
-  p.promise.deliver(publish_ack{p.order, std::move(p.prepared.reply_json)});
 }
 
-// Commits the batch, then dispatches and acknowledges every staged event in
-// order. On a store failure every producer gets persist_failed and the actor
+// Commits the batch, then dispatches every staged event in order (consecutive
+// dispatches as one batch per partition) and acknowledges them. On a store failure every producer gets persist_failed and the actor
 // exits so that its supervisor reloads the committed state.
 void flush(guild_actor* self) {
   auto& st = self->state;
@@ -209,8 +229,14 @@ void flush(guild_actor* self) {
     self->quit(err);
     return;
   }
+  std::vector<relay::dispatch_event_ptr> events;
   for (auto& p : pending) {
-    dispatch_pending(self, p);
+    dispatch_pending(self, p, events);
+  }
+  send_events(self, events);
+  // Acknowledged once every event is on its way to the partitions.
+  for (auto& p : pending) {
+    p.promise.deliver(publish_ack{p.order, std::move(p.prepared.reply_json)});
   }
   published_counter().inc(pending.size());
 }

@@ -49,4 +49,14 @@ struct dispatch_event : caf::ref_counted {
 
 using dispatch_event_ptr = caf::intrusive_ptr<const dispatch_event>;
 
+/// Consecutive events of one guild, in guild order, sent to a partition as
+/// one message (a group commit's dispatches): the partition writes them
+/// session by session, locking and missing on each session's buffer once per
+/// batch instead of once per event. Immutable once sent.
+struct dispatch_batch : caf::ref_counted {
+  std::vector<dispatch_event_ptr> events;
+};
+
+using dispatch_batch_ptr = caf::intrusive_ptr<const dispatch_batch>;
+
 }  // namespace herald::relay

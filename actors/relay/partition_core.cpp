@@ -12,7 +12,8 @@ bool partition_core::add(session::session_output_ptr output, uint32_t view_class
     return false;
   }
   if (!first_tail.empty()) {
-    output->buffer().append_dispatch(first_tail);
+    // GUILD_CREATE: a snapshot frame, released once collected (outbound_buffer).
+    output->buffer().append_snapshot(first_tail);
   }
   auto user = output->user_id();
   auto granted = output->granted();
@@ -54,28 +55,85 @@ size_t partition_core::deliver(const dispatch_event& event) {
   // Memory latency, not work, bounds this loop: each session's buffer is a
   // cache miss. Prefetching a few subscribers ahead overlaps those misses.
   constexpr size_t lookahead = 8;
-  const view_snapshot& view = *view_;
-  const bool channel_bound = event.channel_slot != no_channel_slot;
   const size_t n = subscribers_.size();
   size_t delivered = 0;
+  bool saw_closed = false;
   for (size_t i = 0; i < n; ++i) {
     if (i + 2 * lookahead < n) {
-      __builtin_prefetch(subscribers_[i + 2 * lookahead].output.get(), 0);
+      // The buffer's first line, which the next stage reads its write position from.
+      __builtin_prefetch(&subscribers_[i + 2 * lookahead].output->buffer(), 1);
     }
     if (i + lookahead < n) {
       subscribers_[i + lookahead].output->buffer().prefetch_next_write();
     }
     auto& s = subscribers_[i];
-    if (event.required_intents != 0 && (s.granted & event.required_intents) == 0) {
+    if (!eligible(s, event)) {
       continue;
     }
-    if (channel_bound && !view.can_view(s.view_class, event.channel_slot)) {
-      continue;
+    if (s.output->buffer().append_dispatch(event.tail_for(s.user_id, s.granted)) != 0) {
+      ++delivered;
+    } else {
+      saw_closed = true;
     }
-    s.output->buffer().append_dispatch(event.tail_for(s.user_id, s.granted));
-    ++delivered;
+  }
+  if (saw_closed) {
+    drop_closed();
   }
   return delivered;
+}
+
+void partition_core::deliver(const std::vector<dispatch_event_ptr>& events,
+                             std::vector<size_t>& delivered) {
+  // Session-major: each session's buffer header is missed and locked once
+  // per batch, and its frames are written back to back (sequential stores
+  // the hardware prefetcher follows), instead of once per event.
+  constexpr size_t lookahead = 4;
+  delivered.assign(events.size(), 0);
+  const size_t n = subscribers_.size();
+  const size_t k = events.size();
+  bool saw_closed = false;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 2 * lookahead < n) {
+      // The buffer's first line, which the next stage reads its write position from.
+      __builtin_prefetch(&subscribers_[i + 2 * lookahead].output->buffer(), 1);
+    }
+    if (i + lookahead < n) {
+      subscribers_[i + lookahead].output->buffer().prefetch_next_write();
+    }
+    auto& s = subscribers_[i];
+    auto& buffer = s.output->buffer();
+    if (buffer.closed()) {
+      saw_closed = true;
+      continue;
+    }
+    session::outbound_buffer::writer writer{buffer};
+    for (size_t e = 0; e < k; ++e) {
+      const dispatch_event& event = *events[e];
+      if (!eligible(s, event)) {
+        continue;
+      }
+      if (writer.append(event.tail_for(s.user_id, s.granted)) == 0) {
+        saw_closed = true;  // closed between the check and the lock
+        break;
+      }
+      ++delivered[e];
+    }
+  }
+  if (saw_closed) {
+    drop_closed();
+  }
+}
+
+void partition_core::drop_closed() {
+  std::vector<uint64_t> closed;
+  for (const auto& s : subscribers_) {
+    if (s.output->closed()) {
+      closed.push_back(s.output->session_id());
+    }
+  }
+  for (auto id : closed) {
+    remove(id);
+  }
 }
 
 size_t partition_core::apply(const view_update& update) {

@@ -7,7 +7,9 @@
 // Invariant: events are delivered in the order deliver() is called, to every
 // subscriber whose class may view the event's channel and whose intents match.
 
+#include <cstddef>
 #include <cstdint>
+#include <string>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -54,6 +56,12 @@ public:
 
   /// Delivers one event; returns how many sessions received it.
   size_t deliver(const dispatch_event& event);
+  /// Delivers `events` (guild order) session by session: each eligible
+  /// session gets every event it may see, in order, under one lock of its
+  /// buffer. `delivered[k]` receives how many sessions got events[k]
+  /// (resized to events.size()). Closed sessions receive nothing and are
+  /// dropped.
+  void deliver(const std::vector<dispatch_event_ptr>& events, std::vector<size_t>& delivered);
   /// Applies new visibility, writing CHANNEL_CREATE/DELETE to sessions that
   /// gain or lose channels. Returns the number of such frames written.
   size_t apply(const view_update& update);
@@ -67,6 +75,16 @@ public:
   const view_snapshot& view() const noexcept { return *view_; }
 
 private:
+  /// Whether subscriber `s` may receive `event` (class and intents).
+  bool eligible(const subscriber& s, const dispatch_event& event) const noexcept {
+    if (event.required_intents != 0 && (s.granted & event.required_intents) == 0) {
+      return false;
+    }
+    return event.channel_slot == no_channel_slot ||
+           view_->can_view(s.view_class, event.channel_slot);
+  }
+  void drop_closed();
+
   std::vector<subscriber> subscribers_;
   std::unordered_map<uint64_t, uint32_t> index_by_session_;  // session id → slot in subscribers_
   view_snapshot_ptr view_;

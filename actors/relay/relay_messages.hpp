@@ -71,6 +71,7 @@ struct view_reset {
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::session::session_output_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::dispatch_event_ptr)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::dispatch_batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::view_update_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::add_subscriber)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::view_reset)

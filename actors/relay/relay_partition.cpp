@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/relay/relay_partition.hpp"
 
+#include <vector>
+
 #include <caf/event_based_actor.hpp>
 #include <caf/make_counted.hpp>
 #include <caf/stateful_actor.hpp>
@@ -34,6 +36,7 @@ struct partition_state {
   // Starts with an empty view (no class sees anything) until the guild's
   // view_reset arrives, which precedes any subscriber.
   partition_core core_{caf::make_counted<view_snapshot>(0, 0)};
+  std::vector<size_t> delivered_;  // per event of the batch being delivered
   static inline const char* name = "relay_partition";
 };
 
@@ -46,6 +49,23 @@ caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self) {
       events_counter().inc();
       if (auto observe = delivery_observer()) {
         observe(event->guild_id, event->guild_order, delivered);
+      }
+    },
+    [self](const dispatch_batch_ptr& batch) {
+      handled().inc();
+      auto& delivered = self->state.delivered_;
+      self->state.core_.deliver(batch->events, delivered);
+      size_t total = 0;
+      for (size_t d : delivered) {
+        total += d;
+      }
+      deliveries_counter().inc(total);
+      events_counter().inc(batch->events.size());
+      if (auto observe = delivery_observer()) {
+        for (size_t k = 0; k < delivered.size(); ++k) {
+          const auto& event = *batch->events[k];
+          observe(event.guild_id, event.guild_order, delivered[k]);
+        }
       }
     },
     [self](const view_update_ptr& update) {

@@ -13,6 +13,7 @@ namespace herald::relay {
 /// Spawns a relay partition, with an empty view until the
 /// guild resets it. Messages (relay_messages.hpp):
 ///   dispatch_event_ptr          deliver to eligible subscribers; no reply
+///   dispatch_batch_ptr          deliver each event of the batch, in order; no reply
 ///   view_update_ptr             apply visibility change; no reply
 ///   view_reset                  install a guild incarnation's view; no reply
 ///   add_subscriber              add a session, write its GUILD_CREATE; no reply

@@ -9,8 +9,11 @@
 // The same bytes serve as the write queue and the resume buffer: a frame is
 // written once (seq spliced in front of the shared payload tail) and kept,
 // bounded by the resume limits, after the writer has taken it. Storage is a
-// list of reference-counted chunks so that bytes handed to an in-flight socket
-// write stay valid while writers append or evict.
+// list of reference-counted "slotted" chunks — frame bytes grow up from the
+// chunk's start, each frame's size is a 4-byte slot growing down from its end
+// — so that bytes handed to an in-flight socket write stay valid while writers
+// append or evict, and an append touches only the buffer's first cache lines
+// and the chunk's write position (no separate frame index to miss on).
 
 #include <atomic>
 #include <cstdint>
@@ -26,11 +29,12 @@ struct outbound_limits {
   /// Frames written but not yet collected by the attached connection before
   /// the session overflows (slow consumer → resumable close 4000). Default 2048.
   uint32_t queue_max_frames = 2048;
-  /// Bytes written but not yet collected before overflow. Default 1 MiB.
+  /// Bytes written but not yet collected before overflow. Default 1 MiB;
+  /// at most 2 GiB (as resume_max_bytes).
   uint32_t queue_max_bytes = 1u << 20;
   /// Frames kept for resume (collected or not). Default 4096.
   uint32_t resume_max_frames = 4096;
-  /// Bytes kept for resume. Default 2 MiB.
+  /// Bytes kept for resume. Default 2 MiB; at most 2 GiB.
   uint32_t resume_max_bytes = 2u << 20;
   /// Largest allocation unit of the frame storage; a session's first chunk is
   /// small (an idle session holds little) and each next one doubles up to
@@ -119,7 +123,31 @@ enum class resume_status {
 };
 const char* to_string(resume_status s) noexcept;
 
-class outbound_buffer {
+/// Snapshot frames: the session's first frame when it is READY (s = 1, the
+/// session invariant; recognised by its `,"t":"READY",` tail) and frames written with append_snapshot() while every frame
+/// still held is a snapshot frame (a session's initial GUILD_CREATEs). Once
+/// the attached connection has collected them they are released instead of
+/// being kept for resume, so an idle session holds no frame bytes. A client
+/// resuming from before them (it lost the connection while READY or a
+/// GUILD_CREATE was in flight) gets `too_old` and identifies again.
+class alignas(64) outbound_buffer {
+  class lock_guard {
+  public:
+    explicit lock_guard(std::atomic_flag& f) noexcept : flag_(f) {
+      for (int spins = 0; flag_.test_and_set(std::memory_order_acquire); ++spins) {
+        if (spins > 64) {
+          std::this_thread::yield();
+        }
+      }
+    }
+    ~lock_guard() { flag_.clear(std::memory_order_release); }
+    lock_guard(const lock_guard&) = delete;
+    lock_guard& operator=(const lock_guard&) = delete;
+
+  private:
+    std::atomic_flag& flag_;
+  };
+
 public:
   explicit outbound_buffer(const outbound_limits* limits) noexcept : limits_(limits) {}
   outbound_buffer(const outbound_buffer&) = delete;
@@ -129,8 +157,33 @@ public:
   /// Writes `{"op":0,"s":<next seq>` followed by `tail` (which must start with
   /// `,` and close the object, e.g. `,"t":"X","d":{…}}`) and returns the seq.
   /// Thread-safe. Never fails: past the queue bound the attached connection is
-  /// told to close (on_overflow) and the frame is kept for resume.
+  /// told to close (on_overflow) and the frame is kept for resume. Returns 0
+  /// (and writes nothing) once the buffer is closed.
   uint64_t append_dispatch(std::string_view tail);
+  /// As append_dispatch, for a snapshot frame (see the class comment).
+  uint64_t append_snapshot(std::string_view tail);
+
+  /// Several appends under one lock acquisition: a relay partition writing a
+  /// batch of events to one session locks it once. Hold it briefly (the
+  /// connection's collect waits) and never across a blocking call.
+  class writer {
+  public:
+    explicit writer(outbound_buffer& b) noexcept : buf_(b), guard_(b.lock_) {}
+    /// As append_dispatch.
+    uint64_t append(std::string_view tail) { return buf_.append_locked(tail, false); }
+
+  private:
+    outbound_buffer& buf_;
+    lock_guard guard_;
+  };
+
+  /// Refuses every later append (they return 0): the session ended, and an
+  /// event already in flight to a relay partition must not reach it (bug A).
+  /// Frames already written stay collectable. Idempotent.
+  void close() noexcept;
+  /// True once close() was called. Lock-free; relays poll it to drop the
+  /// session early.
+  bool closed() const noexcept { return closed_.load(std::memory_order_acquire); }
 
   /// Attaches a fresh connection: it will collect frames written from now on.
   void attach(outbound_listener* listener);
@@ -144,13 +197,16 @@ public:
   /// returns how many were added. Called by the attached connection's writer.
   uint32_t collect(outbound_batch& batch);
 
-  /// Hints the CPU to fetch the line the next frame will be written to.
-  /// Lock-free and approximate by design: fan-out loops call it a few
-  /// sessions ahead so that the append finds its memory in cache.
+  /// Hints the CPU to fetch what the next append writes: the buffer's two
+  /// header lines, the next frame's first line and its size slot. Lock-free
+  /// and approximate by design: fan-out loops call it a few sessions ahead so
+  /// that the append finds its memory in cache.
   void prefetch_next_write() const noexcept {
     __builtin_prefetch(this, 1);
-    if (const char* at = write_hint_.load(std::memory_order_relaxed)) {
+    __builtin_prefetch(reinterpret_cast<const char*>(this) + 64, 1);
+    if (const char* at = write_at_.load(std::memory_order_relaxed)) {
       __builtin_prefetch(at, 1);
+      __builtin_prefetch(slot_at_.load(std::memory_order_relaxed) - 1, 1);
     }
   }
 
@@ -163,51 +219,48 @@ public:
   bool overflowed() const;
 
 private:
-  struct frame_ref {
-    detail::chunk* chunk;
-    uint32_t offset;
-    uint32_t size;
+  /// A frame position: frame `index` of `chunk`, starting `offset` bytes
+  /// into its data.
+  struct cursor {
+    detail::chunk* chunk = nullptr;
+    uint32_t index = 0;
+    uint32_t offset = 0;
   };
 
-  class lock_guard {
-  public:
-    explicit lock_guard(std::atomic_flag& f) noexcept : flag_(f) {
-      for (int spins = 0; flag_.test_and_set(std::memory_order_acquire); ++spins) {
-        if (spins > 64) {
-          std::this_thread::yield();
-        }
-      }
-    }
-    ~lock_guard() { flag_.clear(std::memory_order_release); }
-
-  private:
-    std::atomic_flag& flag_;
-  };
-
-  char* reserve(uint32_t size, detail::chunk*& where);
-  void push_frame(detail::chunk* c, uint32_t offset, uint32_t size);
+  uint64_t append_locked(std::string_view tail, bool snapshot);
+  void grow(uint32_t size);
+  uint32_t frames_in(const detail::chunk* c) const noexcept;
+  uint32_t size_at(const cursor& at) const noexcept;
+  void advance(cursor& at) const noexcept;
+  cursor position_of(uint64_t seq) const noexcept;
   void evict_oldest();
+  void release_storage() noexcept;
   void enforce_bounds();
-  frame_ref& frame_at(uint64_t seq) noexcept;
   void start_collecting_at(uint64_t seq);
 
-  const outbound_limits* limits_;
+  // -- first cache line: everything an append reads or writes ---------------
   mutable std::atomic_flag lock_ = ATOMIC_FLAG_INIT;
   bool overflowed_ = false;
-  outbound_listener* listener_ = nullptr;  // non-null while a connection is attached
+  std::atomic<bool> closed_{false};
+  uint32_t held_frames_ = 0;
   uint64_t next_seq_ = 1;
-  uint64_t collect_seq_ = 1;  // next seq the attached connection collects
-  uint64_t pending_bytes_ = 0;  // bytes of held frames with seq >= collect_seq_
-  uint64_t held_bytes_ = 0;
-  // Ring of held frames: seq first_seq() + i is ring_[(head_ + i) & (cap_ - 1)].
-  frame_ref* ring_ = nullptr;
-  uint32_t ring_cap_ = 0;
-  uint32_t ring_head_ = 0;
-  uint32_t ring_count_ = 0;
-  detail::chunk* tail_chunk_ = nullptr;  // newest chunk, appended into
-  // Where the next frame will likely be written; only a prefetch hint, read
-  // without the lock (hence atomic), updated after each append.
-  std::atomic<const char*> write_hint_{nullptr};
+  // Next frame byte and lowest used size slot of the tail chunk (null when
+  // no storage). Atomic only so that prefetch_next_write may read them
+  // without the lock; written under it.
+  std::atomic<char*> write_at_{nullptr};
+  std::atomic<uint32_t*> slot_at_{nullptr};
+  outbound_listener* listener_ = nullptr;  // non-null while a connection is attached
+  uint64_t collect_seq_ = 1;               // next seq the attached connection collects
+  const outbound_limits* limits_;
+  // Byte counts fit 32 bits: they stay within the (32-bit) resume bound plus
+  // one frame, and the bounds are at most 2 GiB (docs/configuration.md).
+  uint32_t held_bytes_ = 0;
+  uint32_t pending_bytes_ = 0;  // bytes of held frames with seq >= collect_seq_
+  // -- second cache line: chunk list and cursors (appends rarely touch it) ---
+  detail::chunk* tail_ = nullptr;  // newest chunk, appended into
+  cursor head_;                    // oldest held frame (chunks head_ … tail_ are owned)
+  cursor collect_;                 // frame collect_seq_ (may sit at a chunk's end)
+  uint32_t snapshots_ = 0;         // leading held frames that are snapshot frames
 };
 
 }  // namespace herald::session

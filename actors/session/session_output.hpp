@@ -4,7 +4,8 @@
 // filters on and the outbound buffer. Created by the session actor; shared by
 // reference count with each relay partition it is subscribed through.
 // Invariant: identity fields never change after construction (a session that
-// re-identifies is a new session), so relays may cache them.
+// re-identifies is a new session), so relays may cache them; once closed,
+// nothing more is appended.
 
 #include <cstdint>
 
@@ -25,6 +26,10 @@ public:
   uint64_t session_id() const noexcept { return session_id_; }
   uint64_t user_id() const noexcept { return user_id_; }
   intents granted() const noexcept { return granted_; }
+  /// The session ended: relays write nothing more to it, even events already
+  /// in flight to them (they check closed() and drop the session).
+  void close() noexcept { buffer_.close(); }
+  bool closed() const noexcept { return buffer_.closed(); }
   outbound_buffer& buffer() noexcept { return buffer_; }
   const outbound_buffer& buffer() const noexcept { return buffer_; }
 

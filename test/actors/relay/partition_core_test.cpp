@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include <caf/make_counted.hpp>
 
@@ -135,4 +136,44 @@ TEST_CASE("a view change writes CHANNEL_CREATE to gainers and CHANNEL_DELETE to 
   CHECK(all_frames(*high) == R"({"op":0,"s":1,"t":"CHANNEL_DELETE","d":{}})");
   // The new view is in force for later events.
   CHECK(f.core.deliver(*message_in(1, 5)) == 1);
+}
+
+TEST_CASE("a closed session receives no event already in flight to its partition (bug A)") {
+  fixture f;
+  auto open = f.join(1, 100, 1, messages_and_content);
+  auto closed = f.join(2, 200, 1, messages_and_content);
+  closed->close();  // the session ended while the event was on its way
+  CHECK(f.core.deliver(*message_in(0, 5)) == 1);
+  CHECK(closed->buffer().last_seq() == 0);
+  CHECK(f.core.size() == 1);  // dropped, not visited again
+  std::vector<relay::dispatch_event_ptr> batch{message_in(0, 5), message_in(0, 6)};
+  auto late = f.join(3, 300, 1, messages_and_content);
+  late->close();
+  std::vector<size_t> delivered;
+  f.core.deliver(batch, delivered);
+  CHECK(delivered == std::vector<size_t>{1, 1});
+  CHECK(late->buffer().last_seq() == 0);
+  CHECK(f.core.size() == 1);
+  CHECK(open->buffer().last_seq() == 3);
+}
+
+TEST_CASE("a batch reaches each session in guild order, filtered per event, counted per event") {
+  fixture f;
+  auto low = f.join(1, 100, 0, messages_and_content);   // sees slot 0 only
+  auto high = f.join(2, 200, 1, messages_and_content);  // sees both
+  auto ev1 = message_in(0, 5);
+  ev1->full_tail = R"(,"t":"MESSAGE_CREATE","d":{"n":1}})";
+  auto ev2 = message_in(1, 5);
+  ev2->full_tail = R"(,"t":"MESSAGE_CREATE","d":{"n":2}})";
+  auto ev3 = message_in(0, 5);
+  ev3->full_tail = R"(,"t":"MESSAGE_CREATE","d":{"n":3}})";
+  std::vector<relay::dispatch_event_ptr> batch{ev1, ev2, ev3};
+  std::vector<size_t> delivered;
+  f.core.deliver(batch, delivered);
+  CHECK(delivered == std::vector<size_t>{2, 1, 2});
+  CHECK(all_frames(*low) == R"({"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"n":1}})"
+                            R"({"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"n":3}})");
+  CHECK(all_frames(*high) == R"({"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"n":1}})"
+                             R"({"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"n":2}})"
+                             R"({"op":0,"s":3,"t":"MESSAGE_CREATE","d":{"n":3}})");
 }
