@@ -3,11 +3,13 @@
 
 #include <future>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "actors/admin/serial_worker.hpp"
 #include "actors/dispatch/api.hpp"
 #include "actors/dispatch/commands.hpp"
 #include "actors/dispatch/dispatch_error.hpp"
@@ -370,31 +372,54 @@ json send_message(const ctl_context& ctx, const net::http_request& req) {
   return out;
 }
 
-/// Wraps a handler: its JSON with `status`, or the error it threw as {"error": ...}.
-net::http_handler handler(std::shared_ptr<ctl_context> ctx, unsigned status,
-                          json (*fn)(const ctl_context&, const net::http_request&)) {
-  return [ctx = std::move(ctx), status, fn](const net::http_request& req) {
-    try {
-      return reply(status, fn(*ctx, req));
-    } catch (const http_error& e) {
-      return error_reply(e.status, e.message);
-    } catch (const json::exception& e) {
-      return error_reply(400, std::string{"bad JSON value: "} + e.what());
-    }
+/// What the routes share. The worker is declared last so that it is destroyed (running its
+/// queued tasks) while the context is still alive; tasks point at this, never own it.
+struct route_state {
+  explicit route_state(std::shared_ptr<ctl_context> c) : ctx(std::move(c)) {}
+  std::shared_ptr<ctl_context> ctx;
+  serial_worker worker;
+};
+
+using ctl_fn = json (*)(const ctl_context&, const net::http_request&);
+
+net::http_response run_guarded(const ctl_context& ctx, unsigned status, ctl_fn fn,
+                               const net::http_request& req) {
+  try {
+    return reply(status, fn(ctx, req));
+  } catch (const http_error& e) {
+    return error_reply(e.status, e.message);
+  } catch (const json::exception& e) {
+    return error_reply(400, std::string{"bad JSON value: "} + e.what());
+  } catch (const std::exception& e) {
+    log::get("admin")->error("{} {} failed: {}", req.method, req.path, e.what());
+    return error_reply(500, e.what());
+  }
+}
+
+/// An async route whose work runs on the serial worker: its JSON with `status`, or the error
+/// it threw as {"error": ...}.
+net::http_async_handler handler(const std::shared_ptr<route_state>& state, unsigned status,
+                                ctl_fn fn) {
+  return [state, status, fn](const net::http_request& req, net::http_responder respond) {
+    auto* st = state.get();
+    st->worker.submit([st, status, fn, req, respond = std::move(respond)] {
+      respond(run_guarded(*st->ctx, status, fn, req));
+    });
   };
 }
 
 }  // namespace
 
 void mount_ctl_routes(net::http_server& server, std::shared_ptr<ctl_context> ctx) {
-  server.route("POST", "/v1/users", handler(ctx, 201, create_user));
-  server.route("POST", "/v1/users/{id}/revoke", handler(ctx, 200, revoke_tokens));
-  server.route("POST", "/v1/guilds", handler(ctx, 201, create_guild));
-  server.route("POST", "/v1/channels", handler(ctx, 201, create_channel));
-  server.route("POST", "/v1/roles", handler(ctx, 201, create_role));
-  server.route("POST", "/v1/members", handler(ctx, 201, add_member));
-  server.route("PUT", "/v1/overwrites", handler(ctx, 200, set_overwrite));
-  server.route("POST", "/v1/messages", handler(ctx, 201, send_message));
+  auto state = std::make_shared<route_state>(std::move(ctx));
+  server.route_async("POST", "/v1/users", handler(state, 201, create_user));
+  server.route_async("POST", "/v1/users/{id}/revoke", handler(state, 200, revoke_tokens));
+  server.route_async("POST", "/v1/guilds", handler(state, 201, create_guild));
+  server.route_async("POST", "/v1/channels", handler(state, 201, create_channel));
+  server.route_async("POST", "/v1/roles", handler(state, 201, create_role));
+  server.route_async("POST", "/v1/members", handler(state, 201, add_member));
+  server.route_async("PUT", "/v1/overwrites", handler(state, 200, set_overwrite));
+  server.route_async("POST", "/v1/messages", handler(state, 201, send_message));
 }
 
 }  // namespace herald::admin

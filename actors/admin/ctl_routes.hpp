@@ -2,7 +2,8 @@
 #pragma once
 // The admin API's control routes (what heraldctl calls): users and tokens, guilds, channels,
 // roles, members, overwrites and messages. Mounted on the node's admin server by the app
-// composition; handlers run on the admin io thread and block it (bounded by `timeout`).
+// composition as async routes: the work runs on one worker thread, one request at a time in
+// arrival order (each bounded by `timeout`), so the admin io thread keeps answering probes.
 // Invariant: every change goes through the dispatch core (a guild start or a published event),
 // so connected sessions see it live; every failure is a JSON {"error": "..."} body.
 //
