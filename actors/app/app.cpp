@@ -18,7 +18,6 @@
 #include "runtime/log/log.hpp"
 #include "runtime/net/http_server.hpp"
 
-
 namespace herald::app {
 
 namespace {
@@ -31,11 +30,14 @@ constexpr std::chrono::milliseconds drain_margin{2000};
 /// Per supervisor when stopping the dispatch services.
 constexpr std::chrono::milliseconds services_stop_timeout{3000};
 
-/// Everything the hooks share; lives until the last hook copy is gone.
+/// Everything the hooks share; lives until the last hook copy is gone. Declaration order is
+/// teardown order reversed: the front door goes first (its handlers read the rest).
 struct app_state {
   explicit app_state(config::config c) : cfg(std::move(c)) {}
 
   config::config cfg;
+  /// Read by the front door's filter and the REST routes.
+  std::atomic<bool> draining{false};
   std::shared_ptr<store::store> store;
   std::shared_ptr<identity::token_authority> tokens;
   std::shared_ptr<domain::snowflake_generator> ids =
@@ -43,7 +45,6 @@ struct app_state {
   dispatch::services_ptr svc;
   std::shared_ptr<gateway::gateway_server> gateway;
   std::unique_ptr<net::http_server> front;
-  std::atomic<bool> draining{false};
 };
 
 std::optional<std::string> open_store(app_state& st) {
