@@ -69,7 +69,7 @@ CLI::Option* id_option(CLI::App* app, const std::string& flag, std::string& into
 }
 
 void add_user_commands(command_table& table) {
-  auto* user = table.group("user", "Users and their tokens");
+  auto* user = table.group("user", "Users");
   struct args {
     std::string name;
     bool bot = false;

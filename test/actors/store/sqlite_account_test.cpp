@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Store additions for identity and REST: token epochs per user and the guild of a channel.
+#include <sqlite3.h>
+
 #include <catch2/catch.hpp>
 
+#include "actors/store/detail/sqlite_schema.hpp"
 #include "store_fixture.hpp"
 
 namespace herald::store::test {
@@ -62,6 +65,33 @@ TEST_CASE("guild_of_channel names the channel's guild and not_found for unknown 
   CHECK(missing.error().code_ == store_errc::not_found);
   REQUIRE(store->delete_channel(300));
   CHECK_FALSE(store->guild_of_channel(300));
+}
+
+TEST_CASE("A version-1 file is migrated to token epochs keeping its users", "[store][accounts]") {
+  temp_dir dir;
+  auto options = options_for(dir);
+  std::filesystem::create_directories(options.data_dir_);
+  {
+    // A file as the previous release wrote it: schema 1 and one user.
+    sqlite3* db = nullptr;
+    auto file = options.data_dir_ / options.file_name_;
+    REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                            nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db, detail::migrations().at(0), nullptr, nullptr, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(db,
+                         "INSERT INTO users(id, username, bot) VALUES(5, 'old', 0);"
+                         "PRAGMA user_version = 1;",
+                         nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(db);
+  }
+  auto store = open_ok(options);
+  CHECK(sqlite_store::latest_schema_version() == 2);
+  auto epoch = store->token_epoch(5);
+  REQUIRE(epoch);
+  CHECK(epoch.value() == 0);
+  auto bumped = store->bump_token_epoch(5);
+  REQUIRE(bumped);
+  CHECK(bumped.value() == 1);
 }
 
 } // namespace herald::store::test

@@ -55,6 +55,15 @@ TEST_CASE("Control commands reach connected sessions live", "[integration][ctl]"
   CHECK((*message)["d"]["content"] == "live hello");
   CHECK(alice_ws.seq_errors().empty());
   CHECK(bob_ws.seq_errors().empty());
+
+  // After a revoke, Identify with the old token is refused with 4004; the new one works.
+  auto fresh = node.ctl_json({"token", "revoke", "--user", id_of(bob)});
+  testing::gateway_client stale{node.gateway_port()};
+  REQUIRE(stale.next_op(10));
+  stale.identify(bob.value("token", ""), intents);
+  CHECK(stale.wait_close(10s) == 4004);
+  testing::gateway_client renewed{node.gateway_port()};
+  renewed.login(fresh.value("token", ""), 2, intents);
 }
 
 TEST_CASE("SIGTERM sends op 7 to every session, answers REST with 503 and exits 0",
