@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: Apache-2.0
+// herald-bench gateway: a real heraldd on loopback, N real WebSocket sessions spread over
+// several client processes (each may open at most `ulimit -Hn` files), M messages posted
+// through REST at R/s. Prints (a public contract; add keys, never rename):
+//   frames_per_s=…              MESSAGE_CREATE frames received by all clients / posting window
+//   e2e_p50_ms=… e2e_p99_ms=…   POST sent → frame received by the last client, per message
+//   server_cpu_us_per_frame=…   heraldd user+system CPU from first POST to last frame / frames
+//   rss_per_session_bytes=…     heraldd RSS growth / N with every session identified and idle
+//   seq_gaps=…  missing_frames=…
+// "POST sent" is taken before the request is written, so e2e includes the REST round trip
+// up to the moment the guild dispatches (conservative: the ack follows the dispatch).
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/net/http_client.hpp"
+#include "tools/herald-bench/bench_util.hpp"
+#include "tools/herald-bench/benches.hpp"
+#include "tools/herald-bench/gateway_bench.hpp"
+
+extern char** environ;
+
+namespace herald::bench {
+
+void add_gateway_worker_command(CLI::App& app);
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+struct gateway_options {
+  size_t connections = 10000;
+  size_t messages = 100;
+  double rate = 0;           // messages per second; 0 = back to back
+  size_t clients = 0;        // client processes; 0 = one per 8,000 connections (at least 2)
+  size_t posters = 4;        // concurrent REST connections when rate = 0
+  size_t timeout_s = 600;
+  std::string heraldd;       // default: heraldd beside this binary
+  std::string data_dir;      // default: a fresh temp dir, removed afterwards
+  size_t server_threads = 0; // gateway.threads for the node; 0 = the node's default
+};
+
+/// Sessions per client process: well under the 20,000-file hard limit per process.
+constexpr size_t sessions_per_client = 8000;
+
+std::string self_dir() {
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path().string();
+}
+
+uint16_t free_port() {
+  asio::io_context io;
+  tcp::acceptor acceptor{io, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0}};
+  return acceptor.local_endpoint().port();
+}
+
+/// A child process with pipes to its stdin and from its stdout (stderr inherited).
+struct child {
+  pid_t pid = -1;
+  int to_child = -1;
+  FILE* from_child = nullptr;
+
+  static child spawn(const std::vector<std::string>& argv, bool pipes) {
+    child c;
+    int in[2] = {-1, -1};
+    int out[2] = {-1, -1};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (pipes) {
+      if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+        throw std::runtime_error("pipe failed");
+      }
+      posix_spawn_file_actions_adddup2(&actions, in[0], 0);
+      posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    } else {
+      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) {
+      args.push_back(const_cast<char*>(a.c_str()));
+    }
+    args.push_back(nullptr);
+    int rc = posix_spawn(&c.pid, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) {
+      throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+    }
+    if (pipes) {
+      close(in[0]);
+      close(out[1]);
+      c.to_child = in[1];
+      c.from_child = fdopen(out[0], "r");
+    }
+    return c;
+  }
+
+  void tell(const std::string& line) const {
+    if (to_child >= 0) {
+      std::string l = line + "\n";
+      [[maybe_unused]] auto n = write(to_child, l.data(), l.size());
+    }
+  }
+
+  int wait_exit(std::chrono::seconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    return -1;
+  }
+};
+
+/// heraldd's resident set and CPU time, read from /proc.
+int64_t process_rss(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
+  int64_t size = 0;
+  int64_t resident = 0;
+  in >> size >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+double process_cpu_s(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close_paren = stat.rfind(')');
+  std::istringstream fields(stat.substr(close_paren + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) {  // utime, stime
+      ticks += std::stod(field);
+    }
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+std::string id_of(const nlohmann::json& j) {
+  const auto& id = j.at("id");
+  return id.is_string() ? id.get<std::string>() : std::to_string(id.get<uint64_t>());
+}
+
+nlohmann::json admin_post(uint16_t admin_port, const std::string& path, const nlohmann::json& body) {
+  auto r = net::http_fetch("127.0.0.1", admin_port, "POST", path, body.dump(), 30s);
+  if (!r.ok() || r.status / 100 != 2) {
+    throw std::runtime_error("admin " + path + " failed: " +
+                             (r.ok() ? std::to_string(r.status) + " " + r.body : net::describe(r.error)));
+  }
+  return nlohmann::json::parse(r.body);
+}
+
+/// A keep-alive REST connection that posts messages as one user.
+class rest_poster {
+public:
+  rest_poster(uint16_t port, std::string token, std::string channel)
+      : stream_(io_), token_(std::move(token)),
+        target_("/api/v10/channels/" + std::move(channel) + "/messages") {
+    stream_.connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
+    stream_.socket().set_option(tcp::no_delay{true});
+  }
+
+  /// Posts content; retries after a 429's Retry-After. Returns the number of 429s seen.
+  size_t post(const std::string& content) {
+    size_t limited = 0;
+    for (;;) {
+      http::request<http::string_body> req{http::verb::post, target_, 11};
+      req.set(http::field::host, "127.0.0.1");
+      req.set(http::field::authorization, "Bot " + token_);
+      req.set(http::field::content_type, "application/json");
+      req.body() = nlohmann::json{{"content", content}}.dump();
+      req.prepare_payload();
+      stream_.expires_after(30s);
+      http::write(stream_, req);
+      beast::flat_buffer buffer;
+      http::response<http::string_body> res;
+      http::read(stream_, buffer, res);
+      if (res.result_int() == 429) {
+        ++limited;
+        double wait_s = 1;
+        if (auto it = res.find("Retry-After"); it != res.end()) {
+          wait_s = std::stod(std::string{it->value()});
+        }
+        std::this_thread::sleep_for(std::chrono::duration<double>(std::max(wait_s, 0.001)));
+        continue;
+      }
+      if (res.result_int() != 200) {
+        throw std::runtime_error("POST " + target_ + " → " + std::to_string(res.result_int()) +
+                                 " " + res.body());
+      }
+      return limited;
+    }
+  }
+
+private:
+  asio::io_context io_;
+  beast::tcp_stream stream_;
+  std::string token_;
+  std::string target_;
+};
+
+struct worker_result {
+  bool ready = false;
+  size_t identified = 0;
+  size_t failed = 0;
+  bool done = false;
+  size_t frames = 0;
+  size_t gaps = 0;
+  size_t closed = 0;
+  std::vector<int64_t> last_ns;
+  std::vector<size_t> received;
+};
+
+/// Reads one worker's stdout lines into `r` (on its own thread).
+void read_worker(FILE* in, worker_result& r, std::mutex& m, std::condition_variable& cv) {
+  char line[256];
+  while (std::fgets(line, sizeof line, in) != nullptr) {
+    std::lock_guard<std::mutex> lock{m};
+    size_t a = 0;
+    size_t b = 0;
+    long long t = 0;
+    unsigned count = 0;
+    if (std::sscanf(line, "ready %zu %zu", &a, &b) == 2) {
+      r.ready = true;
+      r.identified = a;
+      r.failed = b;
+    } else if (std::sscanf(line, "recv %zu %lld %u", &a, &t, &count) == 3) {
+      if (a < r.last_ns.size()) {
+        r.last_ns[a] = t;
+        r.received[a] = count;
+      }
+    } else if (std::sscanf(line, "done frames=%zu gaps=%zu closed=%zu", &r.frames, &r.gaps,
+                           &r.closed) == 3) {
+      r.done = true;
+    }
+    cv.notify_all();
+  }
+  std::lock_guard<std::mutex> lock{m};
+  r.ready = true;
+  r.done = true;  // the worker is gone either way
+  cv.notify_all();
+}
+
+/// Posts every message (at `rate`/s, or back to back over `posters` connections) and
+/// returns each message's send time.
+std::vector<int64_t> post_messages(const gateway_options& o, uint16_t port, const std::string& token,
+                                   const std::string& channel, size_t& limited) {
+  std::vector<int64_t> sent(o.messages, 0);
+  std::atomic<size_t> next{0};
+  std::atomic<size_t> total_limited{0};
+  size_t posters = o.rate > 0 ? 1 : std::max<size_t>(1, std::min(o.posters, o.messages));
+  int64_t start = monotonic_ns();
+  std::vector<std::thread> threads;
+  for (size_t p = 0; p < posters; ++p) {
+    threads.emplace_back([&] {
+      rest_poster poster{port, token, channel};
+      for (size_t i = next++; i < o.messages; i = next++) {
+        if (o.rate > 0) {
+          auto due = start + static_cast<int64_t>(static_cast<double>(i) * 1e9 / o.rate);
+          auto wait = due - monotonic_ns();
+          if (wait > 0) {
+            std::this_thread::sleep_for(std::chrono::nanoseconds{wait});
+          }
+        }
+        sent[i] = monotonic_ns();
+        total_limited += poster.post(bench_content(i));
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  limited = total_limited;
+  return sent;
+}
+
+int run_gateway(const gateway_options& o) {
+  if (o.connections == 0 || o.messages == 0) {
+    std::cerr << "herald-bench gateway: --connections and --messages must be positive\n";
+    return 2;
+  }
+  std::string heraldd = o.heraldd.empty() ? self_dir() + "/heraldd" : o.heraldd;
+  bool own_dir = o.data_dir.empty();
+  std::string dir = o.data_dir;
+  if (own_dir) {
+    char tmpl[] = "/tmp/herald-bench-gw-XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  uint16_t admin_port = free_port();
+  uint16_t gw_port = free_port();
+  std::vector<std::string> args = {heraldd,
+                                   "--node.data_dir", dir,
+                                   "--admin.listen", "127.0.0.1:" + std::to_string(admin_port),
+                                   "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port),
+                                   "--log.level", "warn"};
+  if (o.server_threads > 0) {
+    args.insert(args.end(), {"--gateway.threads", std::to_string(o.server_threads)});
+  }
+  child server = child::spawn(args, false);
+  auto stop_server = [&] {
+    kill(server.pid, SIGTERM);
+    server.wait_exit(30s);
+    if (own_dir) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  };
+  std::vector<child> workers;
+  try {
+    bool up = false;
+    for (int i = 0; i < 300 && !up; ++i) {
+      auto r = net::http_fetch("127.0.0.1", admin_port, "GET", "/readyz", {}, 1s);
+      up = r.ok() && r.status == 200;
+      if (!up) {
+        std::this_thread::sleep_for(100ms);
+      }
+    }
+    if (!up) {
+      throw std::runtime_error("heraldd did not become ready within 30 s");
+    }
+    auto user = admin_post(admin_port, "/v1/users", {{"name", "bench-bot"}, {"bot", true}});
+    std::string token = user.at("token").get<std::string>();
+    auto guild = admin_post(admin_port, "/v1/guilds", {{"name", "bench"}, {"owner", id_of(user)}});
+    auto channel = admin_post(admin_port, "/v1/channels",
+                              {{"guild", id_of(guild)}, {"name", "bench"}, {"private", false}});
+    std::string channel_id = id_of(channel);
+
+    int64_t rss_before = process_rss(server.pid);
+    size_t clients = o.clients > 0 ? o.clients
+                                   : std::max<size_t>(2, (o.connections + sessions_per_client - 1) /
+                                                           sessions_per_client);
+    clients = std::min(clients, o.connections);
+    std::vector<worker_result> results(clients);
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::thread> readers;
+    std::string self = self_dir() + "/herald-bench";
+    for (size_t w = 0; w < clients; ++w) {
+      size_t n = o.connections / clients + (w < o.connections % clients ? 1 : 0);
+      results[w].last_ns.assign(o.messages, 0);
+      results[w].received.assign(o.messages, 0);
+      workers.push_back(child::spawn({self, "gateway-worker", "--port", std::to_string(gw_port),
+                                      "--token", token, "--connections", std::to_string(n),
+                                      "--messages", std::to_string(o.messages), "--timeout",
+                                      std::to_string(o.timeout_s)},
+                                     true));
+      readers.emplace_back(read_worker, workers.back().from_child, std::ref(results[w]),
+                           std::ref(m), std::ref(cv));
+    }
+    auto all = [&](auto pred) {
+      return std::all_of(results.begin(), results.end(), pred);
+    };
+    {
+      std::unique_lock<std::mutex> lock{m};
+      cv.wait_for(lock, std::chrono::seconds{o.timeout_s},
+                  [&] { return all([](const worker_result& r) { return r.ready; }); });
+    }
+    size_t identified = 0;
+    for (const auto& r : results) {
+      identified += r.identified;
+    }
+    std::this_thread::sleep_for(2s);  // let the node settle after the identify storm
+    int64_t rss_idle = process_rss(server.pid);
+
+    double cpu_before = process_cpu_s(server.pid);
+    size_t limited = 0;
+    auto sent = post_messages(o, gw_port, token, channel_id, limited);
+    int64_t posted_at = monotonic_ns();
+    {
+      // Frames still in flight get up to 30 s after the last POST returned.
+      std::unique_lock<std::mutex> lock{m};
+      cv.wait_for(lock, 30s, [&] { return all([](const worker_result& r) { return r.done; }); });
+    }
+    double cpu_after = process_cpu_s(server.pid);
+    for (auto& w : workers) {
+      w.tell("stop");
+    }
+    {
+      std::unique_lock<std::mutex> lock{m};
+      cv.wait_for(lock, 30s, [&] { return all([](const worker_result& r) { return r.done; }); });
+    }
+    for (auto& w : workers) {
+      w.wait_exit(30s);
+    }
+    for (auto& t : readers) {
+      t.join();
+    }
+
+    size_t frames = 0;
+    size_t gaps = 0;
+    size_t closed = 0;
+    std::vector<double> e2e_ms;
+    int64_t last_frame = posted_at;
+    for (const auto& r : results) {
+      frames += r.frames;
+      gaps += r.gaps;
+      closed += r.closed;
+    }
+    for (size_t i = 0; i < o.messages; ++i) {
+      int64_t latest = 0;
+      for (const auto& r : results) {
+        latest = std::max(latest, r.last_ns[i]);
+      }
+      if (latest > 0) {
+        e2e_ms.push_back(static_cast<double>(latest - sent[i]) / 1e6);
+        last_frame = std::max(last_frame, latest);
+      }
+    }
+    size_t expected = identified * o.messages;
+    double window_s = static_cast<double>(last_frame - sent.front()) / 1e9;
+    std::cout << "connections=" << o.connections << " identified=" << identified
+              << " clients=" << clients << " messages=" << o.messages << " rate=" << o.rate
+              << "\n";
+    std::cout << "frames_per_s=" << static_cast<uint64_t>(static_cast<double>(frames) / window_s)
+              << "\n";
+    std::cout << "e2e_p50_ms=" << percentile(e2e_ms, 50) << " e2e_p99_ms=" << percentile(e2e_ms, 99)
+              << "\n";
+    std::cout << "server_cpu_us_per_frame="
+              << (frames > 0 ? (cpu_after - cpu_before) * 1e6 / static_cast<double>(frames) : 0)
+              << "\n";
+    std::cout << "rss_per_session_bytes="
+              << (identified > 0 ? (rss_idle - rss_before) / static_cast<int64_t>(identified) : 0)
+              << "\n";
+    std::cout << "seq_gaps=" << gaps << "\n";
+    std::cout << "missing_frames=" << (o.connections * o.messages - frames) << "\n";
+    std::cout << "server_cpu_s=" << (cpu_after - cpu_before) << " server_rss_idle_bytes=" << rss_idle
+              << " sessions_closed=" << closed << " identify_failures=" << (o.connections - identified)
+              << " rest_429=" << limited << " frames_received=" << frames
+              << " frames_expected=" << expected << "\n";
+    stop_server();
+    return gaps == 0 && frames == o.connections * o.messages ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "herald-bench gateway: " << e.what() << "\n";
+    for (auto& w : workers) {
+      w.tell("stop");
+      w.wait_exit(5s);
+    }
+    stop_server();
+    return 1;
+  }
+}
+
+}  // namespace
+
+void add_gateway_bench(CLI::App& app) {
+  auto o = std::make_shared<gateway_options>();
+  auto* cmd = app.add_subcommand(
+    "gateway", "Real heraldd + N WebSocket sessions in client processes; M REST posts at R/s");
+  cmd->add_option("--connections", o->connections, "WebSocket sessions (default 10000)");
+  cmd->add_option("--messages", o->messages, "Messages posted through REST (default 100)");
+  cmd->add_option("--rate", o->rate, "Messages per second; 0 = back to back (default 0)");
+  cmd->add_option("--clients", o->clients, "Client processes (default: one per 8,000 sessions, ≥ 2)");
+  cmd->add_option("--posters", o->posters, "Concurrent REST connections when --rate 0 (default 4)");
+  cmd->add_option("--timeout", o->timeout_s, "Give up after this many seconds (default 600)");
+  cmd->add_option("--heraldd", o->heraldd, "heraldd binary (default: beside herald-bench)");
+  cmd->add_option("--data-dir", o->data_dir, "Node data dir (default: a fresh temp dir)");
+  cmd->add_option("--server-threads", o->server_threads, "gateway.threads of the node");
+  cmd->callback([o] { std::exit(run_gateway(*o)); });
+  add_gateway_worker_command(app);
+}
+
+}  // namespace herald::bench

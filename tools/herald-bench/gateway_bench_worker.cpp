@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: Apache-2.0
+// herald-bench gateway-worker: one client process of the gateway benchmark. Opens
+// `connections` real WebSocket sessions (Boost.Beast) on one io thread, identifies each
+// through the Gateway v10 flow, waits for READY and every GUILD_CREATE, then counts
+// MESSAGE_CREATE frames, checks every session's `s` is gapless, and reports per message
+// the time the last of its sessions received it (line protocol in gateway_bench.hpp).
+#include <sys/resource.h>
+#include <time.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <deque>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tools/herald-bench/gateway_bench.hpp"
+
+namespace herald::bench {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+
+/// GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT: what a typical bot asks for.
+constexpr uint64_t bench_intents = (1u << 0) | (1u << 9) | (1u << 15);
+
+/// Reads the unsigned integer after `key` (e.g. "\"s\":") in `text`; false if absent/null.
+bool find_uint(std::string_view text, std::string_view key, uint64_t& out) {
+  auto at = text.find(key);
+  if (at == std::string_view::npos) {
+    return false;
+  }
+  const char* begin = text.data() + at + key.size();
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(begin, end, out);
+  return ec == std::errc{} && ptr != begin;
+}
+
+struct worker_state;
+
+/// One benchmark session: a WebSocket connection that identifies and then counts.
+class bench_session : public std::enable_shared_from_this<bench_session> {
+public:
+  bench_session(asio::io_context& io, worker_state& state) : ws_(io), heartbeat_(io), state_(state) {}
+
+  void start(const tcp::endpoint& endpoint);
+  void stop();
+
+private:
+  void on_connected();
+  void read_next();
+  void on_message(std::string_view text);
+  void on_dispatch(std::string_view text);
+  void send(std::string text);
+  void write_next();
+  void schedule_heartbeat();
+  void fail();
+
+  websocket::stream<beast::tcp_stream> ws_;
+  beast::flat_buffer buffer_;
+  asio::steady_timer heartbeat_;
+  worker_state& state_;
+  std::deque<std::string> outbox_;
+  bool writing_ = false;
+  bool ready_ = false;
+  bool finished_ = false;
+  bool failed_ = false;
+  uint64_t heartbeat_ms_ = 41250;
+  uint64_t last_s_ = 0;
+  size_t pending_guilds_ = 0;
+  size_t messages_ = 0;
+};
+
+/// Everything one worker process tracks; only touched on its io thread.
+struct worker_state {
+  worker_state(const gateway_worker_options& o, asio::io_context& ctx, tcp::endpoint ep)
+      : opts(o), io(ctx), endpoint(ep), last_ns(o.messages, 0), received(o.messages, 0) {}
+
+  const gateway_worker_options& opts;
+  asio::io_context& io;
+  tcp::endpoint endpoint;
+  std::vector<std::shared_ptr<bench_session>> sessions;
+  size_t next_to_open = 0;
+  size_t in_flight = 0;     // opened, not yet ready or failed
+  size_t identified = 0;
+  size_t failed = 0;
+  size_t complete = 0;      // sessions that received every message
+  size_t frames = 0;        // MESSAGE_CREATE frames received
+  size_t gaps = 0;          // `s` that was not last + 1
+  size_t closed = 0;        // sessions closed by the server or by a network error
+  bool reported_ready = false;
+  bool finished = false;
+  std::vector<int64_t> last_ns;     // per message index
+  std::vector<uint32_t> received;   // per message index
+
+  void open_more();
+  void session_settled(bool ok);
+  void message_received(uint64_t index);
+  void session_complete();
+  void maybe_report_ready();
+  void finish();
+};
+
+void bench_session::start(const tcp::endpoint& endpoint) {
+  beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds{30});
+  beast::get_lowest_layer(ws_).async_connect(
+    endpoint, [self = shared_from_this()](beast::error_code ec) {
+      if (ec) {
+        return self->fail();
+      }
+      beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay{true});
+      self->on_connected();
+    });
+}
+
+void bench_session::on_connected() {
+  ws_.async_handshake(state_.opts.host + ":" + std::to_string(state_.opts.port),
+                      "/?v=10&encoding=json", [self = shared_from_this()](beast::error_code ec) {
+                        if (ec) {
+                          return self->fail();
+                        }
+                        beast::get_lowest_layer(self->ws_).expires_never();
+                        self->read_next();
+                      });
+}
+
+void bench_session::read_next() {
+  ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    if (ec) {
+      return self->fail();
+    }
+    auto data = self->buffer_.cdata();
+    self->on_message(std::string_view{static_cast<const char*>(data.data()), data.size()});
+    self->buffer_.consume(self->buffer_.size());
+    if (!self->failed_) {
+      self->read_next();
+    }
+  });
+}
+
+void bench_session::on_message(std::string_view text) {
+  uint64_t op = 0;
+  if (!find_uint(text, "\"op\":", op)) {
+    return fail();
+  }
+  switch (op) {
+    case 0:
+      on_dispatch(text);
+      break;
+    case 1:  // the server asks for a heartbeat now
+      send("{\"op\":1,\"d\":" + std::to_string(last_s_) + "}");
+      break;
+    case 10: {
+      auto hello = nlohmann::json::parse(text, nullptr, false);
+      if (!hello.is_discarded() && hello["d"].contains("heartbeat_interval")) {
+        heartbeat_ms_ = hello["d"]["heartbeat_interval"].get<uint64_t>();
+      }
+      nlohmann::json identify = {
+        {"op", 2},
+        {"d",
+         {{"token", state_.opts.token},
+          {"intents", bench_intents},
+          {"properties", {{"os", "linux"}, {"browser", "herald-bench"}, {"device", "herald-bench"}}}}}};
+      send(identify.dump());
+      schedule_heartbeat();
+      break;
+    }
+    case 11:
+      break;
+    default:  // 7 reconnect, 9 invalid session: the run is spoiled for this session
+      fail();
+  }
+}
+
+void bench_session::on_dispatch(std::string_view text) {
+  uint64_t s = 0;
+  if (find_uint(text, "\"s\":", s)) {
+    if (s != last_s_ + 1) {
+      ++state_.gaps;
+    }
+    last_s_ = s;
+  }
+  if (text.find("\"t\":\"MESSAGE_CREATE\"") != std::string_view::npos) {
+    uint64_t index = 0;
+    if (find_uint(text, "\"content\":\"bench ", index)) {
+      state_.message_received(index);
+      if (++messages_ == state_.opts.messages && !finished_) {
+        finished_ = true;
+        state_.session_complete();
+      }
+    }
+  } else if (text.find("\"t\":\"READY\"") != std::string_view::npos) {
+    auto ready = nlohmann::json::parse(text, nullptr, false);
+    pending_guilds_ = ready.is_discarded() ? 0 : ready["d"]["guilds"].size();
+    if (pending_guilds_ == 0) {
+      return fail();  // the bench user is in one guild; READY without it is a failure
+    }
+  } else if (text.find("\"t\":\"GUILD_CREATE\"") != std::string_view::npos && !ready_) {
+    if (pending_guilds_ > 0 && --pending_guilds_ == 0) {
+      ready_ = true;
+      state_.session_settled(true);
+    }
+  }
+}
+
+void bench_session::send(std::string text) {
+  outbox_.push_back(std::move(text));
+  if (!writing_) {
+    write_next();
+  }
+}
+
+void bench_session::write_next() {
+  if (outbox_.empty() || failed_) {
+    writing_ = false;
+    return;
+  }
+  writing_ = true;
+  ws_.text(true);
+  ws_.async_write(asio::buffer(outbox_.front()),
+                  [self = shared_from_this()](beast::error_code ec, size_t) {
+                    self->outbox_.pop_front();
+                    if (ec) {
+                      return self->fail();
+                    }
+                    self->write_next();
+                  });
+}
+
+void bench_session::schedule_heartbeat() {
+  heartbeat_.expires_after(std::chrono::milliseconds{heartbeat_ms_});
+  heartbeat_.async_wait([self = shared_from_this()](beast::error_code ec) {
+    if (ec || self->failed_) {
+      return;
+    }
+    self->send("{\"op\":1,\"d\":" + std::to_string(self->last_s_) + "}");
+    self->schedule_heartbeat();
+  });
+}
+
+void bench_session::fail() {
+  if (failed_) {
+    return;
+  }
+  failed_ = true;
+  heartbeat_.cancel();
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+  if (!ready_) {
+    state_.session_settled(false);
+  } else {
+    ++state_.closed;
+    if (!finished_) {
+      finished_ = true;
+      state_.session_complete();  // it will receive nothing more
+    }
+  }
+}
+
+void bench_session::stop() {
+  failed_ = true;
+  heartbeat_.cancel();
+  beast::error_code ignored;
+  beast::get_lowest_layer(ws_).socket().close(ignored);
+}
+
+void worker_state::open_more() {
+  while (in_flight < opts.connect_window && next_to_open < opts.connections) {
+    auto session = std::make_shared<bench_session>(io, *this);
+    sessions.push_back(session);
+    ++next_to_open;
+    ++in_flight;
+    session->start(endpoint);
+  }
+}
+
+void worker_state::session_settled(bool ok) {
+  --in_flight;
+  ++(ok ? identified : failed);
+  if (!ok) {
+    ++complete;  // a session that never identified receives nothing
+  }
+  open_more();
+  maybe_report_ready();
+}
+
+void worker_state::maybe_report_ready() {
+  if (!reported_ready && identified + failed == opts.connections) {
+    reported_ready = true;
+    std::printf("ready %zu %zu\n", identified, failed);
+    std::fflush(stdout);
+    if (complete == opts.connections) {
+      finish();
+    }
+  }
+}
+
+void worker_state::message_received(uint64_t index) {
+  if (index >= last_ns.size()) {
+    return;
+  }
+  ++frames;
+  last_ns[index] = std::max(last_ns[index], monotonic_ns());
+  ++received[index];
+}
+
+void worker_state::session_complete() {
+  if (++complete == opts.connections && reported_ready) {
+    finish();
+  }
+}
+
+void worker_state::finish() {
+  if (finished) {
+    return;
+  }
+  finished = true;
+  for (size_t i = 0; i < last_ns.size(); ++i) {
+    std::printf("recv %zu %lld %u\n", i, static_cast<long long>(last_ns[i]), received[i]);
+  }
+  std::printf("done frames=%zu gaps=%zu closed=%zu\n", frames, gaps, closed);
+  std::fflush(stdout);
+  for (auto& s : sessions) {
+    s->stop();
+  }
+  io.stop();
+}
+
+void raise_file_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &lim);
+  }
+}
+
+}  // namespace
+
+int64_t monotonic_ns() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+std::string bench_content(size_t i) {
+  return "bench " + std::to_string(i);
+}
+
+int run_gateway_worker(const gateway_worker_options& opts) {
+  raise_file_limit();
+  asio::io_context io{1};
+  worker_state state{opts, io, tcp::endpoint{asio::ip::make_address(opts.host), opts.port}};
+  state.sessions.reserve(opts.connections);
+  // "stop" (or EOF) on stdin ends the run early: the orchestrator gave up waiting.
+  std::thread stdin_reader{[&] {
+    std::string line;
+    while (std::getline(std::cin, line) && line != "stop") {
+    }
+    asio::post(io, [&] {
+      if (!state.reported_ready) {
+        state.reported_ready = true;
+        std::printf("ready %zu %zu\n", state.identified, state.failed);
+      }
+      state.finish();
+    });
+  }};
+  stdin_reader.detach();
+  asio::steady_timer deadline{io, std::chrono::seconds{opts.timeout_s}};
+  deadline.async_wait([&](beast::error_code ec) {
+    if (!ec) {
+      std::fprintf(stderr, "gateway-worker: timed out after %zu s\n", opts.timeout_s);
+      if (!state.reported_ready) {
+        state.reported_ready = true;
+        std::printf("ready %zu %zu\n", state.identified, state.failed);
+      }
+      state.finish();
+    }
+  });
+  asio::post(io, [&] {
+    state.open_more();
+    if (opts.connections == 0) {
+      state.maybe_report_ready();
+    }
+  });
+  io.run();
+  std::fflush(stdout);
+  std::_Exit(0);  // the stdin reader may still block in getline
+}
+
+void add_gateway_worker_command(CLI::App& app) {
+  auto opts = std::make_shared<gateway_worker_options>();
+  auto* cmd = app.add_subcommand("gateway-worker",
+                                 "Client process of `herald-bench gateway` (started by it)");
+  cmd->group("");  // internal: hidden from --help
+  cmd->add_option("--host", opts->host);
+  cmd->add_option("--port", opts->port)->required();
+  cmd->add_option("--token", opts->token)->required();
+  cmd->add_option("--connections", opts->connections)->required();
+  cmd->add_option("--messages", opts->messages)->required();
+  cmd->add_option("--timeout", opts->timeout_s);
+  cmd->add_option("--connect-window", opts->connect_window);
+  cmd->callback([opts] { std::exit(run_gateway_worker(*opts)); });
+}
+
+}  // namespace herald::bench
