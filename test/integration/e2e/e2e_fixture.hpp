@@ -52,6 +52,20 @@ public:
                      "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
                      "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
                      "\"\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
+    start();
+  }
+
+  /// SIGTERM, wait for exit 0, then start again on the same data and ports.
+  void restart() {
+    process_->send_signal(SIGTERM);
+    auto code = process_->wait_for(20s);
+    INFO("heraldd stderr: " << process_->err());
+    REQUIRE(code == 0);
+    start();
+  }
+
+  /// Starts heraldd and waits until /readyz answers 200.
+  void start() {
     process_ = std::make_unique<testing::child_process>(
       testing::bin_path("heraldd"), std::vector<std::string>{"--config", config_});
     bool up = testing::eventually(
