@@ -134,8 +134,10 @@ inline dispatch::dispatch_config gateway_dispatch_config() {
 }
 
 struct gateway_env {
+  /// `close_timeout`: how long the server waits for a client's close frame after its own.
   explicit gateway_env(gateway::gateway_options opts = {},
-                       dispatch::dispatch_config dc = gateway_dispatch_config())
+                       dispatch::dispatch_config dc = gateway_dispatch_config(),
+                       std::chrono::seconds close_timeout = std::chrono::seconds{2})
       : env(std::move(dc)) {
     for (auto [id, name] : {std::pair{alice, "alice"}, std::pair{bob, "bob"},
                             std::pair{carol, "carol"}}) {
@@ -160,7 +162,7 @@ struct gateway_env {
     net::server_options so;
     so.name = "gateway-test";
     so.threads = 1;
-    so.websocket.close_timeout = std::chrono::seconds{2};
+    so.websocket.close_timeout = close_timeout;
     server = std::make_unique<net::http_server>(so);
     auto* gw = gateway.get();
     server->on_websocket([gw](net::ws_connection_ptr conn) { gw->accept(std::move(conn)); });
