@@ -219,7 +219,7 @@ bool valid_websocket_key(std::string_view key) {
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket&& socket, std::shared_ptr<detail::http_server_state> server, uint64_t id)
-      : stream_(std::move(socket)), server_(std::move(server)), id_(id) {}
+      : server_(std::move(server)), stream_(std::move(socket)), id_(id) {}
 
   ~session() {
     std::lock_guard<std::mutex> guard{server_->sessions_mutex};
@@ -386,7 +386,16 @@ private:
   }
 
   void hand_over(http_request r) {
-    r.body.clear();
+    // The handshake's own fields are spent; dropping them keeps idle connections small.
+    r.body = std::string{};
+    r.headers.erase(std::remove_if(r.headers.begin(), r.headers.end(),
+                                   [](const auto& h) {
+                                     return iequals(h.first, "upgrade") ||
+                                            iequals(h.first, "connection") ||
+                                            iequals(h.first.substr(0, 14), "sec-websocket-");
+                                   }),
+                    r.headers.end());
+    r.headers.shrink_to_fit();
     auto data = buffer_.data();
     std::string leftover(static_cast<const char*>(data.data()), data.size());
     tcp::socket socket = stream_.release_socket();
@@ -445,10 +454,12 @@ private:
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
 
+  // Declared first so it is destroyed last: a responder may hold the session past the
+  // server's lifetime, and the stream needs the io_context the state owns.
+  std::shared_ptr<detail::http_server_state> server_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<detail::http_server_state> server_;
   uint64_t id_;
 };
 
@@ -593,6 +604,7 @@ std::error_code http_server::start() {
   auto results = resolver.resolve(impl_->opts.host, std::to_string(impl_->opts.port),
                                   tcp::resolver::passive | tcp::resolver::numeric_service, ec);
   if (ec || results.empty()) {
+    impl_->started = false;
     return ec ? std::error_code(ec) : std::make_error_code(std::errc::address_not_available);
   }
   tcp::endpoint ep = results.begin()->endpoint();
@@ -610,6 +622,9 @@ std::error_code http_server::start() {
   if (ec) {
     beast::error_code ignored;
     acc.close(ignored);
+    // Not started: stop() must not post to an io_context that no thread will ever run
+    // (the queued handler would hold the state alive in a cycle).
+    impl_->started = false;
     return ec;
   }
   impl_->bound_port = acc.local_endpoint().port();

@@ -64,15 +64,18 @@ class ws_connection : public std::enable_shared_from_this<ws_connection> {
 public:
   virtual ~ws_connection() = default;
 
-  /// Method, target, path, query and headers of the upgrade request (no body).
+  /// Method, target, path, query and headers of the upgrade request, without the body and
+  /// the handshake's own fields (Upgrade, Connection, Sec-WebSocket-*), dropped to keep idle
+  /// connections small.
   const http_request& upgrade_request() const noexcept { return request_; }
   /// Unique per server (shared counter with HTTP connections), starting at 1.
   uint64_t id() const noexcept { return id_; }
 
-  /// Once, from any thread: installs the handler and starts reading. Bytes that arrived
-  /// before start() wait in the socket. If the server stopped before start(), on_closed(1001,
-  /// false) runs inline inside start(). The connection keeps the handler until on_closed
-  /// returned, then releases it (so a handler holding the connection is no cycle).
+  /// Once (later calls are ignored), from any thread: installs the handler and starts
+  /// reading. Bytes that arrived before start() wait in the socket. If the server stopped
+  /// before start(), on_closed(1001, false) runs inline inside start(). The connection keeps
+  /// the handler until on_closed returned, then releases it (a handler holding the
+  /// connection makes no lasting cycle).
   virtual void start(std::shared_ptr<ws_handler> handler) = 0;
 
   /// The connection's strand, e.g. for steady_timers whose handlers touch handler state.

@@ -62,11 +62,11 @@ ws_stream::ws_stream(tcp::socket socket, http_request request, uint64_t id,
                      const ws_options& opts, const ws_metrics& metrics, ws_registry& registry,
                      std::shared_ptr<void> owner, std::string leftover)
     : ws_connection(std::move(request), id),
+      owner_(std::move(owner)),
       socket_(std::move(socket)),
       opts_(opts),
       metrics_(metrics),
       registry_(registry),
-      owner_(std::move(owner)),
       leftover_(std::move(leftover)),
       reader_(opts.max_message_bytes) {
   boost::system::error_code ignored;
@@ -87,6 +87,10 @@ ws_stream::~ws_stream() {
 
 void ws_stream::start(std::shared_ptr<ws_handler> handler) {
   std::unique_lock<std::mutex> lock{mutex_};
+  if (start_called_ || !handler) {
+    return;  // a second start() would run two read loops
+  }
+  start_called_ = true;
   if (finished_) {
     uint16_t code = close_code_;
     bool by_peer = closed_by_peer_;

@@ -95,11 +95,12 @@ private:
   void close_frame_written();
   void finish();
 
+  // Declared first so it is destroyed last: the socket and timer need the io_context it owns.
+  std::shared_ptr<void> owner_;
   boost::asio::ip::tcp::socket socket_;
   const ws_options& opts_;
   const ws_metrics& metrics_;
   ws_registry& registry_;
-  std::shared_ptr<void> owner_;
   std::shared_ptr<ws_handler> handler_;
   std::string leftover_;
   ws_frame_reader reader_;
@@ -119,6 +120,7 @@ private:
   uint16_t close_code_ = 0;         // guarded; 0 until a close frame is queued
   bool closed_by_peer_ = false;     // guarded; the peer's close frame came first
   bool closing_ = false;            // guarded; a close frame is queued: no more data
+  bool start_called_ = false;       // guarded; start() is accepted once
   bool write_scheduled_ = false;    // guarded; a do_write is posted or waiting
   bool finished_ = false;           // guarded; socket closed, on_closed delivered or due
 };

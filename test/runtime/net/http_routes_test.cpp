@@ -53,7 +53,8 @@ TEST_CASE("pattern_segments_become_named_params", "[net][routes]") {
 
 TEST_CASE("a_param_matches_exactly_one_non_empty_segment", "[net][routes]") {
   auto s = server_named("t_param_segments");
-  s->route("GET", "/users/{id}", [](const net::http_request& r) { return text(200, r.param("id")); });
+  s->route("GET", "/users/{id}",
+           [](const net::http_request& r) { return text(200, r.param("id")); });
   s = started(std::move(s));
   CHECK(net::http_fetch("127.0.0.1", s->port(), "GET", "/users/42").body == "42");
   CHECK(net::http_fetch("127.0.0.1", s->port(), "GET", "/users/").status == 404);
@@ -63,7 +64,8 @@ TEST_CASE("a_param_matches_exactly_one_non_empty_segment", "[net][routes]") {
 
 TEST_CASE("a_literal_segment_beats_a_param_whatever_the_registration_order", "[net][routes]") {
   auto s = server_named("t_specific");
-  s->route("GET", "/users/{id}", [](const net::http_request& r) { return text(200, "id " + r.param("id")); });
+  s->route("GET", "/users/{id}",
+           [](const net::http_request& r) { return text(200, "id " + r.param("id")); });
   s->route("GET", "/users/@me", [](const net::http_request&) { return text(200, "me"); });
   s = started(std::move(s));
   CHECK(net::http_fetch("127.0.0.1", s->port(), "GET", "/users/@me").body == "me");
@@ -193,4 +195,25 @@ TEST_CASE("the_filter_short_circuits_before_routing", "[net][routes]") {
   CHECK(net::http_fetch("127.0.0.1", s->port(), "GET", "/x/1").status == 503);
   CHECK(net::http_fetch("127.0.0.1", s->port(), "GET", "/unknown").status == 503);
   CHECK(requests("t_filter", "503") == 2);
+}
+
+// Regression: the session (and its socket) must not outlive the io_context it needs.
+TEST_CASE("a_responder_outliving_its_server_is_harmless", "[net][routes]") {
+  net::http_responder kept;
+  std::future<net::client_response> client;
+  {
+    auto s = server_named("t_async_outlived");
+    std::promise<net::http_responder> parked;
+    s->route_async("GET", "/park", [&](const net::http_request&, net::http_responder done) {
+      parked.set_value(std::move(done));
+    });
+    s = started(std::move(s));
+    client = std::async(std::launch::async, [port = s->port()] {
+      return net::http_fetch("127.0.0.1", port, "GET", "/park", {}, std::chrono::seconds{5});
+    });
+    kept = parked.get_future().get();
+  }
+  kept(text(200, "nobody listens"));
+  kept = nullptr;  // the last reference to the session and the server state
+  CHECK_FALSE(client.get().ok());
 }

@@ -510,3 +510,18 @@ TEST_CASE("a_connection_started_after_stop_reports_closed_inline", "[net][ws]") 
   conn->start(h);
   CHECK(h->wait_closed() == std::make_pair(uint16_t{1001}, false));
 }
+
+TEST_CASE("the_upgrade_request_keeps_its_headers_but_not_the_handshake_fields", "[net][ws]") {
+  ws_server s{"t_ws_headers"};
+  ws_client c{s.port(), "/gw?v=10"};
+  auto h_conn = s.at(0);
+  const auto& req = h_conn.second->upgrade_request();
+  CHECK(req.method == "GET");
+  CHECK(req.target == "/gw?v=10");
+  CHECK(req.header("host") == "127.0.0.1");
+  CHECK(req.header("sec-websocket-key").empty());
+  CHECK(req.header("upgrade").empty());
+  h_conn.second->start(nullptr);  // a second start is ignored
+  c.write("still one reader");
+  CHECK(c.read() == "still one reader");
+}
