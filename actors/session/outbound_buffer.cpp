@@ -6,6 +6,8 @@
 #include <cstring>
 #include <new>
 
+#include "actors/session/chunk_pool.hpp"
+
 namespace herald::session {
 
 namespace detail {
@@ -18,23 +20,24 @@ namespace detail {
 // buffer tracks the tail's count in its own hot line).
 struct chunk {
   std::atomic<uint32_t> refs;
-  uint32_t capacity;  // bytes of data and slots together; a multiple of 8
+  uint32_t capacity;  // bytes of data and slots together; a multiple of 32
   uint32_t frames;
-  uint32_t reserved;
-  uint64_t first_seq;  // seq of frame 0
-  chunk* next;         // the next newer chunk of the buffer, or null
+  uint32_t block_bytes;  // size of the chunk_pool block holding this chunk
+  uint64_t first_seq;    // seq of frame 0
+  chunk* next;           // the next newer chunk of the buffer, or null
   char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
   uint32_t* slots_end() noexcept { return reinterpret_cast<uint32_t*>(data() + capacity); }
 };
 static_assert(sizeof(chunk) == 32, "chunk header is half a cache line");
 
-chunk* make_chunk(uint32_t capacity, uint64_t first_seq) {
-  void* raw = ::operator new(sizeof(chunk) + capacity);
-  auto* c = static_cast<chunk*>(raw);
+// A chunk filling one pool block of at least `min_block` bytes.
+chunk* make_chunk(uint32_t min_block, uint64_t first_seq) {
+  uint32_t block = chunk_block_size(min_block);
+  auto* c = static_cast<chunk*>(chunk_alloc(block));
   c->refs.store(1, std::memory_order_relaxed);
-  c->capacity = capacity;
+  c->capacity = block - static_cast<uint32_t>(sizeof(chunk));
   c->frames = 0;
-  c->reserved = 0;
+  c->block_bytes = block;
   c->first_seq = first_seq;
   c->next = nullptr;
   return c;
@@ -46,7 +49,7 @@ void retain(chunk* c) noexcept {
 
 void release(chunk* c) noexcept {
   if (c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    ::operator delete(c);
+    chunk_free(c, c->block_bytes);
   }
 }
 
@@ -163,11 +166,12 @@ outbound_buffer::cursor outbound_buffer::position_of(uint64_t seq) const noexcep
 }
 
 void outbound_buffer::grow(uint32_t size) {
+  // Block sizes (chunk header included) double from first_chunk_bytes up to
+  // chunk_bytes; a frame larger than that gets a block of its own size.
   uint32_t grown = tail_ == nullptr ? limits_->first_chunk_bytes
-                                    : std::min(limits_->chunk_bytes, tail_->capacity * 2);
-  uint32_t need = size + slot_bytes;
-  uint32_t capacity = (std::max(need, grown) + 7u) & ~7u;
-  chunk* fresh = detail::make_chunk(capacity, next_seq_);
+                                    : std::min(limits_->chunk_bytes, tail_->block_bytes * 2);
+  uint32_t need = size + slot_bytes + static_cast<uint32_t>(sizeof(chunk));
+  chunk* fresh = detail::make_chunk(std::max(need, grown), next_seq_);
   if (tail_ == nullptr) {
     head_ = {fresh, 0, 0};
     collect_ = head_;  // nothing is held, so collect_seq_ == next_seq_

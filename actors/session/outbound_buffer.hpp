@@ -36,9 +36,11 @@ struct outbound_limits {
   uint32_t resume_max_frames = 4096;
   /// Bytes kept for resume. Default 2 MiB; at most 2 GiB.
   uint32_t resume_max_bytes = 2u << 20;
-  /// Largest allocation unit of the frame storage; a session's first chunk is
-  /// small (an idle session holds little) and each next one doubles up to
-  /// this. Larger frames get a chunk of their own size. Default 16 KiB.
+  /// Largest allocation unit of the frame storage (a chunk, its 32-byte
+  /// header included, rounded up to a power of two; see chunk_pool.hpp); a
+  /// session's first chunk is small (an idle session holds little) and each
+  /// next one doubles up to this. Larger frames get a chunk of their own
+  /// size. Default 16 KiB.
   uint32_t chunk_bytes = 16u << 10;
   /// Size of a session's first chunk. Default 512 bytes.
   uint32_t first_chunk_bytes = 512;

@@ -29,6 +29,7 @@
 #include "actors/dispatch/dispatch_error.hpp"
 #include "actors/permissions/bits.hpp"
 #include "actors/relay/delivery_observer.hpp"
+#include "actors/session/chunk_pool.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/benches.hpp"
@@ -49,6 +50,7 @@ struct fanout_options {
   std::string scheduler = "sharing";
   size_t wave = 1000;
   bool connected = true;
+  bool warm = true;
 };
 
 // Stands in for a gateway connection that has written the session's frames
@@ -251,6 +253,19 @@ int run_fanout(const fanout_options& o) {
             << " connected=" << (o.connected ? 1 : 0) << "\n";
   double setup_s = std::chrono::duration<double>(clock_type::now() - setup_start).count();
 
+  // A node that has been up for a while reuses chunk memory its sessions'
+  // resume buffers released; a fresh process touches every page of a burst
+  // for the first time. --warm 1 (default) faults in the burst's frame memory
+  // before the timed phase (as the ceiling fanout_limit.cpp does); --warm 0
+  // measures the cold first touch inside it.
+  uint64_t prefault = 0;
+  if (o.warm) {
+    prefault = static_cast<uint64_t>(o.sessions / o.guilds * o.guilds) * o.events / o.guilds *
+               (o.payload + 720) * 3 / 2;  // a MESSAGE_CREATE frame is ~payload + 720 B
+    session::detail::chunk_pool_prefault(prefault);
+  }
+  std::cout << "prefaulted_bytes=" << prefault << "\n";
+
   // Events.
   std::vector<uint64_t> expected(o.guilds, 0);
   for (size_t i = 0; i < o.sessions; ++i) {
@@ -317,6 +332,12 @@ int run_fanout(const fanout_options& o) {
   std::cout << "deliveries=" << deliveries << " expected_deliveries=" << o.sessions * o.events / o.guilds
             << " failed_publishes=" << failed << " complete=" << (all_done ? 1 : 0) << "\n";
   std::cout << "setup_s=" << setup_s << "\n";
+  if (auto frames = outputs[0]->buffer().held_frames()) {
+    std::cout << "event_frame_bytes=" << outputs[0]->buffer().held_bytes() / frames << "\n";
+  }
+  auto pool = session::detail::chunk_pool_usage();
+  std::cout << "chunk_pool_mapped_bytes=" << pool.mapped_bytes
+            << " chunk_pool_free_bytes=" << pool.free_bytes << "\n";
   // CLOCK_MONOTONIC seconds of the events phase, to cut a whole-run profile:
   // perf record -k CLOCK_MONOTONIC … ; perf report --time <start>,<end>
   std::cout << std::fixed << std::setprecision(6)
@@ -351,6 +372,8 @@ void add_fanout_bench(CLI::App& app) {
   cmd->add_option("--guilds", opts->guilds, "guilds; sessions and events round-robin over them");
   cmd->add_option("--timeout", opts->timeout_s, "seconds to wait for each phase");
   cmd->add_option("--wave", opts->wave, "sessions opened at a time during setup");
+  cmd->add_option("--warm", opts->warm,
+                  "fault in the burst's chunk memory before timing (1) or not (0)");
   cmd->add_option("--connected", opts->connected,
                   "attach a stand-in connection that collects READY/GUILD_CREATE (1) or not (0)");
   cmd->add_option("--scheduler", opts->scheduler, "CAF scheduler policy: sharing | stealing")

@@ -17,6 +17,7 @@
 
 #include "actors/relay/partition_core.hpp"
 #include "actors/relay/relay_actor.hpp"
+#include "actors/session/chunk_pool.hpp"
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/benches.hpp"
 
@@ -31,6 +32,7 @@ struct loop_options {
   size_t threads = 2;
   size_t first_bytes = 2700;  // READY + GUILD_CREATE of a fresh session
   size_t spacer = 1200;       // bytes allocated between sessions (a CAF actor's share)
+  bool warm = true;           // fault in the frame memory before timing
 };
 
 int run_loop(const loop_options& o) {
@@ -67,6 +69,10 @@ int run_loop(const loop_options& o) {
   ev->required_intents = session::guild_messages_intent;
   ev->full_tail = ",\"t\":\"MESSAGE_CREATE\",\"d\":{\"content\":\"" + std::string(o.payload, 'x') +
                   "\"}}";
+  if (o.warm) {
+    session::detail::chunk_pool_prefault(static_cast<uint64_t>(o.sessions) * o.events *
+                                         (o.payload + 80) * 3 / 2);
+  }
   auto usage_before = usage_now();
   auto start = std::chrono::steady_clock::now();
   std::vector<size_t> delivered(o.threads, 0);
@@ -115,6 +121,7 @@ void add_fanout_loop_bench(CLI::App& app) {
   cmd->add_option("--payload", opts->payload, "content bytes per message");
   cmd->add_option("--threads", opts->threads, "partitions, one thread each");
   cmd->add_option("--first-bytes", opts->first_bytes, "bytes of each session's first frame");
+  cmd->add_option("--warm", opts->warm, "fault in the frame memory before timing (1) or not (0)");
   cmd->add_option("--spacer", opts->spacer, "bytes allocated between session buffers");
   cmd->callback([opts] { std::exit(run_loop(*opts)); });
 }
