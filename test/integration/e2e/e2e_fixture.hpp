@@ -46,12 +46,14 @@ struct user {
 /// One heraldd on free ports with its data in a temp dir.
 class node {
 public:
-  node() {
+  /// `gateway_keys`: extra `key = value` lines of the [gateway] table.
+  explicit node(const std::string& gateway_keys = {}) {
     config_ = dir_.write_file(
       "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.path() +
                      "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
                      "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
-                     "\"\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
+                     "\"\n" + gateway_keys +
+                     "\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
     start();
   }
 

@@ -2,6 +2,8 @@
 // A message POSTed through REST reaches, as MESSAGE_CREATE with the documented shape, every
 // session that may see it (content only where allowed) and never a member who cannot view
 // the channel.
+#include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -105,4 +107,33 @@ TEST_CASE("A REST message arrives as MESSAGE_CREATE to every session that may se
   CHECK(alice_ws->seq_errors().empty());
   CHECK(bob_ws->seq_errors().empty());
   CHECK(carol_ws->seq_errors().empty());
+}
+
+TEST_CASE("Every open session of a user gets the message and a closed one does not stop them",
+          "[integration][e2e]") {
+  node n;
+  auto alice = n.create_user("alice");
+  auto bob = n.create_user("bob");
+  auto guild = n.create_guild("guild", alice);
+  auto general = n.create_channel(guild, "general");
+  n.add_member(guild, bob);
+  std::vector<std::unique_ptr<testing::gateway_client>> bobs;
+  for (int i = 0; i < 4; ++i) {
+    bobs.push_back(connect(n, bob, 1, with_content));
+  }
+  std::set<std::string> session_ids;
+  for (const auto& ws : bobs) {
+    session_ids.insert(ws->session_id());
+  }
+  CHECK(session_ids.size() == bobs.size());
+  bobs.front()->close(1000);
+
+  auto posted = n.post_message(alice, general, "to all of bob's sessions");
+  for (size_t i = 1; i < bobs.size(); ++i) {
+    auto got = wait_message(*bobs[i], posted["id"].get<std::string>());
+    REQUIRE(got);
+    CHECK((*got)["d"]["content"] == "to all of bob's sessions");
+    CHECK((*got)["s"] == 3);
+    CHECK(bobs[i]->seq_errors().empty());
+  }
 }
