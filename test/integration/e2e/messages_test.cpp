@@ -137,3 +137,43 @@ TEST_CASE("Every open session of a user gets the message and a closed one does n
     CHECK(bobs[i]->seq_errors().empty());
   }
 }
+
+TEST_CASE("Messages posted back to back reach every member's session complete and in order",
+          "[integration][e2e]") {
+  node n;
+  auto alice = n.create_user("alice");
+  auto guild = n.create_guild("guild", alice);
+  auto general = n.create_channel(guild, "general");
+  std::vector<user> members;
+  for (int i = 0; i < 30; ++i) {
+    members.push_back(n.create_user("member" + std::to_string(i)));
+    n.add_member(guild, members.back());
+  }
+  // Identify all at once: every Identify is sent before any READY is read.
+  std::vector<std::unique_ptr<testing::gateway_client>> sessions;
+  for (const auto& m : members) {
+    sessions.push_back(std::make_unique<testing::gateway_client>(n.gateway_port()));
+    REQUIRE(sessions.back()->next());
+    sessions.back()->identify(m.token, with_content);
+  }
+  for (auto& ws : sessions) {
+    REQUIRE(ws->next_op(0, "READY"));
+    REQUIRE(ws->next_op(0, "GUILD_CREATE"));
+  }
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    ids.push_back(n.post_message(alice, general, "m" + std::to_string(i))["id"].get<std::string>());
+  }
+  for (size_t k = 0; k < sessions.size(); ++k) {
+    INFO("session of " << members[k].name);
+    auto& ws = *sessions[k];
+    for (size_t i = 0; i < ids.size(); ++i) {
+      auto got = ws.next_op(0, "MESSAGE_CREATE", 5s);
+      REQUIRE(got);
+      CHECK((*got)["d"]["id"] == ids[i]);
+      CHECK((*got)["d"]["content"] == "m" + std::to_string(i));
+    }
+    CHECK(ws.last_seq() == 2 + ids.size());
+    CHECK(ws.seq_errors().empty());
+  }
+}
