@@ -4,6 +4,7 @@
 // (with the documented close code), and the node keeps serving afterwards.
 #include <array>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -20,9 +21,68 @@ namespace {
 
 namespace asio = boost::asio;
 
+/// A raw TCP connection to 127.0.0.1:port: write bytes, read until a condition holds.
+class raw_session {
+public:
+  explicit raw_session(uint16_t port) : sock_(io_) {
+    boost::system::error_code ec;
+    sock_.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
+    REQUIRE_FALSE(ec);
+  }
+  void write(const std::string& bytes) {
+    boost::system::error_code ec;
+    asio::write(sock_, asio::buffer(bytes), ec);  // may fail once the server gave up: fine
+  }
+  /// Reads until `done(received())`, the server closes, or `timeout`; true when `done` held.
+  bool read_until(const std::function<bool(const std::string&)>& done,
+                  std::chrono::milliseconds timeout = 5s) {
+    if (done && done(received_)) {
+      return true;
+    }
+    bool matched = false;
+    std::function<void()> read = [&] {
+      sock_.async_read_some(asio::buffer(buf_), [&](boost::system::error_code e, size_t n) {
+        received_.append(buf_.data(), n);
+        if (e) {
+          closed_ = true;
+          return;
+        }
+        if (done && done(received_)) {
+          matched = true;
+          return;
+        }
+        read();
+      });
+    };
+    if (closed_) {
+      return false;
+    }
+    read();
+    io_.restart();
+    io_.run_for(timeout);
+    if (!matched && !closed_) {
+      boost::system::error_code ec;
+      sock_.cancel(ec);
+      io_.restart();
+      io_.run_for(1s);
+    }
+    return matched;
+  }
+  const std::string& received() const { return received_; }
+  bool closed() const { return closed_; }
+
+private:
+  asio::io_context io_;
+  asio::ip::tcp::socket sock_;
+  std::array<char, 4096> buf_{};
+  std::string received_;
+  bool closed_ = false;
+};
+
 /// What a raw TCP exchange got back.
 struct raw_result {
-  bool closed = false;  ///< the server closed (EOF or reset) within the timeout
+  bool closed = false;   ///< the server closed (EOF or reset) within the timeout
+  bool matched = false;  ///< `done` said enough within the timeout
   std::string received;
 };
 
@@ -31,30 +91,12 @@ struct raw_result {
 raw_result raw_exchange(uint16_t port, const std::string& bytes,
                         const std::function<bool(const std::string&)>& done = {},
                         std::chrono::milliseconds timeout = 5s) {
+  raw_session session{port};
+  session.write(bytes);
   raw_result out;
-  asio::io_context io;
-  asio::ip::tcp::socket sock{io};
-  boost::system::error_code ec;
-  sock.connect({asio::ip::make_address("127.0.0.1"), port}, ec);
-  REQUIRE_FALSE(ec);
-  asio::write(sock, asio::buffer(bytes), ec);  // may fail once the server gave up: fine
-  std::array<char, 4096> buf{};
-  std::function<void()> read = [&] {
-    sock.async_read_some(asio::buffer(buf), [&](boost::system::error_code e, size_t n) {
-      out.received.append(buf.data(), n);
-      if (e) {
-        out.closed = true;
-        return;
-      }
-      if (done && done(out.received)) {
-        return;
-      }
-      read();
-    });
-  };
-  read();
-  io.run_for(timeout);
-  sock.close(ec);
+  out.matched = session.read_until(done, timeout);
+  out.closed = session.closed();
+  out.received = session.received();
   return out;
 }
 
@@ -134,6 +176,18 @@ std::string small_frame(unsigned char first, const std::string& payload) {
   return f + payload;
 }
 
+/// A raw connection that completed the upgrade and received Hello.
+std::unique_ptr<raw_session> after_hello(uint16_t port) {
+  auto session = std::make_unique<raw_session>(port);
+  session->write(upgrade_request);
+  REQUIRE(session->read_until(
+    [](const std::string& s) { return s.find("{\"op\":10,") != std::string::npos; }));
+  REQUIRE(http_status(session->received()) == 101);
+  return session;
+}
+
+bool close_seen(const std::string& s) { return close_code_in(s).has_value(); }
+
 /// The node still serves: health, REST and a fresh identify.
 void check_still_serving(node& n, const user& alice) {
   REQUIRE(n.process().running());
@@ -170,6 +224,15 @@ TEST_CASE("Garbage bytes on the gateway and admin ports only end their own conne
       port, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
       has_http_head);
     CHECK((bad_upgrade.closed || http_status(bad_upgrade.received) >= 400));
+    auto huge_body = raw_exchange(port,
+                                  "POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                                  "application/json\r\nContent-Length: 10000000000\r\n\r\n{",
+                                  has_http_head);
+    CHECK((huge_body.closed || http_status(huge_body.received) == 413));
+    auto bad_chunk = raw_exchange(
+      port, "POST /v1/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+      has_http_head);
+    CHECK((bad_chunk.closed || http_status(bad_chunk.received) == 400));
     auto bad_json = testing::http_call(port, "POST", "/v1/users", "{\"name\": ");
     CHECK(bad_json.status >= 400);
     CHECK(bad_json.status < 500);
@@ -181,30 +244,27 @@ TEST_CASE("Broken WebSocket frames get a close and never crash the node", "[inte
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);
-  auto closed_or_close_frame = [](const std::string& s) { return close_code_in(s).has_value(); };
 
   SECTION("a frame announcing 2^62 bytes") {
-    auto r = raw_exchange(n.gateway_port(),
-                          upgrade_request + frame_header_64(0x81, uint64_t{1} << 62) + "{}",
-                          closed_or_close_frame);
-    CHECK(http_status(r.received) == 101);
+    auto ws = after_hello(n.gateway_port());
+    ws->write(frame_header_64(0x81, uint64_t{1} << 62) + "{}");
+    ws->read_until(close_seen);
     // Over the 4096-byte inbound limit: 4002, told before the payload is read.
-    CHECK(close_code_in(r.received) == uint16_t{4002});
+    CHECK(close_code_in(ws->received()) == uint16_t{4002});
   }
   SECTION("reserved bits and a reserved opcode") {
-    auto r = raw_exchange(n.gateway_port(), upgrade_request + small_frame(0xf3, "{}"),
-                          closed_or_close_frame);
-    CHECK(http_status(r.received) == 101);
+    auto ws = after_hello(n.gateway_port());
+    ws->write(small_frame(0xf3, "{}"));
+    ws->read_until(close_seen);
     // A protocol error: the gateway's 4002 (wrong shape) or the WebSocket layer's 1002.
-    auto code = close_code_in(r.received);
+    auto code = close_code_in(ws->received());
     REQUIRE(code);
     CHECK((*code == 4002 || *code == 1002));
   }
   SECTION("an unmasked client frame, then the connection is cut mid-frame") {
-    std::string unmasked = "\x81\x05{\"op\"";
-    auto r = raw_exchange(n.gateway_port(), upgrade_request + unmasked + "\x81\xfe\x10",
-                          closed_or_close_frame, 3s);
-    CHECK(http_status(r.received) == 101);
+    auto ws = after_hello(n.gateway_port());
+    ws->write(std::string("\x81\x05{\"op\"", 7) + "\x81\xfe\x10");
+    ws->read_until(close_seen, 3s);
   }
   check_still_serving(n, alice);
 }
@@ -256,4 +316,76 @@ TEST_CASE("Oversized frames or invalid JSON close with 4002 and unknown opcodes 
     CHECK(ws.wait_close(5s) == 4001);
   }
   check_still_serving(n, alice);
+}
+
+TEST_CASE("Fragments are reassembled and pings answered while framing violations close 4002",
+          "[integration][e2e]") {
+  node n;
+  auto alice = n.create_user("alice");
+  n.create_guild("guild", alice);
+  auto seen = [](std::string needle) {
+    return [needle](const std::string& s) {
+      return s.find(needle) != std::string::npos || close_code_in(s).has_value();
+    };
+  };
+
+  SECTION("a heartbeat split over a text frame and a continuation gets op 11") {
+    auto ws = after_hello(n.gateway_port());
+    ws->write(small_frame(0x01, "{\"op\":1,") + small_frame(0x00, "\"d\"") +
+              small_frame(0x80, ":null}"));
+    CHECK(ws->read_until(seen("\"op\":11")));
+    CHECK(ws->received().find("\"op\":11") != std::string::npos);
+  }
+  SECTION("a ping between fragments gets a pong with its payload") {
+    auto ws = after_hello(n.gateway_port());
+    ws->write(small_frame(0x01, "{\"op\":1,") + small_frame(0x89, "hi") +
+              small_frame(0x80, "\"d\":null}"));
+    CHECK(ws->read_until(seen("\"op\":11")));
+    CHECK(ws->received().find(std::string("\x8a\x02hi", 4)) != std::string::npos);
+  }
+  SECTION("fragments adding up to more than 4096 bytes close with 4002") {
+    auto ws = after_hello(n.gateway_port());
+    std::string part(2000, ' ');
+    ws->write(frame_header_64(0x01, 2000) + part + frame_header_64(0x00, 2000) + part +
+              frame_header_64(0x80, 2000) + part);
+    ws->read_until(close_seen);
+    CHECK(close_code_in(ws->received()) == uint16_t{4002});
+  }
+  SECTION("a continuation without a first frame closes with 4002") {
+    auto ws = after_hello(n.gateway_port());
+    ws->write(small_frame(0x80, "{}"));
+    ws->read_until(close_seen);
+    CHECK(close_code_in(ws->received()) == uint16_t{4002});
+  }
+  SECTION("a control frame over 125 bytes is a protocol error") {
+    auto ws = after_hello(n.gateway_port());
+    ws->write(frame_header_64(0x89, 200) + std::string(200, 'p'));
+    ws->read_until(close_seen);
+    auto code = close_code_in(ws->received());
+    REQUIRE(code);
+    CHECK((*code == 4002 || *code == 1002));
+  }
+  SECTION("a client close frame 1000 is echoed") {
+    auto ws = after_hello(n.gateway_port());
+    ws->write(small_frame(0x88, std::string("\x03\xe8", 2)));
+    ws->read_until(close_seen);
+    CHECK(close_code_in(ws->received()) == uint16_t{1000});
+  }
+  check_still_serving(n, alice);
+}
+
+TEST_CASE("A frame sent right after the upgrade request before Hello is not dropped",
+          "[integration][e2e]") {
+  // RFC 6455 lets a client send as soon as it sent its handshake; the gateway must read such
+  // a frame once its protocol is open (Hello first), not discard it.
+  node n;
+  raw_session ws{n.gateway_port()};
+  ws.write(upgrade_request + small_frame(0x81, "{\"op\":1,\"d\":null}"));
+  CHECK(ws.read_until(
+    [](const std::string& s) { return s.find("\"op\":11") != std::string::npos; }, 3s));
+  auto hello = ws.received().find("\"op\":10");
+  auto ack = ws.received().find("\"op\":11");
+  CHECK(hello != std::string::npos);
+  CHECK(hello < ack);
+  REQUIRE(n.process().running());
 }
