@@ -89,3 +89,40 @@ TEST_CASE("Live admin changes are dispatched to the sessions they concern",
   CHECK(alice_quiet->seq_errors().empty());
   CHECK(bob_ws->seq_errors().empty());
 }
+
+TEST_CASE("Admin API rejects duplicates and unknown ids without dispatching anything",
+          "[integration][e2e]") {
+  node n;
+  auto alice = n.create_user("alice");
+  auto bob = n.create_user("bob");
+  auto guild = n.create_guild("guild", alice);
+  auto general = n.create_channel(guild, "general");
+  n.add_member(guild, bob);
+  auto alice_ws = connect(n, alice, 1);
+  auto bob_ws = connect(n, bob, 1);
+
+  auto dup = testing::http_call(n.admin_port(), "POST", "/v1/members",
+                                json{{"guild", guild}, {"user", bob.id}}.dump());
+  CHECK(dup.status == 409);
+  auto unknown_user = testing::http_call(n.admin_port(), "POST", "/v1/members",
+                                         json{{"guild", guild}, {"user", "123"}}.dump());
+  CHECK(unknown_user.status == 404);
+  auto unknown_guild = testing::http_call(n.admin_port(), "POST", "/v1/channels",
+                                          json{{"guild", "999"}, {"name", "x"}}.dump());
+  CHECK(unknown_guild.status == 404);
+  auto both = testing::http_call(
+    n.admin_port(), "PUT", "/v1/overwrites",
+    json{{"channel", general}, {"member", bob.id}, {"role", guild}, {"allow", "0"}, {"deny", "0"}}
+      .dump());
+  CHECK(both.status == 400);
+
+  // Nothing was dispatched: the next dispatch both sessions see is this message.
+  auto marker = n.post_message(alice, general, "marker");
+  for (auto* ws : {alice_ws.get(), bob_ws.get()}) {
+    auto f = ws->next(5s);
+    REQUIRE(f);
+    INFO("first frame after the rejected changes " << f->dump());
+    CHECK((*f)["t"] == "MESSAGE_CREATE");
+    CHECK((*f)["d"]["id"] == marker["id"]);
+  }
+}
