@@ -56,6 +56,7 @@ size_t partition_core::deliver(const dispatch_event& event) {
   // cache miss. Prefetching a few subscribers ahead overlaps those misses.
   constexpr size_t lookahead = 8;
   const size_t n = subscribers_.size();
+  const size_t frame_bytes = event.full_tail.size() + 24;  // + `{"op":0,"s":<seq>`
   size_t delivered = 0;
   bool saw_closed = false;
   for (size_t i = 0; i < n; ++i) {
@@ -64,7 +65,7 @@ size_t partition_core::deliver(const dispatch_event& event) {
       __builtin_prefetch(&subscribers_[i + 2 * lookahead].output->buffer(), 1);
     }
     if (i + lookahead < n) {
-      subscribers_[i + lookahead].output->buffer().prefetch_next_write();
+      subscribers_[i + lookahead].output->buffer().prefetch_next_write(frame_bytes);
     }
     auto& s = subscribers_[i];
     if (!eligible(s, event)) {

@@ -203,12 +203,18 @@ public:
   /// header lines, the next frame's first line and its size slot. Lock-free
   /// and approximate by design: fan-out loops call it a few sessions ahead so
   /// that the append finds its memory in cache.
-  void prefetch_next_write() const noexcept {
+  /// `bytes`: how much the next append will write (its lines are all
+  /// prefetched, so that the lock of the append after it does not wait for
+  /// their stores to drain, one cache miss after another).
+  void prefetch_next_write(size_t bytes = 64) const noexcept {
     __builtin_prefetch(this, 1);
-    __builtin_prefetch(reinterpret_cast<const char*>(this) + 64, 1);
     if (const char* at = write_at_.load(std::memory_order_relaxed)) {
-      __builtin_prefetch(at, 1);
-      __builtin_prefetch(slot_at_.load(std::memory_order_relaxed) - 1, 1);
+      const char* end = at + bytes;
+      const char* slots = reinterpret_cast<const char*>(slot_at_.load(std::memory_order_relaxed));
+      for (const char* line = at; line < end && line < slots; line += 64) {
+        __builtin_prefetch(line, 1);
+      }
+      __builtin_prefetch(slots - 1, 1);
     }
   }
 
