@@ -100,9 +100,11 @@ public:
   void send_text(std::string message);
 
   /// Thread-safe, idempotent (the first code wins): sends a close frame after the messages
-  /// already queued, then closes TCP once the peer's close frame arrived or after
-  /// ws_options::close_timeout. on_text is not called after close(). `reason` is cut to 123
-  /// bytes. Codes must be valid to send (1000-1003, 1007-1011, 3000-4999).
+  /// already queued, then closes TCP once the peer's close frame arrived. Bounded twice by
+  /// ws_options::close_timeout: for writing the queued output and the close frame (a peer
+  /// that stopped reading), then for the peer's answer. on_text is not called after
+  /// close(). `reason` is cut to 123 bytes. Codes must be valid to send (1000-1003,
+  /// 1007-1011, 3000-4999).
   virtual void close(uint16_t code, std::string_view reason = {}) = 0;
 
   /// Outbound bytes queued (frame headers included) and not yet handed to the kernel.

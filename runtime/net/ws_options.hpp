@@ -13,7 +13,8 @@ struct ws_options {
   /// A larger inbound message (sum of its fragments) -> ws_handler::on_error(message_too_big);
   /// its bytes are discarded as they arrive, never buffered. Default 4096 (Discord's limit).
   size_t max_message_bytes = 4096;
-  /// After sending our close frame, wait at most this long for the peer's (default 5 s).
+  /// Closing waits at most this long to write the queued output and the close frame, then
+  /// at most this long again for the peer's close frame (default 5 s).
   std::chrono::seconds close_timeout{5};
   /// Safety cap on outbound bytes queued and not yet written; a send() that would exceed it
   /// is dropped and the connection closed with 1008 (default 8 MiB).

@@ -226,6 +226,9 @@ void ws_stream::queue_close_locked(uint16_t code, std::string_view reason, bool 
     write_scheduled_ = true;
     post_locked([self] { self->do_write(); });
   }
+  // A peer that stopped reading would keep the close frame queued forever: the queued
+  // output and the close frame get close_timeout to be written.
+  post_locked([self] { self->arm_close_timer(); });
 }
 
 void ws_stream::post_locked(std::function<void()> fn) {
@@ -460,7 +463,18 @@ void ws_stream::close_frame_written() {
   if (peer_close_seen_ || !started_ || reader_.failed()) {
     return finish();
   }
-  close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor(), opts_.close_timeout);
+  arm_close_timer();  // the peer gets close_timeout afresh to answer
+}
+
+void ws_stream::arm_close_timer() {
+  if (finished_) {
+    return;
+  }
+  if (!close_timer_) {
+    close_timer_ = std::make_unique<asio::steady_timer>(socket_.get_executor());
+  }
+  // Re-arming cancels the previous wait; its handler sees operation_aborted and does nothing.
+  close_timer_->expires_after(opts_.close_timeout);
   close_timer_->async_wait([self = std::static_pointer_cast<ws_stream>(shared_from_this())](
                                const boost::system::error_code& ec) {
     if (!ec) {

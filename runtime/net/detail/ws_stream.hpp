@@ -93,6 +93,7 @@ private:
   size_t build_iovecs_locked();
   void advance(size_t written);
   void close_frame_written();
+  void arm_close_timer();
   void finish();
 
   // Declared first so it is destroyed last: the socket and timer need the io_context it owns.

@@ -525,3 +525,21 @@ TEST_CASE("the_upgrade_request_keeps_its_headers_but_not_the_handshake_fields", 
   c.write("still one reader");
   CHECK(c.read() == "still one reader");
 }
+
+// Regression: a close frame stuck behind output a peer never reads kept the connection (and
+// http_server::stop) waiting forever.
+TEST_CASE("closing_a_connection_whose_peer_stopped_reading_ends_within_close_timeouts",
+          "[net][ws]") {
+  net::ws_options o;
+  o.close_timeout = 1s;
+  o.max_queued_bytes = 64u << 20;
+  ws_server s{"t_ws_stuck_peer", o};
+  ws_client c{s.port()};  // never reads from here on
+  auto h_conn = s.at(0);
+  auto h = h_conn.first;
+  auto big = std::make_shared<std::string>(1u << 20, 'x');
+  std::vector<std::string_view> views(48, std::string_view{*big});
+  h_conn.second->send(views, net::ws_opcode::text, big);
+  h_conn.second->close(4000, "slow consumer");
+  CHECK(h->wait_closed() == std::make_pair(uint16_t{4000}, false));
+}
