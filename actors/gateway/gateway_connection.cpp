@@ -78,8 +78,10 @@ gateway_connection::gateway_connection(std::shared_ptr<detail::gateway_context> 
 gateway_connection::~gateway_connection() = default;
 
 void gateway_connection::start() {
-  conn_->start(shared_from_this());
   auto self = shared_from_this();
+  // Open the protocol (Hello) before reading starts: both run on the strand in post order,
+  // and a frame the client sent right behind its handshake would otherwise reach on_text
+  // while the protocol is still `connecting`, which drops it.
   conn_->post([self] {
     auto acts = self->proto_.on_open(self->conn_->upgrade_request().query, now());
     if (self->proto_.zlib_stream()) {
@@ -88,6 +90,7 @@ void gateway_connection::start() {
     self->execute(std::move(acts));
     self->arm_timer();
   });
+  conn_->start(self);
 }
 
 void gateway_connection::drain() {
