@@ -11,12 +11,13 @@
 // up to the moment the guild dispatches (conservative: the ack follows the dispatch).
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -43,8 +44,6 @@
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/benches.hpp"
 #include "tools/herald-bench/gateway_bench.hpp"
-
-extern char** environ;
 
 namespace herald::bench {
 
@@ -89,30 +88,39 @@ struct child {
   int to_child = -1;
   FILE* from_child = nullptr;
 
+  /// fork + exec; the child gets SIGKILL if this process dies first (PR_SET_PDEATHSIG),
+  /// so an interrupted bench never leaves a node or client processes behind.
   static child spawn(const std::vector<std::string>& argv, bool pipes) {
     child c;
     int in[2] = {-1, -1};
     int out[2] = {-1, -1};
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    if (pipes) {
-      if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
-        throw std::runtime_error("pipe failed");
-      }
-      posix_spawn_file_actions_adddup2(&actions, in[0], 0);
-      posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    } else {
-      posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    if (pipes && (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0)) {
+      throw std::runtime_error("pipe failed");
     }
     std::vector<char*> args;
     for (const auto& a : argv) {
       args.push_back(const_cast<char*>(a.c_str()));
     }
     args.push_back(nullptr);
-    int rc = posix_spawn(&c.pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) {
-      throw std::runtime_error("cannot start " + argv[0] + ": " + std::strerror(rc));
+    pid_t parent = getpid();
+    c.pid = fork();
+    if (c.pid < 0) {
+      throw std::runtime_error("fork failed: " + std::string{std::strerror(errno)});
+    }
+    if (c.pid == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) {
+        _exit(127);
+      }
+      if (pipes) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+      } else {
+        int null_fd = open("/dev/null", O_WRONLY);
+        dup2(null_fd, 1);
+      }
+      execv(args[0], args.data());
+      _exit(127);
     }
     if (pipes) {
       close(in[0]);
@@ -367,6 +375,7 @@ int run_gateway(const gateway_options& o) {
     std::mutex m;
     std::condition_variable cv;
     std::vector<std::thread> readers;
+    int64_t identify_start = monotonic_ns();
     std::string self = self_dir() + "/herald-bench";
     for (size_t w = 0; w < clients; ++w) {
       size_t n = o.connections / clients + (w < o.connections % clients ? 1 : 0);
@@ -392,6 +401,9 @@ int run_gateway(const gateway_options& o) {
     for (const auto& r : results) {
       identified += r.identified;
     }
+    double identify_s = static_cast<double>(monotonic_ns() - identify_start) / 1e9;
+    std::cerr << "herald-bench gateway: " << identified << " sessions identified in " << identify_s
+              << " s\n";
     std::this_thread::sleep_for(2s);  // let the node settle after the identify storm
     int64_t rss_idle = process_rss(server.pid);
 
@@ -458,7 +470,7 @@ int run_gateway(const gateway_options& o) {
     std::cout << "missing_frames=" << (o.connections * o.messages - frames) << "\n";
     std::cout << "server_cpu_s=" << (cpu_after - cpu_before) << " server_rss_idle_bytes=" << rss_idle
               << " sessions_closed=" << closed << " identify_failures=" << (o.connections - identified)
-              << " rest_429=" << limited << " frames_received=" << frames
+              << " rest_429=" << limited << " identify_s=" << identify_s << " frames_received=" << frames
               << " frames_expected=" << expected << "\n";
     stop_server();
     return gaps == 0 && frames == o.connections * o.messages ? 0 : 1;
