@@ -666,6 +666,9 @@ void http_server::stop() {
       }
     }
   }
+  // Until every close below is queued, the io threads must not run out of work and exit:
+  // a WebSocket not yet started has no pending operation to keep them alive.
+  auto work = asio::make_work_guard(impl_->ioc);
   std::vector<std::shared_ptr<detail::ws_stream>> streams;
   {
     std::lock_guard<std::mutex> guard{impl_->ws_registry.mutex};
@@ -689,6 +692,7 @@ void http_server::stop() {
     s->close(1001, "server stopping");
   }
   streams.clear();
+  work.reset();
   for (auto& t : impl_->threads) {
     if (t.joinable()) {
       t.join();
