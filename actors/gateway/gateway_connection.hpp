@@ -2,8 +2,9 @@
 #pragma once
 // One gateway client connection: glue between a net::ws_connection and the session actor,
 // driving a gateway_protocol. Created by gateway_server::accept; runs on the connection's
-// strand (every ws_handler callback, timer and posted task), except the outbound_listener
-// callbacks, which only queue the connection on the server's ready_queue, and release_session(), which any thread may call.
+// strand (every ws_handler callback, timer and posted task; with one io thread also the
+// ready_queue flush), except the outbound_listener callbacks, which only queue the connection
+// on the server's ready_queue or post to the strand, and release_session() (any thread).
 // Invariant: at most one write is in flight, so the session's outbound queue bound (not this
 // object) bounds memory; the session output is attached to at most one connection at a time
 // (gateway_context::claim), and its session is told disconnected/close exactly once per
