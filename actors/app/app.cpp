@@ -87,6 +87,8 @@ std::optional<std::string> start_front_door(app_state& st) {
   gateway::gateway_options go;
   go.heartbeat_interval_ms = static_cast<uint32_t>(st.cfg.get_int("gateway.heartbeat_interval_ms"));
   go.public_url = st.cfg.get_string("gateway.public_url");
+  go.flush_delay = std::chrono::microseconds{st.cfg.get_int("gateway.flush_delay_us")};
+  go.io_threads = so.threads;
   st.gateway = std::make_shared<gateway::gateway_server>(st.svc, go, authenticate);
   st.front->on_websocket([gw = st.gateway](net::ws_connection_ptr conn) {
     gw->accept(std::move(conn));

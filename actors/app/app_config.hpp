@@ -8,7 +8,8 @@
 
 namespace herald::app {
 
-/// gateway.public_url, gateway.threads, gateway.heartbeat_interval_ms, identity.secret,
+/// gateway.public_url, gateway.threads, gateway.flush_delay_us, gateway.heartbeat_interval_ms,
+/// identity.secret,
 /// identity.secret_file, store.sync. (gateway.listen is a node key: node_config.cpp.)
 void register_config_keys(config::schema& s);
 

@@ -145,16 +145,29 @@ void gateway_connection::send_control(std::string frame) {
 
 void gateway_connection::on_frames_ready() noexcept {
   if (wake_pending_.exchange(true)) {
-    return;  // a wake-up is already queued; it will collect everything
+    return;  // already queued; its flush will collect everything
   }
   auto self = weak_from_this().lock();
   if (!self) {
     return;
   }
-  conn_->post([self] {
-    self->wake_pending_.store(false);
-    self->write_more();
-  });
+  // One flush task per burst of ready sessions instead of one strand post each: the io
+  // thread is woken once and the relay thread allocates nothing per session.
+  try {
+    ctx_->ready->push(std::move(self));
+  } catch (const std::bad_alloc&) {
+    wake_pending_.store(false);  // the next frame retries
+  }
+}
+
+void gateway_connection::flush_ready() {
+  wake_pending_.store(false);
+  write_more();
+}
+
+void gateway_connection::post_flush_ready() {
+  auto self = shared_from_this();
+  conn_->post([self] { self->flush_ready(); });
 }
 
 void gateway_connection::on_overflow() noexcept {

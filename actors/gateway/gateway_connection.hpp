@@ -2,8 +2,9 @@
 #pragma once
 // One gateway client connection: glue between a net::ws_connection and the session actor,
 // driving a gateway_protocol. Created by gateway_server::accept; runs on the connection's
-// strand (every ws_handler callback, timer and posted task), except the outbound_listener
-// callbacks, which only post to the strand, and release_session(), which any thread may call.
+// strand (every ws_handler callback, timer and posted task; with one io thread also the
+// ready_queue flush), except the outbound_listener callbacks, which only queue the connection
+// on the server's ready_queue or post to the strand, and release_session() (any thread).
 // Invariant: at most one write is in flight, so the session's outbound queue bound (not this
 // object) bounds memory; the session output is attached to at most one connection at a time
 // (gateway_context::claim), and its session is told disconnected/close exactly once per
@@ -50,6 +51,14 @@ public:
   void release_session();
 
   uint64_t id() const noexcept { return conn_->id(); }
+  /// The connection's strand.
+  boost::asio::any_io_executor executor() const { return conn_->executor(); }
+
+  /// Writes what the session has ready (a ready_queue flush). On the strand, or on the only
+  /// io thread.
+  void flush_ready();
+  /// Posts flush_ready() to the strand. Any thread.
+  void post_flush_ready();
 
   // net::ws_handler (strand)
   void on_text(std::string_view message) override;
@@ -94,7 +103,7 @@ private:
   caf::actor session_;
   session::session_output_ptr output_;
 
-  std::atomic<bool> wake_pending_{false};  // an on_frames_ready post is queued
+  std::atomic<bool> wake_pending_{false};  // queued on the ready_queue, not yet flushed
 };
 
 }  // namespace herald::gateway

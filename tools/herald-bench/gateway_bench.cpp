@@ -316,6 +316,8 @@ std::vector<int64_t> post_messages(const gateway_options& o, uint16_t port, cons
 }
 
 int run_gateway(const gateway_options& o) {
+  // A worker that already exited must not kill the orchestrator when it is told "stop".
+  signal(SIGPIPE, SIG_IGN);
   if (o.connections == 0 || o.messages == 0) {
     std::cerr << "herald-bench gateway: --connections and --messages must be positive\n";
     return 2;

@@ -4,6 +4,7 @@
 // through the Gateway v10 flow, waits for READY and every GUILD_CREATE, then counts
 // MESSAGE_CREATE frames, checks every session's `s` is gapless, and reports per message
 // the time the last of its sessions received it (line protocol in gateway_bench.hpp).
+#include <signal.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -364,6 +365,7 @@ std::string bench_content(size_t i) {
 }
 
 int run_gateway_worker(const gateway_worker_options& opts) {
+  signal(SIGPIPE, SIG_IGN);  // a closed orchestrator pipe or socket is an error, not a death
   raise_file_limit();
   asio::io_context io{1};
   worker_state state{opts, io, tcp::endpoint{asio::ip::make_address(opts.host), opts.port}};

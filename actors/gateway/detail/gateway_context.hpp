@@ -16,6 +16,7 @@
 
 #include "actors/dispatch/services.hpp"
 #include "actors/gateway/close_codes.hpp"
+#include "actors/gateway/detail/ready_queue.hpp"
 #include "actors/gateway/gateway_options.hpp"
 #include "runtime/metrics/metrics.hpp"
 
@@ -42,11 +43,16 @@ struct gateway_metrics {
 
 struct gateway_context {
   gateway_context(dispatch::services_ptr s, gateway_options o, authenticator a)
-      : svc(std::move(s)), opts(std::move(o)), authenticate(std::move(a)) {}
+      : svc(std::move(s)),
+        opts(std::move(o)),
+        authenticate(std::move(a)),
+        ready(std::make_shared<ready_queue>(opts.flush_delay, opts.io_threads == 1)) {}
 
   const dispatch::services_ptr svc;
   const gateway_options opts;
   const authenticator authenticate;
+  /// Connections with frames ready, written in batches (see ready_queue).
+  const std::shared_ptr<ready_queue> ready;
   gateway_metrics stats;
   std::atomic<bool> draining{false};
 
