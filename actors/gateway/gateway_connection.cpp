@@ -225,10 +225,16 @@ void gateway_connection::send_batch(std::shared_ptr<session::outbound_batch> bat
     recycle(std::move(batch));
     return;
   }
+  // One message per frame made of two pieces, the batch's seq prefix and the shared
+  // event tail, gathered by the writer without joining them (issue #3).
   views_.clear();
-  batch->for_each_frame([&](std::string_view frame) { views_.push_back(frame); });
+  pieces_per_message_.assign(batch->frames(), 2);
+  batch->for_each_frame([&](std::string_view prefix, std::string_view tail) {
+    views_.push_back(prefix);
+    views_.push_back(tail);
+  });
   in_flight_ = batch;
-  conn_->send(views_, net::ws_opcode::text, std::move(batch), [weak] {
+  conn_->send_parts(views_, pieces_per_message_, net::ws_opcode::text, std::move(batch), [weak] {
     if (auto self = weak.lock()) {
       self->writing_ = false;
       self->recycle(std::move(self->in_flight_));
@@ -244,6 +250,8 @@ void gateway_connection::send_deflated(const session::outbound_batch& batch,
   auto deflated = std::make_shared<deflated_batch>();
   deflated->messages.reserve(batch.frames());
   try {
+    // zlib-stream: the frame is joined (one small copy) before deflate, which costs
+    // far more than the copy and runs only for connections that asked for it.
     batch.for_each_frame([&](std::string_view frame) {
       deflated->messages.emplace_back();
       deflater_->compress(frame, deflated->messages.back());

@@ -94,7 +94,8 @@ private:
   bool writing_ = false;  // a dispatch write is in flight (strand)
   std::shared_ptr<session::outbound_batch> in_flight_;  // the batch being written (strand)
   std::shared_ptr<session::outbound_batch> spare_;      // a written batch, reused (strand)
-  std::vector<std::string_view> views_;                 // one view per frame (strand)
+  std::vector<std::string_view> views_;                 // prefix, tail per frame (strand)
+  std::vector<uint32_t> pieces_per_message_;           // 2 per frame (strand)
 
   // The attached session; guarded because release_session() runs on another connection's
   // thread. write_more() collects under it so a released buffer is never collected twice.

@@ -5,6 +5,8 @@
 // shared by pointer with every relay partition (any thread).
 // Invariant: full_tail (and redacted_tail when content_gated) are complete
 // frame tails `,"t":"…","d":{…}}` that append_dispatch can splice behind a seq.
+// The tails are shared_tails: session buffers reference them (no per-recipient
+// copy) and may outlive the event.
 
 #include <cstdint>
 #include <string>
@@ -14,6 +16,7 @@
 #include <caf/ref_counted.hpp>
 
 #include "actors/session/intents.hpp"
+#include "actors/session/shared_tail.hpp"
 
 namespace herald::relay {
 
@@ -33,12 +36,12 @@ struct dispatch_event : caf::ref_counted {
   bool content_gated = false;
   uint64_t author_id = 0;
   std::vector<uint64_t> mentioned_user_ids;  // sorted, unique
-  std::string full_tail;
-  std::string redacted_tail;
+  session::shared_tail full_tail;
+  session::shared_tail redacted_tail;
 
   bool mentions(uint64_t user_id) const noexcept;
   /// The tail a session of `user_id` with `granted` intents receives.
-  const std::string& tail_for(uint64_t user_id, session::intents granted) const noexcept {
+  const session::shared_tail& tail_for(uint64_t user_id, session::intents granted) const noexcept {
     if (!content_gated || (granted & session::message_content_intent) != 0 ||
         user_id == author_id || mentions(user_id)) {
       return full_tail;

@@ -5,6 +5,65 @@
 
 namespace herald::relay {
 
+namespace {
+
+// References a fan-out loop takes up front on an event's tails: one per
+// subscriber, in ONE atomic add per tail, so that the loop itself (one
+// append_counted per recipient) touches no shared cache line; give_back()
+// returns the ones not used. The event holds its own reference meanwhile, so
+// a session evicting a frame during the loop never frees the tail.
+struct tail_refs {
+  session::detail::tail_block* full = nullptr;
+  session::detail::tail_block* redacted = nullptr;
+  uint32_t full_used = 0;
+  uint32_t redacted_used = 0;
+
+  tail_refs(const dispatch_event& event, uint32_t n) noexcept
+      : full(event.full_tail.block()),
+        redacted(event.content_gated ? event.redacted_tail.block() : nullptr) {
+    if (n == 0) {
+      full = redacted = nullptr;
+    }
+    if (full != nullptr) {
+      session::detail::retain(full, n);
+    }
+    if (redacted != nullptr) {
+      session::detail::retain(redacted, n);
+    }
+  }
+  // The tail block for `tail`, counted as used; null if `tail` is empty.
+  session::detail::tail_block* take(const session::shared_tail& tail) noexcept {
+    auto* b = tail.block();
+    if (b != nullptr && b == full) {
+      ++full_used;
+    } else if (b != nullptr && b == redacted) {
+      ++redacted_used;
+    } else if (b != nullptr) {
+      session::detail::retain(b);  // not expected: tails come from the event
+    }
+    return b;
+  }
+  void give_back(uint32_t n) noexcept {
+    if (full != nullptr && n > full_used) {
+      session::detail::release(full, n - full_used);
+    }
+    if (redacted != nullptr && n > redacted_used) {
+      session::detail::release(redacted, n - redacted_used);
+    }
+  }
+};
+
+uint64_t append_tail(session::outbound_buffer::writer& w, tail_refs& refs,
+                     const session::shared_tail& tail) {
+  auto* b = refs.take(tail);
+  if (b == nullptr) {
+    return w.append(std::string_view{});
+  }
+  return w.append_counted(b);
+}
+
+}  // namespace
+
 bool partition_core::add(session::session_output_ptr output, uint32_t view_class,
                          const std::string& first_tail) {
   auto id = output->session_id();
@@ -59,6 +118,7 @@ size_t partition_core::deliver(const dispatch_event& event) {
   const size_t frame_bytes = event.full_tail.size() + 24;  // + `{"op":0,"s":<seq>`
   size_t delivered = 0;
   bool saw_closed = false;
+  tail_refs refs{event, static_cast<uint32_t>(n)};
   for (size_t i = 0; i < n; ++i) {
     if (i + 2 * lookahead < n) {
       // The buffer's first line, which the next stage reads its write position from.
@@ -71,12 +131,14 @@ size_t partition_core::deliver(const dispatch_event& event) {
     if (!eligible(s, event)) {
       continue;
     }
-    if (s.output->buffer().append_dispatch(event.tail_for(s.user_id, s.granted)) != 0) {
+    session::outbound_buffer::writer writer{s.output->buffer()};
+    if (append_tail(writer, refs, event.tail_for(s.user_id, s.granted)) != 0) {
       ++delivered;
     } else {
       saw_closed = true;
     }
   }
+  refs.give_back(static_cast<uint32_t>(n));
   if (saw_closed) {
     drop_closed();
   }
@@ -93,6 +155,11 @@ void partition_core::deliver(const std::vector<dispatch_event_ptr>& events,
   const size_t n = subscribers_.size();
   const size_t k = events.size();
   bool saw_closed = false;
+  std::vector<tail_refs> refs;
+  refs.reserve(k);
+  for (size_t e = 0; e < k; ++e) {
+    refs.emplace_back(*events[e], static_cast<uint32_t>(n));
+  }
   for (size_t i = 0; i < n; ++i) {
     if (i + 2 * lookahead < n) {
       // The buffer's first line, which the next stage reads its write position from.
@@ -113,12 +180,15 @@ void partition_core::deliver(const std::vector<dispatch_event_ptr>& events,
       if (!eligible(s, event)) {
         continue;
       }
-      if (writer.append(event.tail_for(s.user_id, s.granted)) == 0) {
+      if (append_tail(writer, refs[e], event.tail_for(s.user_id, s.granted)) == 0) {
         saw_closed = true;  // closed between the check and the lock
         break;
       }
       ++delivered[e];
     }
+  }
+  for (auto& r : refs) {
+    r.give_back(static_cast<uint32_t>(n));
   }
   if (saw_closed) {
     drop_closed();

@@ -3,66 +3,32 @@
 
 #include <algorithm>
 #include <charconv>
-#include <cstring>
-#include <new>
 
 #include "actors/session/chunk_pool.hpp"
 
 namespace herald::session {
 
-namespace detail {
-
-// Frame storage, "slotted": frame bytes grow up from data(), frame sizes grow
-// down from the end as uint32 slots (slot i, frame i, is slots_end()[-1-i]).
-// Only the owning buffer writes a chunk, under its lock; bytes of a written
-// frame are immutable, so batches read them without the lock while they hold
-// a reference. `frames` is valid once the chunk is no longer the tail (the
-// buffer tracks the tail's count in its own hot line).
-struct chunk {
-  std::atomic<uint32_t> refs;
-  uint32_t capacity;  // bytes of data and slots together; a multiple of 32
-  uint32_t frames;
-  uint32_t block_bytes;  // size of the chunk_pool block holding this chunk
-  uint64_t first_seq;    // seq of frame 0
-  chunk* next;           // the next newer chunk of the buffer, or null
-  char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
-  uint32_t* slots_end() noexcept { return reinterpret_cast<uint32_t*>(data() + capacity); }
-};
-static_assert(sizeof(chunk) == 32, "chunk header is half a cache line");
-
-// A chunk filling one pool block of at least `min_block` bytes.
-chunk* make_chunk(uint32_t min_block, uint64_t first_seq) {
-  uint32_t block = chunk_block_size(min_block);
-  auto* c = static_cast<chunk*>(chunk_alloc(block));
-  c->refs.store(1, std::memory_order_relaxed);
-  c->capacity = block - static_cast<uint32_t>(sizeof(chunk));
-  c->frames = 0;
-  c->block_bytes = block;
-  c->first_seq = first_seq;
-  c->next = nullptr;
-  return c;
-}
-
-void retain(chunk* c) noexcept {
-  c->refs.fetch_add(1, std::memory_order_relaxed);
-}
-
-void release(chunk* c) noexcept {
-  if (c->refs.fetch_sub(1, std::memory_order_acq_rel) == 1) {
-    chunk_free(c, c->block_bytes);
-  }
-}
-
-}  // namespace detail
-
-using detail::chunk;
+using detail::tail_block;
 
 namespace {
 
 constexpr std::string_view dispatch_prefix = "{\"op\":0,\"s\":";
-constexpr uint32_t slot_bytes = sizeof(uint32_t);
 // The session's first frame is READY (session_actor.hpp); it is a snapshot.
 constexpr std::string_view ready_prefix = ",\"t\":\"READY\",";
+
+uint32_t digits_of(uint64_t v) noexcept {
+  uint32_t n = 1;
+  while (v >= 10) {
+    v /= 10;
+    ++n;
+  }
+  return n;
+}
+
+// Bytes of frame `seq` on the wire: `{"op":0,"s":<seq>` + tail.
+uint32_t frame_size(uint64_t seq, const tail_block* t) noexcept {
+  return static_cast<uint32_t>(dispatch_prefix.size()) + digits_of(seq) + t->size;
+}
 
 }  // namespace
 
@@ -80,37 +46,44 @@ const char* to_string(resume_status s) noexcept {
 
 // -- outbound_batch -----------------------------------------------------------
 
+std::vector<uint32_t> outbound_batch::frame_sizes() const {
+  std::vector<uint32_t> out;
+  out.reserve(tails_.size());
+  for (size_t i = 0; i < tails_.size(); ++i) {
+    out.push_back(static_cast<uint32_t>(prefix(i).size() + tails_[i]->size));
+  }
+  return out;
+}
+
 size_t outbound_batch::bytes() const noexcept {
-  size_t n = 0;
-  for (const auto& s : spans_) {
-    n += s.size;
+  size_t n = prefixes_.size();
+  for (const auto* t : tails_) {
+    n += t->size;
   }
   return n;
 }
 
 void outbound_batch::clear() noexcept {
-  for (auto* c : chunks_) {
-    detail::release(c);
+  for (auto* t : tails_) {
+    detail::release(t);
   }
-  chunks_.clear();
-  spans_.clear();
-  frame_sizes_.clear();
-  frames_ = 0;
+  tails_.clear();
+  prefixes_.clear();
+  prefix_ends_.clear();
   first_seq_ = 0;
 }
 
-void outbound_batch::add(chunk* c, const char* data, uint32_t size) {
-  if (chunks_.empty() || chunks_.back() != c) {
-    detail::retain(c);
-    chunks_.push_back(c);
-    spans_.push_back({data, size});
-  } else if (spans_.back().data + spans_.back().size == data) {
-    spans_.back().size += size;  // frames written back to back: one span
-  } else {
-    spans_.push_back({data, size});
+void outbound_batch::add(uint64_t seq, tail_block* t) {
+  if (tails_.empty()) {
+    first_seq_ = seq;
   }
-  frame_sizes_.push_back(size);
-  ++frames_;
+  char digits[24];
+  auto end = std::to_chars(digits, digits + sizeof(digits), seq).ptr;
+  prefixes_.append(dispatch_prefix);
+  prefixes_.append(digits, end);
+  prefix_ends_.push_back(static_cast<uint32_t>(prefixes_.size()));
+  detail::retain(t);
+  tails_.push_back(t);
 }
 
 // -- outbound_buffer: storage -------------------------------------------------
@@ -120,112 +93,62 @@ outbound_buffer::~outbound_buffer() {
 }
 
 void outbound_buffer::release_storage() noexcept {
-  // The buffer owns one reference to each chunk from the head's to the tail.
-  chunk* c = head_.chunk != nullptr ? head_.chunk : tail_;
-  while (c != nullptr) {
-    chunk* next = c == tail_ ? nullptr : c->next;
-    detail::release(c);
-    c = next;
+  // The buffer owns one reference to each held frame's tail.
+  for (uint64_t seq = next_seq_ - held_frames_; seq < next_seq_; ++seq) {
+    detail::release(entry(seq));
   }
-  tail_ = nullptr;
-  head_ = {};
-  collect_ = {};
-  write_at_.store(nullptr, std::memory_order_relaxed);
-  slot_at_.store(nullptr, std::memory_order_relaxed);
+  held_frames_ = 0;
+  held_bytes_ = 0;
+  snapshots_ = 0;
+  if (ring_ != nullptr) {
+    detail::chunk_free(ring_, (ring_mask_ + 1) * static_cast<uint32_t>(sizeof(tail_block*)));
+  }
+  ring_ = nullptr;
+  ring_mask_ = 0;
+  write_slot_.store(nullptr, std::memory_order_relaxed);
 }
 
-uint32_t outbound_buffer::frames_in(const chunk* c) const noexcept {
-  if (c == tail_) {
-    auto* end = const_cast<chunk*>(c)->slots_end();
-    return static_cast<uint32_t>(end - slot_at_.load(std::memory_order_relaxed));
+void outbound_buffer::grow() {
+  // Capacities are powers of two of at least detail::pool_min_bytes bytes, so
+  // rings come from the chunk pool's per-thread caches.
+  uint32_t bytes = ring_ == nullptr
+                       ? std::max(limits_->first_chunk_bytes, detail::pool_min_bytes)
+                       : (ring_mask_ + 1) * static_cast<uint32_t>(sizeof(tail_block*)) * 2;
+  uint32_t capacity = 1;
+  while (capacity * sizeof(tail_block*) < bytes) {
+    capacity *= 2;
   }
-  return c->frames;
-}
-
-uint32_t outbound_buffer::size_at(const cursor& at) const noexcept {
-  return at.chunk->slots_end()[-1 - static_cast<int64_t>(at.index)];
-}
-
-// Steps past the frame at `at`; a cursor at the end of a chunk moves to the
-// start of the next one when there is one (otherwise it waits at the end of
-// the tail for the next append).
-void outbound_buffer::advance(cursor& at) const noexcept {
-  at.offset += size_at(at);
-  ++at.index;
-  if (at.index == frames_in(at.chunk) && at.chunk != tail_) {
-    at = {at.chunk->next, 0, 0};
+  auto** fresh = static_cast<tail_block**>(
+      detail::chunk_alloc(capacity * static_cast<uint32_t>(sizeof(tail_block*))));
+  uint32_t mask = capacity - 1;
+  for (uint64_t seq = next_seq_ - held_frames_; seq < next_seq_; ++seq) {
+    fresh[seq & mask] = entry(seq);
   }
-}
-
-outbound_buffer::cursor outbound_buffer::position_of(uint64_t seq) const noexcept {
-  cursor at = head_;
-  for (uint64_t s = next_seq_ - held_frames_; s < seq; ++s) {
-    advance(at);
+  if (ring_ != nullptr) {
+    detail::chunk_free(ring_, (ring_mask_ + 1) * static_cast<uint32_t>(sizeof(tail_block*)));
   }
-  return at;
-}
-
-void outbound_buffer::grow(uint32_t size) {
-  // Block sizes (chunk header included) double from first_chunk_bytes up to
-  // chunk_bytes; a frame larger than that gets a block of its own size.
-  uint32_t grown = tail_ == nullptr ? limits_->first_chunk_bytes
-                                    : std::min(limits_->chunk_bytes, tail_->block_bytes * 2);
-  uint32_t need = size + slot_bytes + static_cast<uint32_t>(sizeof(chunk));
-  chunk* fresh = detail::make_chunk(std::max(need, grown), next_seq_);
-  if (tail_ == nullptr) {
-    head_ = {fresh, 0, 0};
-    collect_ = head_;  // nothing is held, so collect_seq_ == next_seq_
-  } else {
-    tail_->frames = frames_in(tail_);
-    tail_->next = fresh;
-    bool head_at_tail_end = head_.chunk == tail_ && head_.index == tail_->frames;
-    bool collect_at_tail_end = collect_.chunk == tail_ && collect_.index == tail_->frames;
-    if (head_at_tail_end) {
-      // Every frame of the old tail was evicted: it owns nothing any more.
-      detail::release(tail_);
-      head_ = {fresh, 0, 0};
-    }
-    if (collect_at_tail_end) {
-      collect_ = {fresh, 0, 0};
-    }
-  }
-  tail_ = fresh;
-  write_at_.store(fresh->data(), std::memory_order_relaxed);
-  slot_at_.store(fresh->slots_end(), std::memory_order_relaxed);
+  ring_ = fresh;
+  ring_mask_ = mask;
 }
 
 void outbound_buffer::evict_oldest() {
-  uint32_t size = size_at(head_);
-  bool was_pending = next_seq_ - held_frames_ >= collect_seq_;
-  chunk* old = head_.chunk;
-  head_.offset += size;
-  ++head_.index;
+  uint64_t first = next_seq_ - held_frames_;
+  tail_block* t = entry(first);
+  uint32_t size = frame_size(first, t);
+  bool was_pending = first >= collect_seq_;
+  detail::release(t);
   --held_frames_;
   held_bytes_ -= size;
   if (snapshots_ > 0) {
     --snapshots_;
   }
-  if (held_frames_ == 0) {
-    // Nothing left to keep: free the storage (an idle session holds no
-    // chunk); the next append starts a small first chunk again.
-    if (was_pending) {
-      pending_bytes_ = 0;
-      collect_seq_ = next_seq_;
-    }
-    release_storage();
-    return;
-  }
-  if (head_.index == frames_in(old)) {
-    head_ = {old->next, 0, 0};  // not the tail: it still holds frames
-    if (collect_.chunk == old) {
-      collect_ = head_;  // it sat at old's end, which is head_'s start
-    }
-    detail::release(old);
-  }
   if (was_pending) {
     pending_bytes_ -= size;  // evicted before it was collected
-    collect_seq_ = next_seq_ - held_frames_;
-    collect_ = head_;
+    collect_seq_ = first + 1;
+  }
+  if (held_frames_ == 0) {
+    // Nothing left to keep: free the ring (an idle session holds nothing).
+    release_storage();
   }
 }
 
@@ -251,29 +174,18 @@ void outbound_buffer::enforce_bounds() {
 
 // -- outbound_buffer: appends -------------------------------------------------
 
-uint64_t outbound_buffer::append_locked(std::string_view tail, bool snapshot) {
+uint64_t outbound_buffer::append_locked(tail_block* tail, bool snapshot) {
   if (closed_.load(std::memory_order_relaxed)) {
+    detail::release(tail);
     return 0;
   }
-  char digits[24];
   uint64_t seq = next_seq_;
-  auto digits_end = std::to_chars(digits, digits + sizeof(digits), seq).ptr;
-  auto digits_len = static_cast<size_t>(digits_end - digits);
-  auto size = static_cast<uint32_t>(dispatch_prefix.size() + digits_len + tail.size());
-  char* out = write_at_.load(std::memory_order_relaxed);
-  uint32_t* slot = slot_at_.load(std::memory_order_relaxed);
-  if (static_cast<size_t>(reinterpret_cast<char*>(slot) - out) < size + slot_bytes) {
-    grow(size);
-    out = write_at_.load(std::memory_order_relaxed);
-    slot = slot_at_.load(std::memory_order_relaxed);
+  if (ring_ == nullptr || held_frames_ == ring_mask_ + 1) {
+    grow();
   }
-  std::memcpy(out, dispatch_prefix.data(), dispatch_prefix.size());
-  std::memcpy(out + dispatch_prefix.size(), digits, digits_len);
-  std::memcpy(out + dispatch_prefix.size() + digits_len, tail.data(), tail.size());
-  *--slot = size;
-  write_at_.store(out + size, std::memory_order_relaxed);
-  slot_at_.store(slot, std::memory_order_relaxed);
-  if ((snapshot || (seq == 1 && tail.substr(0, ready_prefix.size()) == ready_prefix)) &&
+  entry(seq) = tail;
+  uint32_t size = frame_size(seq, tail);
+  if ((snapshot || (seq == 1 && tail->view().substr(0, ready_prefix.size()) == ready_prefix)) &&
       snapshots_ == held_frames_) {
     ++snapshots_;
   }
@@ -281,6 +193,7 @@ uint64_t outbound_buffer::append_locked(std::string_view tail, bool snapshot) {
   held_bytes_ += size;
   pending_bytes_ += size;
   ++next_seq_;
+  write_slot_.store(&entry(next_seq_), std::memory_order_relaxed);
   bool was_idle = collect_seq_ == seq;
   enforce_bounds();
   if (was_idle && listener_ != nullptr && !overflowed_) {
@@ -291,12 +204,22 @@ uint64_t outbound_buffer::append_locked(std::string_view tail, bool snapshot) {
 
 uint64_t outbound_buffer::append_dispatch(std::string_view tail) {
   lock_guard guard{lock_};
-  return append_locked(tail, false);
+  return append_locked(detail::make_tail(tail), false);
 }
 
 uint64_t outbound_buffer::append_snapshot(std::string_view tail) {
   lock_guard guard{lock_};
-  return append_locked(tail, true);
+  return append_locked(detail::make_tail(tail), true);
+}
+
+uint64_t outbound_buffer::append_shared(const shared_tail& tail) {
+  tail_block* t = tail.block();
+  if (t == nullptr) {
+    return append_dispatch(std::string_view{});
+  }
+  detail::retain(t);
+  lock_guard guard{lock_};
+  return append_locked(t, false);
 }
 
 void outbound_buffer::close() noexcept {
@@ -315,12 +238,9 @@ void outbound_buffer::attach(outbound_listener* listener) {
 void outbound_buffer::start_collecting_at(uint64_t seq) {
   overflowed_ = false;
   collect_seq_ = seq;
-  collect_ = position_of(seq);
   pending_bytes_ = 0;
-  cursor at = collect_;
   for (uint64_t s = seq; s < next_seq_; ++s) {
-    pending_bytes_ += size_at(at);
-    advance(at);
+    pending_bytes_ += frame_size(s, entry(s));
   }
   if (collect_seq_ < next_seq_) {
     listener_->on_frames_ready();
@@ -352,17 +272,8 @@ uint32_t outbound_buffer::collect(outbound_batch& batch) {
     return 0;
   }
   uint32_t added = 0;
-  if (batch.frames_ == 0) {
-    batch.first_seq_ = collect_seq_;
-  }
   for (; collect_seq_ < next_seq_; ++collect_seq_, ++added) {
-    if (collect_.index == frames_in(collect_.chunk)) {
-      collect_ = {collect_.chunk->next, 0, 0};  // waited at a chunk's end
-    }
-    uint32_t size = size_at(collect_);
-    batch.add(collect_.chunk, collect_.chunk->data() + collect_.offset, size);
-    collect_.offset += size;
-    ++collect_.index;
+    batch.add(collect_seq_, entry(collect_seq_));
   }
   pending_bytes_ = 0;
   // Collected snapshot frames are not kept for resume (class comment).

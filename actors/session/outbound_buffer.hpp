@@ -6,20 +6,32 @@
 // Invariant: frames carry s = first_seq … next_seq-1 with no gaps; a frame is
 // never evicted before the attached connection has collected it.
 //
-// The same bytes serve as the write queue and the resume buffer: a frame is
-// written once (seq spliced in front of the shared payload tail) and kept,
-// bounded by the resume limits, after the writer has taken it. Storage is a
-// list of reference-counted "slotted" chunks — frame bytes grow up from the
-// chunk's start, each frame's size is a 4-byte slot growing down from its end
-// — so that bytes handed to an in-flight socket write stay valid while writers
-// append or evict, and an append touches only the buffer's first cache lines
-// and the chunk's write position (no separate frame index to miss on).
+// Storage holds REFERENCES, not bytes: one entry per held frame, a pointer to
+// the frame's immutable reference-counted tail (shared_tail.hpp) — the very
+// bytes the guild encoded once for every recipient — in a ring indexed by seq
+// (the seq itself is implicit: entry `seq & mask`). `{"op":0,"s":<seq>` is
+// spliced in front of the tail only when the connection collects the frame for
+// a socket write (outbound_batch formats the prefix, the WebSocket writer
+// gathers prefix + tail into one message). The same entries serve as the write
+// queue and the resume buffer. A collected batch holds its own reference per
+// frame, so bytes handed to an in-flight socket write stay valid while
+// writers append or evict.
+//
+// Memory bounds (queue_max_bytes, resume_max_bytes) still count each frame's
+// full size (prefix + tail) per session, as when every session held a copy:
+// the shared tail is counted once per session that references it, so the
+// bounds keep their meaning for the client (how much it may have to replay)
+// and over-state, never under-state, what a session pins.
 
 #include <atomic>
 #include <cstdint>
 #include <string_view>
 #include <thread>
+#include <type_traits>
+#include <string>
 #include <vector>
+
+#include "actors/session/shared_tail.hpp"
 
 namespace herald::session {
 
@@ -36,13 +48,12 @@ struct outbound_limits {
   uint32_t resume_max_frames = 4096;
   /// Bytes kept for resume. Default 2 MiB; at most 2 GiB.
   uint32_t resume_max_bytes = 2u << 20;
-  /// Largest allocation unit of the frame storage (a chunk, its 32-byte
-  /// header included, rounded up to a power of two; see chunk_pool.hpp); a
-  /// session's first chunk is small (an idle session holds little) and each
-  /// next one doubles up to this. Larger frames get a chunk of their own
-  /// size. Default 16 KiB.
+  /// Kept for configuration compatibility; unused since the buffer holds
+  /// references (its entry ring doubles as needed, see first_chunk_bytes).
   uint32_t chunk_bytes = 16u << 10;
-  /// Size of a session's first chunk. Default 512 bytes.
+  /// Bytes of a session's first entry ring (8 bytes per held frame, rounded
+  /// up to a power of two, at least 512: 64 frames); it doubles when full and
+  /// is freed when the session holds no frame. Default 512 bytes.
   uint32_t first_chunk_bytes = 512;
 };
 
@@ -59,21 +70,10 @@ public:
   virtual void on_overflow() noexcept = 0;
 };
 
-namespace detail {
-struct chunk;
-void retain(chunk* c) noexcept;
-void release(chunk* c) noexcept;
-}  // namespace detail
-
-/// Contiguous bytes of one or more whole frames, valid while the batch that
-/// holds it lives.
-struct frame_span {
-  const char* data;
-  size_t size;
-};
-
-/// Frames collected for one socket write. Holds references to the chunks its
-/// spans point into; owned by the connection writer, reusable via clear().
+/// Frames collected for one socket write: per frame the seq prefix
+/// `{"op":0,"s":<seq>` (formatted into batch-owned scratch at collect) and a
+/// reference to the shared tail. Owned by the connection writer, reusable via
+/// clear(); the views it hands out stay valid while it lives, uncleared.
 class outbound_batch {
 public:
   outbound_batch() = default;
@@ -81,39 +81,47 @@ public:
   outbound_batch& operator=(const outbound_batch&) = delete;
   ~outbound_batch() { clear(); }
 
-  const std::vector<frame_span>& spans() const noexcept { return spans_; }
-  uint32_t frames() const noexcept { return frames_; }
-  /// Size of each collected frame in seq order; the frames lie back to back
-  /// across spans(), so frame boundaries follow from these sizes (a WebSocket
-  /// writer sends one message per frame).
-  const std::vector<uint32_t>& frame_sizes() const noexcept { return frame_sizes_; }
-  /// Calls `f(std::string_view frame)` for each collected frame in seq order.
+  uint32_t frames() const noexcept { return static_cast<uint32_t>(tails_.size()); }
+  /// Size of each collected frame (prefix + tail) in seq order.
+  std::vector<uint32_t> frame_sizes() const;
+  /// Seq prefix of frame `i` (0-based, seq order).
+  std::string_view prefix(size_t i) const noexcept {
+    uint32_t from = i == 0 ? 0 : prefix_ends_[i - 1];
+    return {prefixes_.data() + from, prefix_ends_[i] - from};
+  }
+  /// Tail of frame `i`.
+  std::string_view tail(size_t i) const noexcept { return tails_[i]->view(); }
+  /// For each collected frame in seq order calls `f(prefix, tail)` when F takes
+  /// two string_views (writers: send the pieces as one message, no copy), else
+  /// `f(frame)` with the two pieces joined into a scratch string, valid during
+  /// the call only (tests, tools).
   template <class F>
   void for_each_frame(F&& f) const {
-    size_t span = 0;
-    size_t offset = 0;
-    for (uint32_t size : frame_sizes_) {
-      if (offset == spans_[span].size) {
-        ++span;
-        offset = 0;
+    if constexpr (std::is_invocable_v<F&, std::string_view, std::string_view>) {
+      for (size_t i = 0; i < tails_.size(); ++i) {
+        f(prefix(i), tail(i));
       }
-      f(std::string_view{spans_[span].data + offset, size});
-      offset += size;
+    } else {
+      std::string joined;
+      for (size_t i = 0; i < tails_.size(); ++i) {
+        joined.assign(prefix(i));
+        joined.append(tail(i));
+        f(std::string_view{joined});
+      }
     }
   }
   uint64_t first_seq() const noexcept { return first_seq_; }
   size_t bytes() const noexcept;
-  bool empty() const noexcept { return frames_ == 0; }
+  bool empty() const noexcept { return tails_.empty(); }
   void clear() noexcept;
 
 private:
   friend class outbound_buffer;
-  void add(detail::chunk* c, const char* data, uint32_t size);
+  void add(uint64_t seq, detail::tail_block* t);  // takes a new reference to t
 
-  std::vector<frame_span> spans_;
-  std::vector<detail::chunk*> chunks_;  // one reference each
-  std::vector<uint32_t> frame_sizes_;
-  uint32_t frames_ = 0;
+  std::vector<detail::tail_block*> tails_;  // one reference each
+  std::string prefixes_;                    // every frame's prefix, back to back
+  std::vector<uint32_t> prefix_ends_;       // end offset of each prefix in prefixes_
   uint64_t first_seq_ = 0;
 };
 
@@ -164,6 +172,9 @@ public:
   uint64_t append_dispatch(std::string_view tail);
   /// As append_dispatch, for a snapshot frame (see the class comment).
   uint64_t append_snapshot(std::string_view tail);
+  /// As append_dispatch, referencing `tail` instead of copying it (one atomic
+  /// increment on the tail; fan-out loops use writer::append_counted instead).
+  uint64_t append_shared(const shared_tail& tail);
 
   /// Several appends under one lock acquisition: a relay partition writing a
   /// batch of events to one session locks it once. Hold it briefly (the
@@ -172,7 +183,16 @@ public:
   public:
     explicit writer(outbound_buffer& b) noexcept : buf_(b), guard_(b.lock_) {}
     /// As append_dispatch.
-    uint64_t append(std::string_view tail) { return buf_.append_locked(tail, false); }
+    uint64_t append(std::string_view tail) {
+      return buf_.append_locked(detail::make_tail(tail), false);
+    }
+    /// Appends a frame referencing `tail` and ADOPTS one reference to it that
+    /// the caller already took (whatever the outcome: on 0 it was dropped).
+    /// Why: a partition adds, per event, one reference per session it may
+    /// write to in a single fetch_add before its loop and gives back the
+    /// unused ones after it, instead of one atomic per delivery on the
+    /// tail's shared cache line (partition_core.cpp).
+    uint64_t append_counted(detail::tail_block* tail) { return buf_.append_locked(tail, false); }
 
   private:
     outbound_buffer& buf_;
@@ -207,14 +227,10 @@ public:
   /// prefetched, so that the lock of the append after it does not wait for
   /// their stores to drain, one cache miss after another).
   void prefetch_next_write(size_t bytes = 64) const noexcept {
+    (void)bytes;  // frames are 8-byte references now: one line
     __builtin_prefetch(this, 1);
-    if (const char* at = write_at_.load(std::memory_order_relaxed)) {
-      const char* end = at + bytes;
-      const char* slots = reinterpret_cast<const char*>(slot_at_.load(std::memory_order_relaxed));
-      for (const char* line = at; line < end && line < slots; line += 64) {
-        __builtin_prefetch(line, 1);
-      }
-      __builtin_prefetch(slots - 1, 1);
+    if (detail::tail_block* const* at = write_slot_.load(std::memory_order_relaxed)) {
+      __builtin_prefetch(at, 1);
     }
   }
 
@@ -227,20 +243,10 @@ public:
   bool overflowed() const;
 
 private:
-  /// A frame position: frame `index` of `chunk`, starting `offset` bytes
-  /// into its data.
-  struct cursor {
-    detail::chunk* chunk = nullptr;
-    uint32_t index = 0;
-    uint32_t offset = 0;
-  };
-
-  uint64_t append_locked(std::string_view tail, bool snapshot);
-  void grow(uint32_t size);
-  uint32_t frames_in(const detail::chunk* c) const noexcept;
-  uint32_t size_at(const cursor& at) const noexcept;
-  void advance(cursor& at) const noexcept;
-  cursor position_of(uint64_t seq) const noexcept;
+  /// Adopts one reference to `tail` (released here if nothing is written).
+  uint64_t append_locked(detail::tail_block* tail, bool snapshot);
+  detail::tail_block*& entry(uint64_t seq) const noexcept { return ring_[seq & ring_mask_]; }
+  void grow();
   void evict_oldest();
   void release_storage() noexcept;
   void enforce_bounds();
@@ -252,23 +258,22 @@ private:
   std::atomic<bool> closed_{false};
   uint32_t held_frames_ = 0;
   uint64_t next_seq_ = 1;
-  // Next frame byte and lowest used size slot of the tail chunk (null when
-  // no storage). Atomic only so that prefetch_next_write may read them
-  // without the lock; written under it.
-  std::atomic<char*> write_at_{nullptr};
-  std::atomic<uint32_t*> slot_at_{nullptr};
+  // Ring of held frames' tails: entry(seq) for seq in [next_seq_ -
+  // held_frames_, next_seq_); capacity ring_mask_ + 1 (a power of two), null
+  // when nothing is held.
+  detail::tail_block** ring_ = nullptr;
+  // &entry(next_seq_), for prefetch_next_write without the lock (written under it).
+  std::atomic<detail::tail_block**> write_slot_{nullptr};
   outbound_listener* listener_ = nullptr;  // non-null while a connection is attached
-  uint64_t collect_seq_ = 1;               // next seq the attached connection collects
   const outbound_limits* limits_;
+  // -- second cache line -----------------------------------------------------
+  uint64_t collect_seq_ = 1;  // next seq the attached connection collects
   // Byte counts fit 32 bits: they stay within the (32-bit) resume bound plus
   // one frame, and the bounds are at most 2 GiB (docs/configuration.md).
   uint32_t held_bytes_ = 0;
   uint32_t pending_bytes_ = 0;  // bytes of held frames with seq >= collect_seq_
-  // -- second cache line: chunk list and cursors (appends rarely touch it) ---
-  detail::chunk* tail_ = nullptr;  // newest chunk, appended into
-  cursor head_;                    // oldest held frame (chunks head_ … tail_ are owned)
-  cursor collect_;                 // frame collect_seq_ (may sit at a chunk's end)
-  uint32_t snapshots_ = 0;         // leading held frames that are snapshot frames
+  uint32_t ring_mask_ = 0;
+  uint32_t snapshots_ = 0;  // leading held frames that are snapshot frames
 };
 
 }  // namespace herald::session

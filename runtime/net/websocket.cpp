@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
+#include <utility>
+
 namespace herald::net {
 
 std::string_view to_string(ws_error e) {
@@ -28,6 +30,25 @@ std::string websocket_accept_key(std::string_view key) {
   char encoded[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(encoded), digest, SHA_DIGEST_LENGTH);
   return std::string(encoded, static_cast<size_t>(n));
+}
+
+void ws_connection::send_parts(const std::vector<std::string_view>& pieces,
+                               const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
+                               std::shared_ptr<const void> keepalive,
+                               std::function<void()> on_written) {
+  auto joined = std::make_shared<std::vector<std::string>>();
+  joined->reserve(pieces_per_message.size());
+  size_t next = 0;
+  for (uint32_t count : pieces_per_message) {
+    auto& m = joined->emplace_back();
+    for (uint32_t i = 0; i < count && next < pieces.size(); ++i, ++next) {
+      m.append(pieces[next]);
+    }
+  }
+  std::vector<std::string_view> views(joined->begin(), joined->end());
+  auto both = std::make_shared<std::pair<std::shared_ptr<const void>, decltype(joined)>>(
+      std::move(keepalive), joined);
+  send(views, op, std::move(both), std::move(on_written));
 }
 
 void ws_connection::send_text(std::string message) {

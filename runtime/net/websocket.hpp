@@ -96,6 +96,18 @@ public:
                     std::shared_ptr<const void> keepalive,
                     std::function<void()> on_written = {}) = 0;
 
+  /// As send(), for messages made of several pieces written back to back without being
+  /// joined: message k is the next `pieces_per_message[k]` views of `pieces` (each count
+  /// >= 1); its frame header carries the sum of their sizes. Why: the gateway splices a
+  /// per-session seq prefix in front of an event payload shared by every session, and
+  /// copying them together per recipient was the fan-out's main cost (issue #3). The
+  /// default joins the pieces (one copy); the server's connections override it with a
+  /// gather write of the pieces as they are.
+  virtual void send_parts(const std::vector<std::string_view>& pieces,
+                          const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
+                          std::shared_ptr<const void> keepalive,
+                          std::function<void()> on_written = {});
+
   /// Convenience: one text message owning its copy.
   void send_text(std::string message);
 

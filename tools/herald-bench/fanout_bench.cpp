@@ -260,8 +260,13 @@ int run_fanout(const fanout_options& o) {
   // measures the cold first touch inside it.
   uint64_t prefault = 0;
   if (o.warm) {
-    prefault = static_cast<uint64_t>(o.sessions / o.guilds * o.guilds) * o.events / o.guilds *
-               (o.payload + 720) * 3 / 2;  // a MESSAGE_CREATE frame is ~payload + 720 B
+    // Buffers hold 8-byte references to the shared event tails (outbound_buffer.hpp):
+    // each session needs one entry ring of a power of two >= 512 bytes.
+    uint64_t ring = 512;
+    while (ring < (static_cast<uint64_t>(o.events) + 4) * 8) {
+      ring *= 2;
+    }
+    prefault = static_cast<uint64_t>(o.sessions / o.guilds * o.guilds) * ring * 3 / 2;
     session::detail::chunk_pool_prefault(prefault);
   }
   std::cout << "prefaulted_bytes=" << prefault << "\n";

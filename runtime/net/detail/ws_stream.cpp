@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -130,6 +131,16 @@ void ws_stream::send(const std::vector<std::string_view>& messages, ws_opcode op
   }
 }
 
+void ws_stream::send_parts(const std::vector<std::string_view>& pieces,
+                           const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
+                           std::shared_ptr<const void> keepalive,
+                           std::function<void()> on_written) {
+  if (enqueue(pieces, static_cast<uint8_t>(op), std::move(keepalive), std::move(on_written),
+              &pieces_per_message)) {
+    metrics_.messages_out.inc(pieces_per_message.size());
+  }
+}
+
 void ws_stream::close(uint16_t code, std::string_view reason) {
   std::lock_guard<std::mutex> guard{mutex_};
   if (closing_ || finished_) {
@@ -149,11 +160,21 @@ bool ws_stream::is_open() const {
 
 bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t opcode,
                         std::shared_ptr<const void> keepalive,
-                        std::function<void()> on_written) {
+                        std::function<void()> on_written,
+                        const std::vector<uint32_t>* per_message) {
   bool control = opcode == op_pong;
+  // Message k spans pieces [first, first + count): its size is their sum.
+  size_t messages = per_message != nullptr ? per_message->size() : payloads.size();
+  auto count_of = [&](size_t k) -> size_t {
+    return per_message != nullptr ? (*per_message)[k] : 1;
+  };
   size_t bytes = 0;
-  for (auto p : payloads) {
-    bytes += frame_header_size(p.size()) + p.size();
+  for (size_t k = 0, first = 0; k < messages; first += count_of(k), ++k) {
+    size_t n = 0;
+    for (size_t i = first; i < first + count_of(k) && i < payloads.size(); ++i) {
+      n += payloads[i].size();
+    }
+    bytes += frame_header_size(n) + n;
   }
   std::lock_guard<std::mutex> guard{mutex_};
   if (finished_) {
@@ -170,10 +191,18 @@ bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t o
     }
     return false;
   }
-  for (auto p : payloads) {
+  for (size_t k = 0, first = 0; k < messages; first += count_of(k), ++k) {
+    size_t last = std::min(first + count_of(k), payloads.size());
+    if (first >= last) {
+      continue;
+    }
+    size_t n = 0;
+    for (size_t i = first; i < last; ++i) {
+      n += payloads[i].size();
+    }
+    std::string_view p = payloads[first];
     out_frame f{p.data(), p.size(), {}, 0};
     f.header[0] = static_cast<uint8_t>(0x80 | opcode);
-    size_t n = p.size();
     if (n < 126) {
       f.header[1] = static_cast<uint8_t>(n);
       f.header_size = 2;
@@ -190,6 +219,12 @@ bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t o
       f.header_size = 10;
     }
     frames_.push_back(f);
+    for (size_t i = first + 1; i < last; ++i) {
+      if (payloads[i].empty()) {
+        continue;  // a zero-length piece would stall the writer's progress
+      }
+      frames_.push_back(out_frame{payloads[i].data(), payloads[i].size(), {}, 0});
+    }
   }
   batches_.push_back(out_batch{frames_.size(), std::move(keepalive), std::move(on_written)});
   queued_bytes_ += bytes;

@@ -58,12 +58,18 @@ public:
   void send(const std::vector<std::string_view>& messages, ws_opcode op,
             std::shared_ptr<const void> keepalive,
             std::function<void()> on_written = {}) override;
+  void send_parts(const std::vector<std::string_view>& pieces,
+                  const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
+                  std::shared_ptr<const void> keepalive,
+                  std::function<void()> on_written = {}) override;
   void close(uint16_t code, std::string_view reason = {}) override;
   size_t queued_bytes() const override;
   bool is_open() const override;
 
 private:
-  // One queued frame: its header is built at enqueue time, the payload is a caller's view.
+  // One queued frame piece: a frame's header is built at enqueue time, the payload is a
+  // caller's view. A piece with header_size 0 continues the previous frame's payload
+  // (send_parts): the writer gathers it right behind, the header counted every piece.
   struct out_frame {
     const char* data;
     size_t size;
@@ -82,8 +88,10 @@ private:
   void frame_control(ws_op op, std::string_view payload) override;
 
   // Queues frames under mutex_ and schedules a write; false if the stream finished.
+  // `per_message` (optional): pieces of `payloads` per message (send_parts); null: one each.
   bool enqueue(const std::vector<std::string_view>& payloads, uint8_t opcode,
-               std::shared_ptr<const void> keepalive, std::function<void()> on_written);
+               std::shared_ptr<const void> keepalive, std::function<void()> on_written,
+               const std::vector<uint32_t>* per_message = nullptr);
   void queue_close_locked(uint16_t code, std::string_view reason, bool by_peer);
   void post_locked(std::function<void()> fn);
   void begin();

@@ -47,9 +47,9 @@ std::string all_frames(session_output& out) {
   out.buffer().collect(batch);
   out.buffer().detach();
   std::string bytes;
-  for (const auto& s : batch.spans()) {
-    bytes.append(s.data, s.size);
-  }
+  batch.for_each_frame([&](std::string_view prefix, std::string_view tail) {
+    bytes.append(prefix).append(tail);
+  });
   return bytes;
 }
 
@@ -176,4 +176,35 @@ TEST_CASE("a batch reaches each session in guild order, filtered per event, coun
   CHECK(all_frames(*high) == R"({"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"n":1}})"
                              R"({"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"n":2}})"
                              R"({"op":0,"s":3,"t":"MESSAGE_CREATE","d":{"n":3}})");
+}
+
+TEST_CASE("sessions reference the event's tails and give them back when their frames go") {
+  fixture f;
+  auto low = f.join(1, 100, 0, messages_and_content);              // slot 0, full tail
+  auto high = f.join(2, 200, 1, messages_and_content);             // both, full tail
+  auto gated = f.join(3, 300, 1, session::guild_messages_intent);  // redacted tail
+  auto closed = f.join(4, 400, 1, messages_and_content);
+  closed->close();
+  auto ev = message_in(0, 5);  // content-gated, slot 0
+  auto other = message_in(1, 5);
+  std::vector<relay::dispatch_event_ptr> batch{ev, other};
+  std::vector<size_t> delivered;
+  f.core.deliver(batch, delivered);
+  CHECK(delivered == std::vector<size_t>{3, 2});
+  // One reference per frame holding it, plus the event's own; the bulk
+  // references the partition took for the closed and filtered-out sessions
+  // were given back.
+  CHECK(ev->full_tail.use_count() == 1 + 2);
+  CHECK(ev->redacted_tail.use_count() == 1 + 1);
+  CHECK(other->full_tail.use_count() == 1 + 1);
+  CHECK(other->redacted_tail.use_count() == 1 + 1);
+  // Single-event delivery counts the same way.
+  CHECK(f.core.deliver(*ev) == 3);
+  CHECK(ev->full_tail.use_count() == 1 + 4);
+  REQUIRE(f.core.remove(1));
+  low.reset();  // its buffer (and the frames in it) go away
+  CHECK(ev->full_tail.use_count() == 1 + 2);
+  CHECK(all_frames(*gated) == R"({"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"content":""}})"
+                              R"({"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"content":""}})"
+                              R"({"op":0,"s":3,"t":"MESSAGE_CREATE","d":{"content":""}})");
 }

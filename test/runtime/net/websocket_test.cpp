@@ -29,7 +29,9 @@ using namespace std::chrono_literals;
 namespace {
 
 // Records a connection's events; echoes text unless the message is a command:
-// "close:<code>" closes with that code, "burst:<n>" queues n messages with n send() calls.
+// "close:<code>" closes with that code, "burst:<n>" queues n messages with n send() calls,
+// "parts:<n>" queues n messages of 2 or 3 pieces each (one of them 70000 bytes long)
+// with one send_parts() call.
 struct recorder : net::ws_handler {
   std::mutex m;
   std::condition_variable cv;
@@ -51,6 +53,21 @@ struct recorder : net::ws_handler {
       for (int i = 0; i < n; ++i) {
         c->send_text("m" + std::to_string(i));
       }
+    } else if (msg.rfind("parts:", 0) == 0) {
+      int n = std::stoi(std::string{msg.substr(6)});
+      auto owned = std::make_shared<std::vector<std::string>>();
+      std::vector<uint32_t> per_message;
+      for (int i = 0; i < n; ++i) {
+        owned->push_back("{\"s\":" + std::to_string(i));
+        owned->push_back(i == 1 ? std::string(70000, 'x') : std::string(",\"t\":1"));
+        per_message.push_back(2);
+        if (i % 2 == 0) {
+          owned->push_back("}");
+          ++per_message.back();
+        }
+      }
+      std::vector<std::string_view> pieces(owned->begin(), owned->end());
+      c->send_parts(pieces, per_message, net::ws_opcode::text, owned);
     } else {
       c->send_text(std::string{msg});
     }
@@ -327,6 +344,22 @@ TEST_CASE("a_binary_message_is_an_error_not_a_message", "[net][ws]") {
   std::lock_guard<std::mutex> guard{h->m};
   CHECK(h->errors == std::vector<net::ws_error>{net::ws_error::binary_message});
   CHECK(h->texts == std::vector<std::string>{"text"});
+}
+
+TEST_CASE("send_parts_writes_each_message_as_its_pieces_joined", "[net][ws]") {
+  net::ws_options o;
+  o.max_message_bytes = 200000;
+  ws_server s{"t_ws_parts", o};
+  ws_client c{s.port()};
+  c.write("parts:5");
+  for (int i = 0; i < 5; ++i) {
+    std::string want = "{\"s\":" + std::to_string(i) +
+                       (i == 1 ? std::string(70000, 'x') : std::string(",\"t\":1")) +
+                       (i % 2 == 0 ? "}" : "");
+    REQUIRE(c.read() == want);
+  }
+  c.write("still framed");
+  CHECK(c.read() == "still framed");
 }
 
 TEST_CASE("many_sends_from_the_strand_are_coalesced_into_few_writes", "[net][ws]") {
