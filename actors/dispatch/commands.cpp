@@ -232,172 +232,177 @@ caf::expected<uint64_t> guild_of_channel(const services_ptr& svc, uint64_t chann
   return scan_for_channel(*svc->store, channel_id);
 }
 
-void post_message(const services_ptr& svc, post_message_args args,
-                  std::chrono::milliseconds timeout, command_callback done) {
+namespace {
+
+/// What a channel command publishes, and the message id its result names (0: none).
+struct prepared_event {
+  proto::event event;
+  uint64_t message_id = 0;
+};
+
+struct no_finish {
+  void operator()(command_result&) const {}
+};
+
+/// The shape every channel command shares: resolve the channel's guild, let `prepare(guild_id)`
+/// check and build the event (or refuse with an error), publish it through the guild, let
+/// `finish` amend the result, and answer `done` exactly once (also if the helper dies).
+template <class Prepare, class Finish = no_finish>
+void run_channel_command(const services_ptr& svc, uint64_t channel_id,
+                         std::chrono::milliseconds timeout, command_callback done,
+                         Prepare prepare, Finish finish = {}) {
   auto once = make_once(std::move(done));
-  run_helper<command_result>(svc, once, [svc, args = std::move(args), timeout,
-                                         once](caf::event_based_actor* self) {
-    auto guild_id = guild_of_channel(svc, args.channel_id);
-    if (!guild_id) {
-      (*once)(std::move(guild_id.error()));
+  run_helper<command_result>(svc, once, [svc, channel_id, timeout, once,
+                                         prepare = std::move(prepare),
+                                         finish = std::move(finish)](
+                                          caf::event_based_actor* self) mutable {
+    auto guild_id = guild_of_channel(svc, channel_id);
+    auto prepared = guild_id ? prepare(*guild_id)
+                             : caf::expected<prepared_event>{std::move(guild_id.error())};
+    if (!prepared) {
+      (*once)(std::move(prepared.error()));
       self->quit();
       return;
     }
-    uint64_t message_id = message_ids().next();
-    proto::event ev;
-    ev.set_guild_id(*guild_id);
-    auto* m = ev.mutable_message_create();
-    m->set_id(message_id);
-    m->set_guild_id(*guild_id);
-    m->set_channel_id(args.channel_id);
-    m->set_author_id(args.author_id);
-    m->set_content(args.content);
-    add_mentions(args.content, *m);
-    auto nonce = args.nonce;
-    publish_from(self, svc, std::move(ev), timeout,
-                 [once, gid = *guild_id, message_id,
-                  nonce](caf::expected<guild::publish_ack> ack) {
+    publish_from(self, svc, std::move(prepared->event), timeout,
+                 [once, gid = *guild_id, message_id = prepared->message_id,
+                  finish](caf::expected<guild::publish_ack> ack) mutable {
                    if (!ack) {
                      (*once)(std::move(ack.error()));
                      return;
                    }
                    auto out = result_of(gid, message_id, std::move(*ack));
-                   if (nonce && !out.json.empty() && out.json.back() == '}') {
-                     // Discord echoes the nonce in the created message; a JSON-escaped copy.
-                     std::string escaped;
-                     for (char c : *nonce) {
-                       if (c == '"' || c == '\\') {
-                         escaped.push_back('\\');
-                       }
-                       if (static_cast<unsigned char>(c) >= 0x20) {
-                         escaped.push_back(c);
-                       }
-                     }
-                     out.json.insert(out.json.size() - 1, ",\"nonce\":\"" + escaped + "\"");
-                   }
+                   finish(out);
                    (*once)(std::move(out));
                  });
   });
 }
 
+/// The stored, not deleted message `message_id` of `channel_id`, or unknown_message.
+caf::expected<domain::message> live_message(const services_ptr& svc, uint64_t channel_id,
+                                            uint64_t message_id) {
+  auto stored = svc->store->get_message(message_id);
+  if (!stored || stored.value().deleted_ || stored.value().channel_id_ != channel_id) {
+    return make_error(dispatch_errc::unknown_message, std::to_string(message_id));
+  }
+  return std::move(stored).value();
+}
+
+/// Discord echoes a create's nonce in the created message: appends it JSON-escaped.
+void append_nonce(command_result& out, const std::string& nonce) {
+  if (out.json.empty() || out.json.back() != '}') {
+    return;
+  }
+  std::string escaped;
+  for (char c : nonce) {
+    if (c == '"' || c == '\\') {
+      escaped.push_back('\\');
+    }
+    if (static_cast<unsigned char>(c) >= 0x20) {
+      escaped.push_back(c);
+    }
+  }
+  out.json.insert(out.json.size() - 1, ",\"nonce\":\"" + escaped + "\"");
+}
+
+}  // namespace
+
+void post_message(const services_ptr& svc, post_message_args args,
+                  std::chrono::milliseconds timeout, command_callback done) {
+  auto nonce = args.nonce;
+  uint64_t channel_id = args.channel_id;
+  run_channel_command(
+    svc, channel_id, timeout, std::move(done),
+    [args = std::move(args)](uint64_t guild_id) -> caf::expected<prepared_event> {
+      prepared_event out;
+      out.message_id = message_ids().next();
+      out.event.set_guild_id(guild_id);
+      auto* m = out.event.mutable_message_create();
+      m->set_id(out.message_id);
+      m->set_guild_id(guild_id);
+      m->set_channel_id(args.channel_id);
+      m->set_author_id(args.author_id);
+      m->set_content(args.content);
+      add_mentions(args.content, *m);
+      return out;
+    },
+    [nonce = std::move(nonce)](command_result& out) {
+      if (nonce) {
+        append_nonce(out, *nonce);
+      }
+    });
+}
+
 void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
                   uint64_t editor_id, std::string content, std::chrono::milliseconds timeout,
                   command_callback done) {
-  auto once = make_once(std::move(done));
-  run_helper<command_result>(svc, once, [svc, channel_id, message_id, editor_id,
-                                         content = std::move(content), timeout,
-                                         once](caf::event_based_actor* self) {
-    auto guild_id = guild_of_channel(svc, channel_id);
-    if (!guild_id) {
-      (*once)(std::move(guild_id.error()));
-      self->quit();
-      return;
-    }
-    auto stored = svc->store->get_message(message_id);
-    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != channel_id) {
-      (*once)(make_error(dispatch_errc::unknown_message, std::to_string(message_id)));
-      self->quit();
-      return;
-    }
-    if (stored.value().author_id_ != editor_id) {
-      (*once)(make_error(command_errc::not_author, std::to_string(message_id)));
-      self->quit();
-      return;
-    }
-    proto::event ev;
-    ev.set_guild_id(*guild_id);
-    auto* m = ev.mutable_message_update();
-    m->set_id(message_id);
-    m->set_channel_id(channel_id);
-    m->set_guild_id(*guild_id);
-    m->set_content(content);
-    publish_from(self, svc, std::move(ev), timeout,
-                 [once, gid = *guild_id, message_id](caf::expected<guild::publish_ack> ack) {
-                   if (!ack) {
-                     (*once)(std::move(ack.error()));
-                     return;
-                   }
-                   (*once)(result_of(gid, message_id, std::move(*ack)));
-                 });
-  });
+  run_channel_command(
+    svc, channel_id, timeout, std::move(done),
+    [svc, channel_id, message_id, editor_id,
+     content = std::move(content)](uint64_t guild_id) -> caf::expected<prepared_event> {
+      auto stored = live_message(svc, channel_id, message_id);
+      if (!stored) {
+        return std::move(stored.error());
+      }
+      if (stored->author_id_ != editor_id) {
+        return make_error(command_errc::not_author, std::to_string(message_id));
+      }
+      prepared_event out;
+      out.message_id = message_id;
+      out.event.set_guild_id(guild_id);
+      auto* m = out.event.mutable_message_update();
+      m->set_id(message_id);
+      m->set_channel_id(channel_id);
+      m->set_guild_id(guild_id);
+      m->set_content(content);
+      return out;
+    });
 }
 
 void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
                     uint64_t user_id, std::chrono::milliseconds timeout, command_callback done) {
-  auto once = make_once(std::move(done));
-  run_helper<command_result>(svc, once, [svc, channel_id, message_id, user_id, timeout,
-                                         once](caf::event_based_actor* self) {
-    auto guild_id = guild_of_channel(svc, channel_id);
-    if (!guild_id) {
-      (*once)(std::move(guild_id.error()));
-      self->quit();
-      return;
-    }
-    auto stored = svc->store->get_message(message_id);
-    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != channel_id) {
-      (*once)(make_error(dispatch_errc::unknown_message, std::to_string(message_id)));
-      self->quit();
-      return;
-    }
-    if (stored.value().author_id_ != user_id) {
-      if (auto refused = check_member_permission(svc, *guild_id, channel_id, user_id,
-                                                 permissions::view_channel |
-                                                   permissions::manage_messages,
-                                                 "MANAGE_MESSAGES")) {
-        (*once)(std::move(refused));
-        self->quit();
-        return;
+  run_channel_command(
+    svc, channel_id, timeout, std::move(done),
+    [svc, channel_id, message_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
+      auto stored = live_message(svc, channel_id, message_id);
+      if (!stored) {
+        return std::move(stored.error());
       }
-    }
-    proto::event ev;
-    ev.set_guild_id(*guild_id);
-    auto* m = ev.mutable_message_delete();
-    m->set_id(message_id);
-    m->set_channel_id(channel_id);
-    publish_from(self, svc, std::move(ev), timeout,
-                 [once, gid = *guild_id, message_id](caf::expected<guild::publish_ack> ack) {
-                   if (!ack) {
-                     (*once)(std::move(ack.error()));
-                     return;
-                   }
-                   (*once)(result_of(gid, message_id, std::move(*ack)));
-                 });
-  });
+      if (stored->author_id_ != user_id) {
+        if (auto refused = check_member_permission(
+              svc, guild_id, channel_id, user_id,
+              permissions::view_channel | permissions::manage_messages, "MANAGE_MESSAGES")) {
+          return refused;
+        }
+      }
+      prepared_event out;
+      out.message_id = message_id;
+      out.event.set_guild_id(guild_id);
+      auto* m = out.event.mutable_message_delete();
+      m->set_id(message_id);
+      m->set_channel_id(channel_id);
+      return out;
+    });
 }
 
 void trigger_typing(const services_ptr& svc, uint64_t channel_id, uint64_t user_id,
                     std::chrono::milliseconds timeout, command_callback done) {
-  auto once = make_once(std::move(done));
-  run_helper<command_result>(svc, once, [svc, channel_id, user_id, timeout,
-                                         once](caf::event_based_actor* self) {
-    auto guild_id = guild_of_channel(svc, channel_id);
-    if (!guild_id) {
-      (*once)(std::move(guild_id.error()));
-      self->quit();
-      return;
-    }
-    if (auto refused = check_member_permission(svc, *guild_id, channel_id, user_id,
-                                               permissions::view_channel |
-                                                 permissions::send_messages,
-                                               "VIEW_CHANNEL and SEND_MESSAGES")) {
-      (*once)(std::move(refused));
-      self->quit();
-      return;
-    }
-    proto::event ev;
-    ev.set_guild_id(*guild_id);
-    auto* t = ev.mutable_typing_start();
-    t->set_channel_id(channel_id);
-    t->set_user_id(user_id);
-    publish_from(self, svc, std::move(ev), timeout,
-                 [once, gid = *guild_id](caf::expected<guild::publish_ack> ack) {
-                   if (!ack) {
-                     (*once)(std::move(ack.error()));
-                     return;
-                   }
-                   (*once)(result_of(gid, 0, std::move(*ack)));
-                 });
-  });
+  run_channel_command(
+    svc, channel_id, timeout, std::move(done),
+    [svc, channel_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
+      if (auto refused = check_member_permission(
+            svc, guild_id, channel_id, user_id,
+            permissions::view_channel | permissions::send_messages,
+            "VIEW_CHANNEL and SEND_MESSAGES")) {
+        return refused;
+      }
+      prepared_event out;
+      out.event.set_guild_id(guild_id);
+      auto* t = out.event.mutable_typing_start();
+      t->set_channel_id(channel_id);
+      t->set_user_id(user_id);
+      return out;
+    });
 }
 
 client_error client_error_of(const caf::error& err) {
