@@ -10,10 +10,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 #    covered by the regular build below), so the tools are not built.
 HERALD_BUILD_DIR=$root/build-asan HERALD_BUILD_TYPE=Debug \
   "$root/tools/setup/build.sh" -DHERALD_SANITIZE=ON -DHERALD_BUILD_TOOLS=OFF
-# Leak detection is off for now: LeakSanitizer reports supervisor actors
-# still referenced when a few supervision tests end; until that is fixed it
-# would fail the run for a test-teardown leak, not a product defect.
-(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+# LeakSanitizer is on: an actor cycle or a lost buffer fails the run.
+(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/tools/setup/ubsan.supp \
   ctest -L unit --output-on-failure -j 2 --timeout 600)
 
