@@ -15,8 +15,6 @@
 #include "actors/dispatch/dispatch_error.hpp"
 #include "actors/dispatch/ensure_started.hpp"
 #include "actors/domain/snowflake.hpp"
-#include "actors/permissions/bits.hpp"
-#include "actors/permissions/permissions.hpp"
 
 namespace herald::dispatch {
 
@@ -175,28 +173,6 @@ command_result result_of(uint64_t guild_id, uint64_t message_id, guild::publish_
   out.message_id = message_id;
   out.json = std::move(ack.payload_json);
   return out;
-}
-
-/// Checks `need` for `user_id` in the channel against the stored guild (not atomic with the
-/// publish that follows). An empty error when allowed.
-caf::error check_member_permission(const services_ptr& svc, uint64_t guild_id,
-                                   uint64_t channel_id, uint64_t user_id,
-                                   permissions::bits need, const char* what) {
-  auto state = svc->store->load_guild(guild_id);
-  if (!state) {
-    return make_error(dispatch_errc::store_error, state.error().message_);
-  }
-  const auto& gs = state.value();
-  if (gs.find_channel(channel_id) == nullptr) {
-    return make_error(command_errc::unknown_channel, std::to_string(channel_id));
-  }
-  if (gs.find_member(user_id) == nullptr) {
-    return make_error(command_errc::not_member, std::to_string(user_id));
-  }
-  if (!permissions::has(permissions::channel_permissions(gs, channel_id, user_id), need)) {
-    return make_error(dispatch_errc::missing_permission, what);
-  }
-  return {};
 }
 
 using result_once = once_ptr<caf::expected<command_result>>;
@@ -368,19 +344,13 @@ void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t messa
       if (!stored) {
         return std::move(stored.error());
       }
-      if (stored->author_id_ != user_id) {
-        if (auto refused = check_member_permission(
-              svc, guild_id, channel_id, user_id,
-              permissions::view_channel | permissions::manage_messages, "MANAGE_MESSAGES")) {
-          return refused;
-        }
-      }
       prepared_event out;
       out.message_id = message_id;
       out.event.set_guild_id(guild_id);
       auto* m = out.event.mutable_message_delete();
       m->set_id(message_id);
       m->set_channel_id(channel_id);
+      m->set_actor_id(user_id);  // the guild checks MANAGE_MESSAGES unless it is the author
       return out;
     });
 }
@@ -389,13 +359,8 @@ void trigger_typing(const services_ptr& svc, uint64_t channel_id, uint64_t user_
                     std::chrono::milliseconds timeout, command_callback done) {
   run_channel_command(
     svc, channel_id, timeout, std::move(done),
-    [svc, channel_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
-      if (auto refused = check_member_permission(
-            svc, guild_id, channel_id, user_id,
-            permissions::view_channel | permissions::send_messages,
-            "VIEW_CHANNEL and SEND_MESSAGES")) {
-        return refused;
-      }
+    [channel_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
+      // Membership and VIEW_CHANNEL + SEND_MESSAGES are checked by the guild as it applies it.
       prepared_event out;
       out.event.set_guild_id(guild_id);
       auto* t = out.event.mutable_typing_start();

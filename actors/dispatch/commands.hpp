@@ -68,15 +68,15 @@ void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message
                   uint64_t editor_id, std::string content, std::chrono::milliseconds timeout,
                   command_callback done);
 
-/// Deletes a message: its author, or a member with MANAGE_MESSAGES in the channel. The
-/// MANAGE_MESSAGES check reads the guild's stored state before publishing (not atomic
-/// with the delete: a permission revoked in that window is not seen).
+/// Deletes a message: its author, or a member with MANAGE_MESSAGES in the channel. The guild
+/// checks MANAGE_MESSAGES in the step that applies the delete, so a permission revoked just
+/// before is seen.
 void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
                     uint64_t user_id, std::chrono::milliseconds timeout, command_callback done);
 
 /// TYPING_START in the channel for `user_id`, who must be a member holding VIEW_CHANNEL and
-/// SEND_MESSAGES there (checked against the stored guild before publishing). The result's
-/// json is the TYPING_START payload.
+/// SEND_MESSAGES there (checked by the guild as it applies the event). The result's json is
+/// the TYPING_START payload.
 void trigger_typing(const services_ptr& svc, uint64_t channel_id, uint64_t user_id,
                     std::chrono::milliseconds timeout, command_callback done);
 

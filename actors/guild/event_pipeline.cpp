@@ -60,16 +60,27 @@ struct pipeline {
     if (auto err = state.check_message_create(msg); err != apply_error::ok) {
       return refused(err);
     }
-    auto perms = permissions::channel_permissions(state, msg.channel_id_, msg.author_id_);
-    constexpr auto needed = permissions::view_channel | permissions::send_messages;
-    if ((perms & needed) != needed) {
-      return make_error(dispatch_errc::missing_permission, "VIEW_CHANNEL and SEND_MESSAGES");
+    if (auto denied = require(msg.channel_id_, msg.author_id_,
+                               permissions::view_channel | permissions::send_messages,
+                               "VIEW_CHANNEL and SEND_MESSAGES")) {
+      return denied;
     }
     if (msg.created_at_ == 0) {
       msg.created_at_ = now_ms;
     }
     auto tails = message_create_tails(state, msg);
     return message_event(msg, std::move(tails), store::write_op::insert_message{msg});
+  }
+
+  /// Checked here, in the step that applies the event, so a concurrent role or overwrite
+  /// change cannot slip between the check and the event. An empty error when allowed.
+  caf::error require(domain::snowflake channel_id, domain::snowflake user_id,
+                     permissions::bits needed, const char* what) const {
+    auto perms = permissions::channel_permissions(state, channel_id, user_id);
+    if ((perms & needed) != needed) {
+      return make_error(dispatch_errc::missing_permission, what);
+    }
+    return {};
   }
 
   handler_result message_event(const domain::message& msg, message_tails tails,
@@ -110,6 +121,16 @@ struct pipeline {
     if (!stored || stored.value().deleted_ || stored.value().channel_id_ != in.channel_id()) {
       return make_error(dispatch_errc::unknown_message, std::to_string(in.id()));
     }
+    if (in.actor_id() != 0 && in.actor_id() != stored.value().author_id_) {
+      if (state.find_member(in.actor_id()) == nullptr) {
+        return refused(apply_error::unknown_member);
+      }
+      if (auto denied = require(in.channel_id(), in.actor_id(),
+                                 permissions::view_channel | permissions::manage_messages,
+                                 "MANAGE_MESSAGES")) {
+        return denied;
+      }
+    }
     prepared_event out;
     auto tail = message_delete_tail(in.id(), in.channel_id(), state.id());
     out.reply_json = payload_of(tail);
@@ -122,6 +143,11 @@ struct pipeline {
   handler_result typing_start(const proto::typing_start& in) {
     if (auto err = state.check_typing(in.channel_id(), in.user_id()); err != apply_error::ok) {
       return refused(err);
+    }
+    if (auto denied = require(in.channel_id(), in.user_id(),
+                               permissions::view_channel | permissions::send_messages,
+                               "VIEW_CHANNEL and SEND_MESSAGES")) {
+      return denied;
     }
     int64_t seconds = (in.timestamp() != 0 ? in.timestamp() : now_ms) / 1000;
     prepared_event out;

@@ -312,7 +312,16 @@ private:
   void type() {
     uint64_t channel = any_channel();
     uint64_t user = any_member();
+    auto perms = permissions::channel_permissions(shadow_, channel, user);
+    bool may_type = permissions::has(perms, permissions::view_channel | permissions::send_messages);
     auto ack = dispatch::publish(env_.svc, typing_start(guild_id, channel, user), 10s);
+    INFO("typist " << user << " channel " << channel);
+    if (!may_type) {
+      // The guild checks the typist's permissions in the step that applies the event.
+      REQUIRE_FALSE(ack);
+      CHECK(dispatch::is_error(ack.error(), dispatch::dispatch_errc::missing_permission));
+      return;
+    }
     REQUIRE(ack);
     last_order_ = ack->guild_order;
     for (auto& s : sessions) {
