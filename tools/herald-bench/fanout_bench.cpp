@@ -265,8 +265,10 @@ int run_fanout(const fanout_options& o) {
   if (o.warm) {
     // Buffers hold 8-byte references to the shared event tails (outbound_buffer.hpp):
     // each session needs one entry ring of a power of two >= 512 bytes.
+    // A session sees the events of its own guild only (round-robin).
+    uint64_t per_session = (o.events + o.guilds - 1) / o.guilds;
     uint64_t ring = 512;
-    while (ring < (static_cast<uint64_t>(o.events) + 4) * 8) {
+    while (ring < (per_session + 4) * 8) {
       ring *= 2;
     }
     prefault = static_cast<uint64_t>(o.sessions / o.guilds * o.guilds) * ring * 3 / 2;
