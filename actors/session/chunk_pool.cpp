@@ -32,12 +32,13 @@ constexpr size_t thread_cache_bytes = size_t{1} << 20;  // per class per thread
 constexpr uint64_t shared_resident_bytes = uint64_t{64} << 20;
 
 // Shared lists hold CHAINS of free blocks: a thread whose cache is empty takes
-// a whole chain (up to chain_bytes) under one lock acquisition. Why: after a
-// quiet period every session's first append allocates a ring; popping blocks
-// one at a time from a shared list put every one of those pops (each a
-// dependent cache miss on the block's link) under the one mutex, serialised
-// across the partitions' threads — the first event after idle took 18-40 ms
-// of the serial bench's 2-3 ms per event (docs/benchmarks.md, Session 3 (fan)).
+// a whole chain (up to chunk_bytes_per_chain) under one lock acquisition. Why:
+// after a quiet period every session's first append allocates a ring at once
+// (100k in the first serial event of the fan-out bench), and popping blocks
+// one at a time put each pop — a dependent cache miss on the block's link —
+// under the one mutex, serialised across the partitions' threads. (Its share
+// of the first event was not measured apart from the prefault fix below,
+// docs/benchmarks.md Session 3 (fan).)
 constexpr size_t chunk_bytes_per_chain = size_t{64} << 10;
 
 struct free_block {
@@ -141,7 +142,8 @@ void push_shared(shared_pool& p, free_block* b, uint32_t size) {
     resident = false;
   }
   const int k = class_of(size);
-  const uint32_t chain_max = static_cast<uint32_t>(std::max<size_t>(1, chunk_bytes_per_chain / size));
+  const auto chain_max =
+    static_cast<uint32_t>(std::max<size_t>(1, chunk_bytes_per_chain / size));
   std::lock_guard<std::mutex> guard{p.mu};
   free_block* head = p.lists[k];
   if (head != nullptr && head->count < chain_max) {
