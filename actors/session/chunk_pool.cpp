@@ -31,8 +31,21 @@ constexpr size_t thread_cache_bytes = size_t{1} << 20;  // per class per thread
 // and more give their pages back (MADV_DONTNEED) and fault in again on reuse.
 constexpr uint64_t shared_resident_bytes = uint64_t{64} << 20;
 
+// Shared lists hold CHAINS of free blocks: a thread whose cache is empty takes
+// a whole chain (up to chunk_bytes_per_chain) under one lock acquisition. Why:
+// after a quiet period every session's first append allocates a ring at once
+// (100k in the first serial event of the fan-out bench), and popping blocks
+// one at a time put each pop — a dependent cache miss on the block's link —
+// under the one mutex, serialised across the partitions' threads. (Its share
+// of the first event was not measured apart from the prefault fix below,
+// docs/benchmarks.md Session 3 (fan).)
+constexpr size_t chunk_bytes_per_chain = size_t{64} << 10;
+
 struct free_block {
-  free_block* next;
+  free_block* next;  // next block of the same chain (null at the chain's end)
+  // Valid in a chain's head only (the block a shared list points at):
+  free_block* next_chain;
+  uint32_t count;  // blocks in the chain
 };
 
 int class_of(uint32_t size) noexcept {
@@ -50,8 +63,16 @@ struct shared_pool {
   std::atomic<uint32_t> listed[classes] = {};
   uint64_t resident_free = 0;  // bytes of listed blocks whose pages are resident
   std::atomic<uint64_t> mapped{0};
-  std::atomic<uint64_t> free_bytes{0};  // listed anywhere, thread caches included
+  // Free bytes listed anywhere, thread caches included; each thread reports
+  // its changes in steps of report_bytes (so it is approximate by that much
+  // per thread): one shared counter updated per allocation was a contended
+  // cache line between the partitions' threads.
+  std::atomic<int64_t> free_bytes{0};
+  // Bumped by chunk_pool_prefault: a thread whose slab predates it drops the
+  // slab's untouched rest and takes a new (faulted-in) one.
+  std::atomic<uint32_t> slab_epoch{0};
 };
+constexpr int64_t report_bytes = int64_t{256} << 10;
 
 // Never destroyed: threads flush their caches into it at exit, in any order.
 shared_pool& shared() {
@@ -98,10 +119,20 @@ struct thread_cache {
   uint32_t bytes[classes];
   char* slab_at;
   char* slab_end;
+  uint32_t slab_epoch;  // shared().slab_epoch when this slab was taken
+  int64_t unreported;  // change of free bytes not yet added to shared().free_bytes
   bool registered;
   bool dead;
 };
 thread_local thread_cache cache{};
+
+void account(shared_pool& p, int64_t delta) noexcept {
+  cache.unreported += delta;
+  if (cache.unreported >= report_bytes || cache.unreported <= -report_bytes || cache.dead) {
+    p.free_bytes.fetch_add(cache.unreported, std::memory_order_relaxed);
+    cache.unreported = 0;
+  }
+}
 
 void push_shared(shared_pool& p, free_block* b, uint32_t size) {
   bool resident = true;
@@ -110,10 +141,22 @@ void push_shared(shared_pool& p, free_block* b, uint32_t size) {
     ::madvise(reinterpret_cast<char*>(b) + 4096, size - 4096, MADV_DONTNEED);
     resident = false;
   }
+  const int k = class_of(size);
+  const auto chain_max =
+    static_cast<uint32_t>(std::max<size_t>(1, chunk_bytes_per_chain / size));
   std::lock_guard<std::mutex> guard{p.mu};
-  b->next = p.lists[class_of(size)];
-  p.lists[class_of(size)] = b;
-  p.listed[class_of(size)].fetch_add(1, std::memory_order_relaxed);
+  free_block* head = p.lists[k];
+  if (head != nullptr && head->count < chain_max) {
+    b->next = head;  // b becomes the head of head's chain
+    b->next_chain = head->next_chain;
+    b->count = head->count + 1;
+  } else {
+    b->next = nullptr;  // a new chain
+    b->next_chain = head;
+    b->count = 1;
+  }
+  p.lists[k] = b;
+  p.listed[k].fetch_add(1, std::memory_order_relaxed);
   if (resident) {
     p.resident_free += size;
   }
@@ -130,6 +173,7 @@ struct cache_flusher {
       cache.bytes[k] = 0;
     }
     cache.dead = true;
+    account(p, 0);  // reports what is left
   }
 };
 thread_local cache_flusher flusher;
@@ -164,25 +208,45 @@ void* chunk_alloc(uint32_t bytes) {
     if (free_block* b = cache.lists[k]) {
       cache.lists[k] = b->next;
       cache.bytes[k] -= size;
-      p.free_bytes.fetch_sub(size, std::memory_order_relaxed);
+      account(p, -static_cast<int64_t>(size));
       return b;
     }
   }
   register_thread();
   if (p.listed[k].load(std::memory_order_relaxed) > 0) {
-    std::lock_guard<std::mutex> guard{p.mu};
-    if (free_block* b = p.lists[k]) {
-      p.lists[k] = b->next;
-      p.listed[k].fetch_sub(1, std::memory_order_relaxed);
-      p.resident_free -= std::min<uint64_t>(p.resident_free, size);
-      p.free_bytes.fetch_sub(size, std::memory_order_relaxed);
-      return b;
+    free_block* chain = nullptr;
+    {
+      std::lock_guard<std::mutex> guard{p.mu};
+      chain = p.lists[k];
+      if (chain != nullptr) {
+        p.lists[k] = chain->next_chain;
+        p.listed[k].fetch_sub(chain->count, std::memory_order_relaxed);
+        p.resident_free -= std::min<uint64_t>(p.resident_free, uint64_t{chain->count} * size);
+      }
+    }
+    if (chain != nullptr) {
+      // The chain's first block is returned; the rest become this thread's
+      // cache (it was empty, and a chain holds at most chunk_bytes_per_chain).
+      if (cache.dead) {
+        while (free_block* rest = chain->next) {  // thread exiting: give them back
+          chain->next = rest->next;
+          push_shared(p, rest, size);
+        }
+      } else {
+        cache.lists[k] = chain->next;
+        cache.bytes[k] += (chain->count - 1) * size;
+      }
+      account(p, -static_cast<int64_t>(size));
+      return chain;
     }
   }
   if (cache.dead) {
     return ::operator new(size, std::align_val_t{64});  // thread is exiting
   }
-  if (cache.slab_at == nullptr || cache.slab_at + size > cache.slab_end) {
+  const uint32_t epoch = p.slab_epoch.load(std::memory_order_relaxed);
+  if (cache.slab_at == nullptr || cache.slab_at + size > cache.slab_end ||
+      cache.slab_epoch != epoch) {
+    cache.slab_epoch = epoch;
     cache.slab_at = take_slab(p);  // the old slab's tail (< 64 KiB) is left unused
     cache.slab_end = cache.slab_at + slab_bytes;
   }
@@ -198,7 +262,7 @@ void chunk_free(void* block, uint32_t bytes) noexcept {
     return;
   }
   auto& p = shared();
-  p.free_bytes.fetch_add(size, std::memory_order_relaxed);
+  account(p, size);
   auto* b = static_cast<free_block*>(block);
   int k = class_of(size);
   if (!cache.dead && cache.bytes[k] + size <= thread_cache_bytes) {
@@ -212,7 +276,7 @@ void chunk_free(void* block, uint32_t bytes) noexcept {
 }
 
 void chunk_pool_prefault(uint64_t bytes) {
-  if (!pooling) {
+  if (!pooling || bytes == 0) {
     return;
   }
   auto& p = shared();
@@ -228,11 +292,21 @@ void chunk_pool_prefault(uint64_t bytes) {
     std::lock_guard<std::mutex> guard{p.mu};
     p.spare_regions.push_back(region);
   }
+  // Slabs were cut from the current region until now; its rest was never
+  // touched. Left as it is, the next ~64 MiB of slabs would fault in page by
+  // page after all (measured: 12k faults in the first event after setup,
+  // S = 100k, docs/benchmarks.md Session 3 (fan)), so take_slab moves on to
+  // the regions faulted in above.
+  std::lock_guard<std::mutex> guard{p.mu};
+  p.region_at = nullptr;
+  p.region_end = nullptr;
+  p.slab_epoch.fetch_add(1, std::memory_order_relaxed);  // and threads' current slabs
 }
 
 chunk_pool_stats chunk_pool_usage() noexcept {
   auto& p = shared();
-  return {p.free_bytes.load(std::memory_order_relaxed), p.mapped.load(std::memory_order_relaxed)};
+  return {static_cast<uint64_t>(std::max<int64_t>(0, p.free_bytes.load(std::memory_order_relaxed))),
+          p.mapped.load(std::memory_order_relaxed)};
 }
 
 }  // namespace herald::session::detail

@@ -34,11 +34,14 @@ void chunk_free(void* block, uint32_t bytes) noexcept;
 /// Maps and faults in about `bytes` of chunk memory now, so that later
 /// chunk allocations find it resident (a node expecting a burst, or a
 /// benchmark separating first-touch cost from fan-out cost). Blocks until
-/// done; the memory stays with the pool.
+/// done; the memory stays with the pool. New slabs come from this memory
+/// first: the untouched rest of the region slabs were being cut from is left
+/// unused (virtual address space only, never faulted in).
 void chunk_pool_prefault(uint64_t bytes);
 
-/// Bytes in free pooled blocks (all threads' caches and the shared lists)
-/// and bytes of regions mapped so far; for tests and benchmarks.
+/// Bytes in free pooled blocks (all threads' caches and the shared lists;
+/// approximate: each thread reports its changes in 256 KiB steps) and bytes
+/// of regions mapped so far (exact); for tests and benchmarks.
 struct chunk_pool_stats {
   uint64_t free_bytes;
   uint64_t mapped_bytes;

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <unordered_map>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -20,22 +19,51 @@ namespace {
 
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 
+// One guild the session asked to subscribe to. Why one small vector of these
+// instead of (subscribed list, generation map, relay list): an idle session
+// keeps this state for hours, and a hash map's bucket array plus three heap
+// blocks cost ~200 bytes per session for what is usually one or a few guilds
+// (docs/benchmarks.md, "Session 3 (fan)").
+struct guild_entry {
+  uint64_t guild_id = 0;
+  // Generation of the latest subscribe/leave of this guild; a subscribe reply
+  // only counts if no join or leave happened since it was sent (bug D: a
+  // stale reply listed a guild twice, or after the user left it).
+  uint64_t generation = 0;
+  caf::actor relay;            // the latest relay asked to subscribe us, if any
+  uint32_t subscribed_at = 0;  // position in subscription order; 0: not subscribed
+};
+
 struct session_state {
   dispatch::services_ptr svc_;
   session_output_ptr output_;
-  std::vector<uint64_t> subscribed_;      // guild ids, in subscription order, each once
-  // guild id → generation of its latest subscribe/leave; a subscribe reply
-  // only counts if no join or leave happened since it was sent (bug D: a
-  // stale reply listed a guild twice, or after the user left it).
-  std::unordered_map<uint64_t, uint64_t> subscribe_generation_;
-  std::vector<caf::actor> relays_;        // every relay asked to subscribe us
-  bool connected_ = true;  // opened by a connection's Identify
-  uint64_t disconnect_generation_ = 0;    // invalidates stale expiry timers
+  std::vector<guild_entry> guilds_;  // in first-asked order, each guild once
+  // Relays asked before the guild's current one (a relay restarted between
+  // attempts); rare, kept so that exit unsubscribes from every relay asked.
+  std::vector<caf::actor> older_relays_;
+  uint64_t disconnect_generation_ = 0;  // invalidates stale expiry timers
+  uint32_t subscriptions_ = 0;          // subscribed_at of the latest subscription
+  bool connected_ = true;               // opened by a connection's Identify
+
+  guild_entry& guild(uint64_t guild_id) {
+    for (auto& g : guilds_) {
+      if (g.guild_id == guild_id) {
+        return g;
+      }
+    }
+    guilds_.push_back(guild_entry{guild_id, 0, caf::actor{}, 0});
+    return guilds_.back();
+  }
 
   ~session_state() {
     // Relays drop the session's buffer reference; nothing is written after.
     if (output_) {
-      for (const auto& relay : relays_) {
+      for (const auto& g : guilds_) {
+        if (g.relay) {
+          caf::anon_send(g.relay, relay::unsubscribe_atom::value, output_->session_id());
+        }
+      }
+      for (const auto& relay : older_relays_) {
         caf::anon_send(relay, relay::unsubscribe_atom::value, output_->session_id());
       }
     }
@@ -87,18 +115,19 @@ void subscribe_failed(session_actor* self, uint64_t guild_id, uint32_t attempt,
 }
 
 void forget_subscription(session_actor* self, uint64_t guild_id) {
-  auto& subs = self->state.subscribed_;
-  subs.erase(std::remove(subs.begin(), subs.end(), guild_id), subs.end());
-  ++self->state.subscribe_generation_[guild_id];
+  auto& g = self->state.guild(guild_id);
+  g.subscribed_at = 0;
+  ++g.generation;
 }
 
 void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
   auto& svc = *self->state.svc_;
-  uint64_t generation = self->state.subscribe_generation_[guild_id];
+  uint64_t generation = self->state.guild(guild_id).generation;
   dispatch::ensure_started(
     self, svc.relays, svc.relay_supervisor, svc.relay_spec, guild_id, svc.config.request_timeout,
     [self, guild_id, attempt, generation](caf::expected<caf::actor> relay) {
-      if (generation != self->state.subscribe_generation_[guild_id]) {
+      auto& entry = self->state.guild(guild_id);
+      if (generation != entry.generation) {
         return;  // superseded by a later join or leave
       }
       if (!relay) {
@@ -108,76 +137,125 @@ void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
       auto handle = *relay;
       // Remembered before the reply: a subscribe that times out may still
       // land, and unsubscribing a session that is not there is harmless.
-      self->state.relays_.push_back(handle);
+      if (entry.relay != handle) {
+        if (entry.relay) {
+          self->state.older_relays_.push_back(std::move(entry.relay));
+        }
+        entry.relay = handle;
+      }
       self->request(handle, self->state.svc_->config.request_timeout,
                     relay::subscribe_atom::value, self->state.output_)
         .then(
           [self, guild_id, generation](caf::ok_atom) {
             auto& st = self->state;
-            auto& subs = st.subscribed_;
-            if (generation == st.subscribe_generation_[guild_id] &&
-                std::find(subs.begin(), subs.end(), guild_id) == subs.end()) {
-              subs.push_back(guild_id);
+            auto& g = st.guild(guild_id);
+            if (generation == g.generation && g.subscribed_at == 0) {
+              g.subscribed_at = ++st.subscriptions_;
             }
           },
           [self, guild_id, attempt, generation](caf::error& err) {
-            if (generation == self->state.subscribe_generation_[guild_id]) {
+            if (generation == self->state.guild(guild_id).generation) {
               subscribe_failed(self, guild_id, attempt, generation, err);
             }
           });
     });
 }
 
-caf::behavior session_behavior(session_actor* self) {
-  return {
-    [self](connected_atom) {
-      handled().inc();
-      self->state.connected_ = true;
-      ++self->state.disconnect_generation_;
-    },
-    [self](disconnected_atom) {
-      handled().inc();
-      auto& st = self->state;
-      st.connected_ = false;
-      self->delayed_send(self, st.svc_->config.resume_window, expire_atom::value,
-                         ++st.disconnect_generation_);
-    },
-    [self](expire_atom, uint64_t generation) {
-      handled().inc();
-      if (!self->state.connected_ && generation == self->state.disconnect_generation_) {
-        self->quit();  // resume window over
-      }
-    },
-    [self](close_atom) {
-      handled().inc();
-      self->quit();
-    },
-    [self](join_guild_atom, uint64_t guild_id) {
-      handled().inc();
-      // The user just became a member. If it was one before, the relay
-      // dropped this session when it left (remove_user): subscribe again.
-      forget_subscription(self, guild_id);
-      subscribe(self, guild_id);
-    },
-    [self](leave_guild_atom, uint64_t guild_id) {
-      handled().inc();
-      forget_subscription(self, guild_id);
-    },
-    [self](resume_atom) {
-      handled().inc();
-      return self->state.output_;
-    },
-    [self](resubscribe_atom, uint64_t guild_id, uint32_t attempt, uint64_t generation) {
-      handled().inc();
-      if (generation == self->state.subscribe_generation_[guild_id]) {
-        subscribe(self, guild_id, attempt);  // else a join or leave superseded the retry
-      }
-    },
-    [self](subscriptions_atom) {
-      handled().inc();
-      return self->state.subscribed_;
-    },
-  };
+std::vector<uint64_t> subscriptions(const session_state& st) {
+  std::vector<const guild_entry*> subscribed;
+  for (const auto& g : st.guilds_) {
+    if (g.subscribed_at != 0) {
+      subscribed.push_back(&g);
+    }
+  }
+  std::sort(subscribed.begin(), subscribed.end(),
+            [](const guild_entry* a, const guild_entry* b) {
+              return a->subscribed_at < b->subscribed_at;
+            });
+  std::vector<uint64_t> ids;
+  ids.reserve(subscribed.size());
+  for (const auto* g : subscribed) {
+    ids.push_back(g->guild_id);
+  }
+  return ids;
+}
+
+// Messages are handled by a plain function installed as the actor's default
+// handler, and every session shares ONE behavior (a single case for an atom
+// nobody sends, so that the behavior stack is not empty). Why: a behavior
+// built from nine lambdas capturing `self` is a 408-byte heap block per
+// session; the default handler receives `self` as an argument, so nothing
+// per session is allocated for message dispatch. The messages and replies
+// are those documented in session_actor.hpp.
+using never_atom = caf::atom_constant<caf::atom("s_never")>;
+
+const caf::behavior& shared_session_behavior() {
+  // Leaked on purpose: actors may hold references to it until the actor
+  // system is gone, after static destructors would have run.
+  static const caf::behavior* shared = new caf::behavior{[](never_atom) {}};
+  return *shared;
+}
+
+caf::result<caf::message> handle(caf::scheduled_actor* base, caf::message_view& view) {
+  auto* self = static_cast<session_actor*>(base);
+  auto& st = self->state;
+  const auto& xs = view.content();
+  if (xs.match_elements<connected_atom>()) {
+    handled().inc();
+    st.connected_ = true;
+    ++st.disconnect_generation_;
+    return caf::message{};
+  }
+  if (xs.match_elements<disconnected_atom>()) {
+    handled().inc();
+    st.connected_ = false;
+    self->delayed_send(self, st.svc_->config.resume_window, expire_atom::value,
+                       ++st.disconnect_generation_);
+    return caf::message{};
+  }
+  if (xs.match_elements<expire_atom, uint64_t>()) {
+    handled().inc();
+    if (!st.connected_ && xs.get_as<uint64_t>(1) == st.disconnect_generation_) {
+      self->quit();  // resume window over
+    }
+    return caf::message{};
+  }
+  if (xs.match_elements<close_atom>()) {
+    handled().inc();
+    self->quit();
+    return caf::message{};
+  }
+  if (xs.match_elements<join_guild_atom, uint64_t>()) {
+    handled().inc();
+    // The user just became a member. If it was one before, the relay
+    // dropped this session when it left (remove_user): subscribe again.
+    auto guild_id = xs.get_as<uint64_t>(1);
+    forget_subscription(self, guild_id);
+    subscribe(self, guild_id);
+    return caf::message{};
+  }
+  if (xs.match_elements<leave_guild_atom, uint64_t>()) {
+    handled().inc();
+    forget_subscription(self, xs.get_as<uint64_t>(1));
+    return caf::message{};
+  }
+  if (xs.match_elements<resume_atom>()) {
+    handled().inc();
+    return caf::make_message(st.output_);
+  }
+  if (xs.match_elements<resubscribe_atom, uint64_t, uint32_t, uint64_t>()) {
+    handled().inc();
+    auto guild_id = xs.get_as<uint64_t>(1);
+    if (xs.get_as<uint64_t>(3) == st.guild(guild_id).generation) {
+      subscribe(self, guild_id, xs.get_as<uint32_t>(2));  // else superseded
+    }
+    return caf::message{};
+  }
+  if (xs.match_elements<subscriptions_atom>()) {
+    handled().inc();
+    return caf::make_message(subscriptions(st));
+  }
+  return caf::print_and_drop(base, view);
 }
 
 }  // namespace
@@ -195,7 +273,8 @@ caf::expected<caf::actor> spawn_session(const dispatch::services_ptr& svc, sessi
     for (auto guild_id : params.guild_ids) {
       subscribe(self, guild_id);
     }
-    return session_behavior(self);
+    self->set_default_handler(handle);
+    return shared_session_behavior();
   });
 }
 

@@ -125,8 +125,16 @@ basic_groups<Key, Hash>::join(const Key& group, const caf::actor& actor) {
   {
     auto& s = core_->shard_for(group);
     std::lock_guard<std::mutex> guard{s.mutex};
-    auto [m, inserted] = s.groups[group].try_emplace(
-      who, typename core::member{actor, serial});
+    auto& members = s.groups[group];
+    if (members.empty()) {
+      // Most groups hold one or a few members (a user's sessions, a guild's
+      // relays on this node): a load factor of 4 lets the first members share
+      // a 2-bucket array instead of a 13-bucket one (~80 bytes less per
+      // group; 100k users' session groups = 8 MB), and big groups still
+      // hash with chains of ~4.
+      members.max_load_factor(4.0f);
+    }
+    auto [m, inserted] = members.try_emplace(who, typename core::member{actor, serial});
     if (!inserted) {
       return std::nullopt;
     }
