@@ -188,6 +188,9 @@ json revoke_tokens(const ctl_context& ctx, const net::http_request& req) {
     throw http_error{503, "the token epoch could not be stored"};
   }
   log::get("admin")->info("revoked every token of user {}", *id);
+  if (ctx.tokens_revoked) {
+    ctx.tokens_revoked(*id);  // open connections of the user close with 4004
+  }
   return {{"id", format_snowflake(*id)}, {"token", ctx.tokens->issue(*id)}};
 }
 

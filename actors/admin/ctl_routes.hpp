@@ -9,7 +9,7 @@
 //
 // Routes (JSON bodies; ids are decimal strings or numbers, permission bits likewise):
 //   POST /v1/users            {name, bot?}                       → 201 {id, name, bot, token}
-//   POST /v1/users/{id}/revoke                                   → 200 {id, token}
+//   POST /v1/users/{id}/revoke   (open connections close 4004)   → 200 {id, token}
 //   POST /v1/guilds           {name, owner}                      → 201 {id, name, owner}
 //   POST /v1/channels         {guild, name, private?}            → 201 {id, guild, name, private}
 //   POST /v1/roles            {guild, name, permissions}         → 201 {id, guild, name, permissions}
@@ -20,6 +20,8 @@
 // member added twice), 403 the author may not post there, 503 the guild is unavailable.
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "actors/dispatch/services.hpp"
@@ -34,6 +36,9 @@ struct ctl_context {
   std::shared_ptr<identity::token_authority> tokens;
   /// Mints user, guild, channel and role ids.
   std::shared_ptr<domain::snowflake_generator> ids;
+  /// Called after a user's tokens were revoked, to cut that user's open connections
+  /// (heraldd: gateway_server::revoke_user). Optional.
+  std::function<void(uint64_t user_id)> tokens_revoked;
   /// Per dispatch call (guild start, publish, message post).
   std::chrono::milliseconds timeout{std::chrono::seconds{5}};
 };

@@ -171,6 +171,11 @@ node::node_options make_node_options(const config::config& cfg) {
     ctx->svc = st->svc;
     ctx->tokens = st->tokens;
     ctx->ids = st->ids;
+    ctx->tokens_revoked = [gateway = st->gateway](uint64_t user_id) {
+      if (gateway) {
+        gateway->revoke_user(user_id);
+      }
+    };
     admin::mount_ctl_routes(server, ctx);
   };
   return opts;

@@ -105,6 +105,15 @@ void gateway_connection::drain() {
   });
 }
 
+void gateway_connection::revoke_user(uint64_t user_id) {
+  auto self = shared_from_this();
+  conn_->post([self, user_id] {
+    if (self->user_id_ == user_id) {
+      self->execute(self->proto_.on_credentials_revoked());
+    }
+  });
+}
+
 void gateway_connection::execute(actions acts) {
   // An exception here (the injected authenticator, zlib out of memory) must not reach the
   // io thread: the connection closes 4000 and its session stays resumable.
@@ -303,6 +312,7 @@ void gateway_connection::start_identify(identify_request req) {
     execute(proto_.on_identify_failed(identify_failure::bad_token));
     return;
   }
+  user_id_ = *user_id;
   auto user = svc->store->get_user(*user_id);
   if (!user) {
     execute(proto_.on_identify_failed(user.error().code_ == store::store_errc::not_found
@@ -369,6 +379,7 @@ void gateway_connection::start_resume(resume_request req) {
     execute(proto_.on_resume_failed(resume_failure::invalid_session));
     return;
   }
+  user_id_ = *user_id;
   auto self = shared_from_this();
   uint64_t uid = *user_id;
   uint64_t seq = req.seq;

@@ -46,6 +46,10 @@ public:
   /// configured delay. Any thread.
   void drain();
 
+  /// The user's tokens were revoked: if this connection authenticated as `user_id` (identified,
+  /// resumed, or on the way), close it 4004 and end its session. Any thread.
+  void revoke_user(uint64_t user_id);
+
   /// Another connection resumed this session: stop collecting, detach, and close this
   /// connection with 4000 without telling the session anything. Any thread.
   void release_session();
@@ -104,6 +108,7 @@ private:
   session::session_output_ptr output_;
 
   std::atomic<bool> wake_pending_{false};  // queued on the ready_queue, not yet flushed
+  uint64_t user_id_ = 0;  // who the Identify/Resume token authenticated (strand; 0: nobody)
 };
 
 }  // namespace herald::gateway

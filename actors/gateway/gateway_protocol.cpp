@@ -345,6 +345,13 @@ actions gateway_protocol::close_resumable() {
   return close(close_code::unknown_error, std::nullopt);
 }
 
+actions gateway_protocol::on_credentials_revoked() {
+  if (state_ == protocol_state::closed || state_ == protocol_state::connecting) {
+    return {};
+  }
+  return close(close_code::authentication_failed, std::nullopt);
+}
+
 void gateway_protocol::on_peer_closed() noexcept {
   state_ = protocol_state::closed;
 }

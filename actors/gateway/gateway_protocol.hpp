@@ -133,6 +133,9 @@ public:
   actions on_drain();
   /// Closes with 4000 keeping the session (after drain, or on an internal error).
   actions close_resumable();
+  /// The user's tokens were revoked: close 4004 and end the session (not resumable; a
+  /// Resume with the old token is refused with 4004 too). Nothing before Hello.
+  actions on_credentials_revoked();
   /// The peer closed or the connection dropped: no more actions.
   void on_peer_closed() noexcept;
 

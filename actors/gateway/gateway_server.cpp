@@ -117,6 +117,12 @@ void gateway_server::accept(net::ws_connection_ptr conn) {
   }
 }
 
+void gateway_server::revoke_user(uint64_t user_id) {
+  for (const auto& c : ctx_->snapshot()) {
+    c->revoke_user(user_id);
+  }
+}
+
 void gateway_server::drain() {
   ctx_->draining.store(true);
   for (auto& c : ctx_->snapshot()) {

@@ -49,6 +49,10 @@ public:
   /// Non-blocking; later accepts are drained as they arrive.
   void drain();
 
+  /// Every connection authenticated as `user_id` is closed with 4004 and its session ended
+  /// (call after the user's tokens were revoked). Non-blocking.
+  void revoke_user(uint64_t user_id);
+
   /// Live connections (accepted, socket not yet ended).
   size_t connections() const;
 

@@ -405,6 +405,20 @@ TEST_CASE("overflow closes 4000 resumably; drain sends op 7 first") {
   CHECK_FALSE(close_of(c).end_session);
 }
 
+TEST_CASE("revoked credentials close 4004 and end the session; nothing before Hello") {
+  harness idle;
+  CHECK(idle.proto.on_credentials_revoked().empty());
+  harness h;
+  h.open();
+  h.identify();
+  h.proto.on_session_opened();
+  auto c = h.proto.on_credentials_revoked();
+  CHECK(close_code_of(c) == 4004);
+  CHECK(close_of(c).end_session);
+  CHECK(h.proto.state() == protocol_state::closed);
+  CHECK(h.proto.on_credentials_revoked().empty());
+}
+
 TEST_CASE("after a close nothing more is produced") {
   harness h;
   h.open();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // SIGTERM drains the front door (op 7 before the close on every connection, REST 503 with
-// Retry-After, exit 0); a token revoked through heraldctl is refused (4004, 401) while the
-// fresh one works.
+// Retry-After, exit 0); a token revoked through heraldctl cuts its open connections (4004)
+// and is refused (4004, 401) while the fresh one works.
 #include <signal.h>
 
 #include <string>
@@ -48,15 +48,15 @@ TEST_CASE("SIGTERM sends op 7 Reconnect to every client before closing it and he
   CHECK(exit_code == 0);
 }
 
-TEST_CASE("A token revoked with heraldctl is refused with 4004 while the new one works",
+TEST_CASE("A token revoked with heraldctl cuts its open connections with 4004 and is refused while the new one works",
           "[integration][e2e]") {
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);
-  {
-    auto before = connect(n, alice, 1);
-    CHECK(before->frames().size() >= 3);
-  }
+  auto bob = n.create_user("bob");
+  auto before = connect(n, alice, 1);
+  CHECK(before->frames().size() >= 3);
+  auto bystander = connect(n, bob, 0);
 
   auto r = n.ctl({"token", "revoke", "--user", alice.id, "--json"});
   INFO("heraldctl: " << r.out << r.err);
@@ -67,6 +67,12 @@ TEST_CASE("A token revoked with heraldctl is refused with 4004 while the new one
   REQUIRE(revoked["token"].is_string());
   auto fresh = revoked["token"].get<std::string>();
   CHECK(fresh != alice.token);
+
+  // The open connection authenticated with the revoked token is cut, not resumable;
+  // another user's connection is untouched (it still answers a heartbeat).
+  CHECK(before->wait_close(5s) == 4004);
+  bystander->heartbeat();
+  CHECK(bystander->next_op(11, {}, 5s));
 
   testing::gateway_client old_ws{n.gateway_port()};
   REQUIRE(old_ws.next());
