@@ -461,8 +461,9 @@ TEST_CASE("write_parts_now_behind_queued_or_unwritable_output_queues_in_order", 
                                     [&] { ++written; }));
   auto small = std::make_shared<std::string>("after");
   std::weak_ptr<const void> small_alive = small;
-  CHECK_FALSE(conn->write_parts_now({std::string_view{*small}}, {1}, net::ws_opcode::text,
-                                    std::move(small), [&] { ++written; }));
+  std::vector<std::string_view> small_view{std::string_view{*small}};
+  CHECK_FALSE(conn->write_parts_now(small_view, {1}, net::ws_opcode::text, std::move(small),
+                                    [&] { ++written; }));
   for (char ch : {'a', 'b', 'c'}) {
     auto m = c.read();
     REQUIRE(m.size() == 8u << 20);
