@@ -56,6 +56,11 @@ void register_config_keys(config::schema& s) {
   s.add({"runtime.scheduler_threads", value_type::integer,
          "Worker threads of the actor scheduler; 0 means one per hardware thread.", "`0`",
          config::fixed(int64_t{0}), config::int_range(0, 1024)});
+  s.add({"runtime.scheduler_idle_poll_us", value_type::integer,
+         "How long an idle scheduler worker keeps polling for work, napping 50 us between "
+         "attempts, before it sleeps until work is queued to it (CAF's moderate polling; each "
+         "nap is a wake-up that costs CPU on a busy small machine).",
+         "`25000`", config::fixed(int64_t{25000}), config::int_range(0, 1000000)});
   s.add({"runtime.shutdown_timeout_ms", value_type::integer,
          "How long a graceful shutdown may take before the node gives up and exits "
          "with code 1.",
