@@ -48,7 +48,7 @@ void register_config_keys(config::schema& s) {
   s.add({"gateway.flush_delay_us", value_type::integer,
          "How long the gateway waits after a burst's first ready frame before writing the "
          "ready sessions, so more of them share one flush and one writev (added latency).",
-         "`500`", config::fixed(int64_t{500}), config::int_range(0, 100000)});
+         "`2000`", config::fixed(int64_t{2000}), config::int_range(0, 100000)});
   s.add({"gateway.heartbeat_interval_ms", value_type::integer,
          "Heartbeat interval sent in Hello; a client silent for longer (plus a grace) is "
          "closed with 4009.",

@@ -63,6 +63,16 @@ struct pending_session {
   }
 };
 
+/// Per io thread scratch of the dispatch writer: the batch collected for the write in
+/// progress and its gather list. A write that completes inside write_parts_now leaves them
+/// here for the next connection; one that is queued takes the batch along as its keepalive.
+struct write_scratch {
+  std::shared_ptr<session::outbound_batch> batch;
+  std::vector<std::string_view> views;    // prefix, tail per frame
+  std::vector<uint32_t> pieces;           // 2 per frame
+};
+thread_local write_scratch tl_scratch;
+
 /// Frames deflated for one write (compress=zlib-stream): owns the bytes the views point to.
 struct deflated_batch {
   std::vector<std::string> messages;
@@ -84,6 +94,7 @@ void gateway_connection::start() {
   // while the protocol is still `connecting`, which drops it.
   conn_->post([self] {
     auto acts = self->proto_.on_open(self->conn_->upgrade_request().query, now());
+    self->conn_->release_upgrade_request();  // the query was all the gateway needed
     if (self->proto_.zlib_stream()) {
       self->deflater_ = std::make_unique<net::zlib_stream_deflater>();
     }
@@ -191,8 +202,7 @@ void gateway_connection::write_more() {
   if (writing_ || !conn_->is_open()) {
     return;
   }
-  // The batch object (and its vectors' capacity) is reused from the previous write.
-  auto batch = std::move(spare_);
+  auto& batch = tl_scratch.batch;
   if (!batch) {
     batch = std::make_shared<session::outbound_batch>();
   }
@@ -203,53 +213,53 @@ void gateway_connection::write_more() {
     }
   }
   if (batch->empty()) {
-    spare_ = std::move(batch);
     return;
   }
-  send_batch(std::move(batch));
+  send_batch(batch);
 }
 
-void gateway_connection::recycle(std::shared_ptr<session::outbound_batch> batch) {
-  // Reusable only when the transport let go of it; clear() drops the chunk references.
-  if (batch.use_count() == 1) {
-    batch->clear();
-    spare_ = std::move(batch);
-  }
+void gateway_connection::write_done() {
+  writing_ = false;
+  write_more();
 }
 
 void gateway_connection::send_batch(std::shared_ptr<session::outbound_batch> batch) {
   if (batch->empty()) {
     return;
   }
-  writing_ = true;
   ctx_->stats.frames_sent.inc(batch->frames());
-  std::weak_ptr<gateway_connection> weak = shared_from_this();
+  // Unowned `this`: on_written never runs after on_closed, and until on_closed the
+  // transport holds this handler and ctx_ lists it. A captured weak_ptr would cost a heap
+  // allocation per write (std::function keeps only trivially copyable captures inline).
+  gateway_connection* self = this;
   if (deflater_) {
-    send_deflated(*batch, [weak] {
-      if (auto self = weak.lock()) {
-        self->writing_ = false;
-        self->write_more();
-      }
-    });
-    recycle(std::move(batch));
+    writing_ = true;
+    send_deflated(*batch, [self] { self->write_done(); });
+    batch->clear();  // the deflated copies are what the transport holds
     return;
   }
   // One message per frame made of two pieces, the batch's seq prefix and the shared
   // event tail, gathered by the writer without joining them (issue #3).
-  views_.clear();
-  pieces_per_message_.assign(batch->frames(), 2);
+  auto& views = tl_scratch.views;
+  auto& pieces = tl_scratch.pieces;
+  views.clear();
+  pieces.assign(batch->frames(), 2);
   batch->for_each_frame([&](std::string_view prefix, std::string_view tail) {
-    views_.push_back(prefix);
-    views_.push_back(tail);
+    views.push_back(prefix);
+    views.push_back(tail);
   });
-  in_flight_ = batch;
-  conn_->send_parts(views_, pieces_per_message_, net::ws_opcode::text, std::move(batch), [weak] {
-    if (auto self = weak.lock()) {
-      self->writing_ = false;
-      self->recycle(std::move(self->in_flight_));
-      self->write_more();
-    }
-  });
+  bool scratch = batch == tl_scratch.batch;
+  if (conn_->write_parts_now(views, pieces, net::ws_opcode::text, batch,
+                             [self] { self->write_done(); })) {
+    batch->clear();  // written in the call: drop the tail references, keep the capacity
+    return;
+  }
+  // Queued: the transport keeps the batch until written; the next write collects into a
+  // fresh scratch batch.
+  writing_ = true;
+  if (scratch) {
+    tl_scratch.batch.reset();
+  }
 }
 
 void gateway_connection::send_deflated(const session::outbound_batch& batch,
@@ -500,8 +510,6 @@ void gateway_connection::close_with(const close_connection& c) {
 void gateway_connection::on_closed(uint16_t code, bool by_peer) {
   proto_.on_peer_closed();
   timer_.cancel();
-  in_flight_.reset();  // chunk references of a write that will never complete
-  spare_.reset();
   if (by_peer && peer_close_ends_session(code)) {
     end_attachment(session::close_atom::value);
   } else {

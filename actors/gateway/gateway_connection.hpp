@@ -78,7 +78,7 @@ private:
   void send_control(std::string frame);
   void write_more();
   void send_batch(std::shared_ptr<session::outbound_batch> batch);
-  void recycle(std::shared_ptr<session::outbound_batch> batch);
+  void write_done();
   void send_deflated(const session::outbound_batch& batch, std::function<void()> written);
   void arm_timer();
   void start_identify(identify_request req);
@@ -95,11 +95,9 @@ private:
   gateway_protocol proto_;
   boost::asio::steady_timer timer_;
   std::unique_ptr<net::zlib_stream_deflater> deflater_;  // compress=zlib-stream only
-  bool writing_ = false;  // a dispatch write is in flight (strand)
-  std::shared_ptr<session::outbound_batch> in_flight_;  // the batch being written (strand)
-  std::shared_ptr<session::outbound_batch> spare_;      // a written batch, reused (strand)
-  std::vector<std::string_view> views_;                 // prefix, tail per frame (strand)
-  std::vector<uint32_t> pieces_per_message_;           // 2 per frame (strand)
+  // A dispatch write is queued in the transport (strand). Batches and gather lists are
+  // per io thread scratch (gateway_connection.cpp): an idle connection keeps none.
+  bool writing_ = false;
 
   // The attached session; guarded because release_session() runs on another connection's
   // thread. write_more() collects under it so a released buffer is never collected twice.

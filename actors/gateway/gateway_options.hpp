@@ -36,7 +36,7 @@ struct gateway_options {
   /// How long the write of a burst of ready sessions waits after the burst's first frame,
   /// so that more sessions (and more frames per session) share one flush and one writev.
   /// Bounds the added latency. 0 (the default here): flush as soon as the io thread gets to
-  /// it; the node uses gateway.flush_delay_us (default 500 us, see docs/benchmarks.md).
+  /// it; the node uses gateway.flush_delay_us (default 2000 us, see docs/benchmarks.md).
   std::chrono::microseconds flush_delay{0};
   /// The io threads running the connections (http_server's server_options::threads) if
   /// known. Exactly 1 lets a flush write every ready connection directly; any other value

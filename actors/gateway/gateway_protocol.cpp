@@ -145,12 +145,15 @@ actions gateway_protocol::handle(int64_t op, const json& d, time_point now) {
       if (state_ != protocol_state::hello_sent) {
         return close(close_code::already_authenticated, inbound_error::already_authenticated);
       }
+      if (draining_) {
+        return close(close_code::unknown_error, std::nullopt);  // op 7 went out already
+      }
       return identify(d);
     case 6:  // Resume
       if (state_ != protocol_state::hello_sent) {
         return close(close_code::already_authenticated, inbound_error::already_authenticated);
       }
-      return resume(d);
+      return resume(d);  // still accepted: the drained node may serve until it stops
     case 3:   // Presence Update
     case 4:   // Voice State Update
     case 8:   // Request Guild Members
@@ -335,6 +338,7 @@ actions gateway_protocol::on_drain() {
   if (state_ == protocol_state::closed || state_ == protocol_state::connecting) {
     return {};
   }
+  draining_ = true;
   return {send_frame{guild::reconnect_frame()}};
 }
 

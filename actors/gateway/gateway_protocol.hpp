@@ -129,7 +129,10 @@ public:
   actions on_resume_failed(resume_failure f);
   /// The session's queue overflowed (slow consumer): close 4000, resumable.
   actions on_overflow();
-  /// Graceful drain: op 7 Reconnect (the caller closes after a delay with close_for_drain()).
+  /// Graceful drain: op 7 Reconnect (the caller closes after a delay with close_resumable()).
+  /// An Identify that arrives afterwards is refused at once with close 4000 instead of
+  /// opening a session (READY) that the drain closes a moment later. Resume is still
+  /// accepted: it attaches an existing session, which stays resumable either way.
   actions on_drain();
   /// Closes with 4000 keeping the session (after drain, or on an internal error).
   actions close_resumable();
@@ -156,6 +159,7 @@ private:
   protocol_state state_ = protocol_state::connecting;
   bool zlib_stream_ = false;
   bool heartbeat_requested_ = false;  // op 1 sent since the last heartbeat
+  bool draining_ = false;             // on_drain() ran: no Identify is accepted
   time_point last_heartbeat_{};       // or the Hello
   time_point window_start_{};
   uint32_t window_frames_ = 0;

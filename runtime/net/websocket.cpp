@@ -32,6 +32,11 @@ std::string websocket_accept_key(std::string_view key) {
   return std::string(encoded, static_cast<size_t>(n));
 }
 
+const http_request& ws_connection::empty_request() noexcept {
+  static const http_request empty{};
+  return empty;
+}
+
 void ws_connection::send_parts(const std::vector<std::string_view>& pieces,
                                const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
                                std::shared_ptr<const void> keepalive,
@@ -49,6 +54,14 @@ void ws_connection::send_parts(const std::vector<std::string_view>& pieces,
   auto both = std::make_shared<std::pair<std::shared_ptr<const void>, decltype(joined)>>(
       std::move(keepalive), joined);
   send(views, op, std::move(both), std::move(on_written));
+}
+
+bool ws_connection::write_parts_now(const std::vector<std::string_view>& pieces,
+                                    const std::vector<uint32_t>& pieces_per_message,
+                                    ws_opcode op, std::shared_ptr<const void> keepalive,
+                                    std::function<void()> on_written) {
+  send_parts(pieces, pieces_per_message, op, std::move(keepalive), std::move(on_written));
+  return false;
 }
 
 void ws_connection::send_text(std::string message) {

@@ -67,7 +67,14 @@ public:
   /// Method, target, path, query and headers of the upgrade request, without the body and
   /// the handshake's own fields (Upgrade, Connection, Sec-WebSocket-*), dropped to keep idle
   /// connections small.
-  const http_request& upgrade_request() const noexcept { return request_; }
+  /// Empty once release_upgrade_request() was called.
+  const http_request& upgrade_request() const noexcept {
+    return request_ ? *request_ : empty_request();
+  }
+  /// Frees the upgrade request (about 400 bytes with a typical client's headers) once the
+  /// handler has read what it needs, so an idle connection keeps none of it. Not thread-safe
+  /// against upgrade_request(): call it where the handler reads it (e.g. on the strand).
+  void release_upgrade_request() noexcept { request_.reset(); }
   /// Unique per server (shared counter with HTTP connections), starting at 1.
   uint64_t id() const noexcept { return id_; }
 
@@ -108,6 +115,21 @@ public:
                           std::shared_ptr<const void> keepalive,
                           std::function<void()> on_written = {});
 
+  /// As send_parts(), but when nothing is queued ahead of these messages they are written
+  /// with one sendmsg inside this call (no strand post, no completion callback). Returns true
+  /// when every byte was handed to the kernel during the call: `keepalive` is then not kept
+  /// and `on_written` never runs, the caller goes on at once. Otherwise returns false and
+  /// behaves exactly as send_parts() (the unwritten rest is queued; keepalive released and
+  /// on_written run later on the strand). Thread-safe.
+  /// Why: at low message rates each dispatch is one write per session, and the queued path
+  /// (strand post, writer turn, completion callback, two more lock turns) cost more than the
+  /// sendmsg itself (issue #4, docs/benchmarks.md). The default calls send_parts() and
+  /// returns false.
+  virtual bool write_parts_now(const std::vector<std::string_view>& pieces,
+                               const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
+                               std::shared_ptr<const void> keepalive,
+                               std::function<void()> on_written = {});
+
   /// Convenience: one text message owning its copy.
   void send_text(std::string message);
 
@@ -126,10 +148,13 @@ public:
   virtual bool is_open() const = 0;
 
 protected:
-  ws_connection(http_request request, uint64_t id) : request_(std::move(request)), id_(id) {}
+  ws_connection(http_request request, uint64_t id)
+      : request_(std::make_unique<http_request>(std::move(request))), id_(id) {}
 
 private:
-  http_request request_;
+  static const http_request& empty_request() noexcept;
+
+  std::unique_ptr<http_request> request_;
   uint64_t id_;
 };
 

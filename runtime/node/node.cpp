@@ -70,6 +70,13 @@ node::node(config::config cfg, node_options opts)
     threads = std::max<int64_t>(1, std::thread::hardware_concurrency());
   }
   caf_cfg_.set("scheduler.max-threads", static_cast<caf::config_value::integer>(threads));
+  // CAF's moderate polling: attempts of 50 us naps (default 500, i.e. 25 ms).
+  auto idle_poll_us = cfg_.get_int("runtime.scheduler_idle_poll_us");
+  caf_cfg_.set("work-stealing.moderate-poll-attempts",
+               static_cast<caf::config_value::integer>(idle_poll_us / 50));
+  caf_cfg_.set("work-stealing.relaxed-sleep-duration",
+               caf::timespan{std::chrono::microseconds{
+                 cfg_.get_int("runtime.scheduler_idle_wake_us")}});
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   admin_ctx_.status = [this] { return status(); };
 }

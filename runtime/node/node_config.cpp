@@ -56,6 +56,18 @@ void register_config_keys(config::schema& s) {
   s.add({"runtime.scheduler_threads", value_type::integer,
          "Worker threads of the actor scheduler; 0 means one per hardware thread.", "`0`",
          config::fixed(int64_t{0}), config::int_range(0, 1024)});
+  s.add({"runtime.scheduler_idle_poll_us", value_type::integer,
+         "How long an idle scheduler worker keeps polling for work, napping 50 us between "
+         "attempts, before it sleeps until work is queued to it. CAF's default is 25000; each "
+         "nap is a wake-up that takes CPU from the gateway's io thread on a small machine "
+         "(see docs/benchmarks.md), so the default here is 0 (a short spin, then sleep).",
+         "`0`", config::fixed(int64_t{0}), config::int_range(0, 1000000)});
+  s.add({"runtime.scheduler_idle_wake_us", value_type::integer,
+         "How often a sleeping scheduler worker wakes to steal work queued to another worker "
+         "(CAF's relaxed polling, default 10000 there; work queued from outside the scheduler "
+         "wakes it at once). 1000 keeps both workers busy in a fan-out burst although idle "
+         "workers do not nap-poll (runtime.scheduler_idle_poll_us 0).",
+         "`1000`", config::fixed(int64_t{1000}), config::int_range(100, 1000000)});
   s.add({"runtime.shutdown_timeout_ms", value_type::integer,
          "How long a graceful shutdown may take before the node gives up and exits "
          "with code 1.",

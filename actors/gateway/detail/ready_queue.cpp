@@ -10,13 +10,13 @@ namespace herald::gateway::detail {
 
 void ready_queue::push(std::shared_ptr<gateway_connection> conn) {
   std::lock_guard<std::mutex> guard{mutex_};
-  bool schedule = !pending_;
+  if (pending_) {
+    ready_.push_back(std::move(conn));
+    return;  // the scheduled flush takes it (no executor copy per push: it showed in profiles)
+  }
   pending_ = true;
   auto ex = conn->executor();  // valid: conn's stream keeps its io_context alive
   ready_.push_back(std::move(conn));
-  if (!schedule) {
-    return;
-  }
   auto self = shared_from_this();
   if (delay_.count() <= 0) {
     boost::asio::post(ex, [self] { self->flush(); });

@@ -32,6 +32,26 @@ size_t frame_header_size(size_t payload) {
   return payload < 126 ? 2 : payload <= 0xffff ? 4 : 10;
 }
 
+// Writes the header of an unmasked final frame with an `n`-byte payload; returns its size.
+size_t write_frame_header(uint8_t* header, uint8_t opcode, size_t n) {
+  header[0] = static_cast<uint8_t>(0x80 | opcode);
+  if (n < 126) {
+    header[1] = static_cast<uint8_t>(n);
+    return 2;
+  }
+  if (n <= 0xffff) {
+    header[1] = 126;
+    header[2] = static_cast<uint8_t>(n >> 8);
+    header[3] = static_cast<uint8_t>(n);
+    return 4;
+  }
+  header[1] = 127;
+  for (int i = 0; i < 8; ++i) {
+    header[2 + i] = static_cast<uint8_t>(static_cast<uint64_t>(n) >> (56 - 8 * i));
+  }
+  return 10;
+}
+
 }  // namespace
 
 ws_metrics::ws_metrics(const std::string& server)
@@ -158,6 +178,78 @@ bool ws_stream::is_open() const {
   return open_.load(std::memory_order_acquire);
 }
 
+bool ws_stream::write_parts_now(const std::vector<std::string_view>& pieces,
+                                const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
+                                std::shared_ptr<const void> keepalive,
+                                std::function<void()> on_written) {
+  auto opcode = static_cast<uint8_t>(op);
+  size_t messages = pieces_per_message.size();
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    // Direct only when no writer owns the queue and nothing is queued ahead: then the bytes
+    // go out in order. The lock is held across the (non-blocking) sendmsg so that no other
+    // thread queues behind bytes that are not in frames_ yet.
+    if (!finished_ && !closing_ && !write_scheduled_ && frames_.empty() && !pieces.empty() &&
+        pieces.size() + messages <= max_iov) {
+      iovec* iov = tl_iov;
+      size_t count = 0;
+      size_t bytes = 0;
+      for (size_t k = 0, first = 0; k < messages; first += pieces_per_message[k], ++k) {
+        size_t last = std::min<size_t>(first + pieces_per_message[k], pieces.size());
+        if (first >= last) {
+          continue;
+        }
+        size_t n = 0;
+        for (size_t i = first; i < last; ++i) {
+          n += pieces[i].size();
+        }
+        uint8_t* header = tl_headers[k];
+        size_t header_size = write_frame_header(header, opcode, n);
+        iov[count++] = iovec{header, header_size};
+        for (size_t i = first; i < last; ++i) {
+          if (!pieces[i].empty()) {
+            iov[count++] = iovec{const_cast<char*>(pieces[i].data()), pieces[i].size()};
+          }
+        }
+        bytes += header_size + n;
+      }
+      if (count > 0 && bytes <= opts_.max_queued_bytes) {
+        msghdr msg{};
+        msg.msg_iov = iov;
+        msg.msg_iovlen = count;
+        ssize_t n;
+        do {
+          n = ::sendmsg(socket_.native_handle(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+        } while (n < 0 && errno == EINTR);
+        metrics_.messages_out.inc(messages);
+        if (n > 0) {
+          metrics_.writev_calls.inc();
+          metrics_.bytes_written.inc(static_cast<uint64_t>(n));
+        }
+        if (n >= 0 && static_cast<size_t>(n) == bytes) {
+          return true;
+        }
+        // Partial, would block, or failed: queue it all, skip what was written, and let the
+        // writer go on (it waits for writability, or finds the error and finishes).
+        push_frames_locked(pieces, opcode, &pieces_per_message);
+        batches_.push_back(out_batch{frames_.size(), std::move(keepalive), std::move(on_written)});
+        queued_bytes_ += bytes;
+        if (n > 0) {
+          queued_bytes_ -= static_cast<size_t>(n);
+          consume_locked(static_cast<size_t>(n));
+        }
+        write_scheduled_ = true;
+        post_locked([self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
+          self->do_write();
+        });
+        return false;
+      }
+    }
+  }
+  send_parts(pieces, pieces_per_message, op, std::move(keepalive), std::move(on_written));
+  return false;
+}
+
 bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t opcode,
                         std::shared_ptr<const void> keepalive,
                         std::function<void()> on_written,
@@ -187,10 +279,36 @@ bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t o
   }
   if (refused) {
     if (on_written) {
-      post_locked(std::move(on_written));
+      // Guarded: the stream may finish before this runs, and on_written never runs after
+      // on_closed (handlers rely on it to capture themselves unowned).
+      post_locked([self = std::static_pointer_cast<ws_stream>(shared_from_this()),
+                   fn = std::move(on_written)] {
+        if (!self->finished_) {
+          fn();
+        }
+      });
     }
     return false;
   }
+  push_frames_locked(payloads, opcode, per_message);
+  batches_.push_back(out_batch{frames_.size(), std::move(keepalive), std::move(on_written)});
+  queued_bytes_ += bytes;
+  if (!write_scheduled_) {
+    write_scheduled_ = true;
+    post_locked([self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
+      self->do_write();
+    });
+  }
+  return true;
+}
+
+size_t ws_stream::push_frames_locked(const std::vector<std::string_view>& payloads,
+                                     uint8_t opcode, const std::vector<uint32_t>* per_message) {
+  size_t before = frames_.size();
+  size_t messages = per_message != nullptr ? per_message->size() : payloads.size();
+  auto count_of = [&](size_t k) -> size_t {
+    return per_message != nullptr ? (*per_message)[k] : 1;
+  };
   for (size_t k = 0, first = 0; k < messages; first += count_of(k), ++k) {
     size_t last = std::min(first + count_of(k), payloads.size());
     if (first >= last) {
@@ -202,22 +320,7 @@ bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t o
     }
     std::string_view p = payloads[first];
     out_frame f{p.data(), p.size(), {}, 0};
-    f.header[0] = static_cast<uint8_t>(0x80 | opcode);
-    if (n < 126) {
-      f.header[1] = static_cast<uint8_t>(n);
-      f.header_size = 2;
-    } else if (n <= 0xffff) {
-      f.header[1] = 126;
-      f.header[2] = static_cast<uint8_t>(n >> 8);
-      f.header[3] = static_cast<uint8_t>(n);
-      f.header_size = 4;
-    } else {
-      f.header[1] = 127;
-      for (int i = 0; i < 8; ++i) {
-        f.header[2 + i] = static_cast<uint8_t>(static_cast<uint64_t>(n) >> (56 - 8 * i));
-      }
-      f.header_size = 10;
-    }
+    f.header_size = static_cast<uint8_t>(write_frame_header(f.header, opcode, n));
     frames_.push_back(f);
     for (size_t i = first + 1; i < last; ++i) {
       if (payloads[i].empty()) {
@@ -226,15 +329,7 @@ bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t o
       frames_.push_back(out_frame{payloads[i].data(), payloads[i].size(), {}, 0});
     }
   }
-  batches_.push_back(out_batch{frames_.size(), std::move(keepalive), std::move(on_written)});
-  queued_bytes_ += bytes;
-  if (!write_scheduled_) {
-    write_scheduled_ = true;
-    post_locked([self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
-      self->do_write();
-    });
-  }
-  return true;
+  return frames_.size() - before;
 }
 
 void ws_stream::queue_close_locked(uint16_t code, std::string_view reason, bool by_peer) {
@@ -453,40 +548,48 @@ size_t ws_stream::build_iovecs_locked() {
 }
 
 void ws_stream::advance(size_t written) {
-  std::vector<out_batch> done;
+  // Usually one batch completes per write: no allocation for that case.
+  out_batch first_done{0, nullptr, {}};
+  std::vector<out_batch> more_done;
   {
     std::lock_guard<std::mutex> guard{mutex_};
     queued_bytes_ -= written;
-    while (written > 0) {
-      const out_frame& f = frames_[head_];
-      size_t rest = f.header_size + f.size - head_offset_;
-      if (written < rest) {
-        head_offset_ += written;
-        break;
-      }
-      written -= rest;
-      ++head_;
-      head_offset_ = 0;
+    consume_locked(written);
+    if (batch_head_ < batches_.size() && batches_[batch_head_].end <= head_) {
+      first_done = std::move(batches_[batch_head_++]);
     }
     while (batch_head_ < batches_.size() && batches_[batch_head_].end <= head_) {
-      done.push_back(std::move(batches_[batch_head_++]));
+      more_done.push_back(std::move(batches_[batch_head_++]));
     }
     if (head_ == frames_.size()) {
-      // Drained: start over, and give back what a burst made the queue grow to.
+      // Drained: start over and give the storage back. An idle connection holds no queue;
+      // most writes take write_parts_now's direct path and never allocate one.
       head_ = head_offset_ = batch_head_ = 0;
-      if (frames_.capacity() > 64) {
-        std::vector<out_frame>{}.swap(frames_);
-        std::vector<out_batch>{}.swap(batches_);
-      } else {
-        frames_.clear();
-        batches_.clear();
-      }
+      std::vector<out_frame>{}.swap(frames_);
+      std::vector<out_batch>{}.swap(batches_);
     }
   }
-  for (auto& b : done) {
+  if (first_done.on_written) {
+    first_done.on_written();
+  }
+  for (auto& b : more_done) {
     if (b.on_written) {
       b.on_written();
     }
+  }
+}
+
+void ws_stream::consume_locked(size_t written) {
+  while (written > 0) {
+    const out_frame& f = frames_[head_];
+    size_t rest = f.header_size + f.size - head_offset_;
+    if (written < rest) {
+      head_offset_ += written;
+      break;
+    }
+    written -= rest;
+    ++head_;
+    head_offset_ = 0;
   }
 }
 

@@ -62,6 +62,10 @@ public:
                   const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
                   std::shared_ptr<const void> keepalive,
                   std::function<void()> on_written = {}) override;
+  bool write_parts_now(const std::vector<std::string_view>& pieces,
+                       const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
+                       std::shared_ptr<const void> keepalive,
+                       std::function<void()> on_written = {}) override;
   void close(uint16_t code, std::string_view reason = {}) override;
   size_t queued_bytes() const override;
   bool is_open() const override;
@@ -92,6 +96,11 @@ private:
   bool enqueue(const std::vector<std::string_view>& payloads, uint8_t opcode,
                std::shared_ptr<const void> keepalive, std::function<void()> on_written,
                const std::vector<uint32_t>* per_message = nullptr);
+  // Appends the frames of one send (see enqueue) to frames_; returns how many were added.
+  size_t push_frames_locked(const std::vector<std::string_view>& payloads, uint8_t opcode,
+                            const std::vector<uint32_t>* per_message);
+  // Moves head_/head_offset_ past `written` bytes; under mutex_.
+  void consume_locked(size_t written);
   void queue_close_locked(uint16_t code, std::string_view reason, bool by_peer);
   void post_locked(std::function<void()> fn);
   void begin();

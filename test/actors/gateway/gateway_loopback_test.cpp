@@ -325,6 +325,25 @@ TEST_CASE("drain sends op 7 Reconnect, closes, and the session can be resumed") 
   require_gapless(*again);
 }
 
+TEST_CASE("a client identifying on a draining gateway is closed 4000 at once, without READY") {
+  gateway::gateway_options o;
+  // The drain's own close comes after 3 s: only the refusal closes within the 2 s waited.
+  o.drain_close_delay = std::chrono::seconds{3};
+  gateway_env g{o};
+  g.gateway->drain();
+  auto drained_at = std::chrono::steady_clock::now();
+  auto c = g.client();
+  REQUIRE(c->next_op(10));
+  REQUIRE(c->next_op(7));
+  c->identify(bob_token);
+  CHECK(c->wait_close(std::chrono::seconds{2}) == 4000);
+  for (const auto& f : c->frames()) {
+    CHECK(f["op"] != 0);  // no READY (nor any dispatch) before the close
+  }
+  // Let the drain timer (which holds the connection) fire before the gateway goes.
+  std::this_thread::sleep_until(drained_at + std::chrono::milliseconds{3200});
+}
+
 TEST_CASE("a user without guilds gets READY with an empty guild list") {
   gateway_env g;
   auto c = g.client();

@@ -419,6 +419,32 @@ TEST_CASE("revoked credentials close 4004 and end the session; nothing before He
   CHECK(h.proto.on_credentials_revoked().empty());
 }
 
+TEST_CASE("an Identify after drain is refused at once with 4000; Resume is still accepted") {
+  {
+    harness h;
+    h.open();
+    CHECK(frame_of(h.proto.on_drain())["op"] == 7);
+    auto c = h.identify();
+    CHECK(close_code_of(c) == 4000);  // not open_session: no READY followed by 4000
+    CHECK_FALSE(close_of(c).end_session);
+    CHECK(h.proto.state() == protocol_state::closed);
+  }
+  {
+    harness h;
+    h.open();
+    h.proto.on_drain();
+    auto r = h.text({{"op", 6}, {"d", {{"token", "abc"}, {"session_id", "00ff"}, {"seq", 3}}}});
+    REQUIRE(r.size() == 1);
+    CHECK(std::holds_alternative<resume_session>(r[0]));
+  }
+  {
+    harness h;  // heartbeats still get their ACK while the client goes
+    h.open();
+    h.proto.on_drain();
+    CHECK(frame_of(h.text({{"op", 1}, {"d", nullptr}}))["op"] == 11);
+  }
+}
+
 TEST_CASE("after a close nothing more is produced") {
   harness h;
   h.open();

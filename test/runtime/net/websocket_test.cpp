@@ -414,6 +414,77 @@ TEST_CASE("sends_from_other_threads_keep_order_release_keepalive_and_run_on_writ
   CHECK(conn->queued_bytes() == 0);
 }
 
+TEST_CASE("write_parts_now_writes_in_the_call_when_nothing_is_queued_and_keeps_nothing",
+          "[net][ws]") {
+  ws_server s{"t_ws_now"};
+  ws_client c{s.port()};
+  auto conn = s.at(0).second;
+  auto owned = std::make_shared<std::vector<std::string>>(
+      std::vector<std::string>{"{\"s\":1", ",\"t\":1}", "{\"s\":2", "", ",\"t\":2}"});
+  std::vector<std::string_view> pieces(owned->begin(), owned->end());
+  bool ran = false;
+  double writes_before = metric("herald_ws_writev_total", {{"server", "t_ws_now"}});
+  // Nothing was ever sent on this connection: the queue is empty.
+  CHECK(conn->write_parts_now(pieces, {2, 3}, net::ws_opcode::text, owned, [&] { ran = true; }));
+  CHECK(owned.use_count() == 1);  // the keepalive was not kept
+  CHECK(metric("herald_ws_writev_total", {{"server", "t_ws_now"}}) - writes_before == 1);
+  CHECK(c.read() == "{\"s\":1,\"t\":1}");
+  CHECK(c.read() == "{\"s\":2,\"t\":2}");
+  c.write("round trip");
+  CHECK(c.read() == "round trip");
+  CHECK_FALSE(ran);  // written in the call: on_written never runs
+}
+
+TEST_CASE("write_parts_now_behind_queued_or_unwritable_output_queues_in_order", "[net][ws]") {
+  net::ws_options o;
+  o.max_queued_bytes = 64u << 20;
+  o.max_message_bytes = 64;
+  ws_server s{"t_ws_now_queued", o};
+  ws_client c{s.port()};  // does not read until the writes below are done
+  c.ws.read_message_max(16u << 20);
+  auto conn = s.at(0).second;
+  // 3 messages of 8 MiB: more than loopback socket buffers take, so the direct sendmsg is
+  // partial and the rest is queued.
+  auto big = std::make_shared<std::vector<std::string>>();
+  for (char ch : {'a', 'b', 'c'}) {
+    big->push_back(std::string(1u << 20, ch));
+  }
+  std::vector<std::string_view> pieces;
+  for (int m = 0; m < 3; ++m) {
+    for (int i = 0; i < 8; ++i) {
+      pieces.emplace_back((*big)[m]);
+    }
+  }
+  std::atomic<int> written{0};
+  std::weak_ptr<const void> big_alive = big;
+  CHECK_FALSE(conn->write_parts_now(pieces, {8, 8, 8}, net::ws_opcode::text, std::move(big),
+                                    [&] { ++written; }));
+  auto small = std::make_shared<std::string>("after");
+  std::weak_ptr<const void> small_alive = small;
+  std::vector<std::string_view> small_view{std::string_view{*small}};
+  CHECK_FALSE(conn->write_parts_now(small_view, {1}, net::ws_opcode::text, std::move(small),
+                                    [&] { ++written; }));
+  for (char ch : {'a', 'b', 'c'}) {
+    auto m = c.read();
+    REQUIRE(m.size() == 8u << 20);
+    CHECK(m.find_first_not_of(ch) == std::string::npos);
+  }
+  CHECK(c.read() == "after");
+  REQUIRE(s.at(0).first->wait([&] { return written.load() == 2; }));
+  CHECK(big_alive.expired());
+  CHECK(small_alive.expired());
+  // Once the writer is done (a strand task runs after it), the queue is empty again and the
+  // next write goes out in the call.
+  std::promise<bool> direct;
+  auto again = std::make_shared<std::string>("direct again");
+  conn->post([&] {
+    direct.set_value(conn->write_parts_now({std::string_view{*again}}, {1},
+                                           net::ws_opcode::text, again));
+  });
+  CHECK(direct.get_future().get());
+  CHECK(c.read() == "direct again");
+}
+
 TEST_CASE("an_outbound_queue_over_its_cap_closes_with_1008", "[net][ws]") {
   net::ws_options o;
   o.max_queued_bytes = 1000;
@@ -554,6 +625,9 @@ TEST_CASE("the_upgrade_request_keeps_its_headers_but_not_the_handshake_fields", 
   CHECK(req.header("host") == "127.0.0.1");
   CHECK(req.header("sec-websocket-key").empty());
   CHECK(req.header("upgrade").empty());
+  h_conn.second->release_upgrade_request();  // frees it: `req` dangles from here on
+  CHECK(h_conn.second->upgrade_request().target.empty());
+  CHECK(h_conn.second->upgrade_request().headers.empty());
   h_conn.second->start(nullptr);  // a second start is ignored
   c.write("still one reader");
   CHECK(c.read() == "still one reader");
