@@ -7,6 +7,8 @@
 //   server_cpu_us_per_frame=…   heraldd user+system CPU from first POST to last frame / frames
 //   rss_per_session_bytes=…     heraldd RSS growth / N with every session identified and idle
 //   seq_gaps=…  missing_frames=…
+// Extra keys include client_cpu_us_per_frame (the client processes' CPU over the same window:
+// they share the node's cores on this machine).
 // "POST sent" is taken before the request is written, so e2e includes the REST round trip
 // up to the moment the guild dispatches (conservative: the ack follows the dispatch).
 #include <fcntl.h>
@@ -409,7 +411,15 @@ int run_gateway(const gateway_options& o) {
     std::this_thread::sleep_for(2s);  // let the node settle after the identify storm
     int64_t rss_idle = process_rss(server.pid);
 
+    auto clients_cpu_s = [&] {
+      double sum = 0;
+      for (const auto& w : workers) {
+        sum += process_cpu_s(w.pid);
+      }
+      return sum;
+    };
     double cpu_before = process_cpu_s(server.pid);
+    double clients_before = clients_cpu_s();
     size_t limited = 0;
     auto sent = post_messages(o, gw_port, token, channel_id, limited);
     int64_t posted_at = monotonic_ns();
@@ -419,6 +429,7 @@ int run_gateway(const gateway_options& o) {
       cv.wait_for(lock, 30s, [&] { return all([](const worker_result& r) { return r.done; }); });
     }
     double cpu_after = process_cpu_s(server.pid);
+    double clients_after = clients_cpu_s();
     for (auto& w : workers) {
       w.tell("stop");
     }
@@ -474,6 +485,12 @@ int run_gateway(const gateway_options& o) {
               << " sessions_closed=" << closed << " identify_failures=" << (o.connections - identified)
               << " rest_429=" << limited << " identify_s=" << identify_s << " frames_received=" << frames
               << " frames_expected=" << expected << "\n";
+    // The client processes share the node's cores here: their CPU per frame over the same
+    // window says how much of the machine was left for the node.
+    std::cout << "client_cpu_us_per_frame="
+              << (frames > 0 ? (clients_after - clients_before) * 1e6 / static_cast<double>(frames)
+                             : 0)
+              << "\n";
     stop_server();
     return gaps == 0 && frames == o.connections * o.messages ? 0 : 1;
   } catch (const std::exception& e) {
