@@ -63,12 +63,6 @@ struct bench_connection final : session::outbound_listener {
 };
 bench_connection connection;
 
-int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-           clock_type::now().time_since_epoch())
-    .count();
-}
-
 // Guild g (0-based) has id (g + 1) << 22, so the index is recoverable from
 // the id in the delivery observer without a map.
 uint64_t guild_id_of(size_t g) {
@@ -120,7 +114,7 @@ void on_delivered(uint64_t guild_id, uint64_t guild_order, size_t count) {
   }
   auto total = tracker.delivered[index].fetch_add(count) + count;
   if (count > 0 && total == tracker.expected_per_guild[g]) {
-    tracker.done_ns[index] = now_ns();
+    tracker.done_ns[index] = monotonic_ns();
     tracker.completed.fetch_add(1);
   }
 }
@@ -296,14 +290,14 @@ int run_fanout(const fanout_options& o) {
   caf::scoped_actor self{sys};
   size_t failed = 0;
   auto usage_before = usage_now();
-  auto publish_started = now_ns();
+  auto publish_started = monotonic_ns();
   for (size_t k = 0; k < o.events; ++k) {
     size_t g = k % o.guilds;
     auto ev = message_event(g, k, content);
-    tracker.start_ns[k] = now_ns();
+    tracker.start_ns[k] = monotonic_ns();
     self->send(guild_actors[g], guild::publish_atom::value, std::move(ev));
     if (o.mode == "serial") {
-      self->receive([&](const guild::publish_ack&) { tracker.ack_ns[k] = now_ns(); },
+      self->receive([&](const guild::publish_ack&) { tracker.ack_ns[k] = monotonic_ns(); },
                     [&](caf::error&) { ++failed; });
       wait_until([&] { return tracker.completed.load() >= k + 1 || failed > 0; }, o.timeout_s);
     }

@@ -155,30 +155,6 @@ struct child {
   }
 };
 
-/// heraldd's resident set and CPU time, read from /proc.
-int64_t process_rss(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/statm");
-  int64_t size = 0;
-  int64_t resident = 0;
-  in >> size >> resident;
-  return resident * sysconf(_SC_PAGESIZE);
-}
-
-double process_cpu_s(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close_paren = stat.rfind(')');
-  std::istringstream fields(stat.substr(close_paren + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14 || i == 15) {  // utime, stime
-      ticks += std::stod(field);
-    }
-  }
-  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
 std::string id_of(const nlohmann::json& j) {
   const auto& id = j.at("id");
   return id.is_string() ? id.get<std::string>() : std::to_string(id.get<uint64_t>());
@@ -370,7 +346,7 @@ int run_gateway(const gateway_options& o) {
                               {{"guild", id_of(guild)}, {"name", "bench"}, {"private", false}});
     std::string channel_id = id_of(channel);
 
-    int64_t rss_before = process_rss(server.pid);
+    int64_t rss_before = rss_bytes_of(server.pid);
     size_t clients = o.clients > 0 ? o.clients
                                    : std::max<size_t>(2, (o.connections + sessions_per_client - 1) /
                                                            sessions_per_client);
@@ -409,16 +385,16 @@ int run_gateway(const gateway_options& o) {
     std::cerr << "herald-bench gateway: " << identified << " sessions identified in " << identify_s
               << " s\n";
     std::this_thread::sleep_for(2s);  // let the node settle after the identify storm
-    int64_t rss_idle = process_rss(server.pid);
+    int64_t rss_idle = rss_bytes_of(server.pid);
 
     auto clients_cpu_s = [&] {
       double sum = 0;
       for (const auto& w : workers) {
-        sum += process_cpu_s(w.pid);
+        sum += cpu_seconds_of(w.pid);
       }
       return sum;
     };
-    double cpu_before = process_cpu_s(server.pid);
+    double cpu_before = cpu_seconds_of(server.pid);
     double clients_before = clients_cpu_s();
     size_t limited = 0;
     auto sent = post_messages(o, gw_port, token, channel_id, limited);
@@ -428,7 +404,7 @@ int run_gateway(const gateway_options& o) {
       std::unique_lock<std::mutex> lock{m};
       cv.wait_for(lock, 30s, [&] { return all([](const worker_result& r) { return r.done; }); });
     }
-    double cpu_after = process_cpu_s(server.pid);
+    double cpu_after = cpu_seconds_of(server.pid);
     double clients_after = clients_cpu_s();
     for (auto& w : workers) {
       w.tell("stop");

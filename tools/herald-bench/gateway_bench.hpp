@@ -36,9 +36,6 @@ struct gateway_worker_options {
 /// Runs a worker until its sessions have every message or the timeout; returns the exit code.
 int run_gateway_worker(const gateway_worker_options& opts);
 
-/// Monotonic clock in nanoseconds (CLOCK_MONOTONIC), the same clock in every process.
-int64_t monotonic_ns();
-
 /// The message content the orchestrator posts for index `i`; workers parse the index back.
 std::string bench_content(size_t i);
 

@@ -28,6 +28,7 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/gateway_bench.hpp"
 
 namespace herald::bench {
@@ -353,12 +354,6 @@ void raise_file_limit() {
 }
 
 }  // namespace
-
-int64_t monotonic_ns() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
 
 std::string bench_content(size_t i) {
   return "bench " + std::to_string(i);
