@@ -98,8 +98,8 @@ std::string required_name(const json& body, const char* key, size_t max_chars = 
   }
   auto value = it->get<std::string>();
   if (dispatch::utf8_length(value) > max_chars) {
-    throw http_error{400, std::string{key} + ": at most " + std::to_string(max_chars) +
-                              " characters"};
+    throw http_error{400,
+                     std::string{key} + ": at most " + std::to_string(max_chars) + " characters"};
   }
   return value;
 }
@@ -211,9 +211,8 @@ json create_guild(const ctl_context& ctx, const net::http_request& req) {
   // The owner's live sessions subscribe now and get GUILD_CREATE.
   ctx.svc->user_sessions.dispatch(owner.id_, session::join_guild_atom::value, info.id_);
   log::get("admin")->info("created guild {} ({}) owned by {}", info.id_, name, owner.id_);
-  return {{"id", format_snowflake(info.id_)},
-          {"name", name},
-          {"owner", format_snowflake(owner.id_)}};
+  return {
+      {"id", format_snowflake(info.id_)}, {"name", name}, {"owner", format_snowflake(owner.id_)}};
 }
 
 json create_channel(const ctl_context& ctx, const net::http_request& req) {
@@ -352,10 +351,9 @@ json send_message(const ctl_context& ctx, const net::http_request& req) {
   user_of(ctx, args.author_id);
   auto done = std::make_shared<std::promise<caf::expected<dispatch::command_result>>>();
   auto answer = done->get_future();
-  dispatch::post_message(ctx.svc, std::move(args), ctx.timeout,
-                         [done](caf::expected<dispatch::command_result> r) {
-                           done->set_value(std::move(r));
-                         });
+  dispatch::post_message(
+      ctx.svc, std::move(args), ctx.timeout,
+      [done](caf::expected<dispatch::command_result> r) { done->set_value(std::move(r)); });
   // The command answers exactly once within its timeout; the margin covers a slow scheduler.
   if (answer.wait_for(ctx.timeout + std::chrono::seconds{2}) != std::future_status::ready) {
     throw http_error{503, "the guild did not answer in time"};

@@ -12,10 +12,11 @@
 //   POST /v1/users/{id}/revoke   (open connections close 4004)   → 200 {id, token}
 //   POST /v1/guilds           {name, owner}                      → 201 {id, name, owner}
 //   POST /v1/channels         {guild, name, private?}            → 201 {id, guild, name, private}
-//   POST /v1/roles            {guild, name, permissions}         → 201 {id, guild, name, permissions}
-//   POST /v1/members          {guild, user, roles?[]}            → 201 {guild, user, roles}
-//   PUT  /v1/overwrites       {channel, role|member, allow, deny} → 200 {channel, type, id, allow, deny}
-//   POST /v1/messages         {channel, as, content}             → 201 {id, channel, guild, author, content}
+//   POST /v1/roles            {guild, name, permissions}         → 201 {id, guild, name,
+//   permissions} POST /v1/members          {guild, user, roles?[]}            → 201 {guild, user,
+//   roles} PUT  /v1/overwrites       {channel, role|member, allow, deny} → 200 {channel, type, id,
+//   allow, deny} POST /v1/messages         {channel, as, content}             → 201 {id, channel,
+//   guild, author, content}
 // Errors: 400 bad input, 404 unknown user/guild/channel/role, 409 already exists (e.g. a
 // member added twice), 403 the author may not post there, 503 the guild is unavailable.
 

@@ -3,8 +3,7 @@
 
 namespace herald::admin {
 
-serial_worker::serial_worker() : thread_([this] { loop(); }) {
-}
+serial_worker::serial_worker() : thread_([this] { loop(); }) {}
 
 serial_worker::~serial_worker() {
   {

@@ -52,7 +52,7 @@ std::optional<std::string> open_store(app_state& st) {
   o.data_dir_ = st.cfg.get_string("node.data_dir");
   o.file_name_ = "herald.db";
   o.sync_ = st.cfg.get_string("store.sync") == "normal" ? store::sync_mode::normal
-                                                         : store::sync_mode::full;
+                                                        : store::sync_mode::full;
   auto opened = store::sqlite_store::open(o);
   if (!opened) {
     return "node.data_dir: cannot open the store: " +
@@ -74,25 +74,24 @@ std::optional<std::string> start_front_door(app_state& st) {
   auto authenticate = [tokens](std::string_view t) { return tokens->authenticate(t); };
   // While draining, plain HTTP gets 503 + Retry-After; upgrades still reach the gateway,
   // which answers them with op 7 Reconnect.
-  st.front->set_filter([draining = &st.draining](const net::http_request& req)
-                           -> std::optional<net::http_response> {
-    if (!draining->load() || !req.header("Upgrade").empty()) {
-      return std::nullopt;
-    }
-    return net::http_response{503,
-                              "application/json",
-                              "{\"message\": \"503: Service Unavailable\", \"code\": 0}",
-                              {{"Retry-After", std::to_string(drain_retry_after_s)}}};
-  });
+  st.front->set_filter(
+      [draining = &st.draining](const net::http_request& req) -> std::optional<net::http_response> {
+        if (!draining->load() || !req.header("Upgrade").empty()) {
+          return std::nullopt;
+        }
+        return net::http_response{503,
+                                  "application/json",
+                                  "{\"message\": \"503: Service Unavailable\", \"code\": 0}",
+                                  {{"Retry-After", std::to_string(drain_retry_after_s)}}};
+      });
   gateway::gateway_options go;
   go.heartbeat_interval_ms = static_cast<uint32_t>(st.cfg.get_int("gateway.heartbeat_interval_ms"));
   go.public_url = st.cfg.get_string("gateway.public_url");
   go.flush_delay = std::chrono::microseconds{st.cfg.get_int("gateway.flush_delay_us")};
   go.io_threads = so.threads;
   st.gateway = std::make_shared<gateway::gateway_server>(st.svc, go, authenticate);
-  st.front->on_websocket([gw = st.gateway](net::ws_connection_ptr conn) {
-    gw->accept(std::move(conn));
-  });
+  st.front->on_websocket(
+      [gw = st.gateway](net::ws_connection_ptr conn) { gw->accept(std::move(conn)); });
   auto rest_ctx = std::make_shared<rest::rest_context>();
   rest_ctx->svc = st.svc;
   rest_ctx->authenticate = authenticate;
@@ -141,8 +140,8 @@ void stop(app_state& st) {
   if (st.gateway) {
     lg->info("draining {} gateway connections (op 7 Reconnect)", st.gateway->connections());
     st.gateway->drain();
-    auto deadline = std::chrono::steady_clock::now() + st.gateway->options().drain_close_delay +
-                    drain_margin;
+    auto deadline =
+        std::chrono::steady_clock::now() + st.gateway->options().drain_close_delay + drain_margin;
     while (st.gateway->connections() > 0 && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds{20});
     }

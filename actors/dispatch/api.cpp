@@ -28,8 +28,8 @@ caf::expected<guild::publish_ack> publish(const services_ptr& svc, const proto::
   caf::scoped_actor self{svc->system};
   caf::expected<guild::publish_ack> out{make_error(dispatch_errc::unavailable)};
   self->request(*guild, timeout, guild::publish_atom::value, event)
-    .receive([&](guild::publish_ack& ack) { out = std::move(ack); },
-             [&](caf::error& err) { out = std::move(err); });
+      .receive([&](guild::publish_ack& ack) { out = std::move(ack); },
+               [&](caf::error& err) { out = std::move(err); });
   return out;
 }
 
@@ -40,7 +40,7 @@ session::session_output_ptr stage(const services_ptr& svc, session::session_para
     params.session_id = next_session_id();
   }
   auto output = caf::make_counted<session::session_output>(
-    params.session_id, params.user.id_, params.granted, &svc->config.session_limits);
+      params.session_id, params.user.id_, params.granted, &svc->config.session_limits);
   auto staged = std::make_shared<staged_sessions::entry>();
   staged->output = output;
   staged->params = std::move(params);
@@ -86,16 +86,16 @@ void open_session_async(const services_ptr& svc, session::session_params params,
                      done = std::move(done)](caf::event_based_actor* self) mutable {
     supervision::request_start_child(self, target, svc->session_spec, supervision::child_key{id},
                                      timeout)
-      .then(
-        [self, output, done](caf::actor& actor) {
-          done(opened_session{std::move(actor), output});
-          self->quit();
-        },
-        [self, svc, id, done](caf::error& err) {
-          svc->staged.take(id);  // the start never ran, or failed
-          done(std::move(err));
-          self->quit();
-        });
+        .then(
+            [self, output, done](caf::actor& actor) {
+              done(opened_session{std::move(actor), output});
+              self->quit();
+            },
+            [self, svc, id, done](caf::error& err) {
+              svc->staged.take(id);  // the start never ran, or failed
+              done(std::move(err));
+              self->quit();
+            });
   });
 }
 
@@ -108,15 +108,15 @@ void resume_session_async(const services_ptr& svc, uint64_t session_id,
   }
   svc->system.spawn([actor, timeout, done = std::move(done)](caf::event_based_actor* self) {
     self->request(actor, timeout, session::resume_atom::value)
-      .then(
-        [self, actor, done](session::session_output_ptr& output) {
-          done(opened_session{actor, std::move(output)});
-          self->quit();
-        },
-        [self, done](caf::error& err) {
-          done(std::move(err));
-          self->quit();
-        });
+        .then(
+            [self, actor, done](session::session_output_ptr& output) {
+              done(opened_session{actor, std::move(output)});
+              self->quit();
+            },
+            [self, done](caf::error& err) {
+              done(std::move(err));
+              self->quit();
+            });
   });
 }
 
@@ -124,7 +124,7 @@ uint64_t next_session_id() {
   static std::atomic<uint64_t> counter{0};
   // High bits from the clock keep ids distinct across restarts of a node.
   static const uint64_t base =
-    static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) << 20;
+      static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) << 20;
   return base + counter.fetch_add(1, std::memory_order_relaxed) + 1;
 }
 

@@ -28,7 +28,8 @@ caf::expected<caf::actor> guild_actor_of(const services_ptr& svc, uint64_t guild
 /// Publishes `event` to its guild (event.guild_id()) and waits for the ack.
 /// Errors: see guild::publish_atom; is_retryable() tells which to retry.
 caf::expected<guild::publish_ack> publish(const services_ptr& svc, const proto::event& event,
-                                          std::chrono::milliseconds timeout = std::chrono::seconds{5});
+                                          std::chrono::milliseconds timeout = std::chrono::seconds{
+                                              5});
 
 /// A session as its connection holds it: the actor (control) and the output
 /// (frames). The output stays valid as long as this handle holds it.
@@ -40,7 +41,8 @@ struct opened_session {
 /// Starts a session under the session supervisor: READY is its first frame,
 /// then one GUILD_CREATE per guild of `params` as each subscription lands.
 caf::expected<opened_session> open_session(const services_ptr& svc, session::session_params params,
-                                           std::chrono::milliseconds timeout = std::chrono::seconds{5});
+                                           std::chrono::milliseconds timeout = std::chrono::seconds{
+                                               5});
 
 /// As open_session, without waiting for the start: for bulk opens whose
 /// progress is watched on the outputs (benchmarks, load tests).

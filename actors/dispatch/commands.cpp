@@ -88,15 +88,15 @@ void publish_from(caf::event_based_actor* self, const services_ptr& svc, proto::
                      return;
                    }
                    self->request(*guild, timeout, guild::publish_atom::value, std::move(event))
-                     .then(
-                       [self, done](guild::publish_ack& ack) mutable {
-                         done(caf::expected<guild::publish_ack>{std::move(ack)});
-                         self->quit();
-                       },
-                       [self, done](caf::error& err) mutable {
-                         done(caf::expected<guild::publish_ack>{std::move(err)});
-                         self->quit();
-                       });
+                       .then(
+                           [self, done](guild::publish_ack& ack) mutable {
+                             done(caf::expected<guild::publish_ack>{std::move(ack)});
+                             self->quit();
+                           },
+                           [self, done](caf::error& err) mutable {
+                             done(caf::expected<guild::publish_ack>{std::move(err)});
+                             self->quit();
+                           });
                  });
 }
 
@@ -104,12 +104,12 @@ void publish_from(caf::event_based_actor* self, const services_ptr& svc, proto::
 
 template <class Store>
 auto store_lookup(Store& st, uint64_t channel_id, int)
-  -> decltype(st.guild_of_channel(channel_id), std::optional<caf::expected<uint64_t>>{}) {
+    -> decltype(st.guild_of_channel(channel_id), std::optional<caf::expected<uint64_t>>{}) {
   auto found = st.guild_of_channel(channel_id);
   if (!found) {
     if (found.error().code_ == store::store_errc::not_found) {
-      return caf::expected<uint64_t>{make_error(command_errc::unknown_channel,
-                                                std::to_string(channel_id))};
+      return caf::expected<uint64_t>{
+          make_error(command_errc::unknown_channel, std::to_string(channel_id))};
     }
     return caf::expected<uint64_t>{make_error(dispatch_errc::store_error, found.error().message_)};
   }
@@ -195,10 +195,10 @@ void publish_async(const services_ptr& svc, proto::event event, std::chrono::mil
                    publish_callback done) {
   auto once = std::make_shared<once_callback<caf::expected<guild::publish_ack>>>(std::move(done));
   run_helper<guild::publish_ack>(
-    svc, once, [svc, event = std::move(event), timeout, once](caf::event_based_actor* self) {
-      publish_from(self, svc, event, timeout,
-                   [once](caf::expected<guild::publish_ack> r) { (*once)(std::move(r)); });
-    });
+      svc, once, [svc, event = std::move(event), timeout, once](caf::event_based_actor* self) {
+        publish_from(self, svc, event, timeout,
+                     [once](caf::expected<guild::publish_ack> r) { (*once)(std::move(r)); });
+      });
 }
 
 caf::expected<uint64_t> guild_of_channel(const services_ptr& svc, uint64_t channel_id) {
@@ -225,33 +225,33 @@ struct no_finish {
 /// `finish` amend the result, and answer `done` exactly once (also if the helper dies).
 template <class Prepare, class Finish = no_finish>
 void run_channel_command(const services_ptr& svc, uint64_t channel_id,
-                         std::chrono::milliseconds timeout, command_callback done,
-                         Prepare prepare, Finish finish = {}) {
+                         std::chrono::milliseconds timeout, command_callback done, Prepare prepare,
+                         Finish finish = {}) {
   auto once = make_once(std::move(done));
-  run_helper<command_result>(svc, once, [svc, channel_id, timeout, once,
-                                         prepare = std::move(prepare),
-                                         finish = std::move(finish)](
-                                          caf::event_based_actor* self) mutable {
-    auto guild_id = guild_of_channel(svc, channel_id);
-    auto prepared = guild_id ? prepare(*guild_id)
-                             : caf::expected<prepared_event>{std::move(guild_id.error())};
-    if (!prepared) {
-      (*once)(std::move(prepared.error()));
-      self->quit();
-      return;
-    }
-    publish_from(self, svc, std::move(prepared->event), timeout,
-                 [once, gid = *guild_id, message_id = prepared->message_id,
-                  finish](caf::expected<guild::publish_ack> ack) mutable {
-                   if (!ack) {
-                     (*once)(std::move(ack.error()));
-                     return;
-                   }
-                   auto out = result_of(gid, message_id, std::move(*ack));
-                   finish(out);
-                   (*once)(std::move(out));
-                 });
-  });
+  run_helper<command_result>(
+      svc, once,
+      [svc, channel_id, timeout, once, prepare = std::move(prepare),
+       finish = std::move(finish)](caf::event_based_actor* self) mutable {
+        auto guild_id = guild_of_channel(svc, channel_id);
+        auto prepared = guild_id ? prepare(*guild_id)
+                                 : caf::expected<prepared_event>{std::move(guild_id.error())};
+        if (!prepared) {
+          (*once)(std::move(prepared.error()));
+          self->quit();
+          return;
+        }
+        publish_from(self, svc, std::move(prepared->event), timeout,
+                     [once, gid = *guild_id, message_id = prepared->message_id,
+                      finish](caf::expected<guild::publish_ack> ack) mutable {
+                       if (!ack) {
+                         (*once)(std::move(ack.error()));
+                         return;
+                       }
+                       auto out = result_of(gid, message_id, std::move(*ack));
+                       finish(out);
+                       (*once)(std::move(out));
+                     });
+      });
 }
 
 /// The stored, not deleted message `message_id` of `channel_id`, or unknown_message.
@@ -288,86 +288,85 @@ void post_message(const services_ptr& svc, post_message_args args,
   auto nonce = args.nonce;
   uint64_t channel_id = args.channel_id;
   run_channel_command(
-    svc, channel_id, timeout, std::move(done),
-    [args = std::move(args)](uint64_t guild_id) -> caf::expected<prepared_event> {
-      prepared_event out;
-      out.message_id = message_ids().next();
-      out.event.set_guild_id(guild_id);
-      auto* m = out.event.mutable_message_create();
-      m->set_id(out.message_id);
-      m->set_guild_id(guild_id);
-      m->set_channel_id(args.channel_id);
-      m->set_author_id(args.author_id);
-      m->set_content(args.content);
-      add_mentions(args.content, *m);
-      return out;
-    },
-    [nonce = std::move(nonce)](command_result& out) {
-      if (nonce) {
-        append_nonce(out, *nonce);
-      }
-    });
+      svc, channel_id, timeout, std::move(done),
+      [args = std::move(args)](uint64_t guild_id) -> caf::expected<prepared_event> {
+        prepared_event out;
+        out.message_id = message_ids().next();
+        out.event.set_guild_id(guild_id);
+        auto* m = out.event.mutable_message_create();
+        m->set_id(out.message_id);
+        m->set_guild_id(guild_id);
+        m->set_channel_id(args.channel_id);
+        m->set_author_id(args.author_id);
+        m->set_content(args.content);
+        add_mentions(args.content, *m);
+        return out;
+      },
+      [nonce = std::move(nonce)](command_result& out) {
+        if (nonce) {
+          append_nonce(out, *nonce);
+        }
+      });
 }
 
 void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
                   uint64_t editor_id, std::string content, std::chrono::milliseconds timeout,
                   command_callback done) {
-  run_channel_command(
-    svc, channel_id, timeout, std::move(done),
-    [svc, channel_id, message_id, editor_id,
-     content = std::move(content)](uint64_t guild_id) -> caf::expected<prepared_event> {
-      auto stored = live_message(svc, channel_id, message_id);
-      if (!stored) {
-        return std::move(stored.error());
-      }
-      if (stored->author_id_ != editor_id) {
-        return make_error(command_errc::not_author, std::to_string(message_id));
-      }
-      prepared_event out;
-      out.message_id = message_id;
-      out.event.set_guild_id(guild_id);
-      auto* m = out.event.mutable_message_update();
-      m->set_id(message_id);
-      m->set_channel_id(channel_id);
-      m->set_guild_id(guild_id);
-      m->set_content(content);
-      return out;
-    });
+  run_channel_command(svc, channel_id, timeout, std::move(done),
+                      [svc, channel_id, message_id, editor_id, content = std::move(content)](
+                          uint64_t guild_id) -> caf::expected<prepared_event> {
+                        auto stored = live_message(svc, channel_id, message_id);
+                        if (!stored) {
+                          return std::move(stored.error());
+                        }
+                        if (stored->author_id_ != editor_id) {
+                          return make_error(command_errc::not_author, std::to_string(message_id));
+                        }
+                        prepared_event out;
+                        out.message_id = message_id;
+                        out.event.set_guild_id(guild_id);
+                        auto* m = out.event.mutable_message_update();
+                        m->set_id(message_id);
+                        m->set_channel_id(channel_id);
+                        m->set_guild_id(guild_id);
+                        m->set_content(content);
+                        return out;
+                      });
 }
 
 void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
                     uint64_t user_id, std::chrono::milliseconds timeout, command_callback done) {
   run_channel_command(
-    svc, channel_id, timeout, std::move(done),
-    [svc, channel_id, message_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
-      auto stored = live_message(svc, channel_id, message_id);
-      if (!stored) {
-        return std::move(stored.error());
-      }
-      prepared_event out;
-      out.message_id = message_id;
-      out.event.set_guild_id(guild_id);
-      auto* m = out.event.mutable_message_delete();
-      m->set_id(message_id);
-      m->set_channel_id(channel_id);
-      m->set_actor_id(user_id);  // the guild checks MANAGE_MESSAGES unless it is the author
-      return out;
-    });
+      svc, channel_id, timeout, std::move(done),
+      [svc, channel_id, message_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
+        auto stored = live_message(svc, channel_id, message_id);
+        if (!stored) {
+          return std::move(stored.error());
+        }
+        prepared_event out;
+        out.message_id = message_id;
+        out.event.set_guild_id(guild_id);
+        auto* m = out.event.mutable_message_delete();
+        m->set_id(message_id);
+        m->set_channel_id(channel_id);
+        m->set_actor_id(user_id);  // the guild checks MANAGE_MESSAGES unless it is the author
+        return out;
+      });
 }
 
 void trigger_typing(const services_ptr& svc, uint64_t channel_id, uint64_t user_id,
                     std::chrono::milliseconds timeout, command_callback done) {
-  run_channel_command(
-    svc, channel_id, timeout, std::move(done),
-    [channel_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
-      // Membership and VIEW_CHANNEL + SEND_MESSAGES are checked by the guild as it applies it.
-      prepared_event out;
-      out.event.set_guild_id(guild_id);
-      auto* t = out.event.mutable_typing_start();
-      t->set_channel_id(channel_id);
-      t->set_user_id(user_id);
-      return out;
-    });
+  run_channel_command(svc, channel_id, timeout, std::move(done),
+                      [channel_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
+                        // Membership and VIEW_CHANNEL + SEND_MESSAGES are checked by the guild as
+                        // it applies it.
+                        prepared_event out;
+                        out.event.set_guild_id(guild_id);
+                        auto* t = out.event.mutable_typing_start();
+                        t->set_channel_id(channel_id);
+                        t->set_user_id(user_id);
+                        return out;
+                      });
 }
 
 client_error client_error_of(const caf::error& err) {

@@ -13,15 +13,15 @@
 namespace herald::dispatch {
 
 enum class dispatch_errc : uint8_t {
-  unknown_guild = 1,    ///< no such guild in the store
-  not_member = 2,       ///< the user is not a member of the guild
-  invalid_event = 3,    ///< the event does not apply (unknown channel, role, …)
-  persist_failed = 4,   ///< the store refused the write; retryable
-  unavailable = 5,      ///< the guild's owner could not be reached; retryable
-  already_started = 6,  ///< a start raced with a live registration (internal)
-  store_error = 7,      ///< a store read failed while starting an actor
+  unknown_guild = 1,       ///< no such guild in the store
+  not_member = 2,          ///< the user is not a member of the guild
+  invalid_event = 3,       ///< the event does not apply (unknown channel, role, …)
+  persist_failed = 4,      ///< the store refused the write; retryable
+  unavailable = 5,         ///< the guild's owner could not be reached; retryable
+  already_started = 6,     ///< a start raced with a live registration (internal)
+  store_error = 7,         ///< a store read failed while starting an actor
   missing_permission = 8,  ///< the author may not do this in the channel (403)
-  unknown_message = 9,  ///< edit or delete of a message that does not exist
+  unknown_message = 9,     ///< edit or delete of a message that does not exist
 };
 
 caf::atom_value dispatch_category() noexcept;

@@ -7,7 +7,7 @@ namespace herald::dispatch {
 
 supervision::start_fn registered_start(registry::id_registry& reg, keyed_spawn spawn) {
   return [&reg, spawn = std::move(spawn)](
-           const supervision::start_context& ctx) -> caf::expected<caf::actor> {
+             const supervision::start_context& ctx) -> caf::expected<caf::actor> {
     uint64_t key = ctx.key.number();
     if (reg.lookup(key)) {
       return make_error(dispatch_errc::already_started, std::to_string(key));

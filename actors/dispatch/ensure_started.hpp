@@ -34,31 +34,30 @@ supervision::start_fn registered_start(registry::id_registry& reg, keyed_spawn s
 /// actor under `key`, starting it through `sup` with `spec` if needed.
 template <class Self, class Done>
 void ensure_started(Self* self, registry::id_registry& reg,
-                    const supervision::partition_supervisor& sup,
-                    supervision::child_spec_ptr spec, uint64_t key,
-                    std::chrono::milliseconds timeout, Done done) {
+                    const supervision::partition_supervisor& sup, supervision::child_spec_ptr spec,
+                    uint64_t key, std::chrono::milliseconds timeout, Done done) {
   if (auto found = reg.lookup(key)) {
     done(caf::expected<caf::actor>{std::move(found)});
     return;
   }
   auto partition = sup.partition_for(supervision::child_key{key});
   if (!partition) {
-    done(caf::expected<caf::actor>{make_error(dispatch_errc::unavailable, "supervisor restarting")});
+    done(
+        caf::expected<caf::actor>{make_error(dispatch_errc::unavailable, "supervisor restarting")});
     return;
   }
   supervision::request_start_child(self, partition, std::move(spec), supervision::child_key{key},
                                    timeout)
-    .then(
-      [done](const caf::actor& started) mutable { done(caf::expected<caf::actor>{started}); },
-      [done, &reg, key](caf::error& err) mutable {
-        if (is_error(err, dispatch_errc::already_started)) {
-          if (auto found = reg.lookup(key)) {
-            done(caf::expected<caf::actor>{std::move(found)});
-            return;
-          }
-        }
-        done(caf::expected<caf::actor>{std::move(err)});
-      });
+      .then([done](const caf::actor& started) mutable { done(caf::expected<caf::actor>{started}); },
+            [done, &reg, key](caf::error& err) mutable {
+              if (is_error(err, dispatch_errc::already_started)) {
+                if (auto found = reg.lookup(key)) {
+                  done(caf::expected<caf::actor>{std::move(found)});
+                  return;
+                }
+              }
+              done(caf::expected<caf::actor>{std::move(err)});
+            });
 }
 
 /// Blocking variant for non-actor threads; waits at most `timeout`.

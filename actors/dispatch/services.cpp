@@ -52,8 +52,7 @@ services::services(caf::actor_system& sys, dispatch_config cfg, std::shared_ptr<
       store(std::move(st)),
       guild_supervisor(partition_spec_named("guilds")),
       relay_supervisor(partition_spec_named("relays")),
-      session_supervisor(partition_spec_named("sessions")) {
-}
+      session_supervisor(partition_spec_named("sessions")) {}
 
 caf::expected<services_ptr> start_services(caf::actor_system& sys, dispatch_config cfg,
                                            std::shared_ptr<store::store> st,
@@ -69,46 +68,46 @@ caf::expected<services_ptr> start_services(caf::actor_system& sys, dispatch_conf
   // then failed with already_started, which counts as a failed restart and
   // escalated to the partition, killing every other guild in it.
   svc->guild_spec = make_spec(
-    "guild",
-    registered_start(svc->guilds,
-                     [weak](caf::actor_system&, uint64_t id) -> caf::expected<caf::actor> {
-                       if (auto s = weak.lock()) {
-                         return guild::spawn_guild(s, id);
-                       }
-                       return make_error(dispatch_errc::unavailable, "node stopping");
-                     }),
-    restart_type::temporary);
+      "guild",
+      registered_start(svc->guilds,
+                       [weak](caf::actor_system&, uint64_t id) -> caf::expected<caf::actor> {
+                         if (auto s = weak.lock()) {
+                           return guild::spawn_guild(s, id);
+                         }
+                         return make_error(dispatch_errc::unavailable, "node stopping");
+                       }),
+      restart_type::temporary);
   svc->relay_spec = make_spec(
-    "relay",
-    registered_start(svc->relays,
-                     [weak](caf::actor_system&, uint64_t id) -> caf::expected<caf::actor> {
-                       if (auto s = weak.lock()) {
-                         return relay::spawn_relay(s, id);
-                       }
-                       return make_error(dispatch_errc::unavailable, "node stopping");
-                     }),
-    restart_type::temporary);
+      "relay",
+      registered_start(svc->relays,
+                       [weak](caf::actor_system&, uint64_t id) -> caf::expected<caf::actor> {
+                         if (auto s = weak.lock()) {
+                           return relay::spawn_relay(s, id);
+                         }
+                         return make_error(dispatch_errc::unavailable, "node stopping");
+                       }),
+      restart_type::temporary);
   svc->session_spec = make_spec(
-    "session",
-    registered_start(svc->sessions,
-                     [weak](caf::actor_system&, uint64_t id) -> caf::expected<caf::actor> {
-                       auto s = weak.lock();
-                       auto staged = s ? s->staged.take(id) : nullptr;
-                       if (!staged) {
-                         return make_error(dispatch_errc::unavailable, "session not staged");
-                       }
-                       auto output = staged->output;
-                       auto started = session::spawn_session(s, std::move(staged->params),
-                                                              std::move(staged->output));
-                       if (started) {
-                         // Once the session has ended, relays write nothing
-                         // more to it, not even events already in flight.
-                         caf::actor_cast<caf::abstract_actor*>(*started)->attach_functor(
-                           [output] { output->close(); });
-                       }
-                       return started;
-                     }),
-    restart_type::temporary);
+      "session",
+      registered_start(svc->sessions,
+                       [weak](caf::actor_system&, uint64_t id) -> caf::expected<caf::actor> {
+                         auto s = weak.lock();
+                         auto staged = s ? s->staged.take(id) : nullptr;
+                         if (!staged) {
+                           return make_error(dispatch_errc::unavailable, "session not staged");
+                         }
+                         auto output = staged->output;
+                         auto started = session::spawn_session(s, std::move(staged->params),
+                                                               std::move(staged->output));
+                         if (started) {
+                           // Once the session has ended, relays write nothing
+                           // more to it, not even events already in flight.
+                           caf::actor_cast<caf::abstract_actor*>(*started)->attach_functor(
+                               [output] { output->close(); });
+                         }
+                         return started;
+                       }),
+      restart_type::temporary);
   for (auto* sup : {&svc->guild_supervisor, &svc->relay_supervisor, &svc->session_supervisor}) {
     if (auto started = sup->start(sys, timeout); !started) {
       stop_services(svc, timeout);

@@ -76,7 +76,8 @@ using services_ptr = std::shared_ptr<services>;
 /// (blocking up to `timeout`). Stop them with stop_services().
 caf::expected<services_ptr> start_services(caf::actor_system& sys, dispatch_config cfg,
                                            std::shared_ptr<store::store> st,
-                                           std::chrono::milliseconds timeout = std::chrono::seconds{5});
+                                           std::chrono::milliseconds timeout = std::chrono::seconds{
+                                               5});
 
 /// Stops sessions, then relays, then guilds (each supervisor's children in
 /// reverse order), blocking up to `timeout` per supervisor.

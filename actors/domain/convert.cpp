@@ -20,7 +20,7 @@ void put_ids(const std::vector<snowflake>& ids, Repeated* out) {
   }
 }
 
-} // namespace
+}  // namespace
 
 proto::user to_proto(const user& value) {
   proto::user out;
@@ -47,7 +47,7 @@ proto::permission_overwrite to_proto(const permission_overwrite& value) {
   proto::permission_overwrite out;
   out.set_id(value.id_);
   out.set_type(value.type_ == overwrite_type::member ? proto::overwrite_member
-                                                      : proto::overwrite_role);
+                                                     : proto::overwrite_role);
   out.set_allow(value.allow_);
   out.set_deny(value.deny_);
   return out;
@@ -118,8 +118,8 @@ role from_proto(const proto::role& value) {
 permission_overwrite from_proto(const proto::permission_overwrite& value) {
   permission_overwrite out;
   out.id_ = value.id();
-  out.type_ = value.type() == proto::overwrite_member ? overwrite_type::member
-                                                       : overwrite_type::role;
+  out.type_ =
+      value.type() == proto::overwrite_member ? overwrite_type::member : overwrite_type::role;
   out.allow_ = value.allow();
   out.deny_ = value.deny();
   return out;
@@ -144,8 +144,7 @@ member from_proto(const proto::member& value) {
   out.user_id_ = value.user_id();
   out.role_ids_ = ids_of(value.role_ids());
   std::sort(out.role_ids_.begin(), out.role_ids_.end());
-  out.role_ids_.erase(std::unique(out.role_ids_.begin(), out.role_ids_.end()),
-                      out.role_ids_.end());
+  out.role_ids_.erase(std::unique(out.role_ids_.begin(), out.role_ids_.end()), out.role_ids_.end());
   out.joined_at_ = value.joined_at();
   return out;
 }
@@ -174,4 +173,4 @@ bool valid_overwrite_type(const proto::permission_overwrite& value) {
   return value.type() == proto::overwrite_role || value.type() == proto::overwrite_member;
 }
 
-} // namespace herald::domain
+}  // namespace herald::domain

@@ -32,4 +32,4 @@ message from_proto(const proto::message& value);
 /// True when the overwrite's type is one of the two Discord defines.
 bool valid_overwrite_type(const proto::permission_overwrite& value);
 
-} // namespace herald::domain
+}  // namespace herald::domain

@@ -47,7 +47,7 @@ bool erase_sorted(std::vector<T>& items, snowflake id) {
   return true;
 }
 
-} // namespace
+}  // namespace
 
 const char* to_string(apply_error error) {
   switch (error) {
@@ -229,8 +229,7 @@ apply_error guild_state::update_channel(channel value) {
 }
 
 apply_error guild_state::delete_channel(snowflake channel_id) {
-  return erase_sorted(channels_, channel_id) ? apply_error::ok
-                                             : apply_error::unknown_channel;
+  return erase_sorted(channels_, channel_id) ? apply_error::ok : apply_error::unknown_channel;
 }
 
 apply_error guild_state::create_role(role value) {
@@ -267,8 +266,7 @@ apply_error guild_state::delete_role(snowflake role_id) {
     auto& ows = ch.overwrites_;
     ows.erase(std::remove_if(ows.begin(), ows.end(),
                              [role_id](const permission_overwrite& ow) {
-                               return ow.type_ == overwrite_type::role
-                                      && ow.id_ == role_id;
+                               return ow.type_ == overwrite_type::role && ow.id_ == role_id;
                              }),
               ows.end());
   }
@@ -300,8 +298,7 @@ apply_error guild_state::check_message_create(const message& value) const {
 }
 
 apply_error guild_state::check_message_target(snowflake channel_id) const {
-  return find_channel(channel_id) != nullptr ? apply_error::ok
-                                             : apply_error::unknown_channel;
+  return find_channel(channel_id) != nullptr ? apply_error::ok : apply_error::unknown_channel;
 }
 
 apply_error guild_state::check_typing(snowflake channel_id, snowflake user_id) const {
@@ -311,4 +308,4 @@ apply_error guild_state::check_typing(snowflake channel_id, snowflake user_id) c
   return members_.count(user_id) != 0 ? apply_error::ok : apply_error::unknown_member;
 }
 
-} // namespace herald::domain
+}  // namespace herald::domain

@@ -2,7 +2,8 @@
 #pragma once
 // In-memory authoritative state of one guild: guild info, roles, channels, members and their users.
 // Owned by the guild's actor (one per guild, on its owner node); single-threaded, not shared.
-// Invariant: the @everyone role (id == guild id) always exists, and every member role id names a role.
+// Invariant: the @everyone role (id == guild id) always exists, and every member role id names a
+// role.
 
 #include <cstdint>
 #include <optional>
@@ -16,19 +17,19 @@ namespace herald::domain {
 
 /// Why an event was refused. Nothing changed when an apply returns anything but ok.
 enum class apply_error : std::uint8_t {
-  ok,                 ///< applied (or, for checks, valid)
-  wrong_guild,        ///< the event or object names another guild
-  empty_event,        ///< the event envelope carries no payload
-  unknown_channel,    ///< no channel with that id in this guild
-  unknown_role,       ///< no role with that id in this guild
-  unknown_member,     ///< that user is not a member of this guild
-  channel_exists,     ///< create of a channel id already present
-  role_exists,        ///< create of a role id already present (incl. @everyone)
-  member_exists,      ///< add of a user who already is a member
-  everyone_protected, ///< the @everyone role cannot be deleted
-  owner_protected,    ///< the guild owner cannot be removed
-  invalid_overwrite,  ///< overwrite of unknown type or duplicated (type, id)
-  user_mismatch,      ///< a member's user object has a different id
+  ok,                  ///< applied (or, for checks, valid)
+  wrong_guild,         ///< the event or object names another guild
+  empty_event,         ///< the event envelope carries no payload
+  unknown_channel,     ///< no channel with that id in this guild
+  unknown_role,        ///< no role with that id in this guild
+  unknown_member,      ///< that user is not a member of this guild
+  channel_exists,      ///< create of a channel id already present
+  role_exists,         ///< create of a role id already present (incl. @everyone)
+  member_exists,       ///< add of a user who already is a member
+  everyone_protected,  ///< the @everyone role cannot be deleted
+  owner_protected,     ///< the guild owner cannot be removed
+  invalid_overwrite,   ///< overwrite of unknown type or duplicated (type, id)
+  user_mismatch,       ///< a member's user object has a different id
 };
 
 const char* to_string(apply_error error);
@@ -118,4 +119,4 @@ private:
   std::unordered_map<snowflake, member_entry> members_;
 };
 
-} // namespace herald::domain
+}  // namespace herald::domain

@@ -17,7 +17,7 @@ bool overwrites_valid(const proto::channel& value) {
   return true;
 }
 
-} // namespace
+}  // namespace
 
 apply_error guild_state::apply(const proto::event& event) {
   if (event.guild_id() != info_.id_) {
@@ -32,8 +32,7 @@ apply_error guild_state::apply(const proto::event& event) {
     case pc::kMessageDelete:
       return check_message_target(event.message_delete().channel_id());
     case pc::kTypingStart:
-      return check_typing(event.typing_start().channel_id(),
-                          event.typing_start().user_id());
+      return check_typing(event.typing_start().channel_id(), event.typing_start().user_id());
     case pc::kGuildMemberAdd:
       return add_member(from_proto(event.guild_member_add().member()),
                         from_proto(event.guild_member_add().user()));
@@ -69,7 +68,8 @@ apply_error guild_state::apply(const proto::event& event) {
       return update_guild(from_proto(event.guild_update()));
     case pc::kCustom:
       // Feature events change no core state; only their channel is checked.
-      if (event.custom().channel_id() != 0 && find_channel(event.custom().channel_id()) == nullptr) {
+      if (event.custom().channel_id() != 0 &&
+          find_channel(event.custom().channel_id()) == nullptr) {
         return apply_error::unknown_channel;
       }
       return apply_error::ok;
@@ -79,4 +79,4 @@ apply_error guild_state::apply(const proto::event& event) {
   return apply_error::empty_event;
 }
 
-} // namespace herald::domain
+}  // namespace herald::domain

@@ -35,27 +35,23 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   return q;
 }
 
-} // namespace
+}  // namespace
 
 std::int64_t system_clock_ms() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-snowflake_generator::snowflake_generator(unsigned worker, unsigned process,
-                                         ms_clock clock)
-  : worker_(worker & 0x1f), process_(process & 0x1f), clock_(std::move(clock)) {
-}
+snowflake_generator::snowflake_generator(unsigned worker, unsigned process, ms_clock clock)
+    : worker_(worker & 0x1f), process_(process & 0x1f), clock_(std::move(clock)) {}
 
 snowflake snowflake_generator::next() {
-  const std::uint64_t node_bits = (std::uint64_t{worker_} << 17)
-                                  | (std::uint64_t{process_} << 12);
+  const std::uint64_t node_bits = (std::uint64_t{worker_} << 17) | (std::uint64_t{process_} << 12);
   std::int64_t since_epoch = clock_() - discord_epoch_ms;
   if (since_epoch < 0) {
     since_epoch = 0;
   }
-  const std::uint64_t from_clock = (static_cast<std::uint64_t>(since_epoch) << 22)
-                                   | node_bits;
+  const std::uint64_t from_clock = (static_cast<std::uint64_t>(since_epoch) << 22) | node_bits;
   std::uint64_t last = last_.load(std::memory_order_relaxed);
   for (;;) {
     std::uint64_t candidate = from_clock;
@@ -63,9 +59,8 @@ snowflake snowflake_generator::next() {
       // Same or earlier ms than the last id: take the next increment, and when
       // the 12-bit increment is exhausted move to the next ms (never carry
       // into the worker/process bits).
-      candidate = (last & increment_mask) == increment_mask
-                    ? (((last >> 22) + 1) << 22) | node_bits
-                    : last + 1;
+      candidate = (last & increment_mask) == increment_mask ? (((last >> 22) + 1) << 22) | node_bits
+                                                            : last + 1;
     }
     if (last_.compare_exchange_weak(last, candidate, std::memory_order_relaxed)) {
       return candidate;
@@ -108,9 +103,8 @@ std::string format_iso8601(std::int64_t unix_ms) {
   const auto millis = static_cast<int>(ms_of_day % 1000);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03d000+00:00",
-                static_cast<long long>(year), month, day, hour, minute, second,
-                millis);
+                static_cast<long long>(year), month, day, hour, minute, second, millis);
   return buf;
 }
 
-} // namespace herald::domain
+}  // namespace herald::domain

@@ -69,4 +69,4 @@ std::optional<snowflake> parse_snowflake(std::string_view text);
 /// `2026-11-27T23:36:10.123000+00:00` (UTC, microsecond field, +00:00).
 std::string format_iso8601(std::int64_t unix_ms);
 
-} // namespace herald::domain
+}  // namespace herald::domain

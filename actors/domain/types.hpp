@@ -85,4 +85,4 @@ bool operator==(const member& a, const member& b);
 bool operator==(const guild& a, const guild& b);
 bool operator==(const message& a, const message& b);
 
-} // namespace herald::domain
+}  // namespace herald::domain

@@ -10,10 +10,10 @@
 namespace herald::gateway {
 
 enum class close_code : uint16_t {
-  unknown_error = 4000,          ///< internal failure or slow consumer (queue overflow); resumable
-  unknown_opcode = 4001,         ///< op the server does not accept from clients; resumable
-  decode_error = 4002,           ///< invalid JSON, wrong shape, frame > 4096 bytes, binary; resumable
-  not_authenticated = 4003,      ///< op other than Identify/Resume/Heartbeat first; resumable
+  unknown_error = 4000,      ///< internal failure or slow consumer (queue overflow); resumable
+  unknown_opcode = 4001,     ///< op the server does not accept from clients; resumable
+  decode_error = 4002,       ///< invalid JSON, wrong shape, frame > 4096 bytes, binary; resumable
+  not_authenticated = 4003,  ///< op other than Identify/Resume/Heartbeat first; resumable
   authentication_failed = 4004,  ///< bad token; ends the session
   already_authenticated = 4005,  ///< second Identify (or Resume) on one connection; resumable
   invalid_seq = 4007,            ///< Resume with a seq the server never sent; resumable
@@ -45,22 +45,22 @@ constexpr bool peer_close_ends_session(uint16_t code) noexcept {
 
 /// Why inbound traffic was refused; the `kind` label of herald_gateway_inbound_errors_total.
 enum class inbound_error : uint8_t {
-  invalid_json,       ///< not parseable as JSON (4002)
-  wrong_shape,        ///< JSON, but not a payload of the expected shape (4002)
-  too_big,            ///< message larger than the inbound limit (4002)
-  binary,             ///< binary message; the gateway takes JSON text only (4002)
-  bad_frame,          ///< WebSocket protocol violation reported by the transport (4002)
-  unknown_opcode,     ///< 4001
-  not_authenticated,  ///< 4003
+  invalid_json,           ///< not parseable as JSON (4002)
+  wrong_shape,            ///< JSON, but not a payload of the expected shape (4002)
+  too_big,                ///< message larger than the inbound limit (4002)
+  binary,                 ///< binary message; the gateway takes JSON text only (4002)
+  bad_frame,              ///< WebSocket protocol violation reported by the transport (4002)
+  unknown_opcode,         ///< 4001
+  not_authenticated,      ///< 4003
   already_authenticated,  ///< 4005
-  rate_limited,       ///< 4008
-  heartbeat_timeout,  ///< 4009
-  bad_token,          ///< 4004
-  invalid_shard,      ///< 4010
-  invalid_intents,    ///< 4013
-  invalid_version,    ///< 4012
-  invalid_encoding,   ///< `encoding` other than json (4002)
-  invalid_seq,        ///< 4007
+  rate_limited,           ///< 4008
+  heartbeat_timeout,      ///< 4009
+  bad_token,              ///< 4004
+  invalid_shard,          ///< 4010
+  invalid_intents,        ///< 4013
+  invalid_version,        ///< 4012
+  invalid_encoding,       ///< `encoding` other than json (4002)
+  invalid_seq,            ///< 4007
 };
 
 /// Stable snake_case name of `e` (the metric label).

@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include <caf/send.hpp>
 #include <spdlog/spdlog.h>
+#include <caf/send.hpp>
 
 #include "actors/gateway/detail/gateway_context.hpp"
 #include "actors/guild/encode.hpp"
@@ -21,9 +21,12 @@ time_point now() {
 
 inbound_error to_inbound(net::ws_error e) {
   switch (e) {
-    case net::ws_error::message_too_big: return inbound_error::too_big;
-    case net::ws_error::binary_message: return inbound_error::binary;
-    case net::ws_error::bad_frame: return inbound_error::bad_frame;
+    case net::ws_error::message_too_big:
+      return inbound_error::too_big;
+    case net::ws_error::binary_message:
+      return inbound_error::binary;
+    case net::ws_error::bad_frame:
+      return inbound_error::bad_frame;
   }
   return inbound_error::bad_frame;
 }
@@ -35,10 +38,10 @@ std::optional<uint64_t> parse_session_id(const std::string& text) {
   }
   uint64_t v = 0;
   for (char c : text) {
-    int d = c >= '0' && c <= '9' ? c - '0'
-          : c >= 'a' && c <= 'f' ? c - 'a' + 10
-          : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                 : -1;
+    int d = c >= '0' && c <= '9'   ? c - '0'
+            : c >= 'a' && c <= 'f' ? c - 'a' + 10
+            : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                   : -1;
     if (d < 0) {
       return std::nullopt;
     }
@@ -68,8 +71,8 @@ struct pending_session {
 /// here for the next connection; one that is queued takes the batch along as its keepalive.
 struct write_scratch {
   std::shared_ptr<session::outbound_batch> batch;
-  std::vector<std::string_view> views;    // prefix, tail per frame
-  std::vector<uint32_t> pieces;           // 2 per frame
+  std::vector<std::string_view> views;  // prefix, tail per frame
+  std::vector<uint32_t> pieces;         // 2 per frame
 };
 thread_local write_scratch tl_scratch;
 
@@ -82,8 +85,7 @@ struct deflated_batch {
 
 gateway_connection::gateway_connection(std::shared_ptr<detail::gateway_context> ctx,
                                        net::ws_connection_ptr conn)
-    : ctx_(std::move(ctx)), conn_(std::move(conn)), proto_(ctx_->opts), timer_(conn_->executor()) {
-}
+    : ctx_(std::move(ctx)), conn_(std::move(conn)), proto_(ctx_->opts), timer_(conn_->executor()) {}
 
 gateway_connection::~gateway_connection() = default;
 
@@ -326,8 +328,8 @@ void gateway_connection::start_identify(identify_request req) {
   auto user = svc->store->get_user(*user_id);
   if (!user) {
     execute(proto_.on_identify_failed(user.error().code_ == store::store_errc::not_found
-                                        ? identify_failure::bad_token
-                                        : identify_failure::unavailable));
+                                          ? identify_failure::bad_token
+                                          : identify_failure::unavailable));
     return;
   }
   auto guilds = svc->store->guilds_of_user(*user_id);
@@ -342,21 +344,21 @@ void gateway_connection::start_identify(identify_request req) {
   params.guild_ids = filter_shard(guilds.value(), req.shard);
   ctx_->stats.identifies.inc();
   auto self = shared_from_this();
-  dispatch::open_session_async(
-    svc, std::move(params), ctx_->opts.session_timeout,
-    [self](caf::expected<dispatch::opened_session> opened) {
-      auto pending = std::make_shared<pending_session>();
-      pending->result = std::move(opened);
-      pending->close_if_unused = true;
-      self->conn_->post([self, pending] {
-        pending->taken = true;
-        if (self->proto_.state() != protocol_state::identifying) {
-          pending->taken = false;  // the connection closed meanwhile: end the session
-          return;
-        }
-        self->identified(std::move(pending->result));
-      });
-    });
+  dispatch::open_session_async(svc, std::move(params), ctx_->opts.session_timeout,
+                               [self](caf::expected<dispatch::opened_session> opened) {
+                                 auto pending = std::make_shared<pending_session>();
+                                 pending->result = std::move(opened);
+                                 pending->close_if_unused = true;
+                                 self->conn_->post([self, pending] {
+                                   pending->taken = true;
+                                   if (self->proto_.state() != protocol_state::identifying) {
+                                     pending->taken =
+                                         false;  // the connection closed meanwhile: end the session
+                                     return;
+                                   }
+                                   self->identified(std::move(pending->result));
+                                 });
+                               });
 }
 
 void gateway_connection::identified(caf::expected<dispatch::opened_session> opened) {
@@ -393,16 +395,15 @@ void gateway_connection::start_resume(resume_request req) {
   auto self = shared_from_this();
   uint64_t uid = *user_id;
   uint64_t seq = req.seq;
-  dispatch::resume_session_async(
-    ctx_->svc, *sid, ctx_->opts.session_timeout,
-    [self, uid, seq](caf::expected<dispatch::opened_session> found) {
-      auto pending = std::make_shared<pending_session>();
-      pending->result = std::move(found);
-      self->conn_->post([self, pending, uid, seq] {
-        pending->taken = true;
-        self->resumed(std::move(pending->result), uid, seq);
-      });
-    });
+  dispatch::resume_session_async(ctx_->svc, *sid, ctx_->opts.session_timeout,
+                                 [self, uid, seq](caf::expected<dispatch::opened_session> found) {
+                                   auto pending = std::make_shared<pending_session>();
+                                   pending->result = std::move(found);
+                                   self->conn_->post([self, pending, uid, seq] {
+                                     pending->taken = true;
+                                     self->resumed(std::move(pending->result), uid, seq);
+                                   });
+                                 });
 }
 
 void gateway_connection::resumed(caf::expected<dispatch::opened_session> found, uint64_t user_id,

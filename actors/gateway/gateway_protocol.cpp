@@ -12,22 +12,38 @@ using json = nlohmann::json;
 
 std::string_view to_string(inbound_error e) noexcept {
   switch (e) {
-    case inbound_error::invalid_json: return "invalid_json";
-    case inbound_error::wrong_shape: return "wrong_shape";
-    case inbound_error::too_big: return "too_big";
-    case inbound_error::binary: return "binary";
-    case inbound_error::bad_frame: return "bad_frame";
-    case inbound_error::unknown_opcode: return "unknown_opcode";
-    case inbound_error::not_authenticated: return "not_authenticated";
-    case inbound_error::already_authenticated: return "already_authenticated";
-    case inbound_error::rate_limited: return "rate_limited";
-    case inbound_error::heartbeat_timeout: return "heartbeat_timeout";
-    case inbound_error::bad_token: return "bad_token";
-    case inbound_error::invalid_shard: return "invalid_shard";
-    case inbound_error::invalid_intents: return "invalid_intents";
-    case inbound_error::invalid_version: return "invalid_version";
-    case inbound_error::invalid_encoding: return "invalid_encoding";
-    case inbound_error::invalid_seq: return "invalid_seq";
+    case inbound_error::invalid_json:
+      return "invalid_json";
+    case inbound_error::wrong_shape:
+      return "wrong_shape";
+    case inbound_error::too_big:
+      return "too_big";
+    case inbound_error::binary:
+      return "binary";
+    case inbound_error::bad_frame:
+      return "bad_frame";
+    case inbound_error::unknown_opcode:
+      return "unknown_opcode";
+    case inbound_error::not_authenticated:
+      return "not_authenticated";
+    case inbound_error::already_authenticated:
+      return "already_authenticated";
+    case inbound_error::rate_limited:
+      return "rate_limited";
+    case inbound_error::heartbeat_timeout:
+      return "heartbeat_timeout";
+    case inbound_error::bad_token:
+      return "bad_token";
+    case inbound_error::invalid_shard:
+      return "invalid_shard";
+    case inbound_error::invalid_intents:
+      return "invalid_intents";
+    case inbound_error::invalid_version:
+      return "invalid_version";
+    case inbound_error::invalid_encoding:
+      return "invalid_encoding";
+    case inbound_error::invalid_seq:
+      return "invalid_seq";
   }
   return "unknown";
 }
@@ -74,8 +90,7 @@ std::string_view strip_bot_prefix(std::string_view token) noexcept {
   return token;
 }
 
-gateway_protocol::gateway_protocol(const gateway_options& opts) : opts_(opts) {
-}
+gateway_protocol::gateway_protocol(const gateway_options& opts) : opts_(opts) {}
 
 actions gateway_protocol::close(close_code code, std::optional<inbound_error> error) {
   state_ = protocol_state::closed;
@@ -154,10 +169,10 @@ actions gateway_protocol::handle(int64_t op, const json& d, time_point now) {
         return close(close_code::already_authenticated, inbound_error::already_authenticated);
       }
       return resume(d);  // still accepted: the drained node may serve until it stops
-    case 3:   // Presence Update
-    case 4:   // Voice State Update
-    case 8:   // Request Guild Members
-    case 31:  // Request Soundboard Sounds
+    case 3:              // Presence Update
+    case 4:              // Voice State Update
+    case 8:              // Request Guild Members
+    case 31:             // Request Soundboard Sounds
       // Accepted and ignored once identified: herald does not serve them.
       if (state_ == protocol_state::hello_sent) {
         return close(close_code::not_authenticated, inbound_error::not_authenticated);
@@ -221,7 +236,8 @@ actions gateway_protocol::identify(const json& d) {
   }
   if (auto lt = d.find("large_threshold"); lt != d.end()) {
     if (auto v = as_unsigned(*lt)) {
-      req.large_threshold = static_cast<uint32_t>(std::min<uint64_t>(250, std::max<uint64_t>(50, *v)));
+      req.large_threshold =
+          static_cast<uint32_t>(std::min<uint64_t>(250, std::max<uint64_t>(50, *v)));
     }
   }
   // properties, presence and compress (per-payload compression) are accepted and ignored.

@@ -27,17 +27,17 @@ using time_point = std::chrono::steady_clock::time_point;
 
 /// A validated op 2 Identify.
 struct identify_request {
-  std::string token;  ///< without a "Bot " prefix
-  uint32_t intents = 0;  ///< only known bits (session::valid_intents)
+  std::string token;                             ///< without a "Bot " prefix
+  uint32_t intents = 0;                          ///< only known bits (session::valid_intents)
   std::optional<std::array<uint32_t, 2>> shard;  ///< [id, n] with id < n
   uint32_t large_threshold = 50;  ///< accepted, 50…250 (Discord clamps; herald uses its own)
 };
 
 /// A validated op 6 Resume.
 struct resume_request {
-  std::string token;  ///< without a "Bot " prefix
+  std::string token;       ///< without a "Bot " prefix
   std::string session_id;  ///< as sent in READY (16 hex digits)
-  uint64_t seq = 0;  ///< last seq the client received (null → 0)
+  uint64_t seq = 0;        ///< last seq the client received (null → 0)
 };
 
 // -- actions --------------------------------------------------------------------------

@@ -27,21 +27,20 @@ gateway_metrics::gateway_metrics()
       frames_sent(reg().get_counter("herald_gateway_frames_sent_total",
                                     "Frames sent to gateway clients (dispatch and control)")),
       frames_received(reg().get_counter("herald_gateway_frames_received_total",
-                                        "Text messages received from gateway clients")) {
-}
+                                        "Text messages received from gateway clients")) {}
 
 void gateway_metrics::closed(uint16_t code) {
   reg()
-    .get_counter("herald_gateway_closes_total", "Connections the server closed, by close code",
-                 {{"code", std::to_string(code)}})
-    .inc();
+      .get_counter("herald_gateway_closes_total", "Connections the server closed, by close code",
+                   {{"code", std::to_string(code)}})
+      .inc();
 }
 
 void gateway_metrics::inbound(inbound_error e) {
   reg()
-    .get_counter("herald_gateway_inbound_errors_total", "Refused client input, by kind",
-                 {{"kind", std::string{to_string(e)}}})
-    .inc();
+      .get_counter("herald_gateway_inbound_errors_total", "Refused client input, by kind",
+                   {{"kind", std::string{to_string(e)}}})
+      .inc();
 }
 
 void gateway_context::claim(uint64_t session_id, const std::shared_ptr<gateway_connection>& conn) {
@@ -103,8 +102,7 @@ size_t gateway_context::size() const {
 gateway_server::gateway_server(dispatch::services_ptr svc, gateway_options opts,
                                authenticator authenticate)
     : ctx_(std::make_shared<detail::gateway_context>(std::move(svc), std::move(opts),
-                                                     std::move(authenticate))) {
-}
+                                                     std::move(authenticate))) {}
 
 gateway_server::~gateway_server() = default;
 

@@ -74,7 +74,7 @@ std::string frame(int op, std::string_view d) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 std::string encode_user(const domain::user& who) {
   return encode_object([&](json_writer& w) { detail::write_user(w, who); });
@@ -108,10 +108,10 @@ message_tails message_update_tails(const domain::guild_state& state, const domai
 std::string message_delete_tail(snowflake message_id, snowflake channel_id, snowflake guild_id) {
   return tail("MESSAGE_DELETE", [&](json_writer& w) {
     w.begin_object()
-      .id_field("id", message_id)
-      .id_field("channel_id", channel_id)
-      .id_field("guild_id", guild_id)
-      .end_object();
+        .id_field("id", message_id)
+        .id_field("channel_id", channel_id)
+        .id_field("guild_id", guild_id)
+        .end_object();
   });
 }
 
@@ -119,10 +119,10 @@ std::string typing_start_tail(const domain::guild_state& state, snowflake channe
                               snowflake user_id, std::int64_t unix_seconds) {
   return tail("TYPING_START", [&](json_writer& w) {
     w.begin_object()
-      .id_field("channel_id", channel_id)
-      .id_field("guild_id", state.id())
-      .id_field("user_id", user_id)
-      .field("timestamp", unix_seconds);
+        .id_field("channel_id", channel_id)
+        .id_field("guild_id", state.id())
+        .id_field("user_id", user_id)
+        .field("timestamp", unix_seconds);
     const auto* m = state.find_member(user_id);
     const auto* who = state.find_user(user_id);
     if (m != nullptr && who != nullptr) {
@@ -197,30 +197,30 @@ std::string ready_tail(const ready_info& info) {
       w.begin_object().id_field("id", id).field("unavailable", true).end_object();
     }
     w.end_array()
-      .empty_array("private_channels")
-      .field("session_id", info.session_id_)
-      .field("resume_gateway_url", info.resume_gateway_url_)
-      .field("session_type", "normal")
-      .key("application")
-      .begin_object()
-      .id_field("id", info.application_id_)
-      .key("flags")
-      .unsigned_number(info.application_flags_)
-      .end_object();
+        .empty_array("private_channels")
+        .field("session_id", info.session_id_)
+        .field("resume_gateway_url", info.resume_gateway_url_)
+        .field("session_type", "normal")
+        .key("application")
+        .begin_object()
+        .id_field("id", info.application_id_)
+        .key("flags")
+        .unsigned_number(info.application_flags_)
+        .end_object();
     if (info.shard_) {
       w.key("shard")
-        .begin_array()
-        .unsigned_number((*info.shard_)[0])
-        .unsigned_number((*info.shard_)[1])
-        .end_array();
+          .begin_array()
+          .unsigned_number((*info.shard_)[0])
+          .unsigned_number((*info.shard_)[1])
+          .end_array();
     }
     w.empty_array("relationships")
-      .empty_object("user_settings")
-      .empty_array("presences")
-      .empty_array("guild_join_requests")
-      .empty_array("geo_ordered_rtc_regions")
-      .empty_object("auth")
-      .end_object();
+        .empty_object("user_settings")
+        .empty_array("presences")
+        .empty_array("guild_join_requests")
+        .empty_array("geo_ordered_rtc_regions")
+        .empty_object("auth")
+        .end_object();
   });
 }
 
@@ -244,4 +244,4 @@ std::string invalid_session_frame(bool resumable) {
   return frame(9, resumable ? "true" : "false");
 }
 
-} // namespace herald::guild
+}  // namespace herald::guild

@@ -127,4 +127,4 @@ std::string reconnect_frame();
 /// op 9, d a JSON boolean: true when the client may resume
 std::string invalid_session_frame(bool resumable);
 
-} // namespace herald::guild
+}  // namespace herald::guild

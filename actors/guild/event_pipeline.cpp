@@ -61,8 +61,8 @@ struct pipeline {
       return refused(err);
     }
     if (auto denied = require(msg.channel_id_, msg.author_id_,
-                               permissions::view_channel | permissions::send_messages,
-                               "VIEW_CHANNEL and SEND_MESSAGES")) {
+                              permissions::view_channel | permissions::send_messages,
+                              "VIEW_CHANNEL and SEND_MESSAGES")) {
       return denied;
     }
     if (msg.created_at_ == 0) {
@@ -126,8 +126,8 @@ struct pipeline {
         return refused(apply_error::unknown_member);
       }
       if (auto denied = require(in.channel_id(), in.actor_id(),
-                                 permissions::view_channel | permissions::manage_messages,
-                                 "MANAGE_MESSAGES")) {
+                                permissions::view_channel | permissions::manage_messages,
+                                "MANAGE_MESSAGES")) {
         return denied;
       }
     }
@@ -145,8 +145,8 @@ struct pipeline {
       return refused(err);
     }
     if (auto denied = require(in.channel_id(), in.user_id(),
-                               permissions::view_channel | permissions::send_messages,
-                               "VIEW_CHANNEL and SEND_MESSAGES")) {
+                              permissions::view_channel | permissions::send_messages,
+                              "VIEW_CHANNEL and SEND_MESSAGES")) {
       return denied;
     }
     int64_t seconds = (in.timestamp() != 0 ? in.timestamp() : now_ms) / 1000;
@@ -238,8 +238,8 @@ struct pipeline {
     out.reply_json = payload_of(tail);
     // The slot is looked up again after the view recompute (see guild actor),
     // so only sessions that still see the channel get the update.
-    out.dispatch = event_for(state.id(), std::move(tail), session::guilds_intent,
-                             slot_of(stored->id_));
+    out.dispatch =
+        event_for(state.id(), std::move(tail), session::guilds_intent, slot_of(stored->id_));
     out.view_changed = true;
     return out;
   }
@@ -310,8 +310,9 @@ struct pipeline {
     }
     prepared_event out;
     out.reply_json = in.payload_json();
-    out.dispatch = event_for(state.id(), ",\"t\":\"" + in.name() + "\",\"d\":" + in.payload_json() + "}",
-                             in.intents(), slot);
+    out.dispatch =
+        event_for(state.id(), ",\"t\":\"" + in.name() + "\",\"d\":" + in.payload_json() + "}",
+                  in.intents(), slot);
     return out;
   }
 

@@ -5,9 +5,9 @@
 #include <optional>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
-#include <spdlog/spdlog.h>
 
 #include "actors/dispatch/dispatch_error.hpp"
 #include "actors/guild/encode.hpp"
@@ -63,8 +63,8 @@ using guild_actor = caf::stateful_actor<guild_actor_state>;
 
 metrics::histogram& commit_batch_histogram() {
   static auto& h = metrics::registry::global().get_histogram(
-    "herald_guild_commit_batch_events", "Events per guild group commit", {},
-    {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+      "herald_guild_commit_batch_events", "Events per guild group commit", {},
+      {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
   return h;
 }
 
@@ -75,7 +75,7 @@ metrics::counter& handled() {
 
 metrics::counter& published_counter() {
   static auto& c = metrics::registry::global().get_counter(
-    "herald_guild_events_total", "Events persisted and dispatched by guild actors");
+      "herald_guild_events_total", "Events persisted and dispatched by guild actors");
   return c;
 }
 
@@ -100,9 +100,8 @@ void invalidate_guild_create(guild_actor_state& st) {
 
 // Tails for a visibility change: CHANNEL_CREATE for channels that exist,
 // CHANNEL_DELETE from the state (or the deleted channel's saved tail).
-caf::intrusive_ptr<relay::view_update> make_view_update(guild_actor_state& st,
-                                                         view_change change,
-                                                         const prepared_event& ev) {
+caf::intrusive_ptr<relay::view_update> make_view_update(guild_actor_state& st, view_change change,
+                                                        const prepared_event& ev) {
   auto update = caf::make_counted<relay::view_update>();
   update->view = change.snapshot;
   update->class_changes = std::move(change.class_changes);
@@ -203,8 +202,8 @@ void dispatch_pending(guild_actor* self, pending_event& p,
 }
 
 // Commits the batch, then dispatches every staged event in order (consecutive
-// dispatches as one batch per partition) and acknowledges them. On a store failure every producer gets persist_failed and the actor
-// exits so that its supervisor reloads the committed state.
+// dispatches as one batch per partition) and acknowledges them. On a store failure every producer
+// gets persist_failed and the actor exits so that its supervisor reloads the committed state.
 void flush(guild_actor* self) {
   auto& st = self->state;
   if (st.pending_.empty()) {
@@ -216,8 +215,8 @@ void flush(guild_actor* self) {
   auto pending = std::move(st.pending_);
   st.pending_.clear();
   if (!committed) {
-    auto err = dispatch::make_error(dispatch::dispatch_errc::persist_failed,
-                                    committed.error().message_);
+    auto err =
+        dispatch::make_error(dispatch::dispatch_errc::persist_failed, committed.error().message_);
     // Unregister before answering, or a producer retrying at once finds this
     // dying incarnation and gets request_receiver_down instead of a new one.
     st.svc_->guilds.unregister(st.state_->id(), caf::actor_cast<caf::actor>(self));
@@ -271,48 +270,49 @@ caf::result<caf::ok_atom> subscribe(guild_actor* self, session::session_output_p
   auto cached = st.channels_by_class_.find(cls);
   if (cached == st.channels_by_class_.end()) {
     cached = st.channels_by_class_
-               .emplace(cls, st.guild_create_->channels_json(st.views_->visible_channels(cls)))
-               .first;
+                 .emplace(cls, st.guild_create_->channels_json(st.views_->visible_channels(cls)))
+                 .first;
   }
-  self->send(partition, relay::add_subscriber{std::move(output), cls,
-                                              st.guild_create_->tail_for(member->second,
-                                                                         cached->second)});
+  self->send(partition,
+             relay::add_subscriber{std::move(output), cls,
+                                   st.guild_create_->tail_for(member->second, cached->second)});
   return caf::ok_atom::value;
 }
 
 caf::behavior guild_behavior(guild_actor* self) {
   self->set_down_handler([self](const caf::down_msg& down) {
     auto& relays = self->state.relays_;
-    relays.erase(std::remove_if(relays.begin(), relays.end(),
-                                [&](const relay_entry& r) { return r.relay.address() == down.source; }),
-                 relays.end());
+    relays.erase(
+        std::remove_if(relays.begin(), relays.end(),
+                       [&](const relay_entry& r) { return r.relay.address() == down.source; }),
+        relays.end());
   });
   return {
-    [self](publish_atom, const proto::event& event) {
-      handled().inc();
-      return stage(self, event);
-    },
-    [self](flush_atom) {
-      handled().inc();
-      flush(self);
-    },
-    // Every other request first commits what is staged, so that snapshots
-    // (sizes, views, GUILD_CREATE) never show uncommitted state.
-    [self](relay::members_atom) {
-      handled().inc();
-      flush(self);
-      return static_cast<uint64_t>(self->state.state_->member_count());
-    },
-    [self](relay::register_atom, caf::actor relay, std::vector<caf::actor> partitions) {
-      handled().inc();
-      flush(self);
-      add_relay(self, std::move(relay), std::move(partitions));
-    },
-    [self](relay::subscribe_atom, session::session_output_ptr output, caf::actor partition) {
-      handled().inc();
-      flush(self);
-      return subscribe(self, std::move(output), std::move(partition));
-    },
+      [self](publish_atom, const proto::event& event) {
+        handled().inc();
+        return stage(self, event);
+      },
+      [self](flush_atom) {
+        handled().inc();
+        flush(self);
+      },
+      // Every other request first commits what is staged, so that snapshots
+      // (sizes, views, GUILD_CREATE) never show uncommitted state.
+      [self](relay::members_atom) {
+        handled().inc();
+        flush(self);
+        return static_cast<uint64_t>(self->state.state_->member_count());
+      },
+      [self](relay::register_atom, caf::actor relay, std::vector<caf::actor> partitions) {
+        handled().inc();
+        flush(self);
+        add_relay(self, std::move(relay), std::move(partitions));
+      },
+      [self](relay::subscribe_atom, session::session_output_ptr output, caf::actor partition) {
+        handled().inc();
+        flush(self);
+        return subscribe(self, std::move(output), std::move(partition));
+      },
   };
 }
 
@@ -322,14 +322,14 @@ void rebind_surviving_relays(guild_actor* self) {
   auto& st = self->state;
   for (auto& relay : st.svc_->relay_groups.members(st.state_->id())) {
     self->request(relay, st.svc_->config.request_timeout, relay::partitions_atom::value)
-      .await(
-        [self, relay](std::vector<caf::actor>& partitions) {
-          add_relay(self, relay, std::move(partitions));
-        },
-        [self](caf::error& err) {
-          spdlog::warn("guild {}: a relay did not answer: {}", self->state.state_->id(),
-                       dispatch::describe(err));
-        });
+        .await(
+            [self, relay](std::vector<caf::actor>& partitions) {
+              add_relay(self, relay, std::move(partitions));
+            },
+            [self](caf::error& err) {
+              spdlog::warn("guild {}: a relay did not answer: {}", self->state.state_->id(),
+                           dispatch::describe(err));
+            });
   }
 }
 

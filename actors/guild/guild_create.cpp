@@ -15,7 +15,7 @@ void write_member_with_user(json_writer& w, const domain::member_entry& entry) {
   detail::write_member(w, entry.member_, &entry.user_);
 }
 
-} // namespace
+}  // namespace
 
 guild_create_encoder::guild_create_encoder(const domain::guild_state& state,
                                            std::size_t large_threshold)
@@ -25,17 +25,17 @@ guild_create_encoder::guild_create_encoder(const domain::guild_state& state,
   w.begin_object();
   detail::write_guild_fields(w, state);
   w.field("unavailable", false)
-    .field("member_count", static_cast<std::int64_t>(state.member_count()))
-    .field("large", large_)
-    .field("lazy", true)
-    .empty_array("threads")
-    .empty_array("presences")
-    .empty_array("voice_states")
-    .empty_array("stage_instances")
-    .empty_array("guild_scheduled_events")
-    .empty_array("soundboard_sounds")
-    .key("channels")
-    .begin_array();
+      .field("member_count", static_cast<std::int64_t>(state.member_count()))
+      .field("large", large_)
+      .field("lazy", true)
+      .empty_array("threads")
+      .empty_array("presences")
+      .empty_array("voice_states")
+      .empty_array("stage_instances")
+      .empty_array("guild_scheduled_events")
+      .empty_array("soundboard_sounds")
+      .key("channels")
+      .begin_array();
   if (!large_) {
     json_writer mw(members_);
     for (const auto& [user_id, entry] : state.members()) {
@@ -82,4 +82,4 @@ std::string guild_create_encoder::tail_for(const domain::member_entry& receiver,
   return out;
 }
 
-} // namespace herald::guild
+}  // namespace herald::guild

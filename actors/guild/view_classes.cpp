@@ -33,7 +33,7 @@ void accumulate_difference(std::vector<std::uint64_t>& mask, const std::vector<s
   }
 }
 
-} // namespace
+}  // namespace
 
 std::uint64_t view_change::channel_of_slot(std::uint32_t slot) const {
   auto it = std::lower_bound(changed_slots.begin(), changed_slots.end(), slot);
@@ -43,8 +43,8 @@ std::uint64_t view_change::channel_of_slot(std::uint32_t slot) const {
   return changed_channels[static_cast<std::size_t>(it - changed_slots.begin())];
 }
 
-std::size_t view_classes::role_set_hash::operator()(const std::vector<snowflake>& ids) const
-  noexcept {
+std::size_t view_classes::role_set_hash::operator()(
+    const std::vector<snowflake>& ids) const noexcept {
   std::size_t h = 0xcbf29ce484222325ull;
   for (snowflake id : ids) {
     h ^= id + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
@@ -306,8 +306,8 @@ std::vector<snowflake> view_classes::visible_channels(std::uint32_t view_class) 
   return out;
 }
 
-std::shared_ptr<const std::unordered_map<std::uint64_t, std::uint32_t>>
-view_classes::class_map() const {
+std::shared_ptr<const std::unordered_map<std::uint64_t, std::uint32_t>> view_classes::class_map()
+    const {
   auto out = std::make_shared<std::unordered_map<std::uint64_t, std::uint32_t>>();
   out->reserve(members_.size());
   for (const auto& [user_id, place] : members_) {
@@ -320,4 +320,4 @@ std::size_t view_classes::class_size(std::uint32_t view_class) const {
   return view_class < classes_.size() ? classes_[view_class].members_.size() : 0;
 }
 
-} // namespace herald::guild
+}  // namespace herald::guild

@@ -111,4 +111,4 @@ private:
   relay::view_snapshot_ptr snapshot_;
 };
 
-} // namespace herald::guild
+}  // namespace herald::guild

@@ -67,8 +67,8 @@ loaded generate(const std::filesystem::path& path) {
     if (errno == EEXIST) {
       return read_secret_file(path, "identity.secret (generated)");
     }
-    return fail("identity.secret: cannot create \"" + path.string() + "\": " +
-                std::strerror(errno));
+    return fail("identity.secret: cannot create \"" + path.string() +
+                "\": " + std::strerror(errno));
   }
   auto body = secret + "\n";
   bool written = ::write(fd, body.data(), body.size()) == static_cast<ssize_t>(body.size());

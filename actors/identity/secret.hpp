@@ -15,9 +15,9 @@ namespace herald::identity {
 inline constexpr size_t min_secret_bytes = 16;
 
 struct secret_source {
-  std::string inline_secret;         ///< identity.secret ("" = unset)
-  std::string secret_file;           ///< identity.secret_file ("" = unset)
-  std::filesystem::path data_dir;    ///< node.data_dir (for the generated secret)
+  std::string inline_secret;       ///< identity.secret ("" = unset)
+  std::string secret_file;         ///< identity.secret_file ("" = unset)
+  std::filesystem::path data_dir;  ///< node.data_dir (for the generated secret)
 };
 
 /// The secret, or an error line naming the key or file involved. A secret file's trailing

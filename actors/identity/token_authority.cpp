@@ -63,8 +63,8 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
     s.remove_prefix(1);
   }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' ||
-                        s.back() == '\n')) {
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
     s.remove_suffix(1);
   }
   return s;
@@ -151,8 +151,7 @@ std::optional<std::string> base64url_decode(std::string_view text) {
 }
 
 token_authority::token_authority(std::string secret, std::shared_ptr<store::store> st)
-    : secret_(std::move(secret)), store_(std::move(st)) {
-}
+    : secret_(std::move(secret)), store_(std::move(st)) {}
 
 std::string token_authority::issue(uint64_t user_id) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(

@@ -61,18 +61,14 @@ inline constexpr bits send_polls = bits{1} << 49;
 inline constexpr bits use_external_apps = bits{1} << 50;
 
 /// Every bit above: what the owner and ADMINISTRATOR holders get.
-inline constexpr bits all_permissions = ((bits{1} << 47) - 1) | send_polls
-                                        | use_external_apps;
+inline constexpr bits all_permissions = ((bits{1} << 47) - 1) | send_polls | use_external_apps;
 
 /// What a new guild's @everyone role grants: see, talk, read history, react,
 /// embed, attach, invite, change nickname, use commands and threads.
-inline constexpr bits default_everyone = create_instant_invite | add_reactions
-                                         | stream | view_channel | send_messages
-                                         | embed_links | attach_files
-                                         | read_message_history | use_external_emojis
-                                         | connect | speak | use_vad | change_nickname
-                                         | use_application_commands | request_to_speak
-                                         | create_public_threads
-                                         | send_messages_in_threads;
+inline constexpr bits default_everyone =
+    create_instant_invite | add_reactions | stream | view_channel | send_messages | embed_links |
+    attach_files | read_message_history | use_external_emojis | connect | speak | use_vad |
+    change_nickname | use_application_commands | request_to_speak | create_public_threads |
+    send_messages_in_threads;
 
-} // namespace herald::permissions
+}  // namespace herald::permissions

@@ -36,9 +36,8 @@ bits apply_overwrites(const domain::guild_state& guild, const domain::channel& c
       if (ow.id_ == member.user_id_) {
         own = &ow;
       }
-    } else if (ow.id_ != everyone_id
-               && std::binary_search(member.role_ids_.begin(), member.role_ids_.end(),
-                                     ow.id_)) {
+    } else if (ow.id_ != everyone_id &&
+               std::binary_search(member.role_ids_.begin(), member.role_ids_.end(), ow.id_)) {
       role_allow |= ow.allow_;
       role_deny |= ow.deny_;
     }
@@ -62,7 +61,7 @@ bits implicit_rules(bits perms) {
   return perms;
 }
 
-} // namespace
+}  // namespace
 
 bits base_permissions(const domain::guild_state& guild, const domain::member& member) {
   if (is_owner(guild, member)) {
@@ -117,8 +116,7 @@ view_map compute_views(const domain::guild_state& guild) {
   return out;
 }
 
-view_map compute_views(const domain::guild_state& guild,
-                       const std::vector<snowflake>& user_ids) {
+view_map compute_views(const domain::guild_state& guild, const std::vector<snowflake>& user_ids) {
   view_map out;
   out.reserve(user_ids.size());
   for (snowflake user_id : user_ids) {
@@ -149,10 +147,10 @@ std::vector<view_change> diff_views(const view_map& before, const view_map& afte
     const auto& new_view = a != after.end() ? a->second : nothing;
     std::vector<snowflake> lost;
     std::vector<snowflake> gained;
-    std::set_difference(old_view.begin(), old_view.end(), new_view.begin(),
-                        new_view.end(), std::back_inserter(lost));
-    std::set_difference(new_view.begin(), new_view.end(), old_view.begin(),
-                        old_view.end(), std::back_inserter(gained));
+    std::set_difference(old_view.begin(), old_view.end(), new_view.begin(), new_view.end(),
+                        std::back_inserter(lost));
+    std::set_difference(new_view.begin(), new_view.end(), old_view.begin(), old_view.end(),
+                        std::back_inserter(gained));
     // Merge so each user's changes come out in channel order.
     auto li = lost.begin();
     auto gi = gained.begin();
@@ -187,9 +185,8 @@ std::optional<std::vector<snowflake>> view_scope(const domain::guild_state& guil
       return std::nullopt;
     case pc::kGuildRoleUpdate:
     case pc::kGuildRoleDelete: {
-      const snowflake role_id = event.has_guild_role_update()
-                                  ? event.guild_role_update().id()
-                                  : event.guild_role_delete().role_id();
+      const snowflake role_id = event.has_guild_role_update() ? event.guild_role_update().id()
+                                                              : event.guild_role_delete().role_id();
       if (role_id == guild.id()) {
         return std::nullopt;
       }
@@ -213,4 +210,4 @@ std::optional<std::vector<snowflake>> view_scope(const domain::guild_state& guil
   return users;
 }
 
-} // namespace herald::permissions
+}  // namespace herald::permissions

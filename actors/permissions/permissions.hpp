@@ -40,8 +40,7 @@ bits channel_permissions(const domain::guild_state& guild, const domain::channel
                          const domain::member& member);
 
 /// As above by ids: 0 when the user is not a member or the channel is unknown.
-bits channel_permissions(const domain::guild_state& guild, snowflake channel_id,
-                         snowflake user_id);
+bits channel_permissions(const domain::guild_state& guild, snowflake channel_id, snowflake user_id);
 
 /// Sorted ids of the channels the member can view.
 std::vector<snowflake> visible_channels(const domain::guild_state& guild,
@@ -54,8 +53,7 @@ using view_map = std::unordered_map<snowflake, std::vector<snowflake>>;
 view_map compute_views(const domain::guild_state& guild);
 
 /// Views of the given users; a user who is not a member gets an empty list.
-view_map compute_views(const domain::guild_state& guild,
-                       const std::vector<snowflake>& user_ids);
+view_map compute_views(const domain::guild_state& guild, const std::vector<snowflake>& user_ids);
 
 /// One (member, channel) pair whose VIEW_CHANNEL outcome changed.
 struct view_change {
@@ -77,4 +75,4 @@ std::vector<view_change> diff_views(const view_map& before, const view_map& afte
 std::optional<std::vector<snowflake>> view_scope(const domain::guild_state& guild,
                                                  const proto::event& event);
 
-} // namespace herald::permissions
+}  // namespace herald::permissions

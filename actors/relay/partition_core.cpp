@@ -213,10 +213,9 @@ size_t partition_core::apply(const view_update& update) {
   size_t written = 0;
   for (auto& s : subscribers_) {
     uint32_t old_class = s.view_class;
-    auto change = std::lower_bound(
-        update.class_changes.begin(), update.class_changes.end(),
-        std::pair<uint64_t, uint32_t>{s.user_id, 0},
-        [](const auto& a, const auto& b) { return a.first < b.first; });
+    auto change = std::lower_bound(update.class_changes.begin(), update.class_changes.end(),
+                                   std::pair<uint64_t, uint32_t>{s.user_id, 0},
+                                   [](const auto& a, const auto& b) { return a.first < b.first; });
     if (change != update.class_changes.end() && change->first == s.user_id) {
       s.view_class = change->second;
     }

@@ -47,8 +47,7 @@ public:
 
   /// Adds a session with its class; `first_tail` (its GUILD_CREATE), if not
   /// empty, is written to it first. Returns false if already subscribed.
-  bool add(session::session_output_ptr output, uint32_t view_class,
-           const std::string& first_tail);
+  bool add(session::session_output_ptr output, uint32_t view_class, const std::string& first_tail);
   /// Removes a session; returns false if it was not subscribed.
   bool remove(uint64_t session_id);
   /// Removes every session of `user_id` (member left or was removed).
@@ -68,8 +67,7 @@ public:
   /// Installs a guild incarnation's view: every subscriber's class is looked
   /// up by user id; subscribers whose user is absent are removed (they are no
   /// longer members). Returns how many were removed.
-  size_t reset(view_snapshot_ptr view,
-               const std::unordered_map<uint64_t, uint32_t>& class_of_user);
+  size_t reset(view_snapshot_ptr view, const std::unordered_map<uint64_t, uint32_t>& class_of_user);
 
   size_t size() const noexcept { return subscribers_.size(); }
   const view_snapshot& view() const noexcept { return *view_; }

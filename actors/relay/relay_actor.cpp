@@ -3,10 +3,10 @@
 
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <caf/event_based_actor.hpp>
 #include <caf/skip.hpp>
 #include <caf/stateful_actor.hpp>
-#include <spdlog/spdlog.h>
 
 #include "actors/dispatch/ensure_started.hpp"
 #include "actors/relay/relay_messages.hpp"
@@ -69,11 +69,12 @@ void register_with(relay_actor* self, const caf::actor& guild) {
 }
 
 void on_guild_down(relay_actor* self) {
-  with_guild(self, [self](const caf::actor& next) { register_with(self, next); },
-             [self](const caf::error& err) {
-               spdlog::warn("relay {}: guild unavailable after a crash: {}", self->state.guild_id_,
-                            dispatch::describe(err));
-             });
+  with_guild(
+      self, [self](const caf::actor& next) { register_with(self, next); },
+      [self](const caf::error& err) {
+        spdlog::warn("relay {}: guild unavailable after a crash: {}", self->state.guild_id_,
+                     dispatch::describe(err));
+      });
 }
 
 // Start-up: size the relay from the guild's member count, spawn the
@@ -83,58 +84,62 @@ void start_relay(relay_actor* self) {
   self->set_default_handler(caf::skip);
   self->set_down_handler([self](const caf::down_msg&) { on_guild_down(self); });
   auto fail = [self](const caf::error& err) { self->quit(err); };
-  with_guild(self, [self, fail](const caf::actor& guild) {
-    self->request(guild, self->state.svc_->config.request_timeout, members_atom::value)
-      .then(
-        [self, guild](uint64_t members) {
-          auto& st = self->state;
-          auto n = partition_count(st.svc_->config, members, self->system());
-          for (uint32_t i = 0; i < n; ++i) {
-            auto p = spawn_relay_partition(self->system());
-            self->link_to(p);
-            st.partitions_.push_back(p);
-          }
-          caf::actor me = caf::actor_cast<caf::actor>(self);
-          st.svc_->relay_groups.join(st.guild_id_, me);
-          register_with(self, guild);
-          self->set_default_handler(caf::print_and_drop);
-          self->become(ready_behavior(self));
-        },
-        fail);
-  }, fail);
+  with_guild(
+      self,
+      [self, fail](const caf::actor& guild) {
+        self->request(guild, self->state.svc_->config.request_timeout, members_atom::value)
+            .then(
+                [self, guild](uint64_t members) {
+                  auto& st = self->state;
+                  auto n = partition_count(st.svc_->config, members, self->system());
+                  for (uint32_t i = 0; i < n; ++i) {
+                    auto p = spawn_relay_partition(self->system());
+                    self->link_to(p);
+                    st.partitions_.push_back(p);
+                  }
+                  caf::actor me = caf::actor_cast<caf::actor>(self);
+                  st.svc_->relay_groups.join(st.guild_id_, me);
+                  register_with(self, guild);
+                  self->set_default_handler(caf::print_and_drop);
+                  self->become(ready_behavior(self));
+                },
+                fail);
+      },
+      fail);
 }
 
 caf::behavior ready_behavior(relay_actor* self) {
   return {
-    // Routed through the guild so the subscription is ordered with events.
-    // Delegated, not requested: the guild answers the session directly, so
-    // the relay keeps no pending response per subscribing session. (CAF 0.17
-    // keeps pending responses in a flat vector searched and erased linearly;
-    // 100,000 sessions subscribing at once cost the relay O(n^2) — seconds of
-    // CPU stolen from the fan-out.)
-    [self](subscribe_atom, session::session_output_ptr& output) -> caf::result<caf::ok_atom> {
-      handled().inc();
-      auto promise = self->make_response_promise<caf::ok_atom>();
-      auto index = partition_of(output->session_id(),
-                                static_cast<uint32_t>(self->state.partitions_.size()));
-      auto partition = self->state.partitions_[index];
-      with_guild(self,
-                 [promise, output, partition](const caf::actor& guild) mutable {
-                   promise.delegate(guild, subscribe_atom::value, output, partition);
-                 },
-                 [promise](const caf::error& err) mutable { promise.deliver(err); });
-      return promise;
-    },
-    [self](partitions_atom) {
-      handled().inc();
-      return self->state.partitions_;
-    },
-    [self](unsubscribe_atom, uint64_t session_id) {
-      handled().inc();
-      auto& parts = self->state.partitions_;
-      auto index = partition_of(session_id, static_cast<uint32_t>(parts.size()));
-      self->send(parts[index], remove_session_atom::value, session_id);
-    },
+      // Routed through the guild so the subscription is ordered with events.
+      // Delegated, not requested: the guild answers the session directly, so
+      // the relay keeps no pending response per subscribing session. (CAF 0.17
+      // keeps pending responses in a flat vector searched and erased linearly;
+      // 100,000 sessions subscribing at once cost the relay O(n^2) — seconds of
+      // CPU stolen from the fan-out.)
+      [self](subscribe_atom, session::session_output_ptr& output) -> caf::result<caf::ok_atom> {
+        handled().inc();
+        auto promise = self->make_response_promise<caf::ok_atom>();
+        auto index = partition_of(output->session_id(),
+                                  static_cast<uint32_t>(self->state.partitions_.size()));
+        auto partition = self->state.partitions_[index];
+        with_guild(
+            self,
+            [promise, output, partition](const caf::actor& guild) mutable {
+              promise.delegate(guild, subscribe_atom::value, output, partition);
+            },
+            [promise](const caf::error& err) mutable { promise.deliver(err); });
+        return promise;
+      },
+      [self](partitions_atom) {
+        handled().inc();
+        return self->state.partitions_;
+      },
+      [self](unsubscribe_atom, uint64_t session_id) {
+        handled().inc();
+        auto& parts = self->state.partitions_;
+        auto index = partition_of(session_id, static_cast<uint32_t>(parts.size()));
+        self->send(parts[index], remove_session_atom::value, session_id);
+      },
   };
 }
 

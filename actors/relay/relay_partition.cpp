@@ -17,13 +17,13 @@ namespace {
 
 metrics::counter& deliveries_counter() {
   static auto& c = metrics::registry::global().get_counter(
-    "herald_relay_deliveries_total", "Frames written into session buffers by relays");
+      "herald_relay_deliveries_total", "Frames written into session buffers by relays");
   return c;
 }
 
 metrics::counter& events_counter() {
   static auto& c = metrics::registry::global().get_counter(
-    "herald_relay_events_total", "Guild events fanned out by relay partitions");
+      "herald_relay_events_total", "Guild events fanned out by relay partitions");
   return c;
 }
 
@@ -42,52 +42,52 @@ struct partition_state {
 
 caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self) {
   return {
-    [self](const dispatch_event_ptr& event) {
-      handled().inc();
-      auto delivered = self->state.core_.deliver(*event);
-      deliveries_counter().inc(delivered);
-      events_counter().inc();
-      if (auto observe = delivery_observer()) {
-        observe(event->guild_id, event->guild_order, delivered);
-      }
-    },
-    [self](const dispatch_batch_ptr& batch) {
-      handled().inc();
-      auto& delivered = self->state.delivered_;
-      self->state.core_.deliver(batch->events, delivered);
-      size_t total = 0;
-      for (size_t d : delivered) {
-        total += d;
-      }
-      deliveries_counter().inc(total);
-      events_counter().inc(batch->events.size());
-      if (auto observe = delivery_observer()) {
-        for (size_t k = 0; k < delivered.size(); ++k) {
-          const auto& event = *batch->events[k];
-          observe(event.guild_id, event.guild_order, delivered[k]);
+      [self](const dispatch_event_ptr& event) {
+        handled().inc();
+        auto delivered = self->state.core_.deliver(*event);
+        deliveries_counter().inc(delivered);
+        events_counter().inc();
+        if (auto observe = delivery_observer()) {
+          observe(event->guild_id, event->guild_order, delivered);
         }
-      }
-    },
-    [self](const view_update_ptr& update) {
-      handled().inc();
-      deliveries_counter().inc(self->state.core_.apply(*update));
-    },
-    [self](const view_reset& reset) {
-      handled().inc();
-      self->state.core_.reset(reset.view, *reset.class_of_user);
-    },
-    [self](const add_subscriber& sub) {
-      handled().inc();
-      self->state.core_.add(sub.output, sub.view_class, sub.guild_create_tail);
-    },
-    [self](remove_session_atom, uint64_t session_id) {
-      handled().inc();
-      self->state.core_.remove(session_id);
-    },
-    [self](remove_user_atom, uint64_t user_id) {
-      handled().inc();
-      self->state.core_.remove_user(user_id);
-    },
+      },
+      [self](const dispatch_batch_ptr& batch) {
+        handled().inc();
+        auto& delivered = self->state.delivered_;
+        self->state.core_.deliver(batch->events, delivered);
+        size_t total = 0;
+        for (size_t d : delivered) {
+          total += d;
+        }
+        deliveries_counter().inc(total);
+        events_counter().inc(batch->events.size());
+        if (auto observe = delivery_observer()) {
+          for (size_t k = 0; k < delivered.size(); ++k) {
+            const auto& event = *batch->events[k];
+            observe(event.guild_id, event.guild_order, delivered[k]);
+          }
+        }
+      },
+      [self](const view_update_ptr& update) {
+        handled().inc();
+        deliveries_counter().inc(self->state.core_.apply(*update));
+      },
+      [self](const view_reset& reset) {
+        handled().inc();
+        self->state.core_.reset(reset.view, *reset.class_of_user);
+      },
+      [self](const add_subscriber& sub) {
+        handled().inc();
+        self->state.core_.add(sub.output, sub.view_class, sub.guild_create_tail);
+      },
+      [self](remove_session_atom, uint64_t session_id) {
+        handled().inc();
+        self->state.core_.remove(session_id);
+      },
+      [self](remove_user_atom, uint64_t user_id) {
+        handled().inc();
+        self->state.core_.remove_user(user_id);
+      },
   };
 }
 

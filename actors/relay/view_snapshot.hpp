@@ -16,7 +16,8 @@ namespace herald::relay {
 class view_snapshot : public caf::ref_counted {
 public:
   view_snapshot(uint32_t classes, uint32_t slots)
-      : classes_(classes), words_((slots + 63) / 64),
+      : classes_(classes),
+        words_((slots + 63) / 64),
         bits_(static_cast<size_t>(classes) * words_, 0) {}
 
   uint32_t classes() const noexcept { return classes_; }

@@ -25,11 +25,11 @@ struct rate_limit_options {
 /// The outcome of one take(), with everything the headers need.
 struct rate_decision {
   bool allowed = true;
-  uint32_t limit = 0;          ///< X-RateLimit-Limit (the burst)
-  uint32_t remaining = 0;      ///< X-RateLimit-Remaining after this request
-  double reset_after_s = 0;    ///< X-RateLimit-Reset-After: until the bucket is full again
-  double retry_after_s = 0;    ///< refused: until one request is allowed again
-  std::string bucket;          ///< X-RateLimit-Bucket: an opaque id of the user's bucket
+  uint32_t limit = 0;        ///< X-RateLimit-Limit (the burst)
+  uint32_t remaining = 0;    ///< X-RateLimit-Remaining after this request
+  double reset_after_s = 0;  ///< X-RateLimit-Reset-After: until the bucket is full again
+  double retry_after_s = 0;  ///< refused: until one request is allowed again
+  std::string bucket;        ///< X-RateLimit-Bucket: an opaque id of the user's bucket
 };
 
 class rate_limiter {

@@ -17,8 +17,8 @@
 #include "actors/guild/encode.hpp"
 #include "actors/permissions/bits.hpp"
 #include "actors/permissions/permissions.hpp"
-#include "actors/rest/rest_api.hpp"
 #include "actors/rest/responses.hpp"
+#include "actors/rest/rest_api.hpp"
 #include "runtime/metrics/metrics.hpp"
 
 namespace herald::rest {
@@ -57,8 +57,8 @@ using work_fn = std::function<void(const call&)>;
 
 metrics::counter& requests_counter(const std::string& route, unsigned status) {
   return metrics::registry::global().get_counter(
-    "herald_rest_requests_total", "REST API requests by route and status",
-    {{"route", route}, {"status", std::to_string(status)}});
+      "herald_rest_requests_total", "REST API requests by route and status",
+      {{"route", route}, {"status", std::to_string(status)}});
 }
 
 metrics::counter& rate_limited_counter() {
@@ -77,9 +77,9 @@ std::optional<uint64_t> id_param(const call& c, const std::string& name) {
 }
 
 net::http_response bad_snowflake(const std::string& value) {
-  json errors = {{"_errors", json::array({{{"code", "NUMBER_TYPE_COERCE"},
-                                           {"message", "Value \"" + value +
-                                                         "\" is not snowflake."}}})}};
+  json errors = {
+      {"_errors", json::array({{{"code", "NUMBER_TYPE_COERCE"},
+                                {"message", "Value \"" + value + "\" is not snowflake."}}})}};
   return error_response(400, 50035, "Invalid Form Body", &errors);
 }
 
@@ -149,7 +149,6 @@ void mount(net::http_server& server, const std::shared_ptr<rest_context>& ctx,
     server.route_async(method, version + suffix, handler);
   }
 }
-
 
 // -- helpers of the handlers (they run in offloaded actors) ------------------------------
 
@@ -269,10 +268,8 @@ void get_gateway_bot(const call& c) {
   auto body = gateway_object(*c.ctx);
   body["shards"] = c.ctx->shards;
   // herald does not limit identifies per day; report a full, generous budget.
-  body["session_start_limit"] = {{"total", 1000},
-                                 {"remaining", 1000},
-                                 {"reset_after", 86400000},
-                                 {"max_concurrency", 1}};
+  body["session_start_limit"] = {
+      {"total", 1000}, {"remaining", 1000}, {"reset_after", 86400000}, {"max_concurrency", 1}};
   c.reply(json_response(200, body));
 }
 
@@ -476,8 +473,8 @@ void delete_message(const call& c) {
     c.reply(bad_snowflake(!channel_id ? c.param("channel_id") : c.param("message_id")));
     return;
   }
-  dispatch::delete_message(c.ctx->svc, *channel_id, *message_id, c.user_id,
-                           c.ctx->command_timeout, reply_with_message(c, 204));
+  dispatch::delete_message(c.ctx->svc, *channel_id, *message_id, c.user_id, c.ctx->command_timeout,
+                           reply_with_message(c, 204));
 }
 
 void post_typing(const call& c) {

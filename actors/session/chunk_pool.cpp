@@ -22,10 +22,10 @@ constexpr bool pooling = false;
 constexpr bool pooling = true;
 #endif
 
-constexpr int min_shift = 9;  // 512 B
-constexpr int classes = 8;    // 512 B … 64 KiB
-constexpr size_t slab_bytes = size_t{2} << 20;      // one huge page
-constexpr size_t region_bytes = size_t{64} << 20;   // mapped at a time
+constexpr int min_shift = 9;                            // 512 B
+constexpr int classes = 8;                              // 512 B … 64 KiB
+constexpr size_t slab_bytes = size_t{2} << 20;          // one huge page
+constexpr size_t region_bytes = size_t{64} << 20;       // mapped at a time
 constexpr size_t thread_cache_bytes = size_t{1} << 20;  // per class per thread
 // Free bytes the shared lists keep resident; beyond it freed blocks of 8 KiB
 // and more give their pages back (MADV_DONTNEED) and fault in again on reuse.
@@ -83,8 +83,8 @@ shared_pool& shared() {
 // A fresh region of region_bytes, aligned to 2 MiB. Caller holds mu.
 char* map_region(shared_pool& p) {
   size_t len = region_bytes + slab_bytes;  // room to align to a huge page
-  void* raw =
-    ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* raw = ::mmap(nullptr, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (raw == MAP_FAILED) {
     throw std::bad_alloc{};
   }
@@ -120,7 +120,7 @@ struct thread_cache {
   char* slab_at;
   char* slab_end;
   uint32_t slab_epoch;  // shared().slab_epoch when this slab was taken
-  int64_t unreported;  // change of free bytes not yet added to shared().free_bytes
+  int64_t unreported;   // change of free bytes not yet added to shared().free_bytes
   bool registered;
   bool dead;
 };
@@ -142,8 +142,7 @@ void push_shared(shared_pool& p, free_block* b, uint32_t size) {
     resident = false;
   }
   const int k = class_of(size);
-  const auto chain_max =
-    static_cast<uint32_t>(std::max<size_t>(1, chunk_bytes_per_chain / size));
+  const auto chain_max = static_cast<uint32_t>(std::max<size_t>(1, chunk_bytes_per_chain / size));
   std::lock_guard<std::mutex> guard{p.mu};
   free_block* head = p.lists[k];
   if (head != nullptr && head->count < chain_max) {
@@ -200,7 +199,7 @@ uint32_t chunk_block_size(uint32_t bytes) noexcept {
 void* chunk_alloc(uint32_t bytes) {
   uint32_t size = chunk_block_size(bytes);
   if (!pooling || size > pool_max_bytes) {
-    return ::operator new(size, std::align_val_t{64});
+    return ::operator new (size, std::align_val_t{64});
   }
   auto& p = shared();
   int k = class_of(size);
@@ -241,7 +240,7 @@ void* chunk_alloc(uint32_t bytes) {
     }
   }
   if (cache.dead) {
-    return ::operator new(size, std::align_val_t{64});  // thread is exiting
+    return ::operator new (size, std::align_val_t{64});  // thread is exiting
   }
   const uint32_t epoch = p.slab_epoch.load(std::memory_order_relaxed);
   if (cache.slab_at == nullptr || cache.slab_at + size > cache.slab_end ||
@@ -258,7 +257,7 @@ void* chunk_alloc(uint32_t bytes) {
 void chunk_free(void* block, uint32_t bytes) noexcept {
   uint32_t size = chunk_block_size(bytes);
   if (!pooling || size > pool_max_bytes) {
-    ::operator delete(block, std::align_val_t{64});
+    ::operator delete (block, std::align_val_t{64});
     return;
   }
   auto& p = shared();

@@ -247,8 +247,7 @@ void outbound_buffer::start_collecting_at(uint64_t seq) {
   }
 }
 
-resume_status outbound_buffer::attach_resumed(outbound_listener* listener,
-                                              uint64_t last_seq) {
+resume_status outbound_buffer::attach_resumed(outbound_listener* listener, uint64_t last_seq) {
   lock_guard guard{lock_};
   if (last_seq >= next_seq_) {
     return resume_status::seq_never_sent;

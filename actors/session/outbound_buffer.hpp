@@ -25,10 +25,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <type_traits>
-#include <string>
 #include <vector>
 
 #include "actors/session/shared_tail.hpp"
@@ -134,9 +134,9 @@ enum class resume_status {
 const char* to_string(resume_status s) noexcept;
 
 /// Snapshot frames: the session's first frame when it is READY (s = 1, the
-/// session invariant; recognised by its `,"t":"READY",` tail) and frames written with append_snapshot() while every frame
-/// still held is a snapshot frame (a session's initial GUILD_CREATEs). Once
-/// the attached connection has collected them they are released instead of
+/// session invariant; recognised by its `,"t":"READY",` tail) and frames written with
+/// append_snapshot() while every frame still held is a snapshot frame (a session's initial
+/// GUILD_CREATEs). Once the attached connection has collected them they are released instead of
 /// being kept for resume, so an idle session holds no frame bytes. A client
 /// resuming from before them (it lost the connection while READY or a
 /// GUILD_CREATE was in flight) gets `too_old` and identifies again.

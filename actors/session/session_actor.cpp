@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include <spdlog/spdlog.h>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
-#include <spdlog/spdlog.h>
 
 #include "actors/dispatch/ensure_started.hpp"
 #include "actors/guild/encode.hpp"
@@ -103,13 +103,13 @@ using resubscribe_atom = caf::atom_constant<caf::atom("resub")>;
 // A subscription that failed because the guild or its relay crashed or timed
 // out is retried (50 ms, doubling, at most 5 s apart) while the session
 // lives: giving up would leave the session silently without the guild.
-void subscribe_failed(session_actor* self, uint64_t guild_id, uint32_t attempt,
-                      uint64_t generation, const caf::error& err) {
+void subscribe_failed(session_actor* self, uint64_t guild_id, uint32_t attempt, uint64_t generation,
+                      const caf::error& err) {
   spdlog::warn("session {}: subscribe to guild {} failed: {}", self->state.output_->session_id(),
                guild_id, dispatch::describe(err));
   if (dispatch::is_retryable(err)) {
-    auto delay = std::chrono::milliseconds{
-      std::min<int64_t>(5000, int64_t{50} << std::min(attempt, 7u))};
+    auto delay =
+        std::chrono::milliseconds{std::min<int64_t>(5000, int64_t{50} << std::min(attempt, 7u))};
     self->delayed_send(self, delay, resubscribe_atom::value, guild_id, attempt + 1, generation);
   }
 }
@@ -123,42 +123,42 @@ void forget_subscription(session_actor* self, uint64_t guild_id) {
 void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
   auto& svc = *self->state.svc_;
   uint64_t generation = self->state.guild(guild_id).generation;
-  dispatch::ensure_started(
-    self, svc.relays, svc.relay_supervisor, svc.relay_spec, guild_id, svc.config.request_timeout,
-    [self, guild_id, attempt, generation](caf::expected<caf::actor> relay) {
-      auto& entry = self->state.guild(guild_id);
-      if (generation != entry.generation) {
-        return;  // superseded by a later join or leave
-      }
-      if (!relay) {
-        subscribe_failed(self, guild_id, attempt, generation, relay.error());
-        return;
-      }
-      auto handle = *relay;
-      // Remembered before the reply: a subscribe that times out may still
-      // land, and unsubscribing a session that is not there is harmless.
-      if (entry.relay != handle) {
-        if (entry.relay) {
-          self->state.older_relays_.push_back(std::move(entry.relay));
-        }
-        entry.relay = handle;
-      }
-      self->request(handle, self->state.svc_->config.request_timeout,
-                    relay::subscribe_atom::value, self->state.output_)
-        .then(
-          [self, guild_id, generation](caf::ok_atom) {
-            auto& st = self->state;
-            auto& g = st.guild(guild_id);
-            if (generation == g.generation && g.subscribed_at == 0) {
-              g.subscribed_at = ++st.subscriptions_;
-            }
-          },
-          [self, guild_id, attempt, generation](caf::error& err) {
-            if (generation == self->state.guild(guild_id).generation) {
-              subscribe_failed(self, guild_id, attempt, generation, err);
-            }
-          });
-    });
+  dispatch::ensure_started(self, svc.relays, svc.relay_supervisor, svc.relay_spec, guild_id,
+                           svc.config.request_timeout,
+                           [self, guild_id, attempt, generation](caf::expected<caf::actor> relay) {
+                             auto& entry = self->state.guild(guild_id);
+                             if (generation != entry.generation) {
+                               return;  // superseded by a later join or leave
+                             }
+                             if (!relay) {
+                               subscribe_failed(self, guild_id, attempt, generation, relay.error());
+                               return;
+                             }
+                             auto handle = *relay;
+                             // Remembered before the reply: a subscribe that times out may still
+                             // land, and unsubscribing a session that is not there is harmless.
+                             if (entry.relay != handle) {
+                               if (entry.relay) {
+                                 self->state.older_relays_.push_back(std::move(entry.relay));
+                               }
+                               entry.relay = handle;
+                             }
+                             self->request(handle, self->state.svc_->config.request_timeout,
+                                           relay::subscribe_atom::value, self->state.output_)
+                                 .then(
+                                     [self, guild_id, generation](caf::ok_atom) {
+                                       auto& st = self->state;
+                                       auto& g = st.guild(guild_id);
+                                       if (generation == g.generation && g.subscribed_at == 0) {
+                                         g.subscribed_at = ++st.subscriptions_;
+                                       }
+                                     },
+                                     [self, guild_id, attempt, generation](caf::error& err) {
+                                       if (generation == self->state.guild(guild_id).generation) {
+                                         subscribe_failed(self, guild_id, attempt, generation, err);
+                                       }
+                                     });
+                           });
 }
 
 std::vector<uint64_t> subscriptions(const session_state& st) {
@@ -168,10 +168,9 @@ std::vector<uint64_t> subscriptions(const session_state& st) {
       subscribed.push_back(&g);
     }
   }
-  std::sort(subscribed.begin(), subscribed.end(),
-            [](const guild_entry* a, const guild_entry* b) {
-              return a->subscribed_at < b->subscribed_at;
-            });
+  std::sort(subscribed.begin(), subscribed.end(), [](const guild_entry* a, const guild_entry* b) {
+    return a->subscribed_at < b->subscribed_at;
+  });
   std::vector<uint64_t> ids;
   ids.reserve(subscribed.size());
   for (const auto* g : subscribed) {

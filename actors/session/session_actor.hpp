@@ -24,10 +24,10 @@ namespace herald::session {
 
 struct session_params {
   uint64_t session_id = 0;
-  domain::user user;                      ///< the identified user
-  intents granted = 0;                    ///< validated by the caller
+  domain::user user;    ///< the identified user
+  intents granted = 0;  ///< validated by the caller
   std::optional<std::array<uint32_t, 2>> shard;
-  std::vector<uint64_t> guild_ids;        ///< the user's guilds in this shard
+  std::vector<uint64_t> guild_ids;  ///< the user's guilds in this shard
 };
 
 /// (connected_atom): a connection attached to the buffer; cancels expiry.

@@ -29,7 +29,7 @@ struct slot_pool {
   };
   std::mutex mu;
   free_slot* free = nullptr;
-  char* at = nullptr;   // next never-used slot of the newest block
+  char* at = nullptr;  // next never-used slot of the newest block
   char* end = nullptr;
 };
 
@@ -43,7 +43,7 @@ slot_pool& pool() {
 
 void* session_output::operator new(std::size_t bytes) {
   if (!pooling || bytes != slot_bytes) {
-    return ::operator new(bytes, std::align_val_t{slot_align});
+    return ::operator new (bytes, std::align_val_t{slot_align});
   }
   auto& p = pool();
   std::lock_guard<std::mutex> guard{p.mu};
@@ -52,7 +52,7 @@ void* session_output::operator new(std::size_t bytes) {
     return s;
   }
   if (p.at == nullptr || p.at + slot_bytes > p.end) {
-    p.at = static_cast<char*>(::operator new(block_bytes, std::align_val_t{slot_align}));
+    p.at = static_cast<char*>(::operator new (block_bytes, std::align_val_t{slot_align}));
     p.end = p.at + block_bytes;
   }
   void* out = p.at;
@@ -65,7 +65,7 @@ void session_output::operator delete(void* slot, std::size_t bytes) noexcept {
     return;
   }
   if (!pooling || bytes != slot_bytes) {
-    ::operator delete(slot, std::align_val_t{slot_align});
+    ::operator delete (slot, std::align_val_t{slot_align});
     return;
   }
   auto& p = pool();

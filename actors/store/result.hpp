@@ -43,13 +43,13 @@ namespace detail {
                to_string(error.code_), error.message_.c_str());
   std::abort();
 }
-} // namespace detail
+}  // namespace detail
 
 /// Value or error. value() on an error is a bug: it aborts with the error text.
 template <class T>
 class [[nodiscard]] result {
 public:
-  result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  result(T value) : state_(std::move(value)) {}            // NOLINT: implicit by design
   result(store_error error) : state_(std::move(error)) {}  // NOLINT
 
   bool ok() const { return state_.index() == 0; }
@@ -84,4 +84,4 @@ private:
   std::optional<store_error> error_;
 };
 
-} // namespace herald::store
+}  // namespace herald::store

@@ -28,18 +28,18 @@ struct store_metrics {
     auto& reg = metrics::registry::global();
     const metrics::labels l{{"backend", "sqlite"}};
     static store_metrics m{
-      reg.get_counter("herald_store_batches_total", "Write batches committed", l),
-      reg.get_counter("herald_store_ops_total", "Write ops committed", l),
-      reg.get_histogram("herald_store_commit_seconds",
-                        "Time to apply and commit one write batch", l)};
+        reg.get_counter("herald_store_batches_total", "Write batches committed", l),
+        reg.get_counter("herald_store_ops_total", "Write ops committed", l),
+        reg.get_histogram("herald_store_commit_seconds", "Time to apply and commit one write batch",
+                          l)};
     return m;
   }
 
   static void count_error(const store_error& error) {
     metrics::registry::global()
-      .get_counter("herald_store_errors_total", "Store calls that failed",
-                   {{"backend", "sqlite"}, {"code", to_string(error.code_)}})
-      .inc();
+        .get_counter("herald_store_errors_total", "Store calls that failed",
+                     {{"backend", "sqlite"}, {"code", to_string(error.code_)}})
+        .inc();
   }
 };
 
@@ -77,7 +77,6 @@ domain::message read_message(const statement& q) {
   return m;
 }
 
-
 result<void> configure(sqlite3* db, const sqlite_options& options) {
   sqlite3_busy_timeout(db, static_cast<int>(options.busy_timeout_.count()));
   // The first statement reads the file header: a non-database fails here.
@@ -99,15 +98,14 @@ result<void> configure(sqlite3* db, const sqlite_options& options) {
   return detail::exec(db, sync, "set synchronous");
 }
 
-} // namespace
+}  // namespace
 
 sqlite_store::impl::~impl() {
   sqlite3_close_v2(db_);  // deferred until the statement members are finalized
 }
 
 sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<impl> state)
-  : path_(std::move(path)), impl_(std::move(state)) {
-}
+    : path_(std::move(path)), impl_(std::move(state)) {}
 
 sqlite_store::~sqlite_store() = default;
 
@@ -122,16 +120,14 @@ result<std::unique_ptr<sqlite_store>> sqlite_store::open(const sqlite_options& o
   std::error_code ec;
   std::filesystem::create_directories(options.data_dir_, ec);
   if (ec) {
-    return store_error{store_errc::io_error, "cannot create data dir "
-                                               + options.data_dir_.string() + ": "
-                                               + ec.message()};
+    return store_error{store_errc::io_error, "cannot create data dir " +
+                                                 options.data_dir_.string() + ": " + ec.message()};
   }
   auto path = options.data_dir_ / options.file_name_;
   auto state = std::make_unique<impl>();
-  const int rc = sqlite3_open_v2(path.c_str(), &state->db_,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                                   | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &state->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   auto fail = [&](store_error error) -> result<std::unique_ptr<sqlite_store>> {
     error.message_ = path.string() + ": " + error.message_;
     store_metrics::count_error(error);
@@ -166,18 +162,18 @@ result<void> sqlite_store::apply(const write_batch& batch) {
   for (const auto& op : batch.ops()) {
     if (auto r = s.run(op); !r) {
       // Rollback cannot fail in a way we could act on; the op's error wins.
-      (void) s.rollback_.start().run("rollback");
+      (void)s.rollback_.start().run("rollback");
       return counted(r);
     }
   }
   if (auto r = s.commit_.start().run("commit"); !r) {
-    (void) s.rollback_.start().run("rollback");
+    (void)s.rollback_.start().run("rollback");
     return counted(result<void>(r.error()));
   }
   m.batches_.inc();
   m.ops_.inc(batch.size());
   m.commit_seconds_.observe(
-    std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return {};
 }
 
@@ -208,8 +204,7 @@ result<domain::user> sqlite_store::get_user(snowflake user_id) {
   std::optional<domain::user> found;
   auto r = each_row(impl_->select_user_.start().bind_id(1, user_id), "get user",
                     [&](const statement& q) {
-                      found = domain::user{q.column_id(0), q.column_text(1),
-                                           q.column_int(2) != 0};
+                      found = domain::user{q.column_id(0), q.column_text(1), q.column_int(2) != 0};
                     });
   if (!r) {
     return counted(result<domain::user>(r.error()));
@@ -243,9 +238,10 @@ result<std::vector<domain::message>> sqlite_store::recent_messages(snowflake cha
   std::lock_guard<std::mutex> guard(mutex_);
   std::vector<domain::message> out;
   out.reserve(limit);
-  auto& q = impl_->recent_messages_.start().bind_id(1, channel_id)
-              .bind(2, before == 0 ? INT64_MAX : static_cast<std::int64_t>(before))
-              .bind(3, static_cast<std::int64_t>(limit));
+  auto& q = impl_->recent_messages_.start()
+                .bind_id(1, channel_id)
+                .bind(2, before == 0 ? INT64_MAX : static_cast<std::int64_t>(before))
+                .bind(3, static_cast<std::int64_t>(limit));
   auto r = each_row(q, "recent messages",
                     [&](const statement& row) { out.push_back(read_message(row)); });
   if (!r) {
@@ -284,7 +280,7 @@ result<std::uint64_t> read_token_epoch(sqlite_store::impl& s, snowflake user_id)
   return *found;
 }
 
-} // namespace
+}  // namespace
 
 result<std::uint64_t> sqlite_store::token_epoch(snowflake user_id) {
   std::lock_guard<std::mutex> guard(mutex_);
@@ -298,7 +294,7 @@ result<std::uint64_t> sqlite_store::bump_token_epoch(snowflake user_id) {
     return counted(result<std::uint64_t>(r.error()));
   }
   auto fail = [&](const store_error& e) {
-    (void) s.rollback_.start().run("rollback");
+    (void)s.rollback_.start().run("rollback");
     return counted(result<std::uint64_t>(e));
   };
   if (auto before = read_token_epoch(s, user_id); !before) {
@@ -317,4 +313,4 @@ result<std::uint64_t> sqlite_store::bump_token_epoch(snowflake user_id) {
   return after;
 }
 
-} // namespace herald::store
+}  // namespace herald::store

@@ -34,10 +34,10 @@ enum class sync_mode {
 };
 
 struct sqlite_options {
-  std::filesystem::path data_dir_;                 ///< created (with parents) if missing
-  std::string file_name_ = "herald.sqlite3";       ///< the one file under data_dir_
+  std::filesystem::path data_dir_;            ///< created (with parents) if missing
+  std::string file_name_ = "herald.sqlite3";  ///< the one file under data_dir_
   sync_mode sync_ = sync_mode::full;
-  std::chrono::milliseconds busy_timeout_{5000};   ///< wait for another process's lock
+  std::chrono::milliseconds busy_timeout_{5000};  ///< wait for another process's lock
 };
 
 class sqlite_store final : public store {
@@ -57,8 +57,7 @@ public:
   result<std::vector<snowflake>> guilds_of_user(snowflake user_id) override;
   result<domain::user> get_user(snowflake user_id) override;
   result<domain::message> get_message(snowflake message_id) override;
-  result<std::vector<domain::message>> recent_messages(snowflake channel_id,
-                                                       std::size_t limit,
+  result<std::vector<domain::message>> recent_messages(snowflake channel_id, std::size_t limit,
                                                        snowflake before = 0) override;
   result<snowflake> guild_of_channel(snowflake channel_id) override;
   result<std::uint64_t> token_epoch(snowflake user_id) override;
@@ -79,4 +78,4 @@ private:
   std::unique_ptr<impl> impl_;
 };
 
-} // namespace herald::store
+}  // namespace herald::store

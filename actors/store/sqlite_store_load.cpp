@@ -13,33 +13,30 @@ namespace {
 using detail::each_row;
 using detail::statement;
 
-
 result<domain::guild_state> load_rows(sqlite_store::impl& s, snowflake guild_id) {
   std::optional<domain::guild_state> state;
-  auto r = each_row(s.select_guild_.start().bind_id(1, guild_id), "load guild",
-                    [&](const statement& q) {
-                      state.emplace(domain::guild{q.column_id(0), q.column_text(1),
-                                                  q.column_id(2)});
-                    });
+  auto r =
+      each_row(s.select_guild_.start().bind_id(1, guild_id), "load guild", [&](const statement& q) {
+        state.emplace(domain::guild{q.column_id(0), q.column_text(1), q.column_id(2)});
+      });
   if (!r) {
     return r.error();
   }
   if (!state) {
     return store_error{store_errc::not_found, "no guild " + std::to_string(guild_id)};
   }
-  r = each_row(s.select_roles_.start().bind_id(1, guild_id), "load roles",
-               [&](const statement& q) {
-                 domain::role role;
-                 role.id_ = q.column_id(0);
-                 role.name_ = q.column_text(1);
-                 role.position_ = static_cast<std::int32_t>(q.column_int(2));
-                 role.permissions_ = q.column_id(3);
-                 role.color_ = static_cast<std::uint32_t>(q.column_int(4));
-                 role.hoist_ = q.column_int(5) != 0;
-                 role.mentionable_ = q.column_int(6) != 0;
-                 role.managed_ = q.column_int(7) != 0;
-                 state->restore_role(std::move(role));
-               });
+  r = each_row(s.select_roles_.start().bind_id(1, guild_id), "load roles", [&](const statement& q) {
+    domain::role role;
+    role.id_ = q.column_id(0);
+    role.name_ = q.column_text(1);
+    role.position_ = static_cast<std::int32_t>(q.column_int(2));
+    role.permissions_ = q.column_id(3);
+    role.color_ = static_cast<std::uint32_t>(q.column_int(4));
+    role.hoist_ = q.column_int(5) != 0;
+    role.mentionable_ = q.column_int(6) != 0;
+    role.managed_ = q.column_int(7) != 0;
+    state->restore_role(std::move(role));
+  });
   std::unordered_map<snowflake, domain::channel> channels;
   if (r) {
     r = each_row(s.select_channels_.start().bind_id(1, guild_id), "load channels",
@@ -68,15 +65,14 @@ result<domain::guild_state> load_rows(sqlite_store::impl& s, snowflake guild_id)
   std::unordered_map<snowflake, domain::member_entry> members;
   if (r) {
     // A member whose user row is missing still loads, with an empty username.
-    r = each_row(s.select_members_.start().bind_id(1, guild_id), "load members",
-                 [&](const statement& q) {
-                   domain::member_entry e;
-                   e.member_.user_id_ = q.column_id(0);
-                   e.member_.joined_at_ = q.column_int(1);
-                   e.user_ = domain::user{e.member_.user_id_, q.column_text(2),
-                                          q.column_int(3) != 0};
-                   members.emplace(e.member_.user_id_, std::move(e));
-                 });
+    r = each_row(
+        s.select_members_.start().bind_id(1, guild_id), "load members", [&](const statement& q) {
+          domain::member_entry e;
+          e.member_.user_id_ = q.column_id(0);
+          e.member_.joined_at_ = q.column_int(1);
+          e.user_ = domain::user{e.member_.user_id_, q.column_text(2), q.column_int(3) != 0};
+          members.emplace(e.member_.user_id_, std::move(e));
+        });
   }
   if (r) {
     r = each_row(s.select_member_roles_.start().bind_id(1, guild_id), "load member roles",
@@ -99,7 +95,7 @@ result<domain::guild_state> load_rows(sqlite_store::impl& s, snowflake guild_id)
   return std::move(*state);
 }
 
-} // namespace
+}  // namespace
 
 result<domain::guild_state> sqlite_store::load_guild(snowflake guild_id) {
   std::lock_guard<std::mutex> guard(mutex_);
@@ -108,8 +104,8 @@ result<domain::guild_state> sqlite_store::load_guild(snowflake guild_id) {
   }
   auto loaded = load_rows(*impl_, guild_id);
   // A read transaction has nothing to lose: end it whatever happened.
-  (void) detail::exec(impl_->db_, "COMMIT", "end read");
+  (void)detail::exec(impl_->db_, "COMMIT", "end read");
   return loaded;
 }
 
-} // namespace herald::store
+}  // namespace herald::store

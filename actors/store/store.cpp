@@ -38,7 +38,7 @@ result<void> apply_one(store& target, Op op) {
   return target.apply(batch);
 }
 
-} // namespace
+}  // namespace
 
 result<void> store::upsert_user(const domain::user& value) {
   return apply_one(*this, write_op::upsert_user{value});
@@ -100,10 +100,10 @@ result<void> store::save_guild(const domain::guild_state& state) {
     batch.add(write_op::upsert_channel{c});
   }
   for (const auto& [user_id, entry] : state.members()) {
-    batch.add(write_op::upsert_user{entry.user_}).add(
-      write_op::upsert_member{state.id(), entry.member_});
+    batch.add(write_op::upsert_user{entry.user_})
+        .add(write_op::upsert_member{state.id(), entry.member_});
   }
   return apply(batch);
 }
 
-} // namespace herald::store
+}  // namespace herald::store

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The store seam: guild state and messages behind one abstract interface (SQLite now, PostgreSQL later).
-// One store object per node, shared by its guild actors; implementations say how they serialise calls.
-// Invariant: a write call returns success only once its data is durable, and a batch is all-or-nothing.
+// The store seam: guild state and messages behind one abstract interface (SQLite now, PostgreSQL
+// later). One store object per node, shared by its guild actors; implementations say how they
+// serialise calls. Invariant: a write call returns success only once its data is durable, and a
+// batch is all-or-nothing.
 
 #include <cstddef>
 #include <cstdint>
@@ -20,37 +21,67 @@ using domain::snowflake;
 
 /// The writes a store understands, one struct per kind (see write_batch).
 namespace write_op {
-struct upsert_user { domain::user value_; };
-struct upsert_guild { domain::guild value_; };
-struct upsert_role { snowflake guild_id_; domain::role value_; };
+struct upsert_user {
+  domain::user value_;
+};
+struct upsert_guild {
+  domain::guild value_;
+};
+struct upsert_role {
+  snowflake guild_id_;
+  domain::role value_;
+};
 /// Writes the channel row and replaces all its overwrites.
-struct upsert_channel { domain::channel value_; };
-struct set_overwrites { snowflake channel_id_; std::vector<domain::permission_overwrite> value_; };
+struct upsert_channel {
+  domain::channel value_;
+};
+struct set_overwrites {
+  snowflake channel_id_;
+  std::vector<domain::permission_overwrite> value_;
+};
 /// Writes the member row and replaces its role set.
-struct upsert_member { snowflake guild_id_; domain::member value_; };
+struct upsert_member {
+  snowflake guild_id_;
+  domain::member value_;
+};
 /// Also drops the role from members' role sets and from channel overwrites.
-struct delete_role { snowflake guild_id_; snowflake role_id_; };
+struct delete_role {
+  snowflake guild_id_;
+  snowflake role_id_;
+};
 /// Also drops the channel's overwrites; its messages are kept.
-struct delete_channel { snowflake channel_id_; };
-struct delete_member { snowflake guild_id_; snowflake user_id_; };
+struct delete_channel {
+  snowflake channel_id_;
+};
+struct delete_member {
+  snowflake guild_id_;
+  snowflake user_id_;
+};
 /// Fails with constraint when the id exists.
-struct insert_message { domain::message value_; };
+struct insert_message {
+  domain::message value_;
+};
 /// Fails with not_found when the message is missing or deleted.
-struct update_message { snowflake message_id_; std::string content_; std::int64_t edited_at_; };
+struct update_message {
+  snowflake message_id_;
+  std::string content_;
+  std::int64_t edited_at_;
+};
 /// Sets deleted and erases content and mentions; not_found when missing.
-struct delete_message { snowflake message_id_; };
-} // namespace write_op
+struct delete_message {
+  snowflake message_id_;
+};
+}  // namespace write_op
 
 /// Writes applied together in one transaction by store::apply. The guild actor
 /// fills one per group commit. Owned by the caller; not thread-safe.
 class write_batch {
 public:
-  using op = std::variant<write_op::upsert_user, write_op::upsert_guild,
-                          write_op::upsert_role, write_op::upsert_channel,
-                          write_op::set_overwrites, write_op::upsert_member,
-                          write_op::delete_role, write_op::delete_channel,
-                          write_op::delete_member, write_op::insert_message,
-                          write_op::update_message, write_op::delete_message>;
+  using op =
+      std::variant<write_op::upsert_user, write_op::upsert_guild, write_op::upsert_role,
+                   write_op::upsert_channel, write_op::set_overwrites, write_op::upsert_member,
+                   write_op::delete_role, write_op::delete_channel, write_op::delete_member,
+                   write_op::insert_message, write_op::update_message, write_op::delete_message>;
 
   template <class Op>
   write_batch& add(Op value) {
@@ -126,4 +157,4 @@ public:
   result<void> save_guild(const domain::guild_state& state);
 };
 
-} // namespace herald::store
+}  // namespace herald::store

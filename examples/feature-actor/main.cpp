@@ -50,8 +50,8 @@ void print_frames(const char* who, const sb::session_probe& probe) {
     if (t == "READY" || t == "GUILD_CREATE") {
       d = "{…}";
     } else if (t == "MESSAGE_CREATE") {
-      d = "{\"id\":" + f.at("d").at("id").dump() + ",\"content\":" +
-          f.at("d").at("content").dump() + ",…}";
+      d = "{\"id\":" + f.at("d").at("id").dump() +
+          ",\"content\":" + f.at("d").at("content").dump() + ",…}";
     }
     std::cout << "  s=" << f.at("s") << " " << t << " " << d << "\n";
   }

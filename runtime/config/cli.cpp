@@ -59,8 +59,8 @@ std::optional<error> cli_binding::leftover_error(const std::vector<std::string>&
   }
   const auto& arg = remaining.front();
   if (arg.rfind("--", 0) == 0 && arg.size() > 2) {
-    std::string key = arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos
-                                                                       : arg.find('=') - 2);
+    std::string key =
+        arg.substr(2, arg.find('=') == std::string::npos ? std::string::npos : arg.find('=') - 2);
     return error{error_kind::unknown_key, key, "unknown key"};
   }
   return error{error_kind::unknown_key, arg, "unexpected argument"};

@@ -210,7 +210,8 @@ public:
 private:
   std::optional<error> walk(const toml::table& table, const std::string& prefix) {
     for (const auto& [k, node] : table) {
-      std::string name = prefix.empty() ? std::string{k.str()} : prefix + "." + std::string{k.str()};
+      std::string name =
+          prefix.empty() ? std::string{k.str()} : prefix + "." + std::string{k.str()};
       const key_spec* spec = schema_.find(name);
       if (spec == nullptr) {
         if (const auto* sub = node.as_table(); sub != nullptr && schema_.has_section(name)) {
@@ -391,10 +392,10 @@ load_result load_from_string(const schema& s, std::string_view toml_text,
     }
   } catch (const toml::parse_error& pe) {
     const auto& begin = pe.source().begin;
-    return error{error_kind::syntax,
-                 source_name + ":" + std::to_string(begin.line) + ":" +
-                     std::to_string(begin.column),
-                 std::string{pe.description()}};
+    return error{
+        error_kind::syntax,
+        source_name + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column),
+        std::string{pe.description()}};
   }
   return finish_with_flags(l, overrides);
 }

@@ -2,8 +2,9 @@
 #pragma once
 // Node configuration: a key table (schema) that modules register keys into, and
 // the loaded values (defaults < TOML file < command-line flags), validated per key.
-// Owned by whoever loads it (heraldd's main, tests); immutable after load, so any thread may read it.
-// Invariant: a loaded config holds exactly one valid value of the declared type for every schema key.
+// Owned by whoever loads it (heraldd's main, tests); immutable after load, so any thread may read
+// it. Invariant: a loaded config holds exactly one valid value of the declared type for every
+// schema key.
 
 #include <cstdint>
 #include <functional>
@@ -63,7 +64,7 @@ using default_fn = std::function<value(const config&)>;
 
 /// One row of the key table.
 struct key_spec {
-  std::string name;          ///< dotted, `section.key`; also the flag `--section.key`
+  std::string name;  ///< dotted, `section.key`; also the flag `--section.key`
   value_type type = value_type::string;
   std::string doc;           ///< one sentence for --help and docs/configuration.md
   std::string default_doc;   ///< the default as documented (e.g. "the hostname")

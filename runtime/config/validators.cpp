@@ -97,8 +97,8 @@ validator int_range(int64_t lo, int64_t hi) {
     if (i >= lo && i <= hi) {
       return std::nullopt;
     }
-    return "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-           "], got " + std::to_string(i);
+    return "expected an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+           std::to_string(i);
   };
 }
 

@@ -18,8 +18,7 @@ class json_formatter final : public spdlog::formatter {
 public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     auto secs = std::chrono::time_point_cast<std::chrono::seconds>(msg.time);
-    auto millis =
-        std::chrono::duration_cast<std::chrono::milliseconds>(msg.time - secs).count();
+    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(msg.time - secs).count();
     std::time_t t = std::chrono::system_clock::to_time_t(secs);
     std::tm tm{};
     gmtime_r(&t, &tm);

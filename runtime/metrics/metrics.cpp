@@ -14,8 +14,7 @@ size_t detail::thread_shard() noexcept {
 }
 
 histogram::histogram(std::vector<double> upper_bounds)
-    : bounds_(std::move(upper_bounds)),
-      buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+    : bounds_(std::move(upper_bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
   for (size_t i = 0; i <= bounds_.size(); ++i) {
     buckets_[i].store(0, std::memory_order_relaxed);
   }
@@ -29,8 +28,7 @@ void histogram::observe(double v) noexcept {
   buckets_[i].fetch_add(1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
   if (v > 0) {
-    sum_micros_.fetch_add(static_cast<uint64_t>(std::llround(v * 1e6)),
-                          std::memory_order_relaxed);
+    sum_micros_.fetch_add(static_cast<uint64_t>(std::llround(v * 1e6)), std::memory_order_relaxed);
   }
 }
 
@@ -44,7 +42,7 @@ double histogram::sum() const noexcept {
 
 std::vector<double> default_latency_buckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 registry& registry::global() {
@@ -110,8 +108,7 @@ std::string render_labels(const labels& l) {
   return out;
 }
 
-registry::family& registry::family_of(const std::string& name, const std::string& help,
-                                      kind k) {
+registry::family& registry::family_of(const std::string& name, const std::string& help, kind k) {
   auto [it, inserted] = families_.try_emplace(name);
   if (inserted) {
     it->second.type = k;
@@ -122,8 +119,7 @@ registry::family& registry::family_of(const std::string& name, const std::string
   return it->second;
 }
 
-counter& registry::get_counter(const std::string& name, const std::string& help,
-                               const labels& l) {
+counter& registry::get_counter(const std::string& name, const std::string& help, const labels& l) {
   std::lock_guard<std::mutex> guard{mutex_};
   auto& slot = family_of(name, help, kind::counter).counters[render_labels(l)];
   if (!slot) {
@@ -132,8 +128,7 @@ counter& registry::get_counter(const std::string& name, const std::string& help,
   return *slot;
 }
 
-gauge& registry::get_gauge(const std::string& name, const std::string& help,
-                           const labels& l) {
+gauge& registry::get_gauge(const std::string& name, const std::string& help, const labels& l) {
   std::lock_guard<std::mutex> guard{mutex_};
   auto& slot = family_of(name, help, kind::gauge).gauges[render_labels(l)];
   if (!slot) {
@@ -153,8 +148,7 @@ histogram& registry::get_histogram(const std::string& name, const std::string& h
 }
 
 size_t registry::add_collector(const std::string& name, const std::string& help,
-                               std::function<std::vector<sample>()> collect,
-                               collected_type type) {
+                               std::function<std::vector<sample>()> collect, collected_type type) {
   std::lock_guard<std::mutex> guard{mutex_};
   auto id = next_collector_id_++;
   collectors_.emplace(id, collector{name, help, std::move(collect), type});
@@ -194,8 +188,8 @@ std::string registry::render_prometheus() const {
           for (size_t i = 0; i <= bounds.size(); ++i) {
             cumulative += h->bucket_count(i);
             auto le = i < bounds.size() ? format_number(bounds[i]) : "+Inf";
-            out += name + "_bucket" + with_label(lbl, "le", le) + " " +
-                   std::to_string(cumulative) + "\n";
+            out += name + "_bucket" + with_label(lbl, "le", le) + " " + std::to_string(cumulative) +
+                   "\n";
           }
           out += name + "_sum" + lbl + " " + format_number(h->sum()) + "\n";
           out += name + "_count" + lbl + " " + std::to_string(h->count()) + "\n";

@@ -103,8 +103,7 @@ public:
 
   counter& get_counter(const std::string& name, const std::string& help, const labels& l = {});
   gauge& get_gauge(const std::string& name, const std::string& help, const labels& l = {});
-  histogram& get_histogram(const std::string& name, const std::string& help,
-                           const labels& l = {},
+  histogram& get_histogram(const std::string& name, const std::string& help, const labels& l = {},
                            std::vector<double> upper_bounds = default_latency_buckets());
 
   /// Exposition type of a collected family.

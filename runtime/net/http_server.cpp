@@ -5,9 +5,9 @@
 #include <atomic>
 #include <cctype>
 #include <map>
-#include <set>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -155,9 +155,9 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
       : opts(std::move(o)),
         ioc(static_cast<int>(std::max<size_t>(1, opts.threads))),
         acceptor(asio::make_strand(ioc)),
-        connections(metrics::registry::global().get_counter(
-            "herald_http_connections_total", "HTTP connections accepted.",
-            {{"server", opts.name}})),
+        connections(metrics::registry::global().get_counter("herald_http_connections_total",
+                                                            "HTTP connections accepted.",
+                                                            {{"server", opts.name}})),
         ws_metrics(opts.name),
         log(herald::log::get("http")) {}
 
@@ -326,8 +326,8 @@ private:
       try {
         res = h->sync(r);
       } catch (const std::exception& e) {
-        server_->log->error("{}: handler for {} {} threw: {}", server_->opts.name, r.method,
-                            r.path, e.what());
+        server_->log->error("{}: handler for {} {} threw: {}", server_->opts.name, r.method, r.path,
+                            e.what());
         res = {500, "text/plain; charset=utf-8", "internal error\n", {}};
       }
     }
@@ -335,8 +335,7 @@ private:
     write(std::move(res), version, keep_alive);
   }
 
-  void run_async(const route_handler& h, const http_request& r, unsigned version,
-                 bool keep_alive) {
+  void run_async(const route_handler& h, const http_request& r, unsigned version, bool keep_alive) {
     auto reply = std::make_shared<pending_reply>(shared_from_this(), version, keep_alive);
     try {
       h.async(r, [reply](http_response res) { reply->answer(std::move(res)); });
@@ -368,21 +367,21 @@ private:
                    version, false);
     }
     server_->count(101);
-    auto msg = std::make_shared<http::response<http::empty_body>>(
-        http::status::switching_protocols, 11);
+    auto msg =
+        std::make_shared<http::response<http::empty_body>>(http::status::switching_protocols, 11);
     msg->set(http::field::server, "herald/" HERALD_VERSION);
     msg->set(http::field::upgrade, "websocket");
     msg->set(http::field::connection, "Upgrade");
     msg->set(http::field::sec_websocket_accept, websocket_accept_key(key));
     stream_.expires_after(server_->opts.idle_timeout);
-    http::async_write(stream_, *msg,
-                      [self = shared_from_this(), msg, r = std::move(r)](
-                          beast::error_code ec, size_t) mutable {
-                        if (ec) {
-                          return self->shutdown();
-                        }
-                        self->hand_over(std::move(r));
-                      });
+    http::async_write(
+        stream_, *msg,
+        [self = shared_from_this(), msg, r = std::move(r)](beast::error_code ec, size_t) mutable {
+          if (ec) {
+            return self->shutdown();
+          }
+          self->hand_over(std::move(r));
+        });
   }
 
   void hand_over(http_request r) {
@@ -424,8 +423,7 @@ private:
 
   void reply_error(unsigned status, unsigned version, std::string body) {
     server_->count(status);
-    write(http_response{status, "text/plain; charset=utf-8", std::move(body), {}}, version,
-          false);
+    write(http_response{status, "text/plain; charset=utf-8", std::move(body), {}}, version, false);
   }
 
   void write(http_response res, unsigned version, bool keep_alive) {
@@ -493,7 +491,7 @@ void detail::http_server_state::do_accept() {
 }
 
 void detail::http_server_state::add_route(std::string method, std::string pattern,
-                                           route_handler handler) {
+                                          route_handler handler) {
   if (started) {
     throw std::logic_error("http_server: routes must be added before start");
   }
@@ -514,8 +512,7 @@ void detail::http_server_state::add_route(std::string method, std::string patter
   }
 }
 
-const route_handler* detail::http_server_state::find(http_request& req,
-                                                     http_response& res) const {
+const route_handler* detail::http_server_state::find(http_request& req, http_response& res) const {
   auto path = split_path(req.path);
   const route_entry* best = nullptr;
   const route_handler* handler = nullptr;
@@ -559,8 +556,7 @@ std::optional<http_response> detail::http_server_state::run_filter(const http_re
   try {
     return filter(req);
   } catch (const std::exception& e) {
-    log->error("{}: request filter threw on {} {}: {}", opts.name, req.method, req.path,
-               e.what());
+    log->error("{}: request filter threw on {} {}: {}", opts.name, req.method, req.path, e.what());
     return http_response{500, "text/plain; charset=utf-8", "internal error\n", {}};
   }
 }
@@ -576,8 +572,7 @@ void http_server::route(std::string method, std::string path, http_handler handl
   impl_->add_route(std::move(method), std::move(path), route_handler{std::move(handler), {}});
 }
 
-void http_server::route_async(std::string method, std::string pattern,
-                              http_async_handler handler) {
+void http_server::route_async(std::string method, std::string pattern, http_async_handler handler) {
   impl_->add_route(std::move(method), std::move(pattern), route_handler{{}, std::move(handler)});
 }
 

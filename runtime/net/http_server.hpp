@@ -80,13 +80,13 @@ using http_filter = std::function<std::optional<http_response>(const http_reques
 using websocket_acceptor = std::function<void(ws_connection_ptr)>;
 
 struct server_options {
-  std::string name = "http";     ///< the `server` label of the request metrics
+  std::string name = "http";  ///< the `server` label of the request metrics
   std::string host = "127.0.0.1";
-  uint16_t port = 0;             ///< 0 picks a free port; see http_server::port()
-  size_t body_limit = 1 << 20;   ///< larger request bodies get 413 (default 1 MiB)
-  size_t threads = 1;            ///< io threads running handlers and WebSocket connections
+  uint16_t port = 0;                      ///< 0 picks a free port; see http_server::port()
+  size_t body_limit = 1 << 20;            ///< larger request bodies get 413 (default 1 MiB)
+  size_t threads = 1;                     ///< io threads running handlers and WebSocket connections
   std::chrono::seconds idle_timeout{60};  ///< idle keep-alive connections are closed after this
-  ws_options websocket;          ///< limits of upgraded connections (ws_options.hpp)
+  ws_options websocket;                   ///< limits of upgraded connections (ws_options.hpp)
 };
 
 class http_server {

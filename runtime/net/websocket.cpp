@@ -57,8 +57,8 @@ void ws_connection::send_parts(const std::vector<std::string_view>& pieces,
 }
 
 bool ws_connection::write_parts_now(const std::vector<std::string_view>& pieces,
-                                    const std::vector<uint32_t>& pieces_per_message,
-                                    ws_opcode op, std::shared_ptr<const void> keepalive,
+                                    const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
+                                    std::shared_ptr<const void> keepalive,
                                     std::function<void()> on_written) {
   send_parts(pieces, pieces_per_message, op, std::move(keepalive), std::move(on_written));
   return false;

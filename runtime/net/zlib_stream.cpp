@@ -50,8 +50,8 @@ void zlib_stream_deflater::compress(std::string_view message, std::string& out) 
     st->zs.zalloc = counting_alloc;
     st->zs.zfree = counting_free;
     st->zs.opaque = &st->allocated;
-    if (deflateInit2(&st->zs, level_, Z_DEFLATED, window_bits_, mem_level_,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (deflateInit2(&st->zs, level_, Z_DEFLATED, window_bits_, mem_level_, Z_DEFAULT_STRATEGY) !=
+        Z_OK) {
       throw std::runtime_error("zlib_stream_deflater: deflateInit2 failed");
     }
     state_ = std::move(st);

@@ -21,13 +21,14 @@ void add_admin_routes(net::http_server& server, admin_context& ctx) {
     return *ctx.ready ? text(200, "ready\n") : text(503, "not ready\n");
   });
   server.route("GET", "/metrics", [](const net::http_request&) {
-    return net::http_response{200, "text/plain; version=0.0.4; charset=utf-8",
+    return net::http_response{200,
+                              "text/plain; version=0.0.4; charset=utf-8",
                               metrics::registry::global().render_prometheus(),
                               {{"Cache-Control", "no-store"}}};
   });
   server.route("GET", "/v1/status", [&ctx](const net::http_request&) {
-    return net::http_response{200, "application/json", to_json(ctx.status()) + "\n",
-                              {{"Cache-Control", "no-store"}}};
+    return net::http_response{
+        200, "application/json", to_json(ctx.status()) + "\n", {{"Cache-Control", "no-store"}}};
   });
 }
 

@@ -32,8 +32,8 @@ constexpr std::chrono::milliseconds watchdog_grace{2000};
 std::vector<metrics::sample> supervisor_children_samples() {
   std::vector<metrics::sample> out;
   for (const auto& s : supervision::live_supervisors()) {
-    out.push_back({"herald_supervisor_children", {{"supervisor", s.name}},
-                   static_cast<double>(s.children)});
+    out.push_back(
+        {"herald_supervisor_children", {{"supervisor", s.name}}, static_cast<double>(s.children)});
   }
   return out;
 }
@@ -74,9 +74,9 @@ node::node(config::config cfg, node_options opts)
   auto idle_poll_us = cfg_.get_int("runtime.scheduler_idle_poll_us");
   caf_cfg_.set("work-stealing.moderate-poll-attempts",
                static_cast<caf::config_value::integer>(idle_poll_us / 50));
-  caf_cfg_.set("work-stealing.relaxed-sleep-duration",
-               caf::timespan{std::chrono::microseconds{
-                 cfg_.get_int("runtime.scheduler_idle_wake_us")}});
+  caf_cfg_.set(
+      "work-stealing.relaxed-sleep-duration",
+      caf::timespan{std::chrono::microseconds{cfg_.get_int("runtime.scheduler_idle_wake_us")}});
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   admin_ctx_.status = [this] { return status(); };
 }
@@ -123,12 +123,12 @@ std::optional<start_error> node::start() {
 
 std::optional<start_error> node::start_tree() {
   // root is rest_for_one: if system_sup restarts, the services built on it restart too.
-  auto root_spec = make_spec(
-      "root", supervision::strategy::rest_for_one,
-      {supervision::supervisor_child(make_spec(
-           "system_sup", supervision::strategy::one_for_one, opts_.system_children)),
-       supervision::supervisor_child(make_spec(
-           "service_sup", supervision::strategy::one_for_one, opts_.service_children))});
+  auto root_spec =
+      make_spec("root", supervision::strategy::rest_for_one,
+                {supervision::supervisor_child(make_spec(
+                     "system_sup", supervision::strategy::one_for_one, opts_.system_children)),
+                 supervision::supervisor_child(make_spec(
+                     "service_sup", supervision::strategy::one_for_one, opts_.service_children))});
   auto root = supervision::start_supervisor(*system_, std::move(root_spec), root_start_timeout);
   if (!root) {
     return start_error{start_errc::supervision, "root supervision tree failed to start: " +
@@ -161,9 +161,9 @@ std::optional<start_error> node::start_admin() {
     opts_.admin_routes(*admin_, *system_);
   }
   if (auto err = admin_->start()) {
-    return start_error{start_errc::admin_listen, "admin.listen: cannot listen on " +
-                                                     cfg_.get_string("admin.listen") + ": " +
-                                                     err.message()};
+    return start_error{
+        start_errc::admin_listen,
+        "admin.listen: cannot listen on " + cfg_.get_string("admin.listen") + ": " + err.message()};
   }
   return std::nullopt;
 }
@@ -209,7 +209,8 @@ node_status node::status() const {
   node_status s;
   s.node = name_;
   s.version = HERALD_VERSION;
-  s.uptime_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
+  s.uptime_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_at_).count();
   for (const auto& k : supervision::actors_alive_by_kind()) {
     s.actors_by_kind[k.kind] = static_cast<uint64_t>(std::max<int64_t>(0, k.alive));
   }
@@ -285,9 +286,8 @@ int run_node(const config::config& cfg, node_options opts) {
     lg->critical("root supervisor failed; shutting down with exit code 1");
   }
   std::atomic<bool> done{false};
-  std::thread guard{[&] {
-    watchdog(set, std::chrono::steady_clock::now() + timeout + watchdog_grace, done);
-  }};
+  std::thread guard{
+      [&] { watchdog(set, std::chrono::steady_clock::now() + timeout + watchdog_grace, done); }};
   bool clean = n->shutdown() && sig > 0;
   n.reset();  // joins the actor system's threads, still under the watchdog
   done = true;

@@ -117,8 +117,9 @@ private:
 /// down within runtime.shutdown_timeout_ms. A second signal during shutdown exits at once.
 /// If the root supervisor gives up on its own, the node shuts down as well (so the process
 /// supervisor restarts it). Returns the process exit code: 0 after a clean shutdown on a
-/// signal, 1 if start failed, the root supervisor failed or the deadline passed. Call from the main thread before any other thread exists (it blocks
-/// SIGTERM/SIGINT so that only its signal thread receives them).
+/// signal, 1 if start failed, the root supervisor failed or the deadline passed. Call from the main
+/// thread before any other thread exists (it blocks SIGTERM/SIGINT so that only its signal thread
+/// receives them).
 int run_node(const config::config& cfg, node_options opts = {});
 
 }  // namespace herald::node

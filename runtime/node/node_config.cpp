@@ -29,18 +29,16 @@ void register_config_keys(config::schema& s) {
          "the short hostname",
          [](const config::config&) { return config::value{default_node_name()}; },
          config::node_name()});
-  s.add({"node.data_dir", value_type::string,
-         "Directory for the node's persistent state (embedded store); created at start.",
-         "`./var/<node.name>`",
-         [](const config::config& c) {
-           return config::value{"./var/" + c.get_string("node.name")};
-         },
-         config::non_empty()});
+  s.add(
+      {"node.data_dir", value_type::string,
+       "Directory for the node's persistent state (embedded store); created at start.",
+       "`./var/<node.name>`",
+       [](const config::config& c) { return config::value{"./var/" + c.get_string("node.name")}; },
+       config::non_empty()});
   s.add({"node.roles", value_type::string_list,
          "Roles this node runs: `gateway` (client connections, REST) and/or `guild` "
          "(guild actors).",
-         "`[\"gateway\", \"guild\"]`",
-         config::fixed(config::string_list{"gateway", "guild"}),
+         "`[\"gateway\", \"guild\"]`", config::fixed(config::string_list{"gateway", "guild"}),
          config::each_one_of({"gateway", "guild"}, true)});
   s.add({"admin.listen", value_type::string,
          "HOST:PORT of the admin HTTP API (/healthz, /readyz, /metrics, /v1/*). Port 0 "

@@ -61,25 +61,27 @@ std::vector<size_t> register_process_metrics(metrics::registry& r,
   double start_s = duration_cast<duration<double>>(started.time_since_epoch()).count();
   auto steady_start = steady_clock::now();
   std::vector<size_t> ids;
-  ids.push_back(r.add_collector("process_resident_memory_bytes", "Resident memory size in bytes.",
-                                [] { return one("process_resident_memory_bytes", resident_bytes()); }));
-  ids.push_back(r.add_collector("process_cpu_seconds_total",
-                                "Total user and system CPU time spent in seconds.",
-                                [] { return one("process_cpu_seconds_total", cpu_seconds()); },
-                                metrics::registry::collected_type::counter));
+  ids.push_back(
+      r.add_collector("process_resident_memory_bytes", "Resident memory size in bytes.",
+                      [] { return one("process_resident_memory_bytes", resident_bytes()); }));
+  ids.push_back(r.add_collector(
+      "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+      [] { return one("process_cpu_seconds_total", cpu_seconds()); },
+      metrics::registry::collected_type::counter));
   ids.push_back(r.add_collector("process_open_fds", "Number of open file descriptors.",
                                 [] { return one("process_open_fds", open_fds()); }));
-  ids.push_back(r.add_collector(
-      "process_start_time_seconds", "Start time of the process since the Unix epoch in seconds.",
-      [start_s] { return one("process_start_time_seconds", start_s); }));
-  ids.push_back(r.add_collector(
-      "herald_uptime_seconds", "Seconds since this node started.", [steady_start] {
+  ids.push_back(r.add_collector("process_start_time_seconds",
+                                "Start time of the process since the Unix epoch in seconds.",
+                                [start_s] { return one("process_start_time_seconds", start_s); }));
+  ids.push_back(
+      r.add_collector("herald_uptime_seconds", "Seconds since this node started.", [steady_start] {
         return one("herald_uptime_seconds",
                    duration_cast<duration<double>>(steady_clock::now() - steady_start).count());
       }));
-  ids.push_back(r.add_collector(
-      "herald_build_info", "Build information; the value is always 1.",
-      [] { return one("herald_build_info", 1, {{"version", HERALD_VERSION}}); }));
+  ids.push_back(
+      r.add_collector("herald_build_info", "Build information; the value is always 1.", [] {
+        return one("herald_build_info", 1, {{"version", HERALD_VERSION}});
+      }));
   return ids;
 }
 

@@ -37,11 +37,10 @@ std::optional<node_status> status_from_json(const std::string& text, std::string
     s.uptime_s = j.at("uptime_s").get<double>();
     s.actors_by_kind = j.at("actors_by_kind").get<std::map<std::string, uint64_t>>();
     for (const auto& sup : j.at("supervisors")) {
-      s.supervisors.push_back({sup.at("name").get<std::string>(),
-                               sup.at("parent").get<std::string>(),
-                               sup.at("strategy").get<std::string>(),
-                               sup.at("children").get<uint64_t>(),
-                               sup.at("restarts").get<uint64_t>()});
+      s.supervisors.push_back(
+          {sup.at("name").get<std::string>(), sup.at("parent").get<std::string>(),
+           sup.at("strategy").get<std::string>(), sup.at("children").get<uint64_t>(),
+           sup.at("restarts").get<uint64_t>()});
     }
     return s;
   } catch (const json::exception& e) {
@@ -73,8 +72,8 @@ std::string format_uptime(double seconds) {
 namespace {
 
 // Prints the supervision tree indented under each parent, roots first.
-void render_tree(const std::vector<supervisor_summary>& sups, const std::string& parent,
-                 int depth, std::string& out) {
+void render_tree(const std::vector<supervisor_summary>& sups, const std::string& parent, int depth,
+                 std::string& out) {
   if (depth > 32) {
     return;
   }

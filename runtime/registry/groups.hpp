@@ -38,8 +38,7 @@ template <class Key, class Hash = std::hash<Key>>
 class basic_groups {
 public:
   /// `name` labels this object's metrics (herald_registry_*{registry=name}).
-  explicit basic_groups(std::string name,
-                        size_t shard_count = default_shard_count);
+  explicit basic_groups(std::string name, size_t shard_count = default_shard_count);
   ~basic_groups();
   basic_groups(const basic_groups&) = delete;
   basic_groups& operator=(const basic_groups&) = delete;

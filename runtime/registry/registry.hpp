@@ -43,12 +43,8 @@ inline constexpr size_t default_shard_count = 64;
 /// Result of lookup_or_start: the live actor, or why there is none.
 class start_result {
 public:
-  start_result(caf::actor actor, bool started)
-    : actor_(std::move(actor)), started_(started) {
-  }
-  start_result(registry_error error, caf::error cause)
-    : error_(error), cause_(std::move(cause)) {
-  }
+  start_result(caf::actor actor, bool started) : actor_(std::move(actor)), started_(started) {}
+  start_result(registry_error error, caf::error cause) : error_(error), cause_(std::move(cause)) {}
 
   bool ok() const noexcept { return !error_.has_value(); }
   explicit operator bool() const noexcept { return ok(); }
@@ -72,8 +68,7 @@ template <class Key, class Hash = std::hash<Key>>
 class basic_registry {
 public:
   /// `name` labels this registry's metrics (herald_registry_*{registry=name}).
-  explicit basic_registry(std::string name,
-                          size_t shard_count = default_shard_count);
+  explicit basic_registry(std::string name, size_t shard_count = default_shard_count);
   ~basic_registry();
   basic_registry(const basic_registry&) = delete;
   basic_registry& operator=(const basic_registry&) = delete;
@@ -81,8 +76,7 @@ public:
   /// Registers `actor` under `key`. Fails with key_taken if a live actor
   /// holds the key, dead_actor if `actor` is invalid or dead. A dead holder
   /// whose removal has not run yet is replaced.
-  std::optional<registry_error> register_actor(const Key& key,
-                                               const caf::actor& actor);
+  std::optional<registry_error> register_actor(const Key& key, const caf::actor& actor);
 
   /// Removes `key` whatever it holds; false if absent.
   bool unregister(const Key& key);
@@ -122,8 +116,7 @@ private:
 
 template <class Key, class Hash>
 template <class Start>
-start_result basic_registry<Key, Hash>::lookup_or_start(const Key& key,
-                                                        Start&& start) {
+start_result basic_registry<Key, Hash>::lookup_or_start(const Key& key, Start&& start) {
   using result_type = std::invoke_result_t<Start&>;
   static_assert(std::is_convertible_v<result_type, caf::expected<caf::actor>>,
                 "start must return caf::actor or caf::expected<caf::actor>");

@@ -29,8 +29,7 @@ call_error classify(const caf::error& err) {
   }
   // A request still queued when its receiver dies is bounced with
   // request_receiver_down; exit reasons (category "exit") mean the same.
-  if (err == caf::sec::request_receiver_down
-      || err.category() == caf::atom("exit")) {
+  if (err == caf::sec::request_receiver_down || err.category() == caf::atom("exit")) {
     return call_error::actor_down;
   }
   if (err == caf::sec::unexpected_response) {

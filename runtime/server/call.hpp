@@ -45,8 +45,7 @@ template <class T>
 using not_duration_t = std::enable_if_t<!is_duration<std::decay_t<T>>::value>;
 
 template <class Self>
-using if_async_caller_t =
-  std::enable_if_t<std::is_base_of<caf::scheduled_actor, Self>::value>;
+using if_async_caller_t = std::enable_if_t<std::is_base_of<caf::scheduled_actor, Self>::value>;
 
 /// Builds the CAF reply handler that turns a matching reply into call_result.
 template <class R>
@@ -81,8 +80,7 @@ struct reply_traits<std::tuple<Ts...>> {
 template <class R, class Handle>
 class async_call {
 public:
-  explicit async_call(std::optional<Handle> handle) : handle_(std::move(handle)) {
-  }
+  explicit async_call(std::optional<Handle> handle) : handle_(std::move(handle)) {}
 
   /// Runs f(call_result<R>) once, inside the calling actor. f must be copyable.
   /// If the target handle was invalid, f runs right away with actor_down.
@@ -110,11 +108,9 @@ call_result<R> call(caf::scoped_actor& self, const caf::actor& dst,
   }
   std::optional<call_result<R>> out;
   auto on_reply = [&out](call_result<R> r) { out.emplace(std::move(r)); };
-  self
-    ->request(dst, std::chrono::duration_cast<caf::timespan>(timeout),
-              std::forward<Ts>(xs)...)
-    .receive(detail::reply_traits<R>::handler(on_reply),
-             [&out](caf::error& err) { out.emplace(classify(err), err); });
+  self->request(dst, std::chrono::duration_cast<caf::timespan>(timeout), std::forward<Ts>(xs)...)
+      .receive(detail::reply_traits<R>::handler(on_reply),
+               [&out](caf::error& err) { out.emplace(classify(err), err); });
   if (!out) {
     // receive() returned without a handler running; CAF 0.17 does not do
     // this, but a call must never yield garbage.
@@ -134,22 +130,21 @@ call_result<R> call(caf::actor_system& sys, const caf::actor& dst,
 /// Asynchronous call from an event-based (or stateful) actor.
 template <class R, class Self, class Rep, class Period, class... Ts,
           class = detail::if_async_caller_t<Self>>
-auto call(Self* self, const caf::actor& dst,
-          std::chrono::duration<Rep, Period> timeout, Ts&&... xs) {
+auto call(Self* self, const caf::actor& dst, std::chrono::duration<Rep, Period> timeout,
+          Ts&&... xs) {
   using handle = decltype(self->request(dst, caf::timespan{}, std::forward<Ts>(xs)...));
   if (!dst) {
     return async_call<R, handle>{std::nullopt};
   }
   return async_call<R, handle>{self->request(
-    dst, std::chrono::duration_cast<caf::timespan>(timeout), std::forward<Ts>(xs)...)};
+      dst, std::chrono::duration_cast<caf::timespan>(timeout), std::forward<Ts>(xs)...)};
 }
 
 /// Any of the above with default_call_timeout (5 s).
-template <class R, class Caller, class T0, class... Ts,
-          class = detail::not_duration_t<T0>>
+template <class R, class Caller, class T0, class... Ts, class = detail::not_duration_t<T0>>
 auto call(Caller&& caller, const caf::actor& dst, T0&& x0, Ts&&... xs) {
-  return call<R>(std::forward<Caller>(caller), dst, default_call_timeout,
-                 std::forward<T0>(x0), std::forward<Ts>(xs)...);
+  return call<R>(std::forward<Caller>(caller), dst, default_call_timeout, std::forward<T0>(x0),
+                 std::forward<Ts>(xs)...);
 }
 
 /// Fire-and-forget from a non-actor thread: exactly caf::anon_send (no

@@ -41,8 +41,7 @@ public:
   call_result(R value) : value_(std::move(value)) {  // NOLINT: implicit
   }
   call_result(call_error error, caf::error cause = caf::error{})
-    : error_(error), cause_(std::move(cause)) {
-  }
+      : error_(error), cause_(std::move(cause)) {}
 
   bool ok() const noexcept { return value_.has_value(); }
   explicit operator bool() const noexcept { return ok(); }
@@ -66,8 +65,7 @@ class call_result<void> {
 public:
   call_result() = default;
   call_result(call_error error, caf::error cause = caf::error{})
-    : error_(error), cause_(std::move(cause)) {
-  }
+      : error_(error), cause_(std::move(cause)) {}
 
   bool ok() const noexcept { return !error_.has_value(); }
   explicit operator bool() const noexcept { return ok(); }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Child specifications: how a supervisor starts, restarts and stops one child.
-// Owned by the caller that builds a supervisor; shared read-only (child_spec_ptr) by every child started from it.
-// Invariant: a start function runs on the supervisor's own actor thread, never blocks, and returns a live actor or an error.
+// Owned by the caller that builds a supervisor; shared read-only (child_spec_ptr) by every child
+// started from it. Invariant: a start function runs on the supervisor's own actor thread, never
+// blocks, and returns a live actor or an error.
 
 #include <chrono>
 #include <cstdint>
@@ -53,8 +54,10 @@ class child_key {
 public:
   child_key() noexcept = default;
   child_key(uint64_t n) noexcept : tag_(tag::number) { value_.number = n; }  // NOLINT
-  child_key(int n) noexcept : child_key(static_cast<uint64_t>(n)) {}  // NOLINT
-  child_key(std::string s) : tag_(tag::string) { value_.str = new std::string(std::move(s)); }  // NOLINT
+  child_key(int n) noexcept : child_key(static_cast<uint64_t>(n)) {}         // NOLINT
+  child_key(std::string s) : tag_(tag::string) {
+    value_.str = new std::string(std::move(s));
+  }                                                        // NOLINT
   child_key(const char* s) : child_key(std::string{s}) {}  // NOLINT
   child_key(const child_key& other);
   child_key(child_key&& other) noexcept;
@@ -121,8 +124,7 @@ using child_spec_ptr = std::shared_ptr<const child_spec>;
 
 /// Convenience: a worker spec with the given restart type (shutdown 5 s).
 child_spec worker_spec(std::string id, start_fn start,
-                       restart_type restart = restart_type::permanent,
-                       std::string kind = "worker");
+                       restart_type restart = restart_type::permanent, std::string kind = "worker");
 
 std::string to_string(restart_type x);
 std::string to_string(child_type x);

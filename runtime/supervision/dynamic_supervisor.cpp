@@ -32,12 +32,12 @@ caf::expected<caf::actor> start_child(caf::actor_system& sys, const caf::actor& 
   caf::scoped_actor self{sys};
   caf::expected<caf::actor> result = caf::error{};
   self->request(sup, timeout, start_child_atom::value, std::move(spec), std::move(key))
-    .receive([&](caf::actor& child) { result = std::move(child); },
-             [&](caf::error& err) {
-               result = err == caf::sec::request_timeout
-                          ? make_error(supervision_errc::timeout, "start_child")
-                          : std::move(err);
-             });
+      .receive([&](caf::actor& child) { result = std::move(child); },
+               [&](caf::error& err) {
+                 result = err == caf::sec::request_timeout
+                              ? make_error(supervision_errc::timeout, "start_child")
+                              : std::move(err);
+               });
   return result;
 }
 
@@ -46,12 +46,12 @@ caf::error terminate_child(caf::actor_system& sys, const caf::actor& sup, const 
   caf::scoped_actor self{sys};
   caf::error result;
   self->request(sup, timeout, terminate_child_atom::value, child)
-    .receive([](caf::ok_atom) {},
-             [&](caf::error& err) {
-               result = err == caf::sec::request_timeout
-                          ? make_error(supervision_errc::timeout, "terminate_child")
-                          : std::move(err);
-             });
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) {
+                 result = err == caf::sec::request_timeout
+                              ? make_error(supervision_errc::timeout, "terminate_child")
+                              : std::move(err);
+               });
   return result;
 }
 

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Dynamic supervisor (OTP DynamicSupervisor): one_for_one over children started at run time from shared specs.
-// Runs as its own CAF actor; children are monitored (not linked) and killed if it exits; helpers below are for non-actor (blocking, bounded) and actor (async request) callers.
-// Invariant: a child is in exactly one of {running, terminating}; bookkeeping per child is one hash-map node holding the handle, a shared spec pointer and the key.
+// Dynamic supervisor (OTP DynamicSupervisor): one_for_one over children started at run time from
+// shared specs. Runs as its own CAF actor; children are monitored (not linked) and killed if it
+// exits; helpers below are for non-actor (blocking, bounded) and actor (async request) callers.
+// Invariant: a child is in exactly one of {running, terminating}; bookkeeping per child is one
+// hash-map node holding the handle, a shared spec pointer and the key.
 
 #include <chrono>
 #include <string>
@@ -22,8 +24,8 @@ namespace herald::supervision {
 
 struct dynamic_supervisor_spec {
   std::string name = "dynamic_supervisor";  ///< label in metrics, logs and the tree
-  restart_intensity intensity;               ///< default 1 restart in 5 s (OTP)
-  std::string parent;                        ///< set by dynamic_supervisor_child()
+  restart_intensity intensity;              ///< default 1 restart in 5 s (OTP)
+  std::string parent;                       ///< set by dynamic_supervisor_child()
   /// How often it samples its own mailbox into herald_mailbox_depth (also
   /// sampled on which/count requests); default 1 s.
   std::chrono::milliseconds mailbox_sample_period{1000};
@@ -59,8 +61,7 @@ inline void cast_start_child(const caf::actor& sup, child_spec_ptr spec, child_k
 /// Async start_child for actor callers: `.then([](caf::actor child) {...},
 /// [](caf::error& err) {...})`; the handlers run on the caller's thread.
 template <class Self>
-auto request_start_child(Self* self, const caf::actor& sup, child_spec_ptr spec,
-                         child_key key = {},
+auto request_start_child(Self* self, const caf::actor& sup, child_spec_ptr spec, child_key key = {},
                          std::chrono::milliseconds timeout = default_call_timeout) {
   return self->request(sup, timeout, start_child_atom::value, std::move(spec), std::move(key));
 }

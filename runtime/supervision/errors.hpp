@@ -2,7 +2,8 @@
 #pragma once
 // Supervision error codes (CAF error category "supervisor") and rendering of
 // exit reasons. Pure functions, usable from any thread.
-// Invariant: every supervision failure is one supervision_errc with a context string naming the supervisor/child.
+// Invariant: every supervision failure is one supervision_errc with a context string naming the
+// supervisor/child.
 
 #include <cstdint>
 #include <string>

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Message interface shared by all herald supervisors (static, dynamic, partition).
-// Sent by any actor or by the blocking helpers in supervisor.hpp / dynamic_supervisor.hpp; handled on the supervisor's thread.
-// Invariant: every request gets exactly one reply (value or caf::error); none blocks the supervisor.
+// Sent by any actor or by the blocking helpers in supervisor.hpp / dynamic_supervisor.hpp; handled
+// on the supervisor's thread. Invariant: every request gets exactly one reply (value or
+// caf::error); none blocks the supervisor.
 
 #include <cstdint>
 #include <string>

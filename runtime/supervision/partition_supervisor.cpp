@@ -21,8 +21,8 @@ namespace detail {
 struct partition_table {
   partition_spec spec;
   mutable std::shared_mutex mutex;
-  caf::actor_addr owner;                 // guarded by mutex
-  std::vector<caf::actor_addr> slots;    // guarded by mutex; size fixed at first start
+  caf::actor_addr owner;               // guarded by mutex
+  std::vector<caf::actor_addr> slots;  // guarded by mutex; size fixed at first start
 };
 
 }  // namespace detail
@@ -51,7 +51,7 @@ child_spec partition_child(std::shared_ptr<detail::partition_table> table, size_
 }  // namespace
 
 partition_supervisor::partition_supervisor(partition_spec spec)
-  : table_(std::make_shared<detail::partition_table>()) {
+    : table_(std::make_shared<detail::partition_table>()) {
   table_->spec = std::move(spec);
 }
 
@@ -104,7 +104,7 @@ caf::expected<caf::actor> partition_supervisor::start(caf::actor_system& sys,
   caf::scoped_actor self{sys};
   caf::error failure;
   self->request(*sup, timeout, ready_atom::value)
-    .receive([](caf::ok_atom) {}, [&](caf::error& err) { failure = std::move(err); });
+      .receive([](caf::ok_atom) {}, [&](caf::error& err) { failure = std::move(err); });
   if (failure) {
     if (failure == caf::sec::request_timeout) {
       self->send_exit(*sup, caf::exit_reason::kill);
@@ -137,7 +137,7 @@ size_t partition_supervisor::partition_index(const child_key& key) const {
 caf::actor partition_supervisor::partition(size_t index) const {
   std::shared_lock<std::shared_mutex> guard{table_->mutex};
   return index < table_->slots.size() ? caf::actor_cast<caf::actor>(table_->slots[index])
-                                       : caf::actor{};
+                                      : caf::actor{};
 }
 
 caf::actor partition_supervisor::partition_for(const child_key& key) const {
@@ -146,14 +146,14 @@ caf::actor partition_supervisor::partition_for(const child_key& key) const {
   return n == 0 ? caf::actor{} : caf::actor_cast<caf::actor>(table_->slots[key.hash() % n]);
 }
 
-caf::expected<caf::actor> partition_supervisor::start_child(caf::actor_system& sys,
-                                                            child_spec_ptr spec, child_key key,
-                                                            std::chrono::milliseconds timeout) const {
+caf::expected<caf::actor> partition_supervisor::start_child(
+    caf::actor_system& sys, child_spec_ptr spec, child_key key,
+    std::chrono::milliseconds timeout) const {
   auto target = partition_for(key);
   if (!target) {
-    return make_error(supervision_errc::shutting_down,
-                      "partition supervisor '" + name() + "' has no running partition for key " +
-                        key.to_string());
+    return make_error(supervision_errc::shutting_down, "partition supervisor '" + name() +
+                                                           "' has no running partition for key " +
+                                                           key.to_string());
   }
   return herald::supervision::start_child(sys, target, std::move(spec), std::move(key), timeout);
 }
@@ -168,7 +168,7 @@ bool partition_supervisor::cast_start_child(child_spec_ptr spec, child_key key) 
 }
 
 caf::expected<child_counts> partition_supervisor::count_children(
-  caf::actor_system& sys, std::chrono::milliseconds timeout) const {
+    caf::actor_system& sys, std::chrono::milliseconds timeout) const {
   child_counts total;
   auto n = partitions();
   for (size_t i = 0; i < n; ++i) {

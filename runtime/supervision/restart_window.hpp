@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Restart intensity: at most max_restarts restarts within period (OTP defaults 1 in 5 s).
-// Owned by one supervisor and used only on its actor thread; the clock is passed in so tests need no sleeps.
-// Invariant: holds at most max_restarts + 1 timestamps, all within the last period.
+// Owned by one supervisor and used only on its actor thread; the clock is passed in so tests need
+// no sleeps. Invariant: holds at most max_restarts + 1 timestamps, all within the last period.
 
 #include <chrono>
 #include <deque>

@@ -32,15 +32,15 @@ kind_table& kinds() {
   return *t;
 }
 
-void render_children(const std::vector<supervisor_info>& all, const std::string& parent,
-                     int depth, std::vector<bool>& done, std::string& out) {
+void render_children(const std::vector<supervisor_info>& all, const std::string& parent, int depth,
+                     std::vector<bool>& done, std::string& out) {
   for (size_t i = 0; i < all.size(); ++i) {
     if (done[i] || all[i].parent != parent) {
       continue;
     }
     done[i] = true;
-    out += fmt::format("{:{}}{} strategy={} children={} restarts={}\n", "", depth * 2,
-                       all[i].name, all[i].strategy, all[i].children, all[i].restarts);
+    out += fmt::format("{:{}}{} strategy={} children={} restarts={}\n", "", depth * 2, all[i].name,
+                       all[i].strategy, all[i].children, all[i].restarts);
     if (depth < 32) {
       render_children(all, all[i].name, depth + 1, done, out);
     }
@@ -94,7 +94,7 @@ metrics::gauge& alive_gauge(const std::string& kind) {
     return *i->second;
   }
   auto& g = metrics::registry::global().get_gauge(
-    "herald_actors_alive", "Actors currently alive, by kind.", {{"kind", kind}});
+      "herald_actors_alive", "Actors currently alive, by kind.", {{"kind", kind}});
   k.gauges.emplace(kind, &g);
   return g;
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Process-wide introspection: live supervisors (for `heraldctl status`) and actors alive by kind.
-// Written by supervisors on their own threads, read by any thread (admin HTTP, tests); all functions are thread-safe.
-// Invariant: a supervisor is listed from its init until it exits; herald_actors_alive{kind} = tracked actors not yet terminated.
+// Written by supervisors on their own threads, read by any thread (admin HTTP, tests); all
+// functions are thread-safe. Invariant: a supervisor is listed from its init until it exits;
+// herald_actors_alive{kind} = tracked actors not yet terminated.
 
 #include <atomic>
 #include <cstdint>

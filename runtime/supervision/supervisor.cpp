@@ -47,7 +47,7 @@ caf::expected<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_sp
   caf::scoped_actor self{sys};
   caf::error failure;
   self->request(sup, timeout, ready_atom::value)
-    .receive([](caf::ok_atom) {}, [&](caf::error& err) { failure = std::move(err); });
+      .receive([](caf::ok_atom) {}, [&](caf::error& err) { failure = std::move(err); });
   if (!failure) {
     return sup;
   }
@@ -85,30 +85,30 @@ caf::error stop_supervisor(caf::actor_system& sys, const caf::actor& sup,
   caf::error result;
   bool down = false;
   self->receive_while([&] { return !down; })(
-    [&](caf::down_msg& dm) {
-      if (dm.source == sup.address()) {
-        down = true;
-        if (!is_normal_exit(dm.reason)) {
-          result = std::move(dm.reason);
+      [&](caf::down_msg& dm) {
+        if (dm.source == sup.address()) {
+          down = true;
+          if (!is_normal_exit(dm.reason)) {
+            result = std::move(dm.reason);
+          }
         }
-      }
-    },
-    caf::after(timeout) >> [&] {
-      down = true;
-      self->send_exit(sup, caf::exit_reason::kill);
-      result = timeout_error("stop_supervisor: supervisor did not stop in time; killed");
-    });
+      },
+      caf::after(timeout) >>
+          [&] {
+            down = true;
+            self->send_exit(sup, caf::exit_reason::kill);
+            result = timeout_error("stop_supervisor: supervisor did not stop in time; killed");
+          });
   return result;
 }
 
-caf::expected<std::vector<child_info>> which_children(caf::actor_system& sys,
-                                                      const caf::actor& sup,
+caf::expected<std::vector<child_info>> which_children(caf::actor_system& sys, const caf::actor& sup,
                                                       std::chrono::milliseconds timeout) {
   caf::scoped_actor self{sys};
   caf::expected<std::vector<child_info>> result = caf::error{};
   self->request(sup, timeout, which_children_atom::value)
-    .receive([&](std::vector<child_info>& xs) { result = std::move(xs); },
-             [&](caf::error& err) { result = normalize(std::move(err), "which_children"); });
+      .receive([&](std::vector<child_info>& xs) { result = std::move(xs); },
+               [&](caf::error& err) { result = normalize(std::move(err), "which_children"); });
   return result;
 }
 
@@ -117,8 +117,8 @@ caf::expected<child_counts> count_children(caf::actor_system& sys, const caf::ac
   caf::scoped_actor self{sys};
   caf::expected<child_counts> result = caf::error{};
   self->request(sup, timeout, count_children_atom::value)
-    .receive([&](child_counts& c) { result = c; },
-             [&](caf::error& err) { result = normalize(std::move(err), "count_children"); });
+      .receive([&](child_counts& c) { result = c; },
+               [&](caf::error& err) { result = normalize(std::move(err), "count_children"); });
   return result;
 }
 

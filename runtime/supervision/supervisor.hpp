@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Static OTP supervisor: a fixed list of children started in order, restarted by strategy, stopped in reverse order.
-// Runs as its own CAF actor; it monitors (never links) its children and kills any still alive when it exits for any reason.
-// Invariant: restarts beyond the intensity (default 1 in 5 s) stop all children in reverse order and end the supervisor with supervisor::max_restarts_exceeded, so its parent decides.
+// Static OTP supervisor: a fixed list of children started in order, restarted by strategy, stopped
+// in reverse order. Runs as its own CAF actor; it monitors (never links) its children and kills any
+// still alive when it exits for any reason. Invariant: restarts beyond the intensity (default 1 in
+// 5 s) stop all children in reverse order and end the supervisor with
+// supervisor::max_restarts_exceeded, so its parent decides.
 
 #include <chrono>
 #include <string>
@@ -23,7 +25,8 @@ namespace herald::supervision {
 enum class strategy {
   one_for_one,   ///< only that child
   one_for_all,   ///< all children: the others are stopped (reverse order), then all start in order
-  rest_for_one,  ///< that child and the ones started after it (stopped in reverse, started in order)
+  rest_for_one,  ///< that child and the ones started after it (stopped in reverse, started in
+                 ///< order)
 };
 
 std::string to_string(strategy x);
@@ -54,8 +57,9 @@ caf::actor spawn_supervisor(caf::actor_system& sys, supervisor_spec spec);
 /// have started. Returns the supervisor, or the start error (start_failed
 /// naming the child and its reason), or supervisor::timeout. For non-actor
 /// callers only: never call it from inside an actor.
-caf::expected<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_spec spec,
-                                           std::chrono::milliseconds timeout = default_call_timeout);
+caf::expected<caf::actor> start_supervisor(
+    caf::actor_system& sys, supervisor_spec spec,
+    std::chrono::milliseconds timeout = default_call_timeout);
 
 /// A child spec that starts `spec` as a nested supervisor (type supervisor,
 /// shutdown infinity, restart permanent, kind "supervisor", id = spec.name).
@@ -73,9 +77,10 @@ caf::error stop_supervisor(caf::actor_system& sys, const caf::actor& sup,
 /// Blocking which_children / count_children for any supervisor kind; errors
 /// with the request error or supervisor::timeout. Non-actor callers only.
 caf::expected<std::vector<child_info>> which_children(
-  caf::actor_system& sys, const caf::actor& sup,
-  std::chrono::milliseconds timeout = default_call_timeout);
-caf::expected<child_counts> count_children(caf::actor_system& sys, const caf::actor& sup,
-                                           std::chrono::milliseconds timeout = default_call_timeout);
+    caf::actor_system& sys, const caf::actor& sup,
+    std::chrono::milliseconds timeout = default_call_timeout);
+caf::expected<child_counts> count_children(
+    caf::actor_system& sys, const caf::actor& sup,
+    std::chrono::milliseconds timeout = default_call_timeout);
 
 }  // namespace herald::supervision

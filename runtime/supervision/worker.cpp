@@ -38,7 +38,7 @@ caf::error crash_reason(const std::exception_ptr& ex) {
 
 void install_crash_handler(caf::scheduled_actor* self) {
   self->set_exception_handler(
-    [](caf::scheduled_actor*, std::exception_ptr& ex) { return crash_reason(ex); });
+      [](caf::scheduled_actor*, std::exception_ptr& ex) { return crash_reason(ex); });
 }
 
 }  // namespace herald::supervision

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Helpers for writing supervised workers: a clear crash reason for exceptions, and spawn_worker() that installs it.
-// Used inside start functions (supervisor thread) and inside actors (their own thread); no shared state.
-// Invariant: an exception escaping a handler ends the actor with sec::runtime_error "exception <type>: <what>" and is not printed by the actor, so its supervisor logs it exactly once.
+// Helpers for writing supervised workers: a clear crash reason for exceptions, and spawn_worker()
+// that installs it. Used inside start functions (supervisor thread) and inside actors (their own
+// thread); no shared state. Invariant: an exception escaping a handler ends the actor with
+// sec::runtime_error "exception <type>: <what>" and is not printed by the actor, so its supervisor
+// logs it exactly once.
 
 #include <exception>
 #include <string>

@@ -56,8 +56,8 @@ struct trace {
 
 // A worker that, asked to shut down, records "exit:<id>" and stops only once its gate opens
 // (polling every 10 ms), then records "stop:<id>".
-caf::behavior gated_worker(caf::event_based_actor* self, std::string id,
-                           std::shared_ptr<trace> tr, std::shared_ptr<std::atomic<bool>> gate) {
+caf::behavior gated_worker(caf::event_based_actor* self, std::string id, std::shared_ptr<trace> tr,
+                           std::shared_ptr<std::atomic<bool>> gate) {
   auto reason = std::make_shared<caf::error>();
   self->set_exit_handler([=](caf::exit_msg& em) {
     tr->add("exit:" + id);

@@ -72,7 +72,8 @@ TEST_CASE("heraldd_serves_health_metrics_and_status_and_exits_0_on_sigterm", "[i
         "herald_build_info{version=\"" HERALD_VERSION "\"} 1", "# TYPE herald_actors_alive gauge",
         "herald_supervisor_restarts_total{", "herald_supervisor_children{supervisor=\"root\"} 2",
         "herald_http_requests_total{server=\"admin\",code=\"200\"}",
-        "herald_messages_handled_total{kind=\"supervisor\"}", "# TYPE herald_mailbox_depth gauge"}) {
+        "herald_messages_handled_total{kind=\"supervisor\"}",
+        "# TYPE herald_mailbox_depth gauge"}) {
     INFO("family: " << family);
     CHECK(metrics.body.find(family) != std::string::npos);
   }
@@ -102,8 +103,9 @@ TEST_CASE("heraldd_serves_health_metrics_and_status_and_exits_0_on_sigterm", "[i
     CHECK(std::count(tree.begin(), tree.end(), expected) == 1);
   }
 
-  auto text = testing::run_process(testing::bin_path("heraldctl"),
-                                   {"--node", "127.0.0.1:" + std::to_string(ports.admin), "status"});
+  auto text =
+      testing::run_process(testing::bin_path("heraldctl"),
+                           {"--node", "127.0.0.1:" + std::to_string(ports.admin), "status"});
   CHECK(text.exit_code == 0);
   CHECK(text.out.find("node:     itest-1") != std::string::npos);
   CHECK(text.out.find("system_sup") != std::string::npos);
@@ -138,10 +140,9 @@ TEST_CASE("flags_override_the_file_and_sigint_also_exits_0", "[integration]") {
   node_ports ports;
   uint16_t flag_port = testing::free_port();
   auto cfg = dir.write_file("node.toml", node_config("itest-2", ports, dir.path() + "/data"));
-  testing::child_process heraldd{
-      testing::bin_path("heraldd"),
-      {"--config", cfg, "--admin.listen", "127.0.0.1:" + std::to_string(flag_port),
-       "--log.level=debug"}};
+  testing::child_process heraldd{testing::bin_path("heraldd"),
+                                 {"--config", cfg, "--admin.listen",
+                                  "127.0.0.1:" + std::to_string(flag_port), "--log.level=debug"}};
   REQUIRE(testing::eventually([&] { return healthy(flag_port) || !heraldd.running(); }, 30s));
   INFO("heraldd stderr: " << heraldd.err());
   REQUIRE(heraldd.running());
@@ -174,8 +175,8 @@ TEST_CASE("an_unknown_key_or_bad_toml_exits_2_with_one_line", "[integration]") {
   CHECK(line_count(b.err) == 1);
   CHECK(b.err.find("heraldd: config error: " + broken + ":2:") == 0);
 
-  auto flag = testing::run_process(testing::bin_path("heraldd"), {"--runtime.shutdown_timeout_ms",
-                                                                  "soon"});
+  auto flag =
+      testing::run_process(testing::bin_path("heraldd"), {"--runtime.shutdown_timeout_ms", "soon"});
   CHECK(flag.exit_code == 2);
   CHECK(flag.err ==
         "heraldd: config error: runtime.shutdown_timeout_ms: expected integer, got \"soon\"\n");

@@ -38,10 +38,10 @@ size_t event_recorder::count(const std::string& event) const {
 bool event_recorder::wait_for(const std::string& event, size_t n,
                               std::chrono::milliseconds timeout) const {
   return wait_until(
-    [&](const std::vector<std::string>& xs) {
-      return static_cast<size_t>(std::count(xs.begin(), xs.end(), event)) >= n;
-    },
-    timeout);
+      [&](const std::vector<std::string>& xs) {
+        return static_cast<size_t>(std::count(xs.begin(), xs.end(), event)) >= n;
+      },
+      timeout);
 }
 
 bool event_recorder::wait_until(const std::function<bool(const std::vector<std::string>&)>& pred,

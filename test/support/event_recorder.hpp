@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Thread-safe recorder of test events ("start:a", "stop:b:exit_reason::user_shutdown") and bounded waits.
-// Owned by one test case; actors on any CAF worker thread record into it while the test thread waits.
-// Invariant: events are kept in the order record() was called; every wait is bounded by its timeout.
+// Thread-safe recorder of test events ("start:a", "stop:b:exit_reason::user_shutdown") and bounded
+// waits. Owned by one test case; actors on any CAF worker thread record into it while the test
+// thread waits. Invariant: events are kept in the order record() was called; every wait is bounded
+// by its timeout.
 
 #include <chrono>
 #include <condition_variable>

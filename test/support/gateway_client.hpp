@@ -15,8 +15,8 @@
 #include <string_view>
 #include <vector>
 
-#include <boost/asio/ip/address.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
@@ -77,9 +77,10 @@ public:
   void heartbeat() { send({{"op", 1}, {"d", last_seq_ ? json(last_seq_) : json(nullptr)}}); }
   void identify(const std::string& token, uint32_t intents = 33281,
                 std::optional<std::pair<int, int>> shard = std::nullopt) {
-    json d = {{"token", token},
-              {"intents", intents},
-              {"properties", {{"os", "linux"}, {"browser", "herald-test"}, {"device", "herald-test"}}}};
+    json d = {
+        {"token", token},
+        {"intents", intents},
+        {"properties", {{"os", "linux"}, {"browser", "herald-test"}, {"device", "herald-test"}}}};
     if (shard) {
       d["shard"] = {shard->first, shard->second};
     }
@@ -97,7 +98,8 @@ public:
   /// Drops the TCP connection without a close frame (the server sees 1006).
   void drop() {
     boost::system::error_code ec;
-    boost::beast::get_lowest_layer(ws_).socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+    boost::beast::get_lowest_layer(ws_).socket().shutdown(
+        boost::asio::ip::tcp::socket::shutdown_both, ec);
     boost::beast::get_lowest_layer(ws_).socket().close(ec);
     closed_ = true;
   }
@@ -131,7 +133,7 @@ public:
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (true) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0) {
         timed_out_ = true;
         return std::nullopt;
@@ -150,7 +152,7 @@ public:
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!close_code_) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
+          deadline - std::chrono::steady_clock::now());
       if (left.count() <= 0 || timed_out_) {
         return std::nullopt;
       }

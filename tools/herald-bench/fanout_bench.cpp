@@ -133,8 +133,8 @@ std::shared_ptr<store::store> seed_store(const fanout_options& o,
   store::write_batch batch;
   for (size_t g = 0; g < o.guilds; ++g) {
     batch.add(store::write_op::upsert_user{{owner_id_of(g), "owner" + std::to_string(g), true}});
-    batch.add(store::write_op::upsert_guild{{guild_id_of(g), "guild" + std::to_string(g),
-                                             owner_id_of(g)}});
+    batch.add(store::write_op::upsert_guild{
+        {guild_id_of(g), "guild" + std::to_string(g), owner_id_of(g)}});
     domain::role everyone;
     everyone.id_ = guild_id_of(g);
     everyone.name_ = "@everyone";
@@ -182,13 +182,14 @@ bool wait_until(const std::function<bool()>& done, size_t timeout_s) {
 }
 
 int run_fanout(const fanout_options& o) {
-  auto dir = std::filesystem::temp_directory_path() /
-             ("herald-fanout-" + std::to_string(::getpid()));
+  auto dir =
+      std::filesystem::temp_directory_path() / ("herald-fanout-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   caf::actor_system_config cfg;
   // One scheduler thread per core (CAF 0.17 defaults to at least 4).
   cfg.set("scheduler.max-threads", static_cast<size_t>(std::thread::hardware_concurrency()));
-  cfg.set("scheduler.policy", o.scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+  cfg.set("scheduler.policy",
+          o.scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   caf::actor_system sys{cfg};
   auto st = seed_store(o, dir);
   dispatch::dispatch_config dc;
@@ -198,8 +199,8 @@ int run_fanout(const fanout_options& o) {
     return 1;
   }
   auto svc = *started;
-  const session::intents granted = session::guilds_intent | session::guild_messages_intent |
-                                   session::message_content_intent;
+  const session::intents granted =
+      session::guilds_intent | session::guild_messages_intent | session::message_content_intent;
 
   // Sessions: identified and subscribed through the normal path, in waves
   // as clients would connect. With --connected 1 (default) each is then
@@ -222,12 +223,14 @@ int run_fanout(const fanout_options& o) {
       outputs.push_back(dispatch::open_session_async(svc, std::move(p)));
     }
     size_t ready_from = from;
-    bool ready = wait_until([&] {
-      while (ready_from < to && outputs[ready_from]->buffer().last_seq() >= 2) {
-        ++ready_from;
-      }
-      return ready_from == to;
-    }, o.timeout_s);
+    bool ready = wait_until(
+        [&] {
+          while (ready_from < to && outputs[ready_from]->buffer().last_seq() >= 2) {
+            ++ready_from;
+          }
+          return ready_from == to;
+        },
+        o.timeout_s);
     if (!ready) {
       std::cerr << "herald-bench: only " << ready_from << " of " << o.sessions
                 << " sessions subscribed in time\n";
@@ -325,8 +328,8 @@ int run_fanout(const fanout_options& o) {
   }
   std::cout << "mode=" << o.mode << " sessions=" << o.sessions << " events=" << o.events
             << " payload=" << o.payload << " guilds=" << o.guilds << "\n";
-  std::cout << "deliveries_per_s=" << static_cast<uint64_t>(static_cast<double>(deliveries) / elapsed_s)
-            << "\n";
+  std::cout << "deliveries_per_s="
+            << static_cast<uint64_t>(static_cast<double>(deliveries) / elapsed_s) << "\n";
   std::cout << "event_completion_p50_ms=" << percentile(latencies_ms, 50)
             << " event_completion_p99_ms=" << percentile(latencies_ms, 99) << "\n";
   if (o.latencies) {
@@ -335,8 +338,8 @@ int run_fanout(const fanout_options& o) {
     std::cout << "event_latencies_ms=";
     for (size_t k = 0; k < o.events; ++k) {
       double ms = tracker.done_ns[k] > 0
-                    ? static_cast<double>(tracker.done_ns[k] - tracker.start_ns[k]) / 1e6
-                    : -1.0;
+                      ? static_cast<double>(tracker.done_ns[k] - tracker.start_ns[k]) / 1e6
+                      : -1.0;
       std::cout << (k == 0 ? "" : ",") << std::setprecision(3) << ms;
     }
     std::cout << std::setprecision(6) << "\n";
@@ -346,8 +349,8 @@ int run_fanout(const fanout_options& o) {
       std::cout << "event_ack_ms=";
       for (size_t k = 0; k < o.events; ++k) {
         double ms = tracker.ack_ns[k] > 0
-                      ? static_cast<double>(tracker.ack_ns[k] - tracker.start_ns[k]) / 1e6
-                      : -1.0;
+                        ? static_cast<double>(tracker.ack_ns[k] - tracker.start_ns[k]) / 1e6
+                        : -1.0;
         std::cout << (k == 0 ? "" : ",") << std::setprecision(3) << ms;
       }
       std::cout << std::setprecision(6) << "\n";
@@ -358,7 +361,8 @@ int run_fanout(const fanout_options& o) {
             << "\n";
   std::cout << "events_per_s=" << static_cast<uint64_t>(static_cast<double>(o.events) / elapsed_s)
             << "\n";
-  std::cout << "deliveries=" << deliveries << " expected_deliveries=" << o.sessions * o.events / o.guilds
+  std::cout << "deliveries=" << deliveries
+            << " expected_deliveries=" << o.sessions * o.events / o.guilds
             << " failed_publishes=" << failed << " complete=" << (all_done ? 1 : 0) << "\n";
   std::cout << "setup_s=" << setup_s << "\n";
   if (auto frames = outputs[0]->buffer().held_frames()) {
@@ -397,7 +401,8 @@ void add_fanout_bench(CLI::App& app) {
   cmd->add_option("--sessions", opts->sessions, "sessions (one user each)");
   cmd->add_option("--events", opts->events, "MESSAGE_CREATE events to publish");
   cmd->add_option("--payload", opts->payload, "content bytes per message");
-  cmd->add_option("--mode", opts->mode, "burst | serial")->check(CLI::IsMember({"burst", "serial"}));
+  cmd->add_option("--mode", opts->mode, "burst | serial")
+      ->check(CLI::IsMember({"burst", "serial"}));
   cmd->add_option("--guilds", opts->guilds, "guilds; sessions and events round-robin over them");
   cmd->add_option("--timeout", opts->timeout_s, "seconds to wait for each phase");
   cmd->add_option("--wave", opts->wave, "sessions opened at a time during setup");
@@ -408,7 +413,7 @@ void add_fanout_bench(CLI::App& app) {
   cmd->add_option("--latencies", opts->latencies,
                   "print every event's completion latency in publish order (1) or not (0)");
   cmd->add_option("--scheduler", opts->scheduler, "CAF scheduler policy: sharing | stealing")
-    ->check(CLI::IsMember({"sharing", "stealing"}));
+      ->check(CLI::IsMember({"sharing", "stealing"}));
   cmd->callback([opts] { std::exit(run_fanout(*opts)); });
 }
 

@@ -44,8 +44,8 @@ int run_loop(const loop_options& o) {
   for (size_t t = 0; t < o.threads; ++t) {
     cores.push_back(std::make_unique<partition_core>(view));
   }
-  const session::intents granted = session::guilds_intent | session::guild_messages_intent |
-                                   session::message_content_intent;
+  const session::intents granted =
+      session::guilds_intent | session::guild_messages_intent | session::message_content_intent;
   std::string first = ",\"t\":\"GUILD_CREATE\",\"d\":{\"x\":\"" +
                       std::string(o.first_bytes > 40 ? o.first_bytes - 40 : 0, 'g') + "\"}}";
   auto rss_before = rss_bytes();
@@ -67,8 +67,8 @@ int run_loop(const loop_options& o) {
   ev->guild_id = 1;
   ev->channel_slot = 0;
   ev->required_intents = session::guild_messages_intent;
-  ev->full_tail = ",\"t\":\"MESSAGE_CREATE\",\"d\":{\"content\":\"" + std::string(o.payload, 'x') +
-                  "\"}}";
+  ev->full_tail =
+      ",\"t\":\"MESSAGE_CREATE\",\"d\":{\"content\":\"" + std::string(o.payload, 'x') + "\"}}";
   if (o.warm) {
     session::detail::chunk_pool_prefault(static_cast<uint64_t>(o.sessions) * o.events *
                                          (o.payload + 80) * 3 / 2);
@@ -93,8 +93,8 @@ int run_loop(const loop_options& o) {
   for (auto d : delivered) {
     total += d;
   }
-  std::cout << "loop threads=" << o.threads << " sessions=" << o.sessions
-            << " events=" << o.events << " payload=" << o.payload << "\n";
+  std::cout << "loop threads=" << o.threads << " sessions=" << o.sessions << " events=" << o.events
+            << " payload=" << o.payload << "\n";
   std::cout << "deliveries_per_s=" << static_cast<uint64_t>(static_cast<double>(total) / dt)
             << "\n";
   std::cout << "bytes_per_session="
@@ -114,8 +114,8 @@ int run_loop(const loop_options& o) {
 
 void add_fanout_loop_bench(CLI::App& app) {
   auto opts = std::make_shared<loop_options>();
-  auto* cmd = app.add_subcommand("fanout-loop",
-                                 "relay partition loop into session buffers, no actors");
+  auto* cmd =
+      app.add_subcommand("fanout-loop", "relay partition loop into session buffers, no actors");
   cmd->add_option("--sessions", opts->sessions, "sessions");
   cmd->add_option("--events", opts->events, "events");
   cmd->add_option("--payload", opts->payload, "content bytes per message");

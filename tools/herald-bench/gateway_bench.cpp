@@ -62,13 +62,13 @@ using namespace std::chrono_literals;
 struct gateway_options {
   size_t connections = 10000;
   size_t messages = 100;
-  double rate = 0;           // messages per second; 0 = back to back
-  size_t clients = 0;        // client processes; 0 = one per 8,000 connections (at least 2)
-  size_t posters = 4;        // concurrent REST connections when rate = 0
+  double rate = 0;     // messages per second; 0 = back to back
+  size_t clients = 0;  // client processes; 0 = one per 8,000 connections (at least 2)
+  size_t posters = 4;  // concurrent REST connections when rate = 0
   size_t timeout_s = 600;
-  std::string heraldd;       // default: heraldd beside this binary
-  std::string data_dir;      // default: a fresh temp dir, removed afterwards
-  size_t server_threads = 0; // gateway.threads for the node; 0 = the node's default
+  std::string heraldd;        // default: heraldd beside this binary
+  std::string data_dir;       // default: a fresh temp dir, removed afterwards
+  size_t server_threads = 0;  // gateway.threads for the node; 0 = the node's default
 };
 
 /// Sessions per client process: well under the 20,000-file hard limit per process.
@@ -160,11 +160,13 @@ std::string id_of(const nlohmann::json& j) {
   return id.is_string() ? id.get<std::string>() : std::to_string(id.get<uint64_t>());
 }
 
-nlohmann::json admin_post(uint16_t admin_port, const std::string& path, const nlohmann::json& body) {
+nlohmann::json admin_post(uint16_t admin_port, const std::string& path,
+                          const nlohmann::json& body) {
   auto r = net::http_fetch("127.0.0.1", admin_port, "POST", path, body.dump(), 30s);
   if (!r.ok() || r.status / 100 != 2) {
-    throw std::runtime_error("admin " + path + " failed: " +
-                             (r.ok() ? std::to_string(r.status) + " " + r.body : net::describe(r.error)));
+    throw std::runtime_error(
+        "admin " + path +
+        " failed: " + (r.ok() ? std::to_string(r.status) + " " + r.body : net::describe(r.error)));
   }
   return nlohmann::json::parse(r.body);
 }
@@ -173,7 +175,8 @@ nlohmann::json admin_post(uint16_t admin_port, const std::string& path, const nl
 class rest_poster {
 public:
   rest_poster(uint16_t port, std::string token, std::string channel)
-      : stream_(io_), token_(std::move(token)),
+      : stream_(io_),
+        token_(std::move(token)),
         target_("/api/v10/channels/" + std::move(channel) + "/messages") {
     stream_.connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
     stream_.socket().set_option(tcp::no_delay{true});
@@ -262,8 +265,9 @@ void read_worker(FILE* in, worker_result& r, std::mutex& m, std::condition_varia
 
 /// Posts every message (at `rate`/s, or back to back over `posters` connections) and
 /// returns each message's send time.
-std::vector<int64_t> post_messages(const gateway_options& o, uint16_t port, const std::string& token,
-                                   const std::string& channel, size_t& limited) {
+std::vector<int64_t> post_messages(const gateway_options& o, uint16_t port,
+                                   const std::string& token, const std::string& channel,
+                                   size_t& limited) {
   std::vector<int64_t> sent(o.messages, 0);
   std::atomic<size_t> next{0};
   std::atomic<size_t> total_limited{0};
@@ -310,10 +314,14 @@ int run_gateway(const gateway_options& o) {
   uint16_t admin_port = free_port();
   uint16_t gw_port = free_port();
   std::vector<std::string> args = {heraldd,
-                                   "--node.data_dir", dir,
-                                   "--admin.listen", "127.0.0.1:" + std::to_string(admin_port),
-                                   "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port),
-                                   "--log.level", "warn"};
+                                   "--node.data_dir",
+                                   dir,
+                                   "--admin.listen",
+                                   "127.0.0.1:" + std::to_string(admin_port),
+                                   "--gateway.listen",
+                                   "127.0.0.1:" + std::to_string(gw_port),
+                                   "--log.level",
+                                   "warn"};
   if (o.server_threads > 0) {
     args.insert(args.end(), {"--gateway.threads", std::to_string(o.server_threads)});
   }
@@ -347,9 +355,10 @@ int run_gateway(const gateway_options& o) {
     std::string channel_id = id_of(channel);
 
     int64_t rss_before = rss_bytes_of(server.pid);
-    size_t clients = o.clients > 0 ? o.clients
-                                   : std::max<size_t>(2, (o.connections + sessions_per_client - 1) /
-                                                           sessions_per_client);
+    size_t clients =
+        o.clients > 0
+            ? o.clients
+            : std::max<size_t>(2, (o.connections + sessions_per_client - 1) / sessions_per_client);
     clients = std::min(clients, o.connections);
     std::vector<worker_result> results(clients);
     std::mutex m;
@@ -361,17 +370,15 @@ int run_gateway(const gateway_options& o) {
       size_t n = o.connections / clients + (w < o.connections % clients ? 1 : 0);
       results[w].last_ns.assign(o.messages, 0);
       results[w].received.assign(o.messages, 0);
-      workers.push_back(child::spawn({self, "gateway-worker", "--port", std::to_string(gw_port),
-                                      "--token", token, "--connections", std::to_string(n),
-                                      "--messages", std::to_string(o.messages), "--timeout",
-                                      std::to_string(o.timeout_s)},
-                                     true));
+      workers.push_back(
+          child::spawn({self, "gateway-worker", "--port", std::to_string(gw_port), "--token", token,
+                        "--connections", std::to_string(n), "--messages",
+                        std::to_string(o.messages), "--timeout", std::to_string(o.timeout_s)},
+                       true));
       readers.emplace_back(read_worker, workers.back().from_child, std::ref(results[w]),
                            std::ref(m), std::ref(cv));
     }
-    auto all = [&](auto pred) {
-      return std::all_of(results.begin(), results.end(), pred);
-    };
+    auto all = [&](auto pred) { return std::all_of(results.begin(), results.end(), pred); };
     {
       std::unique_lock<std::mutex> lock{m};
       cv.wait_for(lock, std::chrono::seconds{o.timeout_s},
@@ -443,8 +450,7 @@ int run_gateway(const gateway_options& o) {
     size_t expected = identified * o.messages;
     double window_s = static_cast<double>(last_frame - sent.front()) / 1e9;
     std::cout << "connections=" << o.connections << " identified=" << identified
-              << " clients=" << clients << " messages=" << o.messages << " rate=" << o.rate
-              << "\n";
+              << " clients=" << clients << " messages=" << o.messages << " rate=" << o.rate << "\n";
     std::cout << "frames_per_s=" << static_cast<uint64_t>(static_cast<double>(frames) / window_s)
               << "\n";
     std::cout << "e2e_p50_ms=" << percentile(e2e_ms, 50) << " e2e_p99_ms=" << percentile(e2e_ms, 99)
@@ -457,9 +463,10 @@ int run_gateway(const gateway_options& o) {
               << "\n";
     std::cout << "seq_gaps=" << gaps << "\n";
     std::cout << "missing_frames=" << (o.connections * o.messages - frames) << "\n";
-    std::cout << "server_cpu_s=" << (cpu_after - cpu_before) << " server_rss_idle_bytes=" << rss_idle
-              << " sessions_closed=" << closed << " identify_failures=" << (o.connections - identified)
-              << " rest_429=" << limited << " identify_s=" << identify_s << " frames_received=" << frames
+    std::cout << "server_cpu_s=" << (cpu_after - cpu_before)
+              << " server_rss_idle_bytes=" << rss_idle << " sessions_closed=" << closed
+              << " identify_failures=" << (o.connections - identified) << " rest_429=" << limited
+              << " identify_s=" << identify_s << " frames_received=" << frames
               << " frames_expected=" << expected << "\n";
     // The client processes share the node's cores here: their CPU per frame over the same
     // window says how much of the machine was left for the node.
@@ -485,11 +492,12 @@ int run_gateway(const gateway_options& o) {
 void add_gateway_bench(CLI::App& app) {
   auto o = std::make_shared<gateway_options>();
   auto* cmd = app.add_subcommand(
-    "gateway", "Real heraldd + N WebSocket sessions in client processes; M REST posts at R/s");
+      "gateway", "Real heraldd + N WebSocket sessions in client processes; M REST posts at R/s");
   cmd->add_option("--connections", o->connections, "WebSocket sessions (default 10000)");
   cmd->add_option("--messages", o->messages, "Messages posted through REST (default 100)");
   cmd->add_option("--rate", o->rate, "Messages per second; 0 = back to back (default 0)");
-  cmd->add_option("--clients", o->clients, "Client processes (default: one per 8,000 sessions, ≥ 2)");
+  cmd->add_option("--clients", o->clients,
+                  "Client processes (default: one per 8,000 sessions, ≥ 2)");
   cmd->add_option("--posters", o->posters, "Concurrent REST connections when --rate 0 (default 4)");
   cmd->add_option("--timeout", o->timeout_s, "Give up after this many seconds (default 600)");
   cmd->add_option("--heraldd", o->heraldd, "heraldd binary (default: beside herald-bench)");

@@ -17,11 +17,11 @@ namespace herald::bench {
 /// What a worker process is told on its command line.
 struct gateway_worker_options {
   std::string host = "127.0.0.1";
-  uint16_t port = 0;         ///< the node's gateway port
-  std::string token;         ///< every session identifies as this user
-  size_t connections = 0;    ///< sessions this worker opens
-  size_t messages = 0;       ///< MESSAGE_CREATE frames each session must receive
-  size_t timeout_s = 300;    ///< the worker gives up (and reports) after this
+  uint16_t port = 0;            ///< the node's gateway port
+  std::string token;            ///< every session identifies as this user
+  size_t connections = 0;       ///< sessions this worker opens
+  size_t messages = 0;          ///< MESSAGE_CREATE frames each session must receive
+  size_t timeout_s = 300;       ///< the worker gives up (and reports) after this
   size_t connect_window = 256;  ///< connections being opened at once
 };
 

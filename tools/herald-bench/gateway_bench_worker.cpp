@@ -60,7 +60,8 @@ struct worker_state;
 /// One benchmark session: a WebSocket connection that identifies and then counts.
 class bench_session : public std::enable_shared_from_this<bench_session> {
 public:
-  bench_session(asio::io_context& io, worker_state& state) : ws_(io), heartbeat_(io), state_(state) {}
+  bench_session(asio::io_context& io, worker_state& state)
+      : ws_(io), heartbeat_(io), state_(state) {}
 
   void start(const tcp::endpoint& endpoint);
   void stop();
@@ -100,17 +101,17 @@ struct worker_state {
   tcp::endpoint endpoint;
   std::vector<std::shared_ptr<bench_session>> sessions;
   size_t next_to_open = 0;
-  size_t in_flight = 0;     // opened, not yet ready or failed
+  size_t in_flight = 0;  // opened, not yet ready or failed
   size_t identified = 0;
   size_t failed = 0;
-  size_t complete = 0;      // sessions that received every message
-  size_t frames = 0;        // MESSAGE_CREATE frames received
-  size_t gaps = 0;          // `s` that was not last + 1
-  size_t closed = 0;        // sessions closed by the server or by a network error
+  size_t complete = 0;  // sessions that received every message
+  size_t frames = 0;    // MESSAGE_CREATE frames received
+  size_t gaps = 0;      // `s` that was not last + 1
+  size_t closed = 0;    // sessions closed by the server or by a network error
   bool reported_ready = false;
   bool finished = false;
-  std::vector<int64_t> last_ns;     // per message index
-  std::vector<uint32_t> received;   // per message index
+  std::vector<int64_t> last_ns;    // per message index
+  std::vector<uint32_t> received;  // per message index
 
   void open_more();
   void session_settled(bool ok);
@@ -123,13 +124,13 @@ struct worker_state {
 void bench_session::start(const tcp::endpoint& endpoint) {
   beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds{30});
   beast::get_lowest_layer(ws_).async_connect(
-    endpoint, [self = shared_from_this()](beast::error_code ec) {
-      if (ec) {
-        return self->fail();
-      }
-      beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay{true});
-      self->on_connected();
-    });
+      endpoint, [self = shared_from_this()](beast::error_code ec) {
+        if (ec) {
+          return self->fail();
+        }
+        beast::get_lowest_layer(self->ws_).socket().set_option(tcp::no_delay{true});
+        self->on_connected();
+      });
 }
 
 void bench_session::on_connected() {
@@ -175,11 +176,12 @@ void bench_session::on_message(std::string_view text) {
         heartbeat_ms_ = hello["d"]["heartbeat_interval"].get<uint64_t>();
       }
       nlohmann::json identify = {
-        {"op", 2},
-        {"d",
-         {{"token", state_.opts.token},
-          {"intents", bench_intents},
-          {"properties", {{"os", "linux"}, {"browser", "herald-bench"}, {"device", "herald-bench"}}}}}};
+          {"op", 2},
+          {"d",
+           {{"token", state_.opts.token},
+            {"intents", bench_intents},
+            {"properties",
+             {{"os", "linux"}, {"browser", "herald-bench"}, {"device", "herald-bench"}}}}}};
       send(identify.dump());
       schedule_heartbeat();
       break;

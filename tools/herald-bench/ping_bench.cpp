@@ -62,30 +62,28 @@ struct receiver_state {
 };
 
 template <class Path>
-caf::behavior receiver(caf::stateful_actor<receiver_state>* self, int64_t total,
-                       int64_t window) {
+caf::behavior receiver(caf::stateful_actor<receiver_state>* self, int64_t total, int64_t window) {
   return {
-    // (data, seq): counts; every full window acks to the sender.
-    [self, total, window](data_atom, int64_t) {
-      auto& st = self->state;
-      if (++st.handled_ % window == 0) {
-        Path::send(self, caf::actor_cast<caf::actor>(self->current_sender()),
-                   ack_atom::value);
-      }
-      if (st.handled_ == total && st.waiting_) {
-        st.done_.deliver(st.handled_);
-      }
-    },
-    // (wait): call; replies the count once all messages are handled.
-    [self, total](wait_atom) -> caf::result<int64_t> {
-      auto& st = self->state;
-      if (st.handled_ == total) {
-        return st.handled_;
-      }
-      st.waiting_ = true;
-      st.done_ = self->make_response_promise();
-      return caf::delegated<int64_t>{};
-    },
+      // (data, seq): counts; every full window acks to the sender.
+      [self, total, window](data_atom, int64_t) {
+        auto& st = self->state;
+        if (++st.handled_ % window == 0) {
+          Path::send(self, caf::actor_cast<caf::actor>(self->current_sender()), ack_atom::value);
+        }
+        if (st.handled_ == total && st.waiting_) {
+          st.done_.deliver(st.handled_);
+        }
+      },
+      // (wait): call; replies the count once all messages are handled.
+      [self, total](wait_atom) -> caf::result<int64_t> {
+        auto& st = self->state;
+        if (st.handled_ == total) {
+          return st.handled_;
+        }
+        st.waiting_ = true;
+        st.done_ = self->make_response_promise();
+        return caf::delegated<int64_t>{};
+      },
   };
 }
 
@@ -104,14 +102,14 @@ void send_batch(caf::stateful_actor<sender_state>* self, int64_t total, int64_t 
 }
 
 template <class Path>
-caf::behavior sender(caf::stateful_actor<sender_state>* self, caf::actor dst,
-                     int64_t total, int64_t window) {
+caf::behavior sender(caf::stateful_actor<sender_state>* self, caf::actor dst, int64_t total,
+                     int64_t window) {
   self->state.receiver_ = std::move(dst);
   return {
-    // (go): starts streaming with two windows of credit.
-    [self, total, window](go_atom) { send_batch<Path>(self, total, 2 * window); },
-    // (ack): one window was handled; send one more.
-    [self, total, window](ack_atom) { send_batch<Path>(self, total, window); },
+      // (go): starts streaming with two windows of credit.
+      [self, total, window](go_atom) { send_batch<Path>(self, total, 2 * window); },
+      // (ack): one window was handled; send one more.
+      [self, total, window](ack_atom) { send_batch<Path>(self, total, window); },
   };
 }
 
@@ -141,7 +139,7 @@ double run_raw(caf::actor_system& sys, const ping_options& opt) {
   auto t0 = std::chrono::steady_clock::now();
   caf::anon_send(snd, go_atom::value);
   self->request(rcv, std::chrono::minutes{10}, wait_atom::value)
-    .receive([&](int64_t n) { handled = n; }, [](caf::error&) {});
+      .receive([&](int64_t n) { handled = n; }, [](caf::error&) {});
   auto secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   self->send_exit(snd, caf::exit_reason::user_shutdown);
   self->send_exit(rcv, caf::exit_reason::user_shutdown);
@@ -204,11 +202,11 @@ void add_ping_bench(CLI::App& app) {
   auto opt = std::make_shared<ping_options>();
   auto* cmd = app.add_subcommand("ping", "1->1 message throughput: runtime API vs raw CAF");
   cmd->add_option("--messages", opt->messages, "messages per measurement")
-    ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000'000}));
   cmd->add_option("--window", opt->window, "messages per flow-control ack")
-    ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
+      ->check(CLI::Range(int64_t{1}, int64_t{1'000'000}));
   cmd->add_option("--rounds", opt->rounds, "rounds; each measures both paths")
-    ->check(CLI::Range(1, 100));
+      ->check(CLI::Range(1, 100));
   cmd->add_option("--threads", opt->threads, "scheduler threads (0 = CAF default)");
   cmd->callback([opt] { run_ping(*opt); });
 }

@@ -27,7 +27,7 @@ namespace sup = herald::supervision;
 
 struct spawn_options {
   uint64_t actors = 1'000'000;
-  size_t partitions = 0;    // 0 = scheduler threads
+  size_t partitions = 0;     // 0 = scheduler threads
   uint64_t window = 20'000;  // start requests in flight before waiting
   bool eager = false;        // initialise workers at spawn instead of lazily
 };
@@ -36,7 +36,7 @@ struct spawn_options {
 // session actor costs before it holds any domain data.
 caf::behavior idle_worker(caf::event_based_actor*) {
   return {
-    [](caf::ok_atom) {},
+      [](caf::ok_atom) {},
   };
 }
 
@@ -64,7 +64,7 @@ bool drain(caf::actor_system& sys, const sup::partition_supervisor& parts) {
   bool ok = true;
   for (size_t i = 0; i < parts.partitions(); ++i) {
     self->request(parts.partition(i), std::chrono::seconds{120}, sup::ready_atom::value)
-      .receive([](caf::ok_atom) {}, [&](caf::error&) { ok = false; });
+        .receive([](caf::ok_atom) {}, [&](caf::error&) { ok = false; });
   }
   return ok;
 }

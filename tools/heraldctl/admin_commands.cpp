@@ -60,12 +60,15 @@ int send(context& ctx, const std::string& method, const std::string& target, con
 /// Ids are passed through as decimal strings; the node validates them (400 otherwise).
 CLI::Option* id_option(CLI::App* app, const std::string& flag, std::string& into,
                        const std::string& what) {
-  return app->add_option(flag, into, what)->required()->check(
-      CLI::Validator([](std::string& v) { return v.find_first_not_of("0123456789") ==
-                                                         std::string::npos && !v.empty()
-                                                     ? std::string{}
-                                                     : std::string{"expected a decimal id"}; },
-                     "ID"));
+  return app->add_option(flag, into, what)
+      ->required()
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.find_first_not_of("0123456789") == std::string::npos && !v.empty()
+                       ? std::string{}
+                       : std::string{"expected a decimal id"};
+          },
+          "ID"));
 }
 
 void add_user_commands(command_table& table) {

@@ -32,8 +32,8 @@ std::optional<net::client_response> context::put(const std::string& target,
 }
 
 std::optional<net::client_response> context::request(const std::string& method,
-                                                      const std::string& target,
-                                                      const std::string& body) {
+                                                     const std::string& target,
+                                                     const std::string& body) {
   auto ep = config::parse_endpoint(opts_.node);
   if (!ep) {
     fail("--node: expected HOST:PORT, got \"" + opts_.node + "\"");
@@ -54,8 +54,8 @@ std::optional<net::client_response> context::request(const std::string& method,
       return std::nullopt;
     }
     auto first_line = res.body.substr(0, res.body.find('\n'));
-    fail(method + " " + target + " on " + opts_.node + " answered " +
-         std::to_string(res.status) + (first_line.empty() ? "" : ": " + first_line));
+    fail(method + " " + target + " on " + opts_.node + " answered " + std::to_string(res.status) +
+         (first_line.empty() ? "" : ": " + first_line));
     return std::nullopt;
   }
   return res;

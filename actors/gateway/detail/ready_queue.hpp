@@ -40,10 +40,10 @@ private:
   const std::chrono::microseconds delay_;
   const bool inline_writes_;
   mutable std::mutex mutex_;
-  std::vector<std::shared_ptr<gateway_connection>> ready_;     // guarded
-  std::vector<std::shared_ptr<gateway_connection>> spare_;     // guarded; empty, for capacity
-  bool pending_ = false;                                       // guarded
-  uint64_t flushes_ = 0;                                       // guarded
+  std::vector<std::shared_ptr<gateway_connection>> ready_;  // guarded
+  std::vector<std::shared_ptr<gateway_connection>> spare_;  // guarded; empty, for capacity
+  bool pending_ = false;                                    // guarded
+  uint64_t flushes_ = 0;                                    // guarded
 };
 
 }  // namespace herald::gateway::detail

@@ -43,7 +43,7 @@ void append_decimal(std::string& out, std::uint64_t value) {
   out.append(buf, res.ptr);
 }
 
-} // namespace
+}  // namespace
 
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
@@ -168,4 +168,4 @@ json_writer& json_writer::raw(std::string_view json) {
   return *this;
 }
 
-} // namespace herald::guild::detail
+}  // namespace herald::guild::detail

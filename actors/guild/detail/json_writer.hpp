@@ -83,4 +83,4 @@ private:
   bool need_comma_;  // an element was written at this level: the next one needs ','
 };
 
-} // namespace herald::guild::detail
+}  // namespace herald::guild::detail

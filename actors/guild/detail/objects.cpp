@@ -20,14 +20,14 @@ void write_timestamp(json_writer& w, std::string_view name, std::int64_t unix_ms
   }
 }
 
-} // namespace
+}  // namespace
 
 void write_user_fields(json_writer& w, const domain::user& who) {
   w.id_field("id", who.id_)
-    .field("username", who.username_)
-    .field("discriminator", "0")
-    .null_field("global_name")
-    .null_field("avatar");
+      .field("username", who.username_)
+      .field("discriminator", "0")
+      .null_field("global_name")
+      .null_field("avatar");
   if (who.bot_) {
     w.field("bot", true);  // Discord sends `bot` only for bot accounts
   }
@@ -52,15 +52,15 @@ void write_member_fields(json_writer& w, const domain::member& m, const domain::
   w.end_array();
   // joined_at is required by Discord; a member restored without a time shows the epoch.
   w.field("joined_at", domain::format_iso8601(m.joined_at_))
-    .null_field("nick")
-    .null_field("avatar")
-    .null_field("banner")
-    .null_field("premium_since")
-    .field("deaf", false)
-    .field("mute", false)
-    .field("flags", 0)
-    .field("pending", false)
-    .null_field("communication_disabled_until");
+      .null_field("nick")
+      .null_field("avatar")
+      .null_field("banner")
+      .null_field("premium_since")
+      .field("deaf", false)
+      .field("mute", false)
+      .field("flags", 0)
+      .field("pending", false)
+      .null_field("communication_disabled_until");
 }
 
 void write_member(json_writer& w, const domain::member& m, const domain::user* who) {
@@ -71,53 +71,53 @@ void write_member(json_writer& w, const domain::member& m, const domain::user* w
 
 void write_role(json_writer& w, const domain::role& r) {
   w.begin_object()
-    .id_field("id", r.id_)
-    .field("name", r.name_)
-    .field("color", static_cast<std::int64_t>(r.color_));
+      .id_field("id", r.id_)
+      .field("name", r.name_)
+      .field("color", static_cast<std::int64_t>(r.color_));
   w.key("colors")
-    .begin_object()
-    .field("primary_color", static_cast<std::int64_t>(r.color_))
-    .null_field("secondary_color")
-    .null_field("tertiary_color")
-    .end_object();
+      .begin_object()
+      .field("primary_color", static_cast<std::int64_t>(r.color_))
+      .null_field("secondary_color")
+      .null_field("tertiary_color")
+      .end_object();
   w.field("hoist", r.hoist_)
-    .null_field("icon")
-    .null_field("unicode_emoji")
-    .field("position", r.position_)
-    .key("permissions")
-    .bits_string(r.permissions_)
-    .field("managed", r.managed_)
-    .field("mentionable", r.mentionable_)
-    .null_field("description")
-    .field("flags", 0)
-    .end_object();
+      .null_field("icon")
+      .null_field("unicode_emoji")
+      .field("position", r.position_)
+      .key("permissions")
+      .bits_string(r.permissions_)
+      .field("managed", r.managed_)
+      .field("mentionable", r.mentionable_)
+      .null_field("description")
+      .field("flags", 0)
+      .end_object();
 }
 
 void write_channel(json_writer& w, const domain::channel& ch) {
   w.begin_object()
-    .id_field("id", ch.id_)
-    .field("type", ch.type_)
-    .id_field("guild_id", ch.guild_id_)
-    .field("name", ch.name_)
-    .field("position", ch.position_);
+      .id_field("id", ch.id_)
+      .field("type", ch.type_)
+      .id_field("guild_id", ch.guild_id_)
+      .field("name", ch.name_)
+      .field("position", ch.position_);
   w.key("permission_overwrites").begin_array();
   for (const auto& ow : ch.overwrites_) {
     w.begin_object()
-      .id_field("id", ow.id_)
-      .field("type", static_cast<int>(ow.type_))
-      .key("allow")
-      .bits_string(ow.allow_)
-      .key("deny")
-      .bits_string(ow.deny_)
-      .end_object();
+        .id_field("id", ow.id_)
+        .field("type", static_cast<int>(ow.type_))
+        .key("allow")
+        .bits_string(ow.allow_)
+        .key("deny")
+        .bits_string(ow.deny_)
+        .end_object();
   }
   w.end_array()
-    .null_field("parent_id")
-    .field("nsfw", false)
-    .null_field("topic")
-    .null_field("last_message_id")
-    .field("rate_limit_per_user", 0)
-    .field("flags", 0);
+      .null_field("parent_id")
+      .field("nsfw", false)
+      .null_field("topic")
+      .null_field("last_message_id")
+      .field("rate_limit_per_user", 0)
+      .field("flags", 0);
   if (is_voice(ch.type_)) {
     w.field("bitrate", 64000).field("user_limit", 0).null_field("rtc_region");
   }
@@ -127,10 +127,10 @@ void write_channel(json_writer& w, const domain::channel& ch) {
 void write_message(json_writer& w, const domain::guild_state& state, const domain::message& msg,
                    bool redacted) {
   w.begin_object()
-    .id_field("id", msg.id_)
-    .field("type", 0)
-    .id_field("channel_id", msg.channel_id_)
-    .id_field("guild_id", msg.guild_id_);
+      .id_field("id", msg.id_)
+      .field("type", 0)
+      .id_field("channel_id", msg.channel_id_)
+      .id_field("guild_id", msg.guild_id_);
   w.key("author");
   if (const auto* author = state.find_user(msg.author_id_)) {
     write_user(w, *author);
@@ -167,52 +167,52 @@ void write_message(json_writer& w, const domain::guild_state& state, const domai
     w.id(role_id);
   }
   w.end_array()
-    .empty_array("attachments")
-    .empty_array("embeds")
-    .empty_array("components")
-    .field("pinned", false)
-    .field("flags", 0)
-    .end_object();
+      .empty_array("attachments")
+      .empty_array("embeds")
+      .empty_array("components")
+      .field("pinned", false)
+      .field("flags", 0)
+      .end_object();
 }
 
 void write_guild_fields(json_writer& w, const domain::guild_state& state) {
   const auto& info = state.info();
   w.id_field("id", info.id_)
-    .field("name", info.name_)
-    .null_field("icon")
-    .null_field("splash")
-    .null_field("discovery_splash")
-    .id_field("owner_id", info.owner_id_)
-    .null_field("afk_channel_id")
-    .field("afk_timeout", 300)
-    .field("verification_level", 0)
-    .field("default_message_notifications", 0)
-    .field("explicit_content_filter", 0);
+      .field("name", info.name_)
+      .null_field("icon")
+      .null_field("splash")
+      .null_field("discovery_splash")
+      .id_field("owner_id", info.owner_id_)
+      .null_field("afk_channel_id")
+      .field("afk_timeout", 300)
+      .field("verification_level", 0)
+      .field("default_message_notifications", 0)
+      .field("explicit_content_filter", 0);
   w.key("roles").begin_array();
   for (const auto& r : state.roles()) {
     write_role(w, r);
   }
   w.end_array()
-    .empty_array("emojis")
-    .empty_array("features")
-    .field("mfa_level", 0)
-    .null_field("application_id")
-    .null_field("system_channel_id")
-    .field("system_channel_flags", 0)
-    .null_field("rules_channel_id")
-    .null_field("max_presences")
-    .field("max_members", max_members)
-    .null_field("vanity_url_code")
-    .null_field("description")
-    .null_field("banner")
-    .field("premium_tier", 0)
-    .field("premium_subscription_count", 0)
-    .field("preferred_locale", "en-US")
-    .null_field("public_updates_channel_id")
-    .field("nsfw_level", 0)
-    .empty_array("stickers")
-    .field("premium_progress_bar_enabled", false)
-    .null_field("safety_alerts_channel_id");
+      .empty_array("emojis")
+      .empty_array("features")
+      .field("mfa_level", 0)
+      .null_field("application_id")
+      .null_field("system_channel_id")
+      .field("system_channel_flags", 0)
+      .null_field("rules_channel_id")
+      .null_field("max_presences")
+      .field("max_members", max_members)
+      .null_field("vanity_url_code")
+      .null_field("description")
+      .null_field("banner")
+      .field("premium_tier", 0)
+      .field("premium_subscription_count", 0)
+      .field("preferred_locale", "en-US")
+      .null_field("public_updates_channel_id")
+      .field("nsfw_level", 0)
+      .empty_array("stickers")
+      .field("premium_progress_bar_enabled", false)
+      .null_field("safety_alerts_channel_id");
 }
 
-} // namespace herald::guild::detail
+}  // namespace herald::guild::detail

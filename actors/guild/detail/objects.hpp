@@ -38,4 +38,4 @@ void write_message(json_writer& w, const domain::guild_state& state, const domai
 /// Fields of the guild object shared by GUILD_CREATE and GUILD_UPDATE, no braces.
 void write_guild_fields(json_writer& w, const domain::guild_state& state);
 
-} // namespace herald::guild::detail
+}  // namespace herald::guild::detail

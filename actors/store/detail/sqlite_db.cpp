@@ -79,8 +79,7 @@ statement& statement::bind_id(int index, std::uint64_t value) {
 }
 
 statement& statement::bind(int index, std::string_view value) {
-  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()),
-                    SQLITE_TRANSIENT);
+  sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
   return *this;
 }
 
@@ -130,4 +129,4 @@ std::string statement::column_text(int index) const {
   return text != nullptr ? std::string(text, static_cast<std::size_t>(size)) : std::string();
 }
 
-} // namespace herald::store::detail
+}  // namespace herald::store::detail

@@ -69,4 +69,4 @@ result<void> each_row(statement& q, std::string_view what, F&& on_row) {
   return {};
 }
 
-} // namespace herald::store::detail
+}  // namespace herald::store::detail

@@ -37,4 +37,4 @@ struct sqlite_store::impl {
   detail::statement guild_of_channel_, select_token_epoch_, bump_token_epoch_;
 };
 
-} // namespace herald::store
+}  // namespace herald::store

@@ -125,9 +125,9 @@ result<bool> step_migration(sqlite3* db) {
   const int from = version.value();
   if (from > latest_schema_version()) {
     return fail(store_error{store_errc::schema_too_new,
-                            "schema version " + std::to_string(from)
-                              + " is newer than " + std::to_string(latest_schema_version())
-                              + ", the newest this build knows"});
+                            "schema version " + std::to_string(from) + " is newer than " +
+                                std::to_string(latest_schema_version()) +
+                                ", the newest this build knows"});
   }
   if (from == latest_schema_version()) {
     if (auto r = exec(db, "COMMIT", "commit"); !r) {
@@ -150,7 +150,7 @@ result<bool> step_migration(sqlite3* db) {
   return true;
 }
 
-} // namespace
+}  // namespace
 
 const std::vector<const char*>& migrations() {
   static const std::vector<const char*> list = {schema_v1, schema_v2};
@@ -176,4 +176,4 @@ result<int> migrate(sqlite3* db) {
   return latest_schema_version();
 }
 
-} // namespace herald::store::detail
+}  // namespace herald::store::detail

@@ -24,4 +24,4 @@ int latest_schema_version();
 /// IMMEDIATE transaction. Returns the resulting version.
 result<int> migrate(sqlite3* db);
 
-} // namespace herald::store::detail
+}  // namespace herald::store::detail

@@ -57,8 +57,7 @@ inline constexpr const char* counter_kind = "reaction_counter";
 /// Spawns the counter of `channel_id` (not registered: the start function in
 /// reactions.cpp registers it). It publishes through `svc`'s guilds and reads
 /// messages from `svc`'s store, so `svc` must be started.
-caf::expected<caf::actor> spawn_reaction_counter(caf::actor_system& sys,
-                                                 dispatch::services_ptr svc,
+caf::expected<caf::actor> spawn_reaction_counter(caf::actor_system& sys, dispatch::services_ptr svc,
                                                  uint64_t channel_id);
 
 }  // namespace herald::reactions

@@ -22,11 +22,11 @@ std::string payload_json(const reaction& r, bool added) {
     emoji_json["id"] = std::to_string(r.emoji_.id_);
   }
   nlohmann::json d{
-    {"user_id", std::to_string(r.user_id_)},
-    {"channel_id", std::to_string(r.channel_id_)},
-    {"message_id", std::to_string(r.message_id_)},
-    {"guild_id", std::to_string(r.guild_id_)},
-    {"emoji", std::move(emoji_json)},
+      {"user_id", std::to_string(r.user_id_)},
+      {"channel_id", std::to_string(r.channel_id_)},
+      {"message_id", std::to_string(r.message_id_)},
+      {"guild_id", std::to_string(r.guild_id_)},
+      {"emoji", std::move(emoji_json)},
   };
   if (added) {
     // Discord sends these on ADD only: a normal (not super) reaction.

@@ -57,8 +57,8 @@ domain::guild_state build_guild(const guild_plan& plan) {
     ch.name_ = "channel" + std::to_string(c.id);
     if (!c.viewers.empty()) {
       // @everyone's overwrite id is the guild id (Discord's convention).
-      ch.overwrites_.push_back({plan.id, domain::overwrite_type::role, 0,
-                                permissions::view_channel});
+      ch.overwrites_.push_back(
+          {plan.id, domain::overwrite_type::role, 0, permissions::view_channel});
       for (auto v : c.viewers) {
         ch.overwrites_.push_back({v, domain::overwrite_type::member, permissions::view_channel, 0});
       }
@@ -102,10 +102,12 @@ size_t session_probe::drain() {
 
 bool session_probe::drain_until(const std::function<bool(const std::vector<json>&)>& done,
                                 std::chrono::milliseconds timeout) {
-  return eventually([&] {
-    drain();
-    return done(frames_);
-  }, timeout);
+  return eventually(
+      [&] {
+        drain();
+        return done(frames_);
+      },
+      timeout);
 }
 
 std::vector<json> session_probe::of_type(const std::string& type) const {
@@ -179,9 +181,8 @@ std::unique_ptr<session_probe> sandbox::open_session(uint64_t user_id,
     throw std::runtime_error("open_session: " + dispatch::describe(opened.error()));
   }
   auto probe = std::make_unique<session_probe>(std::move(*opened));
-  bool ready = probe->drain_until([guilds](const std::vector<json>& f) {
-    return f.size() >= 1 + guilds;
-  });
+  bool ready =
+      probe->drain_until([guilds](const std::vector<json>& f) { return f.size() >= 1 + guilds; });
   if (!ready) {
     throw std::runtime_error("session did not get READY and its GUILD_CREATEs");
   }
@@ -206,9 +207,8 @@ uint64_t sandbox::post_message(uint64_t guild_id, uint64_t channel_id, uint64_t 
 }
 
 session::intents all_intents() {
-  return session::guilds_intent | session::guild_members_intent |
-         session::guild_messages_intent | session::message_content_intent |
-         guild_message_reactions_intent;
+  return session::guilds_intent | session::guild_members_intent | session::guild_messages_intent |
+         session::message_content_intent | guild_message_reactions_intent;
 }
 
 }  // namespace herald::reactions::sandbox

@@ -59,15 +59,15 @@ private:
   void release_message();
 
   size_t max_message_bytes_;
-  std::string message_;    // unmasked payload of the data message being assembled
-  std::string control_;    // unmasked payload of the control frame being read
-  uint64_t remaining_ = 0;  // payload bytes left in the current frame
+  std::string message_;      // unmasked payload of the data message being assembled
+  std::string control_;      // unmasked payload of the control frame being read
+  uint64_t remaining_ = 0;   // payload bytes left in the current frame
   size_t message_size_ = 0;  // bytes of the current message so far (kept or discarded)
-  uint8_t header_[14];     // partial frame header
+  uint8_t header_[14];       // partial frame header
   uint8_t header_have_ = 0;
   uint8_t mask_[4] = {0, 0, 0, 0};
-  uint8_t mask_pos_ = 0;   // index into mask_ of the next payload byte
-  uint8_t frame_op_ = 0;   // opcode of the current frame
+  uint8_t mask_pos_ = 0;    // index into mask_ of the next payload byte
+  uint8_t frame_op_ = 0;    // opcode of the current frame
   uint8_t message_op_ = 0;  // opcode of the message in progress, 0 if none
   bool fin_ = false;
   bool in_payload_ = false;

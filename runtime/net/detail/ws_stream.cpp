@@ -79,9 +79,9 @@ ws_metrics::ws_metrics(const std::string& server)
   }
 }
 
-ws_stream::ws_stream(tcp::socket socket, http_request request, uint64_t id,
-                     const ws_options& opts, const ws_metrics& metrics, ws_registry& registry,
-                     std::shared_ptr<void> owner, std::string leftover)
+ws_stream::ws_stream(tcp::socket socket, http_request request, uint64_t id, const ws_options& opts,
+                     const ws_metrics& metrics, ws_registry& registry, std::shared_ptr<void> owner,
+                     std::string leftover)
     : ws_connection(std::move(request), id),
       owner_(std::move(owner)),
       socket_(std::move(socket)),
@@ -145,8 +145,7 @@ void ws_stream::post(std::function<void()> fn) {
 
 void ws_stream::send(const std::vector<std::string_view>& messages, ws_opcode op,
                      std::shared_ptr<const void> keepalive, std::function<void()> on_written) {
-  if (enqueue(messages, static_cast<uint8_t>(op), std::move(keepalive),
-              std::move(on_written))) {
+  if (enqueue(messages, static_cast<uint8_t>(op), std::move(keepalive), std::move(on_written))) {
     metrics_.messages_out.inc(messages.size());
   }
 }
@@ -239,9 +238,8 @@ bool ws_stream::write_parts_now(const std::vector<std::string_view>& pieces,
           consume_locked(static_cast<size_t>(n));
         }
         write_scheduled_ = true;
-        post_locked([self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
-          self->do_write();
-        });
+        post_locked(
+            [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->do_write(); });
         return false;
       }
     }
@@ -251,8 +249,7 @@ bool ws_stream::write_parts_now(const std::vector<std::string_view>& pieces,
 }
 
 bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t opcode,
-                        std::shared_ptr<const void> keepalive,
-                        std::function<void()> on_written,
+                        std::shared_ptr<const void> keepalive, std::function<void()> on_written,
                         const std::vector<uint32_t>* per_message) {
   bool control = opcode == op_pong;
   // Message k spans pieces [first, first + count): its size is their sum.
@@ -295,15 +292,14 @@ bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t o
   queued_bytes_ += bytes;
   if (!write_scheduled_) {
     write_scheduled_ = true;
-    post_locked([self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
-      self->do_write();
-    });
+    post_locked(
+        [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->do_write(); });
   }
   return true;
 }
 
-size_t ws_stream::push_frames_locked(const std::vector<std::string_view>& payloads,
-                                     uint8_t opcode, const std::vector<uint32_t>* per_message) {
+size_t ws_stream::push_frames_locked(const std::vector<std::string_view>& payloads, uint8_t opcode,
+                                     const std::vector<uint32_t>* per_message) {
   size_t before = frames_.size();
   size_t messages = per_message != nullptr ? per_message->size() : payloads.size();
   auto count_of = [&](size_t k) -> size_t {
@@ -344,14 +340,15 @@ void ws_stream::queue_close_locked(uint16_t code, std::string_view reason, bool 
     payload->push_back(static_cast<char>(code & 0xff));
     payload->append(reason.substr(0, 123));
   }
-  out_frame f{payload->data(), payload->size(), {static_cast<uint8_t>(0x80 | op_close),
-                                                 static_cast<uint8_t>(payload->size())},
+  out_frame f{payload->data(),
+              payload->size(),
+              {static_cast<uint8_t>(0x80 | op_close), static_cast<uint8_t>(payload->size())},
               2};
   frames_.push_back(f);
   queued_bytes_ += 2 + payload->size();
   auto self = std::static_pointer_cast<ws_stream>(shared_from_this());
-  batches_.push_back(out_batch{frames_.size(), std::move(payload),
-                               [self] { self->close_frame_written(); }});
+  batches_.push_back(
+      out_batch{frames_.size(), std::move(payload), [self] { self->close_frame_written(); }});
   if (!write_scheduled_) {
     write_scheduled_ = true;
     post_locked([self] { self->do_write(); });
@@ -423,10 +420,9 @@ void ws_stream::on_readable(const boost::system::error_code& ec) {
       return;
     }
   }
-  asio::post(socket_.get_executor(),
-             [self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
-               self->on_readable({});
-             });
+  asio::post(
+      socket_.get_executor(),
+      [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->on_readable({}); });
 }
 
 void ws_stream::frame_text(std::string_view message) {
@@ -517,10 +513,9 @@ void ws_stream::do_write() {
     metrics_.bytes_written.inc(static_cast<uint64_t>(n));
     advance(static_cast<size_t>(n));
   }
-  asio::post(socket_.get_executor(),
-             [self = std::static_pointer_cast<ws_stream>(shared_from_this())] {
-               self->do_write();
-             });
+  asio::post(
+      socket_.get_executor(),
+      [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->do_write(); });
 }
 
 // Gathers the unwritten frames into the io thread's iovec array: per frame its header (copied,

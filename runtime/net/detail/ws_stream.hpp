@@ -25,13 +25,13 @@ namespace herald::net::detail {
 /// Per-server WebSocket instruments (label server=<server_options::name>).
 struct ws_metrics {
   explicit ws_metrics(const std::string& server);
-  metrics::gauge& open;               ///< herald_ws_connections: open connections
-  metrics::counter& accepted;         ///< herald_ws_connections_total: upgrades accepted
-  metrics::counter& messages_in;      ///< herald_ws_messages_in_total: text messages delivered
-  metrics::counter& messages_out;     ///< herald_ws_messages_out_total: data messages queued
-  metrics::counter& bytes_written;    ///< herald_ws_bytes_written_total: frame bytes written
-  metrics::counter& writev_calls;     ///< herald_ws_writev_total: sendmsg calls that wrote
-  metrics::counter* errors[3];        ///< herald_ws_inbound_errors_total{kind}, by ws_error
+  metrics::gauge& open;             ///< herald_ws_connections: open connections
+  metrics::counter& accepted;       ///< herald_ws_connections_total: upgrades accepted
+  metrics::counter& messages_in;    ///< herald_ws_messages_in_total: text messages delivered
+  metrics::counter& messages_out;   ///< herald_ws_messages_out_total: data messages queued
+  metrics::counter& bytes_written;  ///< herald_ws_bytes_written_total: frame bytes written
+  metrics::counter& writev_calls;   ///< herald_ws_writev_total: sendmsg calls that wrote
+  metrics::counter* errors[3];      ///< herald_ws_inbound_errors_total{kind}, by ws_error
 };
 
 class ws_stream;
@@ -56,8 +56,7 @@ public:
   boost::asio::any_io_executor executor() const override;
   void post(std::function<void()> fn) override;
   void send(const std::vector<std::string_view>& messages, ws_opcode op,
-            std::shared_ptr<const void> keepalive,
-            std::function<void()> on_written = {}) override;
+            std::shared_ptr<const void> keepalive, std::function<void()> on_written = {}) override;
   void send_parts(const std::vector<std::string_view>& pieces,
                   const std::vector<uint32_t>& pieces_per_message, ws_opcode op,
                   std::shared_ptr<const void> keepalive,
@@ -129,7 +128,7 @@ private:
   bool close_written_ = false;    // strand: our close frame reached the kernel
 
   mutable std::mutex mutex_;
-  std::vector<out_frame> frames_;  // guarded; [head_, end) not yet fully written
+  std::vector<out_frame> frames_;   // guarded; [head_, end) not yet fully written
   std::vector<out_batch> batches_;  // guarded; in frame order
   size_t head_ = 0;                 // guarded; first frame not fully written
   size_t head_offset_ = 0;          // guarded; bytes of frames_[head_] already written

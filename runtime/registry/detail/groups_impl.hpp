@@ -16,7 +16,7 @@ namespace herald::registry {
 
 template <class Key, class Hash>
 struct basic_groups<Key, Hash>::core
-  : std::enable_shared_from_this<typename basic_groups<Key, Hash>::core> {
+    : std::enable_shared_from_this<typename basic_groups<Key, Hash>::core> {
   struct member {
     caf::actor actor;
     uint64_t serial;  // identifies this membership's removal hook
@@ -30,23 +30,19 @@ struct basic_groups<Key, Hash>::core
   };
 
   core(std::string n, size_t count)
-    : name(std::move(n)),
-      shards(count == 0 ? 1 : count),
-      members(metrics::registry::global().get_gauge(
-        "herald_registry_group_members",
-        "Memberships held in a pub/sub group registry", {{"registry", name}})),
-      dispatches(metrics::registry::global().get_counter(
-        "herald_registry_dispatches_total", "dispatch calls on group registry",
-        {{"registry", name}})),
-      deliveries(metrics::registry::global().get_counter(
-        "herald_registry_deliveries_total",
-        "Messages enqueued to group members by dispatch",
-        {{"registry", name}})) {
-  }
+      : name(std::move(n)),
+        shards(count == 0 ? 1 : count),
+        members(metrics::registry::global().get_gauge(
+            "herald_registry_group_members", "Memberships held in a pub/sub group registry",
+            {{"registry", name}})),
+        dispatches(metrics::registry::global().get_counter("herald_registry_dispatches_total",
+                                                           "dispatch calls on group registry",
+                                                           {{"registry", name}})),
+        deliveries(metrics::registry::global().get_counter(
+            "herald_registry_deliveries_total", "Messages enqueued to group members by dispatch",
+            {{"registry", name}})) {}
 
-  shard& shard_for(const Key& key) {
-    return shards[detail::shard_of(Hash{}(key), shards.size())];
-  }
+  shard& shard_for(const Key& key) { return shards[detail::shard_of(Hash{}(key), shards.size())]; }
 
   static const void* key_of(const caf::actor& a) {
     return caf::actor_cast<caf::abstract_actor*>(a)->ctrl();
@@ -54,8 +50,8 @@ struct basic_groups<Key, Hash>::core
 
   /// Erases one membership; its handle goes to `dropped` (released by the
   /// caller after unlocking, see registry_impl.hpp drop_outside_lock).
-  bool erase_locked(shard& s, const Key& group, const void* who,
-                    std::optional<uint64_t> serial, member& dropped) {
+  bool erase_locked(shard& s, const Key& group, const void* who, std::optional<uint64_t> serial,
+                    member& dropped) {
     auto g = s.groups.find(group);
     if (g == s.groups.end()) {
       return false;
@@ -74,8 +70,8 @@ struct basic_groups<Key, Hash>::core
   }
 
   /// Runs on the dying actor's thread.
-  static void on_exit(const std::weak_ptr<core>& weak, const Key& group,
-                      const void* who, uint64_t serial) {
+  static void on_exit(const std::weak_ptr<core>& weak, const Key& group, const void* who,
+                      uint64_t serial) {
     auto self = weak.lock();
     if (!self) {
       return;
@@ -96,8 +92,7 @@ struct basic_groups<Key, Hash>::core
 
 template <class Key, class Hash>
 basic_groups<Key, Hash>::basic_groups(std::string name, size_t shard_count)
-  : core_(std::make_shared<core>(std::move(name), shard_count)) {
-}
+    : core_(std::make_shared<core>(std::move(name), shard_count)) {}
 
 template <class Key, class Hash>
 basic_groups<Key, Hash>::~basic_groups() {
@@ -115,8 +110,8 @@ basic_groups<Key, Hash>::~basic_groups() {
 }
 
 template <class Key, class Hash>
-std::optional<registry_error>
-basic_groups<Key, Hash>::join(const Key& group, const caf::actor& actor) {
+std::optional<registry_error> basic_groups<Key, Hash>::join(const Key& group,
+                                                            const caf::actor& actor) {
   if (detail::is_dead(actor)) {
     return registry_error::dead_actor;
   }
@@ -142,9 +137,7 @@ basic_groups<Key, Hash>::join(const Key& group, const caf::actor& actor) {
   }
   std::weak_ptr<core> weak = core_;
   detail::attach_hook(actor, detail::hook_id{core_.get(), serial},
-                      [weak, group, who, serial] {
-                        core::on_exit(weak, group, who, serial);
-                      });
+                      [weak, group, who, serial] { core::on_exit(weak, group, who, serial); });
   return std::nullopt;
 }
 
@@ -157,8 +150,7 @@ bool basic_groups<Key, Hash>::leave(const Key& group, const caf::actor& actor) {
   {
     auto& s = core_->shard_for(group);
     std::lock_guard<std::mutex> guard{s.mutex};
-    if (!core_->erase_locked(s, group, core::key_of(actor), std::nullopt,
-                             dropped)) {
+    if (!core_->erase_locked(s, group, core::key_of(actor), std::nullopt, dropped)) {
       return false;
     }
   }
@@ -167,8 +159,7 @@ bool basic_groups<Key, Hash>::leave(const Key& group, const caf::actor& actor) {
 }
 
 template <class Key, class Hash>
-std::vector<caf::actor>
-basic_groups<Key, Hash>::members(const Key& group) const {
+std::vector<caf::actor> basic_groups<Key, Hash>::members(const Key& group) const {
   std::vector<caf::actor> result;
   auto& s = core_->shard_for(group);
   std::lock_guard<std::mutex> guard{s.mutex};
@@ -185,8 +176,7 @@ basic_groups<Key, Hash>::members(const Key& group) const {
 }
 
 template <class Key, class Hash>
-size_t basic_groups<Key, Hash>::dispatch_message(const Key& group,
-                                                 const caf::message& msg,
+size_t basic_groups<Key, Hash>::dispatch_message(const Key& group, const caf::message& msg,
                                                  caf::strong_actor_ptr sender,
                                                  caf::execution_unit* host) {
   core_->dispatches.inc();

@@ -16,7 +16,7 @@ namespace herald::registry {
 
 template <class Key, class Hash>
 struct basic_registry<Key, Hash>::core
-  : std::enable_shared_from_this<typename basic_registry<Key, Hash>::core> {
+    : std::enable_shared_from_this<typename basic_registry<Key, Hash>::core> {
   struct entry {
     caf::actor actor;
     uint64_t serial;  // identifies this registration's removal hook
@@ -27,32 +27,25 @@ struct basic_registry<Key, Hash>::core
   };
 
   core(std::string n, size_t count)
-    : name(std::move(n)),
-      shards(count == 0 ? 1 : count),
-      names(metrics::registry::global().get_gauge(
-        "herald_registry_names", "Keys registered in a unique-key registry",
-        {{"registry", name}})),
-      lookups(metrics::registry::global().get_counter(
-        "herald_registry_lookups_total",
-        "lookup and lookup_or_start calls on a unique-key registry",
-        {{"registry", name}})),
-      starts(metrics::registry::global().get_counter(
-        "herald_registry_starts_total",
-        "start callbacks run by lookup_or_start", {{"registry", name}})) {
-  }
+      : name(std::move(n)),
+        shards(count == 0 ? 1 : count),
+        names(metrics::registry::global().get_gauge("herald_registry_names",
+                                                    "Keys registered in a unique-key registry",
+                                                    {{"registry", name}})),
+        lookups(metrics::registry::global().get_counter(
+            "herald_registry_lookups_total",
+            "lookup and lookup_or_start calls on a unique-key registry", {{"registry", name}})),
+        starts(metrics::registry::global().get_counter("herald_registry_starts_total",
+                                                       "start callbacks run by lookup_or_start",
+                                                       {{"registry", name}})) {}
 
-  shard& shard_for(const Key& key) {
-    return shards[detail::shard_of(Hash{}(key), shards.size())];
-  }
+  shard& shard_for(const Key& key) { return shards[detail::shard_of(Hash{}(key), shards.size())]; }
 
-  detail::hook_id id_of(uint64_t serial) const {
-    return detail::hook_id{this, serial};
-  }
+  detail::hook_id id_of(uint64_t serial) const { return detail::hook_id{this, serial}; }
 
   /// Runs on the dying actor's thread. Erases the entry only if it is still
   /// this registration: a newer one under the same key must survive.
-  static void on_exit(const std::weak_ptr<core>& weak, const Key& key,
-                      uint64_t serial) {
+  static void on_exit(const std::weak_ptr<core>& weak, const Key& key, uint64_t serial) {
     auto self = weak.lock();
     if (!self) {
       return;
@@ -71,9 +64,7 @@ struct basic_registry<Key, Hash>::core
   /// Call without any shard lock held.
   void watch(const Key& key, const caf::actor& actor, uint64_t serial) {
     std::weak_ptr<core> weak = this->shared_from_this();
-    detail::attach_hook(actor, id_of(serial), [weak, key, serial] {
-      on_exit(weak, key, serial);
-    });
+    detail::attach_hook(actor, id_of(serial), [weak, key, serial] { on_exit(weak, key, serial); });
   }
 
   // drop_outside_lock: every handle removed under a shard lock is moved to a
@@ -91,8 +82,7 @@ struct basic_registry<Key, Hash>::core
 
 template <class Key, class Hash>
 basic_registry<Key, Hash>::basic_registry(std::string name, size_t shard_count)
-  : core_(std::make_shared<core>(std::move(name), shard_count)) {
-}
+    : core_(std::make_shared<core>(std::move(name), shard_count)) {}
 
 template <class Key, class Hash>
 basic_registry<Key, Hash>::~basic_registry() {
@@ -111,9 +101,8 @@ basic_registry<Key, Hash>::~basic_registry() {
 }
 
 template <class Key, class Hash>
-std::optional<registry_error>
-basic_registry<Key, Hash>::register_actor(const Key& key,
-                                          const caf::actor& actor) {
+std::optional<registry_error> basic_registry<Key, Hash>::register_actor(const Key& key,
+                                                                        const caf::actor& actor) {
   if (detail::is_dead(actor)) {
     return registry_error::dead_actor;
   }
@@ -157,8 +146,7 @@ bool basic_registry<Key, Hash>::unregister(const Key& key) {
 }
 
 template <class Key, class Hash>
-bool basic_registry<Key, Hash>::unregister(const Key& key,
-                                           const caf::actor& actor) {
+bool basic_registry<Key, Hash>::unregister(const Key& key, const caf::actor& actor) {
   uint64_t serial = 0;
   {
     caf::actor dropped;  // drop_outside_lock
@@ -190,8 +178,7 @@ caf::actor basic_registry<Key, Hash>::lookup(const Key& key) {
 }
 
 template <class Key, class Hash>
-start_result basic_registry<Key, Hash>::lookup_or_start_impl(const Key& key,
-                                                             starter start) {
+start_result basic_registry<Key, Hash>::lookup_or_start_impl(const Key& key, starter start) {
   core_->lookups.inc();
   caf::actor started;
   uint64_t serial = 0;

@@ -27,8 +27,8 @@ inline bool is_dead(const caf::actor& handle) noexcept {
     return true;
   }
   auto* ptr = caf::actor_cast<caf::abstract_actor*>(handle);
-  return ptr->getf(caf::abstract_actor::is_terminated_flag
-                      | caf::abstract_actor::is_shutting_down_flag);
+  return ptr->getf(caf::abstract_actor::is_terminated_flag |
+                   caf::abstract_actor::is_shutting_down_flag);
 }
 
 /// Identifies one hook for caf::abstract_actor::detach.
@@ -45,12 +45,9 @@ struct hook_id {
 template <class F>
 class removal_hook final : public caf::attachable {
 public:
-  removal_hook(hook_id id, F on_exit) : id_(id), on_exit_(std::move(on_exit)) {
-  }
+  removal_hook(hook_id id, F on_exit) : id_(id), on_exit_(std::move(on_exit)) {}
 
-  void actor_exited(const caf::error&, caf::execution_unit*) override {
-    on_exit_();
-  }
+  void actor_exited(const caf::error&, caf::execution_unit*) override { on_exit_(); }
 
   bool matches(const token& what) override {
     if (what.subtype != hook_id::token_type) {
@@ -104,14 +101,11 @@ class function_ref<R(Args...)> {
 public:
   template <class F>
   function_ref(F& f) noexcept  // NOLINT: implicit by design
-    : obj_(&f), call_([](void* obj, Args... xs) -> R {
-        return (*static_cast<F*>(obj))(std::forward<Args>(xs)...);
-      }) {
-  }
+      : obj_(&f), call_([](void* obj, Args... xs) -> R {
+          return (*static_cast<F*>(obj))(std::forward<Args>(xs)...);
+        }) {}
 
-  R operator()(Args... xs) const {
-    return call_(obj_, std::forward<Args>(xs)...);
-  }
+  R operator()(Args... xs) const { return call_(obj_, std::forward<Args>(xs)...); }
 
 private:
   void* obj_;

@@ -13,7 +13,8 @@ namespace herald::supervision::detail {
 caf::expected<caf::actor> start_one(caf::event_based_actor* self, const child_spec& spec,
                                     const child_key& key, const std::string& supervisor_name) {
   if (!spec.start) {
-    return make_error(supervision_errc::invalid_start, "child '" + spec.id + "' has no start function");
+    return make_error(supervision_errc::invalid_start,
+                      "child '" + spec.id + "' has no start function");
   }
   caf::expected<caf::actor> res = caf::actor{};
   try {
@@ -62,20 +63,19 @@ void log_child_exit(const std::string& supervisor_name, const child_spec& spec,
                   key.to_string(), describe(reason));
     return;
   }
-  spdlog::error("supervisor '{}': child '{}' key={} kind={} crashed: {}", supervisor_name,
-                spec.id, key.to_string(), spec.kind, describe(reason));
+  spdlog::error("supervisor '{}': child '{}' key={} kind={} crashed: {}", supervisor_name, spec.id,
+                key.to_string(), spec.kind, describe(reason));
 }
 
 supervisor_metrics::supervisor_metrics(const std::string& name, const std::string& parent,
                                        const std::string& strategy)
-  : restarts_(metrics::registry::global().get_counter(
-      "herald_supervisor_restarts_total", "Child restarts performed by a supervisor.",
-      {{"supervisor", name}})),
-    mailbox_depth_(metrics::registry::global().get_gauge(
-      "herald_mailbox_depth", "Messages waiting in an actor's mailbox (sampled by the actor).",
-      {{"actor", name}})),
-    entry_(register_supervisor(name, parent, strategy)) {
-}
+    : restarts_(metrics::registry::global().get_counter("herald_supervisor_restarts_total",
+                                                        "Child restarts performed by a supervisor.",
+                                                        {{"supervisor", name}})),
+      mailbox_depth_(metrics::registry::global().get_gauge(
+          "herald_mailbox_depth", "Messages waiting in an actor's mailbox (sampled by the actor).",
+          {{"actor", name}})),
+      entry_(register_supervisor(name, parent, strategy)) {}
 
 supervisor_metrics::~supervisor_metrics() {
   close();

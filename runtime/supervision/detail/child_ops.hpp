@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Internals shared by the static and dynamic supervisor actors: starting, stopping and logging one child, and per-supervisor metrics.
-// Called only on the owning supervisor's actor thread.
-// Invariant: a started child is monitored by its supervisor and counted in herald_actors_alive{kind} exactly once.
+// Internals shared by the static and dynamic supervisor actors: starting, stopping and logging one
+// child, and per-supervisor metrics. Called only on the owning supervisor's actor thread.
+// Invariant: a started child is monitored by its supervisor and counted in
+// herald_actors_alive{kind} exactly once.
 
 #include <chrono>
 #include <string>
@@ -22,7 +23,6 @@ namespace herald::supervision::detail {
 using stop_timeout_atom = caf::atom_constant<caf::atom("sup_stopto")>;
 /// (sample_atom): periodic self-message sampling the mailbox depth.
 using sample_atom = caf::atom_constant<caf::atom("sup_sample")>;
-
 
 /// Calls spec.start; on success monitors the child from `self` and tracks it
 /// by kind. An invalid handle without error becomes supervisor::invalid_start.

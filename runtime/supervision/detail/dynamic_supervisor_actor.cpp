@@ -33,11 +33,10 @@ constexpr size_t stop_window = 1024;
 
 dynamic_supervisor_actor::dynamic_supervisor_actor(caf::actor_config& cfg,
                                                    dynamic_supervisor_spec spec)
-  : caf::event_based_actor(cfg),
-    spec_(std::move(spec)),
-    window_(spec_.intensity),
-    metrics_(spec_.name, spec_.parent, "dynamic") {
-}
+    : caf::event_based_actor(cfg),
+      spec_(std::move(spec)),
+      window_(spec_.intensity),
+      metrics_(spec_.name, spec_.parent, "dynamic") {}
 
 const char* dynamic_supervisor_actor::name() const {
   return "herald.dynamic_supervisor";
@@ -55,58 +54,58 @@ caf::behavior dynamic_supervisor_actor::make_behavior() {
   });
   delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
   return {
-    [this](start_child_atom, child_spec_ptr& spec, child_key& key) {
-      handled_messages().inc();
-      return start(std::move(spec), std::move(key));
-    },
-    [this](terminate_child_atom, const caf::actor& who) {
-      handled_messages().inc();
-      return terminate(who);
-    },
-    [this](which_children_atom) {
-      handled_messages().inc();
-      metrics_.sample_mailbox(this);
-      return which();
-    },
-    [this](count_children_atom) {
-      handled_messages().inc();
-      metrics_.sample_mailbox(this);
-      return count();
-    },
-    // Ready as soon as it runs: it has no initial children.
-    [this](ready_atom) -> caf::result<caf::ok_atom> {
-      handled_messages().inc();
-      if (stopping_) {
-        return make_error(supervision_errc::shutting_down, spec_.name);
-      }
-      return caf::ok_atom::value;
-    },
-    [this](stop_timeout_atom, caf::actor_id id, uint64_t) {
-      handled_messages().inc();
-      auto i = terminating_.find(id);
-      if (i != terminating_.end()) {
-        spdlog::warn("supervisor '{}': child '{}' did not stop within {} ms; killing it",
-                     spec_.name, i->second.c.spec->id, i->second.c.spec->shutdown.wait.count());
-        send_exit(i->second.c.handle, caf::exit_reason::kill);
-      }
-    },
-    [this](stop_all_atom) {
-      handled_messages().inc();
-      for (auto& kv : terminating_) {
-        send_exit(kv.second.c.handle, caf::exit_reason::kill);
-      }
-      for (auto& c : stop_queue_) {
-        auto id = c.handle.id();
-        send_exit(c.handle, caf::exit_reason::kill);
-        terminating_[id].c = std::move(c);
-      }
-      stop_queue_.clear();
-    },
-    [this](sample_atom) {
-      handled_messages().inc();
-      metrics_.sample_mailbox(this);
-      delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
-    },
+      [this](start_child_atom, child_spec_ptr& spec, child_key& key) {
+        handled_messages().inc();
+        return start(std::move(spec), std::move(key));
+      },
+      [this](terminate_child_atom, const caf::actor& who) {
+        handled_messages().inc();
+        return terminate(who);
+      },
+      [this](which_children_atom) {
+        handled_messages().inc();
+        metrics_.sample_mailbox(this);
+        return which();
+      },
+      [this](count_children_atom) {
+        handled_messages().inc();
+        metrics_.sample_mailbox(this);
+        return count();
+      },
+      // Ready as soon as it runs: it has no initial children.
+      [this](ready_atom) -> caf::result<caf::ok_atom> {
+        handled_messages().inc();
+        if (stopping_) {
+          return make_error(supervision_errc::shutting_down, spec_.name);
+        }
+        return caf::ok_atom::value;
+      },
+      [this](stop_timeout_atom, caf::actor_id id, uint64_t) {
+        handled_messages().inc();
+        auto i = terminating_.find(id);
+        if (i != terminating_.end()) {
+          spdlog::warn("supervisor '{}': child '{}' did not stop within {} ms; killing it",
+                       spec_.name, i->second.c.spec->id, i->second.c.spec->shutdown.wait.count());
+          send_exit(i->second.c.handle, caf::exit_reason::kill);
+        }
+      },
+      [this](stop_all_atom) {
+        handled_messages().inc();
+        for (auto& kv : terminating_) {
+          send_exit(kv.second.c.handle, caf::exit_reason::kill);
+        }
+        for (auto& c : stop_queue_) {
+          auto id = c.handle.id();
+          send_exit(c.handle, caf::exit_reason::kill);
+          terminating_[id].c = std::move(c);
+        }
+        stop_queue_.clear();
+      },
+      [this](sample_atom) {
+        handled_messages().inc();
+        metrics_.sample_mailbox(this);
+        delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
+      },
   };
 }
 
@@ -162,27 +161,27 @@ caf::response_promise dynamic_supervisor_actor::start(child_spec_ptr spec, child
   // it stops itself, and it must not be restarted as if it had crashed.
   pending_ready_.emplace(id, rp);
   request(handle, caf::infinite, ready_atom::value)
-    .then(
-      [this, handle, id](caf::ok_atom) {
-        auto i = pending_ready_.find(id);
-        if (i != pending_ready_.end()) {
-          i->second.deliver(handle);
-          pending_ready_.erase(i);
-        }
-      },
-      [this, id](caf::error& err) {
-        // request_receiver_down: the down message brings the real reason.
-        auto i = pending_ready_.find(id);
-        if (i == pending_ready_.end() || err == caf::sec::request_receiver_down) {
-          return;
-        }
-        auto c = children_.find(id);
-        if (c != children_.end()) {
-          take_child(c);
-        }
-        i->second.deliver(std::move(err));
-        pending_ready_.erase(i);
-      });
+      .then(
+          [this, handle, id](caf::ok_atom) {
+            auto i = pending_ready_.find(id);
+            if (i != pending_ready_.end()) {
+              i->second.deliver(handle);
+              pending_ready_.erase(i);
+            }
+          },
+          [this, id](caf::error& err) {
+            // request_receiver_down: the down message brings the real reason.
+            auto i = pending_ready_.find(id);
+            if (i == pending_ready_.end() || err == caf::sec::request_receiver_down) {
+              return;
+            }
+            auto c = children_.find(id);
+            if (c != children_.end()) {
+              take_child(c);
+            }
+            i->second.deliver(std::move(err));
+            pending_ready_.erase(i);
+          });
   return rp;
 }
 
@@ -229,8 +228,8 @@ void dynamic_supervisor_actor::on_down(caf::down_msg& dm) {
     // A child supervisor terminated before it was ready never started.
     auto pending = pending_ready_.find(id);
     if (pending != pending_ready_.end()) {
-      pending->second.deliver(make_error(supervision_errc::shutting_down,
-                                         "child terminated before it was ready"));
+      pending->second.deliver(
+          make_error(supervision_errc::shutting_down, "child terminated before it was ready"));
       pending_ready_.erase(pending);
     }
     signal_stop_queue();
@@ -246,8 +245,9 @@ void dynamic_supervisor_actor::on_down(caf::down_msg& dm) {
   auto pending = pending_ready_.find(id);
   if (pending != pending_ready_.end()) {
     // Died before it was ready: a failed start_child, not a crash.
-    pending->second.deliver(dm.reason ? dm.reason : make_error(supervision_errc::invalid_start,
-                                                               "child exited before ready"));
+    pending->second.deliver(
+        dm.reason ? dm.reason
+                  : make_error(supervision_errc::invalid_start, "child exited before ready"));
     pending_ready_.erase(pending);
     return;
   }
@@ -279,12 +279,12 @@ void dynamic_supervisor_actor::restart(child c, const caf::error& reason) {
 }
 
 void dynamic_supervisor_actor::escalate(const child& c, const caf::error& reason) {
-  auto err = make_error(supervision_errc::max_restarts_exceeded,
-                        fmt::format("supervisor '{}' exceeded {} restart(s) in {} ms; last exit: "
-                                    "child '{}' key={}: {}",
-                                    spec_.name, spec_.intensity.max_restarts,
-                                    spec_.intensity.period.count(), c.spec->id,
-                                    c.key.to_string(), describe(reason)));
+  auto err = make_error(
+      supervision_errc::max_restarts_exceeded,
+      fmt::format("supervisor '{}' exceeded {} restart(s) in {} ms; last exit: "
+                  "child '{}' key={}: {}",
+                  spec_.name, spec_.intensity.max_restarts, spec_.intensity.period.count(),
+                  c.spec->id, c.key.to_string(), describe(reason)));
   spdlog::error("{}", describe(err));
   begin_stop(std::move(err));
 }
@@ -342,8 +342,8 @@ std::vector<child_info> dynamic_supervisor_actor::which() const {
   result.reserve(children_.size());
   for (auto& kv : children_) {
     const auto& c = kv.second;
-    result.push_back(child_info{c.spec->id, c.key, c.handle, c.spec->type, c.spec->restart,
-                                c.spec->kind});
+    result.push_back(
+        child_info{c.spec->id, c.key, c.handle, c.spec->type, c.spec->restart, c.spec->kind});
   }
   return result;
 }
@@ -364,8 +364,8 @@ void dynamic_supervisor_actor::insert_child(child c) {
   update_count();
 }
 
-dynamic_supervisor_actor::child
-dynamic_supervisor_actor::take_child(std::unordered_map<caf::actor_id, child>::iterator i) {
+dynamic_supervisor_actor::child dynamic_supervisor_actor::take_child(
+    std::unordered_map<caf::actor_id, child>::iterator i) {
   auto c = std::move(i->second);
   supervisors_ -= c.spec->type == child_type::supervisor ? 1 : 0;
   children_.erase(i);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The actor behind spawn_dynamic_supervisor(): one_for_one over run-time children keyed by actor id.
-// Spawned by dynamic_supervisor.cpp; all members run on its own actor thread.
-// Invariant: children_ and terminating_ never hold the same actor id; the supervisor quits only when both are empty (or on kill).
+// The actor behind spawn_dynamic_supervisor(): one_for_one over run-time children keyed by actor
+// id. Spawned by dynamic_supervisor.cpp; all members run on its own actor thread. Invariant:
+// children_ and terminating_ never hold the same actor id; the supervisor quits only when both are
+// empty (or on kill).
 
 #include <unordered_map>
 #include <vector>
@@ -51,7 +52,7 @@ private:
   child_counts count() const;
 
   dynamic_supervisor_spec spec_;
-  std::unordered_map<caf::actor_id, child> children_;            // running
+  std::unordered_map<caf::actor_id, child> children_;           // running
   std::unordered_map<caf::actor_id, terminating> terminating_;  // stop signal sent
   // Child supervisors started by start_child whose ready reply is pending.
   std::unordered_map<caf::actor_id, caf::response_promise> pending_ready_;

@@ -20,10 +20,10 @@ metrics::counter& handled_messages() {
 }  // namespace
 
 static_supervisor::static_supervisor(caf::actor_config& cfg, supervisor_spec spec)
-  : caf::event_based_actor(cfg),
-    spec_(std::move(spec)),
-    window_(spec_.intensity),
-    metrics_(spec_.name, spec_.parent, to_string(spec_.restart_strategy)) {
+    : caf::event_based_actor(cfg),
+      spec_(std::move(spec)),
+      window_(spec_.intensity),
+      metrics_(spec_.name, spec_.parent, to_string(spec_.restart_strategy)) {
   slots_.reserve(spec_.children.size());
   for (auto& c : spec_.children) {
     slots_.push_back(slot{std::make_shared<const child_spec>(std::move(c)), caf::actor{}, false});
@@ -54,41 +54,41 @@ caf::behavior static_supervisor::make_behavior() {
   run_steps();
   delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
   return {
-    // Replies ok once all initial children run; else, after stopping, the
-    // start error (start_failed) or shutting_down.
-    [this](ready_atom) -> caf::response_promise {
-      handled_messages().inc();
-      auto rp = make_response_promise();
-      if (phase_ == phase::running) {
-        rp.deliver(caf::ok_atom::value);
-      } else {
-        // Starting: answered when the start completes. Stopping: answered
-        // with the reason once the children are stopped, so a failed start
-        // is reported only after the started children are gone.
-        ready_waiters_.push_back(rp);
-      }
-      return rp;
-    },
-    // Children in start order, including stopped transient ones.
-    [this](which_children_atom) {
-      handled_messages().inc();
-      metrics_.sample_mailbox(this);
-      return which();
-    },
-    [this](count_children_atom) {
-      handled_messages().inc();
-      metrics_.sample_mailbox(this);
-      return count();
-    },
-    [this](stop_timeout_atom, caf::actor_id id, uint64_t seq) {
-      handled_messages().inc();
-      on_stop_timeout(id, seq);
-    },
-    [this](sample_atom) {
-      handled_messages().inc();
-      metrics_.sample_mailbox(this);
-      delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
-    },
+      // Replies ok once all initial children run; else, after stopping, the
+      // start error (start_failed) or shutting_down.
+      [this](ready_atom) -> caf::response_promise {
+        handled_messages().inc();
+        auto rp = make_response_promise();
+        if (phase_ == phase::running) {
+          rp.deliver(caf::ok_atom::value);
+        } else {
+          // Starting: answered when the start completes. Stopping: answered
+          // with the reason once the children are stopped, so a failed start
+          // is reported only after the started children are gone.
+          ready_waiters_.push_back(rp);
+        }
+        return rp;
+      },
+      // Children in start order, including stopped transient ones.
+      [this](which_children_atom) {
+        handled_messages().inc();
+        metrics_.sample_mailbox(this);
+        return which();
+      },
+      [this](count_children_atom) {
+        handled_messages().inc();
+        metrics_.sample_mailbox(this);
+        return count();
+      },
+      [this](stop_timeout_atom, caf::actor_id id, uint64_t seq) {
+        handled_messages().inc();
+        on_stop_timeout(id, seq);
+      },
+      [this](sample_atom) {
+        handled_messages().inc();
+        metrics_.sample_mailbox(this);
+        delayed_send(this, spec_.mailbox_sample_period, sample_atom::value);
+      },
   };
 }
 
@@ -101,7 +101,8 @@ void static_supervisor::on_exit() {
       s.handle = nullptr;
     }
   }
-  finish_ready_waiters(start_error_ ? start_error_ : make_error(supervision_errc::shutting_down, spec_.name));
+  finish_ready_waiters(start_error_ ? start_error_
+                                    : make_error(supervision_errc::shutting_down, spec_.name));
   metrics_.close();
 }
 
@@ -121,7 +122,8 @@ void static_supervisor::run_steps() {
       return;
     }
     if (phase_ == phase::stopping) {
-      finish_ready_waiters(start_error_ ? start_error_ : make_error(supervision_errc::shutting_down, spec_.name));
+      finish_ready_waiters(start_error_ ? start_error_
+                                        : make_error(supervision_errc::shutting_down, spec_.name));
       quit(exit_reason_);
       return;
     }
@@ -165,27 +167,28 @@ void static_supervisor::await_ready(size_t i) {
   waiting_for_ = slots_[i].handle.id();
   auto seq = ++wait_seq_;
   request(slots_[i].handle, caf::infinite, ready_atom::value)
-    .then([this, seq](caf::ok_atom) {
-      if (waiting_ == wait_kind::ready && wait_seq_ == seq) {
-        waiting_ = wait_kind::none;
-        run_steps();
-      }
-    },
-    [this, seq, i](caf::error& err) {
-      // A child that already exited answers request_receiver_down; its down
-      // message carries the real reason, so wait for that instead.
-      if (err == caf::sec::request_receiver_down) {
-        return;
-      }
-      if (waiting_ == wait_kind::ready && wait_seq_ == seq) {
-        // The failed child supervisor stops itself; its down is ignored.
-        slots_[i].handle = nullptr;
-        update_count();
-        waiting_ = wait_kind::none;
-        start_failed(i, err);
-        run_steps();
-      }
-    });
+      .then(
+          [this, seq](caf::ok_atom) {
+            if (waiting_ == wait_kind::ready && wait_seq_ == seq) {
+              waiting_ = wait_kind::none;
+              run_steps();
+            }
+          },
+          [this, seq, i](caf::error& err) {
+            // A child that already exited answers request_receiver_down; its down
+            // message carries the real reason, so wait for that instead.
+            if (err == caf::sec::request_receiver_down) {
+              return;
+            }
+            if (waiting_ == wait_kind::ready && wait_seq_ == seq) {
+              // The failed child supervisor stops itself; its down is ignored.
+              slots_[i].handle = nullptr;
+              update_count();
+              waiting_ = wait_kind::none;
+              start_failed(i, err);
+              run_steps();
+            }
+          });
 }
 
 void static_supervisor::exec_stop(size_t i) {
@@ -255,11 +258,12 @@ void static_supervisor::on_child_exit(size_t i, const caf::error& reason) {
     return;
   }
   if (!window_.record(restart_window::clock::now())) {
-    auto err = make_error(supervision_errc::max_restarts_exceeded,
-                          fmt::format("supervisor '{}' exceeded {} restart(s) in {} ms; last "
-                                      "exit: child '{}': {}",
-                                      spec_.name, spec_.intensity.max_restarts,
-                                      spec_.intensity.period.count(), s.spec->id, describe(reason)));
+    auto err =
+        make_error(supervision_errc::max_restarts_exceeded,
+                   fmt::format("supervisor '{}' exceeded {} restart(s) in {} ms; last "
+                               "exit: child '{}': {}",
+                               spec_.name, spec_.intensity.max_restarts,
+                               spec_.intensity.period.count(), s.spec->id, describe(reason)));
     spdlog::error("{}", describe(err));
     begin_stop(std::move(err));
     return;
@@ -312,12 +316,12 @@ void static_supervisor::start_failed(size_t i, const caf::error& err) {
   spdlog::error("supervisor '{}': restarting child '{}' failed: {}", spec_.name, s.spec->id,
                 describe(err));
   if (!window_.record(restart_window::clock::now())) {
-    auto reason = make_error(supervision_errc::max_restarts_exceeded,
-                             fmt::format("supervisor '{}' exceeded {} restart(s) in {} ms; "
-                                         "child '{}' failed to restart: {}",
-                                         spec_.name, spec_.intensity.max_restarts,
-                                         spec_.intensity.period.count(), s.spec->id,
-                                         describe(err)));
+    auto reason =
+        make_error(supervision_errc::max_restarts_exceeded,
+                   fmt::format("supervisor '{}' exceeded {} restart(s) in {} ms; "
+                               "child '{}' failed to restart: {}",
+                               spec_.name, spec_.intensity.max_restarts,
+                               spec_.intensity.period.count(), s.spec->id, describe(err)));
     begin_stop(std::move(reason));
     return;
   }
@@ -375,8 +379,8 @@ std::vector<child_info> static_supervisor::which() const {
   std::vector<child_info> result;
   for (auto& s : slots_) {
     if (!s.removed) {
-      result.push_back(child_info{s.spec->id, child_key{}, s.handle, s.spec->type,
-                                  s.spec->restart, s.spec->kind});
+      result.push_back(child_info{s.spec->id, child_key{}, s.handle, s.spec->type, s.spec->restart,
+                                  s.spec->kind});
     }
   }
   return result;

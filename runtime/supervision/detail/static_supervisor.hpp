@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The actor behind spawn_supervisor(): state machine of ordered starts, reverse-order stops and restarts.
-// Spawned by supervisor.cpp; all members run on its own actor thread.
-// Invariant: at most one start/stop step is awaited at a time, so starts happen in order and stops in reverse order.
+// The actor behind spawn_supervisor(): state machine of ordered starts, reverse-order stops and
+// restarts. Spawned by supervisor.cpp; all members run on its own actor thread. Invariant: at most
+// one start/stop step is awaited at a time, so starts happen in order and stops in reverse order.
 
 #include <deque>
 #include <vector>
@@ -57,11 +57,11 @@ private:
   std::vector<child_info> which() const;
   child_counts count() const;
 
-  supervisor_spec spec_;             // children moved into slots_
-  std::vector<slot> slots_;          // start order
+  supervisor_spec spec_;     // children moved into slots_
+  std::vector<slot> slots_;  // start order
   phase phase_ = phase::starting;
   restart_window window_;
-  std::deque<step> steps_;           // pending steps, executed strictly in order
+  std::deque<step> steps_;  // pending steps, executed strictly in order
   wait_kind waiting_ = wait_kind::none;
   caf::actor_id waiting_for_ = 0;    // child whose down/ready ends the current step
   uint64_t wait_seq_ = 0;            // invalidates stale timers and replies

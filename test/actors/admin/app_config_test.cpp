@@ -31,23 +31,21 @@ TEST_CASE("The gateway's public URL follows gateway.listen unless set", "[app][c
   CHECK(loaded.value().get_int("gateway.heartbeat_interval_ms") == 41250);
   CHECK(loaded.value().get_string("identity.secret").empty());
   CHECK(loaded.value().get_string("store.sync") == "full");
-  auto set = config::load_from_string(
-      schema, "[gateway]\npublic_url = \"wss://chat.example.com\"\n", "t");
+  auto set =
+      config::load_from_string(schema, "[gateway]\npublic_url = \"wss://chat.example.com\"\n", "t");
   REQUIRE(set);
   CHECK(set.value().get_string("gateway.public_url") == "wss://chat.example.com");
 }
 
 TEST_CASE("Bad values of the app keys are config errors naming the key", "[app][config]") {
   auto schema = app::full_schema();
-  for (const char* text :
-       {"[identity]\nsecret = \"short\"\n", "[store]\nsync = \"sometimes\"\n",
-        "[gateway]\npublic_url = \"http://x\"\n", "[gateway]\nthreads = 0\n",
-        "[gateway]\nheartbeat_interval_ms = 10\n"}) {
+  for (const char* text : {"[identity]\nsecret = \"short\"\n", "[store]\nsync = \"sometimes\"\n",
+                           "[gateway]\npublic_url = \"http://x\"\n", "[gateway]\nthreads = 0\n",
+                           "[gateway]\nheartbeat_interval_ms = 10\n"}) {
     INFO(text);
     auto loaded = config::load_from_string(schema, text, "t");
     REQUIRE_FALSE(loaded);
     auto line = loaded.err().to_string();
-    CHECK((line.find("identity.") == 0 || line.find("store.") == 0 ||
-           line.find("gateway.") == 0));
+    CHECK((line.find("identity.") == 0 || line.find("store.") == 0 || line.find("gateway.") == 0));
   }
 }

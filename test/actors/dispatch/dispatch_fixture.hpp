@@ -39,8 +39,7 @@ using namespace std::chrono_literals;
 namespace hs = ::herald::store;
 
 /// Polls `done` every 2 ms until it holds or `timeout` passes.
-inline bool eventually(const std::function<bool()>& done,
-                       std::chrono::milliseconds timeout = 20s) {
+inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 20s) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (!done()) {
     if (std::chrono::steady_clock::now() > deadline) {
@@ -95,15 +94,13 @@ public:
   hs::result<std::vector<domain::snowflake>> guilds_of_user(domain::snowflake id) override {
     return inner_->guilds_of_user(id);
   }
-  hs::result<domain::user> get_user(domain::snowflake id) override {
-    return inner_->get_user(id);
-  }
+  hs::result<domain::user> get_user(domain::snowflake id) override { return inner_->get_user(id); }
   hs::result<domain::message> get_message(domain::snowflake id) override {
     return inner_->get_message(id);
   }
   hs::result<std::vector<domain::message>> recent_messages(domain::snowflake channel_id,
-                                                          std::size_t limit,
-                                                          domain::snowflake before) override {
+                                                           std::size_t limit,
+                                                           domain::snowflake before) override {
     return inner_->recent_messages(channel_id, limit, before);
   }
   hs::result<domain::snowflake> guild_of_channel(domain::snowflake channel_id) override {
@@ -365,10 +362,12 @@ public:
   /// Drains until `done(frames())` holds; false after `timeout`.
   bool drain_until(const std::function<bool(const std::vector<json>&)>& done,
                    std::chrono::milliseconds timeout = 20s) {
-    return eventually([&] {
-      drain();
-      return done(frames_);
-    }, timeout);
+    return eventually(
+        [&] {
+          drain();
+          return done(frames_);
+        },
+        timeout);
   }
   bool drain_until_count(size_t n, std::chrono::milliseconds timeout = 20s) {
     return drain_until([n](const std::vector<json>& f) { return f.size() >= n; }, timeout);
@@ -385,8 +384,8 @@ private:
 };
 
 inline constexpr session::intents all_intents =
-  session::guilds_intent | session::guild_members_intent | session::guild_messages_intent |
-  session::guild_message_typing_intent | session::message_content_intent;
+    session::guilds_intent | session::guild_members_intent | session::guild_messages_intent |
+    session::guild_message_typing_intent | session::message_content_intent;
 
 inline session::session_params session_for(uint64_t user_id, std::vector<uint64_t> guild_ids,
                                            session::intents granted = all_intents) {

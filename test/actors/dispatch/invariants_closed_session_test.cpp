@@ -20,8 +20,11 @@ constexpr uint64_t bob = 42;
 
 TEST_CASE("an_ended_session_receives_no_event_published_right_after_it_ended") {
   dispatch_env env;
-  guild_seed{guild_id, owner}.add_member(alice).add_member(bob).add_channel(channel_id).save(
-    *env.storage);
+  guild_seed{guild_id, owner}
+      .add_member(alice)
+      .add_member(bob)
+      .add_channel(channel_id)
+      .save(*env.storage);
   auto closing = open_subscribed(env.svc, session_for(alice, {guild_id}));
   auto witness = open_subscribed(env.svc, session_for(bob, {guild_id}));
   REQUIRE(closing->drain_until_count(2));

@@ -68,8 +68,11 @@ std::vector<uint64_t> publish_messages(dispatch_env& env, uint64_t guild, uint64
 TEST_CASE("a_killed_guild_restarts_with_its_state_and_its_sessions_miss_nothing") {
   dispatch_env env;
   const uint64_t guild_two = neighbour_of(env.svc, guild_one);
-  guild_seed{guild_one, owner}.add_member(alice).add_member(bob).add_channel(guild_one + 1).save(
-    *env.storage);
+  guild_seed{guild_one, owner}
+      .add_member(alice)
+      .add_member(bob)
+      .add_channel(guild_one + 1)
+      .save(*env.storage);
   guild_seed{guild_two, owner}.add_member(carol).add_channel(guild_two + 1).save(*env.storage);
   auto a = open_subscribed(env.svc, session_for(alice, {guild_one}));
   auto b = open_subscribed(env.svc, session_for(bob, {guild_one}));
@@ -125,8 +128,8 @@ TEST_CASE("a_publish_in_flight_during_a_guild_crash_is_either_acked_and_delivere
   auto producer = [&](size_t n) {
     for (size_t i = 0; i < n; ++i) {
       uint64_t id = next_message_id();
-      auto ack = dispatch::publish(
-        env.svc, message_create(guild_one, guild_one + 1, owner, id, "f"), 10s);
+      auto ack =
+          dispatch::publish(env.svc, message_create(guild_one, guild_one + 1, owner, id, "f"), 10s);
       attempts.fetch_add(1);
       std::lock_guard<std::mutex> guard{mutex};
       if (ack) {
@@ -143,7 +146,7 @@ TEST_CASE("a_publish_in_flight_during_a_guild_crash_is_either_acked_and_delivere
     for (size_t i = 0; i < 120; ++i) {
       other_ids.push_back(next_message_id());
       auto ack = dispatch::publish(
-        env.svc, message_create(guild_two, guild_two + 1, owner, other_ids.back(), "o"), 10s);
+          env.svc, message_create(guild_two, guild_two + 1, owner, other_ids.back(), "o"), 10s);
       if (!ack) {
         other_ok = false;
       }
@@ -255,9 +258,11 @@ TEST_CASE("sessions_subscribing_while_their_guild_crashes_still_get_the_guild") 
   REQUIRE(publish_retrying(env.svc, message_create(guild_one, guild_one + 1, owner, id, "all")));
   for (auto& p : probes) {
     if (p->frames().size() >= 2) {
-      CHECK(p->drain_until([&](const std::vector<json>& f) {
-        return !message_ids(f).empty() && message_ids(f).back() == id;
-      }, 10s));
+      CHECK(p->drain_until(
+          [&](const std::vector<json>& f) {
+            return !message_ids(f).empty() && message_ids(f).back() == id;
+          },
+          10s));
       require_contiguous(p->frames());
     }
   }

@@ -20,10 +20,10 @@ void seed(dispatch_env& env) {
   domain::permission_overwrite no_send{guild_id, domain::overwrite_type::role, 0,
                                        permissions::send_messages};
   guild_seed{guild_id, owner}
-    .add_member(alice)
-    .add_channel(channel_id)
-    .add_channel(muted_channel, {no_send})
-    .save(*env.storage);
+      .add_member(alice)
+      .add_channel(channel_id)
+      .add_channel(muted_channel, {no_send})
+      .save(*env.storage);
 }
 
 }  // namespace
@@ -33,7 +33,7 @@ TEST_CASE("a_publish_to_an_unknown_guild_is_refused_with_unknown_guild") {
   seed(env);
   constexpr uint64_t nowhere = uint64_t{901} << 22;
   auto ack = dispatch::publish(
-    env.svc, message_create(nowhere, nowhere + 1, owner, next_message_id(), "?"), 10s);
+      env.svc, message_create(nowhere, nowhere + 1, owner, next_message_id(), "?"), 10s);
   REQUIRE_FALSE(ack);
   CHECK(dispatch::is_error(ack.error(), dispatch::dispatch_errc::unknown_guild));
   CHECK_FALSE(dispatch::is_retryable(ack.error()));
@@ -46,12 +46,12 @@ TEST_CASE("refused_events_change_nothing_and_consume_no_seq") {
   auto s = open_subscribed(env.svc, session_for(alice, {guild_id}));
 
   auto unknown_channel = dispatch::publish(
-    env.svc, message_create(guild_id, guild_id + 77, alice, next_message_id(), "x"), 10s);
+      env.svc, message_create(guild_id, guild_id + 77, alice, next_message_id(), "x"), 10s);
   REQUIRE_FALSE(unknown_channel);
   CHECK(dispatch::is_error(unknown_channel.error(), dispatch::dispatch_errc::invalid_event));
 
   auto muted = dispatch::publish(
-    env.svc, message_create(guild_id, muted_channel, alice, next_message_id(), "x"), 10s);
+      env.svc, message_create(guild_id, muted_channel, alice, next_message_id(), "x"), 10s);
   REQUIRE_FALSE(muted);
   CHECK(dispatch::is_error(muted.error(), dispatch::dispatch_errc::missing_permission));
 
@@ -94,8 +94,8 @@ TEST_CASE("refused_events_in_a_shared_group_commit_leave_the_valid_ones_delivere
         // Every third event is refused (alice may not send in the muted channel).
         bool valid = (k + p) % 3 != 0;
         auto ack = dispatch::publish(
-          env.svc, message_create(guild_id, valid ? channel_id : muted_channel, alice, id, "g"),
-          10s);
+            env.svc, message_create(guild_id, valid ? channel_id : muted_channel, alice, id, "g"),
+            10s);
         std::lock_guard<std::mutex> guard{mutex};
         (ack ? acked : refused).insert(id);
       }

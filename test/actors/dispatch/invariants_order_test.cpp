@@ -42,7 +42,8 @@ void check_one_order(dispatch::dispatch_config dc, size_t sessions, size_t produ
         uint64_t id = next_message_id();
         uint64_t author = 1000 + (p + k) % sessions;
         auto ack = dispatch::publish(
-          env.svc, message_create(guild_id, channel_id, author, id, "m" + std::to_string(k)), 10s);
+            env.svc, message_create(guild_id, channel_id, author, id, "m" + std::to_string(k)),
+            10s);
         std::lock_guard<std::mutex> guard{mutex};
         if (ack) {
           id_by_order.emplace(ack->guild_order, id);
@@ -83,7 +84,7 @@ TEST_CASE("sessions_spread_over_relay_partitions_see_one_guild_order") {
   dispatch::dispatch_config dc;
   dc.relay_partition_threshold = 1;  // partition even this small guild
   dc.relay_partitions = 3;
-  dc.max_commit_batch = 4;           // many small group commits
+  dc.max_commit_batch = 4;  // many small group commits
   check_one_order(dc, 16, 4, 50);
 }
 

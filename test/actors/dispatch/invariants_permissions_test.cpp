@@ -82,20 +82,19 @@ public:
 
   void open_sessions() {
     const std::vector<std::pair<uint64_t, session::intents>> specs{
-      {owner, session::guilds_intent | session::guild_messages_intent},
-      {71, session::guilds_intent | session::guild_messages_intent |
-             session::message_content_intent},
-      {72, session::guilds_intent | session::guild_messages_intent},
-      {72, all_intents},
-      {73, session::guild_messages_intent},
-      {74, session::guilds_intent},
-      {75, session::guilds_intent | session::guild_messages_intent |
-             session::guild_members_intent},
+        {owner, session::guilds_intent | session::guild_messages_intent},
+        {71,
+         session::guilds_intent | session::guild_messages_intent | session::message_content_intent},
+        {72, session::guilds_intent | session::guild_messages_intent},
+        {72, all_intents},
+        {73, session::guild_messages_intent},
+        {74, session::guilds_intent},
+        {75,
+         session::guilds_intent | session::guild_messages_intent | session::guild_members_intent},
     };
     for (const auto& [user, granted] : specs) {
-      modelled_session s{user, granted, open_subscribed(env_.svc, session_for(user, {guild_id},
-                                                                            granted)),
-                         {}};
+      modelled_session s{
+          user, granted, open_subscribed(env_.svc, session_for(user, {guild_id}, granted)), {}};
       // GUILD_CREATE lists exactly the channels the member may view.
       const auto& gc = s.probe->frames().at(1);
       REQUIRE(type_of(gc) == "GUILD_CREATE");
@@ -344,10 +343,13 @@ private:
 guild_seed permission_guild() {
   guild_seed seed{guild_id, owner};
   seed.add_role(roles[0], permissions::view_channel | permissions::send_messages)
-    .add_role(roles[1], permissions::send_messages)
-    .add_role(roles[2], 0);
-  seed.add_member(71, {roles[0]}).add_member(72, {roles[1]}).add_member(73)
-    .add_member(74, {roles[0], roles[2]}).add_member(75);
+      .add_role(roles[1], permissions::send_messages)
+      .add_role(roles[2], 0);
+  seed.add_member(71, {roles[0]})
+      .add_member(72, {roles[1]})
+      .add_member(73)
+      .add_member(74, {roles[0], roles[2]})
+      .add_member(75);
   domain::permission_overwrite hide_everyone{guild_id, domain::overwrite_type::role, 0,
                                              permissions::view_channel};
   domain::permission_overwrite show_role{roles[1], domain::overwrite_type::role,
@@ -355,8 +357,8 @@ guild_seed permission_guild() {
   domain::permission_overwrite show_member{73, domain::overwrite_type::member,
                                            permissions::view_channel, 0};
   seed.add_channel(guild_id + 1)
-    .add_channel(guild_id + 2, {hide_everyone, show_role})
-    .add_channel(guild_id + 3, {hide_everyone, show_member});
+      .add_channel(guild_id + 2, {hide_everyone, show_role})
+      .add_channel(guild_id + 3, {hide_everyone, show_member});
   return seed;
 }
 
@@ -416,30 +418,30 @@ TEST_CASE("a_session_of_a_non_member_is_refused_and_receives_nothing") {
   REQUIRE(relay);
   caf::scoped_actor self{*env.system};
   auto probe_output = caf::make_counted<session::session_output>(
-    dispatch::next_session_id(), stranger, all_intents, &env.svc->config.session_limits);
+      dispatch::next_session_id(), stranger, all_intents, &env.svc->config.session_limits);
   bool refused = false;
   self->request(relay, std::chrono::seconds{10}, relay::subscribe_atom::value, probe_output)
-    .receive([](caf::ok_atom) {},
-             [&](caf::error& err) {
-               refused = dispatch::is_error(err, dispatch::dispatch_errc::not_member);
-             });
+      .receive([](caf::ok_atom) {},
+               [&](caf::error& err) {
+                 refused = dispatch::is_error(err, dispatch::dispatch_errc::not_member);
+               });
   CHECK(refused);
   // The outsider's own session never subscribed.
   std::vector<uint64_t> subs{1};
   self->request(outsider->actor(), std::chrono::seconds{10}, session::subscriptions_atom::value)
-    .receive([&](std::vector<uint64_t>& got) { subs = got; }, [](caf::error&) {});
+      .receive([&](std::vector<uint64_t>& got) { subs = got; }, [](caf::error&) {});
   CHECK(subs.empty());
 
   for (int i = 0; i < 5; ++i) {
     publish_ok(env.svc, message_create(guild_id, guild_id + 1, owner, next_message_id(), "m"));
   }
   publish_ok(env.svc, channel_create(guild_id, [] {
-    domain::channel ch;
-    ch.id_ = guild_id + 50;
-    ch.guild_id_ = guild_id;
-    ch.name_ = "open";
-    return ch;
-  }()));
+               domain::channel ch;
+               ch.id_ = guild_id + 50;
+               ch.guild_id_ = guild_id;
+               ch.name_ = "open";
+               return ch;
+             }()));
   REQUIRE(member->drain_until_count(2 + 6));
   outsider->drain();
   CHECK(outsider->frames().size() == 1);
@@ -481,7 +483,7 @@ TEST_CASE("a_removed_member_receives_nothing_more_and_gets_the_guild_again_when_
   publish_ok(env.svc, add);
   // The live session is told to subscribe again: a fresh GUILD_CREATE.
   bool resubscribed = s->drain_until(
-    [](const std::vector<json>& f) { return count_type(f, "GUILD_CREATE") == 2; }, 10s);
+      [](const std::vector<json>& f) { return count_type(f, "GUILD_CREATE") == 2; }, 10s);
   CHECK(resubscribed);
   if (resubscribed) {
     uint64_t seen = next_message_id();

@@ -29,8 +29,8 @@ TEST_CASE("an_acked_message_is_visible_to_a_second_store_connection") {
   auto other = second_connection(env);
   for (int i = 0; i < 10; ++i) {
     uint64_t id = next_message_id();
-    auto ack = publish_ok(env.svc, message_create(guild_id, channel_id, alice, id,
-                                                  "persisted " + std::to_string(i)));
+    auto ack = publish_ok(
+        env.svc, message_create(guild_id, channel_id, alice, id, "persisted " + std::to_string(i)));
     auto stored = other->get_message(id);
     REQUIRE(stored.ok());
     CHECK(stored.value().content_ == "persisted " + std::to_string(i));
@@ -65,7 +65,7 @@ TEST_CASE("a_failed_commit_returns_persist_failed_and_reaches_no_session") {
   env.storage->fail_apply(true);
   uint64_t lost = next_message_id();
   auto failed =
-    dispatch::publish(env.svc, message_create(guild_id, channel_id, owner, lost, "lost"), 10s);
+      dispatch::publish(env.svc, message_create(guild_id, channel_id, owner, lost, "lost"), 10s);
   REQUIRE_FALSE(failed);
   CHECK(dispatch::is_error(failed.error(), dispatch::dispatch_errc::persist_failed));
   CHECK(dispatch::is_retryable(failed.error()));
@@ -104,8 +104,8 @@ TEST_CASE("a_failed_commit_leaves_no_state_change_behind") {
   CHECK(dispatch::is_error(failed.error(), dispatch::dispatch_errc::persist_failed));
   env.storage->fail_apply(false);
   // Posting in the channel that was never committed is refused.
-  auto post = publish_retrying(env.svc,
-                               message_create(guild_id, ch.id_, owner, next_message_id(), "x"));
+  auto post =
+      publish_retrying(env.svc, message_create(guild_id, ch.id_, owner, next_message_id(), "x"));
   REQUIRE_FALSE(post);
   CHECK(dispatch::is_error(post.error(), dispatch::dispatch_errc::invalid_event));
   uint64_t ok_id = next_message_id();

@@ -17,8 +17,11 @@ constexpr uint64_t alice = 31;
 constexpr uint64_t bob = 32;
 
 void seed(dispatch_env& env) {
-  guild_seed{guild_id, owner}.add_member(alice).add_member(bob).add_channel(channel_id).save(
-    *env.storage);
+  guild_seed{guild_id, owner}
+      .add_member(alice)
+      .add_member(bob)
+      .add_channel(channel_id)
+      .save(*env.storage);
 }
 
 std::vector<uint64_t> publish_messages(dispatch_env& env, size_t n) {
@@ -56,8 +59,8 @@ TEST_CASE("resume_within_the_window_replays_exactly_the_missed_frames") {
   auto missed = publish_messages(env, 9);
   REQUIRE(eventually([&] { return s->buffer().last_seq() == last_seen + 9; }));
 
-  auto replay = std::make_unique<session_probe>(dispatch::opened_session{s->actor(), s->output()},
-                                                false);
+  auto replay =
+      std::make_unique<session_probe>(dispatch::opened_session{s->actor(), s->output()}, false);
   REQUIRE(replay->attach_resumed(last_seen) == session::resume_status::ok);
   caf::anon_send(s->actor(), session::connected_atom::value);
   REQUIRE(replay->drain_until_count(9));
@@ -129,9 +132,7 @@ TEST_CASE("a_session_closed_by_its_client_ends_and_receives_no_later_events") {
   caf::anon_send(closing->actor(), session::close_atom::value);
   REQUIRE(wait_down(*env.system, closing->actor()));
   // The session is gone from the registry: a resume cannot find it.
-  REQUIRE(eventually([&] {
-    return !env.svc->sessions.lookup(closing->output()->session_id());
-  }));
+  REQUIRE(eventually([&] { return !env.svc->sessions.lookup(closing->output()->session_id()); }));
 
   // The session's unsubscribe travels session -> relay -> partition and is
   // not ordered with events travelling guild -> partition: an event
@@ -144,7 +145,7 @@ TEST_CASE("a_session_closed_by_its_client_ends_and_receives_no_later_events") {
   caf::scoped_actor self{*env.system};
   bool relay_answered = false;
   self->request(relay, std::chrono::seconds{10}, relay::partitions_atom::value)
-    .receive([&](std::vector<caf::actor>&) { relay_answered = true; }, [](caf::error&) {});
+      .receive([&](std::vector<caf::actor>&) { relay_answered = true; }, [](caf::error&) {});
   REQUIRE(relay_answered);
 
   const uint64_t last = closing->buffer().last_seq();

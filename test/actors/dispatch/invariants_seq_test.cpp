@@ -50,9 +50,8 @@ TEST_CASE("a_session_in_two_guilds_numbers_both_streams_in_one_sequence") {
   constexpr size_t per_guild = 80;
   auto produce = [&env](uint64_t guild) {
     for (size_t i = 0; i < per_guild; ++i) {
-      auto ack = dispatch::publish(env.svc,
-                                   message_create(guild, guild + 1, owner, next_message_id(), "x"),
-                                   10s);
+      auto ack = dispatch::publish(
+          env.svc, message_create(guild, guild + 1, owner, next_message_id(), "x"), 10s);
       if (!ack) {
         return false;
       }

@@ -39,8 +39,11 @@ void publish_messages(dispatch_env& env, size_t n, size_t content_bytes = 100,
 TEST_CASE("a_listener_that_never_collects_is_told_to_close_once_and_can_resume") {
   auto dc = small_limits();
   dispatch_env env{dc};
-  guild_seed{guild_id, owner}.add_member(alice).add_member(bob).add_channel(channel_id).save(
-    *env.storage);
+  guild_seed{guild_id, owner}
+      .add_member(alice)
+      .add_member(bob)
+      .add_channel(channel_id)
+      .save(*env.storage);
   auto slow = open_probe(env.svc, session_for(alice, {guild_id}));  // attached, never drained
   auto fast = open_subscribed(env.svc, session_for(bob, {guild_id}));
   REQUIRE(eventually([&] { return slow->buffer().last_seq() >= 2; }));

@@ -59,7 +59,7 @@ proto::event envelope(snowflake guild_id = gid) {
   return ev;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("a_new_guild_has_an_everyone_role_with_the_guild_id") {
   guild_state g(guild{gid, "herald", owner});
@@ -101,8 +101,8 @@ TEST_CASE("member_errors_are_typed_and_leave_state_unchanged") {
 TEST_CASE("member_roles_are_sorted_deduplicated_and_never_hold_everyone") {
   auto g = sample_guild();
   REQUIRE(g.create_role(make_role(1500)) == apply_error::ok);
-  CHECK(g.update_member(make_member(alice, {mods, gid, 1500, mods}), std::nullopt)
-        == apply_error::ok);
+  CHECK(g.update_member(make_member(alice, {mods, gid, 1500, mods}), std::nullopt) ==
+        apply_error::ok);
   CHECK(g.find_member(alice)->role_ids_ == std::vector<snowflake>{1500, mods});
 }
 
@@ -135,15 +135,14 @@ TEST_CASE("channels_stay_sorted_by_id") {
 
 TEST_CASE("channel_overwrites_are_validated") {
   auto g = sample_guild();
-  CHECK(g.create_channel(make_channel(9, {{999, overwrite_type::role, 0, 0}}))
-        == apply_error::unknown_role);
-  CHECK(g.create_channel(make_channel(9, {{mods, overwrite_type::role, 0, 0},
-                                          {mods, overwrite_type::role, 1, 0}}))
-        == apply_error::invalid_overwrite);
+  CHECK(g.create_channel(make_channel(9, {{999, overwrite_type::role, 0, 0}})) ==
+        apply_error::unknown_role);
+  CHECK(g.create_channel(make_channel(
+            9, {{mods, overwrite_type::role, 0, 0}, {mods, overwrite_type::role, 1, 0}})) ==
+        apply_error::invalid_overwrite);
   // A member overwrite may name a user who is not (or no longer) a member.
   CHECK(g.create_channel(make_channel(9, {{77, overwrite_type::member, 0, 0},
-                                          {mods, overwrite_type::role, 0, 0}}))
-        == apply_error::ok);
+                                          {mods, overwrite_type::role, 0, 0}})) == apply_error::ok);
   auto foreign = make_channel(10);
   foreign.guild_id_ = 55;
   CHECK(g.create_channel(foreign) == apply_error::wrong_guild);
@@ -152,8 +151,8 @@ TEST_CASE("channel_overwrites_are_validated") {
 TEST_CASE("deleting_a_role_removes_it_from_members_and_overwrites") {
   auto g = sample_guild();
   REQUIRE(g.update_channel(make_channel(general, {{mods, overwrite_type::role, 1, 2},
-                                                  {alice, overwrite_type::member, 4, 8}}))
-          == apply_error::ok);
+                                                  {alice, overwrite_type::member, 4, 8}})) ==
+          apply_error::ok);
   CHECK(g.delete_role(mods) == apply_error::ok);
   CHECK(g.find_role(mods) == nullptr);
   CHECK(g.find_member(alice)->role_ids_.empty());

@@ -23,7 +23,7 @@ struct manual_clock {
   }
 };
 
-} // namespace
+}  // namespace
 
 TEST_CASE("ids_carry_worker_process_increment_and_time") {
   manual_clock clock;
@@ -39,8 +39,7 @@ TEST_CASE("ids_carry_worker_process_increment_and_time") {
 TEST_CASE("discords_documented_example_id_decodes_to_its_documented_time") {
   // From Discord's reference: 175928847299117063 -> 2016-04-30 11:18:25.796 UTC.
   CHECK(timestamp_ms(175928847299117063ULL) == 1462015105796);
-  CHECK(format_iso8601(timestamp_ms(175928847299117063ULL))
-        == "2016-04-30T11:18:25.796000+00:00");
+  CHECK(format_iso8601(timestamp_ms(175928847299117063ULL)) == "2016-04-30T11:18:25.796000+00:00");
 }
 
 TEST_CASE("ids_keep_increasing_when_the_clock_steps_back") {
@@ -107,9 +106,8 @@ TEST_CASE("ids_format_and_parse_as_decimal_strings") {
 }
 
 TEST_CASE("malformed_id_text_is_rejected") {
-  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "12a", "0x10", "1.5",
-                          "18446744073709551616", "99999999999999999999",
-                          "100000000000000000000"}) {
+  for (const char* bad : {"", "-1", "+1", " 1", "1 ", "12a", "0x10", "1.5", "18446744073709551616",
+                          "99999999999999999999", "100000000000000000000"}) {
     INFO(bad);
     CHECK_FALSE(parse_snowflake(bad).has_value());
   }

@@ -52,7 +52,8 @@ inline uint64_t next_message_id() {
 
 /// A guild with its owner, members and text channels, saved to the store.
 inline void seed_guild(store::store& st, uint64_t guild_id, uint64_t owner,
-                       const std::vector<uint64_t>& members, const std::vector<uint64_t>& channels) {
+                       const std::vector<uint64_t>& members,
+                       const std::vector<uint64_t>& channels) {
   domain::guild_state state{domain::guild{guild_id, "guild" + std::to_string(guild_id), owner}};
   auto add = [&](uint64_t user_id) {
     domain::member m;
@@ -139,26 +140,26 @@ struct gateway_env {
                        dispatch::dispatch_config dc = gateway_dispatch_config(),
                        std::chrono::seconds close_timeout = std::chrono::seconds{2})
       : env(std::move(dc)) {
-    for (auto [id, name] : {std::pair{alice, "alice"}, std::pair{bob, "bob"},
-                            std::pair{carol, "carol"}}) {
+    for (auto [id, name] :
+         {std::pair{alice, "alice"}, std::pair{bob, "bob"}, std::pair{carol, "carol"}}) {
       auto ok = env.storage->upsert_user(domain::user{id, name, false});
       REQUIRE(ok);
     }
     seed_guild(*env.storage, guild_a, alice, {bob}, {channel_a});
     seed_guild(*env.storage, guild_b, alice, {}, {channel_b});
     gateway = std::make_unique<gateway::gateway_server>(
-      env.svc, std::move(opts), [](std::string_view token) -> std::optional<uint64_t> {
-        if (token == alice_token) {
-          return alice;
-        }
-        if (token == bob_token) {
-          return bob;
-        }
-        if (token == carol_token) {
-          return carol;
-        }
-        return std::nullopt;
-      });
+        env.svc, std::move(opts), [](std::string_view token) -> std::optional<uint64_t> {
+          if (token == alice_token) {
+            return alice;
+          }
+          if (token == bob_token) {
+            return bob;
+          }
+          if (token == carol_token) {
+            return carol;
+          }
+          return std::nullopt;
+        });
     net::server_options so;
     so.name = "gateway-test";
     so.threads = 1;
@@ -181,7 +182,8 @@ struct gateway_env {
     return std::make_unique<gateway_client>(port(), target, receive_buffer);
   }
   /// Publishes a message by alice in guild_a's channel; returns its id.
-  uint64_t post(const std::string& content, uint64_t guild = guild_a, uint64_t channel = channel_a) {
+  uint64_t post(const std::string& content, uint64_t guild = guild_a,
+                uint64_t channel = channel_a) {
     uint64_t id = next_message_id();
     proto::event ev;
     ev.set_guild_id(guild);

@@ -39,15 +39,17 @@ void burst_reaches_every_client(gateway::gateway_options o) {
 
 }  // namespace
 
-TEST_CASE("a burst to many sessions flushed inline on the one io thread delivers every frame "
-          "in order") {
+TEST_CASE(
+    "a burst to many sessions flushed inline on the one io thread delivers every frame "
+    "in order") {
   gateway::gateway_options o;
   o.io_threads = 1;
   burst_reaches_every_client(o);
 }
 
-TEST_CASE("a burst flushed through each connection's strand (io threads unknown) delivers every "
-          "frame in order") {
+TEST_CASE(
+    "a burst flushed through each connection's strand (io threads unknown) delivers every "
+    "frame in order") {
   gateway::gateway_options o;
   o.io_threads = 0;
   burst_reaches_every_client(o);

@@ -179,7 +179,9 @@ TEST_CASE("resume failures: unknown or ended session gives op 9 false, future se
 
 TEST_CASE("each close code over the wire") {
   gateway_env g;
-  SECTION("4001 unknown opcode") { CHECK(close_code_after(g, {{"op", 42}, {"d", nullptr}}) == 4001); }
+  SECTION("4001 unknown opcode") {
+    CHECK(close_code_after(g, {{"op", 42}, {"d", nullptr}}) == 4001);
+  }
   SECTION("4002 invalid JSON") {
     auto c = g.client();
     REQUIRE(c->next_op(10));
@@ -244,7 +246,8 @@ TEST_CASE("each close code over the wire") {
   }
 }
 
-TEST_CASE("no heartbeat: the server asks with op 1, then closes 4009 and the session stays resumable") {
+TEST_CASE(
+    "no heartbeat: the server asks with op 1, then closes 4009 and the session stays resumable") {
   gateway::gateway_options o;
   o.heartbeat_interval_ms = 200;
   o.heartbeat_grace_ms = 400;
@@ -382,8 +385,9 @@ TEST_CASE("a client that stops reading is closed 4000 when its queue bound is hi
   again->set_last_seq(seq);
   again->resume(bob_token, sid, seq);
   auto resumed = again->next_op(0, "RESUMED", std::chrono::seconds{30});
-  INFO("first client: " << c->frames().size() << " frames, last seq " << seq << "; resumed: "
-       << again->frames().size() << " frames, close " << again->close_code().value_or(0));
+  INFO("first client: " << c->frames().size() << " frames, last seq " << seq
+                        << "; resumed: " << again->frames().size() << " frames, close "
+                        << again->close_code().value_or(0));
   REQUIRE(resumed);
   require_gapless(*again);
   // Every message reached one of the two connections exactly once, in order.

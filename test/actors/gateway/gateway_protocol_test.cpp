@@ -105,7 +105,9 @@ TEST_CASE("the upgrade query decides version, encoding and compression") {
 TEST_CASE("a valid Identify asks to open a session with the validated request") {
   harness h;
   h.open();
-  auto a = h.identify({{"shard", {1, 4}}, {"large_threshold", 1000}, {"compress", false},
+  auto a = h.identify({{"shard", {1, 4}},
+                       {"large_threshold", 1000},
+                       {"compress", false},
                        {"presence", {{"status", "online"}}}});
   REQUIRE(a.size() == 1);
   auto* open = std::get_if<open_session>(&a[0]);
@@ -151,7 +153,9 @@ TEST_CASE("Identify validation maps each bad field to its close code") {
     CHECK(close_code_of(a) == 4013);
     CHECK(close_of(a).end_session);
   }
-  SECTION("negative intents close 4013") { CHECK(close_code_of(h.identify({{"intents", -1}})) == 4013); }
+  SECTION("negative intents close 4013") {
+    CHECK(close_code_of(h.identify({{"intents", -1}})) == 4013);
+  }
   SECTION("missing intents close 4002") {
     CHECK(close_code_of(h.text({{"op", 2}, {"d", {{"token", "x"}}}})) == 4002);
   }
@@ -166,7 +170,9 @@ TEST_CASE("Identify validation maps each bad field to its close code") {
     CHECK(close_code_of(a) == 4010);
     CHECK(close_of(a).end_session);
   }
-  SECTION("shard count 0 closes 4010") { CHECK(close_code_of(h.identify({{"shard", {0, 0}}})) == 4010); }
+  SECTION("shard count 0 closes 4010") {
+    CHECK(close_code_of(h.identify({{"shard", {0, 0}}})) == 4010);
+  }
   SECTION("a shard of the wrong shape closes 4010") {
     CHECK(close_code_of(h.identify({{"shard", {1}}})) == 4010);
     harness h2;
@@ -190,7 +196,9 @@ TEST_CASE("malformed inbound text closes 4002 with the error kind") {
   SECTION("not an object") {
     CHECK(close_of(h.proto.on_text("[1,2]", t0)).error == inbound_error::wrong_shape);
   }
-  SECTION("op missing") { CHECK(close_of(h.text({{"d", 1}})).error == inbound_error::wrong_shape); }
+  SECTION("op missing") {
+    CHECK(close_of(h.text({{"d", 1}})).error == inbound_error::wrong_shape);
+  }
   SECTION("op not an integer") {
     CHECK(close_of(h.text({{"op", "1"}})).error == inbound_error::wrong_shape);
     harness h2;
@@ -242,8 +250,8 @@ TEST_CASE("op ordering: 4003 before Identify, 4005 for a second Identify, 4001 u
   SECTION("Resume after Identify closes 4005") {
     h.identify();
     h.proto.on_session_opened();
-    CHECK(close_code_of(h.text({{"op", 6}, {"d", {{"token", "t"}, {"session_id", "1"}, {"seq", 1}}}})) ==
-          4005);
+    CHECK(close_code_of(h.text(
+              {{"op", 6}, {"d", {{"token", "t"}, {"session_id", "1"}, {"seq", 1}}}})) == 4005);
   }
   SECTION("unknown opcodes close 4001") {
     for (int op : {0, 5, 7, 9, 10, 11, 12, 99, -1}) {
@@ -383,12 +391,12 @@ TEST_CASE("Resume shapes: null seq means 0, wrong fields close 4002") {
     CHECK(std::get<resume_session>(a.at(0)).request.seq == 0);
   }
   SECTION("numeric session id") {
-    CHECK(close_code_of(h.text({{"op", 6}, {"d", {{"token", "t"}, {"session_id", 1}, {"seq", 1}}}})) ==
-          4002);
+    CHECK(close_code_of(
+              h.text({{"op", 6}, {"d", {{"token", "t"}, {"session_id", 1}, {"seq", 1}}}})) == 4002);
   }
   SECTION("negative seq") {
-    CHECK(close_code_of(h.text({{"op", 6}, {"d", {{"token", "t"}, {"session_id", "1"}, {"seq", -3}}}})) ==
-          4002);
+    CHECK(close_code_of(h.text(
+              {{"op", 6}, {"d", {{"token", "t"}, {"session_id", "1"}, {"seq", -3}}}})) == 4002);
   }
 }
 

@@ -26,10 +26,9 @@ caf::expected<dispatch::opened_session> open_async(const dispatch::services_ptr&
                                                    session::session_params p) {
   std::promise<caf::expected<dispatch::opened_session>> done;
   auto fut = done.get_future();
-  dispatch::open_session_async(svc, std::move(p), 5s,
-                               [&done](caf::expected<dispatch::opened_session> r) {
-                                 done.set_value(std::move(r));
-                               });
+  dispatch::open_session_async(
+      svc, std::move(p), 5s,
+      [&done](caf::expected<dispatch::opened_session> r) { done.set_value(std::move(r)); });
   REQUIRE(fut.wait_for(10s) == std::future_status::ready);
   return fut.get();
 }
@@ -38,8 +37,8 @@ std::vector<uint64_t> subscriptions(caf::actor_system& sys, const caf::actor& se
   caf::scoped_actor self{sys};
   std::vector<uint64_t> out;
   self->request(session, 5s, session::subscriptions_atom::value)
-    .receive([&](std::vector<uint64_t>& subs) { out = std::move(subs); },
-             [&](caf::error& err) { FAIL("subscriptions: " << caf::to_string(err)); });
+      .receive([&](std::vector<uint64_t>& subs) { out = std::move(subs); },
+               [&](caf::error& err) { FAIL("subscriptions: " << caf::to_string(err)); });
   return out;
 }
 
@@ -72,10 +71,9 @@ TEST_CASE("resume_session_async finds a live session and refuses an unknown one"
   auto find = [&](uint64_t id) {
     std::promise<caf::expected<dispatch::opened_session>> done;
     auto fut = done.get_future();
-    dispatch::resume_session_async(e.env.svc, id, 5s,
-                                   [&done](caf::expected<dispatch::opened_session> r) {
-                                     done.set_value(std::move(r));
-                                   });
+    dispatch::resume_session_async(
+        e.env.svc, id, 5s,
+        [&done](caf::expected<dispatch::opened_session> r) { done.set_value(std::move(r)); });
     REQUIRE(fut.wait_for(10s) == std::future_status::ready);
     return fut.get();
   };

@@ -39,7 +39,7 @@ std::string content_after_encoding(const std::string& content) {
 
 const std::string fffd = "\xEF\xBF\xBD";
 
-} // namespace
+}  // namespace
 
 TEST_CASE("quotes_backslashes_and_control_characters_round_trip") {
   std::string hostile = "\"},\"t\":\"X\\\n\r\t\b\f";
@@ -52,7 +52,7 @@ TEST_CASE("quotes_backslashes_and_control_characters_round_trip") {
   std::string raw;
   guild::detail::append_json_string(raw, hostile);
   for (char c : raw) {
-    CHECK(static_cast<unsigned char>(c) >= 0x20); // no raw control characters on the wire
+    CHECK(static_cast<unsigned char>(c) >= 0x20);  // no raw control characters on the wire
   }
 }
 
@@ -68,12 +68,12 @@ TEST_CASE("valid_utf8_and_emoji_are_kept_as_is") {
 TEST_CASE("invalid_utf8_bytes_are_replaced_by_u_fffd") {
   CHECK(round_trip("a\xFF"
                    "b") == "a" + fffd + "b");
-  CHECK(round_trip("\xC0\xAF") == fffd + fffd);                       // overlong '/'
-  CHECK(round_trip("\xED\xA0\x80") == fffd + fffd + fffd);            // surrogate U+D800
-  CHECK(round_trip("\xF4\x90\x80\x80") == fffd + fffd + fffd + fffd); // above U+10FFFF
-  CHECK(round_trip("x\xE2\x82") == "x" + fffd + fffd);                // truncated at the end
+  CHECK(round_trip("\xC0\xAF") == fffd + fffd);                        // overlong '/'
+  CHECK(round_trip("\xED\xA0\x80") == fffd + fffd + fffd);             // surrogate U+D800
+  CHECK(round_trip("\xF4\x90\x80\x80") == fffd + fffd + fffd + fffd);  // above U+10FFFF
+  CHECK(round_trip("x\xE2\x82") == "x" + fffd + fffd);                 // truncated at the end
   CHECK(round_trip("\x80"
-                   "abc") == fffd + "abc"); // lone continuation
+                   "abc") == fffd + "abc");  // lone continuation
   CHECK(round_trip("\xE2\x28\xA1") == fffd + "(" + fffd);
   CHECK(content_after_encoding("bad\xC3") == "bad" + fffd);
 }

@@ -21,7 +21,7 @@ constexpr snowflake bot = 1003;
 constexpr snowflake staff = 2001;
 constexpr snowflake lobby = 3001;
 constexpr snowflake secret = 3002;
-constexpr std::int64_t joined = 1764286570123; // 2025-11-27T23:36:10.123Z
+constexpr std::int64_t joined = 1764286570123;  // 2025-11-27T23:36:10.123Z
 
 guild_state make_guild() {
   guild_state g(domain::guild{gid, "The \"Guild\"", owner});
@@ -53,7 +53,7 @@ message make_message() {
   m.author_id_ = alice;
   m.content_ = "hello <@1003>";
   m.created_at_ = joined + 5000;
-  m.mentions_ = {bot, 999999}; // 999999 is not a member: left out
+  m.mentions_ = {bot, 999999};  // 999999 is not a member: left out
   m.mention_roles_ = {staff};
   return m;
 }
@@ -126,7 +126,7 @@ void check_channel(const json& c) {
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("message_create_has_discord_shape_with_string_ids_and_arrays") {
   auto g = make_guild();
@@ -247,7 +247,7 @@ TEST_CASE("channel_events_carry_the_channel_object_with_string_overwrites") {
     CHECK(j["t"] == name);
     check_channel(j["d"]);
     CHECK(j["d"]["type"] == 2);
-    CHECK(j["d"]["bitrate"].is_number()); // voice channels carry their voice fields
+    CHECK(j["d"]["bitrate"].is_number());  // voice channels carry their voice fields
     const auto& ows = j["d"]["permission_overwrites"];
     REQUIRE(ows.size() == 2);
     CHECK(ows[0]["deny"] == std::to_string(permissions::view_channel));

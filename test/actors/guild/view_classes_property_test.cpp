@@ -158,7 +158,7 @@ void check_against_permissions(const guild_state& g, const view_classes& vc) {
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("snapshot_bits_match_channel_permissions_under_random_mutations") {
   for (std::uint64_t seed = 1; seed <= 12; ++seed) {
@@ -171,7 +171,7 @@ TEST_CASE("snapshot_bits_match_channel_permissions_under_random_mutations") {
     }
     view_classes vc(f.g);
     check_against_permissions(f.g, vc);
-    std::map<std::vector<snowflake>, std::uint32_t> class_of_role_set; // ids must never change
+    std::map<std::vector<snowflake>, std::uint32_t> class_of_role_set;  // ids must never change
     std::map<snowflake, std::uint32_t> slot_of_channel;
     for (int step = 0; step < 150; ++step) {
       INFO("seed " << seed << " step " << step);
@@ -274,7 +274,7 @@ TEST_CASE("a_million_member_guild_recomputes_a_role_change_quickly") {
   auto t0 = clock::now();
   view_classes vc(g);
   auto t1 = clock::now();
-  CHECK(vc.class_count() == 51); // the owner's own class and the 50 role sets
+  CHECK(vc.class_count() == 51);  // the owner's own class and the 50 role sets
   role r = *g.find_role(gid + 5);
   r.permissions_ = permissions::administrator;
   REQUIRE(g.update_role(r) == apply_error::ok);
@@ -293,7 +293,7 @@ TEST_CASE("a_million_member_guild_recomputes_a_role_change_quickly") {
             << " ms, role permission change " << ms(t2, t3) << " ms, one member's roles "
             << ms(t4, t5) << " ms, full member scan " << ms(t5, t6) << " ms, classes "
             << vc.class_count() << "\n";
-  CHECK(vc.class_count() == 52); // member 7's new role set appended
+  CHECK(vc.class_count() == 52);  // member 7's new role set appended
   CHECK(change.class_changes.empty());
   CHECK_FALSE(change.changed_slots.empty());
   CHECK(moved.class_changes.size() == 1);

@@ -50,7 +50,7 @@ bool snapshot_view(const view_classes& vc, snowflake user_id, snowflake channel_
   return vc.snapshot()->can_view(vc.class_of(user_id), vc.slot_of(channel_id));
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("members_with_identical_role_sets_share_a_class") {
   auto g = make_guild();
@@ -58,7 +58,7 @@ TEST_CASE("members_with_identical_role_sets_share_a_class") {
   CHECK(vc.class_of(alice) == vc.class_of(carol));
   CHECK(vc.class_of(bob) == vc.class_of(dave));
   CHECK(vc.class_of(alice) != vc.class_of(bob));
-  CHECK(vc.class_count() == 3); // owner, staff, no role
+  CHECK(vc.class_count() == 3);  // owner, staff, no role
   CHECK(vc.class_size(vc.class_of(alice)) == 2);
   CHECK(vc.can_view(alice, secret));
   CHECK_FALSE(vc.can_view(bob, secret));

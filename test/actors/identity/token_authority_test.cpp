@@ -157,8 +157,7 @@ TEST_CASE("Malformed tokens are refused without throwing", "[identity]") {
       "Bot Bot " + good,
       base64url_encode("-1") + good.substr(good.find('.')),
       base64url_encode("99999999999999999999999") + good.substr(good.find('.')),
-      good.substr(0, good.find('.') + 1) + base64url_encode("x1") +
-          good.substr(good.rfind('.')),
+      good.substr(0, good.find('.') + 1) + base64url_encode("x1") + good.substr(good.rfind('.')),
       "\xff\xfe.\x80.\x01",
   };
   for (const auto& input : inputs) {
@@ -182,9 +181,10 @@ TEST_CASE("base64url round-trips every length and rejects non-canonical text", "
   CHECK_FALSE(base64url_decode("AF"));  // trailing bits set: not the encoding of any string
 }
 
-TEST_CASE("The secret comes from identity.secret, else the secret file, else a generated 0600 file "
-          "that is reused",
-          "[identity]") {
+TEST_CASE(
+    "The secret comes from identity.secret, else the secret file, else a generated 0600 file "
+    "that is reused",
+    "[identity]") {
   testing::temp_dir dir;
   std::filesystem::path data = std::filesystem::path(dir.path()) / "data";
   auto inline_secret = load_secret({"an-inline-secret-of-24b", "", data});

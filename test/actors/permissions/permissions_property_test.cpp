@@ -17,7 +17,7 @@ namespace {
 struct reference_guild {
   snowflake id = 0;
   snowflake owner = 0;
-  std::map<snowflake, bits> role_perms;                    // includes @everyone
+  std::map<snowflake, bits> role_perms;  // includes @everyone
   std::map<snowflake, std::vector<snowflake>> member_roles;
   // Overwrites keyed by (type, id), as Discord's docs look them up.
   std::map<std::pair<int, snowflake>, std::pair<bits, bits>> overwrites;
@@ -82,8 +82,8 @@ bits reference_channel(const reference_guild& g, snowflake user) {
 
 // Few interesting bits so that allows and denies collide often.
 bits random_bits(std::mt19937_64& rng, bool may_admin) {
-  static const bits pool[] = {view_channel, send_messages, read_message_history,
-                              embed_links, mention_everyone, manage_messages,
+  static const bits pool[] = {view_channel,  send_messages,    read_message_history,
+                              embed_links,   mention_everyone, manage_messages,
                               add_reactions, attach_files};
   bits out = 0;
   for (bits b : pool) {
@@ -97,7 +97,7 @@ bits random_bits(std::mt19937_64& rng, bool may_admin) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("channel_permissions_match_the_reference_on_random_guilds") {
   std::mt19937_64 rng(20261127);

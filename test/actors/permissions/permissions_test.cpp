@@ -39,8 +39,7 @@ guild_state make_guild(bits everyone = view_channel | send_messages | read_messa
   REQUIRE(g.create_role(role{blue, "blue", 2, embed_links}) == apply_error::ok);
   REQUIRE(g.create_role(role{admins, "admins", 3, administrator}) == apply_error::ok);
   REQUIRE(g.add_member(member{owner, {}, 0}, user{owner, "o", false}) == apply_error::ok);
-  REQUIRE(g.add_member(member{alice, {red, blue}, 0}, user{alice, "a", false})
-          == apply_error::ok);
+  REQUIRE(g.add_member(member{alice, {red, blue}, 0}, user{alice, "a", false}) == apply_error::ok);
   REQUIRE(g.add_member(member{bob, {}, 0}, user{bob, "b", false}) == apply_error::ok);
   channel c;
   c.id_ = chan;
@@ -58,7 +57,7 @@ bits in_chan(const guild_state& g, snowflake user_id) {
   return channel_permissions(g, chan, user_id);
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("base_permissions_are_everyone_or_the_member_roles") {
   auto g = make_guild();
@@ -160,22 +159,19 @@ TEST_CASE("another_members_overwrite_does_not_apply") {
 TEST_CASE("overwrites_apply_in_documented_order_whatever_the_list_order") {
   auto g = make_guild(view_channel);
   std::vector<permission_overwrite> ows = {
-    role_ow(gid, send_messages | add_reactions, read_message_history),
-    role_ow(red, read_message_history, send_messages),
-    role_ow(blue, 0, add_reactions),
-    member_ow(alice, add_reactions, 0),
+      role_ow(gid, send_messages | add_reactions, read_message_history),
+      role_ow(red, read_message_history, send_messages),
+      role_ow(blue, 0, add_reactions),
+      member_ow(alice, add_reactions, 0),
   };
   // red's manage_messages stays; blue's embed_links goes with send_messages.
-  const bits expected = view_channel | read_message_history | add_reactions
-                        | manage_messages;
-  std::sort(ows.begin(), ows.end(),
-            [](const auto& a, const auto& b) { return a.id_ < b.id_; });
+  const bits expected = view_channel | read_message_history | add_reactions | manage_messages;
+  std::sort(ows.begin(), ows.end(), [](const auto& a, const auto& b) { return a.id_ < b.id_; });
   do {
     set_overwrites(g, ows);
     REQUIRE(in_chan(g, alice) == expected);
-  } while (std::next_permutation(ows.begin(), ows.end(), [](const auto& a, const auto& b) {
-    return a.id_ < b.id_;
-  }));
+  } while (std::next_permutation(ows.begin(), ows.end(),
+                                 [](const auto& a, const auto& b) { return a.id_ < b.id_; }));
 }
 
 TEST_CASE("no_view_channel_means_no_permission_in_the_channel") {
@@ -203,9 +199,9 @@ TEST_CASE("channel_permissions_by_id_are_zero_for_strangers_and_unknown_channels
 }
 
 TEST_CASE("all_permissions_covers_every_named_bit") {
-  for (bits b : {create_instant_invite, administrator, view_channel, send_messages,
-                 read_message_history, mention_everyone, moderate_members,
-                 send_voice_messages, send_polls, use_external_apps}) {
+  for (bits b :
+       {create_instant_invite, administrator, view_channel, send_messages, read_message_history,
+        mention_everyone, moderate_members, send_voice_messages, send_polls, use_external_apps}) {
     CHECK(has(all_permissions, b));
   }
   CHECK_FALSE(has(all_permissions, bits{1} << 47));

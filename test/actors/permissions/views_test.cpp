@@ -24,8 +24,7 @@ guild_state make_guild() {
   guild_state g(guild{gid, "g", owner});
   REQUIRE(g.create_role(role{staff, "staff", 1, 0}) == apply_error::ok);
   REQUIRE(g.add_member(member{owner, {}, 0}, user{owner, "o", false}) == apply_error::ok);
-  REQUIRE(g.add_member(member{alice, {staff}, 0}, user{alice, "a", false})
-          == apply_error::ok);
+  REQUIRE(g.add_member(member{alice, {staff}, 0}, user{alice, "a", false}) == apply_error::ok);
   REQUIRE(g.add_member(member{bob, {}, 0}, user{bob, "b", false}) == apply_error::ok);
   channel c;
   c.id_ = lobby;
@@ -53,12 +52,10 @@ proto::event envelope() {
 }
 
 bool same(const view_change& a, const view_change& b) {
-  return a.user_id_ == b.user_id_ && a.channel_id_ == b.channel_id_
-         && a.visible_ == b.visible_;
+  return a.user_id_ == b.user_id_ && a.channel_id_ == b.channel_id_ && a.visible_ == b.visible_;
 }
 
-void check_changes(const std::vector<view_change>& got,
-                   const std::vector<view_change>& want) {
+void check_changes(const std::vector<view_change>& got, const std::vector<view_change>& want) {
   REQUIRE(got.size() == want.size());
   for (std::size_t i = 0; i < got.size(); ++i) {
     INFO(i);
@@ -66,7 +63,7 @@ void check_changes(const std::vector<view_change>& got,
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("visible_channels_lists_viewable_channels_in_id_order") {
   auto g = make_guild();
@@ -84,11 +81,8 @@ TEST_CASE("visible_channels_lists_viewable_channels_in_id_order") {
 TEST_CASE("diff_views_reports_gains_and_losses_per_user_in_channel_order") {
   view_map before{{1, {10, 20, 30}}, {2, {10}}};
   view_map after{{1, {15, 20}}, {3, {10}}};
-  check_changes(diff_views(before, after), {{1, 10, false},
-                                            {1, 15, true},
-                                            {1, 30, false},
-                                            {2, 10, false},
-                                            {3, 10, true}});
+  check_changes(diff_views(before, after),
+                {{1, 10, false}, {1, 15, true}, {1, 30, false}, {2, 10, false}, {3, 10, true}});
   CHECK(diff_views(after, after).empty());
 }
 

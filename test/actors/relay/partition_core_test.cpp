@@ -47,9 +47,8 @@ std::string all_frames(session_output& out) {
   out.buffer().collect(batch);
   out.buffer().detach();
   std::string bytes;
-  batch.for_each_frame([&](std::string_view prefix, std::string_view tail) {
-    bytes.append(prefix).append(tail);
-  });
+  batch.for_each_frame(
+      [&](std::string_view prefix, std::string_view tail) { bytes.append(prefix).append(tail); });
   return bytes;
 }
 

@@ -23,11 +23,11 @@ constexpr uint64_t guild_id = 1000;
 constexpr uint64_t owner = 1;
 constexpr uint64_t alice = 2;
 constexpr uint64_t bob = 3;
-constexpr uint64_t stranger = 4;    // a user who is in no guild
-constexpr uint64_t moderator = 5;   // holds MANAGE_MESSAGES through a role
-constexpr uint64_t general = 10;    // everyone may talk
-constexpr uint64_t staff = 11;      // @everyone denied VIEW_CHANNEL; alice allowed
-constexpr uint64_t announce = 12;   // @everyone denied SEND_MESSAGES
+constexpr uint64_t stranger = 4;   // a user who is in no guild
+constexpr uint64_t moderator = 5;  // holds MANAGE_MESSAGES through a role
+constexpr uint64_t general = 10;   // everyone may talk
+constexpr uint64_t staff = 11;     // @everyone denied VIEW_CHANNEL; alice allowed
+constexpr uint64_t announce = 12;  // @everyone denied SEND_MESSAGES
 constexpr uint64_t mod_role = 50;
 
 std::string token_of(uint64_t user) {
@@ -63,15 +63,15 @@ struct rest_env {
   explicit rest_env(rest::rate_limit_options limits = {}) {
     guild_seed seed{guild_id, owner};
     seed.add_role(mod_role, permissions::manage_messages)
-      .add_member(alice)
-      .add_member(bob)
-      .add_member(moderator, {mod_role})
-      .add_channel(general)
-      .add_channel(staff,
-                   {overwrite(guild_id, domain::overwrite_type::role, 0, permissions::view_channel),
+        .add_member(alice)
+        .add_member(bob)
+        .add_member(moderator, {mod_role})
+        .add_channel(general)
+        .add_channel(
+            staff, {overwrite(guild_id, domain::overwrite_type::role, 0, permissions::view_channel),
                     overwrite(alice, domain::overwrite_type::member, permissions::view_channel, 0)})
-      .add_channel(announce, {overwrite(guild_id, domain::overwrite_type::role, 0,
-                                        permissions::send_messages)});
+        .add_channel(announce, {overwrite(guild_id, domain::overwrite_type::role, 0,
+                                          permissions::send_messages)});
     seed.save(*env.storage);
     REQUIRE(env.storage->upsert_user(domain::user{stranger, "stranger", false}));
     ctx = std::make_shared<rest::rest_context>();
@@ -135,8 +135,8 @@ void require_message_shape(const json& m) {
 
 TEST_CASE("requests without a valid token get 401 with Discord's JSON body", "[rest]") {
   rest_env r;
-  for (const std::string& auth : {std::string{}, std::string{"Bot nonsense"},
-                                  std::string{"token-99"}}) {
+  for (const std::string& auth :
+       {std::string{}, std::string{"Bot nonsense"}, std::string{"token-99"}}) {
     auto res = send(r.port, "GET", "/api/v10/users/@me", auth);
     require_json_error(res, 401, 0);
     REQUIRE(res.json().at("message") == "401: Unauthorized");
@@ -206,9 +206,8 @@ TEST_CASE("posting without VIEW_CHANNEL or SEND_MESSAGES is 403 and dispatches n
   // A later allowed post is the first message the owner's session sees.
   auto ok = r.post(alice, staff, R"({"content":"staff only"})");
   REQUIRE(ok.status == 200);
-  REQUIRE(probe->drain_until([](const std::vector<json>& f) {
-    return count_type(f, "MESSAGE_CREATE") >= 1;
-  }));
+  REQUIRE(probe->drain_until(
+      [](const std::vector<json>& f) { return count_type(f, "MESSAGE_CREATE") >= 1; }));
   REQUIRE(message_ids(probe->frames()).size() == 1);
   REQUIRE(std::to_string(message_ids(probe->frames())[0]) == ok.json().at("id"));
 }
@@ -255,9 +254,8 @@ TEST_CASE("POST returns the message object and dispatches the same message", "[r
   REQUIRE(domain::timestamp_ms(id) > 1577836800000);
 
   for (auto* probe : {alice_session.get(), bob_session.get()}) {
-    REQUIRE(probe->drain_until([](const std::vector<json>& f) {
-      return count_type(f, "MESSAGE_CREATE") >= 1;
-    }));
+    REQUIRE(probe->drain_until(
+        [](const std::vector<json>& f) { return count_type(f, "MESSAGE_CREATE") >= 1; }));
     const json* frame = nullptr;
     for (const auto& f : probe->frames()) {
       if (type_of(f) == "MESSAGE_CREATE") {
@@ -273,13 +271,13 @@ TEST_CASE("POST returns the message object and dispatches the same message", "[r
   REQUIRE(recent.status == 200);
   REQUIRE(recent.json().size() == 1);
   REQUIRE(recent.json()[0].at("id") == msg.at("id"));
-  auto one = send(r.port, "GET", "/api/v10/channels/10/messages/" + std::to_string(id),
-                  token_of(bob));
+  auto one =
+      send(r.port, "GET", "/api/v10/channels/10/messages/" + std::to_string(id), token_of(bob));
   REQUIRE(one.status == 200);
   REQUIRE(one.json().at("content") == "hello <@3>");
   REQUIRE(herald::metrics::registry::global().value_of(
-            "herald_rest_requests_total",
-            {{"route", "POST /channels/{channel_id}/messages"}, {"status", "200"}}) >= 1);
+              "herald_rest_requests_total",
+              {{"route", "POST /channels/{channel_id}/messages"}, {"status", "200"}}) >= 1);
 }
 
 TEST_CASE("PATCH and DELETE dispatch MESSAGE_UPDATE and MESSAGE_DELETE", "[rest]") {
@@ -307,9 +305,8 @@ TEST_CASE("PATCH and DELETE dispatch MESSAGE_UPDATE and MESSAGE_DELETE", "[rest]
   REQUIRE(deleted.body.empty());
   require_json_error(send(r.port, "DELETE", target, token_of(alice)), 404, 10008);
 
-  REQUIRE(probe->drain_until([](const std::vector<json>& f) {
-    return count_type(f, "MESSAGE_DELETE") >= 1;
-  }));
+  REQUIRE(probe->drain_until(
+      [](const std::vector<json>& f) { return count_type(f, "MESSAGE_DELETE") >= 1; }));
   std::vector<std::string> types;
   for (const auto& f : probe->frames()) {
     if (type_of(f).rfind("MESSAGE_", 0) == 0) {
@@ -367,13 +364,12 @@ TEST_CASE("POST typing dispatches TYPING_START to members who can view the chann
   auto probe = open_subscribed(r.env.svc, session_for(owner, {guild_id}));
   require_json_error(send(r.port, "POST", "/api/v10/channels/11/typing", token_of(bob)), 403,
                      50013);
-  require_json_error(send(r.port, "POST", "/api/v10/channels/10/typing", token_of(stranger)),
-                     403, 50001);
+  require_json_error(send(r.port, "POST", "/api/v10/channels/10/typing", token_of(stranger)), 403,
+                     50001);
   auto ok = send(r.port, "POST", "/api/v10/channels/10/typing", token_of(alice));
   REQUIRE(ok.status == 204);
-  REQUIRE(probe->drain_until([](const std::vector<json>& f) {
-    return count_type(f, "TYPING_START") >= 1;
-  }));
+  REQUIRE(probe->drain_until(
+      [](const std::vector<json>& f) { return count_type(f, "TYPING_START") >= 1; }));
   REQUIRE(count_type(probe->frames(), "TYPING_START") == 1);
   for (const auto& f : probe->frames()) {
     if (type_of(f) == "TYPING_START") {

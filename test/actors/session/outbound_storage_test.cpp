@@ -47,9 +47,9 @@ TEST_CASE("collected READY and GUILD_CREATE frames are released and an idle buff
   buf.attach(&l);
   outbound_batch batch;
   REQUIRE(buf.collect(batch) == 3);
-  CHECK(frames_of(batch) ==
-        std::vector<std::string>{frame(1, ready_tail), frame(2, guild_create_tail),
-                                 frame(3, guild_create_tail)});
+  CHECK(frames_of(batch) == std::vector<std::string>{frame(1, ready_tail),
+                                                     frame(2, guild_create_tail),
+                                                     frame(3, guild_create_tail)});
   CHECK(buf.held_frames() == 0);
   CHECK(buf.held_bytes() == 0);
   CHECK(buf.first_held_seq() == 4);
@@ -68,7 +68,8 @@ TEST_CASE("collected READY and GUILD_CREATE frames are released and an idle buff
   CHECK(frames_of(batch).front() == frame(1, ready_tail));
 }
 
-TEST_CASE("snapshot frames are kept until collected, and a GUILD_CREATE after an event is replayable") {
+TEST_CASE(
+    "snapshot frames are kept until collected, and a GUILD_CREATE after an event is replayable") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   buf.append_dispatch(ready_tail);
@@ -154,8 +155,8 @@ TEST_CASE("random appends, collects, evictions and resumes match a model of the 
     for (int step = 0; step < 400; ++step) {
       int op = static_cast<int>(rng() % 10);
       if (op < 6) {
-        std::string tail = ",\"d\":\"" +
-                           std::string(rng() % 300, static_cast<char>('a' + step % 26)) + "\"}";
+        std::string tail =
+            ",\"d\":\"" + std::string(rng() % 300, static_cast<char>('a' + step % 26)) + "\"}";
         REQUIRE(buf.append_dispatch(tail) == next);
         model.emplace_back(next, frame(next, tail));
         ++next;

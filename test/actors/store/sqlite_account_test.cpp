@@ -94,4 +94,4 @@ TEST_CASE("A version-1 file is migrated to token epochs keeping its users", "[st
   CHECK(bumped.value() == 1);
 }
 
-} // namespace herald::store::test
+}  // namespace herald::store::test

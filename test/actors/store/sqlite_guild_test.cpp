@@ -24,14 +24,12 @@ guild_state sample_guild() {
   REQUIRE(g.update_role(everyone) == apply_error::ok);
   role mods{200, "mods", 3, perm::all_permissions, 0xabcdef, true, true, false};
   REQUIRE(g.create_role(mods) == apply_error::ok);
-  REQUIRE(g.create_role(role{201, "bots", 1, perm::send_messages, 0, false, false, true})
-          == apply_error::ok);
-  REQUIRE(g.add_member(member{1, {}, 1700000000000}, user{1, "owner", false})
-          == apply_error::ok);
-  REQUIRE(g.add_member(member{2, {200, 201}, 1700000000001}, user{2, "alice", false})
-          == apply_error::ok);
-  REQUIRE(g.add_member(member{3, {201}, 1700000000002}, user{3, "robot", true})
-          == apply_error::ok);
+  REQUIRE(g.create_role(role{201, "bots", 1, perm::send_messages, 0, false, false, true}) ==
+          apply_error::ok);
+  REQUIRE(g.add_member(member{1, {}, 1700000000000}, user{1, "owner", false}) == apply_error::ok);
+  REQUIRE(g.add_member(member{2, {200, 201}, 1700000000001}, user{2, "alice", false}) ==
+          apply_error::ok);
+  REQUIRE(g.add_member(member{3, {201}, 1700000000002}, user{3, "robot", true}) == apply_error::ok);
   channel c;
   c.id_ = 300;
   c.name_ = "general";
@@ -69,7 +67,7 @@ void check_same(const guild_state& a, const guild_state& b) {
   }
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("a_whole_guild_round_trips_through_save_and_load") {
   temp_dir dir;
@@ -121,14 +119,14 @@ TEST_CASE("upserts_replace_rows_overwrites_and_member_roles") {
   c.name_ = "lobby";
   c.overwrites_ = {{201, overwrite_type::role, 1, 2}};
   REQUIRE(g.update_channel(c) == apply_error::ok);
-  REQUIRE(g.update_member(member{2, {201}, 1700000000001}, user{2, "alice2", false})
-          == apply_error::ok);
+  REQUIRE(g.update_member(member{2, {201}, 1700000000001}, user{2, "alice2", false}) ==
+          apply_error::ok);
   write_batch batch;
   batch.add(write_op::upsert_guild{g.info()})
-    .add(write_op::upsert_role{gid, mods})
-    .add(write_op::upsert_channel{c})
-    .add(write_op::upsert_member{gid, *g.find_member(2)})
-    .add(write_op::upsert_user{*g.find_user(2)});
+      .add(write_op::upsert_role{gid, mods})
+      .add(write_op::upsert_channel{c})
+      .add(write_op::upsert_member{gid, *g.find_member(2)})
+      .add(write_op::upsert_user{*g.find_user(2)});
   REQUIRE(store->apply(batch));
   auto loaded = store->load_guild(gid);
   REQUIRE(loaded);
@@ -178,8 +176,8 @@ TEST_CASE("guild_ids_and_a_users_guilds_are_listed_in_id_order") {
     batch.add(write_op::upsert_guild{guild{id, "g", 1}});
   }
   batch.add(write_op::upsert_member{503, member{9, {}, 0}})
-    .add(write_op::upsert_member{501, member{9, {}, 0}})
-    .add(write_op::upsert_member{502, member{8, {}, 0}});
+      .add(write_op::upsert_member{501, member{9, {}, 0}})
+      .add(write_op::upsert_member{502, member{8, {}, 0}});
   REQUIRE(store->apply(batch));
   auto ids = store->list_guild_ids();
   REQUIRE(ids);

@@ -87,8 +87,8 @@ TEST_CASE("a_failing_batch_writes_nothing") {
   auto store = open_ok(options_for(dir));
   write_batch batch;
   batch.add(write_op::upsert_user{user{1, "u", false}})
-    .add(write_op::insert_message{sample_message(1001)})
-    .add(write_op::update_message{404, "missing", 1});
+      .add(write_op::insert_message{sample_message(1001)})
+      .add(write_op::update_message{404, "missing", 1});
   auto r = store->apply(batch);
   REQUIRE_FALSE(r);
   CHECK(r.error().code_ == store_errc::not_found);
@@ -162,13 +162,13 @@ TEST_CASE("committed_batches_are_counted_in_metrics") {
   const double ops = reg.value_of("herald_store_ops_total", l);
   write_batch batch;
   batch.add(write_op::insert_message{sample_message(1)})
-    .add(write_op::insert_message{sample_message(2)});
+      .add(write_op::insert_message{sample_message(2)});
   REQUIRE(store->apply(batch));
   CHECK(reg.value_of("herald_store_batches_total", l) == batches + 1);
   CHECK(reg.value_of("herald_store_ops_total", l) == ops + 2);
   REQUIRE_FALSE(store->delete_message(404));
-  CHECK(reg.value_of("herald_store_errors_total",
-                     {{"backend", "sqlite"}, {"code", "not_found"}}) >= 1);
+  CHECK(reg.value_of("herald_store_errors_total", {{"backend", "sqlite"}, {"code", "not_found"}}) >=
+        1);
 }
 
 // A measurement, not a test: run with `test_actors_store "[.bench]"`.
@@ -189,11 +189,11 @@ TEST_CASE("batched_message_insert_rate", "[.bench]") {
         }
         REQUIRE(store->apply(batch));
       }
-      const double secs = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start).count();
-      std::cout << (sync == sync_mode::full ? "FULL  " : "NORMAL") << " batch "
-                << batch_size << ": " << static_cast<long>(total / secs)
-                << " inserts/s (" << total << " in " << secs << " s)\n";
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::cout << (sync == sync_mode::full ? "FULL  " : "NORMAL") << " batch " << batch_size
+                << ": " << static_cast<long>(total / secs) << " inserts/s (" << total << " in "
+                << secs << " s)\n";
     }
   }
 }

@@ -29,7 +29,7 @@ std::string raw_pragma(const std::filesystem::path& file, const char* sql) {
   return out;
 }
 
-} // namespace
+}  // namespace
 
 TEST_CASE("opening_creates_the_data_dir_and_a_wal_database_at_the_latest_schema") {
   temp_dir dir;
@@ -39,8 +39,8 @@ TEST_CASE("opening_creates_the_data_dir_and_a_wal_database_at_the_latest_schema"
   CHECK(store->path() == options.data_dir_ / "herald.sqlite3");
   CHECK(std::filesystem::exists(store->path()));
   CHECK(sqlite_store::latest_schema_version() >= 1);
-  CHECK(raw_pragma(store->path(), "PRAGMA user_version")
-        == std::to_string(sqlite_store::latest_schema_version()));
+  CHECK(raw_pragma(store->path(), "PRAGMA user_version") ==
+        std::to_string(sqlite_store::latest_schema_version()));
   CHECK(raw_pragma(store->path(), "PRAGMA journal_mode") == "wal");
 }
 
@@ -54,8 +54,8 @@ TEST_CASE("reopening_an_existing_file_keeps_its_data_and_schema_version") {
   auto got = store->get_user(7);
   REQUIRE(got);
   CHECK(got.value() == herald::domain::user{7, "kept", true});
-  CHECK(raw_pragma(store->path(), "PRAGMA user_version")
-        == std::to_string(sqlite_store::latest_schema_version()));
+  CHECK(raw_pragma(store->path(), "PRAGMA user_version") ==
+        std::to_string(sqlite_store::latest_schema_version()));
 }
 
 TEST_CASE("a_file_from_a_newer_schema_is_refused") {
@@ -138,7 +138,7 @@ TEST_CASE("an_existing_empty_file_is_migrated_from_version_zero") {
   std::filesystem::create_directories(options.data_dir_);
   { std::ofstream empty(options.data_dir_ / options.file_name_); }
   auto store = open_ok(options);
-  CHECK(raw_pragma(store->path(), "PRAGMA user_version")
-        == std::to_string(sqlite_store::latest_schema_version()));
+  CHECK(raw_pragma(store->path(), "PRAGMA user_version") ==
+        std::to_string(sqlite_store::latest_schema_version()));
   REQUIRE(store->upsert_user({1, "u", false}));
 }

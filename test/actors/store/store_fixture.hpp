@@ -20,8 +20,8 @@ class temp_dir {
 public:
   temp_dir() {
     std::random_device rd;
-    path_ = std::filesystem::temp_directory_path()
-            / ("herald-store-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
+    path_ = std::filesystem::temp_directory_path() /
+            ("herald-store-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
   }
   ~temp_dir() {
     std::error_code ec;
@@ -46,8 +46,7 @@ inline sqlite_options options_for(const temp_dir& dir, sync_mode sync = sync_mod
 inline std::unique_ptr<sqlite_store> open_ok(const sqlite_options& options) {
   auto opened = sqlite_store::open(options);
   if (!opened) {
-    FAIL("open failed: " << to_string(opened.error().code_) << ": "
-                         << opened.error().message_);
+    FAIL("open failed: " << to_string(opened.error().code_) << ": " << opened.error().message_);
   }
   return std::move(opened).value();
 }
@@ -63,4 +62,4 @@ inline domain::message sample_message(snowflake id, snowflake channel_id = 300) 
   return m;
 }
 
-} // namespace herald::store::test
+}  // namespace herald::store::test

@@ -30,7 +30,7 @@ TEST_CASE("counts_are_per_message_per_emoji_and_idempotent_per_user") {
   CHECK(env.counts(general, m2).of(unicode("👍")) == 1);
 
   CHECK(env.remove(general, m1, bob, unicode("👍")) == 1);
-  CHECK(env.remove(general, m1, bob, unicode("👍")) == 1);  // not held: no change
+  CHECK(env.remove(general, m1, bob, unicode("👍")) == 1);    // not held: no change
   CHECK(env.remove(general, m1, owner, unicode("🎉")) == 1);  // never reacted
   CHECK(env.remove(general, m1, alice, unicode("🎉")) == 0);
   auto after = env.counts(general, m1);

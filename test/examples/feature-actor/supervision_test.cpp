@@ -69,8 +69,8 @@ TEST_CASE("a_crashed_counter_restarts_under_its_supervisor_with_empty_counts") {
 
   auto partition = rxs->supervisor.partition_index(supervision::child_key{general});
   auto& restarts = metrics::registry::global().get_counter(
-    "herald_supervisor_restarts_total", "Child restarts performed by a supervisor.",
-    {{"supervisor", "reactions." + std::to_string(partition)}});
+      "herald_supervisor_restarts_total", "Child restarts performed by a supervisor.",
+      {{"supervisor", "reactions." + std::to_string(partition)}});
   auto restarts_before = restarts.value();
   auto first = rxs->counters.lookup(general);
   REQUIRE(first);

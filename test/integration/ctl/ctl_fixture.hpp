@@ -27,7 +27,6 @@ namespace herald::ctl_test {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-
 /// One heraldd on free ports with its data in a temp dir; restartable on the same data.
 class node_fixture {
 public:
@@ -135,6 +134,5 @@ inline bool lists_guild(const std::string& guilds_json, const std::string& guild
   }
   return false;
 }
-
 
 }  // namespace herald::ctl_test

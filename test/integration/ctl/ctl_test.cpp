@@ -59,8 +59,8 @@ TEST_CASE("Every heraldctl control command succeeds with --json and its change i
   // #staff is private: neither bob nor the bot may view it until the role's overwrite.
   CHECK(node.rest_get("/api/v10/channels/" + staff_id, bob_token).status == 403);
   CHECK(node.rest_get("/api/v10/channels/" + staff_id, bot_token).status == 403);
-  auto ow = node.ctl_json({"overwrite", "set", "--channel", staff_id, "--role", role_id,
-                           "--allow", "1024", "--deny", "0"});
+  auto ow = node.ctl_json({"overwrite", "set", "--channel", staff_id, "--role", role_id, "--allow",
+                           "1024", "--deny", "0"});
   CHECK(ow["type"] == "role");
   CHECK(ow["allow"] == "1024");
   CHECK(node.rest_get("/api/v10/channels/" + staff_id, bot_token).status == 200);
@@ -74,13 +74,13 @@ TEST_CASE("Every heraldctl control command succeeds with --json and its change i
   auto message_id = id_of(sent);
   CHECK(sent["content"] == "hello all");
   CHECK(sent["author"] == alice_id);
-  auto read = node.rest_get("/api/v10/channels/" + general_id + "/messages/" + message_id,
-                            bob_token);
+  auto read =
+      node.rest_get("/api/v10/channels/" + general_id + "/messages/" + message_id, bob_token);
   CHECK(read.status == 200);
   CHECK(json::parse(read.body).value("content", "") == "hello all");
   // bob is denied SEND_MESSAGES in #general by his member overwrite.
-  auto refused = node.ctl({"message", "send", "--channel", general_id, "--as", id_of(bob),
-                           "--content", "hi"});
+  auto refused =
+      node.ctl({"message", "send", "--channel", general_id, "--as", id_of(bob), "--content", "hi"});
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("403") != std::string::npos);
 
@@ -134,12 +134,13 @@ TEST_CASE("Bad heraldctl input gets one error line and exit 1 or 2, and the node
   const std::vector<bad_case> cases = {
       {{"guild", "create", "--name", "g", "--owner", "12345"}, 1, "404"},
       {{"channel", "create", "--guild", "999", "--name", "x"}, 1, "404"},
-      {{"role", "create", "--guild", guild, "--name", "r", "--permissions",
-        "9223372036854775808"},
-       1, "400"},
+      {{"role", "create", "--guild", guild, "--name", "r", "--permissions", "9223372036854775808"},
+       1,
+       "400"},
       {{"member", "add", "--guild", guild, "--user", owner}, 1, "409"},
       {{"member", "add", "--guild", guild, "--user", owner, "--role", "77"}, 1, ""},
-      {{"overwrite", "set", "--channel", "5", "--role", "1", "--allow", "0", "--deny", "0"}, 1,
+      {{"overwrite", "set", "--channel", "5", "--role", "1", "--allow", "0", "--deny", "0"},
+       1,
        "404"},
       {{"overwrite", "set", "--channel", "5", "--allow", "0", "--deny", "0"}, 2, "--role"},
       {{"message", "send", "--channel", "5", "--as", owner, "--content", "x"}, 1, "404"},
@@ -170,9 +171,9 @@ TEST_CASE("Bad heraldctl input gets one error line and exit 1 or 2, and the node
     CHECK(json::parse(r.body, nullptr, false).contains("error"));
   }
 
-  auto unreachable = testing::run_process(testing::bin_path("heraldctl"),
-                                          {"--node", "127.0.0.1:1", "user", "create", "--name",
-                                           "x", "--json"});
+  auto unreachable =
+      testing::run_process(testing::bin_path("heraldctl"),
+                           {"--node", "127.0.0.1:1", "user", "create", "--name", "x", "--json"});
   CHECK(unreachable.exit_code == 1);
   CHECK(unreachable.err.find("cannot reach node") != std::string::npos);
 

@@ -20,7 +20,8 @@ TEST_CASE("Control commands reach connected sessions live", "[integration][ctl]"
   node_fixture node;
   auto alice = node.ctl_json({"user", "create", "--name", "alice"});
   auto bob = node.ctl_json({"user", "create", "--name", "bob"});
-  auto guild_id = id_of(node.ctl_json({"guild", "create", "--name", "live", "--owner", id_of(alice)}));
+  auto guild_id =
+      id_of(node.ctl_json({"guild", "create", "--name", "live", "--owner", id_of(alice)}));
 
   testing::gateway_client alice_ws{node.gateway_port()};
   alice_ws.login(alice.value("token", ""), 1, intents);
@@ -42,7 +43,8 @@ TEST_CASE("Control commands reach connected sessions live", "[integration][ctl]"
   REQUIRE(member_add);
   CHECK((*member_add)["d"]["user"]["id"] == id_of(bob));
 
-  auto channel_id = id_of(node.ctl_json({"channel", "create", "--guild", guild_id, "--name", "general"}));
+  auto channel_id =
+      id_of(node.ctl_json({"channel", "create", "--guild", guild_id, "--name", "general"}));
   for (auto* ws : {&alice_ws, &bob_ws}) {
     auto c = ws->next_op(0, "CHANNEL_CREATE");
     REQUIRE(c);

@@ -100,7 +100,9 @@ raw_result raw_exchange(uint16_t port, const std::string& bytes,
   return out;
 }
 
-bool has_http_head(const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; }
+bool has_http_head(const std::string& s) {
+  return s.find("\r\n\r\n") != std::string::npos;
+}
 
 /// The status line's code of an HTTP answer, 0 when there is none.
 unsigned http_status(const std::string& s) {
@@ -151,9 +153,9 @@ std::optional<uint16_t> close_code_in(const std::string& s) {
 }
 
 const std::string upgrade_request =
-  "GET /?v=10&encoding=json HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-  "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-  "Sec-WebSocket-Version: 13\r\n\r\n";
+    "GET /?v=10&encoding=json HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+    "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    "Sec-WebSocket-Version: 13\r\n\r\n";
 
 /// A masked client frame header (mask key 0) with `first` (FIN/RSV/opcode) and a 64-bit length.
 std::string frame_header_64(unsigned char first, uint64_t len) {
@@ -181,12 +183,14 @@ std::unique_ptr<raw_session> after_hello(uint16_t port) {
   auto session = std::make_unique<raw_session>(port);
   session->write(upgrade_request);
   REQUIRE(session->read_until(
-    [](const std::string& s) { return s.find("{\"op\":10,") != std::string::npos; }));
+      [](const std::string& s) { return s.find("{\"op\":10,") != std::string::npos; }));
   REQUIRE(http_status(session->received()) == 101);
   return session;
 }
 
-bool close_seen(const std::string& s) { return close_code_in(s).has_value(); }
+bool close_seen(const std::string& s) {
+  return close_code_in(s).has_value();
+}
 
 /// The node still serves: health, REST and a fresh identify.
 void check_still_serving(node& n, const user& alice) {
@@ -209,7 +213,8 @@ TEST_CASE("Garbage bytes on the gateway and admin ports only end their own conne
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);
 
-  static const char tls_bytes[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xff\xfe garbage\r\n\r\n";
+  static const char tls_bytes[] =
+      "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xff\xfe garbage\r\n\r\n";
   const std::string tls_hello_ish{tls_bytes, sizeof(tls_bytes) - 1};
   for (auto port : {n.gateway_port(), n.admin_port()}) {
     INFO("port " << port);
@@ -217,12 +222,12 @@ TEST_CASE("Garbage bytes on the gateway and admin ports only end their own conne
     CHECK((binary.closed || http_status(binary.received) >= 400));
     auto not_http = raw_exchange(port, "HELLO THERE\r\n\r\n", has_http_head);
     CHECK((not_http.closed || http_status(not_http.received) >= 400));
-    auto huge_header = raw_exchange(port, "GET / HTTP/1.1\r\nX-Big: " + std::string(200000, 'a'),
-                                    has_http_head);
+    auto huge_header =
+        raw_exchange(port, "GET / HTTP/1.1\r\nX-Big: " + std::string(200000, 'a'), has_http_head);
     CHECK((huge_header.closed || http_status(huge_header.received) >= 400));
     auto bad_upgrade = raw_exchange(
-      port, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
-      has_http_head);
+        port, "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
+        has_http_head);
     CHECK((bad_upgrade.closed || http_status(bad_upgrade.received) >= 400));
     auto huge_body = raw_exchange(port,
                                   "POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Type: "
@@ -230,8 +235,8 @@ TEST_CASE("Garbage bytes on the gateway and admin ports only end their own conne
                                   has_http_head);
     CHECK((huge_body.closed || http_status(huge_body.received) == 413));
     auto bad_chunk = raw_exchange(
-      port, "POST /v1/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-      has_http_head);
+        port, "POST /v1/users HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        has_http_head);
     CHECK((bad_chunk.closed || http_status(bad_chunk.received) == 400));
     auto bad_json = testing::http_call(port, "POST", "/v1/users", "{\"name\": ");
     CHECK(bad_json.status >= 400);
@@ -381,8 +386,8 @@ TEST_CASE("A frame sent right after the upgrade request before Hello is not drop
   node n;
   raw_session ws{n.gateway_port()};
   ws.write(upgrade_request + small_frame(0x81, "{\"op\":1,\"d\":null}"));
-  CHECK(ws.read_until(
-    [](const std::string& s) { return s.find("\"op\":11") != std::string::npos; }, 3s));
+  CHECK(ws.read_until([](const std::string& s) { return s.find("\"op\":11") != std::string::npos; },
+                      3s));
   auto hello = ws.received().find("\"op\":10");
   auto ack = ws.received().find("\"op\":11");
   CHECK(hello != std::string::npos);

@@ -48,8 +48,10 @@ TEST_CASE("SIGTERM sends op 7 Reconnect to every client before closing it and he
   CHECK(exit_code == 0);
 }
 
-TEST_CASE("A token revoked with heraldctl cuts its open connections with 4004 and is refused while the new one works",
-          "[integration][e2e]") {
+TEST_CASE(
+    "A token revoked with heraldctl cuts its open connections with 4004 and is refused while the "
+    "new one works",
+    "[integration][e2e]") {
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);

@@ -30,7 +30,7 @@ constexpr uint32_t guild_members_intent = 1u << 1;
 constexpr uint32_t guild_messages_intent = 1u << 9;
 constexpr uint32_t message_content_intent = 1u << 15;
 constexpr uint32_t all_used_intents =
-  guilds_intent | guild_members_intent | guild_messages_intent | message_content_intent;
+    guilds_intent | guild_members_intent | guild_messages_intent | message_content_intent;
 
 /// Permission bits.
 constexpr uint64_t view_channel = 1u << 10;
@@ -49,11 +49,11 @@ public:
   /// `gateway_keys`: extra `key = value` lines of the [gateway] table.
   explicit node(const std::string& gateway_keys = {}) {
     config_ = dir_.write_file(
-      "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.path() +
-                     "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
-                     "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
-                     "\"\n" + gateway_keys +
-                     "\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
+        "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.path() +
+                         "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
+                         "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
+                         "\"\n" + gateway_keys +
+                         "\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
     start();
   }
 
@@ -69,13 +69,13 @@ public:
   /// Starts heraldd and waits until /readyz answers 200.
   void start() {
     process_ = std::make_unique<testing::child_process>(
-      testing::bin_path("heraldd"), std::vector<std::string>{"--config", config_});
+        testing::bin_path("heraldd"), std::vector<std::string>{"--config", config_});
     bool up = testing::eventually(
-      [&] {
-        auto r = testing::http_call(admin_, "GET", "/readyz", {}, {}, 2s);
-        return r.status == 200 || !process_->running();
-      },
-      30s);
+        [&] {
+          auto r = testing::http_call(admin_, "GET", "/readyz", {}, {}, 2s);
+          return r.status == 200 || !process_->running();
+        },
+        30s);
     INFO("heraldd stderr: " << process_->err());
     REQUIRE(up);
     REQUIRE(process_->running());
@@ -104,23 +104,23 @@ public:
   }
   std::string create_guild(const std::string& name, const user& owner) const {
     return admin("POST", "/v1/guilds", {{"name", name}, {"owner", owner.id}}, 201)
-      .at("id")
-      .get<std::string>();
+        .at("id")
+        .get<std::string>();
   }
   std::string create_channel(const std::string& guild, const std::string& name,
                              bool is_private = false) const {
     return admin("POST", "/v1/channels",
                  {{"guild", guild}, {"name", name}, {"private", is_private}}, 201)
-      .at("id")
-      .get<std::string>();
+        .at("id")
+        .get<std::string>();
   }
   std::string create_role(const std::string& guild, const std::string& name,
                           uint64_t permissions) const {
     return admin("POST", "/v1/roles",
                  {{"guild", guild}, {"name", name}, {"permissions", std::to_string(permissions)}},
                  201)
-      .at("id")
-      .get<std::string>();
+        .at("id")
+        .get<std::string>();
   }
   void add_member(const std::string& guild, const user& who,
                   const std::vector<std::string>& roles = {}) const {
@@ -172,8 +172,7 @@ private:
 
 /// A gateway session that has read Hello, identified and received READY plus `guilds`
 /// GUILD_CREATEs.
-inline std::unique_ptr<testing::gateway_client> connect(const node& n, const user& u,
-                                                        size_t guilds,
+inline std::unique_ptr<testing::gateway_client> connect(const node& n, const user& u, size_t guilds,
                                                         uint32_t intents = all_used_intents) {
   auto c = std::make_unique<testing::gateway_client>(n.gateway_port());
   c->login(u.token, guilds, intents);
@@ -188,7 +187,7 @@ inline std::optional<json> wait_message(testing::gateway_client& c, const std::s
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-      deadline - std::chrono::steady_clock::now());
+        deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       return std::nullopt;
     }

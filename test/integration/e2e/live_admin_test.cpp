@@ -11,8 +11,7 @@
 using namespace herald;
 using namespace herald::e2e;
 
-TEST_CASE("Live admin changes are dispatched to the sessions they concern",
-          "[integration][e2e]") {
+TEST_CASE("Live admin changes are dispatched to the sessions they concern", "[integration][e2e]") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");
@@ -111,9 +110,9 @@ TEST_CASE("Admin API rejects duplicates and unknown ids without dispatching anyt
                                           json{{"guild", "999"}, {"name", "x"}}.dump());
   CHECK(unknown_guild.status == 404);
   auto both = testing::http_call(
-    n.admin_port(), "PUT", "/v1/overwrites",
-    json{{"channel", general}, {"member", bob.id}, {"role", guild}, {"allow", "0"}, {"deny", "0"}}
-      .dump());
+      n.admin_port(), "PUT", "/v1/overwrites",
+      json{{"channel", general}, {"member", bob.id}, {"role", guild}, {"allow", "0"}, {"deny", "0"}}
+          .dump());
   CHECK(both.status == 400);
 
   // Nothing was dispatched: the next dispatch both sessions see is this message.

@@ -98,7 +98,8 @@ TEST_CASE("A REST message arrives as MESSAGE_CREATE to every session that may se
     CHECK_FALSE(saw_dispatch(*bob_ws, "MESSAGE_CREATE", "channel_id", staff));
 
     // bob cannot post there either: 403 Missing Permissions (50013).
-    auto denied = testing::rest_client{n.gateway_port(), bob.token}.post_message(staff, "let me in");
+    auto denied =
+        testing::rest_client{n.gateway_port(), bob.token}.post_message(staff, "let me in");
     CHECK(denied.status == 403);
     CHECK(denied.json().value("code", 0) == 50013);
     CHECK(denied.header("content-type").rfind("application/json", 0) == 0);

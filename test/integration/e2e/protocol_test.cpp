@@ -32,9 +32,12 @@ TEST_CASE("The gateway closes with the code the close-code table gives", "[integ
 
   SECTION("4003: a known op other than Identify/Resume/Heartbeat before Identify") {
     auto ws = hello(n);
-    ws->send({{"op", 3}, {"d", {{"status", "online"}, {"since", nullptr}, {"activities",
-                                                                          json::array()},
-                                {"afk", false}}}});
+    ws->send({{"op", 3},
+              {"d",
+               {{"status", "online"},
+                {"since", nullptr},
+                {"activities", json::array()},
+                {"afk", false}}}});
     CHECK(ws->wait_close(5s) == 4003);
   }
   SECTION("4004: a bad token") {
@@ -160,8 +163,7 @@ TEST_CASE("Without the GUILD_MESSAGES intent a session gets no MESSAGE_CREATE",
   }
 }
 
-TEST_CASE("A resume with another user's token never takes over the session",
-          "[integration][e2e]") {
+TEST_CASE("A resume with another user's token never takes over the session", "[integration][e2e]") {
   node n;
   auto alice = n.create_user("alice");
   auto mallory = n.create_user("mallory");

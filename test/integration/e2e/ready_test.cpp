@@ -57,7 +57,8 @@ void check_role(json r) {
 /// Checks one GUILD_CREATE frame; returns the names of the channels it lists.
 std::set<std::string> check_guild_create(json frame, const std::string& guild_id,
                                          const std::string& name, const user& owner,
-                                         size_t member_count, const std::set<std::string>& members) {
+                                         size_t member_count,
+                                         const std::set<std::string>& members) {
   INFO("GUILD_CREATE " << frame.dump());
   json d = frame["d"];
   CHECK(d["id"] == guild_id);

@@ -48,7 +48,7 @@ TEST_CASE("Resume after a dropped connection replays exactly the missed dispatch
   std::vector<std::string> missed;
   for (int i = 0; i < 3; ++i) {
     missed.push_back(
-      n.post_message(alice, general, "missed " + std::to_string(i))["id"].get<std::string>());
+        n.post_message(alice, general, "missed " + std::to_string(i))["id"].get<std::string>());
   }
   // alice's copy of the last one means the guild has fanned them out.
   REQUIRE(wait_message(*alice_ws, missed.back()));

@@ -96,8 +96,8 @@ TEST_CASE("Quotes escapes and non-ASCII text survive REST and every gateway payl
   REQUIRE(got);
   CHECK((*got)["d"]["content"] == tricky);
   CHECK((*got)["d"]["author"]["username"] == alice.name);
-  auto history = testing::rest_client{n.gateway_port(), alice.token}.get(
-    "/channels/" + channel + "/messages");
+  auto history =
+      testing::rest_client{n.gateway_port(), alice.token}.get("/channels/" + channel + "/messages");
   REQUIRE(history.status == 200);
   auto list = history.json();
   REQUIRE(list.is_array());
@@ -148,8 +148,8 @@ TEST_CASE("After a restart the guild is kept and a resume gets op 9 d:false",
   CHECK(after["d"]["member_count"] == 2);
   CHECK(after["d"]["owner_id"] == alice.id);
 
-  auto history = testing::rest_client{n.gateway_port(), bob.token}.get(
-    "/channels/" + general + "/messages");
+  auto history =
+      testing::rest_client{n.gateway_port(), bob.token}.get("/channels/" + general + "/messages");
   REQUIRE(history.status == 200);
   REQUIRE(history.json().is_array());
   REQUIRE(history.json().size() == 1);

@@ -184,8 +184,12 @@ TEST_CASE("later_modules_register_keys_without_editing_the_loader", "[config]") 
   auto r = config::load_from_string(schema, "[gateway]\nmax_sessions = 7\n", "x.toml");
   REQUIRE(r.ok());
   CHECK(r.value().get_int("gateway.max_sessions") == 7);
-  CHECK_THROWS_AS(schema.add({"gateway.max_sessions", config::value_type::integer, "", "",
-                              config::fixed(int64_t{1}), {}}),
+  CHECK_THROWS_AS(schema.add({"gateway.max_sessions",
+                              config::value_type::integer,
+                              "",
+                              "",
+                              config::fixed(int64_t{1}),
+                              {}}),
                   std::logic_error);
   CHECK(config::render_reference(schema).find("| `gateway.max_sessions` | integer |") !=
         std::string::npos);

@@ -44,8 +44,8 @@ TEST_CASE("pattern_segments_become_named_params", "[net][routes]") {
                                   std::to_string(r.params.size()) + "/" + r.param("nope"));
            });
   s = started(std::move(s));
-  auto res = net::http_fetch("127.0.0.1", s->port(), "GET",
-                             "/api/v10/channels/123/messages/456?limit=5");
+  auto res =
+      net::http_fetch("127.0.0.1", s->port(), "GET", "/api/v10/channels/123/messages/456?limit=5");
   REQUIRE(res.ok());
   CHECK(res.status == 200);
   CHECK(res.body == "123/456/2/");
@@ -80,8 +80,7 @@ TEST_CASE("a_pattern_path_with_another_method_is_405_with_allowed_methods", "[ne
   s = started(std::move(s));
   auto res = net::http_fetch("127.0.0.1", s->port(), "GET", "/channels/1/messages/2");
   CHECK(res.status == 405);
-  CHECK(net::http_fetch("127.0.0.1", s->port(), "DELETE", "/channels/1/messages/2").status ==
-        200);
+  CHECK(net::http_fetch("127.0.0.1", s->port(), "DELETE", "/channels/1/messages/2").status == 200);
 }
 
 TEST_CASE("duplicate_patterns_and_late_routes_are_refused", "[net][routes]") {
@@ -89,12 +88,11 @@ TEST_CASE("duplicate_patterns_and_late_routes_are_refused", "[net][routes]") {
   auto ok = [](const net::http_request&) { return text(200, "ok"); };
   s->route("GET", "/a/{x}", ok);
   CHECK_THROWS_AS(s->route("GET", "/a/{x}", ok), std::logic_error);
-  CHECK_THROWS_AS(s->route_async("GET", "/a/{x}", [](const net::http_request&,
-                                                     net::http_responder) {}),
-                  std::logic_error);
+  CHECK_THROWS_AS(
+      s->route_async("GET", "/a/{x}", [](const net::http_request&, net::http_responder) {}),
+      std::logic_error);
   s = started(std::move(s));
-  CHECK_THROWS_AS(s->route_async("GET", "/b", [](const net::http_request&,
-                                                 net::http_responder) {}),
+  CHECK_THROWS_AS(s->route_async("GET", "/b", [](const net::http_request&, net::http_responder) {}),
                   std::logic_error);
   CHECK_THROWS_AS(s->set_filter({}), std::logic_error);
 }

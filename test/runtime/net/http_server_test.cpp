@@ -123,8 +123,8 @@ TEST_CASE("a_body_over_the_limit_is_413_and_one_at_the_limit_is_served", "[net]"
 
 TEST_CASE("keep_alive_serves_several_requests_on_one_connection", "[net]") {
   auto s = make_server("t_keepalive");
-  auto& accepted = metrics::registry::global().get_counter(
-      "herald_http_connections_total", "", {{"server", "t_keepalive"}});
+  auto& accepted = metrics::registry::global().get_counter("herald_http_connections_total", "",
+                                                           {{"server", "t_keepalive"}});
   auto before = accepted.value();
   raw_connection conn{s->port()};
   for (int i = 0; i < 3; ++i) {
@@ -205,10 +205,9 @@ TEST_CASE("stop_closes_idle_keep_alive_connections_and_returns", "[net]") {
 
 TEST_CASE("routes_cannot_be_added_after_start", "[net]") {
   auto s = make_server("t_late");
-  CHECK_THROWS_AS(s->route("GET", "/late", [](const net::http_request&) {
-    return net::http_response{};
-  }),
-                  std::logic_error);
+  CHECK_THROWS_AS(
+      s->route("GET", "/late", [](const net::http_request&) { return net::http_response{}; }),
+      std::logic_error);
 }
 
 TEST_CASE("a_closed_port_is_reported_as_connection_refused", "[net]") {

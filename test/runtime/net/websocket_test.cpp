@@ -325,8 +325,8 @@ TEST_CASE("a_message_over_the_limit_is_an_error_and_the_connection_goes_on", "[n
   c.write(std::string(4096, 'c'));
   CHECK(c.read() == std::string(4096, 'c'));
   std::lock_guard<std::mutex> guard{h->m};
-  CHECK(h->errors == std::vector<net::ws_error>{net::ws_error::message_too_big,
-                                                net::ws_error::message_too_big});
+  CHECK(h->errors ==
+        std::vector<net::ws_error>{net::ws_error::message_too_big, net::ws_error::message_too_big});
   CHECK(h->texts.size() == 1);
   CHECK(metric("herald_ws_inbound_errors_total",
                {{"server", "t_ws_too_big"}, {"kind", "message_too_big"}}) == 2);
@@ -378,8 +378,7 @@ TEST_CASE("many_sends_from_the_strand_are_coalesced_into_few_writes", "[net][ws]
   CHECK(writes <= 4);
 }
 
-TEST_CASE("sends_from_other_threads_keep_order_release_keepalive_and_run_on_written",
-          "[net][ws]") {
+TEST_CASE("sends_from_other_threads_keep_order_release_keepalive_and_run_on_written", "[net][ws]") {
   ws_server s{"t_ws_threads", {}, 2};
   ws_client c{s.port()};
   auto h_conn = s.at(0);
@@ -478,8 +477,8 @@ TEST_CASE("write_parts_now_behind_queued_or_unwritable_output_queues_in_order", 
   std::promise<bool> direct;
   auto again = std::make_shared<std::string>("direct again");
   conn->post([&] {
-    direct.set_value(conn->write_parts_now({std::string_view{*again}}, {1},
-                                           net::ws_opcode::text, again));
+    direct.set_value(
+        conn->write_parts_now({std::string_view{*again}}, {1}, net::ws_opcode::text, again));
   });
   CHECK(direct.get_future().get());
   CHECK(c.read() == "direct again");
@@ -548,7 +547,7 @@ TEST_CASE("bad_upgrade_requests_are_400_and_without_an_acceptor_404", "[net][ws]
   CHECK(version.result_int() == 400);
   CHECK(version["Sec-WebSocket-Version"] == "13");
   CHECK(raw_get(s.port(), "Upgrade: websocket\r\nConnection: keep-alive\r\n" + good_key +
-                          "Sec-WebSocket-Version: 13\r\n")
+                              "Sec-WebSocket-Version: 13\r\n")
             .result_int() == 400);
   CHECK(metric("herald_http_requests_total", {{"server", "t_ws_bad_upgrade"}, {"code", "400"}}) ==
         4);
@@ -571,9 +570,10 @@ TEST_CASE("the_filter_also_guards_upgrades", "[net][ws]") {
   std::atomic<bool> upgraded{false};
   srv.on_websocket([&](net::ws_connection_ptr) { upgraded = true; });
   REQUIRE_FALSE(srv.start());
-  auto res = raw_get(srv.port(), "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                                 "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                                 "Sec-WebSocket-Version: 13\r\n");
+  auto res = raw_get(srv.port(),
+                     "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     "Sec-WebSocket-Version: 13\r\n");
   CHECK(res.result_int() == 503);
   CHECK_FALSE(upgraded);
 }

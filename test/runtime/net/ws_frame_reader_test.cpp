@@ -26,8 +26,7 @@ struct events : ws_frame_listener {
 
 // A client frame: FIN/RSV/opcode byte `b0`, masked with a fixed key unless `masked` is false.
 // `len_bytes` forces the length encoding (0 = shortest).
-std::string frame(uint8_t b0, const std::string& payload, bool masked = true,
-                  int len_bytes = 0) {
+std::string frame(uint8_t b0, const std::string& payload, bool masked = true, int len_bytes = 0) {
   std::string f;
   f.push_back(static_cast<char>(b0));
   uint8_t m = masked ? 0x80 : 0;
@@ -96,8 +95,7 @@ TEST_CASE("a_64_bit_length_is_accepted_even_for_a_short_payload", "[net][ws]") {
 TEST_CASE("fragments_with_interleaved_control_frames_join_into_one_message", "[net][ws]") {
   ws_frame_reader r{4096};
   events ev;
-  auto bytes = frame(0x01, "Hel") + frame(0x89, "pi") + frame(0x00, "lo ") +
-               frame(0x80, "world");
+  auto bytes = frame(0x01, "Hel") + frame(0x89, "pi") + frame(0x00, "lo ") + frame(0x80, "world");
   r.consume(bytes.data(), bytes.size(), ev);
   CHECK(ev.texts == std::vector<std::string>{"Hello world"});
   REQUIRE(ev.controls.size() == 1);
@@ -156,12 +154,16 @@ TEST_CASE("protocol_violations_are_bad_frames_and_stop_the_reader", "[net][ws]")
 TEST_CASE("close_and_pong_frames_reach_the_listener_with_their_payload", "[net][ws]") {
   ws_frame_reader r{4096};
   events ev;
-  auto bytes = frame(0x8a, "") + frame(0x88, std::string("\x0f\xa2" "bye", 5));
+  auto bytes = frame(0x8a, "") + frame(0x88, std::string("\x0f\xa2"
+                                                         "bye",
+                                                         5));
   r.consume(bytes.data(), bytes.size(), ev);
   REQUIRE(ev.controls.size() == 2);
   CHECK(ev.controls[0].first == op_pong);
   CHECK(ev.controls[1].first == op_close);
-  CHECK(ev.controls[1].second == std::string("\x0f\xa2" "bye", 5));
+  CHECK(ev.controls[1].second == std::string("\x0f\xa2"
+                                             "bye",
+                                             5));
 }
 
 TEST_CASE("a_halted_reader_consumes_nothing_more", "[net][ws]") {

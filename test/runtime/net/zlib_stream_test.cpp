@@ -56,8 +56,7 @@ TEST_CASE("each_message_inflates_back_and_ends_with_the_sync_flush_marker", "[ne
   }
 }
 
-TEST_CASE("compress_appends_to_the_output_and_handles_large_and_empty_messages",
-          "[net][zlib]") {
+TEST_CASE("compress_appends_to_the_output_and_handles_large_and_empty_messages", "[net][zlib]") {
   net::zlib_stream_deflater d;
   inflater client;
   std::string big;

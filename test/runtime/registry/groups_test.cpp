@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "runtime/metrics/metrics.hpp"
 #include "runtime/registry/groups.hpp"
+#include "runtime/metrics/metrics.hpp"
 #include "test/runtime/registry/registry_test_util.hpp"
 
 #include <catch2/catch.hpp>

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "runtime/metrics/metrics.hpp"
 #include "runtime/registry/registry.hpp"
+#include "runtime/metrics/metrics.hpp"
 #include "test/runtime/registry/registry_test_util.hpp"
 
 #include <catch2/catch.hpp>
@@ -103,9 +103,8 @@ TEST_CASE_METHOD(fixture, "late_removal_of_old_holder_keeps_newer_registration",
 
 TEST_CASE_METHOD(fixture, "lookup_or_start_reports_start_failure", "[registry]") {
   name_registry reg{"test_start_fail"};
-  auto res = reg.lookup_or_start("k", []() -> caf::expected<caf::actor> {
-    return caf::make_error(caf::sec::runtime_error);
-  });
+  auto res = reg.lookup_or_start(
+      "k", []() -> caf::expected<caf::actor> { return caf::make_error(caf::sec::runtime_error); });
   REQUIRE_FALSE(res);
   CHECK(res.error() == registry_error::start_failed);
   CHECK(res.cause() == caf::sec::runtime_error);
@@ -237,11 +236,10 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_under_repeated_kills_never_returns_kn
     // Holds the stale window open, as slow links or monitors would: this runs
     // after is_terminated_flag is set and before the registry's hook, and
     // keeps the entry in place until the death is published plus 2 ms.
-    caf::actor_cast<caf::abstract_actor*>(victim)->attach_functor(
-      [&dead_upto, id = victim.id()] {
-        eventually([&] { return dead_upto.load() >= id; }, std::chrono::seconds{1});
-        std::this_thread::sleep_for(std::chrono::milliseconds{2});
-      });
+    caf::actor_cast<caf::abstract_actor*>(victim)->attach_functor([&dead_upto, id = victim.id()] {
+      eventually([&] { return dead_upto.load() >= id; }, std::chrono::seconds{1});
+      std::this_thread::sleep_for(std::chrono::milliseconds{2});
+    });
     caf::anon_send_exit(victim, caf::exit_reason::kill);
     if (!eventually([&] { return terminated(victim); })) {
       break;

@@ -32,8 +32,7 @@ inline caf::behavior idle_actor(caf::event_based_actor* self) {
 }
 
 inline bool terminated(const caf::actor& a) {
-  return caf::actor_cast<caf::abstract_actor*>(a)->getf(
-    caf::abstract_actor::is_terminated_flag);
+  return caf::actor_cast<caf::abstract_actor*>(a)->getf(caf::abstract_actor::is_terminated_flag);
 }
 
 }  // namespace herald::registry::test

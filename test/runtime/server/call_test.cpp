@@ -31,15 +31,15 @@ struct echo_state {
 
 caf::behavior echo(caf::stateful_actor<echo_state>* self) {
   return {
-    [self](add_atom, int64_t n) { self->state.total_ += n; },
-    [self](get_atom) { return self->state.total_; },
-    [](pair_atom, int64_t n) { return caf::make_message(n, std::to_string(n)); },
-    [self](reset_atom) { self->state.total_ = 0; },
-    [self](hang_atom) -> caf::result<int64_t> {
-      self->state.held_ = self->make_response_promise();
-      return caf::delegated<int64_t>{};
-    },
-    [](fail_atom) -> caf::result<int64_t> { return caf::sec::invalid_argument; },
+      [self](add_atom, int64_t n) { self->state.total_ += n; },
+      [self](get_atom) { return self->state.total_; },
+      [](pair_atom, int64_t n) { return caf::make_message(n, std::to_string(n)); },
+      [self](reset_atom) { self->state.total_ = 0; },
+      [self](hang_atom) -> caf::result<int64_t> {
+        self->state.held_ = self->make_response_promise();
+        return caf::delegated<int64_t>{};
+      },
+      [](fail_atom) -> caf::result<int64_t> { return caf::sec::invalid_argument; },
   };
 }
 
@@ -48,9 +48,7 @@ struct fixture {
   caf::actor_system sys{cfg};
   caf::actor server = sys.spawn(echo);
 
-  ~fixture() {
-    caf::anon_send_exit(server, caf::exit_reason::kill);
-  }
+  ~fixture() { caf::anon_send_exit(server, caf::exit_reason::kill); }
 };
 
 /// An actor that performs one async call<R> and reports the outcome to `to`
@@ -60,8 +58,7 @@ caf::actor spawn_async_caller(caf::actor_system& sys, caf::actor to, caf::actor 
                               caf::timespan timeout, Ts... xs) {
   return sys.spawn([=](caf::event_based_actor* self) {
     call<R>(self, dst, timeout, xs...).then([=](call_result<R> r) {
-      self->send(to, relay_atom::value, r.ok(),
-                 r.ok() ? std::string{"ok"} : to_string(*r.error()));
+      self->send(to, relay_atom::value, r.ok(), r.ok() ? std::string{"ok"} : to_string(*r.error()));
       self->quit();
     });
   });
@@ -83,8 +80,8 @@ TEST_CASE_METHOD(fixture, "call_returns_the_typed_reply", "[server]") {
   REQUIRE(r);
   CHECK(r.value() == 42);
   caf::scoped_actor self{sys};
-  auto pair = call<std::tuple<int64_t, std::string>>(self, server, 1s, pair_atom::value,
-                                                     int64_t{7});
+  auto pair =
+      call<std::tuple<int64_t, std::string>>(self, server, 1s, pair_atom::value, int64_t{7});
   REQUIRE(pair);
   CHECK(std::get<0>(pair.value()) == 7);
   CHECK(std::get<1>(pair.value()) == "7");
@@ -110,8 +107,7 @@ TEST_CASE_METHOD(fixture, "call_to_a_dead_or_invalid_actor_reports_actor_down", 
   auto r = call<int64_t>(self, victim, 1s, get_atom::value);
   REQUIRE_FALSE(r);
   CHECK(r.error() == call_error::actor_down);
-  CHECK(call<int64_t>(self, caf::actor{}, 1s, get_atom::value).error()
-        == call_error::actor_down);
+  CHECK(call<int64_t>(self, caf::actor{}, 1s, get_atom::value).error() == call_error::actor_down);
 }
 
 TEST_CASE_METHOD(fixture, "call_queued_behind_the_actors_exit_reports_actor_down", "[server]") {
@@ -172,8 +168,7 @@ TEST_CASE("call_errors_have_stable_names_and_classification", "[server]") {
   CHECK(to_string(call_error::unhandled_request) == "unhandled_request");
   CHECK(to_string(call_error::actor_error) == "actor_error");
   CHECK(classify(caf::make_error(caf::exit_reason::kill)) == call_error::actor_down);
-  CHECK(classify(caf::make_error(caf::sec::request_receiver_down))
-        == call_error::actor_down);
+  CHECK(classify(caf::make_error(caf::sec::request_receiver_down)) == call_error::actor_down);
   CHECK(classify(caf::make_error(caf::sec::request_timeout)) == call_error::timeout);
   CHECK(default_call_timeout == std::chrono::seconds{5});
 }

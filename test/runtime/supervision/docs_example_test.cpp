@@ -48,7 +48,7 @@ TEST_CASE("docs_example_starts_a_supervised_worker_that_answers") {
   caf::scoped_actor self{sys};
   int sum = 0;
   self->request(kids->front().handle, std::chrono::seconds{10}, caf::add_atom::value, 2, 3)
-    .receive([&](int x) { sum = x; }, [](caf::error&) {});
+      .receive([&](int x) { sum = x; }, [](caf::error&) {});
   CHECK(sum == 5);
   CHECK_FALSE(sup::stop_supervisor(sys, *tree));
 }

@@ -153,8 +153,8 @@ TEST_CASE("actor_callers_start_children_with_async_requests") {
   auto spec = shared_child("async", rec);
   auto caller = sys.spawn([sup, spec, rec](caf::event_based_actor* self) {
     request_start_child(self, sup, spec, child_key{"k"})
-      .then([rec](const caf::actor& child) { rec->record(child ? "started" : "invalid"); },
-            [rec](caf::error& err) { rec->record("error:" + describe(err)); });
+        .then([rec](const caf::actor& child) { rec->record(child ? "started" : "invalid"); },
+              [rec](caf::error& err) { rec->record("error:" + describe(err)); });
   });
   CHECK(rec->wait_for("started"));
   static_cast<void>(caller);
@@ -167,9 +167,8 @@ TEST_CASE("dynamic_supervisor_reports_child_supervisor_start_failure") {
   auto sup = spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{});
   supervisor_spec broken;
   broken.name = "broken";
-  broken.children.push_back(worker_spec("null", [](const start_context&) -> caf::expected<caf::actor> {
-    return caf::actor{};
-  }));
+  broken.children.push_back(worker_spec(
+      "null", [](const start_context&) -> caf::expected<caf::actor> { return caf::actor{}; }));
   auto res = start_child(sys, sup, std::make_shared<const child_spec>(supervisor_child(broken)));
   REQUIRE_FALSE(res);
   CHECK(is_error(res.error(), supervision_errc::start_failed));
@@ -276,10 +275,11 @@ TEST_CASE("supervisor_samples_its_own_mailbox_depth_into_a_gauge") {
   auto gate = release.get_future().share();
   // Deliberately blocks the supervisor (start functions must not block) so
   // that a backlog builds up behind it; bounded by the 10 s wait.
-  auto blocker = worker_spec("blocker", [gate](const start_context& ctx) -> caf::expected<caf::actor> {
-    gate.wait_for(std::chrono::seconds{10});
-    return ctx.system.spawn([] { return caf::behavior{[](caf::ok_atom) {}}; });
-  });
+  auto blocker =
+      worker_spec("blocker", [gate](const start_context& ctx) -> caf::expected<caf::actor> {
+        gate.wait_for(std::chrono::seconds{10});
+        return ctx.system.spawn([] { return caf::behavior{[](caf::ok_atom) {}}; });
+      });
   cast_start_child(sup, std::make_shared<const child_spec>(blocker));
   caf::anon_send(sup, count_children_atom::value);
   for (int i = 0; i < 100; ++i) {

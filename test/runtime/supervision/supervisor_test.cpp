@@ -39,10 +39,9 @@ TEST_CASE("children_start_in_order_and_stop_in_reverse_order") {
   REQUIRE(sup);
   CHECK(rec->with_prefix("start:") == std::vector<std::string>{"start:a", "start:b", "start:c"});
   CHECK_FALSE(stop_supervisor(sys, *sup));
-  CHECK(rec->with_prefix("stop:") ==
-        std::vector<std::string>{"stop:c:exit_reason::user_shutdown",
-                                 "stop:b:exit_reason::user_shutdown",
-                                 "stop:a:exit_reason::user_shutdown"});
+  CHECK(rec->with_prefix("stop:") == std::vector<std::string>{"stop:c:exit_reason::user_shutdown",
+                                                              "stop:b:exit_reason::user_shutdown",
+                                                              "stop:a:exit_reason::user_shutdown"});
 }
 
 TEST_CASE("one_for_one_restarts_only_the_crashed_child") {
@@ -75,11 +74,15 @@ TEST_CASE("one_for_all_restarts_every_child_after_one_crash") {
   REQUIRE(rec->wait_until([](auto& xs) { return xs.size() >= 9; }));
   auto xs = rec->events();
   // The crash, then the survivors stopped in reverse order, then all started in order.
-  std::vector<std::string> expected{"start:a", "start:b", "start:c",
+  std::vector<std::string> expected{"start:a",
+                                    "start:b",
+                                    "start:c",
                                     "stop:b:sec::runtime_error: exception std::runtime_error: boom",
                                     "stop:c:exit_reason::user_shutdown",
                                     "stop:a:exit_reason::user_shutdown",
-                                    "start:a", "start:b", "start:c"};
+                                    "start:a",
+                                    "start:b",
+                                    "start:c"};
   CHECK(std::vector<std::string>(xs.begin(), xs.begin() + 9) == expected);
   stop_supervisor(sys, *sup);
 }
@@ -95,9 +98,13 @@ TEST_CASE("rest_for_one_restarts_only_later_siblings") {
   caf::anon_send(b, crash_atom::value);
   REQUIRE(rec->wait_until([](auto& xs) { return xs.size() >= 7; }));
   auto xs = rec->events();
-  std::vector<std::string> expected{"start:a", "start:b", "start:c",
+  std::vector<std::string> expected{"start:a",
+                                    "start:b",
+                                    "start:c",
                                     "stop:b:sec::runtime_error: exception std::runtime_error: boom",
-                                    "stop:c:exit_reason::user_shutdown", "start:b", "start:c"};
+                                    "stop:c:exit_reason::user_shutdown",
+                                    "start:b",
+                                    "start:c"};
   CHECK(std::vector<std::string>(xs.begin(), xs.begin() + 7) == expected);
   CHECK(child_handle(sys, *sup, "a") == a);
   stop_supervisor(sys, *sup);
@@ -214,7 +221,8 @@ TEST_CASE("nested_supervisor_escalation_triggers_the_parent_strategy") {
   // inner escalates; outer (rest_for_one) restarts inner and "after" only.
   auto inner2 = wait_for_restart(sys, *sup, "inner", inner1);
   REQUIRE(inner2);
-  CHECK(herald::test::eventually([&] { return static_cast<bool>(child_handle(sys, inner2, "w")); }));
+  CHECK(
+      herald::test::eventually([&] { return static_cast<bool>(child_handle(sys, inner2, "w")); }));
   REQUIRE(rec->wait_for("start:after", 2));
   CHECK(child_handle(sys, *sup, "before") == before);
   CHECK(rec->count("start:before") == 1);
@@ -230,8 +238,8 @@ TEST_CASE("child_that_ignores_shutdown_is_killed_after_its_timeout") {
   spec.children.push_back(recorded_child("polite", rec));
   spec.children.push_back(recorded_child("stubborn", rec, restart_type::permanent,
                                          shutdown_policy::timeout(milliseconds{200}), true));
-  spec.children.push_back(recorded_child("brutal", rec, restart_type::permanent,
-                                         shutdown_policy::brutal_kill()));
+  spec.children.push_back(
+      recorded_child("brutal", rec, restart_type::permanent, shutdown_policy::brutal_kill()));
   auto sup = start_supervisor(sys, spec);
   REQUIRE(sup);
   CHECK_FALSE(stop_supervisor(sys, *sup));
@@ -254,8 +262,8 @@ TEST_CASE("children_die_when_their_supervisor_is_killed") {
   REQUIRE(sup);
   caf::anon_send_exit(*sup, caf::exit_reason::kill);
   REQUIRE(rec->wait_until([](auto& xs) {
-    return std::count_if(xs.begin(), xs.end(),
-                         [](auto& x) { return starts_with(x, "stop:"); }) == 4;
+    return std::count_if(xs.begin(), xs.end(), [](auto& x) { return starts_with(x, "stop:"); }) ==
+           4;
   }));
   CHECK(rec->count("stop:grandchild:exit_reason::kill") == 1);
   CHECK(rec->count("stop:a:exit_reason::kill") == 1);
@@ -292,9 +300,8 @@ TEST_CASE("failing_start_function_fails_supervisor_start_and_stops_started_child
   auto sup = start_supervisor(sys, spec);
   REQUIRE_FALSE(sup);
   CHECK(is_error(sup.error(), supervision_errc::start_failed));
-  CHECK_THAT(describe(sup.error()),
-             Catch::Contains("doomed") && Catch::Contains("child 'bad'") &&
-               Catch::Contains("no such database"));
+  CHECK_THAT(describe(sup.error()), Catch::Contains("doomed") && Catch::Contains("child 'bad'") &&
+                                        Catch::Contains("no such database"));
   CHECK(rec->count("start:never") == 0);
   CHECK(rec->with_prefix("stop:") ==
         std::vector<std::string>{"stop:ok2:exit_reason::user_shutdown",
@@ -307,9 +314,8 @@ TEST_CASE("child_supervisor_start_failure_fails_the_parent_start") {
   auto rec = std::make_shared<event_recorder>();
   supervisor_spec inner;
   inner.name = "inner";
-  inner.children.push_back(worker_spec("null", [](const start_context&) -> caf::expected<caf::actor> {
-    return caf::actor{};
-  }));
+  inner.children.push_back(worker_spec(
+      "null", [](const start_context&) -> caf::expected<caf::actor> { return caf::actor{}; }));
   supervisor_spec outer;
   outer.name = "outer";
   outer.children.push_back(recorded_child("first", rec));
@@ -318,8 +324,8 @@ TEST_CASE("child_supervisor_start_failure_fails_the_parent_start") {
   auto sup = start_supervisor(sys, outer);
   REQUIRE_FALSE(sup);
   CHECK(is_error(sup.error(), supervision_errc::start_failed));
-  CHECK_THAT(describe(sup.error()), Catch::Contains("child 'inner'") &&
-                                      Catch::Contains("invalid_start"));
+  CHECK_THAT(describe(sup.error()),
+             Catch::Contains("child 'inner'") && Catch::Contains("invalid_start"));
   CHECK(rec->count("start:last") == 0);
   CHECK(rec->count("stop:first:exit_reason::user_shutdown") == 1);
 }
@@ -417,12 +423,13 @@ TEST_CASE("exception_in_a_child_without_crash_handler_is_still_a_restartable_cra
   caf::actor_system sys{cfg};
   auto rec = std::make_shared<event_recorder>();
   supervisor_spec spec;
-  spec.children.push_back(worker_spec("plain", [rec](const start_context& ctx) -> caf::expected<caf::actor> {
-    rec->record("start:plain");
-    return ctx.system.spawn([](caf::event_based_actor*) -> caf::behavior {
-      return {[](crash_atom) { throw std::logic_error("plain boom"); }};
-    });
-  }));
+  spec.children.push_back(
+      worker_spec("plain", [rec](const start_context& ctx) -> caf::expected<caf::actor> {
+        rec->record("start:plain");
+        return ctx.system.spawn([](caf::event_based_actor*) -> caf::behavior {
+          return {[](crash_atom) { throw std::logic_error("plain boom"); }};
+        });
+      }));
   auto sup = start_supervisor(sys, spec);
   REQUIRE(sup);
   auto plain = child_handle(sys, *sup, "plain");
@@ -485,9 +492,9 @@ TEST_CASE("child_key_holds_none_a_number_or_a_string_and_copies_deeply") {
 
 // Regression: is_error() on an empty caf::error crashed heraldd's SIGTERM path.
 TEST_CASE("is_error_of_an_empty_error_is_false") {
-  CHECK_FALSE(herald::supervision::is_error(caf::error{},
-                                            herald::supervision::supervision_errc::timeout));
+  CHECK_FALSE(
+      herald::supervision::is_error(caf::error{}, herald::supervision::supervision_errc::timeout));
   CHECK(herald::supervision::is_error(
-    herald::supervision::make_error(herald::supervision::supervision_errc::timeout),
-    herald::supervision::supervision_errc::timeout));
+      herald::supervision::make_error(herald::supervision::supervision_errc::timeout),
+      herald::supervision::supervision_errc::timeout));
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Test workers for the supervision tests: actors that record their start and stop into an event_recorder.
-// Spawned by start functions on supervisor threads; the recorder is shared with the test thread.
-// Invariant: "start:<id>" is recorded by the start function (supervisor order) and "stop:<id>:<reason>" by the worker before its monitors fire.
+// Test workers for the supervision tests: actors that record their start and stop into an
+// event_recorder. Spawned by start functions on supervisor threads; the recorder is shared with the
+// test thread. Invariant: "start:<id>" is recorded by the start function (supervisor order) and
+// "stop:<id>:<reason>" by the worker before its monitors fire.
 
 #include <memory>
 #include <string>
@@ -46,24 +47,22 @@ inline caf::behavior recorded_worker(caf::stateful_actor<worker_state>* self, st
   install_crash_handler(self);
   if (ignore_shutdown) {
     // Traps exits and ignores them: only exit(kill) can end it.
-    self->set_exit_handler([rec, id](caf::exit_msg& em) {
-      rec->record("ignored:" + id + ":" + describe(em.reason));
-    });
+    self->set_exit_handler(
+        [rec, id](caf::exit_msg& em) { rec->record("ignored:" + id + ":" + describe(em.reason)); });
   }
   return {
-    [](crash_atom) { throw std::runtime_error("boom"); },
-    [self](finish_atom) { self->quit(); },
-    [self](whoami_atom) { return self->state.id; },
+      [](crash_atom) { throw std::runtime_error("boom"); },
+      [self](finish_atom) { self->quit(); },
+      [self](whoami_atom) { return self->state.id; },
   };
 }
 
 /// Spec of a recorded worker; records "start:<id>" (or "start:<id>:<key>"
 /// for keyed children) on the supervisor thread when started.
-inline child_spec recorded_child(std::string id, recorder_ptr rec,
-                                 restart_type restart = restart_type::permanent,
-                                 shutdown_policy shutdown = shutdown_policy::timeout(
-                                   std::chrono::milliseconds{5000}),
-                                 bool ignore_shutdown = false, std::string kind = "test_worker") {
+inline child_spec recorded_child(
+    std::string id, recorder_ptr rec, restart_type restart = restart_type::permanent,
+    shutdown_policy shutdown = shutdown_policy::timeout(std::chrono::milliseconds{5000}),
+    bool ignore_shutdown = false, std::string kind = "test_worker") {
   child_spec spec;
   spec.id = id;
   spec.restart = restart;
