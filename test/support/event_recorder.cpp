@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <thread>
 
-namespace herald::test {
+namespace herald::testing {
 
 void event_recorder::record(std::string event) {
   {
@@ -68,4 +68,4 @@ bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds tim
   }
 }
 
-}  // namespace herald::test
+}  // namespace herald::testing

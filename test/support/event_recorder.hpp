@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace herald::test {
+namespace herald::testing {
 
 /// Default bound of every "eventually" wait in tests: 10 s.
 inline constexpr std::chrono::milliseconds default_wait{10000};
@@ -42,4 +42,4 @@ private:
 bool eventually(const std::function<bool()>& cond,
                 std::chrono::milliseconds timeout = default_wait);
 
-}  // namespace herald::test
+}  // namespace herald::testing

@@ -12,7 +12,7 @@
 
 using namespace herald::supervision;
 using namespace herald::supervision::testing;
-using herald::test::event_recorder;
+using herald::testing::event_recorder;
 using std::chrono::milliseconds;
 
 namespace {
@@ -77,7 +77,7 @@ TEST_CASE("dynamic_supervisor_restarts_a_crashed_child_with_the_same_key") {
   caf::anon_send(*temp, crash_atom::value);
   REQUIRE(rec->wait_for("start:p:7", 2));
   REQUIRE(rec->wait_for("stop:t:8:sec::runtime_error: exception std::runtime_error: boom"));
-  REQUIRE(herald::test::eventually([&] {
+  REQUIRE(herald::testing::eventually([&] {
     auto c = count_children(sys, sup);
     return c && c->active == 1;
   }));
@@ -104,7 +104,7 @@ TEST_CASE("dynamic_supervisor_escalates_and_kills_children_when_intensity_is_exc
   caf::anon_send(*crashy, crash_atom::value);
   REQUIRE(rec->wait_for("start:c:1", 2));
   caf::actor again;
-  REQUIRE(herald::test::eventually([&] {
+  REQUIRE(herald::testing::eventually([&] {
     auto xs = which_children(sys, sup);
     if (!xs) {
       return false;
@@ -119,7 +119,7 @@ TEST_CASE("dynamic_supervisor_escalates_and_kills_children_when_intensity_is_exc
   caf::anon_send(again, crash_atom::value);
   caf::error reason;
   watcher->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                   caf::after(herald::test::default_wait) >> [] { FAIL("no escalation"); });
+                   caf::after(herald::testing::default_wait) >> [] { FAIL("no escalation"); });
   CHECK(is_error(reason, supervision_errc::max_restarts_exceeded));
   CHECK(rec->count("stop:b:2:exit_reason::user_shutdown") == 1);
 }
@@ -133,7 +133,7 @@ TEST_CASE("dynamic_supervisor_children_die_when_it_is_killed") {
   for (uint64_t i = 0; i < 20; ++i) {
     cast_start_child(sup, spec, child_key{i});
   }
-  REQUIRE(herald::test::eventually([&] {
+  REQUIRE(herald::testing::eventually([&] {
     auto c = count_children(sys, sup);
     return c && c->active == 20;
   }));
@@ -233,7 +233,7 @@ TEST_CASE("partition_supervisor_partitions_fail_independently") {
   // Escalation of partition 0 kills only its own children; the owner
   // restarts that partition alone and routing follows the new handle.
   caf::anon_send(kids[0], crash_atom::value);
-  REQUIRE(herald::test::eventually([&] {
+  REQUIRE(herald::testing::eventually([&] {
     auto p = parts.partition(victim_idx);
     return p && p != old_partition;
   }));
@@ -291,7 +291,7 @@ TEST_CASE("supervisor_samples_its_own_mailbox_depth_into_a_gauge") {
                                                         {{"actor", "mbox_sup"}});
   };
   // The count request sampled the 100 ready requests still queued behind it.
-  CHECK(herald::test::eventually([&] { return depth() == 100; }));
+  CHECK(herald::testing::eventually([&] { return depth() == 100; }));
   CHECK_FALSE(stop_supervisor(sys, sup));
   CHECK(depth() == 0);
 }
@@ -313,7 +313,7 @@ TEST_CASE("dynamic_supervisor_restarts_many_concurrent_crashes_keeping_every_key
   for (size_t i = 0; i < kids.size(); i += 2) {
     caf::anon_send(kids[i], crash_atom::value);
   }
-  REQUIRE(herald::test::eventually([&] {
+  REQUIRE(herald::testing::eventually([&] {
     auto xs = which_children(sys, sup);
     if (!xs || xs->size() != 200) {
       return false;

@@ -9,7 +9,7 @@
 
 using namespace herald::supervision;
 using namespace herald::supervision::testing;
-using herald::test::event_recorder;
+using herald::testing::event_recorder;
 using std::chrono::milliseconds;
 
 namespace {
@@ -140,7 +140,7 @@ TEST_CASE("transient_child_restarts_only_after_abnormal_exit") {
   REQUIRE(t2);
   caf::anon_send(t2, finish_atom::value);
   REQUIRE(rec->wait_for("stop:t:none"));
-  REQUIRE(herald::test::eventually([&] { return !child_handle(sys, *sup, "t"); }));
+  REQUIRE(herald::testing::eventually([&] { return !child_handle(sys, *sup, "t"); }));
   // Still listed (OTP keeps the spec), not running, started exactly twice.
   auto counts = count_children(sys, *sup);
   REQUIRE(counts);
@@ -161,7 +161,7 @@ TEST_CASE("temporary_child_is_never_restarted") {
   auto sup = start_supervisor(sys, spec);
   REQUIRE(sup);
   caf::anon_send(child_handle(sys, *sup, "tmp"), crash_atom::value);
-  REQUIRE(herald::test::eventually([&] {
+  REQUIRE(herald::testing::eventually([&] {
     auto xs = which_children(sys, *sup);
     return xs && xs->size() == 1 && xs->front().id == "keep";
   }));
@@ -186,7 +186,7 @@ TEST_CASE("exceeding_restart_intensity_stops_children_and_exits_with_max_restart
   caf::anon_send(b2, crash_atom::value);
   caf::error reason;
   watcher->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                   caf::after(herald::test::default_wait) >> [] { FAIL("no escalation"); });
+                   caf::after(herald::testing::default_wait) >> [] { FAIL("no escalation"); });
   CHECK(is_error(reason, supervision_errc::max_restarts_exceeded));
   CHECK_THAT(describe(reason), Catch::Contains("fragile") && Catch::Contains("child 'b'"));
   // The surviving children were stopped in reverse order before it exited.
@@ -222,7 +222,7 @@ TEST_CASE("nested_supervisor_escalation_triggers_the_parent_strategy") {
   auto inner2 = wait_for_restart(sys, *sup, "inner", inner1);
   REQUIRE(inner2);
   CHECK(
-      herald::test::eventually([&] { return static_cast<bool>(child_handle(sys, inner2, "w")); }));
+      herald::testing::eventually([&] { return static_cast<bool>(child_handle(sys, inner2, "w")); }));
   REQUIRE(rec->wait_for("start:after", 2));
   CHECK(child_handle(sys, *sup, "before") == before);
   CHECK(rec->count("start:before") == 1);
@@ -361,7 +361,7 @@ TEST_CASE("supervision_tree_lists_live_supervisors_and_drops_them_on_exit") {
              Catch::Contains("tree_root strategy=one_for_all children=4 restarts=0\n"
                              "  tree_inner strategy=one_for_one children=1 restarts=0"));
   stop_supervisor(sys, *sup);
-  CHECK(herald::test::eventually([&] { return !find("tree_root") && !find("tree_inner"); }));
+  CHECK(herald::testing::eventually([&] { return !find("tree_root") && !find("tree_inner"); }));
 }
 
 TEST_CASE("restarts_counter_and_actors_alive_gauge_follow_children") {
@@ -390,14 +390,14 @@ TEST_CASE("restarts_counter_and_actors_alive_gauge_follow_children") {
   caf::anon_send(m1, crash_atom::value);
   REQUIRE(wait_for_restart(sys, *sup, "m1", m1));
   CHECK(restarts() == restarts0 + 1);
-  CHECK(herald::test::eventually([&] { return alive() == alive0 + 2; }));
+  CHECK(herald::testing::eventually([&] { return alive() == alive0 + 2; }));
   bool listed = false;
   for (auto& k : actors_alive_by_kind()) {
     listed = listed || (k.kind == "metric_kind" && k.alive == alive0 + 2);
   }
   CHECK(listed);
   stop_supervisor(sys, *sup);
-  CHECK(herald::test::eventually([&] { return alive() == alive0; }));
+  CHECK(herald::testing::eventually([&] { return alive() == alive0; }));
 }
 
 TEST_CASE("restart_window_allows_max_restarts_per_period") {
@@ -453,7 +453,7 @@ TEST_CASE("one_for_all_absorbs_simultaneous_crashes_and_ends_with_all_children_r
   auto c = child_handle(sys, *sup, "c");
   caf::anon_send(a, crash_atom::value);
   caf::anon_send(c, crash_atom::value);
-  REQUIRE(herald::test::eventually([&] {
+  REQUIRE(herald::testing::eventually([&] {
     auto counts = count_children(sys, *sup);
     auto a2 = child_handle(sys, *sup, "a");
     auto c2 = child_handle(sys, *sup, "c");

@@ -24,7 +24,7 @@ using finish_atom = caf::atom_constant<caf::atom("t_finish")>;
 /// Reply with the worker's id.
 using whoami_atom = caf::atom_constant<caf::atom("t_whoami")>;
 
-using recorder_ptr = std::shared_ptr<herald::test::event_recorder>;
+using recorder_ptr = std::shared_ptr<herald::testing::event_recorder>;
 
 struct worker_state {
   caf::event_based_actor* self = nullptr;
@@ -95,7 +95,7 @@ inline caf::actor child_handle(caf::actor_system& sys, const caf::actor& sup,
 inline caf::actor wait_for_restart(caf::actor_system& sys, const caf::actor& sup,
                                    const std::string& id, const caf::actor& old) {
   caf::actor now;
-  herald::test::eventually([&] {
+  herald::testing::eventually([&] {
     now = child_handle(sys, sup, id);
     return now && now != old;
   });
@@ -108,7 +108,7 @@ inline caf::error wait_down(caf::actor_system& sys, const caf::actor& who) {
   self->monitor(who);
   caf::error reason = make_error(supervision_errc::timeout, "wait_down");
   self->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                caf::after(herald::test::default_wait) >> [] {});
+                caf::after(herald::testing::default_wait) >> [] {});
   return reason;
 }
 
