@@ -13,6 +13,7 @@
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/node/process_metrics.hpp"
+#include "runtime/node/scheduler_tuning.hpp"
 #include "runtime/supervision/errors.hpp"
 #include "runtime/supervision/supervision_tree.hpp"
 #include "runtime/supervision/supervisor.hpp"
@@ -65,18 +66,11 @@ std::string to_string(start_errc e) {
 
 node::node(config::config cfg, node_options opts)
     : cfg_(std::move(cfg)), opts_(std::move(opts)), name_(cfg_.get_string("node.name")) {
-  auto threads = cfg_.get_int("runtime.scheduler_threads");
-  if (threads == 0) {
-    threads = std::max<int64_t>(1, std::thread::hardware_concurrency());
-  }
-  caf_cfg_.set("scheduler.max-threads", static_cast<caf::config_value::integer>(threads));
-  // CAF's moderate polling: attempts of 50 us naps (default 500, i.e. 25 ms).
-  auto idle_poll_us = cfg_.get_int("runtime.scheduler_idle_poll_us");
-  caf_cfg_.set("work-stealing.moderate-poll-attempts",
-               static_cast<caf::config_value::integer>(idle_poll_us / 50));
-  caf_cfg_.set(
-      "work-stealing.relaxed-sleep-duration",
-      caf::timespan{std::chrono::microseconds{cfg_.get_int("runtime.scheduler_idle_wake_us")}});
+  scheduler_tuning tuning;
+  tuning.threads = cfg_.get_int("runtime.scheduler_threads");
+  tuning.idle_poll_us = cfg_.get_int("runtime.scheduler_idle_poll_us");
+  tuning.idle_wake_us = cfg_.get_int("runtime.scheduler_idle_wake_us");
+  apply(tuning, caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   admin_ctx_.status = [this] { return status(); };
 }

@@ -31,6 +31,7 @@
 #include "actors/relay/delivery_observer.hpp"
 #include "actors/session/chunk_pool.hpp"
 #include "actors/store/sqlite_store.hpp"
+#include "runtime/node/scheduler_tuning.hpp"
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/benches.hpp"
 
@@ -47,7 +48,7 @@ struct fanout_options {
   std::string mode = "burst";
   size_t guilds = 1;
   size_t timeout_s = 600;
-  std::string scheduler = "sharing";
+  std::string scheduler = "stealing";
   size_t wave = 1000;
   bool connected = true;
   bool warm = true;
@@ -186,10 +187,12 @@ int run_fanout(const fanout_options& o) {
       std::filesystem::temp_directory_path() / ("herald-fanout-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   caf::actor_system_config cfg;
-  // One scheduler thread per core (CAF 0.17 defaults to at least 4).
-  cfg.set("scheduler.max-threads", static_cast<size_t>(std::thread::hardware_concurrency()));
-  cfg.set("scheduler.policy",
-          o.scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
+  // The scheduler heraldd runs (its config keys' defaults), one thread per core; `sharing`
+  // (one queue, condition-variable wake-ups) for comparison.
+  node::apply(node::scheduler_tuning{}, cfg);
+  if (o.scheduler == "sharing") {
+    cfg.set("scheduler.policy", caf::atom("sharing"));
+  }
   caf::actor_system sys{cfg};
   auto st = seed_store(o, dir);
   dispatch::dispatch_config dc;
@@ -412,7 +415,8 @@ void add_fanout_bench(CLI::App& app) {
                   "attach a stand-in connection that collects READY/GUILD_CREATE (1) or not (0)");
   cmd->add_option("--latencies", opts->latencies,
                   "print every event's completion latency in publish order (1) or not (0)");
-  cmd->add_option("--scheduler", opts->scheduler, "CAF scheduler policy: sharing | stealing")
+  cmd->add_option("--scheduler", opts->scheduler,
+                  "stealing (default: heraldd's scheduler and settings) | sharing")
       ->check(CLI::IsMember({"sharing", "stealing"}));
   cmd->callback([opts] { std::exit(run_fanout(*opts)); });
 }
