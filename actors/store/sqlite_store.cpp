@@ -104,8 +104,9 @@ sqlite_store::impl::~impl() {
   sqlite3_close_v2(db_);  // deferred until the statement members are finalized
 }
 
-sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<impl> state)
-    : path_(std::move(path)), impl_(std::move(state)) {}
+sqlite_store::sqlite_store(std::filesystem::path path, std::unique_ptr<impl> writer,
+                           std::unique_ptr<impl> reader)
+    : path_(std::move(path)), impl_(std::move(writer)), reader_(std::move(reader)) {}
 
 sqlite_store::~sqlite_store() = default;
 
@@ -145,7 +146,24 @@ result<std::unique_ptr<sqlite_store>> sqlite_store::open(const sqlite_options& o
   if (auto r = state->prepare_all(); !r) {
     return fail(r.error());
   }
-  return std::unique_ptr<sqlite_store>(new sqlite_store(std::move(path), std::move(state)));
+  // The reader: opened after the migrations, on the same file; query_only keeps it a reader.
+  auto reader = std::make_unique<impl>();
+  const int reader_rc = sqlite3_open_v2(path.c_str(), &reader->db_,
+                                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr);
+  if (reader_rc != SQLITE_OK) {
+    return fail(detail::sqlite_error(reader->db_, reader_rc, "open reader"));
+  }
+  if (auto r = configure(reader->db_, options); !r) {
+    return fail(r.error());
+  }
+  if (auto r = detail::exec(reader->db_, "PRAGMA query_only = 1", "reader query_only"); !r) {
+    return fail(r.error());
+  }
+  if (auto r = reader->prepare_all(); !r) {
+    return fail(r.error());
+  }
+  return std::unique_ptr<sqlite_store>(
+      new sqlite_store(std::move(path), std::move(state), std::move(reader)));
 }
 
 result<void> sqlite_store::apply(const write_batch& batch) {
@@ -178,9 +196,9 @@ result<void> sqlite_store::apply(const write_batch& batch) {
 }
 
 result<std::vector<snowflake>> sqlite_store::list_guild_ids() {
-  std::lock_guard<std::mutex> guard(mutex_);
+  std::lock_guard<std::mutex> guard(read_mutex_);
   std::vector<snowflake> out;
-  auto r = each_row(impl_->list_guilds_.start(), "list guilds",
+  auto r = each_row(reader_->list_guilds_.start(), "list guilds",
                     [&](const statement& q) { out.push_back(q.column_id(0)); });
   if (!r) {
     return counted(result<std::vector<snowflake>>(r.error()));
@@ -189,9 +207,9 @@ result<std::vector<snowflake>> sqlite_store::list_guild_ids() {
 }
 
 result<std::vector<snowflake>> sqlite_store::guilds_of_user(snowflake user_id) {
-  std::lock_guard<std::mutex> guard(mutex_);
+  std::lock_guard<std::mutex> guard(read_mutex_);
   std::vector<snowflake> out;
-  auto r = each_row(impl_->guilds_of_user_.start().bind_id(1, user_id), "guilds of user",
+  auto r = each_row(reader_->guilds_of_user_.start().bind_id(1, user_id), "guilds of user",
                     [&](const statement& q) { out.push_back(q.column_id(0)); });
   if (!r) {
     return counted(result<std::vector<snowflake>>(r.error()));
@@ -200,9 +218,9 @@ result<std::vector<snowflake>> sqlite_store::guilds_of_user(snowflake user_id) {
 }
 
 result<domain::user> sqlite_store::get_user(snowflake user_id) {
-  std::lock_guard<std::mutex> guard(mutex_);
+  std::lock_guard<std::mutex> guard(read_mutex_);
   std::optional<domain::user> found;
-  auto r = each_row(impl_->select_user_.start().bind_id(1, user_id), "get user",
+  auto r = each_row(reader_->select_user_.start().bind_id(1, user_id), "get user",
                     [&](const statement& q) {
                       found = domain::user{q.column_id(0), q.column_text(1), q.column_int(2) != 0};
                     });
@@ -216,9 +234,9 @@ result<domain::user> sqlite_store::get_user(snowflake user_id) {
 }
 
 result<domain::message> sqlite_store::get_message(snowflake message_id) {
-  std::lock_guard<std::mutex> guard(mutex_);
+  std::lock_guard<std::mutex> guard(read_mutex_);
   std::optional<domain::message> found;
-  auto r = each_row(impl_->select_message_.start().bind_id(1, message_id), "get message",
+  auto r = each_row(reader_->select_message_.start().bind_id(1, message_id), "get message",
                     [&](const statement& q) { found = read_message(q); });
   if (!r) {
     return counted(result<domain::message>(r.error()));
@@ -235,10 +253,10 @@ result<std::vector<domain::message>> sqlite_store::recent_messages(snowflake cha
   if (limit == 0 || limit > 1000) {
     return store_error{store_errc::invalid_argument, "limit must be 1..1000"};
   }
-  std::lock_guard<std::mutex> guard(mutex_);
+  std::lock_guard<std::mutex> guard(read_mutex_);
   std::vector<domain::message> out;
   out.reserve(limit);
-  auto& q = impl_->recent_messages_.start()
+  auto& q = reader_->recent_messages_.start()
                 .bind_id(1, channel_id)
                 .bind(2, before == 0 ? INT64_MAX : static_cast<std::int64_t>(before))
                 .bind(3, static_cast<std::int64_t>(limit));
@@ -251,9 +269,9 @@ result<std::vector<domain::message>> sqlite_store::recent_messages(snowflake cha
 }
 
 result<snowflake> sqlite_store::guild_of_channel(snowflake channel_id) {
-  std::lock_guard<std::mutex> guard(mutex_);
+  std::lock_guard<std::mutex> guard(read_mutex_);
   std::optional<snowflake> found;
-  auto r = each_row(impl_->guild_of_channel_.start().bind_id(1, channel_id), "guild of channel",
+  auto r = each_row(reader_->guild_of_channel_.start().bind_id(1, channel_id), "guild of channel",
                     [&](const statement& q) { found = q.column_id(0); });
   if (!r) {
     return counted(result<snowflake>(r.error()));
@@ -266,7 +284,7 @@ result<snowflake> sqlite_store::guild_of_channel(snowflake channel_id) {
 
 namespace {
 
-// Precondition: the store's mutex is held.
+// Precondition: the mutex of `s`'s connection is held.
 result<std::uint64_t> read_token_epoch(sqlite_store::impl& s, snowflake user_id) {
   std::optional<std::uint64_t> found;
   auto r = each_row(s.select_token_epoch_.start().bind_id(1, user_id), "token epoch",
@@ -283,8 +301,8 @@ result<std::uint64_t> read_token_epoch(sqlite_store::impl& s, snowflake user_id)
 }  // namespace
 
 result<std::uint64_t> sqlite_store::token_epoch(snowflake user_id) {
-  std::lock_guard<std::mutex> guard(mutex_);
-  return counted(read_token_epoch(*impl_, user_id));
+  std::lock_guard<std::mutex> guard(read_mutex_);
+  return counted(read_token_epoch(*reader_, user_id));
 }
 
 result<std::uint64_t> sqlite_store::bump_token_epoch(snowflake user_id) {

@@ -12,10 +12,14 @@
 // (tests, benches). Batches amortise the fsync: group-commit many events per
 // apply() rather than calling the one-op helpers per event.
 //
-// Thread-safety: one sqlite3 connection per store, guarded by an internal
-// mutex; every public call holds it for its whole duration. SQLite allows one
-// writer per file anyway, so a second connection would not add write
-// throughput. Another process may open the same file; it then waits up to
+// Thread-safety: two sqlite3 connections per store, each guarded by its own
+// mutex held for a whole call: one for writes (apply, bump_token_epoch) and
+// one for reads. SQLite allows one writer per file anyway, so a second writer
+// would not add throughput; the separate reader is there because WAL readers
+// never wait for a writer, so a read (an Identify's user and guilds on a
+// gateway io thread, a REST message lookup) never waits behind a guild's
+// commit and its fsync. A read sees every commit that returned before it
+// started. Another process may open the same file; it then waits up to
 // busy_timeout for the lock and gets store_errc::busy after that.
 
 #include <chrono>
@@ -71,11 +75,14 @@ public:
   struct impl;  // the connection and its cached statements (sqlite_store.cpp)
 
 private:
-  sqlite_store(std::filesystem::path path, std::unique_ptr<impl> state);
+  sqlite_store(std::filesystem::path path, std::unique_ptr<impl> writer,
+               std::unique_ptr<impl> reader);
 
   std::filesystem::path path_;
-  std::mutex mutex_;  // guards impl_: one call at a time on the connection
+  std::mutex mutex_;  // guards impl_: one write at a time on the writer connection
   std::unique_ptr<impl> impl_;
+  std::mutex read_mutex_;  // guards reader_: one read at a time on the reader connection
+  std::unique_ptr<impl> reader_;
 };
 
 }  // namespace herald::store

@@ -98,13 +98,14 @@ result<domain::guild_state> load_rows(sqlite_store::impl& s, snowflake guild_id)
 }  // namespace
 
 result<domain::guild_state> sqlite_store::load_guild(snowflake guild_id) {
-  std::lock_guard<std::mutex> guard(mutex_);
-  if (auto r = detail::exec(impl_->db_, "BEGIN", "begin read"); !r) {
+  std::lock_guard<std::mutex> guard(read_mutex_);
+  // One read transaction: every row from the same snapshot.
+  if (auto r = detail::exec(reader_->db_, "BEGIN", "begin read"); !r) {
     return r.error();
   }
-  auto loaded = load_rows(*impl_, guild_id);
+  auto loaded = load_rows(*reader_, guild_id);
   // A read transaction has nothing to lose: end it whatever happened.
-  (void)detail::exec(impl_->db_, "COMMIT", "end read");
+  (void)detail::exec(reader_->db_, "COMMIT", "end read");
   return loaded;
 }
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// sqlite_store's connection and its prepared-statement cache, shared by its read and write sources.
-// Owned by one sqlite_store; used only under that store's mutex.
+// One of sqlite_store's connections (the writer or the reader) and its prepared-statement cache.
+// Owned by one sqlite_store; used only under the mutex that store keeps for this connection.
 // Invariant: every statement is prepared on db_ and finalized before db_ closes.
 
 #include <sqlite3.h>
