@@ -14,14 +14,6 @@ namespace herald::session::detail {
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-// Under ASan every block comes from operator new, so use-after-free of a
-// chunk is still caught.
-constexpr bool pooling = false;
-#else
-constexpr bool pooling = true;
-#endif
-
 constexpr int min_shift = 9;                            // 512 B
 constexpr int classes = 8;                              // 512 B … 64 KiB
 constexpr size_t slab_bytes = size_t{2} << 20;          // one huge page

@@ -17,6 +17,14 @@
 
 namespace herald::session::detail {
 
+/// Whether the session allocators (chunk pool, output slots) pool memory. Off under ASan:
+/// every block then comes from operator new, so a use-after-free is still caught.
+#if defined(__SANITIZE_ADDRESS__)
+inline constexpr bool pooling = false;
+#else
+inline constexpr bool pooling = true;
+#endif
+
 /// Smallest and largest pooled block; other sizes go to operator new.
 inline constexpr uint32_t pool_min_bytes = 512;
 inline constexpr uint32_t pool_max_bytes = 64u << 10;

@@ -4,16 +4,13 @@
 #include <mutex>
 #include <new>
 
+#include "actors/session/chunk_pool.hpp"
+
 namespace herald::session {
 
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__)
-// Under ASan every output comes from operator new, so use-after-free is caught.
-constexpr bool pooling = false;
-#else
-constexpr bool pooling = true;
-#endif
+using detail::pooling;
 
 constexpr std::size_t slot_bytes = sizeof(session_output);
 constexpr std::size_t slot_align = alignof(session_output);

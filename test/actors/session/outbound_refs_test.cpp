@@ -8,21 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "test/actors/session/outbound_test_support.hpp"
+
 using namespace herald::session;
-
-namespace {
-
-struct null_listener : outbound_listener {
-  int overflows = 0;
-  void on_frames_ready() noexcept override {}
-  void on_overflow() noexcept override { ++overflows; }
-};
-
-std::string frame(uint64_t seq, std::string_view tail) {
-  return "{\"op\":0,\"s\":" + std::to_string(seq) + std::string(tail);
-}
-
-}  // namespace
+using herald::session::test::frame;
+using herald::session::test::null_listener;
 
 TEST_CASE("two sessions reference one tail and get their own seq spliced at collect") {
   outbound_limits limits;

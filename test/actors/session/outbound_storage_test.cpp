@@ -12,24 +12,18 @@
 #include <utility>
 #include <vector>
 
+#include "test/actors/session/outbound_test_support.hpp"
+
 using namespace herald::session;
+using herald::session::test::frame;
+using herald::session::test::null_listener;
 
 namespace {
-
-struct null_listener : outbound_listener {
-  int overflows = 0;
-  void on_frames_ready() noexcept override {}
-  void on_overflow() noexcept override { ++overflows; }
-};
 
 std::vector<std::string> frames_of(const outbound_batch& batch) {
   std::vector<std::string> out;
   batch.for_each_frame([&](std::string_view f) { out.emplace_back(f); });
   return out;
-}
-
-std::string frame(uint64_t seq, const std::string& tail) {
-  return "{\"op\":0,\"s\":" + std::to_string(seq) + tail;
 }
 
 const std::string ready_tail = R"(,"t":"READY","d":{"v":10}})";
