@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <string>
 
-#include "actors/outbound/outbound_buffer.hpp"
+#include "actors/outbound/outbound_limits.hpp"
 
 namespace herald::dispatch {
 
