@@ -41,20 +41,25 @@ std::optional<net::client_response> context::request(const std::string& method,
     fail("--node: expected HOST:PORT, got \"" + opts_.node + "\"");
     return std::nullopt;
   }
-  if (!token_) {
-    std::string error;
+  if (!token_ && token_error_.empty()) {
     token_ = read_admin_token(
-        locate_admin_token(opts_.token_file, opts_.data_dir, std::getenv(token_file_env)), error);
-    if (!token_) {
-      fail(error);
-      return std::nullopt;
-    }
+        locate_admin_token(opts_.token_file, opts_.data_dir, std::getenv(token_file_env)),
+        token_error_);
+  }
+  // Without a token the request still goes out: an unreachable node is reported as such,
+  // and the node's 401 is then explained by why no token could be read.
+  net::header_list headers;
+  if (token_) {
+    headers.emplace_back("Authorization", "Bearer " + *token_);
   }
   auto res = net::http_fetch(ep->host, ep->port, method, target, body,
-                             std::chrono::milliseconds{opts_.timeout_ms},
-                             {{"Authorization", "Bearer " + *token_}});
+                             std::chrono::milliseconds{opts_.timeout_ms}, headers);
   if (!res.ok()) {
     fail("cannot reach node at " + opts_.node + ": " + net::describe(res.error));
+    return std::nullopt;
+  }
+  if (res.status == 401 && !token_) {
+    fail(token_error_);
     return std::nullopt;
   }
   if (res.status < 200 || res.status > 299) {

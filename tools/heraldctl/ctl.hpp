@@ -41,9 +41,9 @@ public:
   std::ostream& out() noexcept { return out_; }
 
   /// GET/POST on the admin API with `Authorization: Bearer <admin token>` (the token is read
-  /// once, on the first request). On an unreadable token, a transport error or a non-2xx
-  /// answer, prints the one-line error and returns nullopt; the command then returns
-  /// exit_failure.
+  /// once, on the first request). On a transport error or a non-2xx answer (a 401 while no
+  /// token could be read: why not), prints the one-line error and returns nullopt; the
+  /// command then returns exit_failure.
   std::optional<net::client_response> get(const std::string& target);
   std::optional<net::client_response> post(const std::string& target, const std::string& json);
   std::optional<net::client_response> put(const std::string& target, const std::string& json);
@@ -56,6 +56,7 @@ private:
                                               const std::string& body);
   const global_options& opts_;
   std::optional<std::string> token_;
+  std::string token_error_;  // why token_ could not be read (set on the first request)
   std::ostream& out_;
   std::ostream& err_;
 };
