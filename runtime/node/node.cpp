@@ -318,7 +318,7 @@ int run_node(const config::config& cfg, node_options opts) {
   // Blocked before any thread starts, so every thread inherits the mask and only
   // sigwait/sigtimedwait below ever see these signals.
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  // Everything the daemon creates (store, WAL, secrets, logs it opens) is owner-only, whatever
+  // Every file the daemon creates (store, WAL, secrets, admin token) is owner-only, whatever
   // the caller's umask; files also get explicit modes where they are created.
   ::umask(077);
   log::setup(cfg);

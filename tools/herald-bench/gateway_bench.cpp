@@ -354,8 +354,8 @@ int run_gateway(const gateway_options& o) {
       std::ifstream in(dir + "/admin.token");
       in >> admin_token;
     }
-    auto user = admin_post(admin_port, admin_token, "/v1/users",
-                           {{"name", "bench-bot"}, {"bot", true}});
+    auto user =
+        admin_post(admin_port, admin_token, "/v1/users", {{"name", "bench-bot"}, {"bot", true}});
     std::string token = user.at("token").get<std::string>();
     auto guild = admin_post(admin_port, admin_token, "/v1/guilds",
                             {{"name", "bench"}, {"owner", id_of(user)}});
