@@ -91,7 +91,9 @@ node::~node() {
 std::optional<start_error> node::start() {
   started_at_ = std::chrono::steady_clock::now();
   auto lg = log::get("node");
-  auto dir = make_private_dir(cfg_.get_string("node.data_dir"), "node.data_dir");
+  auto own_files = opts_.data_files;
+  own_files.emplace_back(admin_token_file_name);
+  auto dir = make_private_dir(cfg_.get_string("node.data_dir"), "node.data_dir", own_files);
   if (dir.error) {
     return start_error{start_errc::data_dir, *dir.error};
   }

@@ -33,6 +33,10 @@ struct node_options {
   std::vector<supervision::child_spec> system_children;
   /// Children of `service_sup` (gateway, guilds, ...): started after system_sup, stopped first.
   std::vector<supervision::child_spec> service_children;
+  /// Files that modules keep directly in node.data_dir (the node adds its admin.token): at
+  /// start, those that grant group/other access are tightened to owner-only with a warning,
+  /// and a loose data dir holding one of them is tightened to 0700 (private_files.hpp).
+  std::vector<std::string> data_files;
   /// Mounts extra admin routes (e.g. POST /v1/users) before the admin server starts.
   std::function<void(net::http_server&, caf::actor_system&)> admin_routes;
   /// Runs in start() after the supervision tree and before the admin API (so admin_routes may

@@ -32,8 +32,8 @@ void register_config_keys(config::schema& s) {
   s.add(
       {"node.data_dir", value_type::string,
        "Directory for the node's persistent state (embedded store, secrets); created mode 0700 at "
-       "start, and tightened to owner-only (with a warning) if it or a file in it is group/other "
-       "accessible.",
+       "start. The node's files in it, and the directory itself when it holds them, are "
+       "tightened to owner-only (with a warning) if group/other accessible.",
        "`./var/<node.name>`",
        [](const config::config& c) { return config::value{"./var/" + c.get_string("node.name")}; },
        config::non_empty()});

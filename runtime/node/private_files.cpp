@@ -53,7 +53,8 @@ std::optional<unsigned> loose_mode(const std::filesystem::path& path) {
   return mode;
 }
 
-private_dir_result make_private_dir(const std::filesystem::path& dir, const std::string& key) {
+private_dir_result make_private_dir(const std::filesystem::path& dir, const std::string& key,
+                                    const std::vector<std::string>& own_files) {
   private_dir_result out;
   std::error_code ec;
   bool existed = std::filesystem::exists(dir, ec);
@@ -76,16 +77,28 @@ private_dir_result make_private_dir(const std::filesystem::path& dir, const std:
     out.error = key + ": \"" + dir.string() + "\" is not a directory";
     return out;
   }
-  if ((st.st_mode & group_other_bits) != 0) {
-    out.warnings.push_back(tighten(dir, st, "data directory", key));
-  }
-  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+  bool holds_own_file = false;
+  for (const auto& name : own_files) {
     struct stat fst {};
-    if (::lstat(entry.path().c_str(), &fst) != 0 || !S_ISREG(fst.st_mode) ||
-        (fst.st_mode & group_other_bits) == 0) {
+    auto path = dir / name;
+    if (::lstat(path.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) {
       continue;
     }
-    out.warnings.push_back(tighten(entry.path(), fst, "file", key));
+    holds_own_file = true;
+    if ((fst.st_mode & group_other_bits) != 0) {
+      out.warnings.push_back(tighten(path, fst, "file", key));
+    }
+  }
+  if ((st.st_mode & group_other_bits) != 0) {
+    if (holds_own_file) {
+      out.warnings.insert(out.warnings.begin(), tighten(dir, st, "data directory", key));
+    } else {
+      out.warnings.insert(out.warnings.begin(),
+                          key + ": data directory \"" + dir.string() + "\" has mode " +
+                              format_mode(static_cast<unsigned>(st.st_mode)) +
+                              " (group/other access) and holds no node files yet, so it was left "
+                              "as it is; make it private (chmod 700) or choose a new directory");
+    }
   }
   return out;
 }

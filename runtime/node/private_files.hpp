@@ -21,12 +21,15 @@ struct private_dir_result {
   std::vector<std::string> warnings;
 };
 
-/// Creates `dir` (parents with the process umask, `dir` itself 0700). If it already exists
-/// with group/other bits, chmods it to owner-only when this process owns it and it is not a
-/// sticky shared directory (such as /tmp), else only warns. Regular files directly in `dir`
-/// (symlinks are not followed) owned by this process lose their group/other bits likewise.
+/// Creates `dir` (parents with the process umask, `dir` itself 0700). An existing `dir` with
+/// group/other bits is chmodded to owner-only when it holds one of `own_files` (so it is a
+/// node's data dir, e.g. from an older release), belongs to this process and is not a sticky
+/// shared directory such as /tmp; otherwise it is only warned about, so that a data dir set to
+/// a shared place (".", /var/lib) never changes it. Of the files directly in `dir`, only
+/// `own_files` (symlinks not followed) owned by this process lose their group/other bits.
 /// `key` names the config key in messages (e.g. "node.data_dir").
-private_dir_result make_private_dir(const std::filesystem::path& dir, const std::string& key);
+private_dir_result make_private_dir(const std::filesystem::path& dir, const std::string& key,
+                                    const std::vector<std::string>& own_files);
 
 /// The permission bits of `path` (stat, following symlinks) when they grant anything to group
 /// or others; nullopt when they do not or the path cannot be stat'ed.

@@ -31,7 +31,7 @@ TEST_CASE("a new data dir is 0700 even under umask 0", "[node][private_files]") 
   testing::temp_dir dir;
   scoped_umask open_umask{0};
   auto data = dir.path() + "/a/b/data";
-  auto r = node::make_private_dir(data, "node.data_dir");
+  auto r = node::make_private_dir(data, "node.data_dir", {"herald.db"});
   REQUIRE_FALSE(r.error);
   CHECK(r.warnings.empty());
   CHECK(mode_of(data) == 0700);
@@ -47,9 +47,11 @@ TEST_CASE("an existing 0755 data dir and its 0644 files are tightened with warni
   ::chmod(db.c_str(), 0644);
   auto own = dir.write_file("data/private", "x");
   ::chmod(own.c_str(), 0600);
+  auto foreign = dir.write_file("data/notes.txt", "x");
+  ::chmod(foreign.c_str(), 0644);
   REQUIRE(::mkdir((data + "/sub").c_str(), 0755) == 0);
 
-  auto r = node::make_private_dir(data, "node.data_dir");
+  auto r = node::make_private_dir(data, "node.data_dir", {"herald.db", "private", "absent"});
   REQUIRE_FALSE(r.error);
   REQUIRE(r.warnings.size() == 2);
   CHECK(r.warnings[0].find("0755") != std::string::npos);
@@ -59,9 +61,26 @@ TEST_CASE("an existing 0755 data dir and its 0644 files are tightened with warni
   CHECK(mode_of(data) == 0700);
   CHECK(mode_of(db) == 0600);
   CHECK(mode_of(own) == 0600);
+  CHECK(mode_of(foreign) == 0644);        // not a node file: left alone
   CHECK(mode_of(data + "/sub") == 0755);  // only files directly in the data dir
 
-  CHECK(node::make_private_dir(data, "node.data_dir").warnings.empty());
+  CHECK(node::make_private_dir(data, "node.data_dir", {"herald.db"}).warnings.empty());
+}
+
+TEST_CASE("a loose directory without node files is warned about, not changed",
+          "[node][private_files]") {
+  testing::temp_dir dir;
+  auto shared = dir.path() + "/shared";
+  REQUIRE(::mkdir(shared.c_str(), 0755) == 0);
+  ::chmod(shared.c_str(), 0755);
+  auto other = dir.write_file("shared/README", "x");
+  ::chmod(other.c_str(), 0644);
+  auto r = node::make_private_dir(shared, "node.data_dir", {"herald.db"});
+  REQUIRE_FALSE(r.error);
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].find("left as it is") != std::string::npos);
+  CHECK(mode_of(shared) == 0755);
+  CHECK(mode_of(other) == 0644);
 }
 
 TEST_CASE("a shared sticky directory is reported, not changed", "[node][private_files]") {
@@ -69,7 +88,9 @@ TEST_CASE("a shared sticky directory is reported, not changed", "[node][private_
   auto shared = dir.path() + "/shared";
   REQUIRE(::mkdir(shared.c_str(), 0700) == 0);
   ::chmod(shared.c_str(), 01777);
-  auto r = node::make_private_dir(shared, "node.data_dir");
+  auto db = dir.write_file("shared/herald.db", "x");
+  ::chmod(db.c_str(), 0600);
+  auto r = node::make_private_dir(shared, "node.data_dir", {"herald.db"});
   REQUIRE_FALSE(r.error);
   REQUIRE(r.warnings.size() == 1);
   CHECK(r.warnings[0].find("sticky") != std::string::npos);
@@ -79,7 +100,7 @@ TEST_CASE("a shared sticky directory is reported, not changed", "[node][private_
 TEST_CASE("a data dir that is a file is an error naming the key", "[node][private_files]") {
   testing::temp_dir dir;
   auto f = dir.write_file("file", "x");
-  auto r = node::make_private_dir(f, "node.data_dir");
+  auto r = node::make_private_dir(f, "node.data_dir", {});
   REQUIRE(r.error);
   CHECK(r.error->rfind("node.data_dir: ", 0) == 0);
 }
