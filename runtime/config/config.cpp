@@ -10,6 +10,8 @@
 
 #include <toml++/toml.h>
 
+#include "runtime/config/toml_guard.hpp"
+
 namespace herald::config {
 
 std::string to_string(value_type t) {
@@ -385,6 +387,12 @@ load_result load_from_string(const schema& s, std::string_view toml_text,
                              const std::string& source_name,
                              const std::vector<flag_override>& overrides) {
   loader l{s};
+  if (auto hazard = find_toml_hazard(toml_text)) {
+    return error{
+        error_kind::syntax,
+        source_name + ":" + std::to_string(hazard->line) + ":" + std::to_string(hazard->column),
+        std::move(hazard->message)};
+  }
   try {
     toml::table root = toml::parse(toml_text, source_name);
     if (auto e = l.apply_toml(root)) {
