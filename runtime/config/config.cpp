@@ -50,14 +50,27 @@ std::string error::to_string() const {
 
 namespace {
 
+/// A TOML basic string. TOML forbids raw control characters other than tab in it, so they
+/// are escaped: a value given by flag or as an escape in the file must render to TOML that
+/// loads back (found by fuzz/config_fuzz.cpp).
 std::string quote(const std::string& s) {
   std::string out = "\"";
   for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
     if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (u < 0x20 && c != '\t') {
+      static constexpr char hex[] = "0123456789ABCDEF";
+      out += "\\u00";
+      out += hex[u >> 4];
+      out += hex[u & 15];
+    } else if (u == 0x7f) {
+      out += "\\u007F";
     } else {
       out += c;
     }

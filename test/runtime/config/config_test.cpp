@@ -265,3 +265,19 @@ TEST_CASE("non_ascii_in_strings_and_comments_is_accepted", "[config]") {
   REQUIRE(literal.ok());
   CHECK(literal.value().get_string("node.data_dir") == "\xc2\xa7");
 }
+
+// TOML forbids raw control characters in basic strings: render_toml() escapes them, so the
+// effective config it prints loads back (found by fuzz/config_fuzz.cpp).
+TEST_CASE("control_characters_in_values_render_as_toml_that_loads_back", "[config]") {
+  auto first =
+      from_text("node.data_dir = \"a\\tb\\bc\\u0001d\\u001fe\\u007Ff\\rg\\\\h\\\"i\\nj\"\n");
+  REQUIRE(first.ok());
+  CHECK(first.value().get_string("node.data_dir") ==
+        "a\tb\bc\x01"
+        "d\x1f"
+        "e\x7f"
+        "f\rg\\h\"i\nj");
+  auto second = from_text(first.value().render_toml());
+  REQUIRE(second.ok());
+  CHECK(second.value().values() == first.value().values());
+}
