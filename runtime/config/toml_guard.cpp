@@ -19,6 +19,7 @@ std::optional<toml_hazard> find_toml_hazard(std::string_view text) {
   size_t column = 0;             // code points so far on this line
   bool after_backslash = false;  // ml_basic: the previous character was an unescaped '\'
   bool skipping = false;         // ml_basic: inside a line-ending backslash's whitespace
+  char prev = '\n';              // normal: the last character other than space and tab
   auto starts = [&](size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
   auto hazard = [&](const char* where) {
     return toml_hazard{line, column,
@@ -36,12 +37,22 @@ std::optional<toml_hazard> find_toml_hazard(std::string_view text) {
       column = 0;
     }
     switch (st) {
-      case state::normal:
+      case state::normal: {
         if (non_ascii(c)) {
           return hazard("outside a string or comment");
         }
+        // A quote opens a string only where TOML allows one (a key, a value, an array or
+        // inline table element); elsewhere it is part of a malformed bare token that toml++
+        // reads on through, so what follows is checked as outside a string.
+        bool string_may_start =
+            prev == '\n' || prev == '=' || prev == '[' || prev == '{' || prev == ',' || prev == '.';
+        if (c != ' ' && c != '\t') {
+          prev = c;
+        }
         if (c == '#') {
           st = state::comment;
+        } else if (!string_may_start) {
+          break;
         } else if (starts(i, "\"\"\"")) {
           st = state::ml_basic;
           i += 2;
@@ -56,9 +67,11 @@ std::optional<toml_hazard> find_toml_hazard(std::string_view text) {
           st = state::literal;
         }
         break;
+      }
       case state::comment:
         if (c == '\n') {
           st = state::normal;
+          prev = '\n';
         }
         break;
       case state::basic:
@@ -67,11 +80,13 @@ std::optional<toml_hazard> find_toml_hazard(std::string_view text) {
           column += (static_cast<unsigned char>(text[i]) & 0xC0) != 0x80 ? 1 : 0;
         } else if (c == '"' || c == '\n') {
           st = state::normal;  // closed, or an unterminated string toml++ refuses
+          prev = '"';          // no second string may follow at once
         }
         break;
       case state::literal:
         if (c == '\'' || c == '\n') {
           st = state::normal;
+          prev = '"';
         }
         break;
       case state::ml_basic:
@@ -96,6 +111,7 @@ std::optional<toml_hazard> find_toml_hazard(std::string_view text) {
           after_backslash = true;
         } else if (starts(i, "\"\"\"")) {
           st = state::normal;
+          prev = '"';
           i += 2;
           column += 2;
           for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == '"'; ++extra) {
@@ -107,6 +123,7 @@ std::optional<toml_hazard> find_toml_hazard(std::string_view text) {
       case state::ml_literal:
         if (starts(i, "'''")) {
           st = state::normal;
+          prev = '"';
           i += 2;
           column += 2;
           for (int extra = 0; extra < 2 && i + 1 < text.size() && text[i + 1] == '\''; ++extra) {

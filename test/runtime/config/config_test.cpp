@@ -238,9 +238,9 @@ TEST_CASE("every_registered_key_is_in_the_configuration_reference", "[config]") 
 // only ASCII is allowed (found by fuzz/config_fuzz.cpp; UBSan reports it in the sanitizer
 // build): they are refused before parsing, with a clear message and position.
 TEST_CASE("non_ascii_outside_strings_is_a_syntax_error_without_undefined_behaviour", "[config]") {
-  for (const char* text :
-       {"node.name = \xd2\x89\n", "node\xd2\x89name = 1\n", "\xcc\xaa",
-        "gateway.threads = 1\xc2\xa7\n", "node.name = \"\"\"\\\n\xc2\xa7\"\"\"\n"}) {
+  for (const char* text : {"node.name = \xd2\x89\n", "node\xd2\x89name = 1\n", "\xcc\xaa",
+                           "gateway.threads = 1\xc2\xa7\n", "a = [0x7f_'_\xef\xbb\xb6'",
+                           "node.name = \"\"\"\\\n\xc2\xa7\"\"\"\n"}) {
     INFO(text);
     auto r = from_text(text);
     REQUIRE_FALSE(r.ok());
