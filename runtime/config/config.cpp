@@ -2,6 +2,7 @@
 #include "runtime/config/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <filesystem>
 #include <fstream>
@@ -77,6 +78,16 @@ std::string quote(const std::string& s) {
   }
   out += '"';
   return out;
+}
+
+/// A key name as an error's subject: as is when it is made of bare-key characters and dots,
+/// else quoted as TOML would (an empty key `""`, spaces, control characters escaped), so
+/// the subject is never empty and never spans lines (found by fuzz/config_fuzz.cpp).
+std::string display_key(const std::string& name) {
+  bool bare = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '_' || c == '-' || c == '.';
+  });
+  return bare ? name : quote(name);
 }
 
 }  // namespace
@@ -194,7 +205,7 @@ public:
   std::optional<error> apply_flag(const flag_override& f) {
     const key_spec* spec = schema_.find(f.key);
     if (spec == nullptr) {
-      return error{error_kind::unknown_key, f.key, "unknown key"};
+      return error{error_kind::unknown_key, display_key(f.key), "unknown key"};
     }
     auto parsed = from_text(*spec, f.text);
     if (!parsed) {
@@ -235,7 +246,7 @@ private:
           }
           continue;
         }
-        return error{error_kind::unknown_key, name, "unknown key"};
+        return error{error_kind::unknown_key, display_key(name), "unknown key"};
       }
       auto parsed = from_toml(*spec, node);
       if (!parsed) {

@@ -281,3 +281,16 @@ TEST_CASE("control_characters_in_values_render_as_toml_that_loads_back", "[confi
   REQUIRE(second.ok());
   CHECK(second.value().values() == first.value().values());
 }
+
+// An unknown key's subject names it readably, even when it is empty or holds control
+// characters (found by fuzz/config_fuzz.cpp: `"" = 1` gave an empty subject).
+TEST_CASE("unknown_quoted_keys_are_named_in_toml_spelling", "[config]") {
+  auto empty = from_text("\"\" = 1\n");
+  REQUIRE_FALSE(empty.ok());
+  CHECK(empty.err().kind == config::error_kind::unknown_key);
+  CHECK(empty.err().subject == "\"\"");
+  auto control = from_text("[node]\n\"a\\nb c\" = 1\n");
+  REQUIRE_FALSE(control.ok());
+  CHECK(control.err().subject == "\"node.a\\nb c\"");
+  CHECK(error_line(from_text("[node]\nnme = 1\n")) == "node.nme: unknown key");
+}
