@@ -2,13 +2,16 @@
 #pragma once
 // A pre-check of TOML text before toml++ parses it. Pure function, any thread.
 //
-// Why: Debian 12's toml++ 3.3.0 classifies some non-ASCII code points (U+00A1..U+0499,
-// U+2C3E..U+3037 and others) with a lookup that reaches __builtin_unreachable: undefined
-// behaviour, found by fuzz/config_fuzz.cpp (upstream marzer/tomlplusplus#190 and #295,
-// fixed after 3.3.0). The parser asks that question only outside strings and comments and,
-// inside a multi-line basic string, right after a backslash. TOML allows no non-ASCII
-// character in any of those places except as the first character after a line-ending
-// backslash, so refusing them first costs no valid config but that rare spelling.
+// Why: Debian 12's toml++ 3.3.0 classifies the code points U+00A1..U+0499, U+2C5E..U+3057
+// (except U+3000) and U+FB26..U+FEFE with a lookup that reaches __builtin_unreachable
+// (undefined behaviour),
+// found by fuzz/config_fuzz.cpp (upstream marzer/tomlplusplus#190 and #295, fixed after
+// 3.3.0). The parser asks that question wherever whitespace or the end of a key or value
+// may come: outside strings, in bare values it reads ahead through, and in multi-line
+// strings after a backslash; never inside comments. Telling those places apart needs the
+// whole TOML grammar (two fuzz-found gaps in a lighter tokenizer proved it), so these code
+// points are refused everywhere but in comments. In a value they can be written as
+// \uXXXX escapes in a basic string ("caf\u00E9"), which toml++ decodes without the lookup.
 
 #include <cstddef>
 #include <optional>
@@ -25,8 +28,7 @@ struct toml_hazard {
   std::string message;
 };
 
-/// The first non-ASCII character outside strings and comments, or right after a backslash
-/// (or a line-ending backslash's whitespace) in a multi-line basic string; nullopt if none.
+/// The first code point in the ranges above outside a comment; nullopt if none.
 std::optional<toml_hazard> find_toml_hazard(std::string_view text);
 
 }  // namespace herald::config

@@ -234,36 +234,36 @@ TEST_CASE("every_registered_key_is_in_the_configuration_reference", "[config]") 
   }
 }
 
-// toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable classifying these code points where
-// only ASCII is allowed (found by fuzz/config_fuzz.cpp; UBSan reports it in the sanitizer
-// build): they are refused before parsing, with a clear message and position.
-TEST_CASE("non_ascii_outside_strings_is_a_syntax_error_without_undefined_behaviour", "[config]") {
-  for (const char* text : {"node.name = \xd2\x89\n", "node\xd2\x89name = 1\n", "\xcc\xaa",
-                           "gateway.threads = 1\xc2\xa7\n", "a = [0x7f_'_\xef\xbb\xb6'",
-                           "node.name = \"\"\"\\\n\xc2\xa7\"\"\"\n"}) {
+// toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable classifying some code points as
+// whitespace (found by fuzz/config_fuzz.cpp; UBSan reports it in the sanitizer build): they
+// are refused before parsing, outside comments, with the position and the escape to use.
+TEST_CASE("toml_code_points_that_crash_the_parser_are_refused_outside_comments", "[config]") {
+  for (const char* text :
+       {"node.name = \xd2\x89\n", "node\xd2\x89name = 1\n", "\xcc\xaa",
+        "gateway.threads = 1\xc2\xa7\n", "node.name = \"\"\"\\\n\xc2\xa7\"\"\"\n",
+        "a = [0x7f_'_\xef\xbb\xb6'", "gateway= 1;0PP.\"\"\"?PP\xef\xbb\xb5\n",
+        "node.data_dir = \"caf\xc3\xa9\"\n"}) {
     INFO(text);
     auto r = from_text(text);
     REQUIRE_FALSE(r.ok());
     CHECK(r.err().kind == config::error_kind::syntax);
-    CHECK(r.err().message.find("non-ASCII character") != std::string::npos);
+    CHECK(r.err().message.find("only accepted in comments") != std::string::npos);
   }
   auto at = from_text("[node]\nname = \"x\"\nroles = [\"a\"] \xc2\xa7\n");
   REQUIRE_FALSE(at.ok());
-  CHECK(at.err().subject.substr(at.err().subject.size() - 5) == ":3:15");
+  CHECK(at.err().to_string() ==
+        "test.toml:3:15: character U+00A7 is only accepted in comments (this toml++ version "
+        "mishandles it elsewhere); in a string write it as \\u00A7");
 }
 
-TEST_CASE("non_ascii_in_strings_and_comments_is_accepted", "[config]") {
-  auto basic = from_text(
-      "\xEF\xBB\xBF# caf\xc3\xa9 \xd2\x89\n[node]\ndata_dir = \"/srv/h\xc3\xa9llo \xd2\x89\" # "
-      "\xc2\xa7\n");
-  REQUIRE(basic.ok());
-  CHECK(basic.value().get_string("node.data_dir") == "/srv/h\xc3\xa9llo \xd2\x89");
-  auto multi_line = from_text("node.data_dir = \"\"\"\n/srv/\xc2\xa7\\\\\xc2\xa7\"\"\"\n");
-  REQUIRE(multi_line.ok());
-  CHECK(multi_line.value().get_string("node.data_dir") == "/srv/\xc2\xa7\\\xc2\xa7");
-  auto literal = from_text("node.data_dir = '''\xc2\xa7'''\nnode.name = 'n'\n");
-  REQUIRE(literal.ok());
-  CHECK(literal.value().get_string("node.data_dir") == "\xc2\xa7");
+TEST_CASE("other_unicode_and_escapes_and_comments_are_accepted", "[config]") {
+  auto r = from_text(
+      "\xEF\xBB\xBF# caf\xc3\xa9 \xd2\x89 \xc2\xa7\n[node]\n"
+      "data_dir = \"/srv/caf\\u00E9/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x98\x80\" # \xc2\xa7\n"
+      "name = 'n' # \"\xc2\xa7\n");
+  REQUIRE(r.ok());
+  CHECK(r.value().get_string("node.data_dir") ==
+        "/srv/caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x98\x80");
 }
 
 // TOML forbids raw control characters in basic strings: render_toml() escapes them, so the
