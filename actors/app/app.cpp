@@ -22,6 +22,8 @@ namespace herald::app {
 
 namespace {
 
+/// The store's file in node.data_dir; SQLite keeps its WAL and index beside it.
+const std::string store_file = "herald.db";
 /// Retry-After (seconds) of the 503s the front door answers while draining.
 constexpr int drain_retry_after_s = 5;
 /// How long stop waits for gateway connections to go after op 7, beyond the gateway's own
@@ -50,7 +52,7 @@ struct app_state {
 std::optional<std::string> open_store(app_state& st) {
   store::sqlite_options o;
   o.data_dir_ = st.cfg.get_string("node.data_dir");
-  o.file_name_ = "herald.db";
+  o.file_name_ = store_file;
   o.sync_ = st.cfg.get_string("store.sync") == "normal" ? store::sync_mode::normal
                                                         : store::sync_mode::full;
   auto opened = store::sqlite_store::open(o);
@@ -160,6 +162,9 @@ void stop(app_state& st) {
 node::node_options make_node_options(const config::config& cfg) {
   auto st = std::make_shared<app_state>(cfg);
   node::node_options opts;
+  // What this app keeps in node.data_dir: the store with its WAL and index, the token secret.
+  opts.data_files = {store_file, store_file + "-wal", store_file + "-shm",
+                     identity::generated_secret_path("").filename().string()};
   opts.on_start = [st](caf::actor_system& sys) { return start(*st, sys); };
   opts.on_stop = [st] { stop(*st); };
   opts.admin_routes = [st](net::http_server& server, caf::actor_system&) {

@@ -3,7 +3,8 @@
 // The admin HTTP API of a node: GET /healthz, /readyz, /metrics and /v1/status, mounted
 // on a net::http_server. Handlers run on the admin server's io thread.
 // Invariant: /healthz answers 200 while the process serves HTTP; /readyz answers 200 only
-// while the node is started and not draining.
+// while the node is started and not draining. The node puts the admin guard (admin_guard.hpp)
+// in front of every route: /v1/* needs the admin token, an accepted Host and JSON bodies.
 
 #include <atomic>
 #include <functional>

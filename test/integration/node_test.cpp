@@ -78,9 +78,9 @@ TEST_CASE("heraldd_serves_health_metrics_and_status_and_exits_0_on_sigterm", "[i
     CHECK(metrics.body.find(family) != std::string::npos);
   }
 
-  auto ctl = testing::run_process(
-      testing::bin_path("heraldctl"),
-      {"status", "--json", "--node", "127.0.0.1:" + std::to_string(ports.admin)});
+  auto ctl = testing::run_process(testing::bin_path("heraldctl"),
+                                  {"status", "--json", "--node",
+                                   "127.0.0.1:" + std::to_string(ports.admin), "--data-dir", data});
   INFO("heraldctl stderr: " << ctl.err);
   REQUIRE(ctl.exit_code == 0);
   std::string parse_error;
@@ -103,9 +103,9 @@ TEST_CASE("heraldd_serves_health_metrics_and_status_and_exits_0_on_sigterm", "[i
     CHECK(std::count(tree.begin(), tree.end(), expected) == 1);
   }
 
-  auto text =
-      testing::run_process(testing::bin_path("heraldctl"),
-                           {"--node", "127.0.0.1:" + std::to_string(ports.admin), "status"});
+  auto text = testing::run_process(testing::bin_path("heraldctl"),
+                                   {"--node", "127.0.0.1:" + std::to_string(ports.admin),
+                                    "--token-file", data + "/admin.token", "status"});
   CHECK(text.exit_code == 0);
   CHECK(text.out.find("node:     itest-1") != std::string::npos);
   CHECK(text.out.find("system_sup") != std::string::npos);

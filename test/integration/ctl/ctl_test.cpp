@@ -165,7 +165,8 @@ TEST_CASE("Bad heraldctl input gets one error line and exit 1 or 2, and the node
   for (const char* body : {"", "[]", "{\"name\": 5}", "{\"name\": \"x\", \"bot\": \"yes\"}",
                            "{\"name\": \"x\"", "\xff\xfe"}) {
     INFO("body: " << body);
-    auto r = net::http_fetch("127.0.0.1", node.admin_port(), "POST", "/v1/users", body, 5s);
+    auto r = net::http_fetch("127.0.0.1", node.admin_port(), "POST", "/v1/users", body, 5s,
+                             testing::admin_auth(node.admin_token()));
     REQUIRE(r.ok());
     CHECK(r.status == 400);
     CHECK(json::parse(r.body, nullptr, false).contains("error"));

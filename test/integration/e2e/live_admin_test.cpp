@@ -101,18 +101,21 @@ TEST_CASE("Admin API rejects duplicates and unknown ids without dispatching anyt
   auto bob_ws = connect(n, bob, 1);
 
   auto dup = testing::http_call(n.admin_port(), "POST", "/v1/members",
-                                json{{"guild", guild}, {"user", bob.id}}.dump());
+                                json{{"guild", guild}, {"user", bob.id}}.dump(), n.admin_headers());
   CHECK(dup.status == 409);
-  auto unknown_user = testing::http_call(n.admin_port(), "POST", "/v1/members",
-                                         json{{"guild", guild}, {"user", "123"}}.dump());
+  auto unknown_user =
+      testing::http_call(n.admin_port(), "POST", "/v1/members",
+                         json{{"guild", guild}, {"user", "123"}}.dump(), n.admin_headers());
   CHECK(unknown_user.status == 404);
-  auto unknown_guild = testing::http_call(n.admin_port(), "POST", "/v1/channels",
-                                          json{{"guild", "999"}, {"name", "x"}}.dump());
+  auto unknown_guild =
+      testing::http_call(n.admin_port(), "POST", "/v1/channels",
+                         json{{"guild", "999"}, {"name", "x"}}.dump(), n.admin_headers());
   CHECK(unknown_guild.status == 404);
   auto both = testing::http_call(
       n.admin_port(), "PUT", "/v1/overwrites",
       json{{"channel", general}, {"member", bob.id}, {"role", guild}, {"allow", "0"}, {"deny", "0"}}
-          .dump());
+          .dump(),
+      n.admin_headers());
   CHECK(both.status == 400);
 
   // Nothing was dispatched: the next dispatch both sessions see is this message.
