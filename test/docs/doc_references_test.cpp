@@ -59,6 +59,8 @@ TEST_CASE("the_scan_covers_docs_sources_and_scripts") {
 
 TEST_CASE("every_cited_markdown_file_heading_and_anchor_exists") {
   static const std::regex journal{"^\\W{0,4}(?:section\\s+)?\"?Session [0-9]"};
+  // A page's name followed by `([table] section)`: the page must show that TOML table.
+  static const std::regex config_table{"^[`)]?,?\\s*\\(?\\[([A-Za-z_.]+)\\] section"};
   size_t citations = 0;
   for (const auto& f : repository()) {
     for (const auto& r : references_in(f.text)) {
@@ -79,6 +81,12 @@ TEST_CASE("every_cited_markdown_file_heading_and_anchor_exists") {
       }
       if (!r.section.empty() && headings(*target).texts.count(r.section) == 0) {
         FAIL_CHECK(where(f, r.line) << *target << " has no heading \"" << r.section << "\"");
+      }
+      std::smatch table;
+      if (std::regex_search(r.after, table, config_table) &&
+          read_text(repo_root() / *target).find("\n[" + table.str(1) + "]\n") ==
+              std::string::npos) {
+        FAIL_CHECK(where(f, r.line) << *target << " has no [" << table.str(1) << "] section");
       }
       if (std::regex_search(r.after, journal)) {
         FAIL_CHECK(where(f, r.line) << "cites a dated journal heading of " << *target
