@@ -68,7 +68,7 @@ std::string guild_update_tail(const domain::guild_state& state);
 /// `,"t":"RESUMED","d":{}}`
 std::string resumed_tail();
 
-/// What READY says about the session (GATEWAY.md).
+/// What READY says about the session (docs/gateway.md, "Identify and READY").
 struct ready_info {
   domain::user user_;
   std::vector<snowflake> guild_ids_;  // listed as {"id", "unavailable":true}

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Gateway close codes (GATEWAY.md table) and the kinds of inbound errors the gateway counts.
+// Gateway close codes (docs/gateway.md, "Close codes") and the inbound errors the gateway counts.
 // Plain constants shared by the protocol state machine, the connection glue and tests.
 // Invariant: a code's resumability is the table's; the session survives every resumable close.
 

@@ -14,8 +14,8 @@ namespace herald::gateway {
 struct gateway_options {
   /// Sent in Hello. Default 41250 ms (Discord's value).
   uint32_t heartbeat_interval_ms = 41250;
-  /// A connection without a heartbeat (or, before Identify, without any
-  /// Identify/Resume progress) for interval + grace is closed with 4009.
+  /// A connection without a heartbeat for interval + grace (before the first
+  /// heartbeat, counted from Hello) is closed with 4009.
   /// At interval + grace/2 the server sends op 1 to ask for a heartbeat at
   /// once. Default 10000 ms.
   uint32_t heartbeat_grace_ms = 10000;

@@ -108,7 +108,7 @@ actions gateway_protocol::on_open(std::string_view query, time_point now) {
   if (q.encoding && *q.encoding != "json") {
     return close(close_code::decode_error, inbound_error::invalid_encoding);
   }
-  // Any other compress value is ignored (plain text frames), as GATEWAY.md allows.
+  // Any other compress value is ignored: plain text frames (docs/gateway.md, "Connecting").
   zlib_stream_ = q.compress && *q.compress == "zlib-stream";
   state_ = protocol_state::hello_sent;
   last_heartbeat_ = now;

@@ -112,7 +112,8 @@ public:
   explicit gateway_protocol(const gateway_options& opts);
 
   /// The upgrade completed: Hello, or close 4012 (bad `v`) / 4002 (encoding
-  /// other than json, compress other than zlib-stream). Starts the heartbeat clock.
+  /// other than json). compress=zlib-stream turns on zlib_stream(); any other compress
+  /// value is ignored. Starts the heartbeat clock.
   actions on_open(std::string_view query, time_point now);
   /// One complete inbound text message.
   actions on_text(std::string_view message, time_point now);

@@ -29,8 +29,8 @@ constexpr uint64_t shared_resident_bytes = uint64_t{64} << 20;
 // (100k in the first serial event of the fan-out bench), and popping blocks
 // one at a time put each pop — a dependent cache miss on the block's link —
 // under the one mutex, serialised across the partitions' threads. (Its share
-// of the first event was not measured apart from the prefault fix below,
-// docs/benchmarks.md Session 3 (fan).)
+// of the first event was not measured apart from the prefault fix below;
+// docs/benchmarks.md, "Dispatch fan-out (dispatch-core issue)".)
 constexpr size_t chunk_bytes_per_chain = size_t{64} << 10;
 
 struct free_block {
@@ -286,8 +286,8 @@ void chunk_pool_prefault(uint64_t bytes) {
   // Slabs were cut from the current region until now; its rest was never
   // touched. Left as it is, the next ~64 MiB of slabs would fault in page by
   // page after all (measured: 12k faults in the first event after setup,
-  // S = 100k, docs/benchmarks.md Session 3 (fan)), so take_slab moves on to
-  // the regions faulted in above.
+  // S = 100k; docs/benchmarks.md, "Dispatch fan-out (dispatch-core issue)"), so take_slab moves on
+  // to the regions faulted in above.
   std::lock_guard<std::mutex> guard{p.mu};
   p.region_at = nullptr;
   p.region_end = nullptr;

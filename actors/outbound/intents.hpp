@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Gateway intent bits (GATEWAY.md) and their validation.
+// Gateway intent bits (docs/gateway.md, "Intents") and their validation.
 // Header-only constants, used by sessions (what a client asked for) and relays
 // (what an event requires). Invariant: known_intents is the OR of every bit
 // the gateway accepts; any other bit is refused with close code 4013.

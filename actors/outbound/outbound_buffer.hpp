@@ -245,7 +245,7 @@ private:
   // -- second cache line -----------------------------------------------------
   uint64_t collect_seq_ = 1;  // next seq the attached connection collects
   // Byte counts fit 32 bits: they stay within the (32-bit) resume bound plus
-  // one frame, and the bounds are at most 2 GiB (docs/configuration.md).
+  // one frame, and the bounds are at most 2 GiB (outbound_limits).
   uint32_t held_bytes_ = 0;
   uint32_t pending_bytes_ = 0;  // bytes of held frames with seq >= collect_seq_
   uint32_t ring_mask_ = 0;

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The bounds of a session's outbound buffer, a plain value: filled from the
-// [session] config section into dispatch_config, read by every buffer through
-// a pointer. Invariant: immutable while any buffer refers to it.
+// The bounds of a session's outbound buffer, a plain value held in dispatch_config (no config
+// keys: heraldd uses the defaults; tests and benchmarks set them) and read by every buffer
+// through a pointer. Invariant: immutable while any buffer refers to it.
 
 #include <cstdint>
 
 namespace herald::session {
 
-/// Bounds of one session's buffer. Defaults are stated here and in
-/// docs/configuration.md ([session] section).
+/// Bounds of one session's buffer, with their defaults (docs/gateway.md, "Limits", states
+/// them for clients).
 struct outbound_limits {
   /// Frames written but not yet collected by the attached connection before
   /// the session overflows (slow consumer → resumable close 4000). Default 2048.

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The part of a session that relays write into: identity facts the relay
-// filters on and the outbound buffer. Created by the session actor; shared by
-// reference count with each relay partition it is subscribed through.
+// filters on and the outbound buffer. Created by dispatch::open_session (before the
+// session actor starts) and shared by reference count with the connection, the session
+// actor and each relay partition it is subscribed through.
 // Invariant: identity fields never change after construction (a session that
 // re-identifies is a new session), so relays may cache them; once closed,
 // nothing more is appended.

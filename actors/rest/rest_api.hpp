@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The Discord-compatible REST API v10 (GATEWAY.md "REST") mounted on a net::http_server.
+// The Discord-compatible REST API v10 (docs/gateway.md, "REST") mounted on a net::http_server.
 // Owned by the node composition; handlers run as async routes: io threads only copy the
 // request and answer draining 503s; authentication, rate limiting and the work (store reads,
 // publishes) run in short-lived CAF actors, which answer through the responder.

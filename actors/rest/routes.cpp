@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The REST routes: per request, draining → auth → rate limit on the io thread, then the work
-// (store reads, commands) in a short-lived CAF actor that answers through the responder.
+// The REST routes: per request, the draining check on the io thread, then authentication,
+// the rate limit and the work (store reads, commands) in a short-lived CAF actor that answers
+// through the responder.
 #include <algorithm>
 #include <cstdlib>
 #include <memory>

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Tunables of the dispatch core, with their defaults. Filled from the node's
-// config ([dispatch] and [session] sections, docs/configuration.md) or by
-// tests and benchmarks directly. Invariant: a config is immutable once the
-// dispatch services are started.
+// Tunables of the dispatch core, with their defaults. None is a config key yet:
+// heraldd sets only resume_gateway_url (from gateway.public_url) and keeps the
+// other defaults; tests and benchmarks set them directly. Invariant: a config
+// is immutable once the dispatch services are started.
 
 #include <chrono>
 #include <cstdint>

@@ -24,7 +24,7 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 // instead of (subscribed list, generation map, relay list): an idle session
 // keeps this state for hours, and a hash map's bucket array plus three heap
 // blocks cost ~200 bytes per session for what is usually one or a few guilds
-// (docs/benchmarks.md, "Session 3 (fan)").
+// (docs/benchmarks.md, "Dispatch fan-out (dispatch-core issue)").
 struct guild_entry {
   uint64_t guild_id = 0;
   // Generation of the latest subscribe/leave of this guild; a subscribe reply

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Every encoded tail, spliced behind `{"op":0,"s":1` as the session does, must
-// be one JSON frame whose `d` has Discord's shape (GATEWAY.md).
+// be one JSON frame whose `d` has Discord's shape (docs/gateway.md).
 #include "actors/encoding/encode.hpp"
 
 #include <catch2/catch.hpp>

@@ -481,7 +481,7 @@ TEST_CASE("filter_shard keeps guilds with (id >> 22) % n == shard id") {
   CHECK(filter_shard(ids, std::array<uint32_t, 2>{0, 2}) == std::vector<uint64_t>{0, 2u << 22});
 }
 
-TEST_CASE("close codes: resumability follows the GATEWAY.md table") {
+TEST_CASE("close codes: resumability follows the docs/gateway.md table") {
   for (auto c : {4000, 4001, 4002, 4003, 4005, 4007, 4008, 4009}) {
     CHECK(resumable(static_cast<close_code>(c)));
   }

@@ -111,7 +111,7 @@ void require_json_error(const rest_test::reply& r, unsigned status, int code) {
   REQUIRE(body.at("message").is_string());
 }
 
-/// The MESSAGE_CREATE shape GATEWAY.md promises (and the REST POST returns).
+/// The MESSAGE_CREATE shape docs/gateway.md promises (and the REST POST returns).
 void require_message_shape(const json& m) {
   INFO(m.dump());
   for (const char* id : {"id", "channel_id", "guild_id"}) {

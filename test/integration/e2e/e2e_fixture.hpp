@@ -25,7 +25,7 @@ namespace herald::e2e {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-/// Gateway intents (GATEWAY.md).
+/// Gateway intents (docs/gateway.md, "Intents").
 constexpr uint32_t guilds_intent = 1u << 0;
 constexpr uint32_t guild_members_intent = 1u << 1;
 constexpr uint32_t guild_messages_intent = 1u << 9;
@@ -233,7 +233,7 @@ inline bool is_snowflake(const json& v) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-/// Checks a message object (REST answer or MESSAGE_CREATE.d) has GATEWAY.md's shape.
+/// Checks a message object (REST answer or MESSAGE_CREATE.d) has the shape of docs/gateway.md.
 inline void check_message_shape(json m, const std::string& channel_id, const std::string& guild_id,
                                 const user& author) {
   INFO("message " << m.dump());

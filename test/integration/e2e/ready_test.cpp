@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// READY and GUILD_CREATE carry every field GATEWAY.md requires, against a real heraldd.
+// READY and GUILD_CREATE carry every field docs/gateway.md requires, against a real heraldd.
 #include <set>
 #include <string>
 
@@ -97,7 +97,7 @@ std::set<std::string> check_guild_create(json frame, const std::string& guild_id
 
 }  // namespace
 
-TEST_CASE("READY and every GUILD_CREATE carry all the fields GATEWAY.md requires",
+TEST_CASE("READY and every GUILD_CREATE carry all the fields docs/gateway.md requires",
           "[integration][e2e]") {
   node n;
   auto alice = n.create_user("alice");
