@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
 namespace herald::ctl_test {
@@ -32,8 +33,8 @@ class node_fixture {
 public:
   node_fixture() {
     config_ = dir_.write_file(
-        "node.toml", "[node]\nname = \"ctl-itest\"\ndata_dir = \"" + dir_.path() +
-                         "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
+        "node.toml", "[node]\nname = \"ctl-itest\"\ndata_dir = \"" + dir_.file("data") +
+                         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
                          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
                          "\"\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
     start();
@@ -47,7 +48,7 @@ public:
           auto r = net::http_fetch("127.0.0.1", admin_, "GET", "/readyz", {}, 2s);
           return (r.ok() && r.status == 200) || !node_->running();
         },
-        30s);
+        30s, testing::slow_poll_step);
     INFO("heraldd stderr: " << node_->err());
     REQUIRE(up);
     REQUIRE(node_->running());

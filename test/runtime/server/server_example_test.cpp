@@ -23,29 +23,27 @@ struct counter_state {
   static inline const char* name = "counter";
 };
 
-caf::behavior counter_server(caf::stateful_actor<counter_state>* self,
-                             int64_t initial) {
+caf::behavior counter_server(caf::stateful_actor<counter_state>* self, int64_t initial) {
   self->state.value_ = initial;
   return {
-    // (add, n): cast or call; adds n. Replies nothing; n < 0 is rejected
-    // with sec::invalid_argument and leaves the value unchanged.
-    [self](add_atom, int64_t n) -> caf::result<void> {
-      if (n < 0) {
-        return caf::sec::invalid_argument;
-      }
-      self->state.value_ += n;
-      return caf::unit;
-    },
-    // (get): call; replies the current value. No state change.
-    [self](get_atom) { return self->state.value_; },
+      // (add, n): cast or call; adds n. Replies nothing; n < 0 is rejected
+      // with sec::invalid_argument and leaves the value unchanged.
+      [self](add_atom, int64_t n) -> caf::result<void> {
+        if (n < 0) {
+          return caf::sec::invalid_argument;
+        }
+        self->state.value_ += n;
+        return caf::unit;
+      },
+      // (get): call; replies the current value. No state change.
+      [self](get_atom) { return self->state.value_; },
   };
 }
 
 /// Usage from a non-actor thread: find-or-start by name, cast, then call.
 int64_t add_and_read(caf::actor_system& sys, herald::registry::name_registry& names) {
-  auto started = names.lookup_or_start("counter/main", [&] {
-    return sys.spawn(counter_server, int64_t{10});
-  });
+  auto started =
+      names.lookup_or_start("counter/main", [&] { return sys.spawn(counter_server, int64_t{10}); });
   if (!started) {
     return -1;
   }
@@ -66,8 +64,7 @@ std::string slurp(const std::string& path) {
   return buf.str();
 }
 
-std::string between(const std::string& text, const std::string& from,
-                    const std::string& to) {
+std::string between(const std::string& text, const std::string& from, const std::string& to) {
   auto begin = text.find(from);
   if (begin == std::string::npos) {
     return {};
@@ -79,7 +76,7 @@ std::string between(const std::string& text, const std::string& from,
 
 }  // namespace
 
-TEST_CASE("server_example_from_docs_runs", "[server]") {
+TEST_CASE("server_example_from_docs_runs") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   herald::registry::name_registry names{"docs_example"};
@@ -91,15 +88,15 @@ TEST_CASE("server_example_from_docs_runs", "[server]") {
   caf::anon_send_exit(names.lookup("counter/main"), caf::exit_reason::kill);
 }
 
-TEST_CASE("server_example_in_docs_matches_the_tested_code", "[server]") {
+TEST_CASE("server_example_in_docs_matches_the_tested_code") {
   // __FILE__ is absolute under CMake: <repo>/test/runtime/server/<this file>.
   std::string self_path = __FILE__;
   auto repo = self_path.substr(0, self_path.rfind("/test/runtime/server/"));
   auto doc = slurp(repo + "/docs/server.md");
   REQUIRE_FALSE(doc.empty());
   auto doc_code = between(doc, "```cpp", "```");
-  auto test_code = between(slurp(self_path), "// BEGIN docs/server.md example",
-                           "// END docs/server.md example");
+  auto test_code =
+      between(slurp(self_path), "// BEGIN docs/server.md example", "// END docs/server.md example");
   REQUIRE_FALSE(test_code.empty());
   CHECK(doc_code == test_code);
 }
