@@ -178,8 +178,7 @@ TEST_CASE("base64url_round_trips_every_length_and_rejects_non_canonical_text") {
 }
 
 TEST_CASE(
-    "the_secret_comes_from_identity_secret_else_the_secret_file_else_a_generated_0600_file_that_is_"
-    "reused") {
+    "the_secret_comes_from_identity_secret_else_the_secret_file_else_a_generated_0600_file_that_is_reused") {
   testing::temp_dir dir;
   std::filesystem::path data = dir.path() / "data";
   auto inline_secret = load_secret({"an-inline-secret-of-24b", "", data});

@@ -70,6 +70,12 @@ caf::actor spawn_async_caller(caf::actor_system& sys, caf::actor to, caf::actor 
 struct stepped : herald::testing::stepped_fixture {
   caf::actor server = sys.spawn(echo);
 
+  // A held response promise keeps the server reachable: the system would wait for it forever.
+  ~stepped() override {
+    self->send_exit(server, caf::exit_reason::kill);
+    sched.run();
+  }
+
   /// Runs the queued messages; returns what an async caller relayed to self ("no_reply" if none).
   std::string relayed() {
     sched.run();
@@ -172,6 +178,7 @@ TEST_CASE_METHOD(stepped, "cast_from_thread_and_actor_is_fire_and_forget") {
   sys.spawn([target](caf::event_based_actor* self) {
     cast(self, target, add_atom::value, int64_t{1000});
   });
+  sched.run();  // the actor casts when it first runs
   CHECK(total() == 1100);
   cast(caf::actor{}, add_atom::value, int64_t{1});  // no-op, no crash
   CHECK(total() == 1100);

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+// The excerpt is docs/server.md's code block, byte for byte: not reformatted.
+// clang-format off
 // BEGIN docs/server.md example
 #include "runtime/registry/registry.hpp"
 #include "runtime/server/server.hpp"
@@ -23,27 +25,29 @@ struct counter_state {
   static inline const char* name = "counter";
 };
 
-caf::behavior counter_server(caf::stateful_actor<counter_state>* self, int64_t initial) {
+caf::behavior counter_server(caf::stateful_actor<counter_state>* self,
+                             int64_t initial) {
   self->state.value_ = initial;
   return {
-      // (add, n): cast or call; adds n. Replies nothing; n < 0 is rejected
-      // with sec::invalid_argument and leaves the value unchanged.
-      [self](add_atom, int64_t n) -> caf::result<void> {
-        if (n < 0) {
-          return caf::sec::invalid_argument;
-        }
-        self->state.value_ += n;
-        return caf::unit;
-      },
-      // (get): call; replies the current value. No state change.
-      [self](get_atom) { return self->state.value_; },
+    // (add, n): cast or call; adds n. Replies nothing; n < 0 is rejected
+    // with sec::invalid_argument and leaves the value unchanged.
+    [self](add_atom, int64_t n) -> caf::result<void> {
+      if (n < 0) {
+        return caf::sec::invalid_argument;
+      }
+      self->state.value_ += n;
+      return caf::unit;
+    },
+    // (get): call; replies the current value. No state change.
+    [self](get_atom) { return self->state.value_; },
   };
 }
 
 /// Usage from a non-actor thread: find-or-start by name, cast, then call.
 int64_t add_and_read(caf::actor_system& sys, herald::registry::name_registry& names) {
-  auto started =
-      names.lookup_or_start("counter/main", [&] { return sys.spawn(counter_server, int64_t{10}); });
+  auto started = names.lookup_or_start("counter/main", [&] {
+    return sys.spawn(counter_server, int64_t{10});
+  });
   if (!started) {
     return -1;
   }
@@ -54,6 +58,7 @@ int64_t add_and_read(caf::actor_system& sys, herald::registry::name_registry& na
 
 }  // namespace counter
 // END docs/server.md example
+// clang-format on
 
 namespace {
 
