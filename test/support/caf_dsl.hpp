@@ -14,7 +14,9 @@
 // message (no timers), `sched.run_once()` one, `sched.trigger_timeout()` / `advance_time(d)` fire
 // timers (virtual time). Blocking calls that wait on an actor (scoped_actor::request().receive,
 // the runtime's start_supervisor, call<T>) would wait forever: send with `self->send` or
-// `self->request(...)` and step, or use the fixture's `request<T>(actor, args...)`.
+// `self->request(...)`, step with sched.run(), then receive what is already in self's mailbox.
+// CAF's fixture helpers run() and request<T>() also fire every timer until none is left, which
+// never ends while a supervisor (periodic mailbox sampling) lives: step `sched` instead.
 // Invariant: a stepped_fixture's destructor drains the remaining messages and timers with a bound
 // (CAF's own would loop forever on an actor that re-arms a periodic timer, such as a live
 // supervisor); fixtures that spawn such actors stop them in their own destructor.

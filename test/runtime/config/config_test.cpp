@@ -237,7 +237,7 @@ TEST_CASE("every_registered_key_is_in_the_configuration_reference") {
 // toml++ 3.3.0 (Debian 12) reaches __builtin_unreachable classifying some code points as
 // whitespace (found by fuzz/config_fuzz.cpp; UBSan reports it in the sanitizer build): they
 // are refused before parsing, outside comments, with the position and the escape to use.
-TEST_CASE("toml_code_points_that_crash_the_parser_are_refused_outside_comments", "[config]") {
+TEST_CASE("toml_code_points_that_crash_the_parser_are_refused_outside_comments") {
   for (const char* text :
        {"node.name = \xd2\x89\n", "node\xd2\x89name = 1\n", "\xcc\xaa",
         "gateway.threads = 1\xc2\xa7\n", "node.name = \"\"\"\\\n\xc2\xa7\"\"\"\n",
@@ -256,7 +256,7 @@ TEST_CASE("toml_code_points_that_crash_the_parser_are_refused_outside_comments",
         "mishandles it elsewhere); in a string write it as \\u00A7");
 }
 
-TEST_CASE("other_unicode_and_escapes_and_comments_are_accepted", "[config]") {
+TEST_CASE("other_unicode_and_escapes_and_comments_are_accepted") {
   auto r = from_text(
       "\xEF\xBB\xBF# caf\xc3\xa9 \xd2\x89 \xc2\xa7\n[node]\n"
       "data_dir = \"/srv/caf\\u00E9/\xe6\x97\xa5\xe6\x9c\xac/\xf0\x9f\x98\x80\" # \xc2\xa7\n"
@@ -268,7 +268,7 @@ TEST_CASE("other_unicode_and_escapes_and_comments_are_accepted", "[config]") {
 
 // TOML forbids raw control characters in basic strings: render_toml() escapes them, so the
 // effective config it prints loads back (found by fuzz/config_fuzz.cpp).
-TEST_CASE("control_characters_in_values_render_as_toml_that_loads_back", "[config]") {
+TEST_CASE("control_characters_in_values_render_as_toml_that_loads_back") {
   auto first =
       from_text("node.data_dir = \"a\\tb\\bc\\u0001d\\u001fe\\u007Ff\\rg\\\\h\\\"i\\nj\"\n");
   REQUIRE(first.ok());
@@ -284,7 +284,7 @@ TEST_CASE("control_characters_in_values_render_as_toml_that_loads_back", "[confi
 
 // An unknown key's subject names it readably, even when it is empty or holds control
 // characters (found by fuzz/config_fuzz.cpp: `"" = 1` gave an empty subject).
-TEST_CASE("unknown_quoted_keys_are_named_in_toml_spelling", "[config]") {
+TEST_CASE("unknown_quoted_keys_are_named_in_toml_spelling") {
   auto empty = from_text("\"\" = 1\n");
   REQUIRE_FALSE(empty.ok());
   CHECK(empty.err().kind == config::error_kind::unknown_key);
