@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Helpers for multi-process tests: spawn a binary with arguments, capture its stdout and
-// stderr, wait with a timeout, signal or kill it; free loopback ports; temp dirs.
+// stderr, wait with a timeout, signal or kill it; free loopback ports.
 // Used from the test's main thread; a child_process owns its pid and kills it if still running.
 // Invariant: every wait is bounded by the timeout given, and no child outlives its handle.
 
@@ -9,10 +9,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "test/support/temp_dir.hpp"
 
 namespace herald::testing {
 
@@ -41,7 +42,7 @@ public:
   std::string err() const;
 
 private:
-  std::string dir_;
+  temp_dir dir_;  // holds the stdout and stderr files
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
 };
@@ -61,25 +62,5 @@ uint16_t free_port();
 
 /// `$HERALD_BIN_DIR/<name>`; throws if HERALD_BIN_DIR is unset.
 std::string bin_path(const std::string& name);
-
-/// A fresh directory under $TMPDIR, removed with its contents on destruction.
-class temp_dir {
-public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::string& path() const noexcept { return path_; }
-  /// Writes `content` to `<path>/<name>` and returns the full path.
-  std::string write_file(const std::string& name, const std::string& content) const;
-
-private:
-  std::string path_;
-};
-
-/// Polls `condition` every `step` until true or `timeout`; returns the last result.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds{20},
-                std::chrono::milliseconds step = std::chrono::milliseconds{50});
 
 }  // namespace herald::testing

@@ -199,20 +199,21 @@ TEST_CASE(
 
   // The default: ./var/<short hostname>/admin.token, like heraldd's default node.data_dir.
   testing::temp_dir cwd;
-  std::filesystem::create_directories(cwd.path() + "/var/" + node::default_node_name());
+  std::filesystem::create_directories(cwd.path().string() + "/var/" + node::default_node_name());
   cwd.write_file("var/" + node::default_node_name() + "/admin.token", node.admin_token() + "\n");
-  auto in_cwd = testing::run_process(
-      "/bin/sh", {"-c", "cd '" + cwd.path() + "' && exec env -u HERALD_ADMIN_TOKEN_FILE '" +
-                            ctl_bin + "' --node " + node_flag + " status"});
+  auto in_cwd =
+      testing::run_process("/bin/sh", {"-c", "cd '" + cwd.path().string() +
+                                                 "' && exec env -u HERALD_ADMIN_TOKEN_FILE '" +
+                                                 ctl_bin + "' --node " + node_flag + " status"});
   CHECK(ok(in_cwd));
 
   // No readable token: one line naming the file and how it was chosen, exit 1.
-  auto missing = run({"--token-file", cwd.path() + "/nope", "status"});
+  auto missing = run({"--token-file", cwd.path().string() + "/nope", "status"});
   CHECK(missing.exit_code == 1);
   CHECK(missing.out.empty());
   CHECK(std::count(missing.err.begin(), missing.err.end(), '\n') == 1);
-  CHECK(missing.err.rfind("heraldctl: cannot read the admin token from " + cwd.path() + "/nope " +
-                              "(--token-file)",
+  CHECK(missing.err.rfind("heraldctl: cannot read the admin token from " + cwd.path().string() +
+                              "/nope " + "(--token-file)",
                           0) == 0);
   auto wrong_file = cwd.write_file("wrong", "0123456789abcdef0123456789\n");
   auto wrong = run({"--token-file", wrong_file, "user", "create", "--name", "x"});
@@ -248,14 +249,15 @@ TEST_CASE("admin.token_file names the token; a missing one stops heraldd naming 
 
   testing::temp_dir dir;
   auto port = testing::free_port();
-  auto missing = testing::run_process(testing::bin_path("heraldd"),
-                                      {"--node.data_dir", dir.path() + "/data", "--admin.listen",
-                                       "127.0.0.1:" + std::to_string(port), "--gateway.listen",
-                                       "127.0.0.1:" + std::to_string(testing::free_port()),
-                                       "--admin.token_file", dir.path() + "/none"},
-                                      30s);
+  auto missing =
+      testing::run_process(testing::bin_path("heraldd"),
+                           {"--node.data_dir", dir.path().string() + "/data", "--admin.listen",
+                            "127.0.0.1:" + std::to_string(port), "--gateway.listen",
+                            "127.0.0.1:" + std::to_string(testing::free_port()),
+                            "--admin.token_file", dir.path().string() + "/none"},
+                           30s);
   CHECK(missing.exit_code == 1);
-  CHECK(missing.err.find("admin.token_file: cannot read \"" + dir.path() + "/none\"") !=
+  CHECK(missing.err.find("admin.token_file: cannot read \"" + dir.path().string() + "/none\"") !=
         std::string::npos);
 }
 
@@ -265,7 +267,7 @@ TEST_CASE("admin.require_token = false on a non-loopback admin.listen refuses to
   // Refused before anything is bound, so the wildcard address is never listened on.
   auto r = testing::run_process(
       testing::bin_path("heraldd"),
-      {"--node.data_dir", dir.path() + "/data", "--admin.listen",
+      {"--node.data_dir", dir.path().string() + "/data", "--admin.listen",
        "0.0.0.0:" + std::to_string(testing::free_port()), "--gateway.listen",
        "127.0.0.1:" + std::to_string(testing::free_port()), "--admin.require_token", "false"},
       30s);

@@ -71,7 +71,7 @@ TEST_CASE("a group/world-readable identity.secret_file is warned about",
   auto admin = testing::free_port();
   testing::child_process heraldd{
       testing::bin_path("heraldd"),
-      {"--node.data_dir", dir.path() + "/data", "--admin.listen",
+      {"--node.data_dir", dir.path().string() + "/data", "--admin.listen",
        "127.0.0.1:" + std::to_string(admin), "--gateway.listen",
        "127.0.0.1:" + std::to_string(testing::free_port()), "--identity.secret_file", secret}};
   REQUIRE(testing::eventually(

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test/support/admin_auth.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/gateway_client.hpp"
 #include "test/support/process.hpp"
 #include "test/support/rest_client.hpp"
@@ -50,8 +51,8 @@ public:
   /// `gateway_keys`: extra `key = value` lines of the [gateway] table.
   explicit node(const std::string& gateway_keys = {}) {
     config_ = dir_.write_file(
-        "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.path() +
-                         "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
+        "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.file("data") +
+                         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
                          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
                          "\"\n" + gateway_keys +
                          "\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
@@ -76,7 +77,7 @@ public:
           auto r = testing::http_call(admin_, "GET", "/readyz", {}, {}, 2s);
           return r.status == 200 || !process_->running();
         },
-        30s);
+        30s, testing::slow_poll_step);
     INFO("heraldd stderr: " << process_->err());
     REQUIRE(up);
     REQUIRE(process_->running());
@@ -84,7 +85,7 @@ public:
 
   uint16_t admin_port() const { return admin_; }
   /// The node's data dir and the admin token heraldd generated there.
-  std::string data_dir() const { return dir_.path() + "/data"; }
+  std::string data_dir() const { return dir_.path().string() + "/data"; }
   std::string token_file() const { return data_dir() + "/admin.token"; }
   /// `Authorization: Bearer <admin token>` for direct admin API calls.
   std::vector<std::pair<std::string, std::string>> admin_headers() const {

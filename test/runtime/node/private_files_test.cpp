@@ -30,7 +30,7 @@ struct scoped_umask {
 TEST_CASE("a new data dir is 0700 even under umask 0", "[node][private_files]") {
   testing::temp_dir dir;
   scoped_umask open_umask{0};
-  auto data = dir.path() + "/a/b/data";
+  auto data = dir.path().string() + "/a/b/data";
   auto r = node::make_private_dir(data, "node.data_dir", {"herald.db"});
   REQUIRE_FALSE(r.error);
   CHECK(r.warnings.empty());
@@ -40,7 +40,7 @@ TEST_CASE("a new data dir is 0700 even under umask 0", "[node][private_files]") 
 TEST_CASE("an existing 0755 data dir and its 0644 files are tightened with warnings",
           "[node][private_files]") {
   testing::temp_dir dir;
-  auto data = dir.path() + "/data";
+  auto data = dir.path().string() + "/data";
   REQUIRE(::mkdir(data.c_str(), 0755) == 0);
   ::chmod(data.c_str(), 0755);
   auto db = dir.write_file("data/herald.db", "x");
@@ -70,7 +70,7 @@ TEST_CASE("an existing 0755 data dir and its 0644 files are tightened with warni
 TEST_CASE("a loose directory without node files is warned about, not changed",
           "[node][private_files]") {
   testing::temp_dir dir;
-  auto shared = dir.path() + "/shared";
+  auto shared = dir.path().string() + "/shared";
   REQUIRE(::mkdir(shared.c_str(), 0755) == 0);
   ::chmod(shared.c_str(), 0755);
   auto other = dir.write_file("shared/README", "x");
@@ -85,7 +85,7 @@ TEST_CASE("a loose directory without node files is warned about, not changed",
 
 TEST_CASE("a shared sticky directory is reported, not changed", "[node][private_files]") {
   testing::temp_dir dir;
-  auto shared = dir.path() + "/shared";
+  auto shared = dir.path().string() + "/shared";
   REQUIRE(::mkdir(shared.c_str(), 0700) == 0);
   ::chmod(shared.c_str(), 01777);
   auto db = dir.write_file("shared/herald.db", "x");
@@ -113,5 +113,5 @@ TEST_CASE("loose_mode reports group/other bits only", "[node][private_files]") {
   ::chmod(f.c_str(), 0640);
   CHECK(node::loose_mode(f) == 0640u);
   CHECK(node::format_mode(0640) == "0640");
-  CHECK_FALSE(node::loose_mode(dir.path() + "/missing"));
+  CHECK_FALSE(node::loose_mode(dir.path().string() + "/missing"));
 }

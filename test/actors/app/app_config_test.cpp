@@ -9,7 +9,7 @@
 
 using namespace herald;
 
-TEST_CASE("Every key heraldd accepts is documented in docs/configuration.md", "[app][config]") {
+TEST_CASE("every_key_heraldd_accepts_is_documented_in_docs_configuration_md") {
   std::ifstream in{std::string{HERALD_TEST_SOURCE_DIR} + "/docs/configuration.md"};
   REQUIRE(in);
   std::stringstream doc;
@@ -22,7 +22,7 @@ TEST_CASE("Every key heraldd accepts is documented in docs/configuration.md", "[
   }
 }
 
-TEST_CASE("The gateway's public URL follows gateway.listen unless set", "[app][config]") {
+TEST_CASE("the_gateways_public_url_follows_gateway_listen_unless_set") {
   auto schema = app::full_schema();
   auto loaded = config::load_from_string(schema, "[gateway]\nlisten = \"0.0.0.0:9999\"\n", "t");
   REQUIRE(loaded);
@@ -37,7 +37,7 @@ TEST_CASE("The gateway's public URL follows gateway.listen unless set", "[app][c
   CHECK(set.value().get_string("gateway.public_url") == "wss://chat.example.com");
 }
 
-TEST_CASE("Bad values of the app keys are config errors naming the key", "[app][config]") {
+TEST_CASE("bad_values_of_the_app_keys_are_config_errors_naming_the_key") {
   auto schema = app::full_schema();
   for (const char* text : {"[identity]\nsecret = \"short\"\n", "[store]\nsync = \"sometimes\"\n",
                            "[gateway]\npublic_url = \"http://x\"\n", "[gateway]\nthreads = 0\n",
