@@ -291,6 +291,13 @@ public:
     if (refusal_ != nullptr) {
       --server_->refusing;
     }
+    if (server_->opts.serve_on_spare_descriptor) {
+      // This connection may have been served on the spare descriptor: take the number back
+      // at once, before other listeners' accepts do (no-op while the spare is held).
+      beast::error_code ignored;
+      stream_.socket().close(ignored);
+      server_->guard.hold_spare();
+    }
     std::lock_guard<std::mutex> guard{server_->sessions_mutex};
     server_->sessions.erase(id_);
   }

@@ -71,9 +71,7 @@ accept_guard::accept_guard(std::string server, std::shared_ptr<spdlog::logger> l
     : server_(std::move(server)), log_(std::move(log)) {}
 
 accept_guard::~accept_guard() {
-  if (spare_fd_ >= 0) {
-    ::close(spare_fd_);
-  }
+  give_up_spare();
 }
 
 std::chrono::milliseconds accept_guard::failed(const boost::system::error_code& ec) {
@@ -104,24 +102,30 @@ std::chrono::milliseconds accept_guard::failed(const boost::system::error_code& 
 
 void accept_guard::succeeded() {
   backoff_ = std::chrono::milliseconds{0};
-  if (spare_fd_ < 0) {
-    hold_spare();
-  }
+  hold_spare();
 }
 
 bool accept_guard::hold_spare() {
-  if (spare_fd_ < 0) {
-    spare_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (spare_fd_.load() >= 0) {
+    return true;
   }
-  return spare_fd_ >= 0;
+  int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return false;
+  }
+  int expected = -1;
+  if (!spare_fd_.compare_exchange_strong(expected, fd)) {
+    ::close(fd);  // another thread took one meanwhile
+  }
+  return true;
 }
 
 bool accept_guard::give_up_spare() {
-  if (spare_fd_ < 0) {
+  int fd = spare_fd_.exchange(-1);
+  if (fd < 0) {
     return false;
   }
-  ::close(spare_fd_);
-  spare_fd_ = -1;
+  ::close(fd);
   return true;
 }
 

@@ -6,8 +6,8 @@
 // how many were suppressed), computes the backoff before the next accept, and keeps a spare
 // descriptor (/dev/null) to give up when the process is out of them, so that the waiting
 // connection can still be accepted (and refused or served) instead of hanging.
-// Owner: the http_server state. failed()/succeeded()/the spare run on the acceptor's strand
-// only; recent_failure() may be called from any thread.
+// Owner: the http_server state. failed()/succeeded() run on the acceptor's strand only; the
+// spare's and recent_failure() may be called from any thread.
 
 #include <atomic>
 #include <chrono>
@@ -57,6 +57,7 @@ public:
   void succeeded();
 
   /// Opens the spare descriptor if it is not held; false if that failed (no descriptor free).
+  /// Called right after a connection served on the spare closed, it takes that number back.
   bool hold_spare();
   /// Closes the spare so its descriptor number is free for one accept; false if none was held.
   bool give_up_spare();
@@ -67,7 +68,7 @@ public:
 private:
   std::string server_;
   std::shared_ptr<spdlog::logger> log_;
-  int spare_fd_ = -1;
+  std::atomic<int> spare_fd_{-1};
   std::chrono::milliseconds backoff_{0};
   std::chrono::steady_clock::time_point next_log_{};
   uint64_t suppressed_ = 0;
