@@ -22,6 +22,7 @@
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/detail/accept_guard.hpp"
 #include "runtime/net/detail/connection_limiter.hpp"
+#include "runtime/net/detail/http_request_parser.hpp"
 #include "runtime/net/detail/request_framing.hpp"
 #include "runtime/net/detail/ws_stream.hpp"
 #include "runtime/net/websocket.hpp"
@@ -79,8 +80,8 @@ constexpr size_t max_refusing = 32;
 constexpr int max_refused_on_spare = 64;
 /// An accept failure for lack of resources keeps listener_health::accept_failing this long.
 constexpr std::chrono::seconds accept_failure_window{5};
-/// Beast's default header limit: a header block longer than this is left to the parser (431).
-constexpr size_t header_scan_limit = 8 * 1024;
+/// A header block longer than this is left to the parser, which answers 431.
+constexpr size_t header_scan_limit = detail::request_header_limit;
 /// The answer written to a connection refused while out of descriptors, before closing it.
 constexpr std::string_view out_of_descriptors_reply =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
@@ -347,7 +348,7 @@ private:
 
   void do_read() {
     parser_.emplace();
-    parser_->body_limit(server_->opts.body_limit);
+    detail::configure_request_parser(*parser_, server_->opts.body_limit);
     stream_.expires_after(refusal_ != nullptr ? refusal_read_timeout : server_->opts.idle_timeout);
     read_header_block();
   }
@@ -591,7 +592,7 @@ private:
   detail::connection_slot slot_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<detail::request_parser> parser_;
   uint64_t id_;
   const char* refusal_;
 };
