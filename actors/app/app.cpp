@@ -16,6 +16,7 @@
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/net/fd_budget.hpp"
 #include "runtime/net/http_server.hpp"
 
 namespace herald::app {
@@ -64,6 +65,35 @@ std::optional<std::string> open_store(app_state& st) {
   return std::nullopt;
 }
 
+// One line at start with the limits in force; a warning when they leave the store, the
+// cluster and the admin API less than net::fd_headroom descriptors.
+void log_connection_budget(const net::server_options& so) {
+  auto lg = log::get("app");
+  uint64_t nofile = net::open_files_limit();
+  lg->info(
+      "gateway.max_connections={} gateway.max_connections_per_ip={} (RLIMIT_NOFILE {}, "
+      "headroom {})",
+      so.max_connections, so.max_connections_per_ip, nofile, net::fd_headroom);
+  if (so.max_connections == 0 || so.max_connections + net::fd_headroom > nofile) {
+    lg->warn(
+        "gateway.max_connections={} leaves fewer than {} of the {} descriptors "
+        "(RLIMIT_NOFILE) to the store, the cluster and the admin API",
+        so.max_connections, net::fd_headroom, nofile);
+  }
+}
+
+// Why the node should get no new clients although it runs; read by /readyz.
+std::optional<std::string> front_door_not_ready(const net::http_server& front) {
+  auto h = front.health();
+  if (h.at_max_connections) {
+    return std::string{"gateway at max_connections"};
+  }
+  if (!h.accept_failing.empty()) {
+    return "gateway accept failing: " + h.accept_failing;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> start_front_door(app_state& st) {
   auto ep = config::parse_endpoint(st.cfg.get_string("gateway.listen"));
   net::server_options so;
@@ -71,6 +101,9 @@ std::optional<std::string> start_front_door(app_state& st) {
   so.host = ep->host;
   so.port = ep->port;
   so.threads = static_cast<size_t>(st.cfg.get_int("gateway.threads"));
+  so.max_connections = static_cast<size_t>(st.cfg.get_int("gateway.max_connections"));
+  so.max_connections_per_ip = static_cast<size_t>(st.cfg.get_int("gateway.max_connections_per_ip"));
+  log_connection_budget(so);
   st.front = std::make_unique<net::http_server>(so);
   auto tokens = st.tokens;
   auto authenticate = [tokens](std::string_view t) { return tokens->authenticate(t); };
@@ -167,6 +200,9 @@ node::node_options make_node_options(const config::config& cfg) {
                      identity::generated_secret_path("").filename().string()};
   opts.on_start = [st](caf::actor_system& sys) { return start(*st, sys); };
   opts.on_stop = [st] { stop(*st); };
+  opts.not_ready_reason = [st]() -> std::optional<std::string> {
+    return st->front ? front_door_not_ready(*st->front) : std::nullopt;
+  };
   opts.admin_routes = [st](net::http_server& server, caf::actor_system&) {
     if (!st->svc) {
       return;

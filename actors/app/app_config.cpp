@@ -3,6 +3,7 @@
 
 #include "actors/identity/secret.hpp"
 #include "runtime/config/validators.hpp"
+#include "runtime/net/fd_budget.hpp"
 #include "runtime/node/node_config.hpp"
 
 namespace herald::app {
@@ -49,6 +50,18 @@ void register_config_keys(config::schema& s) {
          "How long the gateway waits after a burst's first ready frame before writing the "
          "ready sessions, so more of them share one flush and one writev (added latency).",
          "`2000`", config::fixed(int64_t{2000}), config::int_range(0, 100000)});
+  s.add({"gateway.max_connections", value_type::integer,
+         "Open connections the gateway and REST listener holds at once (WebSocket and HTTP "
+         "alike); one more gets 503 with Retry-After and /readyz turns 503. 0: no limit.",
+         "`RLIMIT_NOFILE` − 128, at least 16",
+         [](const config::config&) {
+           return config::value{static_cast<int64_t>(net::default_max_connections())};
+         },
+         config::int_range(0, 10000000)});
+  s.add({"gateway.max_connections_per_ip", value_type::integer,
+         "Open connections of the gateway and REST listener from one client IP address "
+         "(loopback counts like any other); one more gets 503 with Retry-After. 0: no limit.",
+         "`1000`", config::fixed(int64_t{1000}), config::int_range(0, 10000000)});
   s.add({"gateway.heartbeat_interval_ms", value_type::integer,
          "Heartbeat interval sent in Hello; a client silent for longer (plus a grace) is "
          "closed with 4009.",

@@ -6,10 +6,12 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -43,7 +45,8 @@ int decode_status(int status) {
 
 }  // namespace
 
-child_process::child_process(const std::string& path, const std::vector<std::string>& args) {
+child_process::child_process(const std::string& path, const std::vector<std::string>& args,
+                             std::optional<uint64_t> open_files_limit) {
   // posix_spawn_file_actions_addopen keeps the path pointers until posix_spawn.
   const std::string out_path = dir_.file("stdout");
   const std::string err_path = dir_.file("stderr");
@@ -72,7 +75,18 @@ child_process::child_process(const std::string& path, const std::vector<std::str
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
+  // Tests spawn from their one main thread, so nothing else opens files in this window.
+  rlimit saved{};
+  getrlimit(RLIMIT_NOFILE, &saved);
+  if (open_files_limit) {
+    rlimit lowered = saved;
+    lowered.rlim_cur = std::min<rlim_t>(*open_files_limit, saved.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &lowered);
+  }
   int rc = posix_spawn(&pid_, path.c_str(), &actions, &attr, argv.data(), environ);
+  if (open_files_limit) {
+    setrlimit(RLIMIT_NOFILE, &saved);
+  }
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {

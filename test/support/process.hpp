@@ -21,7 +21,10 @@ namespace herald::testing {
 class child_process {
 public:
   /// Starts `path` with `args` (argv[0] is `path`). Throws std::runtime_error on failure.
-  child_process(const std::string& path, const std::vector<std::string>& args);
+  /// `open_files_limit`: the child's soft RLIMIT_NOFILE (it inherits the rest); set in this
+  /// process around the spawn, so the child has it from its first instruction on.
+  child_process(const std::string& path, const std::vector<std::string>& args,
+                std::optional<uint64_t> open_files_limit = std::nullopt);
   ~child_process();  ///< SIGKILLs and reaps the child if it still runs; removes the temp files
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
