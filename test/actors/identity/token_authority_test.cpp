@@ -2,6 +2,7 @@
 // token_authority: issue, authenticate (prefixes, tampering, other secrets, malformed input),
 // revocation through the store's token epoch, and base64url.
 #include <sys/stat.h>
+#include <chrono>
 
 #include <filesystem>
 #include <fstream>
@@ -209,6 +210,24 @@ TEST_CASE(
   auto again = load_secret({"", "", data});
   REQUIRE(again.index() == 0);
   CHECK(std::get<0>(again) == std::get<0>(generated));
+}
+
+TEST_CASE("With a max age, tokens issued longer ago are refused; without one they never expire",
+          "[identity]") {
+  fixture f;
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  const int64_t day = 86400;
+  token_authority forever{secret_a, f.st};
+  token_authority month{secret_a, f.st, std::chrono::seconds{30 * day}};
+  auto old_token = forever.issue_at(1001, now - 31 * day);
+  auto recent_token = forever.issue_at(1001, now - 29 * day);
+  CHECK(forever.authenticate(old_token) == 1001u);
+  CHECK(forever.authenticate(forever.issue_at(1001, 1)) == 1001u);  // 1970: still valid
+  CHECK_FALSE(month.authenticate(old_token));
+  CHECK(month.authenticate(recent_token) == 1001u);
+  CHECK(month.authenticate(month.issue(1001)) == 1001u);
 }
 
 }  // namespace herald::identity
