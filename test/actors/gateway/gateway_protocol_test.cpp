@@ -95,10 +95,15 @@ TEST_CASE("the upgrade query decides version, encoding and compression") {
     CHECK(frame_of(h.open("v=10&encoding=json&compress=zlib-stream"))["op"] == 10);
     CHECK(h.proto.zlib_stream());
   }
-  SECTION("another compress value is ignored") {
-    harness h;
-    CHECK(frame_of(h.open("compress=gzip"))["op"] == 10);
-    CHECK_FALSE(h.proto.zlib_stream());
+  SECTION("another compress value (zstd-stream, a typo, empty) closes 4002") {
+    for (const char* query : {"v=10&compress=zstd-stream", "compress=gzip", "compress="}) {
+      INFO(query);
+      harness h;
+      auto a = h.open(query);
+      CHECK(close_code_of(a) == 4002);
+      CHECK(close_of(a).error == inbound_error::invalid_compress);
+      CHECK(h.proto.state() == protocol_state::closed);
+    }
   }
 }
 
@@ -123,6 +128,30 @@ TEST_CASE("a valid Identify asks to open a session with the validated request") 
   CHECK(h.proto.state() == protocol_state::ready);
 }
 
+TEST_CASE("Identify fields of the wrong JSON type close 4002") {
+  for (const json& extra :
+       {json{{"properties", "linux"}}, json{{"compress", "yes"}}, json{{"large_threshold", "250"}},
+        json{{"large_threshold", -1}}, json{{"presence", 1}}, json{{"intents", "513"}},
+        json{{"token", 42}}, json{{"shard", "0,1"}}}) {
+    INFO(extra.dump());
+    harness h;
+    h.open();
+    auto a = h.identify(extra);
+    if (extra.contains("shard")) {
+      CHECK(close_code_of(a) == 4010);  // a malformed shard keeps its own code
+      continue;
+    }
+    CHECK(close_code_of(a) == 4002);
+    CHECK(close_of(a).error == inbound_error::wrong_shape);
+  }
+  // null stands for an absent optional field.
+  harness h;
+  h.open();
+  auto a = h.identify({{"presence", nullptr}, {"compress", nullptr}, {"large_threshold", nullptr}});
+  REQUIRE(a.size() == 1);
+  CHECK(std::get_if<open_session>(&a[0]) != nullptr);
+}
+
 TEST_CASE("a bare token is passed on unchanged") {
   harness h;
   h.open();
@@ -143,6 +172,20 @@ TEST_CASE("a refused token closes 4004 and a failed start 4000") {
   auto b = h2.proto.on_identify_failed(identify_failure::unavailable);
   CHECK(close_code_of(b) == 4000);
   CHECK_FALSE(close_of(b).end_session);
+}
+
+TEST_CASE("an Identify over the user's budget gets op 9 false and may identify again") {
+  harness h;
+  h.open();
+  h.identify();
+  auto a = h.proto.on_identify_failed(identify_failure::rate_limited);
+  auto op9 = frame_of(a);
+  CHECK(op9["op"] == 9);
+  CHECK(op9["d"] == false);
+  CHECK(h.proto.state() == protocol_state::hello_sent);
+  auto again = h.identify();
+  REQUIRE(again.size() == 1);
+  CHECK(std::get_if<open_session>(&again[0]) != nullptr);
 }
 
 TEST_CASE("Identify validation maps each bad field to its close code") {
