@@ -17,8 +17,10 @@
 #include "actors/guild/encode.hpp"
 #include "actors/permissions/bits.hpp"
 #include "actors/permissions/permissions.hpp"
+#include "actors/rest/body_types.hpp"
 #include "actors/rest/responses.hpp"
 #include "actors/rest/rest_api.hpp"
+#include "runtime/metrics/limit_refusals.hpp"
 #include "runtime/metrics/metrics.hpp"
 
 namespace herald::rest {
@@ -66,6 +68,11 @@ metrics::counter& rate_limited_counter() {
                                                  "REST API requests refused with 429");
 }
 
+metrics::counter& global_limit_refusals() {
+  static metrics::counter& c = metrics::limit_refusal_counter("rest_global");
+  return c;
+}
+
 /// Runs `fn` in a fresh CAF actor (a worker thread may block on the store; io threads not).
 void offload(const std::shared_ptr<rest_context>& ctx, std::function<void()> fn) {
   ctx->svc->system.spawn([fn = std::move(fn)](caf::event_based_actor*) { fn(); });
@@ -99,9 +106,12 @@ bool admit(const std::string& authorization, call& c) {
   rate_limiter::add_headers(decision, c.rate_headers);
   if (!decision.allowed) {
     rate_limited_counter().inc();
+    global_limit_refusals().inc();
+    // The user's one bucket spans every route: Discord's global limit, so `global: true`
+    // (clients then pause every request of this token, not one route).
     json body{{"message", "You are being rate limited."},
               {"retry_after", decision.retry_after_s},
-              {"global", false},
+              {"global", true},
               {"code", 0}};
     c.reply(json_response(429, body));
     return false;
@@ -204,6 +214,14 @@ net::http_response form_error(const std::string& field, const std::string& code,
   return error_response(400, 50035, "Invalid Form Body", &errors);
 }
 
+/// 400 / 50035 when a field of the body has the wrong JSON type (body_types.hpp).
+std::optional<net::http_response> type_errors(const std::optional<json>& errors) {
+  if (!errors) {
+    return std::nullopt;
+  }
+  return error_response(400, 50035, "Invalid Form Body", &*errors);
+}
+
 /// The `content` field: a string of 1..2000 characters, or the 400 to send.
 std::optional<net::http_response> content_of(const json& body, std::string& out) {
   if (!body.contains("content") || body.at("content").is_null()) {
@@ -267,9 +285,15 @@ void get_gateway(const call& c) {
 void get_gateway_bot(const call& c) {
   auto body = gateway_object(*c.ctx);
   body["shards"] = c.ctx->shards;
-  // herald does not limit identifies per day; report a full, generous budget.
-  body["session_start_limit"] = {
-      {"total", 1000}, {"remaining", 1000}, {"reset_after", 86400000}, {"max_concurrency", 1}};
+  // Exactly what the gateway enforces for this user (identify_limiter).
+  session_start_limit limit;
+  if (c.ctx->identify_budget) {
+    limit = c.ctx->identify_budget(c.user_id);
+  }
+  body["session_start_limit"] = {{"total", limit.total},
+                                 {"remaining", limit.remaining},
+                                 {"reset_after", limit.reset_after_ms},
+                                 {"max_concurrency", limit.max_concurrency}};
   c.reply(json_response(200, body));
 }
 
@@ -423,6 +447,10 @@ void post_message(const call& c) {
     c.reply(std::move(*err));
     return;
   }
+  if (auto err = type_errors(message_create_errors(body))) {
+    c.reply(std::move(*err));
+    return;
+  }
   dispatch::post_message_args args;
   if (auto err = content_of(body, args.content)) {
     c.reply(std::move(*err));
@@ -430,7 +458,7 @@ void post_message(const call& c) {
   }
   args.channel_id = *channel_id;
   args.author_id = c.user_id;
-  if (body.contains("nonce")) {
+  if (body.contains("nonce")) {  // a string or an integer (checked above) or null
     const auto& n = body.at("nonce");
     if (n.is_string()) {
       args.nonce = n.get<std::string>();
@@ -454,6 +482,10 @@ void patch_message(const call& c) {
   }
   json body;
   if (auto err = parse_body(c, body)) {
+    c.reply(std::move(*err));
+    return;
+  }
+  if (auto err = type_errors(message_edit_errors(body))) {
     c.reply(std::move(*err));
     return;
   }
@@ -490,6 +522,7 @@ void post_typing(const call& c) {
 }  // namespace
 
 void mount_routes(net::http_server& server, std::shared_ptr<rest_context> ctx) {
+  metrics::declare_limit("rest_global");
   if (!ctx->limiter) {
     ctx->limiter = std::make_shared<rate_limiter>(ctx->rate_limit);
   }

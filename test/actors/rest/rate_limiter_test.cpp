@@ -68,6 +68,9 @@ TEST_CASE("refusals carry Retry-After and every decision the X-RateLimit headers
   REQUIRE(value(ok_headers, "Retry-After") == "<absent>");
   REQUIRE(value(refused_headers, "Retry-After") == "4");  // 1 token at 0.25/s
   REQUIRE(value(refused_headers, "X-RateLimit-Reset-After") == "4.000");
-  REQUIRE(value(refused_headers, "X-RateLimit-Scope") == "user");
+  // One bucket per user over every route: Discord's global limit.
+  REQUIRE(value(refused_headers, "X-RateLimit-Scope") == "global");
+  REQUIRE(value(refused_headers, "X-RateLimit-Global") == "true");
+  REQUIRE(value(ok_headers, "X-RateLimit-Global") == "<absent>");
   REQUIRE(value(refused_headers, "X-RateLimit-Bucket") != "<absent>");
 }
