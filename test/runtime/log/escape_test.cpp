@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Log injection: control characters of user text never reach a text log line raw.
 #include <spdlog/details/log_msg.h>
+#include <spdlog/formatter.h>
 #include <catch2/catch.hpp>
 
 #include "runtime/log/escape.hpp"
