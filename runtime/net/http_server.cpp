@@ -17,6 +17,7 @@
 
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
+#include "runtime/net/detail/http_request_parser.hpp"
 #include "runtime/net/detail/ws_stream.hpp"
 #include "runtime/net/websocket.hpp"
 
@@ -271,7 +272,7 @@ private:
 
   void do_read() {
     parser_.emplace();
-    parser_->body_limit(server_->opts.body_limit);
+    detail::configure_request_parser(*parser_, server_->opts.body_limit);
     stream_.expires_after(server_->opts.idle_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, shared_from_this()));
@@ -457,7 +458,7 @@ private:
   std::shared_ptr<detail::http_server_state> server_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<detail::request_parser> parser_;
   uint64_t id_;
 };
 
