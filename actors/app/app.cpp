@@ -124,6 +124,10 @@ std::optional<std::string> start_front_door(app_state& st) {
   go.public_url = st.cfg.get_string("gateway.public_url");
   go.flush_delay = std::chrono::microseconds{st.cfg.get_int("gateway.flush_delay_us")};
   go.io_threads = so.threads;
+  go.identify_limits.max_concurrency =
+      static_cast<uint32_t>(st.cfg.get_int("gateway.identify_max_concurrency"));
+  go.identify_limits.daily_total =
+      static_cast<uint32_t>(st.cfg.get_int("gateway.identify_daily_limit"));
   st.gateway = std::make_shared<gateway::gateway_server>(st.svc, go, authenticate);
   st.front->on_websocket(
       [gw = st.gateway](net::ws_connection_ptr conn) { gw->accept(std::move(conn)); });
@@ -131,6 +135,15 @@ std::optional<std::string> start_front_door(app_state& st) {
   rest_ctx->svc = st.svc;
   rest_ctx->authenticate = authenticate;
   rest_ctx->gateway_url = st.cfg.get_string("gateway.public_url");
+  rest_ctx->identify_budget =
+      [gw = std::weak_ptr<gateway::gateway_server>(st.gateway)](uint64_t user_id) {
+        rest::session_start_limit out;
+        if (auto g = gw.lock()) {
+          auto b = g->identify_budget_of(user_id);
+          out = {b.total, b.remaining, b.reset_after_ms, b.max_concurrency};
+        }
+        return out;
+      };
   rest_ctx->draining = &st.draining;
   rest_ctx->drain_retry_after_s = drain_retry_after_s;
   rest::mount_routes(*st.front, rest_ctx);
@@ -151,7 +164,9 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   if (auto err = open_store(st)) {
     return err;
   }
-  st.tokens = std::make_shared<identity::token_authority>(std::get<0>(secret), st.store);
+  st.tokens = std::make_shared<identity::token_authority>(
+      std::get<0>(secret), st.store,
+      *config::parse_duration(st.cfg.get_string("identity.token_max_age")));
   dispatch::dispatch_config dc;
   dc.resume_gateway_url = st.cfg.get_string("gateway.public_url");
   auto svc = dispatch::start_services(sys, dc, st.store);

@@ -325,6 +325,11 @@ void gateway_connection::start_identify(identify_request req) {
     return;
   }
   user_id_ = *user_id;
+  if (ctx_->identify_budget.take(*user_id) != identify_limiter::verdict::allowed) {
+    ctx_->identify_refusals.inc();
+    execute(proto_.on_identify_failed(identify_failure::rate_limited));
+    return;
+  }
   auto user = svc->store->get_user(*user_id);
   if (!user) {
     execute(proto_.on_identify_failed(user.error().code_ == store::store_errc::not_found

@@ -12,6 +12,7 @@
 
 #include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/metrics/limit_refusals.hpp"
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/node/admin_guard.hpp"
 #include "runtime/node/admin_token.hpp"
@@ -270,6 +271,7 @@ node_status node::status() const {
   for (const auto& sup : supervision::live_supervisors()) {
     s.supervisors.push_back({sup.name, sup.parent, sup.strategy, sup.children, sup.restarts});
   }
+  s.limit_refusals = metrics::limit_refusals();
   return s;
 }
 

@@ -119,7 +119,7 @@ struct limited_node {
 
 }  // namespace
 
-TEST_CASE("at_max_connections_the_node_refuses_with_503_and_stays_reachable", "[integration]") {
+TEST_CASE("at_max_connections_the_node_refuses_with_503_and_stays_reachable") {
   limited_node node{""};
   CHECK(node.log_lines_with("gateway.max_connections=128") == 1);
   std::vector<std::unique_ptr<raw_client>> held;
@@ -153,7 +153,7 @@ TEST_CASE("at_max_connections_the_node_refuses_with_503_and_stays_reachable", "[
 
 // Regression: out of descriptors, the acceptor re-armed at once, spinning a core and writing
 // millions of "accept failed: Too many open files" lines; the admin port timed out.
-TEST_CASE("out_of_descriptors_the_acceptor_backs_off_and_the_admin_api_answers", "[integration]") {
+TEST_CASE("out_of_descriptors_the_acceptor_backs_off_and_the_admin_api_answers") {
   // A limit above what the descriptors allow: accept itself fails with EMFILE.
   limited_node node{"max_connections = 100000\n"};
   std::vector<std::unique_ptr<raw_client>> held;

@@ -126,7 +126,7 @@ TEST_CASE("refused_events_in_a_shared_group_commit_leave_the_valid_ones_delivere
 
 // The runtime's start errors (registry::start_errc) reach producers as the
 // retryable dispatch_errc::unavailable; other errors pass through unchanged.
-TEST_CASE("start errors of ensure_started map to a retryable unavailable", "[errors]") {
+TEST_CASE("start_errors_of_ensure_started_map_to_a_retryable_unavailable") {
   using namespace herald;
   auto mapped = dispatch::from_start_error(
       registry::make_error(registry::start_errc::supervisor_unavailable, "supervisor restarting"));

@@ -3,6 +3,8 @@
 // + dispatch services on SQLite. Login, dispatch, every close code, resume with missed events,
 // drain, sharding and zlib-stream.
 
+#include <thread>
+
 #include "runtime/metrics/metrics.hpp"
 #include "test/actors/gateway/gateway_fixture.hpp"
 
@@ -429,4 +431,37 @@ TEST_CASE("server_closes_and_refused_input_are_counted_by_code_and_kind") {
   CHECK(c->wait_close() == 4002);
   CHECK(closes() == closes_before + 1);
   CHECK(errors() == errors_before + 1);
+}
+
+TEST_CASE("an_identify_over_the_user_s_budget_gets_op_9_false_counted_and_the_client_retries") {
+  gateway::gateway_options o;
+  o.identify_limits.max_concurrency = 1;
+  o.identify_limits.window = std::chrono::milliseconds{300};
+  gateway_env g{o};
+  auto refused = [] {
+    return metrics::registry::global().value_of("herald_limit_refusals_total",
+                                                {{"limit", "identify_rate"}});
+  };
+  double before = refused();
+  auto first = g.client();
+  first->login(bob_token, 1);
+  auto second = g.client();
+  REQUIRE(second->next_op(10));
+  second->identify(bob_token);
+  auto op9 = second->next_op(9);
+  REQUIRE(op9);
+  CHECK((*op9)["d"] == false);
+  CHECK(refused() == before + 1);
+  CHECK(g.gateway->identify_budget_of(bob).max_concurrency == 1);
+  // Another user is not affected; after the window the same socket identifies.
+  g.client()->login(alice_token, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds{350});
+  second->identify(bob_token);
+  CHECK(second->next_op(0, "READY"));
+}
+
+TEST_CASE("a_compress_value_other_than_zlib_stream_is_refused_with_4002_after_hello") {
+  gateway_env g;
+  auto c = g.client("/?v=10&encoding=json&compress=zstd-stream");
+  CHECK(c->wait_close() == 4002);
 }

@@ -95,10 +95,15 @@ TEST_CASE("the_upgrade_query_decides_version_encoding_and_compression") {
     CHECK(frame_of(h.open("v=10&encoding=json&compress=zlib-stream"))["op"] == 10);
     CHECK(h.proto.zlib_stream());
   }
-  SECTION("another compress value is ignored") {
-    harness h;
-    CHECK(frame_of(h.open("compress=gzip"))["op"] == 10);
-    CHECK_FALSE(h.proto.zlib_stream());
+  SECTION("another compress value (zstd-stream, a typo, empty) closes 4002") {
+    for (const char* query : {"v=10&compress=zstd-stream", "compress=gzip", "compress="}) {
+      INFO(query);
+      harness h;
+      auto a = h.open(query);
+      CHECK(close_code_of(a) == 4002);
+      CHECK(close_of(a).error == inbound_error::invalid_compress);
+      CHECK(h.proto.state() == protocol_state::closed);
+    }
   }
 }
 
@@ -123,6 +128,30 @@ TEST_CASE("a_valid_identify_asks_to_open_a_session_with_the_validated_request") 
   CHECK(h.proto.state() == protocol_state::ready);
 }
 
+TEST_CASE("identify_fields_of_the_wrong_json_type_close_4002") {
+  for (const json& extra :
+       {json{{"properties", "linux"}}, json{{"compress", "yes"}}, json{{"large_threshold", "250"}},
+        json{{"large_threshold", -1}}, json{{"presence", 1}}, json{{"intents", "513"}},
+        json{{"token", 42}}, json{{"shard", "0,1"}}}) {
+    INFO(extra.dump());
+    harness h;
+    h.open();
+    auto a = h.identify(extra);
+    if (extra.contains("shard")) {
+      CHECK(close_code_of(a) == 4010);  // a malformed shard keeps its own code
+      continue;
+    }
+    CHECK(close_code_of(a) == 4002);
+    CHECK(close_of(a).error == inbound_error::wrong_shape);
+  }
+  // null stands for an absent optional field.
+  harness h;
+  h.open();
+  auto a = h.identify({{"presence", nullptr}, {"compress", nullptr}, {"large_threshold", nullptr}});
+  REQUIRE(a.size() == 1);
+  CHECK(std::get_if<open_session>(&a[0]) != nullptr);
+}
+
 TEST_CASE("a_bare_token_is_passed_on_unchanged") {
   harness h;
   h.open();
@@ -143,6 +172,20 @@ TEST_CASE("a_refused_token_closes_4004_and_a_failed_start_4000") {
   auto b = h2.proto.on_identify_failed(identify_failure::unavailable);
   CHECK(close_code_of(b) == 4000);
   CHECK_FALSE(close_of(b).end_session);
+}
+
+TEST_CASE("an_identify_over_the_user_s_budget_gets_op_9_false_and_may_identify_again") {
+  harness h;
+  h.open();
+  h.identify();
+  auto a = h.proto.on_identify_failed(identify_failure::rate_limited);
+  auto op9 = frame_of(a);
+  CHECK(op9["op"] == 9);
+  CHECK(op9["d"] == false);
+  CHECK(h.proto.state() == protocol_state::hello_sent);
+  auto again = h.identify();
+  REQUIRE(again.size() == 1);
+  CHECK(std::get_if<open_session>(&again[0]) != nullptr);
 }
 
 TEST_CASE("identify_validation_maps_each_bad_field_to_its_close_code") {

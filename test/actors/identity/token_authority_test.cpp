@@ -2,6 +2,7 @@
 // token_authority: issue, authenticate (prefixes, tampering, other secrets, malformed input),
 // revocation through the store's token epoch, and base64url.
 #include <sys/stat.h>
+#include <chrono>
 
 #include <filesystem>
 #include <fstream>
@@ -178,7 +179,8 @@ TEST_CASE("base64url_round_trips_every_length_and_rejects_non_canonical_text") {
 }
 
 TEST_CASE(
-    "the_secret_comes_from_identity_secret_else_the_secret_file_else_a_generated_0600_file_that_is_reused") {
+    "the_secret_comes_from_identity_secret_else_the_secret_file_else_a_generated_0600_file_that_is_"
+    "reused") {
   testing::temp_dir dir;
   std::filesystem::path data = dir.path() / "data";
   auto inline_secret = load_secret({"an-inline-secret-of-24b", "", data});
@@ -203,6 +205,23 @@ TEST_CASE(
   auto again = load_secret({"", "", data});
   REQUIRE(again.index() == 0);
   CHECK(std::get<0>(again) == std::get<0>(generated));
+}
+
+TEST_CASE("with_a_max_age_tokens_issued_longer_ago_are_refused_without_one_they_never_expire") {
+  fixture f;
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  const int64_t day = 86400;
+  token_authority forever{secret_a, f.st};
+  token_authority month{secret_a, f.st, std::chrono::seconds{30 * day}};
+  auto old_token = forever.issue_at(1001, now - 31 * day);
+  auto recent_token = forever.issue_at(1001, now - 29 * day);
+  CHECK(forever.authenticate(old_token) == 1001u);
+  CHECK(forever.authenticate(forever.issue_at(1001, 1)) == 1001u);  // 1970: still valid
+  CHECK_FALSE(month.authenticate(old_token));
+  CHECK(month.authenticate(recent_token) == 1001u);
+  CHECK(month.authenticate(month.issue(1001)) == 1001u);
 }
 
 }  // namespace herald::identity

@@ -67,3 +67,16 @@ TEST_CASE("message_edit_body_the_same_content_rules") {
   REQUIRE(std::holds_alternative<body_error>(bad));
   CHECK(std::get<body_error>(bad).code == 50109);
 }
+
+TEST_CASE("message_bodies_fields_of_the_wrong_json_type_are_one_50035_naming_each_field") {
+  auto e = error_of(parse_message_create(R"({"content":"hi","tts":"yes","embeds":{}})"));
+  CHECK(e.code == 50035);
+  REQUIRE(e.errors);
+  CHECK(e.errors->at("tts").at("_errors").at(0).at("code") == "BASE_TYPE_BOOLEAN");
+  CHECK(e.errors->at("embeds").at("_errors").at(0).at("code") == "LIST_TYPE_CONVERT");
+  CHECK(std::holds_alternative<message_create_body>(
+      parse_message_create(R"({"content":"hi","tts":null,"nonce":7,"embeds":[]})")));
+  auto edit = parse_message_edit(R"({"content":"x","flags":"1"})");
+  REQUIRE(std::holds_alternative<body_error>(edit));
+  CHECK(std::get<body_error>(edit).code == 50035);
+}

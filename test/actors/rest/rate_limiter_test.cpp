@@ -66,6 +66,9 @@ TEST_CASE("refusals_carry_retry_after_and_every_decision_the_x_ratelimit_headers
   REQUIRE(value(ok_headers, "Retry-After") == "<absent>");
   REQUIRE(value(refused_headers, "Retry-After") == "4");  // 1 token at 0.25/s
   REQUIRE(value(refused_headers, "X-RateLimit-Reset-After") == "4.000");
-  REQUIRE(value(refused_headers, "X-RateLimit-Scope") == "user");
+  // One bucket per user over every route: Discord's global limit.
+  REQUIRE(value(refused_headers, "X-RateLimit-Scope") == "global");
+  REQUIRE(value(refused_headers, "X-RateLimit-Global") == "true");
+  REQUIRE(value(ok_headers, "X-RateLimit-Global") == "<absent>");
   REQUIRE(value(refused_headers, "X-RateLimit-Bucket") != "<absent>");
 }

@@ -160,6 +160,16 @@ TEST_CASE("gateway_endpoints_tell_clients_where_to_connect") {
   for (const char* k : {"total", "remaining", "reset_after", "max_concurrency"}) {
     REQUIRE(limit.at(k).is_number_integer());
   }
+  // Without a gateway budget nothing is limited: the reported total is unlimited.
+  CHECK(limit.at("total") == 2147483647);
+  CHECK(limit.at("max_concurrency") == 1);
+  // With one, the user's own budget is reported as is (the node wires the gateway's).
+  r.ctx->identify_budget = [](uint64_t user) {
+    return rest::session_start_limit{1000, user == alice ? 998u : 1000u, 5000, 16};
+  };
+  auto budget = send(r.port, "GET", "/api/v10/gateway/bot", token_of(alice)).json();
+  CHECK(budget.at("session_start_limit") ==
+        json{{"total", 1000}, {"remaining", 998}, {"reset_after", 5000}, {"max_concurrency", 16}});
   // discord.js asks for /api/v10; v9 clients are served the same shapes.
   REQUIRE(send(r.port, "GET", "/api/v9/gateway/bot", token_of(alice)).status == 200);
 }
@@ -229,6 +239,37 @@ TEST_CASE("malformed_bodies_are_400_with_discords_codes") {
     at_limit += "\xc3\xa9";  // é
   }
   REQUIRE(r.post(alice, general, json{{"content", at_limit}}.dump()).status == 200);
+}
+
+TEST_CASE("fields_of_the_wrong_json_type_are_400_50035_naming_each_field") {
+  rest_env r;
+  auto probe = open_subscribed(r.env.svc, session_for(bob, {guild_id}, all_intents));
+  auto res = r.post(alice, general, R"({"content":"hi","tts":"yes","nonce":[1],"embeds":{}})");
+  require_json_error(res, 400, 50035);
+  auto errors = res.json().at("errors");
+  INFO(errors.dump());
+  CHECK(errors.at("tts").at("_errors").at(0).at("code") == "BASE_TYPE_BOOLEAN");
+  CHECK(errors.at("nonce").at("_errors").at(0).at("code") == "BASE_TYPE_CHOICES");
+  CHECK(errors.at("embeds").at("_errors").at(0).at("code") == "LIST_TYPE_CONVERT");
+  CHECK_FALSE(errors.contains("content"));
+  require_json_error(r.post(alice, general, R"({"content":"hi","flags":"4"})"), 400, 50035);
+  require_json_error(
+      r.post(alice, general, json{{"content", "hi"}, {"nonce", std::string(26, 'n')}}.dump()), 400,
+      50035);
+  // Valid types, and null for an absent field, are accepted.
+  auto ok =
+      r.post(alice, general,
+             R"({"content":"typed","tts":false,"nonce":12,"embeds":[],"allowed_mentions":null})");
+  REQUIRE(ok.status == 200);
+  CHECK(ok.json().at("nonce") == "12");
+  auto target = "/api/v10/channels/10/messages/" + ok.json().at("id").get<std::string>();
+  require_json_error(
+      send(r.port, "PATCH", target, token_of(alice), R"({"content":"x","embeds":"no"})"), 400,
+      50035);
+  // Nothing refused was dispatched: the only MESSAGE_CREATE is the valid one.
+  REQUIRE(probe->drain_until(
+      [](const std::vector<json>& f) { return count_type(f, "MESSAGE_CREATE") >= 1; }));
+  CHECK(message_ids(probe->frames()).size() == 1);
 }
 
 TEST_CASE("post_returns_the_message_object_and_dispatches_the_same_message") {
@@ -338,7 +379,10 @@ TEST_CASE("a_user_over_the_rate_limit_gets_429_with_retry_after_and_x_ratelimit_
   require_json_error(limited, 429, 0);
   REQUIRE(std::stoi(limited.header("Retry-After")) >= 1);
   REQUIRE(limited.json().at("retry_after").get<double>() > 0);
-  REQUIRE(limited.json().at("global") == false);
+  // One bucket over every route: Discord's global limit, and it says so.
+  REQUIRE(limited.json().at("global") == true);
+  REQUIRE(limited.header("X-RateLimit-Global") == "true");
+  REQUIRE(limited.header("X-RateLimit-Scope") == "global");
   REQUIRE(limited.header("X-RateLimit-Remaining") == "0");
   REQUIRE(std::stod(limited.header("X-RateLimit-Reset-After")) > 0);
   REQUIRE(std::stod(limited.header("X-RateLimit-Reset")) > 1.7e9);

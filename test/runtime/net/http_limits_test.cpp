@@ -104,7 +104,7 @@ bool eventually(const std::function<bool()>& cond) {
 
 }  // namespace
 
-TEST_CASE("a_connection_beyond_max_connections_gets_503_with_retry_after", "[net][limits]") {
+TEST_CASE("a_connection_beyond_max_connections_gets_503_with_retry_after") {
   auto s = limited_server("t_limit_total", 2, 0);
   client a{s->port()};
   client b{s->port()};
@@ -129,7 +129,7 @@ TEST_CASE("a_connection_beyond_max_connections_gets_503_with_retry_after", "[net
   CHECK(s->health().accept_failing.empty());
 }
 
-TEST_CASE("connections_per_ip_are_limited_per_address", "[net][limits]") {
+TEST_CASE("connections_per_ip_are_limited_per_address") {
   auto s = limited_server("t_limit_ip", 0, 2);
   client a{s->port()};
   client b{s->port()};
@@ -150,7 +150,7 @@ TEST_CASE("connections_per_ip_are_limited_per_address", "[net][limits]") {
   CHECK(e.get().rfind("HTTP/1.1 200", 0) == 0);
 }
 
-TEST_CASE("without_limits_nothing_is_refused", "[net][limits]") {
+TEST_CASE("without_limits_nothing_is_refused") {
   auto s = limited_server("t_limit_none", 0, 0);
   std::vector<std::unique_ptr<client>> clients;
   for (int i = 0; i < 20; ++i) {

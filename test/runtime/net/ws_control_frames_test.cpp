@@ -137,7 +137,7 @@ struct raw_ws {
 
 }  // namespace
 
-TEST_CASE("a_close_frame_with_a_code_a_peer_may_not_send_is_answered_with_1002", "[net][ws]") {
+TEST_CASE("a_close_frame_with_a_code_a_peer_may_not_send_is_answered_with_1002") {
   quiet_server s{"t_ws_bad_close_code"};
   uint16_t code = GENERATE(0, 5, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535);
   CAPTURE(code);
@@ -163,7 +163,7 @@ TEST_CASE("a_close_frame_with_a_code_a_peer_may_not_send_is_answered_with_1002",
   s.conn.reset();
 }
 
-TEST_CASE("a_close_frame_with_a_valid_code_is_echoed", "[net][ws]") {
+TEST_CASE("a_close_frame_with_a_valid_code_is_echoed") {
   quiet_server s{"t_ws_good_close_code"};
   uint16_t code = GENERATE(1000, 1001, 1003, 1007, 1011, 1014, 3000, 4000, 4999);
   CAPTURE(code);
@@ -183,7 +183,7 @@ TEST_CASE("a_close_frame_with_a_valid_code_is_echoed", "[net][ws]") {
 
 // Regression: every ping queued its own pong, so a client that sent pings and never read
 // grew the server's memory without bound.
-TEST_CASE("a_ping_flood_from_a_client_that_never_reads_keeps_one_pong_queued", "[net][ws]") {
+TEST_CASE("a_ping_flood_from_a_client_that_never_reads_keeps_one_pong_queued") {
   quiet_server s{"t_ws_ping_flood"};
   raw_ws c{s.server->port(), 4096};
   auto accepted = s.accepted();

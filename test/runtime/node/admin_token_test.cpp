@@ -33,8 +33,7 @@ std::string error_of(const std::variant<node::admin_token, std::string>& r) {
 
 }  // namespace
 
-TEST_CASE("the generated admin token is 0600, URL-safe, 256 bits and stable",
-          "[node][admin_token]") {
+TEST_CASE("the_generated_admin_token_is_0600_url_safe_256_bits_and_stable") {
   testing::temp_dir dir;
   auto first = node::load_admin_token("", dir.path().string());
   const auto& t = ok(first);
@@ -56,8 +55,7 @@ TEST_CASE("the generated admin token is 0600, URL-safe, 256 bits and stable",
   CHECK(node::random_admin_token() != node::random_admin_token());
 }
 
-TEST_CASE("a configured admin.token_file is read; missing, empty or short ones are refused",
-          "[node][admin_token]") {
+TEST_CASE("a_configured_admin_token_file_is_read_missing_empty_or_short_ones_are_refused") {
   testing::temp_dir dir;
   auto good = dir.write_file("tok", "  0123456789abcdefXYZ\n");
   ::chmod(good.c_str(), 0600);
@@ -76,7 +74,7 @@ TEST_CASE("a configured admin.token_file is read; missing, empty or short ones a
   }
 }
 
-TEST_CASE("a group/world-readable admin.token_file is used with a warning", "[node][admin_token]") {
+TEST_CASE("a_group_world_readable_admin_token_file_is_used_with_a_warning") {
   testing::temp_dir dir;
   auto f = dir.write_file("tok", "0123456789abcdefXYZ");
   ::chmod(f.c_str(), 0644);
@@ -86,7 +84,7 @@ TEST_CASE("a group/world-readable admin.token_file is used with a warning", "[no
   CHECK(ok(t).warnings[0].find("0644") != std::string::npos);
 }
 
-TEST_CASE("constant_time_equals compares whole strings", "[node][admin_token]") {
+TEST_CASE("constant_time_equals_compares_whole_strings") {
   CHECK(node::constant_time_equals("abc", "abc"));
   CHECK(node::constant_time_equals("", ""));
   CHECK_FALSE(node::constant_time_equals("abc", "abd"));
