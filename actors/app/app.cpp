@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "actors/admin/ctl_routes.hpp"
-#include "actors/dispatch/services.hpp"
+#include "actors/dispatch/start_services.hpp"
 #include "actors/gateway/gateway_server.hpp"
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"

@@ -15,22 +15,13 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/dispatch/services.hpp"
 #include "actors/guild/guild_actor.hpp"
+#include "actors/services/services.hpp"
 #include "proto/domain.pb.h"
 
 namespace herald::dispatch {
 
-using publish_callback = std::function<void(caf::expected<guild::publish_ack>)>;
-
-/// Publishes `event` to its guild (starting the guild actor if needed) without blocking:
-/// `done` gets the ack or the error (see guild::publish_atom) on a CAF thread. Exactly once,
-/// also when the node shuts down under it (then: unavailable).
-void publish_async(const services_ptr& svc, proto::event event, std::chrono::milliseconds timeout,
-                   publish_callback done);
-
-/// The guild holding `channel_id`: the store's guild_of_channel when the store has one,
-/// otherwise a scan of every stored guild (slow; only for stores without the index).
+/// The guild holding `channel_id` (the store's channel index, store::guild_of_channel).
 /// Blocking store read: call it from an actor or a tool thread, not an io thread.
 /// Errors: invalid_event "unknown_channel" (also for an unknown id), store_error.
 caf::expected<uint64_t> guild_of_channel(const services_ptr& svc, uint64_t channel_id);

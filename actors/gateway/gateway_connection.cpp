@@ -7,8 +7,8 @@
 #include <spdlog/spdlog.h>
 #include <caf/send.hpp>
 
+#include "actors/encoding/encode.hpp"
 #include "actors/gateway/detail/gateway_context.hpp"
-#include "actors/guild/encode.hpp"
 #include "actors/session/session_actor.hpp"
 
 namespace herald::gateway {
@@ -431,7 +431,7 @@ void gateway_connection::resumed(caf::expected<dispatch::opened_session> found, 
       // connection at once (4000), again and again.
       output_->buffer().collect(*replay);
       // RESUMED is a dispatch with its own seq, after the replayed frames.
-      output_->buffer().append_dispatch(guild::resumed_tail());
+      output_->buffer().append_dispatch(encoding::resumed_tail());
       caf::anon_send(session_, session::connected_atom::value);
     }
   }

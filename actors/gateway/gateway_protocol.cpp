@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/guild/encode.hpp"
-#include "actors/session/intents.hpp"
+#include "actors/encoding/encode.hpp"
+#include "actors/outbound/intents.hpp"
 
 namespace herald::gateway {
 
@@ -112,7 +112,7 @@ actions gateway_protocol::on_open(std::string_view query, time_point now) {
   zlib_stream_ = q.compress && *q.compress == "zlib-stream";
   state_ = protocol_state::hello_sent;
   last_heartbeat_ = now;
-  return {send_frame{guild::hello_frame(opts_.heartbeat_interval_ms)}};
+  return {send_frame{encoding::hello_frame(opts_.heartbeat_interval_ms)}};
 }
 
 bool gateway_protocol::over_rate_limit(time_point now) {
@@ -155,7 +155,7 @@ actions gateway_protocol::handle(int64_t op, const json& d, time_point now) {
     case 1:  // Heartbeat, any d (the client's last seq or null)
       last_heartbeat_ = now;
       heartbeat_requested_ = false;
-      return {send_frame{guild::heartbeat_ack_frame()}};
+      return {send_frame{encoding::heartbeat_ack_frame()}};
     case 2:  // Identify
       if (state_ != protocol_state::hello_sent) {
         return close(close_code::already_authenticated, inbound_error::already_authenticated);
@@ -288,7 +288,7 @@ actions gateway_protocol::on_tick(time_point now) {
   }
   if (!heartbeat_requested_ && now >= last_heartbeat_ + interval + grace / 2) {
     heartbeat_requested_ = true;
-    return {send_frame{guild::heartbeat_request_frame()}};
+    return {send_frame{encoding::heartbeat_request_frame()}};
   }
   return {};
 }
@@ -340,7 +340,7 @@ actions gateway_protocol::on_resume_failed(resume_failure f) {
   }
   // op 9 false: the client must Identify again (it may do so on this socket).
   state_ = protocol_state::hello_sent;
-  return {send_frame{guild::invalid_session_frame(false)}};
+  return {send_frame{encoding::invalid_session_frame(false)}};
 }
 
 actions gateway_protocol::on_overflow() {
@@ -355,7 +355,7 @@ actions gateway_protocol::on_drain() {
     return {};
   }
   draining_ = true;
-  return {send_frame{guild::reconnect_frame()}};
+  return {send_frame{encoding::reconnect_frame()}};
 }
 
 actions gateway_protocol::close_resumable() {

@@ -17,8 +17,8 @@
 #include <optional>
 #include <string_view>
 
-#include "actors/dispatch/services.hpp"
 #include "actors/gateway/gateway_options.hpp"
+#include "actors/services/services.hpp"
 #include "runtime/net/websocket.hpp"
 
 namespace herald::gateway {

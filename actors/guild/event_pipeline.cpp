@@ -5,12 +5,12 @@
 
 #include <caf/make_counted.hpp>
 
-#include "actors/dispatch/dispatch_error.hpp"
 #include "actors/domain/convert.hpp"
-#include "actors/guild/encode.hpp"
-#include "actors/permissions/bits.hpp"
+#include "actors/domain/permission_bits.hpp"
+#include "actors/encoding/encode.hpp"
+#include "actors/outbound/intents.hpp"
 #include "actors/permissions/permissions.hpp"
-#include "actors/session/intents.hpp"
+#include "actors/services/dispatch_error.hpp"
 
 namespace herald::guild {
 
@@ -68,7 +68,7 @@ struct pipeline {
     if (msg.created_at_ == 0) {
       msg.created_at_ = now_ms;
     }
-    auto tails = message_create_tails(state, msg);
+    auto tails = encoding::message_create_tails(state, msg);
     return message_event(msg, std::move(tails), store::write_op::insert_message{msg});
   }
 
@@ -83,7 +83,7 @@ struct pipeline {
     return {};
   }
 
-  handler_result message_event(const domain::message& msg, message_tails tails,
+  handler_result message_event(const domain::message& msg, encoding::message_tails tails,
                                store::write_batch::op write) {
     prepared_event out;
     out.reply_json = payload_of(tails.full_);
@@ -108,7 +108,7 @@ struct pipeline {
     auto msg = stored.value();
     msg.content_ = in.content();
     msg.edited_at_ = in.edited_at() != 0 ? in.edited_at() : now_ms;
-    auto tails = message_update_tails(state, msg);
+    auto tails = encoding::message_update_tails(state, msg);
     return message_event(msg, std::move(tails),
                          store::write_op::update_message{msg.id_, msg.content_, msg.edited_at_});
   }
@@ -132,7 +132,7 @@ struct pipeline {
       }
     }
     prepared_event out;
-    auto tail = message_delete_tail(in.id(), in.channel_id(), state.id());
+    auto tail = encoding::message_delete_tail(in.id(), in.channel_id(), state.id());
     out.reply_json = payload_of(tail);
     out.dispatch = event_for(state.id(), std::move(tail), session::guild_messages_intent,
                              slot_of(in.channel_id()));
@@ -151,7 +151,7 @@ struct pipeline {
     }
     int64_t seconds = (in.timestamp() != 0 ? in.timestamp() : now_ms) / 1000;
     prepared_event out;
-    auto tail = typing_start_tail(state, in.channel_id(), in.user_id(), seconds);
+    auto tail = encoding::typing_start_tail(state, in.channel_id(), in.user_id(), seconds);
     out.reply_json = payload_of(tail);
     out.dispatch = event_for(state.id(), std::move(tail), session::guild_message_typing_intent,
                              slot_of(in.channel_id()));
@@ -170,7 +170,7 @@ struct pipeline {
     const auto& entry = state.members().at(who.id_);
     batch.add(store::write_op::upsert_user{who});
     batch.add(store::write_op::upsert_member{state.id(), entry.member_});
-    auto out = member_event(guild_member_add_tail(state.id(), entry), who.id_);
+    auto out = member_event(encoding::guild_member_add_tail(state.id(), entry), who.id_);
     out.added_users.push_back(who.id_);
     return out;
   }
@@ -189,7 +189,7 @@ struct pipeline {
       batch.add(store::write_op::upsert_user{*who});
     }
     batch.add(store::write_op::upsert_member{state.id(), entry.member_});
-    return member_event(guild_member_update_tail(state.id(), entry), m.user_id_);
+    return member_event(encoding::guild_member_update_tail(state.id(), entry), m.user_id_);
   }
 
   handler_result member_remove(const proto::guild_member_remove& in) {
@@ -199,7 +199,7 @@ struct pipeline {
       return refused(err);
     }
     batch.add(store::write_op::delete_member{state.id(), in.user_id()});
-    auto out = member_event(guild_member_remove_tail(state.id(), who), in.user_id());
+    auto out = member_event(encoding::guild_member_remove_tail(state.id(), who), in.user_id());
     out.removed_users.push_back(in.user_id());
     return out;
   }
@@ -221,7 +221,7 @@ struct pipeline {
     const auto* stored = state.find_channel(ch.id_);
     stage_channel(*stored);
     prepared_event out;  // delivered as the view diff: only viewers gain it
-    out.reply_json = encode_channel(*stored);
+    out.reply_json = encoding::encode_channel(*stored);
     out.view_changed = true;
     return out;
   }
@@ -234,7 +234,7 @@ struct pipeline {
     const auto* stored = state.find_channel(ch.id_);
     stage_channel(*stored);
     prepared_event out;
-    auto tail = channel_update_tail(*stored);
+    auto tail = encoding::channel_update_tail(*stored);
     out.reply_json = payload_of(tail);
     // The slot is looked up again after the view recompute (see guild actor),
     // so only sessions that still see the channel get the update.
@@ -254,7 +254,7 @@ struct pipeline {
     if (ch == nullptr) {
       return refused(apply_error::unknown_channel);
     }
-    auto tail = channel_delete_tail(*ch);
+    auto tail = encoding::channel_delete_tail(*ch);
     if (auto err = state.delete_channel(in.id()); err != apply_error::ok) {
       return refused(err);
     }
@@ -274,8 +274,8 @@ struct pipeline {
     }
     const auto* stored = state.find_role(r.id_);
     batch.add(store::write_op::upsert_role{state.id(), *stored});
-    auto tail = create ? guild_role_create_tail(state.id(), *stored)
-                       : guild_role_update_tail(state.id(), *stored);
+    auto tail = create ? encoding::guild_role_create_tail(state.id(), *stored)
+                       : encoding::guild_role_update_tail(state.id(), *stored);
     return guild_wide(std::move(tail));
   }
 
@@ -284,7 +284,7 @@ struct pipeline {
       return refused(err);
     }
     batch.add(store::write_op::delete_role{state.id(), in.role_id()});
-    return guild_wide(guild_role_delete_tail(state.id(), in.role_id()));
+    return guild_wide(encoding::guild_role_delete_tail(state.id(), in.role_id()));
   }
 
   handler_result guild_update(const proto::guild& in) {
@@ -293,7 +293,7 @@ struct pipeline {
       return refused(err);
     }
     batch.add(store::write_op::upsert_guild{state.info()});
-    return guild_wide(guild_update_tail(state));
+    return guild_wide(encoding::guild_update_tail(state));
   }
 
   handler_result custom(const proto::custom_dispatch& in) {

@@ -15,10 +15,10 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include "actors/outbound/session_output.hpp"
 #include "actors/relay/dispatch_event.hpp"
 #include "actors/relay/partition_core.hpp"
 #include "actors/relay/view_snapshot.hpp"
-#include "actors/session/session_output.hpp"
 
 namespace herald::relay {
 

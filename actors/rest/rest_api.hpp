@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "actors/dispatch/services.hpp"
 #include "actors/rest/rate_limiter.hpp"
+#include "actors/services/services.hpp"
 #include "runtime/net/http_server.hpp"
 
 namespace herald::rest {

@@ -14,9 +14,9 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/dispatch/commands.hpp"
+#include "actors/domain/permission_bits.hpp"
 #include "actors/domain/snowflake.hpp"
-#include "actors/guild/encode.hpp"
-#include "actors/permissions/bits.hpp"
+#include "actors/encoding/encode.hpp"
 #include "actors/permissions/permissions.hpp"
 #include "actors/rest/responses.hpp"
 #include "actors/rest/rest_api.hpp"
@@ -280,7 +280,7 @@ void get_me(const call& c) {
     c.reply(unauthorized());  // a valid token of a user the store no longer has
     return;
   }
-  auto body = json::parse(guild::encode_user(who.value()));
+  auto body = json::parse(encoding::encode_user(who.value()));
   body["bot"] = who.value().bot_;
   body["system"] = false;
   body["flags"] = 0;
@@ -334,7 +334,7 @@ void get_channel(const call& c) {
     c.reply(std::move(*err));
     return;
   }
-  c.reply(json_response(200, guild::encode_channel(*scope.channel)));
+  c.reply(json_response(200, encoding::encode_channel(*scope.channel)));
 }
 
 void get_messages(const call& c) {
@@ -383,7 +383,7 @@ void get_messages(const call& c) {
     if (out.size() > 1) {
       out.push_back(',');
     }
-    out += guild::encode_message(*scope.state, m);
+    out += encoding::encode_message(*scope.state, m);
   }
   out.push_back(']');
   c.reply(json_response(200, std::move(out)));
@@ -410,7 +410,7 @@ void get_message(const call& c) {
     c.reply(error_response(404, 10008, "Unknown Message"));
     return;
   }
-  c.reply(json_response(200, guild::encode_message(*scope.state, msg.value())));
+  c.reply(json_response(200, encoding::encode_message(*scope.state, msg.value())));
 }
 
 void post_message(const call& c) {

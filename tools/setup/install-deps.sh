@@ -10,6 +10,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libsqlite3-dev libpqxx-dev zlib1g-dev libssl-dev
   nodejs npm
+  clang-format-14
 )
 
 missing=()

@@ -14,10 +14,10 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "actors/dispatch/services.hpp"
 #include "actors/gateway/close_codes.hpp"
 #include "actors/gateway/detail/ready_queue.hpp"
 #include "actors/gateway/gateway_options.hpp"
+#include "actors/services/services.hpp"
 #include "runtime/metrics/metrics.hpp"
 
 namespace herald::gateway {

@@ -25,11 +25,11 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/dispatch/api.hpp"
-#include "actors/dispatch/dispatch_error.hpp"
 #include "actors/domain/convert.hpp"
 #include "actors/domain/guild_state.hpp"
-#include "actors/permissions/bits.hpp"
-#include "actors/session/intents.hpp"
+#include "actors/domain/permission_bits.hpp"
+#include "actors/outbound/intents.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "actors/store/sqlite_store.hpp"
 
 namespace herald::dispatch_test {

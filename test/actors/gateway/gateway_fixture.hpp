@@ -21,9 +21,9 @@
 #include <catch2/catch.hpp>
 
 #include "actors/dispatch/api.hpp"
-#include "actors/dispatch/dispatch_error.hpp"
 #include "actors/domain/guild_state.hpp"
 #include "actors/gateway/gateway_server.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/net/http_server.hpp"
 #include "test/support/gateway_client.hpp"

@@ -221,8 +221,8 @@ TEST_CASE("nested_supervisor_escalation_triggers_the_parent_strategy") {
   // inner escalates; outer (rest_for_one) restarts inner and "after" only.
   auto inner2 = wait_for_restart(sys, *sup, "inner", inner1);
   REQUIRE(inner2);
-  CHECK(
-      herald::testing::eventually([&] { return static_cast<bool>(child_handle(sys, inner2, "w")); }));
+  CHECK(herald::testing::eventually(
+      [&] { return static_cast<bool>(child_handle(sys, inner2, "w")); }));
   REQUIRE(rec->wait_for("start:after", 2));
   CHECK(child_handle(sys, *sup, "before") == before);
   CHECK(rec->count("start:before") == 1);
