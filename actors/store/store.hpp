@@ -2,9 +2,8 @@
 #pragma once
 // The store seam: guild state and messages behind one abstract interface (SQLite now, PostgreSQL
 // later). One store object per node, shared by its guild actors; implementations say how they
-// serialise calls. Every call may block on disk: never call it from an io thread (sqlite_store
-// checks with HERALD_EXPECTS_NOT_IO_THREAD, docs/conventions.md#threading). Invariant: a write
-// call returns success only once its data is durable, and a batch is all-or-nothing.
+// serialise calls. Invariant: a write call returns success only once its data is durable, and a
+// batch is all-or-nothing.
 
 #include <cstddef>
 #include <cstdint>
