@@ -374,8 +374,18 @@ void gateway_connection::start_identify(identify_request req) {
   auto self = shared_from_this();
   run_off_io_thread(ctx_->svc->system, [self, req = std::move(req)] {
     uint64_t revocations = self->revocations_.load();
-    auto found = std::make_shared<identify_lookup>(lookup_identify(*self->ctx_, req));
-    self->conn_->post([self, req, found, revocations]() mutable {
+    std::shared_ptr<identify_lookup> found;
+    std::optional<std::string> thrown;
+    try {
+      found = std::make_shared<identify_lookup>(lookup_identify(*self->ctx_, req));
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    }
+    self->conn_->post([self, req, found, thrown, revocations]() mutable {
+      if (thrown) {
+        self->lookup_threw(*thrown);
+        return;
+      }
       if (self->revocations_.load() != revocations) {
         // A revoke_user ran while the token was checked off the strand: it could not see
         // this connection's user yet, so check the token again.
@@ -387,6 +397,15 @@ void gateway_connection::start_identify(identify_request req) {
       self->identify_looked_up(std::move(*found));
     });
   });
+}
+
+void gateway_connection::lookup_threw(const std::string& what) {
+  // As execute() does for an exception on the strand: close 4000, the session stays resumable.
+  spdlog::error("gateway connection {}: {}", id(), what);
+  auto closing = proto_.close_resumable();
+  if (!closing.empty()) {
+    close_with(std::get<close_connection>(closing.front()));
+  }
 }
 
 void gateway_connection::identify_looked_up(identify_lookup found) {
@@ -442,8 +461,18 @@ void gateway_connection::start_resume(resume_request req) {
   auto self = shared_from_this();
   run_off_io_thread(ctx_->svc->system, [self, req = std::move(req)]() mutable {
     uint64_t revocations = self->revocations_.load();
-    auto user_id = self->ctx_->authenticate(req.token);
-    self->conn_->post([self, req = std::move(req), user_id, revocations]() mutable {
+    std::optional<uint64_t> user_id;
+    std::optional<std::string> thrown;
+    try {
+      user_id = self->ctx_->authenticate(req.token);
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    }
+    self->conn_->post([self, req = std::move(req), user_id, thrown, revocations]() mutable {
+      if (thrown) {
+        self->lookup_threw(*thrown);
+        return;
+      }
       if (self->revocations_.load() != revocations) {
         // As for Identify: a revoke_user could not see this connection's user yet.
         if (self->proto_.state() == protocol_state::resuming) {

@@ -86,6 +86,8 @@ private:
   void send_deflated(const session::outbound_batch& batch, std::function<void()> written);
   void arm_timer();
   void start_identify(identify_request req);
+  /// Back on the strand: the injected authenticator (or a lookup) threw off the io thread.
+  void lookup_threw(const std::string& what);
   /// Back on the strand with what Identify's off-io-thread lookups found.
   void identify_looked_up(identify_lookup found);
   void start_resume(resume_request req);
