@@ -14,6 +14,7 @@
 #include "actors/encoding/encode.hpp"
 #include "actors/gateway/detail/gateway_context.hpp"
 #include "actors/session/session_actor.hpp"
+#include "runtime/base/thread_role.hpp"
 
 namespace herald::gateway {
 
@@ -400,6 +401,7 @@ void gateway_connection::start_identify(identify_request req) {
 }
 
 void gateway_connection::lookup_threw(const std::string& what) {
+  HERALD_EXPECTS_IO_THREAD();  // posted back to the strand by start_identify/start_resume
   // As execute() does for an exception on the strand: close 4000, the session stays resumable.
   spdlog::error("gateway connection {}: {}", id(), what);
   auto closing = proto_.close_resumable();
@@ -409,6 +411,7 @@ void gateway_connection::lookup_threw(const std::string& what) {
 }
 
 void gateway_connection::identify_looked_up(identify_lookup found) {
+  HERALD_EXPECTS_IO_THREAD();  // posted back to the strand by start_identify/start_resume
   if (proto_.state() != protocol_state::identifying) {
     return;  // the connection closed meanwhile: no session was opened
   }
@@ -486,6 +489,7 @@ void gateway_connection::start_resume(resume_request req) {
 }
 
 void gateway_connection::resume_authenticated(resume_request req, std::optional<uint64_t> user_id) {
+  HERALD_EXPECTS_IO_THREAD();  // posted back to the strand by start_identify/start_resume
   if (proto_.state() != protocol_state::resuming) {
     return;  // the connection closed meanwhile
   }
