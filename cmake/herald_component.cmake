@@ -91,11 +91,16 @@ endfunction()
 function(herald_layering_finish)
   get_property(scopes GLOBAL PROPERTY HERALD_LAYER_SCOPES)
   string(REPLACE ";" "\n" text "${scopes}")
-  file(WRITE ${PROJECT_BINARY_DIR}/layering.txt.tmp "${text}\n")
-  file(COPY_FILE ${PROJECT_BINARY_DIR}/layering.txt.tmp ${PROJECT_BINARY_DIR}/layering.txt
-       ONLY_IF_DIFFERENT)
+  set(layers_file ${PROJECT_BINARY_DIR}/layering.txt)
+  set(old_text "")
+  if(EXISTS ${layers_file})
+    file(READ ${layers_file} old_text)
+  endif()
+  if(NOT old_text STREQUAL "${text}\n")
+    file(WRITE ${layers_file} "${text}\n")
+  endif()
   set(check ${CMAKE_COMMAND} -DHERALD_SOURCE_DIR=${PROJECT_SOURCE_DIR}
-      -DHERALD_LAYERS=${PROJECT_BINARY_DIR}/layering.txt
+      -DHERALD_LAYERS=${layers_file}
       -P ${PROJECT_SOURCE_DIR}/cmake/check_layering.cmake)
   add_custom_target(herald_layering ALL COMMAND ${check}
     COMMENT "Checking the component include graph (cmake/check_layering.cmake)" VERBATIM)

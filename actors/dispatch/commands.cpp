@@ -213,16 +213,6 @@ void run_channel_command(const services_ptr& svc, uint64_t channel_id,
       });
 }
 
-/// The stored, not deleted message `message_id` of `channel_id`, or unknown_message.
-caf::expected<domain::message> live_message(const services_ptr& svc, uint64_t channel_id,
-                                            uint64_t message_id) {
-  auto stored = svc->store->get_message(message_id);
-  if (!stored || stored.value().deleted_ || stored.value().channel_id_ != channel_id) {
-    return make_error(dispatch_errc::unknown_message, std::to_string(message_id));
-  }
-  return std::move(stored).value();
-}
-
 /// Discord echoes a create's nonce in the created message: appends it JSON-escaped.
 void append_nonce(command_result& out, const std::string& nonce) {
   if (out.json.empty() || out.json.back() != '}') {
@@ -272,15 +262,10 @@ void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message
                   uint64_t editor_id, std::string content, std::chrono::milliseconds timeout,
                   command_callback done) {
   run_channel_command(svc, channel_id, timeout, std::move(done),
-                      [svc, channel_id, message_id, editor_id, content = std::move(content)](
+                      [channel_id, message_id, editor_id, content = std::move(content)](
                           uint64_t guild_id) -> caf::expected<prepared_event> {
-                        auto stored = live_message(svc, channel_id, message_id);
-                        if (!stored) {
-                          return std::move(stored.error());
-                        }
-                        if (stored->author_id_ != editor_id) {
-                          return make_error(command_errc::not_author, std::to_string(message_id));
-                        }
+                        // VIEW_CHANNEL, existence and authorship are checked by the guild, in
+                        // that order, in the step that applies the edit.
                         prepared_event out;
                         out.message_id = message_id;
                         out.event.set_guild_id(guild_id);
@@ -288,6 +273,7 @@ void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message
                         m->set_id(message_id);
                         m->set_channel_id(channel_id);
                         m->set_guild_id(guild_id);
+                        m->set_author_id(editor_id);
                         m->set_content(content);
                         return out;
                       });
@@ -297,18 +283,16 @@ void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t messa
                     uint64_t user_id, std::chrono::milliseconds timeout, command_callback done) {
   run_channel_command(
       svc, channel_id, timeout, std::move(done),
-      [svc, channel_id, message_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
-        auto stored = live_message(svc, channel_id, message_id);
-        if (!stored) {
-          return std::move(stored.error());
-        }
+      [channel_id, message_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
+        // VIEW_CHANNEL, existence and (for a non-author) MANAGE_MESSAGES are checked by the
+        // guild, in that order, in the step that applies the delete.
         prepared_event out;
         out.message_id = message_id;
         out.event.set_guild_id(guild_id);
         auto* m = out.event.mutable_message_delete();
         m->set_id(message_id);
         m->set_channel_id(channel_id);
-        m->set_actor_id(user_id);  // the guild checks MANAGE_MESSAGES unless it is the author
+        m->set_actor_id(user_id);
         return out;
       });
 }
@@ -346,6 +330,12 @@ client_error client_error_of(const caf::error& err) {
   if (is_error(err, dispatch_errc::unknown_message)) {
     return {404, 10008, "Unknown Message", std::nullopt};
   }
+  if (is_error(err, dispatch_errc::missing_access)) {
+    return {403, 50001, "Missing Access", std::nullopt};
+  }
+  if (is_error(err, dispatch_errc::not_author)) {
+    return {403, 50005, "Cannot edit a message authored by another user", std::nullopt};
+  }
   if (is_error(err, dispatch_errc::missing_permission)) {
     return {403, 50013, "Missing Permissions", std::nullopt};
   }
@@ -370,14 +360,6 @@ client_error client_error_of(const caf::error& err) {
   }
   out.message = "500: Internal Server Error";
   return out;
-}
-
-std::size_t utf8_length(const std::string& text) {
-  std::size_t n = 0;
-  for (unsigned char c : text) {
-    n += (c & 0xC0) != 0x80 ? 1 : 0;
-  }
-  return n;
 }
 
 }  // namespace herald::dispatch

@@ -61,6 +61,7 @@ enum class inbound_error : uint8_t {
   invalid_version,        ///< 4012
   invalid_encoding,       ///< `encoding` other than json (4002)
   invalid_seq,            ///< 4007
+  invalid_compress,       ///< `compress` other than zlib-stream (4002)
 };
 
 /// Stable snake_case name of `e` (the metric label).

@@ -343,6 +343,11 @@ identify_lookup lookup_identify(detail::gateway_context& ctx, const identify_req
     return out;
   }
   out.user_id = *user_id;
+  if (ctx.identify_budget.take(*user_id) != identify_limiter::verdict::allowed) {
+    ctx.identify_refusals.inc();
+    out.failure = identify_failure::rate_limited;
+    return out;
+  }
   auto& store = *ctx.svc->store;
   auto user = store.get_user(*user_id);
   if (!user) {

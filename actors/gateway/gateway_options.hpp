@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "actors/gateway/identify_limiter.hpp"
+
 namespace herald::gateway {
 
 struct gateway_options {
@@ -42,6 +44,9 @@ struct gateway_options {
   /// known. Exactly 1 lets a flush write every ready connection directly; any other value
   /// (0: unknown) posts each connection's write to its strand.
   std::size_t io_threads = 0;
+  /// Identify budget per user (Discord's session start limit). Default here: unlimited; the
+  /// node uses gateway.identify_max_concurrency and gateway.identify_daily_limit.
+  identify_limit_options identify_limits;
 };
 
 }  // namespace herald::gateway

@@ -71,8 +71,9 @@ using actions = std::vector<action>;
 
 /// Why an Identify did not produce a session.
 enum class identify_failure : uint8_t {
-  bad_token,    ///< authentication refused, or the token's user is unknown (4004)
-  unavailable,  ///< store or session start failed (4000)
+  bad_token,     ///< authentication refused, or the token's user is unknown (4004)
+  unavailable,   ///< store or session start failed (4000)
+  rate_limited,  ///< over the user's Identify budget (identify_limiter): op 9 false, Identify again
 };
 
 /// Why a Resume did not attach.

@@ -53,6 +53,9 @@ public:
   /// (call after the user's tokens were revoked). Non-blocking.
   void revoke_user(uint64_t user_id);
 
+  /// The Identify budget of `user_id` now (GET /gateway/bot's session_start_limit). Any thread.
+  identify_budget identify_budget_of(uint64_t user_id) const;
+
   /// Live connections (accepted, socket not yet ended).
   size_t connections() const;
 

@@ -97,15 +97,41 @@ struct pipeline {
     return out;
   }
 
-  handler_result message_update(const proto::message& in) {
-    if (auto err = state.check_message_target(in.channel_id()); err != apply_error::ok) {
+  /// The checks an edit or delete by `actor` (0: the system, unchecked) passes, in Discord's
+  /// order: the channel exists, the actor is a member who may VIEW it (missing_access: a
+  /// hidden channel never reveals whether a message exists), then the message exists. Returns
+  /// the stored message.
+  caf::expected<domain::message> message_target(domain::snowflake channel_id,
+                                                domain::snowflake message_id,
+                                                domain::snowflake actor) const {
+    if (auto err = state.check_message_target(channel_id); err != apply_error::ok) {
       return refused(err);
     }
-    auto stored = store.get_message(in.id());
-    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != in.channel_id()) {
-      return make_error(dispatch_errc::unknown_message, std::to_string(in.id()));
+    if (actor != 0) {
+      if (state.find_member(actor) == nullptr) {
+        return refused(apply_error::unknown_member);
+      }
+      auto perms = permissions::channel_permissions(state, channel_id, actor);
+      if (!permissions::has(perms, permissions::view_channel)) {
+        return make_error(dispatch_errc::missing_access, "VIEW_CHANNEL");
+      }
     }
-    auto msg = stored.value();
+    auto stored = store.get_message(message_id);
+    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != channel_id) {
+      return make_error(dispatch_errc::unknown_message, std::to_string(message_id));
+    }
+    return std::move(stored).value();
+  }
+
+  handler_result message_update(const proto::message& in) {
+    auto target = message_target(in.channel_id(), in.id(), in.author_id());
+    if (!target) {
+      return std::move(target.error());
+    }
+    if (in.author_id() != 0 && in.author_id() != target->author_id_) {
+      return make_error(dispatch_errc::not_author, std::to_string(in.id()));
+    }
+    auto msg = std::move(*target);
     msg.content_ = in.content();
     msg.edited_at_ = in.edited_at() != 0 ? in.edited_at() : now_ms;
     auto tails = encoding::message_update_tails(state, msg);
@@ -114,19 +140,12 @@ struct pipeline {
   }
 
   handler_result message_delete(const proto::message_delete& in) {
-    if (auto err = state.check_message_target(in.channel_id()); err != apply_error::ok) {
-      return refused(err);
+    auto target = message_target(in.channel_id(), in.id(), in.actor_id());
+    if (!target) {
+      return std::move(target.error());
     }
-    auto stored = store.get_message(in.id());
-    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != in.channel_id()) {
-      return make_error(dispatch_errc::unknown_message, std::to_string(in.id()));
-    }
-    if (in.actor_id() != 0 && in.actor_id() != stored.value().author_id_) {
-      if (state.find_member(in.actor_id()) == nullptr) {
-        return refused(apply_error::unknown_member);
-      }
-      if (auto denied = require(in.channel_id(), in.actor_id(),
-                                permissions::view_channel | permissions::manage_messages,
+    if (in.actor_id() != 0 && in.actor_id() != target->author_id_) {
+      if (auto denied = require(in.channel_id(), in.actor_id(), permissions::manage_messages,
                                 "MANAGE_MESSAGES")) {
         return denied;
       }

@@ -12,6 +12,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "runtime/log/log.hpp"
+#include "runtime/node/private_files.hpp"
+
 namespace herald::identity {
 
 namespace {
@@ -40,6 +43,13 @@ loaded read_secret_file(const std::filesystem::path& path, const std::string& ke
   }
   std::ostringstream text;
   text << in.rdbuf();
+  if (auto mode = node::loose_mode(path)) {
+    log::get("identity")
+        ->warn(
+            "{}: \"{}\" has mode {}: other local users may read the token secret and "
+            "forge any user's token; chmod 600 it",
+            key, path.string(), node::format_mode(*mode));
+  }
   auto secret = strip_newline(text.str());
   if (secret.size() < min_secret_bytes) {
     return fail(key + ": \"" + path.string() + "\" holds fewer than " +

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -18,8 +19,10 @@
 #include "actors/domain/snowflake.hpp"
 #include "actors/encoding/encode.hpp"
 #include "actors/permissions/permissions.hpp"
+#include "actors/rest/bodies.hpp"
 #include "actors/rest/responses.hpp"
 #include "actors/rest/rest_api.hpp"
+#include "runtime/metrics/limit_refusals.hpp"
 #include "runtime/metrics/metrics.hpp"
 
 namespace herald::rest {
@@ -67,6 +70,11 @@ metrics::counter& rate_limited_counter() {
                                                  "REST API requests refused with 429");
 }
 
+metrics::counter& global_limit_refusals() {
+  static metrics::counter& c = metrics::limit_refusal_counter("rest_global");
+  return c;
+}
+
 /// Runs `fn` in a fresh CAF actor (a worker thread may block on the store; io threads not).
 void offload(const std::shared_ptr<rest_context>& ctx, std::function<void()> fn) {
   ctx->svc->system.spawn([fn = std::move(fn)](caf::event_based_actor*) { fn(); });
@@ -100,9 +108,12 @@ bool admit(const std::string& authorization, call& c) {
   rate_limiter::add_headers(decision, c.rate_headers);
   if (!decision.allowed) {
     rate_limited_counter().inc();
+    global_limit_refusals().inc();
+    // The user's one bucket spans every route: Discord's global limit, so `global: true`
+    // (clients then pause every request of this token, not one route).
     json body{{"message", "You are being rate limited."},
               {"retry_after", decision.retry_after_s},
-              {"global", false},
+              {"global", true},
               {"code", 0}};
     c.reply(json_response(429, body));
     return false;
@@ -186,41 +197,14 @@ std::optional<net::http_response> load_channel(const call& c, uint64_t channel_i
   return std::nullopt;
 }
 
-/// The body as a JSON object, or the 400 to send.
-std::optional<net::http_response> parse_body(const call& c, json& out) {
-  try {
-    out = json::parse(c.body.empty() ? std::string{"{}"} : c.body);
-  } catch (const json::exception&) {
-    return error_response(400, 50109, "The request body contains invalid JSON.");
-  }
-  if (!out.is_object()) {
-    return error_response(400, 50109, "The request body contains invalid JSON.");
-  }
-  return std::nullopt;
-}
-
 net::http_response form_error(const std::string& field, const std::string& code,
                               const std::string& message) {
   json errors = {{field, {{"_errors", json::array({{{"code", code}, {"message", message}}})}}}};
   return error_response(400, 50035, "Invalid Form Body", &errors);
 }
 
-/// The `content` field: a string of 1..2000 characters, or the 400 to send.
-std::optional<net::http_response> content_of(const json& body, std::string& out) {
-  if (!body.contains("content") || body.at("content").is_null()) {
-    return error_response(400, 50006, "Cannot send an empty message");
-  }
-  if (!body.at("content").is_string()) {
-    return form_error("content", "STRING_TYPE_CONVERT", "Could not interpret value as string.");
-  }
-  out = body.at("content").get<std::string>();
-  if (out.empty()) {
-    return error_response(400, 50006, "Cannot send an empty message");
-  }
-  if (dispatch::utf8_length(out) > dispatch::max_message_chars) {
-    return form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.");
-  }
-  return std::nullopt;
+net::http_response body_error_response(const body_error& e) {
+  return error_response(e.status, e.code, e.message, e.errors ? &*e.errors : nullptr);
 }
 
 /// A query parameter's value, "" when absent.
@@ -268,9 +252,15 @@ void get_gateway(const call& c) {
 void get_gateway_bot(const call& c) {
   auto body = gateway_object(*c.ctx);
   body["shards"] = c.ctx->shards;
-  // herald does not limit identifies per day; report a full, generous budget.
-  body["session_start_limit"] = {
-      {"total", 1000}, {"remaining", 1000}, {"reset_after", 86400000}, {"max_concurrency", 1}};
+  // Exactly what the gateway enforces for this user (identify_limiter).
+  session_start_limit limit;
+  if (c.ctx->identify_budget) {
+    limit = c.ctx->identify_budget(c.user_id);
+  }
+  body["session_start_limit"] = {{"total", limit.total},
+                                 {"remaining", limit.remaining},
+                                 {"reset_after", limit.reset_after_ms},
+                                 {"max_concurrency", limit.max_concurrency}};
   c.reply(json_response(200, body));
 }
 
@@ -419,29 +409,18 @@ void post_message(const call& c) {
     c.reply(bad_snowflake(c.param("channel_id")));
     return;
   }
-  json body;
-  if (auto err = parse_body(c, body)) {
-    c.reply(std::move(*err));
+  auto body = parse_message_create(c.body);
+  if (auto* err = std::get_if<body_error>(&body)) {
+    c.reply(body_error_response(*err));
     return;
   }
+  auto& fields = std::get<message_create_body>(body);
   dispatch::post_message_args args;
-  if (auto err = content_of(body, args.content)) {
-    c.reply(std::move(*err));
-    return;
-  }
   args.channel_id = *channel_id;
   args.author_id = c.user_id;
-  if (body.contains("nonce")) {
-    const auto& n = body.at("nonce");
-    if (n.is_string()) {
-      args.nonce = n.get<std::string>();
-    } else if (n.is_number_integer()) {
-      args.nonce = std::to_string(n.get<int64_t>());
-    }
-  }
-  if (body.contains("tts") && body.at("tts").is_boolean()) {
-    args.tts = body.at("tts").get<bool>();
-  }
+  args.content = std::move(fields.content);
+  args.nonce = std::move(fields.nonce);
+  args.tts = fields.tts;
   dispatch::post_message(c.ctx->svc, std::move(args), c.ctx->command_timeout,
                          reply_with_message(c));
 }
@@ -453,16 +432,12 @@ void patch_message(const call& c) {
     c.reply(bad_snowflake(!channel_id ? c.param("channel_id") : c.param("message_id")));
     return;
   }
-  json body;
-  if (auto err = parse_body(c, body)) {
-    c.reply(std::move(*err));
+  auto body = parse_message_edit(c.body);
+  if (auto* err = std::get_if<body_error>(&body)) {
+    c.reply(body_error_response(*err));
     return;
   }
-  std::string content;
-  if (auto err = content_of(body, content)) {
-    c.reply(std::move(*err));
-    return;
-  }
+  auto content = std::move(std::get<message_edit_body>(body).content);
   dispatch::edit_message(c.ctx->svc, *channel_id, *message_id, c.user_id, std::move(content),
                          c.ctx->command_timeout, reply_with_message(c));
 }
@@ -491,6 +466,7 @@ void post_typing(const call& c) {
 }  // namespace
 
 void mount_routes(net::http_server& server, std::shared_ptr<rest_context> ctx) {
+  metrics::declare_limit("rest_global");
   if (!ctx->limiter) {
     ctx->limiter = std::make_shared<rate_limiter>(ctx->rate_limit);
   }

@@ -33,6 +33,10 @@ std::string to_string(dispatch_errc x) {
       return "missing_permission";
     case dispatch_errc::unknown_message:
       return "unknown_message";
+    case dispatch_errc::missing_access:
+      return "missing_access";
+    case dispatch_errc::not_author:
+      return "not_author";
   }
   return "unknown";
 }

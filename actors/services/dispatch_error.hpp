@@ -22,6 +22,8 @@ enum class dispatch_errc : uint8_t {
   store_error = 7,         ///< a store read failed while starting an actor
   missing_permission = 8,  ///< the author may not do this in the channel (403)
   unknown_message = 9,     ///< edit or delete of a message that does not exist
+  missing_access = 10,     ///< the actor may not VIEW the channel (403, 50001)
+  not_author = 11,         ///< edit of a message another user wrote (403, 50005)
 };
 
 caf::atom_value dispatch_category() noexcept;

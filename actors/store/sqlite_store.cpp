@@ -2,6 +2,9 @@
 // sqlite_store: opening (pragmas, migrations), batched apply, and reads.
 #include "actors/store/sqlite_store.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <optional>
 #include <sstream>
@@ -126,6 +129,11 @@ result<std::unique_ptr<sqlite_store>> sqlite_store::open(const sqlite_options& o
                                                  options.data_dir_.string() + ": " + ec.message()};
   }
   auto path = options.data_dir_ / options.file_name_;
+  // Messages are private: create the file owner-only (0600) whatever the umask. SQLite creates
+  // the -wal and -shm files with the database file's permission bits, so they follow.
+  if (int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600); fd >= 0) {
+    ::close(fd);
+  }
   auto state = std::make_unique<impl>();
   const int rc =
       sqlite3_open_v2(path.c_str(), &state->db_,

@@ -68,7 +68,8 @@ bool http_client::connected() const noexcept {
 }
 
 client_response http_client::request(const std::string& method, const std::string& target,
-                                     const std::string& body, const std::string& content_type) {
+                                     const std::string& body, const std::string& content_type,
+                                     const header_list& headers) {
   client_response out;
   auto& im = *impl_;
   if (!connected()) {
@@ -83,6 +84,9 @@ client_response http_client::request(const std::string& method, const std::strin
   req.set(http::field::user_agent, "herald/" HERALD_VERSION);
   if (!body.empty()) {
     req.set(http::field::content_type, content_type);
+  }
+  for (const auto& [name, value] : headers) {
+    req.set(name, value);
   }
   req.body() = body;
   req.keep_alive(true);
@@ -122,9 +126,9 @@ client_response http_client::request(const std::string& method, const std::strin
 
 client_response http_fetch(const std::string& host, uint16_t port, const std::string& method,
                            const std::string& target, const std::string& body,
-                           std::chrono::milliseconds timeout) {
+                           std::chrono::milliseconds timeout, const header_list& headers) {
   http_client c{host, port, timeout};
-  return c.request(method, target, body);
+  return c.request(method, target, body, "application/json", headers);
 }
 
 std::string describe(const std::error_code& ec) {

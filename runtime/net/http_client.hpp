@@ -35,9 +35,12 @@ public:
 
   /// Sends one request, connecting first if needed; the connection is kept
   /// if the server allows it. On error the connection is dropped.
+  /// `headers` are set after the defaults, so they may replace Host or User-Agent (e.g.
+  /// `Authorization: Bearer …` for the admin API).
   client_response request(const std::string& method, const std::string& target,
                           const std::string& body = {},
-                          const std::string& content_type = "application/json");
+                          const std::string& content_type = "application/json",
+                          const header_list& headers = {});
 
   /// True while a connection is open.
   bool connected() const noexcept;
@@ -50,7 +53,8 @@ private:
 /// One request on a fresh connection.
 client_response http_fetch(const std::string& host, uint16_t port, const std::string& method,
                            const std::string& target, const std::string& body = {},
-                           std::chrono::milliseconds timeout = std::chrono::seconds{5});
+                           std::chrono::milliseconds timeout = std::chrono::seconds{5},
+                           const header_list& headers = {});
 
 /// Human-readable reason for a client error, lower case (e.g. "connection refused", "timed out").
 std::string describe(const std::error_code& ec);

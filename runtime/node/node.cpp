@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -11,7 +12,11 @@
 
 #include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/metrics/limit_refusals.hpp"
 #include "runtime/metrics/metrics.hpp"
+#include "runtime/node/admin_guard.hpp"
+#include "runtime/node/admin_token.hpp"
+#include "runtime/node/private_files.hpp"
 #include "runtime/node/process_metrics.hpp"
 #include "runtime/node/scheduler_tuning.hpp"
 #include "runtime/supervision/errors.hpp"
@@ -56,6 +61,8 @@ std::string to_string(start_errc e) {
       return "data_dir";
     case start_errc::admin_listen:
       return "admin_listen";
+    case start_errc::admin_auth:
+      return "admin_auth";
     case start_errc::supervision:
       return "supervision";
     case start_errc::hook:
@@ -73,6 +80,7 @@ node::node(config::config cfg, node_options opts)
   apply(tuning, caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   admin_ctx_.status = [this] { return status(); };
+  admin_ctx_.not_ready_reason = opts_.not_ready_reason;
 }
 
 node::~node() {
@@ -84,12 +92,18 @@ node::~node() {
 
 std::optional<start_error> node::start() {
   started_at_ = std::chrono::steady_clock::now();
-  std::error_code ec;
-  const auto& dir = cfg_.get_string("node.data_dir");
-  std::filesystem::create_directories(dir, ec);
-  if (ec) {
-    return start_error{start_errc::data_dir,
-                       "node.data_dir: cannot create \"" + dir + "\": " + ec.message()};
+  auto lg = log::get("node");
+  auto own_files = opts_.data_files;
+  own_files.emplace_back(admin_token_file_name);
+  auto dir = make_private_dir(cfg_.get_string("node.data_dir"), "node.data_dir", own_files);
+  if (dir.error) {
+    return start_error{start_errc::data_dir, *dir.error};
+  }
+  for (const auto& w : dir.warnings) {
+    lg->warn("{}", w);
+  }
+  if (auto err = load_admin_auth()) {
+    return err;
   }
   auto& reg = metrics::registry::global();
   collector_ids_ = register_process_metrics(reg, std::chrono::system_clock::now());
@@ -110,8 +124,8 @@ std::optional<start_error> node::start() {
     return err;
   }
   *admin_ctx_.ready = !*root_failed_;
-  log::get("node")->info("node {} ready: admin API on http://{}:{}", name_, admin_->options().host,
-                         admin_->port());
+  lg->info("node {} ready: admin API on http://{}:{}", name_, admin_->options().host,
+           admin_->port());
   return std::nullopt;
 }
 
@@ -143,13 +157,59 @@ std::optional<start_error> node::start_tree() {
   return std::nullopt;
 }
 
+std::optional<start_error> node::load_admin_auth() {
+  auto lg = log::get("node");
+  const auto& listen = cfg_.get_string("admin.listen");
+  auto host = config::parse_endpoint(listen)->host;
+  bool loopback = is_loopback_host(host);
+  if (!cfg_.get_bool("admin.require_token")) {
+    if (!loopback && !cfg_.get_bool("admin.allow_insecure")) {
+      return start_error{start_errc::admin_auth,
+                         "admin.require_token: false on the non-loopback admin.listen " + listen +
+                             " lets anyone who reaches it control the node; set "
+                             "admin.allow_insecure = true to accept that"};
+    }
+    if (loopback) {
+      lg->warn("admin.require_token = false: every local user may use the admin API on {}", listen);
+    } else {
+      lg->error(
+          "admin.require_token = false and admin.allow_insecure = true: the admin API on "
+          "{} is open to anyone who reaches it",
+          listen);
+    }
+  }
+  auto token = load_admin_token(cfg_.get_string("admin.token_file"),
+                                std::filesystem::path{cfg_.get_string("node.data_dir")});
+  if (token.index() == 1) {
+    return start_error{start_errc::admin_auth, std::get<1>(token)};
+  }
+  auto& t = std::get<0>(token);
+  for (const auto& w : t.warnings) {
+    lg->warn("{}", w);
+  }
+  lg->info("admin token {} {}", t.generated ? "generated into" : "read from", t.path.string());
+  admin_token_ = std::move(t.value);
+  return std::nullopt;
+}
+
 std::optional<start_error> node::start_admin() {
   auto ep = config::parse_endpoint(cfg_.get_string("admin.listen"));
   net::server_options sopts;
   sopts.name = "admin";
   sopts.host = ep->host;
   sopts.port = ep->port;
+  // Out of descriptors, the admin API serves one waiting client on its spare descriptor:
+  // /healthz, /readyz and /metrics stay reachable to say what is wrong.
+  sopts.serve_on_spare_descriptor = true;
   admin_ = std::make_unique<net::http_server>(sopts);
+  admin_guard_options guard;
+  guard.token = admin_token_;
+  guard.require_token = cfg_.get_bool("admin.require_token");
+  guard.listen_host = ep->host;
+  guard.bound_port = [server = admin_.get()] { return server->port(); };
+  guard.allowed_hosts = cfg_.get_list("admin.allowed_hosts");
+  guard.open_paths = cfg_.get_list("admin.open_endpoints");
+  admin_->set_filter(make_admin_guard(std::move(guard)));
   add_admin_routes(*admin_, admin_ctx_);
   if (opts_.admin_routes) {
     opts_.admin_routes(*admin_, *system_);
@@ -211,6 +271,7 @@ node_status node::status() const {
   for (const auto& sup : supervision::live_supervisors()) {
     s.supervisors.push_back({sup.name, sup.parent, sup.strategy, sup.children, sup.restarts});
   }
+  s.limit_refusals = metrics::limit_refusals();
   return s;
 }
 
@@ -265,6 +326,9 @@ int run_node(const config::config& cfg, node_options opts) {
   // Blocked before any thread starts, so every thread inherits the mask and only
   // sigwait/sigtimedwait below ever see these signals.
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // Every file the daemon creates (store, WAL, secrets, admin token) is owner-only, whatever
+  // the caller's umask; files also get explicit modes where they are created.
+  ::umask(077);
   log::setup(cfg);
   auto lg = log::get("node");
   auto n = std::make_unique<node>(cfg, std::move(opts));

@@ -33,6 +33,10 @@ struct node_options {
   std::vector<supervision::child_spec> system_children;
   /// Children of `service_sup` (gateway, guilds, ...): started after system_sup, stopped first.
   std::vector<supervision::child_spec> service_children;
+  /// Files that modules keep directly in node.data_dir (the node adds its admin.token): at
+  /// start, those that grant group/other access are tightened to owner-only with a warning,
+  /// and a loose data dir holding one of them is tightened to 0700 (private_files.hpp).
+  std::vector<std::string> data_files;
   /// Mounts extra admin routes (e.g. POST /v1/users) before the admin server starts.
   std::function<void(net::http_server&, caf::actor_system&)> admin_routes;
   /// Runs in start() after the supervision tree and before the admin API (so admin_routes may
@@ -44,12 +48,16 @@ struct node_options {
   /// stops: drain clients and stop what on_start started. May block; the shutdown deadline
   /// (runtime.shutdown_timeout_ms, enforced by run_node's watchdog) includes it.
   std::function<void()> on_stop;
+  /// While the node is ready, a reason returned here turns /readyz into 503 "not ready:
+  /// <reason>" (e.g. "gateway at max_connections"). Runs on the admin io thread; must not block.
+  std::function<std::optional<std::string>()> not_ready_reason;
 };
 
 /// Why start() failed; every message is one line naming the config key involved.
 enum class start_errc {
   data_dir,      ///< node.data_dir could not be created
   admin_listen,  ///< admin.listen could not be bound
+  admin_auth,    ///< the admin token could not be read/created, or an insecure admin setup
   supervision,   ///< the root supervision tree failed to start
   hook,          ///< node_options::on_start failed
 };
@@ -70,8 +78,9 @@ public:
   node(const node&) = delete;
   node& operator=(const node&) = delete;
 
-  /// Creates node.data_dir, starts the root supervision tree, then the admin API, then
-  /// marks the node ready. Call once.
+  /// Creates node.data_dir (0700; tightens group/other access with a warning), loads or
+  /// generates the admin token, starts the root supervision tree, then the admin API (guarded,
+  /// admin_guard.hpp), then marks the node ready. Call once.
   std::optional<start_error> start();
 
   /// Graceful stop: /readyz turns 503, the root supervisor stops its children in reverse
@@ -94,6 +103,7 @@ public:
 
 private:
   std::optional<start_error> start_tree();
+  std::optional<start_error> load_admin_auth();
   std::optional<start_error> start_admin();
 
   config::config cfg_;
@@ -104,6 +114,7 @@ private:
   std::unique_ptr<caf::actor_system> system_;
   admin_context admin_ctx_;
   std::unique_ptr<net::http_server> admin_;
+  std::string admin_token_;  // the bearer token the admin guard requires
   caf::actor root_;
   // Set by the root's exit hook (on the root's thread) unless shutdown() stopped it.
   std::shared_ptr<std::atomic<bool>> root_failed_ = std::make_shared<std::atomic<bool>>(false);

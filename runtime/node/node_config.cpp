@@ -31,7 +31,9 @@ void register_config_keys(config::schema& s) {
          config::node_name()});
   s.add(
       {"node.data_dir", value_type::string,
-       "Directory for the node's persistent state (embedded store); created at start.",
+       "Directory for the node's persistent state (embedded store, secrets); created mode 0700 at "
+       "start. The node's files in it, and the directory itself when it holds them, are "
+       "tightened to owner-only (with a warning) if group/other accessible.",
        "`./var/<node.name>`",
        [](const config::config& c) { return config::value{"./var/" + c.get_string("node.name")}; },
        config::non_empty()});
@@ -45,6 +47,43 @@ void register_config_keys(config::schema& s) {
          "picks a free port.",
          "`127.0.0.1:9100`", config::fixed(std::string{"127.0.0.1:9100"}),
          config::listen_address()});
+  s.add({"admin.token_file",
+         value_type::string,
+         "File holding the admin API's bearer token (one line, at least 16 visible "
+         "characters). Empty: `<node.data_dir>/admin.token`, generated (32 random bytes, "
+         "base64url, mode 0600) at the first start. heraldctl reads the same file.",
+         "empty",
+         config::fixed(std::string{}),
+         {}});
+  s.add({"admin.require_token",
+         value_type::boolean,
+         "Whether every admin route except admin.open_endpoints needs `Authorization: Bearer "
+         "<admin token>`. false on a non-loopback admin.listen refuses to start unless "
+         "admin.allow_insecure is true.",
+         "`true`",
+         config::fixed(true),
+         {}});
+  s.add({"admin.allow_insecure",
+         value_type::boolean,
+         "Allows admin.require_token = false on a non-loopback admin.listen (anyone who can "
+         "reach the port controls the node; logged as an error at every start).",
+         "`false`",
+         config::fixed(false),
+         {}});
+  s.add({"admin.allowed_hosts",
+         value_type::string_list,
+         "Extra Host header values the admin API accepts on guarded routes, `name` (with the "
+         "admin port) or `name:port`, beside admin.listen itself (and localhost, 127.0.0.1, "
+         "[::1] when it listens on loopback or a wildcard address). Others get 421.",
+         "`[]`",
+         config::fixed(config::string_list{}),
+         {}});
+  s.add({"admin.open_endpoints", value_type::string_list,
+         "Admin paths served without Host, token or content-type checks (probes and scrapers); "
+         "any of `/healthz`, `/readyz`, `/metrics`.",
+         "`[\"/healthz\", \"/readyz\", \"/metrics\"]`",
+         config::fixed(config::string_list{"/healthz", "/readyz", "/metrics"}),
+         config::each_one_of({"/healthz", "/readyz", "/metrics"}, false)});
   s.add({"gateway.listen", value_type::string,
          "HOST:PORT of the client gateway (WebSocket) and REST API.", "`127.0.0.1:8080`",
          config::fixed(std::string{"127.0.0.1:8080"}), config::listen_address()});

@@ -8,7 +8,8 @@
 
 namespace herald::node {
 
-/// The node's own keys: node.name, node.data_dir, node.roles, admin.listen,
+/// The node's own keys: node.name, node.data_dir, node.roles, admin.listen, admin.token_file,
+/// admin.require_token, admin.allow_insecure, admin.allowed_hosts, admin.open_endpoints,
 /// gateway.listen, cluster.listen, runtime.scheduler_threads, runtime.shutdown_timeout_ms.
 void register_config_keys(config::schema& s);
 

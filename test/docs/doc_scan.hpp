@@ -48,10 +48,11 @@ inline std::string read_text(const fs::path& p) {
   return buf.str();
 }
 
-/// The top-level folders whose sources are checked (besides *.md and *.sh everywhere).
+/// The top-level folders whose sources are checked (besides *.md and *.sh everywhere). The
+/// fuzz corpora are data, not sources: their files have no checked extension.
 inline bool in_source_tree(const std::string& rel) {
-  for (const char* top :
-       {"actors/", "runtime/", "tools/", "examples/", "test/", "proto/", "cmake/", "docs/"}) {
+  for (const char* top : {"actors/", "runtime/", "tools/", "examples/", "test/", "proto/", "cmake/",
+                          "docs/", "fuzz/"}) {
     if (rel.rfind(top, 0) == 0) {
       return true;
     }
@@ -295,7 +296,8 @@ inline std::optional<std::string> outside_reference(const std::string& line) {
 /// repository's top-level folders, with the line they are on.
 inline std::vector<std::pair<size_t, std::string>> repo_paths_in(const std::string& md) {
   static const std::regex path{
-      "`((?:actors|runtime|tools|examples|test|proto|cmake|docs)/[A-Za-z0-9_./-]+\\.(?:cpp|hpp|"
+      "`((?:actors|runtime|tools|examples|test|proto|cmake|docs|fuzz)/[A-Za-z0-9_./"
+      "-]+\\.(?:cpp|hpp|"
       "h|inc|md|sh|proto|txt|cmake|js))`"};
   std::vector<std::pair<size_t, std::string>> out;
   std::istringstream in{md};

@@ -40,7 +40,7 @@ struct http_answer {
 };
 
 /// `method target` on 127.0.0.1:port with `headers` and `body` (sent as application/json
-/// when non-empty).
+/// when non-empty, unless `headers` names another Content-Type).
 inline http_answer http_call(uint16_t port, const std::string& method, const std::string& target,
                              const std::string& body = {},
                              const std::vector<std::pair<std::string, std::string>>& headers = {},
@@ -60,12 +60,13 @@ inline http_answer http_call(uint16_t port, const std::string& method, const std
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
   req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   req.set(http::field::connection, "close");
-  for (const auto& [name, value] : headers) {
-    req.set(name, value);
-  }
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
     req.body() = body;
+  }
+  // After the defaults, so a test may send another Host or Content-Type.
+  for (const auto& [name, value] : headers) {
+    req.set(name, value);
   }
   req.prepare_payload();
   http::write(stream, req, ec);

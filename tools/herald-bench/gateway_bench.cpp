@@ -160,9 +160,11 @@ std::string id_of(const nlohmann::json& j) {
   return id.is_string() ? id.get<std::string>() : std::to_string(id.get<uint64_t>());
 }
 
-nlohmann::json admin_post(uint16_t admin_port, const std::string& path,
-                          const nlohmann::json& body) {
-  auto r = net::http_fetch("127.0.0.1", admin_port, "POST", path, body.dump(), 30s);
+/// POST on the admin API with the admin token heraldd generated into its data dir.
+nlohmann::json admin_post(uint16_t admin_port, const std::string& admin_token,
+                          const std::string& path, const nlohmann::json& body) {
+  auto r = net::http_fetch("127.0.0.1", admin_port, "POST", path, body.dump(), 30s,
+                           {{"Authorization", "Bearer " + admin_token}});
   if (!r.ok() || r.status / 100 != 2) {
     throw std::runtime_error(
         "admin " + path +
@@ -313,15 +315,12 @@ int run_gateway(const gateway_options& o) {
   }
   uint16_t admin_port = free_port();
   uint16_t gw_port = free_port();
-  std::vector<std::string> args = {heraldd,
-                                   "--node.data_dir",
-                                   dir,
-                                   "--admin.listen",
-                                   "127.0.0.1:" + std::to_string(admin_port),
-                                   "--gateway.listen",
-                                   "127.0.0.1:" + std::to_string(gw_port),
-                                   "--log.level",
-                                   "warn"};
+  std::vector<std::string> args = {
+      heraldd, "--node.data_dir", dir, "--admin.listen", "127.0.0.1:" + std::to_string(admin_port),
+      "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port), "--log.level", "warn",
+      // Every bench connection identifies as one bot user, far
+      // past an abuse limit meant for real clients.
+      "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0"};
   if (o.server_threads > 0) {
     args.insert(args.end(), {"--gateway.threads", std::to_string(o.server_threads)});
   }
@@ -347,10 +346,17 @@ int run_gateway(const gateway_options& o) {
     if (!up) {
       throw std::runtime_error("heraldd did not become ready within 30 s");
     }
-    auto user = admin_post(admin_port, "/v1/users", {{"name", "bench-bot"}, {"bot", true}});
+    std::string admin_token;
+    {
+      std::ifstream in(dir + "/admin.token");
+      in >> admin_token;
+    }
+    auto user =
+        admin_post(admin_port, admin_token, "/v1/users", {{"name", "bench-bot"}, {"bot", true}});
     std::string token = user.at("token").get<std::string>();
-    auto guild = admin_post(admin_port, "/v1/guilds", {{"name", "bench"}, {"owner", id_of(user)}});
-    auto channel = admin_post(admin_port, "/v1/channels",
+    auto guild = admin_post(admin_port, admin_token, "/v1/guilds",
+                            {{"name", "bench"}, {"owner", id_of(user)}});
+    auto channel = admin_post(admin_port, admin_token, "/v1/channels",
                               {{"guild", id_of(guild)}, {"name", "bench"}, {"private", false}});
     std::string channel_id = id_of(channel);
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/heraldctl/ctl.hpp"
 
+#include <cstdlib>
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "runtime/config/validators.hpp"
+#include "tools/heraldctl/admin_token_source.hpp"
 
 namespace herald::ctl {
 
@@ -39,10 +41,25 @@ std::optional<net::client_response> context::request(const std::string& method,
     fail("--node: expected HOST:PORT, got \"" + opts_.node + "\"");
     return std::nullopt;
   }
+  if (!token_ && token_error_.empty()) {
+    token_ = read_admin_token(
+        locate_admin_token(opts_.token_file, opts_.data_dir, std::getenv(token_file_env)),
+        token_error_);
+  }
+  // Without a token the request still goes out: an unreachable node is reported as such,
+  // and the node's 401 is then explained by why no token could be read.
+  net::header_list headers;
+  if (token_) {
+    headers.emplace_back("Authorization", "Bearer " + *token_);
+  }
   auto res = net::http_fetch(ep->host, ep->port, method, target, body,
-                             std::chrono::milliseconds{opts_.timeout_ms});
+                             std::chrono::milliseconds{opts_.timeout_ms}, headers);
   if (!res.ok()) {
     fail("cannot reach node at " + opts_.node + ": " + net::describe(res.error));
+    return std::nullopt;
+  }
+  if (res.status == 401 && !token_) {
+    fail(token_error_);
     return std::nullopt;
   }
   if (res.status < 200 || res.status > 299) {
@@ -68,6 +85,11 @@ command_table::command_table(CLI::App& app, global_options& opts) : app_(app), o
   app_.add_option("--timeout-ms", opts_.timeout_ms, "Per-request timeout in milliseconds")
       ->capture_default_str()
       ->check(CLI::Range(1, 3600000));
+  app_.add_option("--token-file", opts_.token_file,
+                  "File holding the node's admin token (else --data-dir, else "
+                  "$HERALD_ADMIN_TOKEN_FILE, else ./var/<hostname>/admin.token)");
+  app_.add_option("--data-dir", opts_.data_dir,
+                  "The node's node.data_dir; its admin.token is used unless --token-file is given");
   app_.require_subcommand(1);
   add_status_command(*this);
   add_admin_commands(*this);

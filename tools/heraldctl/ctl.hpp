@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// heraldctl's command framework: global options (--node, --json, --timeout-ms), one CLI11
+// heraldctl's command framework: global options (--node, --json, --timeout-ms, --token-file,
+// --data-dir), one CLI11
 // subcommand per file (<name>_command.cpp), and an admin-API client shared by all commands.
 // Runs on heraldctl's main thread only.
 // Invariant: every failure prints exactly one line `heraldctl: ...` to stderr and maps to
@@ -27,6 +28,8 @@ struct global_options {
   std::string node = "127.0.0.1:9100";  ///< admin API of the node, HOST:PORT
   bool json = false;                    ///< print the API's JSON instead of text
   int timeout_ms = 5000;                ///< per request
+  std::string token_file;               ///< --token-file (admin_token_source.hpp)
+  std::string data_dir;                 ///< --data-dir: the node's data dir, for its admin.token
 };
 
 /// What a command's run function gets.
@@ -37,8 +40,10 @@ public:
   const global_options& options() const noexcept { return opts_; }
   std::ostream& out() noexcept { return out_; }
 
-  /// GET/POST on the admin API. On a transport error or a non-2xx answer, prints the
-  /// one-line error and returns nullopt; the command then returns exit_failure.
+  /// GET/POST on the admin API with `Authorization: Bearer <admin token>` (the token is read
+  /// once, on the first request). On a transport error or a non-2xx answer (a 401 while no
+  /// token could be read: why not), prints the one-line error and returns nullopt; the
+  /// command then returns exit_failure.
   std::optional<net::client_response> get(const std::string& target);
   std::optional<net::client_response> post(const std::string& target, const std::string& json);
   std::optional<net::client_response> put(const std::string& target, const std::string& json);
@@ -50,6 +55,8 @@ private:
   std::optional<net::client_response> request(const std::string& method, const std::string& target,
                                               const std::string& body);
   const global_options& opts_;
+  std::optional<std::string> token_;
+  std::string token_error_;  // why token_ could not be read (set on the first request)
   std::ostream& out_;
   std::ostream& err_;
 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fails (listing the offending lines) when a C++ source under actors/, runtime/,
-# tools/, examples/ or test/ differs from what clang-format-14 makes of it with
+# tools/, examples/, test/ or fuzz/ differs from what clang-format-14 makes of it with
 # the repository's .clang-format. The files in tools/setup/format-exclude.txt
 # keep their layout (the docs excerpt their code verbatim).
 set -euo pipefail
@@ -14,7 +14,7 @@ while IFS= read -r f; do
     [[ $f == "$e" ]] && skip=1
   done
   ((skip)) || files+=("$f")
-done < <(find actors runtime tools examples test -type f \
+done < <(find actors runtime tools examples test fuzz -type f \
            \( -name '*.cpp' -o -name '*.hpp' -o -name '*.h' \) -not -path '*/node_modules/*' | sort)
 clang-format-14 --dry-run --Werror "${files[@]}"
 echo "check-format: ${#files[@]} files formatted (${#excluded[@]} excluded)"

@@ -38,7 +38,11 @@ setting() { sed -n "/^\[$1\]/,/^\[/s/^$2 = \"\(.*\)\"$/\1/p" <<<"$effective" | h
 admin=$(setting admin listen)
 gateway=$(setting gateway listen)
 data_dir=$(setting node data_dir)
-ctl() { "$bin/heraldctl" --node "$admin" "$@"; }
+# The admin API needs the admin token: admin.token_file, else the one heraldd generates at its
+# first start into the data dir.
+token_file=$(setting admin token_file)
+token_file=${token_file:-$data_dir/admin.token}
+ctl() { "$bin/heraldctl" --node "$admin" --token-file "$token_file" "$@"; }
 field() { sed -n "s/^$1=//p"; }
 
 # GET /readyz on the admin API without curl: 0 when it answers 200.
@@ -138,6 +142,7 @@ bot_token=$(demo_get bot token)
 cat <<INFO
 
 herald is running: gateway ws://$gateway, REST http://$gateway/api/v10, admin http://$admin
+  admin token in $token_file; for heraldctl: export HERALD_ADMIN_TOKEN_FILE=$token_file
   guild "herald demo" $(demo_get guild_id guild_id): #general $(demo_get general general), #staff $(demo_get staff staff) (private: alice and herald-bot only)
   alice       $(demo_get alice id)  token $alice_token
   bob         $(demo_get bob id)  token $bob_token

@@ -65,10 +65,13 @@ function binary(name) {
   return p;
 }
 
-/// Runs heraldctl with --json and returns the parsed output.
+/// Runs heraldctl with --json and returns the parsed output. The node's data dir holds the
+/// admin token heraldd generated (heraldctl --data-dir reads <dir>/admin.token).
 function ctl(adminAddr, args) {
   return new Promise((resolve, reject) => {
-    execFile(binary('heraldctl'), ['--node', adminAddr, '--json', ...args], { timeout: 20000 },
+    execFile(binary('heraldctl'),
+      ['--node', adminAddr, '--data-dir', path.join(tmp, 'data'), '--json', ...args],
+      { timeout: 20000 },
       (err, stdout, stderr) => {
         if (err) {
           reject(new Error(`heraldctl ${args.join(' ')} failed: ${stderr || err.message}`));

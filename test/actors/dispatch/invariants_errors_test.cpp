@@ -127,7 +127,7 @@ TEST_CASE("refused_events_in_a_shared_group_commit_leave_the_valid_ones_delivere
 
 // The runtime's start errors (registry::start_errc) reach producers as the
 // retryable dispatch_errc::unavailable; other errors pass through unchanged.
-TEST_CASE("start errors of ensure_started map to a retryable unavailable", "[errors]") {
+TEST_CASE("start_errors_of_ensure_started_map_to_a_retryable_unavailable") {
   using namespace herald;
   auto mapped = dispatch::from_start_error(
       registry::make_error(registry::start_errc::supervisor_unavailable, "supervisor restarting"));
@@ -143,7 +143,7 @@ TEST_CASE("start errors of ensure_started map to a retryable unavailable", "[err
 
 // The one store-to-dispatch mapping: not_found becomes the caller's error for the thing it
 // asked for, anything else store_error naming the store's code and message.
-TEST_CASE("store errors map to the caller's not-found error or to store_error", "[errors]") {
+TEST_CASE("store_errors_map_to_the_caller_s_not_found_error_or_to_store_error") {
   using namespace herald;
   auto unknown = dispatch::make_error(dispatch::dispatch_errc::unknown_guild, "7");
   auto not_found = dispatch::from_store_error(

@@ -10,7 +10,7 @@
 
 using namespace herald::session::detail;
 
-TEST_CASE("chunk blocks are powers of two from 512 B to 64 KiB, larger sizes round to 64") {
+TEST_CASE("chunk_blocks_are_powers_of_two_from_512_b_to_64_kib_larger_sizes_round_to_64") {
   CHECK(chunk_block_size(1) == 512);
   CHECK(chunk_block_size(512) == 512);
   CHECK(chunk_block_size(513) == 1024);
@@ -20,7 +20,7 @@ TEST_CASE("chunk blocks are powers of two from 512 B to 64 KiB, larger sizes rou
   CHECK(chunk_block_size(65537) == 65600);
 }
 
-TEST_CASE("chunk blocks are aligned, writable, distinct while live and reusable once freed") {
+TEST_CASE("chunk_blocks_are_aligned_writable_distinct_while_live_and_reusable_once_freed") {
   std::vector<std::pair<void*, uint32_t>> live;
   for (uint32_t i = 0; i < 200; ++i) {
     uint32_t bytes = 300 + (i * 997) % 70000;
@@ -49,7 +49,7 @@ TEST_CASE("chunk blocks are aligned, writable, distinct while live and reusable 
   other.join();
 }
 
-TEST_CASE("prefaulting maps chunk memory ahead of use") {
+TEST_CASE("prefaulting_maps_chunk_memory_ahead_of_use") {
   auto before = chunk_pool_usage();
   chunk_pool_prefault(1);
   auto after = chunk_pool_usage();

@@ -35,7 +35,7 @@ std::string frame(uint64_t seq, int i) {
 
 }  // namespace
 
-TEST_CASE("dispatch frames carry gapless seqs spliced before the shared tail") {
+TEST_CASE("dispatch_frames_carry_gapless_seqs_spliced_before_the_shared_tail") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   recording_listener l;
@@ -50,7 +50,7 @@ TEST_CASE("dispatch frames carry gapless seqs spliced before the shared tail") {
   CHECK(l.ready == 1);  // one edge, not one call per frame
 }
 
-TEST_CASE("frames written before a fresh attach are collected from seq 1") {
+TEST_CASE("frames_written_before_a_fresh_attach_are_collected_from_seq_1") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   buf.append_dispatch(tail_for(1));
@@ -62,7 +62,7 @@ TEST_CASE("frames written before a fresh attach are collected from seq 1") {
   CHECK(concat(batch) == frame(1, 1));
 }
 
-TEST_CASE("resume replays exactly the frames after the client's seq") {
+TEST_CASE("resume_replays_exactly_the_frames_after_the_clients_seq") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   recording_listener first;
@@ -84,7 +84,7 @@ TEST_CASE("resume replays exactly the frames after the client's seq") {
   CHECK(concat(replay) == frame(4, 4) + frame(5, 5) + frame(6, 6) + frame(7, 7) + frame(8, 8));
 }
 
-TEST_CASE("resume with a seq never sent is refused as such") {
+TEST_CASE("resume_with_a_seq_never_sent_is_refused_as_such") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   buf.append_dispatch(tail_for(1));
@@ -93,7 +93,7 @@ TEST_CASE("resume with a seq never sent is refused as such") {
   CHECK(buf.attach_resumed(&l, 1) == resume_status::ok);
 }
 
-TEST_CASE("resume after the missed frames were evicted is refused as too old") {
+TEST_CASE("resume_after_the_missed_frames_were_evicted_is_refused_as_too_old") {
   outbound_limits limits;
   limits.resume_max_frames = 4;
   outbound_buffer buf{&limits};
@@ -107,7 +107,7 @@ TEST_CASE("resume after the missed frames were evicted is refused as too old") {
   CHECK(buf.attach_resumed(&l, 6) == resume_status::ok);
 }
 
-TEST_CASE("a detached session's memory stays within the resume byte bound") {
+TEST_CASE("a_detached_sessions_memory_stays_within_the_resume_byte_bound") {
   outbound_limits limits;
   limits.resume_max_bytes = 4096;
   outbound_buffer buf{&limits};
@@ -119,7 +119,7 @@ TEST_CASE("a detached session's memory stays within the resume byte bound") {
   CHECK(buf.last_seq() == 10000);
 }
 
-TEST_CASE("a connection that stops collecting overflows once and stops receiving") {
+TEST_CASE("a_connection_that_stops_collecting_overflows_once_and_stops_receiving") {
   outbound_limits limits;
   limits.queue_max_frames = 8;
   outbound_buffer buf{&limits};
@@ -138,7 +138,7 @@ TEST_CASE("a connection that stops collecting overflows once and stops receiving
   CHECK(buf.collect(batch) == 20);
 }
 
-TEST_CASE("the queue byte bound also overflows a slow connection") {
+TEST_CASE("the_queue_byte_bound_also_overflows_a_slow_connection") {
   outbound_limits limits;
   limits.queue_max_bytes = 1000;
   outbound_buffer buf{&limits};
@@ -151,7 +151,7 @@ TEST_CASE("the queue byte bound also overflows a slow connection") {
   CHECK(l.overflows == 1);
 }
 
-TEST_CASE("a collected batch stays readable after its frames are evicted") {
+TEST_CASE("a_collected_batch_stays_readable_after_its_frames_are_evicted") {
   outbound_limits limits;
   limits.resume_max_frames = 2;
   limits.queue_max_frames = 2;
@@ -171,7 +171,7 @@ TEST_CASE("a collected batch stays readable after its frames are evicted") {
   CHECK(concat(batch) == frame(1, 1) + frame(2, 2));  // ASan guards the chunk lifetime
 }
 
-TEST_CASE("concurrent writers and a collector see every seq exactly once, in order") {
+TEST_CASE("concurrent_writers_and_a_collector_see_every_seq_exactly_once_in_order") {
   outbound_limits limits;
   limits.queue_max_frames = 1u << 20;
   limits.queue_max_bytes = 1u << 30;
@@ -217,7 +217,7 @@ TEST_CASE("concurrent writers and a collector see every seq exactly once, in ord
   CHECK(expected == 2 * per_writer + 1);
 }
 
-TEST_CASE("a batch exposes each frame's boundaries across ring growths") {
+TEST_CASE("a_batch_exposes_each_frames_boundaries_across_ring_growths") {
   outbound_limits limits;
   limits.first_chunk_bytes = 64;  // the smallest ring (64 entries) ...
   outbound_buffer buf{&limits};

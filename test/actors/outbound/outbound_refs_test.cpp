@@ -14,7 +14,7 @@ using namespace herald::session;
 using herald::session::test::frame;
 using herald::session::test::null_listener;
 
-TEST_CASE("two sessions reference one tail and get their own seq spliced at collect") {
+TEST_CASE("two_sessions_reference_one_tail_and_get_their_own_seq_spliced_at_collect") {
   outbound_limits limits;
   shared_tail tail{R"(,"t":"MESSAGE_CREATE","d":{"content":"hi"}})"};
   outbound_buffer a{&limits};
@@ -52,7 +52,7 @@ TEST_CASE("two sessions reference one tail and get their own seq spliced at coll
   b.detach();
 }
 
-TEST_CASE("evicted frames release their tail and the memory bounds count prefix plus tail") {
+TEST_CASE("evicted_frames_release_their_tail_and_the_memory_bounds_count_prefix_plus_tail") {
   outbound_limits limits;
   limits.resume_max_frames = 3;
   shared_tail tail{R"(,"t":"X","d":{"n":1}})"};
@@ -70,7 +70,7 @@ TEST_CASE("evicted frames release their tail and the memory bounds count prefix 
   CHECK(tail.use_count() == 1);  // destroying the buffer released the rest
 }
 
-TEST_CASE("a tail outlives its event while a buffer still references it") {
+TEST_CASE("a_tail_outlives_its_event_while_a_buffer_still_references_it") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   {
@@ -87,7 +87,7 @@ TEST_CASE("a tail outlives its event while a buffer still references it") {
   buf.detach();
 }
 
-TEST_CASE("a resumed connection replays exactly the frames after its seq, re-spliced") {
+TEST_CASE("a_resumed_connection_replays_exactly_the_frames_after_its_seq_re_spliced") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   std::vector<shared_tail> tails;
@@ -114,7 +114,7 @@ TEST_CASE("a resumed connection replays exactly the frames after its seq, re-spl
   buf.detach();
 }
 
-TEST_CASE("a writer adopting counted references consumes them even when the buffer is closed") {
+TEST_CASE("a_writer_adopting_counted_references_consumes_them_even_when_the_buffer_is_closed") {
   outbound_limits limits;
   shared_tail tail{R"(,"t":"X","d":{}})"};
   outbound_buffer open_buf{&limits};

@@ -31,7 +31,7 @@ const std::string guild_create_tail = R"(,"t":"GUILD_CREATE","d":{"id":"1"}})";
 
 }  // namespace
 
-TEST_CASE("collected READY and GUILD_CREATE frames are released and an idle buffer holds nothing") {
+TEST_CASE("collected_ready_and_guild_create_frames_are_released_and_an_idle_buffer_holds_nothing") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   REQUIRE(buf.append_dispatch(ready_tail) == 1);
@@ -63,7 +63,7 @@ TEST_CASE("collected READY and GUILD_CREATE frames are released and an idle buff
 }
 
 TEST_CASE(
-    "snapshot frames are kept until collected, and a GUILD_CREATE after an event is replayable") {
+    "snapshot_frames_are_kept_until_collected_and_a_guild_create_after_an_event_is_replayable") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   buf.append_dispatch(ready_tail);
@@ -78,7 +78,7 @@ TEST_CASE(
   CHECK(buf.first_held_seq() == 2);
 }
 
-TEST_CASE("a READY that is not the first frame, or a first frame that is not READY, is kept") {
+TEST_CASE("a_ready_that_is_not_the_first_frame_or_a_first_frame_that_is_not_ready_is_kept") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   buf.append_dispatch(",\"t\":\"X\",\"d\":{}}");
@@ -90,7 +90,7 @@ TEST_CASE("a READY that is not the first frame, or a first frame that is not REA
   CHECK(buf.held_frames() == 2);
 }
 
-TEST_CASE("a closed buffer refuses appends and keeps what it held collectable") {
+TEST_CASE("a_closed_buffer_refuses_appends_and_keeps_what_it_held_collectable") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   buf.append_dispatch(",\"t\":\"X\",\"d\":{}}");
@@ -109,7 +109,7 @@ TEST_CASE("a closed buffer refuses appends and keeps what it held collectable") 
   CHECK(buf.collect(batch) == 1);
 }
 
-TEST_CASE("a writer appends several frames under one lock with consecutive seqs") {
+TEST_CASE("a_writer_appends_several_frames_under_one_lock_with_consecutive_seqs") {
   outbound_limits limits;
   outbound_buffer buf{&limits};
   {
@@ -128,7 +128,7 @@ TEST_CASE("a writer appends several frames under one lock with consecutive seqs"
 // Random appends of random sizes (across many small chunks), collects,
 // detaches and resumes at random points, under tight bounds, against a model
 // of which frames must be held. ASan checks every chunk's lifetime.
-TEST_CASE("random appends, collects, evictions and resumes match a model of the held frames") {
+TEST_CASE("random_appends_collects_evictions_and_resumes_match_a_model_of_the_held_frames") {
   outbound_limits limits;
   limits.first_chunk_bytes = 48;
   limits.resume_max_frames = 12;

@@ -35,8 +35,7 @@ bool aborts_in_child(Fn fn) {
 
 }  // namespace
 
-TEST_CASE("store calls pass off io threads and abort on one when checks are on",
-          "[store][thread_role]") {
+TEST_CASE("store_calls_pass_off_io_threads_and_abort_on_one_when_checks_are_on") {
   temp_dir dir;
   auto store = open_ok(options_for(dir));
   REQUIRE(store->upsert_user({7, "alice", false}));

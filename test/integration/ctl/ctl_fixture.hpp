@@ -20,6 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "test/support/admin_auth.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
 namespace herald::ctl_test {
@@ -30,11 +32,13 @@ using json = nlohmann::json;
 /// One heraldd on free ports with its data in a temp dir; restartable on the same data.
 class node_fixture {
 public:
-  node_fixture() {
+  /// `admin_keys`: extra `key = value` lines of the [admin] table.
+  explicit node_fixture(const std::string& admin_keys = {}) {
     config_ = dir_.write_file(
-        "node.toml", "[node]\nname = \"ctl-itest\"\ndata_dir = \"" + dir_.path() +
-                         "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
-                         "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
+        "node.toml", "[node]\nname = \"ctl-itest\"\ndata_dir = \"" + dir_.file("data") +
+                         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) + "\"\n" +
+                         admin_keys +
+                         "\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
                          "\"\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
     start();
   }
@@ -47,7 +51,7 @@ public:
           auto r = net::http_fetch("127.0.0.1", admin_, "GET", "/readyz", {}, 2s);
           return (r.ok() && r.status == 200) || !node_->running();
         },
-        30s);
+        30s, testing::slow_poll_step);
     INFO("heraldd stderr: " << node_->err());
     REQUIRE(up);
     REQUIRE(node_->running());
@@ -59,9 +63,10 @@ public:
     return node_->wait_for(20s);
   }
 
-  /// heraldctl --node <admin> args...
+  /// heraldctl --node <admin> --token-file <data>/admin.token args...
   testing::run_result ctl(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"--node", "127.0.0.1:" + std::to_string(admin_)});
+    args.insert(args.begin(),
+                {"--node", "127.0.0.1:" + std::to_string(admin_), "--token-file", token_file()});
     return testing::run_process(testing::bin_path("heraldctl"), args, 30s);
   }
 
@@ -100,6 +105,12 @@ public:
     http::read(stream, buf, res);
     return {res.result_int(), res.body(), std::string{res[http::field::retry_after]}};
   }
+
+  /// The node's data dir and the admin token heraldd generated there.
+  std::string data_dir() const { return dir_.path().string() + "/data"; }
+  std::string token_file() const { return data_dir() + "/admin.token"; }
+  std::string admin_token() const { return testing::read_admin_token(data_dir()); }
+  std::string config_file() const { return config_; }
 
   std::string admin_url() const { return "127.0.0.1:" + std::to_string(admin_); }
   uint16_t admin_port() const { return admin_; }

@@ -15,6 +15,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "test/support/admin_auth.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/gateway_client.hpp"
 #include "test/support/process.hpp"
 #include "test/support/rest_client.hpp"
@@ -49,8 +51,8 @@ public:
   /// `gateway_keys`: extra `key = value` lines of the [gateway] table.
   explicit node(const std::string& gateway_keys = {}) {
     config_ = dir_.write_file(
-        "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.path() +
-                         "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
+        "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.file("data") +
+                         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
                          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
                          "\"\n" + gateway_keys +
                          "\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
@@ -75,13 +77,20 @@ public:
           auto r = testing::http_call(admin_, "GET", "/readyz", {}, {}, 2s);
           return r.status == 200 || !process_->running();
         },
-        30s);
+        30s, testing::slow_poll_step);
     INFO("heraldd stderr: " << process_->err());
     REQUIRE(up);
     REQUIRE(process_->running());
   }
 
   uint16_t admin_port() const { return admin_; }
+  /// The node's data dir and the admin token heraldd generated there.
+  std::string data_dir() const { return dir_.path().string() + "/data"; }
+  std::string token_file() const { return data_dir() + "/admin.token"; }
+  /// `Authorization: Bearer <admin token>` for direct admin API calls.
+  std::vector<std::pair<std::string, std::string>> admin_headers() const {
+    return testing::admin_auth(testing::read_admin_token(data_dir()));
+  }
   uint16_t gateway_port() const { return gateway_; }
   testing::child_process& process() { return *process_; }
   std::string admin_address() const { return "127.0.0.1:" + std::to_string(admin_); }
@@ -89,7 +98,7 @@ public:
   /// An admin API call that must answer `status` with a JSON object.
   json admin(const std::string& method, const std::string& path, const json& body,
              unsigned status) const {
-    auto r = testing::http_call(admin_, method, path, body.dump());
+    auto r = testing::http_call(admin_, method, path, body.dump(), admin_headers());
     INFO(method << " " << path << " " << body.dump() << " -> " << r.status << " " << r.body
                 << r.error);
     REQUIRE(r.status == status);
@@ -156,9 +165,9 @@ public:
     return m;
   }
 
-  /// heraldctl --node <admin> args...
+  /// heraldctl --node <admin> --token-file <data>/admin.token args...
   testing::run_result ctl(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"--node", admin_address()});
+    args.insert(args.begin(), {"--node", admin_address(), "--token-file", token_file()});
     return testing::run_process(testing::bin_path("heraldctl"), args, 30s);
   }
 

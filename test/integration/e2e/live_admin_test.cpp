@@ -11,7 +11,7 @@
 using namespace herald;
 using namespace herald::e2e;
 
-TEST_CASE("Live admin changes are dispatched to the sessions they concern", "[integration][e2e]") {
+TEST_CASE("live_admin_changes_are_dispatched_to_the_sessions_they_concern") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");
@@ -89,8 +89,7 @@ TEST_CASE("Live admin changes are dispatched to the sessions they concern", "[in
   CHECK(bob_ws->seq_errors().empty());
 }
 
-TEST_CASE("Admin API rejects duplicates and unknown ids without dispatching anything",
-          "[integration][e2e]") {
+TEST_CASE("admin_api_rejects_duplicates_and_unknown_ids_without_dispatching_anything") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");
@@ -101,18 +100,21 @@ TEST_CASE("Admin API rejects duplicates and unknown ids without dispatching anyt
   auto bob_ws = connect(n, bob, 1);
 
   auto dup = testing::http_call(n.admin_port(), "POST", "/v1/members",
-                                json{{"guild", guild}, {"user", bob.id}}.dump());
+                                json{{"guild", guild}, {"user", bob.id}}.dump(), n.admin_headers());
   CHECK(dup.status == 409);
-  auto unknown_user = testing::http_call(n.admin_port(), "POST", "/v1/members",
-                                         json{{"guild", guild}, {"user", "123"}}.dump());
+  auto unknown_user =
+      testing::http_call(n.admin_port(), "POST", "/v1/members",
+                         json{{"guild", guild}, {"user", "123"}}.dump(), n.admin_headers());
   CHECK(unknown_user.status == 404);
-  auto unknown_guild = testing::http_call(n.admin_port(), "POST", "/v1/channels",
-                                          json{{"guild", "999"}, {"name", "x"}}.dump());
+  auto unknown_guild =
+      testing::http_call(n.admin_port(), "POST", "/v1/channels",
+                         json{{"guild", "999"}, {"name", "x"}}.dump(), n.admin_headers());
   CHECK(unknown_guild.status == 404);
   auto both = testing::http_call(
       n.admin_port(), "PUT", "/v1/overwrites",
       json{{"channel", general}, {"member", bob.id}, {"role", guild}, {"allow", "0"}, {"deny", "0"}}
-          .dump());
+          .dump(),
+      n.admin_headers());
   CHECK(both.status == 400);
 
   // Nothing was dispatched: the next dispatch both sessions see is this message.

@@ -54,14 +54,14 @@ child_outcome run_in_child(const std::function<void()>& fn) {
 
 }  // namespace
 
-TEST_CASE("a held expectation costs nothing and continues", "[expects]") {
+TEST_CASE("a_held_expectation_costs_nothing_and_continues") {
   int evaluated = 0;
   HERALD_EXPECTS(++evaluated == 1);
   HERALD_ASSERT(evaluated == 1);
   CHECK(evaluated == 1);
 }
 
-TEST_CASE("a failed expectation aborts naming the expression and its location", "[expects]") {
+TEST_CASE("a_failed_expectation_aborts_naming_the_expression_and_its_location") {
   auto out = run_in_child([] {
     int index = 5;
     HERALD_EXPECTS(index < 4);
@@ -71,13 +71,13 @@ TEST_CASE("a failed expectation aborts naming the expression and its location", 
   CHECK(out.stderr_text.find("precondition failed: index < 4") != std::string::npos);
 }
 
-TEST_CASE("a failed assertion aborts", "[expects]") {
+TEST_CASE("a_failed_assertion_aborts") {
   auto out = run_in_child([] { HERALD_ASSERT(1 + 1 == 3); });
   CHECK(out.aborted);
   CHECK(out.stderr_text.find("assertion failed: 1 + 1 == 3") != std::string::npos);
 }
 
-TEST_CASE("a thread's role is other until a scope sets it, per thread", "[thread_role]") {
+TEST_CASE("a_thread_s_role_is_other_until_a_scope_sets_it_per_thread") {
   using herald::base::current_thread_role;
   using herald::base::scoped_thread_role;
   using herald::base::thread_role;
@@ -93,7 +93,7 @@ TEST_CASE("a thread's role is other until a scope sets it, per thread", "[thread
   CHECK(current_thread_role() == thread_role::other);
 }
 
-TEST_CASE("a blocking call on an io thread aborts, elsewhere it passes", "[thread_role]") {
+TEST_CASE("a_blocking_call_on_an_io_thread_aborts_elsewhere_it_passes") {
   using herald::base::scoped_thread_role;
   using herald::base::thread_role;
   auto on_io = run_in_child([] {

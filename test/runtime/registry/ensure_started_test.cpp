@@ -42,7 +42,7 @@ supervision::partition_supervisor started_partitions(caf::actor_system& sys) {
 
 }  // namespace
 
-TEST_CASE("ensure_started starts a key's actor once and registers it") {
+TEST_CASE("ensure_started_starts_a_key_s_actor_once_and_registers_it") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   registry::id_registry reg{"keyed"};
@@ -60,7 +60,7 @@ TEST_CASE("ensure_started starts a key's actor once and registers it") {
   supervision::stop_supervisor(sys, parts.owner(), milliseconds{5000});
 }
 
-TEST_CASE("racing ensure_started calls for one key get one actor") {
+TEST_CASE("racing_ensure_started_calls_for_one_key_get_one_actor") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   registry::id_registry reg{"keyed"};
@@ -90,7 +90,7 @@ TEST_CASE("racing ensure_started calls for one key get one actor") {
   supervision::stop_supervisor(sys, parts.owner(), milliseconds{5000});
 }
 
-TEST_CASE("registered_start refuses a key held by a live actor with start_errc::already_started") {
+TEST_CASE("registered_start_refuses_a_key_held_by_a_live_actor_with_start_errc_already_started") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   registry::id_registry reg{"keyed"};
@@ -109,7 +109,7 @@ TEST_CASE("registered_start refuses a key held by a live actor with start_errc::
   caf::anon_send_exit(holder, caf::exit_reason::kill);
 }
 
-TEST_CASE("the async ensure_started reports supervisor_unavailable before the partitions run") {
+TEST_CASE("the_async_ensure_started_reports_supervisor_unavailable_before_the_partitions_run") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   registry::id_registry reg{"keyed"};

@@ -14,6 +14,7 @@
 #include "runtime/node/node.hpp"
 #include "runtime/node/node_config.hpp"
 #include "runtime/supervision/worker.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
 using namespace herald;
@@ -105,7 +106,7 @@ unsigned admin_status(uint16_t port, const std::string& target) {
 
 }  // namespace
 
-TEST_CASE("draining_turns_readyz_503_and_stops_services_before_system_children", "[node]") {
+TEST_CASE("draining_turns_readyz_503_and_stops_services_before_system_children") {
   testing::temp_dir dir;
   auto tr = std::make_shared<trace>();
   auto sys_gate = std::make_shared<std::atomic<bool>>(false);
@@ -113,7 +114,7 @@ TEST_CASE("draining_turns_readyz_503_and_stops_services_before_system_children",
   node::node_options opts;
   opts.system_children.push_back(gated_child("sys", tr, sys_gate));
   opts.service_children.push_back(gated_child("svc", tr, svc_gate));
-  node::node n{node_cfg(dir.path() + "/data", 120000), std::move(opts)};
+  node::node n{node_cfg(dir.file("data"), 120000), std::move(opts)};
   REQUIRE_FALSE(n.start());
   auto port = n.admin_port();
   REQUIRE(port != 0);
@@ -135,13 +136,13 @@ TEST_CASE("draining_turns_readyz_503_and_stops_services_before_system_children",
   CHECK(admin_status(port, "/healthz") == 0);
 }
 
-TEST_CASE("a_shutdown_past_the_deadline_reports_failure", "[node]") {
+TEST_CASE("a_shutdown_past_the_deadline_reports_failure") {
   testing::temp_dir dir;
   auto tr = std::make_shared<trace>();
   auto never = std::make_shared<std::atomic<bool>>(false);
   node::node_options opts;
   opts.service_children.push_back(gated_child("stuck", tr, never));
-  node::node n{node_cfg(dir.path() + "/data", 200), std::move(opts)};
+  node::node n{node_cfg(dir.file("data"), 200), std::move(opts)};
   REQUIRE_FALSE(n.start());
   CHECK_FALSE(n.shutdown());
   CHECK(tr->has("exit:stuck"));
@@ -149,7 +150,7 @@ TEST_CASE("a_shutdown_past_the_deadline_reports_failure", "[node]") {
   CHECK(n.shutdown());  // idempotent: nothing left to stop
 }
 
-TEST_CASE("a_root_supervisor_that_gives_up_turns_the_node_unready", "[node]") {
+TEST_CASE("a_root_supervisor_that_gives_up_turns_the_node_unready") {
   testing::temp_dir dir;
   node::node_options opts;
   supervision::child_spec spec;
@@ -160,7 +161,7 @@ TEST_CASE("a_root_supervisor_that_gives_up_turns_the_node_unready", "[node]") {
     return supervision::spawn_worker(ctx.system, crashing_worker, armed);
   };
   opts.service_children.push_back(spec);
-  node::node n{node_cfg(dir.path() + "/data", 10000), std::move(opts)};
+  node::node n{node_cfg(dir.file("data"), 10000), std::move(opts)};
   REQUIRE_FALSE(n.start());
   CHECK(n.ready());
   *armed = true;  // every restart crashes again: service_sup, then root, give up

@@ -1,18 +1,26 @@
 // SPDX-License-Identifier: Apache-2.0
-// The session calls the gateway relies on: async open and resume lookup, and the
-// subscription list (bug D: a guild listed twice, or after the user left it).
+// The dispatch API's session calls the gateway relies on: async open and resume lookup, and the
+// session's subscription list (bug D: a guild listed twice, or after the user left it).
 
+#include <algorithm>
 #include <future>
 
 #include <caf/scoped_actor.hpp>
 
 #include "actors/relay/relay_messages.hpp"
-#include "test/actors/gateway/gateway_fixture.hpp"
+#include "test/actors/dispatch/dispatch_fixture.hpp"
 
 namespace {
 
 using namespace herald;
-using namespace herald::gateway_test;
+using namespace herald::dispatch_test;
+
+constexpr uint64_t alice = 100;
+constexpr uint64_t bob = 101;
+constexpr uint64_t guild_a = (uint64_t{1} << 22) | 7;
+constexpr uint64_t guild_b = (uint64_t{2} << 22) | 7;
+constexpr uint64_t channel_a = guild_a + 1;
+constexpr uint64_t channel_b = guild_b + 1;
 
 session::session_params params_for(uint64_t user, std::vector<uint64_t> guilds) {
   session::session_params p;
@@ -43,16 +51,16 @@ std::vector<uint64_t> subscriptions(caf::actor_system& sys, const caf::actor& se
 }
 
 struct env_with_guilds {
-  env_with_guilds() : env(dispatch::dispatch_config{}) {
-    seed_guild(*env.storage, guild_a, alice, {bob}, {channel_a});
-    seed_guild(*env.storage, guild_b, alice, {}, {channel_b});
+  env_with_guilds() {
+    guild_seed(guild_a, alice).add_member(bob).add_channel(channel_a).save(*env.storage);
+    guild_seed(guild_b, alice).add_channel(channel_b).save(*env.storage);
   }
-  services_env env;
+  dispatch_env env;
 };
 
 }  // namespace
 
-TEST_CASE("open_session_async reports the started, registered session") {
+TEST_CASE("open_session_async_reports_the_started_registered_session") {
   env_with_guilds e;
   auto opened = open_async(e.env.svc, params_for(bob, {guild_a}));
   REQUIRE(opened);
@@ -64,7 +72,7 @@ TEST_CASE("open_session_async reports the started, registered session") {
   caf::anon_send(opened->actor, session::close_atom::value);
 }
 
-TEST_CASE("resume_session_async finds a live session and refuses an unknown one") {
+TEST_CASE("resume_session_async_finds_a_live_session_and_refuses_an_unknown_one") {
   env_with_guilds e;
   auto opened = open_async(e.env.svc, params_for(bob, {guild_a}));
   REQUIRE(opened);
@@ -85,7 +93,7 @@ TEST_CASE("resume_session_async finds a live session and refuses an unknown one"
   caf::anon_send(opened->actor, session::close_atom::value);
 }
 
-TEST_CASE("a guild joined again while subscribing is listed once; a left guild is not listed") {
+TEST_CASE("a_guild_joined_again_while_subscribing_is_listed_once_a_left_guild_is_not_listed") {
   env_with_guilds e;
   auto opened = open_async(e.env.svc, params_for(alice, {guild_a, guild_b}));
   REQUIRE(opened);
