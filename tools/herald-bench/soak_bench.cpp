@@ -380,9 +380,29 @@ int run_soak(const soak_options& o) {
               << "fds_start=" << fds_start << "\n"
               << "fds_end=" << fds_end << "\n"
               << "node_alive=" << (alive ? 1 : 0) << "\n";
-    bool ok = alive && !sum.done && identified == o.sessions && sum.gaps == 0 && sum.missing == 0 &&
-              sum.leaked == 0 && sum.resumes_failed == 0 && sum.closed == 0 && post_failures == 0 &&
-              bad_unexpected == 0 && fds_end <= fds_start + static_cast<long>(o.fd_slack);
+    // Every failed condition is named on stderr so a red run says why.
+    std::vector<std::string> failures;
+    auto require = [&](bool cond, const char* what) {
+      if (!cond) {
+        failures.emplace_back(what);
+      }
+    };
+    require(alive, "node_alive");
+    require(!sum.done, "worker_reported");
+    require(identified == o.sessions, "identified");
+    require(sum.gaps == 0, "seq_gaps");
+    require(sum.missing == 0, "missing_frames");
+    require(sum.leaked == 0, "leaked_frames");
+    require(sum.duplicates == 0, "duplicate_frames");
+    require(sum.resumes_failed == 0, "resumes_failed");
+    require(sum.closed == 0, "sessions_closed");
+    require(post_failures == 0, "post_failures");
+    require(bad_unexpected == 0, "bad_clients_unexpected");
+    require(fds_end <= fds_start + static_cast<long>(o.fd_slack), "fds_end");
+    for (const auto& f : failures) {
+      std::cerr << "herald-bench soak: FAILED " << f << "\n";
+    }
+    bool ok = failures.empty();
     stop_server();
     return ok ? 0 : 1;
   } catch (const std::exception& e) {

@@ -30,12 +30,12 @@ std::map<std::string, std::string> keys_of(const std::string& out) {
 }  // namespace
 
 TEST_CASE("soak: 2,000 sessions for 60 s stay exact under churn and bad clients", "[soak]") {
-  using namespace herald::test;
-  auto r = run_process(bin_path("herald-bench"),
-                       {"soak", "--sessions", "2000", "--duration", "60", "--post-rate", "10",
-                        "--reconnect-rate", "10", "--reidentify-rate", "2", "--bad-client-rate",
-                        "1", "--heraldd", bin_path("heraldd")},
-                       std::chrono::seconds{280});
+  using namespace herald::testing;
+  auto r = run_process(
+      bin_path("herald-bench"),
+      {"soak", "--sessions", "2000", "--duration", "60", "--post-rate", "10", "--reconnect-rate",
+       "10", "--reidentify-rate", "2", "--bad-client-rate", "1", "--heraldd", bin_path("heraldd")},
+      std::chrono::seconds{280});
   std::cout << r.out << r.err;  // the figures, for the log
   REQUIRE(r.exit_code.has_value());
   auto k = keys_of(r.out);
@@ -51,6 +51,7 @@ TEST_CASE("soak: 2,000 sessions for 60 s stay exact under churn and bad clients"
   CHECK(std::stoul(k["bad_clients"]) > 0);
   CHECK(k["bad_clients_unexpected"] == "0");
   CHECK(k["post_failures"] == "0");
+  CHECK(k["sessions_closed"] == "0");
   CHECK(std::stol(k["fds_end"]) <= std::stol(k["fds_start"]) + 16);
   CHECK(std::stoul(k["deliveries"]) > 0);
   CHECK(*r.exit_code == 0);
