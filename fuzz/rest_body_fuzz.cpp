@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Fuzz target: the REST JSON bodies (actors/rest/bodies) and the JSON string encoder every
-// stored message's content goes back out through (actors/guild/detail/json_writer).
+// stored message's content goes back out through (actors/encoding/detail/json_writer).
 // Input: byte 0 picks the parser (even: message create, odd: message edit; bit 1 also
 // encodes the raw rest with append_json_string); the rest is the request body.
 // Checks, besides the sanitizers: refusals are 400 with Discord's code 50109, 50006 or 50035
@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/dispatch/message_text.hpp"
-#include "actors/guild/detail/json_writer.hpp"
+#include "actors/encoding/detail/json_writer.hpp"
 #include "actors/rest/bodies.hpp"
 
 namespace {
@@ -40,7 +40,7 @@ void check_content(const std::string& content) {
     std::abort();
   }
   std::string encoded;
-  herald::guild::detail::append_json_string(encoded, content);
+  herald::encoding::detail::append_json_string(encoded, content);
   auto back = json::parse(encoded, nullptr, false);
   if (!back.is_string() || back.get_ref<const std::string&>() != content) {
     std::abort();  // the reply or dispatch would carry other text than was stored
@@ -77,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Content from the store or another node is not validated again: any bytes must still
     // encode to one valid JSON string.
     std::string encoded;
-    herald::guild::detail::append_json_string(encoded, body);
+    herald::encoding::detail::append_json_string(encoded, body);
     auto back = json::parse(encoded, nullptr, false);
     if (!back.is_string()) {
       std::abort();

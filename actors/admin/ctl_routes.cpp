@@ -12,11 +12,10 @@
 #include "actors/admin/serial_worker.hpp"
 #include "actors/dispatch/api.hpp"
 #include "actors/dispatch/commands.hpp"
-#include "actors/dispatch/dispatch_error.hpp"
 #include "actors/domain/convert.hpp"
 #include "actors/domain/guild_state.hpp"
-#include "actors/permissions/bits.hpp"
-#include "actors/session/session_actor.hpp"
+#include "actors/domain/permission_bits.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "runtime/log/log.hpp"
 
 namespace herald::admin {
@@ -209,7 +208,7 @@ json create_guild(const ctl_context& ctx, const net::http_request& req) {
     throw from_dispatch(started.error());
   }
   // The owner's live sessions subscribe now and get GUILD_CREATE.
-  ctx.svc->user_sessions.dispatch(owner.id_, session::join_guild_atom::value, info.id_);
+  dispatch::notify_member_joined(ctx.svc, owner.id_, info.id_);
   log::get("admin")->info("created guild {} ({}) owned by {}", info.id_, name, owner.id_);
   return {
       {"id", format_snowflake(info.id_)}, {"name", name}, {"owner", format_snowflake(owner.id_)}};

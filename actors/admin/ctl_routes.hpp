@@ -25,9 +25,9 @@
 #include <functional>
 #include <memory>
 
-#include "actors/dispatch/services.hpp"
 #include "actors/domain/snowflake.hpp"
 #include "actors/identity/token_authority.hpp"
+#include "actors/services/services.hpp"
 #include "runtime/net/http_server.hpp"
 
 namespace herald::admin {

@@ -8,7 +8,7 @@
 #include <variant>
 
 #include "actors/admin/ctl_routes.hpp"
-#include "actors/dispatch/services.hpp"
+#include "actors/dispatch/start_services.hpp"
 #include "actors/gateway/gateway_server.hpp"
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
@@ -16,6 +16,7 @@
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/net/fd_budget.hpp"
 #include "runtime/net/http_server.hpp"
 
 namespace herald::app {
@@ -64,6 +65,35 @@ std::optional<std::string> open_store(app_state& st) {
   return std::nullopt;
 }
 
+// One line at start with the limits in force; a warning when they leave the store, the
+// cluster and the admin API less than net::fd_headroom descriptors.
+void log_connection_budget(const net::server_options& so) {
+  auto lg = log::get("app");
+  uint64_t nofile = net::open_files_limit();
+  lg->info(
+      "gateway.max_connections={} gateway.max_connections_per_ip={} (RLIMIT_NOFILE {}, "
+      "headroom {})",
+      so.max_connections, so.max_connections_per_ip, nofile, net::fd_headroom);
+  if (so.max_connections == 0 || so.max_connections + net::fd_headroom > nofile) {
+    lg->warn(
+        "gateway.max_connections={} leaves fewer than {} of the {} descriptors "
+        "(RLIMIT_NOFILE) to the store, the cluster and the admin API",
+        so.max_connections, net::fd_headroom, nofile);
+  }
+}
+
+// Why the node should get no new clients although it runs; read by /readyz.
+std::optional<std::string> front_door_not_ready(const net::http_server& front) {
+  auto h = front.health();
+  if (h.at_max_connections) {
+    return std::string{"gateway at max_connections"};
+  }
+  if (!h.accept_failing.empty()) {
+    return "gateway accept failing: " + h.accept_failing;
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> start_front_door(app_state& st) {
   auto ep = config::parse_endpoint(st.cfg.get_string("gateway.listen"));
   net::server_options so;
@@ -71,6 +101,9 @@ std::optional<std::string> start_front_door(app_state& st) {
   so.host = ep->host;
   so.port = ep->port;
   so.threads = static_cast<size_t>(st.cfg.get_int("gateway.threads"));
+  so.max_connections = static_cast<size_t>(st.cfg.get_int("gateway.max_connections"));
+  so.max_connections_per_ip = static_cast<size_t>(st.cfg.get_int("gateway.max_connections_per_ip"));
+  log_connection_budget(so);
   st.front = std::make_unique<net::http_server>(so);
   auto tokens = st.tokens;
   auto authenticate = [tokens](std::string_view t) { return tokens->authenticate(t); };
@@ -91,6 +124,10 @@ std::optional<std::string> start_front_door(app_state& st) {
   go.public_url = st.cfg.get_string("gateway.public_url");
   go.flush_delay = std::chrono::microseconds{st.cfg.get_int("gateway.flush_delay_us")};
   go.io_threads = so.threads;
+  go.identify_limits.max_concurrency =
+      static_cast<uint32_t>(st.cfg.get_int("gateway.identify_max_concurrency"));
+  go.identify_limits.daily_total =
+      static_cast<uint32_t>(st.cfg.get_int("gateway.identify_daily_limit"));
   st.gateway = std::make_shared<gateway::gateway_server>(st.svc, go, authenticate);
   st.front->on_websocket(
       [gw = st.gateway](net::ws_connection_ptr conn) { gw->accept(std::move(conn)); });
@@ -98,6 +135,15 @@ std::optional<std::string> start_front_door(app_state& st) {
   rest_ctx->svc = st.svc;
   rest_ctx->authenticate = authenticate;
   rest_ctx->gateway_url = st.cfg.get_string("gateway.public_url");
+  rest_ctx->identify_budget =
+      [gw = std::weak_ptr<gateway::gateway_server>(st.gateway)](uint64_t user_id) {
+        rest::session_start_limit out;
+        if (auto g = gw.lock()) {
+          auto b = g->identify_budget_of(user_id);
+          out = {b.total, b.remaining, b.reset_after_ms, b.max_concurrency};
+        }
+        return out;
+      };
   rest_ctx->draining = &st.draining;
   rest_ctx->drain_retry_after_s = drain_retry_after_s;
   rest::mount_routes(*st.front, rest_ctx);
@@ -118,7 +164,9 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   if (auto err = open_store(st)) {
     return err;
   }
-  st.tokens = std::make_shared<identity::token_authority>(std::get<0>(secret), st.store);
+  st.tokens = std::make_shared<identity::token_authority>(
+      std::get<0>(secret), st.store,
+      *config::parse_duration(st.cfg.get_string("identity.token_max_age")));
   dispatch::dispatch_config dc;
   dc.resume_gateway_url = st.cfg.get_string("gateway.public_url");
   auto svc = dispatch::start_services(sys, dc, st.store);
@@ -167,6 +215,9 @@ node::node_options make_node_options(const config::config& cfg) {
                      identity::generated_secret_path("").filename().string()};
   opts.on_start = [st](caf::actor_system& sys) { return start(*st, sys); };
   opts.on_stop = [st] { stop(*st); };
+  opts.not_ready_reason = [st]() -> std::optional<std::string> {
+    return st->front ? front_door_not_ready(*st->front) : std::nullopt;
+  };
   opts.admin_routes = [st](net::http_server& server, caf::actor_system&) {
     if (!st->svc) {
       return;

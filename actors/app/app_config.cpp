@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/app/app_config.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 #include "actors/identity/secret.hpp"
 #include "runtime/config/validators.hpp"
+#include "runtime/net/fd_budget.hpp"
 #include "runtime/node/node_config.hpp"
 
 namespace herald::app {
@@ -21,11 +25,29 @@ config::validator empty_or_min_length(size_t n) {
   };
 }
 
+/// The host of a ws:// or wss:// URL ("[::]" keeps its brackets).
+std::string_view url_host(std::string_view url) {
+  url.remove_prefix(url.find("://") + 3);
+  if (url.empty()) {
+    return url;
+  }
+  auto end = url.front() == '[' ? url.find(']') + 1 : url.find_first_of(":/?");
+  return url.substr(0, std::min(end, url.size()));
+}
+
+/// A URL clients can connect to: ws:// or wss://, and not a wildcard address (the default
+/// `ws://<gateway.listen>` is one when the listener binds every interface).
 config::validator ws_url() {
   return [](const config::value& v) -> std::optional<std::string> {
     const auto& s = std::get<std::string>(v);
     if (s.rfind("ws://", 0) != 0 && s.rfind("wss://", 0) != 0) {
       return "expected a ws:// or wss:// URL, got \"" + s + "\"";
+    }
+    auto host = url_host(s);
+    if (host.empty() || host == "0.0.0.0" || host == "[::]") {
+      return "\"" + s +
+             "\" names no address clients can connect to (gateway.listen binds every "
+             "interface): set gateway.public_url to the URL clients use";
     }
     return std::nullopt;
   };
@@ -36,7 +58,8 @@ config::validator ws_url() {
 void register_config_keys(config::schema& s) {
   s.add({"gateway.public_url", value_type::string,
          "URL clients are told to connect to (GET /gateway `url`, READY `resume_gateway_url`); "
-         "set it when a proxy or another host name is in front.",
+         "set it when a proxy or another host name is in front, and whenever gateway.listen is "
+         "a wildcard (0.0.0.0, [::]): heraldd refuses to start with a wildcard public URL.",
          "`ws://<gateway.listen>`",
          [](const config::config& c) {
            return config::value{"ws://" + c.get_string("gateway.listen")};
@@ -49,10 +72,30 @@ void register_config_keys(config::schema& s) {
          "How long the gateway waits after a burst's first ready frame before writing the "
          "ready sessions, so more of them share one flush and one writev (added latency).",
          "`2000`", config::fixed(int64_t{2000}), config::int_range(0, 100000)});
+  s.add({"gateway.max_connections", value_type::integer,
+         "Open connections the gateway and REST listener holds at once (WebSocket and HTTP "
+         "alike); one more gets 503 with Retry-After and /readyz turns 503. 0: no limit.",
+         "`RLIMIT_NOFILE` − 128, at least 16",
+         [](const config::config&) {
+           return config::value{static_cast<int64_t>(net::default_max_connections())};
+         },
+         config::int_range(0, 10000000)});
+  s.add({"gateway.max_connections_per_ip", value_type::integer,
+         "Open connections of the gateway and REST listener from one client IP address "
+         "(loopback counts like any other); one more gets 503 with Retry-After. 0: no limit.",
+         "`1000`", config::fixed(int64_t{1000}), config::int_range(0, 10000000)});
   s.add({"gateway.heartbeat_interval_ms", value_type::integer,
          "Heartbeat interval sent in Hello; a client silent for longer (plus a grace) is "
          "closed with 4009.",
          "`41250`", config::fixed(int64_t{41250}), config::int_range(100, 3600000)});
+  s.add({"gateway.identify_max_concurrency", value_type::integer,
+         "Identifies one user may make per 5 s (Discord's max_concurrency, reported by GET "
+         "/gateway/bot); more get op 9. 0: unlimited.",
+         "`16`", config::fixed(int64_t{16}), config::int_range(0, 1000)});
+  s.add({"gateway.identify_daily_limit", value_type::integer,
+         "Identifies one user may make per 24 h (Discord's session_start_limit.total, reported "
+         "by GET /gateway/bot); more get op 9. 0: unlimited.",
+         "`1000`", config::fixed(int64_t{1000}), config::int_range(0, 100000000)});
   s.add({"identity.secret", value_type::string,
          "HMAC secret that signs user tokens (at least 16 bytes). Empty: use "
          "identity.secret_file, else a generated secret in `<node.data_dir>/identity.secret`.",
@@ -61,6 +104,10 @@ void register_config_keys(config::schema& s) {
          "File holding the token secret (one line, at least 16 bytes); used when "
          "identity.secret is empty.",
          "empty", config::fixed(std::string{}), nullptr});
+  s.add({"identity.token_max_age", value_type::string,
+         "Tokens issued longer ago than this are refused (REST 401, gateway 4004): `0` (never "
+         "expire) or a duration like `12h` or `30d` (units s, m, h, d).",
+         "`0`", config::fixed(std::string{"0"}), config::duration()});
   s.add({"store.sync", value_type::string,
          "Durability of the embedded store (`<node.data_dir>/herald.db`): `full` fsyncs every "
          "commit (survives power loss), `normal` only at checkpoints (survives a crash of "

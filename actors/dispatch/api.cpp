@@ -6,17 +6,22 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "actors/dispatch/ensure_started.hpp"
 #include "actors/dispatch/staged_session.hpp"
 #include "actors/relay/relay_messages.hpp"
+#include "actors/services/dispatch_error.hpp"
+#include "runtime/registry/ensure_started.hpp"
 #include "runtime/supervision/dynamic_supervisor.hpp"
 
 namespace herald::dispatch {
 
 caf::expected<caf::actor> guild_actor_of(const services_ptr& svc, uint64_t guild_id,
                                          std::chrono::milliseconds timeout) {
-  return ensure_started(svc->system, svc->guilds, svc->guild_supervisor, svc->guild_spec, guild_id,
-                        timeout);
+  auto guild = registry::ensure_started(svc->system, svc->guilds, svc->guild_supervisor,
+                                        svc->guild_spec, guild_id, timeout);
+  if (!guild) {
+    return from_start_error(std::move(guild.error()));
+  }
+  return guild;
 }
 
 caf::expected<guild::publish_ack> publish(const services_ptr& svc, const proto::event& event,
@@ -126,6 +131,10 @@ uint64_t next_session_id() {
   static const uint64_t base =
       static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) << 20;
   return base + counter.fetch_add(1, std::memory_order_relaxed) + 1;
+}
+
+void notify_member_joined(const services_ptr& svc, uint64_t user_id, uint64_t guild_id) {
+  svc->user_sessions.dispatch(user_id, session::join_guild_atom::value, guild_id);
 }
 
 }  // namespace herald::dispatch

@@ -13,7 +13,7 @@
 #include <caf/actor.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/dispatch/services.hpp"
+#include "actors/dispatch/start_services.hpp"
 #include "actors/guild/guild_actor.hpp"
 #include "actors/session/session_actor.hpp"
 #include "proto/domain.pb.h"
@@ -70,5 +70,10 @@ void resume_session_async(const services_ptr& svc, uint64_t session_id,
 
 /// A fresh session id (snowflake-like, unique within the process).
 uint64_t next_session_id();
+
+/// Tells `user_id`'s live sessions on this node that the user became a member
+/// of `guild_id` outside a guild event (e.g. the owner of a guild just
+/// created): each subscribes and gets GUILD_CREATE. Cast; returns at once.
+void notify_member_joined(const services_ptr& svc, uint64_t user_id, uint64_t guild_id);
 
 }  // namespace herald::dispatch

@@ -12,9 +12,9 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/message.hpp>
 
-#include "actors/dispatch/dispatch_error.hpp"
-#include "actors/dispatch/ensure_started.hpp"
 #include "actors/domain/snowflake.hpp"
+#include "actors/services/dispatch_error.hpp"
+#include "runtime/registry/ensure_started.hpp"
 
 namespace herald::dispatch {
 
@@ -79,60 +79,26 @@ template <class Done>
 void publish_from(caf::event_based_actor* self, const services_ptr& svc, proto::event event,
                   std::chrono::milliseconds timeout, Done done) {
   uint64_t guild_id = event.guild_id();
-  ensure_started(self, svc->guilds, svc->guild_supervisor, svc->guild_spec, guild_id, timeout,
-                 [self, svc, event = std::move(event), timeout,
-                  done](caf::expected<caf::actor> guild) mutable {
-                   if (!guild) {
-                     done(caf::expected<guild::publish_ack>{std::move(guild.error())});
-                     self->quit();
-                     return;
-                   }
-                   self->request(*guild, timeout, guild::publish_atom::value, std::move(event))
-                       .then(
-                           [self, done](guild::publish_ack& ack) mutable {
-                             done(caf::expected<guild::publish_ack>{std::move(ack)});
-                             self->quit();
-                           },
-                           [self, done](caf::error& err) mutable {
-                             done(caf::expected<guild::publish_ack>{std::move(err)});
-                             self->quit();
-                           });
-                 });
-}
-
-// -- guild_of_channel: the store's index when it has one -------------------------------
-
-template <class Store>
-auto store_lookup(Store& st, uint64_t channel_id, int)
-    -> decltype(st.guild_of_channel(channel_id), std::optional<caf::expected<uint64_t>>{}) {
-  auto found = st.guild_of_channel(channel_id);
-  if (!found) {
-    if (found.error().code_ == store::store_errc::not_found) {
-      return caf::expected<uint64_t>{
-          make_error(command_errc::unknown_channel, std::to_string(channel_id))};
-    }
-    return caf::expected<uint64_t>{make_error(dispatch_errc::store_error, found.error().message_)};
-  }
-  return caf::expected<uint64_t>{static_cast<uint64_t>(found.value())};
-}
-
-template <class Store>
-std::optional<caf::expected<uint64_t>> store_lookup(Store&, uint64_t, long) {
-  return std::nullopt;  // this store has no guild_of_channel: scan
-}
-
-caf::expected<uint64_t> scan_for_channel(store::store& st, uint64_t channel_id) {
-  auto ids = st.list_guild_ids();
-  if (!ids) {
-    return make_error(dispatch_errc::store_error, ids.error().message_);
-  }
-  for (auto id : ids.value()) {
-    auto state = st.load_guild(id);
-    if (state && state.value().find_channel(channel_id) != nullptr) {
-      return static_cast<uint64_t>(id);
-    }
-  }
-  return make_error(command_errc::unknown_channel, std::to_string(channel_id));
+  registry::ensure_started(
+      self, svc->guilds, svc->guild_supervisor, svc->guild_spec, guild_id, timeout,
+      [self, svc, event = std::move(event), timeout,
+       done](caf::expected<caf::actor> guild) mutable {
+        if (!guild) {
+          done(caf::expected<guild::publish_ack>{from_start_error(std::move(guild.error()))});
+          self->quit();
+          return;
+        }
+        self->request(*guild, timeout, guild::publish_atom::value, std::move(event))
+            .then(
+                [self, done](guild::publish_ack& ack) mutable {
+                  done(caf::expected<guild::publish_ack>{std::move(ack)});
+                  self->quit();
+                },
+                [self, done](caf::error& err) mutable {
+                  done(caf::expected<guild::publish_ack>{std::move(err)});
+                  self->quit();
+                });
+      });
 }
 
 // Process field 1: the node's other generators (admin ids of users, guilds, channels, roles)
@@ -191,21 +157,15 @@ caf::error make_error(command_errc x, std::string detail) {
                     caf::make_message(std::move(detail))};
 }
 
-void publish_async(const services_ptr& svc, proto::event event, std::chrono::milliseconds timeout,
-                   publish_callback done) {
-  auto once = std::make_shared<once_callback<caf::expected<guild::publish_ack>>>(std::move(done));
-  run_helper<guild::publish_ack>(
-      svc, once, [svc, event = std::move(event), timeout, once](caf::event_based_actor* self) {
-        publish_from(self, svc, event, timeout,
-                     [once](caf::expected<guild::publish_ack> r) { (*once)(std::move(r)); });
-      });
-}
-
 caf::expected<uint64_t> guild_of_channel(const services_ptr& svc, uint64_t channel_id) {
-  if (auto indexed = store_lookup(*svc->store, channel_id, 0)) {
-    return std::move(*indexed);
+  auto found = svc->store->guild_of_channel(channel_id);
+  if (!found) {
+    if (found.error().code_ == store::store_errc::not_found) {
+      return make_error(command_errc::unknown_channel, std::to_string(channel_id));
+    }
+    return make_error(dispatch_errc::store_error, found.error().message_);
   }
-  return scan_for_channel(*svc->store, channel_id);
+  return static_cast<uint64_t>(found.value());
 }
 
 namespace {
@@ -252,16 +212,6 @@ void run_channel_command(const services_ptr& svc, uint64_t channel_id,
                        (*once)(std::move(out));
                      });
       });
-}
-
-/// The stored, not deleted message `message_id` of `channel_id`, or unknown_message.
-caf::expected<domain::message> live_message(const services_ptr& svc, uint64_t channel_id,
-                                            uint64_t message_id) {
-  auto stored = svc->store->get_message(message_id);
-  if (!stored || stored.value().deleted_ || stored.value().channel_id_ != channel_id) {
-    return make_error(dispatch_errc::unknown_message, std::to_string(message_id));
-  }
-  return std::move(stored).value();
 }
 
 /// Discord echoes a create's nonce in the created message: appends it JSON-escaped.
@@ -313,15 +263,10 @@ void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message
                   uint64_t editor_id, std::string content, std::chrono::milliseconds timeout,
                   command_callback done) {
   run_channel_command(svc, channel_id, timeout, std::move(done),
-                      [svc, channel_id, message_id, editor_id, content = std::move(content)](
+                      [channel_id, message_id, editor_id, content = std::move(content)](
                           uint64_t guild_id) -> caf::expected<prepared_event> {
-                        auto stored = live_message(svc, channel_id, message_id);
-                        if (!stored) {
-                          return std::move(stored.error());
-                        }
-                        if (stored->author_id_ != editor_id) {
-                          return make_error(command_errc::not_author, std::to_string(message_id));
-                        }
+                        // VIEW_CHANNEL, existence and authorship are checked by the guild, in
+                        // that order, in the step that applies the edit.
                         prepared_event out;
                         out.message_id = message_id;
                         out.event.set_guild_id(guild_id);
@@ -329,6 +274,7 @@ void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message
                         m->set_id(message_id);
                         m->set_channel_id(channel_id);
                         m->set_guild_id(guild_id);
+                        m->set_author_id(editor_id);
                         m->set_content(content);
                         return out;
                       });
@@ -338,18 +284,16 @@ void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t messa
                     uint64_t user_id, std::chrono::milliseconds timeout, command_callback done) {
   run_channel_command(
       svc, channel_id, timeout, std::move(done),
-      [svc, channel_id, message_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
-        auto stored = live_message(svc, channel_id, message_id);
-        if (!stored) {
-          return std::move(stored.error());
-        }
+      [channel_id, message_id, user_id](uint64_t guild_id) -> caf::expected<prepared_event> {
+        // VIEW_CHANNEL, existence and (for a non-author) MANAGE_MESSAGES are checked by the
+        // guild, in that order, in the step that applies the delete.
         prepared_event out;
         out.message_id = message_id;
         out.event.set_guild_id(guild_id);
         auto* m = out.event.mutable_message_delete();
         m->set_id(message_id);
         m->set_channel_id(channel_id);
-        m->set_actor_id(user_id);  // the guild checks MANAGE_MESSAGES unless it is the author
+        m->set_actor_id(user_id);
         return out;
       });
 }
@@ -386,6 +330,12 @@ client_error client_error_of(const caf::error& err) {
   }
   if (is_error(err, dispatch_errc::unknown_message)) {
     return {404, 10008, "Unknown Message", std::nullopt};
+  }
+  if (is_error(err, dispatch_errc::missing_access)) {
+    return {403, 50001, "Missing Access", std::nullopt};
+  }
+  if (is_error(err, dispatch_errc::not_author)) {
+    return {403, 50005, "Cannot edit a message authored by another user", std::nullopt};
   }
   if (is_error(err, dispatch_errc::missing_permission)) {
     return {403, 50013, "Missing Permissions", std::nullopt};

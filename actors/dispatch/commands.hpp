@@ -16,22 +16,13 @@
 #include <caf/expected.hpp>
 
 #include "actors/dispatch/message_text.hpp"  // max_message_chars, utf8_length
-#include "actors/dispatch/services.hpp"
 #include "actors/guild/guild_actor.hpp"
+#include "actors/services/services.hpp"
 #include "proto/domain.pb.h"
 
 namespace herald::dispatch {
 
-using publish_callback = std::function<void(caf::expected<guild::publish_ack>)>;
-
-/// Publishes `event` to its guild (starting the guild actor if needed) without blocking:
-/// `done` gets the ack or the error (see guild::publish_atom) on a CAF thread. Exactly once,
-/// also when the node shuts down under it (then: unavailable).
-void publish_async(const services_ptr& svc, proto::event event, std::chrono::milliseconds timeout,
-                   publish_callback done);
-
-/// The guild holding `channel_id`: the store's guild_of_channel when the store has one,
-/// otherwise a scan of every stored guild (slow; only for stores without the index).
+/// The guild holding `channel_id` (the store's channel index, store::guild_of_channel).
 /// Blocking store read: call it from an actor or a tool thread, not an io thread.
 /// Errors: invalid_event "unknown_channel" (also for an unknown id), store_error.
 caf::expected<uint64_t> guild_of_channel(const services_ptr& svc, uint64_t channel_id);
@@ -63,15 +54,17 @@ void post_message(const services_ptr& svc, post_message_args args,
                   std::chrono::milliseconds timeout, command_callback done);
 
 /// Edits a message's content: only its author may (as on Discord; MANAGE_MESSAGES does not
-/// allow editing others' content). The author check reads the stored message (authors
-/// never change); the guild checks the channel and that the message still exists.
+/// allow editing others' content). The guild checks, in the step that applies the edit and in
+/// Discord's order: the channel exists (10003), the editor may VIEW it (50001, whether or not
+/// the message exists), the message exists (10008), the editor wrote it (50005).
 void edit_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
                   uint64_t editor_id, std::string content, std::chrono::milliseconds timeout,
                   command_callback done);
 
-/// Deletes a message: its author, or a member with MANAGE_MESSAGES in the channel. The guild
-/// checks MANAGE_MESSAGES in the step that applies the delete, so a permission revoked just
-/// before is seen.
+/// Deletes a message: its author, or a member with MANAGE_MESSAGES in the channel; either must
+/// still VIEW the channel. The guild checks in the step that applies the delete (so a
+/// permission revoked just before is seen), in Discord's order: VIEW_CHANNEL (50001), the
+/// message exists (10008), MANAGE_MESSAGES unless the author (50013).
 void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t message_id,
                     uint64_t user_id, std::chrono::milliseconds timeout, command_callback done);
 
@@ -91,8 +84,8 @@ struct client_error {
 };
 
 /// Maps a command's error: unknown channel → 404/10003, unknown message → 404/10008,
-/// not a member → 403/50001, missing permission → 403/50013, editing another user's
-/// message → 403/50005, retryable (unavailable, persist_failed, timeouts) → 503 with
+/// not a member or no VIEW_CHANNEL → 403/50001, missing permission → 403/50013, editing another
+/// user's message → 403/50005, retryable (unavailable, persist_failed, timeouts) → 503 with
 /// Retry-After 1, anything else → 500/0.
 client_error client_error_of(const caf::error& err);
 

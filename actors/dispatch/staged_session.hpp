@@ -4,7 +4,7 @@
 // Created on the opener's thread, consumed once on the supervisor's thread.
 // Invariant: taken at most once (sessions are temporary children).
 
-#include "actors/dispatch/services.hpp"
+#include "actors/services/services.hpp"
 #include "actors/session/session_actor.hpp"
 
 namespace herald::dispatch {

@@ -7,7 +7,7 @@
 #include <utility>
 
 #include "actors/domain/convert.hpp"
-#include "actors/permissions/bits.hpp"
+#include "actors/domain/permission_bits.hpp"
 
 namespace herald::domain {
 

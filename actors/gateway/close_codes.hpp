@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Gateway close codes (GATEWAY.md table) and the kinds of inbound errors the gateway counts.
+// Gateway close codes (docs/gateway.md, "Close codes") and the inbound errors the gateway counts.
 // Plain constants shared by the protocol state machine, the connection glue and tests.
 // Invariant: a code's resumability is the table's; the session survives every resumable close.
 
@@ -61,6 +61,7 @@ enum class inbound_error : uint8_t {
   invalid_version,        ///< 4012
   invalid_encoding,       ///< `encoding` other than json (4002)
   invalid_seq,            ///< 4007
+  invalid_compress,       ///< `compress` other than zlib-stream (4002)
 };
 
 /// Stable snake_case name of `e` (the metric label).

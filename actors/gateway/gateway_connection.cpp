@@ -7,8 +7,8 @@
 #include <spdlog/spdlog.h>
 #include <caf/send.hpp>
 
+#include "actors/encoding/encode.hpp"
 #include "actors/gateway/detail/gateway_context.hpp"
-#include "actors/guild/encode.hpp"
 #include "actors/session/session_actor.hpp"
 
 namespace herald::gateway {
@@ -325,6 +325,11 @@ void gateway_connection::start_identify(identify_request req) {
     return;
   }
   user_id_ = *user_id;
+  if (ctx_->identify_budget.take(*user_id) != identify_limiter::verdict::allowed) {
+    ctx_->identify_refusals.inc();
+    execute(proto_.on_identify_failed(identify_failure::rate_limited));
+    return;
+  }
   auto user = svc->store->get_user(*user_id);
   if (!user) {
     execute(proto_.on_identify_failed(user.error().code_ == store::store_errc::not_found
@@ -431,7 +436,7 @@ void gateway_connection::resumed(caf::expected<dispatch::opened_session> found, 
       // connection at once (4000), again and again.
       output_->buffer().collect(*replay);
       // RESUMED is a dispatch with its own seq, after the replayed frames.
-      output_->buffer().append_dispatch(guild::resumed_tail());
+      output_->buffer().append_dispatch(encoding::resumed_tail());
       caf::anon_send(session_, session::connected_atom::value);
     }
   }

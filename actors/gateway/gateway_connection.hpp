@@ -23,7 +23,7 @@
 
 #include "actors/dispatch/api.hpp"
 #include "actors/gateway/gateway_protocol.hpp"
-#include "actors/session/outbound_buffer.hpp"
+#include "actors/outbound/outbound_buffer.hpp"
 #include "runtime/net/websocket.hpp"
 #include "runtime/net/zlib_stream.hpp"
 

@@ -9,13 +9,15 @@
 #include <cstdint>
 #include <string>
 
+#include "actors/gateway/identify_limiter.hpp"
+
 namespace herald::gateway {
 
 struct gateway_options {
   /// Sent in Hello. Default 41250 ms (Discord's value).
   uint32_t heartbeat_interval_ms = 41250;
-  /// A connection without a heartbeat (or, before Identify, without any
-  /// Identify/Resume progress) for interval + grace is closed with 4009.
+  /// A connection without a heartbeat for interval + grace (before the first
+  /// heartbeat, counted from Hello) is closed with 4009.
   /// At interval + grace/2 the server sends op 1 to ask for a heartbeat at
   /// once. Default 10000 ms.
   uint32_t heartbeat_grace_ms = 10000;
@@ -42,6 +44,9 @@ struct gateway_options {
   /// known. Exactly 1 lets a flush write every ready connection directly; any other value
   /// (0: unknown) posts each connection's write to its strand.
   std::size_t io_threads = 0;
+  /// Identify budget per user (Discord's session start limit). Default here: unlimited; the
+  /// node uses gateway.identify_max_concurrency and gateway.identify_daily_limit.
+  identify_limit_options identify_limits;
 };
 
 }  // namespace herald::gateway

@@ -3,8 +3,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "actors/guild/encode.hpp"
-#include "actors/session/intents.hpp"
+#include "actors/encoding/encode.hpp"
+#include "actors/outbound/intents.hpp"
 
 namespace herald::gateway {
 
@@ -44,6 +44,8 @@ std::string_view to_string(inbound_error e) noexcept {
       return "invalid_encoding";
     case inbound_error::invalid_seq:
       return "invalid_seq";
+    case inbound_error::invalid_compress:
+      return "invalid_compress";
   }
   return "unknown";
 }
@@ -108,11 +110,15 @@ actions gateway_protocol::on_open(std::string_view query, time_point now) {
   if (q.encoding && *q.encoding != "json") {
     return close(close_code::decode_error, inbound_error::invalid_encoding);
   }
-  // Any other compress value is ignored (plain text frames), as GATEWAY.md allows.
-  zlib_stream_ = q.compress && *q.compress == "zlib-stream";
+  // zlib-stream is the only transport compression served; any other value (zstd-stream, a
+  // typo) is refused like an unknown encoding rather than silently sent uncompressed.
+  if (q.compress && *q.compress != "zlib-stream") {
+    return close(close_code::decode_error, inbound_error::invalid_compress);
+  }
+  zlib_stream_ = q.compress.has_value();
   state_ = protocol_state::hello_sent;
   last_heartbeat_ = now;
-  return {send_frame{guild::hello_frame(opts_.heartbeat_interval_ms)}};
+  return {send_frame{encoding::hello_frame(opts_.heartbeat_interval_ms)}};
 }
 
 bool gateway_protocol::over_rate_limit(time_point now) {
@@ -155,7 +161,7 @@ actions gateway_protocol::handle(int64_t op, const json& d, time_point now) {
     case 1:  // Heartbeat, any d (the client's last seq or null)
       last_heartbeat_ = now;
       heartbeat_requested_ = false;
-      return {send_frame{guild::heartbeat_ack_frame()}};
+      return {send_frame{encoding::heartbeat_ack_frame()}};
     case 2:  // Identify
       if (state_ != protocol_state::hello_sent) {
         return close(close_code::already_authenticated, inbound_error::already_authenticated);
@@ -221,6 +227,16 @@ actions gateway_protocol::identify(const json& d) {
       !intents->is_number_integer()) {
     return close(close_code::decode_error, inbound_error::wrong_shape);
   }
+  // Optional fields: absent or null, else of their documented type (Discord closes 4002 too).
+  auto optional_is = [&d](const char* key, bool (json::*is_type)() const noexcept) {
+    auto it = d.find(key);
+    return it == d.end() || it->is_null() || ((*it).*is_type)();
+  };
+  if (!optional_is("properties", &json::is_object) || !optional_is("presence", &json::is_object) ||
+      !optional_is("compress", &json::is_boolean) ||
+      !optional_is("large_threshold", &json::is_number_unsigned)) {
+    return close(close_code::decode_error, inbound_error::wrong_shape);
+  }
   auto bits = as_unsigned(*intents);
   if (!bits || !session::valid_intents(*bits)) {
     return close(close_code::invalid_intents, inbound_error::invalid_intents);
@@ -234,7 +250,7 @@ actions gateway_protocol::identify(const json& d) {
       return close(close_code::invalid_shard, inbound_error::invalid_shard);
     }
   }
-  if (auto lt = d.find("large_threshold"); lt != d.end()) {
+  if (auto lt = d.find("large_threshold"); lt != d.end() && !lt->is_null()) {
     if (auto v = as_unsigned(*lt)) {
       req.large_threshold =
           static_cast<uint32_t>(std::min<uint64_t>(250, std::max<uint64_t>(50, *v)));
@@ -288,7 +304,7 @@ actions gateway_protocol::on_tick(time_point now) {
   }
   if (!heartbeat_requested_ && now >= last_heartbeat_ + interval + grace / 2) {
     heartbeat_requested_ = true;
-    return {send_frame{guild::heartbeat_request_frame()}};
+    return {send_frame{encoding::heartbeat_request_frame()}};
   }
   return {};
 }
@@ -315,6 +331,12 @@ actions gateway_protocol::on_identify_failed(identify_failure f) {
   if (f == identify_failure::bad_token) {
     return close(close_code::authentication_failed, inbound_error::bad_token);
   }
+  if (f == identify_failure::rate_limited) {
+    // Discord's answer to an Identify over max_concurrency: op 9 false; the client waits and
+    // identifies again, on this socket or another.
+    state_ = protocol_state::hello_sent;
+    return {send_frame{guild::invalid_session_frame(false)}};
+  }
   return close(close_code::unknown_error, std::nullopt);
 }
 
@@ -340,7 +362,7 @@ actions gateway_protocol::on_resume_failed(resume_failure f) {
   }
   // op 9 false: the client must Identify again (it may do so on this socket).
   state_ = protocol_state::hello_sent;
-  return {send_frame{guild::invalid_session_frame(false)}};
+  return {send_frame{encoding::invalid_session_frame(false)}};
 }
 
 actions gateway_protocol::on_overflow() {
@@ -355,7 +377,7 @@ actions gateway_protocol::on_drain() {
     return {};
   }
   draining_ = true;
-  return {send_frame{guild::reconnect_frame()}};
+  return {send_frame{encoding::reconnect_frame()}};
 }
 
 actions gateway_protocol::close_resumable() {

@@ -71,8 +71,9 @@ using actions = std::vector<action>;
 
 /// Why an Identify did not produce a session.
 enum class identify_failure : uint8_t {
-  bad_token,    ///< authentication refused, or the token's user is unknown (4004)
-  unavailable,  ///< store or session start failed (4000)
+  bad_token,     ///< authentication refused, or the token's user is unknown (4004)
+  unavailable,   ///< store or session start failed (4000)
+  rate_limited,  ///< over the user's Identify budget (identify_limiter): op 9 false, Identify again
 };
 
 /// Why a Resume did not attach.
@@ -112,7 +113,8 @@ public:
   explicit gateway_protocol(const gateway_options& opts);
 
   /// The upgrade completed: Hello, or close 4012 (bad `v`) / 4002 (encoding
-  /// other than json, compress other than zlib-stream). Starts the heartbeat clock.
+  /// other than json). compress=zlib-stream turns on zlib_stream(); any other compress
+  /// value is ignored. Starts the heartbeat clock.
   actions on_open(std::string_view query, time_point now);
   /// One complete inbound text message.
   actions on_text(std::string_view message, time_point now);

@@ -128,6 +128,10 @@ void gateway_server::drain() {
   }
 }
 
+identify_budget gateway_server::identify_budget_of(uint64_t user_id) const {
+  return ctx_->identify_budget.budget_of(user_id);
+}
+
 size_t gateway_server::connections() const {
   return ctx_->size();
 }

@@ -17,8 +17,8 @@
 #include <optional>
 #include <string_view>
 
-#include "actors/dispatch/services.hpp"
 #include "actors/gateway/gateway_options.hpp"
+#include "actors/services/services.hpp"
 #include "runtime/net/websocket.hpp"
 
 namespace herald::gateway {
@@ -52,6 +52,9 @@ public:
   /// Every connection authenticated as `user_id` is closed with 4004 and its session ended
   /// (call after the user's tokens were revoked). Non-blocking.
   void revoke_user(uint64_t user_id);
+
+  /// The Identify budget of `user_id` now (GET /gateway/bot's session_start_limit). Any thread.
+  identify_budget identify_budget_of(uint64_t user_id) const;
 
   /// Live connections (accepted, socket not yet ended).
   size_t connections() const;

@@ -5,12 +5,12 @@
 
 #include <caf/make_counted.hpp>
 
-#include "actors/dispatch/dispatch_error.hpp"
 #include "actors/domain/convert.hpp"
-#include "actors/guild/encode.hpp"
-#include "actors/permissions/bits.hpp"
+#include "actors/domain/permission_bits.hpp"
+#include "actors/encoding/encode.hpp"
+#include "actors/outbound/intents.hpp"
 #include "actors/permissions/permissions.hpp"
-#include "actors/session/intents.hpp"
+#include "actors/services/dispatch_error.hpp"
 
 namespace herald::guild {
 
@@ -68,7 +68,7 @@ struct pipeline {
     if (msg.created_at_ == 0) {
       msg.created_at_ = now_ms;
     }
-    auto tails = message_create_tails(state, msg);
+    auto tails = encoding::message_create_tails(state, msg);
     return message_event(msg, std::move(tails), store::write_op::insert_message{msg});
   }
 
@@ -83,7 +83,7 @@ struct pipeline {
     return {};
   }
 
-  handler_result message_event(const domain::message& msg, message_tails tails,
+  handler_result message_event(const domain::message& msg, encoding::message_tails tails,
                                store::write_batch::op write) {
     prepared_event out;
     out.reply_json = payload_of(tails.full_);
@@ -97,42 +97,61 @@ struct pipeline {
     return out;
   }
 
-  handler_result message_update(const proto::message& in) {
-    if (auto err = state.check_message_target(in.channel_id()); err != apply_error::ok) {
+  /// The checks an edit or delete by `actor` (0: the system, unchecked) passes, in Discord's
+  /// order: the channel exists, the actor is a member who may VIEW it (missing_access: a
+  /// hidden channel never reveals whether a message exists), then the message exists. Returns
+  /// the stored message.
+  caf::expected<domain::message> message_target(domain::snowflake channel_id,
+                                                domain::snowflake message_id,
+                                                domain::snowflake actor) const {
+    if (auto err = state.check_message_target(channel_id); err != apply_error::ok) {
       return refused(err);
     }
-    auto stored = store.get_message(in.id());
-    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != in.channel_id()) {
-      return make_error(dispatch_errc::unknown_message, std::to_string(in.id()));
+    if (actor != 0) {
+      if (state.find_member(actor) == nullptr) {
+        return refused(apply_error::unknown_member);
+      }
+      auto perms = permissions::channel_permissions(state, channel_id, actor);
+      if (!permissions::has(perms, permissions::view_channel)) {
+        return make_error(dispatch_errc::missing_access, "VIEW_CHANNEL");
+      }
     }
-    auto msg = stored.value();
+    auto stored = store.get_message(message_id);
+    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != channel_id) {
+      return make_error(dispatch_errc::unknown_message, std::to_string(message_id));
+    }
+    return std::move(stored).value();
+  }
+
+  handler_result message_update(const proto::message& in) {
+    auto target = message_target(in.channel_id(), in.id(), in.author_id());
+    if (!target) {
+      return std::move(target.error());
+    }
+    if (in.author_id() != 0 && in.author_id() != target->author_id_) {
+      return make_error(dispatch_errc::not_author, std::to_string(in.id()));
+    }
+    auto msg = std::move(*target);
     msg.content_ = in.content();
     msg.edited_at_ = in.edited_at() != 0 ? in.edited_at() : now_ms;
-    auto tails = message_update_tails(state, msg);
+    auto tails = encoding::message_update_tails(state, msg);
     return message_event(msg, std::move(tails),
                          store::write_op::update_message{msg.id_, msg.content_, msg.edited_at_});
   }
 
   handler_result message_delete(const proto::message_delete& in) {
-    if (auto err = state.check_message_target(in.channel_id()); err != apply_error::ok) {
-      return refused(err);
+    auto target = message_target(in.channel_id(), in.id(), in.actor_id());
+    if (!target) {
+      return std::move(target.error());
     }
-    auto stored = store.get_message(in.id());
-    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != in.channel_id()) {
-      return make_error(dispatch_errc::unknown_message, std::to_string(in.id()));
-    }
-    if (in.actor_id() != 0 && in.actor_id() != stored.value().author_id_) {
-      if (state.find_member(in.actor_id()) == nullptr) {
-        return refused(apply_error::unknown_member);
-      }
-      if (auto denied = require(in.channel_id(), in.actor_id(),
-                                permissions::view_channel | permissions::manage_messages,
+    if (in.actor_id() != 0 && in.actor_id() != target->author_id_) {
+      if (auto denied = require(in.channel_id(), in.actor_id(), permissions::manage_messages,
                                 "MANAGE_MESSAGES")) {
         return denied;
       }
     }
     prepared_event out;
-    auto tail = message_delete_tail(in.id(), in.channel_id(), state.id());
+    auto tail = encoding::message_delete_tail(in.id(), in.channel_id(), state.id());
     out.reply_json = payload_of(tail);
     out.dispatch = event_for(state.id(), std::move(tail), session::guild_messages_intent,
                              slot_of(in.channel_id()));
@@ -151,7 +170,7 @@ struct pipeline {
     }
     int64_t seconds = (in.timestamp() != 0 ? in.timestamp() : now_ms) / 1000;
     prepared_event out;
-    auto tail = typing_start_tail(state, in.channel_id(), in.user_id(), seconds);
+    auto tail = encoding::typing_start_tail(state, in.channel_id(), in.user_id(), seconds);
     out.reply_json = payload_of(tail);
     out.dispatch = event_for(state.id(), std::move(tail), session::guild_message_typing_intent,
                              slot_of(in.channel_id()));
@@ -170,7 +189,7 @@ struct pipeline {
     const auto& entry = state.members().at(who.id_);
     batch.add(store::write_op::upsert_user{who});
     batch.add(store::write_op::upsert_member{state.id(), entry.member_});
-    auto out = member_event(guild_member_add_tail(state.id(), entry), who.id_);
+    auto out = member_event(encoding::guild_member_add_tail(state.id(), entry), who.id_);
     out.added_users.push_back(who.id_);
     return out;
   }
@@ -189,7 +208,7 @@ struct pipeline {
       batch.add(store::write_op::upsert_user{*who});
     }
     batch.add(store::write_op::upsert_member{state.id(), entry.member_});
-    return member_event(guild_member_update_tail(state.id(), entry), m.user_id_);
+    return member_event(encoding::guild_member_update_tail(state.id(), entry), m.user_id_);
   }
 
   handler_result member_remove(const proto::guild_member_remove& in) {
@@ -199,7 +218,7 @@ struct pipeline {
       return refused(err);
     }
     batch.add(store::write_op::delete_member{state.id(), in.user_id()});
-    auto out = member_event(guild_member_remove_tail(state.id(), who), in.user_id());
+    auto out = member_event(encoding::guild_member_remove_tail(state.id(), who), in.user_id());
     out.removed_users.push_back(in.user_id());
     return out;
   }
@@ -221,7 +240,7 @@ struct pipeline {
     const auto* stored = state.find_channel(ch.id_);
     stage_channel(*stored);
     prepared_event out;  // delivered as the view diff: only viewers gain it
-    out.reply_json = encode_channel(*stored);
+    out.reply_json = encoding::encode_channel(*stored);
     out.view_changed = true;
     return out;
   }
@@ -234,7 +253,7 @@ struct pipeline {
     const auto* stored = state.find_channel(ch.id_);
     stage_channel(*stored);
     prepared_event out;
-    auto tail = channel_update_tail(*stored);
+    auto tail = encoding::channel_update_tail(*stored);
     out.reply_json = payload_of(tail);
     // The slot is looked up again after the view recompute (see guild actor),
     // so only sessions that still see the channel get the update.
@@ -254,7 +273,7 @@ struct pipeline {
     if (ch == nullptr) {
       return refused(apply_error::unknown_channel);
     }
-    auto tail = channel_delete_tail(*ch);
+    auto tail = encoding::channel_delete_tail(*ch);
     if (auto err = state.delete_channel(in.id()); err != apply_error::ok) {
       return refused(err);
     }
@@ -274,8 +293,8 @@ struct pipeline {
     }
     const auto* stored = state.find_role(r.id_);
     batch.add(store::write_op::upsert_role{state.id(), *stored});
-    auto tail = create ? guild_role_create_tail(state.id(), *stored)
-                       : guild_role_update_tail(state.id(), *stored);
+    auto tail = create ? encoding::guild_role_create_tail(state.id(), *stored)
+                       : encoding::guild_role_update_tail(state.id(), *stored);
     return guild_wide(std::move(tail));
   }
 
@@ -284,7 +303,7 @@ struct pipeline {
       return refused(err);
     }
     batch.add(store::write_op::delete_role{state.id(), in.role_id()});
-    return guild_wide(guild_role_delete_tail(state.id(), in.role_id()));
+    return guild_wide(encoding::guild_role_delete_tail(state.id(), in.role_id()));
   }
 
   handler_result guild_update(const proto::guild& in) {
@@ -293,7 +312,7 @@ struct pipeline {
       return refused(err);
     }
     batch.add(store::write_op::upsert_guild{state.info()});
-    return guild_wide(guild_update_tail(state));
+    return guild_wide(encoding::guild_update_tail(state));
   }
 
   handler_result custom(const proto::custom_dispatch& in) {

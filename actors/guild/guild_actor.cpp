@@ -9,12 +9,12 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/dispatch/dispatch_error.hpp"
-#include "actors/guild/encode.hpp"
+#include "actors/encoding/encode.hpp"
 #include "actors/guild/event_pipeline.hpp"
 #include "actors/guild/view_classes.hpp"
 #include "actors/relay/relay_messages.hpp"
-#include "actors/session/session_actor.hpp"
+#include "actors/services/dispatch_error.hpp"
+#include "actors/services/membership_messages.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
 
 namespace herald::guild {
@@ -45,7 +45,7 @@ struct guild_actor_state {
   store::write_batch batch_;
   std::vector<pending_event> pending_;  // in guild order; writes in batch_
   // GUILD_CREATE cache: rebuilt after any state change.
-  std::optional<guild_create_encoder> guild_create_;
+  std::optional<encoding::guild_create_encoder> guild_create_;
   std::unordered_map<uint32_t, std::string> channels_by_class_;
 
   ~guild_actor_state() {
@@ -110,8 +110,8 @@ caf::intrusive_ptr<relay::view_update> make_view_update(guild_actor_state& st, v
     std::string delete_tail;
     uint64_t channel_id = change.channel_of_slot(slot);
     if (const auto* ch = st.state_->find_channel(channel_id)) {
-      create_tail = channel_create_tail(*ch);
-      delete_tail = channel_delete_tail(*ch);
+      create_tail = encoding::channel_create_tail(*ch);
+      delete_tail = encoding::channel_delete_tail(*ch);
     } else {
       for (const auto& [id, tail] : ev.deleted_channels) {
         if (id == channel_id) {

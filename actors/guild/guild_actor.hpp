@@ -15,7 +15,7 @@
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/dispatch/services.hpp"
+#include "actors/services/services.hpp"
 #include "proto/domain.pb.h"
 
 namespace herald::guild {

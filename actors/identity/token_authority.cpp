@@ -150,8 +150,9 @@ std::optional<std::string> base64url_decode(std::string_view text) {
   return out;
 }
 
-token_authority::token_authority(std::string secret, std::shared_ptr<store::store> st)
-    : secret_(std::move(secret)), store_(std::move(st)) {}
+token_authority::token_authority(std::string secret, std::shared_ptr<store::store> st,
+                                 std::chrono::seconds max_age)
+    : secret_(std::move(secret)), store_(std::move(st)), max_age_(max_age) {}
 
 std::string token_authority::issue(uint64_t user_id) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -186,7 +187,8 @@ std::optional<uint64_t> token_authority::authenticate(std::string_view token) co
     return std::nullopt;
   }
   auto user_id = domain::parse_snowflake(*id_text);
-  if (!user_id || *user_id == 0 || !parse_seconds(*time_text)) {
+  auto issued_at = parse_seconds(*time_text);
+  if (!user_id || *user_id == 0 || !issued_at) {
     return std::nullopt;
   }
   auto epoch = epoch_of(*user_id);
@@ -197,6 +199,14 @@ std::optional<uint64_t> token_authority::authenticate(std::string_view token) co
   if (expected.size() != mac_bytes ||
       CRYPTO_memcmp(expected.data(), given_mac->data(), mac_bytes) != 0) {
     return std::nullopt;
+  }
+  if (max_age_.count() > 0) {  // checked after the MAC: the issue time is then genuine
+    auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    if (now - *issued_at > max_age_.count()) {
+      return std::nullopt;
+    }
   }
   return user_id;
 }

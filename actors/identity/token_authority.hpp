@@ -11,7 +11,12 @@
 // user at once, with no per-token state. Epochs are cached in memory after the first read
 // (authenticate runs on io threads and must not wait behind a guild's fsync); revoke() goes
 // through the store and then the cache, so use one authority per store.
+//
+// Expiry: with a max age (config identity.token_max_age; 0 = off, the default) a token whose
+// issue time lies further back than the max age is refused like a revoked one. The issue time
+// is signed, so it cannot be moved forward.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -27,7 +32,8 @@ namespace herald::identity {
 class token_authority {
 public:
   /// `secret` must not be empty (load_secret() gives one); `st` must outlive the authority.
-  token_authority(std::string secret, std::shared_ptr<store::store> st);
+  token_authority(std::string secret, std::shared_ptr<store::store> st,
+                  std::chrono::seconds max_age = std::chrono::seconds{0});
 
   /// A new token for `user_id`, valid until the next revoke(). Issuing does not check that
   /// the user exists; authenticate() does.
@@ -36,7 +42,8 @@ public:
   std::string issue_at(uint64_t user_id, int64_t issued_at_s);
 
   /// Accepts "Bot <t>", "Bearer <t>" or a bare <t> (surrounding spaces ignored). nullopt when
-  /// malformed, bad MAC (tampered or another secret), revoked, unknown user or store failure.
+  /// malformed, bad MAC (tampered or another secret), revoked, expired (older than the max
+  /// age), unknown user or store failure.
   std::optional<uint64_t> authenticate(std::string_view token) const;
 
   /// Every earlier token of the user stops working. False if the user does not exist or the
@@ -49,7 +56,8 @@ private:
 
   std::string secret_;
   std::shared_ptr<store::store> store_;
-  mutable std::mutex mutex_;  // guards epochs_
+  std::chrono::seconds max_age_;  // 0: tokens never expire
+  mutable std::mutex mutex_;      // guards epochs_
   mutable std::unordered_map<uint64_t, uint64_t> epochs_;
 };
 

@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "actors/domain/guild_state.hpp"
-#include "actors/permissions/bits.hpp"
+#include "actors/domain/permission_bits.hpp"
 #include "proto/domain.pb.h"
 
 namespace herald::permissions {

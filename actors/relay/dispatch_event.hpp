@@ -15,8 +15,8 @@
 #include <caf/intrusive_ptr.hpp>
 #include <caf/ref_counted.hpp>
 
-#include "actors/session/intents.hpp"
-#include "actors/session/shared_tail.hpp"
+#include "actors/outbound/intents.hpp"
+#include "actors/outbound/shared_tail.hpp"
 
 namespace herald::relay {
 

@@ -13,8 +13,8 @@ namespace {
 // returns the ones not used. The event holds its own reference meanwhile, so
 // a session evicting a frame during the loop never frees the tail.
 struct tail_refs {
-  session::detail::tail_block* full = nullptr;
-  session::detail::tail_block* redacted = nullptr;
+  session::tail_block* full = nullptr;
+  session::tail_block* redacted = nullptr;
   uint32_t full_used = 0;
   uint32_t redacted_used = 0;
 
@@ -25,30 +25,30 @@ struct tail_refs {
       full = redacted = nullptr;
     }
     if (full != nullptr) {
-      session::detail::retain(full, n);
+      session::retain_tail(full, n);
     }
     if (redacted != nullptr) {
-      session::detail::retain(redacted, n);
+      session::retain_tail(redacted, n);
     }
   }
   // The tail block for `tail`, counted as used; null if `tail` is empty.
-  session::detail::tail_block* take(const session::shared_tail& tail) noexcept {
+  session::tail_block* take(const session::shared_tail& tail) noexcept {
     auto* b = tail.block();
     if (b != nullptr && b == full) {
       ++full_used;
     } else if (b != nullptr && b == redacted) {
       ++redacted_used;
     } else if (b != nullptr) {
-      session::detail::retain(b);  // not expected: tails come from the event
+      session::retain_tail(b);  // not expected: tails come from the event
     }
     return b;
   }
   void give_back(uint32_t n) noexcept {
     if (full != nullptr && n > full_used) {
-      session::detail::release(full, n - full_used);
+      session::release_tail(full, n - full_used);
     }
     if (redacted != nullptr && n > redacted_used) {
-      session::detail::release(redacted, n - redacted_used);
+      session::release_tail(redacted, n - redacted_used);
     }
   }
 };
@@ -115,7 +115,6 @@ size_t partition_core::deliver(const dispatch_event& event) {
   // cache miss. Prefetching a few subscribers ahead overlaps those misses.
   constexpr size_t lookahead = 8;
   const size_t n = subscribers_.size();
-  const size_t frame_bytes = event.full_tail.size() + 24;  // + `{"op":0,"s":<seq>`
   size_t delivered = 0;
   bool saw_closed = false;
   tail_refs refs{event, static_cast<uint32_t>(n)};
@@ -125,7 +124,7 @@ size_t partition_core::deliver(const dispatch_event& event) {
       __builtin_prefetch(&subscribers_[i + 2 * lookahead].output->buffer(), 1);
     }
     if (i + lookahead < n) {
-      subscribers_[i + lookahead].output->buffer().prefetch_next_write(frame_bytes);
+      subscribers_[i + lookahead].output->buffer().prefetch_next_write();
     }
     auto& s = subscribers_[i];
     if (!eligible(s, event)) {

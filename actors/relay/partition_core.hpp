@@ -14,9 +14,9 @@
 #include <utility>
 #include <vector>
 
+#include "actors/outbound/session_output.hpp"
 #include "actors/relay/dispatch_event.hpp"
 #include "actors/relay/view_snapshot.hpp"
-#include "actors/session/session_output.hpp"
 
 namespace herald::relay {
 

@@ -8,10 +8,11 @@
 #include <caf/skip.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/dispatch/ensure_started.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "actors/relay/relay_partition.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
+#include "runtime/registry/ensure_started.hpp"
 
 namespace herald::relay {
 
@@ -37,13 +38,13 @@ caf::behavior ready_behavior(relay_actor* self);
 template <class F, class Fail>
 void with_guild(relay_actor* self, F f, Fail fail) {
   auto& svc = *self->state.svc_;
-  dispatch::ensure_started(self, svc.guilds, svc.guild_supervisor, svc.guild_spec,
+  registry::ensure_started(self, svc.guilds, svc.guild_supervisor, svc.guild_spec,
                            self->state.guild_id_, svc.config.request_timeout,
                            [f, fail](caf::expected<caf::actor> guild) mutable {
                              if (guild) {
                                f(*guild);
                              } else {
-                               fail(guild.error());
+                               fail(dispatch::from_start_error(std::move(guild.error())));
                              }
                            });
 }

@@ -11,7 +11,7 @@
 #include <caf/actor.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/dispatch/services.hpp"
+#include "actors/services/services.hpp"
 
 namespace herald::relay {
 

@@ -15,10 +15,10 @@
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
+#include "actors/outbound/session_output.hpp"
 #include "actors/relay/dispatch_event.hpp"
 #include "actors/relay/partition_core.hpp"
 #include "actors/relay/view_snapshot.hpp"
-#include "actors/session/session_output.hpp"
 
 namespace herald::relay {
 
@@ -27,7 +27,7 @@ namespace herald::relay {
 /// (subscribe_atom, session_output_ptr) to a relay → (ok_atom) | error, after
 /// the session's GUILD_CREATE is queued in its buffer. The relay delegates to
 /// the guild as (subscribe_atom, session_output_ptr, caf::actor partition);
-/// errors: guild_errc::not_member, guild_errc::unavailable.
+/// errors: dispatch_errc::not_member, dispatch_errc::unavailable, request timeouts.
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 /// (unsubscribe_atom, uint64_t session_id) to a relay: cast; the session
 /// receives nothing from this guild afterwards.

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "actors/dispatch/message_text.hpp"
+#include "actors/rest/body_types.hpp"
 
 namespace herald::rest {
 
@@ -56,11 +57,14 @@ std::variant<message_create_body, body_error> parse_message_create(std::string_v
   if (auto err = parse_object(body, parsed)) {
     return std::move(*err);
   }
+  if (auto errors = message_create_errors(parsed)) {
+    return body_error{400, 50035, "Invalid Form Body", std::move(errors)};
+  }
   message_create_body out;
   if (auto err = content_of(parsed, out.content)) {
     return std::move(*err);
   }
-  if (auto n = parsed.find("nonce"); n != parsed.end()) {
+  if (auto n = parsed.find("nonce"); n != parsed.end()) {  // string, integer or null (checked)
     if (n->is_string()) {
       out.nonce = n->get<std::string>();
     } else if (n->is_number_integer()) {
@@ -77,6 +81,9 @@ std::variant<message_edit_body, body_error> parse_message_edit(std::string_view 
   json parsed;
   if (auto err = parse_object(body, parsed)) {
     return std::move(*err);
+  }
+  if (auto errors = message_edit_errors(parsed)) {
+    return body_error{400, 50035, "Invalid Form Body", std::move(errors)};
   }
   message_edit_body out;
   if (auto err = content_of(parsed, out.content)) {

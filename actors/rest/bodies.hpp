@@ -26,8 +26,8 @@ struct body_error {
 /// POST /channels/{id}/messages: {"content", "nonce"?, "tts"?}.
 struct message_create_body {
   std::string content;               ///< 1..2000 characters
-  std::optional<std::string> nonce;  ///< a string, or an integer in decimal; other types ignored
-  bool tts = false;                  ///< only a JSON boolean sets it
+  std::optional<std::string> nonce;  ///< a string, or an integer in decimal
+  bool tts = false;
 };
 
 /// PATCH /channels/{id}/messages/{id}: {"content"}.
@@ -35,7 +35,9 @@ struct message_edit_body {
   std::string content;  ///< 1..2000 characters
 };
 
-/// An empty body counts as `{}`. Not JSON, or JSON that is not an object: 400 50109.
+/// An empty body counts as `{}`. Not JSON, or JSON that is not an object: 400 50109. Any
+/// field of the wrong JSON type (body_types.hpp: tts not a boolean, nonce neither a string of
+/// at most 25 characters nor an integer, embeds not an array, …): 400 50035 naming each.
 /// Missing, null or empty content: 400 50006; content not a string or over 2000 characters:
 /// 400 50035 naming `content`.
 std::variant<message_create_body, body_error> parse_message_create(std::string_view body);

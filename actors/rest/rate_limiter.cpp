@@ -72,7 +72,9 @@ void rate_limiter::add_headers(const rate_decision& d, net::header_list& headers
   headers.emplace_back("X-RateLimit-Reset-After", seconds_text(d.reset_after_s));
   headers.emplace_back("X-RateLimit-Bucket", d.bucket);
   if (!d.allowed) {
-    headers.emplace_back("X-RateLimit-Scope", "user");
+    // One bucket per user over every route is Discord's global (per bot) limit.
+    headers.emplace_back("X-RateLimit-Global", "true");
+    headers.emplace_back("X-RateLimit-Scope", "global");
     // Retry-After in whole seconds, rounded up (HTTP's delta-seconds).
     headers.emplace_back("Retry-After",
                          std::to_string(static_cast<long>(std::ceil(d.retry_after_s))));

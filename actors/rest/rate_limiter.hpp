@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Per-user token buckets for the REST API (Discord-style X-RateLimit-* headers).
+// Per-user token buckets for the REST API (Discord-style X-RateLimit-* headers). One bucket
+// per user spans every route: it is Discord's global limit (50 requests/s per bot), so a
+// refusal says `global: true` with X-RateLimit-Global. herald has no per-route buckets.
 // One per mounted REST API (rest_context), shared by every io and CAF thread (one mutex).
 // Invariant: a user never gets more than `burst` requests at once nor more than
 // `per_second` per second sustained; the headers describe exactly that bucket.

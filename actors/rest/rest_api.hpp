@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The Discord-compatible REST API v10 (GATEWAY.md "REST") mounted on a net::http_server.
+// The Discord-compatible REST API v10 (docs/gateway.md, "REST") mounted on a net::http_server.
 // Owned by the node composition; handlers run as async routes: io threads only copy the
 // request and answer draining 503s; authentication, rate limiting and the work (store reads,
 // publishes) run in short-lived CAF actors, which answer through the responder.
@@ -16,11 +16,22 @@
 #include <string>
 #include <string_view>
 
-#include "actors/dispatch/services.hpp"
 #include "actors/rest/rate_limiter.hpp"
+#include "actors/services/services.hpp"
 #include "runtime/net/http_server.hpp"
 
 namespace herald::rest {
+
+/// GET /gateway/bot's session_start_limit: the user's Identify budget as the gateway enforces
+/// it (Discord's field names; reset_after in milliseconds).
+/// The default is the unlimited budget (no limit enforced): a total of 2^31-1.
+struct session_start_limit {
+  static constexpr uint64_t unlimited = (uint64_t{1} << 31) - 1;
+  uint64_t total = unlimited;
+  uint64_t remaining = unlimited;
+  int64_t reset_after_ms = 0;
+  uint32_t max_concurrency = 1;
+};
 
 struct rest_context {
   dispatch::services_ptr svc;
@@ -38,6 +49,9 @@ struct rest_context {
   std::chrono::milliseconds command_timeout{5000};
   /// Shards GET /gateway/bot recommends.
   uint32_t shards = 1;
+  /// The user's Identify budget (the node wires the gateway's). Null: the gateway limits
+  /// nothing (session_start_limit's defaults).
+  std::function<session_start_limit(uint64_t user_id)> identify_budget;
   /// Made by mount_routes from rate_limit when null; shared by every route.
   std::shared_ptr<rate_limiter> limiter;
 };

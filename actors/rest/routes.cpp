@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// The REST routes: per request, draining → auth → rate limit on the io thread, then the work
-// (store reads, commands) in a short-lived CAF actor that answers through the responder.
+// The REST routes: per request, the draining check on the io thread, then authentication,
+// the rate limit and the work (store reads, commands) in a short-lived CAF actor that answers
+// through the responder.
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
@@ -14,13 +15,14 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/dispatch/commands.hpp"
+#include "actors/domain/permission_bits.hpp"
 #include "actors/domain/snowflake.hpp"
-#include "actors/guild/encode.hpp"
-#include "actors/permissions/bits.hpp"
+#include "actors/encoding/encode.hpp"
 #include "actors/permissions/permissions.hpp"
 #include "actors/rest/bodies.hpp"
 #include "actors/rest/responses.hpp"
 #include "actors/rest/rest_api.hpp"
+#include "runtime/metrics/limit_refusals.hpp"
 #include "runtime/metrics/metrics.hpp"
 
 namespace herald::rest {
@@ -68,6 +70,11 @@ metrics::counter& rate_limited_counter() {
                                                  "REST API requests refused with 429");
 }
 
+metrics::counter& global_limit_refusals() {
+  static metrics::counter& c = metrics::limit_refusal_counter("rest_global");
+  return c;
+}
+
 /// Runs `fn` in a fresh CAF actor (a worker thread may block on the store; io threads not).
 void offload(const std::shared_ptr<rest_context>& ctx, std::function<void()> fn) {
   ctx->svc->system.spawn([fn = std::move(fn)](caf::event_based_actor*) { fn(); });
@@ -101,9 +108,12 @@ bool admit(const std::string& authorization, call& c) {
   rate_limiter::add_headers(decision, c.rate_headers);
   if (!decision.allowed) {
     rate_limited_counter().inc();
+    global_limit_refusals().inc();
+    // The user's one bucket spans every route: Discord's global limit, so `global: true`
+    // (clients then pause every request of this token, not one route).
     json body{{"message", "You are being rate limited."},
               {"retry_after", decision.retry_after_s},
-              {"global", false},
+              {"global", true},
               {"code", 0}};
     c.reply(json_response(429, body));
     return false;
@@ -242,9 +252,15 @@ void get_gateway(const call& c) {
 void get_gateway_bot(const call& c) {
   auto body = gateway_object(*c.ctx);
   body["shards"] = c.ctx->shards;
-  // herald does not limit identifies per day; report a full, generous budget.
-  body["session_start_limit"] = {
-      {"total", 1000}, {"remaining", 1000}, {"reset_after", 86400000}, {"max_concurrency", 1}};
+  // Exactly what the gateway enforces for this user (identify_limiter).
+  session_start_limit limit;
+  if (c.ctx->identify_budget) {
+    limit = c.ctx->identify_budget(c.user_id);
+  }
+  body["session_start_limit"] = {{"total", limit.total},
+                                 {"remaining", limit.remaining},
+                                 {"reset_after", limit.reset_after_ms},
+                                 {"max_concurrency", limit.max_concurrency}};
   c.reply(json_response(200, body));
 }
 
@@ -254,7 +270,7 @@ void get_me(const call& c) {
     c.reply(unauthorized());  // a valid token of a user the store no longer has
     return;
   }
-  auto body = json::parse(guild::encode_user(who.value()));
+  auto body = json::parse(encoding::encode_user(who.value()));
   body["bot"] = who.value().bot_;
   body["system"] = false;
   body["flags"] = 0;
@@ -308,7 +324,7 @@ void get_channel(const call& c) {
     c.reply(std::move(*err));
     return;
   }
-  c.reply(json_response(200, guild::encode_channel(*scope.channel)));
+  c.reply(json_response(200, encoding::encode_channel(*scope.channel)));
 }
 
 void get_messages(const call& c) {
@@ -357,7 +373,7 @@ void get_messages(const call& c) {
     if (out.size() > 1) {
       out.push_back(',');
     }
-    out += guild::encode_message(*scope.state, m);
+    out += encoding::encode_message(*scope.state, m);
   }
   out.push_back(']');
   c.reply(json_response(200, std::move(out)));
@@ -384,7 +400,7 @@ void get_message(const call& c) {
     c.reply(error_response(404, 10008, "Unknown Message"));
     return;
   }
-  c.reply(json_response(200, guild::encode_message(*scope.state, msg.value())));
+  c.reply(json_response(200, encoding::encode_message(*scope.state, msg.value())));
 }
 
 void post_message(const call& c) {
@@ -450,6 +466,7 @@ void post_typing(const call& c) {
 }  // namespace
 
 void mount_routes(net::http_server& server, std::shared_ptr<rest_context> ctx) {
+  metrics::declare_limit("rest_global");
   if (!ctx->limiter) {
     ctx->limiter = std::make_shared<rate_limiter>(ctx->rate_limit);
   }

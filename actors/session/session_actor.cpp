@@ -8,10 +8,11 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/dispatch/ensure_started.hpp"
-#include "actors/guild/encode.hpp"
+#include "actors/encoding/encode.hpp"
 #include "actors/relay/relay_messages.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
+#include "runtime/registry/ensure_started.hpp"
 
 namespace herald::session {
 
@@ -23,7 +24,7 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 // instead of (subscribed list, generation map, relay list): an idle session
 // keeps this state for hours, and a hash map's bucket array plus three heap
 // blocks cost ~200 bytes per session for what is usually one or a few guilds
-// (docs/benchmarks.md, "Session 3 (fan)").
+// (docs/benchmarks.md, "Dispatch fan-out (dispatch-core issue)").
 struct guild_entry {
   uint64_t guild_id = 0;
   // Generation of the latest subscribe/leave of this guild; a subscribe reply
@@ -85,14 +86,14 @@ std::string hex_session_id(uint64_t id) {
 }
 
 void write_ready(session_actor* self, const session_params& params) {
-  guild::ready_info info;
+  encoding::ready_info info;
   info.user_ = params.user;
   info.guild_ids_.assign(params.guild_ids.begin(), params.guild_ids.end());
   info.session_id_ = hex_session_id(params.session_id);
   info.resume_gateway_url_ = self->state.svc_->config.resume_gateway_url;
   info.application_id_ = params.user.id_;
   info.shard_ = params.shard;
-  self->state.output_->buffer().append_dispatch(guild::ready_tail(info));
+  self->state.output_->buffer().append_dispatch(encoding::ready_tail(info));
 }
 
 /// (resubscribe_atom, uint64_t guild_id, uint32_t attempt, uint64_t generation):
@@ -123,7 +124,7 @@ void forget_subscription(session_actor* self, uint64_t guild_id) {
 void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
   auto& svc = *self->state.svc_;
   uint64_t generation = self->state.guild(guild_id).generation;
-  dispatch::ensure_started(self, svc.relays, svc.relay_supervisor, svc.relay_spec, guild_id,
+  registry::ensure_started(self, svc.relays, svc.relay_supervisor, svc.relay_spec, guild_id,
                            svc.config.request_timeout,
                            [self, guild_id, attempt, generation](caf::expected<caf::actor> relay) {
                              auto& entry = self->state.guild(guild_id);
@@ -131,7 +132,8 @@ void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
                                return;  // superseded by a later join or leave
                              }
                              if (!relay) {
-                               subscribe_failed(self, guild_id, attempt, generation, relay.error());
+                               subscribe_failed(self, guild_id, attempt, generation,
+                                                dispatch::from_start_error(relay.error()));
                                return;
                              }
                              auto handle = *relay;

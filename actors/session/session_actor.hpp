@@ -16,9 +16,10 @@
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/dispatch/services.hpp"
 #include "actors/domain/types.hpp"
-#include "actors/session/session_output.hpp"
+#include "actors/outbound/session_output.hpp"
+#include "actors/services/membership_messages.hpp"
+#include "actors/services/services.hpp"
 
 namespace herald::session {
 
@@ -37,11 +38,6 @@ using connected_atom = caf::atom_constant<caf::atom("connected")>;
 using disconnected_atom = caf::atom_constant<caf::atom("disconnect")>;
 /// (close_atom): the client ended the session (close 1000/1001); stop now.
 using close_atom = caf::atom_constant<caf::atom("close")>;
-/// (join_guild_atom, uint64_t guild_id): the user became a member; subscribe.
-using join_guild_atom = caf::atom_constant<caf::atom("join_guild")>;
-/// (leave_guild_atom, uint64_t guild_id): the user stopped being a member (its
-/// relays already dropped the session); forget the subscription.
-using leave_guild_atom = caf::atom_constant<caf::atom("leaveguild")>;
 /// (resume_atom) → (session_output_ptr): a connection wants to resume this
 /// session; hands out the output to attach to (state unchanged). The caller
 /// checks output->user_id(), attaches with attach_resumed and then sends

@@ -102,6 +102,54 @@ validator int_range(int64_t lo, int64_t hi) {
   };
 }
 
+std::optional<std::chrono::seconds> parse_duration(const std::string& text) {
+  if (text == "0") {
+    return std::chrono::seconds{0};
+  }
+  if (text.size() < 2 || text.size() > 12) {
+    return std::nullopt;
+  }
+  int64_t n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') {
+      return std::nullopt;
+    }
+    n = n * 10 + (text[i] - '0');
+  }
+  int64_t unit = 0;
+  switch (text.back()) {
+    case 's':
+      unit = 1;
+      break;
+    case 'm':
+      unit = 60;
+      break;
+    case 'h':
+      unit = 3600;
+      break;
+    case 'd':
+      unit = 86400;
+      break;
+    default:
+      return std::nullopt;
+  }
+  constexpr int64_t century_s = int64_t{100} * 366 * 86400;
+  if (n > century_s / unit) {
+    return std::nullopt;
+  }
+  return std::chrono::seconds{n * unit};
+}
+
+validator duration() {
+  return [](const value& v) -> std::optional<std::string> {
+    const auto& s = std::get<std::string>(v);
+    if (parse_duration(s)) {
+      return std::nullopt;
+    }
+    return "expected 0 or a duration like 90s, 30m, 12h or 30d, got \"" + s + "\"";
+  };
+}
+
 validator node_name() {
   return [](const value& v) -> std::optional<std::string> {
     const auto& s = std::get<std::string>(v);

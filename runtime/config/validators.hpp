@@ -4,6 +4,7 @@
 // enumerations, integer ranges). Pure functions; safe from any thread.
 // Invariant: a validator accepts exactly the values its message describes.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,6 +38,12 @@ validator int_range(int64_t lo, int64_t hi);
 validator node_name();
 /// Rejects empty strings.
 validator non_empty();
+
+/// Parses a duration `0` or `<digits><unit>`, unit one of s, m, h, d (`90s`, `12h`, `30d`);
+/// nullopt for anything else or more than 100 years.
+std::optional<std::chrono::seconds> parse_duration(const std::string& text);
+/// Rejects strings parse_duration() does not accept.
+validator duration();
 
 /// A default that is always `v`.
 default_fn fixed(value v);

@@ -7,6 +7,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 
 #include "runtime/config/validators.hpp"
+#include "runtime/log/escape.hpp"
 
 namespace herald::log {
 
@@ -78,17 +79,34 @@ private:
   }
 };
 
-void apply_format(spdlog::sink_ptr& sink, format f) {
-  if (f == format::json) {
-    sink->set_formatter(std::make_unique<json_formatter>());
-  } else {
-    sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %-5l [%n] %v", spdlog::pattern_time_type::utc));
+// The text line: the message's control characters escaped (escape.hpp), so text that came
+// from users (names, contents, paths) can neither forge a log line nor reach the terminal as
+// an escape sequence, whichever call site logged it.
+class text_formatter final : public spdlog::formatter {
+public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    std::string_view payload{msg.payload.data(), msg.payload.size()};
+    if (!needs_escaping(payload)) {
+      pattern_.format(msg, dest);
+      return;
+    }
+    std::string escaped = escape_controls(payload);
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t{escaped.data(), escaped.size()};
+    pattern_.format(copy, dest);
   }
-}
+
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<text_formatter>();
+  }
+
+private:
+  spdlog::pattern_formatter pattern_{"%Y-%m-%dT%H:%M:%S.%eZ %-5l [%n] %v",
+                                     spdlog::pattern_time_type::utc};
+};
 
 struct shared_state {
-  shared_state() { apply_format(sink, format::text); }
+  shared_state() { sink->set_formatter(make_formatter(format::text)); }
 
   std::mutex mutex;
   spdlog::sink_ptr sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
@@ -102,6 +120,13 @@ shared_state& state() {
 }
 
 }  // namespace
+
+std::unique_ptr<spdlog::formatter> make_formatter(format f) {
+  if (f == format::json) {
+    return std::make_unique<json_formatter>();
+  }
+  return std::make_unique<text_formatter>();
+}
 
 void register_config_keys(config::schema& s) {
   s.add({"log.level", config::value_type::string,
@@ -118,7 +143,7 @@ void setup(std::string_view level, format f) {
   std::lock_guard<std::mutex> guard{st.mutex};
   st.level = spdlog::level::from_str(std::string{level});
   st.fmt = f;
-  apply_format(st.sink, f);
+  st.sink->set_formatter(make_formatter(f));
   auto main_logger = std::make_shared<spdlog::logger>("herald", st.sink);
   main_logger->set_level(st.level);
   spdlog::set_default_logger(main_logger);

@@ -15,7 +15,7 @@
 namespace herald::log {
 
 enum class format {
-  text,  ///< `2026-01-01T00:00:00.000Z info  [node] message`
+  text,  ///< `2026-01-01T00:00:00.000Z info  [node] message`, controls escaped (escape.hpp)
   json,  ///< one JSON object per line: ts, level, logger, msg
 };
 
@@ -26,6 +26,9 @@ void register_config_keys(config::schema& s);
 /// before other threads log; later calls replace level and format.
 void setup(const config::config& cfg);
 void setup(std::string_view level, format f);
+
+/// The line formatter of `f` (what setup() installs in the shared sink).
+std::unique_ptr<spdlog::formatter> make_formatter(format f);
 
 /// A named logger (e.g. "node", "http") writing through the shared sink.
 /// Safe from any thread.

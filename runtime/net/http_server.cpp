@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/net/http_server.hpp"
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cctype>
@@ -17,7 +20,10 @@
 
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
+#include "runtime/net/detail/accept_guard.hpp"
+#include "runtime/net/detail/connection_limiter.hpp"
 #include "runtime/net/detail/http_request_parser.hpp"
+#include "runtime/net/detail/request_framing.hpp"
 #include "runtime/net/detail/ws_stream.hpp"
 #include "runtime/net/websocket.hpp"
 
@@ -61,6 +67,26 @@ std::string_view reason_phrase(unsigned status) {
 namespace {
 
 class session;
+
+/// Retry-After (seconds) of a refusal for a connection limit.
+constexpr int refusal_retry_after_s = 5;
+/// How long a refused connection may take to send its request before it is just closed.
+constexpr std::chrono::seconds refusal_read_timeout{2};
+/// Refused connections being answered at once; beyond, a refused connection is closed at
+/// accept. Bounds the descriptors refusals hold (part of the headroom below the fd limit).
+constexpr size_t max_refusing = 32;
+/// Waiting connections refused per accept failure while out of descriptors (see
+/// server_options::serve_on_spare_descriptor); bounds the work per backoff period.
+constexpr int max_refused_on_spare = 64;
+/// An accept failure for lack of resources keeps listener_health::accept_failing this long.
+constexpr std::chrono::seconds accept_failure_window{5};
+/// A header block longer than this is left to the parser, which answers 431.
+constexpr size_t header_scan_limit = detail::request_header_limit;
+/// The answer written to a connection refused while out of descriptors, before closing it.
+constexpr std::string_view out_of_descriptors_reply =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Retry-After: 5\r\nContent-Length: 21\r\nConnection: close\r\n\r\n"
+    "server out of sockets\n";
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -156,15 +182,30 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
       : opts(std::move(o)),
         ioc(static_cast<int>(std::max<size_t>(1, opts.threads))),
         acceptor(asio::make_strand(ioc)),
+        accept_timer(acceptor.get_executor()),
         connections(metrics::registry::global().get_counter("herald_http_connections_total",
                                                             "HTTP connections accepted.",
                                                             {{"server", opts.name}})),
         ws_metrics(opts.name),
-        log(herald::log::get("http")) {}
+        log(herald::log::get("http")),
+        guard(opts.name, log),
+        limiter(std::make_shared<detail::connection_limiter>(
+            opts.max_connections, opts.max_connections_per_ip, opts.name)),
+        refused_total(refused_counter("max_connections")),
+        refused_per_ip(refused_counter("max_connections_per_ip")),
+        refused_no_fd(refused_counter("out_of_descriptors")) {}
+
+  metrics::counter& refused_counter(const std::string& reason) {
+    return metrics::registry::global().get_counter(
+        "herald_net_connections_refused_total",
+        "Connections a listener refused, by reason (a limit, or out of descriptors).",
+        {{"server", opts.name}, {"reason", reason}});
+  }
 
   server_options opts;
   asio::io_context ioc;
   tcp::acceptor acceptor;
+  asio::steady_timer accept_timer;  // acceptor strand: the backoff after a failed accept
   // Patterns in registration order; frozen once started.
   std::vector<route_entry> routes;
   std::vector<std::thread> threads;
@@ -177,12 +218,30 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
   metrics::counter& connections;
   detail::ws_metrics ws_metrics;
   std::shared_ptr<spdlog::logger> log;
+  detail::accept_guard guard;  // acceptor strand, but recent_failure()
+  std::shared_ptr<detail::connection_limiter> limiter;
+  metrics::counter& refused_total;
+  metrics::counter& refused_per_ip;
+  metrics::counter& refused_no_fd;
+  std::atomic<size_t> refusing{0};  // refused connections being answered
 
   std::mutex sessions_mutex;
   std::map<uint64_t, std::weak_ptr<session>> sessions;  // live connections, for stop()
   uint64_t next_session_id = 1;
 
   void do_accept();
+  void accept_failed(const boost::system::error_code& ec);
+  void take_waiting_connections();
+  // Counts an accepted socket against the limits and starts its session (or its refusal).
+  void admit(tcp::socket s);
+  void framing_error(detail::framing_error e) {
+    metrics::registry::global()
+        .get_counter("herald_http_framing_errors_total",
+                     "Requests refused with 400 for ambiguous or unsupported message framing "
+                     "(RFC 7230 section 3.3.3), by reason.",
+                     {{"server", opts.name}, {"reason", std::string{detail::to_string(e)}}})
+        .inc();
+  }
   void add_route(std::string method, std::string pattern, route_handler handler);
   // Finds the handler for req (filling req.params), or sets `res` to the 404/405 answer.
   const route_handler* find(http_request& req, http_response& res) const;
@@ -219,10 +278,27 @@ bool valid_websocket_key(std::string_view key) {
 
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket&& socket, std::shared_ptr<detail::http_server_state> server, uint64_t id)
-      : server_(std::move(server)), stream_(std::move(socket)), id_(id) {}
+  /// `refusal` (a static string, or null): the limit this connection is over; it is answered
+  /// 503 once its request is read, then closed.
+  session(tcp::socket&& socket, std::shared_ptr<detail::http_server_state> server, uint64_t id,
+          detail::connection_slot slot, const char* refusal)
+      : server_(std::move(server)),
+        slot_(std::move(slot)),
+        stream_(std::move(socket)),
+        id_(id),
+        refusal_(refusal) {}
 
   ~session() {
+    if (refusal_ != nullptr) {
+      --server_->refusing;
+    }
+    if (server_->opts.serve_on_spare_descriptor) {
+      // This connection may have been served on the spare descriptor: take the number back
+      // at once, before other listeners' accepts do (no-op while the spare is held).
+      beast::error_code ignored;
+      stream_.socket().close(ignored);
+      server_->guard.hold_spare();
+    }
     std::lock_guard<std::mutex> guard{server_->sessions_mutex};
     server_->sessions.erase(id_);
   }
@@ -273,9 +349,52 @@ private:
   void do_read() {
     parser_.emplace();
     detail::configure_request_parser(*parser_, server_->opts.body_limit);
-    stream_.expires_after(server_->opts.idle_timeout);
+    stream_.expires_after(refusal_ != nullptr ? refusal_read_timeout : server_->opts.idle_timeout);
+    read_header_block();
+  }
+
+  // Reads until the buffer holds the whole header block and refuses obs-fold in it (Beast
+  // unfolds it silently), then lets the parser read the request.
+  void read_header_block() {
+    auto data = buffer_.data();
+    std::string_view bytes{static_cast<const char*>(data.data()), data.size()};
+    auto end = bytes.find("\r\n\r\n");
+    if (end != std::string_view::npos) {
+      auto e = detail::check_raw_header(bytes.substr(0, end));
+      if (e != detail::framing_error::none) {
+        return reject_framing(e, 11);
+      }
+    } else if (bytes.size() < header_scan_limit) {
+      return stream_.async_read_some(buffer_.prepare(4096),
+                                     [self = shared_from_this()](beast::error_code ec, size_t n) {
+                                       if (ec) {
+                                         return self->on_read(ec, 0);
+                                       }
+                                       self->buffer_.commit(n);
+                                       self->read_header_block();
+                                     });
+    }
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  // Refuses ambiguous framing before any byte of the body is read: such a body may hold
+  // another request.
+  void on_header(beast::error_code ec, size_t) {
+    if (ec) {
+      return on_read(ec, 0);
+    }
+    auto framing = detail::check_framing(parser_->get());
+    if (framing != detail::framing_error::none) {
+      return reject_framing(framing, parser_->get().version());
+    }
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void reject_framing(detail::framing_error e, unsigned version) {
+    server_->framing_error(e);
+    reply_error(400, version, "bad request framing: " + std::string{detail::to_string(e)} + "\n");
   }
 
   void on_read(beast::error_code ec, size_t) {
@@ -291,6 +410,10 @@ private:
     }
     if (ec) {
       if (ec.category() == http::make_error_code(http::error::bad_target).category()) {
+        auto e = detail::framing_error_of(ec);
+        if (e != detail::framing_error::none) {
+          return reject_framing(e, 11);
+        }
         return reply_error(400, 11, "malformed request\n");
       }
       return shutdown();
@@ -299,6 +422,15 @@ private:
   }
 
   void handle(http::request<http::string_body> req) {
+    if (refusal_ != nullptr) {
+      server_->count(503);
+      return write(http_response{503,
+                                 "text/plain; charset=utf-8",
+                                 std::string{"503: "} + server_->opts.name + " at " + refusal_ +
+                                     ", retry later\n",
+                                 {{"Retry-After", std::to_string(refusal_retry_after_s)}}},
+                   req.version(), false);
+    }
     http_request r;
     r.method = std::string{req.method_string()};
     r.target = std::string{req.target()};
@@ -411,7 +543,7 @@ private:
       }
       ws = std::make_shared<detail::ws_stream>(std::move(socket), std::move(r), id_,
                                                server_->opts.websocket, server_->ws_metrics, reg,
-                                               server_, std::move(leftover));
+                                               server_, std::move(leftover), std::move(slot_));
       reg.live.emplace(id_, ws);
     }
     try {
@@ -456,39 +588,120 @@ private:
   // Declared first so it is destroyed last: a responder may hold the session past the
   // server's lifetime, and the stream needs the io_context the state owns.
   std::shared_ptr<detail::http_server_state> server_;
+  // Before stream_: given back after the socket is closed. Moves to the ws_stream on upgrade.
+  detail::connection_slot slot_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<detail::request_parser> parser_;
   uint64_t id_;
+  const char* refusal_;
 };
 
 }  // namespace
 
 void detail::http_server_state::do_accept() {
-  acceptor.async_accept(
-      asio::make_strand(ioc), [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
-        if (ec) {
-          if (ec != asio::error::operation_aborted && !self->stopping) {
-            self->log->warn("{}: accept failed: {}", self->opts.name, ec.message());
-            self->do_accept();
-          }
-          return;
-        }
-        self->connections.inc();
-        std::shared_ptr<session> sess;
-        {
-          // Checked under the lock stop() takes, so stop() sees every session it must close.
-          std::lock_guard<std::mutex> guard{self->sessions_mutex};
-          if (self->stopping) {
-            return;
-          }
-          uint64_t id = self->next_session_id++;
-          sess = std::make_shared<session>(std::move(s), self, id);
-          self->sessions.emplace(id, sess);
-        }
-        sess->start();
-        self->do_accept();
-      });
+  acceptor.async_accept(asio::make_strand(ioc),
+                        [self = shared_from_this()](beast::error_code ec, tcp::socket s) {
+                          if (ec == asio::error::operation_aborted || self->stopping) {
+                            return;
+                          }
+                          if (ec) {
+                            return self->accept_failed(ec);
+                          }
+                          self->guard.succeeded();
+                          self->admit(std::move(s));
+                          self->do_accept();
+                        });
+}
+
+// On the acceptor's strand. Never re-arms at once for lack of resources: the error would
+// come back at once, spinning a core and flooding the log (issue #10).
+void detail::http_server_state::accept_failed(const boost::system::error_code& ec) {
+  auto delay = guard.failed(ec);
+  if (detail::classify(ec) != detail::accept_failure::other && guard.give_up_spare()) {
+    take_waiting_connections();
+    guard.hold_spare();
+  }
+  if (delay.count() == 0) {
+    return do_accept();
+  }
+  accept_timer.expires_after(delay);
+  accept_timer.async_wait([self = shared_from_this()](const boost::system::error_code& wait_ec) {
+    if (!wait_ec && !self->stopping) {
+      self->do_accept();
+    }
+  });
+}
+
+// The spare descriptor was just closed: accept what waits with its number.
+void detail::http_server_state::take_waiting_connections() {
+  int budget = opts.serve_on_spare_descriptor ? 1 : max_refused_on_spare;
+  for (int i = 0; i < budget; ++i) {
+    int fd = ::accept4(acceptor.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      return;  // nothing waits (EAGAIN), or still no descriptor
+    }
+    if (opts.serve_on_spare_descriptor) {
+      tcp::socket s{asio::make_strand(ioc)};
+      boost::system::error_code ec;
+      s.assign(acceptor.local_endpoint().protocol(), fd, ec);
+      if (ec) {
+        ::close(fd);
+        return;
+      }
+      admit(std::move(s));
+      continue;
+    }
+    refused_no_fd.inc();
+    // Best effort: a client that already sent its request may see a reset instead.
+    [[maybe_unused]] auto sent =
+        ::send(fd, out_of_descriptors_reply.data(), out_of_descriptors_reply.size(),
+               MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+  }
+}
+
+void detail::http_server_state::admit(tcp::socket s) {
+  beast::error_code ec;
+  auto remote = s.remote_endpoint(ec);
+  if (ec) {
+    return;  // the client is gone already
+  }
+  connections.inc();
+  detail::connection_slot slot;
+  const char* refusal = nullptr;
+  switch (limiter->admit(remote.address(), slot)) {
+    case detail::connection_limiter::verdict::admitted:
+      break;
+    case detail::connection_limiter::verdict::over_total:
+      refused_total.inc();
+      refusal = "max_connections";
+      break;
+    case detail::connection_limiter::verdict::over_per_ip:
+      refused_per_ip.inc();
+      refusal = "max_connections_per_ip";
+      break;
+  }
+  if (refusal != nullptr && refusing.fetch_add(1) >= max_refusing) {
+    --refusing;
+    return;  // too many refusals in flight: closed without an answer
+  }
+  std::shared_ptr<session> sess;
+  {
+    // Checked under the lock stop() takes, so stop() sees every session it must close.
+    std::lock_guard<std::mutex> lock{sessions_mutex};
+    if (stopping) {
+      if (refusal != nullptr) {
+        --refusing;
+      }
+      return;
+    }
+    uint64_t id = next_session_id++;
+    sess =
+        std::make_shared<session>(std::move(s), shared_from_this(), id, std::move(slot), refusal);
+    sessions.emplace(id, sess);
+  }
+  sess->start();
 }
 
 void detail::http_server_state::add_route(std::string method, std::string pattern,
@@ -624,6 +837,7 @@ std::error_code http_server::start() {
     return ec;
   }
   impl_->bound_port = acc.local_endpoint().port();
+  impl_->guard.hold_spare();
   impl_->do_accept();
   for (size_t i = 0; i < std::max<size_t>(1, impl_->opts.threads); ++i) {
     impl_->threads.emplace_back([self = impl_] {
@@ -647,6 +861,17 @@ uint16_t http_server::port() const noexcept {
 
 const server_options& http_server::options() const noexcept {
   return impl_->opts;
+}
+
+listener_health http_server::health() const {
+  listener_health h;
+  h.open_connections = impl_->limiter->open();
+  h.at_max_connections = impl_->limiter->at_capacity();
+  auto failure = impl_->guard.recent_failure(accept_failure_window);
+  if (failure != detail::accept_failure::none) {
+    h.accept_failing = std::string{detail::to_string(failure)};
+  }
+  return h;
 }
 
 void http_server::stop() {
@@ -677,6 +902,7 @@ void http_server::stop() {
   }
   asio::post(impl_->acceptor.get_executor(), [self = impl_] {
     beast::error_code ignored;
+    self->accept_timer.cancel();
     self->acceptor.close(ignored);
   });
   for (auto& s : live) {

@@ -87,6 +87,26 @@ struct server_options {
   size_t threads = 1;                     ///< io threads running handlers and WebSocket connections
   std::chrono::seconds idle_timeout{60};  ///< idle keep-alive connections are closed after this
   ws_options websocket;                   ///< limits of upgraded connections (ws_options.hpp)
+  /// Open connections (HTTP and upgraded WebSocket alike) allowed at once; 0: no limit. One
+  /// beyond it gets, once its request is read, 503 with Retry-After and is closed; counted in
+  /// herald_net_connections_refused_total{server,reason="max_connections"}.
+  size_t max_connections = 0;
+  /// The same per client IP address (reason "max_connections_per_ip"); 0: no limit.
+  size_t max_connections_per_ip = 0;
+  /// When accept fails for lack of descriptors (EMFILE, ENFILE, ...), the listener closes its
+  /// spare descriptor to accept what waits: true serves one connection with it (keeps the
+  /// admin API reachable), false refuses the waiting connections (a 503 line, then closed)
+  /// so that their clients are not left hanging. Either way it then waits (1 ms doubling to
+  /// 100 ms) before accepting again, instead of spinning.
+  bool serve_on_spare_descriptor = false;
+};
+
+/// Why a listener may not take more clients; read by readiness checks, from any thread.
+struct listener_health {
+  size_t open_connections = 0;  ///< connections counted against max_connections
+  bool at_max_connections = false;
+  /// "EMFILE", "ENFILE", "ENOBUFS" or "ENOMEM" if an accept failed so in the last 5 s, else "".
+  std::string accept_failing;
 };
 
 class http_server {
@@ -126,6 +146,9 @@ public:
   void stop();
 
   const server_options& options() const noexcept;
+
+  /// The listener's load and accept failures (see listener_health); any thread.
+  listener_health health() const;
 
 private:
   std::shared_ptr<detail::http_server_state> impl_;

@@ -16,9 +16,18 @@ net::http_response text(unsigned status, std::string body) {
 void add_admin_routes(net::http_server& server, admin_context& ctx) {
   // Liveness: the process is up and its admin loop answers.
   server.route("GET", "/healthz", [](const net::http_request&) { return text(200, "ok\n"); });
-  // Readiness: started and not draining; load balancers stop routing here on 503.
+  // Readiness: started, not draining, and able to take clients; load balancers stop routing
+  // here on 503. The body says why, e.g. "not ready: gateway at max_connections".
   server.route("GET", "/readyz", [&ctx](const net::http_request&) {
-    return *ctx.ready ? text(200, "ready\n") : text(503, "not ready\n");
+    if (!*ctx.ready) {
+      return text(503, "not ready\n");
+    }
+    if (ctx.not_ready_reason) {
+      if (auto why = ctx.not_ready_reason()) {
+        return text(503, "not ready: " + *why + "\n");
+      }
+    }
+    return text(200, "ready\n");
   });
   server.route("GET", "/metrics", [](const net::http_request&) {
     return net::http_response{200,

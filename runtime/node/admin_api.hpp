@@ -3,12 +3,15 @@
 // The admin HTTP API of a node: GET /healthz, /readyz, /metrics and /v1/status, mounted
 // on a net::http_server. Handlers run on the admin server's io thread.
 // Invariant: /healthz answers 200 while the process serves HTTP; /readyz answers 200 only
-// while the node is started and not draining. The node puts the admin guard (admin_guard.hpp)
-// in front of every route: /v1/* needs the admin token, an accepted Host and JSON bodies.
+// while the node is started, not draining, and admin_context::not_ready_reason gives none. The
+// node puts the admin guard (admin_guard.hpp) in front of every route: /v1/* needs the admin
+// token, an accepted Host and JSON bodies.
 
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "runtime/net/http_server.hpp"
 #include "runtime/node/status.hpp"
@@ -22,6 +25,8 @@ struct admin_context {
   std::shared_ptr<std::atomic<bool>> ready = std::make_shared<std::atomic<bool>>(false);
   /// Builds the status document; runs on the admin io thread, must not block on actors.
   std::function<node_status()> status;
+  /// Optional: while ready, a returned reason makes /readyz 503 with it. Admin io thread.
+  std::function<std::optional<std::string>()> not_ready_reason;
 };
 
 /// Mounts /healthz, /readyz, /metrics (Prometheus text 0.0.4 of metrics::registry::global())

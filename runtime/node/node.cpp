@@ -12,6 +12,7 @@
 
 #include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/metrics/limit_refusals.hpp"
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/node/admin_guard.hpp"
 #include "runtime/node/admin_token.hpp"
@@ -79,6 +80,7 @@ node::node(config::config cfg, node_options opts)
   apply(tuning, caf_cfg_);
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   admin_ctx_.status = [this] { return status(); };
+  admin_ctx_.not_ready_reason = opts_.not_ready_reason;
 }
 
 node::~node() {
@@ -196,6 +198,9 @@ std::optional<start_error> node::start_admin() {
   sopts.name = "admin";
   sopts.host = ep->host;
   sopts.port = ep->port;
+  // Out of descriptors, the admin API serves one waiting client on its spare descriptor:
+  // /healthz, /readyz and /metrics stay reachable to say what is wrong.
+  sopts.serve_on_spare_descriptor = true;
   admin_ = std::make_unique<net::http_server>(sopts);
   admin_guard_options guard;
   guard.token = admin_token_;
@@ -266,6 +271,7 @@ node_status node::status() const {
   for (const auto& sup : supervision::live_supervisors()) {
     s.supervisors.push_back({sup.name, sup.parent, sup.strategy, sup.children, sup.restarts});
   }
+  s.limit_refusals = metrics::limit_refusals();
   return s;
 }
 

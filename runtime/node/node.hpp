@@ -48,6 +48,9 @@ struct node_options {
   /// stops: drain clients and stop what on_start started. May block; the shutdown deadline
   /// (runtime.shutdown_timeout_ms, enforced by run_node's watchdog) includes it.
   std::function<void()> on_stop;
+  /// While the node is ready, a reason returned here turns /readyz into 503 "not ready:
+  /// <reason>" (e.g. "gateway at max_connections"). Runs on the admin io thread; must not block.
+  std::function<std::optional<std::string>()> not_ready_reason;
 };
 
 /// Why start() failed; every message is one line naming the config key involved.

@@ -16,7 +16,7 @@ struct scheduler_tuning {
   int64_t threads = 0;
   /// runtime.scheduler_idle_poll_us: how long an idle worker nap-polls (50 µs naps) before
   /// it sleeps. CAF's default is 25,000; 0 keeps idle workers from taking CPU away from the
-  /// gateway's io thread on a small machine (docs/benchmarks.md, Session 3 (gw)).
+  /// gateway's io thread on a small machine (docs/benchmarks.md, "Gateway (issue #4)").
   int64_t idle_poll_us = 0;
   /// runtime.scheduler_idle_wake_us: how often a sleeping worker wakes to steal work.
   int64_t idle_wake_us = 1000;

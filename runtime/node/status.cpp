@@ -20,11 +20,9 @@ std::string to_json(const node_status& s) {
                     {"children", sup.children},
                     {"restarts", sup.restarts}});
   }
-  json j = {{"node", s.node},
-            {"version", s.version},
-            {"uptime_s", s.uptime_s},
-            {"actors_by_kind", s.actors_by_kind},
-            {"supervisors", sups}};
+  json j = {{"node", s.node},         {"version", s.version},
+            {"uptime_s", s.uptime_s}, {"actors_by_kind", s.actors_by_kind},
+            {"supervisors", sups},    {"limit_refusals", s.limit_refusals}};
   return j.dump();
 }
 
@@ -41,6 +39,9 @@ std::optional<node_status> status_from_json(const std::string& text, std::string
           {sup.at("name").get<std::string>(), sup.at("parent").get<std::string>(),
            sup.at("strategy").get<std::string>(), sup.at("children").get<uint64_t>(),
            sup.at("restarts").get<uint64_t>()});
+    }
+    if (auto it = j.find("limit_refusals"); it != j.end()) {
+      s.limit_refusals = it->get<std::map<std::string, uint64_t>>();
     }
     return s;
   } catch (const json::exception& e) {
@@ -115,6 +116,16 @@ std::string render_text(const node_status& s) {
     }
   }
   render_tree(rooted, "", 0, out);
+  if (!s.limit_refusals.empty()) {
+    uint64_t refused = 0;
+    for (const auto& [limit, n] : s.limit_refusals) {
+      refused += n;
+    }
+    out += fmt::format("refused:  {}\n", refused);
+    for (const auto& [limit, n] : s.limit_refusals) {
+      out += fmt::format("  {:<20} {}\n", limit, n);
+    }
+  }
   return out;
 }
 

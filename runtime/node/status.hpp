@@ -26,15 +26,19 @@ struct node_status {
   double uptime_s = 0;
   std::map<std::string, uint64_t> actors_by_kind;
   std::vector<supervisor_summary> supervisors;
+  /// Refusals by abuse limit (metrics/limit_refusals.hpp): `rest_global`, `identify_rate`, …
+  std::map<std::string, uint64_t> limit_refusals;
 };
 
-/// {"node","version","uptime_s","actors_by_kind":{…},"supervisors":[{name,parent,strategy,children,restarts}]}
+/// {"node","version","uptime_s","actors_by_kind":{…},"supervisors":[{name,parent,strategy,children,restarts}],
+///  "limit_refusals":{…}} (limit_refusals is optional when parsed: older nodes lack it)
 std::string to_json(const node_status& s);
 
 /// Parses to_json's output; nullopt names no field, so callers report "malformed status".
 std::optional<node_status> status_from_json(const std::string& text, std::string* error = nullptr);
 
-/// Human-friendly multi-line text (node, version, uptime, actors by kind, supervision tree).
+/// Human-friendly multi-line text (node, version, uptime, actors by kind, supervision tree,
+/// then `refused:` and one `  <limit> <count>` line per abuse limit).
 std::string render_text(const node_status& s);
 
 /// "3d 4h 5m 6s" style duration for uptime.

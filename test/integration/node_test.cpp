@@ -12,6 +12,7 @@
 
 #include "runtime/net/http_client.hpp"
 #include "runtime/node/status.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
 using namespace herald;
@@ -49,13 +50,14 @@ size_t line_count(const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("heraldd_serves_health_metrics_and_status_and_exits_0_on_sigterm", "[integration]") {
+TEST_CASE("heraldd_serves_health_metrics_and_status_and_exits_0_on_sigterm") {
   testing::temp_dir dir;
   node_ports ports;
-  auto data = dir.path() + "/data";
+  auto data = dir.file("data");
   auto cfg = dir.write_file("node.toml", node_config("itest-1", ports, data));
   testing::child_process heraldd{testing::bin_path("heraldd"), {"--config", cfg}};
-  REQUIRE(testing::eventually([&] { return healthy(ports.admin) || !heraldd.running(); }, 30s));
+  REQUIRE(testing::eventually([&] { return healthy(ports.admin) || !heraldd.running(); }, 30s,
+                              testing::slow_poll_step));
   INFO("heraldd stderr: " << heraldd.err());
   REQUIRE(heraldd.running());
   CHECK(std::filesystem::is_directory(data));
@@ -135,15 +137,16 @@ TEST_CASE("heraldd_serves_health_metrics_and_status_and_exits_0_on_sigterm", "[i
   CHECK(count >= 3);
 }
 
-TEST_CASE("flags_override_the_file_and_sigint_also_exits_0", "[integration]") {
+TEST_CASE("flags_override_the_file_and_sigint_also_exits_0") {
   testing::temp_dir dir;
   node_ports ports;
   uint16_t flag_port = testing::free_port();
-  auto cfg = dir.write_file("node.toml", node_config("itest-2", ports, dir.path() + "/data"));
+  auto cfg = dir.write_file("node.toml", node_config("itest-2", ports, dir.file("data")));
   testing::child_process heraldd{testing::bin_path("heraldd"),
                                  {"--config", cfg, "--admin.listen",
                                   "127.0.0.1:" + std::to_string(flag_port), "--log.level=debug"}};
-  REQUIRE(testing::eventually([&] { return healthy(flag_port) || !heraldd.running(); }, 30s));
+  REQUIRE(testing::eventually([&] { return healthy(flag_port) || !heraldd.running(); }, 30s,
+                              testing::slow_poll_step));
   INFO("heraldd stderr: " << heraldd.err());
   REQUIRE(heraldd.running());
   CHECK_FALSE(healthy(ports.admin));
@@ -153,7 +156,7 @@ TEST_CASE("flags_override_the_file_and_sigint_also_exits_0", "[integration]") {
   CHECK(*code == 0);
 }
 
-TEST_CASE("a_bad_config_value_exits_2_with_one_line_naming_the_key", "[integration]") {
+TEST_CASE("a_bad_config_value_exits_2_with_one_line_naming_the_key") {
   testing::temp_dir dir;
   auto cfg = dir.write_file("bad.toml", "[node]\nname = \"x\"\n[admin]\nlisten = \"abc\"\n");
   auto r = testing::run_process(testing::bin_path("heraldd"), {"--config", cfg});
@@ -162,7 +165,7 @@ TEST_CASE("a_bad_config_value_exits_2_with_one_line_naming_the_key", "[integrati
   CHECK(r.out.empty());
 }
 
-TEST_CASE("an_unknown_key_or_bad_toml_exits_2_with_one_line", "[integration]") {
+TEST_CASE("an_unknown_key_or_bad_toml_exits_2_with_one_line") {
   testing::temp_dir dir;
   auto unknown = dir.write_file("unknown.toml", "[admin]\nlisten_port = 9100\n");
   auto r = testing::run_process(testing::bin_path("heraldd"), {"--config", unknown});
@@ -182,16 +185,17 @@ TEST_CASE("an_unknown_key_or_bad_toml_exits_2_with_one_line", "[integration]") {
         "heraldd: config error: runtime.shutdown_timeout_ms: expected integer, got \"soon\"\n");
 }
 
-TEST_CASE("a_taken_admin_port_exits_1_naming_admin_listen", "[integration]") {
+TEST_CASE("a_taken_admin_port_exits_1_naming_admin_listen") {
   testing::temp_dir dir;
   node_ports ports;
-  auto first_cfg = dir.write_file("a.toml", node_config("itest-a", ports, dir.path() + "/a"));
+  auto first_cfg = dir.write_file("a.toml", node_config("itest-a", ports, dir.file("a")));
   testing::child_process first{testing::bin_path("heraldd"), {"--config", first_cfg}};
-  REQUIRE(testing::eventually([&] { return healthy(ports.admin) || !first.running(); }, 30s));
+  REQUIRE(testing::eventually([&] { return healthy(ports.admin) || !first.running(); }, 30s,
+                              testing::slow_poll_step));
   REQUIRE(first.running());
   auto second = testing::run_process(
       testing::bin_path("heraldd"),
-      {"--config", first_cfg, "--node.name", "itest-b", "--node.data_dir", dir.path() + "/b",
+      {"--config", first_cfg, "--node.name", "itest-b", "--node.data_dir", dir.file("b"),
        "--gateway.listen", "127.0.0.1:" + std::to_string(testing::free_port())});
   CHECK(second.exit_code == 1);
   CHECK(second.err.find("admin.listen: cannot listen on 127.0.0.1:" +
@@ -200,7 +204,7 @@ TEST_CASE("a_taken_admin_port_exits_1_naming_admin_listen", "[integration]") {
   CHECK(first.wait_for(60s) == 0);
 }
 
-TEST_CASE("heraldctl_against_a_closed_port_exits_1_with_one_line", "[integration]") {
+TEST_CASE("heraldctl_against_a_closed_port_exits_1_with_one_line") {
   auto port = std::to_string(testing::free_port());
   auto r = testing::run_process(testing::bin_path("heraldctl"),
                                 {"status", "--node", "127.0.0.1:" + port});

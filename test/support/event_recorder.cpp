@@ -2,7 +2,6 @@
 #include "test/support/event_recorder.hpp"
 
 #include <algorithm>
-#include <thread>
 
 namespace herald::testing {
 
@@ -53,19 +52,6 @@ bool event_recorder::wait_until(const std::function<bool(const std::vector<std::
 void event_recorder::clear() {
   std::lock_guard<std::mutex> guard{mutex_};
   events_.clear();
-}
-
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (cond()) {
-      return true;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{5});
-  }
 }
 
 }  // namespace herald::testing

@@ -12,10 +12,9 @@
 #include <string>
 #include <vector>
 
-namespace herald::testing {
+#include "test/support/eventually.hpp"
 
-/// Default bound of every "eventually" wait in tests: 10 s.
-inline constexpr std::chrono::milliseconds default_wait{10000};
+namespace herald::testing {
 
 class event_recorder {
 public:
@@ -37,9 +36,5 @@ private:
   mutable std::condition_variable changed_;
   std::vector<std::string> events_;  // in record() order
 };
-
-/// Polls `cond` every 5 ms until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& cond,
-                std::chrono::milliseconds timeout = default_wait);
 
 }  // namespace herald::testing

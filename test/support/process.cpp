@@ -6,14 +6,15 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -24,15 +25,6 @@ extern char** environ;
 namespace herald::testing {
 
 namespace {
-
-std::string make_temp_dir() {
-  auto base = std::filesystem::temp_directory_path() / "herald-test-XXXXXX";
-  std::string tmpl = base.string();
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    throw std::runtime_error(std::string{"mkdtemp failed: "} + std::strerror(errno));
-  }
-  return tmpl;
-}
 
 std::string read_all(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
@@ -53,14 +45,17 @@ int decode_status(int status) {
 
 }  // namespace
 
-child_process::child_process(const std::string& path, const std::vector<std::string>& args)
-    : dir_(make_temp_dir()) {
+child_process::child_process(const std::string& path, const std::vector<std::string>& args,
+                             std::optional<uint64_t> open_files_limit) {
+  // posix_spawn_file_actions_addopen keeps the path pointers until posix_spawn.
+  const std::string out_path = dir_.file("stdout");
+  const std::string err_path = dir_.file("stderr");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, (dir_ + "/stdout").c_str(),
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, (dir_ + "/stderr").c_str(),
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   // The child starts with default signal dispositions and an empty mask, whatever the
   // test runner blocked.
@@ -80,11 +75,21 @@ child_process::child_process(const std::string& path, const std::vector<std::str
     argv.push_back(a.data());
   }
   argv.push_back(nullptr);
+  // Tests spawn from their one main thread, so nothing else opens files in this window.
+  rlimit saved{};
+  getrlimit(RLIMIT_NOFILE, &saved);
+  if (open_files_limit) {
+    rlimit lowered = saved;
+    lowered.rlim_cur = std::min<rlim_t>(*open_files_limit, saved.rlim_max);
+    setrlimit(RLIMIT_NOFILE, &lowered);
+  }
   int rc = posix_spawn(&pid_, path.c_str(), &actions, &attr, argv.data(), environ);
+  if (open_files_limit) {
+    setrlimit(RLIMIT_NOFILE, &saved);
+  }
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) {
-    std::filesystem::remove_all(dir_);
     throw std::runtime_error("cannot spawn " + path + ": " + std::strerror(rc));
   }
 }
@@ -93,8 +98,6 @@ child_process::~child_process() {
   if (running()) {
     kill();
   }
-  std::error_code ignored;
-  std::filesystem::remove_all(dir_, ignored);
 }
 
 std::optional<int> child_process::wait_for(std::chrono::milliseconds timeout) {
@@ -130,11 +133,11 @@ void child_process::kill() {
 }
 
 std::string child_process::out() const {
-  return read_all(dir_ + "/stdout");
+  return read_all(dir_.file("stdout"));
 }
 
 std::string child_process::err() const {
-  return read_all(dir_ + "/stderr");
+  return read_all(dir_.file("stderr"));
 }
 
 run_result run_process(const std::string& path, const std::vector<std::string>& args,
@@ -175,34 +178,6 @@ std::string bin_path(const std::string& name) {
     throw std::runtime_error("HERALD_BIN_DIR is not set");
   }
   return std::string{dir} + "/" + name;
-}
-
-temp_dir::temp_dir() : path_(make_temp_dir()) {}
-
-temp_dir::~temp_dir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string temp_dir::write_file(const std::string& name, const std::string& content) const {
-  std::string p = path_ + "/" + name;
-  std::ofstream out{p, std::ios::binary};
-  out << content;
-  return p;
-}
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout,
-                std::chrono::milliseconds step) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (condition()) {
-      return true;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(step);
-  }
 }
 
 }  // namespace herald::testing

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Helpers for multi-process tests: spawn a binary with arguments, capture its stdout and
-// stderr, wait with a timeout, signal or kill it; free loopback ports; temp dirs.
+// stderr, wait with a timeout, signal or kill it; free loopback ports.
 // Used from the test's main thread; a child_process owns its pid and kills it if still running.
 // Invariant: every wait is bounded by the timeout given, and no child outlives its handle.
 
@@ -9,10 +9,11 @@
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "test/support/temp_dir.hpp"
 
 namespace herald::testing {
 
@@ -20,7 +21,10 @@ namespace herald::testing {
 class child_process {
 public:
   /// Starts `path` with `args` (argv[0] is `path`). Throws std::runtime_error on failure.
-  child_process(const std::string& path, const std::vector<std::string>& args);
+  /// `open_files_limit`: the child's soft RLIMIT_NOFILE (it inherits the rest); set in this
+  /// process around the spawn, so the child has it from its first instruction on.
+  child_process(const std::string& path, const std::vector<std::string>& args,
+                std::optional<uint64_t> open_files_limit = std::nullopt);
   ~child_process();  ///< SIGKILLs and reaps the child if it still runs; removes the temp files
   child_process(const child_process&) = delete;
   child_process& operator=(const child_process&) = delete;
@@ -41,7 +45,7 @@ public:
   std::string err() const;
 
 private:
-  std::string dir_;
+  temp_dir dir_;  // holds the stdout and stderr files
   pid_t pid_ = -1;
   std::optional<int> exit_code_;
 };
@@ -61,25 +65,5 @@ uint16_t free_port();
 
 /// `$HERALD_BIN_DIR/<name>`; throws if HERALD_BIN_DIR is unset.
 std::string bin_path(const std::string& name);
-
-/// A fresh directory under $TMPDIR, removed with its contents on destruction.
-class temp_dir {
-public:
-  temp_dir();
-  ~temp_dir();
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::string& path() const noexcept { return path_; }
-  /// Writes `content` to `<path>/<name>` and returns the full path.
-  std::string write_file(const std::string& name, const std::string& content) const;
-
-private:
-  std::string path_;
-};
-
-/// Polls `condition` every `step` until true or `timeout`; returns the last result.
-bool eventually(const std::function<bool()>& condition,
-                std::chrono::milliseconds timeout = std::chrono::seconds{20},
-                std::chrono::milliseconds step = std::chrono::milliseconds{50});
 
 }  // namespace herald::testing

@@ -26,10 +26,10 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/dispatch/api.hpp"
-#include "actors/dispatch/dispatch_error.hpp"
-#include "actors/permissions/bits.hpp"
+#include "actors/domain/permission_bits.hpp"
+#include "actors/outbound/chunk_pool.hpp"
 #include "actors/relay/delivery_observer.hpp"
-#include "actors/session/chunk_pool.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/node/scheduler_tuning.hpp"
 #include "tools/herald-bench/bench_util.hpp"

@@ -15,9 +15,9 @@
 
 #include <caf/make_counted.hpp>
 
+#include "actors/outbound/chunk_pool.hpp"
 #include "actors/relay/partition_core.hpp"
 #include "actors/relay/relay_actor.hpp"
-#include "actors/session/chunk_pool.hpp"
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/benches.hpp"
 

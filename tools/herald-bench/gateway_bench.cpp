@@ -217,15 +217,12 @@ int run_gateway(const gateway_options& o) {
   }
   uint16_t admin_port = free_port();
   uint16_t gw_port = free_port();
-  std::vector<std::string> args = {heraldd,
-                                   "--node.data_dir",
-                                   dir,
-                                   "--admin.listen",
-                                   "127.0.0.1:" + std::to_string(admin_port),
-                                   "--gateway.listen",
-                                   "127.0.0.1:" + std::to_string(gw_port),
-                                   "--log.level",
-                                   "warn"};
+  std::vector<std::string> args = {
+      heraldd, "--node.data_dir", dir, "--admin.listen", "127.0.0.1:" + std::to_string(admin_port),
+      "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port), "--log.level", "warn",
+      // Every bench connection identifies as one bot user, far
+      // past an abuse limit meant for real clients.
+      "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0"};
   if (o.server_threads > 0) {
     args.insert(args.end(), {"--gateway.threads", std::to_string(o.server_threads)});
   }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the benchmarks the issues state goals for, several rounds, with the
-# peers of ../shared/peers beside them in the same rounds (machines here are
-# shared and noisy: ratios measured together hold, absolute figures drift),
-# and prints the median of every key plus the ratios.
+# reference peers (a BEAM implementation and an in-memory ceiling; they live
+# in the workspace beside this repository, not in it) in the same rounds
+# (machines here are shared and noisy: ratios measured together hold,
+# absolute figures drift), and prints the median of every key plus the ratios.
 #
 #   goals.sh [fanout|gateway|all] [--runs N] [--bin DIR] [--out FILE]
 #

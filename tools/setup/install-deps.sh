@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev libpqxx-dev zlib1g-dev libssl-dev
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   nodejs npm
+  clang-format-14
 )
 
 missing=()

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The README's test command (and .ci/run): installs what is needed, builds,
-# runs the unit tests under ASan+UBSan, every fuzz target for a bounded time, then the
-# whole suite (unit and integration) on the regular build. Ends with CTest's summary line.
+# The README's test command (and .ci/run): installs what is needed, checks the
+# C++ formatting, builds, runs the unit tests under ASan+UBSan, every fuzz
+# target for a bounded time, then the whole suite (unit and integration) on the
+# regular build. Ends with CTest's summary line.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/tools/setup/install-deps.sh"
+
+# 0. Formatting: every C++ source as clang-format-14 makes it (.clang-format),
+#    except the files the docs quote verbatim (tools/setup/format-exclude.txt).
+"$root/tools/setup/check-format.sh"
 
 # 1. Sanitizer build: unit tests only (integration tests spawn daemons and are
 #    covered by the regular build below), so the tools are not built.

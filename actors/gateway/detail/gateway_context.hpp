@@ -14,10 +14,11 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "actors/dispatch/services.hpp"
 #include "actors/gateway/close_codes.hpp"
 #include "actors/gateway/detail/ready_queue.hpp"
 #include "actors/gateway/gateway_options.hpp"
+#include "actors/services/services.hpp"
+#include "runtime/metrics/limit_refusals.hpp"
 #include "runtime/metrics/metrics.hpp"
 
 namespace herald::gateway {
@@ -46,7 +47,8 @@ struct gateway_context {
       : svc(std::move(s)),
         opts(std::move(o)),
         authenticate(std::move(a)),
-        ready(std::make_shared<ready_queue>(opts.flush_delay, opts.io_threads == 1)) {}
+        ready(std::make_shared<ready_queue>(opts.flush_delay, opts.io_threads == 1)),
+        identify_budget(opts.identify_limits) {}
 
   const dispatch::services_ptr svc;
   const gateway_options opts;
@@ -55,6 +57,10 @@ struct gateway_context {
   const std::shared_ptr<ready_queue> ready;
   gateway_metrics stats;
   std::atomic<bool> draining{false};
+  /// Identifies per user (any io thread; GET /gateway/bot reads it through gateway_server).
+  identify_limiter identify_budget;
+  /// herald_limit_refusals_total{limit="identify_rate"}.
+  metrics::counter& identify_refusals = metrics::limit_refusal_counter("identify_rate");
 
   /// Makes `conn` the owner of `session_id`; a previous live owner is released first
   /// (release_session: detached and closed), so two connections never collect one buffer.

@@ -11,7 +11,7 @@
 #include <caf/response_promise.hpp>
 #include <caf/stateful_actor.hpp>
 
-#include "actors/dispatch/ensure_started.hpp"
+#include "runtime/registry/ensure_started.hpp"
 #include "actors/guild/guild_actor.hpp"
 #include "examples/feature-actor/reactions/reactions_error.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
@@ -153,7 +153,7 @@ void publish_front(counter_actor* self) {
   auto event = reaction_event(front.reaction_, front.add_);
   auto timeout = st.svc_->config.request_timeout;
   auto& svc = *st.svc_;
-  dispatch::ensure_started(
+  registry::ensure_started(
     self, svc.guilds, svc.guild_supervisor, svc.guild_spec, event.guild_id(), timeout,
     [self, event, timeout](caf::expected<caf::actor> guild_actor) {
       if (!guild_actor) {

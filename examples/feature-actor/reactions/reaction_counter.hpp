@@ -19,7 +19,7 @@
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/dispatch/services.hpp"
+#include "actors/services/services.hpp"
 #include "examples/feature-actor/reactions/reaction_events.hpp"
 
 namespace herald::reactions {

@@ -10,7 +10,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
-#include "actors/session/intents.hpp"
+#include "actors/outbound/intents.hpp"
 #include "proto/domain.pb.h"
 
 namespace herald::reactions {

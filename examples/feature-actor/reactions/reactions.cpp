@@ -5,7 +5,7 @@
 
 #include <caf/sec.hpp>
 
-#include "actors/dispatch/ensure_started.hpp"
+#include "runtime/registry/ensure_started.hpp"
 #include "runtime/server/call.hpp"
 #include "runtime/supervision/supervisor.hpp"
 
@@ -55,7 +55,7 @@ caf::expected<uint64_t> change(const reactions_ptr& rx, Atom atom, uint64_t chan
 reactions_service::reactions_service(dispatch::services_ptr dispatch_services)
     : dispatch(std::move(dispatch_services)), supervisor(counter_partitions()) {
   auto svc = dispatch;
-  auto start = dispatch::registered_start(
+  auto start = registry::registered_start(
     counters, [svc](caf::actor_system& sys, uint64_t channel_id) {
       return spawn_reaction_counter(sys, svc, channel_id);
     });
@@ -87,7 +87,7 @@ void stop_reactions(const reactions_ptr& rx, std::chrono::milliseconds timeout) 
 
 caf::expected<caf::actor> counter_of(const reactions_ptr& rx, uint64_t channel_id,
                                      std::chrono::milliseconds timeout) {
-  return dispatch::ensure_started(rx->dispatch->system, rx->counters, rx->supervisor,
+  return registry::ensure_started(rx->dispatch->system, rx->counters, rx->supervisor,
                                   rx->counter_spec, channel_id, timeout);
 }
 

@@ -13,7 +13,7 @@
 #include <caf/actor.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/dispatch/services.hpp"
+#include "actors/services/services.hpp"
 #include "examples/feature-actor/reactions/reaction_counter.hpp"
 #include "runtime/registry/registry.hpp"
 #include "runtime/supervision/partition_supervisor.hpp"

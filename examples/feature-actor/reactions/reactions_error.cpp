@@ -4,7 +4,7 @@
 #include <caf/make_message.hpp>
 #include <caf/message.hpp>
 
-#include "actors/dispatch/dispatch_error.hpp"
+#include "actors/services/dispatch_error.hpp"
 
 namespace herald::reactions {
 

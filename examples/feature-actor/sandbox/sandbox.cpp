@@ -8,8 +8,8 @@
 
 #include <caf/send.hpp>
 
-#include "actors/dispatch/dispatch_error.hpp"
-#include "actors/permissions/bits.hpp"
+#include "actors/domain/permission_bits.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "examples/feature-actor/reactions/reactions_error.hpp"
 

@@ -20,7 +20,7 @@ using request_parser = boost::beast::http::request_parser<boost::beast::http::st
 inline constexpr std::uint32_t request_header_limit = 8192;
 
 /// Limits a fresh parser: bodies over `body_limit` (server_options::body_limit) get 413.
-/// Reads go through http::read/async_read, which parse eagerly (header and body in one call).
+/// http_server reads the header first (async_read_header), checks its framing, then the body.
 inline void configure_request_parser(request_parser& parser, std::size_t body_limit) {
   parser.header_limit(request_header_limit);
   parser.body_limit(body_limit);

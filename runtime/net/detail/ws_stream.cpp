@@ -71,6 +71,13 @@ ws_metrics::ws_metrics(const std::string& server)
       writev_calls(metrics::registry::global().get_counter(
           "herald_ws_writev_total",
           "sendmsg calls writing WebSocket frames (many messages per call when queued).",
+          {{"server", server}})),
+      bad_close_codes(metrics::registry::global().get_counter(
+          "herald_ws_inbound_errors_total", "Inbound WebSocket protocol violations, by kind.",
+          {{"server", server}, {"kind", "bad_close_code"}})),
+      pongs_coalesced(metrics::registry::global().get_counter(
+          "herald_ws_pongs_coalesced_total",
+          "Pings answered by a later ping's pong because a pong was still waiting to be written.",
           {{"server", server}})) {
   for (auto e : {ws_error::message_too_big, ws_error::binary_message, ws_error::bad_frame}) {
     errors[static_cast<size_t>(e)] = &metrics::registry::global().get_counter(
@@ -81,9 +88,10 @@ ws_metrics::ws_metrics(const std::string& server)
 
 ws_stream::ws_stream(tcp::socket socket, http_request request, uint64_t id, const ws_options& opts,
                      const ws_metrics& metrics, ws_registry& registry, std::shared_ptr<void> owner,
-                     std::string leftover)
+                     std::string leftover, connection_slot slot)
     : ws_connection(std::move(request), id),
       owner_(std::move(owner)),
+      slot_(std::move(slot)),
       socket_(std::move(socket)),
       opts_(opts),
       metrics_(metrics),
@@ -445,28 +453,80 @@ void ws_stream::frame_error(ws_error e) {
 
 void ws_stream::frame_control(ws_op op, std::string_view payload) {
   if (op == op_ping) {
-    if (is_open()) {
-      auto copy = std::make_shared<const std::string>(payload);
-      enqueue({std::string_view{*copy}}, op_pong, copy, {});
-    }
+    return answer_ping(payload);
+  }
+  if (op == op_close) {
+    return peer_closed(payload);
+  }
+  // Unsolicited pongs are allowed and ignored.
+}
+
+void ws_stream::answer_ping(std::string_view payload) {
+  if (!is_open()) {
     return;
   }
-  if (op != op_close) {
-    return;  // unsolicited pongs are allowed and ignored
+  if (pong_queued_) {
+    // RFC 6455 section 5.5.3 allows answering only the most recent ping.
+    if (ping_waiting_) {
+      metrics_.pongs_coalesced.inc();
+    }
+    latest_ping_.assign(payload);
+    ping_waiting_ = true;
+    return;
   }
+  pong_queued_ = true;
+  auto copy = std::make_shared<const std::string>(payload);
+  std::weak_ptr<ws_stream> weak = std::static_pointer_cast<ws_stream>(shared_from_this());
+  // on_written runs on the strand (written, refused, or dropped when the stream finishes).
+  enqueue({std::string_view{*copy}}, op_pong, copy, [weak] {
+    if (auto self = weak.lock()) {
+      self->pong_written();
+    }
+  });
+}
+
+void ws_stream::pong_written() {
+  pong_queued_ = false;
+  if (ping_waiting_ && !finished_) {
+    ping_waiting_ = false;
+    std::string payload;
+    payload.swap(latest_ping_);
+    answer_ping(payload);
+    latest_ping_.swap(payload);  // keeps the capacity: no allocation per coalesced ping
+  }
+}
+
+namespace {
+
+// RFC 6455 section 7.4: the codes a peer may put in a close frame (1012-1014 are registered
+// with IANA since; 1004-1006 and 1015 must never be sent, 1016-2999 are reserved).
+bool valid_close_code(uint16_t code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+         (code >= 3000 && code <= 4999);
+}
+
+}  // namespace
+
+void ws_stream::peer_closed(std::string_view payload) {
   peer_close_seen_ = true;
   reader_.halt();  // nothing may follow a close frame
   {
     std::lock_guard<std::mutex> guard{mutex_};
     if (!closing_) {
       uint16_t code = 1005;
+      std::string_view reason;
       if (payload.size() >= 2) {
         code = static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8) |
                                      static_cast<uint8_t>(payload[1]));
+        if (!valid_close_code(code)) {
+          metrics_.bad_close_codes.inc();
+          code = 1002;  // answered with a protocol error, never echoed
+          reason = "invalid close code";
+        }
       } else if (payload.size() == 1) {
         code = 1002;
       }
-      queue_close_locked(code, {}, true);
+      queue_close_locked(code, reason, true);
     }
   }
   if (close_written_) {
@@ -647,6 +707,7 @@ void ws_stream::finish() {
   }
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+  slot_.release();
   reader_.halt();
   metrics_.open.sub();
   for (auto& b : dropped) {

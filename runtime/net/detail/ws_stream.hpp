@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "runtime/metrics/metrics.hpp"
+#include "runtime/net/detail/connection_limiter.hpp"
 #include "runtime/net/detail/ws_frame_reader.hpp"
 #include "runtime/net/websocket.hpp"
 
@@ -32,6 +33,12 @@ struct ws_metrics {
   metrics::counter& bytes_written;  ///< herald_ws_bytes_written_total: frame bytes written
   metrics::counter& writev_calls;   ///< herald_ws_writev_total: sendmsg calls that wrote
   metrics::counter* errors[3];      ///< herald_ws_inbound_errors_total{kind}, by ws_error
+  /// herald_ws_inbound_errors_total{kind="bad_close_code"}: close frames whose code a peer
+  /// may not send (RFC 6455 section 7.4), answered with 1002.
+  metrics::counter& bad_close_codes;
+  /// herald_ws_pongs_coalesced_total: pings answered by a later pong instead of their own,
+  /// because a pong was still waiting to be written (RFC 6455 section 5.5.3).
+  metrics::counter& pongs_coalesced;
 };
 
 class ws_stream;
@@ -46,10 +53,11 @@ struct ws_registry {
 class ws_stream final : public ws_connection, private ws_frame_listener {
 public:
   /// `owner` keeps the io_context (and registry, options, metrics) alive as long as the
-  /// stream; `leftover` holds bytes the HTTP parser read past the upgrade request.
+  /// stream; `leftover` holds bytes the HTTP parser read past the upgrade request; `slot`
+  /// (the connection's place under the listener's limits) is given back once the socket closes.
   ws_stream(boost::asio::ip::tcp::socket socket, http_request request, uint64_t id,
             const ws_options& opts, const ws_metrics& metrics, ws_registry& registry,
-            std::shared_ptr<void> owner, std::string leftover);
+            std::shared_ptr<void> owner, std::string leftover, connection_slot slot = {});
   ~ws_stream() override;
 
   void start(std::shared_ptr<ws_handler> handler) override;
@@ -89,6 +97,9 @@ private:
   void frame_text(std::string_view message) override;
   void frame_error(ws_error e) override;
   void frame_control(ws_op op, std::string_view payload) override;
+  void answer_ping(std::string_view payload);
+  void pong_written();
+  void peer_closed(std::string_view payload);
 
   // Queues frames under mutex_ and schedules a write; false if the stream finished.
   // `per_message` (optional): pieces of `payloads` per message (send_parts); null: one each.
@@ -114,6 +125,7 @@ private:
 
   // Declared first so it is destroyed last: the socket and timer need the io_context it owns.
   std::shared_ptr<void> owner_;
+  connection_slot slot_;  // strand; released in finish(), after the socket is closed
   boost::asio::ip::tcp::socket socket_;
   const ws_options& opts_;
   const ws_metrics& metrics_;
@@ -126,6 +138,12 @@ private:
   bool started_ = false;          // strand: handler installed, reading
   bool peer_close_seen_ = false;  // strand: the peer's close frame arrived
   bool close_written_ = false;    // strand: our close frame reached the kernel
+  // At most one pong is queued: a ping arriving while it waits only replaces
+  // latest_ping_, answered once that pong is written. Bounds a ping flood from a peer
+  // that does not read to one pong and 125 bytes.
+  bool pong_queued_ = false;   // strand
+  bool ping_waiting_ = false;  // strand: latest_ping_ awaits its pong
+  std::string latest_ping_;    // strand
 
   mutable std::mutex mutex_;
   std::vector<out_frame> frames_;   // guarded; [head_, end) not yet fully written

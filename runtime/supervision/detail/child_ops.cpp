@@ -3,12 +3,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <type_traits>
+
+#include <caf/actor_clock.hpp>
 #include <caf/exit_reason.hpp>
 
 #include "runtime/supervision/errors.hpp"
+#include "runtime/supervision/restart_window.hpp"
 #include "runtime/supervision/worker.hpp"
 
 namespace herald::supervision::detail {
+
+// Supervisors feed their restart window with self->clock().now().
+static_assert(std::is_same<caf::actor_clock::time_point, restart_window::clock::time_point>::value,
+              "restart_window must read the actor system's clock");
 
 caf::expected<caf::actor> start_one(caf::event_based_actor* self, const child_spec& spec,
                                     const child_key& key, const std::string& supervisor_name) {

@@ -261,7 +261,7 @@ void dynamic_supervisor_actor::on_down(caf::down_msg& dm) {
 void dynamic_supervisor_actor::restart(child c, const caf::error& reason) {
   caf::error last = reason;
   for (;;) {
-    if (!window_.record(restart_window::clock::now())) {
+    if (!window_.record(clock().now())) {
       escalate(c, last);
       return;
     }

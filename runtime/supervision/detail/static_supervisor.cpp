@@ -257,7 +257,7 @@ void static_supervisor::on_child_exit(size_t i, const caf::error& reason) {
     s.removed = s.spec->restart == restart_type::temporary;
     return;
   }
-  if (!window_.record(restart_window::clock::now())) {
+  if (!window_.record(clock().now())) {
     auto err =
         make_error(supervision_errc::max_restarts_exceeded,
                    fmt::format("supervisor '{}' exceeded {} restart(s) in {} ms; last "
@@ -315,7 +315,7 @@ void static_supervisor::start_failed(size_t i, const caf::error& err) {
   // A failed restart counts as one more restart, then is retried (OTP).
   spdlog::error("supervisor '{}': restarting child '{}' failed: {}", spec_.name, s.spec->id,
                 describe(err));
-  if (!window_.record(restart_window::clock::now())) {
+  if (!window_.record(clock().now())) {
     auto reason =
         make_error(supervision_errc::max_restarts_exceeded,
                    fmt::format("supervisor '{}' exceeded {} restart(s) in {} ms; "

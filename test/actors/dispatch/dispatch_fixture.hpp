@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -25,12 +24,14 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/dispatch/api.hpp"
-#include "actors/dispatch/dispatch_error.hpp"
 #include "actors/domain/convert.hpp"
 #include "actors/domain/guild_state.hpp"
-#include "actors/permissions/bits.hpp"
-#include "actors/session/intents.hpp"
+#include "actors/domain/permission_bits.hpp"
+#include "actors/outbound/intents.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "actors/store/sqlite_store.hpp"
+#include "test/support/eventually.hpp"
+#include "test/support/temp_dir.hpp"
 
 namespace herald::dispatch_test {
 
@@ -38,36 +39,8 @@ using json = nlohmann::json;
 using namespace std::chrono_literals;
 namespace hs = ::herald::store;
 
-/// Polls `done` every 2 ms until it holds or `timeout` passes.
-inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return done();
-    }
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
-
-class temp_dir {
-public:
-  temp_dir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("herald-dispatch-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
+using herald::testing::eventually;
+using herald::testing::temp_dir;
 
 /// Test double for fault injection: the real SQLite store underneath, with a
 /// switch that makes apply() fail as a full disk would. Reads always pass.

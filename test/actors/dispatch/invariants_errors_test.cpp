@@ -5,6 +5,8 @@
 #include <mutex>
 #include <set>
 
+#include "actors/services/dispatch_error.hpp"
+#include "runtime/registry/ensure_started.hpp"
 #include "test/actors/dispatch/dispatch_fixture.hpp"
 
 namespace herald::dispatch_test {
@@ -121,3 +123,19 @@ TEST_CASE("refused_events_in_a_shared_group_commit_leave_the_valid_ones_delivere
 }
 
 }  // namespace herald::dispatch_test
+
+// The runtime's start errors (registry::start_errc) reach producers as the
+// retryable dispatch_errc::unavailable; other errors pass through unchanged.
+TEST_CASE("start_errors_of_ensure_started_map_to_a_retryable_unavailable") {
+  using namespace herald;
+  auto mapped = dispatch::from_start_error(
+      registry::make_error(registry::start_errc::supervisor_unavailable, "supervisor restarting"));
+  CHECK(dispatch::is_error(mapped, dispatch::dispatch_errc::unavailable));
+  CHECK(dispatch::is_retryable(mapped));
+  CHECK(dispatch::describe(mapped) ==
+        "dispatch::unavailable: supervisor_unavailable: supervisor restarting");
+  auto own = dispatch::make_error(dispatch::dispatch_errc::unknown_guild, "7");
+  CHECK(
+      dispatch::is_error(dispatch::from_start_error(own), dispatch::dispatch_errc::unknown_guild));
+  CHECK_FALSE(dispatch::from_start_error(caf::error{}));
+}

@@ -5,7 +5,7 @@
 
 #include "actors/domain/convert.hpp"
 #include "actors/domain/guild_state.hpp"
-#include "actors/permissions/bits.hpp"
+#include "actors/domain/permission_bits.hpp"
 
 using namespace herald::domain;
 namespace perm = herald::permissions;

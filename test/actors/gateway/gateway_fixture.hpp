@@ -7,43 +7,31 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
-#include <random>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <catch2/catch.hpp>
 
 #include "actors/dispatch/api.hpp"
-#include "actors/dispatch/dispatch_error.hpp"
 #include "actors/domain/guild_state.hpp"
 #include "actors/gateway/gateway_server.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/net/http_server.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/gateway_client.hpp"
+#include "test/support/temp_dir.hpp"
 
 namespace herald::gateway_test {
 
 using herald::testing::gateway_client;
 using namespace std::chrono_literals;
 
-/// Polls `done` every 2 ms until it holds or `timeout` passes.
-inline bool eventually(const std::function<bool()>& done, std::chrono::milliseconds timeout = 20s) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return done();
-    }
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
+using herald::testing::eventually;
 
 inline uint64_t next_message_id() {
   static std::atomic<uint64_t> counter{0};
@@ -76,16 +64,13 @@ inline void seed_guild(store::store& st, uint64_t guild_id, uint64_t owner,
   REQUIRE(ok);
 }
 
-/// Actor system, SQLite store in a temp dir and dispatch services.
+/// Actor system, SQLite store in a temp_dir and dispatch services.
 struct services_env {
   explicit services_env(dispatch::dispatch_config dc) {
-    std::random_device rd;
-    dir = std::filesystem::temp_directory_path() /
-          ("herald-gateway-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
     cfg.set("scheduler.max-threads", size_t{2});
     system = std::make_unique<caf::actor_system>(cfg);
     store::sqlite_options o;
-    o.data_dir_ = dir / "data";
+    o.data_dir_ = dir.path() / "data";
     o.sync_ = store::sync_mode::normal;
     auto opened = store::sqlite_store::open(o);
     REQUIRE(opened);
@@ -103,13 +88,11 @@ struct services_env {
     svc.reset();
     storage.reset();
     system.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
   }
   services_env(const services_env&) = delete;
   services_env& operator=(const services_env&) = delete;
 
-  std::filesystem::path dir;
+  testing::temp_dir dir;  // outlives the store and the system
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<store::store> storage;

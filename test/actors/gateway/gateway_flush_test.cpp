@@ -40,22 +40,20 @@ void burst_reaches_every_client(gateway::gateway_options o) {
 }  // namespace
 
 TEST_CASE(
-    "a burst to many sessions flushed inline on the one io thread delivers every frame "
-    "in order") {
+    "a_burst_to_many_sessions_flushed_inline_on_the_one_io_thread_delivers_every_frame_in_order") {
   gateway::gateway_options o;
   o.io_threads = 1;
   burst_reaches_every_client(o);
 }
 
 TEST_CASE(
-    "a burst flushed through each connection's strand (io threads unknown) delivers every "
-    "frame in order") {
+    "a_burst_flushed_through_each_connections_strand_io_threads_unknown_delivers_every_frame_in_order") {
   gateway::gateway_options o;
   o.io_threads = 0;
   burst_reaches_every_client(o);
 }
 
-TEST_CASE("with a coalescing flush delay every frame still arrives, in order") {
+TEST_CASE("with_a_coalescing_flush_delay_every_frame_still_arrives_in_order") {
   gateway::gateway_options o;
   o.io_threads = 1;
   o.flush_delay = std::chrono::milliseconds{5};

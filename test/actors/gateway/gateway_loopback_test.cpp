@@ -3,6 +3,8 @@
 // + dispatch services on SQLite. Login, dispatch, every close code, resume with missed events,
 // drain, sharding and zlib-stream.
 
+#include <thread>
+
 #include "runtime/metrics/metrics.hpp"
 #include "test/actors/gateway/gateway_fixture.hpp"
 
@@ -27,7 +29,7 @@ std::optional<uint16_t> close_code_after(gateway_env& g, const json& frame) {
 
 }  // namespace
 
-TEST_CASE("a client logs in: Hello, READY with s 1, a GUILD_CREATE per guild, heartbeat ACK") {
+TEST_CASE("a_client_logs_in_hello_ready_with_s_1_a_guild_create_per_guild_heartbeat_ack") {
   gateway_env g;
   auto c = g.client();
   auto hello = c->next();
@@ -52,7 +54,7 @@ TEST_CASE("a client logs in: Hello, READY with s 1, a GUILD_CREATE per guild, he
   CHECK(g.gateway->connections() == 1);
 }
 
-TEST_CASE("published messages arrive as MESSAGE_CREATE with gapless s") {
+TEST_CASE("published_messages_arrive_as_message_create_with_gapless_s") {
   gateway_env g;
   auto c = g.client();
   c->login(bob_token, 1);
@@ -68,7 +70,7 @@ TEST_CASE("published messages arrive as MESSAGE_CREATE with gapless s") {
   require_gapless(*c);
 }
 
-TEST_CASE("resume after a dropped connection replays exactly the missed events, then RESUMED") {
+TEST_CASE("resume_after_a_dropped_connection_replays_exactly_the_missed_events_then_resumed") {
   gateway_env g;
   auto first = g.client();
   first->login(bob_token, 1);
@@ -105,7 +107,7 @@ TEST_CASE("resume after a dropped connection replays exactly the missed events, 
   require_gapless(*second);
 }
 
-TEST_CASE("resume while the old connection is still open moves the session to the new one") {
+TEST_CASE("resume_while_the_old_connection_is_still_open_moves_the_session_to_the_new_one") {
   gateway_env g;
   auto first = g.client();
   first->login(bob_token, 1);
@@ -122,7 +124,7 @@ TEST_CASE("resume while the old connection is still open moves the session to th
   require_gapless(*second);
 }
 
-TEST_CASE("resume failures: unknown or ended session gives op 9 false, future seq 4007") {
+TEST_CASE("resume_failures_unknown_or_ended_session_gives_op_9_false_future_seq_4007") {
   gateway_env g;
   SECTION("unknown session id") {
     auto c = g.client();
@@ -177,7 +179,7 @@ TEST_CASE("resume failures: unknown or ended session gives op 9 false, future se
   }
 }
 
-TEST_CASE("each close code over the wire") {
+TEST_CASE("each_close_code_over_the_wire") {
   gateway_env g;
   SECTION("4001 unknown opcode") {
     CHECK(close_code_after(g, {{"op", 42}, {"d", nullptr}}) == 4001);
@@ -247,7 +249,7 @@ TEST_CASE("each close code over the wire") {
 }
 
 TEST_CASE(
-    "no heartbeat: the server asks with op 1, then closes 4009 and the session stays resumable") {
+    "no_heartbeat_the_server_asks_with_op_1_then_closes_4009_and_the_session_stays_resumable") {
   gateway::gateway_options o;
   o.heartbeat_interval_ms = 200;
   o.heartbeat_grace_ms = 400;
@@ -274,7 +276,7 @@ TEST_CASE(
   REQUIRE(again->next_op(0, "RESUMED"));
 }
 
-TEST_CASE("a shard receives only its guilds") {
+TEST_CASE("a_shard_receives_only_its_guilds") {
   gateway_env g;
   auto c = g.client();
   REQUIRE(c->next_op(10));
@@ -289,7 +291,7 @@ TEST_CASE("a shard receives only its guilds") {
   CHECK((*gc)["d"]["id"] == std::to_string(guild_a));
 }
 
-TEST_CASE("compress=zlib-stream: every message is a deflated binary frame the client inflates") {
+TEST_CASE("compress_zlib_stream_every_message_is_a_deflated_binary_frame_the_client_inflates") {
   gateway_env g;
   auto c = g.client("/?v=10&encoding=json&compress=zlib-stream");
   c->login(bob_token, 1);
@@ -304,7 +306,7 @@ TEST_CASE("compress=zlib-stream: every message is a deflated binary frame the cl
   require_gapless(*c);
 }
 
-TEST_CASE("drain sends op 7 Reconnect, closes, and the session can be resumed") {
+TEST_CASE("drain_sends_op_7_reconnect_closes_and_the_session_can_be_resumed") {
   gateway::gateway_options o;
   o.drain_close_delay = std::chrono::milliseconds{500};
   gateway_env g{o};
@@ -328,7 +330,7 @@ TEST_CASE("drain sends op 7 Reconnect, closes, and the session can be resumed") 
   require_gapless(*again);
 }
 
-TEST_CASE("a client identifying on a draining gateway is closed 4000 at once, without READY") {
+TEST_CASE("a_client_identifying_on_a_draining_gateway_is_closed_4000_at_once_without_ready") {
   gateway::gateway_options o;
   // The drain's own close comes after 3 s: only the refusal closes within the 2 s waited.
   o.drain_close_delay = std::chrono::seconds{3};
@@ -347,14 +349,14 @@ TEST_CASE("a client identifying on a draining gateway is closed 4000 at once, wi
   std::this_thread::sleep_until(drained_at + std::chrono::milliseconds{3200});
 }
 
-TEST_CASE("a user without guilds gets READY with an empty guild list") {
+TEST_CASE("a_user_without_guilds_gets_ready_with_an_empty_guild_list") {
   gateway_env g;
   auto c = g.client();
   auto ready = c->login(carol_token, 0);
   CHECK(ready["d"]["guilds"].empty());
 }
 
-TEST_CASE("a client that stops reading is closed 4000 when its queue bound is hit, then resumes") {
+TEST_CASE("a_client_that_stops_reading_is_closed_4000_when_its_queue_bound_is_hit_then_resumes") {
   auto dc = gateway_dispatch_config();
   dc.session_limits.queue_max_frames = 32;
   dc.session_limits.queue_max_bytes = 64u << 10;
@@ -402,7 +404,7 @@ TEST_CASE("a client that stops reading is closed 4000 when its queue bound is hi
   CHECK(got == ids);
 }
 
-TEST_CASE("a client close other than 1000/1001 keeps the session resumable") {
+TEST_CASE("a_client_close_other_than_1000_1001_keeps_the_session_resumable") {
   gateway_env g;
   auto c = g.client();
   c->login(bob_token, 1);
@@ -414,7 +416,7 @@ TEST_CASE("a client close other than 1000/1001 keeps the session resumable") {
   REQUIRE(again->next_op(0, "RESUMED"));
 }
 
-TEST_CASE("server closes and refused input are counted by code and kind") {
+TEST_CASE("server_closes_and_refused_input_are_counted_by_code_and_kind") {
   auto& reg = metrics::registry::global();
   auto closes = [&] { return reg.value_of("herald_gateway_closes_total", {{"code", "4002"}}); };
   auto errors = [&] {
@@ -429,4 +431,37 @@ TEST_CASE("server closes and refused input are counted by code and kind") {
   CHECK(c->wait_close() == 4002);
   CHECK(closes() == closes_before + 1);
   CHECK(errors() == errors_before + 1);
+}
+
+TEST_CASE("an_identify_over_the_user_s_budget_gets_op_9_false_counted_and_the_client_retries") {
+  gateway::gateway_options o;
+  o.identify_limits.max_concurrency = 1;
+  o.identify_limits.window = std::chrono::milliseconds{300};
+  gateway_env g{o};
+  auto refused = [] {
+    return metrics::registry::global().value_of("herald_limit_refusals_total",
+                                                {{"limit", "identify_rate"}});
+  };
+  double before = refused();
+  auto first = g.client();
+  first->login(bob_token, 1);
+  auto second = g.client();
+  REQUIRE(second->next_op(10));
+  second->identify(bob_token);
+  auto op9 = second->next_op(9);
+  REQUIRE(op9);
+  CHECK((*op9)["d"] == false);
+  CHECK(refused() == before + 1);
+  CHECK(g.gateway->identify_budget_of(bob).max_concurrency == 1);
+  // Another user is not affected; after the window the same socket identifies.
+  g.client()->login(alice_token, 2);
+  std::this_thread::sleep_for(std::chrono::milliseconds{350});
+  second->identify(bob_token);
+  CHECK(second->next_op(0, "READY"));
+}
+
+TEST_CASE("a_compress_value_other_than_zlib_stream_is_refused_with_4002_after_hello") {
+  gateway_env g;
+  auto c = g.client("/?v=10&encoding=json&compress=zstd-stream");
+  CHECK(c->wait_close() == 4002);
 }

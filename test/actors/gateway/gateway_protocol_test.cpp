@@ -54,7 +54,7 @@ uint16_t close_code_of(const actions& a) {
 
 }  // namespace
 
-TEST_CASE("Hello is the first frame, with the configured heartbeat interval") {
+TEST_CASE("hello_is_the_first_frame_with_the_configured_heartbeat_interval") {
   gateway_options o;
   o.heartbeat_interval_ms = 1234;
   harness h{o};
@@ -67,12 +67,12 @@ TEST_CASE("Hello is the first frame, with the configured heartbeat interval") {
   CHECK(h.proto.state() == protocol_state::hello_sent);
 }
 
-TEST_CASE("the default heartbeat interval is 41250 ms") {
+TEST_CASE("the_default_heartbeat_interval_is_41250_ms") {
   harness h;
   CHECK(frame_of(h.open())["d"]["heartbeat_interval"] == 41250);
 }
 
-TEST_CASE("the upgrade query decides version, encoding and compression") {
+TEST_CASE("the_upgrade_query_decides_version_encoding_and_compression") {
   SECTION("no query at all is fine") {
     harness h;
     CHECK(frame_of(h.open(""))["op"] == 10);
@@ -95,14 +95,19 @@ TEST_CASE("the upgrade query decides version, encoding and compression") {
     CHECK(frame_of(h.open("v=10&encoding=json&compress=zlib-stream"))["op"] == 10);
     CHECK(h.proto.zlib_stream());
   }
-  SECTION("another compress value is ignored") {
-    harness h;
-    CHECK(frame_of(h.open("compress=gzip"))["op"] == 10);
-    CHECK_FALSE(h.proto.zlib_stream());
+  SECTION("another compress value (zstd-stream, a typo, empty) closes 4002") {
+    for (const char* query : {"v=10&compress=zstd-stream", "compress=gzip", "compress="}) {
+      INFO(query);
+      harness h;
+      auto a = h.open(query);
+      CHECK(close_code_of(a) == 4002);
+      CHECK(close_of(a).error == inbound_error::invalid_compress);
+      CHECK(h.proto.state() == protocol_state::closed);
+    }
   }
 }
 
-TEST_CASE("a valid Identify asks to open a session with the validated request") {
+TEST_CASE("a_valid_identify_asks_to_open_a_session_with_the_validated_request") {
   harness h;
   h.open();
   auto a = h.identify({{"shard", {1, 4}},
@@ -123,14 +128,38 @@ TEST_CASE("a valid Identify asks to open a session with the validated request") 
   CHECK(h.proto.state() == protocol_state::ready);
 }
 
-TEST_CASE("a bare token is passed on unchanged") {
+TEST_CASE("identify_fields_of_the_wrong_json_type_close_4002") {
+  for (const json& extra :
+       {json{{"properties", "linux"}}, json{{"compress", "yes"}}, json{{"large_threshold", "250"}},
+        json{{"large_threshold", -1}}, json{{"presence", 1}}, json{{"intents", "513"}},
+        json{{"token", 42}}, json{{"shard", "0,1"}}}) {
+    INFO(extra.dump());
+    harness h;
+    h.open();
+    auto a = h.identify(extra);
+    if (extra.contains("shard")) {
+      CHECK(close_code_of(a) == 4010);  // a malformed shard keeps its own code
+      continue;
+    }
+    CHECK(close_code_of(a) == 4002);
+    CHECK(close_of(a).error == inbound_error::wrong_shape);
+  }
+  // null stands for an absent optional field.
+  harness h;
+  h.open();
+  auto a = h.identify({{"presence", nullptr}, {"compress", nullptr}, {"large_threshold", nullptr}});
+  REQUIRE(a.size() == 1);
+  CHECK(std::get_if<open_session>(&a[0]) != nullptr);
+}
+
+TEST_CASE("a_bare_token_is_passed_on_unchanged") {
   harness h;
   h.open();
   auto a = h.text({{"op", 2}, {"d", {{"token", "bare.token"}, {"intents", 0}}}});
   CHECK(std::get<open_session>(a.at(0)).request.token == "bare.token");
 }
 
-TEST_CASE("a refused token closes 4004 and a failed start 4000") {
+TEST_CASE("a_refused_token_closes_4004_and_a_failed_start_4000") {
   harness h;
   h.open();
   h.identify();
@@ -145,7 +174,21 @@ TEST_CASE("a refused token closes 4004 and a failed start 4000") {
   CHECK_FALSE(close_of(b).end_session);
 }
 
-TEST_CASE("Identify validation maps each bad field to its close code") {
+TEST_CASE("an_identify_over_the_user_s_budget_gets_op_9_false_and_may_identify_again") {
+  harness h;
+  h.open();
+  h.identify();
+  auto a = h.proto.on_identify_failed(identify_failure::rate_limited);
+  auto op9 = frame_of(a);
+  CHECK(op9["op"] == 9);
+  CHECK(op9["d"] == false);
+  CHECK(h.proto.state() == protocol_state::hello_sent);
+  auto again = h.identify();
+  REQUIRE(again.size() == 1);
+  CHECK(std::get_if<open_session>(&again[0]) != nullptr);
+}
+
+TEST_CASE("identify_validation_maps_each_bad_field_to_its_close_code") {
   harness h;
   h.open();
   SECTION("unknown intent bits close 4013") {
@@ -184,7 +227,7 @@ TEST_CASE("Identify validation maps each bad field to its close code") {
   }
 }
 
-TEST_CASE("malformed inbound text closes 4002 with the error kind") {
+TEST_CASE("malformed_inbound_text_closes_4002_with_the_error_kind") {
   harness h;
   h.open();
   SECTION("invalid JSON") {
@@ -224,7 +267,7 @@ TEST_CASE("malformed inbound text closes 4002 with the error kind") {
   }
 }
 
-TEST_CASE("op ordering: 4003 before Identify, 4005 for a second Identify, 4001 unknown op") {
+TEST_CASE("op_ordering_4003_before_identify_4005_for_a_second_identify_4001_unknown_op") {
   harness h;
   h.open();
   SECTION("presence update before Identify closes 4003") {
@@ -272,7 +315,7 @@ TEST_CASE("op ordering: 4003 before Identify, 4005 for a second Identify, 4001 u
   }
 }
 
-TEST_CASE("heartbeats are acknowledged with any d") {
+TEST_CASE("heartbeats_are_acknowledged_with_any_d") {
   harness h;
   h.open();
   h.identify();
@@ -285,7 +328,7 @@ TEST_CASE("heartbeats are acknowledged with any d") {
   CHECK(frame_of(h.text({{"op", 1}}))["op"] == 11);  // d missing altogether
 }
 
-TEST_CASE("no heartbeat: op 1 request at interval + grace/2, close 4009 at interval + grace") {
+TEST_CASE("no_heartbeat_op_1_request_at_interval_grace_2_close_4009_at_interval_grace") {
   gateway_options o;
   o.heartbeat_interval_ms = 1000;
   o.heartbeat_grace_ms = 400;
@@ -306,7 +349,7 @@ TEST_CASE("no heartbeat: op 1 request at interval + grace/2, close 4009 at inter
   CHECK(close_of(a).error == inbound_error::heartbeat_timeout);
 }
 
-TEST_CASE("a heartbeat restarts the heartbeat clock") {
+TEST_CASE("a_heartbeat_restarts_the_heartbeat_clock") {
   gateway_options o;
   o.heartbeat_interval_ms = 1000;
   o.heartbeat_grace_ms = 400;
@@ -318,7 +361,7 @@ TEST_CASE("a heartbeat restarts the heartbeat clock") {
   CHECK(h.proto.on_tick(t0 + 2000ms).empty());
 }
 
-TEST_CASE("a connection that never identifies times out with 4009") {
+TEST_CASE("a_connection_that_never_identifies_times_out_with_4009") {
   gateway_options o;
   o.heartbeat_interval_ms = 100;
   o.heartbeat_grace_ms = 100;
@@ -328,7 +371,7 @@ TEST_CASE("a connection that never identifies times out with 4009") {
   CHECK(close_code_of(h.proto.on_tick(t0 + 200ms)) == 4009);
 }
 
-TEST_CASE("the 121st client frame within 60 s closes 4008; a new window starts afresh") {
+TEST_CASE("the_121st_client_frame_within_60_s_closes_4008_a_new_window_starts_afresh") {
   harness h;
   h.open();
   for (int i = 0; i < 120; ++i) {
@@ -349,7 +392,7 @@ TEST_CASE("the 121st client frame within 60 s closes 4008; a new window starts a
   }
 }
 
-TEST_CASE("Resume asks to attach; outcomes map to RESUMED flow, op 9 false, 4007, 4004") {
+TEST_CASE("resume_asks_to_attach_outcomes_map_to_resumed_flow_op_9_false_4007_4004") {
   harness h;
   h.open();
   json resume = {{"op", 6}, {"d", {{"token", "Bot tok"}, {"session_id", "00ab"}, {"seq", 17}}}};
@@ -383,7 +426,7 @@ TEST_CASE("Resume asks to attach; outcomes map to RESUMED flow, op 9 false, 4007
   }
 }
 
-TEST_CASE("Resume shapes: null seq means 0, wrong fields close 4002") {
+TEST_CASE("resume_shapes_null_seq_means_0_wrong_fields_close_4002") {
   harness h;
   h.open();
   SECTION("null seq") {
@@ -400,7 +443,7 @@ TEST_CASE("Resume shapes: null seq means 0, wrong fields close 4002") {
   }
 }
 
-TEST_CASE("overflow closes 4000 resumably; drain sends op 7 first") {
+TEST_CASE("overflow_closes_4000_resumably_drain_sends_op_7_first") {
   harness h;
   h.open();
   h.identify();
@@ -413,7 +456,7 @@ TEST_CASE("overflow closes 4000 resumably; drain sends op 7 first") {
   CHECK_FALSE(close_of(c).end_session);
 }
 
-TEST_CASE("revoked credentials close 4004 and end the session; nothing before Hello") {
+TEST_CASE("revoked_credentials_close_4004_and_end_the_session_nothing_before_hello") {
   harness idle;
   CHECK(idle.proto.on_credentials_revoked().empty());
   harness h;
@@ -427,7 +470,7 @@ TEST_CASE("revoked credentials close 4004 and end the session; nothing before He
   CHECK(h.proto.on_credentials_revoked().empty());
 }
 
-TEST_CASE("an Identify after drain is refused at once with 4000; Resume is still accepted") {
+TEST_CASE("an_identify_after_drain_is_refused_at_once_with_4000_resume_is_still_accepted") {
   {
     harness h;
     h.open();
@@ -453,7 +496,7 @@ TEST_CASE("an Identify after drain is refused at once with 4000; Resume is still
   }
 }
 
-TEST_CASE("after a close nothing more is produced") {
+TEST_CASE("after_a_close_nothing_more_is_produced") {
   harness h;
   h.open();
   h.proto.on_text("nope", t0);
@@ -466,13 +509,13 @@ TEST_CASE("after a close nothing more is produced") {
   CHECK(h.proto.on_session_opened().empty());
 }
 
-TEST_CASE("input before the upgrade completed is ignored") {
+TEST_CASE("input_before_the_upgrade_completed_is_ignored") {
   harness h;
   CHECK(h.text({{"op", 1}}).empty());
   CHECK(h.proto.on_tick(t0 + 1000s).empty());
 }
 
-TEST_CASE("filter_shard keeps guilds with (id >> 22) % n == shard id") {
+TEST_CASE("filter_shard_keeps_guilds_with_id_22_n_shard_id") {
   std::vector<uint64_t> ids{0u << 22, 1u << 22, 2u << 22, 3u << 22, (5ull << 22) | 123};
   CHECK(filter_shard(ids, std::nullopt) == ids);
   CHECK(filter_shard(ids, std::array<uint32_t, 2>{0, 1}) == ids);
@@ -481,7 +524,7 @@ TEST_CASE("filter_shard keeps guilds with (id >> 22) % n == shard id") {
   CHECK(filter_shard(ids, std::array<uint32_t, 2>{0, 2}) == std::vector<uint64_t>{0, 2u << 22});
 }
 
-TEST_CASE("close codes: resumability follows the GATEWAY.md table") {
+TEST_CASE("close_codes_resumability_follows_the_gateway_md_table") {
   for (auto c : {4000, 4001, 4002, 4003, 4005, 4007, 4008, 4009}) {
     CHECK(resumable(static_cast<close_code>(c)));
   }

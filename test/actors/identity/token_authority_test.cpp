@@ -2,6 +2,7 @@
 // token_authority: issue, authenticate (prefixes, tampering, other secrets, malformed input),
 // revocation through the store's token epoch, and base64url.
 #include <sys/stat.h>
+#include <chrono>
 
 #include <filesystem>
 #include <fstream>
@@ -28,7 +29,7 @@ struct fixture {
 
   fixture() {
     store::sqlite_options o;
-    o.data_dir_ = std::filesystem::path(dir.path()) / "data";
+    o.data_dir_ = dir.path() / "data";
     o.sync_ = store::sync_mode::normal;
     auto opened = store::sqlite_store::open(o);
     REQUIRE(opened);
@@ -46,8 +47,7 @@ std::string flip(std::string token, size_t pos) {
 
 }  // namespace
 
-TEST_CASE("A freshly issued token authenticates as its user, bare or with a Bot or Bearer prefix",
-          "[identity]") {
+TEST_CASE("a_freshly_issued_token_authenticates_as_its_user_bare_or_with_a_bot_or_bearer_prefix") {
   fixture f;
   token_authority auth{secret_a, f.st};
   auto token = auth.issue(1001);
@@ -59,8 +59,7 @@ TEST_CASE("A freshly issued token authenticates as its user, bare or with a Bot 
   CHECK(auth.authenticate(auth.issue(1002)) == 1002u);
 }
 
-TEST_CASE("A token has three base64url parts: the user id, the issue time and a 32-byte MAC",
-          "[identity]") {
+TEST_CASE("a_token_has_three_base64url_parts_the_user_id_the_issue_time_and_a_32_byte_mac") {
   fixture f;
   token_authority auth{secret_a, f.st};
   auto token = auth.issue_at(1001, 1795822570);
@@ -75,7 +74,7 @@ TEST_CASE("A token has three base64url parts: the user id, the issue time and a 
   CHECK(token.find_first_of("+/=") == std::string::npos);
 }
 
-TEST_CASE("Tokens with any character changed are refused", "[identity]") {
+TEST_CASE("tokens_with_any_character_changed_are_refused") {
   fixture f;
   token_authority auth{secret_a, f.st};
   auto token = auth.issue(1001);
@@ -88,8 +87,7 @@ TEST_CASE("Tokens with any character changed are refused", "[identity]") {
   }
 }
 
-TEST_CASE("A token claiming another user with a valid MAC of its own user is refused",
-          "[identity]") {
+TEST_CASE("a_token_claiming_another_user_with_a_valid_mac_of_its_own_user_is_refused") {
   fixture f;
   token_authority auth{secret_a, f.st};
   auto alice = auth.issue(1001);
@@ -97,7 +95,7 @@ TEST_CASE("A token claiming another user with a valid MAC of its own user is ref
   CHECK_FALSE(auth.authenticate(base64url_encode("1002") + rest));
 }
 
-TEST_CASE("Tokens signed with another secret are refused", "[identity]") {
+TEST_CASE("tokens_signed_with_another_secret_are_refused") {
   fixture f;
   token_authority a{secret_a, f.st};
   token_authority b{secret_b, f.st};
@@ -105,8 +103,7 @@ TEST_CASE("Tokens signed with another secret are refused", "[identity]") {
   CHECK_FALSE(b.authenticate(a.issue(1001)));
 }
 
-TEST_CASE("Revoking a user invalidates every earlier token; tokens issued after it work",
-          "[identity]") {
+TEST_CASE("revoking_a_user_invalidates_every_earlier_token_tokens_issued_after_it_work") {
   fixture f;
   token_authority auth{secret_a, f.st};
   auto first = auth.issue(1001);
@@ -125,7 +122,7 @@ TEST_CASE("Revoking a user invalidates every earlier token; tokens issued after 
   }
 }
 
-TEST_CASE("Tokens of users that do not exist are refused and revoking them fails", "[identity]") {
+TEST_CASE("tokens_of_users_that_do_not_exist_are_refused_and_revoking_them_fails") {
   fixture f;
   token_authority auth{secret_a, f.st};
   auto ghost = auth.issue(4242);
@@ -134,7 +131,7 @@ TEST_CASE("Tokens of users that do not exist are refused and revoking them fails
   CHECK_FALSE(auth.authenticate(auth.issue(0)));
 }
 
-TEST_CASE("Malformed tokens are refused without throwing", "[identity]") {
+TEST_CASE("malformed_tokens_are_refused_without_throwing") {
   fixture f;
   token_authority auth{secret_a, f.st};
   auto good = auth.issue(1001);
@@ -168,7 +165,7 @@ TEST_CASE("Malformed tokens are refused without throwing", "[identity]") {
   }
 }
 
-TEST_CASE("base64url round-trips every length and rejects non-canonical text", "[identity]") {
+TEST_CASE("base64url_round_trips_every_length_and_rejects_non_canonical_text") {
   std::string bytes;
   for (int i = 0; i < 70; ++i) {
     CHECK(base64url_decode(base64url_encode(bytes)) == bytes);
@@ -182,11 +179,10 @@ TEST_CASE("base64url round-trips every length and rejects non-canonical text", "
 }
 
 TEST_CASE(
-    "The secret comes from identity.secret, else the secret file, else a generated 0600 file "
-    "that is reused",
-    "[identity]") {
+    "the_secret_comes_from_identity_secret_else_the_secret_file_else_a_generated_0600_file_that_is_"
+    "reused") {
   testing::temp_dir dir;
-  std::filesystem::path data = std::filesystem::path(dir.path()) / "data";
+  std::filesystem::path data = dir.path() / "data";
   auto inline_secret = load_secret({"an-inline-secret-of-24b", "", data});
   REQUIRE(inline_secret.index() == 0);
   CHECK(std::get<0>(inline_secret) == "an-inline-secret-of-24b");
@@ -196,7 +192,7 @@ TEST_CASE(
   auto from_file = load_secret({"", file, data});
   REQUIRE(from_file.index() == 0);
   CHECK(std::get<0>(from_file) == "from-a-file-0123456789");
-  auto missing = load_secret({"", dir.path() + "/nope", data});
+  auto missing = load_secret({"", dir.file("nope"), data});
   REQUIRE(missing.index() == 1);
   CHECK(std::get<1>(missing).find("identity.secret_file") != std::string::npos);
 
@@ -209,6 +205,23 @@ TEST_CASE(
   auto again = load_secret({"", "", data});
   REQUIRE(again.index() == 0);
   CHECK(std::get<0>(again) == std::get<0>(generated));
+}
+
+TEST_CASE("with_a_max_age_tokens_issued_longer_ago_are_refused_without_one_they_never_expire") {
+  fixture f;
+  auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  const int64_t day = 86400;
+  token_authority forever{secret_a, f.st};
+  token_authority month{secret_a, f.st, std::chrono::seconds{30 * day}};
+  auto old_token = forever.issue_at(1001, now - 31 * day);
+  auto recent_token = forever.issue_at(1001, now - 29 * day);
+  CHECK(forever.authenticate(old_token) == 1001u);
+  CHECK(forever.authenticate(forever.issue_at(1001, 1)) == 1001u);  // 1970: still valid
+  CHECK_FALSE(month.authenticate(old_token));
+  CHECK(month.authenticate(recent_token) == 1001u);
+  CHECK(month.authenticate(month.issue(1001)) == 1001u);
 }
 
 }  // namespace herald::identity

@@ -68,7 +68,7 @@ constexpr session::intents messages_and_content =
 
 }  // namespace
 
-TEST_CASE("a session never receives events of a channel its class cannot view") {
+TEST_CASE("a_session_never_receives_events_of_a_channel_its_class_cannot_view") {
   fixture f;
   auto low = f.join(1, 100, 0, messages_and_content);
   auto high = f.join(2, 200, 1, messages_and_content);
@@ -77,7 +77,7 @@ TEST_CASE("a session never receives events of a channel its class cannot view") 
   CHECK(all_frames(*high) == R"({"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"content":"secret"}})");
 }
 
-TEST_CASE("content is blanked unless the session has MESSAGE_CONTENT, wrote it or is mentioned") {
+TEST_CASE("content_is_blanked_unless_the_session_has_message_content_wrote_it_or_is_mentioned") {
   fixture f;
   auto without = f.join(1, 100, 1, session::guild_messages_intent);
   auto author = f.join(2, 200, 1, session::guild_messages_intent);
@@ -92,14 +92,14 @@ TEST_CASE("content is blanked unless the session has MESSAGE_CONTENT, wrote it o
   CHECK(all_frames(*granted).find("secret") != std::string::npos);
 }
 
-TEST_CASE("events outside a session's intents are not sent") {
+TEST_CASE("events_outside_a_sessions_intents_are_not_sent") {
   fixture f;
   auto guild_only = f.join(1, 100, 1, session::guilds_intent);
   CHECK(f.core.deliver(*message_in(0, 5)) == 0);
   CHECK(all_frames(*guild_only).empty());
 }
 
-TEST_CASE("removed sessions receive nothing and the rest keep receiving") {
+TEST_CASE("removed_sessions_receive_nothing_and_the_rest_keep_receiving") {
   fixture f;
   auto a = f.join(1, 100, 1, messages_and_content);
   auto b = f.join(2, 200, 1, messages_and_content);
@@ -112,7 +112,7 @@ TEST_CASE("removed sessions receive nothing and the rest keep receiving") {
   CHECK(f.core.size() == 0);
 }
 
-TEST_CASE("a view change writes CHANNEL_CREATE to gainers and CHANNEL_DELETE to losers") {
+TEST_CASE("a_view_change_writes_channel_create_to_gainers_and_channel_delete_to_losers") {
   fixture f;
   auto stays_low = f.join(1, 100, 0, messages_and_content);
   auto promoted = f.join(2, 200, 0, messages_and_content);
@@ -137,7 +137,7 @@ TEST_CASE("a view change writes CHANNEL_CREATE to gainers and CHANNEL_DELETE to 
   CHECK(f.core.deliver(*message_in(1, 5)) == 1);
 }
 
-TEST_CASE("a closed session receives no event already in flight to its partition (bug A)") {
+TEST_CASE("a_closed_session_receives_no_event_already_in_flight_to_its_partition_bug_a") {
   fixture f;
   auto open = f.join(1, 100, 1, messages_and_content);
   auto closed = f.join(2, 200, 1, messages_and_content);
@@ -156,7 +156,7 @@ TEST_CASE("a closed session receives no event already in flight to its partition
   CHECK(open->buffer().last_seq() == 3);
 }
 
-TEST_CASE("a batch reaches each session in guild order, filtered per event, counted per event") {
+TEST_CASE("a_batch_reaches_each_session_in_guild_order_filtered_per_event_counted_per_event") {
   fixture f;
   auto low = f.join(1, 100, 0, messages_and_content);   // sees slot 0 only
   auto high = f.join(2, 200, 1, messages_and_content);  // sees both
@@ -177,7 +177,7 @@ TEST_CASE("a batch reaches each session in guild order, filtered per event, coun
                              R"({"op":0,"s":3,"t":"MESSAGE_CREATE","d":{"n":3}})");
 }
 
-TEST_CASE("sessions reference the event's tails and give them back when their frames go") {
+TEST_CASE("sessions_reference_the_events_tails_and_give_them_back_when_their_frames_go") {
   fixture f;
   auto low = f.join(1, 100, 0, messages_and_content);              // slot 0, full tail
   auto high = f.join(2, 200, 1, messages_and_content);             // both, full tail

@@ -16,7 +16,7 @@ body_error error_of(const std::variant<message_create_body, body_error>& r) {
 
 }  // namespace
 
-TEST_CASE("message create body: content, nonce and tts are read") {
+TEST_CASE("message_create_body_content_nonce_and_tts_are_read") {
   auto r = parse_message_create(R"({"content":"hi","nonce":"n1","tts":true})");
   REQUIRE(std::holds_alternative<message_create_body>(r));
   const auto& b = std::get<message_create_body>(r);
@@ -28,7 +28,7 @@ TEST_CASE("message create body: content, nonce and tts are read") {
   CHECK(std::get<message_create_body>(numeric).nonce == "-42");
 }
 
-TEST_CASE("message create body: malformed JSON and non-objects are 50109") {
+TEST_CASE("message_create_body_malformed_json_and_non_objects_are_50109") {
   for (const char* body : {"{", "[]", "\"content\"", "nul", "{\"content\":\"a\"} x", "\xff"}) {
     INFO(body);
     auto e = error_of(parse_message_create(body));
@@ -37,14 +37,14 @@ TEST_CASE("message create body: malformed JSON and non-objects are 50109") {
   }
 }
 
-TEST_CASE("message create body: empty, null or missing content is 50006") {
+TEST_CASE("message_create_body_empty_null_or_missing_content_is_50006") {
   for (const char* body : {"", "{}", R"({"content":null})", R"({"content":""})"}) {
     INFO(body);
     CHECK(error_of(parse_message_create(body)).code == 50006);
   }
 }
 
-TEST_CASE("message create body: wrong type and over-long content are 50035 on content") {
+TEST_CASE("message_create_body_wrong_type_and_over_long_content_are_50035_on_content") {
   auto wrong = error_of(parse_message_create(R"({"content":5})"));
   CHECK(wrong.code == 50035);
   REQUIRE(wrong.errors);
@@ -59,11 +59,24 @@ TEST_CASE("message create body: wrong type and over-long content are 50035 on co
   CHECK(error_of(parse_message_create(ok + "e\"}")).code == 50035);
 }
 
-TEST_CASE("message edit body: the same content rules") {
+TEST_CASE("message_edit_body_the_same_content_rules") {
   auto ok = parse_message_edit(R"({"content":"edited"})");
   REQUIRE(std::holds_alternative<message_edit_body>(ok));
   CHECK(std::get<message_edit_body>(ok).content == "edited");
   auto bad = parse_message_edit("[1]");
   REQUIRE(std::holds_alternative<body_error>(bad));
   CHECK(std::get<body_error>(bad).code == 50109);
+}
+
+TEST_CASE("message_bodies_fields_of_the_wrong_json_type_are_one_50035_naming_each_field") {
+  auto e = error_of(parse_message_create(R"({"content":"hi","tts":"yes","embeds":{}})"));
+  CHECK(e.code == 50035);
+  REQUIRE(e.errors);
+  CHECK(e.errors->at("tts").at("_errors").at(0).at("code") == "BASE_TYPE_BOOLEAN");
+  CHECK(e.errors->at("embeds").at("_errors").at(0).at("code") == "LIST_TYPE_CONVERT");
+  CHECK(std::holds_alternative<message_create_body>(
+      parse_message_create(R"({"content":"hi","tts":null,"nonce":7,"embeds":[]})")));
+  auto edit = parse_message_edit(R"({"content":"x","flags":"1"})");
+  REQUIRE(std::holds_alternative<body_error>(edit));
+  CHECK(std::get<body_error>(edit).code == 50035);
 }

@@ -10,8 +10,7 @@ using herald::rest::rate_limit_options;
 using herald::rest::rate_limiter;
 using namespace std::chrono_literals;
 
-TEST_CASE("a bucket allows its burst, refuses the next request and refills over time",
-          "[rest][rate_limiter]") {
+TEST_CASE("a_bucket_allows_its_burst_refuses_the_next_request_and_refills_over_time") {
   rate_limiter limiter{rate_limit_options{5, 2}};  // 5 at once, 2 per second
   auto t0 = rate_limiter::clock::time_point{} + 1h;
   for (uint32_t i = 0; i < 5; ++i) {
@@ -33,7 +32,7 @@ TEST_CASE("a bucket allows its burst, refuses the next request and refills over 
   REQUIRE(later.remaining == 4);
 }
 
-TEST_CASE("buckets are per user and a zero burst disables limiting", "[rest][rate_limiter]") {
+TEST_CASE("buckets_are_per_user_and_a_zero_burst_disables_limiting") {
   rate_limiter limiter{rate_limit_options{1, 1}};
   auto t0 = rate_limiter::clock::time_point{} + 1h;
   REQUIRE(limiter.take(1, t0).allowed);
@@ -47,8 +46,7 @@ TEST_CASE("buckets are per user and a zero burst disables limiting", "[rest][rat
   }
 }
 
-TEST_CASE("refusals carry Retry-After and every decision the X-RateLimit headers",
-          "[rest][rate_limiter]") {
+TEST_CASE("refusals_carry_retry_after_and_every_decision_the_x_ratelimit_headers") {
   rate_limiter limiter{rate_limit_options{1, 0.25}};
   auto t0 = rate_limiter::clock::time_point{} + 1h;
   herald::net::header_list ok_headers;
@@ -68,6 +66,9 @@ TEST_CASE("refusals carry Retry-After and every decision the X-RateLimit headers
   REQUIRE(value(ok_headers, "Retry-After") == "<absent>");
   REQUIRE(value(refused_headers, "Retry-After") == "4");  // 1 token at 0.25/s
   REQUIRE(value(refused_headers, "X-RateLimit-Reset-After") == "4.000");
-  REQUIRE(value(refused_headers, "X-RateLimit-Scope") == "user");
+  // One bucket per user over every route: Discord's global limit.
+  REQUIRE(value(refused_headers, "X-RateLimit-Scope") == "global");
+  REQUIRE(value(refused_headers, "X-RateLimit-Global") == "true");
+  REQUIRE(value(ok_headers, "X-RateLimit-Global") == "<absent>");
   REQUIRE(value(refused_headers, "X-RateLimit-Bucket") != "<absent>");
 }

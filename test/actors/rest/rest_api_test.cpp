@@ -111,7 +111,7 @@ void require_json_error(const rest_test::reply& r, unsigned status, int code) {
   REQUIRE(body.at("message").is_string());
 }
 
-/// The MESSAGE_CREATE shape GATEWAY.md promises (and the REST POST returns).
+/// The MESSAGE_CREATE shape docs/gateway.md promises (and the REST POST returns).
 void require_message_shape(const json& m) {
   INFO(m.dump());
   for (const char* id : {"id", "channel_id", "guild_id"}) {
@@ -133,7 +133,7 @@ void require_message_shape(const json& m) {
 
 }  // namespace
 
-TEST_CASE("requests without a valid token get 401 with Discord's JSON body", "[rest]") {
+TEST_CASE("requests_without_a_valid_token_get_401_with_discords_json_body") {
   rest_env r;
   for (const std::string& auth :
        {std::string{}, std::string{"Bot nonsense"}, std::string{"token-99"}}) {
@@ -144,7 +144,7 @@ TEST_CASE("requests without a valid token get 401 with Discord's JSON body", "[r
   require_json_error(r.post(99, general, R"({"content":"hi"})"), 401, 0);
 }
 
-TEST_CASE("gateway endpoints tell clients where to connect", "[rest]") {
+TEST_CASE("gateway_endpoints_tell_clients_where_to_connect") {
   rest_env r;
   auto open = send(r.port, "GET", "/api/v10/gateway");
   REQUIRE(open.status == 200);
@@ -160,11 +160,21 @@ TEST_CASE("gateway endpoints tell clients where to connect", "[rest]") {
   for (const char* k : {"total", "remaining", "reset_after", "max_concurrency"}) {
     REQUIRE(limit.at(k).is_number_integer());
   }
+  // Without a gateway budget nothing is limited: the reported total is unlimited.
+  CHECK(limit.at("total") == 2147483647);
+  CHECK(limit.at("max_concurrency") == 1);
+  // With one, the user's own budget is reported as is (the node wires the gateway's).
+  r.ctx->identify_budget = [](uint64_t user) {
+    return rest::session_start_limit{1000, user == alice ? 998u : 1000u, 5000, 16};
+  };
+  auto budget = send(r.port, "GET", "/api/v10/gateway/bot", token_of(alice)).json();
+  CHECK(budget.at("session_start_limit") ==
+        json{{"total", 1000}, {"remaining", 998}, {"reset_after", 5000}, {"max_concurrency", 16}});
   // discord.js asks for /api/v10; v9 clients are served the same shapes.
   REQUIRE(send(r.port, "GET", "/api/v9/gateway/bot", token_of(alice)).status == 200);
 }
 
-TEST_CASE("GET /users/@me returns the token's user object", "[rest]") {
+TEST_CASE("get_users_me_returns_the_tokens_user_object") {
   rest_env r;
   // A bare token is accepted as well as "Bot <token>".
   auto res = send(r.port, "GET", "/api/v10/users/@me", "token-2");
@@ -184,7 +194,7 @@ TEST_CASE("GET /users/@me returns the token's user object", "[rest]") {
   REQUIRE(guilds[0].at("owner") == false);
 }
 
-TEST_CASE("posting to an unknown channel is 404 Unknown Channel", "[rest]") {
+TEST_CASE("posting_to_an_unknown_channel_is_404_unknown_channel") {
   rest_env r;
   require_json_error(r.post(alice, 777777, R"({"content":"hi"})"), 404, 10003);
   require_json_error(send(r.port, "GET", "/api/v10/channels/777777", token_of(alice)), 404, 10003);
@@ -194,7 +204,7 @@ TEST_CASE("posting to an unknown channel is 404 Unknown Channel", "[rest]") {
                      400, 50035);
 }
 
-TEST_CASE("posting without VIEW_CHANNEL or SEND_MESSAGES is 403 and dispatches nothing", "[rest]") {
+TEST_CASE("posting_without_view_channel_or_send_messages_is_403_and_dispatches_nothing") {
   rest_env r;
   auto probe = open_subscribed(r.env.svc, session_for(owner, {guild_id}));
   require_json_error(r.post(bob, staff, R"({"content":"let me in"})"), 403, 50013);
@@ -212,7 +222,7 @@ TEST_CASE("posting without VIEW_CHANNEL or SEND_MESSAGES is 403 and dispatches n
   REQUIRE(std::to_string(message_ids(probe->frames())[0]) == ok.json().at("id"));
 }
 
-TEST_CASE("malformed bodies are 400 with Discord's codes", "[rest]") {
+TEST_CASE("malformed_bodies_are_400_with_discords_codes") {
   rest_env r;
   require_json_error(r.post(alice, general, "{not json"), 400, 50109);
   require_json_error(r.post(alice, general, "[1,2]"), 400, 50109);
@@ -231,7 +241,38 @@ TEST_CASE("malformed bodies are 400 with Discord's codes", "[rest]") {
   REQUIRE(r.post(alice, general, json{{"content", at_limit}}.dump()).status == 200);
 }
 
-TEST_CASE("POST returns the message object and dispatches the same message", "[rest]") {
+TEST_CASE("fields_of_the_wrong_json_type_are_400_50035_naming_each_field") {
+  rest_env r;
+  auto probe = open_subscribed(r.env.svc, session_for(bob, {guild_id}, all_intents));
+  auto res = r.post(alice, general, R"({"content":"hi","tts":"yes","nonce":[1],"embeds":{}})");
+  require_json_error(res, 400, 50035);
+  auto errors = res.json().at("errors");
+  INFO(errors.dump());
+  CHECK(errors.at("tts").at("_errors").at(0).at("code") == "BASE_TYPE_BOOLEAN");
+  CHECK(errors.at("nonce").at("_errors").at(0).at("code") == "BASE_TYPE_CHOICES");
+  CHECK(errors.at("embeds").at("_errors").at(0).at("code") == "LIST_TYPE_CONVERT");
+  CHECK_FALSE(errors.contains("content"));
+  require_json_error(r.post(alice, general, R"({"content":"hi","flags":"4"})"), 400, 50035);
+  require_json_error(
+      r.post(alice, general, json{{"content", "hi"}, {"nonce", std::string(26, 'n')}}.dump()), 400,
+      50035);
+  // Valid types, and null for an absent field, are accepted.
+  auto ok =
+      r.post(alice, general,
+             R"({"content":"typed","tts":false,"nonce":12,"embeds":[],"allowed_mentions":null})");
+  REQUIRE(ok.status == 200);
+  CHECK(ok.json().at("nonce") == "12");
+  auto target = "/api/v10/channels/10/messages/" + ok.json().at("id").get<std::string>();
+  require_json_error(
+      send(r.port, "PATCH", target, token_of(alice), R"({"content":"x","embeds":"no"})"), 400,
+      50035);
+  // Nothing refused was dispatched: the only MESSAGE_CREATE is the valid one.
+  REQUIRE(probe->drain_until(
+      [](const std::vector<json>& f) { return count_type(f, "MESSAGE_CREATE") >= 1; }));
+  CHECK(message_ids(probe->frames()).size() == 1);
+}
+
+TEST_CASE("post_returns_the_message_object_and_dispatches_the_same_message") {
   rest_env r;
   auto alice_session = open_subscribed(r.env.svc, session_for(alice, {guild_id}));
   auto bob_session = open_subscribed(r.env.svc, session_for(bob, {guild_id}));
@@ -280,7 +321,7 @@ TEST_CASE("POST returns the message object and dispatches the same message", "[r
               {{"route", "POST /channels/{channel_id}/messages"}, {"status", "200"}}) >= 1);
 }
 
-TEST_CASE("PATCH and DELETE dispatch MESSAGE_UPDATE and MESSAGE_DELETE", "[rest]") {
+TEST_CASE("patch_and_delete_dispatch_message_update_and_message_delete") {
   rest_env r;
   auto probe = open_subscribed(r.env.svc, session_for(bob, {guild_id}));
   auto created = r.post(alice, general, R"({"content":"first"})");
@@ -323,8 +364,7 @@ TEST_CASE("PATCH and DELETE dispatch MESSAGE_UPDATE and MESSAGE_DELETE", "[rest]
   REQUIRE(send(r.port, "DELETE", other_target, token_of(moderator)).status == 204);
 }
 
-TEST_CASE("a user over the rate limit gets 429 with Retry-After and X-RateLimit headers",
-          "[rest]") {
+TEST_CASE("a_user_over_the_rate_limit_gets_429_with_retry_after_and_x_ratelimit_headers") {
   rest::rate_limit_options limits;
   limits.burst = 3;
   limits.per_second = 0.5;
@@ -339,7 +379,10 @@ TEST_CASE("a user over the rate limit gets 429 with Retry-After and X-RateLimit 
   require_json_error(limited, 429, 0);
   REQUIRE(std::stoi(limited.header("Retry-After")) >= 1);
   REQUIRE(limited.json().at("retry_after").get<double>() > 0);
-  REQUIRE(limited.json().at("global") == false);
+  // One bucket over every route: Discord's global limit, and it says so.
+  REQUIRE(limited.json().at("global") == true);
+  REQUIRE(limited.header("X-RateLimit-Global") == "true");
+  REQUIRE(limited.header("X-RateLimit-Scope") == "global");
   REQUIRE(limited.header("X-RateLimit-Remaining") == "0");
   REQUIRE(std::stod(limited.header("X-RateLimit-Reset-After")) > 0);
   REQUIRE(std::stod(limited.header("X-RateLimit-Reset")) > 1.7e9);
@@ -348,7 +391,7 @@ TEST_CASE("a user over the rate limit gets 429 with Retry-After and X-RateLimit 
   REQUIRE(send(r.port, "GET", "/api/v10/users/@me", token_of(bob)).status == 200);
 }
 
-TEST_CASE("while draining every route answers 503 with Retry-After", "[rest]") {
+TEST_CASE("while_draining_every_route_answers_503_with_retry_after") {
   rest_env r;
   r.draining = true;
   auto res = r.post(alice, general, R"({"content":"late"})");
@@ -359,7 +402,7 @@ TEST_CASE("while draining every route answers 503 with Retry-After", "[rest]") {
   REQUIRE(r.post(alice, general, R"({"content":"back"})").status == 200);
 }
 
-TEST_CASE("POST typing dispatches TYPING_START to members who can view the channel", "[rest]") {
+TEST_CASE("post_typing_dispatches_typing_start_to_members_who_can_view_the_channel") {
   rest_env r;
   auto probe = open_subscribed(r.env.svc, session_for(owner, {guild_id}));
   require_json_error(send(r.port, "POST", "/api/v10/channels/11/typing", token_of(bob)), 403,

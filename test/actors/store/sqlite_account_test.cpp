@@ -9,8 +9,7 @@
 
 namespace herald::store::test {
 
-TEST_CASE("A new user's token epoch is zero and each bump raises it by one durably",
-          "[store][accounts]") {
+TEST_CASE("a_new_users_token_epoch_is_zero_and_each_bump_raises_it_by_one_durably") {
   temp_dir dir;
   auto options = options_for(dir);
   {
@@ -32,8 +31,7 @@ TEST_CASE("A new user's token epoch is zero and each bump raises it by one durab
   CHECK(epoch.value() == 2);
 }
 
-TEST_CASE("Token epochs of unknown users are not_found and bumping them writes nothing",
-          "[store][accounts]") {
+TEST_CASE("token_epochs_of_unknown_users_are_not_found_and_bumping_them_writes_nothing") {
   temp_dir dir;
   auto store = open_ok(options_for(dir));
   auto epoch = store->token_epoch(99);
@@ -48,8 +46,7 @@ TEST_CASE("Token epochs of unknown users are not_found and bumping them writes n
   CHECK(after.value() == 0);
 }
 
-TEST_CASE("guild_of_channel names the channel's guild and not_found for unknown channels",
-          "[store][accounts]") {
+TEST_CASE("guild_of_channel_names_the_channels_guild_and_not_found_for_unknown_channels") {
   temp_dir dir;
   auto store = open_ok(options_for(dir));
   domain::channel c;
@@ -67,7 +64,7 @@ TEST_CASE("guild_of_channel names the channel's guild and not_found for unknown 
   CHECK_FALSE(store->guild_of_channel(300));
 }
 
-TEST_CASE("A version-1 file is migrated to token epochs keeping its users", "[store][accounts]") {
+TEST_CASE("a_version_1_file_is_migrated_to_token_epochs_keeping_its_users") {
   temp_dir dir;
   auto options = options_for(dir);
   std::filesystem::create_directories(options.data_dir_);

@@ -3,7 +3,7 @@
 
 #include <map>
 
-#include "actors/permissions/bits.hpp"
+#include "actors/domain/permission_bits.hpp"
 #include "test/actors/store/store_fixture.hpp"
 
 using namespace herald::store;

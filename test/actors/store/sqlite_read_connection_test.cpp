@@ -17,7 +17,7 @@ using herald::store::test::open_ok;
 using herald::store::test::options_for;
 using herald::store::test::temp_dir;
 
-TEST_CASE("a read does not wait for a write that waits for the file's write lock") {
+TEST_CASE("a_read_does_not_wait_for_a_write_that_waits_for_the_files_write_lock") {
   temp_dir dir;
   auto options = options_for(dir);
   options.busy_timeout_ = std::chrono::seconds{20};

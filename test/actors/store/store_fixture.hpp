@@ -4,37 +4,18 @@
 // Owned by one test case; single-threaded.
 // Invariant: the directory is removed when the fixture is destroyed, pass or fail.
 
-#include <atomic>
 #include <filesystem>
-#include <random>
 #include <string>
 
 #include <catch2/catch.hpp>
 
 #include "actors/domain/guild_state.hpp"
 #include "actors/store/sqlite_store.hpp"
+#include "test/support/temp_dir.hpp"
 
 namespace herald::store::test {
 
-class temp_dir {
-public:
-  temp_dir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("herald-store-test-" + std::to_string(rd()) + "-" + std::to_string(rd()));
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-
-private:
-  std::filesystem::path path_;
-};
+using herald::testing::temp_dir;
 
 inline sqlite_options options_for(const temp_dir& dir, sync_mode sync = sync_mode::full) {
   sqlite_options o;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The counter's arithmetic: per message, per emoji, at most once per user;
 // refused reactions change nothing.
-#include "actors/dispatch/dispatch_error.hpp"
+#include "actors/services/dispatch_error.hpp"
 #include "actors/store/store.hpp"
 #include "test/examples/feature-actor/reactions_fixture.hpp"
 

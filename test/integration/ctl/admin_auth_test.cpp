@@ -89,8 +89,7 @@ double metric(const node_fixture& node, const std::string& series) {
 
 }  // namespace
 
-TEST_CASE("Every /v1 route family refuses a missing or wrong admin token with 401",
-          "[integration][ctl][admin_auth]") {
+TEST_CASE("every_v1_route_family_refuses_a_missing_or_wrong_admin_token_with_401") {
   node_fixture node;
   auto s = seed(node);
   for (const auto& c : every_route_family(s)) {
@@ -110,8 +109,7 @@ TEST_CASE("Every /v1 route family refuses a missing or wrong admin token with 40
   CHECK(testing::http_call(node.admin_port(), "GET", "/readyz").status == 200);
 }
 
-TEST_CASE("A browser-style cross-site POST (text/plain, no token) does nothing",
-          "[integration][ctl][admin_auth]") {
+TEST_CASE("a_browser_style_cross_site_post_text_plain_no_token_does_nothing") {
   node_fixture node;
   auto s = seed(node);
   // What a web page can send without a CORS preflight: a "simple" request, text/plain body,
@@ -130,8 +128,7 @@ TEST_CASE("A browser-style cross-site POST (text/plain, no token) does nothing",
   check_nothing_changed(node, s);
 }
 
-TEST_CASE("Admin bodies must be application/json (415), even with the token",
-          "[integration][ctl][admin_auth]") {
+TEST_CASE("admin_bodies_must_be_application_json_415_even_with_the_token") {
   node_fixture node;
   auto s = seed(node);
   for (const auto& c : every_route_family(s)) {
@@ -149,8 +146,7 @@ TEST_CASE("Admin bodies must be application/json (415), even with the token",
   CHECK(metric(node, "herald_admin_auth_failures_total{reason=\"content_type\"}") >= 7);
 }
 
-TEST_CASE("A Host header other than the admin listener is refused (DNS rebinding)",
-          "[integration][ctl][admin_auth]") {
+TEST_CASE("a_host_header_other_than_the_admin_listener_is_refused_dns_rebinding") {
   node_fixture node{"allowed_hosts = [\"herald-admin.internal\"]"};
   auto s = seed(node);
   auto port = std::to_string(node.admin_port());
@@ -199,20 +195,21 @@ TEST_CASE(
 
   // The default: ./var/<short hostname>/admin.token, like heraldd's default node.data_dir.
   testing::temp_dir cwd;
-  std::filesystem::create_directories(cwd.path() + "/var/" + node::default_node_name());
+  std::filesystem::create_directories(cwd.path().string() + "/var/" + node::default_node_name());
   cwd.write_file("var/" + node::default_node_name() + "/admin.token", node.admin_token() + "\n");
-  auto in_cwd = testing::run_process(
-      "/bin/sh", {"-c", "cd '" + cwd.path() + "' && exec env -u HERALD_ADMIN_TOKEN_FILE '" +
-                            ctl_bin + "' --node " + node_flag + " status"});
+  auto in_cwd =
+      testing::run_process("/bin/sh", {"-c", "cd '" + cwd.path().string() +
+                                                 "' && exec env -u HERALD_ADMIN_TOKEN_FILE '" +
+                                                 ctl_bin + "' --node " + node_flag + " status"});
   CHECK(ok(in_cwd));
 
   // No readable token: one line naming the file and how it was chosen, exit 1.
-  auto missing = run({"--token-file", cwd.path() + "/nope", "status"});
+  auto missing = run({"--token-file", cwd.path().string() + "/nope", "status"});
   CHECK(missing.exit_code == 1);
   CHECK(missing.out.empty());
   CHECK(std::count(missing.err.begin(), missing.err.end(), '\n') == 1);
-  CHECK(missing.err.rfind("heraldctl: cannot read the admin token from " + cwd.path() + "/nope " +
-                              "(--token-file)",
+  CHECK(missing.err.rfind("heraldctl: cannot read the admin token from " + cwd.path().string() +
+                              "/nope " + "(--token-file)",
                           0) == 0);
   auto wrong_file = cwd.write_file("wrong", "0123456789abcdef0123456789\n");
   auto wrong = run({"--token-file", wrong_file, "user", "create", "--name", "x"});
@@ -225,8 +222,7 @@ TEST_CASE(
   CHECK(down.err.find("cannot reach node") != std::string::npos);
 }
 
-TEST_CASE("admin.token_file names the token; a missing one stops heraldd naming the key",
-          "[integration][ctl][admin_auth]") {
+TEST_CASE("admin_token_file_names_the_token_a_missing_one_stops_heraldd_naming_the_key") {
   testing::temp_dir secrets;
   auto token_file = secrets.write_file("admin-token", "operator-chosen-token-0123456789\n");
   ::chmod(token_file.c_str(), 0640);
@@ -248,24 +244,24 @@ TEST_CASE("admin.token_file names the token; a missing one stops heraldd naming 
 
   testing::temp_dir dir;
   auto port = testing::free_port();
-  auto missing = testing::run_process(testing::bin_path("heraldd"),
-                                      {"--node.data_dir", dir.path() + "/data", "--admin.listen",
-                                       "127.0.0.1:" + std::to_string(port), "--gateway.listen",
-                                       "127.0.0.1:" + std::to_string(testing::free_port()),
-                                       "--admin.token_file", dir.path() + "/none"},
-                                      30s);
+  auto missing =
+      testing::run_process(testing::bin_path("heraldd"),
+                           {"--node.data_dir", dir.path().string() + "/data", "--admin.listen",
+                            "127.0.0.1:" + std::to_string(port), "--gateway.listen",
+                            "127.0.0.1:" + std::to_string(testing::free_port()),
+                            "--admin.token_file", dir.path().string() + "/none"},
+                           30s);
   CHECK(missing.exit_code == 1);
-  CHECK(missing.err.find("admin.token_file: cannot read \"" + dir.path() + "/none\"") !=
+  CHECK(missing.err.find("admin.token_file: cannot read \"" + dir.path().string() + "/none\"") !=
         std::string::npos);
 }
 
-TEST_CASE("admin.require_token = false on a non-loopback admin.listen refuses to start",
-          "[integration][ctl][admin_auth]") {
+TEST_CASE("admin_require_token_false_on_a_non_loopback_admin_listen_refuses_to_start") {
   testing::temp_dir dir;
   // Refused before anything is bound, so the wildcard address is never listened on.
   auto r = testing::run_process(
       testing::bin_path("heraldd"),
-      {"--node.data_dir", dir.path() + "/data", "--admin.listen",
+      {"--node.data_dir", dir.path().string() + "/data", "--admin.listen",
        "0.0.0.0:" + std::to_string(testing::free_port()), "--gateway.listen",
        "127.0.0.1:" + std::to_string(testing::free_port()), "--admin.require_token", "false"},
       30s);

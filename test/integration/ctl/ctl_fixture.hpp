@@ -21,6 +21,7 @@
 
 #include "runtime/net/http_client.hpp"
 #include "test/support/admin_auth.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
 namespace herald::ctl_test {
@@ -34,9 +35,9 @@ public:
   /// `admin_keys`: extra `key = value` lines of the [admin] table.
   explicit node_fixture(const std::string& admin_keys = {}) {
     config_ = dir_.write_file(
-        "node.toml", "[node]\nname = \"ctl-itest\"\ndata_dir = \"" + dir_.path() +
-                         "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
-                         "\"\n" + admin_keys +
+        "node.toml", "[node]\nname = \"ctl-itest\"\ndata_dir = \"" + dir_.file("data") +
+                         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) + "\"\n" +
+                         admin_keys +
                          "\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
                          "\"\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
     start();
@@ -50,7 +51,7 @@ public:
           auto r = net::http_fetch("127.0.0.1", admin_, "GET", "/readyz", {}, 2s);
           return (r.ok() && r.status == 200) || !node_->running();
         },
-        30s);
+        30s, testing::slow_poll_step);
     INFO("heraldd stderr: " << node_->err());
     REQUIRE(up);
     REQUIRE(node_->running());
@@ -106,7 +107,7 @@ public:
   }
 
   /// The node's data dir and the admin token heraldd generated there.
-  std::string data_dir() const { return dir_.path() + "/data"; }
+  std::string data_dir() const { return dir_.path().string() + "/data"; }
   std::string token_file() const { return data_dir() + "/admin.token"; }
   std::string admin_token() const { return testing::read_admin_token(data_dir()); }
   std::string config_file() const { return config_; }

@@ -11,8 +11,7 @@
 using namespace herald;
 using namespace herald::ctl_test;
 
-TEST_CASE("Every heraldctl control command succeeds with --json and its change is visible",
-          "[integration][ctl]") {
+TEST_CASE("every_heraldctl_control_command_succeeds_with_json_and_its_change_is_visible") {
   node_fixture node;
   auto alice = node.ctl_json({"user", "create", "--name", "alice"});
   auto alice_id = id_of(alice);
@@ -100,7 +99,7 @@ TEST_CASE("Every heraldctl control command succeeds with --json and its change i
   }
 }
 
-TEST_CASE("heraldctl prints key=value lines without --json", "[integration][ctl]") {
+TEST_CASE("heraldctl_prints_key_value_lines_without_json") {
   node_fixture node;
   auto r = node.ctl({"user", "create", "--name", "carol", "--bot"});
   REQUIRE(r.exit_code == 0);
@@ -120,8 +119,7 @@ TEST_CASE("heraldctl prints key=value lines without --json", "[integration][ctl]
   CHECK(std::count(fields["token"].begin(), fields["token"].end(), '.') == 2);
 }
 
-TEST_CASE("Bad heraldctl input gets one error line and exit 1 or 2, and the node keeps serving",
-          "[integration][ctl]") {
+TEST_CASE("bad_heraldctl_input_gets_one_error_line_and_exit_1_or_2_and_the_node_keeps_serving") {
   node_fixture node;
   auto owner = id_of(node.ctl_json({"user", "create", "--name", "owner"}));
   auto guild = id_of(node.ctl_json({"guild", "create", "--name", "g", "--owner", owner}));

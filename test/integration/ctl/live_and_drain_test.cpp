@@ -16,7 +16,7 @@ constexpr uint32_t intents = 1 | 2 | 512 | 32768;
 
 }  // namespace
 
-TEST_CASE("Control commands reach connected sessions live", "[integration][ctl]") {
+TEST_CASE("control_commands_reach_connected_sessions_live") {
   node_fixture node;
   auto alice = node.ctl_json({"user", "create", "--name", "alice"});
   auto bob = node.ctl_json({"user", "create", "--name", "bob"});
@@ -68,8 +68,7 @@ TEST_CASE("Control commands reach connected sessions live", "[integration][ctl]"
   renewed.login(fresh.value("token", ""), 2, intents);
 }
 
-TEST_CASE("SIGTERM sends op 7 to every session, answers REST with 503 and exits 0",
-          "[integration][ctl]") {
+TEST_CASE("sigterm_sends_op_7_to_every_session_answers_rest_with_503_and_exits_0") {
   node_fixture node;
   auto alice = node.ctl_json({"user", "create", "--name", "alice"});
   node.ctl_json({"guild", "create", "--name", "drain", "--owner", id_of(alice)});

@@ -24,8 +24,7 @@ unsigned mode_of(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("heraldd creates its data dir 0700 and every file in it 0600",
-          "[integration][ctl][private_files]") {
+TEST_CASE("heraldd_creates_its_data_dir_0700_and_every_file_in_it_0600") {
   node_fixture node;
   // Writes so that the WAL and its index exist while the node runs.
   auto alice = id_of(node.ctl_json({"user", "create", "--name", "alice"}));
@@ -39,8 +38,7 @@ TEST_CASE("heraldd creates its data dir 0700 and every file in it 0600",
   CHECK(node.stop() == 0);
 }
 
-TEST_CASE("an existing group/world-readable data dir and store are tightened with a warning",
-          "[integration][ctl][private_files]") {
+TEST_CASE("an_existing_group_world_readable_data_dir_and_store_are_tightened_with_a_warning") {
   std::string data;
   {
     node_fixture node;
@@ -62,8 +60,7 @@ TEST_CASE("an existing group/world-readable data dir and store are tightened wit
   }
 }
 
-TEST_CASE("a group/world-readable identity.secret_file is warned about",
-          "[integration][ctl][private_files]") {
+TEST_CASE("a_group_world_readable_identity_secret_file_is_warned_about") {
   testing::temp_dir secrets;
   auto secret = secrets.write_file("secret", "a-secret-of-at-least-16-bytes\n");
   ::chmod(secret.c_str(), 0644);
@@ -71,7 +68,7 @@ TEST_CASE("a group/world-readable identity.secret_file is warned about",
   auto admin = testing::free_port();
   testing::child_process heraldd{
       testing::bin_path("heraldd"),
-      {"--node.data_dir", dir.path() + "/data", "--admin.listen",
+      {"--node.data_dir", dir.path().string() + "/data", "--admin.listen",
        "127.0.0.1:" + std::to_string(admin), "--gateway.listen",
        "127.0.0.1:" + std::to_string(testing::free_port()), "--identity.secret_file", secret}};
   REQUIRE(testing::eventually(

@@ -207,8 +207,7 @@ void check_still_serving(node& n, const user& alice) {
 
 }  // namespace
 
-TEST_CASE("Garbage bytes on the gateway and admin ports only end their own connection",
-          "[integration][e2e]") {
+TEST_CASE("garbage_bytes_on_the_gateway_and_admin_ports_only_end_their_own_connection") {
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);
@@ -245,7 +244,7 @@ TEST_CASE("Garbage bytes on the gateway and admin ports only end their own conne
   check_still_serving(n, alice);
 }
 
-TEST_CASE("Broken WebSocket frames get a close and never crash the node", "[integration][e2e]") {
+TEST_CASE("broken_websocket_frames_get_a_close_and_never_crash_the_node") {
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);
@@ -274,8 +273,7 @@ TEST_CASE("Broken WebSocket frames get a close and never crash the node", "[inte
   check_still_serving(n, alice);
 }
 
-TEST_CASE("Oversized frames or invalid JSON close with 4002 and unknown opcodes with 4001",
-          "[integration][e2e]") {
+TEST_CASE("oversized_frames_or_invalid_json_close_with_4002_and_unknown_opcodes_with_4001") {
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);
@@ -323,8 +321,7 @@ TEST_CASE("Oversized frames or invalid JSON close with 4002 and unknown opcodes 
   check_still_serving(n, alice);
 }
 
-TEST_CASE("Fragments are reassembled and pings answered while framing violations close 4002",
-          "[integration][e2e]") {
+TEST_CASE("fragments_are_reassembled_and_pings_answered_while_framing_violations_close_4002") {
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);
@@ -379,8 +376,7 @@ TEST_CASE("Fragments are reassembled and pings answered while framing violations
   check_still_serving(n, alice);
 }
 
-TEST_CASE("A frame sent right after the upgrade request before Hello is not dropped",
-          "[integration][e2e]") {
+TEST_CASE("a_frame_sent_right_after_the_upgrade_request_before_hello_is_not_dropped") {
   // RFC 6455 lets a client send as soon as it sent its handshake; the gateway must read such
   // a frame once its protocol is open (Hello first), not discard it.
   node n;

@@ -11,8 +11,7 @@
 using namespace herald;
 using namespace herald::e2e;
 
-TEST_CASE("SIGTERM sends op 7 Reconnect to every client before closing it and heraldd exits 0",
-          "[integration][e2e]") {
+TEST_CASE("sigterm_sends_op_7_reconnect_to_every_client_before_closing_it_and_heraldd_exits_0") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");
@@ -49,9 +48,7 @@ TEST_CASE("SIGTERM sends op 7 Reconnect to every client before closing it and he
 }
 
 TEST_CASE(
-    "A token revoked with heraldctl cuts its open connections with 4004 and is refused while the "
-    "new one works",
-    "[integration][e2e]") {
+    "a_token_revoked_with_heraldctl_cuts_its_open_connections_with_4004_and_is_refused_while_the_new_one_works") {
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "test/support/admin_auth.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/gateway_client.hpp"
 #include "test/support/process.hpp"
 #include "test/support/rest_client.hpp"
@@ -25,7 +26,7 @@ namespace herald::e2e {
 using namespace std::chrono_literals;
 using json = nlohmann::json;
 
-/// Gateway intents (GATEWAY.md).
+/// Gateway intents (docs/gateway.md, "Intents").
 constexpr uint32_t guilds_intent = 1u << 0;
 constexpr uint32_t guild_members_intent = 1u << 1;
 constexpr uint32_t guild_messages_intent = 1u << 9;
@@ -50,8 +51,8 @@ public:
   /// `gateway_keys`: extra `key = value` lines of the [gateway] table.
   explicit node(const std::string& gateway_keys = {}) {
     config_ = dir_.write_file(
-        "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.path() +
-                         "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
+        "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.file("data") +
+                         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
                          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
                          "\"\n" + gateway_keys +
                          "\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
@@ -76,7 +77,7 @@ public:
           auto r = testing::http_call(admin_, "GET", "/readyz", {}, {}, 2s);
           return r.status == 200 || !process_->running();
         },
-        30s);
+        30s, testing::slow_poll_step);
     INFO("heraldd stderr: " << process_->err());
     REQUIRE(up);
     REQUIRE(process_->running());
@@ -84,7 +85,7 @@ public:
 
   uint16_t admin_port() const { return admin_; }
   /// The node's data dir and the admin token heraldd generated there.
-  std::string data_dir() const { return dir_.path() + "/data"; }
+  std::string data_dir() const { return dir_.path().string() + "/data"; }
   std::string token_file() const { return data_dir() + "/admin.token"; }
   /// `Authorization: Bearer <admin token>` for direct admin API calls.
   std::vector<std::pair<std::string, std::string>> admin_headers() const {
@@ -233,7 +234,7 @@ inline bool is_snowflake(const json& v) {
   return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
 }
 
-/// Checks a message object (REST answer or MESSAGE_CREATE.d) has GATEWAY.md's shape.
+/// Checks a message object (REST answer or MESSAGE_CREATE.d) has the shape of docs/gateway.md.
 inline void check_message_shape(json m, const std::string& channel_id, const std::string& guild_id,
                                 const user& author) {
   INFO("message " << m.dump());

@@ -9,8 +9,7 @@
 using namespace herald;
 using namespace herald::e2e;
 
-TEST_CASE("A silent client is asked for a heartbeat then closed with 4009 and may resume",
-          "[integration][e2e]") {
+TEST_CASE("a_silent_client_is_asked_for_a_heartbeat_then_closed_with_4009_and_may_resume") {
   // The grace after the interval is the gateway's fixed 10 s: this case takes about 10 s.
   node n{"heartbeat_interval_ms = 200"};
   auto alice = n.create_user("alice");

@@ -11,7 +11,7 @@
 using namespace herald;
 using namespace herald::e2e;
 
-TEST_CASE("Live admin changes are dispatched to the sessions they concern", "[integration][e2e]") {
+TEST_CASE("live_admin_changes_are_dispatched_to_the_sessions_they_concern") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");
@@ -89,8 +89,7 @@ TEST_CASE("Live admin changes are dispatched to the sessions they concern", "[in
   CHECK(bob_ws->seq_errors().empty());
 }
 
-TEST_CASE("Admin API rejects duplicates and unknown ids without dispatching anything",
-          "[integration][e2e]") {
+TEST_CASE("admin_api_rejects_duplicates_and_unknown_ids_without_dispatching_anything") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");

@@ -20,8 +20,7 @@ constexpr uint32_t with_content = without_content | message_content_intent;
 
 }  // namespace
 
-TEST_CASE("A REST message arrives as MESSAGE_CREATE to every session that may see it",
-          "[integration][e2e]") {
+TEST_CASE("a_rest_message_arrives_as_message_create_to_every_session_that_may_see_it") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");
@@ -110,8 +109,7 @@ TEST_CASE("A REST message arrives as MESSAGE_CREATE to every session that may se
   CHECK(carol_ws->seq_errors().empty());
 }
 
-TEST_CASE("Every open session of a user gets the message and a closed one does not stop them",
-          "[integration][e2e]") {
+TEST_CASE("every_open_session_of_a_user_gets_the_message_and_a_closed_one_does_not_stop_them") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");
@@ -139,8 +137,7 @@ TEST_CASE("Every open session of a user gets the message and a closed one does n
   }
 }
 
-TEST_CASE("Messages posted back to back reach every member's session complete and in order",
-          "[integration][e2e]") {
+TEST_CASE("messages_posted_back_to_back_reach_every_members_session_complete_and_in_order") {
   node n;
   auto alice = n.create_user("alice");
   auto guild = n.create_guild("guild", alice);

@@ -25,7 +25,7 @@ std::unique_ptr<testing::gateway_client> hello(const node& n,
 
 }  // namespace
 
-TEST_CASE("The gateway closes with the code the close-code table gives", "[integration][e2e]") {
+TEST_CASE("the_gateway_closes_with_the_code_the_close_code_table_gives") {
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);
@@ -82,8 +82,7 @@ TEST_CASE("The gateway closes with the code the close-code table gives", "[integ
   }
 }
 
-TEST_CASE("Heartbeats are acknowledged and the 121st frame within a minute closes with 4008",
-          "[integration][e2e]") {
+TEST_CASE("heartbeats_are_acknowledged_and_the_121st_frame_within_a_minute_closes_with_4008") {
   node n;
   auto ws = hello(n);
   for (int i = 0; i < 120; ++i) {
@@ -98,7 +97,7 @@ TEST_CASE("Heartbeats are acknowledged and the 121st frame within a minute close
   CHECK(ws->wait_close(5s) == 4008);
 }
 
-TEST_CASE("A shard receives only the guilds whose id maps to it", "[integration][e2e]") {
+TEST_CASE("a_shard_receives_only_the_guilds_whose_id_maps_to_it") {
   node n;
   auto alice = n.create_user("alice");
   std::set<std::string> by_shard[2];
@@ -128,8 +127,7 @@ TEST_CASE("A shard receives only the guilds whose id maps to it", "[integration]
   }
 }
 
-TEST_CASE("compress=zlib-stream delivers the same READY and dispatches inflated",
-          "[integration][e2e]") {
+TEST_CASE("compress_zlib_stream_delivers_the_same_ready_and_dispatches_inflated") {
   node n;
   auto alice = n.create_user("alice");
   auto guild = n.create_guild("guild", alice);
@@ -145,8 +143,7 @@ TEST_CASE("compress=zlib-stream delivers the same READY and dispatches inflated"
   CHECK(ws.seq_errors().empty());
 }
 
-TEST_CASE("Without the GUILD_MESSAGES intent a session gets no MESSAGE_CREATE",
-          "[integration][e2e]") {
+TEST_CASE("without_the_guild_messages_intent_a_session_gets_no_message_create") {
   node n;
   auto alice = n.create_user("alice");
   auto guild = n.create_guild("guild", alice);
@@ -163,7 +160,7 @@ TEST_CASE("Without the GUILD_MESSAGES intent a session gets no MESSAGE_CREATE",
   }
 }
 
-TEST_CASE("A resume with another user's token never takes over the session", "[integration][e2e]") {
+TEST_CASE("a_resume_with_another_users_token_never_takes_over_the_session") {
   node n;
   auto alice = n.create_user("alice");
   auto mallory = n.create_user("mallory");
@@ -201,8 +198,7 @@ TEST_CASE("A resume with another user's token never takes over the session", "[i
   CHECK(back->next_op(0, "RESUMED", 5s));
 }
 
-TEST_CASE("A resume while the old connection is still open moves the session to the new one",
-          "[integration][e2e]") {
+TEST_CASE("a_resume_while_the_old_connection_is_still_open_moves_the_session_to_the_new_one") {
   node n;
   auto alice = n.create_user("alice");
   auto guild = n.create_guild("guild", alice);
@@ -224,8 +220,7 @@ TEST_CASE("A resume while the old connection is still open moves the session to 
   CHECK(fresh->seq_errors().empty());
 }
 
-TEST_CASE("REST edits and deletes arrive as MESSAGE_UPDATE and MESSAGE_DELETE where visible",
-          "[integration][e2e]") {
+TEST_CASE("rest_edits_and_deletes_arrive_as_message_update_and_message_delete_where_visible") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");

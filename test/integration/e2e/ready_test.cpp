@@ -97,8 +97,7 @@ std::set<std::string> check_guild_create(json frame, const std::string& guild_id
 
 }  // namespace
 
-TEST_CASE("READY and every GUILD_CREATE carry all the fields GATEWAY.md requires",
-          "[integration][e2e]") {
+TEST_CASE("ready_and_every_guild_create_carry_all_the_fields_gateway_md_requires") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");

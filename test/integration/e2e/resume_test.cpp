@@ -26,8 +26,7 @@ std::unique_ptr<testing::gateway_client> resume_on_new_connection(const node& n,
 
 }  // namespace
 
-TEST_CASE("Resume after a dropped connection replays exactly the missed dispatches then RESUMED",
-          "[integration][e2e]") {
+TEST_CASE("resume_after_a_dropped_connection_replays_exactly_the_missed_dispatches_then_resumed") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");

@@ -23,8 +23,7 @@ std::set<std::string> channel_names(json guild_create) {
 
 }  // namespace
 
-TEST_CASE("A role overwrite reveals a private channel to the role's members only",
-          "[integration][e2e]") {
+TEST_CASE("a_role_overwrite_reveals_a_private_channel_to_the_roles_members_only") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");
@@ -67,8 +66,7 @@ TEST_CASE("A role overwrite reveals a private channel to the role's members only
   CHECK(owner_post["channel_id"] == general);
 }
 
-TEST_CASE("Quotes escapes and non-ASCII text survive REST and every gateway payload",
-          "[integration][e2e]") {
+TEST_CASE("quotes_escapes_and_non_ascii_text_survive_rest_and_every_gateway_payload") {
   node n;
   const std::string tricky = "\"quoted\" back\\slash\nnew line\ttab \x01 </script> é ✓ 😀";
   auto alice = n.create_user("al\"ice ✓");
@@ -105,8 +103,7 @@ TEST_CASE("Quotes escapes and non-ASCII text survive REST and every gateway payl
   CHECK(list[0]["content"] == tricky);
 }
 
-TEST_CASE("After a restart the guild is kept and a resume gets op 9 d:false",
-          "[integration][e2e]") {
+TEST_CASE("after_a_restart_the_guild_is_kept_and_a_resume_gets_op_9_d_false") {
   node n;
   auto alice = n.create_user("alice");
   auto bob = n.create_user("bob");

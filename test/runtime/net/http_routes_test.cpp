@@ -36,7 +36,7 @@ double requests(const std::string& server, const std::string& code) {
 
 }  // namespace
 
-TEST_CASE("pattern_segments_become_named_params", "[net][routes]") {
+TEST_CASE("pattern_segments_become_named_params") {
   auto s = server_named("t_params");
   s->route("GET", "/api/v10/channels/{channel_id}/messages/{message_id}",
            [](const net::http_request& r) {
@@ -51,7 +51,7 @@ TEST_CASE("pattern_segments_become_named_params", "[net][routes]") {
   CHECK(res.body == "123/456/2/");
 }
 
-TEST_CASE("a_param_matches_exactly_one_non_empty_segment", "[net][routes]") {
+TEST_CASE("a_param_matches_exactly_one_non_empty_segment") {
   auto s = server_named("t_param_segments");
   s->route("GET", "/users/{id}",
            [](const net::http_request& r) { return text(200, r.param("id")); });
@@ -62,7 +62,7 @@ TEST_CASE("a_param_matches_exactly_one_non_empty_segment", "[net][routes]") {
   CHECK(net::http_fetch("127.0.0.1", s->port(), "GET", "/users").status == 404);
 }
 
-TEST_CASE("a_literal_segment_beats_a_param_whatever_the_registration_order", "[net][routes]") {
+TEST_CASE("a_literal_segment_beats_a_param_whatever_the_registration_order") {
   auto s = server_named("t_specific");
   s->route("GET", "/users/{id}",
            [](const net::http_request& r) { return text(200, "id " + r.param("id")); });
@@ -72,7 +72,7 @@ TEST_CASE("a_literal_segment_beats_a_param_whatever_the_registration_order", "[n
   CHECK(net::http_fetch("127.0.0.1", s->port(), "GET", "/users/7").body == "id 7");
 }
 
-TEST_CASE("a_pattern_path_with_another_method_is_405_with_allowed_methods", "[net][routes]") {
+TEST_CASE("a_pattern_path_with_another_method_is_405_with_allowed_methods") {
   auto s = server_named("t_pattern_405");
   auto ok = [](const net::http_request&) { return text(200, "ok"); };
   s->route("PATCH", "/channels/{c}/messages/{m}", ok);
@@ -83,7 +83,7 @@ TEST_CASE("a_pattern_path_with_another_method_is_405_with_allowed_methods", "[ne
   CHECK(net::http_fetch("127.0.0.1", s->port(), "DELETE", "/channels/1/messages/2").status == 200);
 }
 
-TEST_CASE("duplicate_patterns_and_late_routes_are_refused", "[net][routes]") {
+TEST_CASE("duplicate_patterns_and_late_routes_are_refused") {
   auto s = server_named("t_dup_pattern");
   auto ok = [](const net::http_request&) { return text(200, "ok"); };
   s->route("GET", "/a/{x}", ok);
@@ -97,8 +97,7 @@ TEST_CASE("duplicate_patterns_and_late_routes_are_refused", "[net][routes]") {
   CHECK_THROWS_AS(s->set_filter({}), std::logic_error);
 }
 
-TEST_CASE("an_async_route_answers_from_another_thread_and_keeps_the_connection_alive",
-          "[net][routes]") {
+TEST_CASE("an_async_route_answers_from_another_thread_and_keeps_the_connection_alive") {
   auto s = server_named("t_async");
   std::vector<std::thread> workers;
   std::mutex m;
@@ -129,7 +128,7 @@ TEST_CASE("an_async_route_answers_from_another_thread_and_keeps_the_connection_a
   }
 }
 
-TEST_CASE("a_responder_called_twice_answers_once", "[net][routes]") {
+TEST_CASE("a_responder_called_twice_answers_once") {
   auto s = server_named("t_async_twice");
   s->route_async("GET", "/twice", [](const net::http_request&, net::http_responder done) {
     done(text(200, "first"));
@@ -142,7 +141,7 @@ TEST_CASE("a_responder_called_twice_answers_once", "[net][routes]") {
   CHECK(requests("t_async_twice", "500") == 0);
 }
 
-TEST_CASE("a_responder_dropped_without_a_call_answers_500", "[net][routes]") {
+TEST_CASE("a_responder_dropped_without_a_call_answers_500") {
   auto s = server_named("t_async_dropped");
   s->route_async("GET", "/dropped", [](const net::http_request&, net::http_responder done) {
     // Handed to another thread which loses it, as an actor that crashed would.
@@ -160,7 +159,7 @@ TEST_CASE("a_responder_dropped_without_a_call_answers_500", "[net][routes]") {
   CHECK(requests("t_async_dropped", "500") == 2);
 }
 
-TEST_CASE("a_pending_async_request_does_not_block_stop", "[net][routes]") {
+TEST_CASE("a_pending_async_request_does_not_block_stop") {
   auto s = server_named("t_async_stop");
   std::promise<net::http_responder> parked;
   s->route_async("GET", "/park", [&](const net::http_request&, net::http_responder done) {
@@ -176,7 +175,7 @@ TEST_CASE("a_pending_async_request_does_not_block_stop", "[net][routes]") {
   CHECK_FALSE(client.get().ok());
 }
 
-TEST_CASE("the_filter_short_circuits_before_routing", "[net][routes]") {
+TEST_CASE("the_filter_short_circuits_before_routing") {
   auto s = server_named("t_filter");
   std::atomic<bool> draining{false};
   s->route("GET", "/x/{id}", [](const net::http_request& r) { return text(200, r.param("id")); });
@@ -196,7 +195,7 @@ TEST_CASE("the_filter_short_circuits_before_routing", "[net][routes]") {
 }
 
 // Regression: the session (and its socket) must not outlive the io_context it needs.
-TEST_CASE("a_responder_outliving_its_server_is_harmless", "[net][routes]") {
+TEST_CASE("a_responder_outliving_its_server_is_harmless") {
   net::http_responder kept;
   std::future<net::client_response> client;
   {

@@ -77,7 +77,7 @@ http::request<http::string_body> get(const std::string& target) {
 
 }  // namespace
 
-TEST_CASE("routes_dispatch_by_method_and_path", "[net]") {
+TEST_CASE("routes_dispatch_by_method_and_path") {
   auto s = make_server("t_routes");
   auto a = net::http_fetch("127.0.0.1", s->port(), "GET", "/hello?who=you");
   REQUIRE(a.ok());
@@ -92,14 +92,14 @@ TEST_CASE("routes_dispatch_by_method_and_path", "[net]") {
   CHECK(c.body == "get echo");
 }
 
-TEST_CASE("an_unknown_path_is_404", "[net]") {
+TEST_CASE("an_unknown_path_is_404") {
   auto s = make_server("t_404");
   auto r = net::http_fetch("127.0.0.1", s->port(), "GET", "/nope");
   REQUIRE(r.ok());
   CHECK(r.status == 404);
 }
 
-TEST_CASE("a_known_path_with_another_method_is_405_listing_allowed_methods", "[net]") {
+TEST_CASE("a_known_path_with_another_method_is_405_listing_allowed_methods") {
   auto s = make_server("t_405");
   raw_connection conn{s->port()};
   http::request<http::string_body> req{http::verb::delete_, "/echo", 11};
@@ -109,7 +109,7 @@ TEST_CASE("a_known_path_with_another_method_is_405_listing_allowed_methods", "[n
   CHECK(res[http::field::allow] == "GET, POST");
 }
 
-TEST_CASE("a_body_over_the_limit_is_413_and_one_at_the_limit_is_served", "[net]") {
+TEST_CASE("a_body_over_the_limit_is_413_and_one_at_the_limit_is_served") {
   auto s = make_server("t_413", 16);
   auto at_limit = net::http_fetch("127.0.0.1", s->port(), "POST", "/echo", std::string(16, 'a'));
   REQUIRE(at_limit.ok());
@@ -121,7 +121,7 @@ TEST_CASE("a_body_over_the_limit_is_413_and_one_at_the_limit_is_served", "[net]"
   CHECK(requests("t_413", "413") == 1);
 }
 
-TEST_CASE("keep_alive_serves_several_requests_on_one_connection", "[net]") {
+TEST_CASE("keep_alive_serves_several_requests_on_one_connection") {
   auto s = make_server("t_keepalive");
   auto& accepted = metrics::registry::global().get_counter("herald_http_connections_total", "",
                                                            {{"server", "t_keepalive"}});
@@ -137,7 +137,7 @@ TEST_CASE("keep_alive_serves_several_requests_on_one_connection", "[net]") {
   CHECK(requests("t_keepalive", "200") == 3);
 }
 
-TEST_CASE("connection_close_from_the_client_is_honoured", "[net]") {
+TEST_CASE("connection_close_from_the_client_is_honoured") {
   auto s = make_server("t_close");
   raw_connection conn{s->port()};
   auto req = get("/hello");
@@ -152,7 +152,7 @@ TEST_CASE("connection_close_from_the_client_is_honoured", "[net]") {
   CHECK(ec == http::error::end_of_stream);
 }
 
-TEST_CASE("port_zero_binds_a_free_port_and_a_taken_port_is_an_error", "[net]") {
+TEST_CASE("port_zero_binds_a_free_port_and_a_taken_port_is_an_error") {
   auto s = make_server("t_port");
   CHECK(s->port() != 0);
   net::server_options opts;
@@ -164,7 +164,7 @@ TEST_CASE("port_zero_binds_a_free_port_and_a_taken_port_is_an_error", "[net]") {
   CHECK(err == std::errc::address_in_use);
 }
 
-TEST_CASE("requests_are_counted_by_server_and_code", "[net]") {
+TEST_CASE("requests_are_counted_by_server_and_code") {
   auto s = make_server("t_count");
   net::http_client client{"127.0.0.1", s->port()};
   CHECK(client.request("GET", "/hello").status == 200);
@@ -179,7 +179,7 @@ TEST_CASE("requests_are_counted_by_server_and_code", "[net]") {
         std::string::npos);
 }
 
-TEST_CASE("request_headers_reach_the_handler_case_insensitively", "[net]") {
+TEST_CASE("request_headers_reach_the_handler_case_insensitively") {
   auto s = make_server("t_headers");
   raw_connection conn{s->port()};
   http::request<http::string_body> req{http::verb::post, "/echo", 11};
@@ -190,7 +190,7 @@ TEST_CASE("request_headers_reach_the_handler_case_insensitively", "[net]") {
   CHECK(res["X-Seen"] == "seen");
 }
 
-TEST_CASE("stop_closes_idle_keep_alive_connections_and_returns", "[net]") {
+TEST_CASE("stop_closes_idle_keep_alive_connections_and_returns") {
   auto s = make_server("t_stop");
   net::http_client client{"127.0.0.1", s->port()};
   REQUIRE(client.request("GET", "/hello").status == 200);
@@ -203,14 +203,14 @@ TEST_CASE("stop_closes_idle_keep_alive_connections_and_returns", "[net]") {
   s->stop();  // idempotent
 }
 
-TEST_CASE("routes_cannot_be_added_after_start", "[net]") {
+TEST_CASE("routes_cannot_be_added_after_start") {
   auto s = make_server("t_late");
   CHECK_THROWS_AS(
       s->route("GET", "/late", [](const net::http_request&) { return net::http_response{}; }),
       std::logic_error);
 }
 
-TEST_CASE("a_closed_port_is_reported_as_connection_refused", "[net]") {
+TEST_CASE("a_closed_port_is_reported_as_connection_refused") {
   uint16_t port = 0;
   {
     auto s = make_server("t_refused");

@@ -65,7 +65,7 @@ int open_idle_client(uint16_t port) {
 
 }  // namespace
 
-TEST_CASE("idle_websocket_connections_cost_little_server_memory", "[.][net][ws][memory]") {
+TEST_CASE("idle_websocket_connections_cost_little_server_memory", "[.memory]") {
   constexpr int connections = 4000;
   rlimit lim{};
   getrlimit(RLIMIT_NOFILE, &lim);

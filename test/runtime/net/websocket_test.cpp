@@ -218,11 +218,11 @@ double metric(const std::string& name, const metrics::labels& l) {
 
 }  // namespace
 
-TEST_CASE("the_accept_key_follows_rfc_6455", "[net][ws]") {
+TEST_CASE("the_accept_key_follows_rfc_6455") {
   CHECK(net::websocket_accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
-TEST_CASE("an_upgrade_on_any_path_and_query_is_accepted_and_echoes_text", "[net][ws]") {
+TEST_CASE("an_upgrade_on_any_path_and_query_is_accepted_and_echoes_text") {
   ws_server s{"t_ws_echo"};
   ws_client a{s.port(), "/?v=10&encoding=json&compress=zlib-stream"};
   ws_client b{s.port(), "/some/path"};
@@ -246,7 +246,7 @@ TEST_CASE("an_upgrade_on_any_path_and_query_is_accepted_and_echoes_text", "[net]
   CHECK(net::http_fetch("127.0.0.1", s.port(), "GET", "/plain").body == "plain");
 }
 
-TEST_CASE("large_messages_use_16_and_64_bit_lengths_both_ways", "[net][ws]") {
+TEST_CASE("large_messages_use_16_and_64_bit_lengths_both_ways") {
   net::ws_options o;
   o.max_message_bytes = 200000;
   ws_server s{"t_ws_large", o};
@@ -260,7 +260,7 @@ TEST_CASE("large_messages_use_16_and_64_bit_lengths_both_ways", "[net][ws]") {
   }
 }
 
-TEST_CASE("fragmented_messages_arrive_joined", "[net][ws]") {
+TEST_CASE("fragmented_messages_arrive_joined") {
   ws_server s{"t_ws_fragments"};
   ws_client c{s.port()};
   c.write_fragment("frag", false);
@@ -274,7 +274,7 @@ TEST_CASE("fragmented_messages_arrive_joined", "[net][ws]") {
   CHECK(h->texts == std::vector<std::string>{"fragmented"});
 }
 
-TEST_CASE("a_ping_gets_a_pong_with_its_payload", "[net][ws]") {
+TEST_CASE("a_ping_gets_a_pong_with_its_payload") {
   ws_server s{"t_ws_ping"};
   ws_client c{s.port()};
   REQUIRE_FALSE(c.run([&](auto h) { c.ws.async_ping("are you there", h); }));
@@ -283,7 +283,7 @@ TEST_CASE("a_ping_gets_a_pong_with_its_payload", "[net][ws]") {
   CHECK(c.pongs == std::vector<std::string>{"are you there"});
 }
 
-TEST_CASE("a_client_close_reaches_the_handler_with_its_code", "[net][ws]") {
+TEST_CASE("a_client_close_reaches_the_handler_with_its_code") {
   ws_server s{"t_ws_client_close"};
   ws_client c{s.port()};
   auto h_conn = s.at(0);
@@ -295,7 +295,7 @@ TEST_CASE("a_client_close_reaches_the_handler_with_its_code", "[net][ws]") {
   CHECK(metric("herald_ws_connections", {{"server", "t_ws_client_close"}}) == 0);
 }
 
-TEST_CASE("a_server_close_reaches_the_client_with_its_code", "[net][ws]") {
+TEST_CASE("a_server_close_reaches_the_client_with_its_code") {
   ws_server s{"t_ws_server_close"};
   ws_client c{s.port()};
   auto h_conn = s.at(0);
@@ -313,7 +313,7 @@ TEST_CASE("a_server_close_reaches_the_client_with_its_code", "[net][ws]") {
   CHECK(h->closed_calls == 1);
 }
 
-TEST_CASE("a_message_over_the_limit_is_an_error_and_the_connection_goes_on", "[net][ws]") {
+TEST_CASE("a_message_over_the_limit_is_an_error_and_the_connection_goes_on") {
   ws_server s{"t_ws_too_big"};  // default limit 4096
   ws_client c{s.port()};
   auto h_conn = s.at(0);
@@ -332,7 +332,7 @@ TEST_CASE("a_message_over_the_limit_is_an_error_and_the_connection_goes_on", "[n
                {{"server", "t_ws_too_big"}, {"kind", "message_too_big"}}) == 2);
 }
 
-TEST_CASE("a_binary_message_is_an_error_not_a_message", "[net][ws]") {
+TEST_CASE("a_binary_message_is_an_error_not_a_message") {
   ws_server s{"t_ws_binary"};
   ws_client c{s.port()};
   auto h_conn = s.at(0);
@@ -346,7 +346,7 @@ TEST_CASE("a_binary_message_is_an_error_not_a_message", "[net][ws]") {
   CHECK(h->texts == std::vector<std::string>{"text"});
 }
 
-TEST_CASE("send_parts_writes_each_message_as_its_pieces_joined", "[net][ws]") {
+TEST_CASE("send_parts_writes_each_message_as_its_pieces_joined") {
   net::ws_options o;
   o.max_message_bytes = 200000;
   ws_server s{"t_ws_parts", o};
@@ -362,7 +362,7 @@ TEST_CASE("send_parts_writes_each_message_as_its_pieces_joined", "[net][ws]") {
   CHECK(c.read() == "still framed");
 }
 
-TEST_CASE("many_sends_from_the_strand_are_coalesced_into_few_writes", "[net][ws]") {
+TEST_CASE("many_sends_from_the_strand_are_coalesced_into_few_writes") {
   ws_server s{"t_ws_coalesce"};
   ws_client c{s.port()};
   c.write("warm up");
@@ -378,7 +378,7 @@ TEST_CASE("many_sends_from_the_strand_are_coalesced_into_few_writes", "[net][ws]
   CHECK(writes <= 4);
 }
 
-TEST_CASE("sends_from_other_threads_keep_order_release_keepalive_and_run_on_written", "[net][ws]") {
+TEST_CASE("sends_from_other_threads_keep_order_release_keepalive_and_run_on_written") {
   ws_server s{"t_ws_threads", {}, 2};
   ws_client c{s.port()};
   auto h_conn = s.at(0);
@@ -413,8 +413,7 @@ TEST_CASE("sends_from_other_threads_keep_order_release_keepalive_and_run_on_writ
   CHECK(conn->queued_bytes() == 0);
 }
 
-TEST_CASE("write_parts_now_writes_in_the_call_when_nothing_is_queued_and_keeps_nothing",
-          "[net][ws]") {
+TEST_CASE("write_parts_now_writes_in_the_call_when_nothing_is_queued_and_keeps_nothing") {
   ws_server s{"t_ws_now"};
   ws_client c{s.port()};
   auto conn = s.at(0).second;
@@ -434,7 +433,7 @@ TEST_CASE("write_parts_now_writes_in_the_call_when_nothing_is_queued_and_keeps_n
   CHECK_FALSE(ran);  // written in the call: on_written never runs
 }
 
-TEST_CASE("write_parts_now_behind_queued_or_unwritable_output_queues_in_order", "[net][ws]") {
+TEST_CASE("write_parts_now_behind_queued_or_unwritable_output_queues_in_order") {
   net::ws_options o;
   o.max_queued_bytes = 64u << 20;
   o.max_message_bytes = 64;
@@ -484,7 +483,7 @@ TEST_CASE("write_parts_now_behind_queued_or_unwritable_output_queues_in_order", 
   CHECK(c.read() == "direct again");
 }
 
-TEST_CASE("an_outbound_queue_over_its_cap_closes_with_1008", "[net][ws]") {
+TEST_CASE("an_outbound_queue_over_its_cap_closes_with_1008") {
   net::ws_options o;
   o.max_queued_bytes = 1000;
   ws_server s{"t_ws_queue_cap", o};
@@ -502,7 +501,7 @@ TEST_CASE("an_outbound_queue_over_its_cap_closes_with_1008", "[net][ws]") {
   CHECK(ran);
 }
 
-TEST_CASE("an_unmasked_client_frame_is_a_bad_frame_closed_with_1002", "[net][ws]") {
+TEST_CASE("an_unmasked_client_frame_is_a_bad_frame_closed_with_1002") {
   ws_server s{"t_ws_unmasked"};
   asio::io_context ioc;
   tcp::socket sock{ioc};
@@ -536,7 +535,7 @@ TEST_CASE("an_unmasked_client_frame_is_a_bad_frame_closed_with_1002", "[net][ws]
   CHECK(got.substr(got.size() - 4 - 14) == std::string("\x88\x10\x03\xea") + "protocol error");
 }
 
-TEST_CASE("bad_upgrade_requests_are_400_and_without_an_acceptor_404", "[net][ws]") {
+TEST_CASE("bad_upgrade_requests_are_400_and_without_an_acceptor_404") {
   ws_server s{"t_ws_bad_upgrade"};
   std::string good_key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
   std::string upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\n";
@@ -560,7 +559,7 @@ TEST_CASE("bad_upgrade_requests_are_400_and_without_an_acceptor_404", "[net][ws]
         404);
 }
 
-TEST_CASE("the_filter_also_guards_upgrades", "[net][ws]") {
+TEST_CASE("the_filter_also_guards_upgrades") {
   net::server_options opts;
   opts.name = "t_ws_filter";
   net::http_server srv{opts};
@@ -578,7 +577,7 @@ TEST_CASE("the_filter_also_guards_upgrades", "[net][ws]") {
   CHECK_FALSE(upgraded);
 }
 
-TEST_CASE("stop_closes_open_connections_with_1001_and_returns", "[net][ws]") {
+TEST_CASE("stop_closes_open_connections_with_1001_and_returns") {
   ws_server s{"t_ws_stop"};
   ws_client c{s.port()};
   auto h_conn = s.at(0);
@@ -600,7 +599,7 @@ TEST_CASE("stop_closes_open_connections_with_1001_and_returns", "[net][ws]") {
   CHECK_FALSE(ran);
 }
 
-TEST_CASE("a_connection_started_after_stop_reports_closed_inline", "[net][ws]") {
+TEST_CASE("a_connection_started_after_stop_reports_closed_inline") {
   net::server_options opts;
   opts.name = "t_ws_late_start";
   net::http_server srv{opts};
@@ -615,7 +614,7 @@ TEST_CASE("a_connection_started_after_stop_reports_closed_inline", "[net][ws]") 
   CHECK(h->wait_closed() == std::make_pair(uint16_t{1001}, false));
 }
 
-TEST_CASE("the_upgrade_request_keeps_its_headers_but_not_the_handshake_fields", "[net][ws]") {
+TEST_CASE("the_upgrade_request_keeps_its_headers_but_not_the_handshake_fields") {
   ws_server s{"t_ws_headers"};
   ws_client c{s.port(), "/gw?v=10"};
   auto h_conn = s.at(0);
@@ -635,8 +634,7 @@ TEST_CASE("the_upgrade_request_keeps_its_headers_but_not_the_handshake_fields", 
 
 // Regression: a close frame stuck behind output a peer never reads kept the connection (and
 // http_server::stop) waiting forever.
-TEST_CASE("closing_a_connection_whose_peer_stopped_reading_ends_within_close_timeouts",
-          "[net][ws]") {
+TEST_CASE("closing_a_connection_whose_peer_stopped_reading_ends_within_close_timeouts") {
   net::ws_options o;
   o.close_timeout = 1s;
   o.max_queued_bytes = 64u << 20;

@@ -58,7 +58,7 @@ std::string frame(uint8_t b0, const std::string& payload, bool masked = true, in
 
 }  // namespace
 
-TEST_CASE("a_masked_text_frame_is_unmasked_into_one_message", "[net][ws]") {
+TEST_CASE("a_masked_text_frame_is_unmasked_into_one_message") {
   ws_frame_reader r{4096};
   events ev;
   auto f = frame(0x81, "Hello");
@@ -67,7 +67,7 @@ TEST_CASE("a_masked_text_frame_is_unmasked_into_one_message", "[net][ws]") {
   CHECK(ev.errors.empty());
 }
 
-TEST_CASE("frames_split_at_every_byte_boundary_parse_the_same", "[net][ws]") {
+TEST_CASE("frames_split_at_every_byte_boundary_parse_the_same") {
   ws_frame_reader r{1 << 20};
   events ev;
   std::string big(70000, 'x');
@@ -84,7 +84,7 @@ TEST_CASE("frames_split_at_every_byte_boundary_parse_the_same", "[net][ws]") {
   CHECK(ev.texts[2] == big);
 }
 
-TEST_CASE("a_64_bit_length_is_accepted_even_for_a_short_payload", "[net][ws]") {
+TEST_CASE("a_64_bit_length_is_accepted_even_for_a_short_payload") {
   ws_frame_reader r{4096};
   events ev;
   auto f = frame(0x81, "short", true, 8) + frame(0x81, "mid", true, 2);
@@ -92,7 +92,7 @@ TEST_CASE("a_64_bit_length_is_accepted_even_for_a_short_payload", "[net][ws]") {
   CHECK(ev.texts == std::vector<std::string>{"short", "mid"});
 }
 
-TEST_CASE("fragments_with_interleaved_control_frames_join_into_one_message", "[net][ws]") {
+TEST_CASE("fragments_with_interleaved_control_frames_join_into_one_message") {
   ws_frame_reader r{4096};
   events ev;
   auto bytes = frame(0x01, "Hel") + frame(0x89, "pi") + frame(0x00, "lo ") + frame(0x80, "world");
@@ -102,7 +102,7 @@ TEST_CASE("fragments_with_interleaved_control_frames_join_into_one_message", "[n
   CHECK(ev.controls[0] == std::make_pair(int{op_ping}, std::string{"pi"}));
 }
 
-TEST_CASE("a_message_over_the_limit_is_reported_once_and_discarded", "[net][ws]") {
+TEST_CASE("a_message_over_the_limit_is_reported_once_and_discarded") {
   ws_frame_reader r{10};
   events ev;
   // 3 fragments of 6 bytes: the second crosses the limit; the third must not report again.
@@ -114,7 +114,7 @@ TEST_CASE("a_message_over_the_limit_is_reported_once_and_discarded", "[net][ws]"
   CHECK(ev.texts == std::vector<std::string>{"0123456789"});
 }
 
-TEST_CASE("a_binary_message_is_reported_and_discarded", "[net][ws]") {
+TEST_CASE("a_binary_message_is_reported_and_discarded") {
   ws_frame_reader r{4096};
   events ev;
   auto bytes = frame(0x02, "bin") + frame(0x80, "ary") + frame(0x81, "text");
@@ -123,7 +123,7 @@ TEST_CASE("a_binary_message_is_reported_and_discarded", "[net][ws]") {
   CHECK(ev.texts == std::vector<std::string>{"text"});
 }
 
-TEST_CASE("protocol_violations_are_bad_frames_and_stop_the_reader", "[net][ws]") {
+TEST_CASE("protocol_violations_are_bad_frames_and_stop_the_reader") {
   struct violation {
     const char* what;
     std::string bytes;
@@ -151,7 +151,7 @@ TEST_CASE("protocol_violations_are_bad_frames_and_stop_the_reader", "[net][ws]")
   }
 }
 
-TEST_CASE("close_and_pong_frames_reach_the_listener_with_their_payload", "[net][ws]") {
+TEST_CASE("close_and_pong_frames_reach_the_listener_with_their_payload") {
   ws_frame_reader r{4096};
   events ev;
   auto bytes = frame(0x8a, "") + frame(0x88, std::string("\x0f\xa2"
@@ -166,7 +166,7 @@ TEST_CASE("close_and_pong_frames_reach_the_listener_with_their_payload", "[net][
                                              5));
 }
 
-TEST_CASE("a_halted_reader_consumes_nothing_more", "[net][ws]") {
+TEST_CASE("a_halted_reader_consumes_nothing_more") {
   ws_frame_reader r{4096};
   events ev;
   r.halt();

@@ -38,7 +38,7 @@ bool ends_with_sync_marker(const std::string& s) {
 
 }  // namespace
 
-TEST_CASE("each_message_inflates_back_and_ends_with_the_sync_flush_marker", "[net][zlib]") {
+TEST_CASE("each_message_inflates_back_and_ends_with_the_sync_flush_marker") {
   net::zlib_stream_deflater d;
   inflater client;
   for (int i = 0; i < 50; ++i) {
@@ -56,7 +56,7 @@ TEST_CASE("each_message_inflates_back_and_ends_with_the_sync_flush_marker", "[ne
   }
 }
 
-TEST_CASE("compress_appends_to_the_output_and_handles_large_and_empty_messages", "[net][zlib]") {
+TEST_CASE("compress_appends_to_the_output_and_handles_large_and_empty_messages") {
   net::zlib_stream_deflater d;
   inflater client;
   std::string big;
@@ -75,7 +75,7 @@ TEST_CASE("compress_appends_to_the_output_and_handles_large_and_empty_messages",
   CHECK(client.feed(empty_out).empty());
 }
 
-TEST_CASE("the_stream_costs_nothing_before_use_and_stays_small_after", "[net][zlib]") {
+TEST_CASE("the_stream_costs_nothing_before_use_and_stays_small_after") {
   net::zlib_stream_deflater d;
   CHECK(d.allocated_bytes() == 0);
   std::string out;

@@ -33,13 +33,12 @@ std::string error_of(const std::variant<node::admin_token, std::string>& r) {
 
 }  // namespace
 
-TEST_CASE("the generated admin token is 0600, URL-safe, 256 bits and stable",
-          "[node][admin_token]") {
+TEST_CASE("the_generated_admin_token_is_0600_url_safe_256_bits_and_stable") {
   testing::temp_dir dir;
-  auto first = node::load_admin_token("", dir.path());
+  auto first = node::load_admin_token("", dir.path().string());
   const auto& t = ok(first);
   CHECK(t.generated);
-  CHECK(t.path == dir.path() + "/admin.token");
+  CHECK(t.path == dir.path().string() + "/admin.token");
   CHECK(t.value.size() == 43);  // 32 bytes, base64url without padding
   CHECK(t.value.find_first_not_of(
             "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
@@ -47,7 +46,7 @@ TEST_CASE("the generated admin token is 0600, URL-safe, 256 bits and stable",
   CHECK(mode_of(t.path) == 0600);
   CHECK(t.warnings.empty());
 
-  auto again = node::load_admin_token("", dir.path());
+  auto again = node::load_admin_token("", dir.path().string());
   CHECK_FALSE(ok(again).generated);
   CHECK(ok(again).value == t.value);
 
@@ -56,8 +55,7 @@ TEST_CASE("the generated admin token is 0600, URL-safe, 256 bits and stable",
   CHECK(node::random_admin_token() != node::random_admin_token());
 }
 
-TEST_CASE("a configured admin.token_file is read; missing, empty or short ones are refused",
-          "[node][admin_token]") {
+TEST_CASE("a_configured_admin_token_file_is_read_missing_empty_or_short_ones_are_refused") {
   testing::temp_dir dir;
   auto good = dir.write_file("tok", "  0123456789abcdefXYZ\n");
   ::chmod(good.c_str(), 0600);
@@ -65,27 +63,28 @@ TEST_CASE("a configured admin.token_file is read; missing, empty or short ones a
   CHECK(ok(t).value == "0123456789abcdefXYZ");
   CHECK(ok(t).warnings.empty());
 
-  CHECK(error_of(node::load_admin_token(dir.path() + "/missing", dir.path()))
+  CHECK(error_of(node::load_admin_token(dir.path().string() + "/missing", dir.path().string()))
             .rfind("admin.token_file: cannot read", 0) == 0);
   for (const char* content :
        {"", "\n", "short", "has a space inside it", "tab\tinside0123456789"}) {
     INFO("content: " << content);
     auto f = dir.write_file("bad", content);
-    CHECK(error_of(node::load_admin_token(f, dir.path())).rfind("admin.token_file: ", 0) == 0);
+    CHECK(error_of(node::load_admin_token(f, dir.path().string())).rfind("admin.token_file: ", 0) ==
+          0);
   }
 }
 
-TEST_CASE("a group/world-readable admin.token_file is used with a warning", "[node][admin_token]") {
+TEST_CASE("a_group_world_readable_admin_token_file_is_used_with_a_warning") {
   testing::temp_dir dir;
   auto f = dir.write_file("tok", "0123456789abcdefXYZ");
   ::chmod(f.c_str(), 0644);
-  auto t = node::load_admin_token(f, dir.path());
+  auto t = node::load_admin_token(f, dir.path().string());
   REQUIRE(ok(t).warnings.size() == 1);
   CHECK(ok(t).warnings[0].find("admin.token_file") != std::string::npos);
   CHECK(ok(t).warnings[0].find("0644") != std::string::npos);
 }
 
-TEST_CASE("constant_time_equals compares whole strings", "[node][admin_token]") {
+TEST_CASE("constant_time_equals_compares_whole_strings") {
   CHECK(node::constant_time_equals("abc", "abc"));
   CHECK(node::constant_time_equals("", ""));
   CHECK_FALSE(node::constant_time_equals("abc", "abd"));

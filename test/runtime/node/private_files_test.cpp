@@ -27,20 +27,19 @@ struct scoped_umask {
 
 }  // namespace
 
-TEST_CASE("a new data dir is 0700 even under umask 0", "[node][private_files]") {
+TEST_CASE("a_new_data_dir_is_0700_even_under_umask_0") {
   testing::temp_dir dir;
   scoped_umask open_umask{0};
-  auto data = dir.path() + "/a/b/data";
+  auto data = dir.path().string() + "/a/b/data";
   auto r = node::make_private_dir(data, "node.data_dir", {"herald.db"});
   REQUIRE_FALSE(r.error);
   CHECK(r.warnings.empty());
   CHECK(mode_of(data) == 0700);
 }
 
-TEST_CASE("an existing 0755 data dir and its 0644 files are tightened with warnings",
-          "[node][private_files]") {
+TEST_CASE("an_existing_0755_data_dir_and_its_0644_files_are_tightened_with_warnings") {
   testing::temp_dir dir;
-  auto data = dir.path() + "/data";
+  auto data = dir.path().string() + "/data";
   REQUIRE(::mkdir(data.c_str(), 0755) == 0);
   ::chmod(data.c_str(), 0755);
   auto db = dir.write_file("data/herald.db", "x");
@@ -67,10 +66,9 @@ TEST_CASE("an existing 0755 data dir and its 0644 files are tightened with warni
   CHECK(node::make_private_dir(data, "node.data_dir", {"herald.db"}).warnings.empty());
 }
 
-TEST_CASE("a loose directory without node files is warned about, not changed",
-          "[node][private_files]") {
+TEST_CASE("a_loose_directory_without_node_files_is_warned_about_not_changed") {
   testing::temp_dir dir;
-  auto shared = dir.path() + "/shared";
+  auto shared = dir.path().string() + "/shared";
   REQUIRE(::mkdir(shared.c_str(), 0755) == 0);
   ::chmod(shared.c_str(), 0755);
   auto other = dir.write_file("shared/README", "x");
@@ -83,9 +81,9 @@ TEST_CASE("a loose directory without node files is warned about, not changed",
   CHECK(mode_of(other) == 0644);
 }
 
-TEST_CASE("a shared sticky directory is reported, not changed", "[node][private_files]") {
+TEST_CASE("a_shared_sticky_directory_is_reported_not_changed") {
   testing::temp_dir dir;
-  auto shared = dir.path() + "/shared";
+  auto shared = dir.path().string() + "/shared";
   REQUIRE(::mkdir(shared.c_str(), 0700) == 0);
   ::chmod(shared.c_str(), 01777);
   auto db = dir.write_file("shared/herald.db", "x");
@@ -97,7 +95,7 @@ TEST_CASE("a shared sticky directory is reported, not changed", "[node][private_
   CHECK(mode_of(shared) == 01777);
 }
 
-TEST_CASE("a data dir that is a file is an error naming the key", "[node][private_files]") {
+TEST_CASE("a_data_dir_that_is_a_file_is_an_error_naming_the_key") {
   testing::temp_dir dir;
   auto f = dir.write_file("file", "x");
   auto r = node::make_private_dir(f, "node.data_dir", {});
@@ -105,7 +103,7 @@ TEST_CASE("a data dir that is a file is an error naming the key", "[node][privat
   CHECK(r.error->rfind("node.data_dir: ", 0) == 0);
 }
 
-TEST_CASE("loose_mode reports group/other bits only", "[node][private_files]") {
+TEST_CASE("loose_mode_reports_group_other_bits_only") {
   testing::temp_dir dir;
   auto f = dir.write_file("f", "x");
   ::chmod(f.c_str(), 0600);
@@ -113,5 +111,5 @@ TEST_CASE("loose_mode reports group/other bits only", "[node][private_files]") {
   ::chmod(f.c_str(), 0640);
   CHECK(node::loose_mode(f) == 0640u);
   CHECK(node::format_mode(0640) == "0640");
-  CHECK_FALSE(node::loose_mode(dir.path() + "/missing"));
+  CHECK_FALSE(node::loose_mode(dir.path().string() + "/missing"));
 }

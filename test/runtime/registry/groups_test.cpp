@@ -19,11 +19,6 @@ namespace {
 
 using event_atom = caf::atom_constant<caf::atom("event")>;
 
-struct fixture {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-};
-
 /// What members saw: one record per delivered message.
 struct trace {
   std::mutex mutex;
@@ -55,7 +50,7 @@ bool contains(const std::vector<caf::actor>& xs, const caf::actor& x) {
 
 }  // namespace
 
-TEST_CASE_METHOD(fixture, "join_and_leave_change_group_members", "[groups]") {
+TEST_CASE_METHOD(stepped_fixture, "join_and_leave_change_group_members") {
   name_groups groups{"test_join_leave"};
   auto a = sys.spawn(idle_actor);
   auto b = sys.spawn(idle_actor);
@@ -73,11 +68,11 @@ TEST_CASE_METHOD(fixture, "join_and_leave_change_group_members", "[groups]") {
   CHECK(groups.members("room").empty());
   CHECK(groups.group_count() == 0);
   CHECK(groups.join("room", caf::actor{}) == registry_error::dead_actor);
-  caf::anon_send_exit(a, caf::exit_reason::kill);
-  caf::anon_send_exit(b, caf::exit_reason::kill);
+  kill(a);
+  kill(b);
 }
 
-TEST_CASE_METHOD(fixture, "dead_members_are_removed_from_every_group", "[groups]") {
+TEST_CASE_METHOD(stepped_fixture, "dead_members_are_removed_from_every_group") {
   id_groups groups{"test_auto_remove"};
   auto a = sys.spawn(idle_actor);
   auto b = sys.spawn(idle_actor);
@@ -85,18 +80,18 @@ TEST_CASE_METHOD(fixture, "dead_members_are_removed_from_every_group", "[groups]
     REQUIRE_FALSE(groups.join(g, a));
   }
   REQUIRE_FALSE(groups.join(2, b));
-  caf::anon_send_exit(a, caf::exit_reason::kill);
-  CHECK(eventually([&] { return groups.group_count() == 1; }));
+  kill(a);
+  CHECK(groups.group_count() == 1);
   CHECK(groups.members(1).empty());
   CHECK(groups.members(2) == std::vector<caf::actor>{b});
   // A left member's hook is detached: leaving then dying changes nothing.
   CHECK(groups.leave(2, b));
   REQUIRE_FALSE(groups.join(2, b));
-  caf::anon_send_exit(b, caf::exit_reason::kill);
-  CHECK(eventually([&] { return groups.group_count() == 0; }));
+  kill(b);
+  CHECK(groups.group_count() == 0);
 }
 
-TEST_CASE_METHOD(fixture, "dispatch_sends_one_shared_message_to_each_member_once", "[groups]") {
+TEST_CASE_METHOD(stepped_fixture, "dispatch_sends_one_shared_message_to_each_member_once") {
   trace seen;
   name_groups groups{"test_dispatch"};
   std::vector<caf::actor> members;
@@ -106,8 +101,12 @@ TEST_CASE_METHOD(fixture, "dispatch_sends_one_shared_message_to_each_member_once
   }
   auto outsider = sys.spawn(recorder, &seen);
   REQUIRE_FALSE(groups.join("other", outsider));
+  sched.run();
   CHECK(groups.dispatch("channel", event_atom::value, std::string{"hello"}) == 5);
-  REQUIRE(eventually([&] { return seen.size() >= 5; }));
+  disallow((event_atom, std::string), from(_).to(outsider));
+  for (auto& m : members) {
+    expect((event_atom, std::string), from(_).to(m).with(_, "hello"));
+  }
   {
     std::lock_guard<std::mutex> guard{seen.mutex};
     REQUIRE(seen.records.size() == 5);
@@ -124,28 +123,29 @@ TEST_CASE_METHOD(fixture, "dispatch_sends_one_shared_message_to_each_member_once
   }
   CHECK(groups.dispatch("nobody", event_atom::value, std::string{"x"}) == 0);
   for (auto& m : members) {
-    caf::anon_send_exit(m, caf::exit_reason::kill);
+    kill(m);
   }
-  caf::anon_send_exit(outsider, caf::exit_reason::kill);
+  kill(outsider);
 }
 
-TEST_CASE_METHOD(fixture, "dispatch_skips_members_that_have_died", "[groups]") {
+TEST_CASE_METHOD(stepped_fixture, "dispatch_skips_members_that_have_died") {
   trace seen;
   name_groups groups{"test_dispatch_dead"};
   auto alive = sys.spawn(recorder, &seen);
   auto dying = sys.spawn(recorder, &seen);
   REQUIRE_FALSE(groups.join("g", alive));
   REQUIRE_FALSE(groups.join("g", dying));
-  caf::anon_send_exit(dying, caf::exit_reason::kill);
-  REQUIRE(eventually([&] { return terminated(dying); }));
+  kill(dying);
+  REQUIRE(terminated(dying));
   CHECK(groups.dispatch("g", event_atom::value, std::string{"after"}) == 1);
-  REQUIRE(eventually([&] { return seen.size() == 1; }));
+  sched.run();
+  REQUIRE(seen.size() == 1);
   std::lock_guard<std::mutex> guard{seen.mutex};
   CHECK(seen.records.front().receiver == alive.id());
-  caf::anon_send_exit(alive, caf::exit_reason::kill);
+  kill(alive);
 }
 
-TEST_CASE_METHOD(fixture, "group_metrics_track_members_and_dispatches", "[groups]") {
+TEST_CASE_METHOD(stepped_fixture, "group_metrics_track_members_and_dispatches") {
   auto& m = herald::metrics::registry::global();
   herald::metrics::labels l{{"registry", "test_group_metrics"}};
   {
@@ -158,14 +158,14 @@ TEST_CASE_METHOD(fixture, "group_metrics_track_members_and_dispatches", "[groups
     groups.dispatch("g", ping_atom::value);
     CHECK(m.value_of("herald_registry_dispatches_total", l) == 1);
     CHECK(m.value_of("herald_registry_deliveries_total", l) == 2);
-    caf::anon_send_exit(a, caf::exit_reason::kill);
-    CHECK(eventually([&] { return m.value_of("herald_registry_group_members", l) == 1; }));
-    caf::anon_send_exit(b, caf::exit_reason::kill);
+    kill(a);
+    CHECK(m.value_of("herald_registry_group_members", l) == 1);
+    kill(b);
   }
 }
 
-TEST_CASE_METHOD(fixture, "concurrent_join_leave_dispatch_and_deaths_leave_no_stale_member",
-                 "[groups]") {
+TEST_CASE_METHOD(threaded_fixture,
+                 "concurrent_join_leave_dispatch_and_deaths_leave_no_stale_member") {
   auto& m = herald::metrics::registry::global();
   herald::metrics::labels l{{"registry", "test_group_stress"}};
   id_groups groups{"test_group_stress", 8};
@@ -173,8 +173,10 @@ TEST_CASE_METHOD(fixture, "concurrent_join_leave_dispatch_and_deaths_leave_no_st
   constexpr int threads = 4;
   constexpr int iterations = 2000;
   std::vector<caf::actor> pool;
+  death_watch deaths;
   for (int i = 0; i < actors; ++i) {
     pool.push_back(sys.spawn(idle_actor));
+    deaths.watch(pool.back());  // before any join: signals after the group hooks ran
   }
   std::atomic<int> join_errors{0};
   std::vector<std::thread> workers;
@@ -209,6 +211,7 @@ TEST_CASE_METHOD(fixture, "concurrent_join_leave_dispatch_and_deaths_leave_no_st
   for (auto& a : pool) {
     caf::anon_send_exit(a, caf::exit_reason::kill);
   }
-  CHECK(eventually([&] { return groups.group_count() == 0; }));
+  REQUIRE(deaths.wait_for(actors));
+  CHECK(groups.group_count() == 0);
   CHECK(m.value_of("herald_registry_group_members", l) == 0);
 }

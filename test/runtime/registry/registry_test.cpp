@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -14,26 +15,17 @@
 using namespace herald::registry;
 using namespace herald::registry::test;
 
-namespace {
-
-struct fixture {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-};
-
-}  // namespace
-
-TEST_CASE_METHOD(fixture, "registered_actor_is_removed_when_it_dies", "[registry]") {
+TEST_CASE_METHOD(stepped_fixture, "registered_actor_is_removed_when_it_dies") {
   name_registry reg{"test_removal"};
   auto a = sys.spawn(idle_actor);
   REQUIRE_FALSE(reg.register_actor("a", a));
   CHECK(reg.lookup("a") == a);
-  caf::anon_send_exit(a, caf::exit_reason::kill);
-  CHECK(eventually([&] { return reg.size() == 0; }));
+  kill(a);
+  CHECK(reg.size() == 0);
   CHECK_FALSE(reg.lookup("a"));
 }
 
-TEST_CASE_METHOD(fixture, "register_fails_with_key_taken_while_holder_lives", "[registry]") {
+TEST_CASE_METHOD(stepped_fixture, "register_fails_with_key_taken_while_holder_lives") {
   name_registry reg{"test_conflict"};
   auto a = sys.spawn(idle_actor);
   auto b = sys.spawn(idle_actor);
@@ -45,21 +37,21 @@ TEST_CASE_METHOD(fixture, "register_fails_with_key_taken_while_holder_lives", "[
   // Re-registering the same holder is a conflict too, as in Elixir.
   CHECK(reg.register_actor("k", a) == registry_error::key_taken);
   CHECK(reg.lookup("k") == a);
-  caf::anon_send_exit(a, caf::exit_reason::kill);
-  caf::anon_send_exit(b, caf::exit_reason::kill);
+  kill(a);
+  kill(b);
 }
 
-TEST_CASE_METHOD(fixture, "register_rejects_invalid_and_dead_actors", "[registry]") {
+TEST_CASE_METHOD(stepped_fixture, "register_rejects_invalid_and_dead_actors") {
   id_registry reg{"test_dead"};
   CHECK(reg.register_actor(1, caf::actor{}) == registry_error::dead_actor);
   auto a = sys.spawn(idle_actor);
-  caf::anon_send_exit(a, caf::exit_reason::kill);
-  REQUIRE(eventually([&] { return terminated(a); }));
+  kill(a);
+  REQUIRE(terminated(a));
   CHECK(reg.register_actor(1, a) == registry_error::dead_actor);
   CHECK(reg.size() == 0);
 }
 
-TEST_CASE_METHOD(fixture, "unregister_with_actor_removes_only_a_matching_entry", "[registry]") {
+TEST_CASE_METHOD(stepped_fixture, "unregister_with_actor_removes_only_a_matching_entry") {
   name_registry reg{"test_unregister"};
   auto a = sys.spawn(idle_actor);
   auto b = sys.spawn(idle_actor);
@@ -70,17 +62,17 @@ TEST_CASE_METHOD(fixture, "unregister_with_actor_removes_only_a_matching_entry",
   CHECK_FALSE(reg.unregister("k"));
   REQUIRE_FALSE(reg.register_actor("k", b));
   // a's hook was detached; killing a must leave b's registration alone.
-  caf::anon_send_exit(a, caf::exit_reason::kill);
-  REQUIRE(eventually([&] { return terminated(a); }));
+  kill(a);
+  REQUIRE(terminated(a));
   CHECK(reg.lookup("k") == b);
   CHECK(reg.unregister("k"));
   CHECK(reg.size() == 0);
-  caf::anon_send_exit(b, caf::exit_reason::kill);
+  kill(b);
 }
 
 // Regression: a late removal hook of a dead holder must not erase the newer
 // registration that replaced it under the same key.
-TEST_CASE_METHOD(fixture, "late_removal_of_old_holder_keeps_newer_registration", "[registry]") {
+TEST_CASE_METHOD(stepped_fixture, "late_removal_of_old_holder_keeps_newer_registration") {
   name_registry reg{"test_newer"};
   auto old_holder = sys.spawn(idle_actor);
   auto newer = sys.spawn(idle_actor);
@@ -93,15 +85,15 @@ TEST_CASE_METHOD(fixture, "late_removal_of_old_holder_keeps_newer_registration",
     replaced = !reg.register_actor("k", newer).has_value();
     ran = true;
   });
-  caf::anon_send_exit(old_holder, caf::exit_reason::kill);
-  REQUIRE(eventually([&] { return ran.load(); }));
+  kill(old_holder);
+  REQUIRE(ran);
   CHECK(replaced);
-  CHECK(eventually([&] { return reg.size() == 1; }));
+  CHECK(reg.size() == 1);
   CHECK(reg.lookup("k") == newer);
-  caf::anon_send_exit(newer, caf::exit_reason::kill);
+  kill(newer);
 }
 
-TEST_CASE_METHOD(fixture, "lookup_or_start_reports_start_failure", "[registry]") {
+TEST_CASE_METHOD(stepped_fixture, "lookup_or_start_reports_start_failure") {
   name_registry reg{"test_start_fail"};
   auto res = reg.lookup_or_start(
       "k", []() -> caf::expected<caf::actor> { return caf::make_error(caf::sec::runtime_error); });
@@ -116,8 +108,7 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_reports_start_failure", "[registry]")
 // Regression (stale-pid race): between the actor's termination and the run
 // of its removal hook the entry still exists; lookup_or_start must treat it
 // as absent, start a fresh actor and swap it in.
-TEST_CASE_METHOD(fixture, "lookup_or_start_never_returns_actor_whose_removal_is_pending",
-                 "[registry]") {
+TEST_CASE_METHOD(stepped_fixture, "lookup_or_start_never_returns_actor_whose_removal_is_pending") {
   name_registry reg{"test_stale"};
   std::atomic<int> starts{0};
   auto start = [&] {
@@ -138,25 +129,25 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_never_returns_actor_whose_removal_is_
     in_window = reg.lookup_or_start("k", start).actor();
     ran = true;
   });
-  caf::anon_send_exit(old_actor, caf::exit_reason::kill);
-  REQUIRE(eventually([&] { return ran.load(); }));
+  kill(old_actor);
+  REQUIRE(ran);
   CHECK(size_in_window == 1);  // the stale entry really was still there
   CHECK_FALSE(lookup_in_window);
   REQUIRE(in_window);
   CHECK(in_window != old_actor);
   CHECK(starts == 2);
-  CHECK(eventually([&] { return reg.size() == 1; }));
+  CHECK(reg.size() == 1);
   CHECK(reg.lookup("k") == in_window);
-  caf::anon_send_exit(in_window, caf::exit_reason::kill);
+  kill(in_window);
 }
 
-TEST_CASE_METHOD(fixture, "lookup_or_start_runs_start_once_per_key_under_concurrency",
-                 "[registry]") {
+TEST_CASE_METHOD(threaded_fixture, "lookup_or_start_runs_start_once_per_key_under_concurrency") {
   id_registry reg{"test_concurrent"};
   constexpr int threads = 8;
   constexpr int iterations = 1000;
   constexpr uint64_t keys = 16;
   std::atomic<int> starts{0};
+  death_watch deaths;
   std::vector<std::vector<caf::actor>> seen(threads, std::vector<caf::actor>(keys));
   std::atomic<int> mismatches{0};
   std::vector<std::thread> pool;
@@ -166,7 +157,9 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_runs_start_once_per_key_under_concurr
         uint64_t key = static_cast<uint64_t>(i + t) % keys;
         auto res = reg.lookup_or_start(key, [&] {
           ++starts;
-          return sys.spawn(idle_actor);
+          auto a = sys.spawn(idle_actor);
+          deaths.watch(a);  // before the registry's hook: signals after the removal
+          return a;
         });
         if (!res) {
           ++mismatches;
@@ -194,15 +187,16 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_runs_start_once_per_key_under_concurr
   for (uint64_t k = 0; k < keys; ++k) {
     caf::anon_send_exit(reg.lookup(k), caf::exit_reason::kill);
   }
-  CHECK(eventually([&] { return reg.size() == 0; }));
+  REQUIRE(deaths.wait_for(keys));
+  CHECK(reg.size() == 0);
 }
 
 // Callers race a killer that repeatedly kills the registered actor and, once
 // it has *observed* the kill (is_terminated_flag set; removal may be pending),
 // publishes that actor's id. No caller may get an actor at or below an id
 // published before its call began: each start spawns a higher id.
-TEST_CASE_METHOD(fixture, "lookup_or_start_under_repeated_kills_never_returns_known_dead_actor",
-                 "[registry]") {
+TEST_CASE_METHOD(threaded_fixture,
+                 "lookup_or_start_under_repeated_kills_never_returns_known_dead_actor") {
   name_registry reg{"test_kills"};
   constexpr int threads = 6;
   constexpr int max_iterations = 2'000'000;  // bound; callers stop with the killer
@@ -212,10 +206,17 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_under_repeated_kills_never_returns_kn
   std::atomic<int> stale_returns{0};
   std::atomic<int> failures{0};
   std::atomic<bool> stop{false};
+  death_watch deaths;
   auto start = [&] {
     ++starts;
-    return sys.spawn(idle_actor);
+    auto a = sys.spawn(idle_actor);
+    deaths.watch(a);  // before the registry's hook: signals after the removal
+    return a;
   };
+  // The killer and the victims' exit functors hand over on this.
+  std::mutex handover;
+  std::condition_variable changed;
+  caf::actor_id last_terminated = 0;
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&] {
@@ -236,15 +237,22 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_under_repeated_kills_never_returns_kn
     // Holds the stale window open, as slow links or monitors would: this runs
     // after is_terminated_flag is set and before the registry's hook, and
     // keeps the entry in place until the death is published plus 2 ms.
-    caf::actor_cast<caf::abstract_actor*>(victim)->attach_functor([&dead_upto, id = victim.id()] {
-      eventually([&] { return dead_upto.load() >= id; }, std::chrono::seconds{1});
+    caf::actor_cast<caf::abstract_actor*>(victim)->attach_functor([&, id = victim.id()] {
+      std::unique_lock<std::mutex> lock{handover};
+      last_terminated = id;
+      changed.notify_all();
+      changed.wait_for(lock, std::chrono::seconds{1}, [&] { return dead_upto.load() >= id; });
+      lock.unlock();
       std::this_thread::sleep_for(std::chrono::milliseconds{2});
     });
     caf::anon_send_exit(victim, caf::exit_reason::kill);
-    if (!eventually([&] { return terminated(victim); })) {
+    std::unique_lock<std::mutex> lock{handover};
+    if (!changed.wait_for(lock, herald::testing::default_wait,
+                          [&] { return last_terminated == victim.id(); })) {
       break;
     }
     dead_upto.store(victim.id(), std::memory_order_release);
+    changed.notify_all();
   }
   stop = true;
   for (auto& th : pool) {
@@ -258,12 +266,15 @@ TEST_CASE_METHOD(fixture, "lookup_or_start_under_repeated_kills_never_returns_kn
   auto last = reg.lookup_or_start("shared", start).actor();
   CHECK(last.id() > dead_upto.load());
   caf::anon_send_exit(last, caf::exit_reason::kill);
-  CHECK(eventually([&] { return reg.size() == 0; }));
+  REQUIRE(deaths.wait_for(static_cast<size_t>(starts.load())));
+  CHECK(reg.size() == 0);
 }
 
-TEST_CASE_METHOD(fixture, "one_actor_under_many_keys_leaves_every_key_on_death", "[registry]") {
+TEST_CASE_METHOD(threaded_fixture, "one_actor_under_many_keys_leaves_every_key_on_death") {
   id_registry reg{"test_many_keys"};
   auto a = sys.spawn(idle_actor);
+  death_watch deaths;
+  deaths.watch(a);  // before the registry's hooks: signals after every removal
   constexpr uint64_t keys_per_thread = 25000;
   std::vector<std::thread> pool;
   std::atomic<int> errors{0};
@@ -285,10 +296,11 @@ TEST_CASE_METHOD(fixture, "one_actor_under_many_keys_leaves_every_key_on_death",
   CHECK(reg.size() == 4 * keys_per_thread);
   CHECK(reg.lookup((7ULL << 22) | (1ULL << 62)) == a);
   caf::anon_send_exit(a, caf::exit_reason::kill);
-  CHECK(eventually([&] { return reg.size() == 0; }));
+  REQUIRE(deaths.wait_for(1));
+  CHECK(reg.size() == 0);
 }
 
-TEST_CASE_METHOD(fixture, "registry_metrics_track_names_lookups_and_starts", "[registry]") {
+TEST_CASE_METHOD(stepped_fixture, "registry_metrics_track_names_lookups_and_starts") {
   auto& m = herald::metrics::registry::global();
   herald::metrics::labels l{{"registry", "test_metrics"}};
   {
@@ -299,8 +311,8 @@ TEST_CASE_METHOD(fixture, "registry_metrics_track_names_lookups_and_starts", "[r
     CHECK(m.value_of("herald_registry_names", l) == 1);
     CHECK(m.value_of("herald_registry_lookups_total", l) == 3);
     CHECK(m.value_of("herald_registry_starts_total", l) == 1);
-    caf::anon_send_exit(res.actor(), caf::exit_reason::kill);
-    CHECK(eventually([&] { return m.value_of("herald_registry_names", l) == 0; }));
+    kill(res.actor());
+    CHECK(m.value_of("herald_registry_names", l) == 0);
   }
   CHECK(m.value_of("herald_registry_names", l) == 0);
   CHECK(to_string(registry_error::start_failed) == "start_failed");

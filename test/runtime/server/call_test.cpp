@@ -8,8 +8,9 @@
 #include <atomic>
 #include <chrono>
 #include <string>
-#include <thread>
 #include <tuple>
+
+#include "test/support/caf_dsl.hpp"
 
 using namespace herald::server;
 using namespace std::chrono_literals;
@@ -64,16 +65,40 @@ caf::actor spawn_async_caller(caf::actor_system& sys, caf::actor to, caf::actor 
   });
 }
 
-std::string relayed(caf::scoped_actor& self) {
-  std::string out = "no_reply";
-  self->receive([&](relay_atom, bool, const std::string& what) { out = what; },
-                caf::after(std::chrono::seconds{10}) >> [] {});
-  return out;
-}
+/// The same server under CAF's deterministic test coordinator: actors run when the test steps
+/// them and call timeouts fire on virtual time, so nothing is waited for.
+struct stepped : herald::testing::stepped_fixture {
+  caf::actor server = sys.spawn(echo);
+
+  // A held response promise keeps the server reachable: the system would wait for it forever.
+  ~stepped() override {
+    self->send_exit(server, caf::exit_reason::kill);
+    sched.run();
+  }
+
+  /// Runs the queued messages; returns what an async caller relayed to self ("no_reply" if none).
+  std::string relayed() {
+    sched.run();
+    std::string out = "no_reply";
+    self->receive([&](relay_atom, bool, const std::string& what) { out = what; },
+                  caf::after(std::chrono::seconds{0}) >> [] {});
+    return out;
+  }
+
+  /// The server's total, asked without blocking the (single) test coordinator.
+  int64_t total() {
+    auto reply = self->request(server, caf::infinite, get_atom::value);
+    sched.run();
+    REQUIRE_FALSE(self->mailbox().empty());  // else receive() would block forever
+    int64_t out = -1;
+    reply.receive([&](int64_t x) { out = x; }, [](caf::error&) {});
+    return out;
+  }
+};
 
 }  // namespace
 
-TEST_CASE_METHOD(fixture, "call_returns_the_typed_reply", "[server]") {
+TEST_CASE_METHOD(fixture, "call_returns_the_typed_reply") {
   cast(server, add_atom::value, int64_t{40});
   cast(server, add_atom::value, int64_t{2});
   auto r = call<int64_t>(sys, server, get_atom::value);  // default 5 s timeout
@@ -90,7 +115,7 @@ TEST_CASE_METHOD(fixture, "call_returns_the_typed_reply", "[server]") {
   CHECK(call<int64_t>(self, server, get_atom::value).value() == 0);
 }
 
-TEST_CASE_METHOD(fixture, "call_to_an_actor_that_never_replies_times_out", "[server]") {
+TEST_CASE_METHOD(fixture, "call_to_an_actor_that_never_replies_times_out") {
   auto r = call<int64_t>(sys, server, 100ms, hang_atom::value);
   REQUIRE_FALSE(r);
   CHECK(r.error() == call_error::timeout);
@@ -99,7 +124,7 @@ TEST_CASE_METHOD(fixture, "call_to_an_actor_that_never_replies_times_out", "[ser
   CHECK(call<int64_t>(sys, server, get_atom::value).ok());
 }
 
-TEST_CASE_METHOD(fixture, "call_to_a_dead_or_invalid_actor_reports_actor_down", "[server]") {
+TEST_CASE_METHOD(fixture, "call_to_a_dead_or_invalid_actor_reports_actor_down") {
   caf::scoped_actor self{sys};
   auto victim = sys.spawn(echo);
   self->send_exit(victim, caf::exit_reason::kill);
@@ -110,14 +135,14 @@ TEST_CASE_METHOD(fixture, "call_to_a_dead_or_invalid_actor_reports_actor_down", 
   CHECK(call<int64_t>(self, caf::actor{}, 1s, get_atom::value).error() == call_error::actor_down);
 }
 
-TEST_CASE_METHOD(fixture, "call_queued_behind_the_actors_exit_reports_actor_down", "[server]") {
+TEST_CASE_METHOD(fixture, "call_queued_behind_the_actors_exit_reports_actor_down") {
   auto victim = sys.spawn(echo);
   caf::anon_send_exit(victim, caf::exit_reason::user_shutdown);
   auto r = call<int64_t>(sys, victim, 5s, get_atom::value);
   CHECK(r.error() == call_error::actor_down);
 }
 
-TEST_CASE_METHOD(fixture, "call_reports_errors_the_actor_returns", "[server]") {
+TEST_CASE_METHOD(fixture, "call_reports_errors_the_actor_returns") {
   caf::scoped_actor self{sys};
   auto r = call<int64_t>(self, server, 1s, fail_atom::value);
   REQUIRE_FALSE(r);
@@ -129,20 +154,23 @@ TEST_CASE_METHOD(fixture, "call_reports_errors_the_actor_returns", "[server]") {
   CHECK(unknown.error() == call_error::unhandled_request);
 }
 
-TEST_CASE_METHOD(fixture, "async_call_from_an_actor_delivers_result_or_error", "[server]") {
-  caf::scoped_actor self{sys};
+TEST_CASE_METHOD(stepped, "async_call_from_an_actor_delivers_result_or_error") {
   cast(server, add_atom::value, int64_t{5});
   spawn_async_caller<int64_t>(sys, self, server, 1s, get_atom::value);
-  CHECK(relayed(self) == "ok");
+  CHECK(relayed() == "ok");
   spawn_async_caller<int64_t>(sys, self, server, 100ms, hang_atom::value);
-  CHECK(relayed(self) == "timeout");
+  CHECK(relayed() == "no_reply");  // the server holds the request
+  sched.advance_time(99ms);
+  CHECK(relayed() == "no_reply");
+  sched.advance_time(1ms);  // the call's timeout, on virtual time
+  CHECK(relayed() == "timeout");
   spawn_async_caller<int64_t>(sys, self, server, 1s, fail_atom::value);
-  CHECK(relayed(self) == "actor_error");
+  CHECK(relayed() == "actor_error");
   spawn_async_caller<int64_t>(sys, self, caf::actor{}, 1s, get_atom::value);
-  CHECK(relayed(self) == "actor_down");
+  CHECK(relayed() == "actor_down");
 }
 
-TEST_CASE_METHOD(fixture, "cast_from_thread_and_actor_is_fire_and_forget", "[server]") {
+TEST_CASE_METHOD(stepped, "cast_from_thread_and_actor_is_fire_and_forget") {
   for (int i = 0; i < 100; ++i) {
     cast(server, add_atom::value, int64_t{1});
   }
@@ -150,19 +178,13 @@ TEST_CASE_METHOD(fixture, "cast_from_thread_and_actor_is_fire_and_forget", "[ser
   sys.spawn([target](caf::event_based_actor* self) {
     cast(self, target, add_atom::value, int64_t{1000});
   });
-  caf::scoped_actor self{sys};
-  int64_t seen = 0;
-  for (int i = 0; i < 1000 && seen != 1100; ++i) {
-    seen = call<int64_t>(self, server, get_atom::value).value();
-    if (seen != 1100) {
-      std::this_thread::sleep_for(1ms);
-    }
-  }
-  CHECK(seen == 1100);
+  sched.run();  // the actor casts when it first runs
+  CHECK(total() == 1100);
   cast(caf::actor{}, add_atom::value, int64_t{1});  // no-op, no crash
+  CHECK(total() == 1100);
 }
 
-TEST_CASE("call_errors_have_stable_names_and_classification", "[server]") {
+TEST_CASE("call_errors_have_stable_names_and_classification") {
   CHECK(to_string(call_error::actor_down) == "actor_down");
   CHECK(to_string(call_error::unexpected_reply) == "unexpected_reply");
   CHECK(to_string(call_error::unhandled_request) == "unhandled_request");

@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+// The excerpt is docs/server.md's code block, byte for byte: not reformatted.
+// clang-format off
 // BEGIN docs/server.md example
 #include "runtime/registry/registry.hpp"
 #include "runtime/server/server.hpp"
@@ -56,6 +58,7 @@ int64_t add_and_read(caf::actor_system& sys, herald::registry::name_registry& na
 
 }  // namespace counter
 // END docs/server.md example
+// clang-format on
 
 namespace {
 
@@ -66,8 +69,7 @@ std::string slurp(const std::string& path) {
   return buf.str();
 }
 
-std::string between(const std::string& text, const std::string& from,
-                    const std::string& to) {
+std::string between(const std::string& text, const std::string& from, const std::string& to) {
   auto begin = text.find(from);
   if (begin == std::string::npos) {
     return {};
@@ -79,7 +81,7 @@ std::string between(const std::string& text, const std::string& from,
 
 }  // namespace
 
-TEST_CASE("server_example_from_docs_runs", "[server]") {
+TEST_CASE("server_example_from_docs_runs") {
   caf::actor_system_config cfg;
   caf::actor_system sys{cfg};
   herald::registry::name_registry names{"docs_example"};
@@ -91,15 +93,15 @@ TEST_CASE("server_example_from_docs_runs", "[server]") {
   caf::anon_send_exit(names.lookup("counter/main"), caf::exit_reason::kill);
 }
 
-TEST_CASE("server_example_in_docs_matches_the_tested_code", "[server]") {
+TEST_CASE("server_example_in_docs_matches_the_tested_code") {
   // __FILE__ is absolute under CMake: <repo>/test/runtime/server/<this file>.
   std::string self_path = __FILE__;
   auto repo = self_path.substr(0, self_path.rfind("/test/runtime/server/"));
   auto doc = slurp(repo + "/docs/server.md");
   REQUIRE_FALSE(doc.empty());
   auto doc_code = between(doc, "```cpp", "```");
-  auto test_code = between(slurp(self_path), "// BEGIN docs/server.md example",
-                           "// END docs/server.md example");
+  auto test_code =
+      between(slurp(self_path), "// BEGIN docs/server.md example", "// END docs/server.md example");
   REQUIRE_FALSE(test_code.empty());
   CHECK(doc_code == test_code);
 }

@@ -8,6 +8,7 @@
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/supervision/dynamic_supervisor.hpp"
 #include "runtime/supervision/partition_supervisor.hpp"
+#include "test/runtime/supervision/stepped_supervision.hpp"
 #include "test/runtime/supervision/test_workers.hpp"
 
 using namespace herald::supervision;
@@ -16,6 +17,8 @@ using herald::testing::event_recorder;
 using std::chrono::milliseconds;
 
 namespace {
+
+const std::string boom = "sec::runtime_error: exception std::runtime_error: boom";
 
 child_spec_ptr shared_child(std::string id, const recorder_ptr& rec,
                             restart_type r = restart_type::permanent) {
@@ -62,103 +65,82 @@ TEST_CASE("dynamic_supervisor_starts_terminates_and_lists_children") {
   CHECK(rec->count("stop:w:two:exit_reason::user_shutdown") == 1);
 }
 
-TEST_CASE("dynamic_supervisor_restarts_a_crashed_child_with_the_same_key") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto rec = std::make_shared<event_recorder>();
+TEST_CASE_METHOD(supervision_fixture,
+                 "dynamic_supervisor_restarts_a_crashed_child_with_the_same_key") {
   dynamic_supervisor_spec spec;
   spec.intensity = restart_intensity{5, milliseconds{60000}};
-  auto sup = spawn_dynamic_supervisor(sys, spec);
-  auto perm = start_child(sys, sup, shared_child("p", rec), child_key{7});
-  auto temp = start_child(sys, sup, shared_child("t", rec, restart_type::temporary), child_key{8});
-  REQUIRE(perm);
-  REQUIRE(temp);
-  caf::anon_send(*perm, crash_atom::value);
-  caf::anon_send(*temp, crash_atom::value);
-  REQUIRE(rec->wait_for("start:p:7", 2));
-  REQUIRE(rec->wait_for("stop:t:8:sec::runtime_error: exception std::runtime_error: boom"));
-  REQUIRE(herald::testing::eventually([&] {
-    auto c = count_children(sys, sup);
-    return c && c->active == 1;
-  }));
-  auto xs = which_children(sys, sup);
-  REQUIRE(xs);
-  REQUIRE(xs->size() == 1);
-  CHECK(xs->front().key.number() == 7);
-  CHECK(xs->front().handle != *perm);
-  CHECK(rec->count("start:t:8") == 1);
-  stop_supervisor(sys, sup);
+  auto sup = track(spawn_dynamic_supervisor(sys, spec));
+  auto perm = ask<caf::actor>(sup, start_child_atom::value, shared_child("p", rec), child_key{7});
+  auto temp = ask<caf::actor>(sup, start_child_atom::value,
+                              shared_child("t", rec, restart_type::temporary), child_key{8});
+  crash(perm);
+  crash(temp);
+  expect((caf::down_msg), from(_).to(sup));
+  expect((caf::down_msg), from(_).to(sup));
+  sched.run();
+  CHECK(rec->events() == std::vector<std::string>{"start:p:7", "start:t:8", "stop:p:7:" + boom,
+                                                  "stop:t:8:" + boom, "start:p:7"});
+  auto xs = children(sup);
+  REQUIRE(xs.size() == 1);
+  CHECK(xs.front().key.number() == 7);
+  CHECK(xs.front().handle != perm);
+  CHECK(counts(sup).active == 1);
 }
 
-TEST_CASE("dynamic_supervisor_escalates_and_kills_children_when_intensity_is_exceeded") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto rec = std::make_shared<event_recorder>();
-  auto sup = spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{});  // 1 in 5 s
-  auto crashy = start_child(sys, sup, shared_child("c", rec), child_key{1});
-  auto bystander = start_child(sys, sup, shared_child("b", rec), child_key{2});
-  REQUIRE(crashy);
-  REQUIRE(bystander);
-  caf::scoped_actor watcher{sys};
-  watcher->monitor(sup);
-  caf::anon_send(*crashy, crash_atom::value);
-  REQUIRE(rec->wait_for("start:c:1", 2));
+TEST_CASE_METHOD(supervision_fixture,
+                 "dynamic_supervisor_escalates_and_kills_children_when_intensity_is_exceeded") {
+  auto sup = track(spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{}));  // 1 in 5 s
+  self->monitor(sup);
+  auto crashy = ask<caf::actor>(sup, start_child_atom::value, shared_child("c", rec), child_key{1});
+  auto bystander =
+      ask<caf::actor>(sup, start_child_atom::value, shared_child("b", rec), child_key{2});
+  crash(crashy);
+  expect((caf::down_msg), from(_).to(sup));  // restarted: within the intensity
+  sched.run();
   caf::actor again;
-  REQUIRE(herald::testing::eventually([&] {
-    auto xs = which_children(sys, sup);
-    if (!xs) {
-      return false;
+  for (auto& x : children(sup)) {
+    if (x.key.number() == 1) {
+      again = x.handle;
     }
-    for (auto& x : *xs) {
-      if (x.key.number() == 1 && x.handle != *crashy) {
-        again = x.handle;
-      }
-    }
-    return static_cast<bool>(again);
-  }));
-  caf::anon_send(again, crash_atom::value);
-  caf::error reason;
-  watcher->receive([&](caf::down_msg& dm) { reason = dm.reason; },
-                   caf::after(herald::testing::default_wait) >> [] { FAIL("no escalation"); });
-  CHECK(is_error(reason, supervision_errc::max_restarts_exceeded));
-  CHECK(rec->count("stop:b:2:exit_reason::user_shutdown") == 1);
+  }
+  REQUIRE((again && again != crashy));
+  crash(again);
+  expect((caf::down_msg), from(_).to(sup));  // exceeded: the others are stopped, then it exits
+  sched.run();
+  CHECK(is_error(down_reason(), supervision_errc::max_restarts_exceeded));
+  CHECK(rec->events() == std::vector<std::string>{"start:c:1", "start:b:2", "stop:c:1:" + boom,
+                                                  "start:c:1", "stop:c:1:" + boom,
+                                                  "stop:b:2:exit_reason::user_shutdown"});
+  static_cast<void>(bystander);
 }
 
-TEST_CASE("dynamic_supervisor_children_die_when_it_is_killed") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto rec = std::make_shared<event_recorder>();
-  auto sup = spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{});
+TEST_CASE_METHOD(supervision_fixture, "dynamic_supervisor_children_die_when_it_is_killed") {
+  auto sup = track(spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{}));
   auto spec = shared_child("k", rec);
   for (uint64_t i = 0; i < 20; ++i) {
     cast_start_child(sup, spec, child_key{i});
   }
-  REQUIRE(herald::testing::eventually([&] {
-    auto c = count_children(sys, sup);
-    return c && c->active == 20;
-  }));
-  caf::anon_send_exit(sup, caf::exit_reason::kill);
-  CHECK(rec->wait_until([](auto& xs) {
-    return std::count_if(xs.begin(), xs.end(), [](auto& x) {
-             return x.find(":exit_reason::kill") != std::string::npos;
-           }) == 20;
-  }));
+  sched.run();
+  REQUIRE(counts(sup).active == 20);
+  self->send_exit(sup, caf::exit_reason::kill);
+  sched.run();
+  auto xs = rec->events();
+  CHECK(std::count_if(xs.begin(), xs.end(), [](auto& x) {
+          return x.find(":exit_reason::kill") != std::string::npos;
+        }) == 20);
 }
 
-TEST_CASE("actor_callers_start_children_with_async_requests") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto rec = std::make_shared<event_recorder>();
-  auto sup = spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{});
+TEST_CASE_METHOD(supervision_fixture, "actor_callers_start_children_with_async_requests") {
+  auto sup = track(spawn_dynamic_supervisor(sys, dynamic_supervisor_spec{}));
   auto spec = shared_child("async", rec);
-  auto caller = sys.spawn([sup, spec, rec](caf::event_based_actor* self) {
+  auto r = rec;
+  sys.spawn([sup, spec, r](caf::event_based_actor* self) {
     request_start_child(self, sup, spec, child_key{"k"})
-        .then([rec](const caf::actor& child) { rec->record(child ? "started" : "invalid"); },
-              [rec](caf::error& err) { rec->record("error:" + describe(err)); });
+        .then([r](const caf::actor& child) { r->record(child ? "started" : "invalid"); },
+              [r](caf::error& err) { r->record("error:" + describe(err)); });
   });
-  CHECK(rec->wait_for("started"));
-  static_cast<void>(caller);
-  stop_supervisor(sys, sup);
+  sched.run();
+  CHECK(rec->events() == std::vector<std::string>{"start:async:k", "started"});
 }
 
 TEST_CASE("dynamic_supervisor_reports_child_supervisor_start_failure") {
@@ -264,72 +246,61 @@ TEST_CASE("partition_count_defaults_to_scheduler_threads") {
   stop_supervisor(sys, *owner);
 }
 
-TEST_CASE("supervisor_samples_its_own_mailbox_depth_into_a_gauge") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
+TEST_CASE_METHOD(supervision_fixture, "supervisor_samples_its_own_mailbox_depth_into_a_gauge") {
   dynamic_supervisor_spec spec;
   spec.name = "mbox_sup";
   spec.mailbox_sample_period = std::chrono::hours{1};  // only request-driven samples
-  auto sup = spawn_dynamic_supervisor(sys, spec);
-  std::promise<void> release;
-  auto gate = release.get_future().share();
-  // Deliberately blocks the supervisor (start functions must not block) so
-  // that a backlog builds up behind it; bounded by the 10 s wait.
-  auto blocker =
-      worker_spec("blocker", [gate](const start_context& ctx) -> caf::expected<caf::actor> {
-        gate.wait_for(std::chrono::seconds{10});
-        return ctx.system.spawn([] { return caf::behavior{[](caf::ok_atom) {}}; });
-      });
-  cast_start_child(sup, std::make_shared<const child_spec>(blocker));
-  caf::anon_send(sup, count_children_atom::value);
+  auto sup = track(spawn_dynamic_supervisor(sys, spec));
+  auto idle = worker_spec("idle", [](const start_context& ctx) -> caf::expected<caf::actor> {
+    return ctx.system.spawn([] { return caf::behavior{[](caf::ok_atom) {}}; });
+  });
+  // A backlog queued before the supervisor runs at all.
+  cast_start_child(sup, std::make_shared<const child_spec>(idle));
+  self->send(sup, count_children_atom::value);
   for (int i = 0; i < 100; ++i) {
-    caf::anon_send(sup, ready_atom::value);  // not sampled; stays behind the count
+    self->send(sup, ready_atom::value);  // not sampled; stays behind the count
   }
-  release.set_value();
   auto depth = [] {
     return herald::metrics::registry::global().value_of("herald_mailbox_depth",
                                                         {{"actor", "mbox_sup"}});
   };
+  expect((start_child_atom, child_spec_ptr, child_key), from(_).to(sup));
+  expect((count_children_atom), from(self).to(sup));
   // The count request sampled the 100 ready requests still queued behind it.
-  CHECK(herald::testing::eventually([&] { return depth() == 100; }));
-  CHECK_FALSE(stop_supervisor(sys, sup));
+  CHECK(depth() == 100);
+  self->send_exit(sup, caf::exit_reason::user_shutdown);
+  sched.run();
   CHECK(depth() == 0);
 }
 
-TEST_CASE("dynamic_supervisor_restarts_many_concurrent_crashes_keeping_every_key") {
-  caf::actor_system_config cfg;
-  caf::actor_system sys{cfg};
-  auto rec = std::make_shared<event_recorder>();
+TEST_CASE_METHOD(supervision_fixture,
+                 "dynamic_supervisor_restarts_many_concurrent_crashes_keeping_every_key") {
   dynamic_supervisor_spec spec;
   spec.intensity = restart_intensity{1000, milliseconds{60000}};
-  auto sup = spawn_dynamic_supervisor(sys, spec);
+  auto sup = track(spawn_dynamic_supervisor(sys, spec));
   auto worker = shared_child("m", rec);
-  std::vector<caf::actor> kids;
   for (uint64_t key = 0; key < 200; ++key) {
-    auto child = start_child(sys, sup, worker, child_key{key});
-    REQUIRE(child);
-    kids.push_back(*child);
+    cast_start_child(sup, worker, child_key{key});
   }
+  sched.run();
+  std::vector<caf::actor> kids(200);
+  for (auto& x : children(sup)) {
+    kids[x.key.number()] = x.handle;
+  }
+  // All crashes are queued before the supervisor handles the first down message.
   for (size_t i = 0; i < kids.size(); i += 2) {
-    caf::anon_send(kids[i], crash_atom::value);
+    self->send(kids[i], crash_atom::value);
   }
-  REQUIRE(herald::testing::eventually([&] {
-    auto xs = which_children(sys, sup);
-    if (!xs || xs->size() != 200) {
-      return false;
-    }
-    size_t fresh = 0;
-    for (auto& x : *xs) {
-      fresh += x.handle != kids[x.key.number()] ? 1 : 0;
-    }
-    return fresh == 100;
-  }));
+  sched.run();
+  auto xs = children(sup);
+  REQUIRE(xs.size() == 200);
   std::set<uint64_t> keys;
-  auto final_children = which_children(sys, sup);
-  REQUIRE(final_children);
-  for (auto& x : *final_children) {
+  size_t fresh = 0;
+  for (auto& x : xs) {
     keys.insert(x.key.number());
+    fresh += x.handle != kids[x.key.number()] ? 1 : 0;
   }
   CHECK(keys.size() == 200);
-  CHECK_FALSE(stop_supervisor(sys, sup));
+  CHECK(fresh == 100);
+  CHECK(counts(sup).active == 200);
 }

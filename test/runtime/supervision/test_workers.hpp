@@ -76,32 +76,6 @@ inline child_spec recorded_child(
   return spec;
 }
 
-/// Current handle of static child `id` (invalid if not running or absent).
-inline caf::actor child_handle(caf::actor_system& sys, const caf::actor& sup,
-                               const std::string& id) {
-  auto xs = which_children(sys, sup);
-  if (!xs) {
-    return caf::actor{};
-  }
-  for (auto& x : *xs) {
-    if (x.id == id) {
-      return x.handle;
-    }
-  }
-  return caf::actor{};
-}
-
-/// Waits until static child `id` runs with a handle other than `old`.
-inline caf::actor wait_for_restart(caf::actor_system& sys, const caf::actor& sup,
-                                   const std::string& id, const caf::actor& old) {
-  caf::actor now;
-  herald::testing::eventually([&] {
-    now = child_handle(sys, sup, id);
-    return now && now != old;
-  });
-  return now;
-}
-
 /// Waits for the down message of `who`; returns its reason (or a timeout error).
 inline caf::error wait_down(caf::actor_system& sys, const caf::actor& who) {
   caf::scoped_actor self{sys};

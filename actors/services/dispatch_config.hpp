@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Tunables of the dispatch core, with their defaults. None is a config key yet:
+// heraldd sets only resume_gateway_url (from gateway.public_url) and keeps the
+// other defaults; tests and benchmarks set them directly. Invariant: a config
+// is immutable once the dispatch services are started.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "actors/outbound/outbound_limits.hpp"
+
+namespace herald::dispatch {
+
+struct dispatch_config {
+  /// Per-session queue and resume bounds (see outbound_limits defaults).
+  session::outbound_limits session_limits;
+  /// How long a disconnected session waits for a resume before it ends.
+  /// Default 120 s.
+  std::chrono::milliseconds resume_window{std::chrono::seconds{120}};
+  /// Guilds with at least this many members get a partitioned relay
+  /// (one partition per scheduler thread); smaller ones a single partition.
+  /// Default 1000.
+  uint32_t relay_partition_threshold = 1000;
+  /// Partitions of a large guild's relay; 0 = the scheduler's thread count.
+  uint32_t relay_partitions = 0;
+  /// Members at or above which a guild is "large" in GUILD_CREATE (only the
+  /// receiving member and the owner are listed). Default 250, Discord's max.
+  uint32_t large_threshold = 250;
+  /// Most events a guild actor persists in one store transaction
+  /// (group commit of whatever is queued in its mailbox). Default 256.
+  uint32_t max_commit_batch = 256;
+  /// Timeout of internal requests (guild start, subscribe). Default 5 s.
+  std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};
+  /// `resume_gateway_url` sent in READY (the gateway's public URL).
+  std::string resume_gateway_url = "ws://127.0.0.1:8080";
+};
+
+}  // namespace herald::dispatch
