@@ -157,7 +157,10 @@ int run_soak(const soak_options& o) {
   uint16_t gw_port = free_port();
   child server = child::spawn(
       {heraldd, "--node.data_dir", dir, "--admin.listen", "127.0.0.1:" + std::to_string(admin_port),
-       "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port), "--log.level", "error"},
+       "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port), "--log.level", "error",
+       // One user holds every session and re-identifies all run long:
+       // the per-user identify limits are for real clients.
+       "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0"},
       false);
   auto stop_server = [&] {
     kill(server.pid, SIGTERM);
