@@ -97,8 +97,9 @@ private:
   next_step step_ = next_step::identify;
   bool writing_ = false;
   bool ready_ = false;
-  bool busy_ = false;  // a resume or re-identify is under way
-  bool dead_ = false;  // failed for good; counted in `closed`
+  bool busy_ = false;       // a resume or re-identify is under way
+  bool connected_ = false;  // the current connection finished its upgrade: writes may start
+  bool dead_ = false;       // failed for good; counted in `closed`
   bool stopped_ = false;
   bool synced_ = true;    // next_public_ is meaningful
   bool settled_ = false;  // reported its first READY (or failure) to the state
@@ -217,6 +218,7 @@ void soak_session::connect() {
 
 void soak_session::open(next_step step) {
   step_ = step;
+  connected_ = false;
   uint64_t gen = ++gen_;
   outbox_.clear();
   writing_ = false;
@@ -243,6 +245,7 @@ void soak_session::open(next_step step) {
                 return self->fail();
               }
               beast::get_lowest_layer(*self->ws_).expires_never();
+              self->connected_ = true;
               self->read_next(gen);
             });
       });
@@ -368,6 +371,7 @@ void soak_session::drop_and_resume() {
 
 void soak_session::close_and_reidentify() {
   busy_ = true;
+  connected_ = false;
   ++state_.reidentifies;
   uint64_t gen = ++gen_;  // the old connection's reads are ignored from here
   auto old = std::shared_ptr<websocket::stream<beast::tcp_stream>>(std::move(ws_));
@@ -416,7 +420,11 @@ void soak_session::schedule_heartbeat() {
     if (ec || self->dead_ || self->stopped_) {
       return;
     }
-    self->send("{\"op\":1,\"d\":" + std::to_string(self->last_s_) + "}");
+    // Between connections (a resume or re-identify under way) there is nothing to write
+    // to: the next Hello restarts the heartbeat on the new connection.
+    if (self->connected_) {
+      self->send("{\"op\":1,\"d\":" + std::to_string(self->last_s_) + "}");
+    }
     self->schedule_heartbeat();
   });
 }
