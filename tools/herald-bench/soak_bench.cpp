@@ -160,7 +160,9 @@ int run_soak(const soak_options& o) {
        "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port), "--log.level", "error",
        // One user holds every session and re-identifies all run long:
        // the per-user identify limits are for real clients.
-       "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0"},
+       "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0",
+       // Every client is on 127.0.0.1.
+       "--gateway.max_connections_per_ip", "0"},
       false);
   auto stop_server = [&] {
     kill(server.pid, SIGTERM);
