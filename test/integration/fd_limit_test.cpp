@@ -18,6 +18,7 @@
 #include <thread>
 #include <vector>
 
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 #include "test/support/rest_client.hpp"
 
@@ -73,7 +74,7 @@ struct limited_node {
 
   explicit limited_node(const std::string& gateway_keys) {
     auto cfg = dir.write_file(
-        "node.toml", "[node]\nname = \"fdlimit\"\ndata_dir = \"" + dir.path() +
+        "node.toml", "[node]\nname = \"fdlimit\"\ndata_dir = \"" + dir.path().string() +
                          "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin) +
                          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway) + "\"\n" +
                          gateway_keys +
