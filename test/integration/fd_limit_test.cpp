@@ -156,6 +156,7 @@ TEST_CASE("at_max_connections_the_node_refuses_with_503_and_stays_reachable") {
 // millions of "accept failed: Too many open files" lines; the admin port timed out.
 TEST_CASE("out_of_descriptors_the_acceptor_backs_off_and_the_admin_api_answers") {
   // A limit above what the descriptors allow: accept itself fails with EMFILE.
+  const auto started = std::chrono::steady_clock::now();
   limited_node node{"max_connections = 100000\n"};
   std::vector<std::unique_ptr<raw_client>> held;
   for (int i = 0; i < 300; ++i) {
@@ -172,6 +173,7 @@ TEST_CASE("out_of_descriptors_the_acceptor_backs_off_and_the_admin_api_answers")
   // once it reached 100 ms), where the old loop failed millions of times a second.
   double before = node.metric(emfile);
   REQUIRE(before > 0);
+  const auto pressure_start = std::chrono::steady_clock::now();
   auto until = std::chrono::steady_clock::now() + 3s;
   std::vector<std::unique_ptr<raw_client>> pressure;
   while (std::chrono::steady_clock::now() < until && pressure.size() < 300) {
@@ -185,10 +187,18 @@ TEST_CASE("out_of_descriptors_the_acceptor_backs_off_and_the_admin_api_answers")
         return after >= 0;
       },
       10s));
-  CHECK(after - before < 200);
+  // Bounded by rates, not by wall time, so a loaded machine cannot fail it: each pressure
+  // connection costs a few failed accepts at most, the old loop failed millions per second.
+  const double pressure_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - pressure_start).count();
+  INFO("failed accepts " << after - before << " over " << pressure_s << " s, " << pressure.size()
+                         << " connections");
+  CHECK((after - before) / pressure_s < 1000.0);
   // One log line per 10 s at most, with the count of those not logged.
   INFO("heraldd stderr: " << node.process->err());
-  CHECK(node.log_lines_with("gateway: accept failed") <= 3);
+  const double alive_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  CHECK(node.log_lines_with("gateway: accept failed") <= 2 + static_cast<int>(alive_s / 10));
   // Waiting clients were refused (closed after a 503 line), not left hanging.
   CHECK(node.metric("herald_net_connections_refused_total{server=\"gateway\",reason=\"out_of_"
                     "descriptors\"}") > 0);
