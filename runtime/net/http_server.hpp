@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/net/tls_context.hpp"
 #include "runtime/net/ws_options.hpp"
 
 namespace herald::net {
@@ -87,6 +88,12 @@ struct server_options {
   size_t threads = 1;                     ///< io threads running handlers and WebSocket connections
   std::chrono::seconds idle_timeout{60};  ///< idle keep-alive connections are closed after this
   ws_options websocket;                   ///< limits of upgraded connections (ws_options.hpp)
+  /// Set: the listener speaks only TLS (HTTPS and wss on the same port); every connection
+  /// handshakes with the context current when it was accepted (tls_context::reload()).
+  /// Null: plain HTTP and ws.
+  tls_context_ptr tls;
+  /// A TLS client that has not completed its handshake by then is dropped (counted).
+  std::chrono::seconds tls_handshake_timeout{10};
 };
 
 class http_server {
