@@ -37,6 +37,27 @@ TEST_CASE("The gateway's public URL follows gateway.listen unless set", "[app][c
   CHECK(set.value().get_string("gateway.public_url") == "wss://chat.example.com");
 }
 
+TEST_CASE("With TLS files the default public URL is wss and a lone file is refused",
+          "[app][config]") {
+  auto schema = app::full_schema();
+  auto loaded = config::load_from_string(
+      schema,
+      "[gateway]\nlisten = \"127.0.0.1:8443\"\ntls_cert_file = \"/c.pem\"\n"
+      "tls_key_file = \"/k.pem\"\n",
+      "t");
+  REQUIRE(loaded);
+  CHECK(loaded.value().get_string("gateway.public_url") == "wss://127.0.0.1:8443");
+  CHECK(loaded.value().get_string("gateway.tls_min_version") == "TLS1.2");
+  auto lone = config::load_from_string(schema, "[gateway]\ntls_cert_file = \"/c.pem\"\n", "t");
+  REQUIRE(lone);
+  CHECK(app::check_config(lone.value()) ==
+        "gateway.tls_key_file: must be set together with gateway.tls_cert_file");
+  auto none = config::load_from_string(schema, "", "t");
+  REQUIRE(none);
+  CHECK_FALSE(app::check_config(none.value()));
+  CHECK_FALSE(config::load_from_string(schema, "[gateway]\ntls_min_version = \"TLS1.1\"\n", "t"));
+}
+
 TEST_CASE("Bad values of the app keys are config errors naming the key", "[app][config]") {
   auto schema = app::full_schema();
   for (const char* text : {"[identity]\nsecret = \"short\"\n", "[store]\nsync = \"sometimes\"\n",
