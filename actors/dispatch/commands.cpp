@@ -413,12 +413,4 @@ client_error client_error_of(const caf::error& err) {
   return out;
 }
 
-std::size_t utf8_length(const std::string& text) {
-  std::size_t n = 0;
-  for (unsigned char c : text) {
-    n += (c & 0xC0) != 0x80 ? 1 : 0;
-  }
-  return n;
-}
-
 }  // namespace herald::dispatch

@@ -15,6 +15,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/dispatch/message_text.hpp"  // max_message_chars, utf8_length
 #include "actors/dispatch/services.hpp"
 #include "actors/guild/guild_actor.hpp"
 #include "proto/domain.pb.h"
@@ -102,11 +103,5 @@ enum class command_errc : uint8_t {
   not_author = 3,  ///< edit of another user's message
 };
 caf::error make_error(command_errc x, std::string detail = {});
-
-/// Maximum message length in characters (Discord: 2000).
-inline constexpr std::size_t max_message_chars = 2000;
-
-/// Number of UTF-8 code points in `text` (what the 2000-character limit counts).
-std::size_t utf8_length(const std::string& text);
 
 }  // namespace herald::dispatch

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include <caf/actor_system.hpp>
@@ -17,6 +18,7 @@
 #include "actors/guild/encode.hpp"
 #include "actors/permissions/bits.hpp"
 #include "actors/permissions/permissions.hpp"
+#include "actors/rest/bodies.hpp"
 #include "actors/rest/responses.hpp"
 #include "actors/rest/rest_api.hpp"
 #include "runtime/metrics/metrics.hpp"
@@ -185,41 +187,14 @@ std::optional<net::http_response> load_channel(const call& c, uint64_t channel_i
   return std::nullopt;
 }
 
-/// The body as a JSON object, or the 400 to send.
-std::optional<net::http_response> parse_body(const call& c, json& out) {
-  try {
-    out = json::parse(c.body.empty() ? std::string{"{}"} : c.body);
-  } catch (const json::exception&) {
-    return error_response(400, 50109, "The request body contains invalid JSON.");
-  }
-  if (!out.is_object()) {
-    return error_response(400, 50109, "The request body contains invalid JSON.");
-  }
-  return std::nullopt;
-}
-
 net::http_response form_error(const std::string& field, const std::string& code,
                               const std::string& message) {
   json errors = {{field, {{"_errors", json::array({{{"code", code}, {"message", message}}})}}}};
   return error_response(400, 50035, "Invalid Form Body", &errors);
 }
 
-/// The `content` field: a string of 1..2000 characters, or the 400 to send.
-std::optional<net::http_response> content_of(const json& body, std::string& out) {
-  if (!body.contains("content") || body.at("content").is_null()) {
-    return error_response(400, 50006, "Cannot send an empty message");
-  }
-  if (!body.at("content").is_string()) {
-    return form_error("content", "STRING_TYPE_CONVERT", "Could not interpret value as string.");
-  }
-  out = body.at("content").get<std::string>();
-  if (out.empty()) {
-    return error_response(400, 50006, "Cannot send an empty message");
-  }
-  if (dispatch::utf8_length(out) > dispatch::max_message_chars) {
-    return form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.");
-  }
-  return std::nullopt;
+net::http_response body_error_response(const body_error& e) {
+  return error_response(e.status, e.code, e.message, e.errors ? &*e.errors : nullptr);
 }
 
 /// A query parameter's value, "" when absent.
@@ -418,29 +393,18 @@ void post_message(const call& c) {
     c.reply(bad_snowflake(c.param("channel_id")));
     return;
   }
-  json body;
-  if (auto err = parse_body(c, body)) {
-    c.reply(std::move(*err));
+  auto body = parse_message_create(c.body);
+  if (auto* err = std::get_if<body_error>(&body)) {
+    c.reply(body_error_response(*err));
     return;
   }
+  auto& fields = std::get<message_create_body>(body);
   dispatch::post_message_args args;
-  if (auto err = content_of(body, args.content)) {
-    c.reply(std::move(*err));
-    return;
-  }
   args.channel_id = *channel_id;
   args.author_id = c.user_id;
-  if (body.contains("nonce")) {
-    const auto& n = body.at("nonce");
-    if (n.is_string()) {
-      args.nonce = n.get<std::string>();
-    } else if (n.is_number_integer()) {
-      args.nonce = std::to_string(n.get<int64_t>());
-    }
-  }
-  if (body.contains("tts") && body.at("tts").is_boolean()) {
-    args.tts = body.at("tts").get<bool>();
-  }
+  args.content = std::move(fields.content);
+  args.nonce = std::move(fields.nonce);
+  args.tts = fields.tts;
   dispatch::post_message(c.ctx->svc, std::move(args), c.ctx->command_timeout,
                          reply_with_message(c));
 }
@@ -452,16 +416,12 @@ void patch_message(const call& c) {
     c.reply(bad_snowflake(!channel_id ? c.param("channel_id") : c.param("message_id")));
     return;
   }
-  json body;
-  if (auto err = parse_body(c, body)) {
-    c.reply(std::move(*err));
+  auto body = parse_message_edit(c.body);
+  if (auto* err = std::get_if<body_error>(&body)) {
+    c.reply(body_error_response(*err));
     return;
   }
-  std::string content;
-  if (auto err = content_of(body, content)) {
-    c.reply(std::move(*err));
-    return;
-  }
+  auto content = std::move(std::get<message_edit_body>(body).content);
   dispatch::edit_message(c.ctx->svc, *channel_id, *message_id, c.user_id, std::move(content),
                          c.ctx->command_timeout, reply_with_message(c));
 }

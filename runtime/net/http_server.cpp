@@ -20,6 +20,7 @@
 
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
+#include "runtime/net/detail/http_request_parser.hpp"
 #include "runtime/net/detail/tls_http_stream.hpp"
 #include "runtime/net/detail/ws_stream.hpp"
 #include "runtime/net/websocket.hpp"
@@ -378,7 +379,7 @@ private:
 
   void do_read() {
     parser_.emplace();
-    parser_->body_limit(server_->opts.body_limit);
+    detail::configure_request_parser(*parser_, server_->opts.body_limit);
     expires(server_->opts.idle_timeout);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, shared_from_this()));
@@ -579,7 +580,7 @@ private:
   // The TLS stream's idle/handshake deadline (unused for plain: tcp_stream has its own).
   asio::steady_timer deadline_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  std::optional<detail::request_parser> parser_;
   uint64_t id_;
 };
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command (and .ci/run): installs what is needed, builds,
-# runs the unit tests under ASan+UBSan, then the whole suite (unit and
-# integration) on the regular build. Ends with CTest's summary line.
+# runs the unit tests under ASan+UBSan, every fuzz target for a bounded time, then the
+# whole suite (unit and integration) on the regular build. Ends with CTest's summary line.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/tools/setup/install-deps.sh"
@@ -15,7 +15,13 @@ HERALD_BUILD_DIR=$root/build-asan HERALD_BUILD_TYPE=Debug \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/tools/setup/ubsan.supp \
   ctest -L unit --output-on-failure -j 2 --timeout 600)
 
-# 2. Regular build: every test, unit and integration. Release (no -g) keeps a
+# 2. Fuzzing: every libFuzzer target (fuzz/) built with clang-14 and run for 12 s on its seed
+#    corpus; a crash, leak, timeout or sanitizer report fails the run. One line per target,
+#    then a summary line (docs/fuzzing.md). Before the regular build so that CTest's summary
+#    stays the last line.
+HERALD_FUZZ_BUILD_DIR=$root/build-fuzz "$root/tools/fuzz/run.sh" --time 12
+
+# 3. Regular build: every test, unit and integration. Release (no -g) keeps a
 #    cold build on 2 cores well inside CI's budget; developers get
 #    RelWithDebInfo from build.sh by default.
 HERALD_BUILD_DIR=$root/build-release HERALD_BUILD_TYPE=Release "$root/tools/setup/build.sh"
