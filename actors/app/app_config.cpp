@@ -98,11 +98,7 @@ std::optional<std::string> check_config(const config::config& cfg) {
            ": must be set together with " +
            (o.cert_file.empty() ? "gateway.tls_key_file" : "gateway.tls_cert_file");
   }
-  auto loaded = net::tls_context::load(o, "check");
-  if (loaded.index() == 1) {
-    return std::get<1>(loaded);
-  }
-  return std::nullopt;
+  return net::tls_context::check(o);
 }
 
 config::schema full_schema() {

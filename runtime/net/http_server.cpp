@@ -179,6 +179,10 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
                                 "HTTP request on the TLS port).",
                                 {{"server", opts.name}, {"reason", reason}});
       };
+      reg.get_gauge("herald_tls_info",
+                    "1 for a TLS listener; `mode` says how WebSocket output is encrypted.",
+                    {{"server", opts.name}, {"mode", std::string{tls_write_mode()}}})
+          .set(1);
       tls_handshakes = &reg.get_counter("herald_tls_handshakes_total", "TLS handshakes completed.",
                                         {{"server", opts.name}});
       tls_failed_plaintext = failures("plaintext_http");

@@ -139,13 +139,16 @@ std::variant<std::shared_ptr<tls_context>, std::string> tls_context::load(
   std::shared_ptr<tls_context> c{new tls_context(std::move(opts), server)};
   c->ctx_ = std::get<0>(built);
   c->fingerprint_ = sha256_hex(SSL_CTX_get0_certificate(c->ctx_));
-  metrics::registry::global()
-      .get_gauge("herald_tls_info",
-                 "1 for a TLS listener; `mode` says how WebSocket output "
-                 "is encrypted (userspace).",
-                 {{"server", server}, {"mode", std::string{tls_write_mode()}}})
-      .set(1);
   return c;
+}
+
+std::optional<std::string> tls_context::check(const tls_options& opts) {
+  auto built = build(opts);
+  if (built.index() == 1) {
+    return std::get<1>(built);
+  }
+  SSL_CTX_free(std::get<0>(built));
+  return std::nullopt;
 }
 
 std::optional<std::string> tls_context::reload() {

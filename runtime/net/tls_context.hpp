@@ -44,6 +44,9 @@ public:
   static std::variant<std::shared_ptr<tls_context>, std::string> load(tls_options opts,
                                                                       const std::string& server);
 
+  /// The checks of load() without keeping anything (no metrics): the error line, if any.
+  static std::optional<std::string> check(const tls_options& opts);
+
   ~tls_context();
   tls_context(const tls_context&) = delete;
   tls_context& operator=(const tls_context&) = delete;
