@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 #include <optional>
+#include <thread>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -77,6 +78,15 @@ struct echo_handler : net::ws_handler {
         c->write_parts_now(pieces, per_message, net::ws_opcode::text, owned);
       } else {
         c->send_parts(pieces, per_message, net::ws_opcode::text, owned);
+      }
+    } else if (msg.rfind("flood:", 0) == 0) {
+      // n messages of 2000 bytes, each its own write_parts_now: the first go out directly,
+      // then the socket fills (want_write) and the rest queue behind the pending record.
+      int n = std::stoi(std::string{msg.substr(6)});
+      for (int i = 0; i < n; ++i) {
+        auto text = std::make_shared<std::string>(std::to_string(i) + ":");
+        text->resize(2000, static_cast<char>('a' + i % 26));
+        c->write_parts_now({std::string_view{*text}}, {1}, net::ws_opcode::text, text);
       }
     } else if (msg.rfind("zlib:", 0) == 0) {
       auto out = std::make_shared<std::string>();
@@ -329,6 +339,23 @@ TEST_CASE("wss_carries_frames_both_ways_including_gathered_and_large_messages", 
   std::unique_lock<std::mutex> lock{h->m};
   REQUIRE(h->cv.wait_for(lock, 10s, [&] { return h->closed.has_value(); }));
   CHECK(*h->closed == 1000);
+}
+
+TEST_CASE("a_reader_that_falls_behind_gets_every_byte_in_order_over_tls", "[net][tls]") {
+  testing::test_ca ca;
+  tls_server s{"t_tls_flood", ca.issue("one")};
+  wss_client c{ca, s.port()};
+  constexpr int n = 3000;  // 6 MB: more than the socket buffers, less than max_queued_bytes
+  c.write("flood:" + std::to_string(n));
+  std::this_thread::sleep_for(300ms);  // let the server's writes hit want_write
+  for (int i = 0; i < n; ++i) {
+    std::string expected = std::to_string(i) + ":";
+    expected.resize(2000, static_cast<char>('a' + i % 26));
+    auto got = c.read();
+    REQUIRE(got == expected);
+  }
+  c.write("after");
+  CHECK(c.read() == "after");
 }
 
 TEST_CASE("zlib_stream_output_travels_over_tls", "[net][tls]") {
