@@ -335,7 +335,7 @@ actions gateway_protocol::on_identify_failed(identify_failure f) {
     // Discord's answer to an Identify over max_concurrency: op 9 false; the client waits and
     // identifies again, on this socket or another.
     state_ = protocol_state::hello_sent;
-    return {send_frame{guild::invalid_session_frame(false)}};
+    return {send_frame{encoding::invalid_session_frame(false)}};
   }
   return close(close_code::unknown_error, std::nullopt);
 }

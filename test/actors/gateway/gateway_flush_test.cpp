@@ -47,7 +47,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a_burst_flushed_through_each_connections_strand_io_threads_unknown_delivers_every_frame_in_order") {
+    "a_burst_flushed_through_each_connections_strand_io_threads_unknown_delivers_every_frame_in_"
+    "order") {
   gateway::gateway_options o;
   o.io_threads = 0;
   burst_reaches_every_client(o);

@@ -48,7 +48,8 @@ TEST_CASE("sigterm_sends_op_7_reconnect_to_every_client_before_closing_it_and_he
 }
 
 TEST_CASE(
-    "a_token_revoked_with_heraldctl_cuts_its_open_connections_with_4004_and_is_refused_while_the_new_one_works") {
+    "a_token_revoked_with_heraldctl_cuts_its_open_connections_with_4004_and_is_refused_while_the_"
+    "new_one_works") {
   node n;
   auto alice = n.create_user("alice");
   n.create_guild("guild", alice);
