@@ -32,7 +32,7 @@ struct tls_options {
   std::string key_key_name = "tls_key_file";
 };
 
-/// How encrypted WebSocket output is written (see docs/networking.md, "TLS").
+/// How encrypted WebSocket output is written (see docs/networking.md, "TLS write path").
 /// userspace: frames are gathered into a per-io-thread 16 KiB buffer and SSL_write'n.
 std::string_view tls_write_mode();
 

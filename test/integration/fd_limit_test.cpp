@@ -18,8 +18,10 @@
 #include <thread>
 #include <vector>
 
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 #include "test/support/rest_client.hpp"
+#include "test/support/temp_dir.hpp"
 
 using namespace herald;
 using namespace std::chrono_literals;
@@ -73,8 +75,8 @@ struct limited_node {
 
   explicit limited_node(const std::string& gateway_keys) {
     auto cfg = dir.write_file(
-        "node.toml", "[node]\nname = \"fdlimit\"\ndata_dir = \"" + dir.path() +
-                         "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin) +
+        "node.toml", "[node]\nname = \"fdlimit\"\ndata_dir = \"" + dir.file("data") +
+                         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin) +
                          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway) + "\"\n" +
                          gateway_keys +
                          "\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// READY and GUILD_CREATE carry every field GATEWAY.md requires, against a real heraldd.
+// READY and GUILD_CREATE carry every field docs/gateway.md requires, against a real heraldd.
 #include <set>
 #include <string>
 
