@@ -169,14 +169,14 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   auto secret = identity::load_secret({st.cfg.get_string("identity.secret"),
                                        st.cfg.get_string("identity.secret_file"),
                                        st.cfg.get_string("node.data_dir")});
-  if (secret.index() == 1) {
-    return std::get<1>(secret);
+  if (!secret.ok()) {
+    return secret.error;
   }
   if (auto err = open_store(st)) {
     return err;
   }
   st.tokens = std::make_shared<identity::token_authority>(
-      std::get<0>(secret), st.store,
+      secret.secret, st.store,
       *config::parse_duration(st.cfg.get_string("identity.token_max_age")));
   dispatch::dispatch_config dc;
   dc.resume_gateway_url = st.cfg.get_string("gateway.public_url");

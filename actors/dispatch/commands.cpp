@@ -14,6 +14,7 @@
 
 #include "actors/domain/snowflake.hpp"
 #include "actors/services/dispatch_error.hpp"
+#include "actors/services/store_error_mapping.hpp"
 #include "runtime/registry/ensure_started.hpp"
 
 namespace herald::dispatch {
@@ -160,10 +161,8 @@ caf::error make_error(command_errc x, std::string detail) {
 caf::expected<uint64_t> guild_of_channel(const services_ptr& svc, uint64_t channel_id) {
   auto found = svc->store->guild_of_channel(channel_id);
   if (!found) {
-    if (found.error().code_ == store::store_errc::not_found) {
-      return make_error(command_errc::unknown_channel, std::to_string(channel_id));
-    }
-    return make_error(dispatch_errc::store_error, found.error().message_);
+    return from_store_error(found.error(),
+                            make_error(command_errc::unknown_channel, std::to_string(channel_id)));
   }
   return static_cast<uint64_t>(found.value());
 }

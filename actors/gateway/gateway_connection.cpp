@@ -2,14 +2,19 @@
 #include "actors/gateway/gateway_connection.hpp"
 
 #include <cstdlib>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include <spdlog/spdlog.h>
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/encoding/encode.hpp"
 #include "actors/gateway/detail/gateway_context.hpp"
 #include "actors/session/session_actor.hpp"
+#include "runtime/base/thread_role.hpp"
 
 namespace herald::gateway {
 
@@ -119,6 +124,7 @@ void gateway_connection::drain() {
 }
 
 void gateway_connection::revoke_user(uint64_t user_id) {
+  revocations_.fetch_add(1);  // before the post: an Identify/Resume lookup in flight retries
   auto self = shared_from_this();
   conn_->post([self, user_id] {
     if (self->user_id_ == user_id) {
@@ -317,39 +323,114 @@ void gateway_connection::arm_timer() {
 
 // -- identify and resume --------------------------------------------------------------------
 
-void gateway_connection::start_identify(identify_request req) {
-  auto& svc = ctx_->svc;
-  auto user_id = ctx_->authenticate(req.token);
+/// What Identify's lookups found, computed off the io thread by lookup_identify.
+struct identify_lookup {
+  std::optional<identify_failure> failure;  // set: the Identify fails with it
+  uint64_t user_id = 0;                     // the token's user (when authenticated)
+  session::session_params params;           // without failure: the session to open
+};
+
+namespace {
+
+/// Identify's blocking part: the token (its epoch may be read from the store), the user and
+/// the user's guilds. Runs in a short-lived CAF actor (a scheduler thread), never on an io
+/// thread (docs/conventions.md#threading). Reads only thread-safe objects.
+identify_lookup lookup_identify(detail::gateway_context& ctx, const identify_request& req) {
+  identify_lookup out;
+  auto user_id = ctx.authenticate(req.token);
   if (!user_id) {
-    execute(proto_.on_identify_failed(identify_failure::bad_token));
-    return;
+    out.failure = identify_failure::bad_token;
+    return out;
   }
-  user_id_ = *user_id;
-  if (ctx_->identify_budget.take(*user_id) != identify_limiter::verdict::allowed) {
-    ctx_->identify_refusals.inc();
-    execute(proto_.on_identify_failed(identify_failure::rate_limited));
-    return;
+  out.user_id = *user_id;
+  if (ctx.identify_budget.take(*user_id) != identify_limiter::verdict::allowed) {
+    ctx.identify_refusals.inc();
+    out.failure = identify_failure::rate_limited;
+    return out;
   }
-  auto user = svc->store->get_user(*user_id);
+  auto& store = *ctx.svc->store;
+  auto user = store.get_user(*user_id);
   if (!user) {
-    execute(proto_.on_identify_failed(user.error().code_ == store::store_errc::not_found
-                                          ? identify_failure::bad_token
-                                          : identify_failure::unavailable));
-    return;
+    out.failure = user.error().code_ == store::store_errc::not_found
+                      ? identify_failure::bad_token
+                      : identify_failure::unavailable;
+    return out;
   }
-  auto guilds = svc->store->guilds_of_user(*user_id);
+  auto guilds = store.guilds_of_user(*user_id);
   if (!guilds) {
-    execute(proto_.on_identify_failed(identify_failure::unavailable));
+    out.failure = identify_failure::unavailable;
+    return out;
+  }
+  out.params.user = std::move(user).value();
+  out.params.granted = req.intents;
+  out.params.shard = req.shard;
+  out.params.guild_ids = filter_shard(guilds.value(), req.shard);
+  return out;
+}
+
+/// Runs `fn` once in a short-lived CAF actor: the place for blocking work an io-thread
+/// handler must not do. `fn` posts its result back to the connection's strand.
+void run_off_io_thread(caf::actor_system& system, std::function<void()> fn) {
+  system.spawn([fn = std::move(fn)](caf::event_based_actor*) { fn(); });
+}
+
+}  // namespace
+
+void gateway_connection::start_identify(identify_request req) {
+  auto self = shared_from_this();
+  run_off_io_thread(ctx_->svc->system, [self, req = std::move(req)] {
+    uint64_t revocations = self->revocations_.load();
+    std::shared_ptr<identify_lookup> found;
+    std::optional<std::string> thrown;
+    try {
+      found = std::make_shared<identify_lookup>(lookup_identify(*self->ctx_, req));
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    }
+    self->conn_->post([self, req, found, thrown, revocations]() mutable {
+      if (thrown) {
+        self->lookup_threw(*thrown);
+        return;
+      }
+      if (self->revocations_.load() != revocations) {
+        // A revoke_user ran while the token was checked off the strand: it could not see
+        // this connection's user yet, so check the token again.
+        if (self->proto_.state() == protocol_state::identifying) {
+          self->start_identify(std::move(req));
+        }
+        return;
+      }
+      self->identify_looked_up(std::move(*found));
+    });
+  });
+}
+
+void gateway_connection::lookup_threw(const std::string& what) {
+  HERALD_EXPECTS_IO_THREAD();  // posted back to the strand by start_identify/start_resume
+  // As execute() does for an exception on the strand: close 4000, the session stays resumable.
+  spdlog::error("gateway connection {}: {}", id(), what);
+  auto closing = proto_.close_resumable();
+  if (!closing.empty()) {
+    close_with(std::get<close_connection>(closing.front()));
+  }
+}
+
+void gateway_connection::identify_looked_up(identify_lookup found) {
+  HERALD_EXPECTS_IO_THREAD();  // posted back to the strand by start_identify/start_resume
+  if (proto_.state() != protocol_state::identifying) {
+    return;  // the connection closed meanwhile: no session was opened
+  }
+  if (found.user_id != 0) {
+    user_id_ = found.user_id;
+  }
+  if (found.failure) {
+    execute(proto_.on_identify_failed(*found.failure));
     return;
   }
-  session::session_params params;
-  params.user = std::move(user).value();
-  params.granted = req.intents;
-  params.shard = req.shard;
-  params.guild_ids = filter_shard(guilds.value(), req.shard);
+  auto& svc = ctx_->svc;
   ctx_->stats.identifies.inc();
   auto self = shared_from_this();
-  dispatch::open_session_async(svc, std::move(params), ctx_->opts.session_timeout,
+  dispatch::open_session_async(svc, std::move(found.params), ctx_->opts.session_timeout,
                                [self](caf::expected<dispatch::opened_session> opened) {
                                  auto pending = std::make_shared<pending_session>();
                                  pending->result = std::move(opened);
@@ -384,7 +465,39 @@ void gateway_connection::identified(caf::expected<dispatch::opened_session> open
 }
 
 void gateway_connection::start_resume(resume_request req) {
-  auto user_id = ctx_->authenticate(req.token);
+  // The token's epoch may be read from the store: authenticate off the io thread.
+  auto self = shared_from_this();
+  run_off_io_thread(ctx_->svc->system, [self, req = std::move(req)]() mutable {
+    uint64_t revocations = self->revocations_.load();
+    std::optional<uint64_t> user_id;
+    std::optional<std::string> thrown;
+    try {
+      user_id = self->ctx_->authenticate(req.token);
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    }
+    self->conn_->post([self, req = std::move(req), user_id, thrown, revocations]() mutable {
+      if (thrown) {
+        self->lookup_threw(*thrown);
+        return;
+      }
+      if (self->revocations_.load() != revocations) {
+        // As for Identify: a revoke_user could not see this connection's user yet.
+        if (self->proto_.state() == protocol_state::resuming) {
+          self->start_resume(std::move(req));
+        }
+        return;
+      }
+      self->resume_authenticated(std::move(req), user_id);
+    });
+  });
+}
+
+void gateway_connection::resume_authenticated(resume_request req, std::optional<uint64_t> user_id) {
+  HERALD_EXPECTS_IO_THREAD();  // posted back to the strand by start_identify/start_resume
+  if (proto_.state() != protocol_state::resuming) {
+    return;  // the connection closed meanwhile
+  }
   if (!user_id) {
     ctx_->stats.resumes_failed.inc();
     execute(proto_.on_resume_failed(resume_failure::bad_token));

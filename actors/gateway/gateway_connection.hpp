@@ -4,7 +4,9 @@
 // driving a gateway_protocol. Created by gateway_server::accept; runs on the connection's
 // strand (every ws_handler callback, timer and posted task; with one io thread also the
 // ready_queue flush), except the outbound_listener callbacks, which only queue the connection
-// on the server's ready_queue or post to the strand, and release_session() (any thread).
+// on the server's ready_queue or post to the strand, release_session() (any thread), and the
+// blocking part of Identify and Resume (token epoch, user and guild reads), which runs in a
+// short-lived CAF actor and posts its result to the strand: io threads never block.
 // Invariant: at most one write is in flight, so the session's outbound queue bound (not this
 // object) bounds memory; the session output is attached to at most one connection at a time
 // (gateway_context::claim), and its session is told disconnected/close exactly once per
@@ -14,6 +16,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -32,6 +35,7 @@ namespace herald::gateway {
 namespace detail {
 struct gateway_context;
 }
+struct identify_lookup;
 
 class gateway_connection final : public net::ws_handler,
                                  public session::outbound_listener,
@@ -82,7 +86,13 @@ private:
   void send_deflated(const session::outbound_batch& batch, std::function<void()> written);
   void arm_timer();
   void start_identify(identify_request req);
+  /// Back on the strand: the injected authenticator (or a lookup) threw off the io thread.
+  void lookup_threw(const std::string& what);
+  /// Back on the strand with what Identify's off-io-thread lookups found.
+  void identify_looked_up(identify_lookup found);
   void start_resume(resume_request req);
+  /// Back on the strand with the Resume token's user (nullopt: bad token).
+  void resume_authenticated(resume_request req, std::optional<uint64_t> user_id);
   void identified(caf::expected<dispatch::opened_session> opened);
   void resumed(caf::expected<dispatch::opened_session> found, uint64_t user_id, uint64_t seq);
   void close_with(const close_connection& c);
@@ -107,6 +117,9 @@ private:
 
   std::atomic<bool> wake_pending_{false};  // queued on the ready_queue, not yet flushed
   uint64_t user_id_ = 0;  // who the Identify/Resume token authenticated (strand; 0: nobody)
+  // revoke_user calls so far (any thread): an Identify/Resume token checked off the strand
+  // while this changed is checked again, since the revoke could not match user_id_ yet.
+  std::atomic<uint64_t> revocations_{0};
 };
 
 }  // namespace herald::gateway

@@ -15,6 +15,7 @@
 #include "actors/relay/relay_messages.hpp"
 #include "actors/services/dispatch_error.hpp"
 #include "actors/services/membership_messages.hpp"
+#include "actors/services/store_error_mapping.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
 
 namespace herald::guild {
@@ -338,10 +339,9 @@ void rebind_surviving_relays(guild_actor* self) {
 caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_t guild_id) {
   auto loaded = svc->store->load_guild(guild_id);
   if (!loaded) {
-    if (loaded.error().code_ == store::store_errc::not_found) {
-      return dispatch::make_error(dispatch::dispatch_errc::unknown_guild, std::to_string(guild_id));
-    }
-    return dispatch::make_error(dispatch::dispatch_errc::store_error, loaded.error().message_);
+    return dispatch::from_store_error(
+        loaded.error(),
+        dispatch::make_error(dispatch::dispatch_errc::unknown_guild, std::to_string(guild_id)));
   }
   auto state = std::make_shared<domain::guild_state>(std::move(loaded.value()));
   return svc->system.spawn([svc, state](guild_actor* self) -> caf::behavior {

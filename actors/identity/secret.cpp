@@ -19,14 +19,14 @@ namespace herald::identity {
 
 namespace {
 
-using loaded = std::variant<std::string, std::string>;
+using loaded = loaded_secret;
 
 loaded fail(std::string line) {
-  return loaded{std::in_place_index<1>, std::move(line)};
+  return loaded{{}, std::move(line)};
 }
 
 loaded ok(std::string secret) {
-  return loaded{std::in_place_index<0>, std::move(secret)};
+  return loaded{std::move(secret), {}};
 }
 
 std::string strip_newline(std::string s) {
@@ -97,7 +97,7 @@ std::filesystem::path generated_secret_path(const std::filesystem::path& data_di
   return data_dir / "identity.secret";
 }
 
-std::variant<std::string, std::string> load_secret(const secret_source& src) {
+loaded_secret load_secret(const secret_source& src) {
   if (!src.inline_secret.empty()) {
     if (src.inline_secret.size() < min_secret_bytes) {
       return fail("identity.secret: must be at least " + std::to_string(min_secret_bytes) +

@@ -7,7 +7,6 @@
 
 #include <filesystem>
 #include <string>
-#include <variant>
 
 namespace herald::identity {
 
@@ -20,9 +19,17 @@ struct secret_source {
   std::filesystem::path data_dir;  ///< node.data_dir (for the generated secret)
 };
 
-/// The secret, or an error line naming the key or file involved. A secret file's trailing
+/// load_secret's answer: a secret, or why there is none.
+struct loaded_secret {
+  std::string secret;  ///< the secret; empty when error is set
+  std::string error;   ///< one line naming the key or file involved; empty on success
+
+  bool ok() const noexcept { return error.empty(); }
+};
+
+/// The secret, or an error naming the key or file involved. A secret file's trailing
 /// newline is ignored. A generated secret is 32 random bytes (OpenSSL RAND_bytes), hex.
-std::variant<std::string, std::string> load_secret(const secret_source& src);
+loaded_secret load_secret(const secret_source& src);
 
 /// The file a generated secret lives in.
 std::filesystem::path generated_secret_path(const std::filesystem::path& data_dir);

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "actors/outbound/chunk_pool.hpp"
+#include "runtime/base/expects.hpp"
 
 namespace herald::session {
 
@@ -75,6 +76,8 @@ void outbound_batch::add(uint64_t seq, tail_block* t) {
   if (tails_.empty()) {
     first_seq_ = seq;
   }
+  // A batch is one gap-free run of seqs (class invariant of outbound_buffer).
+  HERALD_ASSERT(seq == first_seq_ + tails_.size());
   char digits[24];
   auto end = std::to_chars(digits, digits + sizeof(digits), seq).ptr;
   prefixes_.append(dispatch_prefix);
@@ -130,9 +133,11 @@ void outbound_buffer::grow() {
 }
 
 void outbound_buffer::evict_oldest() {
+  HERALD_ASSERT(held_frames_ > 0);
   uint64_t first = next_seq_ - held_frames_;
   tail_block* t = entry(first);
   uint32_t size = frame_size(first, t);
+  HERALD_ASSERT(held_bytes_ >= size);
   bool was_pending = first >= collect_seq_;
   release_tail(t);
   --held_frames_;
@@ -181,6 +186,8 @@ uint64_t outbound_buffer::append_locked(tail_block* tail, bool snapshot) {
   if (ring_ == nullptr || held_frames_ == ring_mask_ + 1) {
     grow();
   }
+  // The ring has a free slot, so entry(seq) does not overwrite a held frame.
+  HERALD_ASSERT(held_frames_ < ring_mask_ + 1);
   entry(seq) = tail;
   uint32_t size = frame_size(seq, tail);
   if ((snapshot || (seq == 1 && tail->view().substr(0, ready_prefix.size()) == ready_prefix)) &&

@@ -13,6 +13,7 @@
 
 #include "actors/store/detail/sqlite_impl.hpp"
 #include "actors/store/detail/sqlite_schema.hpp"
+#include "runtime/base/thread_role.hpp"
 #include "runtime/metrics/metrics.hpp"
 
 namespace herald::store {
@@ -175,6 +176,7 @@ result<std::unique_ptr<sqlite_store>> sqlite_store::open(const sqlite_options& o
 }
 
 result<void> sqlite_store::apply(const write_batch& batch) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   if (batch.empty()) {
     return {};
   }
@@ -204,6 +206,7 @@ result<void> sqlite_store::apply(const write_batch& batch) {
 }
 
 result<std::vector<snowflake>> sqlite_store::list_guild_ids() {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(read_mutex_);
   std::vector<snowflake> out;
   auto r = each_row(reader_->list_guilds_.start(), "list guilds",
@@ -215,6 +218,7 @@ result<std::vector<snowflake>> sqlite_store::list_guild_ids() {
 }
 
 result<std::vector<snowflake>> sqlite_store::guilds_of_user(snowflake user_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(read_mutex_);
   std::vector<snowflake> out;
   auto r = each_row(reader_->guilds_of_user_.start().bind_id(1, user_id), "guilds of user",
@@ -226,6 +230,7 @@ result<std::vector<snowflake>> sqlite_store::guilds_of_user(snowflake user_id) {
 }
 
 result<domain::user> sqlite_store::get_user(snowflake user_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(read_mutex_);
   std::optional<domain::user> found;
   auto r = each_row(reader_->select_user_.start().bind_id(1, user_id), "get user",
@@ -242,6 +247,7 @@ result<domain::user> sqlite_store::get_user(snowflake user_id) {
 }
 
 result<domain::message> sqlite_store::get_message(snowflake message_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(read_mutex_);
   std::optional<domain::message> found;
   auto r = each_row(reader_->select_message_.start().bind_id(1, message_id), "get message",
@@ -258,6 +264,8 @@ result<domain::message> sqlite_store::get_message(snowflake message_id) {
 result<std::vector<domain::message>> sqlite_store::recent_messages(snowflake channel_id,
                                                                    std::size_t limit,
                                                                    snowflake before) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   if (limit == 0 || limit > 1000) {
     return store_error{store_errc::invalid_argument, "limit must be 1..1000"};
   }
@@ -277,6 +285,7 @@ result<std::vector<domain::message>> sqlite_store::recent_messages(snowflake cha
 }
 
 result<snowflake> sqlite_store::guild_of_channel(snowflake channel_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(read_mutex_);
   std::optional<snowflake> found;
   auto r = each_row(reader_->guild_of_channel_.start().bind_id(1, channel_id), "guild of channel",
@@ -309,11 +318,13 @@ result<std::uint64_t> read_token_epoch(sqlite_store::impl& s, snowflake user_id)
 }  // namespace
 
 result<std::uint64_t> sqlite_store::token_epoch(snowflake user_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(read_mutex_);
   return counted(read_token_epoch(*reader_, user_id));
 }
 
 result<std::uint64_t> sqlite_store::bump_token_epoch(snowflake user_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(mutex_);
   auto& s = *impl_;
   if (auto r = s.begin_.start().run("begin"); !r) {

@@ -5,6 +5,7 @@
 #include <unordered_map>
 
 #include "actors/store/detail/sqlite_impl.hpp"
+#include "runtime/base/thread_role.hpp"
 
 namespace herald::store {
 
@@ -98,6 +99,7 @@ result<domain::guild_state> load_rows(sqlite_store::impl& s, snowflake guild_id)
 }  // namespace
 
 result<domain::guild_state> sqlite_store::load_guild(snowflake guild_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(read_mutex_);
   // One read transaction: every row from the same snapshot.
   if (auto r = detail::exec(reader_->db_, "BEGIN", "begin read"); !r) {

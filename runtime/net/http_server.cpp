@@ -21,6 +21,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "runtime/base/thread_role.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/detail/accept_guard.hpp"
@@ -981,6 +982,8 @@ std::error_code http_server::start() {
   impl_->do_accept();
   for (size_t i = 0; i < std::max<size_t>(1, impl_->opts.threads); ++i) {
     impl_->threads.emplace_back([self = impl_] {
+      // Handlers below must not block (docs/networking.md): the tag arms the debug checks.
+      base::scoped_thread_role io_role{base::thread_role::io};
       // Run until stop() removes all work; a handler's escaped exception must not end the thread.
       for (int attempts = 0; attempts < 1000; ++attempts) {
         try {

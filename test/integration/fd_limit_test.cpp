@@ -21,7 +21,6 @@
 #include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 #include "test/support/rest_client.hpp"
-#include "test/support/temp_dir.hpp"
 
 using namespace herald;
 using namespace std::chrono_literals;
@@ -75,8 +74,8 @@ struct limited_node {
 
   explicit limited_node(const std::string& gateway_keys) {
     auto cfg = dir.write_file(
-        "node.toml", "[node]\nname = \"fdlimit\"\ndata_dir = \"" + dir.file("data") +
-                         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin) +
+        "node.toml", "[node]\nname = \"fdlimit\"\ndata_dir = \"" + dir.path().string() +
+                         "/data\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin) +
                          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway) + "\"\n" +
                          gateway_keys +
                          "\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");

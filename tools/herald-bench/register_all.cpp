@@ -9,6 +9,7 @@ void add_spawn_bench(CLI::App& app);
 void add_fanout_bench(CLI::App& app);
 void add_fanout_loop_bench(CLI::App& app);
 void add_gateway_bench(CLI::App& app);
+void add_soak_bench(CLI::App& app);
 
 void register_all(CLI::App& app) {
   add_ping_bench(app);
@@ -16,6 +17,7 @@ void register_all(CLI::App& app) {
   add_fanout_bench(app);
   add_fanout_loop_bench(app);
   add_gateway_bench(app);
+  add_soak_bench(app);
 }
 
 }  // namespace herald::bench

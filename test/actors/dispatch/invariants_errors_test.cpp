@@ -6,6 +6,7 @@
 #include <set>
 
 #include "actors/services/dispatch_error.hpp"
+#include "actors/services/store_error_mapping.hpp"
 #include "runtime/registry/ensure_started.hpp"
 #include "test/actors/dispatch/dispatch_fixture.hpp"
 
@@ -138,4 +139,19 @@ TEST_CASE("start_errors_of_ensure_started_map_to_a_retryable_unavailable") {
   CHECK(
       dispatch::is_error(dispatch::from_start_error(own), dispatch::dispatch_errc::unknown_guild));
   CHECK_FALSE(dispatch::from_start_error(caf::error{}));
+}
+
+// The one store-to-dispatch mapping: not_found becomes the caller's error for the thing it
+// asked for, anything else store_error naming the store's code and message.
+TEST_CASE("store_errors_map_to_the_caller_s_not_found_error_or_to_store_error") {
+  using namespace herald;
+  auto unknown = dispatch::make_error(dispatch::dispatch_errc::unknown_guild, "7");
+  auto not_found = dispatch::from_store_error(
+      store::store_error{store::store_errc::not_found, "no row"}, unknown);
+  CHECK(not_found == unknown);
+  auto busy = dispatch::from_store_error(
+      store::store_error{store::store_errc::busy, "database is locked"}, unknown);
+  CHECK(dispatch::is_error(busy, dispatch::dispatch_errc::store_error));
+  CHECK_FALSE(dispatch::is_retryable(busy));
+  CHECK(dispatch::describe(busy) == "dispatch::store_error: busy: database is locked");
 }

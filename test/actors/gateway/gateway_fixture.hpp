@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -110,6 +111,8 @@ inline constexpr uint64_t channel_b = guild_b + 1;
 inline const std::string alice_token = "tok-alice";
 inline const std::string bob_token = "tok-bob";
 inline const std::string carol_token = "tok-carol";
+/// The fixture's authenticator throws for this token (a failing injected authenticator).
+inline const std::string throwing_token = "tok-throws";
 
 inline dispatch::dispatch_config gateway_dispatch_config() {
   dispatch::dispatch_config dc;
@@ -140,6 +143,9 @@ struct gateway_env {
           }
           if (token == carol_token) {
             return carol;
+          }
+          if (token == throwing_token) {
+            throw std::runtime_error("authenticator failed");
           }
           return std::nullopt;
         });

@@ -211,6 +211,17 @@ TEST_CASE("each_close_code_over_the_wire") {
     c->identify("not-a-token");
     CHECK(c->wait_close() == 4004);
   }
+  SECTION("4000 when the authenticator throws, on Identify and on Resume") {
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->identify(throwing_token);
+    CHECK(c->wait_close() == 4000);
+    auto r = g.client();
+    REQUIRE(r->next_op(10));
+    r->send({{"op", 6},
+             {"d", {{"token", throwing_token}, {"session_id", "0123456789abcdef"}, {"seq", 0}}}});
+    CHECK(r->wait_close() == 4000);
+  }
   SECTION("4005 second Identify") {
     auto c = g.client();
     c->login(bob_token, 1);

@@ -184,27 +184,30 @@ TEST_CASE(
   testing::temp_dir dir;
   std::filesystem::path data = dir.path() / "data";
   auto inline_secret = load_secret({"an-inline-secret-of-24b", "", data});
-  REQUIRE(inline_secret.index() == 0);
-  CHECK(std::get<0>(inline_secret) == "an-inline-secret-of-24b");
-  CHECK(load_secret({"short", "", data}).index() == 1);
+  REQUIRE(inline_secret.ok());
+  CHECK(inline_secret.secret == "an-inline-secret-of-24b");
+  auto too_short = load_secret({"short", "", data});
+  CHECK_FALSE(too_short.ok());
+  CHECK(too_short.secret.empty());
+  CHECK(too_short.error.find("identity.secret") != std::string::npos);
 
   auto file = dir.write_file("secret", "from-a-file-0123456789\n");
   auto from_file = load_secret({"", file, data});
-  REQUIRE(from_file.index() == 0);
-  CHECK(std::get<0>(from_file) == "from-a-file-0123456789");
+  REQUIRE(from_file.ok());
+  CHECK(from_file.secret == "from-a-file-0123456789");
   auto missing = load_secret({"", dir.file("nope"), data});
-  REQUIRE(missing.index() == 1);
-  CHECK(std::get<1>(missing).find("identity.secret_file") != std::string::npos);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error.find("identity.secret_file") != std::string::npos);
 
   auto generated = load_secret({"", "", data});
-  REQUIRE(generated.index() == 0);
-  CHECK(std::get<0>(generated).size() == 64);
+  REQUIRE(generated.ok());
+  CHECK(generated.secret.size() == 64);
   struct stat st {};
   REQUIRE(::stat(generated_secret_path(data).c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   auto again = load_secret({"", "", data});
-  REQUIRE(again.index() == 0);
-  CHECK(std::get<0>(again) == std::get<0>(generated));
+  REQUIRE(again.ok());
+  CHECK(again.secret == generated.secret);
 }
 
 TEST_CASE("with_a_max_age_tokens_issued_longer_ago_are_refused_without_one_they_never_expire") {

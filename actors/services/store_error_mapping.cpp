@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/services/store_error_mapping.hpp"
+
+#include <string>
+
+#include "actors/services/dispatch_error.hpp"
+
+namespace herald::dispatch {
+
+caf::error from_store_error(const store::store_error& err, caf::error if_not_found) {
+  if (err.code_ == store::store_errc::not_found) {
+    return if_not_found;
+  }
+  return make_error(dispatch_errc::store_error,
+                    std::string{store::to_string(err.code_)} + ": " + err.message_);
+}
+
+}  // namespace herald::dispatch

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// The soak (herald-bench soak) at CI length: a real heraldd holding 2,000 sessions for 60 s
+// with REST posts (one private channel), drop-and-resume, re-identify and bad clients.
+// Asserts correctness only; the latency and memory figures are printed, never asserted.
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "test/support/process.hpp"
+
+namespace {
+
+/// Parses "key=value" lines.
+std::map<std::string, std::string> keys_of(const std::string& out) {
+  std::map<std::string, std::string> keys;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (auto eq = line.find('='); eq != std::string::npos) {
+      keys[line.substr(0, eq)] = line.substr(eq + 1);
+    }
+  }
+  return keys;
+}
+
+}  // namespace
+
+TEST_CASE("soak: 2,000 sessions for 60 s stay exact under churn and bad clients", "[soak]") {
+  using namespace herald::testing;
+  auto r = run_process(
+      bin_path("herald-bench"),
+      {"soak", "--sessions", "2000", "--duration", "60", "--post-rate", "10", "--reconnect-rate",
+       "10", "--reidentify-rate", "2", "--bad-client-rate", "1", "--heraldd", bin_path("heraldd")},
+      std::chrono::seconds{280});
+  std::cout << r.out << r.err;  // the figures, for the log
+  REQUIRE(r.exit_code.has_value());
+  auto k = keys_of(r.out);
+  CHECK(k["identified"] == "2000");
+  CHECK(k["node_alive"] == "1");
+  CHECK(k["seq_gaps"] == "0");
+  CHECK(k["missing_frames"] == "0");
+  CHECK(k["leaked_frames"] == "0");
+  CHECK(k["duplicate_frames"] == "0");
+  CHECK(k["resumes_failed"] == "0");
+  CHECK(std::stoul(k["resumes_ok"]) > 0);
+  CHECK(std::stoul(k["reidentifies"]) > 0);
+  CHECK(std::stoul(k["bad_clients"]) > 0);
+  CHECK(k["bad_clients_unexpected"] == "0");
+  CHECK(k["post_failures"] == "0");
+  CHECK(k["sessions_closed"] == "0");
+  CHECK(std::stol(k["fds_end"]) <= std::stol(k["fds_start"]) + 16);
+  CHECK(std::stoul(k["deliveries"]) > 0);
+  CHECK(*r.exit_code == 0);
+}

@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: Apache-2.0
+// herald-bench soak: a real heraldd on loopback holding N sessions (in soak-worker client
+// processes) for D seconds while REST posts flow at a steady rate to a few channels (one
+// private: its messages must reach no session), sessions drop and resume (exact replay)
+// or re-identify, and bad clients come and go. Prints key=value lines (a public contract;
+// add keys, never rename) and exits 1 if a good session saw a gap, missed or got a
+// forbidden frame, a resume was not exact, a bad client was not handled as documented,
+// the node died, or its fd count did not come back after the clients closed.
+#include <dirent.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "runtime/net/http_client.hpp"
+#include "tools/herald-bench/bench_process.hpp"
+#include "tools/herald-bench/bench_util.hpp"
+#include "tools/herald-bench/soak_bad_clients.hpp"
+#include "tools/herald-bench/soak_bench.hpp"
+
+namespace herald::bench {
+
+void add_soak_worker_command(CLI::App& app);
+
+namespace {
+
+using namespace std::chrono_literals;
+
+struct soak_options {
+  size_t sessions = 15000;
+  size_t duration_s = 600;
+  double post_rate = 10;       // REST posts per second (every 5th to the private channel)
+  double reconnect_rate = 10;  // sessions dropped and resumed per second
+  double reidentify_rate = 2;  // sessions closed (1000) and identified anew per second
+  double bad_client_rate = 1;  // short bad-client cases per second
+  size_t workers = 0;          // client processes; 0 = one per 8,000 sessions
+  uint64_t seed = 1;
+  size_t fd_slack = 16;  // fds_end may exceed fds_start by this much
+  std::string heraldd;
+  std::string data_dir;
+};
+
+constexpr size_t sessions_per_worker = 8000;
+constexpr size_t public_channels = 3;
+
+/// Open file descriptors of `pid` (entries of /proc/<pid>/fd); -1 if unreadable.
+long fd_count_of(pid_t pid) {
+  DIR* d = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (d == nullptr) {
+    return -1;
+  }
+  long n = 0;
+  while (auto* e = readdir(d)) {
+    n += e->d_name[0] != '.';
+  }
+  closedir(d);
+  return n;
+}
+
+struct worker_report {
+  bool ready = false;
+  size_t identified = 0;
+  size_t failed = 0;
+  bool done = false;
+  size_t frames = 0, gaps = 0, missing = 0, leaked = 0, resumes_ok = 0, resumes_failed = 0,
+         reidentifies = 0, closed = 0, duplicates = 0;
+  std::vector<int64_t> last_ns;
+};
+
+void read_worker(FILE* in, worker_report& r, std::mutex& m, std::condition_variable& cv) {
+  char line[512];
+  while (std::fgets(line, sizeof line, in) != nullptr) {
+    std::lock_guard<std::mutex> lock{m};
+    size_t a = 0, b = 0;
+    long long t = 0;
+    if (std::sscanf(line, "ready %zu %zu", &a, &b) == 2) {
+      r.ready = true;
+      r.identified = a;
+      r.failed = b;
+    } else if (std::sscanf(line, "recv %zu %lld", &a, &t) == 2) {
+      if (a >= r.last_ns.size()) {
+        r.last_ns.resize(a + 1, 0);
+      }
+      r.last_ns[a] = t;
+    } else if (std::sscanf(line,
+                           "done frames=%zu gaps=%zu missing=%zu leaked=%zu resumes_ok=%zu "
+                           "resumes_failed=%zu reidentifies=%zu closed=%zu duplicates=%zu",
+                           &r.frames, &r.gaps, &r.missing, &r.leaked, &r.resumes_ok,
+                           &r.resumes_failed, &r.reidentifies, &r.closed, &r.duplicates) == 9) {
+      r.done = true;
+    }
+    cv.notify_all();
+  }
+  std::lock_guard<std::mutex> lock{m};
+  r.ready = true;
+  r.done = true;
+  cv.notify_all();
+}
+
+bool post_message(uint16_t port, const std::string& token, const std::string& channel,
+                  const std::string& content) {
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto r =
+        net::http_fetch("127.0.0.1", port, "POST", "/api/v10/channels/" + channel + "/messages",
+                        nlohmann::json{{"content", content}}.dump(), 10s,
+                        {{"Authorization", "Bot " + token}, {"Content-Type", "application/json"}});
+    if (r.ok() && r.status == 200) {
+      return true;
+    }
+    if (r.ok() && r.status == 429) {
+      std::this_thread::sleep_for(100ms);
+      continue;
+    }
+    std::cerr << "herald-bench soak: POST failed: "
+              << (r.ok() ? std::to_string(r.status) + " " + r.body : net::describe(r.error))
+              << "\n";
+    return false;
+  }
+  return false;
+}
+
+bool node_ready(uint16_t admin_port) {
+  auto r = net::http_fetch("127.0.0.1", admin_port, "GET", "/readyz", {}, 2s);
+  return r.ok() && r.status == 200;
+}
+
+int run_soak(const soak_options& o) {
+  signal(SIGPIPE, SIG_IGN);
+  if (o.sessions == 0 || o.duration_s == 0) {
+    std::cerr << "herald-bench soak: --sessions and --duration must be positive\n";
+    return 2;
+  }
+  std::string heraldd = o.heraldd.empty() ? self_dir() + "/heraldd" : o.heraldd;
+  bool own_dir = o.data_dir.empty();
+  std::string dir = o.data_dir;
+  if (own_dir) {
+    char tmpl[] = "/tmp/herald-bench-soak-XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  uint16_t admin_port = free_port();
+  uint16_t gw_port = free_port();
+  child server = child::spawn(
+      {heraldd, "--node.data_dir", dir, "--admin.listen", "127.0.0.1:" + std::to_string(admin_port),
+       "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port), "--log.level", "error",
+       // One user holds every session and re-identifies all run long:
+       // the per-user identify limits are for real clients.
+       "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0",
+       // Every client is on 127.0.0.1.
+       "--gateway.max_connections_per_ip", "0"},
+      false);
+  auto stop_server = [&] {
+    kill(server.pid, SIGTERM);
+    server.wait_exit(30s);
+    if (own_dir) {
+      std::error_code ec;
+      std::filesystem::remove_all(dir, ec);
+    }
+  };
+  std::vector<child> workers;
+  try {
+    bool up = false;
+    for (int i = 0; i < 300 && !(up = node_ready(admin_port)); ++i) {
+      std::this_thread::sleep_for(100ms);
+    }
+    if (!up) {
+      throw std::runtime_error("heraldd did not become ready within 30 s");
+    }
+    std::string admin_token;
+    std::ifstream(dir + "/admin.token") >> admin_token;
+    auto owner =
+        admin_post(admin_port, admin_token, "/v1/users", {{"name", "soak-owner"}, {"bot", true}});
+    auto member =
+        admin_post(admin_port, admin_token, "/v1/users", {{"name", "soak-member"}, {"bot", true}});
+    std::string owner_token = owner.at("token").get<std::string>();
+    std::string member_token = member.at("token").get<std::string>();
+    auto guild = admin_post(admin_port, admin_token, "/v1/guilds",
+                            {{"name", "soak"}, {"owner", id_of(owner)}});
+    admin_post(admin_port, admin_token, "/v1/members",
+               {{"guild", id_of(guild)}, {"user", id_of(member)}});
+    std::vector<std::string> channels;
+    for (size_t c = 0; c < public_channels; ++c) {
+      channels.push_back(id_of(admin_post(
+          admin_port, admin_token, "/v1/channels",
+          {{"guild", id_of(guild)}, {"name", "soak-" + std::to_string(c)}, {"private", false}})));
+    }
+    std::string private_channel =
+        id_of(admin_post(admin_port, admin_token, "/v1/channels",
+                         {{"guild", id_of(guild)}, {"name", "soak-staff"}, {"private", true}}));
+
+    int64_t rss_start = rss_bytes_of(server.pid);
+    long fds_start = fd_count_of(server.pid);
+    size_t n_workers =
+        o.workers > 0 ? o.workers : (o.sessions + sessions_per_worker - 1) / sessions_per_worker;
+    n_workers = std::max<size_t>(1, std::min(n_workers, o.sessions));
+    std::vector<worker_report> reports(n_workers);
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::thread> readers;
+    std::string self = self_dir() + "/herald-bench";
+    size_t timeout_s = o.duration_s + 300;
+    for (size_t w = 0; w < n_workers; ++w) {
+      size_t n = o.sessions / n_workers + (w < o.sessions % n_workers ? 1 : 0);
+      workers.push_back(
+          child::spawn({self, "soak-worker", "--port", std::to_string(gw_port), "--token",
+                        member_token, "--connections", std::to_string(n), "--timeout",
+                        std::to_string(timeout_s), "--seed", std::to_string(o.seed + w)},
+                       true));
+      readers.emplace_back(read_worker, workers.back().from_child, std::ref(reports[w]),
+                           std::ref(m), std::ref(cv));
+    }
+    auto all = [&](auto pred) { return std::all_of(reports.begin(), reports.end(), pred); };
+    {
+      std::unique_lock<std::mutex> lock{m};
+      cv.wait_for(lock, 300s, [&] { return all([](const worker_report& r) { return r.ready; }); });
+    }
+    size_t identified = 0;
+    for (const auto& r : reports) {
+      identified += r.identified;
+    }
+    std::cerr << "herald-bench soak: " << identified << " sessions identified\n";
+    std::this_thread::sleep_for(2s);
+    int64_t rss_warm = rss_bytes_of(server.pid);
+
+    // The run: posts, churn and bad clients on their own threads until the deadline.
+    bad_client_target target{gw_port, member_token};
+    held_bad_clients held{target};
+    std::atomic<bool> running{true};
+    int64_t start_ns = monotonic_ns();
+    int64_t end_ns = start_ns + static_cast<int64_t>(o.duration_s) * 1'000'000'000LL;
+    std::vector<int64_t> sent;  // per public message: when its POST was sent
+    size_t private_posted = 0;
+    size_t post_failures = 0;
+    std::thread poster{[&] {
+      for (size_t i = 0; monotonic_ns() < end_ns; ++i) {
+        auto due = start_ns + static_cast<int64_t>(static_cast<double>(i) * 1e9 / o.post_rate);
+        if (due > end_ns) {
+          break;
+        }
+        if (auto wait = due - monotonic_ns(); wait > 0) {
+          std::this_thread::sleep_for(std::chrono::nanoseconds{wait});
+        }
+        if (i % 5 == 4) {
+          post_failures += !post_message(gw_port, owner_token, private_channel,
+                                         soak_private_content(private_posted++));
+        } else {
+          size_t index = sent.size();
+          sent.push_back(monotonic_ns());
+          if (!post_message(gw_port, owner_token, channels[index % channels.size()],
+                            soak_public_content(index))) {
+            ++post_failures;
+          }
+        }
+      }
+    }};
+    // Churn stops 10 s before the end so every resume settles before the final check.
+    std::thread churner{[&] {
+      double resumes = 0, reids = 0;
+      while (monotonic_ns() < end_ns - 10'000'000'000LL && running) {
+        std::this_thread::sleep_for(1s);
+        resumes += o.reconnect_rate / static_cast<double>(n_workers);
+        reids += o.reidentify_rate / static_cast<double>(n_workers);
+        auto a = static_cast<size_t>(resumes), b = static_cast<size_t>(reids);
+        resumes -= static_cast<double>(a);
+        reids -= static_cast<double>(b);
+        for (auto& w : workers) {
+          w.tell("churn " + std::to_string(a) + " " + std::to_string(b));
+        }
+      }
+    }};
+    std::atomic<size_t> bad_clients{0};
+    std::atomic<size_t> bad_unexpected{0};
+    std::thread bad{[&] {
+      if (o.bad_client_rate <= 0) {
+        return;
+      }
+      for (size_t i = 0; monotonic_ns() < end_ns - 5'000'000'000LL; ++i) {
+        auto due =
+            start_ns + static_cast<int64_t>(static_cast<double>(i) * 1e9 / o.bad_client_rate);
+        if (auto wait = due - monotonic_ns(); wait > 0) {
+          std::this_thread::sleep_for(std::chrono::nanoseconds{wait});
+        }
+        ++bad_clients;
+        if (!run_bad_client(target, i)) {
+          ++bad_unexpected;
+          std::cerr << "herald-bench soak: bad client " << bad_client_name(i)
+                    << " not handled as documented\n";
+        }
+      }
+    }};
+    poster.join();
+    running = false;
+    churner.join();
+    bad.join();
+    int64_t rss_end = rss_bytes_of(server.pid);
+    bool alive = kill(server.pid, 0) == 0 && node_ready(admin_port);
+    auto held_outcome = held.finish();
+    for (auto& w : workers) {
+      w.tell("stop " + std::to_string(sent.size()));
+    }
+    {
+      std::unique_lock<std::mutex> lock{m};
+      cv.wait_for(lock, 60s, [&] { return all([](const worker_report& r) { return r.done; }); });
+    }
+    for (auto& w : workers) {
+      w.wait_exit(30s);
+    }
+    for (auto& t : readers) {
+      t.join();
+    }
+    // Every client is gone: the node's fds must come back near the start.
+    long fds_end = fd_count_of(server.pid);
+    for (int i = 0; i < 150 && fds_end > fds_start + static_cast<long>(o.fd_slack); ++i) {
+      std::this_thread::sleep_for(200ms);
+      fds_end = fd_count_of(server.pid);
+    }
+    alive = alive && kill(server.pid, 0) == 0 && node_ready(admin_port);
+
+    worker_report sum;
+    for (const auto& r : reports) {
+      sum.frames += r.frames;
+      sum.gaps += r.gaps;
+      sum.missing += r.missing;
+      sum.leaked += r.leaked;
+      sum.resumes_ok += r.resumes_ok;
+      sum.resumes_failed += r.resumes_failed;
+      sum.reidentifies += r.reidentifies;
+      sum.closed += r.closed;
+      sum.duplicates += r.duplicates;
+      sum.done = sum.done || !r.done;  // any worker that never reported
+    }
+    std::vector<double> e2e_ms;
+    for (size_t i = 0; i < sent.size(); ++i) {
+      int64_t latest = 0;
+      for (const auto& r : reports) {
+        latest = std::max(latest, i < r.last_ns.size() ? r.last_ns[i] : 0);
+      }
+      if (latest > 0) {
+        e2e_ms.push_back(static_cast<double>(latest - sent[i]) / 1e6);
+      }
+    }
+    size_t posts = sent.size() + private_posted;
+    std::cout << "sessions=" << o.sessions << "\n"
+              << "identified=" << identified << "\n"
+              << "duration_s=" << o.duration_s << "\n"
+              << "posts=" << posts << "\n"
+              << "public_posts=" << sent.size() << "\n"
+              << "private_posts=" << private_posted << "\n"
+              << "post_failures=" << post_failures << "\n"
+              << "deliveries=" << sum.frames << "\n"
+              << "seq_gaps=" << sum.gaps << "\n"
+              << "missing_frames=" << sum.missing << "\n"
+              << "leaked_frames=" << sum.leaked << "\n"
+              << "duplicate_frames=" << sum.duplicates << "\n"
+              << "resumes_ok=" << sum.resumes_ok << "\n"
+              << "resumes_failed=" << sum.resumes_failed << "\n"
+              << "reidentifies=" << sum.reidentifies << "\n"
+              << "sessions_closed=" << sum.closed << "\n"
+              << "bad_clients=" << bad_clients << "\n"
+              << "bad_clients_unexpected=" << bad_unexpected << "\n"
+              << "slowloris_dropped=" << held_outcome.slowloris_dropped << "\n"
+              << "slow_consumer_closed=" << held_outcome.slow_consumer_closed << "\n"
+              << "slow_consumer_close_code=" << held_outcome.slow_consumer_code << "\n"
+              << "e2e_p50_ms=" << percentile(e2e_ms, 50) << "\n"
+              << "e2e_p99_ms=" << percentile(e2e_ms, 99) << "\n"
+              << "rss_start_bytes=" << rss_start << "\n"
+              << "rss_warm_bytes=" << rss_warm << "\n"
+              << "rss_end_bytes=" << rss_end << "\n"
+              << "rss_drift_bytes=" << (rss_end - rss_warm) << "\n"
+              << "fds_start=" << fds_start << "\n"
+              << "fds_end=" << fds_end << "\n"
+              << "node_alive=" << (alive ? 1 : 0) << "\n";
+    // Every failed condition is named on stderr so a red run says why.
+    std::vector<std::string> failures;
+    auto require = [&](bool cond, const char* what) {
+      if (!cond) {
+        failures.emplace_back(what);
+      }
+    };
+    require(alive, "node_alive");
+    require(!sum.done, "worker_reported");
+    require(identified == o.sessions, "identified");
+    require(sum.gaps == 0, "seq_gaps");
+    require(sum.missing == 0, "missing_frames");
+    require(sum.leaked == 0, "leaked_frames");
+    require(sum.duplicates == 0, "duplicate_frames");
+    require(sum.resumes_failed == 0, "resumes_failed");
+    require(sum.closed == 0, "sessions_closed");
+    require(post_failures == 0, "post_failures");
+    require(bad_unexpected == 0, "bad_clients_unexpected");
+    require(fds_end <= fds_start + static_cast<long>(o.fd_slack), "fds_end");
+    for (const auto& f : failures) {
+      std::cerr << "herald-bench soak: FAILED " << f << "\n";
+    }
+    bool ok = failures.empty();
+    stop_server();
+    return ok ? 0 : 1;
+  } catch (const std::exception& e) {
+    std::cerr << "herald-bench soak: " << e.what() << "\n";
+    for (auto& w : workers) {
+      w.tell("stop 0");
+      w.wait_exit(5s);
+    }
+    stop_server();
+    return 1;
+  }
+}
+
+}  // namespace
+
+void add_soak_bench(CLI::App& app) {
+  auto o = std::make_shared<soak_options>();
+  auto* cmd = app.add_subcommand(
+      "soak",
+      "Real heraldd holding N sessions for D s with posts, resumes, re-identifies and bad clients");
+  cmd->add_option("--sessions", o->sessions, "Sessions held (default 15000)");
+  cmd->add_option("--duration", o->duration_s,
+                  "Seconds of load after the sessions are up (default 600)");
+  cmd->add_option("--post-rate", o->post_rate,
+                  "REST posts per second, every 5th private (default 10)");
+  cmd->add_option("--reconnect-rate", o->reconnect_rate,
+                  "Sessions dropped and resumed per second (default 10)");
+  cmd->add_option("--reidentify-rate", o->reidentify_rate,
+                  "Sessions closed and identified anew per second (default 2)");
+  cmd->add_option("--bad-client-rate", o->bad_client_rate,
+                  "Bad-client cases per second (default 1)");
+  cmd->add_option("--workers", o->workers, "Client processes (default: one per 8,000 sessions)");
+  cmd->add_option("--seed", o->seed, "Seed of the churn's session choice (default 1)");
+  cmd->add_option("--fd-slack", o->fd_slack,
+                  "fds_end may exceed fds_start by this much (default 16)");
+  cmd->add_option("--heraldd", o->heraldd, "heraldd binary (default: beside herald-bench)");
+  cmd->add_option("--data-dir", o->data_dir, "Node data dir (default: a fresh temp dir)");
+  cmd->callback([o] { std::exit(run_soak(*o)); });
+  add_soak_worker_command(app);
+}
+
+}  // namespace herald::bench
