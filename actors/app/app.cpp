@@ -8,6 +8,7 @@
 #include <variant>
 
 #include "actors/admin/ctl_routes.hpp"
+#include "actors/app/app_config.hpp"
 #include "actors/dispatch/start_services.hpp"
 #include "actors/gateway/gateway_server.hpp"
 #include "actors/identity/secret.hpp"
@@ -47,6 +48,8 @@ struct app_state {
       std::make_shared<domain::snowflake_generator>();
   dispatch::services_ptr svc;
   std::shared_ptr<gateway::gateway_server> gateway;
+  /// The front door's certificate (null without TLS); reloaded on SIGHUP.
+  net::tls_context_ptr tls;
   std::unique_ptr<net::http_server> front;
 };
 
@@ -104,6 +107,14 @@ std::optional<std::string> start_front_door(app_state& st) {
   so.max_connections = static_cast<size_t>(st.cfg.get_int("gateway.max_connections"));
   so.max_connections_per_ip = static_cast<size_t>(st.cfg.get_int("gateway.max_connections_per_ip"));
   log_connection_budget(so);
+  if (!st.cfg.get_string("gateway.tls_cert_file").empty()) {
+    auto loaded = net::tls_context::load(tls_options(st.cfg), so.name);
+    if (loaded.index() == 1) {
+      return std::get<1>(loaded);
+    }
+    st.tls = std::get<0>(loaded);
+    so.tls = st.tls;
+  }
   st.front = std::make_unique<net::http_server>(so);
   auto tokens = st.tokens;
   auto authenticate = [tokens](std::string_view t) { return tokens->authenticate(t); };
@@ -177,11 +188,30 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   if (auto err = start_front_door(st)) {
     return err;
   }
-  log::get("app")->info("gateway and REST on http://{} (public {}), store {}/herald.db",
-                        st.cfg.get_string("gateway.listen"),
+  log::get("app")->info("gateway and REST on {}://{} (public {}), store {}/herald.db",
+                        st.tls ? "https" : "http", st.cfg.get_string("gateway.listen"),
                         st.cfg.get_string("gateway.public_url"),
                         st.cfg.get_string("node.data_dir"));
+  if (st.tls) {
+    log::get("app")->info("gateway TLS on: tls_mode={} tls_min_version={} cert_sha256={}",
+                          net::tls_write_mode(), st.cfg.get_string("gateway.tls_min_version"),
+                          st.tls->fingerprint());
+  }
   return std::nullopt;
+}
+
+// SIGHUP: new handshakes use the re-read certificate; a bad file keeps the current one.
+void reload(app_state& st) {
+  auto lg = log::get("app");
+  if (!st.tls) {
+    lg->info("SIGHUP: nothing to reload (gateway TLS is off)");
+    return;
+  }
+  if (auto err = st.tls->reload()) {
+    lg->error("SIGHUP: TLS reload failed, keeping the current certificate: {}", *err);
+    return;
+  }
+  lg->info("SIGHUP: TLS certificate reloaded: cert_sha256={}", st.tls->fingerprint());
 }
 
 void stop(app_state& st) {
@@ -218,6 +248,7 @@ node::node_options make_node_options(const config::config& cfg) {
   opts.not_ready_reason = [st]() -> std::optional<std::string> {
     return st->front ? front_door_not_ready(*st->front) : std::nullopt;
   };
+  opts.on_reload = [st] { reload(*st); };
   opts.admin_routes = [st](net::http_server& server, caf::actor_system&) {
     if (!st->svc) {
       return;

@@ -56,13 +56,27 @@ config::validator ws_url() {
 }  // namespace
 
 void register_config_keys(config::schema& s) {
+  // Before gateway.public_url, whose default depends on them.
+  s.add({"gateway.tls_cert_file", value_type::string,
+         "PEM certificate chain (leaf first) of the gateway/REST listener. With "
+         "gateway.tls_key_file set too, the listener speaks only TLS (https and wss on the same "
+         "port); both empty: plain http/ws (loopback, or behind a TLS-terminating proxy). "
+         "Re-read on SIGHUP.",
+         "empty", config::fixed(std::string{}), nullptr});
+  s.add({"gateway.tls_key_file", value_type::string,
+         "PEM private key matching gateway.tls_cert_file. Re-read on SIGHUP.", "empty",
+         config::fixed(std::string{}), nullptr});
+  s.add({"gateway.tls_min_version", value_type::string,
+         "Lowest TLS version the gateway/REST listener accepts: `TLS1.2` or `TLS1.3`.", "`TLS1.2`",
+         config::fixed(std::string{"TLS1.2"}), config::one_of({"TLS1.2", "TLS1.3"})});
   s.add({"gateway.public_url", value_type::string,
          "URL clients are told to connect to (GET /gateway `url`, READY `resume_gateway_url`); "
          "set it when a proxy or another host name is in front, and whenever gateway.listen is "
          "a wildcard (0.0.0.0, [::]): heraldd refuses to start with a wildcard public URL.",
-         "`ws://<gateway.listen>`",
+         "`ws://<gateway.listen>`, `wss://<gateway.listen>` with TLS",
          [](const config::config& c) {
-           return config::value{"ws://" + c.get_string("gateway.listen")};
+           bool tls = !c.get_string("gateway.tls_cert_file").empty();
+           return config::value{(tls ? "wss://" : "ws://") + c.get_string("gateway.listen")};
          },
          ws_url()});
   s.add({"gateway.threads", value_type::integer,
@@ -113,6 +127,25 @@ void register_config_keys(config::schema& s) {
          "commit (survives power loss), `normal` only at checkpoints (survives a crash of "
          "heraldd; for tests and benchmarks).",
          "`full`", config::fixed(std::string{"full"}), config::one_of({"full", "normal"})});
+}
+
+net::tls_options tls_options(const config::config& cfg) {
+  return net::tls_options{
+      cfg.get_string("gateway.tls_cert_file"), cfg.get_string("gateway.tls_key_file"),
+      cfg.get_string("gateway.tls_min_version"), "gateway.tls_cert_file", "gateway.tls_key_file"};
+}
+
+std::optional<std::string> check_config(const config::config& cfg) {
+  auto o = tls_options(cfg);
+  if (o.cert_file.empty() && o.key_file.empty()) {
+    return std::nullopt;
+  }
+  if (o.cert_file.empty() || o.key_file.empty()) {
+    return std::string{o.cert_file.empty() ? "gateway.tls_cert_file" : "gateway.tls_key_file"} +
+           ": must be set together with " +
+           (o.cert_file.empty() ? "gateway.tls_key_file" : "gateway.tls_cert_file");
+  }
+  return net::tls_context::check(o);
 }
 
 config::schema full_schema() {

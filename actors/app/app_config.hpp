@@ -4,14 +4,26 @@
 // the runtime's own keys, and the full schema heraldd loads. Built once at start-up.
 // Invariant: app::full_schema() registers every key heraldd accepts.
 
+#include <optional>
+#include <string>
+
 #include "runtime/config/config.hpp"
+#include "runtime/net/tls_context.hpp"
 
 namespace herald::app {
 
-/// gateway.public_url, gateway.threads, gateway.flush_delay_us, gateway.heartbeat_interval_ms,
+/// gateway.tls_cert_file, gateway.tls_key_file, gateway.tls_min_version, gateway.public_url,
+/// gateway.threads, gateway.flush_delay_us, gateway.heartbeat_interval_ms,
 /// identity.secret,
 /// identity.secret_file, store.sync. (gateway.listen is a node key: node_config.cpp.)
 void register_config_keys(config::schema& s);
+
+/// The gateway listener's TLS files and version from a loaded config (key names for errors).
+net::tls_options tls_options(const config::config& cfg);
+
+/// Checks that span keys or files, after load: the TLS files (both or neither set, readable,
+/// the key matches the certificate). One line naming the key, for heraldd's exit code 2.
+std::optional<std::string> check_config(const config::config& cfg);
 
 /// node::full_schema() plus register_config_keys().
 config::schema full_schema();

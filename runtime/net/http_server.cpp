@@ -13,6 +13,9 @@
 #include <set>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
+
+#include <sys/socket.h>
 
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -25,6 +28,7 @@
 #include "runtime/net/detail/connection_limiter.hpp"
 #include "runtime/net/detail/http_request_parser.hpp"
 #include "runtime/net/detail/request_framing.hpp"
+#include "runtime/net/detail/tls_http_stream.hpp"
 #include "runtime/net/detail/ws_stream.hpp"
 #include "runtime/net/websocket.hpp"
 
@@ -67,7 +71,13 @@ std::string_view reason_phrase(unsigned status) {
 
 namespace {
 
-class session;
+// What stop() needs of a live HTTP connection, plain or TLS.
+class session_base {
+public:
+  virtual ~session_base() = default;
+  /// Posted by stop(): closes the socket so pending operations complete.
+  virtual void close() = 0;
+};
 
 /// Retry-After (seconds) of a refusal for a connection limit.
 constexpr int refusal_retry_after_s = 5;
@@ -194,7 +204,26 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
             opts.max_connections, opts.max_connections_per_ip, opts.name)),
         refused_total(refused_counter("max_connections")),
         refused_per_ip(refused_counter("max_connections_per_ip")),
-        refused_no_fd(refused_counter("out_of_descriptors")) {}
+        refused_no_fd(refused_counter("out_of_descriptors")) {
+    if (opts.tls) {
+      auto& reg = metrics::registry::global();
+      auto failures = [&](const char* reason) {
+        return &reg.get_counter("herald_tls_handshake_failures_total",
+                                "TLS handshakes that failed, by reason (plaintext_http: a plain "
+                                "HTTP request on the TLS port).",
+                                {{"server", opts.name}, {"reason", reason}});
+      };
+      reg.get_gauge("herald_tls_info",
+                    "1 for a TLS listener; `mode` says how WebSocket output is encrypted.",
+                    {{"server", opts.name}, {"mode", std::string{tls_write_mode()}}})
+          .set(1);
+      tls_handshakes = &reg.get_counter("herald_tls_handshakes_total", "TLS handshakes completed.",
+                                        {{"server", opts.name}});
+      tls_failed_plaintext = failures("plaintext_http");
+      tls_failed_timeout = failures("timeout");
+      tls_failed_other = failures("error");
+    }
+  }
 
   metrics::counter& refused_counter(const std::string& reason) {
     return metrics::registry::global().get_counter(
@@ -225,15 +254,21 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
   metrics::counter& refused_per_ip;
   metrics::counter& refused_no_fd;
   std::atomic<size_t> refusing{0};  // refused connections being answered
+  // Only with opts.tls.
+  metrics::counter* tls_handshakes = nullptr;
+  metrics::counter* tls_failed_plaintext = nullptr;
+  metrics::counter* tls_failed_timeout = nullptr;
+  metrics::counter* tls_failed_other = nullptr;
 
   std::mutex sessions_mutex;
-  std::map<uint64_t, std::weak_ptr<session>> sessions;  // live connections, for stop()
+  std::map<uint64_t, std::weak_ptr<session_base>> sessions;  // live connections, for stop()
   uint64_t next_session_id = 1;
 
   void do_accept();
   void accept_failed(const boost::system::error_code& ec);
   void take_waiting_connections();
-  // Counts an accepted socket against the limits and starts its session (or its refusal).
+  // Counts an accepted socket against the limits and starts its session (or its refusal),
+  // plain or TLS as the listener is.
   void admit(tcp::socket s);
   void framing_error(detail::framing_error e) {
     metrics::registry::global()
@@ -243,6 +278,9 @@ struct detail::http_server_state : std::enable_shared_from_this<detail::http_ser
                      {{"server", opts.name}, {"reason", std::string{detail::to_string(e)}}})
         .inc();
   }
+  // Registers and starts one admitted connection (plain or TLS stream); false if stopping.
+  template <class Stream>
+  bool start_session(Stream&& stream, detail::connection_slot& slot, const char* refusal);
   void add_route(std::string method, std::string pattern, route_handler handler);
   // Finds the handler for req (filling req.params), or sets `res` to the 404/405 answer.
   const route_handler* find(http_request& req, http_response& res) const;
@@ -277,19 +315,34 @@ bool valid_websocket_key(std::string_view key) {
   });
 }
 
-class session : public std::enable_shared_from_this<session> {
+// The answer to a plain HTTP request on a TLS port, written without TLS before dropping it.
+constexpr std::string_view plaintext_on_tls_port =
+    "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+    "Content-Length: 43\r\nConnection: close\r\n\r\n"
+    "this port speaks TLS only: use https or wss\n";
+
+// One HTTP connection. Stream is beast::tcp_stream (plain) or detail::tls_http_stream (the
+// listener has a TLS context): the latter handshakes first and keeps its idle deadline in
+// deadline_ (Beast's tcp_stream has its own).
+template <class Stream>
+class session : public session_base, public std::enable_shared_from_this<session<Stream>> {
+  static constexpr bool tls = std::is_same_v<Stream, detail::tls_http_stream>;
+  using std::enable_shared_from_this<session<Stream>>::shared_from_this;
+  using std::enable_shared_from_this<session<Stream>>::weak_from_this;
+
 public:
   /// `refusal` (a static string, or null): the limit this connection is over; it is answered
-  /// 503 once its request is read, then closed.
-  session(tcp::socket&& socket, std::shared_ptr<detail::http_server_state> server, uint64_t id,
+  /// 503 once its request is read (after the TLS handshake on a TLS listener), then closed.
+  session(Stream&& stream, std::shared_ptr<detail::http_server_state> server, uint64_t id,
           detail::connection_slot slot, const char* refusal)
       : server_(std::move(server)),
         slot_(std::move(slot)),
-        stream_(std::move(socket)),
+        stream_(std::move(stream)),
+        deadline_(stream_.get_executor()),
         id_(id),
         refusal_(refusal) {}
 
-  ~session() {
+  ~session() override {
     if (refusal_ != nullptr) {
       --server_->refusing;
     }
@@ -305,16 +358,25 @@ public:
   }
 
   void start() {
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&session::do_read, shared_from_this()));
+    if constexpr (tls) {
+      asio::dispatch(stream_.get_executor(),
+                     beast::bind_front_handler(&session::do_handshake, shared_from_this()));
+    } else {
+      asio::dispatch(stream_.get_executor(),
+                     beast::bind_front_handler(&session::do_read, shared_from_this()));
+    }
   }
 
-  /// Posted by stop(): closes the socket so pending operations complete.
-  void close() {
+  void close() override {
     asio::post(stream_.get_executor(), [self = shared_from_this()] {
       beast::error_code ignored;
       self->stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-      self->stream_.close();
+      if constexpr (tls) {
+        self->stream_.socket().close(ignored);
+        self->deadline_.cancel();
+      } else {
+        self->stream_.close();
+      }
     });
   }
 
@@ -331,7 +393,7 @@ public:
 private:
   // Shared by the copies of one request's http_responder: answers once, 500 if never called.
   struct pending_reply {
-    pending_reply(std::shared_ptr<session> s, unsigned v, bool k)
+    pending_reply(std::shared_ptr<session<Stream>> s, unsigned v, bool k)
         : sess(std::move(s)), version(v), keep_alive(k) {}
     ~pending_reply() {
       answer(http_response{500, "text/plain; charset=utf-8", "internal error\n", {}});
@@ -341,16 +403,67 @@ private:
         sess->post_response(std::move(res), version, keep_alive);
       }
     }
-    std::shared_ptr<session> sess;
+    std::shared_ptr<session<Stream>> sess;
     unsigned version;
     bool keep_alive;
     std::atomic<bool> answered{false};
   };
 
+  // Arms the connection's deadline: on expiry pending operations fail with beast timeout.
+  void expires(std::chrono::steady_clock::duration d) {
+    if constexpr (tls) {
+      stream_.renew();
+      deadline_.expires_after(d);
+      deadline_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+        auto self = weak.lock();
+        if (!ec && self) {
+          self->stream_.expire();
+        }
+      });
+    } else {
+      stream_.expires_after(d);
+    }
+  }
+
+  void do_handshake() {
+    // A refused connection gets no longer for its handshake than for its request.
+    expires(refusal_ != nullptr ? std::min<std::chrono::steady_clock::duration>(
+                                      refusal_read_timeout, server_->opts.tls_handshake_timeout)
+                                : server_->opts.tls_handshake_timeout);
+    stream_.async_handshake(
+        [self = shared_from_this()](beast::error_code ec) { self->on_handshake(ec); });
+  }
+
+  void on_handshake(beast::error_code ec) {
+    if constexpr (tls) {
+      if (!ec) {
+        server_->tls_handshakes->inc();
+        return do_read();
+      }
+      deadline_.cancel();
+      auto& ch = stream_.channel();
+      if (ec == beast::error::timeout) {
+        server_->tls_failed_timeout->inc();
+      } else if (ch.plaintext_peer()) {
+        server_->tls_failed_plaintext->inc();
+        // Tell a confused http:// client why (best effort: one non-blocking send).
+        ::send(stream_.socket().native_handle(), plaintext_on_tls_port.data(),
+               plaintext_on_tls_port.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      } else if (!server_->stopping) {
+        server_->tls_failed_other->inc();
+      }
+      server_->log->debug("{}: TLS handshake failed: {}", server_->opts.name,
+                          ec == beast::error::timeout ? std::string{"timeout"} : ch.error());
+      beast::error_code ignored;
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream_.socket().close(ignored);
+    }
+  }
+
   void do_read() {
     parser_.emplace();
     detail::configure_request_parser(*parser_, server_->opts.body_limit);
-    stream_.expires_after(refusal_ != nullptr ? refusal_read_timeout : server_->opts.idle_timeout);
+    expires(refusal_ != nullptr ? refusal_read_timeout : server_->opts.idle_timeout);
     read_header_block();
   }
 
@@ -507,7 +620,7 @@ private:
     msg->set(http::field::upgrade, "websocket");
     msg->set(http::field::connection, "Upgrade");
     msg->set(http::field::sec_websocket_accept, websocket_accept_key(key));
-    stream_.expires_after(server_->opts.idle_timeout);
+    expires(server_->opts.idle_timeout);
     http::async_write(
         stream_, *msg,
         [self = shared_from_this(), msg, r = std::move(r)](beast::error_code ec, size_t) mutable {
@@ -531,7 +644,16 @@ private:
     r.headers.shrink_to_fit();
     auto data = buffer_.data();
     std::string leftover(static_cast<const char*>(data.data()), data.size());
-    tcp::socket socket = stream_.release_socket();
+    std::unique_ptr<detail::tls_channel> tls_channel;
+    tcp::socket socket{stream_.get_executor()};
+    if constexpr (tls) {
+      deadline_.cancel();
+      auto released = stream_.release();
+      socket = std::move(released.first);
+      tls_channel = std::move(released.second);
+    } else {
+      socket = stream_.release_socket();
+    }
     std::shared_ptr<detail::ws_stream> ws;
     {
       // Checked under the lock stop() takes, so stop() sees every stream it must close.
@@ -542,9 +664,9 @@ private:
         socket.close(ignored);
         return;
       }
-      ws = std::make_shared<detail::ws_stream>(std::move(socket), std::move(r), id_,
-                                               server_->opts.websocket, server_->ws_metrics, reg,
-                                               server_, std::move(leftover), std::move(slot_));
+      ws = std::make_shared<detail::ws_stream>(
+          std::move(socket), std::move(r), id_, server_->opts.websocket, server_->ws_metrics, reg,
+          server_, std::move(leftover), std::move(slot_), std::move(tls_channel));
       reg.live.emplace(id_, ws);
     }
     try {
@@ -571,7 +693,7 @@ private:
     msg->keep_alive(keep_alive && !server_->stopping);
     msg->body() = std::move(res.body);
     msg->prepare_payload();
-    stream_.expires_after(server_->opts.idle_timeout);
+    expires(server_->opts.idle_timeout);
     http::async_write(stream_, *msg,
                       [self = shared_from_this(), msg](beast::error_code ec, size_t) {
                         if (ec || !msg->keep_alive()) {
@@ -582,6 +704,10 @@ private:
   }
 
   void shutdown() {
+    if constexpr (tls) {
+      deadline_.cancel();
+      stream_.channel().shutdown();  // close_notify, best effort
+    }
     beast::error_code ignored;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
   }
@@ -591,7 +717,9 @@ private:
   std::shared_ptr<detail::http_server_state> server_;
   // Before stream_: given back after the socket is closed. Moves to the ws_stream on upgrade.
   detail::connection_slot slot_;
-  beast::tcp_stream stream_;
+  Stream stream_;
+  // The TLS stream's idle/handshake deadline (unused for plain: tcp_stream has its own).
+  asio::steady_timer deadline_;
   beast::flat_buffer buffer_;
   std::optional<detail::request_parser> parser_;
   uint64_t id_;
@@ -599,6 +727,25 @@ private:
 };
 
 }  // namespace
+
+template <class Stream>
+bool detail::http_server_state::start_session(Stream&& stream, detail::connection_slot& slot,
+                                              const char* refusal) {
+  std::shared_ptr<session<Stream>> sess;
+  {
+    // Checked under the lock stop() takes, so stop() sees every session it must close.
+    std::lock_guard<std::mutex> lock{sessions_mutex};
+    if (stopping) {
+      return false;
+    }
+    uint64_t id = next_session_id++;
+    sess = std::make_shared<session<Stream>>(std::move(stream), shared_from_this(), id,
+                                             std::move(slot), refusal);
+    sessions.emplace(id, sess);
+  }
+  sess->start();
+  return true;
+}
 
 void detail::http_server_state::do_accept() {
   acceptor.async_accept(asio::make_strand(ioc),
@@ -687,22 +834,15 @@ void detail::http_server_state::admit(tcp::socket s) {
     --refusing;
     return;  // too many refusals in flight: closed without an answer
   }
-  std::shared_ptr<session> sess;
-  {
-    // Checked under the lock stop() takes, so stop() sees every session it must close.
-    std::lock_guard<std::mutex> lock{sessions_mutex};
-    if (stopping) {
-      if (refusal != nullptr) {
-        --refusing;
-      }
-      return;
-    }
-    uint64_t id = next_session_id++;
-    sess =
-        std::make_shared<session>(std::move(s), shared_from_this(), id, std::move(slot), refusal);
-    sessions.emplace(id, sess);
+  // A TLS connection counts (and is refused) like a plain one; its refusal is written over
+  // TLS once the handshake is done and the request read.
+  bool started =
+      opts.tls
+          ? start_session(detail::tls_http_stream{std::move(s), opts.tls->acquire()}, slot, refusal)
+          : start_session(beast::tcp_stream{std::move(s)}, slot, refusal);
+  if (!started && refusal != nullptr) {
+    --refusing;
   }
-  sess->start();
 }
 
 void detail::http_server_state::add_route(std::string method, std::string pattern,
@@ -878,7 +1018,7 @@ listener_health http_server::health() const {
 }
 
 void http_server::stop() {
-  std::vector<std::shared_ptr<session>> live;
+  std::vector<std::shared_ptr<session_base>> live;
   {
     std::lock_guard<std::mutex> guard{impl_->sessions_mutex};
     if (!impl_->started || impl_->stopping.exchange(true)) {

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/net/tls_context.hpp"
 #include "runtime/net/ws_options.hpp"
 
 namespace herald::net {
@@ -99,6 +100,12 @@ struct server_options {
   /// so that their clients are not left hanging. Either way it then waits (1 ms doubling to
   /// 100 ms) before accepting again, instead of spinning.
   bool serve_on_spare_descriptor = false;
+  /// Set: the listener speaks only TLS (HTTPS and wss on the same port); every connection
+  /// handshakes with the context current when it was accepted (tls_context::reload()).
+  /// Null: plain HTTP and ws.
+  tls_context_ptr tls;
+  /// A TLS client that has not completed its handshake by then is dropped (counted).
+  std::chrono::seconds tls_handshake_timeout{10};
 };
 
 /// Why a listener may not take more clients; read by readiness checks, from any thread.

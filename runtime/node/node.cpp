@@ -282,11 +282,20 @@ const char* signal_name(int sig) {
 }
 
 // Waits on the calling thread for the first SIGTERM/SIGINT (blocked everywhere else) or for
-// the root supervisor to fail; returns the signal, or 0 for a root failure.
-int wait_for_signal_or_failure(const sigset_t& set, const node& n) {
+// the root supervisor to fail; returns the signal, or 0 for a root failure. Each SIGHUP runs
+// `reload` on this thread and waits on.
+int wait_for_signal_or_failure(const sigset_t& set, const node& n,
+                               const std::function<void()>& reload) {
   for (;;) {
     timespec poll{0, 100 * 1000 * 1000};
     int sig = sigtimedwait(&set, nullptr, &poll);
+    if (sig == SIGHUP) {
+      log::get("node")->info("received SIGHUP; reloading");
+      if (reload) {
+        reload();
+      }
+      continue;
+    }
     if (sig > 0) {
       return sig;
     }
@@ -304,6 +313,9 @@ void watchdog(const sigset_t& set, std::chrono::steady_clock::time_point deadlin
   while (!done) {
     timespec poll{0, 100 * 1000 * 1000};
     int sig = sigtimedwait(&set, nullptr, &poll);
+    if (sig == SIGHUP) {
+      continue;  // no reload while stopping, and not a reason to exit
+    }
     if (sig > 0) {
       lg->error("received {} during shutdown; exiting now", signal_name(sig));
     } else if (std::chrono::steady_clock::now() > deadline) {
@@ -323,6 +335,7 @@ int run_node(const config::config& cfg, node_options opts) {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   // Blocked before any thread starts, so every thread inherits the mask and only
   // sigwait/sigtimedwait below ever see these signals.
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
@@ -331,12 +344,13 @@ int run_node(const config::config& cfg, node_options opts) {
   ::umask(077);
   log::setup(cfg);
   auto lg = log::get("node");
+  auto reload = opts.on_reload;
   auto n = std::make_unique<node>(cfg, std::move(opts));
   if (auto err = n->start()) {
     lg->error("start failed: {}", err->message);
     return 1;
   }
-  int sig = wait_for_signal_or_failure(set, *n);
+  int sig = wait_for_signal_or_failure(set, *n, reload);
   std::chrono::milliseconds timeout{cfg.get_int("runtime.shutdown_timeout_ms")};
   if (sig > 0) {
     lg->info("received {}; shutting down", signal_name(sig));

@@ -51,6 +51,9 @@ struct node_options {
   /// While the node is ready, a reason returned here turns /readyz into 503 "not ready:
   /// <reason>" (e.g. "gateway at max_connections"). Runs on the admin io thread; must not block.
   std::function<std::optional<std::string>()> not_ready_reason;
+  /// Runs on run_node's signal thread for each SIGHUP while the node runs: re-read what can
+  /// change without a restart (TLS certificates). Must not throw; errors are logged by it.
+  std::function<void()> on_reload;
 };
 
 /// Why start() failed; every message is one line naming the config key involved.
@@ -125,12 +128,13 @@ private:
 };
 
 /// heraldd's body: sets up logging, starts a node, waits for SIGTERM or SIGINT, then shuts
-/// down within runtime.shutdown_timeout_ms. A second signal during shutdown exits at once.
+/// down within runtime.shutdown_timeout_ms. SIGHUP runs node_options::on_reload (ignored
+/// during shutdown). A second signal during shutdown exits at once.
 /// If the root supervisor gives up on its own, the node shuts down as well (so the process
 /// supervisor restarts it). Returns the process exit code: 0 after a clean shutdown on a
 /// signal, 1 if start failed, the root supervisor failed or the deadline passed. Call from the main
-/// thread before any other thread exists (it blocks SIGTERM/SIGINT so that only its signal thread
-/// receives them).
+/// thread before any other thread exists (it blocks SIGTERM/SIGINT/SIGHUP so that only its signal
+/// thread receives them).
 int run_node(const config::config& cfg, node_options opts = {});
 
 }  // namespace herald::node

@@ -38,8 +38,10 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
@@ -70,7 +72,38 @@ struct gateway_options {
   std::string heraldd;        // default: heraldd beside this binary
   std::string data_dir;       // default: a fresh temp dir, removed afterwards
   size_t server_threads = 0;  // gateway.threads for the node; 0 = the node's default
+  bool tls = false;           // heraldd with a throwaway certificate; clients use https/wss
 };
+
+/// Makes a throwaway CA and a certificate for 127.0.0.1 in `dir` with the openssl CLI
+/// (docs/operations.md, "TLS certificates"); throws if openssl fails.
+void make_throwaway_certificate(const std::string& dir) {
+  std::string ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes";
+  std::string cmd = "cd '" + dir + "' && openssl req -x509" + ec +
+                    " -keyout ca.key -out ca.pem -days 2 -subj '/CN=herald-bench CA' && "
+                    "openssl req" +
+                    ec +
+                    " -keyout server.key -out server.csr -subj /CN=herald-bench && "
+                    "printf 'subjectAltName=IP:127.0.0.1\\n' > server.ext && "
+                    "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+                    "-out server.pem -days 2 -extfile server.ext";
+  if (std::system(("(" + cmd + ") >/dev/null 2>&1").c_str()) != 0) {
+    throw std::runtime_error("openssl could not make a throwaway certificate in " + dir);
+  }
+}
+
+/// The `mode` label of herald_tls_info in the node's /metrics ("" if absent).
+std::string tls_mode_of(uint16_t admin_port) {
+  auto r = net::http_fetch("127.0.0.1", admin_port, "GET", "/metrics", {}, 5s);
+  std::istringstream lines{r.body};
+  for (std::string line; std::getline(lines, line);) {
+    auto at = line.find("mode=\"");
+    if (line.rfind("herald_tls_info{", 0) == 0 && at != std::string::npos) {
+      return line.substr(at + 6, line.find('"', at + 6) - at - 6);
+    }
+  }
+  return {};
+}
 
 /// Sessions per client process: well under the 20,000-file hard limit per process.
 constexpr size_t sessions_per_client = 8000;
@@ -78,12 +111,21 @@ constexpr size_t sessions_per_client = 8000;
 /// A keep-alive REST connection that posts messages as one user.
 class rest_poster {
 public:
-  rest_poster(uint16_t port, std::string token, std::string channel)
+  /// `ca_file` set: https, trusting that CA.
+  rest_poster(uint16_t port, std::string token, std::string channel, const std::string& ca_file)
       : stream_(io_),
         token_(std::move(token)),
         target_("/api/v10/channels/" + std::move(channel) + "/messages") {
     stream_.connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
     stream_.socket().set_option(tcp::no_delay{true});
+    if (!ca_file.empty()) {
+      tls_ctx_ = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+      tls_ctx_->load_verify_file(ca_file);
+      tls_ctx_->set_verify_mode(asio::ssl::verify_peer);
+      tls_ = std::make_unique<beast::ssl_stream<beast::tcp_stream&>>(stream_, *tls_ctx_);
+      stream_.expires_after(30s);
+      tls_->handshake(asio::ssl::stream_base::client);
+    }
   }
 
   /// Posts content; retries after a 429's Retry-After. Returns the number of 429s seen.
@@ -97,10 +139,15 @@ public:
       req.body() = nlohmann::json{{"content", content}}.dump();
       req.prepare_payload();
       stream_.expires_after(30s);
-      http::write(stream_, req);
       beast::flat_buffer buffer;
       http::response<http::string_body> res;
-      http::read(stream_, buffer, res);
+      if (tls_) {
+        http::write(*tls_, req);
+        http::read(*tls_, buffer, res);
+      } else {
+        http::write(stream_, req);
+        http::read(stream_, buffer, res);
+      }
       if (res.result_int() == 429) {
         ++limited;
         double wait_s = 1;
@@ -121,6 +168,8 @@ public:
 private:
   asio::io_context io_;
   beast::tcp_stream stream_;
+  std::unique_ptr<asio::ssl::context> tls_ctx_;
+  std::unique_ptr<beast::ssl_stream<beast::tcp_stream&>> tls_;
   std::string token_;
   std::string target_;
 };
@@ -171,7 +220,7 @@ void read_worker(FILE* in, worker_result& r, std::mutex& m, std::condition_varia
 /// returns each message's send time.
 std::vector<int64_t> post_messages(const gateway_options& o, uint16_t port,
                                    const std::string& token, const std::string& channel,
-                                   size_t& limited) {
+                                   const std::string& ca_file, size_t& limited) {
   std::vector<int64_t> sent(o.messages, 0);
   std::atomic<size_t> next{0};
   std::atomic<size_t> total_limited{0};
@@ -180,7 +229,7 @@ std::vector<int64_t> post_messages(const gateway_options& o, uint16_t port,
   std::vector<std::thread> threads;
   for (size_t p = 0; p < posters; ++p) {
     threads.emplace_back([&] {
-      rest_poster poster{port, token, channel};
+      rest_poster poster{port, token, channel, ca_file};
       for (size_t i = next++; i < o.messages; i = next++) {
         if (o.rate > 0) {
           auto due = start + static_cast<int64_t>(static_cast<double>(i) * 1e9 / o.rate);
@@ -225,6 +274,18 @@ int run_gateway(const gateway_options& o) {
       "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0"};
   if (o.server_threads > 0) {
     args.insert(args.end(), {"--gateway.threads", std::to_string(o.server_threads)});
+  }
+  std::string ca_file;
+  if (o.tls) {
+    try {
+      make_throwaway_certificate(dir);
+    } catch (const std::exception& e) {
+      std::cerr << "herald-bench gateway: " << e.what() << "\n";
+      return 1;
+    }
+    ca_file = dir + "/ca.pem";
+    args.insert(args.end(), {"--gateway.tls_cert_file", dir + "/server.pem",
+                             "--gateway.tls_key_file", dir + "/server.key"});
   }
   child server = child::spawn(args, false);
   auto stop_server = [&] {
@@ -278,11 +339,22 @@ int run_gateway(const gateway_options& o) {
       size_t n = o.connections / clients + (w < o.connections % clients ? 1 : 0);
       results[w].last_ns.assign(o.messages, 0);
       results[w].received.assign(o.messages, 0);
-      workers.push_back(
-          child::spawn({self, "gateway-worker", "--port", std::to_string(gw_port), "--token", token,
-                        "--connections", std::to_string(n), "--messages",
-                        std::to_string(o.messages), "--timeout", std::to_string(o.timeout_s)},
-                       true));
+      std::vector<std::string> wargs = {self,
+                                        "gateway-worker",
+                                        "--port",
+                                        std::to_string(gw_port),
+                                        "--token",
+                                        token,
+                                        "--connections",
+                                        std::to_string(n),
+                                        "--messages",
+                                        std::to_string(o.messages),
+                                        "--timeout",
+                                        std::to_string(o.timeout_s)};
+      if (o.tls) {
+        wargs.insert(wargs.end(), {"--ca", ca_file});
+      }
+      workers.push_back(child::spawn(wargs, true));
       readers.emplace_back(read_worker, workers.back().from_child, std::ref(results[w]),
                            std::ref(m), std::ref(cv));
     }
@@ -312,7 +384,7 @@ int run_gateway(const gateway_options& o) {
     double cpu_before = cpu_seconds_of(server.pid);
     double clients_before = clients_cpu_s();
     size_t limited = 0;
-    auto sent = post_messages(o, gw_port, token, channel_id, limited);
+    auto sent = post_messages(o, gw_port, token, channel_id, ca_file, limited);
     int64_t posted_at = monotonic_ns();
     {
       // Frames still in flight get up to 30 s after the last POST returned.
@@ -359,6 +431,9 @@ int run_gateway(const gateway_options& o) {
     double window_s = static_cast<double>(last_frame - sent.front()) / 1e9;
     std::cout << "connections=" << o.connections << " identified=" << identified
               << " clients=" << clients << " messages=" << o.messages << " rate=" << o.rate << "\n";
+    if (o.tls) {
+      std::cout << "tls=1 tls_mode=" << tls_mode_of(admin_port) << "\n";
+    }
     std::cout << "frames_per_s=" << static_cast<uint64_t>(static_cast<double>(frames) / window_s)
               << "\n";
     std::cout << "e2e_p50_ms=" << percentile(e2e_ms, 50) << " e2e_p99_ms=" << percentile(e2e_ms, 99)
@@ -411,6 +486,9 @@ void add_gateway_bench(CLI::App& app) {
   cmd->add_option("--heraldd", o->heraldd, "heraldd binary (default: beside herald-bench)");
   cmd->add_option("--data-dir", o->data_dir, "Node data dir (default: a fresh temp dir)");
   cmd->add_option("--server-threads", o->server_threads, "gateway.threads of the node");
+  cmd->add_flag("--tls", o->tls,
+                "Serve the gateway and REST over TLS with a throwaway certificate; the clients "
+                "connect with wss/https (prints tls=1 tls_mode=…)");
   cmd->callback([o] { std::exit(run_gateway(*o)); });
   add_gateway_worker_command(app);
 }

@@ -23,6 +23,7 @@ struct gateway_worker_options {
   size_t messages = 0;          ///< MESSAGE_CREATE frames each session must receive
   size_t timeout_s = 300;       ///< the worker gives up (and reports) after this
   size_t connect_window = 256;  ///< connections being opened at once
+  std::string ca_file;          ///< set: connect with TLS (wss), trusting this CA (PEM)
 };
 
 // Worker → orchestrator lines on stdout:

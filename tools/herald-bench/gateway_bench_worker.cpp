@@ -17,15 +17,19 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
 #include "tools/herald-bench/bench_util.hpp"
@@ -57,14 +61,32 @@ bool find_uint(std::string_view text, std::string_view key, uint64_t& out) {
 
 struct worker_state;
 
-/// One benchmark session: a WebSocket connection that identifies and then counts.
-class bench_session : public std::enable_shared_from_this<bench_session> {
+/// What the worker needs of a session, plain or TLS.
+class bench_session {
 public:
-  bench_session(asio::io_context& io, worker_state& state)
-      : ws_(io), heartbeat_(io), state_(state) {}
+  virtual ~bench_session() = default;
+  virtual void start(const tcp::endpoint& endpoint) = 0;
+  virtual void stop() = 0;
+};
 
-  void start(const tcp::endpoint& endpoint);
-  void stop();
+using plain_ws = websocket::stream<beast::tcp_stream>;
+using tls_ws = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+
+/// One benchmark session: a WebSocket connection (Ws: plain_ws or tls_ws) that identifies
+/// and then counts.
+template <class Ws>
+class bench_session_t : public bench_session,
+                        public std::enable_shared_from_this<bench_session_t<Ws>> {
+  using std::enable_shared_from_this<bench_session_t<Ws>>::shared_from_this;
+
+public:
+  /// `next...`: the ssl::context for tls_ws, nothing for plain_ws.
+  template <class... Next>
+  bench_session_t(asio::io_context& io, worker_state& state, Next&... next)
+      : ws_(io, next...), heartbeat_(io), state_(state) {}
+
+  void start(const tcp::endpoint& endpoint) override;
+  void stop() override;
 
 private:
   void on_connected();
@@ -76,7 +98,7 @@ private:
   void schedule_heartbeat();
   void fail();
 
-  websocket::stream<beast::tcp_stream> ws_;
+  Ws ws_;
   beast::flat_buffer buffer_;
   asio::steady_timer heartbeat_;
   worker_state& state_;
@@ -85,6 +107,7 @@ private:
   bool ready_ = false;
   bool finished_ = false;
   bool failed_ = false;
+  bool tls_done_ = false;
   uint64_t heartbeat_ms_ = 41250;
   uint64_t last_s_ = 0;
   size_t pending_guilds_ = 0;
@@ -100,6 +123,7 @@ struct worker_state {
   asio::io_context& io;
   tcp::endpoint endpoint;
   std::vector<std::shared_ptr<bench_session>> sessions;
+  std::unique_ptr<asio::ssl::context> tls;  // set: sessions speak wss, trusting opts.ca_file
   size_t next_to_open = 0;
   size_t in_flight = 0;  // opened, not yet ready or failed
   size_t identified = 0;
@@ -121,7 +145,8 @@ struct worker_state {
   void finish();
 };
 
-void bench_session::start(const tcp::endpoint& endpoint) {
+template <class Ws>
+void bench_session_t<Ws>::start(const tcp::endpoint& endpoint) {
   beast::get_lowest_layer(ws_).expires_after(std::chrono::seconds{30});
   beast::get_lowest_layer(ws_).async_connect(
       endpoint, [self = shared_from_this()](beast::error_code ec) {
@@ -133,7 +158,21 @@ void bench_session::start(const tcp::endpoint& endpoint) {
       });
 }
 
-void bench_session::on_connected() {
+template <class Ws>
+void bench_session_t<Ws>::on_connected() {
+  if constexpr (std::is_same_v<Ws, tls_ws>) {
+    if (!tls_done_) {
+      ws_.next_layer().async_handshake(asio::ssl::stream_base::client,
+                                       [self = shared_from_this()](beast::error_code ec) {
+                                         if (ec) {
+                                           return self->fail();
+                                         }
+                                         self->tls_done_ = true;
+                                         self->on_connected();
+                                       });
+      return;
+    }
+  }
   ws_.async_handshake(state_.opts.host + ":" + std::to_string(state_.opts.port),
                       "/?v=10&encoding=json", [self = shared_from_this()](beast::error_code ec) {
                         if (ec) {
@@ -144,7 +183,8 @@ void bench_session::on_connected() {
                       });
 }
 
-void bench_session::read_next() {
+template <class Ws>
+void bench_session_t<Ws>::read_next() {
   ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, size_t) {
     if (ec) {
       return self->fail();
@@ -158,7 +198,8 @@ void bench_session::read_next() {
   });
 }
 
-void bench_session::on_message(std::string_view text) {
+template <class Ws>
+void bench_session_t<Ws>::on_message(std::string_view text) {
   uint64_t op = 0;
   if (!find_uint(text, "\"op\":", op)) {
     return fail();
@@ -193,7 +234,8 @@ void bench_session::on_message(std::string_view text) {
   }
 }
 
-void bench_session::on_dispatch(std::string_view text) {
+template <class Ws>
+void bench_session_t<Ws>::on_dispatch(std::string_view text) {
   uint64_t s = 0;
   if (find_uint(text, "\"s\":", s)) {
     if (s != last_s_ + 1) {
@@ -224,14 +266,16 @@ void bench_session::on_dispatch(std::string_view text) {
   }
 }
 
-void bench_session::send(std::string text) {
+template <class Ws>
+void bench_session_t<Ws>::send(std::string text) {
   outbox_.push_back(std::move(text));
   if (!writing_) {
     write_next();
   }
 }
 
-void bench_session::write_next() {
+template <class Ws>
+void bench_session_t<Ws>::write_next() {
   if (outbox_.empty() || failed_) {
     writing_ = false;
     return;
@@ -248,7 +292,8 @@ void bench_session::write_next() {
                   });
 }
 
-void bench_session::schedule_heartbeat() {
+template <class Ws>
+void bench_session_t<Ws>::schedule_heartbeat() {
   heartbeat_.expires_after(std::chrono::milliseconds{heartbeat_ms_});
   heartbeat_.async_wait([self = shared_from_this()](beast::error_code ec) {
     if (ec || self->failed_) {
@@ -259,7 +304,8 @@ void bench_session::schedule_heartbeat() {
   });
 }
 
-void bench_session::fail() {
+template <class Ws>
+void bench_session_t<Ws>::fail() {
   if (failed_) {
     return;
   }
@@ -278,7 +324,8 @@ void bench_session::fail() {
   }
 }
 
-void bench_session::stop() {
+template <class Ws>
+void bench_session_t<Ws>::stop() {
   failed_ = true;
   heartbeat_.cancel();
   beast::error_code ignored;
@@ -287,7 +334,12 @@ void bench_session::stop() {
 
 void worker_state::open_more() {
   while (in_flight < opts.connect_window && next_to_open < opts.connections) {
-    auto session = std::make_shared<bench_session>(io, *this);
+    std::shared_ptr<bench_session> session;
+    if (tls) {
+      session = std::make_shared<bench_session_t<tls_ws>>(io, *this, *tls);
+    } else {
+      session = std::make_shared<bench_session_t<plain_ws>>(io, *this);
+    }
     sessions.push_back(session);
     ++next_to_open;
     ++in_flight;
@@ -367,6 +419,11 @@ int run_gateway_worker(const gateway_worker_options& opts) {
   asio::io_context io{1};
   worker_state state{opts, io, tcp::endpoint{asio::ip::make_address(opts.host), opts.port}};
   state.sessions.reserve(opts.connections);
+  if (!opts.ca_file.empty()) {
+    state.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+    state.tls->load_verify_file(opts.ca_file);
+    state.tls->set_verify_mode(asio::ssl::verify_peer);
+  }
   // "stop" (or EOF) on stdin ends the run early: the orchestrator gave up waiting.
   std::thread stdin_reader{[&] {
     std::string line;
@@ -415,6 +472,7 @@ void add_gateway_worker_command(CLI::App& app) {
   cmd->add_option("--messages", opts->messages)->required();
   cmd->add_option("--timeout", opts->timeout_s);
   cmd->add_option("--connect-window", opts->connect_window);
+  cmd->add_option("--ca", opts->ca_file);
   cmd->callback([opts] { std::exit(run_gateway_worker(*opts)); });
 }
 

@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
   if (!loaded) {
     return config_error(loaded.err().to_string());
   }
+  if (auto err = herald::app::check_config(loaded.value())) {
+    return config_error(*err);
+  }
   if (check_only) {
     std::cout << loaded.value().render_toml();
     return 0;

@@ -8,7 +8,7 @@ packages=(
   libcaf-dev libprotobuf-dev protobuf-compiler
   libfmt-dev libspdlog-dev catch2 libboost-dev libboost-system-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  libsqlite3-dev libpqxx-dev zlib1g-dev libssl-dev
+  libsqlite3-dev libpqxx-dev zlib1g-dev libssl-dev openssl
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   nodejs npm
   clang-format-14

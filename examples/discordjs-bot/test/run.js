@@ -5,9 +5,15 @@
 // connections that alice receives the bot's reply as MESSAGE_CREATE and that bob, who cannot
 // view #staff, receives #general traffic but never anything of #staff.
 // Needs HERALD_BIN_DIR (heraldd, heraldctl). Exits non-zero with a reason on any failure.
+//
+// `node test/run.js --tls`: the same over TLS. It makes a throwaway CA and a certificate for
+// 127.0.0.1 with the openssl CLI, starts heraldd with gateway.tls_cert_file/tls_key_file, and
+// reruns itself with NODE_EXTRA_CA_CERTS naming the CA (Node reads it at start only), so that
+// its own fetch and ws clients and the discord.js bot (rest.api https://…, gateway wss://…)
+// trust it. No certificate check is switched off anywhere.
 'use strict';
 
-const { spawn, execFile } = require('node:child_process');
+const { spawn, spawnSync, execFile } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -116,12 +122,33 @@ async function rest(api, method, route, token, body) {
   return JSON.parse(text);
 }
 
+const TLS = process.argv.includes('--tls');
+
+/// Writes a CA and a server certificate for 127.0.0.1/localhost into `dir` (openssl CLI).
+function makeCertificates(dir) {
+  const openssl = (args) => {
+    const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (r.status !== 0) {
+      throw new Error(`openssl ${args[0]} failed: ${r.stderr || r.error}`);
+    }
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2',
+    '-subj', '/CN=herald discordjs test CA']);
+  openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=herald']);
+  fs.writeFileSync(path.join(dir, 'server.ext'),
+    'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
+    '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext']);
+}
+
 async function main() {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-discordjs-'));
   const gatewayPort = await freePort();
   const adminPort = await freePort();
   const adminAddr = `127.0.0.1:${adminPort}`;
-  const base = `http://127.0.0.1:${gatewayPort}`;
+  const certDir = process.env.HERALD_TEST_CERT_DIR;
+  const base = `${TLS ? 'https' : 'http'}://127.0.0.1:${gatewayPort}`;
   const api = `${base}/api`;
   const config = path.join(tmp, 'heraldd.toml');
   fs.writeFileSync(config, [
@@ -132,7 +159,9 @@ async function main() {
     `listen = "${adminAddr}"`,
     '[gateway]',
     `listen = "127.0.0.1:${gatewayPort}"`,
-    `public_url = "ws://127.0.0.1:${gatewayPort}"`,
+    `public_url = "${TLS ? 'wss' : 'ws'}://127.0.0.1:${gatewayPort}"`,
+    ...(TLS ? [`tls_cert_file = "${path.join(certDir, 'server.pem')}"`,
+      `tls_key_file = "${path.join(certDir, 'server.key')}"`] : []),
     '[identity]',
     'secret = "discordjs-integration-test-secret-0123456789"',
     '',
@@ -194,6 +223,9 @@ async function main() {
   }
 
   const gateway = (await rest(api, 'GET', '/gateway/bot', bot.token)).url;
+  if (TLS && !gateway.startsWith('wss://')) {
+    throw new Error(`GET /gateway/bot over TLS announced ${gateway}, expected wss://`);
+  }
   const aliceWs = new GatewayClient('alice', gateway, alice.token, INTENTS);
   const bobWs = new GatewayClient('bob', gateway, bob.token, INTENTS);
   await Promise.all([aliceWs.connect(), bobWs.connect()]);
@@ -291,8 +323,29 @@ async function main() {
   }
   aliceWs.close();
   bobWs.close();
-  console.log(`discordjs-bot test: OK (bot ${bot.id} replied in #staff ${staff}; bob saw ` +
+  console.log(`discordjs-bot test${TLS ? ' (TLS)' : ''}: OK (bot ${bot.id} replied in #staff ${staff}; bob saw ` +
     `${bobWs.dispatches.length} dispatches, none of #staff)`);
+}
+
+// --tls without the CA in the environment: make it, then rerun this script with it.
+if (TLS && !process.env.HERALD_TEST_CERT_DIR) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'herald-discordjs-ca-'));
+  let status = 1;
+  try {
+    makeCertificates(dir);
+    const r = spawnSync(process.execPath, process.argv.slice(1), {
+      stdio: 'inherit',
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: path.join(dir, 'ca.pem'),
+        HERALD_TEST_CERT_DIR: dir },
+      timeout: OVERALL_TIMEOUT_MS + 10000,
+    });
+    status = r.status ?? 1;
+  } catch (e) {
+    console.error(`discordjs-bot test: FAILED: ${e.message}`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  process.exit(status);
 }
 
 let finished = false;

@@ -11,6 +11,8 @@
 
 #include <boost/asio/post.hpp>
 
+#include "runtime/net/detail/tls_http_stream.hpp"
+
 namespace herald::net::detail {
 
 namespace asio = boost::asio;
@@ -27,6 +29,8 @@ constexpr int rounds_per_turn = 8;
 // The io thread's gather list for the sendmsg in flight and the frame headers it points to.
 thread_local iovec tl_iov[max_iov];
 thread_local uint8_t tl_headers[max_iov][10];
+// TLS: the io thread's plaintext record being encrypted (see gather_record_locked).
+thread_local char tl_record[tls_record_bytes];
 
 size_t frame_header_size(size_t payload) {
   return payload < 126 ? 2 : payload <= 0xffff ? 4 : 10;
@@ -88,7 +92,7 @@ ws_metrics::ws_metrics(const std::string& server)
 
 ws_stream::ws_stream(tcp::socket socket, http_request request, uint64_t id, const ws_options& opts,
                      const ws_metrics& metrics, ws_registry& registry, std::shared_ptr<void> owner,
-                     std::string leftover, connection_slot slot)
+                     std::string leftover, connection_slot slot, std::unique_ptr<tls_channel> tls)
     : ws_connection(std::move(request), id),
       owner_(std::move(owner)),
       slot_(std::move(slot)),
@@ -97,7 +101,8 @@ ws_stream::ws_stream(tcp::socket socket, http_request request, uint64_t id, cons
       metrics_(metrics),
       registry_(registry),
       leftover_(std::move(leftover)),
-      reader_(opts.max_message_bytes) {
+      reader_(opts.max_message_bytes),
+      tls_(std::move(tls)) {
   boost::system::error_code ignored;
   // Reads and writes are attempted directly and wait for readiness only on would_block.
   socket_.non_blocking(true, ignored);
@@ -190,6 +195,14 @@ bool ws_stream::write_parts_now(const std::vector<std::string_view>& pieces,
                                 std::shared_ptr<const void> keepalive,
                                 std::function<void()> on_written) {
   auto opcode = static_cast<uint8_t>(op);
+  if (tls_) {
+    auto r = write_parts_now_tls(pieces, pieces_per_message, opcode, keepalive, on_written);
+    if (r != direct_write::not_taken) {
+      return r == direct_write::written;
+    }
+    send_parts(pieces, pieces_per_message, op, std::move(keepalive), std::move(on_written));
+    return false;
+  }
   size_t messages = pieces_per_message.size();
   {
     std::lock_guard<std::mutex> guard{mutex_};
@@ -410,6 +423,9 @@ void ws_stream::on_readable(const boost::system::error_code& ec) {
   if (ec) {
     return finish();
   }
+  if (tls_) {
+    return on_readable_tls();
+  }
   // One scratch buffer per io thread: an idle connection holds no read buffer at all.
   thread_local char scratch[read_chunk];
   for (int round = 0; round < rounds_per_turn; ++round) {
@@ -535,6 +551,9 @@ void ws_stream::peer_closed(std::string_view payload) {
 }
 
 void ws_stream::do_write() {
+  if (tls_) {
+    return do_write_tls();
+  }
   for (int round = 0; round < rounds_per_turn; ++round) {
     if (finished_) {
       return;
@@ -705,6 +724,10 @@ void ws_stream::finish() {
   if (close_timer_) {
     close_timer_->cancel();
   }
+  if (tls_) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    tls_->shutdown();  // close_notify, best effort
+  }
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   slot_.release();
@@ -720,6 +743,167 @@ void ws_stream::finish() {
     auto h = std::move(handler_);
     h->on_closed(code, by_peer);
   }
+}
+
+}  // namespace herald::net::detail
+
+namespace herald::net::detail {
+
+template <class Fn>
+bool ws_stream::wait_tls(tls_status st, Fn fn) {
+  if (st != tls_status::want_read && st != tls_status::want_write) {
+    return false;
+  }
+  socket_.async_wait(st == tls_status::want_read ? tcp::socket::wait_read : tcp::socket::wait_write,
+                     [self = std::static_pointer_cast<ws_stream>(shared_from_this()),
+                      fn = std::move(fn)](const boost::system::error_code& ec) {
+                       if (ec) {
+                         return self->finish();
+                       }
+                       fn(*self);
+                     });
+  return true;
+}
+
+void ws_stream::on_readable_tls() {
+  thread_local char scratch[read_chunk];
+  for (int round = 0; round < rounds_per_turn; ++round) {
+    size_t n = 0;
+    tls_status st;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      st = tls_->read(scratch, read_chunk, n);
+    }
+    if (st != tls_status::ok) {
+      // want_read: the socket is drained (the wait sees the next edge); want_write: OpenSSL
+      // must send (e.g. a key update answer) before it reads on.
+      if (!wait_tls(st, [](ws_stream& s) { s.on_readable_tls(); })) {
+        finish();  // close_notify, end of stream, reset or a TLS error
+      }
+      return;
+    }
+    if (!reader_.failed()) {
+      reader_.consume(scratch, n, *this);
+    }
+    if (finished_) {
+      return;
+    }
+  }
+  asio::post(
+      socket_.get_executor(),
+      [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->on_readable({}); });
+}
+
+size_t ws_stream::gather_record_locked(char* out, size_t cap) const {
+  size_t len = 0;
+  size_t skip = head_offset_;
+  for (size_t i = head_; i < frames_.size() && len < cap; ++i) {
+    const out_frame& f = frames_[i];
+    if (skip < f.header_size) {
+      size_t take = std::min<size_t>(f.header_size - skip, cap - len);
+      std::memcpy(out + len, f.header + skip, take);
+      len += take;
+    }
+    size_t payload_skip = skip > f.header_size ? skip - f.header_size : 0;
+    if (f.size > payload_skip && len < cap) {
+      size_t take = std::min(f.size - payload_skip, cap - len);
+      std::memcpy(out + len, f.data + payload_skip, take);
+      len += take;
+    }
+    skip = 0;
+  }
+  return len;
+}
+
+void ws_stream::do_write_tls() {
+  for (int round = 0; round < rounds_per_turn; ++round) {
+    if (finished_) {
+      return;
+    }
+    size_t n = 0;
+    tls_status st;
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      size_t len = gather_record_locked(tl_record, sizeof tl_record);
+      if (len == 0) {
+        write_scheduled_ = false;
+        return;
+      }
+      st = tls_->write(tl_record, len, n);
+    }
+    if (st != tls_status::ok) {
+      if (!wait_tls(st, [](ws_stream& s) { s.do_write_tls(); })) {
+        finish();
+      }
+      return;
+    }
+    metrics_.writev_calls.inc();
+    metrics_.bytes_written.inc(static_cast<uint64_t>(n));
+    advance(n);
+  }
+  asio::post(
+      socket_.get_executor(),
+      [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->do_write(); });
+}
+
+ws_stream::direct_write ws_stream::write_parts_now_tls(
+    const std::vector<std::string_view>& pieces, const std::vector<uint32_t>& pieces_per_message,
+    uint8_t opcode, std::shared_ptr<const void>& keepalive, std::function<void()>& on_written) {
+  size_t messages = pieces_per_message.size();
+  std::lock_guard<std::mutex> guard{mutex_};
+  // As the plain path: direct only when nothing is queued ahead and no writer owns the queue,
+  // and here only when the messages fit one record (larger ones take the queued path).
+  if (finished_ || closing_ || write_scheduled_ || !frames_.empty() || pieces.empty()) {
+    return direct_write::not_taken;
+  }
+  size_t bytes = 0;
+  for (size_t k = 0, first = 0; k < messages; first += pieces_per_message[k], ++k) {
+    size_t n = 0;
+    for (size_t i = first; i < first + pieces_per_message[k] && i < pieces.size(); ++i) {
+      n += pieces[i].size();
+    }
+    bytes += frame_header_size(n) + n;
+  }
+  if (bytes > sizeof tl_record || bytes > opts_.max_queued_bytes) {
+    return direct_write::not_taken;
+  }
+  char* out = tl_record;
+  size_t len = 0;
+  for (size_t k = 0, first = 0; k < messages; first += pieces_per_message[k], ++k) {
+    size_t last = std::min<size_t>(first + pieces_per_message[k], pieces.size());
+    if (first >= last) {
+      continue;
+    }
+    size_t n = 0;
+    for (size_t i = first; i < last; ++i) {
+      n += pieces[i].size();
+    }
+    len += write_frame_header(reinterpret_cast<uint8_t*>(out + len), opcode, n);
+    for (size_t i = first; i < last; ++i) {
+      std::memcpy(out + len, pieces[i].data(), pieces[i].size());
+      len += pieces[i].size();
+    }
+  }
+  size_t written = 0;
+  tls_status st = tls_->write(out, len, written);
+  metrics_.messages_out.inc(messages);
+  if (st == tls_status::ok) {
+    metrics_.writev_calls.inc();
+    metrics_.bytes_written.inc(static_cast<uint64_t>(written));
+    if (written == len) {
+      return direct_write::written;
+    }
+  }
+  // Not all sent (want_write keeps the record pending in OpenSSL; the writer re-gathers the
+  // same bytes from the queue), or failed (the writer finds the error and finishes).
+  push_frames_locked(pieces, opcode, &pieces_per_message);
+  batches_.push_back(out_batch{frames_.size(), std::move(keepalive), std::move(on_written)});
+  queued_bytes_ += len - written;
+  consume_locked(written);
+  write_scheduled_ = true;
+  post_locked(
+      [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->do_write(); });
+  return direct_write::queued;
 }
 
 }  // namespace herald::net::detail

@@ -18,6 +18,7 @@
 
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/detail/connection_limiter.hpp"
+#include "runtime/net/detail/tls_channel.hpp"
 #include "runtime/net/detail/ws_frame_reader.hpp"
 #include "runtime/net/websocket.hpp"
 
@@ -55,9 +56,11 @@ public:
   /// `owner` keeps the io_context (and registry, options, metrics) alive as long as the
   /// stream; `leftover` holds bytes the HTTP parser read past the upgrade request; `slot`
   /// (the connection's place under the listener's limits) is given back once the socket closes.
+  /// `tls`: the connection's TLS session (null for plain TCP), see "TLS" below.
   ws_stream(boost::asio::ip::tcp::socket socket, http_request request, uint64_t id,
             const ws_options& opts, const ws_metrics& metrics, ws_registry& registry,
-            std::shared_ptr<void> owner, std::string leftover, connection_slot slot = {});
+            std::shared_ptr<void> owner, std::string leftover, connection_slot slot = {},
+            std::unique_ptr<tls_channel> tls = nullptr);
   ~ws_stream() override;
 
   void start(std::shared_ptr<ws_handler> handler) override;
@@ -115,6 +118,23 @@ private:
   void post_locked(std::function<void()> fn);
   void begin();
   void on_readable(const boost::system::error_code& ec);
+  // TLS: the plain paths above and below are untouched; with tls_ set these replace them.
+  // OpenSSL calls are serialized by mutex_ (reads on the strand, writes on any thread).
+  // Writes gather the queued frames into a per-io-thread record buffer (<= 16 KiB) and
+  // SSL_write it; a record OpenSSL could not send yet (want_write) stays at the queue's head,
+  // so the retry re-gathers the same bytes.
+  void on_readable_tls();
+  void do_write_tls();
+  enum class direct_write { not_taken, written, queued };
+  direct_write write_parts_now_tls(const std::vector<std::string_view>& pieces,
+                                   const std::vector<uint32_t>& pieces_per_message, uint8_t opcode,
+                                   std::shared_ptr<const void>& keepalive,
+                                   std::function<void()>& on_written);
+  // Copies the unwritten queue (from head_/head_offset_) into `out`, at most `cap` bytes.
+  size_t gather_record_locked(char* out, size_t cap) const;
+  // Waits for `st` (want_read / want_write) and then runs fn on the strand; false otherwise.
+  template <class Fn>
+  bool wait_tls(tls_status st, Fn fn);
   void wait_readable();
   void do_write();
   size_t build_iovecs_locked();
@@ -134,6 +154,7 @@ private:
   std::string leftover_;
   ws_frame_reader reader_;
   std::unique_ptr<boost::asio::steady_timer> close_timer_;  // only while closing
+  std::unique_ptr<tls_channel> tls_;                        // null: plain TCP; calls under mutex_
   std::atomic<bool> open_{true};
   bool started_ = false;          // strand: handler installed, reading
   bool peer_close_seen_ = false;  // strand: the peer's close frame arrived

@@ -39,6 +39,37 @@ TEST_CASE("the_gateways_public_url_follows_gateway_listen_unless_set") {
   CHECK(set.value().get_string("gateway.public_url") == "wss://chat.example.com");
 }
 
+TEST_CASE("with_tls_files_the_default_public_url_is_wss_and_a_lone_file_is_refused") {
+  auto schema = app::full_schema();
+  auto loaded = config::load_from_string(
+      schema,
+      "[gateway]\nlisten = \"127.0.0.1:8443\"\ntls_cert_file = \"/c.pem\"\n"
+      "tls_key_file = \"/k.pem\"\n",
+      "t");
+  REQUIRE(loaded);
+  CHECK(loaded.value().get_string("gateway.public_url") == "wss://127.0.0.1:8443");
+  CHECK(loaded.value().get_string("gateway.tls_min_version") == "TLS1.2");
+  auto lone = config::load_from_string(schema, "[gateway]\ntls_cert_file = \"/c.pem\"\n", "t");
+  REQUIRE(lone);
+  CHECK(app::check_config(lone.value()) ==
+        "gateway.tls_key_file: must be set together with gateway.tls_cert_file");
+  auto none = config::load_from_string(schema, "", "t");
+  REQUIRE(none);
+  CHECK_FALSE(app::check_config(none.value()));
+  CHECK_FALSE(config::load_from_string(schema, "[gateway]\ntls_min_version = \"TLS1.1\"\n", "t"));
+}
+
+TEST_CASE("a_wildcard_gateway_listen_with_tls_still_needs_an_explicit_gateway_public_url") {
+  auto schema = app::full_schema();
+  auto wildcard =
+      config::load_from_string(schema,
+                               "[gateway]\nlisten = \"0.0.0.0:8443\"\ntls_cert_file = \"/c.pem\"\n"
+                               "tls_key_file = \"/k.pem\"\n",
+                               "t");
+  REQUIRE_FALSE(wildcard);
+  CHECK(wildcard.err().to_string().find("gateway.public_url: \"wss://0.0.0.0:8443\"") == 0);
+}
+
 TEST_CASE("bad_values_of_the_app_keys_are_config_errors_naming_the_key") {
   auto schema = app::full_schema();
   for (const char* text :
