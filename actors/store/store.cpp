@@ -29,6 +29,13 @@ const char* to_string(store_errc code) {
   return "unknown";
 }
 
+std::vector<result<void>> store::apply_group(const std::vector<const write_batch*>& batches) {
+  std::vector<result<void>> results;
+  results.reserve(batches.size());
+  for (const write_batch* batch : batches) results.push_back(apply(*batch));
+  return results;
+}
+
 namespace {
 
 template <class Op>

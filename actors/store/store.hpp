@@ -111,6 +111,14 @@ public:
   /// durable (see the implementation's durability setting).
   virtual result<void> apply(const write_batch& batch) = 0;
 
+  /// Group commit: applies several independent batches (typically of different guilds) in one
+  /// transaction and one durability point. Each batch stays all-or-nothing on its own: a batch
+  /// whose op fails is rolled back alone (a savepoint per batch) and gets that op's error, the
+  /// others commit together. results[i] answers batches[i]; when the commit itself fails, every
+  /// batch that had not failed gets the commit's error. Success means durable, as for apply().
+  /// The default applies the batches one by one (correct, not grouped); backends override it.
+  virtual std::vector<result<void>> apply_group(const std::vector<const write_batch*>& batches);
+
   /// The full state of one guild, ready for its actor; not_found if absent.
   virtual result<domain::guild_state> load_guild(snowflake guild_id) = 0;
   /// Every stored guild id, ascending.
