@@ -29,6 +29,10 @@ class bench_node {
 public:
   /// `temp_prefix`: the temp dir's name before its random part ("herald-bench-gw").
   bench_node(std::string heraldd, const std::string& data_dir, const std::string& temp_prefix);
+  /// stop(): an exception that leaves the bench never leaves a node behind.
+  ~bench_node() { stop(); }
+  bench_node(const bench_node&) = delete;
+  bench_node& operator=(const bench_node&) = delete;
 
   const std::string& dir() const { return dir_; }
   uint16_t admin_port() const { return admin_port_; }
@@ -43,7 +47,7 @@ public:
   bool ready() const;
   /// POST on the admin API (bench_process.hpp admin_post) with the node's admin token.
   nlohmann::json admin(const std::string& path, const nlohmann::json& body) const;
-  /// SIGTERM, waits for the exit (30 s), removes a fresh data dir.
+  /// SIGTERM, waits for the exit (30 s), removes a fresh data dir; once.
   void stop();
 
 private:
