@@ -11,6 +11,11 @@ caf::error from_store_error(const store::store_error& err, caf::error if_not_fou
   if (err.code_ == store::store_errc::not_found) {
     return if_not_found;
   }
+  if (err.retryable()) {
+    // busy: the store (or its writer queue) is saturated, not broken; the caller may retry.
+    return make_error(dispatch_errc::unavailable,
+                      std::string{"store "} + store::to_string(err.code_) + ": " + err.message_);
+  }
   return make_error(dispatch_errc::store_error,
                     std::string{store::to_string(err.code_)} + ": " + err.message_);
 }

@@ -32,7 +32,8 @@ const char* to_string(store_errc code) {
 std::vector<result<void>> store::apply_group(const std::vector<const write_batch*>& batches) {
   std::vector<result<void>> results;
   results.reserve(batches.size());
-  for (const write_batch* batch : batches) results.push_back(apply(*batch));
+  for (const write_batch* batch : batches)
+    results.push_back(apply(*batch));
   return results;
 }
 

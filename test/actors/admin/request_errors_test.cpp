@@ -16,12 +16,18 @@ TEST_CASE("store_errors_reach_the_admin_answer_through_the_dispatch_mapping") {
   CHECK(missing.status == 404);
   CHECK(missing.code == "unknown_user");
   CHECK(missing.message == "unknown user 42");
-  // Every other store error is dispatch's store_error (not retryable): 500 naming the store code.
+  // busy is retryable: 503, so that heraldctl and scripts may retry.
   auto busy = admin::from_store(store::store_error{store::store_errc::busy, "database is locked"},
                                 unknown_user);
-  CHECK(busy.status == 500);
-  CHECK(busy.code == "store_error");
-  CHECK(busy.message == "store: busy: database is locked");
+  CHECK(busy.status == 503);
+  CHECK(busy.code == "unavailable");
+  CHECK(busy.message == "dispatch::unavailable: store busy: database is locked");
+  // Every other store error is dispatch's store_error (not retryable): 500 naming the store code.
+  auto corrupt = admin::from_store(store::store_error{store::store_errc::corrupt, "malformed page"},
+                                   unknown_user);
+  CHECK(corrupt.status == 500);
+  CHECK(corrupt.code == "store_error");
+  CHECK(corrupt.message == "store: corrupt: malformed page");
   auto gone = admin::from_store_write(store::store_error{store::store_errc::not_found, "row"});
   CHECK(gone.status == 500);
   CHECK(gone.code == "store_error");

@@ -142,8 +142,9 @@ TEST_CASE("start_errors_of_ensure_started_map_to_a_retryable_unavailable") {
 }
 
 // The one store-to-dispatch mapping: not_found becomes the caller's error for the thing it
-// asked for, anything else store_error naming the store's code and message.
-TEST_CASE("store_errors_map_to_the_caller_s_not_found_error_or_to_store_error") {
+// asked for, a retryable store error (busy) the retryable unavailable, anything else store_error
+// naming the store's code and message.
+TEST_CASE("store_errors_map_to_the_caller_s_not_found_error_unavailable_or_store_error") {
   using namespace herald;
   auto unknown = dispatch::make_error(dispatch::dispatch_errc::unknown_guild, "7");
   auto not_found = dispatch::from_store_error(
@@ -151,7 +152,12 @@ TEST_CASE("store_errors_map_to_the_caller_s_not_found_error_or_to_store_error") 
   CHECK(not_found == unknown);
   auto busy = dispatch::from_store_error(
       store::store_error{store::store_errc::busy, "database is locked"}, unknown);
-  CHECK(dispatch::is_error(busy, dispatch::dispatch_errc::store_error));
-  CHECK_FALSE(dispatch::is_retryable(busy));
-  CHECK(dispatch::describe(busy) == "dispatch::store_error: busy: database is locked");
+  CHECK(dispatch::is_error(busy, dispatch::dispatch_errc::unavailable));
+  CHECK(dispatch::is_retryable(busy));
+  CHECK(dispatch::describe(busy) == "dispatch::unavailable: store busy: database is locked");
+  auto corrupt = dispatch::from_store_error(
+      store::store_error{store::store_errc::corrupt, "malformed page"}, unknown);
+  CHECK(dispatch::is_error(corrupt, dispatch::dispatch_errc::store_error));
+  CHECK_FALSE(dispatch::is_retryable(corrupt));
+  CHECK(dispatch::describe(corrupt) == "dispatch::store_error: corrupt: malformed page");
 }
