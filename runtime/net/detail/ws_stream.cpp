@@ -111,6 +111,9 @@ ws_stream::ws_stream(tcp::socket socket, http_request request, uint64_t id, cons
   // Reads and writes are attempted directly and wait for readiness only on would_block.
   socket_.non_blocking(true, ignored);
   socket_.set_option(tcp::no_delay(true), ignored);
+  if (opts_.send_buffer_bytes > 0) {
+    socket_.set_option(asio::socket_base::send_buffer_size(opts_.send_buffer_bytes), ignored);
+  }
   metrics_.open.add();
   metrics_.accepted.inc();
 }
