@@ -9,8 +9,6 @@
 #include <mutex>
 #include <string>
 
-#include <boost/asio.hpp>
-
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/http_server.hpp"
 #include "runtime/net/websocket.hpp"
