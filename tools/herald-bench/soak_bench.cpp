@@ -259,7 +259,7 @@ int run_soak(const soak_options& o) {
         if (!running) {
           return;
         }
-        rss_quarters[q] = rss_bytes_of(server.pid);
+        rss_quarters[q] = rss_bytes_of(node.pid());
       }
     }};
     poster.join();
