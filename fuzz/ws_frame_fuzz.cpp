@@ -4,7 +4,8 @@
 // Input: byte 0 picks the message limit (bits 0-1: 16, 125, 4096, 65536 bytes) and the read
 // size (bits 2-7: 1..64 bytes per consume() call, as TCP may split them); the rest is the
 // byte stream. Checks, besides the sanitizers: messages never exceed the limit, control
-// payloads never exceed 125 bytes, nothing is reported after bad_frame, and reading the
+// payloads never exceed 125 bytes, every close payload gets an answer a server may send
+// (answer_close), nothing is reported after bad_frame, and reading the
 // stream in one call or in small pieces reports exactly the same events.
 #include <cstddef>
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/net/detail/ws_close_payload.hpp"
 #include "runtime/net/detail/ws_frame_reader.hpp"
 
 namespace {
@@ -40,6 +42,15 @@ public:
     check_open();
     if (payload.size() > 125 || (op != op_close && op != op_ping && op != op_pong)) {
       std::abort();  // RFC 6455 5.5: control frames carry at most 125 bytes
+    }
+    if (op == op_close) {
+      // The server's answer to any close payload: a code it may send, a UTF-8 reason.
+      close_answer a = answer_close(payload);
+      bool sendable = a.code == 1005 || (a.code >= 1000 && a.code <= 1003) ||
+                      (a.code >= 1007 && a.code <= 1014) || (a.code >= 3000 && a.code <= 4999);
+      if (!sendable || !valid_utf8(a.reason)) {
+        std::abort();
+      }
     }
     events.push_back("control:" + std::to_string(op) + ":" + std::string{payload});
   }

@@ -308,6 +308,10 @@ void gateway_connection::on_error(net::ws_error e) {
   execute(proto_.on_transport_error(to_inbound(e)));
 }
 
+void gateway_connection::on_control_frame() {
+  execute(proto_.on_control_frame(now()));
+}
+
 void gateway_connection::arm_timer() {
   if (proto_.state() == protocol_state::closed) {
     return;
@@ -637,7 +641,11 @@ void gateway_connection::close_with(const close_connection& c) {
   } else {
     end_attachment(session::disconnected_atom::value);
   }
-  conn_->close(c.code);
+  if (c.drop_unsent) {
+    conn_->close_dropping_unsent(c.code);
+  } else {
+    conn_->close(c.code);
+  }
 }
 
 void gateway_connection::on_closed(uint16_t code, bool by_peer) {

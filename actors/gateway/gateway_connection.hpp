@@ -71,6 +71,7 @@ public:
   // net::ws_handler (strand)
   void on_text(std::string_view message) override;
   void on_error(net::ws_error e) override;
+  void on_control_frame() override;
   void on_closed(uint16_t code, bool by_peer) override;
 
   // session::outbound_listener (any thread, buffer lock held: post only)

@@ -293,6 +293,16 @@ actions gateway_protocol::on_transport_error(inbound_error e) {
   return close(close_code::decode_error, e);
 }
 
+actions gateway_protocol::on_control_frame(time_point now) {
+  if (state_ == protocol_state::connecting || state_ == protocol_state::closed) {
+    return {};
+  }
+  if (over_rate_limit(now)) {
+    return close(close_code::rate_limited, inbound_error::rate_limited);
+  }
+  return {};
+}
+
 actions gateway_protocol::on_tick(time_point now) {
   if (state_ == protocol_state::connecting || state_ == protocol_state::closed) {
     return {};
@@ -369,7 +379,9 @@ actions gateway_protocol::on_overflow() {
   if (state_ == protocol_state::closed) {
     return {};
   }
-  return close(close_code::unknown_error, std::nullopt);
+  auto acts = close(close_code::unknown_error, std::nullopt);
+  std::get<close_connection>(acts.front()).drop_unsent = true;
+  return acts;
 }
 
 actions gateway_protocol::on_drain() {

@@ -59,11 +59,14 @@ struct resume_session {
 /// Close the WebSocket with `code` (after the frames already sent).
 /// `end_session`: the attached session (if any) ends; otherwise it stays
 /// resumable for the resume window. `error`: the inbound error that caused
-/// it, if any (counted by kind).
+/// it, if any (counted by kind). `drop_unsent`: the client fell behind (slow consumer):
+/// frames queued for it and not yet started are dropped so that the close frame is written
+/// next (net::ws_connection::close_dropping_unsent); its session still holds them for Resume.
 struct close_connection {
   uint16_t code = 4000;
   bool end_session = false;
   std::optional<inbound_error> error;
+  bool drop_unsent = false;
 };
 
 using action = std::variant<send_frame, open_session, resume_session, close_connection>;
@@ -120,6 +123,9 @@ public:
   actions on_text(std::string_view message, time_point now);
   /// An inbound transport violation (too big, binary, bad frame): close 4002.
   actions on_transport_error(inbound_error e);
+  /// A WebSocket ping or pong frame: counted against the same 120-per-60 s budget as
+  /// messages (close 4008 past it), so a control-frame flood ends like a message flood.
+  actions on_control_frame(time_point now);
   /// Heartbeat supervision: op 1 request at interval + grace/2, close 4009 at interval + grace.
   actions on_tick(time_point now);
 
@@ -129,7 +135,8 @@ public:
   /// The session asked for by resume_session is attached (replay and RESUMED queued).
   actions on_resumed();
   actions on_resume_failed(resume_failure f);
-  /// The session's queue overflowed (slow consumer): close 4000, resumable.
+  /// The session's queue overflowed (slow consumer): close 4000, resumable, dropping the
+  /// frames not yet started (close_connection::drop_unsent).
   actions on_overflow();
   /// Graceful drain: op 7 Reconnect (the caller closes after a delay with close_resumable()).
   /// An Identify that arrives afterwards is refused at once with close 4000 instead of

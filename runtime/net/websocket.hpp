@@ -51,6 +51,11 @@ public:
   virtual void on_text(std::string_view message) = 0;
   /// An inbound violation (see ws_error); the handler decides (e.g. close(4002)).
   virtual void on_error(ws_error e) = 0;
+  /// A ping or pong frame arrived, before a ping is answered. Control frames are no messages,
+  /// but a peer may send them as fast as it likes: a handler that limits the peer's message
+  /// rate counts these too (the gateway does, docs/gateway.md "Limits"). It may close() here;
+  /// the ping is then not answered. Default: nothing.
+  virtual void on_control_frame() {}
   /// Exactly once, last, when the TCP connection is gone. `code`: the code of the close frame
   /// that started the closing handshake (ours if we closed first, 1005 if the peer's had no
   /// code), 1006 if the transport ended without any close frame. `by_peer`: the peer (or the
@@ -98,7 +103,7 @@ public:
   /// strand. After close() or once the connection ended, send() drops the messages and
   /// releases keepalive; on_written still runs on the strand unless the connection already
   /// ended (on_written never runs after on_closed). Exceeding max_queued_bytes drops the
-  /// messages and closes with 1008.
+  /// messages and closes with 1008 as close_dropping_unsent() does.
   virtual void send(const std::vector<std::string_view>& messages, ws_opcode op,
                     std::shared_ptr<const void> keepalive,
                     std::function<void()> on_written = {}) = 0;
@@ -140,6 +145,16 @@ public:
   /// close(). `reason` is cut to 123 bytes. Codes must be valid to send (1000-1003,
   /// 1007-1011, 3000-4999).
   virtual void close(uint16_t code, std::string_view reason = {}) = 0;
+
+  /// As close(), but first drops every queued message no byte of which was handed to the
+  /// kernel yet, so the close frame is written right after the message in progress (which
+  /// is finished: the peer could not parse what follows a cut frame). The dropped messages'
+  /// keepalives are released and their on_written run on the strand, as when written.
+  /// Why: for a peer that fell behind (the gateway's slow consumer) the queued backlog is of
+  /// no use any more (its session keeps the frames for Resume), and behind it the close frame
+  /// would wait for the whole backlog to be read, so a slow reader would not see the close
+  /// code before close_timeout ended the connection.
+  virtual void close_dropping_unsent(uint16_t code, std::string_view reason = {}) = 0;
 
   /// Outbound bytes queued (frame headers included) and not yet handed to the kernel.
   virtual size_t queued_bytes() const = 0;

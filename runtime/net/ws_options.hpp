@@ -19,6 +19,11 @@ struct ws_options {
   /// Safety cap on outbound bytes queued and not yet written; a send() that would exceed it
   /// is dropped and the connection closed with 1008 (default 8 MiB).
   size_t max_queued_bytes = 8u << 20;
+  /// SO_SNDBUF of each upgraded socket; 0 (default) leaves the kernel's autotuning, which
+  /// grows it up to net.ipv4.tcp_wmem's maximum (4 MiB by default, reached at once on
+  /// loopback). What the kernel holds cannot be overtaken: a close frame (even one from
+  /// ws_connection::close_dropping_unsent) follows it. Tests set a small one to bound that.
+  int send_buffer_bytes = 0;
 };
 
 }  // namespace herald::net

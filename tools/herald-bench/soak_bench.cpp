@@ -246,8 +246,25 @@ int run_soak(const soak_options& o) {
         }
       }
     }};
+    // RSS at 25, 50 and 75 % of the run (100 % is rss_end): growth that slows down and levels
+    // off is buffers filling to their bounds (docs/benchmarks.md, "Soak"), steady growth a leak.
+    int64_t rss_quarters[3] = {0, 0, 0};
+    std::thread sampler{[&] {
+      for (int q = 0; q < 3; ++q) {
+        int64_t due = start_ns + (end_ns - start_ns) * (q + 1) / 4;
+        while (running && monotonic_ns() < due) {
+          std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(
+              std::chrono::nanoseconds{due - monotonic_ns()}, 200ms));
+        }
+        if (!running) {
+          return;
+        }
+        rss_quarters[q] = rss_bytes_of(node.pid());
+      }
+    }};
     poster.join();
     running = false;
+    sampler.join();
     churner.join();
     bad.join();
     int64_t rss_end = rss_bytes_of(node.pid());
@@ -313,6 +330,9 @@ int run_soak(const soak_options& o) {
               << "e2e_p99_ms=" << percentile(e2e_ms, 99) << "\n"
               << "rss_start_bytes=" << rss_start << "\n"
               << "rss_warm_bytes=" << rss_warm << "\n"
+              << "rss_25pct_bytes=" << rss_quarters[0] << "\n"
+              << "rss_50pct_bytes=" << rss_quarters[1] << "\n"
+              << "rss_75pct_bytes=" << rss_quarters[2] << "\n"
               << "rss_end_bytes=" << rss_end << "\n"
               << "rss_drift_bytes=" << (rss_end - rss_warm) << "\n"
               << "fds_start=" << fds_start << "\n"

@@ -76,15 +76,19 @@ ws_metrics::ws_metrics(const std::string& server)
           "herald_ws_writev_total",
           "sendmsg calls writing WebSocket frames (many messages per call when queued).",
           {{"server", server}})),
-      bad_close_codes(metrics::registry::global().get_counter(
-          "herald_ws_inbound_errors_total", "Inbound WebSocket protocol violations, by kind.",
-          {{"server", server}, {"kind", "bad_close_code"}})),
+      close_errors{},
       pongs_coalesced(metrics::registry::global().get_counter(
           "herald_ws_pongs_coalesced_total",
           "Pings answered by a later ping's pong because a pong was still waiting to be written.",
           {{"server", server}})) {
   for (auto e : {ws_error::message_too_big, ws_error::binary_message, ws_error::bad_frame}) {
     errors[static_cast<size_t>(e)] = &metrics::registry::global().get_counter(
+        "herald_ws_inbound_errors_total", "Inbound WebSocket protocol violations, by kind.",
+        {{"server", server}, {"kind", std::string{to_string(e)}}});
+  }
+  for (auto e : {close_payload_error::truncated, close_payload_error::bad_code,
+                 close_payload_error::bad_reason}) {
+    close_errors[static_cast<size_t>(e)] = &metrics::registry::global().get_counter(
         "herald_ws_inbound_errors_total", "Inbound WebSocket protocol violations, by kind.",
         {{"server", server}, {"kind", std::string{to_string(e)}}});
   }
@@ -107,6 +111,9 @@ ws_stream::ws_stream(tcp::socket socket, http_request request, uint64_t id, cons
   // Reads and writes are attempted directly and wait for readiness only on would_block.
   socket_.non_blocking(true, ignored);
   socket_.set_option(tcp::no_delay(true), ignored);
+  if (opts_.send_buffer_bytes > 0) {
+    socket_.set_option(asio::socket_base::send_buffer_size(opts_.send_buffer_bytes), ignored);
+  }
   metrics_.open.add();
   metrics_.accepted.inc();
 }
@@ -178,6 +185,15 @@ void ws_stream::close(uint16_t code, std::string_view reason) {
   if (closing_ || finished_) {
     return;
   }
+  queue_close_locked(code, reason, false);
+}
+
+void ws_stream::close_dropping_unsent(uint16_t code, std::string_view reason) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  if (closing_ || finished_) {
+    return;
+  }
+  drop_unstarted_locked();
   queue_close_locked(code, reason, false);
 }
 
@@ -292,6 +308,7 @@ bool ws_stream::enqueue(const std::vector<std::string_view>& payloads, uint8_t o
   }
   bool refused = closing_ || payloads.empty();
   if (!refused && !control && queued_bytes_ + bytes > opts_.max_queued_bytes) {
+    drop_unstarted_locked();  // the peer cannot keep up: the close code goes out next
     queue_close_locked(1008, "outbound queue full", false);
     refused = true;
   }
@@ -377,6 +394,48 @@ void ws_stream::queue_close_locked(uint16_t code, std::string_view reason, bool 
   // A peer that stopped reading would keep the close frame queued forever: the queued
   // output and the close frame get close_timeout to be written.
   post_locked([self] { self->arm_close_timer(); });
+}
+
+void ws_stream::drop_unstarted_locked() {
+  // The first frame that starts a message no byte of which was written, past the bytes a
+  // write in progress may take (pinned_bytes_): everything from there on goes.
+  size_t cut = head_;
+  size_t ahead = 0;  // unwritten bytes before frames_[cut]
+  for (size_t offset = head_offset_; cut < frames_.size(); ++cut, offset = 0) {
+    const out_frame& f = frames_[cut];
+    bool unstarted = f.header_size > 0 && offset == 0;  // header_size 0: a message's next piece
+    if (unstarted && ahead >= pinned_bytes_) {
+      break;
+    }
+    ahead += f.header_size + f.size - offset;
+  }
+  if (cut == frames_.size()) {
+    return;
+  }
+  frames_.resize(cut);
+  queued_bytes_ = ahead;
+  // A batch that began before the cut keeps the frames left of it; later ones are done.
+  auto dropped = std::make_shared<std::vector<out_batch>>();
+  size_t keep = batch_head_;
+  for (size_t i = batch_head_; i < batches_.size(); ++i) {
+    size_t start = i == 0 ? 0 : batches_[i - 1].end;
+    if (start < cut) {
+      ++keep;
+    } else {
+      dropped->push_back(std::move(batches_[i]));
+    }
+  }
+  batches_.resize(keep);
+  if (keep > batch_head_) {
+    batches_.back().end = std::min(batches_.back().end, cut);
+  }
+  post_locked([self = std::static_pointer_cast<ws_stream>(shared_from_this()), dropped] {
+    for (auto& b : *dropped) {
+      if (b.on_written && !self->finished_) {
+        b.on_written();  // as finish() does: "handed to the kernel or the connection failed"
+      }
+    }
+  });
 }
 
 void ws_stream::post_locked(std::function<void()> fn) {
@@ -481,6 +540,9 @@ void ws_stream::frame_error(ws_error e) {
 }
 
 void ws_stream::frame_control(ws_op op, std::string_view payload) {
+  if (op != op_close && is_open() && handler_) {
+    handler_->on_control_frame();  // may close(): the ping is then not answered
+  }
   if (op == op_ping) {
     return answer_ping(payload);
   }
@@ -525,37 +587,18 @@ void ws_stream::pong_written() {
   }
 }
 
-namespace {
-
-// RFC 6455 section 7.4: the codes a peer may put in a close frame (1012-1014 are registered
-// with IANA since; 1004-1006 and 1015 must never be sent, 1016-2999 are reserved).
-bool valid_close_code(uint16_t code) {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
-         (code >= 3000 && code <= 4999);
-}
-
-}  // namespace
-
 void ws_stream::peer_closed(std::string_view payload) {
   peer_close_seen_ = true;
   reader_.halt();  // nothing may follow a close frame
   {
     std::lock_guard<std::mutex> guard{mutex_};
     if (!closing_) {
-      uint16_t code = 1005;
-      std::string_view reason;
-      if (payload.size() >= 2) {
-        code = static_cast<uint16_t>((static_cast<uint8_t>(payload[0]) << 8) |
-                                     static_cast<uint8_t>(payload[1]));
-        if (!valid_close_code(code)) {
-          metrics_.bad_close_codes.inc();
-          code = 1002;  // answered with a protocol error, never echoed
-          reason = "invalid close code";
-        }
-      } else if (payload.size() == 1) {
-        code = 1002;
+      // Never an invalid code or reason echoed: 1002 or 1007 instead (ws_close_payload.hpp).
+      close_answer answer = answer_close(payload);
+      if (answer.error != close_payload_error::none) {
+        metrics_.close_errors[static_cast<size_t>(answer.error)]->inc();
       }
-      queue_close_locked(code, reason, true);
+      queue_close_locked(answer.code, answer.reason, true);
     }
   }
   if (close_written_) {
@@ -589,6 +632,10 @@ void ws_stream::do_write() {
         continue;
       }
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        {
+          std::lock_guard<std::mutex> guard{mutex_};
+          pinned_bytes_ = 0;  // nothing was taken
+        }
         socket_.async_wait(tcp::socket::wait_write,
                            [self = std::static_pointer_cast<ws_stream>(shared_from_this())](
                                const boost::system::error_code& ec) {
@@ -633,6 +680,11 @@ size_t ws_stream::build_iovecs_locked() {
     }
     skip = 0;
   }
+  // The sendmsg runs unlocked: a close_dropping_unsent() meanwhile must keep these bytes.
+  pinned_bytes_ = 0;
+  for (size_t i = 0; i < count; ++i) {
+    pinned_bytes_ += iov[i].iov_len;
+  }
   return count;
 }
 
@@ -643,6 +695,7 @@ void ws_stream::advance(size_t written) {
   {
     std::lock_guard<std::mutex> guard{mutex_};
     queued_bytes_ -= written;
+    pinned_bytes_ = 0;  // the write in progress is over
     consume_locked(written);
     if (batch_head_ < batches_.size() && batches_[batch_head_].end <= head_) {
       first_done = std::move(batches_[batch_head_++]);
@@ -840,6 +893,7 @@ void ws_stream::do_write_tls() {
         return;
       }
       st = tls_->write(tl_record, len, n);
+      pinned_bytes_ = st == tls_status::want_write ? len : 0;
     }
     if (st != tls_status::ok) {
       if (!wait_tls(st, [](ws_stream& s) { s.do_write_tls(); })) {
@@ -892,6 +946,7 @@ ws_stream::direct_write ws_stream::write_parts_now_tls(
   }
   size_t written = 0;
   tls_status st = tls_->write(out, len, written);
+  pinned_bytes_ = st == tls_status::want_write ? len : 0;
   metrics_.messages_out.inc(messages);
   if (st == tls_status::ok) {
     metrics_.writev_calls.inc();

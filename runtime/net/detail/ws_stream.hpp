@@ -19,6 +19,7 @@
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/detail/connection_limiter.hpp"
 #include "runtime/net/detail/tls_channel.hpp"
+#include "runtime/net/detail/ws_close_payload.hpp"
 #include "runtime/net/detail/ws_frame_reader.hpp"
 #include "runtime/net/websocket.hpp"
 
@@ -34,9 +35,11 @@ struct ws_metrics {
   metrics::counter& bytes_written;  ///< herald_ws_bytes_written_total: frame bytes written
   metrics::counter& writev_calls;   ///< herald_ws_writev_total: sendmsg calls that wrote
   metrics::counter* errors[3];      ///< herald_ws_inbound_errors_total{kind}, by ws_error
-  /// herald_ws_inbound_errors_total{kind="bad_close_code"}: close frames whose code a peer
-  /// may not send (RFC 6455 section 7.4), answered with 1002.
-  metrics::counter& bad_close_codes;
+  /// herald_ws_inbound_errors_total{kind="truncated_close"|"bad_close_code"|
+  /// "bad_close_reason"}, by close_payload_error (null for none): close frames with a 1-byte
+  /// payload or a code a peer may not send (answered with 1002), or a reason that is not
+  /// UTF-8 (answered with 1007).
+  metrics::counter* close_errors[4];
   /// herald_ws_pongs_coalesced_total: pings answered by a later pong instead of their own,
   /// because a pong was still waiting to be written (RFC 6455 section 5.5.3).
   metrics::counter& pongs_coalesced;
@@ -77,6 +80,7 @@ public:
                        std::shared_ptr<const void> keepalive,
                        std::function<void()> on_written = {}) override;
   void close(uint16_t code, std::string_view reason = {}) override;
+  void close_dropping_unsent(uint16_t code, std::string_view reason = {}) override;
   size_t queued_bytes() const override;
   bool is_open() const override;
 
@@ -115,6 +119,9 @@ private:
   // Moves head_/head_offset_ past `written` bytes; under mutex_.
   void consume_locked(size_t written);
   void queue_close_locked(uint16_t code, std::string_view reason, bool by_peer);
+  // Drops the queued messages none of whose bytes was written (see close_dropping_unsent);
+  // their batches' on_written run on the strand. Under mutex_.
+  void drop_unstarted_locked();
   void post_locked(std::function<void()> fn);
   void begin();
   void on_readable(const boost::system::error_code& ec);
@@ -182,12 +189,16 @@ private:
   size_t head_offset_ = 0;          // guarded; bytes of frames_[head_] already written
   size_t batch_head_ = 0;           // guarded
   size_t queued_bytes_ = 0;         // guarded
-  uint16_t close_code_ = 0;         // guarded; 0 until a close frame is queued
-  bool closed_by_peer_ = false;     // guarded; the peer's close frame came first
-  bool closing_ = false;            // guarded; a close frame is queued: no more data
-  bool start_called_ = false;       // guarded; start() is accepted once
-  bool write_scheduled_ = false;    // guarded; a do_write is posted or waiting
-  bool finished_ = false;           // guarded; socket closed, on_closed delivered or due
+  // guarded; bytes from the queue's head that drop_unstarted_locked must keep: those of the
+  // plain writer's sendmsg while it runs unlocked, or (TLS) those OpenSSL took into a record
+  // it could not send yet (want_write), whose retry must pass them again.
+  size_t pinned_bytes_ = 0;
+  uint16_t close_code_ = 0;       // guarded; 0 until a close frame is queued
+  bool closed_by_peer_ = false;   // guarded; the peer's close frame came first
+  bool closing_ = false;          // guarded; a close frame is queued: no more data
+  bool start_called_ = false;     // guarded; start() is accepted once
+  bool write_scheduled_ = false;  // guarded; a do_write is posted or waiting
+  bool finished_ = false;         // guarded; socket closed, on_closed delivered or due
 };
 
 }  // namespace herald::net::detail

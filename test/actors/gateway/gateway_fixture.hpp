@@ -125,9 +125,11 @@ inline dispatch::dispatch_config gateway_dispatch_config() {
 
 struct gateway_env {
   /// `close_timeout`: how long the server waits for a client's close frame after its own.
+  /// `send_buffer_bytes` > 0: SO_SNDBUF of the server's sockets (ws_options).
   explicit gateway_env(gateway::gateway_options opts = {},
                        dispatch::dispatch_config dc = gateway_dispatch_config(),
-                       std::chrono::seconds close_timeout = std::chrono::seconds{2})
+                       std::chrono::seconds close_timeout = std::chrono::seconds{2},
+                       int send_buffer_bytes = 0)
       : env(std::move(dc)) {
     for (auto [id, name] :
          {std::pair{alice, "alice"}, std::pair{bob, "bob"}, std::pair{carol, "carol"}}) {
@@ -159,6 +161,7 @@ struct gateway_env {
     so.name = "gateway-test";
     so.threads = 1;
     so.websocket.close_timeout = close_timeout;
+    so.websocket.send_buffer_bytes = send_buffer_bytes;
     server = std::make_unique<net::http_server>(so);
     auto* gw = gateway.get();
     server->on_websocket([gw](net::ws_connection_ptr conn) { gw->accept(std::move(conn)); });

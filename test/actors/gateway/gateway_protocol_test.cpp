@@ -392,6 +392,42 @@ TEST_CASE("the_121st_client_frame_within_60_s_closes_4008_a_new_window_starts_af
   }
 }
 
+TEST_CASE("ping_and_pong_frames_count_against_the_120_per_60_s_limit_with_messages") {
+  harness h;
+  CHECK(h.proto.on_control_frame(t0).empty());  // before Hello: not counted, nothing to close
+  h.open();
+  for (int i = 0; i < 60; ++i) {
+    REQUIRE(h.proto.on_control_frame(t0 + std::chrono::milliseconds{i}).empty());
+    REQUIRE(frame_of(h.text({{"op", 1}, {"d", nullptr}},
+                            t0 + std::chrono::milliseconds{i}))["op"] == 11);
+  }
+  SECTION("the 121st frame within the window, a ping, closes 4008") {
+    auto a = h.proto.on_control_frame(t0 + 59s);
+    CHECK(close_code_of(a) == 4008);
+    CHECK_FALSE(close_of(a).end_session);
+    CHECK(close_of(a).error == inbound_error::rate_limited);
+    CHECK(h.proto.on_control_frame(t0 + 59s).empty());  // closed: nothing more
+  }
+  SECTION("a ping in a new window is counted afresh") {
+    CHECK(h.proto.on_control_frame(t0 + 60s).empty());
+  }
+}
+
+TEST_CASE("a_queue_overflow_closes_4000_dropping_the_frames_not_yet_started") {
+  harness h;
+  h.open();
+  h.identify();
+  h.proto.on_session_opened();
+  auto a = h.proto.on_overflow();
+  CHECK(close_code_of(a) == 4000);
+  CHECK(close_of(a).drop_unsent);
+  CHECK_FALSE(close_of(a).end_session);
+  // Other closes keep the frames already queued ahead of the close frame.
+  harness other;
+  other.open();
+  CHECK_FALSE(close_of(other.proto.close_resumable()).drop_unsent);
+}
+
 TEST_CASE("resume_asks_to_attach_outcomes_map_to_resumed_flow_op_9_false_4007_4004") {
   harness h;
   h.open();

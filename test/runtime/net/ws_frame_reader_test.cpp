@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/net/detail/ws_close_payload.hpp"
 #include "runtime/net/detail/ws_frame_reader.hpp"
 
 using namespace herald::net;
@@ -173,4 +174,46 @@ TEST_CASE("a_halted_reader_consumes_nothing_more") {
   auto f = frame(0x81, "late");
   r.consume(f.data(), f.size(), ev);
   CHECK(ev.texts.empty());
+}
+
+TEST_CASE("utf_8_validation_follows_rfc_3629") {
+  CHECK(valid_utf8(""));
+  CHECK(valid_utf8("plain ascii"));
+  CHECK(valid_utf8("\xc3\xa9t\xc3\xa9"));                  // é
+  CHECK(valid_utf8("\xe2\x82\xac"));                       // €
+  CHECK(valid_utf8("\xf0\x9f\x91\x8b"));                   // U+1F44B
+  CHECK(valid_utf8("\xed\x9f\xbf"));                       // U+D7FF, just below the surrogates
+  CHECK(valid_utf8("\xf4\x8f\xbf\xbf"));                   // U+10FFFF
+  CHECK_FALSE(valid_utf8("\x80"));                         // a lone continuation byte
+  CHECK_FALSE(valid_utf8("\xc0\xaf"));                     // overlong '/'
+  CHECK_FALSE(valid_utf8("\xc1\xbf"));                     // overlong
+  CHECK_FALSE(valid_utf8("\xe0\x80\xaf"));                 // overlong 3-byte
+  CHECK_FALSE(valid_utf8("\xf0\x80\x80\xaf"));             // overlong 4-byte
+  CHECK_FALSE(valid_utf8("\xed\xa0\x80"));                 // U+D800, a surrogate
+  CHECK_FALSE(valid_utf8("\xf4\x90\x80\x80"));             // above U+10FFFF
+  CHECK_FALSE(valid_utf8("\xf5\x80\x80\x80"));             // F5 never starts a sequence
+  CHECK_FALSE(valid_utf8("\xe2\x82"));                     // cut short
+  CHECK_FALSE(valid_utf8("\xe2\x28\xa1"));                 // bad continuation
+  CHECK_FALSE(valid_utf8(std::string_view{"ok\xff", 3}));  // FF
+}
+
+TEST_CASE("a_peer_close_payload_is_answered_with_its_code_1005_1002_or_1007") {
+  auto answer = [](const std::string& p) { return answer_close(p); };
+  std::string code_1000{"\x03\xe8", 2};
+  CHECK(answer("").code == 1005);
+  CHECK(answer("").error == close_payload_error::none);
+  CHECK(answer(code_1000).code == 1000);
+  CHECK(answer(code_1000 + "bye \xc3\xa9").code == 1000);
+  CHECK(answer(code_1000 + "bye \xc3\xa9").reason.empty());  // the peer's reason is not echoed
+  CHECK(answer(std::string{"\x03", 1}).code == 1002);
+  CHECK(answer(std::string{"\x03", 1}).error == close_payload_error::truncated);
+  CHECK(answer(std::string{"\x00\x05", 2}).code == 1002);
+  CHECK(answer(std::string{"\x00\x05", 2}).error == close_payload_error::bad_code);
+  // An invalid code is answered 1002 whatever the reason.
+  CHECK(answer(std::string{"\x07\xd0\xff", 3}).code == 1002);
+  auto bad_reason = answer(code_1000 + "\xc0\xaf");
+  CHECK(bad_reason.code == 1007);
+  CHECK(bad_reason.error == close_payload_error::bad_reason);
+  CHECK(valid_utf8(bad_reason.reason));
+  CHECK(to_string(close_payload_error::bad_reason) == "bad_close_reason");
 }
