@@ -10,8 +10,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "examples/feature-actor/reactions/reactions.hpp"
-#include "examples/feature-actor/reactions/reactions_error.hpp"
+#include "features/reactions/reactions.hpp"
+#include "features/reactions/reactions_error.hpp"
 #include "examples/feature-actor/sandbox/sandbox.hpp"
 
 namespace herald::reactions_test {
