@@ -53,7 +53,8 @@ struct counter_state {
 
 using counter_actor = caf::stateful_actor<counter_state>;
 
-const emoji_reactors* reactors_at(const counter_state& st, uint64_t message_id, const std::string& key) {
+const emoji_reactors* reactors_at(const counter_state& st, uint64_t message_id,
+                                  const std::string& key) {
   auto m = st.messages_.find(message_id);
   if (m == st.messages_.end()) {
     return nullptr;
