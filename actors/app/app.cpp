@@ -10,6 +10,7 @@
 #include "actors/admin/ctl_routes.hpp"
 #include "actors/app/app_config.hpp"
 #include "actors/dispatch/start_services.hpp"
+#include "actors/feature/feature_set.hpp"
 #include "actors/gateway/gateway_server.hpp"
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
@@ -31,15 +32,20 @@ constexpr int drain_retry_after_s = 5;
 /// How long stop waits for gateway connections to go after op 7, beyond the gateway's own
 /// close delay.
 constexpr std::chrono::milliseconds drain_margin{2000};
-/// Per supervisor when stopping the dispatch services.
+/// Per supervisor when stopping the dispatch services (and each feature service).
 constexpr std::chrono::milliseconds services_stop_timeout{3000};
+/// Per feature service when starting it.
+constexpr std::chrono::milliseconds feature_start_timeout{5000};
 
 /// Everything the hooks share; lives until the last hook copy is gone. Declaration order is
 /// teardown order reversed: the front door goes first (its handlers read the rest).
 struct app_state {
-  explicit app_state(config::config c) : cfg(std::move(c)) {}
+  app_state(config::config c, std::vector<feature::feature_module> f)
+      : cfg(std::move(c)), available_features(std::move(f)) {}
 
   config::config cfg;
+  /// The features this build links; those in features.enabled run.
+  std::vector<feature::feature_module> available_features;
   /// Read by the front door's filter and the REST routes.
   std::atomic<bool> draining{false};
   std::shared_ptr<store::store> store;
@@ -47,6 +53,8 @@ struct app_state {
   std::shared_ptr<domain::snowflake_generator> ids =
       std::make_shared<domain::snowflake_generator>();
   dispatch::services_ptr svc;
+  /// The running features (none when features.enabled is empty); their routes read it.
+  std::unique_ptr<feature::feature_set> features;
   std::shared_ptr<gateway::gateway_server> gateway;
   /// The front door's certificate (null without TLS); reloaded on SIGHUP.
   net::tls_context_ptr tls;
@@ -158,6 +166,8 @@ std::optional<std::string> start_front_door(app_state& st) {
   rest_ctx->draining = &st.draining;
   rest_ctx->drain_retry_after_s = drain_retry_after_s;
   rest::mount_routes(*st.front, rest_ctx);
+  // Same context, so the same rate-limit buckets, auth and draining as the core routes.
+  st.features->mount(*st.front, rest_ctx);
   if (auto err = st.front->start()) {
     return "gateway.listen: cannot listen on " + st.cfg.get_string("gateway.listen") + ": " +
            err.message();
@@ -185,6 +195,13 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
     return "dispatch services failed to start: " + caf::to_string(svc.error());
   }
   st.svc = *svc;
+  auto features =
+      feature::feature_set::start(st.available_features, st.cfg.get_list("features.enabled"),
+                                  feature::feature_context{st.svc, &st.cfg}, feature_start_timeout);
+  if (features.index() == 1) {
+    return std::get<1>(features);
+  }
+  st.features = std::move(std::get<0>(features));
   if (auto err = start_front_door(st)) {
     return err;
   }
@@ -229,16 +246,20 @@ void stop(app_state& st) {
   if (st.front) {
     st.front->stop();
   }
+  if (st.features) {
+    st.features->stop(services_stop_timeout);
+  }
   if (st.svc) {
     dispatch::stop_services(st.svc, services_stop_timeout);
   }
-  lg->info("front door and dispatch services stopped");
+  lg->info("front door, features and dispatch services stopped");
 }
 
 }  // namespace
 
-node::node_options make_node_options(const config::config& cfg) {
-  auto st = std::make_shared<app_state>(cfg);
+node::node_options make_node_options(const config::config& cfg,
+                                     std::vector<feature::feature_module> features) {
+  auto st = std::make_shared<app_state>(cfg, std::move(features));
   node::node_options opts;
   // What this app keeps in node.data_dir: the store with its WAL and index, the token secret.
   opts.data_files = {store_file, store_file + "-wal", store_file + "-shm",
@@ -267,8 +288,8 @@ node::node_options make_node_options(const config::config& cfg) {
   return opts;
 }
 
-int run(const config::config& cfg) {
-  return node::run_node(cfg, make_node_options(cfg));
+int run(const config::config& cfg, std::vector<feature::feature_module> features) {
+  return node::run_node(cfg, make_node_options(cfg, std::move(features)));
 }
 
 }  // namespace herald::app

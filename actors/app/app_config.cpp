@@ -55,7 +55,7 @@ config::validator ws_url() {
 
 }  // namespace
 
-void register_config_keys(config::schema& s) {
+void register_config_keys(config::schema& s, const std::vector<std::string>& feature_names) {
   // Before gateway.public_url, whose default depends on them.
   s.add({"gateway.tls_cert_file", value_type::string,
          "PEM certificate chain (leaf first) of the gateway/REST listener. With "
@@ -127,6 +127,11 @@ void register_config_keys(config::schema& s) {
          "commit (survives power loss), `normal` only at checkpoints (survives a crash of "
          "heraldd; for tests and benchmarks).",
          "`full`", config::fixed(std::string{"full"}), config::one_of({"full", "normal"})});
+  s.add({"features.enabled", value_type::string_list,
+         "Features this node runs (docs/writing-actors.md), e.g. `[\"reactions\"]`: each one's "
+         "services start and its REST routes are mounted; a feature not listed starts nothing "
+         "and mounts nothing. Each entry must be a feature this build links (`reactions`).",
+         "`[]`", config::fixed(config::string_list{}), config::each_one_of(feature_names, false)});
 }
 
 net::tls_options tls_options(const config::config& cfg) {
@@ -148,9 +153,9 @@ std::optional<std::string> check_config(const config::config& cfg) {
   return net::tls_context::check(o);
 }
 
-config::schema full_schema() {
+config::schema full_schema(const std::vector<std::string>& feature_names) {
   auto s = node::full_schema();
-  register_config_keys(s);
+  register_config_keys(s, feature_names);
   return s;
 }
 

@@ -6,6 +6,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/config/config.hpp"
 #include "runtime/net/tls_context.hpp"
@@ -15,8 +16,9 @@ namespace herald::app {
 /// gateway.tls_cert_file, gateway.tls_key_file, gateway.tls_min_version, gateway.public_url,
 /// gateway.threads, gateway.flush_delay_us, gateway.heartbeat_interval_ms,
 /// identity.secret,
-/// identity.secret_file, store.sync. (gateway.listen is a node key: node_config.cpp.)
-void register_config_keys(config::schema& s);
+/// identity.secret_file, store.sync, features.enabled (each entry one of `feature_names`,
+/// the features this build links). (gateway.listen is a node key: node_config.cpp.)
+void register_config_keys(config::schema& s, const std::vector<std::string>& feature_names = {});
 
 /// The gateway listener's TLS files and version from a loaded config (key names for errors).
 net::tls_options tls_options(const config::config& cfg);
@@ -26,6 +28,6 @@ net::tls_options tls_options(const config::config& cfg);
 std::optional<std::string> check_config(const config::config& cfg);
 
 /// node::full_schema() plus register_config_keys().
-config::schema full_schema();
+config::schema full_schema(const std::vector<std::string>& feature_names = {});
 
 }  // namespace herald::app

@@ -327,12 +327,41 @@ struct pipeline {
       }
       slot = slot_of(in.channel_id());
     }
+    if (auto denied = actor_may_publish(in)) {
+      return denied;
+    }
     prepared_event out;
     out.reply_json = in.payload_json();
     out.dispatch =
         event_for(state.id(), ",\"t\":\"" + in.name() + "\",\"d\":" + in.payload_json() + "}",
                   in.intents(), slot);
     return out;
+  }
+
+  /// A feature event's actor check (proto custom_dispatch): done here, in the step that orders
+  /// the event, so a role or overwrite change ordered before it is seen. Discord's order:
+  /// membership and VIEW_CHANNEL (missing_access), then the required bits (missing_permission).
+  /// An empty error when allowed or when the actor is the system (0).
+  caf::error actor_may_publish(const proto::custom_dispatch& in) const {
+    if (in.actor_id() == 0) {
+      return {};
+    }
+    if (in.channel_id() == 0) {
+      return make_error(dispatch_errc::invalid_event, "an actor needs a channel_id");
+    }
+    if (state.find_member(in.actor_id()) == nullptr) {
+      return make_error(dispatch_errc::missing_access, "not a member");
+    }
+    auto perms = permissions::channel_permissions(state, in.channel_id(), in.actor_id());
+    if (!permissions::has(perms, permissions::view_channel)) {
+      return make_error(dispatch_errc::missing_access, "VIEW_CHANNEL");
+    }
+    auto needed = static_cast<permissions::bits>(in.required_permissions());
+    if ((perms & needed) != needed) {
+      return make_error(dispatch_errc::missing_permission,
+                        "required permissions " + std::to_string(needed));
+    }
+    return {};
   }
 
   // Upper-case letters, digits and underscores: safe inside the frame as is.

@@ -15,6 +15,8 @@ inline constexpr intents guilds_intent = 1u << 0;
 inline constexpr intents guild_members_intent = 1u << 1;
 inline constexpr intents guild_presences_intent = 1u << 8;
 inline constexpr intents guild_messages_intent = 1u << 9;
+/// GUILD_MESSAGE_REACTIONS: MESSAGE_REACTION_* (the reactions feature, features/reactions).
+inline constexpr intents guild_message_reactions_intent = 1u << 10;
 inline constexpr intents guild_message_typing_intent = 1u << 11;
 inline constexpr intents message_content_intent = 1u << 15;
 

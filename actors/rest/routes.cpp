@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The REST routes: per request, the draining check on the io thread, then authentication,
-// the rate limit and the work (store reads, commands) in a short-lived CAF actor that answers
-// through the responder.
+// The core REST routes' handlers and their table; mounting, authentication, the rate limit
+// and offloading are route_kit.cpp's (shared with feature routes).
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
@@ -10,8 +9,6 @@
 #include <variant>
 #include <vector>
 
-#include <caf/actor_system.hpp>
-#include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/dispatch/commands.hpp"
@@ -22,8 +19,8 @@
 #include "actors/rest/bodies.hpp"
 #include "actors/rest/responses.hpp"
 #include "actors/rest/rest_api.hpp"
+#include "actors/rest/route_kit.hpp"
 #include "runtime/metrics/limit_refusals.hpp"
-#include "runtime/metrics/metrics.hpp"
 
 namespace herald::rest {
 
@@ -32,176 +29,7 @@ namespace {
 using json = nlohmann::json;
 using dispatch::client_error;
 
-/// What a handler gets once the request passed draining, auth and the rate limit. Holds
-/// copies: the request object is only valid during the io thread's call.
-struct call {
-  std::shared_ptr<rest_context> ctx;
-  uint64_t user_id = 0;
-  std::string body;
-  std::string query;
-  std::vector<std::pair<std::string, std::string>> params;
-  net::header_list rate_headers;  ///< X-RateLimit-* to add to the response
-  net::http_responder respond;
-
-  std::string param(const std::string& name) const {
-    for (const auto& [k, v] : params) {
-      if (k == name) {
-        return v;
-      }
-    }
-    return {};
-  }
-  void reply(net::http_response r) const {
-    r.headers.insert(r.headers.end(), rate_headers.begin(), rate_headers.end());
-    respond(std::move(r));
-  }
-};
-
-using work_fn = std::function<void(const call&)>;
-
-metrics::counter& requests_counter(const std::string& route, unsigned status) {
-  return metrics::registry::global().get_counter(
-      "herald_rest_requests_total", "REST API requests by route and status",
-      {{"route", route}, {"status", std::to_string(status)}});
-}
-
-metrics::counter& rate_limited_counter() {
-  return metrics::registry::global().get_counter("herald_rest_rate_limited_total",
-                                                 "REST API requests refused with 429");
-}
-
-metrics::counter& global_limit_refusals() {
-  static metrics::counter& c = metrics::limit_refusal_counter("rest_global");
-  return c;
-}
-
-/// Runs `fn` in a fresh CAF actor (a worker thread may block on the store; io threads not).
-void offload(const std::shared_ptr<rest_context>& ctx, std::function<void()> fn) {
-  ctx->svc->system.spawn([fn = std::move(fn)](caf::event_based_actor*) { fn(); });
-}
-
-/// Parses a path id; nullopt for anything that is not a snowflake.
-std::optional<uint64_t> id_param(const call& c, const std::string& name) {
-  return domain::parse_snowflake(c.param(name));
-}
-
-net::http_response bad_snowflake(const std::string& value) {
-  json errors = {
-      {"_errors", json::array({{{"code", "NUMBER_TYPE_COERCE"},
-                                {"message", "Value \"" + value + "\" is not snowflake."}}})}};
-  return error_response(400, 50035, "Invalid Form Body", &errors);
-}
-
-/// Authenticates and rate-limits `c`; answers 401 or 429 itself and returns false then.
-bool admit(const std::string& authorization, call& c) {
-  const auto& ctx = c.ctx;
-  std::optional<uint64_t> user;
-  if (!authorization.empty() && ctx->authenticate) {
-    user = ctx->authenticate(authorization);
-  }
-  if (!user) {
-    c.respond(unauthorized());
-    return false;
-  }
-  c.user_id = *user;
-  auto decision = ctx->limiter->take(*user);
-  rate_limiter::add_headers(decision, c.rate_headers);
-  if (!decision.allowed) {
-    rate_limited_counter().inc();
-    global_limit_refusals().inc();
-    // The user's one bucket spans every route: Discord's global limit, so `global: true`
-    // (clients then pause every request of this token, not one route).
-    json body{{"message", "You are being rate limited."},
-              {"retry_after", decision.retry_after_s},
-              {"global", true},
-              {"code", 0}};
-    c.reply(json_response(429, body));
-    return false;
-  }
-  return true;
-}
-
-/// Mounts `work` at `suffix` under /api/v9 and /api/v10.
-void mount(net::http_server& server, const std::shared_ptr<rest_context>& ctx,
-           const std::string& method, const std::string& suffix, bool needs_auth, work_fn work) {
-  const std::string route_label = method + " " + suffix;
-  auto handler = [ctx, route_label, needs_auth, work](const net::http_request& req,
-                                                      net::http_responder respond) {
-    // Count every answer once, whatever thread gives it.
-    net::http_responder counted = [route_label, respond](net::http_response r) {
-      requests_counter(route_label, r.status).inc();
-      respond(std::move(r));
-    };
-    if (ctx->draining != nullptr && ctx->draining->load()) {
-      counted(unavailable(ctx->drain_retry_after_s));
-      return;
-    }
-    call c;
-    c.ctx = ctx;
-    c.respond = std::move(counted);
-    c.body = req.body;
-    c.query = req.query;
-    c.params = req.params;
-    std::string authorization = needs_auth ? req.header("Authorization") : std::string{};
-    // Authentication may read the store (a user's token epoch, first time only): like the
-    // work itself it runs in an actor, so an io thread never waits behind a commit.
-    offload(ctx, [work, needs_auth, authorization = std::move(authorization),
-                  c = std::move(c)]() mutable {
-      if (needs_auth && !admit(authorization, c)) {
-        return;
-      }
-      try {
-        work(c);
-      } catch (const std::exception&) {
-        c.reply(error_response(500, 0, "500: Internal Server Error"));
-      }
-    });
-  };
-  for (const char* version : {"/api/v9", "/api/v10"}) {
-    server.route_async(method, version + suffix, handler);
-  }
-}
-
 // -- helpers of the handlers (they run in offloaded actors) ------------------------------
-
-/// The channel's guild state, or the error response to send.
-struct channel_scope {
-  std::optional<domain::guild_state> state;
-  const domain::channel* channel = nullptr;
-  permissions::bits perms = 0;
-};
-
-std::optional<net::http_response> load_channel(const call& c, uint64_t channel_id,
-                                               channel_scope& out) {
-  auto& svc = c.ctx->svc;
-  auto guild_id = dispatch::guild_of_channel(svc, channel_id);
-  if (!guild_id) {
-    return from_client_error(dispatch::client_error_of(guild_id.error()));
-  }
-  auto state = svc->store->load_guild(*guild_id);
-  if (!state) {
-    return from_client_error({503, 0, "503: Service Unavailable", 1});
-  }
-  out.state.emplace(std::move(state).value());
-  out.channel = out.state->find_channel(channel_id);
-  if (out.channel == nullptr) {
-    return error_response(404, 10003, "Unknown Channel");
-  }
-  if (out.state->find_member(c.user_id) == nullptr) {
-    return error_response(403, 50001, "Missing Access");
-  }
-  out.perms = permissions::channel_permissions(*out.state, channel_id, c.user_id);
-  if (!permissions::has(out.perms, permissions::view_channel)) {
-    return error_response(403, 50001, "Missing Access");
-  }
-  return std::nullopt;
-}
-
-net::http_response form_error(const std::string& field, const std::string& code,
-                              const std::string& message) {
-  json errors = {{field, {{"_errors", json::array({{{"code", code}, {"message", message}}})}}}};
-  return error_response(400, 50035, "Invalid Form Body", &errors);
-}
 
 net::http_response body_error_response(const body_error& e) {
   return error_response(e.status, e.code, e.message, e.errors ? &*e.errors : nullptr);

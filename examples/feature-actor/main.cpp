@@ -8,9 +8,9 @@
 #include <iostream>
 #include <string>
 
-#include "examples/feature-actor/reactions/reactions.hpp"
-#include "examples/feature-actor/reactions/reactions_error.hpp"
 #include "examples/feature-actor/sandbox/sandbox.hpp"
+#include "features/reactions/reactions.hpp"
+#include "features/reactions/reactions_error.hpp"
 
 namespace {
 

@@ -106,6 +106,7 @@ public:
     return call("PATCH", path, body.dump());
   }
   http_answer del(const std::string& path) const { return call("DELETE", path, {}); }
+  http_answer put(const std::string& path) const { return call("PUT", path, {}); }
 
   /// POST /channels/{id}/messages {"content"}.
   http_answer post_message(const std::string& channel_id, const std::string& content) const {

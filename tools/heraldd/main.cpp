@@ -4,11 +4,14 @@
 // SIGTERM/SIGINT.
 #include <cstdio>
 #include <iostream>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 
 #include "actors/app/app.hpp"
 #include "actors/app/app_config.hpp"
+#include "actors/feature/feature_module.hpp"
+#include "features/builtin_features.hpp"
 #include "runtime/config/cli.hpp"
 
 namespace {
@@ -23,7 +26,8 @@ int config_error(const std::string& line) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  auto schema = herald::app::full_schema();
+  auto features = herald::features::builtin_features();
+  auto schema = herald::app::full_schema(herald::feature::names_of(features));
   CLI::App app{"heraldd: herald node daemon. Every config key is also a flag: --<key> VALUE.",
                "heraldd"};
   app.set_version_flag("--version", HERALD_VERSION);
@@ -53,5 +57,5 @@ int main(int argc, char** argv) {
     std::cout << loaded.value().render_toml();
     return 0;
   }
-  return herald::app::run(loaded.value());
+  return herald::app::run(loaded.value(), std::move(features));
 }

@@ -11,7 +11,7 @@
 #include "actors/domain/permission_bits.hpp"
 #include "actors/services/dispatch_error.hpp"
 #include "actors/store/sqlite_store.hpp"
-#include "examples/feature-actor/reactions/reactions_error.hpp"
+#include "features/reactions/reactions_error.hpp"
 
 namespace herald::reactions::sandbox {
 

@@ -19,7 +19,7 @@
 
 #include "actors/dispatch/api.hpp"
 #include "actors/domain/guild_state.hpp"
-#include "examples/feature-actor/reactions/reactions.hpp"
+#include "features/reactions/reactions.hpp"
 
 namespace herald::reactions::sandbox {
 

@@ -121,3 +121,17 @@ TEST_CASE("identity_token_max_age_takes_0_or_a_duration_with_a_unit") {
   REQUIRE(loaded);
   CHECK(loaded.value().get_string("identity.token_max_age") == "30d");
 }
+
+TEST_CASE("features_enabled_accepts_only_features_the_build_links") {
+  auto schema = app::full_schema({"reactions"});
+  auto none = config::load_from_string(schema, "", "t");
+  REQUIRE(none);
+  CHECK(none.value().get_list("features.enabled").empty());
+  auto on = config::load_from_string(schema, "[features]\nenabled = [\"reactions\"]\n", "t");
+  REQUIRE(on);
+  CHECK(on.value().get_list("features.enabled") == config::string_list{"reactions"});
+  CHECK_FALSE(config::load_from_string(schema, "[features]\nenabled = [\"pins\"]\n", "t"));
+  // A schema built without features refuses every name.
+  CHECK_FALSE(
+      config::load_from_string(app::full_schema(), "[features]\nenabled = [\"reactions\"]\n", "t"));
+}

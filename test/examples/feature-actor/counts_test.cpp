@@ -85,13 +85,13 @@ TEST_CASE("a_reaction_whose_publish_fails_is_not_counted") {
     CHECK(dispatch::is_error(n.error(), dispatch::dispatch_errc::unknown_guild));
     CHECK(env.counts(ghost_channel, m).emojis_.empty());
   }
-  CHECK(env.box.reactions()->counters.lookup(ghost_channel));  // refused, not crashed
+  CHECK(env.box.reactions()->counters->lookup(ghost_channel));  // refused, not crashed
 }
 
 TEST_CASE("counts_of_a_channel_without_reactions_start_no_counter") {
   reactions_env env;
   CHECK(env.counts(general, 12345).emojis_.empty());
-  CHECK_FALSE(env.box.reactions()->counters.lookup(general));
+  CHECK_FALSE(env.box.reactions()->counters->lookup(general));
 }
 
 }  // namespace herald::reactions_test

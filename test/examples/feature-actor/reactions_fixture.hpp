@@ -10,9 +10,9 @@
 
 #include <catch2/catch.hpp>
 
-#include "examples/feature-actor/reactions/reactions.hpp"
-#include "examples/feature-actor/reactions/reactions_error.hpp"
 #include "examples/feature-actor/sandbox/sandbox.hpp"
+#include "features/reactions/reactions.hpp"
+#include "features/reactions/reactions_error.hpp"
 
 namespace herald::reactions_test {
 

@@ -39,7 +39,7 @@ TEST_CASE("counter_actors_are_found_by_key_in_the_registry_one_per_channel") {
   for (auto& t : threads) {
     t.join();
   }
-  auto in_registry = rxs->counters.lookup(general);
+  auto in_registry = rxs->counters->lookup(general);
   REQUIRE(in_registry);
   for (uint64_t i = 0; i < racers; ++i) {
     CHECK(ok[i]);
@@ -48,13 +48,13 @@ TEST_CASE("counter_actors_are_found_by_key_in_the_registry_one_per_channel") {
   CHECK(env.counts(general, m).of(unicode("👍")) == racers);
 
   env.add(hidden, secret, owner, unicode("👀"));
-  auto other = rxs->counters.lookup(hidden);
+  auto other = rxs->counters->lookup(hidden);
   REQUIRE(other);
   CHECK(other != in_registry);
-  auto children = rxs->supervisor.count_children(env.box.system());
+  auto children = rxs->counters->supervisor().count_children(env.box.system());
   REQUIRE(children);
   CHECK(children->active == 2);
-  CHECK(rxs->counters.size() == 2);
+  CHECK(rxs->counters->actors().size() == 2);
 }
 
 TEST_CASE("a_crashed_counter_restarts_under_its_supervisor_with_empty_counts") {
@@ -67,19 +67,19 @@ TEST_CASE("a_crashed_counter_restarts_under_its_supervisor_with_empty_counts") {
   CHECK(env.add(general, m, alice, unicode("👍")) == 1);
   CHECK(env.add(general, m, bob, unicode("👍")) == 2);
 
-  auto partition = rxs->supervisor.partition_index(supervision::child_key{general});
+  auto partition = rxs->counters->supervisor().partition_index(supervision::child_key{general});
   auto& restarts = metrics::registry::global().get_counter(
       "herald_supervisor_restarts_total", "Child restarts performed by a supervisor.",
       {{"supervisor", "reactions." + std::to_string(partition)}});
   auto restarts_before = restarts.value();
-  auto first = rxs->counters.lookup(general);
+  auto first = rxs->counters->lookup(general);
   REQUIRE(first);
   caf::anon_send_exit(first, caf::exit_reason::kill);
 
   // The supervisor starts a new counter under the same key.
   caf::actor second;
   REQUIRE(sb::eventually([&] {
-    second = rxs->counters.lookup(general);
+    second = rxs->counters->lookup(general);
     return second && second != first;
   }));
   CHECK(restarts.value() == restarts_before + 1);
@@ -87,7 +87,7 @@ TEST_CASE("a_crashed_counter_restarts_under_its_supervisor_with_empty_counts") {
   CHECK(env.counts(general, m).emojis_.empty());
   // The restarted counter works, and its dispatches take the same path.
   CHECK(env.add(general, m, alice, unicode("👍")) == 1);
-  CHECK(rxs->counters.lookup(general) == second);
+  CHECK(rxs->counters->lookup(general) == second);
   env.box.post_message(guild_id, general, owner, marker, "marker");
   REQUIRE(drain_until_message(*alice_session, marker));
   CHECK(alice_session->of_type("MESSAGE_REACTION_ADD").size() == 3);

@@ -1,23 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Reaction values and the MESSAGE_REACTION_ADD / _REMOVE dispatches built from
-// them, as custom_dispatch events for dispatch::publish. Pure functions, any
-// thread. Invariant: payloads have Discord's documented shape (ids as strings,
-// emoji {id, name}) and require the GUILD_MESSAGE_REACTIONS intent.
+// them, as custom_dispatch events for the guild. Pure functions, any thread.
+// Invariant: payloads have Discord's documented shape (ids as strings, emoji
+// {id, name}) and require the GUILD_MESSAGE_REACTIONS intent.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 
+#include "actors/feature/permission_check.hpp"
 #include "actors/outbound/intents.hpp"
 #include "proto/domain.pb.h"
 
 namespace herald::reactions {
 
-/// GUILD_MESSAGE_REACTIONS (1 << 10): the core defines no constant for it;
-/// session::known_intents accepts it, so IDENTIFY can grant it.
-inline constexpr session::intents guild_message_reactions_intent = 1u << 10;
+/// GUILD_MESSAGE_REACTIONS (1 << 10), the intent every reaction event needs.
+inline constexpr session::intents guild_message_reactions_intent =
+    session::guild_message_reactions_intent;
 
 /// Longest emoji name accepted, in bytes.
 inline constexpr size_t max_emoji_name = 64;
@@ -32,6 +34,9 @@ struct emoji {
 std::string key_of(const emoji& e);
 /// Non-empty name of at most max_emoji_name bytes.
 bool valid_emoji(const emoji& e);
+/// The emoji of a REST path segment, already percent-decoded: "👍" (unicode) or "name:id"
+/// (custom); nullopt when invalid.
+std::optional<emoji> parse_emoji(const std::string& decoded);
 
 /// One user's reaction as Discord describes it.
 struct reaction {
@@ -46,8 +51,9 @@ struct reaction {
 std::string payload_json(const reaction& r, bool added);
 
 /// A custom_dispatch event for reaction `r`: MESSAGE_REACTION_ADD when
-/// `added`, else MESSAGE_REACTION_REMOVE; channel-scoped, reactions intent.
-proto::event reaction_event(const reaction& r, bool added);
+/// `added`, else MESSAGE_REACTION_REMOVE; channel-scoped, reactions intent,
+/// checked by the guild against `check`.
+proto::event reaction_event(const reaction& r, bool added, const feature::permission_check& check);
 
 }  // namespace herald::reactions
 

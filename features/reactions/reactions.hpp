@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The reactions feature as a node starts it: a registry of counter actors by
-// channel id and the partition supervisor that owns them, plus the blocking
-// API a REST handler would call. Owned by whoever starts it (one per node);
-// any non-actor thread may call the API. Invariant: at most one live counter
-// per channel id (the registry plus the key's partition serialise starts).
+// The reactions feature's service: counter actors by channel id (a
+// feature::keyed_service), plus the blocking API tests and tools call. Owned by
+// whoever starts it (the node's feature set, or a test); any non-actor thread may
+// call the API. Invariant: at most one live counter per channel id.
 
 #include <chrono>
 #include <cstdint>
@@ -13,10 +12,10 @@
 #include <caf/actor.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/feature/keyed_service.hpp"
+#include "actors/feature/permission_check.hpp"
 #include "actors/services/services.hpp"
-#include "examples/feature-actor/reactions/reaction_counter.hpp"
-#include "runtime/registry/registry.hpp"
-#include "runtime/supervision/partition_supervisor.hpp"
+#include "features/reactions/reaction_counter.hpp"
 
 namespace herald::reactions {
 
@@ -25,22 +24,15 @@ inline constexpr std::chrono::milliseconds default_timeout{5000};
 
 struct reactions_service {
   explicit reactions_service(dispatch::services_ptr dispatch_services);
-  reactions_service(const reactions_service&) = delete;
-  reactions_service& operator=(const reactions_service&) = delete;
 
   dispatch::services_ptr dispatch;
-  /// channel id → live counter. Must outlive `supervisor` (its start
-  /// function registers here): stop_reactions() before destroying this.
-  registry::id_registry counters{"reaction_counters"};
-  /// Owns every counter; partitions "reactions.<i>", 5 restarts in 5 s each.
-  supervision::partition_supervisor supervisor;
-  /// Shared by every counter: permanent worker, kind reaction_counter.
-  supervision::child_spec_ptr counter_spec;
+  /// channel id → counter; partitions "reactions.<i>", registry "reaction_counters".
+  feature::keyed_service_ptr counters;
 };
 
 using reactions_ptr = std::shared_ptr<reactions_service>;
 
-/// Starts the feature's partition supervisor as a root (blocking up to
+/// Starts the counters' partition supervisor as a root (blocking up to
 /// `timeout`). `dispatch_services` must be started and outlive the feature.
 caf::expected<reactions_ptr> start_reactions(const dispatch::services_ptr& dispatch_services,
                                              std::chrono::milliseconds timeout = default_timeout);
@@ -53,16 +45,19 @@ caf::expected<caf::actor> counter_of(const reactions_ptr& rx, uint64_t channel_i
                                      std::chrono::milliseconds timeout = default_timeout);
 
 /// `user_id` reacts to a message with `e`; returns that emoji's count after
-/// it. Dispatches MESSAGE_REACTION_ADD once (not on a repeat). Errors: see
+/// it. Dispatches MESSAGE_REACTION_ADD once (not on a repeat), checked by the
+/// guild against `check` (default: the system, unchecked). Errors: see
 /// add_atom; sec::request_timeout when no reply came in `timeout`.
 caf::expected<uint64_t> add_reaction(const reactions_ptr& rx, uint64_t channel_id,
                                      uint64_t message_id, uint64_t user_id, const emoji& e,
-                                     std::chrono::milliseconds timeout = default_timeout);
+                                     std::chrono::milliseconds timeout = default_timeout,
+                                     feature::permission_check check = {});
 
 /// Withdraws that reaction; returns the count left. See remove_atom.
 caf::expected<uint64_t> remove_reaction(const reactions_ptr& rx, uint64_t channel_id,
                                         uint64_t message_id, uint64_t user_id, const emoji& e,
-                                        std::chrono::milliseconds timeout = default_timeout);
+                                        std::chrono::milliseconds timeout = default_timeout,
+                                        feature::permission_check check = {});
 
 /// The message's counts per emoji (empty if none or after a counter crash).
 caf::expected<reaction_counts> counts(const reactions_ptr& rx, uint64_t channel_id,

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // The reaction counter: one server actor per channel, counting per message
-// per emoji which users reacted. Started on demand under the feature's
-// partition supervisor (see reactions.hpp), registered by channel id.
+// per emoji which users reacted. Started on demand by the feature's keyed
+// service (see reactions.hpp), registered by channel id.
 // Invariant: its counts are exactly the changes whose dispatch the guild has
 // acknowledged, applied in the order the guild ordered them.
 //
@@ -19,24 +19,29 @@
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/feature/permission_check.hpp"
 #include "actors/services/services.hpp"
-#include "examples/feature-actor/reactions/reaction_events.hpp"
+#include "features/reactions/reaction_events.hpp"
 
 namespace herald::reactions {
 
-/// (add_atom, message_id, user_id, emoji) → uint64_t count of that emoji on
-/// that message. Idempotent: a repeated add replies the same count and
-/// dispatches nothing. A new add publishes MESSAGE_REACTION_ADD and replies
-/// once the guild acked it. Errors: invalid_emoji, unknown_message, and the
-/// guild's publish errors (dispatch::unavailable, timeouts, …).
+/// (add_atom, message_id, user_id, emoji, permission_check) → uint64_t count
+/// of that emoji on that message. Idempotent: a repeated add replies the same
+/// count and dispatches nothing. A new add publishes MESSAGE_REACTION_ADD,
+/// which the guild checks against the permission_check as it orders it, and
+/// replies once the guild acked it. Errors: invalid_emoji, unknown_message,
+/// and the guild's (dispatch::missing_access, missing_permission, …).
 using add_atom = caf::atom_constant<caf::atom("react_add")>;
-/// (remove_atom, message_id, user_id, emoji) → uint64_t count left. Removing
-/// a reaction the user does not hold replies the count and dispatches
-/// nothing; otherwise MESSAGE_REACTION_REMOVE, then the reply. Same errors.
+/// (remove_atom, message_id, user_id, emoji, permission_check) → uint64_t
+/// count left. Removing a reaction the user does not hold replies the count
+/// and dispatches nothing; otherwise MESSAGE_REACTION_REMOVE, then the reply.
 using remove_atom = caf::atom_constant<caf::atom("react_rm")>;
 /// (counts_atom, message_id) → reaction_counts of that message (empty if
 /// none). No state change, never an error.
 using counts_atom = caf::atom_constant<caf::atom("react_cnt")>;
+/// (users_atom, message_id, emoji) → reactors: who reacted with it. No state
+/// change, never an error.
+using users_atom = caf::atom_constant<caf::atom("react_usr")>;
 
 /// One emoji's count on a message.
 struct emoji_count {
@@ -51,15 +56,21 @@ struct reaction_counts {
   uint64_t of(const emoji& e) const;
 };
 
+/// Users who reacted to a message with one emoji, ascending ids.
+struct reactors {
+  std::vector<uint64_t> user_ids_;
+};
+
 /// Kind label of counter actors (herald_actors_alive, messages_handled).
 inline constexpr const char* counter_kind = "reaction_counter";
 
-/// Spawns the counter of `channel_id` (not registered: the start function in
-/// reactions.cpp registers it). It publishes through `svc`'s guilds and reads
-/// messages from `svc`'s store, so `svc` must be started.
+/// Spawns the counter of `channel_id` (not registered: the keyed service
+/// registers it). It publishes through `svc`'s guilds and reads messages
+/// from `svc`'s store, so `svc` must be started.
 caf::expected<caf::actor> spawn_reaction_counter(caf::actor_system& sys, dispatch::services_ptr svc,
                                                  uint64_t channel_id);
 
 }  // namespace herald::reactions
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::reactions::reaction_counts)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::reactions::reactors)

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "examples/feature-actor/reactions/reaction_events.hpp"
+#include "features/reactions/reaction_events.hpp"
 
 #include <nlohmann/json.hpp>
+
+#include "actors/domain/snowflake.hpp"
 
 namespace herald::reactions {
 
@@ -14,6 +16,24 @@ std::string key_of(const emoji& e) {
 
 bool valid_emoji(const emoji& e) {
   return !e.name_.empty() && e.name_.size() <= max_emoji_name;
+}
+
+std::optional<emoji> parse_emoji(const std::string& decoded) {
+  emoji e;
+  e.name_ = decoded;
+  auto colon = decoded.rfind(':');
+  if (colon != std::string::npos) {
+    auto id = domain::parse_snowflake(decoded.substr(colon + 1));
+    if (!id) {
+      return std::nullopt;
+    }
+    e.id_ = *id;
+    e.name_ = decoded.substr(0, colon);
+  }
+  if (!valid_emoji(e)) {
+    return std::nullopt;
+  }
+  return e;
 }
 
 std::string payload_json(const reaction& r, bool added) {
@@ -37,7 +57,7 @@ std::string payload_json(const reaction& r, bool added) {
   return d.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-proto::event reaction_event(const reaction& r, bool added) {
+proto::event reaction_event(const reaction& r, bool added, const feature::permission_check& check) {
   proto::event ev;
   ev.set_guild_id(r.guild_id_);
   auto* custom = ev.mutable_custom();
@@ -45,6 +65,7 @@ proto::event reaction_event(const reaction& r, bool added) {
   custom->set_channel_id(r.channel_id_);
   custom->set_payload_json(payload_json(r, added));
   custom->set_intents(guild_message_reactions_intent);
+  check.apply_to(*custom);
   return ev;
 }
 

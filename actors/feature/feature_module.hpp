@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The feature module contract: what a product feature (features/<name>/) declares so a node
+// can run it without any edit to the core. A feature has a name (the entry of
+// `features.enabled`), keyed services (actors started on demand under their own partition
+// supervisors, see keyed_service.hpp), REST routes (mounted with the core routes' auth, rate
+// limit, offload and error shapes, see actors/rest/route_kit.hpp), the dispatch events it
+// emits with their intents (published through the guild, ordered and permission-checked: see
+// ordered_publisher.hpp and proto custom_dispatch) and the core events it observes.
+// Modules are plain values built once at start-up; `build` runs on the node's start thread.
+// Invariant: a disabled feature builds nothing, starts nothing and mounts nothing.
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "actors/feature/keyed_service.hpp"
+#include "actors/outbound/intents.hpp"
+#include "actors/rest/route_kit.hpp"
+#include "actors/services/services.hpp"
+#include "runtime/config/config.hpp"
+
+namespace herald::feature {
+
+/// A dispatch event the feature publishes (custom_dispatch `name`) and the intents that gate
+/// its delivery: sessions holding none of them never receive it.
+struct emitted_event {
+  std::string name;  ///< [A-Z0-9_]{1,64}, e.g. "MESSAGE_REACTION_ADD"
+  session::intents intents = 0;
+};
+
+/// A REST route, mounted under /api/v9 and /api/v10 like the core's.
+struct route {
+  std::string method;  ///< "GET", "PUT", …
+  std::string path;    ///< a pattern below /api/vN, e.g. "/channels/{channel_id}/pins"
+  rest::work_fn work;  ///< runs in a short-lived CAF actor after auth and the rate limit
+  bool needs_auth = true;
+};
+
+/// What a feature gets to build itself. The dispatch services are started and outlive it.
+struct feature_context {
+  dispatch::services_ptr svc;
+  /// The node's config (null in tests that build a feature alone).
+  const config::config* cfg = nullptr;
+};
+
+/// What `build` returns: the platform starts `services` in order before mounting `routes`,
+/// and stops them in reverse order after the front door stopped, before the dispatch core.
+struct feature_instance {
+  std::vector<keyed_service_ptr> services;
+  std::vector<route> routes;
+};
+
+struct feature_module {
+  /// [a-z0-9_]{1,32}: its entry in features.enabled and its metrics label.
+  std::string name;
+  /// One line for logs and docs.
+  std::string summary;
+  std::vector<emitted_event> emits;
+  /// Core dispatch events the feature observes (e.g. "MESSAGE_DELETE"). Declared only: their
+  /// delivery to features is the next part of issue #14.
+  std::vector<std::string> observes;
+  /// Builds the feature's services (not started) and routes; an error stops the node's start.
+  std::function<caf::expected<feature_instance>(const feature_context&)> build;
+};
+
+/// The names of `modules`, in order.
+std::vector<std::string> names_of(const std::vector<feature_module>& modules);
+
+/// Why `m` breaks the contract (a bad name, emitted event or route), or "" when it keeps it.
+std::string contract_violation(const feature_module& m);
+
+}  // namespace herald::feature

@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/feature/feature_set.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "runtime/log/log.hpp"
+#include "runtime/metrics/metrics.hpp"
+
+namespace herald::feature {
+
+namespace {
+
+const feature_module* find(const std::vector<feature_module>& available, const std::string& name) {
+  auto it = std::find_if(available.begin(), available.end(),
+                         [&](const feature_module& m) { return m.name == name; });
+  return it == available.end() ? nullptr : &*it;
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) {
+    out += (out.empty() ? "" : ", ") + n;
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+std::variant<std::unique_ptr<feature_set>, std::string> feature_set::start(
+    const std::vector<feature_module>& available, const std::vector<std::string>& enabled,
+    const feature_context& ctx, std::chrono::milliseconds timeout) {
+  std::unique_ptr<feature_set> set{new feature_set};
+  auto fail = [&set, timeout](std::string why) {
+    set->stop(timeout);
+    return std::variant<std::unique_ptr<feature_set>, std::string>{std::move(why)};
+  };
+  for (size_t i = 0; i < enabled.size(); ++i) {
+    const auto& name = enabled[i];
+    const auto* module = find(available, name);
+    if (module == nullptr) {
+      return fail("features.enabled: unknown feature \"" + name +
+                  "\" (this build has: " + joined(names_of(available)) + ")");
+    }
+    if (std::find(enabled.begin(), enabled.begin() + static_cast<std::ptrdiff_t>(i), name) !=
+        enabled.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return fail("features.enabled: \"" + name + "\" is listed twice");
+    }
+    if (auto why = contract_violation(*module); !why.empty()) {
+      return fail(why);
+    }
+    auto built = module->build(ctx);
+    if (!built) {
+      return fail("feature " + name + ": build failed: " + caf::to_string(built.error()));
+    }
+    set->running_.push_back(running{*module, std::move(*built)});
+    for (const auto& svc : set->running_.back().instance.services) {
+      if (auto err = svc->start(ctx.svc->system, timeout)) {
+        return fail("feature " + name + ": service " + svc->name() +
+                    " failed to start: " + caf::to_string(err));
+      }
+    }
+    metrics::registry::global()
+        .get_gauge("herald_feature_enabled", "Features this node runs (1 per enabled feature)",
+                   {{"feature", name}})
+        .set(1);
+    log::get("feature")->info("feature {} enabled: {} ({} services, {} routes)", name,
+                              module->summary, set->running_.back().instance.services.size(),
+                              set->running_.back().instance.routes.size());
+  }
+  return std::variant<std::unique_ptr<feature_set>, std::string>{std::move(set)};
+}
+
+feature_set::~feature_set() = default;
+
+void feature_set::mount(net::http_server& server,
+                        const std::shared_ptr<rest::rest_context>& ctx) const {
+  for (const auto& r : running_) {
+    for (const auto& rt : r.instance.routes) {
+      rest::mount(server, ctx, rt.method, rt.path, rt.needs_auth, rt.work);
+    }
+  }
+}
+
+void feature_set::stop(std::chrono::milliseconds timeout) {
+  if (stopped_) {
+    return;
+  }
+  stopped_ = true;
+  for (auto r = running_.rbegin(); r != running_.rend(); ++r) {
+    auto& services = r->instance.services;
+    for (auto s = services.rbegin(); s != services.rend(); ++s) {
+      (*s)->stop(timeout);
+    }
+  }
+}
+
+std::vector<std::string> feature_set::names() const {
+  std::vector<std::string> out;
+  for (const auto& r : running_) {
+    out.push_back(r.module.name);
+  }
+  return out;
+}
+
+}  // namespace herald::feature
