@@ -190,6 +190,10 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
       *config::parse_duration(st.cfg.get_string("identity.token_max_age")));
   dispatch::dispatch_config dc;
   dc.resume_gateway_url = st.cfg.get_string("gateway.public_url");
+  dc.writer.max_batches = static_cast<size_t>(st.cfg.get_int("store.writer_max_batches"));
+  dc.writer.max_wait = std::chrono::microseconds{st.cfg.get_int("store.writer_max_wait_us")};
+  dc.writer.queue_batches = static_cast<size_t>(st.cfg.get_int("store.writer_queue_batches"));
+  dc.writer.queue_bytes = static_cast<size_t>(st.cfg.get_int("store.writer_queue_bytes"));
   auto svc = dispatch::start_services(sys, dc, st.store);
   if (!svc) {
     return "dispatch services failed to start: " + caf::to_string(svc.error());

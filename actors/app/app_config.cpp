@@ -132,6 +132,23 @@ void register_config_keys(config::schema& s, const std::vector<std::string>& fea
          "services start and its REST routes are mounted; a feature not listed starts nothing "
          "and mounts nothing. Each entry must be a feature this build links (`reactions`).",
          "`[]`", config::fixed(config::string_list{}), config::each_one_of(feature_names, false)});
+  s.add({"store.writer_max_batches", value_type::integer,
+         "Most guild batches the store writer commits in one transaction (group commit: one "
+         "fsync for all of them under store.sync=full).",
+         "`4096`", config::fixed(int64_t{4096}), config::int_range(1, 1000000)});
+  s.add({"store.writer_max_wait_us", value_type::integer,
+         "How long the store writer waits for more batches before a commit that is not full. "
+         "`0`: commit at once whatever queued while the previous commit ran (no added latency).",
+         "`0`", config::fixed(int64_t{0}), config::int_range(0, 1000000)});
+  s.add({"store.writer_queue_batches", value_type::integer,
+         "Most batches queued in the store writer or being committed; beyond it publishes get a "
+         "retryable busy error (REST 503 + Retry-After).",
+         "`65536`", config::fixed(int64_t{65536}), config::int_range(1, 100000000)});
+  s.add({"store.writer_queue_bytes", value_type::integer,
+         "Most bytes (approximate: ops and their text) queued in the store writer or being "
+         "committed; beyond it publishes get a retryable busy error (REST 503 + Retry-After).",
+         "`268435456`", config::fixed(int64_t{268435456}),
+         config::int_range(1024, int64_t{1} << 40)});
 }
 
 net::tls_options tls_options(const config::config& cfg) {

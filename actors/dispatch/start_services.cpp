@@ -98,6 +98,9 @@ void stop_services(const services_ptr& svc, std::chrono::milliseconds timeout) {
       supervision::stop_supervisor(svc->system, owner, timeout);
     }
   }
+  // Guilds are gone: commit what they handed to the writer (their producers' answers go to
+  // actors that no longer run, which is what a stop means), then refuse further writes.
+  svc->writer->stop();
 }
 
 }  // namespace herald::dispatch

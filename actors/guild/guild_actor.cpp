@@ -2,6 +2,10 @@
 #include "actors/guild/guild_actor.hpp"
 
 #include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -23,6 +27,14 @@ namespace herald::guild {
 namespace {
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
+/// (committed_atom, error text): the store writer's answer for this guild's batch in flight
+/// (empty text: committed). Sent by the writer thread (anon_send) or by the actor itself for a
+/// batch without writes.
+using committed_atom = caf::atom_constant<caf::atom("committed")>;
+/// Sent to itself by a new incarnation: dispatch what the predecessor could not (inherited_).
+using inherited_atom = caf::atom_constant<caf::atom("inherited")>;
+/// Pause before handing a staged batch to the writer again after it refused it (queue full).
+constexpr std::chrono::milliseconds writer_busy_retry{2};
 
 struct relay_entry {
   caf::actor relay;
@@ -37,14 +49,56 @@ struct pending_event {
   caf::response_promise promise;
 };
 
+/// What the guild and the writer's completion share about the batch in flight, so that a batch
+/// whose guild incarnation dies before the writer's answer is still dispatched exactly once: by
+/// the successor (services::handoff), if and only if it committed. Guarded by `mutex`; the
+/// guild thread and the writer thread each take it once.
+struct flight_record {
+  std::mutex mutex;
+  std::optional<bool> committed;  // the writer's answer, once it ran
+  bool orphaned = false;          // the incarnation died first; `events` holds its dispatches
+  std::vector<relay::dispatch_event_ptr> events;
+};
+
+/// The handoff item (services::guild_handoff): committed dispatches, in guild order.
+using orphaned_events = std::vector<relay::dispatch_event_ptr>;
+
+void hand_off(dispatch::services& svc, uint64_t guild_id,
+              std::vector<relay::dispatch_event_ptr> events) {
+  if (!events.empty()) {
+    svc.handoff.put(guild_id, std::make_shared<orphaned_events>(std::move(events)));
+  }
+}
+
 struct guild_actor_state {
   dispatch::services_ptr svc_;
   std::optional<domain::guild_state> state_;
   std::optional<view_classes> views_;
   std::vector<relay_entry> relays_;
   uint64_t order_ = 0;  // last guild order handed out
+  // Group commit through services::writer, at most one batch in flight (so guild order is commit
+  // order): events are applied to memory and staged (pending_, writes in batch_); a flush hands
+  // the staged batch to the writer (in_flight_); staging goes on meanwhile; the writer's answer
+  // (committed_atom) dispatches and acknowledges in_flight_, then the next staged batch goes.
   store::write_batch batch_;
-  std::vector<pending_event> pending_;  // in guild order; writes in batch_
+  std::vector<pending_event> pending_;    // staged, in guild order; writes in batch_
+  std::vector<pending_event> in_flight_;  // with the writer, in guild order
+  bool committing_ = false;               // a batch (maybe without writes) awaits its answer
+  std::shared_ptr<flight_record>
+      flight_;  // of the batch with the writer (null: none, or no writes)
+  // Dispatches a predecessor could not send (it died with them in flight; they committed):
+  // sent first, once the surviving relays are bound again.
+  std::vector<relay::dispatch_event_ptr> inherited_;
+  bool retry_armed_ = false;  // a flush after a busy writer is scheduled
+  // Messages that must see a settled guild (members, register, subscribe: memory == committed
+  // == dispatched) and every message after them, in arrival order: they wait here while staged
+  // or in-flight events exist, and run once those are committed and dispatched.
+  struct held_message {
+    bool needs_settled;
+    caf::response_promise promise;
+    std::function<void(caf::response_promise&)> run;
+  };
+  std::deque<held_message> held_;
   // GUILD_CREATE cache: rebuilt after any state change.
   std::optional<encoding::guild_create_encoder> guild_create_;
   std::unordered_map<uint32_t, std::string> channels_by_class_;
@@ -55,6 +109,39 @@ struct guild_actor_state {
     for (auto& p : pending_) {
       p.promise.deliver(dispatch::make_error(dispatch::dispatch_errc::unavailable,
                                              "guild stopped before commit"));
+    }
+    // The writer still commits (or fails) the batch in flight; its answer finds no actor. The
+    // next incarnation loads only after that (writer->wait_idle in spawn_guild) and dispatches
+    // the events if they committed (flight_record, services::handoff): once, never twice.
+    if (flight_ && !in_flight_.empty()) {
+      std::vector<relay::dispatch_event_ptr> events;
+      for (auto& p : in_flight_) {
+        if (p.prepared.dispatch) {
+          events.push_back(p.prepared.dispatch);
+        }
+      }
+      std::lock_guard<std::mutex> guard{flight_->mutex};
+      if (flight_->committed.has_value()) {
+        if (*flight_->committed) {
+          hand_off(*svc_, state_->id(), std::move(events));
+        }
+      } else {
+        flight_->orphaned = true;
+        flight_->events = std::move(events);
+      }
+    }
+    for (auto& p : in_flight_) {
+      p.promise.deliver(dispatch::make_error(
+          dispatch::dispatch_errc::unavailable,
+          "guild stopped while its commit was in flight: if the commit succeeded the event is "
+          "stored and the restarted guild dispatches it"));
+    }
+    for (auto& h : held_) {
+      if (!h.promise.pending()) {
+        continue;  // a plain send (register) expects no answer
+      }
+      h.promise.deliver(dispatch::make_error(dispatch::dispatch_errc::unavailable,
+                                             "guild stopped before handling the request"));
     }
   }
   static inline const char* name = "guild";
@@ -67,6 +154,13 @@ metrics::histogram& commit_batch_histogram() {
       "herald_guild_commit_batch_events", "Events per guild group commit", {},
       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
   return h;
+}
+
+metrics::counter& busy_counter() {
+  static auto& c = metrics::registry::global().get_counter(
+      "herald_guild_busy_total",
+      "Publishes refused with a retryable busy error because the store writer's queue is full");
+  return c;
 }
 
 metrics::counter& handled() {
@@ -129,13 +223,23 @@ caf::intrusive_ptr<relay::view_update> make_view_update(guild_actor_state& st, v
 
 void flush(guild_actor* self);
 
-// Validates and applies one event, staging it for the next group commit.
-caf::result<publish_ack> stage(guild_actor* self, const proto::event& event) {
+// Validates and applies one event, staging it for the next group commit; answers `promise`
+// when it is committed and dispatched, or with its error.
+void stage(guild_actor* self, const proto::event& event, caf::response_promise& promise) {
   auto& st = self->state;
+  // Admission control: an event applied to memory cannot be taken back, so a full writer queue
+  // refuses new events before they change anything.
+  if (!st.svc_->writer->has_room()) {
+    busy_counter().inc();
+    promise.deliver(dispatch::make_error(dispatch::dispatch_errc::unavailable,
+                                         "busy: the store writer's queue is full"));
+    return;
+  }
   auto slot_of = [&st](uint64_t channel_id) { return st.views_->slot_of(channel_id); };
   auto prepared = prepare_event(*st.state_, *st.svc_->store, event, slot_of, st.batch_, now_ms());
   if (!prepared) {
-    return prepared.error();
+    promise.deliver(prepared.error());
+    return;
   }
   pending_event pending;
   pending.prepared = std::move(*prepared);
@@ -150,18 +254,16 @@ caf::result<publish_ack> stage(guild_actor* self, const proto::event& event) {
   if (pending.prepared.dispatch) {
     pending.prepared.dispatch->guild_order = pending.order;
   }
-  pending.promise = self->make_response_promise();
-  auto promise = pending.promise;
+  pending.promise = promise;
   bool first = st.pending_.empty();
   st.pending_.push_back(std::move(pending));
-  if (first) {
+  if (first && !st.committing_) {
     // Everything already in the mailbox joins this commit.
     self->send(self, flush_atom::value);
   }
   if (st.pending_.size() >= st.svc_->config.max_commit_batch) {
     flush(self);  // bounded batches keep commit latency bounded under load
   }
-  return caf::delegated<publish_ack>{};
 }
 
 // Sends the events gathered so far, in order: one message per partition for
@@ -202,43 +304,152 @@ void dispatch_pending(guild_actor* self, pending_event& p,
   }
 }
 
-// Commits the batch, then dispatches every staged event in order (consecutive
-// dispatches as one batch per partition) and acknowledges them. On a store failure every producer
-// gets persist_failed and the actor exits so that its supervisor reloads the committed state.
+void on_committed(guild_actor* self, const std::string& failure);
+
+// Hands the staged batch to the writer unless one is in flight (at most one per guild: guild
+// order is commit order). The writer answers with committed_atom from its thread.
 void flush(guild_actor* self) {
   auto& st = self->state;
-  if (st.pending_.empty()) {
+  if (st.committing_ || st.pending_.empty()) {
     return;
   }
-  commit_batch_histogram().observe(static_cast<double>(st.pending_.size()));
-  auto committed = st.batch_.empty() ? store::result<void>{} : st.svc_->store->apply(st.batch_);
-  st.batch_.clear();
-  auto pending = std::move(st.pending_);
+  const auto events = st.pending_.size();
+  if (st.batch_.empty()) {
+    // Nothing to write (e.g. a refused change applied nothing durable): answer in order, through
+    // the mailbox like the writer would.
+    st.in_flight_ = std::move(st.pending_);
+    st.pending_.clear();
+    st.committing_ = true;
+    self->send(self, committed_atom::value, std::string{});
+    return;
+  }
+  auto me = caf::actor_cast<caf::actor>(self);
+  auto record = std::make_shared<flight_record>();
+  auto submitted = st.svc_->writer->submit(
+      st.state_->id(), std::move(st.batch_), events,
+      [me, record, svc = st.svc_.get(), guild_id = st.state_->id()](const store::result<void>& r) {
+        {
+          std::lock_guard<std::mutex> guard{record->mutex};
+          record->committed = r.ok();
+          if (record->orphaned && r.ok()) {
+            hand_off(*svc, guild_id, std::move(record->events));
+          }
+        }
+        caf::anon_send(me, committed_atom::value, r ? std::string{} : r.error().message_);
+      });
+  if (!submitted) {
+    if (submitted.error().code_ == store::store_errc::busy) {
+      // The queue filled between admission and now: keep everything staged and try again soon
+      // (new publishes are refused meanwhile, so this wait is bounded by the writer's progress).
+      if (!st.retry_armed_) {
+        st.retry_armed_ = true;
+        self->delayed_send(self, writer_busy_retry, flush_atom::value);
+      }
+      return;
+    }
+    // The writer is stopped: nothing staged can be made durable.
+    st.in_flight_ = std::move(st.pending_);
+    st.pending_.clear();
+    st.committing_ = true;
+    on_committed(self, submitted.error().message_);
+    return;
+  }
+  st.batch_ = store::write_batch{};
+  st.in_flight_ = std::move(st.pending_);
   st.pending_.clear();
-  if (!committed) {
-    auto err =
-        dispatch::make_error(dispatch::dispatch_errc::persist_failed, committed.error().message_);
+  st.committing_ = true;
+  st.flight_ = std::move(record);
+  commit_batch_histogram().observe(static_cast<double>(events));
+}
+
+void run_held(guild_actor* self);
+
+// The writer's answer for in_flight_: dispatches every event of it in order (consecutive
+// dispatches as one batch per partition) and acknowledges them. On a store failure every
+// producer (in flight and staged) gets persist_failed and the actor exits so that its supervisor
+// reloads the committed state.
+void on_committed(guild_actor* self, const std::string& failure) {
+  auto& st = self->state;
+  st.committing_ = false;
+  st.flight_.reset();
+  auto done = std::move(st.in_flight_);
+  st.in_flight_.clear();
+  if (!failure.empty()) {
+    auto err = dispatch::make_error(dispatch::dispatch_errc::persist_failed, failure);
     // Unregister before answering, or a producer retrying at once finds this
     // dying incarnation and gets request_receiver_down instead of a new one.
     st.svc_->guilds.unregister(st.state_->id(), caf::actor_cast<caf::actor>(self));
-    for (auto& p : pending) {
+    for (auto& p : done) {
       p.promise.deliver(err);
     }
+    // Staged events sit on top of the failed ones in memory: they cannot commit either.
+    for (auto& p : st.pending_) {
+      p.promise.deliver(err);
+    }
+    st.pending_.clear();
+    st.batch_.clear();
     spdlog::error("guild {}: commit failed, restarting from the store: {}", st.state_->id(),
                   dispatch::describe(err));
     self->quit(err);
     return;
   }
   std::vector<relay::dispatch_event_ptr> events;
-  for (auto& p : pending) {
+  for (auto& p : done) {
     dispatch_pending(self, p, events);
   }
   send_events(self, events);
   // Acknowledged once every event is on its way to the partitions.
-  for (auto& p : pending) {
+  for (auto& p : done) {
     p.promise.deliver(publish_ack{p.order, std::move(p.prepared.reply_json)});
   }
-  published_counter().inc(pending.size());
+  published_counter().inc(done.size());
+  flush(self);  // what was staged meanwhile goes next
+  run_held(self);
+}
+
+// Whether memory, store and dispatch agree: nothing staged, nothing in flight.
+bool settled(const guild_actor_state& st) {
+  return st.pending_.empty() && !st.committing_;
+}
+
+// Runs held messages in arrival order until one needs a settled guild that is not settled yet.
+void run_held(guild_actor* self) {
+  auto& st = self->state;
+  while (!st.held_.empty()) {
+    auto& next = st.held_.front();
+    if (next.needs_settled && !settled(st)) {
+      flush(self);
+      return;
+    }
+    auto h = std::move(next);
+    st.held_.pop_front();
+    h.run(h.promise);
+  }
+}
+
+// Whether a message must wait in held_: something before it waits, or it needs a settled guild
+// that is not settled yet.
+bool must_hold(const guild_actor_state& st, bool needs_settled) {
+  return !st.held_.empty() || (needs_settled && !settled(st));
+}
+
+void hold(guild_actor* self, bool needs_settled, caf::response_promise promise,
+          std::function<void(caf::response_promise&)> run) {
+  self->state.held_.push_back({needs_settled, std::move(promise), std::move(run)});
+  flush(self);
+}
+
+// Runs `run` now, or holds it (with every later message) until the guild is settled. With
+// `answers` false (a plain send that expects no reply, e.g. register) no promise is made and
+// `run` gets an empty one it must not use.
+template <class F>
+void run_settled(guild_actor* self, bool answers, F run) {
+  auto promise = answers ? self->make_response_promise() : caf::response_promise{};
+  if (must_hold(self->state, true)) {
+    hold(self, true, std::move(promise), std::move(run));
+  } else {
+    run(promise);
+  }
 }
 
 void add_relay(guild_actor* self, caf::actor relay, std::vector<caf::actor> partitions) {
@@ -256,8 +467,8 @@ void add_relay(guild_actor* self, caf::actor relay, std::vector<caf::actor> part
   st.relays_.push_back({std::move(relay), std::move(partitions)});
 }
 
-caf::result<caf::ok_atom> subscribe(guild_actor* self, session::session_output_ptr output,
-                                    caf::actor partition) {
+caf::expected<caf::ok_atom> subscribe(guild_actor* self, session::session_output_ptr output,
+                                      caf::actor partition) {
   auto& st = self->state;
   const auto user = output->user_id();
   auto member = st.state_->members().find(user);
@@ -291,28 +502,51 @@ caf::behavior guild_behavior(guild_actor* self) {
   return {
       [self](publish_atom, const proto::event& event) {
         handled().inc();
-        return stage(self, event);
+        auto promise = self->make_response_promise();
+        if (must_hold(self->state, false)) {
+          // Rare (a request waits for a settled guild): only then is the event copied.
+          hold(self, false, std::move(promise),
+               [self, event](caf::response_promise& p) { stage(self, event, p); });
+        } else {
+          stage(self, event, promise);
+        }
+        return caf::delegated<publish_ack>{};
       },
       [self](flush_atom) {
         handled().inc();
+        self->state.retry_armed_ = false;
         flush(self);
       },
-      // Every other request first commits what is staged, so that snapshots
-      // (sizes, views, GUILD_CREATE) never show uncommitted state.
+      [self](inherited_atom) {
+        handled().inc();
+        send_events(self, self->state.inherited_);
+      },
+      [self](committed_atom, const std::string& failure) {
+        handled().inc();
+        on_committed(self, failure);
+      },
+      // Every other request sees only committed (and dispatched) state, so that snapshots
+      // (sizes, views, GUILD_CREATE) never show uncommitted changes: it waits for the staged
+      // and in-flight events (run_settled).
       [self](relay::members_atom) {
         handled().inc();
-        flush(self);
-        return static_cast<uint64_t>(self->state.state_->member_count());
+        run_settled(self, true, [self](caf::response_promise& p) {
+          p.deliver(static_cast<uint64_t>(self->state.state_->member_count()));
+        });
+        return caf::delegated<uint64_t>{};
       },
       [self](relay::register_atom, caf::actor relay, std::vector<caf::actor> partitions) {
         handled().inc();
-        flush(self);
-        add_relay(self, std::move(relay), std::move(partitions));
+        run_settled(self, false, [self, relay, partitions](caf::response_promise&) {
+          add_relay(self, relay, partitions);
+        });
       },
       [self](relay::subscribe_atom, session::session_output_ptr output, caf::actor partition) {
         handled().inc();
-        flush(self);
-        return subscribe(self, std::move(output), std::move(partition));
+        run_settled(self, true, [self, output, partition](caf::response_promise& p) {
+          p.deliver(subscribe(self, output, partition));
+        });
+        return caf::delegated<caf::ok_atom>{};
       },
   };
 }
@@ -337,6 +571,10 @@ void rebind_surviving_relays(guild_actor* self) {
 }  // namespace
 
 caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_t guild_id) {
+  // A previous incarnation may have died with a batch in flight: load what it left only once
+  // the writer has settled that batch (committed or failed), or the new state would miss
+  // events that are then stored, and a later commit could reorder them.
+  svc->writer->wait_idle(guild_id);
   auto loaded = svc->store->load_guild(guild_id);
   if (!loaded) {
     return dispatch::from_store_error(
@@ -344,12 +582,23 @@ caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_
         dispatch::make_error(dispatch::dispatch_errc::unknown_guild, std::to_string(guild_id)));
   }
   auto state = std::make_shared<domain::guild_state>(std::move(loaded.value()));
-  return svc->system.spawn([svc, state](guild_actor* self) -> caf::behavior {
+  auto inherited = std::make_shared<std::vector<relay::dispatch_event_ptr>>();
+  for (auto& item : svc->handoff.take(guild_id)) {
+    auto& events = *std::static_pointer_cast<orphaned_events>(item);
+    inherited->insert(inherited->end(), events.begin(), events.end());
+  }
+  return svc->system.spawn([svc, state, inherited](guild_actor* self) -> caf::behavior {
     auto& st = self->state;
     st.svc_ = svc;
     st.state_.emplace(std::move(*state));
     st.views_.emplace(*st.state_);
     rebind_surviving_relays(self);
+    if (!inherited->empty()) {
+      // After the awaited relay answers (await holds every other message back), before any
+      // publish: the predecessor's committed events keep their place in guild order.
+      st.inherited_ = std::move(*inherited);
+      self->send(self, inherited_atom::value);
+    }
     return guild_behavior(self);
   });
 }

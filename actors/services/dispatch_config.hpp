@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// Tunables of the dispatch core, with their defaults. None is a config key yet:
-// heraldd sets only resume_gateway_url (from gateway.public_url) and keeps the
-// other defaults; tests and benchmarks set them directly. Invariant: a config
-// is immutable once the dispatch services are started.
+// Tunables of the dispatch core, with their defaults. heraldd sets resume_gateway_url (from
+// gateway.public_url) and the writer (store.writer_*) and keeps the other defaults; tests and
+// benchmarks set them directly. Invariant: a config is immutable once the dispatch services are
+// started.
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 
 #include "actors/outbound/outbound_limits.hpp"
+#include "actors/store/writer_options.hpp"
 
 namespace herald::dispatch {
 
@@ -31,6 +32,8 @@ struct dispatch_config {
   /// Most events a guild actor persists in one store transaction
   /// (group commit of whatever is queued in its mailbox). Default 256.
   uint32_t max_commit_batch = 256;
+  /// The store writer's group commit and queue bounds (heraldd: the store.writer_* keys).
+  store::writer_options writer;
   /// Timeout of internal requests (guild start, subscribe). Default 5 s.
   std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};
   /// `resume_gateway_url` sent in READY (the gateway's public URL).

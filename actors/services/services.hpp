@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -17,6 +18,7 @@
 
 #include "actors/services/dispatch_config.hpp"
 #include "actors/store/store.hpp"
+#include "actors/store/store_writer.hpp"
 #include "runtime/registry/groups.hpp"
 #include "runtime/registry/registry.hpp"
 #include "runtime/supervision/partition_supervisor.hpp"
@@ -40,6 +42,22 @@ private:
   std::unordered_map<uint64_t, std::shared_ptr<entry>> entries_;
 };
 
+/// Hand-off from a guild incarnation that died with a batch in flight to its successor: what
+/// the dying one could not dispatch although the store committed it. Type-erased (services know
+/// no relay types; guild_actor.cpp owns the item type). Thread-safe.
+class guild_handoff {
+public:
+  using item = std::shared_ptr<void>;
+  /// Appends (several incarnations may die in a row before one takes them).
+  void put(uint64_t guild_id, item x);
+  /// Everything put for the guild, oldest first, and forgets it.
+  std::vector<item> take(uint64_t guild_id);
+
+private:
+  std::mutex mutex_;
+  std::unordered_map<uint64_t, std::vector<item>> items_;
+};
+
 struct services {
   services(caf::actor_system& sys, dispatch_config cfg, std::shared_ptr<store::store> st);
   services(const services&) = delete;
@@ -49,6 +67,13 @@ struct services {
   const dispatch_config config;
   /// Thread-safe (see store.hpp); guild actors write, sessions read.
   std::shared_ptr<store::store> store;
+  /// Committed but undispatched events of dead guild incarnations (declared before writer: the
+  /// writer's last completions may still put here while it drains in ~services).
+  guild_handoff handoff;
+  /// Group commit of every guild's writes, on its own thread (store_writer.hpp). Guild actors
+  /// submit their batches here and never call store->apply themselves. Stopped (drained) by
+  /// stop_services after the guilds, and by its destructor.
+  std::shared_ptr<store::store_writer> writer;
   /// guild id → guild actor (registered by the guild's start function).
   registry::id_registry guilds{"guilds"};
   /// guild id → this node's relay of that guild.

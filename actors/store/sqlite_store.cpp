@@ -26,6 +26,7 @@ using detail::statement;
 struct store_metrics {
   metrics::counter& batches_;
   metrics::counter& ops_;
+  metrics::counter& commits_;
   metrics::histogram& commit_seconds_;
 
   static store_metrics& get() {
@@ -34,7 +35,10 @@ struct store_metrics {
     static store_metrics m{
         reg.get_counter("herald_store_batches_total", "Write batches committed", l),
         reg.get_counter("herald_store_ops_total", "Write ops committed", l),
-        reg.get_histogram("herald_store_commit_seconds", "Time to apply and commit one write batch",
+        reg.get_counter("herald_store_commits_total",
+                        "Write transactions committed (a group commit of many batches is one)", l),
+        reg.get_histogram("herald_store_commit_seconds",
+                          "Time to apply and commit one write transaction (one batch, or a group)",
                           l)};
     return m;
   }
@@ -200,9 +204,88 @@ result<void> sqlite_store::apply(const write_batch& batch) {
   }
   m.batches_.inc();
   m.ops_.inc(batch.size());
+  m.commits_.inc();
   m.commit_seconds_.observe(
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   return {};
+}
+
+std::vector<result<void>> sqlite_store::apply_group(
+    const std::vector<const write_batch*>& batches) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::vector<result<void>> results(batches.size());
+  if (batches.empty()) {
+    return results;
+  }
+  auto& m = store_metrics::get();
+  const auto started = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& s = *impl_;
+  // Fails every batch that has not failed on its own (nothing of them is written).
+  auto fail_rest = [&](const store_error& error) {
+    for (auto& r : results) {
+      if (r) {
+        r = error;
+        store_metrics::count_error(error);
+      }
+    }
+    return std::move(results);
+  };
+  if (auto r = s.begin_.start().run("begin"); !r) {
+    return fail_rest(r.error());
+  }
+  std::size_t ops = 0;
+  std::size_t applied = 0;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const write_batch& batch = *batches[i];
+    if (batch.empty()) {
+      continue;
+    }
+    if (auto r = s.savepoint_.start().run("savepoint"); !r) {
+      (void)s.rollback_.start().run("rollback");
+      return fail_rest(r.error());
+    }
+    result<void> failed;
+    for (const auto& op : batch.ops()) {
+      if (failed = s.run(op); !failed) {
+        break;
+      }
+    }
+    if (failed) {
+      if (auto r = s.release_.start().run("release"); !r) {
+        (void)s.rollback_.start().run("rollback");
+        return fail_rest(r.error());
+      }
+      ops += batch.size();
+      ++applied;
+      continue;
+    }
+    // Some errors (I/O, disk full) make SQLite roll back the whole transaction itself: then
+    // nothing of the earlier batches survives either.
+    if (sqlite3_get_autocommit(s.db_) != 0) {
+      results[i] = counted(failed);
+      return fail_rest(failed.error());
+    }
+    results[i] = counted(failed);
+    auto undone = s.rollback_to_.start().run("rollback to savepoint");
+    if (undone) {
+      undone = s.release_.start().run("release");
+    }
+    if (!undone) {
+      (void)s.rollback_.start().run("rollback");
+      return fail_rest(undone.error());
+    }
+  }
+  if (auto r = s.commit_.start().run("commit"); !r) {
+    (void)s.rollback_.start().run("rollback");
+    return fail_rest(r.error());
+  }
+  m.batches_.inc(applied);
+  m.ops_.inc(ops);
+  m.commits_.inc();
+  m.commit_seconds_.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  return results;
 }
 
 result<std::vector<snowflake>> sqlite_store::list_guild_ids() {

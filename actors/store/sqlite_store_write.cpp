@@ -35,6 +35,9 @@ result<void> sqlite_store::impl::prepare_all() {
       {&begin_, "BEGIN IMMEDIATE"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
+      {&savepoint_, "SAVEPOINT batch"},
+      {&release_, "RELEASE batch"},
+      {&rollback_to_, "ROLLBACK TO batch"},
       {&upsert_user_,
        "INSERT INTO users(id, username, bot) VALUES(?1, ?2, ?3) "
        "ON CONFLICT(id) DO UPDATE SET username = excluded.username, "

@@ -24,6 +24,8 @@ struct sqlite_store::impl {
   // Finalized by their destructors after ~impl's body has called
   // sqlite3_close_v2, which defers the real close until the last one is gone.
   detail::statement begin_, commit_, rollback_;
+  // Group commit (apply_group): one savepoint per batch, named `batch`.
+  detail::statement savepoint_, release_, rollback_to_;
   detail::statement upsert_user_, upsert_guild_, upsert_role_, upsert_channel_;
   detail::statement delete_overwrites_, insert_overwrite_;
   detail::statement upsert_member_, delete_member_roles_, insert_member_role_;

@@ -8,9 +8,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -43,13 +45,50 @@ using herald::testing::eventually;
 using herald::testing::temp_dir;
 
 /// Test double for fault injection: the real SQLite store underneath, with a
-/// switch that makes apply() fail as a full disk would. Reads always pass.
+/// switch that makes apply() fail as a full disk would, a countdown that fails
+/// the Nth group commit (store writer round), and a gate that holds group
+/// commits until opened. Reads always pass.
 class faulty_store final : public hs::store {
 public:
   explicit faulty_store(std::shared_ptr<hs::store> inner) : inner_(std::move(inner)) {}
 
   void fail_apply(bool on) { fail_.store(on); }
   int failed_applies() const { return failed_.load(); }
+  /// The `n`th group commit from now (1 = the next) fails as a whole; 0 disarms.
+  void fail_group_commit(int n) { fail_group_at_.store(n == 0 ? 0 : group_calls_.load() + n); }
+  /// While closed, group commits wait (on the writer thread) until open_commits().
+  void close_commits() {
+    std::lock_guard<std::mutex> guard(gate_mutex_);
+    gate_closed_ = true;
+  }
+  void open_commits() {
+    {
+      std::lock_guard<std::mutex> guard(gate_mutex_);
+      gate_closed_ = false;
+    }
+    gate_cv_.notify_all();
+  }
+  /// Group commits waiting at the closed gate.
+  int commits_waiting() const { return waiting_.load(); }
+  int group_commits() const { return group_calls_.load(); }
+
+  std::vector<hs::result<void>> apply_group(
+      const std::vector<const hs::write_batch*>& batches) override {
+    {
+      std::unique_lock<std::mutex> lock(gate_mutex_);
+      ++waiting_;
+      gate_cv_.wait(lock, [&] { return !gate_closed_; });
+      --waiting_;
+    }
+    const int call = group_calls_.fetch_add(1) + 1;
+    if (fail_.load() || call == fail_group_at_.load()) {
+      failed_.fetch_add(1);
+      return std::vector<hs::result<void>>(
+          batches.size(),
+          hs::result<void>{hs::store_error{hs::store_errc::io_error, "injected commit failure"}});
+    }
+    return inner_->apply_group(batches);
+  }
 
   hs::result<void> apply(const hs::write_batch& batch) override {
     if (fail_.load()) {
@@ -90,6 +129,12 @@ private:
   std::shared_ptr<hs::store> inner_;
   std::atomic<bool> fail_{false};
   std::atomic<int> failed_{0};
+  std::atomic<int> group_calls_{0};
+  std::atomic<int> fail_group_at_{0};
+  std::mutex gate_mutex_;
+  std::condition_variable gate_cv_;
+  bool gate_closed_ = false;
+  std::atomic<int> waiting_{0};
 };
 
 inline store::sqlite_options store_options(const temp_dir& dir) {
@@ -118,6 +163,7 @@ struct dispatch_env {
     svc = *started;
   }
   ~dispatch_env() {
+    storage->open_commits();  // a test that failed with the gate closed must not hang here
     if (svc) {
       dispatch::stop_services(svc);
     }

@@ -48,14 +48,14 @@ struct user {
 /// One heraldd on free ports with its data in a temp dir.
 class node {
 public:
-  /// `gateway_keys`: extra `key = value` lines of the [gateway] table.
-  explicit node(const std::string& gateway_keys = {}) {
+  /// `gateway_keys`: extra `key = value` lines of the [gateway] table; `store_sync`: store.sync.
+  explicit node(const std::string& gateway_keys = {}, const std::string& store_sync = "normal") {
     config_ = dir_.write_file(
         "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.file("data") +
                          "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
                          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
-                         "\"\n" + gateway_keys +
-                         "\n[store]\nsync = \"normal\"\n[runtime]\nscheduler_threads = 2\n");
+                         "\"\n" + gateway_keys + "\n[store]\nsync = \"" + store_sync +
+                         "\"\n[runtime]\nscheduler_threads = 2\n");
     start();
   }
 
@@ -65,6 +65,12 @@ public:
     auto code = process_->wait_for(20s);
     INFO("heraldd stderr: " << process_->err());
     REQUIRE(code == 0);
+    start();
+  }
+
+  /// SIGKILL (no shutdown at all), then start again on the same data and ports.
+  void kill_and_start() {
+    process_->kill();
     start();
   }
 
