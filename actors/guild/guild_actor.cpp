@@ -216,8 +216,7 @@ void flush(guild_actor* self) {
   auto pending = std::move(st.pending_);
   st.pending_.clear();
   if (!committed) {
-    auto err =
-        dispatch::make_error(dispatch::dispatch_errc::persist_failed, committed.error().message_);
+    auto err = dispatch::from_commit_error(committed.error());
     // Unregister before answering, or a producer retrying at once finds this
     // dying incarnation and gets request_receiver_down instead of a new one.
     st.svc_->guilds.unregister(st.state_->id(), caf::actor_cast<caf::actor>(self));

@@ -23,6 +23,8 @@ const char* to_string(store_errc code) {
       return "busy";
     case store_errc::closed:
       return "closed";
+    case store_errc::in_doubt:
+      return "in_doubt";
     case store_errc::internal:
       return "internal";
   }
@@ -32,7 +34,8 @@ const char* to_string(store_errc code) {
 std::vector<result<void>> store::apply_group(const std::vector<const write_batch*>& batches) {
   std::vector<result<void>> results;
   results.reserve(batches.size());
-  for (const write_batch* batch : batches) results.push_back(apply(*batch));
+  for (const write_batch* batch : batches)
+    results.push_back(apply(*batch));
   return results;
 }
 
