@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "test/support/postgres_server.hpp"
 
+#include <fcntl.h>
 #include <pwd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +61,53 @@ std::string read_file(const std::filesystem::path& p) {
   return os.str();
 }
 
+/// The cluster every test server starts from: initdb runs once per machine (and server user)
+/// and each server copies the result, which is several times faster. The template is made
+/// under an exclusive lock (tests run in parallel) and renamed into place only when complete.
+std::filesystem::path cluster_template() {
+  const auto root = std::filesystem::temp_directory_path();
+  const std::string name = "herald-pg15-template-v1-" + std::to_string(geteuid());
+  const auto done = root / name;
+  const std::string lock_path = (root / (name + ".lock")).string();
+  int lock = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+    throw std::runtime_error("postgres_server: cannot lock " + lock_path);
+  }
+  struct unlock_at_exit {
+    int fd;
+    ~unlock_at_exit() { ::close(fd); }  // releases the flock
+  } unlock{lock};
+  if (std::filesystem::exists(done / "PG_VERSION")) {
+    return done;
+  }
+  const auto building = root / (name + ".building");
+  std::filesystem::remove_all(building);
+  std::filesystem::create_directories(building);
+  if (geteuid() == 0) {
+    const passwd& pw = ensure_server_user();
+    if (chown(building.c_str(), pw.pw_uid, pw.pw_gid) != 0) {
+      throw std::runtime_error("postgres_server: cannot chown " + building.string());
+    }
+  }
+  const std::string data = (building / "data").string();
+  auto init = run_server_tool("initdb", {"-D", data, "-U", "herald", "-A", "trust", "-E", "UTF8",
+                                         "--no-sync", "--no-instructions"});
+  if (init.exit_code != 0) {
+    throw std::runtime_error("postgres_server: initdb failed:\n" + init.out + init.err);
+  }
+  std::filesystem::rename(data, done);
+  std::filesystem::remove_all(building);
+  return done;
+}
+
+/// `data` becomes a copy of the template, owner and modes kept (0700, the server user's).
+void copy_cluster_template(const std::string& data) {
+  auto copied = run_process("/bin/cp", {"-a", cluster_template().string(), data});
+  if (copied.exit_code != 0) {
+    throw std::runtime_error("postgres_server: cannot copy the cluster template: " + copied.err);
+  }
+}
+
 }  // namespace
 
 postgres_server::postgres_server() {
@@ -70,11 +119,7 @@ postgres_server::postgres_server() {
   }
   const std::string data = dir_.file("data");
   const std::string sock = dir_.file("sock");
-  auto init = run_server_tool("initdb", {"-D", data, "-U", "herald", "-A", "trust", "-E", "UTF8",
-                                         "--no-sync", "--no-instructions"});
-  if (init.exit_code != 0) {
-    throw std::runtime_error("postgres_server: initdb failed:\n" + init.out + init.err);
-  }
+  copy_cluster_template(data);
   std::filesystem::create_directories(sock);
   if (geteuid() == 0) {
     const passwd& pw = ensure_server_user();

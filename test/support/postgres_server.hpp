@@ -10,7 +10,9 @@
 // and never skips.
 //
 // For speed the test cluster runs with fsync=off and full_page_writes=off: its data does not
-// survive a power loss, which no test needs. Never use these settings for a real cluster.
+// survive a power loss, which no test needs. Never use these settings for a real cluster. And
+// initdb runs once per machine: every server copies that cluster template
+// ($TMPDIR/herald-pg15-template-v1-<uid>, made under a lock, kept between runs).
 
 #include <cstdint>
 #include <string>
