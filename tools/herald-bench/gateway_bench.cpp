@@ -271,7 +271,9 @@ int run_gateway(const gateway_options& o) {
       "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port), "--log.level", "warn",
       // Every bench connection identifies as one bot user, far
       // past an abuse limit meant for real clients.
-      "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0"};
+      "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0",
+      // Every client and the REST posters are on 127.0.0.1.
+      "--gateway.max_connections_per_ip", "0"};
   if (o.server_threads > 0) {
     args.insert(args.end(), {"--gateway.threads", std::to_string(o.server_threads)});
   }
