@@ -50,7 +50,7 @@ result<void> postgres_store::connection_slot::connect() {
     conn_ = std::move(conn);
     return {};
   } catch (...) {
-    auto failure = detail::classify_current("connect to " + description_);
+    auto failure = detail::classify_current("cannot connect");
     if (failure.error_.code_ == store_errc::internal) {
       failure.error_.code_ = store_errc::busy;  // e.g. a refused connection, retry later
     }

@@ -11,11 +11,21 @@ bool starts_with(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-std::string trimmed(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-    text.pop_back();
+// libpq's messages span lines ("...failed: Connection refused\n\tIs the server running...");
+// a store error is one line.
+std::string trimmed(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    const bool space = c == '\n' || c == '\t' || c == ' ';
+    if (space && (out.empty() || out.back() == ' ')) {
+      continue;
+    }
+    out.push_back(space ? ' ' : c);
   }
-  return text;
+  while (!out.empty() && out.back() == ' ') {
+    out.pop_back();
+  }
+  return out;
 }
 
 }  // namespace
@@ -54,7 +64,7 @@ pg_failure classify_current(std::string_view what) {
              prefix + "connection lost during COMMIT, outcome unknown: " + trimmed(e.what())},
             true};
   } catch (const pqxx::broken_connection& e) {
-    return {{store_errc::busy, prefix + "connection lost: " + trimmed(e.what())}, true};
+    return {{store_errc::busy, prefix + "connection lost or refused: " + trimmed(e.what())}, true};
   } catch (const pqxx::sql_error& e) {
     const std::string& state = e.sqlstate();
     return {{errc_of_sqlstate(state), prefix + trimmed(e.what()) + " (SQLSTATE " + state + ")"},

@@ -108,6 +108,10 @@ TEST_CASE("a_malformed_url_is_an_invalid_argument_and_a_closed_port_is_busy") {
   REQUIRE_FALSE(refused);
   CHECK(refused.error().code_ == store_errc::busy);
   CHECK(refused.error().retryable());
+  // One line, naming the server: it ends up in heraldd's start error.
+  CHECK(refused.error().message_.find("127.0.0.1:") == 0);
+  CHECK(refused.error().message_.find("cannot connect") != std::string::npos);
+  CHECK(refused.error().message_.find('\n') == std::string::npos);
 }
 
 TEST_CASE("the_connection_string_carries_the_password_quoted_and_the_description_does_not") {
