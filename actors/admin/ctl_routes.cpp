@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/admin/request_errors.hpp"
 #include "actors/admin/serial_worker.hpp"
 #include "actors/dispatch/api.hpp"
 #include "actors/dispatch/commands.hpp"
@@ -25,28 +26,19 @@ namespace {
 using json = nlohmann::json;
 using domain::format_snowflake;
 using domain::snowflake;
+using node::request_error;
 
 /// Longest name accepted for users, guilds, channels and roles (Discord: 100 for channels).
 constexpr size_t max_name_chars = 100;
-
-/// A request that fails with this status and message (thrown inside handlers only).
-struct http_error {
-  unsigned status;
-  std::string message;
-};
 
 net::http_response reply(unsigned status, const json& body) {
   return {status, "application/json", body.dump() + "\n", {{"Cache-Control", "no-store"}}};
 }
 
-net::http_response error_reply(unsigned status, const std::string& message) {
-  return reply(status, json{{"error", message}});
-}
-
 json parse_body(const net::http_request& req) {
   auto body = json::parse(req.body, nullptr, false);
   if (body.is_discarded() || !body.is_object()) {
-    throw http_error{400, "the body must be a JSON object"};
+    throw bad_request("the body must be a JSON object");
   }
   return body;
 }
@@ -68,13 +60,13 @@ std::optional<uint64_t> optional_u64(const json& body, const char* key) {
       return v;
     }
   }
-  throw http_error{400, std::string{key} + ": expected a decimal id or bitfield"};
+  throw bad_request(std::string{key} + ": expected a decimal id or bitfield");
 }
 
 snowflake required_id(const json& body, const char* key) {
   auto v = optional_u64(body, key);
   if (!v || *v == 0) {
-    throw http_error{400, std::string{key} + ": a non-zero id is required"};
+    throw bad_request(std::string{key} + ": a non-zero id is required");
   }
   return *v;
 }
@@ -82,10 +74,10 @@ snowflake required_id(const json& body, const char* key) {
 uint64_t required_bits(const json& body, const char* key) {
   auto v = optional_u64(body, key);
   if (!v) {
-    throw http_error{400, std::string{key} + ": a permission bitfield is required"};
+    throw bad_request(std::string{key} + ": a permission bitfield is required");
   }
   if ((*v & ~permissions::all_permissions) != 0) {
-    throw http_error{400, std::string{key} + ": unknown permission bits"};
+    throw bad_request(std::string{key} + ": unknown permission bits");
   }
   return *v;
 }
@@ -93,12 +85,11 @@ uint64_t required_bits(const json& body, const char* key) {
 std::string required_name(const json& body, const char* key, size_t max_chars = max_name_chars) {
   auto it = body.find(key);
   if (it == body.end() || !it->is_string() || it->get<std::string>().empty()) {
-    throw http_error{400, std::string{key} + ": a non-empty string is required"};
+    throw bad_request(std::string{key} + ": a non-empty string is required");
   }
   auto value = it->get<std::string>();
   if (dispatch::utf8_length(value) > max_chars) {
-    throw http_error{400,
-                     std::string{key} + ": at most " + std::to_string(max_chars) + " characters"};
+    throw bad_request(std::string{key} + ": at most " + std::to_string(max_chars) + " characters");
   }
   return value;
 }
@@ -109,43 +100,13 @@ bool optional_bool(const json& body, const char* key) {
     return false;
   }
   if (!it->is_boolean()) {
-    throw http_error{400, std::string{key} + ": expected true or false"};
+    throw bad_request(std::string{key} + ": expected true or false");
   }
   return it->get<bool>();
 }
 
 int64_t now_ms() {
   return domain::system_clock_ms();
-}
-
-/// Maps a dispatch or command error to the admin API's status.
-http_error from_dispatch(const caf::error& err) {
-  auto text = dispatch::describe(err);
-  if (dispatch::is_error(err, dispatch::dispatch_errc::unknown_guild)) {
-    return {404, "unknown guild"};
-  }
-  if (dispatch::is_error(err, dispatch::dispatch_errc::invalid_event)) {
-    if (text.find("exists") != std::string::npos) {
-      return {409, text};
-    }
-    if (text.find("unknown_") != std::string::npos) {
-      return {404, text};
-    }
-    return {400, text};
-  }
-  if (dispatch::is_retryable(err)) {
-    return {503, text};
-  }
-  auto client = dispatch::client_error_of(err);
-  return {client.status, client.status >= 500 ? text : client.message};
-}
-
-http_error from_store(const store::store_error& err, const std::string& what) {
-  if (err.code_ == store::store_errc::not_found) {
-    return {404, what};
-  }
-  return {err.retryable() ? 503u : 500u,
-          std::string{"store: "} + store::to_string(err.code_) + ": " + err.message_};
 }
 
 guild::publish_ack publish(const ctl_context& ctx, const proto::event& event) {
@@ -159,7 +120,8 @@ guild::publish_ack publish(const ctl_context& ctx, const proto::event& event) {
 domain::user user_of(const ctl_context& ctx, snowflake id) {
   auto found = ctx.svc->store->get_user(id);
   if (!found) {
-    throw from_store(found.error(), "unknown user " + format_snowflake(id));
+    throw from_store(found.error(), dispatch::make_error(dispatch::dispatch_errc::unknown_user,
+                                                         format_snowflake(id)));
   }
   return std::move(found).value();
 }
@@ -168,7 +130,7 @@ json create_user(const ctl_context& ctx, const net::http_request& req) {
   auto body = parse_body(req);
   domain::user u{ctx.ids->next(), required_name(body, "name", 32), optional_bool(body, "bot")};
   if (auto r = ctx.svc->store->upsert_user(u); !r) {
-    throw from_store(r.error(), "");
+    throw from_store_write(r.error());
   }
   log::get("admin")->info("created user {} ({}{})", u.id_, u.username_, u.bot_ ? ", bot" : "");
   return {{"id", format_snowflake(u.id_)},
@@ -180,11 +142,11 @@ json create_user(const ctl_context& ctx, const net::http_request& req) {
 json revoke_tokens(const ctl_context& ctx, const net::http_request& req) {
   auto id = domain::parse_snowflake(req.param("id"));
   if (!id || *id == 0) {
-    throw http_error{400, "id: a non-zero decimal id is required"};
+    throw bad_request("id: a non-zero decimal id is required");
   }
   user_of(ctx, *id);  // 404 for unknown users
   if (!ctx.tokens->revoke(*id)) {
-    throw http_error{503, "the token epoch could not be stored"};
+    throw request_error{503, "unavailable", "the token epoch could not be stored"};
   }
   log::get("admin")->info("revoked every token of user {}", *id);
   if (ctx.tokens_revoked) {
@@ -202,7 +164,7 @@ json create_guild(const ctl_context& ctx, const net::http_request& req) {
   domain::guild_state state{info};
   state.restore_member(domain::member{owner.id_, {}, now_ms()}, owner);
   if (auto r = ctx.svc->store->save_guild(state); !r) {
-    throw from_store(r.error(), "");
+    throw from_store_write(r.error());
   }
   if (auto started = dispatch::guild_actor_of(ctx.svc, info.id_, ctx.timeout); !started) {
     throw from_dispatch(started.error());
@@ -267,7 +229,7 @@ json add_member(const ctl_context& ctx, const net::http_request& req) {
   std::vector<snowflake> roles;
   if (auto it = body.find("roles"); it != body.end() && !it->is_null()) {
     if (!it->is_array()) {
-      throw http_error{400, "roles: expected an array of ids"};
+      throw bad_request("roles: expected an array of ids");
     }
     for (const auto& r : *it) {
       roles.push_back(required_id(json{{"roles", r}}, "roles"));
@@ -295,7 +257,7 @@ json set_overwrite(const ctl_context& ctx, const net::http_request& req) {
   auto role = optional_u64(body, "role");
   auto member = optional_u64(body, "member");
   if (role.has_value() == member.has_value() || (role ? *role : *member) == 0) {
-    throw http_error{400, "exactly one of role or member (a non-zero id) is required"};
+    throw bad_request("exactly one of role or member (a non-zero id) is required");
   }
   domain::permission_overwrite ow;
   ow.id_ = role ? *role : *member;
@@ -303,21 +265,23 @@ json set_overwrite(const ctl_context& ctx, const net::http_request& req) {
   ow.allow_ = required_bits(body, "allow");
   ow.deny_ = required_bits(body, "deny");
   if ((ow.allow_ & ow.deny_) != 0) {
-    throw http_error{400, "allow and deny share bits"};
+    throw bad_request("allow and deny share bits");
   }
   auto guild_id = ctx.svc->store->guild_of_channel(channel_id);
   if (!guild_id) {
-    throw from_store(guild_id.error(), "unknown channel " + format_snowflake(channel_id));
+    throw from_store(guild_id.error(), dispatch::make_error(dispatch::command_errc::unknown_channel,
+                                                            format_snowflake(channel_id)));
   }
   // CHANNEL_UPDATE replaces the whole channel: start from its committed state (every earlier
   // publish was persisted before it was acknowledged).
   auto state = ctx.svc->store->load_guild(guild_id.value());
   if (!state) {
-    throw from_store(state.error(), "unknown guild " + format_snowflake(guild_id.value()));
+    throw from_store(state.error(), dispatch::make_error(dispatch::dispatch_errc::unknown_guild,
+                                                         format_snowflake(guild_id.value())));
   }
   const auto* found = state.value().find_channel(channel_id);
   if (found == nullptr) {
-    throw http_error{404, "unknown channel " + format_snowflake(channel_id)};
+    throw request_error{404, "unknown_channel", "unknown channel " + format_snowflake(channel_id)};
   }
   domain::channel ch = *found;
   bool replaced = false;
@@ -355,7 +319,7 @@ json send_message(const ctl_context& ctx, const net::http_request& req) {
       [done](caf::expected<dispatch::command_result> r) { done->set_value(std::move(r)); });
   // The command answers exactly once within its timeout; the margin covers a slow scheduler.
   if (answer.wait_for(ctx.timeout + std::chrono::seconds{2}) != std::future_status::ready) {
-    throw http_error{503, "the guild did not answer in time"};
+    throw request_error{503, "unavailable", "the guild did not answer in time"};
   }
   auto result = answer.get();
   if (!result) {
@@ -386,18 +350,18 @@ net::http_response run_guarded(const ctl_context& ctx, unsigned status, ctl_fn f
                                const net::http_request& req) {
   try {
     return reply(status, fn(ctx, req));
-  } catch (const http_error& e) {
-    return error_reply(e.status, e.message);
+  } catch (const request_error& e) {
+    return node::error_response(e);
   } catch (const json::exception& e) {
-    return error_reply(400, std::string{"bad JSON value: "} + e.what());
+    return node::error_response(bad_request(std::string{"bad JSON value: "} + e.what()));
   } catch (const std::exception& e) {
     log::get("admin")->error("{} {} failed: {}", req.method, req.path, e.what());
-    return error_reply(500, e.what());
+    return node::error_response(request_error{500, "internal", e.what()});
   }
 }
 
 /// An async route whose work runs on the serial worker: its JSON with `status`, or the error
-/// it threw as {"error": ...}.
+/// request_error it threw (request_errors.hpp).
 net::http_async_handler handler(const std::shared_ptr<route_state>& state, unsigned status,
                                 ctl_fn fn) {
   return [state, status, fn](const net::http_request& req, net::http_responder respond) {

@@ -5,20 +5,23 @@
 // composition as async routes: the work runs on one worker thread, one request at a time in
 // arrival order (each bounded by `timeout`), so the admin io thread keeps answering probes.
 // Invariant: every change goes through the dispatch core (a guild start or a published event),
-// so connected sessions see it live; every failure is a JSON {"error": "..."} body.
+// so connected sessions see it live; every failure is the admin request error
+// (runtime/node/request_error.hpp), mapped in request_errors.hpp.
 //
 // Routes (JSON bodies; ids are decimal strings or numbers, permission bits likewise):
-//   POST /v1/users            {name, bot?}                       → 201 {id, name, bot, token}
-//   POST /v1/users/{id}/revoke   (open connections close 4004)   → 200 {id, token}
-//   POST /v1/guilds           {name, owner}                      → 201 {id, name, owner}
-//   POST /v1/channels         {guild, name, private?}            → 201 {id, guild, name, private}
-//   POST /v1/roles            {guild, name, permissions}         → 201 {id, guild, name,
-//   permissions} POST /v1/members          {guild, user, roles?[]}            → 201 {guild, user,
-//   roles} PUT  /v1/overwrites       {channel, role|member, allow, deny} → 200 {channel, type, id,
-//   allow, deny} POST /v1/messages         {channel, as, content}             → 201 {id, channel,
-//   guild, author, content}
-// Errors: 400 bad input, 404 unknown user/guild/channel/role, 409 already exists (e.g. a
-// member added twice), 403 the author may not post there, 503 the guild is unavailable.
+//   POST /v1/users              {name, bot?}            → 201 {id, name, bot, token}
+//   POST /v1/users/{id}/revoke  (open connections 4004) → 200 {id, token}
+//   POST /v1/guilds             {name, owner}           → 201 {id, name, owner}
+//   POST /v1/channels           {guild, name, private?} → 201 {id, guild, name, private}
+//   POST /v1/roles              {guild, name, permissions}
+//                                                       → 201 {id, guild, name, permissions}
+//   POST /v1/members            {guild, user, roles?[]} → 201 {guild, user, roles}
+//   PUT  /v1/overwrites         {channel, role|member, allow, deny}
+//                                                       → 200 {channel, type, id, allow, deny}
+//   POST /v1/messages           {channel, as, content}  → 201 {id, channel, guild, author, content}
+// Errors ({"error", "code"}): 400 bad_request, 404 unknown_user/guild/channel/role, 409
+// already_exists (e.g. a member added twice), 403 forbidden (the author may not post there),
+// 503 unavailable (the guild; retry), 500 store_error or internal.
 
 #include <chrono>
 #include <cstdint>

@@ -345,6 +345,9 @@ client_error client_error_of(const caf::error& err) {
   if (is_error(err, dispatch_errc::unknown_guild)) {
     return {404, 10004, "Unknown Guild", std::nullopt};
   }
+  if (is_error(err, dispatch_errc::unknown_user)) {
+    return {404, 10013, "Unknown User", std::nullopt};
+  }
   if (is_error(err, dispatch_errc::invalid_event)) {
     auto why = context_of(err);
     if (why == "unknown_channel") {

@@ -83,10 +83,10 @@ struct client_error {
   std::optional<int> retry_after_s;
 };
 
-/// Maps a command's error: unknown channel → 404/10003, unknown message → 404/10008,
-/// not a member or no VIEW_CHANNEL → 403/50001, missing permission → 403/50013, editing another
-/// user's message → 403/50005, retryable (unavailable, persist_failed, timeouts) → 503 with
-/// Retry-After 1, anything else → 500/0.
+/// Maps a command's error: unknown channel → 404/10003, unknown message → 404/10008, unknown
+/// guild → 404/10004, unknown user → 404/10013, not a member or no VIEW_CHANNEL → 403/50001,
+/// missing permission → 403/50013, editing another user's message → 403/50005, retryable
+/// (unavailable, persist_failed, timeouts) → 503 with Retry-After 1, anything else → 500/0.
 client_error client_error_of(const caf::error& err);
 
 /// Errors specific to commands (CAF category "command").

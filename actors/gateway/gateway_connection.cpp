@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -13,6 +14,8 @@
 
 #include "actors/encoding/encode.hpp"
 #include "actors/gateway/detail/gateway_context.hpp"
+#include "actors/services/dispatch_error.hpp"
+#include "actors/services/store_error_mapping.hpp"
 #include "actors/session/session_actor.hpp"
 #include "runtime/base/thread_role.hpp"
 
@@ -332,6 +335,14 @@ struct identify_lookup {
 
 namespace {
 
+/// An Identify lookup's store error, after the one store mapping (dispatch::from_store_error):
+/// the token's user does not exist → bad_token (4004); anything else → unavailable (4000).
+identify_failure identify_failure_of(const caf::error& err) {
+  return dispatch::is_error(err, dispatch::dispatch_errc::unknown_user)
+             ? identify_failure::bad_token
+             : identify_failure::unavailable;
+}
+
 /// Identify's blocking part: the token (its epoch may be read from the store), the user and
 /// the user's guilds. Runs in a short-lived CAF actor (a scheduler thread), never on an io
 /// thread (docs/conventions.md#threading). Reads only thread-safe objects.
@@ -351,14 +362,17 @@ identify_lookup lookup_identify(detail::gateway_context& ctx, const identify_req
   auto& store = *ctx.svc->store;
   auto user = store.get_user(*user_id);
   if (!user) {
-    out.failure = user.error().code_ == store::store_errc::not_found
-                      ? identify_failure::bad_token
-                      : identify_failure::unavailable;
+    out.failure = identify_failure_of(dispatch::from_store_error(
+        user.error(),
+        dispatch::make_error(dispatch::dispatch_errc::unknown_user, std::to_string(*user_id))));
     return out;
   }
   auto guilds = store.guilds_of_user(*user_id);
   if (!guilds) {
-    out.failure = identify_failure::unavailable;
+    // A user with no guilds has an empty list: any error here is a store failure.
+    out.failure = identify_failure_of(dispatch::from_store_error(
+        guilds.error(), dispatch::make_error(dispatch::dispatch_errc::store_error,
+                                             "not_found: " + guilds.error().message_)));
     return out;
   }
   out.params.user = std::move(user).value();

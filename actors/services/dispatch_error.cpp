@@ -37,6 +37,8 @@ std::string to_string(dispatch_errc x) {
       return "missing_access";
     case dispatch_errc::not_author:
       return "not_author";
+    case dispatch_errc::unknown_user:
+      return "unknown_user";
   }
   return "unknown";
 }

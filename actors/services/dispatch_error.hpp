@@ -24,6 +24,7 @@ enum class dispatch_errc : uint8_t {
   unknown_message = 9,     ///< edit or delete of a message that does not exist
   missing_access = 10,     ///< the actor may not VIEW the channel (403, 50001)
   not_author = 11,         ///< edit of a message another user wrote (403, 50005)
+  unknown_user = 12,       ///< no such user in the store (admin 404, Identify 4004)
 };
 
 caf::atom_value dispatch_category() noexcept;

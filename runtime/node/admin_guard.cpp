@@ -4,11 +4,13 @@
 #include <algorithm>
 #include <cctype>
 #include <memory>
+#include <utility>
 
 #include <boost/asio/ip/address.hpp>
 
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/node/admin_token.hpp"
+#include "runtime/node/request_error.hpp"
 
 namespace herald::node {
 
@@ -36,11 +38,9 @@ std::string host_form(const std::string& name) {
   return name.find(':') != std::string::npos ? "[" + name + "]" : name;
 }
 
-net::http_response refusal(unsigned status, const std::string& message) {
-  net::http_response r{status,
-                       "application/json",
-                       "{\"error\": \"" + message + "\"}\n",
-                       {{"Cache-Control", "no-store"}}};
+/// A refusal of the guard: the admin API's request error, plus the challenge on a 401.
+net::http_response refusal(unsigned status, std::string code, std::string message) {
+  auto r = error_response(request_error{status, std::move(code), std::move(message)});
   if (status == 401) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"herald-admin\"");
   }
@@ -89,7 +89,8 @@ struct guard_state {
     }
     if (!host_accepted(req.header("Host"))) {
       bad_host->inc();
-      return refusal(421, "Host header not accepted by the admin API (see admin.allowed_hosts)");
+      return refusal(421, "host_not_accepted",
+                     "Host header not accepted by the admin API (see admin.allowed_hosts)");
     }
     if (opts.require_token) {
       auto header = req.header("Authorization");
@@ -97,11 +98,12 @@ struct guard_state {
       constexpr std::string_view scheme = "bearer ";
       if (auth.size() <= scheme.size() || lower(auth.substr(0, scheme.size())) != scheme) {
         missing_token->inc();
-        return refusal(401, "the admin API needs Authorization: Bearer <admin token>");
+        return refusal(401, "missing_token",
+                       "the admin API needs Authorization: Bearer <admin token>");
       }
       if (!constant_time_equals(trim(auth.substr(scheme.size())), opts.token)) {
         wrong_token->inc();
-        return refusal(401, "wrong admin token");
+        return refusal(401, "wrong_token", "wrong admin token");
       }
     }
     auto type = req.header("Content-Type");
@@ -109,7 +111,8 @@ struct guard_state {
       auto media = lower(trim(std::string_view{type}.substr(0, type.find(';'))));
       if (media != "application/json") {
         content_type->inc();
-        return refusal(415, "request bodies must be Content-Type: application/json");
+        return refusal(415, "unsupported_media_type",
+                       "request bodies must be Content-Type: application/json");
       }
     }
     return std::nullopt;

@@ -5,7 +5,8 @@
 // CSRF and other local users) and, for a request with a body, `Content-Type: application/json`
 // (a browser cannot send that cross-origin without a CORS preflight, which is never granted).
 // Runs on the admin server's io thread; its state is immutable after construction.
-// Invariant: a refused request reaches no route handler, gets a JSON {"error": "..."} body and
+// Invariant: a refused request reaches no route handler, gets the admin request error body
+// (request_error.hpp: {"error": "...", "code": "..."}) and
 // is counted once in herald_admin_auth_failures_total{reason}.
 
 #include <cstdint>

@@ -4,9 +4,23 @@
 #include <stdexcept>
 #include <vector>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "test/support/process.hpp"
 
 namespace herald::testing {
+
+std::string peer_common_name(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) {
+    return {};
+  }
+  char cn[256] = {};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+  X509_free(cert);
+  return cn;
+}
 
 namespace {
 

@@ -2,13 +2,19 @@
 #pragma once
 // A throwaway certificate authority for TLS tests, made with the openssl CLI in a private temp
 // dir (removed with the object): a CA certificate and server certificates it signs for
-// localhost / 127.0.0.1 (P-256 keys, valid two days). Used from the test's main thread.
+// localhost / 127.0.0.1 (P-256 keys, valid two days), and peer_common_name to see which
+// certificate a server presented. Used from the test's main thread.
 
 #include <string>
 
 #include "test/support/temp_dir.hpp"
 
+struct ssl_st;  // OpenSSL's SSL
+
 namespace herald::testing {
+
+/// The subject CN of the certificate the peer of `ssl` presented ("" when none).
+std::string peer_common_name(ssl_st* ssl);
 
 struct issued_cert {
   std::string cert_file;  ///< PEM leaf certificate

@@ -45,6 +45,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "tools/herald-bench/bench_node.hpp"
 #include "tools/herald-bench/bench_process.hpp"
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/benches.hpp"
@@ -174,47 +175,29 @@ private:
   std::string target_;
 };
 
-struct worker_result {
-  bool ready = false;
-  size_t identified = 0;
-  size_t failed = 0;
-  bool done = false;
+struct worker_result : worker_status {
   size_t frames = 0;
   size_t gaps = 0;
   size_t closed = 0;
   std::vector<int64_t> last_ns;
   std::vector<size_t> received;
-};
 
-/// Reads one worker's stdout lines into `r` (on its own thread).
-void read_worker(FILE* in, worker_result& r, std::mutex& m, std::condition_variable& cv) {
-  char line[256];
-  while (std::fgets(line, sizeof line, in) != nullptr) {
-    std::lock_guard<std::mutex> lock{m};
-    size_t a = 0;
-    size_t b = 0;
+  /// Takes a "recv" or "done" line of the worker (gateway_bench.hpp).
+  void take_line(const char* line) {
+    size_t index = 0;
     long long t = 0;
     unsigned count = 0;
-    if (std::sscanf(line, "ready %zu %zu", &a, &b) == 2) {
-      r.ready = true;
-      r.identified = a;
-      r.failed = b;
-    } else if (std::sscanf(line, "recv %zu %lld %u", &a, &t, &count) == 3) {
-      if (a < r.last_ns.size()) {
-        r.last_ns[a] = t;
-        r.received[a] = count;
+    if (std::sscanf(line, "recv %zu %lld %u", &index, &t, &count) == 3) {
+      if (index < last_ns.size()) {
+        last_ns[index] = t;
+        received[index] = count;
       }
-    } else if (std::sscanf(line, "done frames=%zu gaps=%zu closed=%zu", &r.frames, &r.gaps,
-                           &r.closed) == 3) {
-      r.done = true;
+    } else if (std::sscanf(line, "done frames=%zu gaps=%zu closed=%zu", &frames, &gaps, &closed) ==
+               3) {
+      done = true;
     }
-    cv.notify_all();
   }
-  std::lock_guard<std::mutex> lock{m};
-  r.ready = true;
-  r.done = true;  // the worker is gone either way
-  cv.notify_all();
-}
+};
 
 /// Posts every message (at `rate`/s, or back to back over `posters` connections) and
 /// returns each message's send time.
@@ -257,88 +240,54 @@ int run_gateway(const gateway_options& o) {
     std::cerr << "herald-bench gateway: --connections and --messages must be positive\n";
     return 2;
   }
-  std::string heraldd = o.heraldd.empty() ? self_dir() + "/heraldd" : o.heraldd;
-  bool own_dir = o.data_dir.empty();
-  std::string dir = o.data_dir;
-  if (own_dir) {
-    char tmpl[] = "/tmp/herald-bench-gw-XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  uint16_t admin_port = free_port();
-  uint16_t gw_port = free_port();
-  std::vector<std::string> args = {
-      heraldd, "--node.data_dir", dir, "--admin.listen", "127.0.0.1:" + std::to_string(admin_port),
-      "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port), "--log.level", "warn",
+  bench_node node{o.heraldd, o.data_dir, "herald-bench-gw"};
+  std::vector<std::string> flags = {
       // Every bench connection identifies as one bot user, far
       // past an abuse limit meant for real clients.
       "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0",
       // Every client and the REST posters are on 127.0.0.1.
       "--gateway.max_connections_per_ip", "0"};
   if (o.server_threads > 0) {
-    args.insert(args.end(), {"--gateway.threads", std::to_string(o.server_threads)});
+    flags.insert(flags.end(), {"--gateway.threads", std::to_string(o.server_threads)});
   }
   std::string ca_file;
   if (o.tls) {
     try {
-      make_throwaway_certificate(dir);
+      make_throwaway_certificate(node.dir());
     } catch (const std::exception& e) {
       std::cerr << "herald-bench gateway: " << e.what() << "\n";
+      node.stop();
       return 1;
     }
-    ca_file = dir + "/ca.pem";
-    args.insert(args.end(), {"--gateway.tls_cert_file", dir + "/server.pem",
-                             "--gateway.tls_key_file", dir + "/server.key"});
+    ca_file = node.dir() + "/ca.pem";
+    flags.insert(flags.end(), {"--gateway.tls_cert_file", node.dir() + "/server.pem",
+                               "--gateway.tls_key_file", node.dir() + "/server.key"});
   }
-  child server = child::spawn(args, false);
-  auto stop_server = [&] {
-    kill(server.pid, SIGTERM);
-    server.wait_exit(30s);
-    if (own_dir) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  };
-  std::vector<child> workers;
+  node.start("warn", flags);
+  uint16_t admin_port = node.admin_port();
+  uint16_t gw_port = node.gateway_port();
+  // The results outlive the pool: its reader threads write them until join().
+  std::vector<worker_result> results;
+  worker_pool workers;
   try {
-    bool up = false;
-    for (int i = 0; i < 300 && !up; ++i) {
-      auto r = net::http_fetch("127.0.0.1", admin_port, "GET", "/readyz", {}, 1s);
-      up = r.ok() && r.status == 200;
-      if (!up) {
-        std::this_thread::sleep_for(100ms);
-      }
-    }
-    if (!up) {
-      throw std::runtime_error("heraldd did not become ready within 30 s");
-    }
-    std::string admin_token;
-    {
-      std::ifstream in(dir + "/admin.token");
-      in >> admin_token;
-    }
-    auto user =
-        admin_post(admin_port, admin_token, "/v1/users", {{"name", "bench-bot"}, {"bot", true}});
+    node.wait_ready();
+    auto user = node.admin("/v1/users", {{"name", "bench-bot"}, {"bot", true}});
     std::string token = user.at("token").get<std::string>();
-    auto guild = admin_post(admin_port, admin_token, "/v1/guilds",
-                            {{"name", "bench"}, {"owner", id_of(user)}});
-    auto channel = admin_post(admin_port, admin_token, "/v1/channels",
+    auto guild = node.admin("/v1/guilds", {{"name", "bench"}, {"owner", id_of(user)}});
+    auto channel = node.admin("/v1/channels",
                               {{"guild", id_of(guild)}, {"name", "bench"}, {"private", false}});
     std::string channel_id = id_of(channel);
 
-    int64_t rss_before = rss_bytes_of(server.pid);
+    int64_t rss_before = rss_bytes_of(node.pid());
     size_t clients =
         o.clients > 0
             ? o.clients
             : std::max<size_t>(2, (o.connections + sessions_per_client - 1) / sessions_per_client);
     clients = std::min(clients, o.connections);
-    std::vector<worker_result> results(clients);
-    std::mutex m;
-    std::condition_variable cv;
-    std::vector<std::thread> readers;
+    results.resize(clients);  // never again: the readers hold references into it
     int64_t identify_start = monotonic_ns();
     std::string self = self_dir() + "/herald-bench";
     for (size_t w = 0; w < clients; ++w) {
-      size_t n = o.connections / clients + (w < o.connections % clients ? 1 : 0);
       results[w].last_ns.assign(o.messages, 0);
       results[w].received.assign(o.messages, 0);
       std::vector<std::string> wargs = {self,
@@ -348,7 +297,7 @@ int run_gateway(const gateway_options& o) {
                                         "--token",
                                         token,
                                         "--connections",
-                                        std::to_string(n),
+                                        std::to_string(share_of(o.connections, clients, w)),
                                         "--messages",
                                         std::to_string(o.messages),
                                         "--timeout",
@@ -356,16 +305,15 @@ int run_gateway(const gateway_options& o) {
       if (o.tls) {
         wargs.insert(wargs.end(), {"--ca", ca_file});
       }
-      workers.push_back(child::spawn(wargs, true));
-      readers.emplace_back(read_worker, workers.back().from_child, std::ref(results[w]),
-                           std::ref(m), std::ref(cv));
+      auto& r = results[w];
+      workers.spawn(wargs, r, [&r](const char* line) { r.take_line(line); });
     }
-    auto all = [&](auto pred) { return std::all_of(results.begin(), results.end(), pred); };
-    {
-      std::unique_lock<std::mutex> lock{m};
-      cv.wait_for(lock, std::chrono::seconds{o.timeout_s},
-                  [&] { return all([](const worker_result& r) { return r.ready; }); });
-    }
+    auto all = [&](auto pred) {
+      return [&results, pred] { return std::all_of(results.begin(), results.end(), pred); };
+    };
+    auto is_ready = [](const worker_result& r) { return r.ready; };
+    auto is_done = [](const worker_result& r) { return r.done; };
+    workers.wait_for(std::chrono::seconds{o.timeout_s}, all(is_ready));
     size_t identified = 0;
     for (const auto& r : results) {
       identified += r.identified;
@@ -374,40 +322,20 @@ int run_gateway(const gateway_options& o) {
     std::cerr << "herald-bench gateway: " << identified << " sessions identified in " << identify_s
               << " s\n";
     std::this_thread::sleep_for(2s);  // let the node settle after the identify storm
-    int64_t rss_idle = rss_bytes_of(server.pid);
+    int64_t rss_idle = rss_bytes_of(node.pid());
 
-    auto clients_cpu_s = [&] {
-      double sum = 0;
-      for (const auto& w : workers) {
-        sum += cpu_seconds_of(w.pid);
-      }
-      return sum;
-    };
-    double cpu_before = cpu_seconds_of(server.pid);
-    double clients_before = clients_cpu_s();
+    double cpu_before = cpu_seconds_of(node.pid());
+    double clients_before = workers.cpu_seconds();
     size_t limited = 0;
     auto sent = post_messages(o, gw_port, token, channel_id, ca_file, limited);
     int64_t posted_at = monotonic_ns();
-    {
-      // Frames still in flight get up to 30 s after the last POST returned.
-      std::unique_lock<std::mutex> lock{m};
-      cv.wait_for(lock, 30s, [&] { return all([](const worker_result& r) { return r.done; }); });
-    }
-    double cpu_after = cpu_seconds_of(server.pid);
-    double clients_after = clients_cpu_s();
-    for (auto& w : workers) {
-      w.tell("stop");
-    }
-    {
-      std::unique_lock<std::mutex> lock{m};
-      cv.wait_for(lock, 30s, [&] { return all([](const worker_result& r) { return r.done; }); });
-    }
-    for (auto& w : workers) {
-      w.wait_exit(30s);
-    }
-    for (auto& t : readers) {
-      t.join();
-    }
+    // Frames still in flight get up to 30 s after the last POST returned.
+    workers.wait_for(30s, all(is_done));
+    double cpu_after = cpu_seconds_of(node.pid());
+    double clients_after = workers.cpu_seconds();
+    workers.tell_all("stop");
+    workers.wait_for(30s, all(is_done));
+    workers.join(30s);
 
     size_t frames = 0;
     size_t gaps = 0;
@@ -459,15 +387,13 @@ int run_gateway(const gateway_options& o) {
               << (frames > 0 ? (clients_after - clients_before) * 1e6 / static_cast<double>(frames)
                              : 0)
               << "\n";
-    stop_server();
+    node.stop();
     return gaps == 0 && frames == o.connections * o.messages ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "herald-bench gateway: " << e.what() << "\n";
-    for (auto& w : workers) {
-      w.tell("stop");
-      w.wait_exit(5s);
-    }
-    stop_server();
+    workers.tell_all("stop");
+    workers.join(5s);
+    node.stop();
     return 1;
   }
 }

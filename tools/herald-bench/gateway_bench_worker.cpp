@@ -4,19 +4,14 @@
 // through the Gateway v10 flow, waits for READY and every GUILD_CREATE, then counts
 // MESSAGE_CREATE frames, checks every session's `s` is gapless, and reports per message
 // the time the last of its sessions received it (line protocol in gateway_bench.hpp).
-#include <signal.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <deque>
-#include <iostream>
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <type_traits>
 #include <vector>
 
@@ -32,6 +27,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tools/herald-bench/bench_client.hpp"
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/gateway_bench.hpp"
 
@@ -43,21 +39,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-
-/// GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT: what a typical bot asks for.
-constexpr uint64_t bench_intents = (1u << 0) | (1u << 9) | (1u << 15);
-
-/// Reads the unsigned integer after `key` (e.g. "\"s\":") in `text`; false if absent/null.
-bool find_uint(std::string_view text, std::string_view key, uint64_t& out) {
-  auto at = text.find(key);
-  if (at == std::string_view::npos) {
-    return false;
-  }
-  const char* begin = text.data() + at + key.size();
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(begin, end, out);
-  return ec == std::errc{} && ptr != begin;
-}
 
 struct worker_state;
 
@@ -209,24 +190,13 @@ void bench_session_t<Ws>::on_message(std::string_view text) {
       on_dispatch(text);
       break;
     case 1:  // the server asks for a heartbeat now
-      send("{\"op\":1,\"d\":" + std::to_string(last_s_) + "}");
+      send(heartbeat_frame(last_s_));
       break;
-    case 10: {
-      auto hello = nlohmann::json::parse(text, nullptr, false);
-      if (!hello.is_discarded() && hello["d"].contains("heartbeat_interval")) {
-        heartbeat_ms_ = hello["d"]["heartbeat_interval"].get<uint64_t>();
-      }
-      nlohmann::json identify = {
-          {"op", 2},
-          {"d",
-           {{"token", state_.opts.token},
-            {"intents", bench_intents},
-            {"properties",
-             {{"os", "linux"}, {"browser", "herald-bench"}, {"device", "herald-bench"}}}}}};
-      send(identify.dump());
+    case 10:
+      heartbeat_ms_ = heartbeat_interval_of(text, heartbeat_ms_);
+      send(identify_frame(state_.opts.token, "herald-bench"));
       schedule_heartbeat();
       break;
-    }
     case 11:
       break;
     default:  // 7 reconnect, 9 invalid session: the run is spoiled for this session
@@ -236,14 +206,8 @@ void bench_session_t<Ws>::on_message(std::string_view text) {
 
 template <class Ws>
 void bench_session_t<Ws>::on_dispatch(std::string_view text) {
-  uint64_t s = 0;
-  if (find_uint(text, "\"s\":", s)) {
-    if (s != last_s_ + 1) {
-      ++state_.gaps;
-    }
-    last_s_ = s;
-  }
-  if (text.find("\"t\":\"MESSAGE_CREATE\"") != std::string_view::npos) {
+  follow_seq(text, last_s_, state_.gaps);
+  if (is_dispatch(text, "MESSAGE_CREATE")) {
     uint64_t index = 0;
     if (find_uint(text, "\"content\":\"bench ", index)) {
       state_.message_received(index);
@@ -252,13 +216,13 @@ void bench_session_t<Ws>::on_dispatch(std::string_view text) {
         state_.session_complete();
       }
     }
-  } else if (text.find("\"t\":\"READY\"") != std::string_view::npos) {
+  } else if (is_dispatch(text, "READY")) {
     auto ready = nlohmann::json::parse(text, nullptr, false);
     pending_guilds_ = ready.is_discarded() ? 0 : ready["d"]["guilds"].size();
     if (pending_guilds_ == 0) {
       return fail();  // the bench user is in one guild; READY without it is a failure
     }
-  } else if (text.find("\"t\":\"GUILD_CREATE\"") != std::string_view::npos && !ready_) {
+  } else if (is_dispatch(text, "GUILD_CREATE") && !ready_) {
     if (pending_guilds_ > 0 && --pending_guilds_ == 0) {
       ready_ = true;
       state_.session_settled(true);
@@ -299,7 +263,7 @@ void bench_session_t<Ws>::schedule_heartbeat() {
     if (ec || self->failed_) {
       return;
     }
-    self->send("{\"op\":1,\"d\":" + std::to_string(self->last_s_) + "}");
+    self->send(heartbeat_frame(self->last_s_));
     self->schedule_heartbeat();
   });
 }
@@ -399,14 +363,6 @@ void worker_state::finish() {
   io.stop();
 }
 
-void raise_file_limit() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-}
-
 }  // namespace
 
 std::string bench_content(size_t i) {
@@ -414,8 +370,6 @@ std::string bench_content(size_t i) {
 }
 
 int run_gateway_worker(const gateway_worker_options& opts) {
-  signal(SIGPIPE, SIG_IGN);  // a closed orchestrator pipe or socket is an error, not a death
-  raise_file_limit();
   asio::io_context io{1};
   worker_state state{opts, io, tcp::endpoint{asio::ip::make_address(opts.host), opts.port}};
   state.sessions.reserve(opts.connections);
@@ -424,40 +378,28 @@ int run_gateway_worker(const gateway_worker_options& opts) {
     state.tls->load_verify_file(opts.ca_file);
     state.tls->set_verify_mode(asio::ssl::verify_peer);
   }
-  // "stop" (or EOF) on stdin ends the run early: the orchestrator gave up waiting.
-  std::thread stdin_reader{[&] {
-    std::string line;
-    while (std::getline(std::cin, line) && line != "stop") {
+  // Stopping early ("stop", EOF or the deadline): report what there is, then the totals.
+  auto stop_early = [&] {
+    if (!state.reported_ready) {
+      state.reported_ready = true;
+      std::printf("ready %zu %zu\n", state.identified, state.failed);
     }
-    asio::post(io, [&] {
-      if (!state.reported_ready) {
-        state.reported_ready = true;
-        std::printf("ready %zu %zu\n", state.identified, state.failed);
-      }
-      state.finish();
-    });
-  }};
-  stdin_reader.detach();
-  asio::steady_timer deadline{io, std::chrono::seconds{opts.timeout_s}};
-  deadline.async_wait([&](beast::error_code ec) {
-    if (!ec) {
-      std::fprintf(stderr, "gateway-worker: timed out after %zu s\n", opts.timeout_s);
-      if (!state.reported_ready) {
-        state.reported_ready = true;
-        std::printf("ready %zu %zu\n", state.identified, state.failed);
-      }
-      state.finish();
-    }
-  });
-  asio::post(io, [&] {
+    state.finish();
+  };
+  worker_loop loop;
+  loop.name = "gateway-worker";
+  loop.timeout_s = opts.timeout_s;
+  loop.begin = [&] {
     state.open_more();
     if (opts.connections == 0) {
       state.maybe_report_ready();
     }
-  });
-  io.run();
-  std::fflush(stdout);
-  std::_Exit(0);  // the stdin reader may still block in getline
+  };
+  // "stop" (or EOF) on stdin ends the run early: the orchestrator gave up waiting.
+  loop.on_line = [](const std::string& line) { return line != "stop"; };
+  loop.on_stdin_end = stop_early;
+  loop.on_timeout = stop_early;
+  run_worker_loop(io, loop);
 }
 
 void add_gateway_worker_command(CLI::App& app) {

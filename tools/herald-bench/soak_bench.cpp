@@ -29,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "tools/herald-bench/bench_node.hpp"
 #include "tools/herald-bench/bench_process.hpp"
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/soak_bad_clients.hpp"
@@ -73,45 +74,29 @@ long fd_count_of(pid_t pid) {
   return n;
 }
 
-struct worker_report {
-  bool ready = false;
-  size_t identified = 0;
-  size_t failed = 0;
-  bool done = false;
+struct worker_report : worker_status {
   size_t frames = 0, gaps = 0, missing = 0, leaked = 0, resumes_ok = 0, resumes_failed = 0,
          reidentifies = 0, closed = 0, duplicates = 0;
   std::vector<int64_t> last_ns;
-};
 
-void read_worker(FILE* in, worker_report& r, std::mutex& m, std::condition_variable& cv) {
-  char line[512];
-  while (std::fgets(line, sizeof line, in) != nullptr) {
-    std::lock_guard<std::mutex> lock{m};
-    size_t a = 0, b = 0;
+  /// Takes a "recv" or "done" line of the worker (soak_bench.hpp).
+  void take_line(const char* line) {
+    size_t index = 0;
     long long t = 0;
-    if (std::sscanf(line, "ready %zu %zu", &a, &b) == 2) {
-      r.ready = true;
-      r.identified = a;
-      r.failed = b;
-    } else if (std::sscanf(line, "recv %zu %lld", &a, &t) == 2) {
-      if (a >= r.last_ns.size()) {
-        r.last_ns.resize(a + 1, 0);
+    if (std::sscanf(line, "recv %zu %lld", &index, &t) == 2) {
+      if (index >= last_ns.size()) {
+        last_ns.resize(index + 1, 0);
       }
-      r.last_ns[a] = t;
+      last_ns[index] = t;
     } else if (std::sscanf(line,
                            "done frames=%zu gaps=%zu missing=%zu leaked=%zu resumes_ok=%zu "
                            "resumes_failed=%zu reidentifies=%zu closed=%zu duplicates=%zu",
-                           &r.frames, &r.gaps, &r.missing, &r.leaked, &r.resumes_ok,
-                           &r.resumes_failed, &r.reidentifies, &r.closed, &r.duplicates) == 9) {
-      r.done = true;
+                           &frames, &gaps, &missing, &leaked, &resumes_ok, &resumes_failed,
+                           &reidentifies, &closed, &duplicates) == 9) {
+      done = true;
     }
-    cv.notify_all();
   }
-  std::lock_guard<std::mutex> lock{m};
-  r.ready = true;
-  r.done = true;
-  cv.notify_all();
-}
+};
 
 bool post_message(uint16_t port, const std::string& token, const std::string& channel,
                   const std::string& content) {
@@ -135,107 +120,67 @@ bool post_message(uint16_t port, const std::string& token, const std::string& ch
   return false;
 }
 
-bool node_ready(uint16_t admin_port) {
-  auto r = net::http_fetch("127.0.0.1", admin_port, "GET", "/readyz", {}, 2s);
-  return r.ok() && r.status == 200;
-}
-
 int run_soak(const soak_options& o) {
   signal(SIGPIPE, SIG_IGN);
   if (o.sessions == 0 || o.duration_s == 0) {
     std::cerr << "herald-bench soak: --sessions and --duration must be positive\n";
     return 2;
   }
-  std::string heraldd = o.heraldd.empty() ? self_dir() + "/heraldd" : o.heraldd;
-  bool own_dir = o.data_dir.empty();
-  std::string dir = o.data_dir;
-  if (own_dir) {
-    char tmpl[] = "/tmp/herald-bench-soak-XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  uint16_t admin_port = free_port();
-  uint16_t gw_port = free_port();
-  child server = child::spawn(
-      {heraldd, "--node.data_dir", dir, "--admin.listen", "127.0.0.1:" + std::to_string(admin_port),
-       "--gateway.listen", "127.0.0.1:" + std::to_string(gw_port), "--log.level", "error",
-       // One user holds every session and re-identifies all run long:
-       // the per-user identify limits are for real clients.
-       "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0",
-       // Every client is on 127.0.0.1.
-       "--gateway.max_connections_per_ip", "0"},
-      false);
-  auto stop_server = [&] {
-    kill(server.pid, SIGTERM);
-    server.wait_exit(30s);
-    if (own_dir) {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  };
-  std::vector<child> workers;
+  bench_node node{o.heraldd, o.data_dir, "herald-bench-soak"};
+  node.start("error",
+             {// One user holds every session and re-identifies all run long:
+              // the per-user identify limits are for real clients.
+              "--gateway.identify_max_concurrency", "0", "--gateway.identify_daily_limit", "0",
+              // Every client is on 127.0.0.1.
+              "--gateway.max_connections_per_ip", "0"});
+  uint16_t gw_port = node.gateway_port();
+  // The reports outlive the pool: its reader threads write them until join().
+  std::vector<worker_report> reports;
+  worker_pool workers;
   try {
-    bool up = false;
-    for (int i = 0; i < 300 && !(up = node_ready(admin_port)); ++i) {
-      std::this_thread::sleep_for(100ms);
-    }
-    if (!up) {
-      throw std::runtime_error("heraldd did not become ready within 30 s");
-    }
-    std::string admin_token;
-    std::ifstream(dir + "/admin.token") >> admin_token;
-    auto owner =
-        admin_post(admin_port, admin_token, "/v1/users", {{"name", "soak-owner"}, {"bot", true}});
-    auto member =
-        admin_post(admin_port, admin_token, "/v1/users", {{"name", "soak-member"}, {"bot", true}});
+    node.wait_ready();
+    auto owner = node.admin("/v1/users", {{"name", "soak-owner"}, {"bot", true}});
+    auto member = node.admin("/v1/users", {{"name", "soak-member"}, {"bot", true}});
     std::string owner_token = owner.at("token").get<std::string>();
     std::string member_token = member.at("token").get<std::string>();
-    auto guild = admin_post(admin_port, admin_token, "/v1/guilds",
-                            {{"name", "soak"}, {"owner", id_of(owner)}});
-    admin_post(admin_port, admin_token, "/v1/members",
-               {{"guild", id_of(guild)}, {"user", id_of(member)}});
+    auto guild = node.admin("/v1/guilds", {{"name", "soak"}, {"owner", id_of(owner)}});
+    node.admin("/v1/members", {{"guild", id_of(guild)}, {"user", id_of(member)}});
     std::vector<std::string> channels;
     for (size_t c = 0; c < public_channels; ++c) {
-      channels.push_back(id_of(admin_post(
-          admin_port, admin_token, "/v1/channels",
+      channels.push_back(id_of(node.admin(
+          "/v1/channels",
           {{"guild", id_of(guild)}, {"name", "soak-" + std::to_string(c)}, {"private", false}})));
     }
-    std::string private_channel =
-        id_of(admin_post(admin_port, admin_token, "/v1/channels",
-                         {{"guild", id_of(guild)}, {"name", "soak-staff"}, {"private", true}}));
+    std::string private_channel = id_of(node.admin(
+        "/v1/channels", {{"guild", id_of(guild)}, {"name", "soak-staff"}, {"private", true}}));
 
-    int64_t rss_start = rss_bytes_of(server.pid);
-    long fds_start = fd_count_of(server.pid);
+    int64_t rss_start = rss_bytes_of(node.pid());
+    long fds_start = fd_count_of(node.pid());
     size_t n_workers =
         o.workers > 0 ? o.workers : (o.sessions + sessions_per_worker - 1) / sessions_per_worker;
     n_workers = std::max<size_t>(1, std::min(n_workers, o.sessions));
-    std::vector<worker_report> reports(n_workers);
-    std::mutex m;
-    std::condition_variable cv;
-    std::vector<std::thread> readers;
+    reports.resize(n_workers);  // never again: the readers hold references into it
     std::string self = self_dir() + "/herald-bench";
     size_t timeout_s = o.duration_s + 300;
     for (size_t w = 0; w < n_workers; ++w) {
-      size_t n = o.sessions / n_workers + (w < o.sessions % n_workers ? 1 : 0);
-      workers.push_back(
-          child::spawn({self, "soak-worker", "--port", std::to_string(gw_port), "--token",
-                        member_token, "--connections", std::to_string(n), "--timeout",
-                        std::to_string(timeout_s), "--seed", std::to_string(o.seed + w)},
-                       true));
-      readers.emplace_back(read_worker, workers.back().from_child, std::ref(reports[w]),
-                           std::ref(m), std::ref(cv));
+      auto& r = reports[w];
+      workers.spawn(
+          {self, "soak-worker", "--port", std::to_string(gw_port), "--token", member_token,
+           "--connections", std::to_string(share_of(o.sessions, n_workers, w)), "--timeout",
+           std::to_string(timeout_s), "--seed", std::to_string(o.seed + w)},
+          r, [&r](const char* line) { r.take_line(line); });
     }
-    auto all = [&](auto pred) { return std::all_of(reports.begin(), reports.end(), pred); };
-    {
-      std::unique_lock<std::mutex> lock{m};
-      cv.wait_for(lock, 300s, [&] { return all([](const worker_report& r) { return r.ready; }); });
-    }
+    auto all = [&](auto pred) {
+      return [&reports, pred] { return std::all_of(reports.begin(), reports.end(), pred); };
+    };
+    workers.wait_for(300s, all([](const worker_report& r) { return r.ready; }));
     size_t identified = 0;
     for (const auto& r : reports) {
       identified += r.identified;
     }
     std::cerr << "herald-bench soak: " << identified << " sessions identified\n";
     std::this_thread::sleep_for(2s);
-    int64_t rss_warm = rss_bytes_of(server.pid);
+    int64_t rss_warm = rss_bytes_of(node.pid());
 
     // The run: posts, churn and bad clients on their own threads until the deadline.
     bad_client_target target{gw_port, member_token};
@@ -278,9 +223,7 @@ int run_soak(const soak_options& o) {
         auto a = static_cast<size_t>(resumes), b = static_cast<size_t>(reids);
         resumes -= static_cast<double>(a);
         reids -= static_cast<double>(b);
-        for (auto& w : workers) {
-          w.tell("churn " + std::to_string(a) + " " + std::to_string(b));
-        }
+        workers.tell_all("churn " + std::to_string(a) + " " + std::to_string(b));
       }
     }};
     std::atomic<size_t> bad_clients{0};
@@ -307,29 +250,19 @@ int run_soak(const soak_options& o) {
     running = false;
     churner.join();
     bad.join();
-    int64_t rss_end = rss_bytes_of(server.pid);
-    bool alive = kill(server.pid, 0) == 0 && node_ready(admin_port);
+    int64_t rss_end = rss_bytes_of(node.pid());
+    bool alive = kill(node.pid(), 0) == 0 && node.ready();
     auto held_outcome = held.finish();
-    for (auto& w : workers) {
-      w.tell("stop " + std::to_string(sent.size()));
-    }
-    {
-      std::unique_lock<std::mutex> lock{m};
-      cv.wait_for(lock, 60s, [&] { return all([](const worker_report& r) { return r.done; }); });
-    }
-    for (auto& w : workers) {
-      w.wait_exit(30s);
-    }
-    for (auto& t : readers) {
-      t.join();
-    }
+    workers.tell_all("stop " + std::to_string(sent.size()));
+    workers.wait_for(60s, all([](const worker_report& r) { return r.done; }));
+    workers.join(30s);
     // Every client is gone: the node's fds must come back near the start.
-    long fds_end = fd_count_of(server.pid);
+    long fds_end = fd_count_of(node.pid());
     for (int i = 0; i < 150 && fds_end > fds_start + static_cast<long>(o.fd_slack); ++i) {
       std::this_thread::sleep_for(200ms);
-      fds_end = fd_count_of(server.pid);
+      fds_end = fd_count_of(node.pid());
     }
-    alive = alive && kill(server.pid, 0) == 0 && node_ready(admin_port);
+    alive = alive && kill(node.pid(), 0) == 0 && node.ready();
 
     worker_report sum;
     for (const auto& r : reports) {
@@ -408,15 +341,13 @@ int run_soak(const soak_options& o) {
       std::cerr << "herald-bench soak: FAILED " << f << "\n";
     }
     bool ok = failures.empty();
-    stop_server();
+    node.stop();
     return ok ? 0 : 1;
   } catch (const std::exception& e) {
     std::cerr << "herald-bench soak: " << e.what() << "\n";
-    for (auto& w : workers) {
-      w.tell("stop 0");
-      w.wait_exit(5s);
-    }
-    stop_server();
+    workers.tell_all("stop 0");
+    workers.join(5s);
+    node.stop();
     return 1;
   }
 }

@@ -5,20 +5,15 @@
 // closes others with 1000 and identifies them anew. Every session checks that `s` is
 // gapless across resumes and that public messages arrive in order without holes; private
 // messages (a channel its user cannot view) must never arrive.
-#include <signal.h>
-#include <sys/resource.h>
 
 #include <algorithm>
-#include <charconv>
 #include <cstdio>
 #include <deque>
 #include <functional>
-#include <iostream>
 #include <memory>
 #include <random>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -30,6 +25,7 @@
 #include <boost/beast/websocket.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tools/herald-bench/bench_client.hpp"
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/soak_bench.hpp"
 
@@ -41,19 +37,6 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
-
-/// GUILDS | GUILD_MESSAGES | MESSAGE_CONTENT.
-constexpr uint64_t soak_intents = (1u << 0) | (1u << 9) | (1u << 15);
-
-bool find_uint(std::string_view text, std::string_view key, uint64_t& out) {
-  auto at = text.find(key);
-  if (at == std::string_view::npos) {
-    return false;
-  }
-  const char* begin = text.data() + at + key.size();
-  auto [ptr, ec] = std::from_chars(begin, text.data() + text.size(), out);
-  return ec == std::errc{} && ptr != begin;
-}
 
 struct soak_state;
 
@@ -278,7 +261,7 @@ void soak_session::on_message(std::string_view text) {
       on_dispatch(text);
       break;
     case 1:
-      send("{\"op\":1,\"d\":" + std::to_string(last_s_) + "}");
+      send(heartbeat_frame(last_s_));
       break;
     case 9:  // invalid session: the resume failed, identify anew
       ++state_.resumes_failed;
@@ -287,29 +270,14 @@ void soak_session::on_message(std::string_view text) {
       synced_ = false;
       step_ = next_step::identify;
       [[fallthrough]];
-    case 10: {
+    case 10:
       if (op == 10) {
-        auto hello = nlohmann::json::parse(text, nullptr, false);
-        if (!hello.is_discarded() && hello["d"].contains("heartbeat_interval")) {
-          heartbeat_ms_ = hello["d"]["heartbeat_interval"].get<uint64_t>();
-        }
+        heartbeat_ms_ = heartbeat_interval_of(text, heartbeat_ms_);
         schedule_heartbeat();
       }
-      nlohmann::json msg;
-      if (step_ == next_step::resume) {
-        msg = {
-            {"op", 6},
-            {"d", {{"token", state_.opts.token}, {"session_id", session_id_}, {"seq", last_s_}}}};
-      } else {
-        msg = {{"op", 2},
-               {"d",
-                {{"token", state_.opts.token},
-                 {"intents", soak_intents},
-                 {"properties", {{"os", "linux"}, {"browser", "soak"}, {"device", "soak"}}}}}};
-      }
-      send(msg.dump());
+      send(step_ == next_step::resume ? resume_frame(state_.opts.token, session_id_, last_s_)
+                                      : identify_frame(state_.opts.token, "soak"));
       break;
-    }
     case 11:
       break;
     default:
@@ -318,14 +286,8 @@ void soak_session::on_message(std::string_view text) {
 }
 
 void soak_session::on_dispatch(std::string_view text) {
-  uint64_t s = 0;
-  if (find_uint(text, "\"s\":", s)) {
-    if (s != last_s_ + 1) {
-      ++state_.gaps;
-    }
-    last_s_ = s;
-  }
-  if (text.find("\"t\":\"MESSAGE_CREATE\"") != std::string_view::npos) {
+  follow_seq(text, last_s_, state_.gaps);
+  if (is_dispatch(text, "MESSAGE_CREATE")) {
     uint64_t index = 0;
     if (find_uint(text, "\"content\":\"soak-pub ", index)) {
       if (!synced_) {
@@ -343,7 +305,7 @@ void soak_session::on_dispatch(std::string_view text) {
     } else if (text.find("\"content\":\"soak-priv ") != std::string_view::npos) {
       ++state_.leaked;
     }
-  } else if (text.find("\"t\":\"READY\"") != std::string_view::npos) {
+  } else if (is_dispatch(text, "READY")) {
     auto ready = nlohmann::json::parse(text, nullptr, false);
     if (ready.is_discarded() || ready["d"]["guilds"].empty()) {
       return fail();
@@ -355,7 +317,7 @@ void soak_session::on_dispatch(std::string_view text) {
       settled_ = true;
       state_.settled(true);
     }
-  } else if (text.find("\"t\":\"RESUMED\"") != std::string_view::npos) {
+  } else if (is_dispatch(text, "RESUMED")) {
     ++state_.resumes_ok;
     busy_ = false;
   }
@@ -423,7 +385,7 @@ void soak_session::schedule_heartbeat() {
     // Between connections (a resume or re-identify under way) there is nothing to write
     // to: the next Hello restarts the heartbeat on the new connection.
     if (self->connected_) {
-      self->send("{\"op\":1,\"d\":" + std::to_string(self->last_s_) + "}");
+      self->send(heartbeat_frame(self->last_s_));
     }
     self->schedule_heartbeat();
   });
@@ -452,14 +414,6 @@ void soak_session::stop() {
   beast::get_lowest_layer(*ws_).socket().close(ignored);
 }
 
-void raise_file_limit() {
-  rlimit lim{};
-  if (getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &lim);
-  }
-}
-
 }  // namespace
 
 std::string soak_public_content(size_t i) {
@@ -471,50 +425,40 @@ std::string soak_private_content(size_t i) {
 }
 
 int run_soak_worker(const soak_worker_options& opts) {
-  signal(SIGPIPE, SIG_IGN);
-  raise_file_limit();
   asio::io_context io{1};
   soak_state state{opts, io, tcp::endpoint{asio::ip::make_address(opts.host), opts.port}};
   state.sessions.reserve(opts.connections);
   asio::steady_timer catch_up{io};
-  std::thread stdin_reader{[&] {
-    std::string line;
-    size_t posted = 0;
-    while (std::getline(std::cin, line)) {
-      size_t a = 0;
-      size_t b = 0;
-      if (std::sscanf(line.c_str(), "churn %zu %zu", &a, &b) == 2) {
-        asio::post(io, [&state, a, b] { state.churn(a, b); });
-      } else if (std::sscanf(line.c_str(), "stop %zu", &posted) == 1) {
-        break;
+  size_t posted = 0;  // written by the stdin reader before on_stdin_end is posted
+  worker_loop loop;
+  loop.name = "soak-worker";
+  loop.timeout_s = opts.timeout_s;
+  loop.begin = [&] { state.open_more(); };
+  loop.on_line = [&](const std::string& line) {
+    size_t a = 0;
+    size_t b = 0;
+    if (std::sscanf(line.c_str(), "churn %zu %zu", &a, &b) == 2) {
+      asio::post(io, [&state, a, b] { state.churn(a, b); });
+    } else if (std::sscanf(line.c_str(), "stop %zu", &posted) == 1) {
+      return false;
+    }
+    return true;
+  };
+  // Frames still in flight get up to 20 s to arrive before the final check.
+  loop.on_stdin_end = [&] {
+    auto deadline = monotonic_ns() + 20'000'000'000LL;
+    auto check = std::make_shared<std::function<void()>>();
+    *check = [&, deadline, check] {
+      if (state.caught_up(posted) || monotonic_ns() > deadline) {
+        return state.finish(posted);
       }
-    }
-    // Frames still in flight get up to 20 s to arrive before the final check.
-    asio::post(io, [&, posted] {
-      auto deadline = monotonic_ns() + 20'000'000'000LL;
-      auto check = std::make_shared<std::function<void()>>();
-      *check = [&, posted, deadline, check] {
-        if (state.caught_up(posted) || monotonic_ns() > deadline) {
-          return state.finish(posted);
-        }
-        catch_up.expires_after(std::chrono::milliseconds{100});
-        catch_up.async_wait([check](beast::error_code) { (*check)(); });
-      };
-      (*check)();
-    });
-  }};
-  stdin_reader.detach();
-  asio::steady_timer deadline{io, std::chrono::seconds{opts.timeout_s}};
-  deadline.async_wait([&](beast::error_code ec) {
-    if (!ec) {
-      std::fprintf(stderr, "soak-worker: timed out after %zu s\n", opts.timeout_s);
-      state.finish(0);
-    }
-  });
-  asio::post(io, [&] { state.open_more(); });
-  io.run();
-  std::fflush(stdout);
-  std::_Exit(0);
+      catch_up.expires_after(std::chrono::milliseconds{100});
+      catch_up.async_wait([check](beast::error_code) { (*check)(); });
+    };
+    (*check)();
+  };
+  loop.on_timeout = [&] { state.finish(0); };
+  run_worker_loop(io, loop);
 }
 
 void add_soak_worker_command(CLI::App& app) {

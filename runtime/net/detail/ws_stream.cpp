@@ -437,16 +437,29 @@ void ws_stream::on_readable(const boost::system::error_code& ec) {
     if (rec) {
       return finish();  // end of stream or reset
     }
-    if (!reader_.failed()) {
-      reader_.consume(scratch, n, *this);
-    }
-    if (finished_) {
+    if (read_bytes(scratch, n)) {
       return;
     }
   }
-  asio::post(
-      socket_.get_executor(),
-      [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->on_readable({}); });
+  next_turn(&ws_stream::read_more);
+}
+
+bool ws_stream::read_bytes(const char* data, size_t n) {
+  if (!reader_.failed()) {
+    reader_.consume(data, n, *this);
+  }
+  return finished_;
+}
+
+void ws_stream::read_more() {
+  on_readable({});
+}
+
+void ws_stream::next_turn(void (ws_stream::*step)()) {
+  asio::post(socket_.get_executor(),
+             [self = std::static_pointer_cast<ws_stream>(shared_from_this()), step] {
+               ((*self).*step)();
+             });
 }
 
 void ws_stream::frame_text(std::string_view message) {
@@ -588,13 +601,15 @@ void ws_stream::do_write() {
       }
       return finish();
     }
-    metrics_.writev_calls.inc();
-    metrics_.bytes_written.inc(static_cast<uint64_t>(n));
-    advance(static_cast<size_t>(n));
+    wrote(static_cast<size_t>(n));
   }
-  asio::post(
-      socket_.get_executor(),
-      [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->do_write(); });
+  next_turn(&ws_stream::do_write);
+}
+
+void ws_stream::wrote(size_t n) {
+  metrics_.writev_calls.inc();
+  metrics_.bytes_written.inc(static_cast<uint64_t>(n));
+  advance(n);
 }
 
 // Gathers the unwritten frames into the io thread's iovec array: per frame its header (copied,
@@ -782,16 +797,11 @@ void ws_stream::on_readable_tls() {
       }
       return;
     }
-    if (!reader_.failed()) {
-      reader_.consume(scratch, n, *this);
-    }
-    if (finished_) {
+    if (read_bytes(scratch, n)) {
       return;
     }
   }
-  asio::post(
-      socket_.get_executor(),
-      [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->on_readable({}); });
+  next_turn(&ws_stream::read_more);
 }
 
 size_t ws_stream::gather_record_locked(char* out, size_t cap) const {
@@ -837,13 +847,9 @@ void ws_stream::do_write_tls() {
       }
       return;
     }
-    metrics_.writev_calls.inc();
-    metrics_.bytes_written.inc(static_cast<uint64_t>(n));
-    advance(n);
+    wrote(n);
   }
-  asio::post(
-      socket_.get_executor(),
-      [self = std::static_pointer_cast<ws_stream>(shared_from_this())] { self->do_write(); });
+  next_turn(&ws_stream::do_write);
 }
 
 ws_stream::direct_write ws_stream::write_parts_now_tls(

@@ -136,6 +136,15 @@ private:
   template <class Fn>
   bool wait_tls(tls_status st, Fn fn);
   void wait_readable();
+  // Steps the plain and the TLS paths share, so both complete a read or a write one way:
+  // read_bytes feeds `n` bytes read to the frame reader and says whether the stream finished;
+  // wrote counts a completed write of `n` bytes and releases the frames (and batches) it
+  // finished; next_turn yields the io thread after rounds_per_turn and runs `step` in a later
+  // turn. All on the strand.
+  bool read_bytes(const char* data, size_t n);
+  void wrote(size_t n);
+  void next_turn(void (ws_stream::*step)());
+  void read_more();
   void do_write();
   size_t build_iovecs_locked();
   void advance(size_t written);

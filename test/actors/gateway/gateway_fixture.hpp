@@ -111,6 +111,9 @@ inline constexpr uint64_t channel_b = guild_b + 1;
 inline const std::string alice_token = "tok-alice";
 inline const std::string bob_token = "tok-bob";
 inline const std::string carol_token = "tok-carol";
+/// Authenticates as ghost, a user id the store does not hold.
+inline constexpr uint64_t ghost = 103;
+inline const std::string ghost_token = "tok-ghost";
 /// The fixture's authenticator throws for this token (a failing injected authenticator).
 inline const std::string throwing_token = "tok-throws";
 
@@ -143,6 +146,9 @@ struct gateway_env {
           }
           if (token == carol_token) {
             return carol;
+          }
+          if (token == ghost_token) {
+            return ghost;
           }
           if (token == throwing_token) {
             throw std::runtime_error("authenticator failed");

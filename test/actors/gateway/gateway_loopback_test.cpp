@@ -211,6 +211,13 @@ TEST_CASE("each_close_code_over_the_wire") {
     c->identify("not-a-token");
     CHECK(c->wait_close() == 4004);
   }
+  SECTION("4004 a valid token of a user the store does not hold") {
+    // The store's not_found goes through dispatch::from_store_error as unknown_user.
+    auto c = g.client();
+    REQUIRE(c->next_op(10));
+    c->identify(ghost_token);
+    CHECK(c->wait_close() == 4004);
+  }
   SECTION("4000 when the authenticator throws, on Identify and on Resume") {
     auto c = g.client();
     REQUIRE(c->next_op(10));

@@ -2,46 +2,14 @@
 // Request smuggling against heraldd's REST API (issue #10, item 2): a request whose framing is
 // ambiguous (a Transfer-Encoding other than chunked) gets 400 and its connection is closed, so
 // a complete request hidden in its body, carrying another user's token, is never run.
-#include <sys/socket.h>
-#include <sys/time.h>
-
+#include <chrono>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/write.hpp>
-
 #include "e2e_fixture.hpp"
+#include "test/support/raw_http.hpp"
 
 using namespace herald;
 using namespace herald::e2e;
-
-namespace {
-
-namespace asio = boost::asio;
-
-// Writes `bytes` to 127.0.0.1:port and returns everything read until the server closes
-// (or 5 s of silence).
-std::string exchange(uint16_t port, const std::string& bytes) {
-  asio::io_context io;
-  asio::ip::tcp::socket sock{io};
-  sock.connect({asio::ip::make_address("127.0.0.1"), port});
-  timeval tv{5, 0};
-  setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  asio::write(sock, asio::buffer(bytes));
-  std::string got;
-  char buf[4096];
-  for (;;) {
-    boost::system::error_code ec;
-    size_t n = sock.read_some(asio::buffer(buf), ec);
-    if (ec) {
-      return got;
-    }
-    got.append(buf, n);
-  }
-}
-
-}  // namespace
 
 // Regression: the body of "Transfer-Encoding: identity" was left unread and parsed as the next
 // request, so the smuggled POST stored a message as bob, whose token alice should never use.
@@ -65,7 +33,8 @@ TEST_CASE("a_post_smuggled_in_a_body_with_an_unsupported_transfer_encoding_never
                         "/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bot " + alice.token +
                         "\r\nContent-Type: application/json\r\nTransfer-Encoding: " + te +
                         "\r\n\r\n" + smuggled;
-    auto got = exchange(n.gateway_port(), outer);
+    // Everything read until the server closes (or 5 s of silence).
+    auto got = testing::raw_exchange(n.gateway_port(), outer, std::chrono::seconds{5});
     CHECK(got.rfind("HTTP/1.1 400", 0) == 0);
     CHECK(got.find("HTTP/1.1 200") == std::string::npos);
   }

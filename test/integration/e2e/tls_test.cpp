@@ -19,6 +19,7 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "test/integration/e2e/e2e_fixture.hpp"
+#include "test/support/raw_http.hpp"
 #include "test/support/test_ca.hpp"
 
 using namespace herald;
@@ -28,6 +29,7 @@ namespace ssl = asio::ssl;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
+using herald::testing::peer_common_name;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -36,17 +38,6 @@ void copy_file(const std::string& from, const std::string& to) {
   std::ifstream in{from, std::ios::binary};
   std::ofstream out{to, std::ios::binary | std::ios::trunc};
   out << in.rdbuf();
-}
-
-std::string peer_common_name(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) {
-    return {};
-  }
-  char cn[256] = {};
-  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
-  X509_free(cert);
-  return cn;
 }
 
 // A gateway client over wss that trusts only the test CA; every operation bounded by 10 s.
@@ -68,22 +59,7 @@ struct wss_gateway {
   }
   template <class Start>
   beast::error_code run(Start start) {
-    beast::error_code ec;
-    bool done = false;
-    start([&](beast::error_code e, auto&&...) {
-      ec = e;
-      done = true;
-    });
-    ioc.restart();
-    ioc.run_for(10s);
-    if (!done) {
-      beast::error_code ignored;
-      beast::get_lowest_layer(*ws).close(ignored);
-      ioc.restart();
-      ioc.run();
-      return asio::error::timed_out;
-    }
-    return ec;
+    return testing::run_bounded(ioc, beast::get_lowest_layer(*ws), start);
   }
   json read() {
     beast::flat_buffer b;

@@ -29,7 +29,7 @@ std::map<std::string, std::string> keys_of(const std::string& out) {
 
 }  // namespace
 
-TEST_CASE("soak: 2,000 sessions for 60 s stay exact under churn and bad clients", "[soak]") {
+TEST_CASE("two_thousand_sessions_for_60_s_stay_exact_under_churn_and_bad_clients") {
   using namespace herald::testing;
   auto r = run_process(
       bin_path("herald-bench"),

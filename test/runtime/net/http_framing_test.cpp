@@ -4,21 +4,15 @@
 // second request.
 #include <catch2/catch.hpp>
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
 #include <atomic>
 #include <string>
-
-#include <boost/asio.hpp>
 
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/detail/request_framing.hpp"
 #include "runtime/net/http_server.hpp"
+#include "test/support/raw_http.hpp"
 
 using namespace herald;
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 
 namespace {
 
@@ -41,26 +35,6 @@ struct framing_server {
     REQUIRE_FALSE(server->start());
   }
 };
-
-// Sends `bytes` and reads until the server closes (or 10 s pass).
-std::string exchange(uint16_t port, const std::string& bytes) {
-  asio::io_context ioc;
-  tcp::socket sock{ioc};
-  sock.connect({asio::ip::make_address("127.0.0.1"), port});
-  timeval tv{10, 0};
-  setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  asio::write(sock, asio::buffer(bytes));
-  std::string got;
-  char buf[4096];
-  for (;;) {
-    boost::system::error_code ec;
-    size_t n = sock.read_some(asio::buffer(buf), ec);
-    if (ec) {
-      return got;
-    }
-    got.append(buf, n);
-  }
-}
 
 const std::string smuggled =
     "POST /store HTTP/1.1\r\nHost: x\r\nAuthorization: Bot victim\r\nContent-Length: 2\r\n\r\n{}";
@@ -85,7 +59,8 @@ TEST_CASE("a_transfer_encoding_other_than_chunked_is_400_and_closes") {
                std::string{"gzip, chunked"}, std::string{"x"});
   CAPTURE(te);
   double before = framing_errors("t_framing_te", "transfer_encoding");
-  auto got = exchange(s.server->port(), outer("Transfer-Encoding: " + te + "\r\n", smuggled));
+  auto got =
+      testing::raw_exchange(s.server->port(), outer("Transfer-Encoding: " + te + "\r\n", smuggled));
   CHECK(got.rfind("HTTP/1.1 400", 0) == 0);
   CHECK(got.find("Connection: close") != std::string::npos);
   CHECK(got.find("HTTP/1.1 201") == std::string::npos);
@@ -95,7 +70,7 @@ TEST_CASE("a_transfer_encoding_other_than_chunked_is_400_and_closes") {
 
 TEST_CASE("two_transfer_encoding_fields_are_400") {
   framing_server s{"t_framing_te2"};
-  auto got = exchange(
+  auto got = testing::raw_exchange(
       s.server->port(),
       outer("Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", "0\r\n\r\n" + smuggled));
   CHECK(got.rfind("HTTP/1.1 400", 0) == 0);
@@ -108,7 +83,7 @@ TEST_CASE("transfer_encoding_with_content_length_is_400_in_either_order") {
                                  std::string{"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"},
                                  std::string{"Transfer-Encoding: gzip\r\nContent-Length: 5\r\n"});
   CAPTURE(headers);
-  auto got = exchange(s.server->port(), outer(headers, "0\r\n\r\n" + smuggled));
+  auto got = testing::raw_exchange(s.server->port(), outer(headers, "0\r\n\r\n" + smuggled));
   CHECK(got.rfind("HTTP/1.1 400", 0) == 0);
   CHECK(got.find("HTTP/1.1 201") == std::string::npos);
   CHECK(s.stored == 0);
@@ -116,33 +91,33 @@ TEST_CASE("transfer_encoding_with_content_length_is_400_in_either_order") {
 
 TEST_CASE("differing_content_lengths_are_400_and_equal_ones_are_served") {
   framing_server s{"t_framing_cl"};
-  auto bad =
-      exchange(s.server->port(),
-               outer("Content-Length: 2\r\nContent-Length: 3\r\nConnection: close\r\n", "abc"));
+  auto bad = testing::raw_exchange(
+      s.server->port(),
+      outer("Content-Length: 2\r\nContent-Length: 3\r\nConnection: close\r\n", "abc"));
   CHECK(bad.rfind("HTTP/1.1 400", 0) == 0);
   CHECK(framing_errors("t_framing_cl", "content_length") == 1);
-  auto good =
-      exchange(s.server->port(),
-               outer("Content-Length: 3\r\nContent-Length: 3\r\nConnection: close\r\n", "abc"));
+  auto good = testing::raw_exchange(
+      s.server->port(),
+      outer("Content-Length: 3\r\nContent-Length: 3\r\nConnection: close\r\n", "abc"));
   CHECK(good.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(good.find("public:abc") != std::string::npos);
 }
 
 TEST_CASE("a_folded_header_line_is_400") {
   framing_server s{"t_framing_fold"};
-  auto got = exchange(s.server->port(),
-                      "POST /public HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n"
-                      "Content-Length: 2\r\nConnection: close\r\n\r\nok");
+  auto got = testing::raw_exchange(s.server->port(),
+                                   "POST /public HTTP/1.1\r\nHost: x\r\nX-Folded: a\r\n b\r\n"
+                                   "Content-Length: 2\r\nConnection: close\r\n\r\nok");
   CHECK(got.rfind("HTTP/1.1 400", 0) == 0);
   CHECK(framing_errors("t_framing_fold", "obs_fold") == 1);
 }
 
 TEST_CASE("chunked_alone_is_served_and_keeps_the_connection") {
   framing_server s{"t_framing_chunked"};
-  auto got =
-      exchange(s.server->port(), outer("Transfer-Encoding: Chunked\r\n", "3\r\nabc\r\n0\r\n\r\n") +
-                                     "POST /public HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
-                                     "Connection: close\r\n\r\nz");
+  auto got = testing::raw_exchange(
+      s.server->port(), outer("Transfer-Encoding: Chunked\r\n", "3\r\nabc\r\n0\r\n\r\n") +
+                            "POST /public HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n"
+                            "Connection: close\r\n\r\nz");
   CHECK(got.rfind("HTTP/1.1 200", 0) == 0);
   CHECK(got.find("public:abc") != std::string::npos);
   CHECK(got.find("public:z") != std::string::npos);

@@ -3,22 +3,16 @@
 // 503 + Retry-After, count the refusal, show in health(), and free the place on close.
 #include <catch2/catch.hpp>
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
 #include <memory>
 #include <string>
 #include <thread>
 
-#include <boost/asio.hpp>
-
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/http_server.hpp"
 #include "runtime/net/websocket.hpp"
+#include "test/support/raw_http.hpp"
 
 using namespace herald;
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
@@ -45,41 +39,17 @@ std::unique_ptr<net::http_server> limited_server(const std::string& name, size_t
 }
 
 // A raw client connection, bound to `from` (any 127.0.0.0/8 address is loopback on Linux).
-struct client {
-  asio::io_context ioc;
-  tcp::socket sock{ioc};
-
-  explicit client(uint16_t port, const std::string& from = "127.0.0.1") {
-    sock.open(tcp::v4());
-    sock.bind({asio::ip::make_address(from), 0});
-    timeval tv{10, 0};
-    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sock.connect({asio::ip::make_address("127.0.0.1"), port});
-  }
-  // One request on this connection; returns the response head and body as read so far.
+struct client : testing::raw_connection {
+  explicit client(uint16_t port, const std::string& from = "127.0.0.1")
+      : testing::raw_connection(port, testing::raw_options{from}) {}
+  // One request on this connection; returns the response (head and body).
   std::string get(const std::string& target = "/hello") {
-    asio::write(sock, asio::buffer("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n"));
+    write("GET " + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
     return read_response();
-  }
-  std::string read_response() {
-    std::string got;
-    char buf[1024];
-    while (got.find("\r\n\r\n") == std::string::npos) {
-      boost::system::error_code ec;
-      size_t n = sock.read_some(asio::buffer(buf), ec);
-      if (ec) {
-        break;
-      }
-      got.append(buf, n);
-    }
-    return got;
   }
   std::string upgrade() {
-    asio::write(sock, asio::buffer(std::string{
-                          "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: "
-                          "Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                          "Sec-WebSocket-Version: 13\r\n\r\n"}));
-    return read_response();
+    write(testing::ws_upgrade_request);
+    return read_head();
   }
 };
 
@@ -122,7 +92,7 @@ TEST_CASE("a_connection_beyond_max_connections_gets_503_with_retry_after") {
   CHECK(refused("t_limit_total", "max_connections") == 1);
 
   // Closing the WebSocket frees its place.
-  b.sock.close();
+  b.socket().close();
   REQUIRE(eventually([&] { return !s->health().at_max_connections; }));
   client d{s->port()};
   CHECK(d.get().rfind("HTTP/1.1 200", 0) == 0);
@@ -144,7 +114,7 @@ TEST_CASE("connections_per_ip_are_limited_per_address") {
   client other{s->port(), "127.0.0.2"};
   CHECK(other.get().rfind("HTTP/1.1 200", 0) == 0);
   CHECK_FALSE(s->health().at_max_connections);  // no total limit
-  a.sock.close();
+  a.socket().close();
   REQUIRE(eventually([&] { return open_connections("t_limit_ip") == 2; }));
   client e{s->port()};
   CHECK(e.get().rfind("HTTP/1.1 200", 0) == 0);

@@ -26,6 +26,7 @@
 #include "runtime/net/websocket.hpp"
 #include "runtime/net/zlib_stream.hpp"
 #include "test/support/eventually.hpp"
+#include "test/support/raw_http.hpp"
 #include "test/support/test_ca.hpp"
 
 using namespace herald;
@@ -36,6 +37,8 @@ namespace http = beast::http;
 namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
+using herald::testing::peer_common_name;
+using herald::testing::run_bounded;
 
 namespace {
 
@@ -138,39 +141,6 @@ struct tls_server {
   uint16_t port() const { return server->port(); }
 };
 
-// The subject CN of the certificate the server presented.
-std::string peer_common_name(SSL* ssl) {
-  X509* cert = SSL_get1_peer_certificate(ssl);
-  if (cert == nullptr) {
-    return {};
-  }
-  char cn[256] = {};
-  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
-  X509_free(cert);
-  return cn;
-}
-
-// Runs one async operation for at most 10 s on the client's io_context.
-template <class Lowest, class Start>
-beast::error_code run_bounded(asio::io_context& ioc, Lowest& lowest, Start start) {
-  beast::error_code ec;
-  bool done = false;
-  start([&](beast::error_code e, auto&&...) {
-    ec = e;
-    done = true;
-  });
-  ioc.restart();
-  ioc.run_for(10s);
-  if (!done) {
-    beast::error_code ignored;
-    lowest.close(ignored);
-    ioc.restart();
-    ioc.run();
-    return asio::error::timed_out;
-  }
-  return ec;
-}
-
 // A wss client that verifies the server against the test CA.
 struct wss_client {
   asio::io_context ioc;
@@ -209,27 +179,37 @@ struct wss_client {
   }
 };
 
+// A TLS client connection to 127.0.0.1:port that verifies the server against the test CA;
+// the handshake is done when constructed.
+struct verified_tls {
+  asio::io_context ioc;
+  ssl::context ctx{ssl::context::tls_client};
+  beast::ssl_stream<tcp::socket> stream;
+
+  verified_tls(const testing::test_ca& ca, uint16_t port)
+      : stream(ioc,
+               (ctx.load_verify_file(ca.ca_file()), ctx.set_verify_mode(ssl::verify_peer), ctx)) {
+    stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+    REQUIRE_FALSE(run([&](auto h) { stream.async_handshake(ssl::stream_base::client, h); }));
+  }
+  template <class Start>
+  beast::error_code run(Start start) {
+    return run_bounded(ioc, stream.next_layer(), start);
+  }
+};
+
 // One HTTPS GET; returns the response and the CN of the server's certificate.
 std::pair<http::response<http::string_body>, std::string> https_get(const testing::test_ca& ca,
                                                                     uint16_t port,
                                                                     const std::string& target) {
-  asio::io_context ioc;
-  ssl::context ctx{ssl::context::tls_client};
-  ctx.load_verify_file(ca.ca_file());
-  ctx.set_verify_mode(ssl::verify_peer);
-  beast::ssl_stream<tcp::socket> stream{ioc, ctx};
-  stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
-  REQUIRE_FALSE(run_bounded(ioc, stream.next_layer(),
-                            [&](auto h) { stream.async_handshake(ssl::stream_base::client, h); }));
+  verified_tls c{ca, port};
   http::request<http::string_body> req{http::verb::get, target, 11};
   req.set(http::field::host, "localhost");
-  REQUIRE_FALSE(
-      run_bounded(ioc, stream.next_layer(), [&](auto h) { http::async_write(stream, req, h); }));
+  REQUIRE_FALSE(c.run([&](auto h) { http::async_write(c.stream, req, h); }));
   beast::flat_buffer b;
   http::response<http::string_body> res;
-  REQUIRE_FALSE(
-      run_bounded(ioc, stream.next_layer(), [&](auto h) { http::async_read(stream, b, res, h); }));
-  return {std::move(res), peer_common_name(stream.native_handle())};
+  REQUIRE_FALSE(c.run([&](auto h) { http::async_read(c.stream, b, res, h); }));
+  return {std::move(res), peer_common_name(c.stream.native_handle())};
 }
 
 // Inflates Discord zlib-stream output incrementally (one inflater per connection).
@@ -261,53 +241,21 @@ std::string plain_exchange(uint16_t port, const std::string& bytes) {
   if (!bytes.empty()) {
     asio::write(sock, asio::buffer(bytes));
   }
-  std::string got;
-  char buf[1024];
-  for (;;) {
-    size_t n = 0;
-    auto ec = run_bounded(ioc, sock, [&](auto h) {
-      sock.async_read_some(asio::buffer(buf), [&, h](beast::error_code e, size_t k) {
-        n = k;
-        h(e);
-      });
-    });
-    if (ec) {
-      REQUIRE(ec != asio::error::timed_out);  // the server must drop us
-      return got;
-    }
-    got.append(buf, n);
-  }
+  beast::error_code ended;
+  auto got = testing::read_until_error(ioc, sock, sock, ended);
+  REQUIRE(ended != asio::error::timed_out);  // the server must drop us
+  return got;
 }
 
 // Sends `bytes` over TLS (verifying the server) and returns everything read until the server
 // closes: for requests no HTTP client library would send.
 std::string tls_exchange(const testing::test_ca& ca, uint16_t port, const std::string& bytes) {
-  asio::io_context ioc;
-  ssl::context ctx{ssl::context::tls_client};
-  ctx.load_verify_file(ca.ca_file());
-  ctx.set_verify_mode(ssl::verify_peer);
-  beast::ssl_stream<tcp::socket> stream{ioc, ctx};
-  stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
-  REQUIRE_FALSE(run_bounded(ioc, stream.next_layer(),
-                            [&](auto h) { stream.async_handshake(ssl::stream_base::client, h); }));
-  REQUIRE_FALSE(run_bounded(ioc, stream.next_layer(),
-                            [&](auto h) { asio::async_write(stream, asio::buffer(bytes), h); }));
-  std::string got;
-  char buf[1024];
-  for (;;) {
-    size_t n = 0;
-    auto ec = run_bounded(ioc, stream.next_layer(), [&](auto h) {
-      stream.async_read_some(asio::buffer(buf), [&, h](beast::error_code e, size_t k) {
-        n = k;
-        h(e);
-      });
-    });
-    if (ec) {
-      REQUIRE(ec != asio::error::timed_out);  // the server must close
-      return got;
-    }
-    got.append(buf, n);
-  }
+  verified_tls c{ca, port};
+  REQUIRE_FALSE(c.run([&](auto h) { asio::async_write(c.stream, asio::buffer(bytes), h); }));
+  beast::error_code ended;
+  auto got = testing::read_until_error(c.ioc, c.stream, c.stream.next_layer(), ended);
+  REQUIRE(ended != asio::error::timed_out);  // the server must close
+  return got;
 }
 
 }  // namespace

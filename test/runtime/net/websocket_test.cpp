@@ -17,6 +17,7 @@
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/http_client.hpp"
 #include "runtime/net/websocket.hpp"
+#include "test/support/raw_http.hpp"
 
 using namespace herald;
 namespace asio = boost::asio;
@@ -152,22 +153,7 @@ struct ws_client {
 
   template <class Start>
   beast::error_code run(Start start) {
-    beast::error_code ec;
-    bool done = false;
-    start([&](beast::error_code e, auto&&...) {
-      ec = e;
-      done = true;
-    });
-    ioc.restart();
-    ioc.run_for(10s);
-    if (!done) {
-      beast::error_code ignored;
-      ws.next_layer().close(ignored);
-      ioc.restart();
-      ioc.run();
-      return asio::error::timed_out;
-    }
-    return ec;
+    return testing::run_bounded(ioc, ws.next_layer(), start);
   }
   void write(const std::string& s, bool binary = false) {
     ws.binary(binary);
@@ -503,16 +489,10 @@ TEST_CASE("an_outbound_queue_over_its_cap_closes_with_1008") {
 
 TEST_CASE("an_unmasked_client_frame_is_a_bad_frame_closed_with_1002") {
   ws_server s{"t_ws_unmasked"};
-  asio::io_context ioc;
-  tcp::socket sock{ioc};
-  sock.connect({asio::ip::make_address("127.0.0.1"), s.port()});
-  std::string req =
-      "GET /?v=10 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  testing::raw_connection raw{s.port()};
   // The unmasked frame is pipelined right behind the handshake: it may arrive in the
   // same read as the request and must be handed over to the WebSocket parser.
-  req += std::string("\x81\x02hi", 4);
-  asio::write(sock, asio::buffer(req));
+  raw.write(testing::ws_upgrade_request + std::string("\x81\x02hi", 4));
   auto h_conn = s.at(0);
   auto h = h_conn.first;
   auto conn = h_conn.second;
@@ -520,16 +500,7 @@ TEST_CASE("an_unmasked_client_frame_is_a_bad_frame_closed_with_1002") {
   CHECK(h->errors.front() == net::ws_error::bad_frame);
   CHECK(h->wait_closed().first == 1002);
   // The client got the 101 and then a close frame with 1002, then end of stream.
-  std::string got;
-  beast::error_code ec;
-  char buf[512];
-  for (;;) {
-    size_t n = sock.read_some(asio::buffer(buf), ec);
-    if (ec) {
-      break;
-    }
-    got.append(buf, n);
-  }
+  std::string got = raw.read_to_end();
   CHECK(got.find("HTTP/1.1 101") == 0);
   CHECK(got.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") != std::string::npos);
   CHECK(got.substr(got.size() - 4 - 14) == std::string("\x88\x10\x03\xea") + "protocol error");

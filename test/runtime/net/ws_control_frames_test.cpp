@@ -3,22 +3,16 @@
 // ping flood from a client that never reads.
 #include <catch2/catch.hpp>
 
-#include <sys/socket.h>
-#include <sys/time.h>
-
 #include <condition_variable>
 #include <mutex>
 #include <string>
 
-#include <boost/asio.hpp>
-
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/http_server.hpp"
 #include "runtime/net/websocket.hpp"
+#include "test/support/raw_http.hpp"
 
 using namespace herald;
-namespace asio = boost::asio;
-using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 
 namespace {
@@ -95,43 +89,11 @@ std::string close_payload(uint16_t code) {
 }
 
 // An upgraded raw connection; `rcvbuf` > 0 shrinks the client's receive buffer first.
-struct raw_ws {
-  asio::io_context ioc;
-  tcp::socket sock{ioc};
-
-  explicit raw_ws(uint16_t port, int rcvbuf = 0) {
-    sock.open(tcp::v4());
-    if (rcvbuf > 0) {
-      setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    }
-    timeval tv{10, 0};
-    setsockopt(sock.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    sock.connect({asio::ip::make_address("127.0.0.1"), port});
-    std::string req =
-        "GET /?v=10 HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    asio::write(sock, asio::buffer(req));
-    std::string got;
-    char c;
-    while (got.find("\r\n\r\n") == std::string::npos) {
-      REQUIRE(asio::read(sock, asio::buffer(&c, 1)) == 1);
-      got.push_back(c);
-    }
-    REQUIRE(got.rfind("HTTP/1.1 101", 0) == 0);
-  }
-  void write(const std::string& bytes) { asio::write(sock, asio::buffer(bytes)); }
-  // Reads everything until the server closes; returns the raw frames' bytes.
-  std::string read_to_end() {
-    std::string got;
-    char buf[4096];
-    for (;;) {
-      boost::system::error_code ec;
-      size_t n = sock.read_some(asio::buffer(buf), ec);
-      if (ec) {
-        return got;
-      }
-      got.append(buf, n);
-    }
+struct raw_ws : testing::raw_connection {
+  explicit raw_ws(uint16_t port, int rcvbuf = 0)
+      : testing::raw_connection(port, testing::raw_options{"127.0.0.1", rcvbuf}) {
+    write(testing::ws_upgrade_request);
+    REQUIRE(read_head().rfind("HTTP/1.1 101", 0) == 0);
   }
 };
 

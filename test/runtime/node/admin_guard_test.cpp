@@ -6,6 +6,8 @@
 #include <atomic>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/net/http_client.hpp"
 #include "runtime/net/http_server.hpp"
@@ -77,7 +79,11 @@ TEST_CASE("a_guarded_path_needs_the_bearer_token_refusals_are_401_json_and_count
   auto none = s.call("GET", "/v1/thing", {});
   CHECK(none.status == 401);
   CHECK(none.content_type == "application/json");
-  CHECK(none.body.find("\"error\"") != std::string::npos);
+  // The admin request error shape (runtime/node/request_error.hpp).
+  auto body = nlohmann::json::parse(none.body, nullptr, false);
+  REQUIRE(body.is_object());
+  CHECK(body.at("error").is_string());
+  CHECK(body.at("code") == "missing_token");
   CHECK(s.call("GET", "/v1/thing", {{"Authorization", "Bot " + token}}).status == 401);
   CHECK(s.call("GET", "/v1/thing", {{"Authorization", token}}).status == 401);
   CHECK(s.call("GET", "/v1/thing", bearer(token + "x")).status == 401);
@@ -102,6 +108,8 @@ TEST_CASE("a_body_must_be_application_json_a_browser_s_text_plain_post_is_415") 
   headers.emplace_back("Content-Type", "text/plain");
   auto plain = s.call("POST", "/v1/thing", headers, "{\"name\": \"x\"}");
   CHECK(plain.status == 415);
+  CHECK(nlohmann::json::parse(plain.body, nullptr, false).value("code", "") ==
+        "unsupported_media_type");
   auto form = bearer(token);
   form.emplace_back("Content-Type", "application/x-www-form-urlencoded");
   CHECK(s.call("POST", "/v1/thing", form, "a=b").status == 415);
