@@ -21,6 +21,15 @@ target_link_libraries(herald::caf INTERFACE ${CAF_OPENSSL_LIBRARY}
   ${CAF_IO_LIBRARY} ${CAF_CORE_LIBRARY} OpenSSL::SSL OpenSSL::Crypto
   Threads::Threads)
 
+# libpqxx 6.4 over libpq (the PostgreSQL store): Debian ships no CMake config for either.
+find_path(PQXX_INCLUDE_DIR pqxx/pqxx REQUIRED)
+find_path(PQ_INCLUDE_DIR libpq-fe.h PATH_SUFFIXES postgresql REQUIRED)
+find_library(PQXX_LIBRARY pqxx REQUIRED)
+find_library(PQ_LIBRARY pq REQUIRED)
+add_library(herald::pqxx INTERFACE IMPORTED)
+target_include_directories(herald::pqxx SYSTEM INTERFACE ${PQXX_INCLUDE_DIR} ${PQ_INCLUDE_DIR})
+target_link_libraries(herald::pqxx INTERFACE ${PQXX_LIBRARY} ${PQ_LIBRARY})
+
 # Header-only libraries: CLI11, toml++, nlohmann-json.
 find_path(CLI11_INCLUDE_DIR CLI/CLI.hpp REQUIRED)
 find_path(TOMLPP_INCLUDE_DIR toml++/toml.h REQUIRED)

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <thread>
 #include <variant>
@@ -15,6 +16,7 @@
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
 #include "actors/rest/rest_api.hpp"
+#include "actors/store/postgres_store.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
@@ -49,6 +51,8 @@ struct app_state {
   /// Read by the front door's filter and the REST routes.
   std::atomic<bool> draining{false};
   std::shared_ptr<store::store> store;
+  /// "sqlite <file>" or "postgres <host:port/db as user>", for the start log line.
+  std::string store_description;
   std::shared_ptr<identity::token_authority> tokens;
   std::shared_ptr<domain::snowflake_generator> ids =
       std::make_shared<domain::snowflake_generator>();
@@ -61,7 +65,7 @@ struct app_state {
   std::unique_ptr<net::http_server> front;
 };
 
-std::optional<std::string> open_store(app_state& st) {
+std::optional<std::string> open_sqlite_store(app_state& st) {
   store::sqlite_options o;
   o.data_dir_ = st.cfg.get_string("node.data_dir");
   o.file_name_ = store_file;
@@ -73,7 +77,36 @@ std::optional<std::string> open_store(app_state& st) {
            std::string{store::to_string(opened.error().code_)} + ": " + opened.error().message_;
   }
   st.store = std::shared_ptr<store::store>(std::move(opened).value());
+  st.store_description = "sqlite " + st.cfg.get_string("node.data_dir") + "/" + store_file;
   return std::nullopt;
+}
+
+std::optional<std::string> open_postgres_store(app_state& st) {
+  store::postgres_options o;
+  o.url_ = st.cfg.get_string("store.postgres_url");
+  const auto password_file = st.cfg.get_string("store.postgres_password_file");
+  if (!password_file.empty()) {
+    std::ifstream in{password_file};
+    if (!in || !std::getline(in, o.password_)) {
+      return "store.postgres_password_file: cannot read \"" + password_file + "\"";
+    }
+    if (!o.password_.empty() && o.password_.back() == '\r') {
+      o.password_.pop_back();
+    }
+  }
+  auto opened = store::postgres_store::open(o);
+  if (!opened) {
+    return "store.postgres_url: cannot open the store: " +
+           std::string{store::to_string(opened.error().code_)} + ": " + opened.error().message_;
+  }
+  st.store_description = "postgres " + opened.value()->description();
+  st.store = std::shared_ptr<store::store>(std::move(opened).value());
+  return std::nullopt;
+}
+
+std::optional<std::string> open_store(app_state& st) {
+  return st.cfg.get_string("store.backend") == "postgres" ? open_postgres_store(st)
+                                                          : open_sqlite_store(st);
 }
 
 // One line at start with the limits in force; a warning when they leave the store, the
@@ -209,10 +242,9 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   if (auto err = start_front_door(st)) {
     return err;
   }
-  log::get("app")->info("gateway and REST on {}://{} (public {}), store {}/herald.db",
+  log::get("app")->info("gateway and REST on {}://{} (public {}), store {}",
                         st.tls ? "https" : "http", st.cfg.get_string("gateway.listen"),
-                        st.cfg.get_string("gateway.public_url"),
-                        st.cfg.get_string("node.data_dir"));
+                        st.cfg.get_string("gateway.public_url"), st.store_description);
   if (st.tls) {
     log::get("app")->info("gateway TLS on: tls_mode={} tls_min_version={} cert_sha256={}",
                           net::tls_write_mode(), st.cfg.get_string("gateway.tls_min_version"),

@@ -149,6 +149,21 @@ void register_config_keys(config::schema& s, const std::vector<std::string>& fea
          "committed; beyond it publishes get a retryable busy error (REST 503 + Retry-After).",
          "`268435456`", config::fixed(int64_t{268435456}),
          config::int_range(1024, int64_t{1} << 40)});
+  s.add({"store.backend", value_type::string,
+         "Where guild state and messages live: `sqlite` (embedded, `<node.data_dir>/herald.db`, "
+         "one node) or `postgres` (a PostgreSQL server every node of a cluster reaches, at "
+         "store.postgres_url; see docs/store.md).",
+         "`sqlite`", config::fixed(std::string{"sqlite"}), config::one_of({"sqlite", "postgres"})});
+  s.add({"store.postgres_url", value_type::string,
+         "libpq connection string or URI of the PostgreSQL store, e.g. "
+         "`postgresql://herald@127.0.0.1:5432/herald`; required with store.backend = postgres. "
+         "Put no password in it: use store.postgres_password_file.",
+         "empty", config::fixed(std::string{}), nullptr});
+  s.add({"store.postgres_password_file", value_type::string,
+         "File holding the PostgreSQL password (one line; a trailing newline is ignored). "
+         "Empty: no password is sent (trust, peer or certificate authentication, or libpq's "
+         "~/.pgpass).",
+         "empty", config::fixed(std::string{}), nullptr});
 }
 
 net::tls_options tls_options(const config::config& cfg) {
@@ -158,6 +173,10 @@ net::tls_options tls_options(const config::config& cfg) {
 }
 
 std::optional<std::string> check_config(const config::config& cfg) {
+  if (cfg.get_string("store.backend") == "postgres" &&
+      cfg.get_string("store.postgres_url").empty()) {
+    return std::string{"store.postgres_url: must be set when store.backend is postgres"};
+  }
   auto o = tls_options(cfg);
   if (o.cert_file.empty() && o.key_file.empty()) {
     return std::nullopt;

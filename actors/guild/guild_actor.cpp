@@ -27,10 +27,11 @@ namespace herald::guild {
 namespace {
 
 using flush_atom = caf::atom_constant<caf::atom("flush")>;
-/// (committed_atom, error text): the store writer's answer for this guild's batch in flight
-/// (empty text: committed). Sent by the writer thread (anon_send) or by the actor itself for a
-/// batch without writes.
+/// (committed_atom, code, error text): the store writer's answer for this guild's batch in
+/// flight: code committed_ok, or the store_errc of the failure (e.g. in_doubt). Sent by the
+/// writer thread (anon_send) or by the actor itself for a batch without writes.
 using committed_atom = caf::atom_constant<caf::atom("committed")>;
+constexpr uint8_t committed_ok = 0xff;
 /// Sent to itself by a new incarnation: dispatch what the predecessor could not (inherited_).
 using inherited_atom = caf::atom_constant<caf::atom("inherited")>;
 /// Pause before handing a staged batch to the writer again after it refused it (queue full).
@@ -304,7 +305,7 @@ void dispatch_pending(guild_actor* self, pending_event& p,
   }
 }
 
-void on_committed(guild_actor* self, const std::string& failure);
+void on_committed(guild_actor* self, const std::optional<store::store_error>& failure);
 
 // Hands the staged batch to the writer unless one is in flight (at most one per guild: guild
 // order is commit order). The writer answers with committed_atom from its thread.
@@ -320,7 +321,7 @@ void flush(guild_actor* self) {
     st.in_flight_ = std::move(st.pending_);
     st.pending_.clear();
     st.committing_ = true;
-    self->send(self, committed_atom::value, std::string{});
+    self->send(self, committed_atom::value, committed_ok, std::string{});
     return;
   }
   auto me = caf::actor_cast<caf::actor>(self);
@@ -335,7 +336,12 @@ void flush(guild_actor* self) {
             hand_off(*svc, guild_id, std::move(record->events));
           }
         }
-        caf::anon_send(me, committed_atom::value, r ? std::string{} : r.error().message_);
+        if (r) {
+          caf::anon_send(me, committed_atom::value, committed_ok, std::string{});
+        } else {
+          caf::anon_send(me, committed_atom::value, static_cast<uint8_t>(r.error().code_),
+                         r.error().message_);
+        }
       });
   if (!submitted) {
     if (submitted.error().code_ == store::store_errc::busy) {
@@ -351,7 +357,7 @@ void flush(guild_actor* self) {
     st.in_flight_ = std::move(st.pending_);
     st.pending_.clear();
     st.committing_ = true;
-    on_committed(self, submitted.error().message_);
+    on_committed(self, submitted.error());
     return;
   }
   st.batch_ = store::write_batch{};
@@ -368,14 +374,15 @@ void run_held(guild_actor* self);
 // dispatches as one batch per partition) and acknowledges them. On a store failure every
 // producer (in flight and staged) gets persist_failed and the actor exits so that its supervisor
 // reloads the committed state.
-void on_committed(guild_actor* self, const std::string& failure) {
+void on_committed(guild_actor* self, const std::optional<store::store_error>& failure) {
   auto& st = self->state;
   st.committing_ = false;
   st.flight_.reset();
   auto done = std::move(st.in_flight_);
   st.in_flight_.clear();
-  if (!failure.empty()) {
-    auto err = dispatch::make_error(dispatch::dispatch_errc::persist_failed, failure);
+  if (failure) {
+    // persist_failed (retryable), or store_error for an in-doubt commit (not retried as new).
+    auto err = dispatch::from_commit_error(*failure);
     // Unregister before answering, or a producer retrying at once finds this
     // dying incarnation and gets request_receiver_down instead of a new one.
     st.svc_->guilds.unregister(st.state_->id(), caf::actor_cast<caf::actor>(self));
@@ -521,9 +528,14 @@ caf::behavior guild_behavior(guild_actor* self) {
         handled().inc();
         send_events(self, self->state.inherited_);
       },
-      [self](committed_atom, const std::string& failure) {
+      [self](committed_atom, uint8_t code, std::string& failure) {
         handled().inc();
-        on_committed(self, failure);
+        if (code == committed_ok) {
+          on_committed(self, std::nullopt);
+        } else {
+          on_committed(self, store::store_error{static_cast<store::store_errc>(code),
+                                                std::move(failure)});
+        }
       },
       // Every other request sees only committed (and dispatched) state, so that snapshots
       // (sizes, views, GUILD_CREATE) never show uncommitted changes: it waits for the staged

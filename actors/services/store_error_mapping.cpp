@@ -20,4 +20,12 @@ caf::error from_store_error(const store::store_error& err, caf::error if_not_fou
                     std::string{store::to_string(err.code_)} + ": " + err.message_);
 }
 
+caf::error from_commit_error(const store::store_error& err) {
+  if (err.code_ == store::store_errc::in_doubt) {
+    return make_error(dispatch_errc::store_error,
+                      std::string{store::to_string(err.code_)} + ": " + err.message_);
+  }
+  return make_error(dispatch_errc::persist_failed, err.message_);
+}
+
 }  // namespace herald::dispatch

@@ -16,4 +16,9 @@ namespace herald::dispatch {
 /// detail is "<store_errc>: <message>".
 caf::error from_store_error(const store::store_error& err, caf::error if_not_found);
 
+/// A failed commit of producers' events: persist_failed (retryable: nothing was written), except
+/// in_doubt, which becomes store_error "in_doubt: ..." and is not retryable, because the events
+/// may be durable and a producer retrying them would post them twice.
+caf::error from_commit_error(const store::store_error& err);
+
 }  // namespace herald::dispatch

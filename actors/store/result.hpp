@@ -24,7 +24,9 @@ enum class store_errc : std::uint8_t {
   schema_too_new,    ///< the file was written by a newer herald (user_version above ours)
   busy,              ///< another process held the lock past busy_timeout; retryable
   closed,            ///< the store was closed or failed to open
-  internal,          ///< any other backend failure; the message has the detail
+  in_doubt,  ///< the connection was lost during COMMIT: the write may or may not be durable;
+             ///< never retry it as new (PostgreSQL)
+  internal,  ///< any other backend failure; the message has the detail
 };
 
 const char* to_string(store_errc code);

@@ -23,6 +23,8 @@ const char* to_string(store_errc code) {
       return "busy";
     case store_errc::closed:
       return "closed";
+    case store_errc::in_doubt:
+      return "in_doubt";
     case store_errc::internal:
       return "internal";
   }

@@ -31,6 +31,7 @@
 #include "actors/outbound/chunk_pool.hpp"
 #include "actors/relay/delivery_observer.hpp"
 #include "actors/services/dispatch_error.hpp"
+#include "actors/store/postgres_store.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/node/scheduler_tuning.hpp"
 #include "tools/herald-bench/bench_util.hpp"
@@ -54,8 +55,9 @@ struct fanout_options {
   bool connected = true;
   bool warm = true;
   bool latencies = false;
-  std::string store = "sqlite";
-  std::string sync = "full";  // what users run (store.sync's default)
+  std::string store = "sqlite";  ///< sqlite | postgres
+  std::string postgres_url;      ///< required with --store postgres
+  std::string sync = "full";     ///< sqlite's store.sync: what users run (its default)
 };
 
 // Stands in for a gateway connection that has written the session's frames
@@ -125,15 +127,27 @@ void on_delivered(uint64_t guild_id, uint64_t guild_order, size_t count) {
 
 std::shared_ptr<store::store> seed_store(const fanout_options& o,
                                          const std::filesystem::path& dir) {
-  store::sqlite_options opts;
-  opts.data_dir_ = dir;
-  opts.sync_ = o.sync == "normal" ? store::sync_mode::normal : store::sync_mode::full;
-  auto opened = store::sqlite_store::open(opts);
-  if (!opened) {
-    std::cerr << "herald-bench: cannot open store: " << opened.error().message_ << "\n";
-    std::exit(1);
+  std::shared_ptr<store::store> st;
+  if (o.store == "postgres") {
+    store::postgres_options opts;
+    opts.url_ = o.postgres_url;
+    auto opened = store::postgres_store::open(opts);
+    if (!opened) {
+      std::cerr << "herald-bench: cannot open store: " << opened.error().message_ << "\n";
+      std::exit(1);
+    }
+    st = std::move(opened).value();
+  } else {
+    store::sqlite_options opts;
+    opts.data_dir_ = dir;
+    opts.sync_ = o.sync == "normal" ? store::sync_mode::normal : store::sync_mode::full;
+    auto opened = store::sqlite_store::open(opts);
+    if (!opened) {
+      std::cerr << "herald-bench: cannot open store: " << opened.error().message_ << "\n";
+      std::exit(1);
+    }
+    st = std::move(opened).value();
   }
-  std::shared_ptr<store::store> st{std::move(opened).value()};
   store::write_batch batch;
   for (size_t g = 0; g < o.guilds; ++g) {
     batch.add(store::write_op::upsert_user{{owner_id_of(g), "owner" + std::to_string(g), true}});
@@ -434,12 +448,22 @@ void add_fanout_bench(CLI::App& app) {
   cmd->add_option("--scheduler", opts->scheduler,
                   "stealing (default: heraldd's scheduler and settings) | sharing")
       ->check(CLI::IsMember({"sharing", "stealing"}));
-  cmd->add_option("--store", opts->store, "store backend: sqlite (default)")
-      ->check(CLI::IsMember({"sqlite"}));
+  cmd->add_option("--store", opts->store,
+                  "sqlite (default: a temp file) | postgres (the server at --postgres-url)")
+      ->check(CLI::IsMember({"sqlite", "postgres"}));
+  cmd->add_option("--postgres-url", opts->postgres_url,
+                  "libpq URL of a scratch database for --store postgres (each run adds its "
+                  "guilds, users and messages)");
   cmd->add_option("--sync", opts->sync,
-                  "store.sync of the bench's store: full (default, what users run) | normal")
+                  "store.sync of the bench's SQLite store: full (default, what users run) | normal")
       ->check(CLI::IsMember({"full", "normal"}));
-  cmd->callback([opts] { std::exit(run_fanout(*opts)); });
+  cmd->callback([opts] {
+    if (opts->store == "postgres" && opts->postgres_url.empty()) {
+      std::cerr << "herald-bench: --store postgres needs --postgres-url\n";
+      std::exit(2);
+    }
+    std::exit(run_fanout(*opts));
+  });
 }
 
 }  // namespace herald::bench

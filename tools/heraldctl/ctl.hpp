@@ -92,6 +92,9 @@ void add_status_command(command_table& table);
 /// overwrite set, message send (admin_commands.cpp).
 void add_admin_commands(command_table& table);
 
+/// store copy, store migrate: offline operations on the stores (store_command.cpp).
+void add_store_commands(command_table& table);
+
 /// main()'s body after constructing the app: parse, then run; returns the exit code.
 int run_cli(int argc, char** argv);
 

@@ -8,7 +8,7 @@ packages=(
   libcaf-dev libprotobuf-dev protobuf-compiler
   libfmt-dev libspdlog-dev catch2 libboost-dev libboost-system-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  libsqlite3-dev libpqxx-dev zlib1g-dev libssl-dev openssl
+  libsqlite3-dev libpqxx-dev postgresql-15 zlib1g-dev libssl-dev openssl
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   nodejs npm
   clang-format-14
@@ -36,5 +36,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The PostgreSQL tests run initdb and postgres, which refuse root: as root they run as this
+# unprivileged system user (test/support/postgres_server.cpp creates it too when missing).
+if [[ $(id -u) -eq 0 ]] && ! id herald-test >/dev/null 2>&1; then
+  useradd --system --no-create-home --shell /usr/sbin/nologin herald-test
 fi
 echo "install-deps: all packages present"

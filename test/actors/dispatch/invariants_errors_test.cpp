@@ -161,3 +161,20 @@ TEST_CASE("store_errors_map_to_the_caller_s_not_found_error_unavailable_or_store
   CHECK_FALSE(dispatch::is_retryable(corrupt));
   CHECK(dispatch::describe(corrupt) == "dispatch::store_error: corrupt: malformed page");
 }
+
+// A commit whose outcome is unknown (PostgreSQL lost the connection during COMMIT) must not be
+// retried by producers as new: it maps to a non-retryable store_error, every other commit
+// failure to the retryable persist_failed.
+TEST_CASE("an_in_doubt_commit_is_not_retryable_and_other_commit_failures_are") {
+  using namespace herald;
+  auto in_doubt = dispatch::from_commit_error(
+      store::store_error{store::store_errc::in_doubt, "connection lost during COMMIT"});
+  CHECK(dispatch::is_error(in_doubt, dispatch::dispatch_errc::store_error));
+  CHECK_FALSE(dispatch::is_retryable(in_doubt));
+  CHECK(dispatch::describe(in_doubt) ==
+        "dispatch::store_error: in_doubt: connection lost during COMMIT");
+  auto busy =
+      dispatch::from_commit_error(store::store_error{store::store_errc::busy, "deadlock detected"});
+  CHECK(dispatch::is_error(busy, dispatch::dispatch_errc::persist_failed));
+  CHECK(dispatch::is_retryable(busy));
+}

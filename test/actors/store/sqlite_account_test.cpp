@@ -10,10 +10,9 @@
 namespace herald::store::test {
 
 TEST_CASE("a_new_users_token_epoch_is_zero_and_each_bump_raises_it_by_one_durably") {
-  temp_dir dir;
-  auto options = options_for(dir);
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
   {
-    auto store = open_ok(options);
+    auto store = fx.open();
     REQUIRE(store->upsert_user({7, "alice", false}));
     auto epoch = store->token_epoch(7);
     REQUIRE(epoch);
@@ -25,15 +24,15 @@ TEST_CASE("a_new_users_token_epoch_is_zero_and_each_bump_raises_it_by_one_durabl
     // A later guild write of the user row keeps the epoch.
     REQUIRE(store->upsert_user({7, "alice renamed", false}));
   }
-  auto reopened = open_ok(options);
+  auto reopened = fx.open();
   auto epoch = reopened->token_epoch(7);
   REQUIRE(epoch);
   CHECK(epoch.value() == 2);
 }
 
 TEST_CASE("token_epochs_of_unknown_users_are_not_found_and_bumping_them_writes_nothing") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   auto epoch = store->token_epoch(99);
   REQUIRE_FALSE(epoch);
   CHECK(epoch.error().code_ == store_errc::not_found);
@@ -47,8 +46,8 @@ TEST_CASE("token_epochs_of_unknown_users_are_not_found_and_bumping_them_writes_n
 }
 
 TEST_CASE("guild_of_channel_names_the_channels_guild_and_not_found_for_unknown_channels") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   domain::channel c;
   c.id_ = 300;
   c.guild_id_ = 100;

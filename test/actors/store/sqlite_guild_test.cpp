@@ -8,9 +8,6 @@
 
 using namespace herald::store;
 using namespace herald::domain;
-using herald::store::test::open_ok;
-using herald::store::test::options_for;
-using herald::store::test::temp_dir;
 namespace perm = herald::permissions;
 
 namespace {
@@ -70,8 +67,8 @@ void check_same(const guild_state& a, const guild_state& b) {
 }  // namespace
 
 TEST_CASE("a_whole_guild_round_trips_through_save_and_load") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   const auto g = sample_guild();
   REQUIRE(store->save_guild(g));
   auto loaded = store->load_guild(gid);
@@ -80,25 +77,25 @@ TEST_CASE("a_whole_guild_round_trips_through_save_and_load") {
 }
 
 TEST_CASE("a_saved_guild_survives_reopening_the_file") {
-  temp_dir dir;
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
   const auto g = sample_guild();
-  { REQUIRE(open_ok(options_for(dir))->save_guild(g)); }
-  auto loaded = open_ok(options_for(dir))->load_guild(gid);
+  { REQUIRE(fx.open()->save_guild(g)); }
+  auto loaded = fx.open()->load_guild(gid);
   REQUIRE(loaded);
   check_same(g, loaded.value());
 }
 
 TEST_CASE("loading_an_unknown_guild_is_not_found") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   auto loaded = store->load_guild(404);
   REQUIRE_FALSE(loaded);
   CHECK(loaded.error().code_ == store_errc::not_found);
 }
 
 TEST_CASE("a_guild_without_stored_roles_loads_with_a_default_everyone_role") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   REQUIRE(store->upsert_guild(guild{gid, "bare", 1}));
   auto loaded = store->load_guild(gid);
   REQUIRE(loaded);
@@ -106,8 +103,8 @@ TEST_CASE("a_guild_without_stored_roles_loads_with_a_default_everyone_role") {
 }
 
 TEST_CASE("upserts_replace_rows_overwrites_and_member_roles") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   auto g = sample_guild();
   REQUIRE(store->save_guild(g));
   REQUIRE(g.update_guild(guild{gid, "renamed", 2}) == apply_error::ok);
@@ -139,8 +136,8 @@ TEST_CASE("upserts_replace_rows_overwrites_and_member_roles") {
 }
 
 TEST_CASE("deleting_a_role_drops_it_from_members_and_overwrites") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   auto g = sample_guild();
   REQUIRE(store->save_guild(g));
   REQUIRE(g.delete_role(200) == apply_error::ok);
@@ -153,8 +150,8 @@ TEST_CASE("deleting_a_role_drops_it_from_members_and_overwrites") {
 }
 
 TEST_CASE("deleting_channels_and_members_removes_their_rows") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   auto g = sample_guild();
   REQUIRE(store->save_guild(g));
   REQUIRE(g.delete_channel(300) == apply_error::ok);
@@ -169,8 +166,8 @@ TEST_CASE("deleting_channels_and_members_removes_their_rows") {
 }
 
 TEST_CASE("guild_ids_and_a_users_guilds_are_listed_in_id_order") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   write_batch batch;
   for (snowflake id : {503, 501, 502}) {
     batch.add(write_op::upsert_guild{guild{id, "g", 1}});
@@ -191,8 +188,8 @@ TEST_CASE("guild_ids_and_a_users_guilds_are_listed_in_id_order") {
 }
 
 TEST_CASE("users_round_trip_and_unknown_users_are_not_found") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   REQUIRE(store->upsert_user({5, "bot", true}));
   REQUIRE(store->upsert_user({5, "renamed bot", true}));
   CHECK(store->get_user(5).value() == user{5, "renamed bot", true});
@@ -202,8 +199,8 @@ TEST_CASE("users_round_trip_and_unknown_users_are_not_found") {
 }
 
 TEST_CASE("snowflakes_and_bitfields_keep_all_64_bits") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   const snowflake big = 0xfedcba9876543210ULL;
   REQUIRE(store->upsert_guild(guild{gid, "g", big}));
   REQUIRE(store->upsert_role(gid, role{201, "r", 0, ~0ULL}));

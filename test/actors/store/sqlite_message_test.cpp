@@ -15,10 +15,11 @@ using herald::store::test::open_ok;
 using herald::store::test::options_for;
 using herald::store::test::sample_message;
 using herald::store::test::temp_dir;
+using herald::store::test::to_string;
 
 TEST_CASE("messages_round_trip_with_mentions_and_timestamps") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   auto m = sample_message(1001);
   m.content_ = "héllo <@2> \"quoted\" ' ; DROP TABLE messages; --";
   m.mentions_ = {2, 0xfedcba9876543210ULL};
@@ -31,8 +32,8 @@ TEST_CASE("messages_round_trip_with_mentions_and_timestamps") {
 }
 
 TEST_CASE("editing_a_message_updates_content_and_edited_at") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   REQUIRE(store->insert_message(sample_message(1001)));
   REQUIRE(store->update_message(1001, "edited", 1795822580000));
   auto got = store->get_message(1001);
@@ -43,8 +44,8 @@ TEST_CASE("editing_a_message_updates_content_and_edited_at") {
 }
 
 TEST_CASE("deleting_a_message_marks_it_and_erases_its_content") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   auto m = sample_message(1001);
   m.mentions_ = {2};
   REQUIRE(store->insert_message(m));
@@ -60,8 +61,8 @@ TEST_CASE("deleting_a_message_marks_it_and_erases_its_content") {
 }
 
 TEST_CASE("editing_or_deleting_an_unknown_message_is_not_found") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   auto edit = store->update_message(404, "x", 1);
   REQUIRE_FALSE(edit);
   CHECK(edit.error().code_ == store_errc::not_found);
@@ -74,8 +75,8 @@ TEST_CASE("editing_or_deleting_an_unknown_message_is_not_found") {
 }
 
 TEST_CASE("inserting_a_message_id_twice_is_a_constraint_error") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   REQUIRE(store->insert_message(sample_message(1001)));
   auto again = store->insert_message(sample_message(1001));
   REQUIRE_FALSE(again);
@@ -83,8 +84,8 @@ TEST_CASE("inserting_a_message_id_twice_is_a_constraint_error") {
 }
 
 TEST_CASE("a_failing_batch_writes_nothing") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   write_batch batch;
   batch.add(write_op::upsert_user{user{1, "u", false}})
       .add(write_op::insert_message{sample_message(1001)})
@@ -100,8 +101,8 @@ TEST_CASE("a_failing_batch_writes_nothing") {
 }
 
 TEST_CASE("recent_messages_are_newest_first_paged_by_before_and_skip_deleted") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir));
+  HERALD_STORE_BACKEND(fx, sync_mode::full);
+  auto store = fx.open();
   write_batch batch;
   for (snowflake id = 1; id <= 10; ++id) {
     batch.add(write_op::insert_message{sample_message(id)});
@@ -130,8 +131,8 @@ TEST_CASE("recent_messages_are_newest_first_paged_by_before_and_skip_deleted") {
 }
 
 TEST_CASE("threads_sharing_one_store_all_get_their_writes_in") {
-  temp_dir dir;
-  auto store = open_ok(options_for(dir, sync_mode::normal));
+  HERALD_STORE_BACKEND(fx, sync_mode::normal);
+  auto store = fx.open();
   snowflake_generator ids(1, 1);
   constexpr int threads = 4;
   constexpr int per_thread = 50;
@@ -155,9 +156,9 @@ TEST_CASE("threads_sharing_one_store_all_get_their_writes_in") {
 
 TEST_CASE("committed_batches_are_counted_in_metrics") {
   auto& reg = herald::metrics::registry::global();
-  const herald::metrics::labels l{{"backend", "sqlite"}};
-  temp_dir dir;
-  auto store = open_ok(options_for(dir, sync_mode::normal));
+  HERALD_STORE_BACKEND(fx, sync_mode::normal);
+  const herald::metrics::labels l{{"backend", to_string(fx.kind())}};
+  auto store = fx.open();
   const double batches = reg.value_of("herald_store_batches_total", l);
   const double ops = reg.value_of("herald_store_ops_total", l);
   write_batch batch;
@@ -167,8 +168,8 @@ TEST_CASE("committed_batches_are_counted_in_metrics") {
   CHECK(reg.value_of("herald_store_batches_total", l) == batches + 1);
   CHECK(reg.value_of("herald_store_ops_total", l) == ops + 2);
   REQUIRE_FALSE(store->delete_message(404));
-  CHECK(reg.value_of("herald_store_errors_total", {{"backend", "sqlite"}, {"code", "not_found"}}) >=
-        1);
+  CHECK(reg.value_of("herald_store_errors_total",
+                     {{"backend", to_string(fx.kind())}, {"code", "not_found"}}) >= 1);
 }
 
 // A measurement, not a test: run with `test_actors_store "[.bench]"`.

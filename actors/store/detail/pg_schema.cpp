@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/store/detail/pg_schema.hpp"
+
+#include <string>
+
+#include <pqxx/nontransaction>
+
+#include "actors/store/detail/pg_connection.hpp"
+
+namespace herald::store::detail {
+
+namespace {
+
+// Version 1: guild state and messages, as SQLite's versions 1 and 2 together. Ids, permission
+// bitfields, times and flags are BIGINT (uint64 stored bit-for-bit in int64, as in SQLite, so
+// `heraldctl store copy` moves rows unchanged). Mention lists are space-separated decimal ids.
+// No foreign keys: the store keeps related rows consistent itself (see the delete ops).
+constexpr const char* schema_v1 = R"sql(
+CREATE TABLE users (
+  id BIGINT PRIMARY KEY,
+  username TEXT NOT NULL,
+  bot BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE guilds (
+  id BIGINT PRIMARY KEY,
+  name TEXT NOT NULL,
+  owner_id BIGINT NOT NULL
+);
+CREATE TABLE roles (
+  id BIGINT PRIMARY KEY,
+  guild_id BIGINT NOT NULL,
+  name TEXT NOT NULL,
+  position BIGINT NOT NULL,
+  permissions BIGINT NOT NULL,
+  color BIGINT NOT NULL DEFAULT 0,
+  hoist BIGINT NOT NULL DEFAULT 0,
+  mentionable BIGINT NOT NULL DEFAULT 0,
+  managed BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX roles_by_guild ON roles(guild_id);
+CREATE TABLE channels (
+  id BIGINT PRIMARY KEY,
+  guild_id BIGINT NOT NULL,
+  type BIGINT NOT NULL,
+  name TEXT NOT NULL,
+  position BIGINT NOT NULL
+);
+CREATE INDEX channels_by_guild ON channels(guild_id);
+CREATE TABLE overwrites (
+  channel_id BIGINT NOT NULL,
+  target_id BIGINT NOT NULL,
+  type BIGINT NOT NULL CHECK (type IN (0, 1)),
+  allow BIGINT NOT NULL,
+  deny BIGINT NOT NULL,
+  ord BIGINT NOT NULL,
+  PRIMARY KEY (channel_id, type, target_id)
+);
+CREATE INDEX overwrites_by_target ON overwrites(target_id);
+CREATE TABLE members (
+  guild_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  joined_at BIGINT NOT NULL,
+  PRIMARY KEY (guild_id, user_id)
+);
+CREATE INDEX members_by_user ON members(user_id);
+CREATE TABLE member_roles (
+  guild_id BIGINT NOT NULL,
+  user_id BIGINT NOT NULL,
+  role_id BIGINT NOT NULL,
+  PRIMARY KEY (guild_id, user_id, role_id)
+);
+CREATE INDEX member_roles_by_role ON member_roles(guild_id, role_id);
+CREATE TABLE messages (
+  id BIGINT PRIMARY KEY,
+  channel_id BIGINT NOT NULL,
+  guild_id BIGINT NOT NULL,
+  author_id BIGINT NOT NULL,
+  content TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  edited_at BIGINT NOT NULL DEFAULT 0,
+  deleted BIGINT NOT NULL DEFAULT 0,
+  mentions TEXT NOT NULL DEFAULT '',
+  mention_roles TEXT NOT NULL DEFAULT '',
+  mention_everyone BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX messages_by_channel ON messages(channel_id, id);
+CREATE TABLE token_epochs (
+  user_id BIGINT PRIMARY KEY,
+  epoch BIGINT NOT NULL
+);
+)sql";
+
+// Applies the next migration, or none when up to date; true when one was applied.
+result<bool> step_migration(pqxx::connection& conn) {
+  pqxx::nontransaction tx(conn);
+  tx.exec("BEGIN");
+  // Held until this transaction ends: a second node waits here, then reads the version the
+  // first one committed.
+  tx.exec("SELECT pg_advisory_xact_lock(" + std::to_string(pg_migration_lock_key) + ")");
+  tx.exec("CREATE TABLE IF NOT EXISTS herald_schema (version INTEGER NOT NULL)");
+  auto rows = tx.exec("SELECT version FROM herald_schema");
+  int from = 0;
+  if (rows.empty()) {
+    tx.exec("INSERT INTO herald_schema(version) VALUES (0)");
+  } else {
+    from = rows[0][0].as<int>();
+  }
+  if (from > pg_latest_schema_version()) {
+    tx.exec("ROLLBACK");
+    return store_error{store_errc::schema_too_new, "schema version " + std::to_string(from) +
+                                                       " is newer than " +
+                                                       std::to_string(pg_latest_schema_version()) +
+                                                       ", the newest this build knows"};
+  }
+  if (from == pg_latest_schema_version()) {
+    commit_or_in_doubt(tx);
+    return false;
+  }
+  tx.exec(pg_migrations()[static_cast<std::size_t>(from)]);
+  tx.exec("UPDATE herald_schema SET version = " + std::to_string(from + 1));
+  commit_or_in_doubt(tx);
+  return true;
+}
+
+}  // namespace
+
+const std::vector<const char*>& pg_migrations() {
+  static const std::vector<const char*> list = {schema_v1};
+  return list;
+}
+
+int pg_latest_schema_version() {
+  return static_cast<int>(pg_migrations().size());
+}
+
+result<int> pg_migrate(pqxx::connection& conn) {
+  for (int round = 0; round <= pg_latest_schema_version(); ++round) {
+    auto stepped = step_migration(conn);
+    if (!stepped) {
+      return stepped.error();
+    }
+    if (!stepped.value()) {
+      break;
+    }
+  }
+  return pg_latest_schema_version();
+}
+
+}  // namespace herald::store::detail

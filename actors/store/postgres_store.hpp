@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The clustered store: PostgreSQL (libpqxx 6.4 over libpq), reachable from every node, same
+// interface and semantics as sqlite_store. One object per node, shared by its guild actors; any
+// thread except an io thread may call it.
+// Invariant: when a write returns success its transaction is committed (durable as the server's
+// synchronous_commit makes it); a batch is all-or-nothing.
+//
+// Connections: one writer connection (apply, apply_group, bump_token_epoch) and one reader
+// connection (every read), each guarded by its own mutex held for a whole call, so a read never
+// waits behind a commit. A read sees every commit that returned before it started.
+//
+// Errors (docs/store.md#postgresql): unique and other integrity violations are `constraint`;
+// serialization failures, deadlocks, a server shutting down and lost connections are `busy`
+// (retryable). A call that finds its connection lost reconnects and retries at most
+// `attempts_` times with a growing pause, but only while nothing can have committed: a
+// connection lost during COMMIT is `in_doubt` (the write may or may not be durable) and is
+// never retried by the store.
+//
+// apply_group: one transaction per call. It first runs every batch without savepoints (one
+// round of statements, no subtransactions); only when an op fails does it roll back and run
+// again with a SAVEPOINT per batch, so that the failing batch alone is rolled back.
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "actors/store/store.hpp"
+
+namespace herald::store {
+
+struct postgres_options {
+  /// libpq connection string or URI, e.g. postgresql://herald@127.0.0.1:5432/herald.
+  std::string url_;
+  /// Sent as the connection's password when non-empty (read from a file by the caller, never
+  /// taken from a command line).
+  std::string password_;
+  /// Connection attempts per call when the connection is lost (at least 1).
+  int attempts_ = 3;
+  /// Pause before the second attempt; doubled for each further one.
+  std::chrono::milliseconds retry_pause_{100};
+};
+
+class postgres_store final : public store {
+public:
+  /// Connects (writer and reader), applies missing migrations under an advisory lock (several
+  /// nodes may start at once) and prepares the statements.
+  /// Errors: invalid_argument (malformed URL), busy (cannot connect: server down or
+  /// refusing), schema_too_new, internal.
+  static result<std::unique_ptr<postgres_store>> open(const postgres_options& options);
+
+  ~postgres_store() override;
+  postgres_store(const postgres_store&) = delete;
+  postgres_store& operator=(const postgres_store&) = delete;
+
+  result<void> apply(const write_batch& batch) override;
+  std::vector<result<void>> apply_group(const std::vector<const write_batch*>& batches) override;
+  result<domain::guild_state> load_guild(snowflake guild_id) override;
+  result<std::vector<snowflake>> list_guild_ids() override;
+  result<std::vector<snowflake>> guilds_of_user(snowflake user_id) override;
+  result<domain::user> get_user(snowflake user_id) override;
+  result<domain::message> get_message(snowflake message_id) override;
+  result<std::vector<domain::message>> recent_messages(snowflake channel_id, std::size_t limit,
+                                                       snowflake before = 0) override;
+  result<snowflake> guild_of_channel(snowflake channel_id) override;
+  result<std::uint64_t> token_epoch(snowflake user_id) override;
+  result<std::uint64_t> bump_token_epoch(snowflake user_id) override;
+
+  /// The schema version this build writes.
+  static int latest_schema_version();
+  /// The server and database, without password, for logs ("127.0.0.1:5432/herald as herald").
+  const std::string& description() const { return description_; }
+
+  class connection_slot;  // one connection with reconnect (detail/pg_connection.hpp)
+
+private:
+  postgres_store(postgres_options options, std::string description,
+                 std::unique_ptr<connection_slot> writer, std::unique_ptr<connection_slot> reader);
+
+  postgres_options options_;
+  std::string description_;
+  std::mutex write_mutex_;  // guards writer_
+  std::unique_ptr<connection_slot> writer_;
+  std::mutex read_mutex_;  // guards reader_
+  std::unique_ptr<connection_slot> reader_;
+};
+
+}  // namespace herald::store
