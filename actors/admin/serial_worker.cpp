@@ -3,36 +3,40 @@
 
 namespace herald::admin {
 
-serial_worker::serial_worker() : thread_([this] { loop(); }) {}
+serial_worker::serial_worker() : thread_([queue = queue_] { loop(queue); }) {}
 
 serial_worker::~serial_worker() {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
+    std::lock_guard<std::mutex> lock(queue_->mutex);
+    queue_->stopping = true;
   }
-  wake_.notify_one();
-  thread_.join();
+  queue_->wake.notify_one();
+  if (thread_.get_id() == std::this_thread::get_id()) {
+    thread_.detach();  // joining itself would throw (EDEADLK); the loop ends on its own
+  } else {
+    thread_.join();
+  }
 }
 
 void serial_worker::submit(std::function<void()> task) {
   {
-    std::lock_guard<std::mutex> lock(mutex_);
-    tasks_.push_back(std::move(task));
+    std::lock_guard<std::mutex> lock(queue_->mutex);
+    queue_->tasks.push_back(std::move(task));
   }
-  wake_.notify_one();
+  queue_->wake.notify_one();
 }
 
-void serial_worker::loop() {
+void serial_worker::loop(const std::shared_ptr<queue_state>& queue) {
   for (;;) {
     std::function<void()> task;
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) {
+      std::unique_lock<std::mutex> lock(queue->mutex);
+      queue->wake.wait(lock, [&queue] { return queue->stopping || !queue->tasks.empty(); });
+      if (queue->tasks.empty()) {
         return;
       }
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+      task = std::move(queue->tasks.front());
+      queue->tasks.pop_front();
     }
     task();
   }

@@ -533,8 +533,8 @@ caf::behavior guild_behavior(guild_actor* self) {
         if (code == committed_ok) {
           on_committed(self, std::nullopt);
         } else {
-          on_committed(self, store::store_error{static_cast<store::store_errc>(code),
-                                                std::move(failure)});
+          on_committed(
+              self, store::store_error{static_cast<store::store_errc>(code), std::move(failure)});
         }
       },
       // Every other request sees only committed (and dispatched) state, so that snapshots

@@ -104,7 +104,9 @@ result<std::unique_ptr<postgres_store>> postgres_store::open(const postgres_opti
   if (!info) {
     return pg_store_metrics::counted(result<std::unique_ptr<postgres_store>>(info.error()));
   }
-  const auto& [conninfo, description] = info.value();
+  // Named references, not a structured binding: a lambda may not capture a binding in C++17.
+  const auto& conninfo = info.value().conninfo_;
+  const auto& description = info.value().description_;
   auto fail = [&](store_error error) -> result<std::unique_ptr<postgres_store>> {
     error.message_ = description + ": " + error.message_;
     pg_store_metrics::count_error(error);

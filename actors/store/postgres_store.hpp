@@ -10,9 +10,9 @@
 // connection (every read), each guarded by its own mutex held for a whole call, so a read never
 // waits behind a commit. A read sees every commit that returned before it started.
 //
-// Errors (docs/store.md#postgresql): unique and other integrity violations are `constraint`;
-// serialization failures, deadlocks, a server shutting down and lost connections are `busy`
-// (retryable). A call that finds its connection lost reconnects and retries at most
+// Errors (docs/store.md#semantics-and-errors): unique and other integrity violations are
+// `constraint`; serialization failures, deadlocks, a server shutting down and lost connections are
+// `busy` (retryable). A call that finds its connection lost reconnects and retries at most
 // `attempts_` times with a growing pause, but only while nothing can have committed: a
 // connection lost during COMMIT is `in_doubt` (the write may or may not be durable) and is
 // never retried by the store.

@@ -198,7 +198,7 @@ TEST_CASE("out_of_descriptors_the_acceptor_backs_off_and_the_admin_api_answers")
   INFO("heraldd stderr: " << node.process->err());
   const double alive_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  CHECK(node.log_lines_with("gateway: accept failed") <= 2 + static_cast<int>(alive_s / 10));
+  CHECK(node.log_lines_with("gateway: accept failed") <= 2 + static_cast<size_t>(alive_s / 10));
   // Waiting clients were refused (closed after a 503 line), not left hanging.
   CHECK(node.metric("herald_net_connections_refused_total{server=\"gateway\",reason=\"out_of_"
                     "descriptors\"}") > 0);

@@ -247,7 +247,8 @@ int run_soak(const soak_options& o) {
       }
     }};
     // RSS at 25, 50 and 75 % of the run (100 % is rss_end): growth that slows down and levels
-    // off is buffers filling to their bounds (docs/benchmarks.md, "Soak"), steady growth a leak.
+    // off is buffers filling to their bounds (docs/benchmarks.md, "Soak (issue #10)"), steady
+    // growth a leak.
     int64_t rss_quarters[3] = {0, 0, 0};
     std::thread sampler{[&] {
       for (int q = 0; q < 3; ++q) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `heraldctl store copy` and `heraldctl store migrate`: offline operations on the stores
-// themselves (no node involved; see docs/operations.md, "Moving to PostgreSQL"). Text output
-// is `key=value` lines; --json prints one JSON object.
+// themselves (no node involved; see docs/operations.md, "Moving a node's store to PostgreSQL").
+// Text output is `key=value` lines; --json prints one JSON object.
 #include <fstream>
 #include <memory>
 #include <ostream>
