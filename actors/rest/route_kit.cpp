@@ -4,6 +4,8 @@
 // the responder.
 #include "actors/rest/route_kit.hpp"
 
+#include <algorithm>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 
@@ -141,6 +143,20 @@ void mount(net::http_server& server, const std::shared_ptr<rest_context>& ctx,
 
 std::optional<uint64_t> id_param(const call& c, const std::string& name) {
   return domain::parse_snowflake(c.param(name));
+}
+
+std::string query_value(const std::string& query, const std::string& name) {
+  size_t pos = 0;
+  while (pos <= query.size()) {
+    size_t end = std::min(query.find('&', pos), query.size());
+    auto part = query.substr(pos, end - pos);
+    auto eq = part.find('=');
+    if (part.substr(0, eq) == name) {
+      return eq == std::string::npos ? std::string{} : part.substr(eq + 1);
+    }
+    pos = end + 1;
+  }
+  return {};
 }
 
 std::optional<std::string> percent_decoded(const std::string& segment) {

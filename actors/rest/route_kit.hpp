@@ -53,6 +53,9 @@ void mount(net::http_server& server, const std::shared_ptr<rest_context>& ctx,
 /// The path parameter `name` as a snowflake; nullopt for anything else.
 std::optional<uint64_t> id_param(const call& c, const std::string& name);
 
+/// A query parameter's raw value ("limit" in "limit=5&after=7" → "5"); "" when absent.
+std::string query_value(const std::string& query, const std::string& name);
+
 /// Percent-decodes a path segment ("%F0%9F%91%8D" → "👍"); nullopt on a malformed escape.
 std::optional<std::string> percent_decoded(const std::string& segment);
 

@@ -35,24 +35,6 @@ net::http_response body_error_response(const body_error& e) {
   return error_response(e.status, e.code, e.message, e.errors ? &*e.errors : nullptr);
 }
 
-/// A query parameter's value, "" when absent.
-std::string query_value(const std::string& query, const std::string& name) {
-  size_t pos = 0;
-  while (pos <= query.size()) {
-    size_t end = query.find('&', pos);
-    if (end == std::string::npos) {
-      end = query.size();
-    }
-    auto part = query.substr(pos, end - pos);
-    auto eq = part.find('=');
-    if (part.substr(0, eq) == name) {
-      return eq == std::string::npos ? std::string{} : part.substr(eq + 1);
-    }
-    pos = end + 1;
-  }
-  return {};
-}
-
 dispatch::command_callback reply_with_message(call c, unsigned status = 200) {
   return [c = std::move(c), status](caf::expected<dispatch::command_result> r) {
     if (!r) {

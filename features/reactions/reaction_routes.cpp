@@ -92,22 +92,8 @@ struct page {
   uint64_t after = 0;
 };
 
-std::string query_value(const std::string& query, const std::string& name) {
-  size_t pos = 0;
-  while (pos <= query.size()) {
-    size_t end = std::min(query.find('&', pos), query.size());
-    auto part = query.substr(pos, end - pos);
-    auto eq = part.find('=');
-    if (part.substr(0, eq) == name) {
-      return eq == std::string::npos ? std::string{} : part.substr(eq + 1);
-    }
-    pos = end + 1;
-  }
-  return {};
-}
-
 std::optional<net::http_response> parse_page(const rest::call& c, page& out) {
-  auto limit = query_value(c.query, "limit");
+  auto limit = rest::query_value(c.query, "limit");
   if (!limit.empty()) {
     char* end = nullptr;
     long v = std::strtol(limit.c_str(), &end, 10);
@@ -116,7 +102,7 @@ std::optional<net::http_response> parse_page(const rest::call& c, page& out) {
     }
     out.limit = static_cast<size_t>(v);
   }
-  auto after = query_value(c.query, "after");
+  auto after = rest::query_value(c.query, "after");
   if (!after.empty()) {
     auto id = domain::parse_snowflake(after);
     if (!id) {
