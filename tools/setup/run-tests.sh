@@ -15,8 +15,10 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 #    covered by the regular build below), so the tools are not built.
 HERALD_BUILD_DIR=$root/build-asan HERALD_BUILD_TYPE=Debug \
   "$root/tools/setup/build.sh" -DHERALD_SANITIZE=ON -DHERALD_BUILD_TOOLS=OFF
-# LeakSanitizer is on: an actor cycle or a lost buffer fails the run.
+# LeakSanitizer is on: an actor cycle or a lost buffer fails the run (third-party leaks on
+# error paths are suppressed one by one in tools/setup/lsan.supp).
 (cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  LSAN_OPTIONS=suppressions=$root/tools/setup/lsan.supp \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/tools/setup/ubsan.supp \
   ctest -L unit --output-on-failure -j 2 --timeout 600)
 
