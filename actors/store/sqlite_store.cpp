@@ -103,7 +103,13 @@ result<void> configure(sqlite3* db, const sqlite_options& options) {
   }
   const char* sync = options.sync_ == sync_mode::full ? "PRAGMA synchronous = FULL"
                                                       : "PRAGMA synchronous = NORMAL";
-  return detail::exec(db, sync, "set synchronous");
+  if (auto r = detail::exec(db, sync, "set synchronous"); !r) {
+    return r;
+  }
+  if (auto r = detail::exec(db, "PRAGMA cache_size = -65536", "set cache size"); !r) {
+    return r;
+  }
+  return detail::exec(db, "PRAGMA temp_store = MEMORY", "set temp store");
 }
 
 }  // namespace
