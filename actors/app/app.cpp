@@ -15,6 +15,7 @@
 #include "actors/gateway/gateway_server.hpp"
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
+#include "actors/outbound/outbound_limits.hpp"
 #include "actors/rest/rest_api.hpp"
 #include "actors/store/postgres_store.hpp"
 #include "actors/store/sqlite_store.hpp"
@@ -101,6 +102,29 @@ std::optional<std::string> open_postgres_store(app_state& st) {
   }
   st.store_description = "postgres " + opened.value()->description();
   st.store = std::shared_ptr<store::store>(std::move(opened).value());
+  return std::nullopt;
+}
+
+// The per-session queue and resume bounds (gateway.queue_* / gateway.resume_*). The writer's
+// frames plus the queue are at most twice the queue bound; a resume bound below that could
+// evict frames a slow consumer was never handed, and its Resume after the 4000 close would
+// not be exact (docs/gateway.md, "Limits"): refused.
+std::optional<std::string> read_session_limits(const config::config& cfg,
+                                               session::outbound_limits& out) {
+  out.queue_max_frames = static_cast<uint32_t>(cfg.get_int("gateway.queue_max_frames"));
+  out.queue_max_bytes = static_cast<uint32_t>(cfg.get_int("gateway.queue_max_bytes"));
+  out.resume_max_frames = static_cast<uint32_t>(cfg.get_int("gateway.resume_max_frames"));
+  out.resume_max_bytes = static_cast<uint32_t>(cfg.get_int("gateway.resume_max_bytes"));
+  if (uint64_t{out.resume_max_frames} < 2 * uint64_t{out.queue_max_frames}) {
+    return "gateway.resume_max_frames (" + std::to_string(out.resume_max_frames) +
+           ") must be at least twice gateway.queue_max_frames (" +
+           std::to_string(out.queue_max_frames) + ")";
+  }
+  if (uint64_t{out.resume_max_bytes} < 2 * uint64_t{out.queue_max_bytes}) {
+    return "gateway.resume_max_bytes (" + std::to_string(out.resume_max_bytes) +
+           ") must be at least twice gateway.queue_max_bytes (" +
+           std::to_string(out.queue_max_bytes) + ")";
+  }
   return std::nullopt;
 }
 
@@ -223,6 +247,9 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
       *config::parse_duration(st.cfg.get_string("identity.token_max_age")));
   dispatch::dispatch_config dc;
   dc.resume_gateway_url = st.cfg.get_string("gateway.public_url");
+  if (auto err = read_session_limits(st.cfg, dc.session_limits)) {
+    return err;
+  }
   dc.writer.max_batches = static_cast<size_t>(st.cfg.get_int("store.writer_max_batches"));
   dc.writer.max_wait = std::chrono::microseconds{st.cfg.get_int("store.writer_max_wait_us")};
   dc.writer.queue_batches = static_cast<size_t>(st.cfg.get_int("store.writer_queue_batches"));

@@ -98,6 +98,24 @@ void register_config_keys(config::schema& s, const std::vector<std::string>& fea
          "Open connections of the gateway and REST listener from one client IP address "
          "(loopback counts like any other); one more gets 503 with Retry-After. 0: no limit.",
          "`1000`", config::fixed(int64_t{1000}), config::int_range(0, 10000000)});
+  s.add({"gateway.queue_max_frames", value_type::integer,
+         "Frames a session may have queued but not yet written to its connection; one more "
+         "closes the connection with 4000 (slow consumer, resumable).",
+         "`2048`", config::fixed(int64_t{2048}), config::int_range(16, 1000000)});
+  s.add({"gateway.queue_max_bytes", value_type::integer,
+         "Bytes a session may have queued but not yet written to its connection; more closes "
+         "it with 4000 (slow consumer, resumable).",
+         "`1048576` (1 MiB)", config::fixed(int64_t{1} << 20),
+         config::int_range(65536, int64_t{1} << 31)});
+  s.add({"gateway.resume_max_frames", value_type::integer,
+         "Frames each session keeps for Resume, written or not; a Resume from an older `seq` "
+         "gets op 9. Costs 8 bytes per frame per session once the session has received that "
+         "many (the frames' bytes are shared); at least twice gateway.queue_max_frames.",
+         "`4096`", config::fixed(int64_t{4096}), config::int_range(16, 1000000)});
+  s.add({"gateway.resume_max_bytes", value_type::integer,
+         "Bytes of frames each session keeps for Resume; at least twice gateway.queue_max_bytes.",
+         "`2097152` (2 MiB)", config::fixed(int64_t{2} << 20),
+         config::int_range(65536, int64_t{1} << 31)});
   s.add({"gateway.heartbeat_interval_ms", value_type::integer,
          "Heartbeat interval sent in Hello; a client silent for longer (plus a grace) is "
          "closed with 4009.",

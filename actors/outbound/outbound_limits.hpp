@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The bounds of a session's outbound buffer, a plain value held in dispatch_config (no config
-// keys: heraldd uses the defaults; tests and benchmarks set them) and read by every buffer
-// through a pointer. Invariant: immutable while any buffer refers to it.
+// The bounds of a session's outbound buffer, a plain value held in dispatch_config (heraldd
+// reads them from gateway.queue_* / gateway.resume_*; tests and benchmarks set them) and read by
+// every buffer through a pointer. Invariant: immutable while any buffer refers to it.
 
 #include <cstdint>
 

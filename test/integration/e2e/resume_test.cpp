@@ -95,3 +95,61 @@ TEST_CASE("resume_after_a_dropped_connection_replays_exactly_the_missed_dispatch
     CHECK((*invalid)["d"] == false);
   }
 }
+
+TEST_CASE("gateway_resume_max_frames_bounds_what_a_resume_can_replay") {
+  // 16 queued / 32 kept: the smallest legal pair (the resume bound must be twice the queue's).
+  node n{"queue_max_frames = 16\nresume_max_frames = 32"};
+  auto alice = n.create_user("alice");
+  auto bob = n.create_user("bob");
+  auto guild = n.create_guild("guild", alice);
+  auto general = n.create_channel(guild, "general");
+  n.add_member(guild, bob);
+
+  auto alice_ws = connect(n, alice, 1);
+  auto bob_ws = connect(n, bob, 1);
+  auto session_id = bob_ws->session_id();
+  auto seq = bob_ws->last_seq();  // READY, GUILD_CREATE
+  bob_ws->drop();
+
+  SECTION("within the bound the replay is exact") {
+    std::vector<std::string> missed;
+    for (int i = 0; i < 20; ++i) {
+      missed.push_back(
+          n.post_message(alice, general, "m" + std::to_string(i))["id"].get<std::string>());
+    }
+    REQUIRE(wait_message(*alice_ws, missed.back()));
+    auto resumed = resume_on_new_connection(n, bob, session_id, seq);
+    for (const auto& id : missed) {
+      auto f = resumed->next();
+      REQUIRE(f);
+      CHECK((*f)["d"]["id"] == id);
+    }
+    auto done = resumed->next();
+    REQUIRE(done);
+    CHECK((*done)["t"] == "RESUMED");
+  }
+
+  SECTION("past the bound the resume gets op 9 d:false") {
+    std::string last;
+    for (int i = 0; i < 40; ++i) {
+      last = n.post_message(alice, general, "m" + std::to_string(i))["id"].get<std::string>();
+    }
+    REQUIRE(wait_message(*alice_ws, last));
+    auto resumed = resume_on_new_connection(n, bob, session_id, seq);
+    auto invalid = resumed->next_op(9);
+    REQUIRE(invalid);
+    CHECK((*invalid)["d"] == false);
+  }
+}
+
+TEST_CASE("a_resume_bound_below_twice_the_queue_bound_is_refused_at_start") {
+  testing::temp_dir dir;
+  auto r = testing::run_process(
+      testing::bin_path("heraldd"),
+      {"--node.data_dir", dir.file("data"), "--admin.listen",
+       "127.0.0.1:" + std::to_string(testing::free_port()), "--gateway.listen",
+       "127.0.0.1:" + std::to_string(testing::free_port()), "--gateway.resume_max_frames", "3000"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("gateway.resume_max_frames (3000) must be at least twice "
+                   "gateway.queue_max_frames (2048)") != std::string::npos);
+}
