@@ -320,7 +320,8 @@ TEST_CASE("the_server_prefers_aes_128_gcm_and_gives_chacha20_to_clients_that_lis
         }) == std::string{"ECDHE-ECDSA-AES128-GCM-SHA256"});
   // A client without AES hardware lists ChaCha20-Poly1305 first: it gets it.
   CHECK(negotiated_cipher(ca, s.port(), [](SSL* c) {
-          SSL_set_ciphersuites(c, "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256");
+          SSL_set_ciphersuites(
+              c, "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256");
         }) == std::string{"TLS_CHACHA20_POLY1305_SHA256"});
   // TLS 1.2 offers only forward-secret AEAD suites: a CBC-only client is refused.
   asio::io_context ioc;
