@@ -166,6 +166,16 @@ public:
     }
   }
 
+  /// The negotiated protocol and cipher, as "tls_version=… tls_cipher=…" ("" without TLS).
+  std::string tls_session() {
+    if (!tls_) {
+      return {};
+    }
+    SSL* ssl = tls_->native_handle();
+    return std::string{"tls_version="} + SSL_get_version(ssl) +
+           " tls_cipher=" + SSL_get_cipher_name(ssl);
+  }
+
 private:
   asio::io_context io_;
   beast::tcp_stream stream_;
@@ -324,6 +334,11 @@ int run_gateway(const gateway_options& o) {
     std::this_thread::sleep_for(2s);  // let the node settle after the identify storm
     int64_t rss_idle = rss_bytes_of(node.pid());
 
+    std::string tls_session;  // what the posters and workers (same client defaults) negotiate
+    if (o.tls) {
+      tls_session = rest_poster{gw_port, token, channel_id, ca_file}.tls_session();
+    }
+
     double cpu_before = cpu_seconds_of(node.pid());
     double clients_before = workers.cpu_seconds();
     size_t limited = 0;
@@ -363,6 +378,7 @@ int run_gateway(const gateway_options& o) {
               << " clients=" << clients << " messages=" << o.messages << " rate=" << o.rate << "\n";
     if (o.tls) {
       std::cout << "tls=1 tls_mode=" << tls_mode_of(admin_port) << "\n";
+      std::cout << tls_session << "\n";
     }
     std::cout << "frames_per_s=" << static_cast<uint64_t>(static_cast<double>(frames) / window_s)
               << "\n";

@@ -198,6 +198,22 @@ struct verified_tls {
   }
 };
 
+// Handshakes with a client whose SSL `configure` adjusts first (cipher order, versions);
+// returns the negotiated suite's OpenSSL name.
+template <class Configure>
+std::string negotiated_cipher(const testing::test_ca& ca, uint16_t port, Configure configure) {
+  asio::io_context ioc;
+  ssl::context ctx{ssl::context::tls_client};
+  ctx.load_verify_file(ca.ca_file());
+  ctx.set_verify_mode(ssl::verify_peer);
+  beast::ssl_stream<tcp::socket> stream{ioc, ctx};
+  configure(stream.native_handle());
+  stream.next_layer().connect({asio::ip::make_address("127.0.0.1"), port});
+  REQUIRE_FALSE(run_bounded(ioc, stream.next_layer(),
+                            [&](auto h) { stream.async_handshake(ssl::stream_base::client, h); }));
+  return SSL_get_cipher_name(stream.native_handle());
+}
+
 // One HTTPS GET; returns the response and the CN of the server's certificate.
 std::pair<http::response<http::string_body>, std::string> https_get(const testing::test_ca& ca,
                                                                     uint16_t port,
@@ -292,6 +308,30 @@ TEST_CASE("https_requests_are_served_on_a_tls_listener") {
   CHECK(cn == "one");
   CHECK(https_get(ca, s.port(), "/missing").first.result_int() == 404);
   CHECK(metric("herald_tls_handshakes_total", {{"server", "t_tls_https"}}) == 2);
+}
+
+TEST_CASE("the_server_prefers_aes_128_gcm_and_gives_chacha20_to_clients_that_list_it_first") {
+  testing::test_ca ca;
+  tls_server s{"t_tls_ciphers", ca.issue("one")};
+  // OpenSSL's default order (the client's here) starts with AES-256-GCM; the server's wins.
+  CHECK(negotiated_cipher(ca, s.port(), [](SSL*) {}) == std::string{"TLS_AES_128_GCM_SHA256"});
+  CHECK(negotiated_cipher(ca, s.port(), [](SSL* c) {
+          SSL_set_max_proto_version(c, TLS1_2_VERSION);
+        }) == std::string{"ECDHE-ECDSA-AES128-GCM-SHA256"});
+  // A client without AES hardware lists ChaCha20-Poly1305 first: it gets it.
+  CHECK(negotiated_cipher(ca, s.port(), [](SSL* c) {
+          SSL_set_ciphersuites(
+              c, "TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384:TLS_AES_128_GCM_SHA256");
+        }) == std::string{"TLS_CHACHA20_POLY1305_SHA256"});
+  // TLS 1.2 offers only forward-secret AEAD suites: a CBC-only client is refused.
+  asio::io_context ioc;
+  ssl::context ctx{ssl::context::tls_client};
+  beast::ssl_stream<tcp::socket> cbc{ioc, ctx};
+  SSL_set_max_proto_version(cbc.native_handle(), TLS1_2_VERSION);
+  SSL_set_cipher_list(cbc.native_handle(), "ECDHE-ECDSA-AES128-SHA");
+  cbc.next_layer().connect({asio::ip::make_address("127.0.0.1"), s.port()});
+  CHECK(run_bounded(ioc, cbc.next_layer(),
+                    [&](auto h) { cbc.async_handshake(ssl::stream_base::client, h); }));
 }
 
 TEST_CASE("wss_carries_frames_both_ways_including_gathered_and_large_messages") {
