@@ -303,7 +303,8 @@ std::string secret_fingerprint(const config::config& cfg) {
     return {};
   }
   unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(secret.secret.data()), secret.secret.size(), digest);
+  SHA256(reinterpret_cast<const unsigned char*>(secret.secret.data()), secret.secret.size(),
+         digest);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   for (size_t i = 0; i < 8; ++i) {

@@ -183,7 +183,8 @@ std::optional<std::string> check_config(const config::config& cfg) {
           "store.backend: a cluster (cluster.seeds set) needs \"postgres\", every node on the "
           "same database; \"sqlite\" is one node's private file"};
     }
-    if (cfg.get_string("identity.secret_file").empty() || !cfg.get_string("identity.secret").empty()) {
+    if (cfg.get_string("identity.secret_file").empty() ||
+        !cfg.get_string("identity.secret").empty()) {
       return std::string{
           "identity.secret_file: required in a cluster (cluster.seeds set), with identity.secret "
           "empty: every node signs tokens with the secret in that file"};

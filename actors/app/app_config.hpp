@@ -25,7 +25,8 @@ net::tls_options tls_options(const config::config& cfg);
 
 /// Checks that span keys or files, after load: the cluster's (cluster::check_config; with
 /// cluster.seeds set, store.backend must be postgres and identity.secret_file set), the TLS files
-/// (both or neither set, readable, the key matches the certificate). One line naming the key, for heraldd's exit code 2.
+/// (both or neither set, readable, the key matches the certificate). One line naming the key, for
+/// heraldd's exit code 2.
 std::optional<std::string> check_config(const config::config& cfg);
 
 /// node::full_schema(), cluster::register_config_keys() and register_config_keys().

@@ -46,7 +46,7 @@ snowflake_generator::snowflake_generator(unsigned worker, unsigned process, ms_c
     : worker_(worker & 0x1f), process_(process & 0x1f), clock_(std::move(clock)) {}
 
 std::shared_ptr<snowflake_generator> snowflake_generator::for_node(unsigned node_id,
-                                                                  ms_clock clock) {
+                                                                   ms_clock clock) {
   node_id &= max_node_id;
   return std::make_shared<snowflake_generator>(node_id >> 5, node_id & 0x1f, std::move(clock));
 }

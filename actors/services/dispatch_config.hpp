@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Tunables of the dispatch core, with their defaults. heraldd sets resume_gateway_url (from
-// gateway.public_url), node_id (cluster.node_id) and the writer (store.writer_*) and keeps the other defaults; tests and
-// benchmarks set them directly. Invariant: a config is immutable once the dispatch services are
-// started.
+// gateway.public_url), node_id (cluster.node_id) and the writer (store.writer_*) and keeps the
+// other defaults; tests and benchmarks set them directly. Invariant: a config is immutable once the
+// dispatch services are started.
 
 #include <chrono>
 #include <cstdint>

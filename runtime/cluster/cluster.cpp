@@ -89,22 +89,24 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
   auto& reg = metrics::registry::global();
   auto view = view_;
   collector_ids_.push_back(reg.add_collector(
-      "herald_cluster_nodes_up", "Cluster members this node sees up (itself included).",
-      [view] {
+      "herald_cluster_nodes_up", "Cluster members this node sees up (itself included).", [view] {
         return std::vector<metrics::sample>{
             {"herald_cluster_nodes_up", {}, static_cast<double>(view->up_count())}};
       }));
   collector_ids_.push_back(reg.add_collector(
       "herald_cluster_ring_generation",
       "Generation of this node's guild ring (raised on every membership change).", [view] {
-        return std::vector<metrics::sample>{{"herald_cluster_ring_generation", {},
-                                             static_cast<double>(view->current_ring()->generation())}};
+        return std::vector<metrics::sample>{
+            {"herald_cluster_ring_generation",
+             {},
+             static_cast<double>(view->current_ring()->generation())}};
       }));
   collector_ids_.push_back(reg.add_collector(
       "herald_cluster_connections_refused_total",
       "Connections to cluster.listen dropped before a cluster handshake (garbage, plain TCP).",
       [] {
-        return std::vector<metrics::sample>{{"herald_cluster_connections_refused_total", {},
+        return std::vector<metrics::sample>{{"herald_cluster_connections_refused_total",
+                                             {},
                                              static_cast<double>(refused_connections())}};
       },
       metrics::registry::collected_type::counter));
@@ -157,7 +159,7 @@ void cluster_node::mount_admin_routes(net::http_server& server) const {
 std::shared_ptr<cluster_node> attach(node::node_options& opts, settings s) {
   auto cluster = std::make_shared<cluster_node>(std::move(s));
   opts.admin_routes = [cluster, previous = std::move(opts.admin_routes)](net::http_server& server,
-                                                                        caf::actor_system& sys) {
+                                                                         caf::actor_system& sys) {
     if (previous) {
       previous(server, sys);
     }

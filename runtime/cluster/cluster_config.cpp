@@ -88,8 +88,10 @@ std::optional<std::string> check_config(const config::config& cfg) {
         "cluster.membership: \"etcd\" is not supported by this release; use \"static\" with "
         "cluster.seeds"};
   }
-  if (cfg.get_int("cluster.failure_timeout_ms") < 2 * cfg.get_int("cluster.heartbeat_interval_ms")) {
-    return "cluster.failure_timeout_ms: " + std::to_string(cfg.get_int("cluster.failure_timeout_ms")) +
+  if (cfg.get_int("cluster.failure_timeout_ms") <
+      2 * cfg.get_int("cluster.heartbeat_interval_ms")) {
+    return "cluster.failure_timeout_ms: " +
+           std::to_string(cfg.get_int("cluster.failure_timeout_ms")) +
            " must be at least twice cluster.heartbeat_interval_ms (" +
            std::to_string(cfg.get_int("cluster.heartbeat_interval_ms")) + ")";
   }

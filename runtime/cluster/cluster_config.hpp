@@ -28,11 +28,11 @@ struct consistency_item {
 };
 
 struct settings {
-  uint16_t node_id = 0;                   ///< cluster.node_id
-  std::string name;                       ///< node.name
-  std::string listen = "127.0.0.1:0";     ///< cluster.listen (port 0: any free port)
-  std::vector<std::string> seeds;         ///< cluster.seeds, "host:port" each
-  std::vector<std::string> roles;         ///< node.roles
+  uint16_t node_id = 0;                                 ///< cluster.node_id
+  std::string name;                                     ///< node.name
+  std::string listen = "127.0.0.1:0";                   ///< cluster.listen (port 0: any free port)
+  std::vector<std::string> seeds;                       ///< cluster.seeds, "host:port" each
+  std::vector<std::string> roles;                       ///< node.roles
   std::chrono::milliseconds heartbeat_interval{1000};   ///< cluster.heartbeat_interval_ms
   std::chrono::milliseconds failure_timeout{5000};      ///< cluster.failure_timeout_ms
   std::chrono::milliseconds connection_timeout{15000};  ///< cluster.connection_timeout_ms

@@ -40,8 +40,7 @@ wire::join_request member_table::make_join_request() const {
   return req;
 }
 
-std::optional<std::string> member_table::check_join(const wire::join_request& req,
-                                                    steady::time_point now) const {
+std::optional<std::string> member_table::check_join(const wire::join_request& req) const {
   const auto& me = self();
   if (req.protocol != settings_.protocol) {
     return "protocol_version: " + describe(req.from) + " speaks cluster protocol " +
@@ -53,13 +52,13 @@ std::optional<std::string> member_table::check_join(const wire::join_request& re
            " is already used by " + describe(me) + ": every node needs its own id";
   }
   for (const auto& m : members_) {
-    // A live member with the same id but another process: a duplicate. One unheard for two
-    // heartbeats is probably the crashed predecessor of this process and is replaced.
+    // A member up with the same id but another process: a duplicate. A restarted node's
+    // predecessor is down already when it crashed (its connection closed); a frozen one holds
+    // the id until it is declared down.
     if (!m.self && m.info.node_id == req.from.node_id && m.info.instance != req.from.instance &&
-        m.up && now - m.heard < 2 * settings_.heartbeat_interval) {
-      return "cluster.node_id: " + std::to_string(req.from.node_id) + " of " +
-             describe(req.from) + " is already used by " + describe(m.info) +
-             ": every node needs its own id";
+        m.up) {
+      return "cluster.node_id: " + std::to_string(req.from.node_id) + " of " + describe(req.from) +
+             " is already used by " + describe(m.info) + ": every node needs its own id";
     }
   }
   for (const auto& item : settings_.consistency) {
@@ -89,7 +88,7 @@ void member_table::set_up(member& m, uint64_t incarnation, steady::time_point no
 member_table::verdict member_table::on_join(const wire::join_request& req, steady::time_point now,
                                             wall::time_point wall_now) {
   verdict v;
-  if (auto refusal = check_join(req, now)) {
+  if (auto refusal = check_join(req)) {
     v.refusal = std::move(*refusal);
     return v;
   }

@@ -6,8 +6,8 @@
 //
 // Rules (docs/cluster.md):
 // - A join is refused, with one line naming the key, for another protocol version, this node's
-//   own node id, the id of another member heard from within two heartbeat intervals (a live
-//   duplicate), or a differing consistency item (identity.secret_file's fingerprint).
+//   own node id, the id of another process that is up here (a live duplicate), or a differing
+//   consistency item (identity.secret_file's fingerprint).
 // - A peer unheard for failure_timeout is declared down. A tick that comes failure_timeout after
 //   the previous one means this process was frozen (SIGSTOP, a stalled VM): it declares nobody
 //   down on that tick and restarts every peer's clock instead.
@@ -50,8 +50,8 @@ public:
   /// What the actor does with a join or a reply besides answering it.
   struct verdict {
     bool accepted = false;
-    std::string refusal;           ///< the one-line error when refused
-    bool changed = false;          ///< the member list changed (publish, maybe rebuild)
+    std::string refusal;              ///< the one-line error when refused
+    bool changed = false;             ///< the member list changed (publish, maybe rebuild)
     bool send_declared_down = false;  ///< the peer must raise its incarnation first
   };
   /// A peer's join_request; admits it when accepted.
@@ -75,7 +75,7 @@ public:
   bool on_connection_lost(uint16_t node_id, uint64_t instance, wall::time_point wall_now);
 
   struct tick_result {
-    std::vector<uint16_t> declared_down;  ///< peers declared down on this tick
+    std::vector<uint16_t> declared_down;              ///< peers declared down on this tick
     std::optional<std::chrono::milliseconds> paused;  ///< this process was frozen this long
   };
   /// Every heartbeat interval: failure detection (and pause detection).
@@ -94,7 +94,7 @@ public:
 private:
   member* find_mut(uint16_t node_id);
   void set_up(member& m, uint64_t incarnation, steady::time_point now, wall::time_point wall_now);
-  std::optional<std::string> check_join(const wire::join_request& req, steady::time_point now) const;
+  std::optional<std::string> check_join(const wire::join_request& req) const;
 
   settings settings_;
   std::vector<member> members_;  // members_[0] is this node; the rest in join order

@@ -5,8 +5,8 @@
 #include <set>
 
 #include <caf/actor_cast.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/atom.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "runtime/cluster/member_table.hpp"
@@ -23,8 +23,8 @@ using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
 struct peer_link {
   uint16_t node_id = 0;
   uint64_t instance = 0;
-  bool known = false;   ///< node_id/instance are set (after its join or our accepted join)
-  std::string dialed;   ///< the address we dialled to get it, if we did
+  bool known = false;  ///< node_id/instance are set (after its join or our accepted join)
+  std::string dialed;  ///< the address we dialled to get it, if we did
 };
 
 struct membership_state {
@@ -193,8 +193,8 @@ void send_declared_down(self_ptr self, const caf::actor& to, uint16_t node_id) {
 caf::behavior membership(self_ptr self, membership_options opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
-  st.table = std::make_unique<member_table>(st.opts.config, st.opts.instance,
-                                            steady::now(), wall::now());
+  st.table =
+      std::make_unique<member_table>(st.opts.config, st.opts.instance, steady::now(), wall::now());
   for (const auto& s : st.opts.config.seeds) {
     if (s != st.opts.config.listen) {
       st.seeds_pending.insert(s);

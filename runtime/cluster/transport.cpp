@@ -55,9 +55,10 @@ public:
       judged_ = true;
       if (!is_client_handshake(ctx, buf, n)) {
         refused.fetch_add(1, std::memory_order_relaxed);
-        log::get("cluster")->warn("cluster port: dropped a connection from {}:{} that did not "
-                                  "open with a cluster handshake",
-                                  addr(), port());
+        log::get("cluster")->warn(
+            "cluster port: dropped a connection from {}:{} that did not "
+            "open with a cluster handshake",
+            addr(), port());
         // BASP closes the connection on the invalid header it is about to read.
       }
     }
