@@ -38,7 +38,8 @@ namespace herald::admin {
 struct ctl_context {
   dispatch::services_ptr svc;
   std::shared_ptr<identity::token_authority> tokens;
-  /// Mints user, guild, channel and role ids.
+  /// Mints user, guild, channel and role ids: the node's one generator (services::ids), which
+  /// message ids come from too, so the two never collide.
   std::shared_ptr<domain::snowflake_generator> ids;
   /// Called after a user's tokens were revoked, to cut that user's open connections
   /// (heraldd: gateway_server::revoke_user). Optional.

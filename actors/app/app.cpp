@@ -8,6 +8,8 @@
 #include <thread>
 #include <variant>
 
+#include <openssl/sha.h>
+
 #include "actors/admin/ctl_routes.hpp"
 #include "actors/app/app_config.hpp"
 #include "actors/dispatch/start_services.hpp"
@@ -19,6 +21,7 @@
 #include "actors/rest/rest_api.hpp"
 #include "actors/store/postgres_store.hpp"
 #include "actors/store/sqlite_store.hpp"
+#include "runtime/cluster/cluster.hpp"
 #include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/net/fd_budget.hpp"
@@ -55,8 +58,6 @@ struct app_state {
   /// "sqlite <file>" or "postgres <host:port/db as user>", for the start log line.
   std::string store_description;
   std::shared_ptr<identity::token_authority> tokens;
-  std::shared_ptr<domain::snowflake_generator> ids =
-      std::make_shared<domain::snowflake_generator>();
   dispatch::services_ptr svc;
   /// The running features (none when features.enabled is empty); their routes read it.
   std::unique_ptr<feature::feature_set> features;
@@ -250,6 +251,7 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   if (auto err = read_session_limits(st.cfg, dc.session_limits)) {
     return err;
   }
+  dc.node_id = static_cast<uint16_t>(st.cfg.get_int("cluster.node_id"));
   dc.writer.max_batches = static_cast<size_t>(st.cfg.get_int("store.writer_max_batches"));
   dc.writer.max_wait = std::chrono::microseconds{st.cfg.get_int("store.writer_max_wait_us")};
   dc.writer.queue_batches = static_cast<size_t>(st.cfg.get_int("store.writer_queue_batches"));
@@ -318,6 +320,27 @@ void stop(app_state& st) {
   lg->info("front door, features and dispatch services stopped");
 }
 
+/// The first 16 hex digits of SHA-256 of the token secret: what nodes compare at join (the
+/// secret itself never leaves the node). Empty when the secret cannot be read (start reports it).
+std::string secret_fingerprint(const config::config& cfg) {
+  auto secret = identity::load_secret({cfg.get_string("identity.secret"),
+                                       cfg.get_string("identity.secret_file"),
+                                       cfg.get_string("node.data_dir")});
+  if (!secret.ok()) {
+    return {};
+  }
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(secret.secret.data()), secret.secret.size(),
+         digest);
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < 8; ++i) {
+    out += hex[digest[i] >> 4];
+    out += hex[digest[i] & 15];
+  }
+  return out;
+}
+
 }  // namespace
 
 node::node_options make_node_options(const config::config& cfg,
@@ -333,6 +356,10 @@ node::node_options make_node_options(const config::config& cfg,
     return st->front ? front_door_not_ready(*st->front) : std::nullopt;
   };
   opts.on_reload = [st] { reload(*st); };
+  auto cs = cluster::settings_from(cfg);
+  if (cs.clustered()) {
+    cs.consistency.push_back({"identity.secret_file", secret_fingerprint(cfg)});
+  }
   opts.admin_routes = [st](net::http_server& server, caf::actor_system&) {
     if (!st->svc) {
       return;
@@ -340,7 +367,7 @@ node::node_options make_node_options(const config::config& cfg,
     auto ctx = std::make_shared<admin::ctl_context>();
     ctx->svc = st->svc;
     ctx->tokens = st->tokens;
-    ctx->ids = st->ids;
+    ctx->ids = st->svc->ids;
     ctx->tokens_revoked = [gateway = st->gateway](uint64_t user_id) {
       if (gateway) {
         gateway->revoke_user(user_id);
@@ -348,6 +375,8 @@ node::node_options make_node_options(const config::config& cfg,
     };
     admin::mount_ctl_routes(server, ctx);
   };
+  // After the app's hooks: the cluster starts before them and stops after them.
+  cluster::attach(opts, std::move(cs));
   return opts;
 }
 

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "actors/identity/secret.hpp"
+#include "runtime/cluster/cluster_config.hpp"
 #include "runtime/config/validators.hpp"
 #include "runtime/net/fd_budget.hpp"
 #include "runtime/node/node_config.hpp"
@@ -191,6 +192,22 @@ net::tls_options tls_options(const config::config& cfg) {
 }
 
 std::optional<std::string> check_config(const config::config& cfg) {
+  if (auto err = cluster::check_config(cfg)) {
+    return err;
+  }
+  if (!cfg.get_list("cluster.seeds").empty()) {
+    if (cfg.get_string("store.backend") != "postgres") {
+      return std::string{
+          "store.backend: a cluster (cluster.seeds set) needs \"postgres\", every node on the "
+          "same database; \"sqlite\" is one node's private file"};
+    }
+    if (cfg.get_string("identity.secret_file").empty() ||
+        !cfg.get_string("identity.secret").empty()) {
+      return std::string{
+          "identity.secret_file: required in a cluster (cluster.seeds set), with identity.secret "
+          "empty: every node signs tokens with the secret in that file"};
+    }
+  }
   if (cfg.get_string("store.backend") == "postgres" &&
       cfg.get_string("store.postgres_url").empty()) {
     return std::string{"store.postgres_url: must be set when store.backend is postgres"};
@@ -209,6 +226,7 @@ std::optional<std::string> check_config(const config::config& cfg) {
 
 config::schema full_schema(const std::vector<std::string>& feature_names) {
   auto s = node::full_schema();
+  cluster::register_config_keys(s);
   register_config_keys(s, feature_names);
   return s;
 }

@@ -23,11 +23,13 @@ void register_config_keys(config::schema& s, const std::vector<std::string>& fea
 /// The gateway listener's TLS files and version from a loaded config (key names for errors).
 net::tls_options tls_options(const config::config& cfg);
 
-/// Checks that span keys or files, after load: the TLS files (both or neither set, readable,
-/// the key matches the certificate). One line naming the key, for heraldd's exit code 2.
+/// Checks that span keys or files, after load: the cluster's (cluster::check_config; with
+/// cluster.seeds set, store.backend must be postgres and identity.secret_file set), the TLS files
+/// (both or neither set, readable, the key matches the certificate). One line naming the key, for
+/// heraldd's exit code 2.
 std::optional<std::string> check_config(const config::config& cfg);
 
-/// node::full_schema() plus register_config_keys().
+/// node::full_schema(), cluster::register_config_keys() and register_config_keys().
 config::schema full_schema(const std::vector<std::string>& feature_names = {});
 
 }  // namespace herald::app

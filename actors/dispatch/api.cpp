@@ -7,6 +7,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "actors/dispatch/staged_session.hpp"
+#include "actors/domain/snowflake.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "actors/services/dispatch_error.hpp"
 #include "runtime/registry/ensure_started.hpp"
@@ -42,7 +43,7 @@ namespace {
 
 session::session_output_ptr stage(const services_ptr& svc, session::session_params& params) {
   if (params.session_id == 0) {
-    params.session_id = next_session_id();
+    params.session_id = next_session_id(svc->config.node_id);
   }
   auto output = caf::make_counted<session::session_output>(
       params.session_id, params.user.id_, params.granted, &svc->config.session_limits);
@@ -125,12 +126,14 @@ void resume_session_async(const services_ptr& svc, uint64_t session_id,
   });
 }
 
-uint64_t next_session_id() {
+uint64_t next_session_id(unsigned node_id) {
+  constexpr uint64_t low_mask = (uint64_t{1} << 54) - 1;
   static std::atomic<uint64_t> counter{0};
-  // High bits from the clock keep ids distinct across restarts of a node.
+  // The start time keeps ids distinct across restarts of a node; the node bits across nodes.
   static const uint64_t base =
-      static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()) << 20;
-  return base + counter.fetch_add(1, std::memory_order_relaxed) + 1;
+      static_cast<uint64_t>(domain::system_clock_ms() - domain::discord_epoch_ms) << 14;
+  uint64_t low = (base + counter.fetch_add(1, std::memory_order_relaxed) + 1) & low_mask;
+  return (uint64_t{node_id & domain::max_node_id} << 54) | low;
 }
 
 void notify_member_joined(const services_ptr& svc, uint64_t user_id, uint64_t guild_id) {

@@ -68,8 +68,16 @@ void open_session_async(const services_ptr& svc, session::session_params params,
 void resume_session_async(const services_ptr& svc, uint64_t session_id,
                           std::chrono::milliseconds timeout, session_callback done);
 
-/// A fresh session id (snowflake-like, unique within the process).
-uint64_t next_session_id();
+/// A fresh session id: `node_id` (cluster.node_id, 0..1023) in the top 10 bits, below them the
+/// process's start time (ms since the Discord epoch, << 14) plus a counter, so ids are unique
+/// across the nodes of a cluster and across restarts of a node (unless it opened more than 16384
+/// sessions per ms of its uptime). Thread-safe.
+uint64_t next_session_id(unsigned node_id = 0);
+
+/// The node id in a session id from next_session_id.
+constexpr unsigned node_id_of_session(uint64_t session_id) {
+  return static_cast<unsigned>(session_id >> 54);
+}
 
 /// Tells `user_id`'s live sessions on this node that the user became a member
 /// of `guild_id` outside a guild event (e.g. the owner of a guild just

@@ -102,13 +102,6 @@ void publish_from(caf::event_based_actor* self, const services_ptr& svc, proto::
       });
 }
 
-// Process field 1: the node's other generators (admin ids of users, guilds, channels, roles)
-// use the default 0, so a message id never equals an id minted there in the same ms.
-domain::snowflake_generator& message_ids() {
-  static domain::snowflake_generator gen{0, 1};
-  return gen;
-}
-
 /// Parses `<@id>`, `<@!id>` and `<@&id>` mentions out of `content`.
 void add_mentions(const std::string& content, proto::message& msg) {
   size_t pos = 0;
@@ -238,9 +231,9 @@ void post_message(const services_ptr& svc, post_message_args args,
   uint64_t channel_id = args.channel_id;
   run_channel_command(
       svc, channel_id, timeout, std::move(done),
-      [args = std::move(args)](uint64_t guild_id) -> caf::expected<prepared_event> {
+      [args = std::move(args), ids = svc->ids](uint64_t guild_id) -> caf::expected<prepared_event> {
         prepared_event out;
-        out.message_id = message_ids().next();
+        out.message_id = ids->next();
         out.event.set_guild_id(guild_id);
         auto* m = out.event.mutable_message_create();
         m->set_id(out.message_id);

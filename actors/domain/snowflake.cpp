@@ -45,6 +45,12 @@ std::int64_t system_clock_ms() {
 snowflake_generator::snowflake_generator(unsigned worker, unsigned process, ms_clock clock)
     : worker_(worker & 0x1f), process_(process & 0x1f), clock_(std::move(clock)) {}
 
+std::shared_ptr<snowflake_generator> snowflake_generator::for_node(unsigned node_id,
+                                                                   ms_clock clock) {
+  node_id &= max_node_id;
+  return std::make_shared<snowflake_generator>(node_id >> 5, node_id & 0x1f, std::move(clock));
+}
+
 snowflake snowflake_generator::next() {
   const std::uint64_t node_bits = (std::uint64_t{worker_} << 17) | (std::uint64_t{process_} << 12);
   std::int64_t since_epoch = clock_() - discord_epoch_ms;

@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Snowflake ids (Discord layout) and the timestamp formatting that goes with them.
-// A generator is owned by whoever mints ids (one per node role); any thread may call next().
-// Invariant: ids from one generator strictly increase, even when its clock steps back.
+// A generator is owned by whoever mints ids (one per node: dispatch::services::ids); any thread
+// may call next().
+// Invariants: ids from one generator strictly increase, even when its clock steps back; ids of
+// generators with different node ids (cluster.node_id, the 10 worker+process bits) never collide.
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +22,9 @@ using snowflake = std::uint64_t;
 
 /// 2015-01-01T00:00:00Z in milliseconds since the Unix epoch.
 inline constexpr std::int64_t discord_epoch_ms = 1420070400000;
+
+/// Highest cluster.node_id: the node id fills the 10 bits of the worker and process fields.
+inline constexpr unsigned max_node_id = 1023;
 
 /// Milliseconds since the Unix epoch; injectable so tests control time.
 using ms_clock = std::function<std::int64_t()>;
@@ -38,8 +44,16 @@ public:
   /// borrows the next millisecond instead of repeating or going backwards.
   snowflake next();
 
+  /// The generator of cluster node `node_id` (0..max_node_id, larger values are masked):
+  /// worker = node_id >> 5, process = node_id & 31. One per node, shared by everything that
+  /// mints ids there (two generators with the same node bits could mint the same id).
+  static std::shared_ptr<snowflake_generator> for_node(unsigned node_id,
+                                                       ms_clock clock = system_clock_ms);
+
   unsigned worker() const { return worker_; }
   unsigned process() const { return process_; }
+  /// worker << 5 | process: the cluster node id this generator mints for.
+  unsigned node_id() const { return worker_ << 5 | process_; }
 
 private:
   unsigned worker_;
@@ -51,6 +65,11 @@ private:
 /// Unix-epoch milliseconds encoded in an id.
 constexpr std::int64_t timestamp_ms(snowflake id) {
   return static_cast<std::int64_t>(id >> 22) + discord_epoch_ms;
+}
+
+/// The cluster node id (worker << 5 | process) encoded in an id.
+constexpr unsigned node_id_of(snowflake id) {
+  return static_cast<unsigned>((id >> 12) & 0x3ff);
 }
 
 /// The smallest id whose timestamp is `unix_ms` (for "before/after time" queries).

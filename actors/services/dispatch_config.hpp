@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // Tunables of the dispatch core, with their defaults. heraldd sets resume_gateway_url (from
-// gateway.public_url) and the writer (store.writer_*) and keeps the other defaults; tests and
-// benchmarks set them directly. Invariant: a config is immutable once the dispatch services are
-// started.
+// gateway.public_url), node_id (cluster.node_id) and the writer (store.writer_*) and keeps the
+// other defaults; tests and benchmarks set them directly. Invariant: a config is immutable once the
+// dispatch services are started.
 
 #include <chrono>
 #include <cstdint>
@@ -36,6 +36,9 @@ struct dispatch_config {
   store::writer_options writer;
   /// Timeout of internal requests (guild start, subscribe). Default 5 s.
   std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};
+  /// cluster.node_id (0..1023): the node bits of every snowflake this node mints (services::ids)
+  /// and of its session ids (next_session_id), so ids minted on different nodes never collide.
+  uint16_t node_id = 0;
   /// `resume_gateway_url` sent in READY (the gateway's public URL).
   std::string resume_gateway_url = "ws://127.0.0.1:8080";
 };

@@ -48,6 +48,7 @@ supervision::partition_spec partition_spec_named(const char* name) {
 services::services(caf::actor_system& sys, dispatch_config cfg, std::shared_ptr<store::store> st)
     : system(sys),
       config(std::move(cfg)),
+      ids(domain::snowflake_generator::for_node(config.node_id)),
       store(std::move(st)),
       writer(std::make_shared<store::store_writer>(store, config.writer)),
       guild_supervisor(partition_spec_named("guilds")),

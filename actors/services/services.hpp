@@ -16,6 +16,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/domain/snowflake.hpp"
 #include "actors/services/dispatch_config.hpp"
 #include "actors/store/store.hpp"
 #include "actors/store/store_writer.hpp"
@@ -65,6 +66,9 @@ struct services {
 
   caf::actor_system& system;
   const dispatch_config config;
+  /// The node's one id generator (config.node_id in its node bits): message ids here, users,
+  /// guilds, channels and roles in the admin routes. Lock-free; any thread.
+  std::shared_ptr<domain::snowflake_generator> ids;
   /// Thread-safe (see store.hpp); guild actors write, sessions read.
   std::shared_ptr<store::store> store;
   /// Committed but undispatched events of dead guild incarnations (declared before writer: the

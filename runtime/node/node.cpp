@@ -78,6 +78,9 @@ node::node(config::config cfg, node_options opts)
   tuning.idle_poll_us = cfg_.get_int("runtime.scheduler_idle_poll_us");
   tuning.idle_wake_us = cfg_.get_int("runtime.scheduler_idle_wake_us");
   apply(tuning, caf_cfg_);
+  if (opts_.configure_actor_system) {
+    opts_.configure_actor_system(caf_cfg_);
+  }
   system_ = std::make_unique<caf::actor_system>(caf_cfg_);
   admin_ctx_.status = [this] { return status(); };
   admin_ctx_.not_ready_reason = opts_.not_ready_reason;

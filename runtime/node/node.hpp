@@ -37,6 +37,9 @@ struct node_options {
   /// start, those that grant group/other access are tightened to owner-only with a warning,
   /// and a loose data dir holding one of them is tightened to 0700 (private_files.hpp).
   std::vector<std::string> data_files;
+  /// Runs in the constructor before the actor system is built: load CAF modules (the cluster's
+  /// io middleman), announce message types, set CAF options.
+  std::function<void(caf::actor_system_config&)> configure_actor_system;
   /// Mounts extra admin routes (e.g. POST /v1/users) before the admin server starts.
   std::function<void(net::http_server&, caf::actor_system&)> admin_routes;
   /// Runs in start() after the supervision tree and before the admin API (so admin_routes may

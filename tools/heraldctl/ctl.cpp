@@ -94,6 +94,7 @@ command_table::command_table(CLI::App& app, global_options& opts) : app_(app), o
   add_status_command(*this);
   add_admin_commands(*this);
   add_store_commands(*this);
+  add_cluster_commands(*this);
 }
 
 CLI::App* command_table::add(const std::string& name, const std::string& description,

@@ -95,6 +95,9 @@ void add_admin_commands(command_table& table);
 /// store copy, store migrate: offline operations on the stores (store_command.cpp).
 void add_store_commands(command_table& table);
 
+/// nodes, ring: this node's view of its cluster (cluster_command.cpp).
+void add_cluster_commands(command_table& table);
+
 /// main()'s body after constructing the app: parse, then run; returns the exit code.
 int run_cli(int argc, char** argv);
 

@@ -25,7 +25,7 @@ struct admin_env {
     ctx->svc = env.svc;
     ctx->tokens =
         std::make_shared<identity::token_authority>("test-secret-0123456789abcdef", env.storage);
-    ctx->ids = std::make_shared<domain::snowflake_generator>();
+    ctx->ids = env.svc->ids;  // the node's one generator, as heraldd wires it
     net::server_options opts;
     opts.name = "admin-test";
     server = std::make_unique<net::http_server>(opts);

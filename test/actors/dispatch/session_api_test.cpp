@@ -111,3 +111,16 @@ TEST_CASE("a_guild_joined_again_while_subscribing_is_listed_once_a_left_guild_is
   CHECK(subscriptions(sys, opened->actor) == std::vector<uint64_t>{guild_a});
   caf::anon_send(opened->actor, session::close_atom::value);
 }
+
+TEST_CASE("session_ids_carry_the_node_id_and_never_collide_across_nodes") {
+  std::vector<uint64_t> ids;
+  for (unsigned node : {0u, 1u, 7u, 1023u}) {
+    for (int i = 0; i < 1000; ++i) {
+      auto id = dispatch::next_session_id(node);
+      REQUIRE(dispatch::node_id_of_session(id) == node);
+      ids.push_back(id);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  CHECK(std::adjacent_find(ids.begin(), ids.end()) == ids.end());
+}

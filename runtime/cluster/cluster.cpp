@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "runtime/cluster/cluster.hpp"
+
+#include <future>
+#include <random>
+
+#include <fmt/format.h>
+
+#include <caf/io/middleman.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "runtime/cluster/membership_actor.hpp"
+#include "runtime/cluster/transport.hpp"
+#include "runtime/config/validators.hpp"
+#include "runtime/log/log.hpp"
+#include "runtime/metrics/metrics.hpp"
+
+namespace herald::cluster {
+
+namespace {
+
+uint64_t random_instance() {
+  std::random_device rd;
+  uint64_t x = (uint64_t{rd()} << 32) ^ rd();
+  return x == 0 ? 1 : x;
+}
+
+net::http_response json_answer(std::string body) {
+  return net::http_response{200, "application/json", body + "\n", {{"Cache-Control", "no-store"}}};
+}
+
+}  // namespace
+
+cluster_node::cluster_node(settings s) : settings_(std::move(s)) {
+  node_row self;
+  self.id = settings_.node_id;
+  self.name = settings_.name;
+  self.address = settings_.listen;
+  self.roles = settings_.roles;
+  self.incarnation = 1;
+  self.up = true;
+  self.self = true;
+  view_ = std::make_shared<cluster_view>(self);
+  // Unclustered (or before the first publish): the ring holds this node if it runs guilds.
+  std::vector<uint16_t> guild_nodes;
+  for (const auto& role : settings_.roles) {
+    if (role == "guild") {
+      guild_nodes.push_back(settings_.node_id);
+    }
+  }
+  view_->publish({self}, std::make_shared<const ring>(guild_nodes, settings_.vnodes, 1));
+}
+
+cluster_node::~cluster_node() {
+  stop();
+}
+
+std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
+  system_ = &sys;
+  auto lg = log::get("cluster");
+  auto ep = config::parse_endpoint(settings_.listen);
+  middleman_ = spawn_guarded_middleman(sys);
+  auto promise = std::make_shared<std::promise<std::optional<std::string>>>();
+  auto outcome = promise->get_future();
+  membership_options mo;
+  mo.config = settings_;
+  mo.instance = random_instance();
+  mo.view = view_;
+  mo.middleman = middleman_;
+  mo.first_round_done = [promise](std::optional<std::string> refusal) {
+    promise->set_value(std::move(refusal));
+  };
+  // Published before it can answer anything: the actor only dials out until peers reach it.
+  membership_ = spawn_membership(sys, std::move(mo));
+  caf::scoped_actor self{sys};
+  std::optional<std::string> failure;
+  self->request(middleman_, std::chrono::seconds{10}, caf::publish_atom::value, ep->port,
+                caf::actor_cast<caf::strong_actor_ptr>(membership_), std::set<std::string>{},
+                ep->host, false)
+      .receive([&](uint16_t port) { port_ = port; },
+               [&](caf::error& err) {
+                 failure = "cluster.listen: cannot listen on " + settings_.listen + ": " +
+                           sys.render(err);
+               });
+  if (failure) {
+    stop();
+    return failure;
+  }
+  auto& reg = metrics::registry::global();
+  auto view = view_;
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_nodes_up", "Cluster members this node sees up (itself included).", [view] {
+        return std::vector<metrics::sample>{
+            {"herald_cluster_nodes_up", {}, static_cast<double>(view->up_count())}};
+      }));
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_ring_generation",
+      "Generation of this node's guild ring (raised on every membership change).", [view] {
+        return std::vector<metrics::sample>{
+            {"herald_cluster_ring_generation",
+             {},
+             static_cast<double>(view->current_ring()->generation())}};
+      }));
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_connections_refused_total",
+      "Connections to cluster.listen dropped before a cluster handshake (garbage, plain TCP).",
+      [] {
+        return std::vector<metrics::sample>{{"herald_cluster_connections_refused_total",
+                                             {},
+                                             static_cast<double>(refused_connections())}};
+      },
+      metrics::registry::collected_type::counter));
+  lg->info("cluster: node id {} listening on {} (port {}), seeds [{}]", settings_.node_id,
+           settings_.listen, port_, fmt::join(settings_.seeds, ", "));
+  auto wait = 2 * settings_.failure_timeout + settings_.heartbeat_interval;
+  if (outcome.wait_for(wait) != std::future_status::ready) {
+    lg->warn("cluster: not every seed answered within {} ms; joining them in the background",
+             wait.count());
+    return std::nullopt;
+  }
+  if (auto refusal = outcome.get()) {
+    stop();
+    return refusal;
+  }
+  return std::nullopt;
+}
+
+void cluster_node::stop() {
+  for (auto id : collector_ids_) {
+    metrics::registry::global().remove_collector(id);
+  }
+  collector_ids_.clear();
+  if (system_ == nullptr) {
+    return;
+  }
+  if (membership_) {
+    caf::anon_send_exit(membership_, caf::exit_reason::user_shutdown);
+    membership_ = nullptr;
+  }
+  if (middleman_) {
+    if (port_ != 0) {
+      caf::anon_send(middleman_, caf::close_atom::value, port_);
+    }
+    caf::anon_send_exit(middleman_, caf::exit_reason::user_shutdown);
+    middleman_ = nullptr;
+  }
+  port_ = 0;
+  system_ = nullptr;
+}
+
+void cluster_node::mount_admin_routes(net::http_server& server) const {
+  auto view = view_;
+  server.route("GET", "/v1/cluster/nodes",
+               [view](const net::http_request&) { return json_answer(view->nodes_json()); });
+  server.route("GET", "/v1/cluster/ring",
+               [view](const net::http_request&) { return json_answer(view->ring_json()); });
+}
+
+std::shared_ptr<cluster_node> attach(node::node_options& opts, settings s) {
+  auto cluster = std::make_shared<cluster_node>(std::move(s));
+  opts.admin_routes = [cluster, previous = std::move(opts.admin_routes)](net::http_server& server,
+                                                                         caf::actor_system& sys) {
+    if (previous) {
+      previous(server, sys);
+    }
+    cluster->mount_admin_routes(server);
+  };
+  if (!cluster->config().clustered()) {
+    return cluster;  // no transport, no port: the routes show this node alone
+  }
+  opts.configure_actor_system = [cluster](caf::actor_system_config& cfg) {
+    configure_actor_system(cfg, cluster->config());
+  };
+  opts.on_start = [cluster, next = std::move(opts.on_start)](
+                      caf::actor_system& sys) -> std::optional<std::string> {
+    if (auto err = cluster->start(sys)) {
+      return err;
+    }
+    return next ? next(sys) : std::nullopt;
+  };
+  opts.on_stop = [cluster, previous = std::move(opts.on_stop)] {
+    if (previous) {
+      previous();
+    }
+    cluster->stop();
+  };
+  return cluster;
+}
+
+}  // namespace herald::cluster

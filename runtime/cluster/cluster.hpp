@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The cluster component plugged into a node: attach() adds to node_options the hook that loads
+// CAF's io middleman before the actor system is built, starts membership when the node starts
+// (publishing the membership actor on cluster.listen, joining the seeds), mounts the admin routes
+// GET /v1/cluster/nodes and /v1/cluster/ring, registers the cluster metrics and stops it all when
+// the node stops. Built on the main thread; the view is read from any thread.
+// Invariant: for an unclustered settings object (no seeds) attach() only mounts the admin routes
+// (showing this node alone): no io module, no port, no thread.
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/io/middleman_actor.hpp>
+
+#include "runtime/cluster/cluster_config.hpp"
+#include "runtime/cluster/cluster_view.hpp"
+#include "runtime/net/http_server.hpp"
+#include "runtime/node/node.hpp"
+
+namespace herald::cluster {
+
+class cluster_node {
+public:
+  explicit cluster_node(settings s);
+  ~cluster_node();
+  cluster_node(const cluster_node&) = delete;
+  cluster_node& operator=(const cluster_node&) = delete;
+
+  /// Publishes the membership actor on cluster.listen and waits (at most two failure timeouts)
+  /// for every seed to answer or prove unreachable. Returns the one-line error when the port
+  /// cannot be opened or a seed refused this node. Blocking; call from a non-actor thread.
+  std::optional<std::string> start(caf::actor_system& sys);
+  /// Stops membership and closes the port. Idempotent.
+  void stop();
+
+  const settings& config() const noexcept { return settings_; }
+  /// This node's view of the cluster (always valid).
+  const std::shared_ptr<cluster_view>& view() const noexcept { return view_; }
+  /// Mounts GET /v1/cluster/nodes and /v1/cluster/ring (behind the node's admin guard).
+  void mount_admin_routes(net::http_server& server) const;
+
+private:
+  settings settings_;
+  std::shared_ptr<cluster_view> view_;
+  caf::actor_system* system_ = nullptr;
+  caf::io::middleman_actor middleman_;
+  caf::actor membership_;
+  uint16_t port_ = 0;
+  std::vector<size_t> collector_ids_;
+};
+
+/// Adds admin_routes to `opts` and, for a clustered `s`, configure_actor_system, on_start (before
+/// the existing hook) and on_stop (after it); returns the cluster.
+std::shared_ptr<cluster_node> attach(node::node_options& opts, settings s);
+
+}  // namespace herald::cluster

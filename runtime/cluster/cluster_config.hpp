@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The cluster's config keys (cluster.* beside cluster.listen, which node_config.cpp registers)
+// and the settings the cluster component runs with. Read once at start-up on the main thread;
+// immutable afterwards, so any thread may read a settings object.
+// Invariant: a node is clustered exactly when cluster.seeds is not empty; an unclustered node
+// loads no CAF io module and opens no cluster port.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "runtime/config/config.hpp"
+
+namespace herald::cluster {
+
+/// The membership protocol's version: a node refuses a join from another version.
+inline constexpr uint32_t protocol_version = 1;
+
+/// A value every node of a cluster must agree on, compared at join: `key` names the config key
+/// the error line blames (identity.secret_file), `value` is a fingerprint, never a secret.
+struct consistency_item {
+  std::string key;
+  std::string value;
+};
+
+struct settings {
+  uint16_t node_id = 0;                                 ///< cluster.node_id
+  std::string name;                                     ///< node.name
+  std::string listen = "127.0.0.1:0";                   ///< cluster.listen (port 0: any free port)
+  std::vector<std::string> seeds;                       ///< cluster.seeds, "host:port" each
+  std::vector<std::string> roles;                       ///< node.roles
+  std::chrono::milliseconds heartbeat_interval{1000};   ///< cluster.heartbeat_interval_ms
+  std::chrono::milliseconds failure_timeout{5000};      ///< cluster.failure_timeout_ms
+  std::chrono::milliseconds connection_timeout{15000};  ///< cluster.connection_timeout_ms
+  uint32_t vnodes = 256;                                ///< cluster.vnodes
+  /// Checked at join (the app adds identity.secret_file's fingerprint).
+  std::vector<consistency_item> consistency;
+  /// protocol_version; only tests set another.
+  uint32_t protocol = protocol_version;
+
+  bool clustered() const noexcept { return !seeds.empty(); }
+};
+
+/// cluster.node_id, cluster.seeds, cluster.membership, cluster.heartbeat_interval_ms,
+/// cluster.failure_timeout_ms, cluster.connection_timeout_ms, cluster.vnodes.
+void register_config_keys(config::schema& s);
+
+/// The settings of a config loaded with a schema holding register_config_keys() and the node's
+/// keys (node.name, node.roles, cluster.listen).
+settings settings_from(const config::config& cfg);
+
+/// Checks across keys, after load: cluster.membership = "etcd" (not in this release), a
+/// cluster.listen port 0 with seeds,
+/// cluster.failure_timeout_ms at least twice cluster.heartbeat_interval_ms. One line naming the
+/// key, for heraldd's exit code 2.
+std::optional<std::string> check_config(const config::config& cfg);
+
+}  // namespace herald::cluster

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// What this node knows of its cluster, for readers on any thread (admin API, metrics, routing):
+// the members as last published by the membership actor and the ring built from them. The
+// membership actor is the only writer; readers get copies or shared pointers to immutable rings.
+// Invariant: nodes() and current_ring() always come from the same publish, and the ring's
+// generation is the member table's generation at that publish.
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/cluster/ring.hpp"
+
+namespace herald::cluster {
+
+/// One member as `heraldctl nodes` shows it.
+struct node_row {
+  uint16_t id = 0;
+  std::string name;
+  std::string address;
+  std::vector<std::string> roles;
+  uint64_t incarnation = 0;
+  bool up = false;
+  bool self = false;
+  int64_t since_unix_ms = 0;  ///< when it last went up or down
+};
+
+class cluster_view {
+public:
+  /// A fresh view holds only this node (`self`), up, and an empty ring.
+  explicit cluster_view(node_row self);
+
+  void publish(std::vector<node_row> rows, std::shared_ptr<const ring> r);
+  std::vector<node_row> nodes() const;
+  std::shared_ptr<const ring> current_ring() const;
+  /// The row of the node owning `guild_id` in this node's view, or nullopt (no guild node up).
+  std::optional<node_row> where(uint64_t guild_id) const;
+  size_t up_count() const;
+
+  /// `[{"id":…,"name":…,"address":…,"roles":[…],"incarnation":…,"status":"up"|"down",
+  /// "since":"<ISO 8601>","self":bool}, …]` by id.
+  std::string nodes_json() const;
+  /// `{"generation":…,"vnodes":…,"nodes":[{"id":…,"name":…,"points":…}, …]}`.
+  std::string ring_json() const;
+
+private:
+  mutable std::mutex mutex_;
+  std::vector<node_row> rows_;
+  std::shared_ptr<const ring> ring_;
+};
+
+/// `2026-12-04T00:10:00.123Z`.
+std::string format_utc_ms(int64_t unix_ms);
+
+}  // namespace herald::cluster
