@@ -226,6 +226,15 @@ void prepare_statements(pqxx::connection& conn) {
   for (const auto& [name, sql] : statements) {
     conn.prepare(name, sql);
   }
+  conn.prepare(pg::insert_messages, pg_message_rows::sql());
+}
+
+result<void> op_sequence::run(const write_batch::op& op) {
+  if (const auto* insert = std::get_if<write_op::insert_message>(&op)) {
+    return messages_.add(insert->value_);
+  }
+  messages_.flush(tx_);
+  return run_op(tx_, op);
 }
 
 result<void> run_op(pqxx::transaction_base& tx, const write_batch::op& op) {
