@@ -2,6 +2,9 @@
 #include "tools/herald-bench/bench_postgres.hpp"
 
 #include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -32,8 +35,45 @@ bench_postgres::bench_postgres(const std::string& url) {
     url_ = url;
     return;
   }
+  // Blocked here, so in every thread started from now on; the watcher takes them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   server_ = std::make_unique<tools::local_postgres_server>();
   url_ = server_->url(server_->create_database());
+  watcher_ = std::thread([this] { watch_signals(); });
+}
+
+bench_postgres::~bench_postgres() {
+  if (watcher_.joinable()) {
+    done_ = true;
+    pthread_kill(watcher_.native_handle(), SIGUSR1);  // wakes the watcher's sigwait
+    watcher_.join();
+  }
+}
+
+void bench_postgres::watch_signals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&signals, &sig) != 0) {
+      return;
+    }
+    if (done_) {
+      return;
+    }
+    if (sig == SIGINT || sig == SIGTERM) {
+      server_.reset();  // pg_ctl stop -m immediate, the temp dir removed
+      _exit(128 + sig);
+    }
+  }
 }
 
 double bench_postgres::server_cpu_s() const {

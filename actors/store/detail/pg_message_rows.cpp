@@ -105,9 +105,9 @@ void pg_message_rows::flush(pqxx::transaction_base& tx) {
     ~clear_at_exit() { rows.clear(); }  // thrown or not: the rows are gone with the statement
   } clear_rows{*this};
   tx.exec_prepared(pg::insert_messages, closed(ids_), closed(channel_ids_), closed(guild_ids_),
-                   closed(author_ids_), closed(contents_), closed(created_at_),
-                   closed(edited_at_), closed(deleted_), closed(mentions_),
-                   closed(mention_roles_), closed(mention_everyone_));
+                   closed(author_ids_), closed(contents_), closed(created_at_), closed(edited_at_),
+                   closed(deleted_), closed(mentions_), closed(mention_roles_),
+                   closed(mention_everyone_));
 }
 
 void pg_message_rows::clear() {

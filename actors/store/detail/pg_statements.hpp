@@ -16,6 +16,10 @@ namespace herald::store::detail {
 /// Registers every statement below on `conn` (libpqxx prepares each on its first use).
 void prepare_statements(pqxx::connection& conn);
 
+/// The SQL of the statement called `name` (one of pg:: below; throws std::logic_error for an
+/// unknown name), for a pipeline that sends it as text.
+std::string statement_sql(const char* name);
+
 /// Runs one op inside the transaction open on `tx`'s connection. Logical failures (not_found
 /// of an update) are the returned error; SQL failures throw libpqxx exceptions.
 result<void> run_op(pqxx::transaction_base& tx, const write_batch::op& op);

@@ -71,8 +71,8 @@ TEST_CASE("message_text_of_any_shape_round_trips_through_a_group_of_many_inserts
   // PostgreSQL inserts a run of messages as one statement of array literals: text that looks
   // like that syntax must come back byte for byte.
   const std::vector<std::string> contents = {
-      "",         "\"",      "\\",        "\\\"",     "{}",        "{a,b}",  "a,b",
-      "NULL",     " spaced ", "line\nbreak", "tab\there", "ünïcødé ✓", "'quote'", "}{\"\\,"};
+      "",     "\"",       "\\",          "\\\"",      "{}",        "{a,b}",   "a,b",
+      "NULL", " spaced ", "line\nbreak", "tab\there", "ünïcødé ✓", "'quote'", "}{\"\\,"};
   std::vector<write_batch> batches(contents.size());
   std::vector<const write_batch*> group;
   for (std::size_t i = 0; i < contents.size(); ++i) {
