@@ -47,6 +47,11 @@ std::optional<body_error> content_of(const json& body, std::string& out) {
   if (dispatch::utf8_length(out) > dispatch::max_message_chars) {
     return form_error("content", "BASE_TYPE_MAX_LENGTH", "Must be 2000 or fewer in length.");
   }
+  // JSON may carry "\u0000", which no store keeps (PostgreSQL text cannot hold it): refused
+  // here, up front, rather than as a store error after the guild took the message.
+  if (out.find('\0') != std::string::npos) {
+    return form_error("content", "BASE_TYPE_BAD_CHARACTERS", "Must not contain NUL characters.");
+  }
   return std::nullopt;
 }
 

@@ -38,8 +38,8 @@ struct message_edit_body {
 /// An empty body counts as `{}`. Not JSON, or JSON that is not an object: 400 50109. Any
 /// field of the wrong JSON type (body_types.hpp: tts not a boolean, nonce neither a string of
 /// at most 25 characters nor an integer, embeds not an array, …): 400 50035 naming each.
-/// Missing, null or empty content: 400 50006; content not a string or over 2000 characters:
-/// 400 50035 naming `content`.
+/// Missing, null or empty content: 400 50006; content not a string, over 2000 characters or
+/// holding a NUL character ("\u0000", which no store keeps): 400 50035 naming `content`.
 std::variant<message_create_body, body_error> parse_message_create(std::string_view body);
 /// As parse_message_create, for the content alone.
 std::variant<message_edit_body, body_error> parse_message_edit(std::string_view body);

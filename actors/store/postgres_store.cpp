@@ -29,13 +29,15 @@ struct group_commit {
   // transaction is aborted and must be rolled back).
   bool run_all(pqxx::transaction_base& tx) {
     try {
+      detail::op_sequence ops(tx);
       for (const write_batch* batch : batches_) {
         for (const auto& op : batch->ops()) {
-          if (!detail::run_op(tx, op)) {
+          if (!ops.run(op)) {
             return false;
           }
         }
       }
+      ops.finish();
       return true;
     } catch (const pqxx::sql_error& e) {
       if (detail::is_statement_failure(e.sqlstate())) {
@@ -50,11 +52,15 @@ struct group_commit {
     tx.exec("SAVEPOINT batch");
     results_[i] = result<void>{};
     try {
+      detail::op_sequence ops(tx);
       for (const auto& op : batches_[i]->ops()) {
-        if (auto r = detail::run_op(tx, op); !r) {
+        if (auto r = ops.run(op); !r) {
           results_[i] = r;
           break;
         }
+      }
+      if (results_[i]) {
+        ops.finish();
       }
     } catch (const pqxx::sql_error& e) {
       if (!detail::is_statement_failure(e.sqlstate())) {

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// postgres_store reads, on the reader connection: load_guild in one REPEATABLE READ snapshot,
-// and the point and list queries in autocommit.
+// postgres_store reads, on the reader connection: load_guild in one REPEATABLE READ snapshot
+// and two round trips (a pipeline), and the point and list queries in autocommit.
 #include <optional>
 #include <unordered_map>
 
 #include <pqxx/nontransaction>
+#include <pqxx/pipeline>
 #include <pqxx/result>
 
 #include "actors/store/detail/pg_connection.hpp"
@@ -56,16 +57,58 @@ std::vector<snowflake> ids_of(const pqxx::result& rows) {
   return out;
 }
 
-// Every row of one guild from the transaction's snapshot.
-result<domain::guild_state> load_rows(pqxx::transaction_base& tx, snowflake guild_id) {
-  const auto gid = as_param(guild_id);
-  auto guild_rows = tx.exec_prepared(pg::select_guild, gid);
+// The rows of one guild, one result per table, from one snapshot.
+struct guild_rows {
+  pqxx::result guild, roles, channels, overwrites, members, member_roles;
+};
+
+// Reads every row of one guild in one REPEATABLE READ READ ONLY transaction, in two round
+// trips: BEGIN, then the six SELECTs and COMMIT as one pipeline (one multi-statement query; the
+// guild id is an integer literal, so nothing is spliced but digits). Under load a round trip
+// costs a scheduling delay on both sides; eight of them per guild made a node starting
+// thousands of guilds time its subscribers out. A failing query throws on retrieve
+// and leaves the transaction aborted; the connection slot rolls it back.
+guild_rows fetch_rows(pqxx::transaction_base& tx, snowflake guild_id) {
+  const std::string gid = std::to_string(as_param(guild_id));
+  auto with_id = [&](const char* name) {
+    std::string sql = detail::statement_sql(name);
+    const auto at = sql.find("$1");
+    sql.replace(at, 2, gid);
+    return sql;
+  };
+  // Its own round trip: in one multi-statement query the isolation level would come after
+  // the pipeline's first statement, which PostgreSQL refuses (25001).
+  tx.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+  pqxx::pipeline p(tx);
+  p.retain(7);  // send all seven together in complete()
+  const auto guild = p.insert(with_id(pg::select_guild));
+  const auto roles = p.insert(with_id(pg::select_roles));
+  const auto channels = p.insert(with_id(pg::select_channels));
+  const auto overwrites = p.insert(with_id(pg::select_overwrites));
+  const auto members = p.insert(with_id(pg::select_members));
+  const auto member_roles = p.insert(with_id(pg::select_member_roles));
+  const auto commit = p.insert("COMMIT");  // read only: nothing is in doubt
+  p.complete();
+  guild_rows rows;
+  rows.guild = p.retrieve(guild);
+  rows.roles = p.retrieve(roles);
+  rows.channels = p.retrieve(channels);
+  rows.overwrites = p.retrieve(overwrites);
+  rows.members = p.retrieve(members);
+  rows.member_roles = p.retrieve(member_roles);
+  p.retrieve(commit);
+  return rows;
+}
+
+// One guild from its rows.
+result<domain::guild_state> load_rows(const guild_rows& rows, snowflake guild_id) {
+  const auto& guild_rows = rows.guild;
   if (guild_rows.empty()) {
     return store_error{store_errc::not_found, "no guild " + std::to_string(guild_id)};
   }
   const auto& g = guild_rows[0];
   domain::guild_state state(domain::guild{id_at(g, 0), g[1].as<std::string>(), id_at(g, 2)});
-  for (const auto& q : tx.exec_prepared(pg::select_roles, gid)) {
+  for (const auto& q : rows.roles) {
     domain::role role;
     role.id_ = id_at(q, 0);
     role.name_ = q[1].as<std::string>();
@@ -78,7 +121,7 @@ result<domain::guild_state> load_rows(pqxx::transaction_base& tx, snowflake guil
     state.restore_role(std::move(role));
   }
   std::unordered_map<snowflake, domain::channel> channels;
-  for (const auto& q : tx.exec_prepared(pg::select_channels, gid)) {
+  for (const auto& q : rows.channels) {
     domain::channel c;
     c.id_ = id_at(q, 0);
     c.guild_id_ = guild_id;
@@ -87,7 +130,7 @@ result<domain::guild_state> load_rows(pqxx::transaction_base& tx, snowflake guil
     c.position_ = static_cast<std::int32_t>(int_at(q, 3));
     channels.emplace(c.id_, std::move(c));
   }
-  for (const auto& q : tx.exec_prepared(pg::select_overwrites, gid)) {
+  for (const auto& q : rows.overwrites) {
     domain::permission_overwrite ow;
     ow.id_ = id_at(q, 1);
     ow.type_ = int_at(q, 2) == 1 ? domain::overwrite_type::member : domain::overwrite_type::role;
@@ -97,14 +140,14 @@ result<domain::guild_state> load_rows(pqxx::transaction_base& tx, snowflake guil
   }
   std::unordered_map<snowflake, domain::member_entry> members;
   // A member whose user row is missing still loads, with an empty username.
-  for (const auto& q : tx.exec_prepared(pg::select_members, gid)) {
+  for (const auto& q : rows.members) {
     domain::member_entry e;
     e.member_.user_id_ = id_at(q, 0);
     e.member_.joined_at_ = int_at(q, 1);
     e.user_ = domain::user{e.member_.user_id_, q[2].as<std::string>(), int_at(q, 3) != 0};
     members.emplace(e.member_.user_id_, std::move(e));
   }
-  for (const auto& q : tx.exec_prepared(pg::select_member_roles, gid)) {
+  for (const auto& q : rows.member_roles) {
     auto it = members.find(id_at(q, 0));
     if (it != members.end()) {
       it->second.member_.role_ids_.push_back(id_at(q, 1));
@@ -128,10 +171,7 @@ result<domain::guild_state> postgres_store::load_guild(snowflake guild_id) {
       "load guild", [&](pqxx::connection& conn) -> result<domain::guild_state> {
         pqxx::nontransaction tx(conn);
         // One snapshot for every row, so a concurrent commit cannot tear the guild.
-        tx.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        auto loaded = load_rows(tx, guild_id);
-        tx.exec("COMMIT");  // read only: nothing is in doubt
-        return loaded;
+        return load_rows(fetch_rows(tx, guild_id), guild_id);
       }));
 }
 

@@ -60,7 +60,7 @@ struct op_bytes {
 
 }  // namespace
 
-store_writer::store_writer(std::shared_ptr<store> target, writer_options options)
+store_writer::core::core(std::shared_ptr<store> target, writer_options options)
     : target_(std::move(target)), options_([&] {
         options.max_batches = std::max<std::size_t>(options.max_batches, 1);
         options.queue_batches = std::max<std::size_t>(options.queue_batches, 1);
@@ -69,10 +69,22 @@ store_writer::store_writer(std::shared_ptr<store> target, writer_options options
       }()) {
   round_.reserve(options_.max_batches);
   round_batches_.reserve(options_.max_batches);
-  thread_ = std::thread([this] { run(); });
+}
+
+store_writer::store_writer(std::shared_ptr<store> target, writer_options options)
+    : core_(std::make_shared<core>(std::move(target), options)) {
+  // The thread holds its own reference: a detached thread outlives this object.
+  thread_ = std::thread([c = core_] { c->run(); });
 }
 
 store_writer::~store_writer() {
+  if (thread_.joinable() && thread_.get_id() == std::this_thread::get_id()) {
+    // A completion dropped the last reference: joining itself would throw EDEADLK (abort).
+    // The thread commits what was accepted and ends on its own, holding core_.
+    core_->refuse_new();
+    thread_.detach();
+    return;
+  }
   stop();
 }
 
@@ -84,7 +96,7 @@ std::size_t store_writer::approx_bytes(const write_batch& batch) {
   return bytes;
 }
 
-bool store_writer::room_for(std::size_t bytes) const {
+bool store_writer::core::room_for(std::size_t bytes) const {
   if (held_batches_ == 0) {
     return true;  // one batch always fits, or an oversized one could never commit
   }
@@ -93,10 +105,10 @@ bool store_writer::room_for(std::size_t bytes) const {
 
 bool store_writer::has_room() const {
   // Lock-free: every publish asks.
-  return room_.load(std::memory_order_relaxed);
+  return core_->room_.load(std::memory_order_relaxed);
 }
 
-void store_writer::held_changed() {
+void store_writer::core::held_changed() {
   auto& m = writer_metrics::get();
   m.queue_batches_.set(static_cast<int64_t>(held_batches_));
   m.queue_bytes_.set(static_cast<int64_t>(held_bytes_));
@@ -107,62 +119,69 @@ result<void> store_writer::submit(std::uint64_t key, write_batch batch, std::siz
                                   completion done) {
   const std::size_t bytes = approx_bytes(batch);
   auto& m = writer_metrics::get();
+  core& c = *core_;
   {
-    std::lock_guard<std::mutex> guard(mutex_);
-    if (stopping_) {
+    std::lock_guard<std::mutex> guard(c.mutex_);
+    if (c.stopping_) {
       return store_error{store_errc::closed, "store writer stopped"};
     }
-    if (!room_for(bytes)) {
-      refused_.fetch_add(1, std::memory_order_relaxed);
+    if (!c.room_for(bytes)) {
+      c.refused_.fetch_add(1, std::memory_order_relaxed);
       m.refused_.inc();
       return store_error{store_errc::busy, "store writer queue full (" +
-                                               std::to_string(held_batches_) + " batches, " +
-                                               std::to_string(held_bytes_) + " bytes)"};
+                                               std::to_string(c.held_batches_) + " batches, " +
+                                               std::to_string(c.held_bytes_) + " bytes)"};
     }
-    queue_.push_back(entry{key, std::move(batch), events, bytes, std::move(done)});
-    ++held_batches_;
-    held_bytes_ += bytes;
-    ++held_by_key_[key];
-    held_changed();
+    c.queue_.push_back(entry{key, std::move(batch), events, bytes, std::move(done)});
+    ++c.held_batches_;
+    c.held_bytes_ += bytes;
+    ++c.held_by_key_[key];
+    c.held_changed();
   }
-  wake_.notify_one();
+  c.wake_.notify_one();
   return {};
 }
 
 void store_writer::wait_idle(std::uint64_t key) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  ++idle_waiters_;
-  idle_.wait(lock, [&] { return held_by_key_.find(key) == held_by_key_.end(); });
-  --idle_waiters_;
+  core& c = *core_;
+  std::unique_lock<std::mutex> lock(c.mutex_);
+  ++c.idle_waiters_;
+  c.idle_.wait(lock, [&] { return c.held_by_key_.find(key) == c.held_by_key_.end(); });
+  --c.idle_waiters_;
 }
 
 std::size_t store_writer::held() const {
-  std::lock_guard<std::mutex> guard(mutex_);
-  return held_batches_;
+  std::lock_guard<std::mutex> guard(core_->mutex_);
+  return core_->held_batches_;
 }
 
 std::size_t store_writer::idle_waiters() const {
-  std::lock_guard<std::mutex> guard(mutex_);
-  return idle_waiters_;
+  std::lock_guard<std::mutex> guard(core_->mutex_);
+  return core_->idle_waiters_;
 }
 
-void store_writer::stop() {
+void store_writer::core::refuse_new() {
   {
     std::lock_guard<std::mutex> guard(mutex_);
     stopping_ = true;
     held_changed();
   }
   wake_.notify_one();
+}
+
+void store_writer::stop() {
+  core_->refuse_new();
   if (thread_.joinable()) {
     thread_.join();
   }
 }
 
 store_writer::stats store_writer::totals() const {
-  return stats{commits_.load(), batches_.load(), events_.load(), refused_.load()};
+  const core& c = *core_;
+  return stats{c.commits_.load(), c.batches_.load(), c.events_.load(), c.refused_.load()};
 }
 
-void store_writer::run() {
+void store_writer::core::run() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -186,7 +205,7 @@ void store_writer::run() {
 
 // Writer thread, mutex_ not held: the store call and the completions run unlocked, so that
 // submitters never wait for a commit.
-void store_writer::commit_round() {
+void store_writer::core::commit_round() {
   auto& m = writer_metrics::get();
   std::size_t events = 0;
   for (const auto& e : round_) {

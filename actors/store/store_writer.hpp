@@ -18,6 +18,10 @@
 //   runs its completions before it returns.
 // - wait_idle(key) returns only once no batch of that key is queued or being committed: a
 //   restarted guild loads its state only after its previous incarnation's batch is settled.
+// - The destructor never joins the writer thread from that thread itself (which would throw
+//   EDEADLK and abort): when a completion drops the last reference to the writer (or to an
+//   owner of it), the thread is detached and finishes every accepted batch on its own, with
+//   the state it shares with the thread (core), and completions still run exactly once.
 
 #include <atomic>
 #include <condition_variable>
@@ -43,7 +47,8 @@ public:
 
   /// Starts the writer thread. `target` must outlive the writer (it is shared).
   explicit store_writer(std::shared_ptr<store> target, writer_options options = {});
-  /// stop().
+  /// stop(); on the writer thread itself (a completion held the last reference) it refuses new
+  /// batches and detaches instead of joining: the thread commits what was accepted, then ends.
   ~store_writer();
   store_writer(const store_writer&) = delete;
   store_writer& operator=(const store_writer&) = delete;
@@ -91,31 +96,39 @@ private:
     completion done;
   };
 
-  void run();
-  void commit_round();
-  bool room_for(std::size_t bytes) const;  // under mutex_
-  void held_changed();                     // under mutex_: gauges and room_
+  /// Everything the writer thread touches. Shared between the writer object and its thread, so
+  /// that a detached thread (destructor on the writer thread) keeps it until it ends.
+  struct core {
+    core(std::shared_ptr<store> target, writer_options options);
+    void run();
+    void commit_round();
+    bool room_for(std::size_t bytes) const;  // under mutex_
+    void held_changed();                     // under mutex_: gauges and room_
+    void refuse_new();                       // stopping_ = true, writer woken
 
-  std::shared_ptr<store> target_;
-  const writer_options options_;
+    std::shared_ptr<store> target_;
+    const writer_options options_;
 
-  mutable std::mutex mutex_;
-  std::condition_variable wake_;  // writer: work queued or stopping
-  std::condition_variable idle_;  // wait_idle: a round settled
-  std::deque<entry> queue_;       // accepted, not yet taken by a round
-  std::size_t held_batches_ = 0;  // queued + in the current round
-  std::size_t held_bytes_ = 0;
-  std::unordered_map<std::uint64_t, std::uint32_t> held_by_key_;
-  bool stopping_ = false;
-  std::size_t idle_waiters_ = 0;
-  std::atomic<bool> room_{true};  // !stopping_ && room_for(small batch), kept under mutex_
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;  // writer: work queued or stopping
+    std::condition_variable idle_;  // wait_idle: a round settled
+    std::deque<entry> queue_;       // accepted, not yet taken by a round
+    std::size_t held_batches_ = 0;  // queued + in the current round
+    std::size_t held_bytes_ = 0;
+    std::unordered_map<std::uint64_t, std::uint32_t> held_by_key_;
+    bool stopping_ = false;
+    std::size_t idle_waiters_ = 0;
+    std::atomic<bool> room_{true};  // !stopping_ && room_for(small batch), kept under mutex_
 
-  // Writer thread only: the round being committed (reused to avoid allocations).
-  std::vector<entry> round_;
-  std::vector<const write_batch*> round_batches_;
+    // Writer thread only: the round being committed (reused to avoid allocations).
+    std::vector<entry> round_;
+    std::vector<const write_batch*> round_batches_;
 
-  std::atomic<std::uint64_t> commits_{0}, batches_{0}, events_{0}, refused_{0};
-  std::thread thread_;  // last: started once everything above is initialised
+    std::atomic<std::uint64_t> commits_{0}, batches_{0}, events_{0}, refused_{0};
+  };
+
+  std::shared_ptr<core> core_;
+  std::thread thread_;  // last: started once core_ is initialised
 };
 
 }  // namespace herald::store

@@ -34,6 +34,7 @@
 #include "actors/store/postgres_store.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/node/scheduler_tuning.hpp"
+#include "tools/herald-bench/bench_postgres.hpp"
 #include "tools/herald-bench/bench_util.hpp"
 #include "tools/herald-bench/benches.hpp"
 
@@ -56,7 +57,7 @@ struct fanout_options {
   bool warm = true;
   bool latencies = false;
   std::string store = "sqlite";  ///< sqlite | postgres
-  std::string postgres_url;      ///< required with --store postgres
+  std::string postgres_url;      ///< --store postgres: empty = a throwaway local server
   std::string sync = "full";     ///< sqlite's store.sync: what users run (its default)
 };
 
@@ -125,16 +126,18 @@ void on_delivered(uint64_t guild_id, uint64_t guild_order, size_t count) {
   }
 }
 
-std::shared_ptr<store::store> seed_store(const fanout_options& o,
-                                         const std::filesystem::path& dir) {
+/// The seeded store, or null (the error printed). Never exits: the caller's local PostgreSQL
+/// server must be stopped on every path.
+std::shared_ptr<store::store> seed_store(const fanout_options& o, const std::filesystem::path& dir,
+                                         const std::string& postgres_url) {
   std::shared_ptr<store::store> st;
   if (o.store == "postgres") {
     store::postgres_options opts;
-    opts.url_ = o.postgres_url;
+    opts.url_ = postgres_url;
     auto opened = store::postgres_store::open(opts);
     if (!opened) {
       std::cerr << "herald-bench: cannot open store: " << opened.error().message_ << "\n";
-      std::exit(1);
+      return nullptr;
     }
     st = std::move(opened).value();
   } else {
@@ -144,7 +147,7 @@ std::shared_ptr<store::store> seed_store(const fanout_options& o,
     auto opened = store::sqlite_store::open(opts);
     if (!opened) {
       std::cerr << "herald-bench: cannot open store: " << opened.error().message_ << "\n";
-      std::exit(1);
+      return nullptr;
     }
     st = std::move(opened).value();
   }
@@ -171,7 +174,7 @@ std::shared_ptr<store::store> seed_store(const fanout_options& o,
   }
   if (auto ok = st->apply(batch); !ok) {
     std::cerr << "herald-bench: seeding failed: " << ok.error().message_ << "\n";
-    std::exit(1);
+    return nullptr;
   }
   return st;
 }
@@ -210,8 +213,24 @@ int run_fanout(const fanout_options& o) {
   if (o.scheduler == "sharing") {
     cfg.set("scheduler.policy", caf::atom("sharing"));
   }
+  // Declared before the actor system: the server outlives every actor that uses it.
+  std::unique_ptr<bench_postgres> postgres;
+  if (o.store == "postgres") {
+    try {
+      postgres = std::make_unique<bench_postgres>(o.postgres_url);
+    } catch (const std::exception& e) {
+      std::cerr << "herald-bench: cannot start a local PostgreSQL: " << e.what() << "\n";
+      return 1;
+    }
+    if (postgres->local()) {
+      std::cout << "postgres=local url=" << postgres->url() << "\n";
+    }
+  }
   caf::actor_system sys{cfg};
-  auto st = seed_store(o, dir);
+  auto st = seed_store(o, dir, postgres ? postgres->url() : std::string{});
+  if (!st) {
+    return 1;
+  }
   dispatch::dispatch_config dc;
   auto started = dispatch::start_services(sys, dc, st);
   if (!started) {
@@ -314,6 +333,7 @@ int run_fanout(const fanout_options& o) {
   size_t failed = 0;
   const auto writer_before = svc->writer->totals();
   auto usage_before = usage_now();
+  const double postgres_cpu_before = postgres ? postgres->server_cpu_s() : 0.0;
   auto publish_started = monotonic_ns();
   for (size_t k = 0; k < o.events; ++k) {
     size_t g = k % o.guilds;
@@ -333,6 +353,7 @@ int run_fanout(const fanout_options& o) {
   }
   bool all_done = wait_until([&] { return tracker.completed.load() >= o.events; }, o.timeout_s);
   auto usage_after = usage_now();
+  const double postgres_cpu_after = postgres ? postgres->server_cpu_s() : 0.0;
   const auto writer_after = svc->writer->totals();
   relay::set_delivery_observer(nullptr);
   int64_t last_done = 0;
@@ -415,6 +436,13 @@ int run_fanout(const fanout_options& o) {
             << " events_cpu_us="
             << (usage_after.cpu_s - usage_before.cpu_s) * 1e6 / static_cast<double>(o.events)
             << "\n";
+  if (postgres && postgres->local()) {
+    // The local server's own CPU in the events phase (postmaster and its live children).
+    std::cout << "postgres_cpu_s=" << postgres_cpu_after - postgres_cpu_before
+              << " postgres_events_cpu_us="
+              << (postgres_cpu_after - postgres_cpu_before) * 1e6 / static_cast<double>(o.events)
+              << "\n";
+  }
   if (o.connected) {
     for (auto& out : outputs) {
       out->buffer().detach();
@@ -449,21 +477,16 @@ void add_fanout_bench(CLI::App& app) {
                   "stealing (default: heraldd's scheduler and settings) | sharing")
       ->check(CLI::IsMember({"sharing", "stealing"}));
   cmd->add_option("--store", opts->store,
-                  "sqlite (default: a temp file) | postgres (the server at --postgres-url)")
+                  "sqlite (default: a temp file) | postgres (the server at --postgres-url, or "
+                  "a throwaway local PostgreSQL 15 without it)")
       ->check(CLI::IsMember({"sqlite", "postgres"}));
   cmd->add_option("--postgres-url", opts->postgres_url,
                   "libpq URL of a scratch database for --store postgres (each run adds its "
-                  "guilds, users and messages)");
+                  "guilds, users and messages); without it the bench starts its own server");
   cmd->add_option("--sync", opts->sync,
                   "store.sync of the bench's SQLite store: full (default, what users run) | normal")
       ->check(CLI::IsMember({"full", "normal"}));
-  cmd->callback([opts] {
-    if (opts->store == "postgres" && opts->postgres_url.empty()) {
-      std::cerr << "herald-bench: --store postgres needs --postgres-url\n";
-      std::exit(2);
-    }
-    std::exit(run_fanout(*opts));
-  });
+  cmd->callback([opts] { std::exit(run_fanout(*opts)); });
 }
 
 }  // namespace herald::bench

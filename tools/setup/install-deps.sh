@@ -37,8 +37,9 @@ if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The PostgreSQL tests run initdb and postgres, which refuse root: as root they run as this
-# unprivileged system user (test/support/postgres_server.cpp creates it too when missing).
+# The PostgreSQL tests and `herald-bench fanout --store postgres` run initdb and postgres, which
+# refuse root: as root they run as this unprivileged system user
+# (tools/local-postgres/local_postgres.cpp creates it too when missing).
 if [[ $(id -u) -eq 0 ]] && ! id herald-test >/dev/null 2>&1; then
   useradd --system --no-create-home --shell /usr/sbin/nologin herald-test
 fi

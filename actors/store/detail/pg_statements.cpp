@@ -3,6 +3,8 @@
 #include "actors/store/detail/pg_statements.hpp"
 
 #include <sstream>
+#include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include <pqxx/result>
@@ -226,6 +228,24 @@ void prepare_statements(pqxx::connection& conn) {
   for (const auto& [name, sql] : statements) {
     conn.prepare(name, sql);
   }
+  conn.prepare(pg::insert_messages, pg_message_rows::sql());
+}
+
+std::string statement_sql(const char* name) {
+  for (const auto& [known, sql] : statements) {
+    if (std::string_view{known} == name) {
+      return sql;
+    }
+  }
+  throw std::logic_error(std::string{"no statement "} + name);
+}
+
+result<void> op_sequence::run(const write_batch::op& op) {
+  if (const auto* insert = std::get_if<write_op::insert_message>(&op)) {
+    return messages_.add(insert->value_);
+  }
+  messages_.flush(tx_);
+  return run_op(tx_, op);
 }
 
 result<void> run_op(pqxx::transaction_base& tx, const write_batch::op& op) {

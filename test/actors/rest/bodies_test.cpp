@@ -80,3 +80,16 @@ TEST_CASE("message_bodies_fields_of_the_wrong_json_type_are_one_50035_naming_eac
   REQUIRE(std::holds_alternative<body_error>(edit));
   CHECK(std::get<body_error>(edit).code == 50035);
 }
+
+TEST_CASE("message_content_with_a_nul_character_is_50035_on_content_for_create_and_edit") {
+  // JSON can carry U+0000; no store keeps it, so the body is refused before the guild sees it.
+  auto created = error_of(parse_message_create(R"({"content":"a\u0000b"})"));
+  CHECK(created.status == 400);
+  CHECK(created.code == 50035);
+  REQUIRE(created.errors);
+  CHECK((*created.errors)["content"]["_errors"][0]["code"] == "BASE_TYPE_BAD_CHARACTERS");
+
+  auto edited = parse_message_edit(R"({"content":"\u0000"})");
+  REQUIRE(std::holds_alternative<body_error>(edited));
+  CHECK(std::get<body_error>(edited).code == 50035);
+}

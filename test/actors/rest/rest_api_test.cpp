@@ -239,6 +239,10 @@ TEST_CASE("malformed_bodies_are_400_with_discords_codes") {
     at_limit += "\xc3\xa9";  // é
   }
   REQUIRE(r.post(alice, general, json{{"content", at_limit}}.dump()).status == 200);
+  // A NUL character (no store keeps one) is refused up front, not as a store error.
+  auto nul = r.post(alice, general, R"({"content":"a\u0000b"})");
+  require_json_error(nul, 400, 50035);
+  REQUIRE(nul.json().at("errors").contains("content"));
 }
 
 TEST_CASE("fields_of_the_wrong_json_type_are_400_50035_naming_each_field") {

@@ -64,3 +64,62 @@ TEST_CASE("a_group_of_good_batches_commits_all_of_them_in_order") {
   CHECK(store->get_message(1049).value().content_ == "edited 49");
   CHECK(store->apply_group({}).empty());
 }
+
+TEST_CASE("message_text_of_any_shape_round_trips_through_a_group_of_many_inserts") {
+  HERALD_STORE_BACKEND(fx, sync_mode::normal);
+  auto store = fx.open();
+  // PostgreSQL inserts a run of messages as one statement of array literals: text that looks
+  // like that syntax must come back byte for byte.
+  const std::vector<std::string> contents = {
+      "",     "\"",       "\\",          "\\\"",      "{}",        "{a,b}",   "a,b",
+      "NULL", " spaced ", "line\nbreak", "tab\there", "ünïcødé ✓", "'quote'", "}{\"\\,"};
+  std::vector<write_batch> batches(contents.size());
+  std::vector<const write_batch*> group;
+  for (std::size_t i = 0; i < contents.size(); ++i) {
+    auto m = sample_message(500 + i);
+    m.content_ = contents[i];
+    m.mentions_ = i % 2 == 0 ? std::vector<snowflake>{} : std::vector<snowflake>{7, 1ull << 63};
+    m.mention_roles_ = {static_cast<snowflake>(i)};
+    m.mention_everyone_ = i % 3 == 0;
+    m.edited_at_ = static_cast<std::int64_t>(i);
+    batches[i].add(write_op::insert_message{m});
+    group.push_back(&batches[i]);
+  }
+  auto results = store->apply_group(group);
+  for (std::size_t i = 0; i < contents.size(); ++i) {
+    INFO("message " << i);
+    REQUIRE(results[i]);
+    auto read = store->get_message(500 + i);
+    REQUIRE(read);
+    CHECK(read.value().content_ == contents[i]);
+    CHECK(read.value().mentions_ ==
+          (i % 2 == 0 ? std::vector<snowflake>{} : std::vector<snowflake>{7, 1ull << 63}));
+    CHECK(read.value().mention_roles_ == std::vector<snowflake>{static_cast<snowflake>(i)});
+    CHECK(read.value().mention_everyone_ == (i % 3 == 0));
+    CHECK(read.value().edited_at_ == static_cast<std::int64_t>(i));
+  }
+}
+
+TEST_CASE("a_batch_repeating_an_id_inserted_earlier_in_its_group_fails_alone") {
+  HERALD_STORE_BACKEND(fx, sync_mode::normal);
+  auto store = fx.open();
+  write_batch first;  // 60 and 61
+  first.add(write_op::insert_message{sample_message(60)})
+      .add(write_op::insert_message{sample_message(61)});
+  write_batch repeat;  // 62 is new, 61 was inserted by `first` in the same transaction
+  repeat.add(write_op::insert_message{sample_message(62)})
+      .add(write_op::insert_message{sample_message(61)});
+  write_batch after;
+  after.add(write_op::insert_message{sample_message(63)});
+
+  auto results = store->apply_group({&first, &repeat, &after});
+  REQUIRE(results.size() == 3);
+  CHECK(results[0]);
+  REQUIRE_FALSE(results[1]);
+  CHECK(results[1].error().code_ == store_errc::constraint);
+  CHECK(results[2]);
+  CHECK(store->get_message(60));
+  CHECK(store->get_message(61));
+  CHECK_FALSE(store->get_message(62));
+  CHECK(store->get_message(63));
+}

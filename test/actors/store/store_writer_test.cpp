@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -368,4 +369,41 @@ TEST_CASE("a_max_wait_gathers_batches_submitted_within_it_into_one_commit") {
   REQUIRE(herald::testing::eventually([&] { return out.count.load() == 10; }, 20s));
   CHECK(writer.totals().commits == 1);
   CHECK(out.acked_but_unreadable == 0);
+}
+
+TEST_CASE("a_writer_destroyed_by_its_own_completion_finishes_its_batches_without_joining_itself") {
+  env e;
+  auto writer = std::make_shared<store_writer>(e.hooked);
+  gate first_done;  // the first completion waits here until the test dropped its reference
+  outcomes out;
+  std::promise<void> writer_gone_promise;
+  auto writer_gone = writer_gone_promise.get_future();
+  // The first completion holds a reference to the writer. Once the test dropped its own, that
+  // completion's destruction on the writer thread runs ~store_writer there.
+  struct last_owner {
+    last_owner(std::shared_ptr<store_writer> w, std::promise<void>* g)
+        : writer(std::move(w)), gone(g) {}
+    ~last_owner() {
+      writer.reset();  // ~store_writer, on the writer thread
+      gone->set_value();
+    }
+    std::shared_ptr<store_writer> writer;
+    std::promise<void>* gone;
+  };
+  auto owner = std::make_shared<last_owner>(writer, &writer_gone_promise);
+  REQUIRE(writer->submit(1, one_message(1), 1, [&, owner](const result<void>& r) {
+    out.for_id(1, *e.real)(r);
+    first_done.pass();
+  }));
+  REQUIRE(herald::testing::eventually([&] { return first_done.waiting.load() == 1; }, 10s));
+  // Queued behind the running round: accepted, so it must still commit after the writer is gone.
+  REQUIRE(writer->submit(2, one_message(2), 1, out.for_id(2, *e.real)));
+  owner.reset();
+  writer.reset();  // the completion now holds the last reference
+  first_done.release();
+  REQUIRE(writer_gone.wait_for(10s) == std::future_status::ready);
+  REQUIRE(herald::testing::eventually([&] { return out.count.load() == 2; }, 10s));
+  CHECK(out.acked_but_unreadable == 0);
+  CHECK(e.real->get_message(1).ok());
+  CHECK(e.real->get_message(2).ok());
 }

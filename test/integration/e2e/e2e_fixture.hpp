@@ -48,14 +48,16 @@ struct user {
 /// One heraldd on free ports with its data in a temp dir.
 class node {
 public:
-  /// `gateway_keys`: extra `key = value` lines of the [gateway] table; `store_sync`: store.sync.
-  explicit node(const std::string& gateway_keys = {}, const std::string& store_sync = "normal") {
+  /// `gateway_keys`: extra `key = value` lines of the [gateway] table; `store_sync`: store.sync;
+  /// `store_keys`: extra lines of the [store] table (e.g. backend and postgres_url).
+  explicit node(const std::string& gateway_keys = {}, const std::string& store_sync = "normal",
+                const std::string& store_keys = {}) {
     config_ = dir_.write_file(
         "node.toml", "[node]\nname = \"e2e\"\ndata_dir = \"" + dir_.file("data") +
                          "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(admin_) +
                          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(gateway_) +
-                         "\"\n" + gateway_keys + "\n[store]\nsync = \"" + store_sync +
-                         "\"\n[runtime]\nscheduler_threads = 2\n");
+                         "\"\n" + gateway_keys + "\n[store]\nsync = \"" + store_sync + "\"\n" +
+                         store_keys + "\n[runtime]\nscheduler_threads = 2\n");
     start();
   }
 

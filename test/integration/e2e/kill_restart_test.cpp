@@ -2,14 +2,16 @@
 // Invariant 7 across a crash of the whole node (docs/architecture.md#invariants): heraldd with
 // store.sync = full is killed with SIGKILL while producers post through REST; after a restart
 // every message that was acknowledged (200 with its id) is readable with its content, and no
-// message is stored twice. Bounded: each producer posts at most a fixed count, the run waits at
-// most seconds.
+// message is stored twice. Runs once per store backend: SQLite, and PostgreSQL (a fresh
+// database on the test process's server, test/support/postgres_server.hpp). Bounded: each
+// producer posts at most a fixed count, the run waits at most seconds.
 #include <atomic>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "test/integration/e2e/e2e_fixture.hpp"
+#include "test/support/postgres_server.hpp"
 
 namespace herald::e2e {
 namespace {
@@ -44,10 +46,23 @@ std::vector<json> read_all(const node& n, const user& reader, const std::string&
   return out;
 }
 
+/// The [store] lines of `backend`: none for SQLite (the default), a fresh database for
+/// PostgreSQL (the test fails, never skips, when its server cannot start).
+std::string store_keys_of(const std::string& backend) {
+  if (backend != "postgres") {
+    return {};
+  }
+  auto& server = testing::shared_postgres_server();
+  return "backend = \"postgres\"\npostgres_url = \"" + server.url(server.create_database()) +
+         "\"\n";
+}
+
 }  // namespace
 
 TEST_CASE("every_acked_message_survives_a_kill_9_exactly_once") {
-  node n({}, "full");
+  const std::string backend = GENERATE(as<std::string>{}, "sqlite", "postgres");
+  INFO("store.backend = " << backend);
+  node n({}, "full", store_keys_of(backend));
   auto owner = n.create_user("owner");
   auto guild = n.create_guild("crash", owner);
   auto channel = n.create_channel(guild, "posts");

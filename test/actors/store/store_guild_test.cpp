@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
+// The store interface on both backends (HERALD_STORE_BACKEND: SQLite and PostgreSQL): guild
+// state round trips, upserts and deletes, listings, 64-bit ids.
 #include <catch2/catch.hpp>
 
 #include <map>

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// Store additions for identity and REST: token epochs per user and the guild of a channel.
+// Store additions for identity and REST: token epochs per user and the guild of a channel, on
+// both backends (HERALD_STORE_BACKEND); the version-1 migration case is SQLite's alone.
 #include <sqlite3.h>
 
 #include <catch2/catch.hpp>

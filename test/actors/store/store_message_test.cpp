@@ -1,4 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
+// The store interface on both backends (HERALD_STORE_BACKEND: SQLite and PostgreSQL): messages,
+// edits, deletes, paging, concurrent writers, metrics. batched_message_insert_rate ([.bench],
+// run by hand) measures SQLite alone.
 #include <catch2/catch.hpp>
 
 #include <chrono>
