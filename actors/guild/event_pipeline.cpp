@@ -153,8 +153,7 @@ struct pipeline {
     msg.content_ = in.content();
     msg.edited_at_ = in.edited_at() != 0 ? in.edited_at() : now_ms;
     auto out = message_event(msg, encoding::message_update_tails(state, msg, take_scratch()));
-    batch.add(
-        store::write_op::update_message{msg.id_, std::move(msg.content_), msg.edited_at_});
+    batch.add(store::write_op::update_message{msg.id_, std::move(msg.content_), msg.edited_at_});
     return out;
   }
 

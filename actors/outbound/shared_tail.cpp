@@ -21,7 +21,8 @@ bool pooled(std::size_t bytes) noexcept {
   if (bytes < session::detail::pool_min_bytes || bytes > session::detail::pool_max_bytes) {
     return false;
   }
-  return bytes * 4 >= std::size_t{session::detail::chunk_block_size(static_cast<uint32_t>(bytes))} * 3;
+  return bytes * 4 >=
+         std::size_t{session::detail::chunk_block_size(static_cast<uint32_t>(bytes))} * 3;
 }
 
 }  // namespace

@@ -54,8 +54,8 @@ struct store_metrics {
 // Whether every op of a non-empty batch inserts a new message (the multi-row fast path).
 bool only_message_inserts(const write_batch& batch) {
   return !batch.empty() && std::all_of(batch.ops().begin(), batch.ops().end(), [](const auto& op) {
-           return std::holds_alternative<write_op::insert_message>(op);
-         });
+    return std::holds_alternative<write_op::insert_message>(op);
+  });
 }
 
 template <class T>
