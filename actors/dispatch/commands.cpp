@@ -131,7 +131,7 @@ command_result result_of(uint64_t guild_id, uint64_t message_id, guild::publish_
   command_result out;
   out.guild_id = guild_id;
   out.message_id = message_id;
-  out.json = std::move(ack.payload_json);
+  out.json = std::string(ack.payload());
   return out;
 }
 

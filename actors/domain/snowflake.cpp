@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/domain/snowflake.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <string_view>
 
 namespace herald::domain {
 
@@ -96,21 +98,60 @@ std::optional<snowflake> parse_snowflake(std::string_view text) {
   return value;
 }
 
-std::string format_iso8601(std::int64_t unix_ms) {
+namespace {
+
+// Writes `value` as exactly `width` decimal digits (zero-padded) at `out`.
+char* put_digits(char* out, unsigned value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    out[i] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+  return out + width;
+}
+
+}  // namespace
+
+std::size_t format_iso8601_to(char (&out)[iso8601_buffer_size], std::int64_t unix_ms) {
   const std::int64_t days = floor_div(unix_ms, 86400000);
   const std::int64_t ms_of_day = unix_ms - days * 86400000;
   std::int64_t year = 0;
   unsigned month = 0;
   unsigned day = 0;
   civil_from_days(days, year, month, day);
-  const auto hour = static_cast<int>(ms_of_day / 3600000);
-  const auto minute = static_cast<int>(ms_of_day / 60000 % 60);
-  const auto second = static_cast<int>(ms_of_day / 1000 % 60);
-  const auto millis = static_cast<int>(ms_of_day % 1000);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03d000+00:00",
-                static_cast<long long>(year), month, day, hour, minute, second, millis);
-  return buf;
+  const auto hour = static_cast<unsigned>(ms_of_day / 3600000);
+  const auto minute = static_cast<unsigned>(ms_of_day / 60000 % 60);
+  const auto second = static_cast<unsigned>(ms_of_day / 1000 % 60);
+  const auto millis = static_cast<unsigned>(ms_of_day % 1000);
+  if (year < 0 || year > 9999) {
+    // Outside what Discord clients ever see: the general (slow) path keeps the old rendering.
+    int n = std::snprintf(out, sizeof out, "%04lld-%02u-%02uT%02u:%02u:%02u.%03u000+00:00",
+                          static_cast<long long>(year), month, day, hour, minute, second, millis);
+    return n < 0 ? 0 : std::min<std::size_t>(static_cast<std::size_t>(n), sizeof out - 1);
+  }
+  char* p = put_digits(out, static_cast<unsigned>(year), 4);
+  *p++ = '-';
+  p = put_digits(p, month, 2);
+  *p++ = '-';
+  p = put_digits(p, day, 2);
+  *p++ = 'T';
+  p = put_digits(p, hour, 2);
+  *p++ = ':';
+  p = put_digits(p, minute, 2);
+  *p++ = ':';
+  p = put_digits(p, second, 2);
+  *p++ = '.';
+  p = put_digits(p, millis, 3);
+  static constexpr char tail[] = "000+00:00";
+  for (char c : std::string_view{tail}) {
+    *p++ = c;
+  }
+  *p = '\0';
+  return static_cast<std::size_t>(p - out);
+}
+
+std::string format_iso8601(std::int64_t unix_ms) {
+  char buf[iso8601_buffer_size];
+  return std::string(buf, format_iso8601_to(buf, unix_ms));
 }
 
 }  // namespace herald::domain

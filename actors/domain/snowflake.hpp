@@ -7,6 +7,7 @@
 // generators with different node ids (cluster.node_id, the 10 worker+process bits) never collide.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -87,5 +88,12 @@ std::optional<snowflake> parse_snowflake(std::string_view text);
 /// ISO 8601 rendering as Discord sends timestamps:
 /// `2026-11-27T23:36:10.123000+00:00` (UTC, microsecond field, +00:00).
 std::string format_iso8601(std::int64_t unix_ms);
+
+/// Room format_iso8601_to needs (the longest rendering, years beyond 4 digits included).
+inline constexpr std::size_t iso8601_buffer_size = 48;
+
+/// The same text as format_iso8601, written into `out` without allocating (encoders call it per
+/// message); returns its length. Years 0..9999 take a hand-rolled digit path (no snprintf).
+std::size_t format_iso8601_to(char (&out)[iso8601_buffer_size], std::int64_t unix_ms);
 
 }  // namespace herald::domain

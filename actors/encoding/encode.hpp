@@ -34,16 +34,29 @@ std::string encode_message(const domain::guild_state& state, const domain::messa
 
 // ---- dispatch tails ----
 
-/// Both variants of a message event: `redacted_` blanks content, embeds,
-/// attachments and components (Discord's MESSAGE_CONTENT rules).
+/// A message event's tail, and where its `content` sits so that the variant without
+/// MESSAGE_CONTENT can be made from it when (and only if) a recipient needs it.
 struct message_tails {
   std::string full_;
-  std::string redacted_;
+  /// The content's JSON string literal, quotes included: full_[content_begin_, content_end_).
+  std::size_t content_begin_ = 0;
+  std::size_t content_end_ = 0;
+  /// full_ with content, embeds, attachments and components blanked (Discord's
+  /// MESSAGE_CONTENT rules); embeds, attachments and components are always empty here.
+  std::string redacted() const;
 };
 
-message_tails message_create_tails(const domain::guild_state& state, const domain::message& msg);
+/// `full` with its bytes [content_begin, content_end) (a JSON string literal) replaced by `""`.
+std::string redact_content(std::string_view full, std::size_t content_begin,
+                           std::size_t content_end);
+
+/// `buffer` is reused for full_ (its capacity kept; e.g. a per-thread scratch): the caller that
+/// copies the tail elsewhere can hand full_ back next time, so the encoding does not allocate.
+message_tails message_create_tails(const domain::guild_state& state, const domain::message& msg,
+                                   std::string buffer = {});
 /// MESSAGE_UPDATE carries the whole updated message (edited_timestamp set by the caller).
-message_tails message_update_tails(const domain::guild_state& state, const domain::message& msg);
+message_tails message_update_tails(const domain::guild_state& state, const domain::message& msg,
+                                   std::string buffer = {});
 std::string message_delete_tail(snowflake message_id, snowflake channel_id, snowflake guild_id);
 
 /// `member` (with user) is included when `user_id` is a member of the guild.

@@ -24,15 +24,29 @@ caf::error refused(apply_error err) {
   return make_error(dispatch_errc::invalid_event, domain::to_string(err));
 }
 
-caf::intrusive_ptr<relay::dispatch_event> event_for(uint64_t guild_id, std::string tail,
+caf::intrusive_ptr<relay::dispatch_event> event_for(uint64_t guild_id, std::string_view tail,
                                                     session::intents required,
                                                     uint32_t slot = relay::no_channel_slot) {
   auto ev = caf::make_counted<relay::dispatch_event>();
   ev->guild_id = guild_id;
-  ev->full_tail = std::move(tail);
+  ev->full_tail = session::shared_tail{tail};
   ev->required_intents = required;
   ev->channel_slot = slot;
   return ev;
+}
+
+// Per scheduler thread: the buffer message tails are encoded into before their one copy into a
+// shared tail, so that encoding a message allocates nothing once the buffer has grown.
+thread_local std::string tail_scratch;
+
+std::string take_scratch() {
+  return std::move(tail_scratch);
+}
+
+void give_back_scratch(std::string buffer) {
+  if (buffer.capacity() <= 64 * 1024) {  // a huge message's buffer is not kept
+    tail_scratch = std::move(buffer);
+  }
 }
 
 std::vector<uint64_t> sorted_ids(const std::vector<domain::snowflake>& ids) {
@@ -68,8 +82,9 @@ struct pipeline {
     if (msg.created_at_ == 0) {
       msg.created_at_ = now_ms;
     }
-    auto tails = encoding::message_create_tails(state, msg);
-    return message_event(msg, std::move(tails), store::write_op::insert_message{msg});
+    auto out = message_event(msg, encoding::message_create_tails(state, msg, take_scratch()));
+    batch.add(store::write_op::insert_message{std::move(msg)});  // moved: no copy of content
+    return out;
   }
 
   /// Checked here, in the step that applies the event, so a concurrent role or overwrite
@@ -83,17 +98,20 @@ struct pipeline {
     return {};
   }
 
-  handler_result message_event(const domain::message& msg, encoding::message_tails tails,
-                               store::write_batch::op write) {
+  /// The tails' bytes are copied once, into the shared tail; the encoding buffer goes back to
+  /// the thread's scratch for the next message.
+  prepared_event message_event(const domain::message& msg, encoding::message_tails tails) {
     prepared_event out;
-    out.reply_json = payload_of(tails.full_);
-    out.dispatch = event_for(state.id(), std::move(tails.full_), session::guild_messages_intent,
+    out.dispatch = event_for(state.id(), tails.full_, session::guild_messages_intent,
                              slot_of(msg.channel_id_));
     out.dispatch->content_gated = !msg.content_.empty();
-    out.dispatch->redacted_tail = std::move(tails.redacted_);
+    out.dispatch->content_begin = static_cast<uint32_t>(tails.content_begin_);
+    out.dispatch->content_end = static_cast<uint32_t>(tails.content_end_);
     out.dispatch->author_id = msg.author_id_;
-    out.dispatch->mentioned_user_ids = sorted_ids(msg.mentions_);
-    std::visit([this](auto&& op) { batch.add(std::move(op)); }, std::move(write));
+    if (!msg.mentions_.empty()) {
+      out.dispatch->mentioned_user_ids = sorted_ids(msg.mentions_);
+    }
+    give_back_scratch(std::move(tails.full_));
     return out;
   }
 
@@ -134,9 +152,9 @@ struct pipeline {
     auto msg = std::move(*target);
     msg.content_ = in.content();
     msg.edited_at_ = in.edited_at() != 0 ? in.edited_at() : now_ms;
-    auto tails = encoding::message_update_tails(state, msg);
-    return message_event(msg, std::move(tails),
-                         store::write_op::update_message{msg.id_, msg.content_, msg.edited_at_});
+    auto out = message_event(msg, encoding::message_update_tails(state, msg, take_scratch()));
+    batch.add(store::write_op::update_message{msg.id_, std::move(msg.content_), msg.edited_at_});
+    return out;
   }
 
   handler_result message_delete(const proto::message_delete& in) {
@@ -152,7 +170,6 @@ struct pipeline {
     }
     prepared_event out;
     auto tail = encoding::message_delete_tail(in.id(), in.channel_id(), state.id());
-    out.reply_json = payload_of(tail);
     out.dispatch = event_for(state.id(), std::move(tail), session::guild_messages_intent,
                              slot_of(in.channel_id()));
     batch.add(store::write_op::delete_message{in.id()});
@@ -171,7 +188,6 @@ struct pipeline {
     int64_t seconds = (in.timestamp() != 0 ? in.timestamp() : now_ms) / 1000;
     prepared_event out;
     auto tail = encoding::typing_start_tail(state, in.channel_id(), in.user_id(), seconds);
-    out.reply_json = payload_of(tail);
     out.dispatch = event_for(state.id(), std::move(tail), session::guild_message_typing_intent,
                              slot_of(in.channel_id()));
     return out;
@@ -226,7 +242,6 @@ struct pipeline {
   prepared_event member_event(std::string tail, domain::snowflake user) {
     prepared_event out;
     out.touched_users.push_back(user);
-    out.reply_json = payload_of(tail);
     out.dispatch = event_for(state.id(), std::move(tail), session::guild_members_intent);
     out.view_changed = true;
     return out;
@@ -254,7 +269,6 @@ struct pipeline {
     stage_channel(*stored);
     prepared_event out;
     auto tail = encoding::channel_update_tail(*stored);
-    out.reply_json = payload_of(tail);
     // The slot is looked up again after the view recompute (see guild actor),
     // so only sessions that still see the channel get the update.
     out.dispatch =
@@ -279,7 +293,7 @@ struct pipeline {
     }
     batch.add(store::write_op::delete_channel{in.id()});
     prepared_event out;
-    out.reply_json = payload_of(tail);
+    out.reply_json = std::string(payload_of(tail));
     out.deleted_channels.emplace_back(in.id(), std::move(tail));
     out.view_changed = true;
     return out;
@@ -330,8 +344,7 @@ struct pipeline {
     if (auto denied = actor_may_publish(in)) {
       return denied;
     }
-    prepared_event out;
-    out.reply_json = in.payload_json();
+    prepared_event out;  // the reply is the payload, read back from the tail
     out.dispatch =
         event_for(state.id(), ",\"t\":\"" + in.name() + "\",\"d\":" + in.payload_json() + "}",
                   in.intents(), slot);
@@ -376,7 +389,6 @@ struct pipeline {
 
   prepared_event guild_wide(std::string tail) {
     prepared_event out;
-    out.reply_json = payload_of(tail);
     out.dispatch = event_for(state.id(), std::move(tail), session::guilds_intent);
     out.view_changed = true;
     return out;
@@ -385,9 +397,9 @@ struct pipeline {
 
 }  // namespace
 
-std::string payload_of(const std::string& tail) {
+std::string_view payload_of(std::string_view tail) {
   auto start = tail.find("\"d\":");
-  if (start == std::string::npos || tail.size() < start + 5) {
+  if (start == std::string_view::npos || tail.size() < start + 5) {
     return {};
   }
   start += 4;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,7 +39,9 @@ struct prepared_event {
   std::vector<uint64_t> added_users;
   /// Members added, removed or whose roles changed (view class candidates).
   std::vector<domain::snowflake> touched_users;
-  /// The object the producer gets back (e.g. the created message as JSON).
+  /// The object the producer gets back when it is not the `d` of dispatch->full_tail (e.g.
+  /// CHANNEL_CREATE's channel). Empty when the reply is the dispatch's payload: no copy is made
+  /// for producers that never read it (publish_ack::payload gives a view of the tail).
   std::string reply_json;
 };
 
@@ -54,7 +57,7 @@ caf::expected<prepared_event> prepare_event(domain::guild_state& state, store::s
                                             const proto::event& event, const slot_lookup& slot_of,
                                             store::write_batch& batch, int64_t now_ms);
 
-/// The `d` object of a frame tail `,"t":"X","d":{…}}`.
-std::string payload_of(const std::string& tail);
+/// The `d` object of a frame tail `,"t":"X","d":{…}}` (a view into `tail`; empty if malformed).
+std::string_view payload_of(std::string_view tail);
 
 }  // namespace herald::guild

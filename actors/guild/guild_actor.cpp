@@ -407,7 +407,14 @@ void on_committed(guild_actor* self, const std::optional<store::store_error>& fa
   send_events(self, events);
   // Acknowledged once every event is on its way to the partitions.
   for (auto& p : done) {
-    p.promise.deliver(publish_ack{p.order, std::move(p.prepared.reply_json)});
+    publish_ack ack;
+    ack.guild_order = p.order;
+    if (!p.prepared.reply_json.empty() || !p.prepared.dispatch) {
+      ack.json = std::move(p.prepared.reply_json);
+    } else {
+      ack.tail = p.prepared.dispatch->full_tail;  // one reference, no copy
+    }
+    p.promise.deliver(std::move(ack));
   }
   published_counter().inc(done.size());
   flush(self);  // what was staged meanwhile goes next
@@ -581,6 +588,10 @@ void rebind_surviving_relays(guild_actor* self) {
 }
 
 }  // namespace
+
+std::string_view publish_ack::payload() const {
+  return tail.empty() ? std::string_view{json} : payload_of(tail.view());
+}
 
 caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_t guild_id) {
   // A previous incarnation may have died with a batch in flight: load what it left only once

@@ -9,12 +9,14 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <caf/actor.hpp>
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/outbound/shared_tail.hpp"
 #include "actors/services/services.hpp"
 #include "proto/domain.pb.h"
 
@@ -31,7 +33,14 @@ using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
 struct publish_ack {
   uint64_t guild_order = 0;  ///< position in this guild's order
-  std::string payload_json;  ///< the dispatched object (REST response body)
+  /// The dispatched object (REST response body): the `d` of `tail` when set, else `json`.
+  /// A view into this ack: valid while the ack lives.
+  std::string_view payload() const;
+  /// The event's frame tail, shared with every session that received it (not copied): most
+  /// producers (bulk publishers, features) never read the reply, so it costs nothing.
+  session::shared_tail tail;
+  /// The reply of an event without a frame of its own (e.g. CHANNEL_CREATE's channel object).
+  std::string json;
 };
 
 /// Spawns the guild actor for `guild_id` (not registered; the caller's

@@ -11,6 +11,7 @@
 // front of the tail only when the connection collects it for a socket write.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -27,8 +28,14 @@ struct tail_block {
   std::string_view view() const noexcept { return {data(), size}; }
 };
 
-/// A new block holding a copy of `bytes`, with one reference.
+/// A new block holding a copy of `bytes`, with one reference. Blocks whose size fits one of
+/// the chunk pool's classes well come from the pool (chunk_pool.hpp; prefaulted by
+/// chunk_pool_prefault), the others from operator new.
 tail_block* make_tail_block(std::string_view bytes);
+
+/// Whether a tail of `size` bytes is allocated from the chunk pool (benchmarks size their
+/// prefault with it; tests).
+bool tail_block_pooled(std::size_t size) noexcept;
 
 /// Batched reference counting, for fan-out loops: take `n` references in one
 /// atomic add before the loop (one per recipient, handed to

@@ -3,12 +3,15 @@
 // One guild event as relays fan it out: filter facts plus the payload tails
 // encoded once by the guild actor. Created by the guild, then immutable and
 // shared by pointer with every relay partition (any thread).
-// Invariant: full_tail (and redacted_tail when content_gated) are complete
+// Invariant: full_tail (and redacted() when content_gated) are complete
 // frame tails `,"t":"…","d":{…}}` that append_dispatch can splice behind a seq.
 // The tails are shared_tails: session buffers reference them (no per-recipient
-// copy) and may outlive the event.
+// copy) and may outlive the event. The redacted tail is made at most once, by the
+// first partition (any thread) that has a recipient without MESSAGE_CONTENT: most
+// events never need it (bots and clients with the intent).
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -37,17 +40,29 @@ struct dispatch_event : caf::ref_counted {
   uint64_t author_id = 0;
   std::vector<uint64_t> mentioned_user_ids;  // sorted, unique
   session::shared_tail full_tail;
-  session::shared_tail redacted_tail;
+  /// Where the content's JSON string literal (quotes included) sits in full_tail:
+  /// [content_begin, content_end). redacted() blanks it there.
+  uint32_t content_begin = 0;
+  uint32_t content_end = 0;
+  /// The tail without MESSAGE_CONTENT: set by the producer before the event is shared, or left
+  /// empty for redacted() to make from full_tail and the content span. Read it through
+  /// redacted() once the event is shared.
+  mutable session::shared_tail redacted_tail;
 
   bool mentions(uint64_t user_id) const noexcept;
+  /// The redacted tail (content `""`), made on first use; any thread.
+  const session::shared_tail& redacted() const;
   /// The tail a session of `user_id` with `granted` intents receives.
-  const session::shared_tail& tail_for(uint64_t user_id, session::intents granted) const noexcept {
+  const session::shared_tail& tail_for(uint64_t user_id, session::intents granted) const {
     if (!content_gated || (granted & session::message_content_intent) != 0 ||
         user_id == author_id || mentions(user_id)) {
       return full_tail;
     }
-    return redacted_tail;
+    return redacted();
   }
+
+private:
+  mutable std::once_flag redacted_made_;
 };
 
 using dispatch_event_ptr = caf::intrusive_ptr<const dispatch_event>;

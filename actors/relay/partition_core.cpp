@@ -11,24 +11,20 @@ namespace {
 // subscriber, in ONE atomic add per tail, so that the loop itself (one
 // append_counted per recipient) touches no shared cache line; give_back()
 // returns the ones not used. The event holds its own reference meanwhile, so
-// a session evicting a frame during the loop never frees the tail.
+// a session evicting a frame during the loop never frees the tail. The
+// redacted tail is made lazily (dispatch_event::redacted): its references are
+// taken in one add when the first recipient that needs it shows up.
 struct tail_refs {
   session::tail_block* full = nullptr;
   session::tail_block* redacted = nullptr;
+  uint32_t taken = 0;  // references taken up front on each tail
   uint32_t full_used = 0;
   uint32_t redacted_used = 0;
 
   tail_refs(const dispatch_event& event, uint32_t n) noexcept
-      : full(event.full_tail.block()),
-        redacted(event.content_gated ? event.redacted_tail.block() : nullptr) {
-    if (n == 0) {
-      full = redacted = nullptr;
-    }
+      : full(n == 0 ? nullptr : event.full_tail.block()), taken(n) {
     if (full != nullptr) {
       session::retain_tail(full, n);
-    }
-    if (redacted != nullptr) {
-      session::retain_tail(redacted, n);
     }
   }
   // The tail block for `tail`, counted as used; null if `tail` is empty.
@@ -37,6 +33,10 @@ struct tail_refs {
     if (b != nullptr && b == full) {
       ++full_used;
     } else if (b != nullptr && b == redacted) {
+      ++redacted_used;
+    } else if (b != nullptr && redacted == nullptr && taken > 0) {
+      redacted = b;  // the event's redacted tail, first needed now
+      session::retain_tail(b, taken);
       ++redacted_used;
     } else if (b != nullptr) {
       session::retain_tail(b);  // not expected: tails come from the event

@@ -51,6 +51,13 @@ struct store_metrics {
   }
 };
 
+// Whether every op of a non-empty batch inserts a new message (the multi-row fast path).
+bool only_message_inserts(const write_batch& batch) {
+  return !batch.empty() && std::all_of(batch.ops().begin(), batch.ops().end(), [](const auto& op) {
+    return std::holds_alternative<write_op::insert_message>(op);
+  });
+}
+
 template <class T>
 result<T> counted(result<T> r) {
   if (!r) {
@@ -242,14 +249,16 @@ std::vector<result<void>> sqlite_store::apply_group(
   }
   std::size_t ops = 0;
   std::size_t applied = 0;
-  for (std::size_t i = 0; i < batches.size(); ++i) {
+  // One batch inside its own SAVEPOINT: all of it or (on an op's error) none of it. Returns an
+  // error only when the whole transaction is lost (then nothing of the round commits).
+  auto apply_alone = [&](std::size_t i) -> std::optional<store_error> {
     const write_batch& batch = *batches[i];
     if (batch.empty()) {
-      continue;
+      return std::nullopt;
     }
     if (auto r = s.savepoint_.start().run("savepoint"); !r) {
       (void)s.rollback_.start().run("rollback");
-      return fail_rest(r.error());
+      return r.error();
     }
     result<void> failed;
     for (const auto& op : batch.ops()) {
@@ -260,27 +269,67 @@ std::vector<result<void>> sqlite_store::apply_group(
     if (failed) {
       if (auto r = s.release_.start().run("release"); !r) {
         (void)s.rollback_.start().run("rollback");
-        return fail_rest(r.error());
+        return r.error();
       }
       ops += batch.size();
       ++applied;
-      continue;
+      return std::nullopt;
     }
     // Some errors (I/O, disk full) make SQLite roll back the whole transaction itself: then
     // nothing of the earlier batches survives either.
-    if (sqlite3_get_autocommit(s.db_) != 0) {
-      results[i] = counted(failed);
-      return fail_rest(failed.error());
-    }
     results[i] = counted(failed);
+    if (sqlite3_get_autocommit(s.db_) != 0) {
+      return failed.error();
+    }
     auto undone = s.rollback_to_.start().run("rollback to savepoint");
     if (undone) {
       undone = s.release_.start().run("release");
     }
     if (!undone) {
       (void)s.rollback_.start().run("rollback");
-      return fail_rest(undone.error());
+      return undone.error();
     }
+    return std::nullopt;
+  };
+  std::size_t i = 0;
+  while (i < batches.size()) {
+    // The common round is many small batches of new messages: a run of consecutive such
+    // batches goes in as ONE multi-row INSERT, without savepoints. A statement is atomic in
+    // SQLite (a failing INSERT undoes its own rows and leaves the transaction open), so when
+    // it fails nothing of the run was written and each batch of the run is retried alone
+    // under its savepoint: a bad batch still fails only itself.
+    std::size_t end = i;
+    std::size_t rows = 0;
+    while (end < batches.size() && only_message_inserts(*batches[end]) &&
+           rows + batches[end]->size() <= impl::max_message_rows) {
+      rows += batches[end]->size();
+      ++end;
+    }
+    if (rows == 0) {
+      if (auto lost = apply_alone(i)) {
+        return fail_rest(*lost);
+      }
+      ++i;
+      continue;
+    }
+    auto together = s.insert_messages(batches.data() + i, end - i, rows);
+    if (together) {
+      for (std::size_t k = i; k < end; ++k) {
+        if (!batches[k]->empty()) {
+          ops += batches[k]->size();
+          ++applied;
+        }
+      }
+    } else if (sqlite3_get_autocommit(s.db_) != 0) {
+      return fail_rest(together.error());
+    } else {
+      for (std::size_t k = i; k < end; ++k) {
+        if (auto lost = apply_alone(k)) {
+          return fail_rest(*lost);
+        }
+      }
+    }
+    i = end;
   }
   if (auto r = s.commit_.start().run("commit"); !r) {
     (void)s.rollback_.start().run("rollback");

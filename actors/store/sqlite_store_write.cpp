@@ -21,6 +21,9 @@ std::string join_ids(const std::vector<snowflake>& ids) {
   return out;
 }
 
+// Columns of one messages row in an INSERT.
+constexpr int message_columns = 11;
+
 result<void> done(result<int> r) {
   if (!r) {
     return r.error();
@@ -310,6 +313,55 @@ struct op_runner {
 
 result<void> sqlite_store::impl::run(const write_batch::op& op) {
   return std::visit(op_runner{*this}, op);
+}
+
+result<void> sqlite_store::impl::insert_messages(const write_batch* const* batches,
+                                                 std::size_t count, std::size_t rows) {
+  if (rows == 0 || rows > max_message_rows) {
+    return store_error{store_errc::invalid_argument, "insert messages: bad row count"};
+  }
+  auto& cached = insert_messages_[rows];
+  if (!cached) {
+    std::string sql =
+        "INSERT INTO messages(id, channel_id, guild_id, author_id, content, created_at, "
+        "edited_at, deleted, mentions, mention_roles, mention_everyone) VALUES";
+    for (std::size_t r = 0; r < rows; ++r) {
+      sql += r == 0 ? "(?" : ",(?";
+      for (int c = 1; c < message_columns; ++c) {
+        sql += ",?";
+      }
+      sql += ')';
+    }
+    auto stmt = std::make_unique<statement>();
+    if (auto r = stmt->prepare(db_, sql.c_str()); !r) {
+      return r;
+    }
+    cached = std::move(stmt);
+  }
+  auto& q = cached->start();
+  int base = 0;
+  for (std::size_t b = 0; b < count; ++b) {
+    for (const auto& op : batches[b]->ops()) {
+      const auto& m = std::get<write_op::insert_message>(op).value_;
+      q.bind_id(base + 1, m.id_)
+          .bind_id(base + 2, m.channel_id_)
+          .bind_id(base + 3, m.guild_id_)
+          .bind_id(base + 4, m.author_id_)
+          .bind(base + 5, m.content_)
+          .bind(base + 6, m.created_at_)
+          .bind(base + 7, m.edited_at_)
+          .bind(base + 8, std::int64_t{m.deleted_})
+          .bind(base + 9, join_ids(m.mentions_))
+          .bind(base + 10, join_ids(m.mention_roles_))
+          .bind(base + 11, std::int64_t{m.mention_everyone_});
+      base += message_columns;
+    }
+  }
+  if (base != static_cast<int>(rows) * message_columns) {
+    q.start();  // unbound again: nothing runs
+    return store_error{store_errc::invalid_argument, "insert messages: row count mismatch"};
+  }
+  return done(q.run("insert messages"));
 }
 
 }  // namespace herald::store

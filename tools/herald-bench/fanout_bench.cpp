@@ -29,6 +29,7 @@
 #include "actors/dispatch/api.hpp"
 #include "actors/domain/permission_bits.hpp"
 #include "actors/outbound/chunk_pool.hpp"
+#include "actors/outbound/shared_tail.hpp"
 #include "actors/relay/delivery_observer.hpp"
 #include "actors/services/dispatch_error.hpp"
 #include "actors/store/postgres_store.hpp"
@@ -69,6 +70,9 @@ struct bench_connection final : session::outbound_listener {
   void on_overflow() noexcept override {}
 };
 bench_connection connection;
+
+// A MESSAGE_CREATE tail of this bench without its content (ids, author, member, timestamps).
+constexpr std::size_t message_tail_fixed_bytes = 720;
 
 // Guild g (0-based) has id (g + 1) << 22, so the index is recoverable from
 // the id in the delivery observer without a map.
@@ -308,6 +312,15 @@ int run_fanout(const fanout_options& o) {
       ring *= 2;
     }
     prefault = static_cast<uint64_t>(o.sessions / o.guilds * o.guilds) * ring * 3 / 2;
+    // The events' tails stay referenced by the resume buffers: one pooled block per event
+    // (shared_tail.cpp) when its size suits the pool. A bench message's tail is about
+    // message_tail_fixed_bytes plus its content.
+    const std::size_t tail_bytes = message_tail_fixed_bytes + o.payload;
+    if (session::tail_block_pooled(tail_bytes)) {
+      prefault += static_cast<uint64_t>(o.events) *
+                  session::detail::chunk_block_size(
+                      static_cast<uint32_t>(sizeof(session::tail_block) + tail_bytes));
+    }
     session::detail::chunk_pool_prefault(prefault);
   }
   std::cout << "prefaulted_bytes=" << prefault << "\n";
@@ -332,6 +345,7 @@ int run_fanout(const fanout_options& o) {
   caf::scoped_actor self{sys};
   size_t failed = 0;
   const auto writer_before = svc->writer->totals();
+  const auto rss_events_before = rss_bytes();
   auto usage_before = usage_now();
   const double postgres_cpu_before = postgres ? postgres->server_cpu_s() : 0.0;
   auto publish_started = monotonic_ns();
@@ -354,6 +368,7 @@ int run_fanout(const fanout_options& o) {
   bool all_done = wait_until([&] { return tracker.completed.load() >= o.events; }, o.timeout_s);
   auto usage_after = usage_now();
   const double postgres_cpu_after = postgres ? postgres->server_cpu_s() : 0.0;
+  const auto rss_events_after = rss_bytes();
   const auto writer_after = svc->writer->totals();
   relay::set_delivery_observer(nullptr);
   int64_t last_done = 0;
@@ -425,6 +440,11 @@ int run_fanout(const fanout_options& o) {
             << usage_after.voluntary_switches - usage_before.voluntary_switches
             << " events_involuntary_switches="
             << usage_after.involuntary_switches - usage_before.involuntary_switches << "\n";
+  // Memory the events phase added (what stays referenced, e.g. tails held by resume buffers,
+  // and what the allocators kept of the transient), beyond what --warm prefaulted.
+  std::cout << "events_rss_bytes_per_event="
+            << (rss_events_after - rss_events_before) / static_cast<int64_t>(o.events)
+            << " rss_bytes=" << rss_events_after << "\n";
   // The store writer's group commits during the events phase (one transaction, one fsync each).
   const auto commits = writer_after.commits - writer_before.commits;
   const auto committed_events = writer_after.events - writer_before.events;

@@ -11,12 +11,23 @@ bool is_voice(std::int32_t type) {
   return type == 2 || type == 13;  // GUILD_VOICE, GUILD_STAGE_VOICE
 }
 
+// A timestamp's text in a stack buffer: encoders run per event, and the 32-byte string
+// format_iso8601 returns would be a heap allocation each time.
+struct iso8601 {
+  explicit iso8601(std::int64_t unix_ms) : size_(domain::format_iso8601_to(buf_, unix_ms)) {}
+  operator std::string_view() const { return {buf_, size_}; }
+
+private:
+  char buf_[domain::iso8601_buffer_size];
+  std::size_t size_;
+};
+
 void write_timestamp(json_writer& w, std::string_view name, std::int64_t unix_ms) {
   w.key(name);
   if (unix_ms == 0) {
     w.null();
   } else {
-    w.string(domain::format_iso8601(unix_ms));
+    w.string(iso8601(unix_ms));
   }
 }
 
@@ -51,7 +62,7 @@ void write_member_fields(json_writer& w, const domain::member& m, const domain::
   }
   w.end_array();
   // joined_at is required by Discord; a member restored without a time shows the epoch.
-  w.field("joined_at", domain::format_iso8601(m.joined_at_))
+  w.field("joined_at", std::string_view{iso8601(m.joined_at_)})
       .null_field("nick")
       .null_field("avatar")
       .null_field("banner")
@@ -125,7 +136,7 @@ void write_channel(json_writer& w, const domain::channel& ch) {
 }
 
 void write_message(json_writer& w, const domain::guild_state& state, const domain::message& msg,
-                   bool redacted) {
+                   bool redacted, content_span* content) {
   w.begin_object()
       .id_field("id", msg.id_)
       .field("type", 0)
@@ -141,7 +152,12 @@ void write_message(json_writer& w, const domain::guild_state& state, const domai
     w.key("member");
     write_member(w, *m, nullptr);
   }
-  w.field("content", redacted ? std::string_view{} : std::string_view{msg.content_});
+  w.key("content");
+  const std::size_t content_begin = w.out().size();
+  w.string(redacted ? std::string_view{} : std::string_view{msg.content_});
+  if (content != nullptr) {
+    *content = content_span{content_begin, w.out().size()};
+  }
   // Discord always sends a creation time; an unstamped message shows its id's.
   write_timestamp(w, "timestamp",
                   msg.created_at_ != 0 ? msg.created_at_ : domain::timestamp_ms(msg.id_));

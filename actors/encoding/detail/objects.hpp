@@ -4,6 +4,8 @@
 // Pure functions called by the guild encoders on the guild actor's thread.
 // Invariant: documented fields present (defaults if herald has none), ids strings, no null arrays.
 
+#include <cstddef>
+
 #include "actors/domain/guild_state.hpp"
 #include "actors/domain/types.hpp"
 #include "actors/encoding/detail/json_writer.hpp"
@@ -32,8 +34,14 @@ void write_channel(json_writer& w, const domain::channel& ch);
 /// The message object; `redacted` blanks what MESSAGE_CONTENT gates
 /// (content, embeds, attachments, components). Mentions of users that are
 /// not members are left out; an author who left is shown as "Deleted User".
+/// Where write_message put the content's string literal (quotes included): [begin_, end_) of
+/// the writer's output.
+struct content_span {
+  std::size_t begin_ = 0;
+  std::size_t end_ = 0;
+};
 void write_message(json_writer& w, const domain::guild_state& state, const domain::message& msg,
-                   bool redacted);
+                   bool redacted, content_span* content = nullptr);
 
 /// Fields of the guild object shared by GUILD_CREATE and GUILD_UPDATE, no braces.
 void write_guild_fields(json_writer& w, const domain::guild_state& state);

@@ -6,6 +6,10 @@
 
 #include <sqlite3.h>
 
+#include <array>
+#include <cstddef>
+#include <memory>
+
 #include "actors/store/detail/sqlite_db.hpp"
 #include "actors/store/sqlite_store.hpp"
 
@@ -18,6 +22,14 @@ struct sqlite_store::impl {
   result<void> prepare_all();
   /// Runs one op inside the open transaction.
   result<void> run(const write_batch::op& op);
+
+  /// Most rows of one multi-row message INSERT (11 parameters a row).
+  static constexpr std::size_t max_message_rows = 32;
+  /// Inside the open transaction: the insert_message ops of `count` batches (every op of them
+  /// an insert_message; `rows` of them in all, 1..max_message_rows) as ONE statement, so all
+  /// or none of their rows are written.
+  result<void> insert_messages(const write_batch* const* batches, std::size_t count,
+                               std::size_t rows);
 
   sqlite3* db_ = nullptr;
 
@@ -37,6 +49,8 @@ struct sqlite_store::impl {
   detail::statement list_guilds_, guilds_of_user_, select_user_;
   detail::statement select_message_, recent_messages_;
   detail::statement guild_of_channel_, select_token_epoch_, bump_token_epoch_;
+  // insert_messages_[n]: the INSERT of n rows, prepared on first use (writer connection only).
+  std::array<std::unique_ptr<detail::statement>, max_message_rows + 1> insert_messages_;
 };
 
 }  // namespace herald::store

@@ -165,8 +165,9 @@ TEST_CASE("a_guilds_events_keep_their_order_while_batches_are_in_flight") {
     auto& r = pubs[static_cast<size_t>(i)]->get();
     require_acked(r);
     if (i % 2 == 0) {
-      acked.emplace_back(r->guild_order,
-                         std::stoull(json::parse(r->payload_json).at("id").get<std::string>()));
+      acked.emplace_back(
+          r->guild_order,
+          std::stoull(json::parse(std::string(r->payload())).at("id").get<std::string>()));
     }
   }
   std::sort(acked.begin(), acked.end());

@@ -99,7 +99,7 @@ TEST_CASE("guild_order_in_acks_is_gapless_and_matches_publish_completion") {
       CHECK(ack.guild_order == last + 1);
     }
     last = ack.guild_order;
-    auto body = json::parse(ack.payload_json);
+    auto body = json::parse(std::string(ack.payload()));
     CHECK(body.at("content") == "n" + std::to_string(i));
   }
 }

@@ -35,7 +35,7 @@ TEST_CASE("an_acked_message_is_visible_to_a_second_store_connection") {
     REQUIRE(stored.ok());
     CHECK(stored.value().content_ == "persisted " + std::to_string(i));
     CHECK(stored.value().author_id_ == alice);
-    CHECK(json::parse(ack.payload_json).at("id") == std::to_string(id));
+    CHECK(json::parse(std::string(ack.payload())).at("id") == std::to_string(id));
   }
 }
 

@@ -3,6 +3,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -119,6 +122,36 @@ TEST_CASE("timestamps_render_like_discords_iso_8601") {
   CHECK(format_iso8601(discord_epoch_ms) == "2015-01-01T00:00:00.000000+00:00");
   CHECK(format_iso8601(951782400000) == "2000-02-29T00:00:00.000000+00:00");
   CHECK(format_iso8601(-1) == "1969-12-31T23:59:59.999000+00:00");
+}
+
+// The hand-rolled digits of format_iso8601_to against the C library's rendering, across leap
+// years, century rules, every month end and every field's digit widths.
+TEST_CASE("timestamps_match_the_c_librarys_calendar_from_1970_to_2400") {
+  for (std::int64_t day = 0; day < 157000; day += 7) {
+    for (std::int64_t ms :
+         {std::int64_t{0}, std::int64_t{1}, std::int64_t{45296789}, std::int64_t{86399999}}) {
+      const std::int64_t unix_ms = day * 86400000 + ms + (day % 1000);
+      const time_t secs = static_cast<time_t>(unix_ms / 1000);
+      std::tm tm{};
+      REQUIRE(gmtime_r(&secs, &tm) != nullptr);
+      char expected[64];
+      std::snprintf(expected, sizeof expected, "%04d-%02d-%02dT%02d:%02d:%02d.%03d000+00:00",
+                    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                    static_cast<int>(unix_ms % 1000));
+      char buf[iso8601_buffer_size];
+      const std::size_t n = format_iso8601_to(buf, unix_ms);
+      INFO(unix_ms);
+      REQUIRE(std::string(buf, n) == expected);
+      REQUIRE(buf[n] == '\0');
+    }
+  }
+}
+
+TEST_CASE("timestamps_outside_four_digit_years_keep_their_rendering") {
+  CHECK(format_iso8601(253402300800000) == "10000-01-01T00:00:00.000000+00:00");
+  CHECK(format_iso8601(-62167219200001) == "-001-12-31T23:59:59.999000+00:00");
+  CHECK(format_iso8601(253402300799999) == "9999-12-31T23:59:59.999000+00:00");
+  CHECK(format_iso8601(-62167219200000) == "0000-01-01T00:00:00.000000+00:00");
 }
 
 TEST_CASE("snowflake_at_gives_the_smallest_id_of_a_millisecond") {

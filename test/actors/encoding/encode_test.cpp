@@ -162,7 +162,7 @@ TEST_CASE("redacted_message_blanks_content_but_keeps_the_rest") {
   auto g = make_guild();
   auto tails = encoding::message_create_tails(g, make_message());
   auto full = frame_of(tails.full_)["d"];
-  auto redacted = frame_of(tails.redacted_)["d"];
+  auto redacted = frame_of(tails.redacted())["d"];
   CHECK(redacted["content"] == "");
   CHECK(redacted["embeds"] == json::array());
   CHECK(redacted["attachments"] == json::array());
@@ -170,6 +170,23 @@ TEST_CASE("redacted_message_blanks_content_but_keeps_the_rest") {
   full.erase("content");
   redacted.erase("content");
   CHECK(full == redacted);
+}
+
+TEST_CASE("the_redacted_tail_made_from_the_content_span_is_the_redacted_encoding_byte_for_byte") {
+  auto g = make_guild();
+  for (const char* content :
+       {"hello", "", "quote \" back\\slash \n \xc3\xa9 \x01", "\"content\":\"x\""}) {
+    INFO(content);
+    auto m = make_message();
+    m.content_ = content;
+    auto tails = encoding::message_create_tails(g, m, std::string(3, 'z'));  // a used buffer
+    CHECK(json::parse(tails.full_.substr(tails.content_begin_,
+                                         tails.content_end_ - tails.content_begin_)) == m.content_);
+    const std::string expected =
+        ",\"t\":\"MESSAGE_CREATE\",\"d\":" + encoding::encode_message(g, m, true) + "}";
+    CHECK(tails.redacted() == expected);
+    CHECK(tails.full_ == ",\"t\":\"MESSAGE_CREATE\",\"d\":" + encoding::encode_message(g, m) + "}");
+  }
 }
 
 TEST_CASE("message_update_carries_the_edited_message") {
@@ -180,7 +197,7 @@ TEST_CASE("message_update_carries_the_edited_message") {
   auto j = frame_of(tails.full_);
   CHECK(j["t"] == "MESSAGE_UPDATE");
   CHECK(j["d"]["edited_timestamp"] == format_iso8601(joined + 9000));
-  CHECK(frame_of(tails.redacted_)["d"]["content"] == "");
+  CHECK(frame_of(tails.redacted())["d"]["content"] == "");
 }
 
 TEST_CASE("message_by_an_author_who_left_shows_a_deleted_user_without_member") {

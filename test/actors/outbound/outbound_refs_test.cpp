@@ -131,3 +131,25 @@ TEST_CASE("a_writer_adopting_counted_references_consumes_them_even_when_the_buff
   }
   CHECK(tail.use_count() == 2);  // the handle + open_buf's frame
 }
+
+TEST_CASE("tails_that_fit_a_pool_class_come_from_the_chunk_pool_and_keep_their_bytes") {
+  // 1024-byte blocks: 768..1024 bytes with the header waste at most a quarter of the block.
+  CHECK(tail_block_pooled(1024 - sizeof(tail_block)));
+  CHECK(tail_block_pooled(768 - sizeof(tail_block)));
+  CHECK_FALSE(tail_block_pooled(767 - sizeof(tail_block)));
+  CHECK_FALSE(tail_block_pooled(100));
+  CHECK_FALSE(tail_block_pooled(size_t{1} << 20));
+  for (size_t size : {size_t{100}, size_t{900}, size_t{1500}, size_t{5000}, size_t{70000}}) {
+    INFO(size);
+    std::string text(size, 'x');
+    text.front() = ',';
+    text.back() = '}';
+    shared_tail a{text};
+    shared_tail copy = a;
+    CHECK(a.use_count() == 2);
+    CHECK(copy.view() == text);
+    a = shared_tail{};
+    CHECK(copy.use_count() == 1);
+    CHECK(copy.view() == text);
+  }
+}

@@ -207,3 +207,44 @@ TEST_CASE("sessions_reference_the_events_tails_and_give_them_back_when_their_fra
                               R"({"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"content":""}})"
                               R"({"op":0,"s":3,"t":"MESSAGE_CREATE","d":{"content":""}})");
 }
+
+namespace {
+
+// A message event as the guild makes it: the full tail and where its content sits; the
+// redacted tail is left for dispatch_event::redacted to make.
+caf::intrusive_ptr<dispatch_event> message_with_span(uint64_t author) {
+  auto ev = caf::make_counted<dispatch_event>();
+  ev->channel_slot = 0;
+  ev->required_intents = session::guild_messages_intent;
+  ev->content_gated = true;
+  ev->author_id = author;
+  const std::string tail = R"(,"t":"MESSAGE_CREATE","d":{"content":"se\"cret","tts":false}})";
+  ev->full_tail = tail;
+  ev->content_begin = static_cast<uint32_t>(tail.find(R"("se)"));
+  ev->content_end = static_cast<uint32_t>(tail.find(R"(,"tts")"));
+  return ev;
+}
+
+}  // namespace
+
+TEST_CASE("the_redacted_tail_is_made_only_when_a_recipient_lacks_message_content") {
+  fixture f;
+  auto granted = f.join(1, 100, 1, messages_and_content);
+  auto author = f.join(2, 200, 1, session::guild_messages_intent);
+  auto ev = message_with_span(200);
+  CHECK(f.core.deliver(*ev) == 2);
+  CHECK(ev->redacted_tail.empty());  // nobody needed it: never encoded
+  auto without = f.join(3, 300, 1, session::guild_messages_intent);
+  auto later = message_with_span(200);
+  std::vector<relay::dispatch_event_ptr> batch{later, message_with_span(200)};
+  std::vector<size_t> delivered;
+  f.core.deliver(batch, delivered);
+  CHECK(delivered == std::vector<size_t>{3, 3});
+  REQUIRE_FALSE(later->redacted_tail.empty());
+  CHECK(later->redacted_tail.view() == R"(,"t":"MESSAGE_CREATE","d":{"content":"","tts":false}})");
+  CHECK(later->redacted_tail.use_count() == 1 + 1);  // the event's and one frame's
+  CHECK(all_frames(*without) ==
+        R"({"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"content":"","tts":false}})"
+        R"({"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"content":"","tts":false}})");
+  CHECK(all_frames(*author).find(R"("content":"se\"cret")") != std::string::npos);
+}

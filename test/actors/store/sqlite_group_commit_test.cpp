@@ -142,3 +142,107 @@ TEST_CASE("an_empty_group_and_empty_batches_succeed_without_writing") {
   CHECK(results[2].ok());
   CHECK(store->get_message(90).ok());
 }
+
+// Runs of batches that only insert new messages go in as one multi-row INSERT without
+// savepoints (sqlite_store.cpp): these check that the fast path keeps each batch's
+// all-or-nothing, every row's fields, and the order of mixed groups.
+
+TEST_CASE("a_long_run_of_message_batches_commits_every_row_with_its_fields") {
+  temp_dir dir;
+  auto store = open_ok(options_for(dir));
+  // More rows than one multi-row statement takes, in batches of 1..3, with an empty batch and a
+  // batch too large for a statement (it goes alone, under its savepoint) among them.
+  std::vector<write_batch> batches;
+  snowflake next = 1000;
+  for (int b = 0; b < 40; ++b) {
+    std::vector<snowflake> ids;
+    for (int k = 0; k < 1 + b % 3; ++k) {
+      ids.push_back(next++);
+    }
+    batches.push_back(insert(ids));
+  }
+  batches.emplace_back();
+  std::vector<snowflake> big;
+  for (int k = 0; k < 50; ++k) {
+    big.push_back(next++);
+  }
+  batches.push_back(insert(big));
+  herald::domain::message rich = sample_message(next++, 301);
+  rich.content_ = "quote \" and \xc3\xa9 and a\nnewline";
+  rich.edited_at_ = 42;
+  rich.mentions_ = {7, 8};
+  rich.mention_roles_ = {9};
+  rich.mention_everyone_ = true;
+  batches.emplace_back().add(write_op::insert_message{rich});
+  std::vector<const write_batch*> group;
+  for (const auto& b : batches) {
+    group.push_back(&b);
+  }
+
+  auto results = store->apply_group(group);
+
+  REQUIRE(results.size() == group.size());
+  for (const auto& r : results) {
+    CHECK(r.ok());
+  }
+  for (snowflake id = 1000; id + 1 < next; ++id) {
+    INFO(id);
+    auto got = store->get_message(id);
+    REQUIRE(got.ok());
+    CHECK(got.value().content_ == "message " + std::to_string(id));
+    CHECK(got.value().channel_id_ == 300);
+    CHECK(got.value().created_at_ == 1795822570123);
+  }
+  auto got = store->get_message(rich.id_);
+  REQUIRE(got.ok());
+  CHECK(got.value().content_ == rich.content_);
+  CHECK(got.value().channel_id_ == 301);
+  CHECK(got.value().guild_id_ == 100);
+  CHECK(got.value().author_id_ == 2);
+  CHECK(got.value().edited_at_ == 42);
+  CHECK(got.value().mentions_ == std::vector<snowflake>{7, 8});
+  CHECK(got.value().mention_roles_ == std::vector<snowflake>{9});
+  CHECK(got.value().mention_everyone_);
+  CHECK_FALSE(got.value().deleted_);
+}
+
+TEST_CASE("a_bad_batch_inside_a_run_of_message_batches_fails_alone") {
+  temp_dir dir;
+  auto store = open_ok(options_for(dir));
+  REQUIRE(store->insert_message(sample_message(5)));
+  std::vector<write_batch> batches;
+  for (snowflake id = 100; id < 110; ++id) {
+    batches.push_back(insert({id}));
+  }
+  batches[3] = insert({200, 5});    // an existing id after a new one: both undone
+  batches[7] = insert({300, 300});  // the same id twice in one batch
+  write_batch edit;                 // a mixed batch between runs: applied in its place
+  edit.add(write_op::update_message{101, "edited", 3});
+  batches.insert(batches.begin() + 5, std::move(edit));
+  std::vector<const write_batch*> group;
+  for (const auto& b : batches) {
+    group.push_back(&b);
+  }
+  const double batches_before = sqlite_counter("herald_store_batches_total");
+
+  auto results = store->apply_group(group);
+
+  REQUIRE(results.size() == 11);
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    INFO(i);
+    if (i == 3 || i == 8) {
+      REQUIRE_FALSE(results[i].ok());
+      CHECK(results[i].error().code_ == store_errc::constraint);
+    } else {
+      CHECK(results[i].ok());
+    }
+  }
+  for (snowflake id : {200, 300}) {
+    CHECK(store->get_message(id).error().code_ == store_errc::not_found);
+  }
+  for (snowflake id : {100, 101, 102, 104, 105, 106, 108, 109}) {
+    CHECK(store->get_message(id).ok());
+  }
+  CHECK(store->get_message(101).value().content_ == "edited");
+  CHECK(sqlite_counter("herald_store_batches_total") - batches_before == 9);
+}
