@@ -133,6 +133,7 @@ TEST_CASE("after_the_split_manage_messages_alone_does_not_allow_pinning") {
   REQUIRE(g.update_role(everyone) == apply_error::ok);
   REQUIRE(g.create_role(role{100, "mods", 1, manage_messages}) == apply_error::ok);
   REQUIRE(g.create_role(role{101, "pinners", 2, pin_messages}) == apply_error::ok);
+  REQUIRE(g.add_member(member{10, {}, 0}, user{10, "owner", false}) == apply_error::ok);
   REQUIRE(g.add_member(member{11, {100}, 0}, user{11, "mod", false}) == apply_error::ok);
   REQUIRE(g.add_member(member{12, {101}, 0}, user{12, "pinner", false}) == apply_error::ok);
   channel ch;
