@@ -69,4 +69,9 @@ std::optional<snowflake> parse_snowflake(std::string_view text);
 /// `2026-11-27T23:36:10.123000+00:00` (UTC, microsecond field, +00:00).
 std::string format_iso8601(std::int64_t unix_ms);
 
+/// Parses a UTC ISO 8601 timestamp as Discord and client libraries send it
+/// (`2026-11-27T23:36:10.123Z`, `…10.123000+00:00`, `…10Z`, `…10`): Unix ms, fractions past
+/// milliseconds dropped. Other zones, dates or forms give nullopt.
+std::optional<std::int64_t> parse_iso8601(std::string_view text);
+
 }  // namespace herald::domain

@@ -121,6 +121,23 @@ TEST_CASE("timestamps_render_like_discords_iso_8601") {
   CHECK(format_iso8601(-1) == "1969-12-31T23:59:59.999000+00:00");
 }
 
+TEST_CASE("iso_8601_timestamps_parse_back_to_their_milliseconds") {
+  for (std::int64_t ms :
+       {sample_ms, std::int64_t{0}, discord_epoch_ms, std::int64_t{951782400000}}) {
+    CHECK(parse_iso8601(format_iso8601(ms)) == ms);
+  }
+  CHECK(parse_iso8601("2026-11-27T23:36:10.123Z") == sample_ms);
+  CHECK(parse_iso8601("2026-11-27T23:36:10.1Z") == sample_ms - 23);
+  CHECK(parse_iso8601("2026-11-27T23:36:10Z") == sample_ms - 123);
+  CHECK(parse_iso8601("2026-11-27T23:36:10") == sample_ms - 123);
+  CHECK(parse_iso8601("2026-11-27T23:36:10.123456789+00:00") == sample_ms);
+  for (const char* bad : {"", "2026-11-27", "2026-11-27T23:36:10+01:00", "2026-13-27T23:36:10Z",
+                          "2026-11-27T23:36:10.Z", "2026-11-27 23:36:10Z", "yesterday"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_iso8601(bad));
+  }
+}
+
 TEST_CASE("snowflake_at_gives_the_smallest_id_of_a_millisecond") {
   CHECK(timestamp_ms(snowflake_at(sample_ms)) == sample_ms);
   manual_clock clock;
