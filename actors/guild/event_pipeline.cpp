@@ -51,6 +51,7 @@ struct pipeline {
   const slot_lookup& slot_of;
   store::write_batch& batch;
   int64_t now_ms;
+  const pending_deletes* deleting;
 
   handler_result message_create(const proto::message& in) {
     auto msg = domain::from_proto(in);
@@ -330,6 +331,10 @@ struct pipeline {
     if (auto denied = actor_may_publish(in)) {
       return denied;
     }
+    if (auto unknown = message_exists(in)) {
+      return unknown;
+    }
+    stage_feature_state(in);
     prepared_event out;
     out.reply_json = in.payload_json();
     out.dispatch =
@@ -364,6 +369,35 @@ struct pipeline {
     return {};
   }
 
+  /// A feature event about a message (custom_dispatch message_id): after the actor's checks,
+  /// so a hidden channel never reveals whether a message exists; a delete ordered before this
+  /// event but not committed yet counts as done. An empty error when it exists or none is named.
+  caf::error message_exists(const proto::custom_dispatch& in) const {
+    if (in.message_id() == 0) {
+      return {};
+    }
+    if (deleting != nullptr && deleting->count(in.message_id()) > 0) {
+      return make_error(dispatch_errc::unknown_message, std::to_string(in.message_id()));
+    }
+    auto stored = store.get_message(in.message_id());
+    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != in.channel_id()) {
+      return make_error(dispatch_errc::unknown_message, std::to_string(in.message_id()));
+    }
+    return {};
+  }
+
+  /// The feature's state writes ride this event's batch: durable exactly when it is dispatched.
+  void stage_feature_state(const proto::custom_dispatch& in) {
+    for (const auto& w : in.state_writes()) {
+      if (w.op() == proto::feature_state_write::PUT) {
+        batch.add(store::write_op::put_feature_state{w.feature(), w.key(), w.value()});
+      } else {
+        batch.add(store::write_op::erase_feature_state{
+            w.feature(), w.key(), w.op() == proto::feature_state_write::ERASE_PREFIX});
+      }
+    }
+  }
+
   // Upper-case letters, digits and underscores: safe inside the frame as is.
   static bool valid_event_name(const std::string& name) {
     if (name.empty() || name.size() > 64) {
@@ -396,11 +430,12 @@ std::string payload_of(const std::string& tail) {
 
 caf::expected<prepared_event> prepare_event(domain::guild_state& state, store::store& store,
                                             const proto::event& event, const slot_lookup& slot_of,
-                                            store::write_batch& batch, int64_t now_ms) {
+                                            store::write_batch& batch, int64_t now_ms,
+                                            const pending_deletes* deleting) {
   if (event.guild_id() != 0 && event.guild_id() != state.id()) {
     return refused(apply_error::wrong_guild);
   }
-  pipeline p{state, store, slot_of, batch, now_ms};
+  pipeline p{state, store, slot_of, batch, now_ms, deleting};
   using kind = proto::event::PayloadCase;
   switch (event.payload_case()) {
     case kind::kMessageCreate:

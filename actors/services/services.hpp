@@ -16,6 +16,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/expected.hpp>
 
+#include "actors/services/core_events.hpp"
 #include "actors/services/dispatch_config.hpp"
 #include "actors/store/store.hpp"
 #include "actors/store/store_writer.hpp"
@@ -93,6 +94,8 @@ struct services {
   supervision::child_spec_ptr relay_spec;
   supervision::child_spec_ptr session_spec;
   staged_sessions staged;
+  /// Features observing core events: guilds deliver committed events of observed kinds here.
+  core_observers observers;
 };
 
 using services_ptr = std::shared_ptr<services>;

@@ -90,6 +90,18 @@ CREATE TABLE token_epochs (
 );
 )sql";
 
+// Version 2: features' keyed state (actors/feature/feature_state.hpp), written through the
+// same batches as guild state. Keys in the "C" collation: ordered and prefixed bytewise, as in
+// SQLite; values are bytes.
+constexpr const char* schema_v2 = R"sql(
+CREATE TABLE feature_state (
+  feature TEXT NOT NULL,
+  key TEXT COLLATE "C" NOT NULL,
+  value BYTEA NOT NULL,
+  PRIMARY KEY (feature, key)
+);
+)sql";
+
 // Applies the next migration, or none when up to date; true when one was applied.
 result<bool> step_migration(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
@@ -125,7 +137,7 @@ result<bool> step_migration(pqxx::connection& conn) {
 }  // namespace
 
 const std::vector<const char*>& pg_migrations() {
-  static const std::vector<const char*> list = {schema_v1};
+  static const std::vector<const char*> list = {schema_v1, schema_v2};
   return list;
 }
 

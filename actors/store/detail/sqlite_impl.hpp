@@ -37,6 +37,8 @@ struct sqlite_store::impl {
   detail::statement list_guilds_, guilds_of_user_, select_user_;
   detail::statement select_message_, recent_messages_;
   detail::statement guild_of_channel_, select_token_epoch_, bump_token_epoch_;
+  detail::statement put_feature_state_, erase_feature_state_, erase_feature_prefix_;
+  detail::statement select_feature_state_;
 };
 
 }  // namespace herald::store

@@ -93,6 +93,17 @@ CREATE TABLE token_epochs (
 );
 )sql";
 
+// Version 3: features' keyed state (actors/feature/feature_state.hpp), written through the
+// same batches as guild state. Keys are compared bytewise (BINARY), so a prefix is a range.
+constexpr const char* schema_v3 = R"sql(
+CREATE TABLE feature_state (
+  feature TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (feature, key)
+) WITHOUT ROWID;
+)sql";
+
 result<int> user_version(sqlite3* db) {
   statement query;
   if (auto r = query.prepare(db, "PRAGMA user_version"); !r) {
@@ -153,7 +164,7 @@ result<bool> step_migration(sqlite3* db) {
 }  // namespace
 
 const std::vector<const char*>& migrations() {
-  static const std::vector<const char*> list = {schema_v1, schema_v2};
+  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3};
   return list;
 }
 
