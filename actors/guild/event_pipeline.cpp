@@ -328,11 +328,15 @@ struct pipeline {
       }
       slot = slot_of(in.channel_id());
     }
+    // Discord's order: access (50001), the message (10008), the required bits (50013).
     if (auto denied = actor_may_publish(in)) {
       return denied;
     }
     if (auto unknown = message_exists(in)) {
       return unknown;
+    }
+    if (auto denied = actor_holds_required(in)) {
+      return denied;
     }
     stage_feature_state(in);
     prepared_event out;
@@ -344,9 +348,9 @@ struct pipeline {
   }
 
   /// A feature event's actor check (proto custom_dispatch): done here, in the step that orders
-  /// the event, so a role or overwrite change ordered before it is seen. Discord's order:
-  /// membership and VIEW_CHANNEL (missing_access), then the required bits (missing_permission).
-  /// An empty error when allowed or when the actor is the system (0).
+  /// the event, so a role or overwrite change ordered before it is seen: membership and
+  /// VIEW_CHANNEL (missing_access); the required bits come after the message's existence
+  /// (actor_holds_required). An empty error when allowed or when the actor is the system (0).
   caf::error actor_may_publish(const proto::custom_dispatch& in) const {
     if (in.actor_id() == 0) {
       return {};
@@ -361,6 +365,16 @@ struct pipeline {
     if (!permissions::has(perms, permissions::view_channel)) {
       return make_error(dispatch_errc::missing_access, "VIEW_CHANNEL");
     }
+    return {};
+  }
+
+  /// The actor holds every bit of required_permissions in the channel (else missing_permission,
+  /// 50013). Runs after actor_may_publish and message_exists, as Discord checks.
+  caf::error actor_holds_required(const proto::custom_dispatch& in) const {
+    if (in.actor_id() == 0) {
+      return {};
+    }
+    auto perms = permissions::channel_permissions(state, in.channel_id(), in.actor_id());
     auto needed = static_cast<permissions::bits>(in.required_permissions());
     if ((perms & needed) != needed) {
       return make_error(dispatch_errc::missing_permission,

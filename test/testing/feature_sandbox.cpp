@@ -70,8 +70,9 @@ void feature_sandbox::start() {
     throw std::runtime_error("start_services: " + dispatch::describe(started.error()));
   }
   services_ = *started;
-  auto set = feature::feature_set::start(modules_, feature::names_of(modules_),
-                                         feature::feature_context{services_, nullptr}, 10s);
+  feature::feature_context ctx;  // no node config; feature supervisors run as roots
+  ctx.svc = services_;
+  auto set = feature::feature_set::start(modules_, feature::names_of(modules_), ctx, 10s);
   if (set.index() == 1) {
     throw std::runtime_error(std::get<1>(set));
   }
@@ -80,18 +81,18 @@ void feature_sandbox::start() {
   so.name = "sandbox-rest";
   so.threads = 1;
   rest_ = std::make_unique<net::http_server>(so);
-  auto ctx = std::make_shared<rest::rest_context>();
-  ctx->svc = services_;
-  ctx->authenticate = [](std::string_view token) -> std::optional<uint64_t> {
+  auto rest_ctx = std::make_shared<rest::rest_context>();
+  rest_ctx->svc = services_;
+  rest_ctx->authenticate = [](std::string_view token) -> std::optional<uint64_t> {
     auto at = token.find(token_prefix);
     if (at == std::string_view::npos) {
       return std::nullopt;
     }
     return domain::parse_snowflake(token.substr(at + std::string_view{token_prefix}.size()));
   };
-  ctx->gateway_url = "ws://127.0.0.1:0";
-  rest::mount_routes(*rest_, ctx);
-  features_->mount(*rest_, ctx);
+  rest_ctx->gateway_url = "ws://127.0.0.1:0";
+  rest::mount_routes(*rest_, rest_ctx);
+  features_->mount(*rest_, rest_ctx);
   if (auto err = rest_->start()) {
     throw std::runtime_error("sandbox REST server: " + err.message());
   }
