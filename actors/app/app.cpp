@@ -260,14 +260,14 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
     return "dispatch services failed to start: " + caf::to_string(svc.error());
   }
   st.svc = *svc;
-  feature::feature_context feature_ctx{st.svc, &st.cfg, {}};
+  caf::actor parent;
   {
     std::lock_guard<std::mutex> guard{st.features_sup->mutex};
-    feature_ctx.parent = st.features_sup->handle;
+    parent = st.features_sup->handle;
   }
-  auto features =
-      feature::feature_set::start(st.available_features, st.cfg.get_list("features.enabled"),
-                                  feature_ctx, feature_start_timeout);
+  auto features = feature::feature_set::start(
+      st.available_features, st.cfg.get_list("features.enabled"),
+      feature::feature_context{st.svc, &st.cfg}, feature_start_timeout, parent);
   if (features.index() == 1) {
     return std::get<1>(features);
   }

@@ -46,9 +46,6 @@ struct feature_context {
   dispatch::services_ptr svc;
   /// The node's config (null in tests that build a feature alone).
   const config::config* cfg = nullptr;
-  /// The dynamic supervisor the services' supervisors start under (the node's `features`, in
-  /// its supervision tree); invalid: they start as roots (tests).
-  caf::actor parent;
 };
 
 /// What `build` returns: the platform starts `services` in order before mounting `routes`,

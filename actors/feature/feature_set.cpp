@@ -29,7 +29,7 @@ std::string joined(const std::vector<std::string>& names) {
 
 std::variant<std::unique_ptr<feature_set>, std::string> feature_set::start(
     const std::vector<feature_module>& available, const std::vector<std::string>& enabled,
-    const feature_context& ctx, std::chrono::milliseconds timeout) {
+    const feature_context& ctx, std::chrono::milliseconds timeout, const caf::actor& parent) {
   std::unique_ptr<feature_set> set{new feature_set};
   auto fail = [&set, timeout](std::string why) {
     set->stop(timeout);
@@ -55,7 +55,7 @@ std::variant<std::unique_ptr<feature_set>, std::string> feature_set::start(
     }
     set->running_.push_back(running{*module, std::move(*built)});
     for (const auto& svc : set->running_.back().instance.services) {
-      if (auto err = svc->start(ctx.svc->system, timeout, ctx.parent)) {
+      if (auto err = svc->start(ctx.svc->system, timeout, parent)) {
         return fail("feature " + name + ": service " + svc->name() +
                     " failed to start: " + caf::to_string(err));
       }
