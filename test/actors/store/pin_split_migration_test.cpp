@@ -47,8 +47,8 @@ guild_state legacy_guild() {
 void rewind_to_before_the_split(herald::store::test::backend_fixture& fx) {
   if (fx.kind() == herald::store::test::backend::postgres) {
     herald::testing::shared_postgres_server().psql(
-        fx.database(), "UPDATE herald_schema SET version = " +
-                           std::to_string(detail::pg_pin_split_version - 1));
+        fx.database(),
+        "UPDATE herald_schema SET version = " + std::to_string(detail::pg_pin_split_version - 1));
     return;
   }
   sqlite3* db = nullptr;
