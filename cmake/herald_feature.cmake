@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # herald_feature(<name>): the folder features/<name>/ as one feature, with its tests, and
-# nothing to edit elsewhere (docs/writing-actors.md, "Testing").
+# nothing to edit elsewhere (docs/writing-actors.md, "Walkthrough: pins").
 # - The feature: a static library herald_feature_<name> of the folder's *.cpp, defining
 #   `herald::<name>::feature_module()` (features/CMakeLists.txt lists it for heraldd).
 # - Its unit tests (with HERALD_BUILD_TESTS): features/<name>/test/*_test.cpp form the
