@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <thread>
 #include <variant>
 
@@ -26,6 +27,7 @@
 #include "runtime/log/log.hpp"
 #include "runtime/net/fd_budget.hpp"
 #include "runtime/net/http_server.hpp"
+#include "runtime/supervision/dynamic_supervisor.hpp"
 
 namespace herald::app {
 
@@ -45,6 +47,30 @@ constexpr std::chrono::milliseconds feature_start_timeout{5000};
 
 /// Everything the hooks share; lives until the last hook copy is gone. Declaration order is
 /// teardown order reversed: the front door goes first (its handlers read the rest).
+/// The node tree's `features` supervisor (service_sup > features), parent of every feature
+/// service's supervisor: its current handle, set by its start function on each (re)start (the
+/// supervisor's thread), read when the features start (the node's start thread).
+struct features_parent {
+  std::mutex mutex;
+  caf::actor handle;
+};
+
+/// The child spec of `features`: a dynamic supervisor recording its handle in `slot`.
+supervision::child_spec features_supervisor(std::shared_ptr<features_parent> slot) {
+  supervision::dynamic_supervisor_spec spec;
+  spec.name = "features";
+  auto child = supervision::dynamic_supervisor_child(spec);
+  child.start = [start = child.start, slot](const supervision::start_context& ctx) {
+    auto sup = start(ctx);
+    if (sup) {
+      std::lock_guard<std::mutex> guard{slot->mutex};
+      slot->handle = *sup;
+    }
+    return sup;
+  };
+  return child;
+}
+
 struct app_state {
   app_state(config::config c, std::vector<feature::feature_module> f)
       : cfg(std::move(c)), available_features(std::move(f)) {}
@@ -61,6 +87,8 @@ struct app_state {
   dispatch::services_ptr svc;
   /// The running features (none when features.enabled is empty); their routes read it.
   std::unique_ptr<feature::feature_set> features;
+  /// Under the node's tree; its handle is set once the tree started (before on_start).
+  std::shared_ptr<features_parent> features_sup = std::make_shared<features_parent>();
   std::shared_ptr<gateway::gateway_server> gateway;
   /// The front door's certificate (null without TLS); reloaded on SIGHUP.
   net::tls_context_ptr tls;
@@ -261,9 +289,14 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
     return "dispatch services failed to start: " + caf::to_string(svc.error());
   }
   st.svc = *svc;
-  auto features =
-      feature::feature_set::start(st.available_features, st.cfg.get_list("features.enabled"),
-                                  feature::feature_context{st.svc, &st.cfg}, feature_start_timeout);
+  caf::actor parent;
+  {
+    std::lock_guard<std::mutex> guard{st.features_sup->mutex};
+    parent = st.features_sup->handle;
+  }
+  auto features = feature::feature_set::start(
+      st.available_features, st.cfg.get_list("features.enabled"),
+      feature::feature_context{st.svc, &st.cfg}, feature_start_timeout, parent);
   if (features.index() == 1) {
     return std::get<1>(features);
   }
@@ -350,6 +383,10 @@ node::node_options make_node_options(const config::config& cfg,
   // What this app keeps in node.data_dir: the store with its WAL and index, the token secret.
   opts.data_files = {store_file, store_file + "-wal", store_file + "-shm",
                      identity::generated_secret_path("").filename().string()};
+  if (!cfg.get_list("features.enabled").empty()) {
+    // The features' supervisors hang under the node's tree, not beside it as roots.
+    opts.service_children.push_back(features_supervisor(st->features_sup));
+  }
   opts.on_start = [st](caf::actor_system& sys) { return start(*st, sys); };
   opts.on_stop = [st] { stop(*st); };
   opts.not_ready_reason = [st]() -> std::optional<std::string> {

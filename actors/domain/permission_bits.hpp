@@ -59,9 +59,13 @@ inline constexpr bits use_external_sounds = bits{1} << 45;
 inline constexpr bits send_voice_messages = bits{1} << 46;
 inline constexpr bits send_polls = bits{1} << 49;
 inline constexpr bits use_external_apps = bits{1} << 50;
+/// Pin and unpin messages. Discord split it from MANAGE_MESSAGES in August 2025 and granted it
+/// wherever MANAGE_MESSAGES was; herald's stores do the same once (pin_split_of below).
+inline constexpr bits pin_messages = bits{1} << 51;
 
 /// Every bit above: what the owner and ADMINISTRATOR holders get.
-inline constexpr bits all_permissions = ((bits{1} << 47) - 1) | send_polls | use_external_apps;
+inline constexpr bits all_permissions =
+    ((bits{1} << 47) - 1) | send_polls | use_external_apps | pin_messages;
 
 /// What a new guild's @everyone role grants: see, talk, read history, react,
 /// embed, attach, invite, change nickname, use commands and threads.
@@ -70,5 +74,13 @@ inline constexpr bits default_everyone =
     attach_files | read_message_history | use_external_emojis | connect | speak | use_vad |
     change_nickname | use_application_commands | request_to_speak | create_public_threads |
     send_messages_in_threads;
+
+/// A permission value (a role's, an overwrite's allow or deny) as Discord's split left it:
+/// PIN_MESSAGES added where MANAGE_MESSAGES is set, anything else unchanged. Applied to every
+/// stored role and overwrite by the store's pin-split migration (docs/store.md); values set
+/// after it are taken as given (MANAGE_MESSAGES alone no longer allows pinning).
+constexpr bits pin_split_of(bits value) {
+  return (value & manage_messages) != 0 ? value | pin_messages : value;
+}
 
 }  // namespace herald::permissions

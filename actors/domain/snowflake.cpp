@@ -29,6 +29,16 @@ void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) 
   }
 }
 
+// A civil date to days since 1970-01-01 (the inverse of civil_from_days).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
 std::int64_t floor_div(std::int64_t a, std::int64_t b) {
   std::int64_t q = a / b;
   if ((a % b != 0) && ((a < 0) != (b < 0))) {
@@ -152,6 +162,38 @@ std::size_t format_iso8601_to(char (&out)[iso8601_buffer_size], std::int64_t uni
 std::string format_iso8601(std::int64_t unix_ms) {
   char buf[iso8601_buffer_size];
   return std::string(buf, format_iso8601_to(buf, unix_ms));
+}
+
+std::optional<std::int64_t> parse_iso8601(std::string_view text) {
+  unsigned year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  int used = 0;
+  const std::string head{text.substr(0, 19)};
+  if (std::sscanf(head.c_str(), "%4u-%2u-%2uT%2u:%2u:%2u%n", &year, &month, &day, &hour, &minute,
+                  &second, &used) != 6 ||
+      used != 19 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 ||
+      second > 60) {
+    return std::nullopt;
+  }
+  std::int64_t ms = 0;
+  size_t i = 19;
+  if (i < text.size() && text[i] == '.') {
+    int digits = 0;
+    while (++i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      ms = digits++ < 3 ? ms * 10 + (text[i] - '0') : ms;
+    }
+    if (digits == 0) {
+      return std::nullopt;
+    }
+    for (; digits < 3; ++digits) {
+      ms *= 10;
+    }
+  }
+  const auto zone = text.substr(i);
+  if (!zone.empty() && zone != "Z" && zone != "+00:00") {
+    return std::nullopt;
+  }
+  return days_from_civil(year, month, day) * 86400000 +
+         ((hour * 60 + minute) * 60 + second) * std::int64_t{1000} + ms;
 }
 
 }  // namespace herald::domain

@@ -96,4 +96,9 @@ inline constexpr std::size_t iso8601_buffer_size = 48;
 /// message); returns its length. Years 0..9999 take a hand-rolled digit path (no snprintf).
 std::size_t format_iso8601_to(char (&out)[iso8601_buffer_size], std::int64_t unix_ms);
 
+/// Parses a UTC ISO 8601 timestamp as Discord and client libraries send it
+/// (`2026-11-27T23:36:10.123Z`, `…10.123000+00:00`, `…10Z`, `…10`): Unix ms, fractions past
+/// milliseconds dropped. Other zones, dates or forms give nullopt.
+std::optional<std::int64_t> parse_iso8601(std::string_view text);
+
 }  // namespace herald::domain

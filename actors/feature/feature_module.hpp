@@ -18,7 +18,9 @@
 
 #include "actors/feature/keyed_service.hpp"
 #include "actors/outbound/intents.hpp"
+#include "actors/rest/message_decorator.hpp"
 #include "actors/rest/route_kit.hpp"
+#include "actors/services/core_events.hpp"
 #include "actors/services/services.hpp"
 #include "runtime/config/config.hpp"
 
@@ -51,6 +53,13 @@ struct feature_context {
 struct feature_instance {
   std::vector<keyed_service_ptr> services;
   std::vector<route> routes;
+  /// Gets every committed core event of the module's `observes` kinds, in guild order, on the
+  /// guild's thread (actors/services/core_events.hpp; observe_by_key in keyed_service.hpp
+  /// forwards to a keyed actor). Required when `observes` is not empty. Registered after the
+  /// services started.
+  dispatch::core_observer observer;
+  /// Fields of the message objects REST returns (Discord's `reactions`, `pinned`); null: none.
+  rest::message_decorator decorator;
 };
 
 struct feature_module {
@@ -59,9 +68,9 @@ struct feature_module {
   /// One line for logs and docs.
   std::string summary;
   std::vector<emitted_event> emits;
-  /// Core dispatch events the feature observes (e.g. "MESSAGE_DELETE"). Declared only: their
-  /// delivery to features is the next part of issue #14.
-  std::vector<std::string> observes;
+  /// Core events the feature observes, delivered to feature_instance::observer. Their names
+  /// for docs and logs: dispatch::name_of (e.g. "MESSAGE_DELETE").
+  std::vector<dispatch::core_event_kind> observes;
   /// Builds the feature's services (not started) and routes; an error stops the node's start.
   std::function<caf::expected<feature_instance>(const feature_context&)> build;
 };

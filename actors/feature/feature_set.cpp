@@ -29,7 +29,7 @@ std::string joined(const std::vector<std::string>& names) {
 
 std::variant<std::unique_ptr<feature_set>, std::string> feature_set::start(
     const std::vector<feature_module>& available, const std::vector<std::string>& enabled,
-    const feature_context& ctx, std::chrono::milliseconds timeout) {
+    const feature_context& ctx, std::chrono::milliseconds timeout, const caf::actor& parent) {
   std::unique_ptr<feature_set> set{new feature_set};
   auto fail = [&set, timeout](std::string why) {
     set->stop(timeout);
@@ -55,18 +55,33 @@ std::variant<std::unique_ptr<feature_set>, std::string> feature_set::start(
     }
     set->running_.push_back(running{*module, std::move(*built)});
     for (const auto& svc : set->running_.back().instance.services) {
-      if (auto err = svc->start(ctx.svc->system, timeout)) {
+      if (auto err = svc->start(ctx.svc->system, timeout, parent)) {
         return fail("feature " + name + ": service " + svc->name() +
                     " failed to start: " + caf::to_string(err));
       }
+    }
+    const auto& instance = set->running_.back().instance;
+    if (!module->observes.empty()) {
+      if (!instance.observer) {
+        return fail("feature " + name + " observes core events but built no observer");
+      }
+      dispatch::core_event_mask kinds = 0;
+      for (auto k : module->observes) {
+        kinds |= dispatch::mask_of(k);
+      }
+      ctx.svc->observers.add(name, kinds, instance.observer);
     }
     metrics::registry::global()
         .get_gauge("herald_feature_enabled", "Features this node runs (1 per enabled feature)",
                    {{"feature", name}})
         .set(1);
-    log::get("feature")->info("feature {} enabled: {} ({} services, {} routes)", name,
-                              module->summary, set->running_.back().instance.services.size(),
-                              set->running_.back().instance.routes.size());
+    std::string observed;
+    for (auto k : module->observes) {
+      observed += std::string{observed.empty() ? "" : ", "} + dispatch::name_of(k);
+    }
+    log::get("feature")->info("feature {} enabled: {} ({} services, {} routes, observes: {})", name,
+                              module->summary, instance.services.size(), instance.routes.size(),
+                              observed.empty() ? "none" : observed);
   }
   return std::variant<std::unique_ptr<feature_set>, std::string>{std::move(set)};
 }
@@ -78,6 +93,9 @@ void feature_set::mount(net::http_server& server,
   for (const auto& r : running_) {
     for (const auto& rt : r.instance.routes) {
       rest::mount(server, ctx, rt.method, rt.path, rt.needs_auth, rt.work);
+    }
+    if (r.instance.decorator) {
+      ctx->decorators.push_back(r.instance.decorator);
     }
   }
 }

@@ -22,10 +22,12 @@ public:
   /// Builds and starts the modules of `available` named in `enabled`, in `enabled`'s order.
   /// Errors (one line for the node's start error): an unknown or repeated name, a module
   /// breaking the contract, a build or service start failure; services started before the
-  /// failure are stopped again.
+  /// failure are stopped again. The services' supervisors start under `parent`, a dynamic
+  /// supervisor (the node's `features`, in its supervision tree), or as roots when it is
+  /// invalid (tests).
   static std::variant<std::unique_ptr<feature_set>, std::string> start(
       const std::vector<feature_module>& available, const std::vector<std::string>& enabled,
-      const feature_context& ctx, std::chrono::milliseconds timeout);
+      const feature_context& ctx, std::chrono::milliseconds timeout, const caf::actor& parent = {});
 
   ~feature_set();
   feature_set(const feature_set&) = delete;

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/feature/keyed_service.hpp"
 
+#include <caf/scoped_actor.hpp>
+
+#include "runtime/supervision/dynamic_supervisor.hpp"
+#include "runtime/supervision/messages.hpp"
 #include "runtime/supervision/supervisor.hpp"
 #include "runtime/supervision/worker.hpp"
 
@@ -26,30 +30,53 @@ keyed_service::keyed_service(keyed_service_spec spec)
 
 keyed_service::~keyed_service() = default;
 
-caf::error keyed_service::start(caf::actor_system& sys, std::chrono::milliseconds timeout) {
-  system_ = &sys;
-  auto owner = supervisor_.start(sys, timeout);
+caf::error keyed_service::start(caf::actor_system& sys, std::chrono::milliseconds timeout,
+                                const caf::actor& parent) {
+  system_.store(&sys, std::memory_order_release);
+  if (!parent) {
+    auto owner = supervisor_.start(sys, timeout);
+    if (!owner) {
+      return std::move(owner.error());
+    }
+    return {};
+  }
+  parent_ = parent;
+  auto spec = std::make_shared<const supervision::child_spec>(supervisor_.as_child());
+  auto owner = supervision::start_child(sys, parent, std::move(spec), {}, timeout);
   if (!owner) {
     return std::move(owner.error());
   }
-  return {};
+  // As a root start does: wait until the owner has started its partitions.
+  caf::scoped_actor self{sys};
+  caf::error failure;
+  self->request(*owner, timeout, supervision::ready_atom::value)
+      .receive([](caf::ok_atom) {}, [&](caf::error& err) { failure = std::move(err); });
+  return failure;
 }
 
 void keyed_service::stop(std::chrono::milliseconds timeout) {
-  if (system_ == nullptr) {
+  auto* sys = system_.exchange(nullptr);
+  if (sys == nullptr) {
     return;
   }
-  if (auto owner = supervisor_.owner()) {
-    supervision::stop_supervisor(*system_, owner, timeout);
+  auto owner = supervisor_.owner();
+  if (!owner) {
+    return;
+  }
+  if (parent_) {
+    (void)supervision::terminate_child(*sys, parent_, owner, timeout);
+  } else {
+    supervision::stop_supervisor(*sys, owner, timeout);
   }
 }
 
 caf::expected<caf::actor> keyed_service::ensure_started(uint64_t key,
                                                         std::chrono::milliseconds timeout) {
-  if (system_ == nullptr) {
+  auto* sys = system();
+  if (sys == nullptr) {
     return caf::make_error(caf::sec::invalid_argument, spec_.name + " not started");
   }
-  return registry::ensure_started(*system_, registry_, supervisor_, child_, key, timeout);
+  return registry::ensure_started(*sys, registry_, supervisor_, child_, key, timeout);
 }
 
 }  // namespace herald::feature

@@ -7,6 +7,7 @@
 // thread may look up or start actors. Invariant: at most one live actor per key (the registry
 // plus the key's partition serialise starts); the registry outlives the supervisor.
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -14,11 +15,14 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
 #include <caf/error.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/expected.hpp>
 #include <caf/sec.hpp>
+#include <caf/send.hpp>
 
+#include "actors/services/core_events.hpp"
 #include "runtime/registry/ensure_started.hpp"
 #include "runtime/registry/registry.hpp"
 #include "runtime/server/call.hpp"
@@ -49,12 +53,17 @@ public:
   keyed_service(const keyed_service&) = delete;
   keyed_service& operator=(const keyed_service&) = delete;
 
-  /// Starts the partition supervisor as a root (blocking up to `timeout`).
-  caf::error start(caf::actor_system& sys, std::chrono::milliseconds timeout);
+  /// Starts the partition supervisor (blocking up to `timeout`): a child of `parent`, a dynamic
+  /// supervisor (the node's `features`, in its supervision tree), or a root when `parent` is
+  /// invalid (tests).
+  caf::error start(caf::actor_system& sys, std::chrono::milliseconds timeout,
+                   const caf::actor& parent = {});
   /// Stops every actor, then the supervisor (blocking up to `timeout`). Idempotent.
   void stop(std::chrono::milliseconds timeout);
 
   const std::string& name() const { return spec_.name; }
+  /// The system it runs in; null before start().
+  caf::actor_system* system() const { return system_.load(std::memory_order_acquire); }
   /// key → live actor (size(), lookups); the service registers and unregisters.
   const registry::id_registry& actors() const { return registry_; }
   /// The partitions that own the actors (count_children, partition_index).
@@ -74,7 +83,9 @@ public:
 
 private:
   keyed_service_spec spec_;
-  caf::actor_system* system_ = nullptr;
+  /// Set by start, cleared by stop (read by observers on guild threads meanwhile).
+  std::atomic<caf::actor_system*> system_{nullptr};
+  caf::actor parent_;  ///< invalid: the supervisor is a root
   /// Declared before the supervisor: the start function registers here.
   registry::id_registry registry_;
   supervision::partition_supervisor supervisor_;
@@ -128,6 +139,41 @@ void ask(caf::actor_system& sys, const keyed_service_ptr& svc, uint64_t key,
                     [done](caf::error& err) { done(caf::expected<T>{std::move(err)}); });
         });
   });
+}
+
+/// (observed_atom, dispatch::core_event): what observe_by_key sends a keyed actor. No reply.
+using observed_atom = caf::atom_constant<caf::atom("observed")>;
+
+/// A core observer (feature_instance::observer) that forwards each event to the actor of
+/// `key_of(event)` in `svc` (0: not for this service, dropped). A live actor gets it at once,
+/// from the guild's thread, so after the acks of every publish the guild ordered before the
+/// event (core_events.hpp). An absent actor is started first (its state, loaded from the store
+/// at start, already holds every change the guild committed before the event), unless
+/// `start_absent` is false: then the event is dropped.
+template <class KeyOf>
+dispatch::core_observer observe_by_key(keyed_service_ptr svc, KeyOf key_of,
+                                       bool start_absent = true) {
+  return [svc = std::move(svc), key_of, start_absent](const dispatch::core_event& ev) {
+    uint64_t key = key_of(ev);
+    if (key == 0) {
+      return;
+    }
+    if (auto live = svc->lookup(key)) {
+      caf::anon_send(live, observed_atom::value, ev);
+      return;
+    }
+    if (!start_absent || svc->system() == nullptr) {
+      return;
+    }
+    svc->system()->spawn([svc, key, ev](caf::event_based_actor* self) {
+      svc->ensure_started(self, key, std::chrono::milliseconds{5000},
+                          [self, ev](caf::expected<caf::actor> a) {
+                            if (a) {
+                              self->send(*a, observed_atom::value, ev);
+                            }
+                          });
+    });
+  };
 }
 
 }  // namespace herald::feature

@@ -65,6 +65,7 @@ struct pipeline {
   const slot_lookup& slot_of;
   store::write_batch& batch;
   int64_t now_ms;
+  const pending_deletes* deleting;
 
   handler_result message_create(const proto::message& in) {
     auto msg = domain::from_proto(in);
@@ -341,9 +342,17 @@ struct pipeline {
       }
       slot = slot_of(in.channel_id());
     }
+    // Discord's order: access (50001), the message (10008), the required bits (50013).
     if (auto denied = actor_may_publish(in)) {
       return denied;
     }
+    if (auto unknown = message_exists(in)) {
+      return unknown;
+    }
+    if (auto denied = actor_holds_required(in)) {
+      return denied;
+    }
+    stage_feature_state(in);
     prepared_event out;  // the reply is the payload, read back from the tail
     out.dispatch =
         event_for(state.id(), ",\"t\":\"" + in.name() + "\",\"d\":" + in.payload_json() + "}",
@@ -352,9 +361,9 @@ struct pipeline {
   }
 
   /// A feature event's actor check (proto custom_dispatch): done here, in the step that orders
-  /// the event, so a role or overwrite change ordered before it is seen. Discord's order:
-  /// membership and VIEW_CHANNEL (missing_access), then the required bits (missing_permission).
-  /// An empty error when allowed or when the actor is the system (0).
+  /// the event, so a role or overwrite change ordered before it is seen: membership and
+  /// VIEW_CHANNEL (missing_access); the required bits come after the message's existence
+  /// (actor_holds_required). An empty error when allowed or when the actor is the system (0).
   caf::error actor_may_publish(const proto::custom_dispatch& in) const {
     if (in.actor_id() == 0) {
       return {};
@@ -369,12 +378,51 @@ struct pipeline {
     if (!permissions::has(perms, permissions::view_channel)) {
       return make_error(dispatch_errc::missing_access, "VIEW_CHANNEL");
     }
+    return {};
+  }
+
+  /// The actor holds every bit of required_permissions in the channel (else missing_permission,
+  /// 50013). Runs after actor_may_publish and message_exists, as Discord checks.
+  caf::error actor_holds_required(const proto::custom_dispatch& in) const {
+    if (in.actor_id() == 0) {
+      return {};
+    }
+    auto perms = permissions::channel_permissions(state, in.channel_id(), in.actor_id());
     auto needed = static_cast<permissions::bits>(in.required_permissions());
     if ((perms & needed) != needed) {
       return make_error(dispatch_errc::missing_permission,
                         "required permissions " + std::to_string(needed));
     }
     return {};
+  }
+
+  /// A feature event about a message (custom_dispatch message_id): after the actor's checks,
+  /// so a hidden channel never reveals whether a message exists; a delete ordered before this
+  /// event but not committed yet counts as done. An empty error when it exists or none is named.
+  caf::error message_exists(const proto::custom_dispatch& in) const {
+    if (in.message_id() == 0) {
+      return {};
+    }
+    if (deleting != nullptr && deleting->count(in.message_id()) > 0) {
+      return make_error(dispatch_errc::unknown_message, std::to_string(in.message_id()));
+    }
+    auto stored = store.get_message(in.message_id());
+    if (!stored || stored.value().deleted_ || stored.value().channel_id_ != in.channel_id()) {
+      return make_error(dispatch_errc::unknown_message, std::to_string(in.message_id()));
+    }
+    return {};
+  }
+
+  /// The feature's state writes ride this event's batch: durable exactly when it is dispatched.
+  void stage_feature_state(const proto::custom_dispatch& in) {
+    for (const auto& w : in.state_writes()) {
+      if (w.op() == proto::feature_state_write::PUT) {
+        batch.add(store::write_op::put_feature_state{w.feature(), w.key(), w.value()});
+      } else {
+        batch.add(store::write_op::erase_feature_state{
+            w.feature(), w.key(), w.op() == proto::feature_state_write::ERASE_PREFIX});
+      }
+    }
   }
 
   // Upper-case letters, digits and underscores: safe inside the frame as is.
@@ -408,11 +456,12 @@ std::string_view payload_of(std::string_view tail) {
 
 caf::expected<prepared_event> prepare_event(domain::guild_state& state, store::store& store,
                                             const proto::event& event, const slot_lookup& slot_of,
-                                            store::write_batch& batch, int64_t now_ms) {
+                                            store::write_batch& batch, int64_t now_ms,
+                                            const pending_deletes* deleting) {
   if (event.guild_id() != 0 && event.guild_id() != state.id()) {
     return refused(apply_error::wrong_guild);
   }
-  pipeline p{state, store, slot_of, batch, now_ms};
+  pipeline p{state, store, slot_of, batch, now_ms, deleting};
   using kind = proto::event::PayloadCase;
   switch (event.payload_case()) {
     case kind::kMessageCreate:

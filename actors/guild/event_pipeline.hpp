@@ -15,6 +15,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/domain/guild_state.hpp"
+#include "actors/guild/core_observation.hpp"
 #include "actors/relay/dispatch_event.hpp"
 #include "actors/store/store.hpp"
 #include "proto/domain.pb.h"
@@ -52,10 +53,12 @@ using slot_lookup = std::function<uint32_t(uint64_t channel_id)>;
 /// edits and deletes read the original message from `store`. `now_ms` stamps
 /// created/edited times the producer left at 0. Errors (dispatch_errc):
 /// invalid_event (with the apply_error), missing_permission, unknown_message,
-/// store_error.
+/// store_error. `deleting`: messages whose delete is ordered but not committed (a feature event
+/// about one of them is refused with unknown_message); null for none.
 caf::expected<prepared_event> prepare_event(domain::guild_state& state, store::store& store,
                                             const proto::event& event, const slot_lookup& slot_of,
-                                            store::write_batch& batch, int64_t now_ms);
+                                            store::write_batch& batch, int64_t now_ms,
+                                            const pending_deletes* deleting = nullptr);
 
 /// The `d` object of a frame tail `,"t":"X","d":{…}}` (a view into `tail`; empty if malformed).
 std::string_view payload_of(std::string_view tail);

@@ -14,6 +14,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/encoding/encode.hpp"
+#include "actors/guild/core_observation.hpp"
 #include "actors/guild/event_pipeline.hpp"
 #include "actors/guild/view_classes.hpp"
 #include "actors/relay/relay_messages.hpp"
@@ -48,6 +49,10 @@ struct pending_event {
   caf::intrusive_ptr<relay::view_update> view;  // null unless visibility changed
   uint64_t order = 0;
   caf::response_promise promise;
+  /// For the features observing its kind (null: nobody does), delivered after its ack.
+  std::unique_ptr<dispatch::core_event> observed;
+  /// The message it deletes (0: none), in guild_actor_state::deleting_ until committed.
+  uint64_t deleted_message = 0;
 };
 
 /// What the guild and the writer's completion share about the batch in flight, so that a batch
@@ -100,6 +105,9 @@ struct guild_actor_state {
     std::function<void(caf::response_promise&)> run;
   };
   std::deque<held_message> held_;
+  // Messages whose delete is staged or in flight: a feature event about one of them, ordered
+  // after the delete, is refused (unknown_message) although the store still has the message.
+  pending_deletes deleting_;
   // GUILD_CREATE cache: rebuilt after any state change.
   std::optional<encoding::guild_create_encoder> guild_create_;
   std::unordered_map<uint32_t, std::string> channels_by_class_;
@@ -237,7 +245,8 @@ void stage(guild_actor* self, const proto::event& event, caf::response_promise& 
     return;
   }
   auto slot_of = [&st](uint64_t channel_id) { return st.views_->slot_of(channel_id); };
-  auto prepared = prepare_event(*st.state_, *st.svc_->store, event, slot_of, st.batch_, now_ms());
+  auto prepared = prepare_event(*st.state_, *st.svc_->store, event, slot_of, st.batch_, now_ms(),
+                                &st.deleting_);
   if (!prepared) {
     promise.deliver(prepared.error());
     return;
@@ -256,6 +265,13 @@ void stage(guild_actor* self, const proto::event& event, caf::response_promise& 
     pending.prepared.dispatch->guild_order = pending.order;
   }
   pending.promise = promise;
+  pending.observed = observed_event(st.svc_->observers, event, st.state_->id());
+  if (pending.observed) {
+    pending.observed->guild_order = pending.order;
+  }
+  if ((pending.deleted_message = deleted_message_of(event)) != 0) {
+    st.deleting_.insert(pending.deleted_message);
+  }
   bool first = st.pending_.empty();
   st.pending_.push_back(std::move(pending));
   if (first && !st.committing_) {
@@ -380,6 +396,11 @@ void on_committed(guild_actor* self, const std::optional<store::store_error>& fa
   st.flight_.reset();
   auto done = std::move(st.in_flight_);
   st.in_flight_.clear();
+  for (const auto& p : done) {
+    if (p.deleted_message != 0) {
+      st.deleting_.erase(st.deleting_.find(p.deleted_message));
+    }
+  }
   if (failure) {
     // persist_failed (retryable), or store_error for an in-doubt commit (not retried as new).
     auto err = dispatch::from_commit_error(*failure);
@@ -405,8 +426,12 @@ void on_committed(guild_actor* self, const std::optional<store::store_error>& fa
     dispatch_pending(self, p, events);
   }
   send_events(self, events);
-  // Acknowledged once every event is on its way to the partitions.
+  // Acknowledged once every event is on its way to the partitions. Observers get an observed
+  // event after the acks of the events ordered before it and before its own (core_events.hpp).
   for (auto& p : done) {
+    if (p.observed) {
+      st.svc_->observers.deliver(*p.observed);
+    }
     publish_ack ack;
     ack.guild_order = p.order;
     if (!p.prepared.reply_json.empty() || !p.prepared.dispatch) {

@@ -15,7 +15,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "actors/rest/message_decorator.hpp"
 #include "actors/rest/rate_limiter.hpp"
 #include "actors/services/services.hpp"
 #include "runtime/net/http_server.hpp"
@@ -54,6 +56,9 @@ struct rest_context {
   std::function<session_start_limit(uint64_t user_id)> identify_budget;
   /// Made by mount_routes from rate_limit when null; shared by every route.
   std::shared_ptr<rate_limiter> limiter;
+  /// Features' fields of message objects (message_decorator.hpp), asked by the GET message
+  /// routes. Filled before the server starts (feature::feature_set::mount), read-only after.
+  std::vector<message_decorator> decorators;
 };
 
 /// API versions served under /api/v<N>: 9 and 10 (their REST shapes are the same here).

@@ -5,6 +5,7 @@
 #include "actors/rest/route_kit.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
@@ -232,6 +233,39 @@ std::optional<net::http_response> load_channel(const call& c, uint64_t channel_i
   out.perms = permissions::channel_permissions(*out.state, channel_id, c.user_id);
   if (!permissions::has(out.perms, permissions::view_channel)) {
     return error_response(403, 50001, "Missing Access");
+  }
+  return std::nullopt;
+}
+
+std::optional<net::http_response> limit_param(const call& c, const std::string& name, size_t max,
+                                              size_t fallback, size_t& out) {
+  out = fallback;
+  auto text = query_value(c.query, name);
+  if (text.empty()) {
+    return std::nullopt;
+  }
+  char* end = nullptr;
+  long v = std::strtol(text.c_str(), &end, 10);
+  if (end == nullptr || *end != '\0' || v < 1 || static_cast<unsigned long>(v) > max) {
+    return form_error(name, "NUMBER_TYPE_MAX",
+                      "Must be between 1 and " + std::to_string(max) + ".");
+  }
+  out = static_cast<size_t>(v);
+  return std::nullopt;
+}
+
+std::optional<net::http_response> may_act_on_message(const call& c, uint64_t channel_id,
+                                                     uint64_t message_id, uint64_t needs) {
+  channel_scope scope;
+  if (auto refused = load_channel(c, channel_id, scope)) {
+    return refused;
+  }
+  auto msg = c.ctx->svc->store->get_message(message_id);
+  if (!msg || msg.value().deleted_ || msg.value().channel_id_ != channel_id) {
+    return error_response(404, 10008, "Unknown Message");
+  }
+  if (!permissions::has(scope.perms, needs)) {
+    return error_response(403, 50013, "Missing Permissions");
   }
   return std::nullopt;
 }

@@ -56,6 +56,11 @@ std::optional<uint64_t> id_param(const call& c, const std::string& name);
 /// A query parameter's raw value ("limit" in "limit=5&after=7" → "5"); "" when absent.
 std::string query_value(const std::string& query, const std::string& name);
 
+/// The query parameter `name` as a count in 1..max, or `fallback` when absent; otherwise the
+/// 400 50035 (NUMBER_TYPE_MAX) response to send.
+std::optional<net::http_response> limit_param(const call& c, const std::string& name, size_t max,
+                                              size_t fallback, size_t& out);
+
 /// Percent-decodes a path segment ("%F0%9F%91%8D" → "👍"); nullopt on a malformed escape.
 std::optional<std::string> percent_decoded(const std::string& segment);
 
@@ -85,5 +90,13 @@ struct channel_scope {
 /// error response (404 10003, 403 50001, 503) or nullopt with `out` filled.
 std::optional<net::http_response> load_channel(const call& c, uint64_t channel_id,
                                                channel_scope& out);
+
+/// Whether the user may act on a message, from the store's view (not ordered with the guild),
+/// in Discord's order: the channel (404 10003), membership and VIEW_CHANNEL (403 50001), the
+/// message exists there (404 10008), every bit of `needs` (403 50013). For answers a feature
+/// gives without asking the guild (a repeat that changes nothing), so they refuse as the
+/// guild's check would; changes are checked by the guild (custom_dispatch). nullopt: allowed.
+std::optional<net::http_response> may_act_on_message(const call& c, uint64_t channel_id,
+                                                     uint64_t message_id, uint64_t needs);
 
 }  // namespace herald::rest

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <variant>
@@ -137,6 +138,53 @@ void get_channel(const call& c) {
   c.reply(json_response(200, encoding::encode_channel(*scope.channel)));
 }
 
+// Answers `objects` (message JSON objects of `ids`, in order) as one object or an array, with
+// the features' fields spliced in. Without decorators: at once, as before.
+void reply_messages(const call& c, uint64_t channel_id, std::vector<uint64_t> ids,
+                    std::vector<std::string> objects, bool as_array) {
+  auto finish = [c, as_array](std::vector<std::string>& objs) {
+    if (!as_array) {
+      c.reply(json_response(200, std::move(objs.front())));
+      return;
+    }
+    std::string out = "[";
+    for (auto& o : objs) {
+      out += (out.size() > 1 ? "," : "") + o;
+    }
+    out.push_back(']');
+    c.reply(json_response(200, std::move(out)));
+  };
+  const auto& decorators = c.ctx->decorators;
+  if (decorators.empty() || ids.empty()) {
+    finish(objects);
+    return;
+  }
+  // Every decorator answers once, on any thread; the last answer replies.
+  struct gathering {
+    std::mutex mutex;
+    size_t waiting;
+    std::vector<std::string> objects;
+  };
+  auto g = std::make_shared<gathering>();
+  g->waiting = decorators.size();
+  g->objects = std::move(objects);
+  decorate_request req{channel_id, c.user_id, std::move(ids)};
+  const size_t count = req.message_ids.size();
+  for (const auto& decorate : decorators) {
+    decorate(req, [g, count, finish](std::vector<std::string> fields) mutable {
+      std::lock_guard<std::mutex> guard{g->mutex};
+      if (fields.size() == count) {
+        for (size_t i = 0; i < count; ++i) {
+          splice_members(g->objects[i], fields[i]);
+        }
+      }
+      if (--g->waiting == 0) {
+        finish(g->objects);
+      }
+    });
+  }
+}
+
 void get_messages(const call& c) {
   auto channel_id = id_param(c, "channel_id");
   if (!channel_id) {
@@ -178,15 +226,15 @@ void get_messages(const call& c) {
     c.reply(from_client_error({503, 0, "503: Service Unavailable", 1}));
     return;
   }
-  std::string out = "[";
+  std::vector<uint64_t> ids;
+  std::vector<std::string> objects;
+  ids.reserve(messages.value().size());
+  objects.reserve(messages.value().size());
   for (const auto& m : messages.value()) {
-    if (out.size() > 1) {
-      out.push_back(',');
-    }
-    out += encoding::encode_message(*scope.state, m);
+    ids.push_back(m.id_);
+    objects.push_back(encoding::encode_message(*scope.state, m));
   }
-  out.push_back(']');
-  c.reply(json_response(200, std::move(out)));
+  reply_messages(c, *channel_id, std::move(ids), std::move(objects), true);
 }
 
 void get_message(const call& c) {
@@ -210,7 +258,8 @@ void get_message(const call& c) {
     c.reply(error_response(404, 10008, "Unknown Message"));
     return;
   }
-  c.reply(json_response(200, encoding::encode_message(*scope.state, msg.value())));
+  reply_messages(c, *channel_id, {*message_id},
+                 {encoding::encode_message(*scope.state, msg.value())}, false);
 }
 
 void post_message(const call& c) {

@@ -17,6 +17,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/domain/snowflake.hpp"
+#include "actors/services/core_events.hpp"
 #include "actors/services/dispatch_config.hpp"
 #include "actors/store/store.hpp"
 #include "actors/store/store_writer.hpp"
@@ -97,6 +98,8 @@ struct services {
   supervision::child_spec_ptr relay_spec;
   supervision::child_spec_ptr session_spec;
   staged_sessions staged;
+  /// Features observing core events: guilds deliver committed events of observed kinds here.
+  core_observers observers;
 };
 
 using services_ptr = std::shared_ptr<services>;

@@ -64,6 +64,8 @@ public:
   result<std::vector<domain::message>> recent_messages(snowflake channel_id, std::size_t limit,
                                                        snowflake before = 0) override;
   result<snowflake> guild_of_channel(snowflake channel_id) override;
+  result<std::vector<feature_state_entry>> load_feature_state(const std::string& feature,
+                                                              const std::string& prefix) override;
   result<std::uint64_t> token_epoch(snowflake user_id) override;
   result<std::uint64_t> bump_token_epoch(snowflake user_id) override;
 

@@ -286,4 +286,36 @@ result<std::uint64_t> postgres_store::token_epoch(snowflake user_id) {
       }));
 }
 
+namespace {
+
+std::string bytes_of_hex(const std::string& hex) {
+  auto nibble = [](char c) -> int { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>((nibble(hex[i]) << 4) | nibble(hex[i + 1])));
+  }
+  return out;
+}
+
+}  // namespace
+
+result<std::vector<feature_state_entry>> postgres_store::load_feature_state(
+    const std::string& feature, const std::string& prefix) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::lock_guard<std::mutex> guard(read_mutex_);
+  return pg_store_metrics::counted(reader_->run<std::vector<feature_state_entry>>(
+      "load feature state",
+      [&](pqxx::connection& conn) -> result<std::vector<feature_state_entry>> {
+        pqxx::nontransaction tx(conn);
+        auto rows = tx.exec_prepared(pg::select_feature_state, feature, prefix);
+        std::vector<feature_state_entry> out;
+        out.reserve(rows.size());
+        for (const auto& row : rows) {
+          out.push_back({row[0].as<std::string>(), bytes_of_hex(row[1].as<std::string>())});
+        }
+        return out;
+      }));
+}
+
 }  // namespace herald::store

@@ -111,4 +111,19 @@ result<domain::guild_state> sqlite_store::load_guild(snowflake guild_id) {
   return loaded;
 }
 
+result<std::vector<feature_state_entry>> sqlite_store::load_feature_state(
+    const std::string& feature, const std::string& prefix) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::lock_guard<std::mutex> guard(read_mutex_);
+  std::vector<feature_state_entry> out;
+  auto r = each_row(reader_->select_feature_state_.start().bind(1, feature).bind(2, prefix),
+                    "load feature state", [&](const statement& q) {
+                      out.push_back({q.column_text(0), q.column_text(1)});
+                    });
+  if (!r) {
+    return r.error();
+  }
+  return out;
+}
+
 }  // namespace herald::store

@@ -123,6 +123,16 @@ result<void> sqlite_store::impl::prepare_all() {
       {&bump_token_epoch_,
        "INSERT INTO token_epochs(user_id, epoch) VALUES(?1, 1) "
        "ON CONFLICT(user_id) DO UPDATE SET epoch = epoch + 1"},
+      {&put_feature_state_,
+       "INSERT INTO feature_state(feature, key, value) VALUES(?1, ?2, ?3) "
+       "ON CONFLICT(feature, key) DO UPDATE SET value = excluded.value"},
+      {&erase_feature_state_, "DELETE FROM feature_state WHERE feature = ?1 AND key = ?2"},
+      // A prefix as a range: keys >= prefix and below prefix followed by the largest byte.
+      {&erase_feature_prefix_,
+       "DELETE FROM feature_state WHERE feature = ?1 AND key >= ?2 AND key < ?2 || x'ff'"},
+      {&select_feature_state_,
+       "SELECT key, value FROM feature_state WHERE feature = ?1 AND key >= ?2 "
+       "AND key < ?2 || x'ff' ORDER BY key"},
   };
   for (const auto& [stmt, sql] : all) {
     if (auto r = stmt->prepare(db_, sql); !r) {
@@ -306,6 +316,19 @@ struct op_runner {
                          "delete message " + std::to_string(op.message_id_) + ": no such message"};
     }
     return done(std::move(changed));
+  }
+
+  result<void> operator()(const write_op::put_feature_state& op) {
+    return done(s.put_feature_state_.start()
+                    .bind(1, op.feature_)
+                    .bind(2, op.key_)
+                    .bind(3, op.value_)
+                    .run("put feature state"));
+  }
+
+  result<void> operator()(const write_op::erase_feature_state& op) {
+    auto& q = op.prefix_ ? s.erase_feature_prefix_ : s.erase_feature_state_;
+    return done(q.start().bind(1, op.feature_).bind(2, op.key_).run("erase feature state"));
   }
 };
 

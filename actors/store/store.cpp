@@ -39,6 +39,11 @@ std::vector<result<void>> store::apply_group(const std::vector<const write_batch
   return results;
 }
 
+result<std::vector<feature_state_entry>> store::load_feature_state(const std::string&,
+                                                                   const std::string&) {
+  return store_error{store_errc::internal, "this store keeps no feature state"};
+}
+
 namespace {
 
 template <class Op>

@@ -71,7 +71,26 @@ struct update_message {
 struct delete_message {
   snowflake message_id_;
 };
+/// A feature's keyed state (actors/feature/feature_state.hpp): sets `key_` to `value_`.
+struct put_feature_state {
+  std::string feature_;
+  std::string key_;  ///< UTF-8 text, no NUL
+  std::string value_;
+};
+/// Drops `key_`, or with `prefix_` every key of the feature starting with `key_`. Absent keys
+/// succeed.
+struct erase_feature_state {
+  std::string feature_;
+  std::string key_;
+  bool prefix_ = false;
+};
 }  // namespace write_op
+
+/// One entry of a feature's keyed state.
+struct feature_state_entry {
+  std::string key_;
+  std::string value_;
+};
 
 /// Writes applied together in one transaction by store::apply. The guild actor
 /// fills one per group commit. Owned by the caller; not thread-safe.
@@ -81,7 +100,8 @@ public:
       std::variant<write_op::upsert_user, write_op::upsert_guild, write_op::upsert_role,
                    write_op::upsert_channel, write_op::set_overwrites, write_op::upsert_member,
                    write_op::delete_role, write_op::delete_channel, write_op::delete_member,
-                   write_op::insert_message, write_op::update_message, write_op::delete_message>;
+                   write_op::insert_message, write_op::update_message, write_op::delete_message,
+                   write_op::put_feature_state, write_op::erase_feature_state>;
 
   template <class Op>
   write_batch& add(Op value) {
@@ -135,6 +155,10 @@ public:
                                                                snowflake before = 0) = 0;
   /// The guild a channel belongs to; not_found if no such channel (REST routing).
   virtual result<snowflake> guild_of_channel(snowflake channel_id) = 0;
+  /// The entries of `feature` whose key starts with `prefix` ("" for all), ascending by key
+  /// (bytewise). The default answers internal (a store without feature state).
+  virtual result<std::vector<feature_state_entry>> load_feature_state(const std::string& feature,
+                                                                      const std::string& prefix);
 
   // Accounts (identity). A user can hold tokens once it has a users row; its token epoch
   // starts at 0 and is raised by every revoke, which invalidates all earlier tokens.

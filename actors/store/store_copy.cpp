@@ -21,13 +21,24 @@ namespace herald::store {
 
 namespace {
 
-/// A table of the schema both backends share, its columns (all BIGINT/INTEGER or TEXT) and
-/// its primary key order.
+/// A table of the schema both backends share, its columns (BIGINT/INTEGER or TEXT, and at most
+/// one of bytes, which travels as lower-case hex) and its primary key order.
 struct table_def {
   const char* name;
   std::vector<const char*> columns;
   const char* order_by;
+  const char* bytes_column = nullptr;  ///< BLOB in SQLite, BYTEA in PostgreSQL
 };
+
+enum class backend_kind { sqlite, postgres };
+
+std::string column_sql(const table_def& t, const char* column, backend_kind kind) {
+  if (t.bytes_column == nullptr || std::string(column) != t.bytes_column) {
+    return column;
+  }
+  return kind == backend_kind::sqlite ? "lower(hex(" + std::string(column) + "))"
+                                      : "encode(" + std::string(column) + ", 'hex')";
+}
 
 const std::vector<table_def>& tables() {
   static const std::vector<table_def> all = {
@@ -48,14 +59,15 @@ const std::vector<table_def>& tables() {
         "deleted", "mentions", "mention_roles", "mention_everyone"},
        "id"},
       {"token_epochs", {"user_id", "epoch"}, "user_id"},
+      {"feature_state", {"feature", "key", "value"}, "feature, key", "value"},
   };
   return all;
 }
 
-std::string select_sql(const table_def& t) {
+std::string select_sql(const table_def& t, backend_kind kind) {
   std::string sql = "SELECT ";
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
-    sql += (i > 0 ? ", " : "") + std::string(t.columns[i]);
+    sql += (i > 0 ? ", " : "") + column_sql(t, t.columns[i], kind);
   }
   return sql + " FROM " + t.name + " ORDER BY " + t.order_by;
 }
@@ -65,7 +77,11 @@ std::string insert_sql(const table_def& t) {
   std::string params;
   for (std::size_t i = 0; i < t.columns.size(); ++i) {
     cols += (i > 0 ? ", " : "") + std::string(t.columns[i]);
-    params += (i > 0 ? ", $" : "$") + std::to_string(i + 1);
+    std::string param = "$" + std::to_string(i + 1);
+    if (t.bytes_column != nullptr && std::string(t.columns[i]) == t.bytes_column) {
+      param = "decode(" + param + ", 'hex')";
+    }
+    params += (i > 0 ? ", " : "") + param;
   }
   return "INSERT INTO " + std::string(t.name) + "(" + cols + ") VALUES(" + params + ")";
 }
@@ -121,7 +137,7 @@ public:
   template <class F>
   result<void> each_row(const table_def& t, F&& on_row) {
     detail::statement q;
-    if (auto r = q.prepare(db_, select_sql(t).c_str()); !r) {
+    if (auto r = q.prepare(db_, select_sql(t, backend_kind::sqlite).c_str()); !r) {
       return r;
     }
     std::vector<std::string> fields(t.columns.size());
@@ -142,7 +158,7 @@ table_copy hash_postgres_table(pqxx::transaction_base& tx, const table_def& t) {
   table_copy out;
   out.table_ = t.name;
   row_hash hash;
-  for (const auto& row : tx.exec(select_sql(t))) {
+  for (const auto& row : tx.exec(select_sql(t, backend_kind::postgres))) {
     for (const auto& field : row) {
       hash.field(field.c_str());
     }

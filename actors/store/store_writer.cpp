@@ -52,6 +52,12 @@ struct op_bytes {
            8 * (op.value_.mentions_.size() + op.value_.mention_roles_.size());
   }
   std::size_t operator()(const write_op::update_message& op) const { return op.content_.size(); }
+  std::size_t operator()(const write_op::put_feature_state& op) const {
+    return op.feature_.size() + op.key_.size() + op.value_.size();
+  }
+  std::size_t operator()(const write_op::erase_feature_state& op) const {
+    return op.feature_.size() + op.key_.size();
+  }
   template <class Op>
   std::size_t operator()(const Op&) const {
     return 0;

@@ -3,12 +3,14 @@
 // Nothing herald-specific beyond the `rest.api` option: it logs in (GET /gateway/bot, then
 // the gateway: Hello, Identify, READY, GUILD_CREATE), waits for messages and answers
 // "!ping <text>" with "pong: <text>" in the same channel (POST /channels/{id}/messages).
+// On "!pinme" it reacts with 👍 and pins the message (herald's reactions and pins features),
+// then fetches the channel's pins.
 //
 //   HERALD_API=http://127.0.0.1:8080/api HERALD_BOT_TOKEN=... node bot.js
 //   node bot.js <token> [api]
 //
 // It prints one JSON line per milestone on stdout ({"event":"ready",…}, {"event":"message",…},
-// {"event":"replied",…}) so a test can follow it; errors go to stderr.
+// {"event":"replied",…}, {"event":"pinned",…}) so a test can follow it; errors go to stderr.
 'use strict';
 
 const { Client, Events, GatewayIntentBits } = require('discord.js');
@@ -49,6 +51,17 @@ client.on(Events.MessageCreate, async (message) => {
     author: message.author.id,
     content: message.content,
   });
+  if (!message.author.bot && message.content.startsWith('!pinme')) {
+    try {
+      await message.react('👍');
+      await message.pin();
+      const pins = await message.channel.messages.fetchPins();
+      log('pinned', { id: message.id, pins: pins.items.map((p) => p.message.id) });
+    } catch (err) {
+      console.error(`pin failed: ${err && err.stack ? err.stack : err}`);
+    }
+    return;
+  }
   if (message.author.bot || !message.content.startsWith('!ping')) {
     return;
   }

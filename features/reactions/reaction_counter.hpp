@@ -6,9 +6,11 @@
 // Invariant: its counts are exactly the changes whose dispatch the guild has
 // acknowledged, applied in the order the guild ordered them.
 //
-// State is memory only: a crash (or restart) forgets this channel's counts;
-// calls in flight at that moment fail (timeout or actor down) and their
-// dispatches may or may not have been sent. See docs/writing-actors.md.
+// State is in the store (feature::feature_state, feature "reactions"): each
+// change rides its publish, so what is stored is exactly what the guild
+// ordered; a (re)started counter loads its channel's reactions. It observes
+// MESSAGE_DELETE and CHANNEL_DELETE and drops their reactions. Calls in flight
+// when it crashes fail (timeout or actor down). See docs/writing-actors.md.
 
 #include <cstdint>
 #include <string>
@@ -42,6 +44,11 @@ using counts_atom = caf::atom_constant<caf::atom("react_cnt")>;
 /// (users_atom, message_id, emoji) → reactors: who reacted with it. No state
 /// change, never an error.
 using users_atom = caf::atom_constant<caf::atom("react_usr")>;
+/// (decorate_atom, reader user_id, std::vector<uint64_t> message_ids) →
+/// std::vector<std::string>: per message Discord's `"reactions":[…]` member of
+/// the message object (`me` for the reader), "" when it has none. No state
+/// change, never an error. The message decorator of the feature asks it.
+using decorate_atom = caf::atom_constant<caf::atom("react_dec")>;
 
 /// One emoji's count on a message.
 struct emoji_count {
@@ -65,8 +72,9 @@ struct reactors {
 inline constexpr const char* counter_kind = "reaction_counter";
 
 /// Spawns the counter of `channel_id` (not registered: the keyed service
-/// registers it). It publishes through `svc`'s guilds and reads messages
-/// from `svc`'s store, so `svc` must be started.
+/// registers it) after reading the channel's guild; it loads its reactions
+/// from `svc`'s store and publishes through `svc`'s guilds, so `svc` must be
+/// started. Errors: the channel's (unknown channel, store).
 caf::expected<caf::actor> spawn_reaction_counter(caf::actor_system& sys, dispatch::services_ptr svc,
                                                  uint64_t channel_id);
 

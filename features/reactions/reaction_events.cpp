@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/domain/snowflake.hpp"
+#include "actors/feature/feature_state.hpp"
 
 namespace herald::reactions {
 
@@ -65,8 +66,64 @@ proto::event reaction_event(const reaction& r, bool added, const feature::permis
   custom->set_channel_id(r.channel_id_);
   custom->set_payload_json(payload_json(r, added));
   custom->set_intents(guild_message_reactions_intent);
+  custom->set_message_id(r.message_id_);  // the guild checks it exists, after the access check
   check.apply_to(*custom);
+  feature::state_writes writes{feature_name};
+  if (added) {
+    writes.put(state_key(r), state_value(r.emoji_));
+  } else {
+    writes.erase(state_key(r));
+  }
+  writes.apply_to(*custom);
   return ev;
+}
+
+std::string channel_prefix(uint64_t channel_id) {
+  return std::to_string(channel_id) + "/";
+}
+
+std::string message_prefix(uint64_t channel_id, uint64_t message_id) {
+  return channel_prefix(channel_id) + std::to_string(message_id) + "/";
+}
+
+std::string state_key(const reaction& r) {
+  return message_prefix(r.channel_id_, r.message_id_) + std::to_string(r.user_id_) + "/" +
+         key_of(r.emoji_);
+}
+
+std::string state_value(const emoji& e) {
+  return std::to_string(e.id_) + ":" + e.name_;
+}
+
+std::optional<reaction> from_state(const std::string& key, const std::string& value) {
+  reaction r;
+  uint64_t* ids[] = {&r.channel_id_, &r.message_id_, &r.user_id_};
+  size_t at = 0;
+  for (auto* id : ids) {
+    auto slash = key.find('/', at);
+    if (slash == std::string::npos) {
+      return std::nullopt;
+    }
+    auto parsed = domain::parse_snowflake(key.substr(at, slash - at));
+    if (!parsed) {
+      return std::nullopt;
+    }
+    *id = *parsed;
+    at = slash + 1;
+  }
+  auto colon = value.find(':');
+  if (colon == std::string::npos) {
+    return std::nullopt;
+  }
+  auto emoji_id = domain::parse_snowflake(value.substr(0, colon));
+  if (!emoji_id) {
+    return std::nullopt;
+  }
+  r.emoji_ = emoji{*emoji_id, value.substr(colon + 1)};
+  if (!valid_emoji(r.emoji_)) {
+    return std::nullopt;
+  }
+  return r;
 }
 
 }  // namespace herald::reactions

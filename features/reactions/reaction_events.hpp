@@ -50,10 +50,23 @@ struct reaction {
 /// The `d` object: {user_id, channel_id, message_id, guild_id, emoji, …}.
 std::string payload_json(const reaction& r, bool added);
 
+/// The feature's name: its features.enabled entry and its rows in the store's feature state.
+inline constexpr const char* feature_name = "reactions";
+
 /// A custom_dispatch event for reaction `r`: MESSAGE_REACTION_ADD when
 /// `added`, else MESSAGE_REACTION_REMOVE; channel-scoped, reactions intent,
-/// checked by the guild against `check`.
+/// checked by the guild against `check` and the message's existence, carrying
+/// the state write (put or erase of state_key(r)) the guild commits with it.
 proto::event reaction_event(const reaction& r, bool added, const feature::permission_check& check);
+
+/// Stored state: one entry per reaction, key "<channel>/<message>/<user>/<emoji key>", value
+/// "<emoji id>:<emoji name>". Prefixes select a channel's or a message's reactions.
+std::string channel_prefix(uint64_t channel_id);
+std::string message_prefix(uint64_t channel_id, uint64_t message_id);
+std::string state_key(const reaction& r);
+std::string state_value(const emoji& e);
+/// The reaction of a stored entry (guild_id_ 0), or nullopt when it is malformed.
+std::optional<reaction> from_state(const std::string& key, const std::string& value);
 
 }  // namespace herald::reactions
 

@@ -134,11 +134,6 @@ void get_users(const reactions_ptr& rx, const rest::call& c) {
     c.reply(rest::error_response(403, 50001, "Missing Access"));
     return;
   }
-  auto counter = rx->counters->lookup(t.channel_id);
-  if (!counter) {
-    c.reply(rest::json_response(200, std::string{"[]"}));  // reading starts no counter
-    return;
-  }
   auto svc = rx->dispatch;
   auto answer = [c, svc, p](caf::expected<reactors> r) {
     if (!r) {
@@ -165,6 +160,17 @@ void get_users(const reactions_ptr& rx, const rest::call& c) {
 
 }  // namespace
 
+rest::message_decorator reactions_decorator(reactions_ptr rx) {
+  return [rx](const rest::decorate_request& req, rest::decorate_done done) {
+    auto answer = [done](caf::expected<std::vector<std::string>> fields) {
+      done(fields ? std::move(*fields) : std::vector<std::string>{});
+    };
+    feature::ask<std::vector<std::string>>(rx->dispatch->system, rx->counters, req.channel_id,
+                                           rx->dispatch->config.request_timeout, std::move(answer),
+                                           decorate_atom::value, req.user_id, req.message_ids);
+  };
+}
+
 std::vector<feature::route> reaction_routes(reactions_ptr rx) {
   const std::string emoji = "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}";
   auto bind = [rx](void (*handler)(const reactions_ptr&, const rest::call&)) {
@@ -184,11 +190,14 @@ feature::feature_module feature_module() {
   m.summary = "message reactions: REST routes, MESSAGE_REACTION_ADD / _REMOVE";
   m.emits = {{"MESSAGE_REACTION_ADD", guild_message_reactions_intent},
              {"MESSAGE_REACTION_REMOVE", guild_message_reactions_intent}};
+  m.observes = observed_kinds();
   m.build = [](const feature::feature_context& ctx) -> caf::expected<feature::feature_instance> {
     auto rx = std::make_shared<reactions_service>(ctx.svc);
     feature::feature_instance out;
     out.services.push_back(rx->counters);
     out.routes = reaction_routes(rx);
+    out.observer = observer_of(rx);
+    out.decorator = reactions_decorator(rx);
     return out;
   };
   return m;

@@ -19,6 +19,10 @@ namespace herald::reactions {
 /// The four routes, bound to `rx` (which must outlive the mounted server's handlers).
 std::vector<feature::route> reaction_routes(reactions_ptr rx);
 
+/// Discord's `reactions` in the message objects REST returns (counts, `me`), from the channel's
+/// counter (started if needed: its state is in the store).
+rest::message_decorator reactions_decorator(reactions_ptr rx);
+
 /// The feature module heraldd links (features/CMakeLists.txt lists it).
 feature::feature_module feature_module();
 

@@ -29,6 +29,15 @@ reactions_service::reactions_service(dispatch::services_ptr dispatch_services)
     : dispatch(std::move(dispatch_services)),
       counters(std::make_shared<feature::keyed_service>(counter_service(dispatch))) {}
 
+std::vector<dispatch::core_event_kind> observed_kinds() {
+  return {dispatch::core_event_kind::message_delete, dispatch::core_event_kind::channel_delete};
+}
+
+dispatch::core_observer observer_of(const reactions_ptr& rx) {
+  return feature::observe_by_key(rx->counters,
+                                 [](const dispatch::core_event& ev) { return ev.channel_id; });
+}
+
 caf::expected<reactions_ptr> start_reactions(const dispatch::services_ptr& dispatch_services,
                                              std::chrono::milliseconds timeout) {
   if (!dispatch_services) {
@@ -38,6 +47,11 @@ caf::expected<reactions_ptr> start_reactions(const dispatch::services_ptr& dispa
   if (auto err = rx->counters->start(dispatch_services->system, timeout)) {
     return err;
   }
+  dispatch::core_event_mask kinds = 0;
+  for (auto k : observed_kinds()) {
+    kinds |= dispatch::mask_of(k);
+  }
+  dispatch_services->observers.add(feature_name, kinds, observer_of(rx));
   return rx;
 }
 
@@ -70,13 +84,9 @@ caf::expected<uint64_t> remove_reaction(const reactions_ptr& rx, uint64_t channe
 
 caf::expected<reaction_counts> counts(const reactions_ptr& rx, uint64_t channel_id,
                                       uint64_t message_id, std::chrono::milliseconds timeout) {
-  // Reading starts nothing: a channel without a counter has no reactions.
-  auto counter = rx->counters->lookup(channel_id);
-  if (!counter) {
-    return reaction_counts{};
-  }
-  return feature::to_expected(server::call<reaction_counts>(rx->dispatch->system, counter, timeout,
-                                                            counts_atom::value, message_id));
+  // The counter holds the channel's stored reactions once started.
+  return feature::call<reaction_counts>(rx->dispatch->system, *rx->counters, channel_id, timeout,
+                                        counts_atom::value, message_id);
 }
 
 }  // namespace herald::reactions

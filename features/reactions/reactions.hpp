@@ -32,8 +32,16 @@ struct reactions_service {
 
 using reactions_ptr = std::shared_ptr<reactions_service>;
 
+/// The core events whose reactions go: MESSAGE_DELETE (that message's) and CHANNEL_DELETE
+/// (the channel's), forwarded to the channel's counter (started if needed: it drops their
+/// stored reactions).
+std::vector<dispatch::core_event_kind> observed_kinds();
+dispatch::core_observer observer_of(const reactions_ptr& rx);
+
 /// Starts the counters' partition supervisor as a root (blocking up to
-/// `timeout`). `dispatch_services` must be started and outlive the feature.
+/// `timeout`) and registers observer_of with the services' observers (the
+/// path tests take; a node builds the feature module instead).
+/// `dispatch_services` must be started and outlive the feature.
 caf::expected<reactions_ptr> start_reactions(const dispatch::services_ptr& dispatch_services,
                                              std::chrono::milliseconds timeout = default_timeout);
 
@@ -59,7 +67,7 @@ caf::expected<uint64_t> remove_reaction(const reactions_ptr& rx, uint64_t channe
                                         std::chrono::milliseconds timeout = default_timeout,
                                         feature::permission_check check = {});
 
-/// The message's counts per emoji (empty if none or after a counter crash).
+/// The message's counts per emoji (empty if none); starts the channel's counter if needed.
 caf::expected<reaction_counts> counts(const reactions_ptr& rx, uint64_t channel_id,
                                       uint64_t message_id,
                                       std::chrono::milliseconds timeout = default_timeout);

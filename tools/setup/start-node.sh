@@ -32,7 +32,7 @@ listen = "127.0.0.1:${HERALD_ADMIN_PORT:-9100}"
 listen = "127.0.0.1:${HERALD_GATEWAY_PORT:-8080}"
 
 [features]
-enabled = ["reactions"]
+enabled = ["reactions", "pins"]
 TOML
 fi
 # The effective listen addresses and data dir (the config may have been edited by hand).

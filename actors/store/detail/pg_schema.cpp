@@ -90,6 +90,28 @@ CREATE TABLE token_epochs (
 );
 )sql";
 
+// Version 2: features' keyed state (actors/feature/feature_state.hpp), written through the
+// same batches as guild state. Keys in the "C" collation: ordered and prefixed bytewise, as in
+// SQLite; values are bytes.
+constexpr const char* schema_v2 = R"sql(
+CREATE TABLE feature_state (
+  feature TEXT NOT NULL,
+  key TEXT COLLATE "C" NOT NULL,
+  value BYTEA NOT NULL,
+  PRIMARY KEY (feature, key)
+);
+)sql";
+
+// Version 3: Discord's split of PIN_MESSAGES (1 << 51 = 2251799813685248) from MANAGE_MESSAGES
+// (1 << 13 = 8192), done once as Discord did it: every stored role, overwrite allow and overwrite
+// deny holding MANAGE_MESSAGES gains PIN_MESSAGES (permissions::pin_split_of), so whoever could
+// pin before still can. Values written after it are taken as given.
+constexpr const char* schema_v3 = R"sql(
+UPDATE roles SET permissions = permissions | 2251799813685248 WHERE (permissions & 8192) <> 0;
+UPDATE overwrites SET allow = allow | 2251799813685248 WHERE (allow & 8192) <> 0;
+UPDATE overwrites SET deny = deny | 2251799813685248 WHERE (deny & 8192) <> 0;
+)sql";
+
 // Applies the next migration, or none when up to date; true when one was applied.
 result<bool> step_migration(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
@@ -125,7 +147,7 @@ result<bool> step_migration(pqxx::connection& conn) {
 }  // namespace
 
 const std::vector<const char*>& pg_migrations() {
-  static const std::vector<const char*> list = {schema_v1};
+  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3};
   return list;
 }
 

@@ -17,6 +17,9 @@ namespace herald::store::detail {
 /// The advisory lock key every herald node takes around a migration ("herald" in ASCII).
 constexpr long long pg_migration_lock_key = 0x686572616c64;
 
+/// The migration that applies Discord's PIN_MESSAGES split (docs/store.md).
+inline constexpr int pg_pin_split_version = 3;
+
 /// Migration i (0-based) takes the schema from version i to version i+1.
 /// Append only: never edit or reorder an entry once released.
 const std::vector<const char*>& pg_migrations();

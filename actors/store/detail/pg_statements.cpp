@@ -105,7 +105,28 @@ const std::pair<const char*, const char*> statements[] = {
     {pg::bump_token_epoch,
      "INSERT INTO token_epochs(user_id, epoch) VALUES($1, 1) "
      "ON CONFLICT(user_id) DO UPDATE SET epoch = token_epochs.epoch + 1 RETURNING epoch"},
+    // Values travel as hex text (libpq's text parameters cannot hold NUL bytes).
+    {"put_feature_state",
+     "INSERT INTO feature_state(feature, key, value) VALUES($1, $2, decode($3, 'hex')) "
+     "ON CONFLICT(feature, key) DO UPDATE SET value = excluded.value"},
+    {"erase_feature_state", "DELETE FROM feature_state WHERE feature = $1 AND key = $2"},
+    {"erase_feature_prefix",
+     "DELETE FROM feature_state WHERE feature = $1 AND starts_with(key, $2)"},
+    {pg::select_feature_state,
+     "SELECT key, encode(value, 'hex') FROM feature_state WHERE feature = $1 "
+     "AND starts_with(key, $2) ORDER BY key"},
 };
+
+std::string hex_of(const std::string& bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 0xf]);
+  }
+  return out;
+}
 
 struct op_runner {
   pqxx::transaction_base& tx;
@@ -218,6 +239,23 @@ struct op_runner {
       return store_error{store_errc::not_found,
                          "delete message " + std::to_string(op.message_id_) + ": no such message"};
     }
+    return {};
+  }
+
+  result<void> operator()(const write_op::put_feature_state& op) {
+    if (auto ok = storable(op.feature_ + op.key_, "feature state key"); !ok) {
+      return ok;
+    }
+    tx.exec_prepared("put_feature_state", op.feature_, op.key_, hex_of(op.value_));
+    return {};
+  }
+
+  result<void> operator()(const write_op::erase_feature_state& op) {
+    if (auto ok = storable(op.feature_ + op.key_, "feature state key"); !ok) {
+      return ok;
+    }
+    tx.exec_prepared(op.prefix_ ? "erase_feature_prefix" : "erase_feature_state", op.feature_,
+                     op.key_);
     return {};
   }
 };

@@ -65,6 +65,7 @@ constexpr const char* select_message = "select_message";
 constexpr const char* recent_messages = "recent_messages";
 constexpr const char* guild_of_channel = "guild_of_channel";
 constexpr const char* select_token_epoch = "select_token_epoch";
+constexpr const char* select_feature_state = "select_feature_state";
 constexpr const char* bump_token_epoch = "bump_token_epoch";
 }  // namespace pg
 

@@ -51,6 +51,8 @@ struct sqlite_store::impl {
   detail::statement guild_of_channel_, select_token_epoch_, bump_token_epoch_;
   // insert_messages_[n]: the INSERT of n rows, prepared on first use (writer connection only).
   std::array<std::unique_ptr<detail::statement>, max_message_rows + 1> insert_messages_;
+  detail::statement put_feature_state_, erase_feature_state_, erase_feature_prefix_;
+  detail::statement select_feature_state_;
 };
 
 }  // namespace herald::store

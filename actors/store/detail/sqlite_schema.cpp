@@ -93,6 +93,27 @@ CREATE TABLE token_epochs (
 );
 )sql";
 
+// Version 3: features' keyed state (actors/feature/feature_state.hpp), written through the
+// same batches as guild state. Keys are compared bytewise (BINARY), so a prefix is a range.
+constexpr const char* schema_v3 = R"sql(
+CREATE TABLE feature_state (
+  feature TEXT NOT NULL,
+  key TEXT NOT NULL,
+  value BLOB NOT NULL,
+  PRIMARY KEY (feature, key)
+) WITHOUT ROWID;
+)sql";
+
+// Version 4: Discord's split of PIN_MESSAGES (1 << 51 = 2251799813685248) from MANAGE_MESSAGES
+// (1 << 13 = 8192), done once as Discord did it: every stored role, overwrite allow and overwrite
+// deny holding MANAGE_MESSAGES gains PIN_MESSAGES (permissions::pin_split_of), so whoever could
+// pin before still can. Values written after it are taken as given.
+constexpr const char* schema_v4 = R"sql(
+UPDATE roles SET permissions = permissions | 2251799813685248 WHERE (permissions & 8192) <> 0;
+UPDATE overwrites SET allow = allow | 2251799813685248 WHERE (allow & 8192) <> 0;
+UPDATE overwrites SET deny = deny | 2251799813685248 WHERE (deny & 8192) <> 0;
+)sql";
+
 result<int> user_version(sqlite3* db) {
   statement query;
   if (auto r = query.prepare(db, "PRAGMA user_version"); !r) {
@@ -153,7 +174,7 @@ result<bool> step_migration(sqlite3* db) {
 }  // namespace
 
 const std::vector<const char*>& migrations() {
-  static const std::vector<const char*> list = {schema_v1, schema_v2};
+  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3, schema_v4};
   return list;
 }
 

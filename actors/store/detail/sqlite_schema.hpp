@@ -12,6 +12,9 @@
 
 namespace herald::store::detail {
 
+/// The migration that applies Discord's PIN_MESSAGES split (docs/store.md).
+inline constexpr int pin_split_version = 4;
+
 /// Migration i (0-based) takes the schema from version i to version i+1.
 /// Append only: never edit or reorder an entry once released.
 const std::vector<const char*>& migrations();

@@ -3,7 +3,11 @@
 // heraldd, seeds it with heraldctl (a guild with #general and a private #staff; users alice,
 // bob and a bot), runs bot.js, posts as alice through REST and checks over raw gateway
 // connections that alice receives the bot's reply as MESSAGE_CREATE and that bob, who cannot
-// view #staff, receives #general traffic but never anything of #staff.
+// view #staff, receives #general traffic but never anything of #staff. With the reactions and
+// pins features enabled, the bot reacts 👍 to and pins alice's "!pinme" (message.react,
+// message.pin, messages.fetchPins); bob's connection receives MESSAGE_REACTION_ADD and
+// CHANNEL_PINS_UPDATE; bob, without PIN_MESSAGES, gets discord.js's DiscordAPIError 50013 when
+// he pins and nothing is dispatched.
 // Needs HERALD_BIN_DIR (heraldd, heraldctl). Exits non-zero with a reason on any failure.
 //
 // `node test/run.js --tls`: the same over TLS. It makes a throwaway CA and a certificate for
@@ -14,6 +18,7 @@
 'use strict';
 
 const { spawn, spawnSync, execFile } = require('node:child_process');
+const { REST, Routes } = require('discord.js');
 const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
@@ -23,7 +28,9 @@ const { GatewayClient } = require('./gateway_client');
 const VIEW_CHANNEL = 1 << 10;
 const SEND_MESSAGES = 1 << 11;
 const READ_HISTORY = 1 << 16;
-const INTENTS = (1 << 0) | (1 << 9) | (1 << 15);  // GUILDS, GUILD_MESSAGES, MESSAGE_CONTENT
+const PIN_MESSAGES = 2 ** 51;  // beyond JS's 32-bit bitwise operators: add, don't OR
+// GUILDS, GUILD_MESSAGES, GUILD_MESSAGE_REACTIONS, MESSAGE_CONTENT
+const INTENTS = (1 << 0) | (1 << 9) | (1 << 10) | (1 << 15);
 const OVERALL_TIMEOUT_MS = 150000;
 
 const children = [];
@@ -164,6 +171,8 @@ async function main() {
       `tls_key_file = "${path.join(certDir, 'server.key')}"`] : []),
     '[identity]',
     'secret = "discordjs-integration-test-secret-0123456789"',
+    '[features]',
+    'enabled = ["reactions", "pins"]',
     '',
   ].join('\n'));
 
@@ -211,6 +220,9 @@ async function main() {
   const allow = String(VIEW_CHANNEL | SEND_MESSAGES | READ_HISTORY);
   await ctl(adminAddr, ['overwrite', 'set', '--channel', staff, '--member', bot.id,
     '--allow', allow, '--deny', '0']);
+  // The bot may pin in #general; bob and alice may not (PIN_MESSAGES is no default).
+  await ctl(adminAddr, ['overwrite', 'set', '--channel', general, '--member', bot.id,
+    '--allow', String(PIN_MESSAGES), '--deny', '0']);
 
   // Bob cannot post into #staff (403) — the permission rules are live before anything else.
   const denied = await fetch(`${api}/v10/channels/${staff}/messages`, {
@@ -304,9 +316,43 @@ async function main() {
 
   // The same in #general: bob sees this one (his connection is live, so silence about
   // #staff means something).
-  await rest(api, 'POST', `/channels/${general}/messages`, alice.token, { content: '!ping hi' });
+  const hi = await rest(api, 'POST', `/channels/${general}/messages`, alice.token,
+    { content: '!ping hi' });
   await bobWs.waitFor('the bot reply in #general', (f) => f.t === 'MESSAGE_CREATE'
     && f.d.channel_id === general && f.d.author.id === bot.id);
+  // The bot reacts to and pins alice's message: bob sees both dispatches.
+  const pinme = await rest(api, 'POST', `/channels/${general}/messages`, alice.token,
+    { content: '!pinme please' });
+  const pinned = await waitBot('pinned', (e) => e.event === 'pinned' && e.id === pinme.id);
+  if (!pinned.pins.includes(pinme.id)) {
+    throw new Error(`fetchPins after pin lacks the message: ${JSON.stringify(pinned)}`);
+  }
+  const reaction = await bobWs.waitFor('MESSAGE_REACTION_ADD', (f) =>
+    f.t === 'MESSAGE_REACTION_ADD' && f.d.message_id === pinme.id);
+  if (reaction.d.user_id !== bot.id || reaction.d.emoji.name !== '👍') {
+    throw new Error(`unexpected reaction dispatch: ${JSON.stringify(reaction.d)}`);
+  }
+  await bobWs.waitFor('CHANNEL_PINS_UPDATE', (f) => f.t === 'CHANNEL_PINS_UPDATE'
+    && f.d.channel_id === general && f.d.guild_id === guild && f.d.last_pin_timestamp);
+  // bob may not pin: discord.js raises Discord's error, nothing is dispatched.
+  const bobRest = new REST({ api, version: '10' }).setToken(bob.token);
+  try {
+    await bobRest.put(Routes.channelMessagesPin(general, hi.id));
+    throw new Error('bob pinned without PIN_MESSAGES');
+  } catch (err) {
+    if (err.code !== 50013 || err.status !== 403) {
+      throw new Error(`bob's pin: expected DiscordAPIError 50013 (403), got ${err.status} ` +
+        `${err.code}: ${err.message}`);
+    }
+  }
+  const marker = await rest(api, 'POST', `/channels/${general}/messages`, alice.token,
+    { content: 'marker' });
+  await bobWs.waitFor('the marker', (f) => f.t === 'MESSAGE_CREATE' && f.d.id === marker.id);
+  const pinUpdates = bobWs.dispatches.filter((f) => f.t === 'CHANNEL_PINS_UPDATE');
+  if (pinUpdates.length !== 1) {
+    throw new Error(`bob got ${pinUpdates.length} CHANNEL_PINS_UPDATE, expected the bot's one`);
+  }
+
   await sleep(500);  // let anything misrouted arrive
   const leaked = bobWs.dispatches.filter((f) => f.d && (f.d.channel_id === staff
     || (f.d.id === staff)));

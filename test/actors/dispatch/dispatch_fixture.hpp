@@ -124,6 +124,10 @@ public:
   hs::result<std::uint64_t> bump_token_epoch(domain::snowflake user_id) override {
     return inner_->bump_token_epoch(user_id);
   }
+  hs::result<std::vector<hs::feature_state_entry>> load_feature_state(
+      const std::string& feature, const std::string& prefix) override {
+    return inner_->load_feature_state(feature, prefix);
+  }
 
 private:
   std::shared_ptr<hs::store> inner_;

@@ -154,6 +154,23 @@ TEST_CASE("timestamps_outside_four_digit_years_keep_their_rendering") {
   CHECK(format_iso8601(-62167219200000) == "0000-01-01T00:00:00.000000+00:00");
 }
 
+TEST_CASE("iso_8601_timestamps_parse_back_to_their_milliseconds") {
+  for (std::int64_t ms :
+       {sample_ms, std::int64_t{0}, discord_epoch_ms, std::int64_t{951782400000}}) {
+    CHECK(parse_iso8601(format_iso8601(ms)) == ms);
+  }
+  CHECK(parse_iso8601("2026-11-27T23:36:10.123Z") == sample_ms);
+  CHECK(parse_iso8601("2026-11-27T23:36:10.1Z") == sample_ms - 23);
+  CHECK(parse_iso8601("2026-11-27T23:36:10Z") == sample_ms - 123);
+  CHECK(parse_iso8601("2026-11-27T23:36:10") == sample_ms - 123);
+  CHECK(parse_iso8601("2026-11-27T23:36:10.123456789+00:00") == sample_ms);
+  for (const char* bad : {"", "2026-11-27", "2026-11-27T23:36:10+01:00", "2026-13-27T23:36:10Z",
+                          "2026-11-27T23:36:10.Z", "2026-11-27 23:36:10Z", "yesterday"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_iso8601(bad));
+  }
+}
+
 TEST_CASE("snowflake_at_gives_the_smallest_id_of_a_millisecond") {
   CHECK(timestamp_ms(snowflake_at(sample_ms)) == sample_ms);
   manual_clock clock;

@@ -199,9 +199,9 @@ TEST_CASE("channel_permissions_by_id_are_zero_for_strangers_and_unknown_channels
 }
 
 TEST_CASE("all_permissions_covers_every_named_bit") {
-  for (bits b :
-       {create_instant_invite, administrator, view_channel, send_messages, read_message_history,
-        mention_everyone, moderate_members, send_voice_messages, send_polls, use_external_apps}) {
+  for (bits b : {create_instant_invite, administrator, view_channel, send_messages,
+                 read_message_history, mention_everyone, moderate_members, send_voice_messages,
+                 send_polls, use_external_apps, pin_messages}) {
     CHECK(has(all_permissions, b));
   }
   CHECK_FALSE(has(all_permissions, bits{1} << 47));

@@ -82,7 +82,7 @@ TEST_CASE("a_version_1_file_is_migrated_to_token_epochs_keeping_its_users") {
     sqlite3_close(db);
   }
   auto store = open_ok(options);
-  CHECK(sqlite_store::latest_schema_version() == 2);
+  CHECK(sqlite_store::latest_schema_version() >= 2);
   auto epoch = store->token_epoch(5);
   REQUIRE(epoch);
   CHECK(epoch.value() == 0);

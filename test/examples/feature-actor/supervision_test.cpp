@@ -57,7 +57,7 @@ TEST_CASE("counter_actors_are_found_by_key_in_the_registry_one_per_channel") {
   CHECK(rxs->counters->actors().size() == 2);
 }
 
-TEST_CASE("a_crashed_counter_restarts_under_its_supervisor_with_empty_counts") {
+TEST_CASE("a_crashed_counter_restarts_under_its_supervisor_with_its_stored_counts") {
   reactions_env env;
   const auto& rxs = env.box.reactions();
   auto alice_session = env.box.open_session(alice, {guild_id}, sb::all_intents());
@@ -83,10 +83,11 @@ TEST_CASE("a_crashed_counter_restarts_under_its_supervisor_with_empty_counts") {
     return second && second != first;
   }));
   CHECK(restarts.value() == restarts_before + 1);
-  // Documented semantics: counts lived in memory and are gone.
-  CHECK(env.counts(general, m).emojis_.empty());
+  // Documented semantics: the counts are in the store, loaded by the new counter.
+  CHECK(env.counts(general, m).of(unicode("👍")) == 2);
+  CHECK(env.add(general, m, alice, unicode("👍")) == 2);  // a repeat: nothing dispatched
   // The restarted counter works, and its dispatches take the same path.
-  CHECK(env.add(general, m, alice, unicode("👍")) == 1);
+  CHECK(env.add(general, m, owner, unicode("👍")) == 3);
   CHECK(rxs->counters->lookup(general) == second);
   env.box.post_message(guild_id, general, owner, marker, "marker");
   REQUIRE(drain_until_message(*alice_session, marker));

@@ -2,6 +2,8 @@
 // The reactions feature on a real heraldd (features.enabled = ["reactions"]), driven as a
 // Discord client would: REST routes under /api/v10 and a gateway client holding the
 // GUILD_MESSAGE_REACTIONS intent. A node without the feature mounts none of its routes.
+#include <map>
+
 #include "test/integration/e2e/e2e_fixture.hpp"
 
 namespace herald::e2e {
@@ -139,6 +141,74 @@ TEST_CASE("reactions_the_guild_refuses_answer_discord_errors_and_dispatch_nothin
   REQUIRE(wait_message(*watcher, marker));
   // bob's first ADD, the owner's removal of it, bob's second ADD: nothing refused was sent.
   CHECK(reaction_frames(*watcher) == 3);
+}
+
+TEST_CASE("reactions_show_in_message_objects_survive_a_restart_and_go_with_their_message") {
+  node n{enabled};
+  auto owner = n.create_user("owner");
+  auto bob = n.create_user("bob");
+  auto guild = n.create_guild("g", owner);
+  n.add_member(guild, bob);
+  auto channel = n.create_channel(guild, "general");
+  auto message = n.post_message(owner, channel, "react to me")["id"].get<std::string>();
+  auto plain = n.post_message(owner, channel, "no reactions")["id"].get<std::string>();
+  testing::rest_client as_bob{n.gateway_port(), bob.token};
+  testing::rest_client as_owner{n.gateway_port(), owner.token};
+  REQUIRE(as_bob.put(reaction_path(channel, message) + "/@me").status == 204);
+  REQUIRE(as_owner.put(reaction_path(channel, message) + "/@me").status == 204);
+
+  auto check_counts = [&](testing::rest_client& as, bool me) {
+    auto one = as.get("/channels/" + channel + "/messages/" + message);
+    REQUIRE(one.status == 200);
+    auto reactions = one.json()["reactions"];
+    INFO(one.body);
+    REQUIRE(reactions.is_array());
+    REQUIRE(reactions.size() == 1);
+    CHECK(reactions[0]["count"] == 2);
+    CHECK(reactions[0]["me"] == me);
+    CHECK(reactions[0]["emoji"]["name"] == "👍");
+    auto page = as.get("/channels/" + channel + "/messages?limit=10").json();
+    REQUIRE(page.is_array());
+    for (const auto& m : page) {
+      CHECK(m.contains("reactions") == (m["id"] == message));  // Discord omits an empty list
+    }
+  };
+  check_counts(as_bob, true);
+
+  n.restart();
+  testing::rest_client after_bob{n.gateway_port(), bob.token};
+  testing::rest_client after_owner{n.gateway_port(), owner.token};
+  check_counts(after_bob, true);
+  auto users = after_bob.get(reaction_path(channel, message)).json();
+  CHECK(users.size() == 2);
+  // A repeat after the restart is still a repeat: the state was loaded, not rebuilt.
+  CHECK(after_bob.put(reaction_path(channel, message) + "/@me").status == 204);
+  check_counts(after_bob, true);
+
+  REQUIRE(after_owner.del("/channels/" + channel + "/messages/" + message).status == 204);
+  CHECK(after_bob.get(reaction_path(channel, message)).json() == json::array());
+  CHECK(code_of(after_bob.put(reaction_path(channel, message) + "/@me")) == 10008);
+  n.restart();
+  testing::rest_client last{n.gateway_port(), bob.token};
+  CHECK(last.get(reaction_path(channel, message)).json() == json::array());
+  CHECK_FALSE(last.get("/channels/" + channel + "/messages/" + plain).json().contains("reactions"));
+}
+
+TEST_CASE("feature_supervisors_hang_under_the_nodes_supervision_tree") {
+  node n{enabled};
+  auto status = n.ctl({"status", "--json"});
+  INFO(status.err);
+  REQUIRE(status.exit_code == 0);
+  auto j = json::parse(status.out);
+  std::map<std::string, std::string> parent_of;
+  for (const auto& s : j.at("supervisors")) {
+    parent_of[s.at("name").get<std::string>()] = s.at("parent").get<std::string>();
+  }
+  INFO(status.out);
+  CHECK(parent_of.count("features") == 1);
+  CHECK(parent_of["features"] == "service_sup");
+  CHECK(parent_of["reactions"] == "features");  // the counters' partitions' owner
+  CHECK(parent_of["reactions.0"] == "reactions");
 }
 
 TEST_CASE("a_node_without_the_reactions_feature_mounts_none_of_its_routes") {

@@ -51,6 +51,10 @@ std::string make_sqlite_store(const testing::temp_dir& dir) {
   REQUIRE(s.insert_message(message(3, "deleted later")));
   REQUIRE(s.delete_message(3));
   REQUIRE(s.bump_token_epoch(1));
+  store::write_batch state;
+  state.add(store::write_op::put_feature_state{"reactions", "300/1/1/👍", "0:👍"})
+      .add(store::write_op::put_feature_state{"pins", "300/2", std::string{"\0\xff bytes", 8}});
+  REQUIRE(s.apply(state));
   return (o.data_dir_ / o.file_name_).string();
 }
 
@@ -70,7 +74,8 @@ TEST_CASE("store_copy_moves_every_row_to_postgres_and_verifies_counts_and_checks
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("table=messages rows=3 sha256=") != std::string::npos);
   CHECK(r.out.find("table=token_epochs rows=1 ") != std::string::npos);
-  CHECK(r.out.find("verified=true tables=9 rows=") != std::string::npos);
+  CHECK(r.out.find("table=feature_state rows=2 ") != std::string::npos);
+  CHECK(r.out.find("verified=true tables=10 rows=") != std::string::npos);
 
   store::postgres_options o;
   o.url_ = url;
@@ -85,6 +90,11 @@ TEST_CASE("store_copy_moves_every_row_to_postgres_and_verifies_counts_and_checks
   CHECK(target.get_message(1).value() == message(1, "héllo\ttab\nnewline \\ 'quote'"));
   CHECK(target.get_message(3).value().deleted_);
   CHECK(target.token_epoch(1).value() == 1);
+  auto pins = target.load_feature_state("pins", "");
+  REQUIRE(pins);
+  REQUIRE(pins.value().size() == 1);
+  CHECK(pins.value()[0].value_ == std::string{"\0\xff bytes", 8});
+  CHECK(target.load_feature_state("reactions", "300/").value().size() == 1);
 }
 
 TEST_CASE("store_copy_refuses_a_target_that_holds_rows_and_bad_arguments") {
