@@ -28,7 +28,10 @@ using decorate_done = std::function<void(std::vector<std::string> fields)>;
 /// Calls `done` exactly once, on any thread.
 using message_decorator = std::function<void(const decorate_request&, decorate_done)>;
 
-/// `object` ("{…}") with `members` spliced in before its closing brace ("" leaves it as is).
+/// `object` ("{…}", as the encoders write it) with `members` merged in: a member whose name the
+/// object already has replaces that member's value (the encoder's `"pinned":false` becomes the
+/// decorator's `"pinned":true`: one key, never two); the others go before the closing brace.
+/// "" leaves the object as it is.
 void splice_members(std::string& object, const std::string& members);
 
 }  // namespace herald::rest
