@@ -432,13 +432,13 @@ node::node_options make_node_options(const config::config& cfg,
   st->cluster_view = cluster::attach(opts, std::move(cs))->view();
   if (st->clustered) {
     // The dispatch routers' wire types travel beside the cluster's own.
-    opts.configure_actor_system = [next = std::move(opts.configure_actor_system)](
-                                      caf::actor_system_config& cfg) {
-      if (next) {
-        next(cfg);
-      }
-      dispatch::route_wire::announce_route_wire_types(cfg);
-    };
+    opts.configure_actor_system =
+        [next = std::move(opts.configure_actor_system)](caf::actor_system_config& cfg) {
+          if (next) {
+            next(cfg);
+          }
+          dispatch::route_wire::announce_route_wire_types(cfg);
+        };
   }
   return opts;
 }

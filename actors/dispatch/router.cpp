@@ -8,6 +8,7 @@
 
 #include <caf/actor_cast.hpp>
 #include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/dispatch/route_publish.hpp"
@@ -80,7 +81,7 @@ caf::error as_route_error(caf::error err, uint16_t owner) {
 void forget(router_ptr self, uint16_t owner, const caf::actor& remote) {
   auto it = self->state.peers.find(owner);
   if (it != self->state.peers.end() && it->second.remote == remote) {
-    it->second.remote = nullptr;
+    it->second.remote = caf::actor{};
   }
 }
 
@@ -113,8 +114,8 @@ void resolve(router_ptr self, uint16_t owner) {
     return;
   }
   route.resolving = true;
-  self->request(peer, self->state.svc->config.request_timeout,
-                cluster::lookup_service_atom::value, router_name)
+  self->request(peer, self->state.svc->config.request_timeout, cluster::lookup_service_atom::value,
+                router_name)
       .then(
           [self, owner](caf::strong_actor_ptr& ptr) {
             if (!ptr) {
@@ -149,9 +150,9 @@ caf::error not_owner_here(const services& svc, uint64_t guild_id) {
   if (p.where == placement::kind::local) {
     return {};
   }
-  return make_error(dispatch_errc::unavailable,
-                    "guild " + std::to_string(guild_id) +
-                        " is moving: this node does not own it in its view");
+  return make_error(
+      dispatch_errc::unavailable,
+      "guild " + std::to_string(guild_id) + " is moving: this node does not own it in its view");
 }
 
 caf::behavior router(router_ptr self, services_ptr svc) {
@@ -159,7 +160,7 @@ caf::behavior router(router_ptr self, services_ptr svc) {
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto& [owner, route] : self->state.peers) {
       if (route.remote && route.remote.address() == dm.source) {
-        route.remote = nullptr;
+        route.remote = caf::actor{};
       }
     }
   });
@@ -174,23 +175,24 @@ caf::behavior router(router_ptr self, services_ptr svc) {
         }
         auto timeout = self->state.svc->config.request_timeout;
         via(self, owner,
-            queued{[self, rp, req = std::move(req), owner, timeout](const caf::actor& remote) mutable {
-                     self->request(remote, timeout, std::move(req))
-                         .then(
-                             [rp](route_wire::publish_reply& reply) mutable {
-                               guild::publish_ack ack;
-                               ack.guild_order = reply.guild_order;
-                               ack.json = std::move(reply.payload);
-                               rp.deliver(std::move(ack));
-                             },
-                             [self, rp, owner, remote](caf::error& err) mutable {
-                               if (err.category() != dispatch_category()) {
-                                 forget(self, owner, remote);
-                               }
-                               rp.deliver(as_route_error(std::move(err), owner));
-                             });
-                   },
-                   [rp](caf::error err) mutable { rp.deliver(std::move(err)); }});
+            queued{
+                [self, rp, req = std::move(req), owner, timeout](const caf::actor& remote) mutable {
+                  self->request(remote, timeout, std::move(req))
+                      .then(
+                          [rp](route_wire::publish_reply& reply) mutable {
+                            guild::publish_ack ack;
+                            ack.guild_order = reply.guild_order;
+                            ack.json = std::move(reply.payload);
+                            rp.deliver(std::move(ack));
+                          },
+                          [self, rp, owner, remote](caf::error& err) mutable {
+                            if (err.category() != dispatch_category()) {
+                              forget(self, owner, remote);
+                            }
+                            rp.deliver(as_route_error(std::move(err), owner));
+                          });
+                },
+                [rp](caf::error err) mutable { rp.deliver(std::move(err)); }});
       },
       [self](route_status_atom, uint16_t owner, uint64_t guild_id) {
         auto rp = self->make_response_promise<route_wire::guild_status>();
@@ -221,15 +223,15 @@ caf::behavior router(router_ptr self, services_ptr svc) {
           rp.deliver(make_error(dispatch_errc::invalid_event, "malformed routed event"));
           return;
         }
-        publish_local(self, svc, std::move(event), svc->config.request_timeout,
-                      [rp](caf::expected<guild::publish_ack> ack) mutable {
-                        if (!ack) {
-                          rp.deliver(std::move(ack.error()));
-                          return;
-                        }
-                        rp.deliver(route_wire::publish_reply{ack->guild_order,
-                                                             std::string{ack->payload()}});
-                      });
+        publish_local(
+            self, svc, std::move(event), svc->config.request_timeout,
+            [rp](caf::expected<guild::publish_ack> ack) mutable {
+              if (!ack) {
+                rp.deliver(std::move(ack.error()));
+                return;
+              }
+              rp.deliver(route_wire::publish_reply{ack->guild_order, std::string{ack->payload()}});
+            });
       },
       [self](route_wire::guild_status_request& req) {
         const auto& svc = self->state.svc;

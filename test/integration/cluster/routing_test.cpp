@@ -52,8 +52,8 @@ int up_count(const json& nodes) {
 testing::http_answer post(const node_spec& n, const std::string& token, const std::string& channel,
                           const std::string& content) {
   return testing::http_call(n.gateway, "POST", "/api/v10/channels/" + channel + "/messages",
-                            json{{"content", content}}.dump(),
-                            {{"Authorization", "Bot " + token}}, 20s);
+                            json{{"content", content}}.dump(), {{"Authorization", "Bot " + token}},
+                            20s);
 }
 
 }  // namespace
@@ -71,8 +71,8 @@ TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owne
   }
   std::vector<std::unique_ptr<testing::child_process>> procs;
   for (const auto& n : nodes) {
-    auto cfg = dir.write_file(
-        n.name + ".toml", config_text(n, seeds, pg_url, secret, heartbeat, failure_timeout));
+    auto cfg = dir.write_file(n.name + ".toml",
+                              config_text(n, seeds, pg_url, secret, heartbeat, failure_timeout));
     procs.push_back(std::make_unique<testing::child_process>(
         testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
   }
@@ -91,12 +91,12 @@ TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owne
   auto alice = ctl_json(nodes[0], {"user", "create", "--name", "alice"});
   auto token = alice.value("token", "");
   REQUIRE(!token.empty());
-  auto guild_id = id_of(ctl_json(nodes[0], {"guild", "create", "--name", "g", "--owner",
-                                            id_of(alice)}));
+  auto guild_id =
+      id_of(ctl_json(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)}));
   REQUIRE(!guild_id.empty());
   // Channel creation is itself a publish: routed to the owner from na.
-  auto channel = id_of(ctl_json(nodes[0], {"channel", "create", "--guild", guild_id, "--name",
-                                           "general"}));
+  auto channel =
+      id_of(ctl_json(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"}));
   REQUIRE(!channel.empty());
 
   // Every node names the same owner, and the owner runs the guild.

@@ -102,7 +102,8 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
   }
   std::vector<std::unique_ptr<testing::child_process>> procs;
   for (const auto& n : nodes) {
-    auto cfg = dir.write_file(n.name + ".toml", config_text(n, seeds, pg_url, secret, heartbeat, failure_timeout));
+    auto cfg = dir.write_file(n.name + ".toml",
+                              config_text(n, seeds, pg_url, secret, heartbeat, failure_timeout));
     procs.push_back(std::make_unique<testing::child_process>(
         testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
   }
@@ -161,7 +162,8 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
   // A fourth node with nb's id is refused at start with the one-line error naming the key.
   node_spec dup{"nd", 2};
   dup.data = dir.file("data-nd");
-  auto dup_cfg = dir.write_file("nd.toml", config_text(dup, seeds, pg_url, secret, heartbeat, failure_timeout));
+  auto dup_cfg = dir.write_file(
+      "nd.toml", config_text(dup, seeds, pg_url, secret, heartbeat, failure_timeout));
   testing::child_process dup_proc{testing::bin_path("heraldd"), {"--config", dup_cfg}};
   auto code = dup_proc.wait_for(60s);
   INFO("nd stderr: " << dup_proc.err());
