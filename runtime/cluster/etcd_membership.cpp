@@ -78,6 +78,17 @@ etcd_membership::registered etcd_membership::try_register(std::string& refusal) 
 
 std::optional<std::string> etcd_membership::start() {
   auto lg = log::get("cluster");
+  // A refused start leaves no lease behind (it may have expired already: errors are ignored).
+  auto refuse = [this](std::string line) -> std::optional<std::string> {
+    if (lease_ != 0) {
+      try {
+        client_->revoke(lease_);
+      } catch (const etcd_error&) {
+      }
+      lease_ = 0;
+    }
+    return line;
+  };
   const auto deadline = steady_clock::now() + settings_.etcd_lease_ttl + std::chrono::seconds{1};
   std::string last_error;
   std::string refusal;
@@ -88,7 +99,7 @@ std::optional<std::string> etcd_membership::start() {
         break;
       }
       if (r == registered::held_by_other && refusal.rfind("cluster.node_id: ", 0) != 0) {
-        return refusal;  // protocol or consistency: waiting changes nothing
+        return refuse(refusal);  // protocol or consistency: waiting changes nothing
       }
       // The id is held: a crashed predecessor's key lives until its lease expires.
     } catch (const etcd_error& e) {
@@ -97,10 +108,10 @@ std::optional<std::string> etcd_membership::start() {
     }
     if (steady_clock::now() >= deadline) {
       if (!refusal.empty()) {
-        return refusal;
+        return refuse(refusal);
       }
-      return "cluster.etcd_endpoints: cannot register with etcd within " +
-             std::to_string(settings_.etcd_lease_ttl.count() + 1) + " s: " + last_error;
+      return refuse("cluster.etcd_endpoints: cannot register with etcd within " +
+                    std::to_string(settings_.etcd_lease_ttl.count() + 1) + " s: " + last_error);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds{200});
   }

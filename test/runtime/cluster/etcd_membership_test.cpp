@@ -12,6 +12,7 @@
 #include "runtime/cluster/etcd_members.hpp"
 #include "runtime/cluster/etcd_membership.hpp"
 #include "test/support/eventually.hpp"
+#include "test/support/process.hpp"
 #include "tools/local-etcd/local_etcd.hpp"
 
 using namespace herald;
@@ -138,4 +139,25 @@ TEST_CASE("etcd_membership_keeps_its_view_while_etcd_is_down_and_says_so") {
   etcd.start();
   REQUIRE(testing::eventually([&] { return !a.membership->unreachable_reason(); }));
   CHECK(a.status(2) == "up");
+}
+
+TEST_CASE("etcd_membership_moves_to_the_next_endpoint_and_refuses_to_start_without_etcd") {
+  tools::local_etcd_server etcd;
+  const std::string dead = "http://127.0.0.1:" + std::to_string(testing::free_port());
+
+  auto s = node(etcd, 1, "na");
+  s.etcd_endpoints = {dead, etcd.endpoint()};
+  test_node a{s, 101};
+  REQUIRE_FALSE(a.membership->start());  // the dead endpoint fails once, the next one answers
+  CHECK(a.membership->failures() >= 1);
+  CHECK(a.view->up_count() == 1);
+
+  auto lonely = node(etcd, 2, "nb");
+  lonely.etcd_endpoints = {dead};
+  test_node b{lonely, 102};
+  auto refusal = b.membership->start();
+  REQUIRE(refusal);
+  CHECK(refusal->rfind("cluster.etcd_endpoints: cannot register with etcd within 3 s: etcd " +
+                           dead + "/v3/kv/range: ",
+                       0) == 0);
 }
