@@ -146,7 +146,14 @@ std::string etcd_client::post(const std::string& path, const std::string& body) 
     }
     http_ = std::make_unique<net::http_client>(ep->host, ep->port, timeout_);
   }
+  const bool reused = http_->connected();
   auto r = http_->request("POST", path, body, "application/json");
+  if (!r.ok() && reused) {
+    // The server may have closed the idle kept-alive connection: once more on a fresh one
+    // (http_client dropped the old one). Every call is safe to repeat: the create transaction
+    // compares first, and the caller recognises its own key.
+    r = http_->request("POST", path, body, "application/json");
+  }
   if (!r.ok()) {
     throw fail(net::describe(r.error));
   }

@@ -68,7 +68,10 @@ etcd_membership::registered etcd_membership::try_register(std::string& refusal) 
         refusal = *why;
         return registered::held_by_other;
       }
-      // Our own instance's key under another lease cannot happen (one registration at a time).
+      // This process's own key: a repeated create whose first answer was lost. Adopt it.
+      lease_ = r.existing->lease;
+      members_->set_self_incarnation(static_cast<uint64_t>(r.existing->create_revision));
+      return registered::yes;
     }
     refusal = "cluster.node_id: etcd key " + key + " is held by a value that is no herald member";
     return registered::held_by_other;

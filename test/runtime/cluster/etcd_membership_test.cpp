@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <thread>
 
 #include "runtime/cluster/etcd_client.hpp"
 #include "runtime/cluster/etcd_members.hpp"
@@ -160,4 +161,22 @@ TEST_CASE("etcd_membership_moves_to_the_next_endpoint_and_refuses_to_start_witho
   CHECK(refusal->rfind("cluster.etcd_endpoints: cannot register with etcd within 3 s: etcd " +
                            dead + "/v3/kv/range: ",
                        0) == 0);
+}
+
+TEST_CASE("etcd_membership_adopts_its_own_key_when_a_create_answer_was_lost") {
+  tools::local_etcd_server etcd;
+  // The create went through but its answer never came back: the key is this process's own.
+  etcd_client client{{etcd.endpoint()}};
+  etcd_member_set same{node(etcd, 1, "na"), 101, std::chrono::system_clock::now()};
+  auto lease = client.grant(2s);
+  auto created = client.create("/t/1", encode_etcd_member(same.self_request()), lease);
+  REQUIRE(created.created);
+  test_node a{node(etcd, 1, "na"), 101};
+  REQUIRE_FALSE(a.membership->start());
+  auto rows = a.view->nodes();
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0].incarnation == static_cast<uint64_t>(created.revision));
+  // It renews the adopted lease: the key outlives the TTL.
+  std::this_thread::sleep_for(3s);  // longer than the lease's TTL, not a wait for a condition
+  CHECK(client.range_prefix("/t/").kvs.size() == 1);
 }
