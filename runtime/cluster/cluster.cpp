@@ -62,32 +62,7 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
   system_ = &sys;
   auto lg = log::get("cluster");
   if (settings_.etcd) {
-    auto etcd = std::make_shared<etcd_membership>(settings_, random_instance(), view_);
-    if (auto err = etcd->start()) {
-      return err;
-    }
-    std::atomic_store(&etcd_, etcd);  // not_ready_reason() reads it on the admin thread
-    add_view_collectors();
-    auto& reg = metrics::registry::global();
-    collector_ids_.push_back(reg.add_collector(
-        "herald_cluster_etcd_requests_total", "Requests this node sent to etcd (membership).",
-        [etcd] {
-          return std::vector<metrics::sample>{
-              {"herald_cluster_etcd_requests_total", {}, static_cast<double>(etcd->requests())}};
-        },
-        metrics::registry::collected_type::counter));
-    collector_ids_.push_back(reg.add_collector(
-        "herald_cluster_etcd_failures_total",
-        "etcd requests that failed (unreachable, timed out, HTTP error, bad answer).",
-        [etcd] {
-          return std::vector<metrics::sample>{
-              {"herald_cluster_etcd_failures_total", {}, static_cast<double>(etcd->failures())}};
-        },
-        metrics::registry::collected_type::counter));
-    lg->info("cluster: node id {} ({}) in etcd membership, endpoints [{}], prefix {}",
-             settings_.node_id, settings_.listen, fmt::join(settings_.etcd_endpoints, ", "),
-             settings_.etcd_prefix);
-    return std::nullopt;
+    return start_etcd();
   }
   auto ep = config::parse_endpoint(settings_.listen);
   middleman_ = spawn_guarded_middleman(sys);
@@ -140,6 +115,36 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
     stop();
     return refusal;
   }
+  return std::nullopt;
+}
+
+std::optional<std::string> cluster_node::start_etcd() {
+  auto lg = log::get("cluster");
+  auto etcd = std::make_shared<etcd_membership>(settings_, random_instance(), view_);
+  if (auto err = etcd->start()) {
+    return err;
+  }
+  std::atomic_store(&etcd_, etcd);  // not_ready_reason() reads it on the admin thread
+  add_view_collectors();
+  auto& reg = metrics::registry::global();
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_etcd_requests_total", "Requests this node sent to etcd (membership).",
+      [etcd] {
+        return std::vector<metrics::sample>{
+            {"herald_cluster_etcd_requests_total", {}, static_cast<double>(etcd->requests())}};
+      },
+      metrics::registry::collected_type::counter));
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_etcd_failures_total",
+      "etcd requests that failed (unreachable, timed out, HTTP error, bad answer).",
+      [etcd] {
+        return std::vector<metrics::sample>{
+            {"herald_cluster_etcd_failures_total", {}, static_cast<double>(etcd->failures())}};
+      },
+      metrics::registry::collected_type::counter));
+  lg->info("cluster: node id {} ({}) in etcd membership, endpoints [{}], prefix {}",
+           settings_.node_id, settings_.listen, fmt::join(settings_.etcd_endpoints, ", "),
+           settings_.etcd_prefix);
   return std::nullopt;
 }
 

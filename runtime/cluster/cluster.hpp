@@ -50,6 +50,8 @@ public:
   void mount_admin_routes(net::http_server& server) const;
 
 private:
+  /// start() with etcd membership: registers (etcd_membership::start), no port, no actor.
+  std::optional<std::string> start_etcd();
   void add_view_collectors();
 
   settings settings_;
