@@ -98,10 +98,12 @@ struct app_state {
   /// The front door's certificate (null without TLS); reloaded on SIGHUP.
   net::tls_context_ptr tls;
   std::unique_ptr<net::http_server> front;
-  /// This node's cluster view (set by make_node_options before the node starts); `clustered`:
-  /// cluster.seeds is set, so publishes are routed to each guild's owner.
+  /// This node's cluster view (set by make_node_options before the node starts). `clustered`:
+  /// seeds or etcd membership; `routed`: static membership, so publishes go to each guild's
+  /// owner (dispatch router).
   std::shared_ptr<const cluster::cluster_view> cluster_view;
   bool clustered = false;
+  bool routed = false;
 };
 
 std::optional<std::string> open_sqlite_store(app_state& st) {
@@ -289,7 +291,7 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
     return err;
   }
   dc.node_id = static_cast<uint16_t>(st.cfg.get_int("cluster.node_id"));
-  if (st.clustered) {
+  if (st.routed) {
     dc.cluster = st.cluster_view;
   }
   dc.writer.max_batches = static_cast<size_t>(st.cfg.get_int("store.writer_max_batches"));
@@ -425,12 +427,15 @@ node::node_options make_node_options(const config::config& cfg,
     admin::mount_ctl_routes(server, ctx);
     // Shorter than heraldctl's default request timeout (5 s), so a frozen owner shows as
     // `reachable: false` instead of a timed-out command.
-    mount_where_route(server, st->svc, st->cluster_view, where_owner_timeout);
+    mount_where_route(server, st->svc, st->cluster_view, st->clustered, where_owner_timeout);
   };
   st->clustered = cs.clustered();
+  // Routing rides on the static membership's connections; etcd membership opens none yet, so
+  // there every node orders the guilds it is asked for, as before routing.
+  st->routed = cs.clustered() && !cs.etcd;
   // After the app's hooks: the cluster starts before them and stops after them.
   st->cluster_view = cluster::attach(opts, std::move(cs))->view();
-  if (st->clustered) {
+  if (st->routed) {
     // The dispatch routers' wire types travel beside the cluster's own.
     opts.configure_actor_system =
         [next = std::move(opts.configure_actor_system)](caf::actor_system_config& cfg) {

@@ -36,11 +36,11 @@ net::http_response answer(const json& body) {
 }  // namespace
 
 void mount_where_route(net::http_server& server, dispatch::services_ptr svc,
-                       std::shared_ptr<const cluster::cluster_view> view,
+                       std::shared_ptr<const cluster::cluster_view> view, bool clustered,
                        std::chrono::milliseconds timeout) {
   server.route_async(
       "GET", "/v1/cluster/guilds/{id}",
-      [svc, view, timeout](const net::http_request& req, net::http_responder respond) {
+      [svc, view, clustered, timeout](const net::http_request& req, net::http_responder respond) {
         auto id = parse_id(req.param("id"));
         if (!id) {
           respond(node::error_response(
@@ -49,7 +49,7 @@ void mount_where_route(net::http_server& server, dispatch::services_ptr svc,
         }
         // Unclustered: this node (the view's only row) owns every guild.
         std::optional<cluster::node_row> owner;
-        if (svc->config.cluster) {
+        if (clustered) {
           owner = view->where(*id);
         } else {
           for (auto& row : view->nodes()) {
@@ -69,9 +69,17 @@ void mount_where_route(net::http_server& server, dispatch::services_ptr svc,
                   {"owner_address", owner->address},
                   {"self", owner->self},
                   {"ring_generation", view->current_ring()->generation()}};
-        if (owner->self || !svc->router) {
+        if (owner->self) {
           body["alive"] = static_cast<bool>(svc->guilds.lookup(*id));
           body["reachable"] = true;
+          respond(answer(body));
+          return;
+        }
+        if (!svc->router) {
+          // etcd membership: no cluster connection to ask the owner over.
+          body["alive"] = false;
+          body["reachable"] = false;
+          body["error"] = "no route to other nodes (etcd membership does not route yet)";
           respond(answer(body));
           return;
         }

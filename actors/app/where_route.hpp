@@ -20,10 +20,9 @@
 
 namespace herald::app {
 
-/// `view` is this node's cluster view (alone in it when unclustered: then the node owns every
-/// guild).
+/// `view` is this node's cluster view; `clustered` false: the node owns every guild.
 void mount_where_route(net::http_server& server, dispatch::services_ptr svc,
-                       std::shared_ptr<const cluster::cluster_view> view,
+                       std::shared_ptr<const cluster::cluster_view> view, bool clustered,
                        std::chrono::milliseconds timeout);
 
 }  // namespace herald::app
