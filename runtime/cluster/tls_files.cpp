@@ -44,20 +44,30 @@ std::optional<std::string> check_tls_files(const tls_paths& paths) {
            " as the unencrypted private key of " + paths.cert_file + ": " + openssl_errors();
   }
   // The certificate this node presents must verify against the CA its peers trust (the same
-  // file on every node), with the chain from cluster.tls_cert_file.
+  // file on every node), with the chain from cluster.tls_cert_file, for both TLS roles: a node
+  // accepts connections (server) and dials its peers (client).
   X509* leaf = SSL_CTX_get0_certificate(ctx.get());
   STACK_OF(X509)* chain = nullptr;
   SSL_CTX_get0_chain_certs(ctx.get(), &chain);
-  std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> verify{X509_STORE_CTX_new(),
-                                                                         X509_STORE_CTX_free};
-  if (!verify ||
-      X509_STORE_CTX_init(verify.get(), SSL_CTX_get_cert_store(ctx.get()), leaf, chain) != 1) {
-    return "cluster.tls_cert_file: cannot verify " + paths.cert_file + ": " + openssl_errors();
-  }
-  if (X509_verify_cert(verify.get()) != 1) {
+  for (int purpose : {X509_PURPOSE_SSL_SERVER, X509_PURPOSE_SSL_CLIENT}) {
+    std::unique_ptr<X509_STORE_CTX, decltype(&X509_STORE_CTX_free)> verify{X509_STORE_CTX_new(),
+                                                                           X509_STORE_CTX_free};
+    if (!verify ||
+        X509_STORE_CTX_init(verify.get(), SSL_CTX_get_cert_store(ctx.get()), leaf, chain) != 1 ||
+        X509_STORE_CTX_set_purpose(verify.get(), purpose) != 1) {
+      return "cluster.tls_cert_file: cannot verify " + paths.cert_file + ": " + openssl_errors();
+    }
+    if (X509_verify_cert(verify.get()) == 1) {
+      continue;
+    }
+    auto err = X509_STORE_CTX_get_error(verify.get());
+    if (err == X509_V_ERR_INVALID_PURPOSE) {
+      return "cluster.tls_cert_file: " + paths.cert_file +
+             " is not usable as both TLS server and client certificate (needs extendedKeyUsage "
+             "serverAuth,clientAuth or none)";
+    }
     return "cluster.tls_cert_file: " + paths.cert_file + " is not signed by the CA in " +
-           paths.ca_file + " (cluster.tls_ca_file): " +
-           X509_verify_cert_error_string(X509_STORE_CTX_get_error(verify.get()));
+           paths.ca_file + " (cluster.tls_ca_file): " + X509_verify_cert_error_string(err);
   }
   ERR_clear_error();
   return std::nullopt;
