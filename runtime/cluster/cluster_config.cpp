@@ -27,7 +27,7 @@ config::validator seed_list() {
 
 /// The three mutual-TLS keys, in the order a partial set is reported.
 constexpr std::array<const char*, 3> tls_keys{"cluster.tls_ca_file", "cluster.tls_cert_file",
-                                               "cluster.tls_key_file"};
+                                              "cluster.tls_key_file"};
 
 /// All three cluster.tls_* keys set (then their files must load), none (then a clustered node
 /// needs cluster.allow_plaintext), or an error naming the first one missing.
@@ -105,11 +105,14 @@ void register_config_keys(config::schema& s) {
   s.add({"cluster.tls_key_file", value_type::string,
          "PEM private key (unencrypted) of cluster.tls_cert_file.", "empty",
          config::fixed(std::string{}), nullptr});
-  s.add({"cluster.allow_plaintext", value_type::boolean,
+  s.add({"cluster.allow_plaintext",
+         value_type::boolean,
          "Allows a cluster (cluster.seeds set) without the cluster.tls_* keys: unauthenticated, "
          "unencrypted links anyone who reaches cluster.listen can join. For loopback tests and "
          "development only; without it such a node refuses to start.",
-         "`false`", config::fixed(false), {}});
+         "`false`",
+         config::fixed(false),
+         {}});
   s.add({"cluster.handshake_timeout_ms", value_type::integer,
          "An accepted cluster connection that has not completed its TLS handshake and sent its "
          "cluster handshake within this time is dropped (and counted in "

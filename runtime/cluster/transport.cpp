@@ -13,6 +13,7 @@
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/network/doorman_impl.hpp>
 #include <caf/io/network/native_socket.hpp>
+#include <caf/io/network/operation.hpp>
 #include <caf/io/network/scribe_impl.hpp>
 #include <caf/openssl/manager.hpp>
 
@@ -91,7 +92,9 @@ public:
       return;
     }
     refuse("sent no cluster handshake within cluster.handshake_timeout_ms");
-    // As if the socket failed: BASP forgets the connection, the stream leaves the loop.
+    // As if the socket failed: BASP forgets the connection (dropping its reference to us), the
+    // stream leaves the loop. `keep` holds us alive until io_failure has returned.
+    caf::io::scribe_ptr keep{this};
     this->io_failure(ctx, caf::io::network::operation::read);
   }
 
@@ -108,8 +111,8 @@ private:
   void refuse(const char* why) {
     judged_ = true;
     refused.fetch_add(1, std::memory_order_relaxed);
-    log::get("cluster")->warn("cluster port: dropped a connection from {}:{} that {}",
-                              this->addr(), this->port(), why);
+    log::get("cluster")->warn("cluster port: dropped a connection from {}:{} that {}", this->addr(),
+                              this->port(), why);
   }
 
   bool judged_ = false;

@@ -67,10 +67,10 @@ std::string config_text(const node_spec& n, const std::vector<std::string>& seed
 
 /// The (id, status) pairs of `heraldctl nodes --json` on `n`; empty on failure.
 std::set<std::pair<int, std::string>> view_of(const node_spec& n) {
-  auto r = testing::run_process(testing::bin_path("heraldctl"),
-                                {"--node", "127.0.0.1:" + std::to_string(n.admin), "--data-dir",
-                                 n.data, "nodes", "--json"},
-                                10s);
+  auto r = testing::run_process(
+      testing::bin_path("heraldctl"),
+      {"--node", "127.0.0.1:" + std::to_string(n.admin), "--data-dir", n.data, "nodes", "--json"},
+      10s);
   std::set<std::pair<int, std::string>> out;
   auto nodes = json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || !nodes.is_array()) {
@@ -153,9 +153,8 @@ TEST_CASE("nodes_with_certificates_of_the_cluster_ca_join_and_others_are_refused
   // A node with a certificate of another CA (and trusting it): it cannot join, na counts it.
   node_spec rogue{"nx", 3};
   rogue.data = dir.file("data-nx");
-  auto rogue_cfg = dir.write_file(
-      "nx.toml", config_text(rogue, {cluster_address(nodes[0])}, pg_url, secret,
-                             other.issue("nx")));
+  auto rogue_cfg = dir.write_file("nx.toml", config_text(rogue, {cluster_address(nodes[0])}, pg_url,
+                                                         secret, other.issue("nx")));
   testing::child_process rogue_proc{testing::bin_path("heraldd"), {"--config", rogue_cfg}};
   {
     INFO("nx stderr: " << rogue_proc.err());
@@ -177,9 +176,7 @@ TEST_CASE("nodes_with_certificates_of_the_cluster_ca_join_and_others_are_refused
   auto before_garbage = metric(nodes[0], "herald_cluster_connections_refused_total");
   send_garbage(nodes[0].cluster);
   CHECK(testing::eventually(
-      [&] {
-        return metric(nodes[0], "herald_cluster_connections_refused_total") > before_garbage;
-      },
+      [&] { return metric(nodes[0], "herald_cluster_connections_refused_total") > before_garbage; },
       10s));
   CHECK(healthy(nodes[0]));
   CHECK(view_of(nodes[0]) == both);
@@ -200,16 +197,12 @@ TEST_CASE("a_partial_tls_key_set_or_a_plaintext_cluster_without_allow_plaintext_
   testing::cluster_ca ca;
   auto files = ca.issue("na");
   auto run = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args{"--cluster.seeds",
-                                  "127.0.0.1:4999",
-                                  "--store.backend",
-                                  "postgres",
-                                  "--store.postgres_url",
-                                  "postgresql://x@127.0.0.1/x",
-                                  "--identity.secret_file",
-                                  dir.write_file("s", "a-cluster-secret-of-32-characters\n"),
-                                  "--node.data_dir",
-                                  dir.file("d")};
+    std::vector<std::string> args{
+        "--cluster.seeds",        "127.0.0.1:4999",
+        "--store.backend",        "postgres",
+        "--store.postgres_url",   "postgresql://x@127.0.0.1/x",
+        "--identity.secret_file", dir.write_file("s", "a-cluster-secret-of-32-characters\n"),
+        "--node.data_dir",        dir.file("d")};
     args.insert(args.end(), extra.begin(), extra.end());
     return testing::run_process(testing::bin_path("heraldd"), args, 30s);
   };

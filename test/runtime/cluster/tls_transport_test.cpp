@@ -5,10 +5,10 @@
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
-#include <cerrno>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <cerrno>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -61,11 +61,9 @@ struct node_system {
     caf::scoped_actor self{*sys};
     caf::actor remote;
     self->request(mm, 10s, caf::connect_atom::value, std::string{"127.0.0.1"}, port)
-        .receive(
-            [&](const caf::node_id&, caf::strong_actor_ptr& ptr, const std::set<std::string>&) {
-              remote = caf::actor_cast<caf::actor>(ptr);
-            },
-            [&](caf::error&) {});
+        .receive([&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                     const std::set<std::string>&) { remote = caf::actor_cast<caf::actor>(ptr); },
+                 [&](caf::error&) {});
     if (!remote) {
       return 0;
     }
