@@ -66,11 +66,13 @@ public:
   void add_to_loop() override;
   void remove_from_loop() override;
 
-private:
-  void launch();
-
+protected:
+  // Named like caf::io::network::scribe_impl's members so that code for both reads the same.
   bool launched_ = false;
   caf::io::network::stream_impl<tls_policy> stream_;
+
+private:
+  void launch();
 };
 
 }  // namespace herald::cluster

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/cluster/transport.hpp"
 
+#include <sys/socket.h>
+
 #include <atomic>
 #include <memory>
 
@@ -96,6 +98,10 @@ public:
     // stream leaves the loop. `keep` holds us alive until io_failure has returned.
     caf::io::scribe_ptr keep{this};
     this->io_failure(ctx, caf::io::network::operation::read);
+    // A TLS stream still waits to write BASP's server handshake through the unfinished TLS
+    // handshake; shutting the socket down fails that write, so the multiplexer lets go of the
+    // stream and the descriptor is closed.
+    ::shutdown(this->stream_.fd(), SHUT_RDWR);
   }
 
 protected:
