@@ -58,26 +58,30 @@ std::string config_text(const node_spec& n, const std::vector<std::string>& seed
          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(n.gateway) +
          "\"\n[cluster]\nlisten = \"" + cluster_address(n) +
          "\"\nnode_id = " + std::to_string(n.node_id) + "\nseeds = [" + seed_list +
-         "]\nheartbeat_interval_ms = 200\nfailure_timeout_ms = 1500\n" + "tls_ca_file = \"" +
+         "]\nheartbeat_interval_ms = 300\nfailure_timeout_ms = 3000\n" + "tls_ca_file = \"" +
          tls.ca_file + "\"\ntls_cert_file = \"" + tls.cert_file + "\"\ntls_key_file = \"" +
          tls.key_file + "\"\n[store]\nbackend = \"postgres\"\npostgres_url = \"" + pg_url +
          "\"\n[identity]\nsecret_file = \"" + secret_file +
          "\"\n[runtime]\nscheduler_threads = 2\nshutdown_timeout_ms = 10000\n";
 }
 
-/// The (id, status) pairs of `heraldctl nodes --json` on `n`; empty on failure.
-std::set<std::pair<int, std::string>> view_of(const node_spec& n) {
+/// The (id, status) pairs of `heraldctl nodes --json` on `n`, as "1:up 2:up"; empty on failure.
+std::string view_of(const node_spec& n) {
   auto r = testing::run_process(
       testing::bin_path("heraldctl"),
       {"--node", "127.0.0.1:" + std::to_string(n.admin), "--data-dir", n.data, "nodes", "--json"},
       10s);
-  std::set<std::pair<int, std::string>> out;
+  std::set<std::pair<int, std::string>> rows;
   auto nodes = json::parse(r.out, nullptr, false);
   if (r.exit_code != 0 || !nodes.is_array()) {
-    return out;
+    return "";
   }
   for (const auto& x : nodes) {
-    out.insert({x.value("id", -1), x.value("status", "")});
+    rows.insert({x.value("id", -1), x.value("status", "")});
+  }
+  std::string out;
+  for (const auto& [id, status] : rows) {
+    out += (out.empty() ? "" : " ") + std::to_string(id) + ":" + status;
   }
   return out;
 }
@@ -142,7 +146,7 @@ TEST_CASE("nodes_with_certificates_of_the_cluster_ca_join_and_others_are_refused
                                 testing::slow_poll_step));
     REQUIRE(procs[i]->running());
   }
-  std::set<std::pair<int, std::string>> both{{1, "up"}, {2, "up"}};
+  const std::string both = "1:up 2:up";
   for (const auto& n : nodes) {
     INFO("nodes --json on " << n.name);
     CHECK(testing::eventually([&] { return view_of(n) == both; }, 30s, testing::slow_poll_step));
@@ -165,10 +169,14 @@ TEST_CASE("nodes_with_certificates_of_the_cluster_ca_join_and_others_are_refused
         30s, testing::slow_poll_step));
     REQUIRE(testing::eventually([&] { return ready(rogue) || !rogue_proc.running(); }, 60s,
                                 testing::slow_poll_step));
-    CHECK(view_of(rogue) == std::set<std::pair<int, std::string>>{{3, "up"}});
+    CHECK(view_of(rogue) == "3:up");
   }
-  CHECK(view_of(nodes[0]) == both);
-  CHECK(view_of(nodes[1]) == both);
+  // nx never entered the views (a loaded machine may make na and nb miss a heartbeat of each
+  // other's for a moment: they re-admit each other).
+  for (const auto& n : nodes) {
+    INFO("nodes --json on " << n.name);
+    CHECK(testing::eventually([&] { return view_of(n) == both; }, 20s, testing::slow_poll_step));
+  }
   rogue_proc.send_signal(SIGTERM);
   CHECK(rogue_proc.wait_for(60s));
 
@@ -179,7 +187,8 @@ TEST_CASE("nodes_with_certificates_of_the_cluster_ca_join_and_others_are_refused
       [&] { return metric(nodes[0], "herald_cluster_connections_refused_total") > before_garbage; },
       10s));
   CHECK(healthy(nodes[0]));
-  CHECK(view_of(nodes[0]) == both);
+  CHECK(
+      testing::eventually([&] { return view_of(nodes[0]) == both; }, 20s, testing::slow_poll_step));
 
   for (auto& p : procs) {
     p->send_signal(SIGTERM);
