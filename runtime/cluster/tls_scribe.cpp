@@ -12,6 +12,7 @@ namespace herald::cluster {
 caf::openssl::session_ptr make_tls_session(caf::actor_system& sys,
                                            caf::io::network::native_socket fd, bool accepted) {
   try {
+    ERR_clear_error();  // see tls_policy: the first handshake step reads the queue too
     return caf::openssl::make_session(sys, fd, accepted);
   } catch (const std::exception& e) {
     // caf-openssl raises when it cannot build the SSL_CTX (a TLS file unreadable or replaced

@@ -13,6 +13,7 @@
 
 #include <vector>
 
+#include <openssl/err.h>
 #include <caf/actor_system.hpp>
 #include <caf/io/network/default_multiplexer.hpp>
 #include <caf/io/network/native_socket.hpp>
@@ -29,16 +30,23 @@ caf::openssl::session_ptr make_tls_session(caf::actor_system& sys,
                                            caf::io::network::native_socket fd, bool accepted);
 
 /// caf-openssl's session as the read/write policy of CAF's stream.
+/// Every call first empties this thread's OpenSSL error queue: SSL_get_error, which the session
+/// consults after each SSL_read / SSL_write / handshake step, reports SSL_ERROR_SSL whenever the
+/// queue holds anything, and caf-openssl drains it only when its logging is compiled in. Without
+/// this, one failed handshake (a foreign certificate, garbage) left errors on the multiplexer
+/// thread that made the next read of another, healthy cluster link fail and drop that link.
 class tls_policy {
 public:
   explicit tls_policy(caf::openssl::session_ptr session) : session_(std::move(session)) {}
 
   caf::io::network::rw_state read_some(size_t& result, caf::io::network::native_socket fd,
                                        void* buf, size_t len) {
+    ERR_clear_error();
     return session_->read_some(result, fd, buf, len);
   }
   caf::io::network::rw_state write_some(size_t& result, caf::io::network::native_socket fd,
                                         const void* buf, size_t len) {
+    ERR_clear_error();
     return session_->write_some(result, fd, buf, len);
   }
   bool must_read_more(caf::io::network::native_socket fd, size_t threshold) {

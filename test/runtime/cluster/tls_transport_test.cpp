@@ -197,3 +197,36 @@ TEST_CASE("a_silent_client_on_the_plaintext_cluster_port_is_dropped_at_the_hands
   CHECK(cluster::refused_connections() == before + 1);
   caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
 }
+
+// A failed handshake once left OpenSSL errors on the multiplexer thread that made the next read
+// of a healthy TLS link fail (see tls_policy): the link to b dropped with every refused peer.
+TEST_CASE("a_refused_tls_peer_leaves_the_open_links_of_the_cluster_port_alone") {
+  testing::cluster_ca ca;
+  testing::cluster_ca other{"another CA"};
+  node_system a{tls_settings(ca.issue("na"))};
+  auto worker = a.sys->spawn(doubler);
+  auto port = a.publish(worker);
+  REQUIRE(port != 0);
+  node_system b{tls_settings(ca.issue("nb"))};
+  caf::scoped_actor self{*b.sys};
+  caf::actor remote;
+  self->request(b.mm, 10s, caf::connect_atom::value, std::string{"127.0.0.1"}, port)
+      .receive([&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+                   const std::set<std::string>&) { remote = caf::actor_cast<caf::actor>(ptr); },
+               [&](caf::error& err) { FAIL(b.sys->render(err)); });
+  REQUIRE(remote);
+  self->monitor(remote);
+  for (int i = 0; i < 3; ++i) {
+    node_system foreign{tls_settings(other.issue("nx" + std::to_string(i)))};
+    CHECK(foreign.ask_double(port) == 0);
+    CHECK(node_closes_after(port, "GET / HTTP/1.1\r\n\r\n"));
+  }
+  int answer = 0;
+  self->request(remote, 10s, 21).receive([&](int x) { answer = x; }, [&](caf::error&) {});
+  CHECK(answer == 42);
+  bool down = false;
+  self->receive([&](caf::down_msg&) { down = true; },
+                caf::after(std::chrono::milliseconds{200}) >> [] {});
+  CHECK_FALSE(down);
+  caf::anon_send_exit(worker, caf::exit_reason::user_shutdown);
+}
