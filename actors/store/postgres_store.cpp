@@ -222,4 +222,15 @@ result<std::uint64_t> postgres_store::bump_token_epoch(snowflake user_id) {
       }));
 }
 
+result<void> postgres_store::analyze() {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::lock_guard<std::mutex> guard(write_mutex_);
+  return pg_store_metrics::counted(
+      writer_->run<void>("analyze", [](pqxx::connection& conn) -> result<void> {
+        pqxx::nontransaction tx(conn);
+        tx.exec("ANALYZE");  // the current database's tables this role may analyze
+        return {};
+      }));
+}
+
 }  // namespace herald::store

@@ -76,6 +76,13 @@ public:
   result<std::uint64_t> token_epoch(snowflake user_id) override;
   result<std::uint64_t> bump_token_epoch(snowflake user_id) override;
 
+  /// Refreshes the server's planner statistics of every herald table (ANALYZE), on the writer
+  /// connection. Call it after a bulk load (a seeded bench, a store copy): until autovacuum has
+  /// analyzed the new rows, the planner guesses row counts and load_guild's member query joins
+  /// by a sequential scan of every user instead of one index lookup per member.
+  /// Errors: busy (connection), internal.
+  result<void> analyze();
+
   /// The schema version this build writes.
   static int latest_schema_version();
   /// The server and database, without password, for logs ("127.0.0.1:5432/herald as herald").
