@@ -200,17 +200,19 @@ std::optional<std::string> check_config(const config::config& cfg) {
   if (auto err = cluster::check_config(cfg)) {
     return err;
   }
-  if (!cfg.get_list("cluster.seeds").empty()) {
+  if (cluster::settings_from(cfg).clustered()) {
+    const std::string why = cfg.get_string("cluster.membership") == "etcd"
+                                ? "cluster.membership = \"etcd\""
+                                : "cluster.seeds set";
     if (cfg.get_string("store.backend") != "postgres") {
-      return std::string{
-          "store.backend: a cluster (cluster.seeds set) needs \"postgres\", every node on the "
-          "same database; \"sqlite\" is one node's private file"};
+      return "store.backend: a cluster (" + why +
+             ") needs \"postgres\", every node on the same database; \"sqlite\" is one node's "
+             "private file";
     }
     if (cfg.get_string("identity.secret_file").empty() ||
         !cfg.get_string("identity.secret").empty()) {
-      return std::string{
-          "identity.secret_file: required in a cluster (cluster.seeds set), with identity.secret "
-          "empty: every node signs tokens with the secret in that file"};
+      return "identity.secret_file: required in a cluster (" + why +
+             "), with identity.secret empty: every node signs tokens with the secret in that file";
     }
   }
   if (cfg.get_string("store.backend") == "postgres" &&

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/cluster/cluster.hpp"
 
+#include <atomic>
 #include <future>
+#include <memory>
 #include <random>
 
 #include <fmt/format.h>
@@ -9,6 +11,7 @@
 #include <caf/io/middleman.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "runtime/cluster/etcd_membership.hpp"
 #include "runtime/cluster/membership_actor.hpp"
 #include "runtime/cluster/transport.hpp"
 #include "runtime/config/validators.hpp"
@@ -58,6 +61,9 @@ cluster_node::~cluster_node() {
 std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
   system_ = &sys;
   auto lg = log::get("cluster");
+  if (settings_.etcd) {
+    return start_etcd();
+  }
   auto ep = config::parse_endpoint(settings_.listen);
   middleman_ = spawn_guarded_middleman(sys);
   auto promise = std::make_shared<std::promise<std::optional<std::string>>>();
@@ -86,21 +92,8 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
     stop();
     return failure;
   }
+  add_view_collectors();
   auto& reg = metrics::registry::global();
-  auto view = view_;
-  collector_ids_.push_back(reg.add_collector(
-      "herald_cluster_nodes_up", "Cluster members this node sees up (itself included).", [view] {
-        return std::vector<metrics::sample>{
-            {"herald_cluster_nodes_up", {}, static_cast<double>(view->up_count())}};
-      }));
-  collector_ids_.push_back(reg.add_collector(
-      "herald_cluster_ring_generation",
-      "Generation of this node's guild ring (raised on every membership change).", [view] {
-        return std::vector<metrics::sample>{
-            {"herald_cluster_ring_generation",
-             {},
-             static_cast<double>(view->current_ring()->generation())}};
-      }));
   collector_ids_.push_back(reg.add_collector(
       "herald_cluster_connections_refused_total",
       "Connections to cluster.listen dropped before a cluster handshake (garbage, plain TCP).",
@@ -125,11 +118,62 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
   return std::nullopt;
 }
 
+std::optional<std::string> cluster_node::start_etcd() {
+  auto lg = log::get("cluster");
+  auto etcd = std::make_shared<etcd_membership>(settings_, random_instance(), view_);
+  if (auto err = etcd->start()) {
+    return err;
+  }
+  std::atomic_store(&etcd_, etcd);  // not_ready_reason() reads it on the admin thread
+  add_view_collectors();
+  auto& reg = metrics::registry::global();
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_etcd_requests_total", "Requests this node sent to etcd (membership).",
+      [etcd] {
+        return std::vector<metrics::sample>{
+            {"herald_cluster_etcd_requests_total", {}, static_cast<double>(etcd->requests())}};
+      },
+      metrics::registry::collected_type::counter));
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_etcd_failures_total",
+      "etcd requests that failed (unreachable, timed out, HTTP error, bad answer).",
+      [etcd] {
+        return std::vector<metrics::sample>{
+            {"herald_cluster_etcd_failures_total", {}, static_cast<double>(etcd->failures())}};
+      },
+      metrics::registry::collected_type::counter));
+  lg->info("cluster: node id {} ({}) in etcd membership, endpoints [{}], prefix {}",
+           settings_.node_id, settings_.listen, fmt::join(settings_.etcd_endpoints, ", "),
+           settings_.etcd_prefix);
+  return std::nullopt;
+}
+
+void cluster_node::add_view_collectors() {
+  auto& reg = metrics::registry::global();
+  auto view = view_;
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_nodes_up", "Cluster members this node sees up (itself included).", [view] {
+        return std::vector<metrics::sample>{
+            {"herald_cluster_nodes_up", {}, static_cast<double>(view->up_count())}};
+      }));
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_ring_generation",
+      "Generation of this node's guild ring (raised on every membership change).", [view] {
+        return std::vector<metrics::sample>{
+            {"herald_cluster_ring_generation",
+             {},
+             static_cast<double>(view->current_ring()->generation())}};
+      }));
+}
+
 void cluster_node::stop() {
   for (auto id : collector_ids_) {
     metrics::registry::global().remove_collector(id);
   }
   collector_ids_.clear();
+  if (auto etcd = std::atomic_exchange(&etcd_, std::shared_ptr<etcd_membership>{})) {
+    etcd->stop();
+  }
   if (system_ == nullptr) {
     return;
   }
@@ -146,6 +190,11 @@ void cluster_node::stop() {
   }
   port_ = 0;
   system_ = nullptr;
+}
+
+std::optional<std::string> cluster_node::not_ready_reason() const {
+  auto etcd = std::atomic_load(&etcd_);
+  return etcd ? etcd->unreachable_reason() : std::nullopt;
 }
 
 void cluster_node::mount_admin_routes(net::http_server& server) const {
@@ -177,6 +226,13 @@ std::shared_ptr<cluster_node> attach(node::node_options& opts, settings s) {
       return err;
     }
     return next ? next(sys) : std::nullopt;
+  };
+  opts.not_ready_reason =
+      [cluster, previous = std::move(opts.not_ready_reason)]() -> std::optional<std::string> {
+    if (auto reason = cluster->not_ready_reason()) {
+      return reason;
+    }
+    return previous ? previous() : std::nullopt;
   };
   opts.on_stop = [cluster, previous = std::move(opts.on_stop)] {
     if (previous) {

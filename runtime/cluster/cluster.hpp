@@ -23,6 +23,8 @@
 
 namespace herald::cluster {
 
+class etcd_membership;
+
 class cluster_node {
 public:
   explicit cluster_node(settings s);
@@ -30,20 +32,28 @@ public:
   cluster_node(const cluster_node&) = delete;
   cluster_node& operator=(const cluster_node&) = delete;
 
-  /// Publishes the membership actor on cluster.listen and waits (at most two failure timeouts)
-  /// for every seed to answer or prove unreachable. Returns the one-line error when the port
-  /// cannot be opened or a seed refused this node. Blocking; call from a non-actor thread.
+  /// Static membership: publishes the membership actor on cluster.listen and waits (at most two
+  /// failure timeouts) for every seed to answer or prove unreachable. Returns the one-line error
+  /// when the port cannot be opened or a seed refused this node. etcd membership
+  /// (settings::etcd): registers in etcd instead (etcd_membership::start) and opens no port.
+  /// Blocking; call from a non-actor thread.
   std::optional<std::string> start(caf::actor_system& sys);
   /// Stops membership and closes the port. Idempotent.
   void stop();
 
   const settings& config() const noexcept { return settings_; }
+  /// Why the node is not ready because of its membership (etcd unreachable), from any thread.
+  std::optional<std::string> not_ready_reason() const;
   /// This node's view of the cluster (always valid).
   const std::shared_ptr<cluster_view>& view() const noexcept { return view_; }
   /// Mounts GET /v1/cluster/nodes and /v1/cluster/ring (behind the node's admin guard).
   void mount_admin_routes(net::http_server& server) const;
 
 private:
+  /// start() with etcd membership: registers (etcd_membership::start), no port, no actor.
+  std::optional<std::string> start_etcd();
+  void add_view_collectors();
+
   settings settings_;
   std::shared_ptr<cluster_view> view_;
   caf::actor_system* system_ = nullptr;
@@ -51,6 +61,7 @@ private:
   caf::actor membership_;
   uint16_t port_ = 0;
   std::vector<size_t> collector_ids_;
+  std::shared_ptr<etcd_membership> etcd_;  // set while started with etcd membership
 };
 
 /// Adds admin_routes to `opts` and, for a clustered `s`, configure_actor_system, on_start (before

@@ -22,6 +22,32 @@ config::validator seed_list() {
   };
 }
 
+/// Each entry http://HOST:PORT (etcd's JSON gateway; no TLS in this release).
+config::validator etcd_endpoint_list() {
+  return [](const config::value& v) -> std::optional<std::string> {
+    for (const auto& s : std::get<config::string_list>(v)) {
+      const std::string scheme = "http://";
+      auto ep =
+          s.rfind(scheme, 0) == 0 ? config::parse_endpoint(s.substr(scheme.size())) : std::nullopt;
+      if (!ep || ep->port == 0) {
+        return "expected http://HOST:PORT entries, got \"" + s + "\"";
+      }
+    }
+    return std::nullopt;
+  };
+}
+
+/// Starts and ends with '/': the node's key is the prefix and its decimal node id.
+config::validator etcd_prefix() {
+  return [](const config::value& v) -> std::optional<std::string> {
+    const auto& s = std::get<std::string>(v);
+    if (s.size() < 2 || s.front() != '/' || s.back() != '/') {
+      return "expected a key prefix starting and ending with '/', got \"" + s + "\"";
+    }
+    return std::nullopt;
+  };
+}
+
 }  // namespace
 
 void register_config_keys(config::schema& s) {
@@ -37,8 +63,8 @@ void register_config_keys(config::schema& s) {
          "`postgres` and identity.secret_file.",
          "`[]`", config::fixed(config::string_list{}), seed_list()});
   s.add({"cluster.membership", value_type::string,
-         "How nodes find each other: `static` (cluster.seeds). `etcd` is reserved for a later "
-         "release and refused at start.",
+         "How nodes find each other: `static` (cluster.seeds, join handshake and heartbeats) or "
+         "`etcd` (each node registers under cluster.etcd_prefix with a lease; docs/cluster.md).",
          "`static`", config::fixed(std::string{"static"}), config::one_of({"static", "etcd"})});
   s.add({"cluster.heartbeat_interval_ms", value_type::integer,
          "How often a node sends its membership heartbeat to every peer (and CAF's transport "
@@ -57,6 +83,19 @@ void register_config_keys(config::schema& s) {
          "Points per node on the consistent-hash ring that places guilds on the nodes with the "
          "`guild` role (more: better balance, larger ring). Every node must use the same value.",
          "`256`", config::fixed(int64_t{256}), config::int_range(1, 4096)});
+  s.add({"cluster.etcd_endpoints", value_type::string_list,
+         "etcd client URLs (`http://HOST:PORT`, etcd's v3 JSON gateway) for cluster.membership = "
+         "`etcd`; tried in order, the next one when a request fails.",
+         "`[]`", config::fixed(config::string_list{}), etcd_endpoint_list()});
+  s.add({"cluster.etcd_prefix", value_type::string,
+         "etcd key prefix of the cluster's members: each node registers under the prefix "
+         "followed by its cluster.node_id. Nodes with the same prefix (and endpoints) form one "
+         "cluster.",
+         "`/herald/`", config::fixed(std::string{"/herald/"}), etcd_prefix()});
+  s.add({"cluster.etcd_lease_ttl_s", value_type::integer,
+         "TTL of a node's etcd lease; the node renews it every third of that. A node that cannot "
+         "renew (crashed, frozen, cut off) loses its key at expiry and is down for the others.",
+         "`5`", config::fixed(int64_t{5}), config::int_range(2, 600)});
 }
 
 settings settings_from(const config::config& cfg) {
@@ -71,22 +110,28 @@ settings settings_from(const config::config& cfg) {
   s.connection_timeout = std::chrono::milliseconds{cfg.get_int("cluster.connection_timeout_ms")};
   s.vnodes = static_cast<uint32_t>(cfg.get_int("cluster.vnodes"));
   s.consistency.push_back({"cluster.vnodes", std::to_string(s.vnodes)});
+  s.etcd = cfg.get_string("cluster.membership") == "etcd";
+  s.etcd_endpoints = cfg.get_list("cluster.etcd_endpoints");
+  s.etcd_prefix = cfg.get_string("cluster.etcd_prefix");
+  s.etcd_lease_ttl = std::chrono::seconds{cfg.get_int("cluster.etcd_lease_ttl_s")};
   return s;
 }
 
 std::optional<std::string> check_config(const config::config& cfg) {
-  if (!cfg.get_list("cluster.seeds").empty()) {
+  const bool etcd = cfg.get_string("cluster.membership") == "etcd";
+  if (etcd && cfg.get_list("cluster.etcd_endpoints").empty()) {
+    return std::string{
+        "cluster.etcd_endpoints: must list at least one http://HOST:PORT with "
+        "cluster.membership = \"etcd\""};
+  }
+  if (etcd || !cfg.get_list("cluster.seeds").empty()) {
     auto ep = config::parse_endpoint(cfg.get_string("cluster.listen"));
     if (ep && ep->port == 0) {
-      return std::string{
-          "cluster.listen: port 0 is not allowed with cluster.seeds set (peers dial this "
-          "address)"};
+      return std::string{etcd ? "cluster.listen: port 0 is not allowed with cluster.membership = "
+                                "\"etcd\" (peers dial this address)"
+                              : "cluster.listen: port 0 is not allowed with cluster.seeds set "
+                                "(peers dial this address)"};
     }
-  }
-  if (cfg.get_string("cluster.membership") == "etcd") {
-    return std::string{
-        "cluster.membership: \"etcd\" is not supported by this release; use \"static\" with "
-        "cluster.seeds"};
   }
   if (cfg.get_int("cluster.failure_timeout_ms") <
       2 * cfg.get_int("cluster.heartbeat_interval_ms")) {

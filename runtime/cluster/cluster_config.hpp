@@ -3,8 +3,8 @@
 // The cluster's config keys (cluster.* beside cluster.listen, which node_config.cpp registers)
 // and the settings the cluster component runs with. Read once at start-up on the main thread;
 // immutable afterwards, so any thread may read a settings object.
-// Invariant: a node is clustered exactly when cluster.seeds is not empty; an unclustered node
-// loads no CAF io module and opens no cluster port.
+// Invariant: a node is clustered exactly when cluster.seeds is not empty or cluster.membership
+// is "etcd"; an unclustered node loads no CAF io module and opens no cluster port.
 
 #include <chrono>
 #include <cstdint>
@@ -41,20 +41,26 @@ struct settings {
   std::vector<consistency_item> consistency;
   /// protocol_version; only tests set another.
   uint32_t protocol = protocol_version;
+  /// cluster.membership: false = static (seeds), true = etcd (etcd_membership.hpp).
+  bool etcd = false;
+  std::vector<std::string> etcd_endpoints;  ///< cluster.etcd_endpoints, "http://HOST:PORT"
+  std::string etcd_prefix = "/herald/";     ///< cluster.etcd_prefix
+  std::chrono::seconds etcd_lease_ttl{5};   ///< cluster.etcd_lease_ttl_s
 
-  bool clustered() const noexcept { return !seeds.empty(); }
+  bool clustered() const noexcept { return etcd || !seeds.empty(); }
 };
 
 /// cluster.node_id, cluster.seeds, cluster.membership, cluster.heartbeat_interval_ms,
-/// cluster.failure_timeout_ms, cluster.connection_timeout_ms, cluster.vnodes.
+/// cluster.failure_timeout_ms, cluster.connection_timeout_ms, cluster.vnodes,
+/// cluster.etcd_endpoints, cluster.etcd_prefix, cluster.etcd_lease_ttl_s.
 void register_config_keys(config::schema& s);
 
 /// The settings of a config loaded with a schema holding register_config_keys() and the node's
 /// keys (node.name, node.roles, cluster.listen).
 settings settings_from(const config::config& cfg);
 
-/// Checks across keys, after load: cluster.membership = "etcd" (not in this release), a
-/// cluster.listen port 0 with seeds,
+/// Checks across keys, after load: cluster.membership = "etcd" without cluster.etcd_endpoints,
+/// a cluster.listen port 0 on a clustered node,
 /// cluster.failure_timeout_ms at least twice cluster.heartbeat_interval_ms. One line naming the
 /// key, for heraldd's exit code 2.
 std::optional<std::string> check_config(const config::config& cfg);

@@ -9,6 +9,7 @@ packages=(
   libfmt-dev libspdlog-dev catch2 libboost-dev libboost-system-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libsqlite3-dev libpqxx-dev postgresql-15 zlib1g-dev libssl-dev openssl
+  etcd-server
   clang-14 libfuzzer-14-dev libclang-rt-14-dev
   nodejs npm
   clang-format-14

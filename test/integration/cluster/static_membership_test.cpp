@@ -267,5 +267,5 @@ TEST_CASE("a_multi_node_config_on_sqlite_or_without_a_secret_file_is_refused_at_
         0);
   auto etcd = run({"--cluster.membership", "etcd"});
   CHECK(etcd.exit_code == 2);
-  CHECK(etcd.err.find("cluster.membership: \"etcd\" is not supported") != std::string::npos);
+  CHECK(etcd.err.find("cluster.etcd_endpoints: must list at least one") != std::string::npos);
 }

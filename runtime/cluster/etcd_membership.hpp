@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Membership through etcd (cluster.membership = "etcd"): the node registers its member_info
+// under cluster.etcd_prefix + node id with a lease of cluster.etcd_lease_ttl_s, renews the lease
+// every third of the TTL and reads the whole prefix at the same pace (periodic range reads, not
+// a watch stream), publishing every change, with the ring rebuilt, to the cluster_view. A key
+// that disappears (lease expired: the node crashed, froze or was cut off; or revoked: it
+// stopped) is a member down.
+//
+// Threads: start() and stop() run on the caller's thread (the node's start-up/shutdown thread);
+// everything after start() runs on one private thread ("etcd membership thread"), never on a CAF
+// scheduler thread, because every etcd request is a blocking HTTP round trip.
+// unreachable_reason(), requests() and failures() may be called from any thread.
+// Invariant: while etcd cannot be reached the view keeps its last state (nobody is declared
+// down for etcd's silence); /readyz carries unreachable_reason().
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "runtime/cluster/cluster_config.hpp"
+#include "runtime/cluster/cluster_view.hpp"
+
+namespace herald::cluster {
+
+class etcd_client;
+class etcd_member_set;
+
+class etcd_membership {
+public:
+  etcd_membership(settings s, uint64_t instance, std::shared_ptr<cluster_view> view);
+  ~etcd_membership();  ///< stop()
+  etcd_membership(const etcd_membership&) = delete;
+  etcd_membership& operator=(const etcd_membership&) = delete;
+
+  /// Registers this node (waiting up to one lease TTL for a predecessor's key of the same
+  /// node id to expire), reads the members once, publishes them and starts the thread.
+  /// Returns the one-line error when etcd cannot be reached for a whole TTL, another live
+  /// process holds this node id, or a registered node has another protocol or consistency item.
+  std::optional<std::string> start();
+  /// Stops the thread and revokes the lease (the others see this node down at once). Idempotent.
+  void stop();
+
+  /// Set while etcd is unreachable: "etcd unreachable since …: <error>; keeping the last
+  /// cluster view".
+  std::optional<std::string> unreachable_reason() const;
+  uint64_t requests() const;
+  uint64_t failures() const;
+  /// Registrations after the first (lease lost while frozen or cut off), for tests and logs.
+  uint64_t reregistrations() const noexcept { return reregistrations_.load(); }
+
+private:
+  enum class registered { yes, held_by_other, not_yet };
+  registered try_register(std::string& refusal);
+  void poll_once();
+  void run();
+  void publish();
+  void note_failure(const std::string& what);
+  void note_success();
+
+  settings settings_;
+  std::shared_ptr<cluster_view> view_;
+  std::unique_ptr<etcd_client> client_;
+  std::unique_ptr<etcd_member_set> members_;
+  int64_t lease_ = 0;  // 0: not registered
+  std::chrono::steady_clock::time_point last_failure_log_{};
+  std::atomic<uint64_t> reregistrations_{0};
+
+  mutable std::mutex mutex_;  // guards unreachable_ and stopping_
+  std::optional<std::string> unreachable_;
+  bool stopping_ = false;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+}  // namespace herald::cluster
