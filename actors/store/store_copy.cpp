@@ -265,9 +265,8 @@ result<copy_report> copy_sqlite_to_postgres(const std::filesystem::path& source,
     }
     tx.exec("COMMIT");
     // Fresh tables have no planner statistics: without them the first guild loads scan every
-    // user (docs/store.md, "Planner statistics after a bulk load").
-    pqxx::nontransaction analyze(conn);
-    analyze.exec("ANALYZE");
+    // user (docs/store.md, "Semantics and errors").
+    tx.exec("ANALYZE");
     return copied;
   } catch (...) {
     return detail::classify_current("copy to " + info.value().description_).error_;
