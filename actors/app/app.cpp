@@ -125,6 +125,7 @@ std::optional<std::string> open_sqlite_store(app_state& st) {
 std::optional<std::string> open_postgres_store(app_state& st) {
   store::postgres_options o;
   o.url_ = st.cfg.get_string("store.postgres_url");
+  o.readers_ = static_cast<int>(st.cfg.get_int("store.postgres_readers"));
   const auto password_file = st.cfg.get_string("store.postgres_password_file");
   if (!password_file.empty()) {
     std::ifstream in{password_file};

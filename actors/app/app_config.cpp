@@ -183,6 +183,11 @@ void register_config_keys(config::schema& s, const std::vector<std::string>& fea
          "Empty: no password is sent (trust, peer or certificate authentication, or libpq's "
          "~/.pgpass).",
          "empty", config::fixed(std::string{}), nullptr});
+  s.add({"store.postgres_readers", value_type::integer,
+         "Reader connections of the PostgreSQL store: how many reads (guild loads, user and "
+         "guild lookups) run on the server at once. The node holds this many plus one writer "
+         "connection; the first reader connects at start, the others on first use.",
+         "`4`", config::fixed(int64_t{4}), config::int_range(1, 256)});
 }
 
 net::tls_options tls_options(const config::config& cfg) {

@@ -7,6 +7,7 @@
 
 #include "actors/store/detail/pg_connection.hpp"
 #include "actors/store/detail/pg_conninfo.hpp"
+#include "actors/store/detail/pg_reader_pool.hpp"
 #include "actors/store/detail/pg_schema.hpp"
 #include "actors/store/detail/pg_statements.hpp"
 #include "actors/store/detail/pg_store_metrics.hpp"
@@ -93,11 +94,11 @@ struct group_commit {
 
 postgres_store::postgres_store(postgres_options options, std::string description,
                                std::unique_ptr<connection_slot> writer,
-                               std::unique_ptr<connection_slot> reader)
+                               std::unique_ptr<reader_pool> readers)
     : options_(std::move(options)),
       description_(std::move(description)),
       writer_(std::move(writer)),
-      reader_(std::move(reader)) {}
+      readers_(std::move(readers)) {}
 
 postgres_store::~postgres_store() = default;
 
@@ -125,13 +126,22 @@ result<std::unique_ptr<postgres_store>> postgres_store::open(const postgres_opti
   if (!migrated) {
     return fail(migrated.error());
   }
-  auto reader = std::make_unique<connection_slot>(conninfo, description, options.attempts_,
-                                                  options.retry_pause_);
-  if (auto r = reader->run<bool>("connect reader", [](pqxx::connection&) { return true; }); !r) {
+  // The first reader connects now, so that a server refusing a second connection fails the
+  // open; the others connect on their first use (a quiet node holds only what it uses).
+  std::vector<std::unique_ptr<connection_slot>> slots;
+  const int readers = options.readers_ < 1 ? 1 : options.readers_;
+  for (int i = 0; i < readers; ++i) {
+    slots.push_back(std::make_unique<connection_slot>(conninfo, description, options.attempts_,
+                                                      options.retry_pause_,
+                                                      detail::reader_session_sql));
+  }
+  if (auto r = slots.front()->run<bool>("connect reader", [](pqxx::connection&) { return true; });
+      !r) {
     return fail(r.error());
   }
+  auto pool = std::make_unique<reader_pool>(std::move(slots), options.reader_wait_);
   return std::unique_ptr<postgres_store>(
-      new postgres_store(options, description, std::move(writer), std::move(reader)));
+      new postgres_store(options, description, std::move(writer), std::move(pool)));
 }
 
 result<void> postgres_store::apply(const write_batch& batch) {
@@ -209,6 +219,17 @@ result<std::uint64_t> postgres_store::bump_token_epoch(snowflake user_id) {
         const auto epoch = static_cast<std::uint64_t>(bumped[0][0].as<std::int64_t>());
         detail::commit_or_in_doubt(tx);
         return epoch;
+      }));
+}
+
+result<void> postgres_store::analyze() {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::lock_guard<std::mutex> guard(write_mutex_);
+  return pg_store_metrics::counted(
+      writer_->run<void>("analyze", [](pqxx::connection& conn) -> result<void> {
+        pqxx::nontransaction tx(conn);
+        tx.exec("ANALYZE");  // the current database's tables this role may analyze
+        return {};
       }));
 }
 

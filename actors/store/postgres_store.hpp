@@ -6,9 +6,10 @@
 // Invariant: when a write returns success its transaction is committed (durable as the server's
 // synchronous_commit makes it); a batch is all-or-nothing.
 //
-// Connections: one writer connection (apply, apply_group, bump_token_epoch) and one reader
-// connection (every read), each guarded by its own mutex held for a whole call, so a read never
-// waits behind a commit. A read sees every commit that returned before it started.
+// Connections: one writer connection (apply, apply_group, bump_token_epoch) under a mutex held
+// for a whole call, and a pool of `readers_` reader connections (every read; a read leases one
+// for its whole call, detail/pg_reader_pool.hpp), so reads from several threads run in parallel
+// and never wait behind a commit. A read sees every commit that returned before it started.
 //
 // Errors (docs/store.md#semantics-and-errors): unique and other integrity violations are
 // `constraint`; serialization failures, deadlocks, a server shutting down and lost connections are
@@ -40,11 +41,17 @@ struct postgres_options {
   int attempts_ = 3;
   /// Pause before the second attempt; doubled for each further one.
   std::chrono::milliseconds retry_pause_{100};
+  /// Reader connections (store.postgres_readers, at least 1): how many reads run on the server
+  /// at once. The node holds readers_ + 1 connections.
+  int readers_ = 4;
+  /// How long a read waits for a reader connection when all are busy before failing busy.
+  std::chrono::milliseconds reader_wait_{30000};
 };
 
 class postgres_store final : public store {
 public:
-  /// Connects (writer and reader), applies missing migrations under an advisory lock (several
+  /// Connects (the writer and the first reader; the other readers connect on first use),
+  /// applies missing migrations under an advisory lock (several
   /// nodes may start at once) and prepares the statements.
   /// Errors: invalid_argument (malformed URL), busy (cannot connect: server down or
   /// refusing), schema_too_new, internal.
@@ -69,23 +76,30 @@ public:
   result<std::uint64_t> token_epoch(snowflake user_id) override;
   result<std::uint64_t> bump_token_epoch(snowflake user_id) override;
 
+  /// Refreshes the server's planner statistics of every herald table (ANALYZE), on the writer
+  /// connection. Call it after a bulk load (a seeded bench, a store copy): until autovacuum has
+  /// analyzed the new rows, the planner guesses row counts and load_guild's member query joins
+  /// by a sequential scan of every user instead of one index lookup per member.
+  /// Errors: busy (connection), internal.
+  result<void> analyze();
+
   /// The schema version this build writes.
   static int latest_schema_version();
   /// The server and database, without password, for logs ("127.0.0.1:5432/herald as herald").
   const std::string& description() const { return description_; }
 
   class connection_slot;  // one connection with reconnect (detail/pg_connection.hpp)
+  class reader_pool;      // the reader connections (detail/pg_reader_pool.hpp)
 
 private:
   postgres_store(postgres_options options, std::string description,
-                 std::unique_ptr<connection_slot> writer, std::unique_ptr<connection_slot> reader);
+                 std::unique_ptr<connection_slot> writer, std::unique_ptr<reader_pool> readers);
 
   postgres_options options_;
   std::string description_;
   std::mutex write_mutex_;  // guards writer_
   std::unique_ptr<connection_slot> writer_;
-  std::mutex read_mutex_;  // guards reader_
-  std::unique_ptr<connection_slot> reader_;
+  std::unique_ptr<reader_pool> readers_;  // thread-safe itself
 };
 
 }  // namespace herald::store

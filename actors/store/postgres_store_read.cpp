@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// postgres_store reads, on the reader connection: load_guild in one REPEATABLE READ snapshot
-// and two round trips (a pipeline), and the point and list queries in autocommit.
+// postgres_store reads, each on a reader connection leased from the pool: load_guild in one
+// REPEATABLE READ snapshot and two round trips (a pipeline), and the point and list queries in
+// autocommit.
 #include <optional>
 #include <unordered_map>
 
@@ -8,7 +9,7 @@
 #include <pqxx/pipeline>
 #include <pqxx/result>
 
-#include "actors/store/detail/pg_connection.hpp"
+#include "actors/store/detail/pg_reader_pool.hpp"
 #include "actors/store/detail/pg_statements.hpp"
 #include "actors/store/detail/pg_store_metrics.hpp"
 #include "runtime/base/thread_role.hpp"
@@ -62,12 +63,16 @@ struct guild_rows {
   pqxx::result guild, roles, channels, overwrites, members, member_roles;
 };
 
-// Reads every row of one guild in one REPEATABLE READ READ ONLY transaction, in two round
-// trips: BEGIN, then the six SELECTs and COMMIT as one pipeline (one multi-statement query; the
-// guild id is an integer literal, so nothing is spliced but digits). Under load a round trip
-// costs a scheduling delay on both sides; eight of them per guild made a node starting
-// thousands of guilds time its subscribers out. A failing query throws on retrieve
-// and leaves the transaction aborted; the connection slot rolls it back.
+// Reads every row of one guild from one snapshot in one round trip: the six SELECTs go as one
+// pipeline, which libpqxx sends as one multi-statement query (the guild id is an integer
+// literal, so nothing is spliced but digits). PostgreSQL runs the statements of one query in
+// one implicit transaction, and a reader connection's transactions are REPEATABLE READ READ
+// ONLY (reader_session_sql), so all six see the same snapshot and a concurrent commit cannot
+// tear the guild. (An explicit BEGIN ISOLATION LEVEL cannot go in the pipeline: libpqxx puts a
+// dummy SELECT first, after which PostgreSQL refuses to set the level, 25001; it cost a round
+// trip of its own.) Under load a round trip costs a scheduling delay on both sides; a node
+// starting thousands of guilds pays it per guild. A failing query throws on retrieve; the
+// connection slot rolls back what is left.
 guild_rows fetch_rows(pqxx::transaction_base& tx, snowflake guild_id) {
   const std::string gid = std::to_string(as_param(guild_id));
   auto with_id = [&](const char* name) {
@@ -76,18 +81,14 @@ guild_rows fetch_rows(pqxx::transaction_base& tx, snowflake guild_id) {
     sql.replace(at, 2, gid);
     return sql;
   };
-  // Its own round trip: in one multi-statement query the isolation level would come after
-  // the pipeline's first statement, which PostgreSQL refuses (25001).
-  tx.exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
   pqxx::pipeline p(tx);
-  p.retain(7);  // send all seven together in complete()
+  p.retain(6);  // send all six together in complete()
   const auto guild = p.insert(with_id(pg::select_guild));
   const auto roles = p.insert(with_id(pg::select_roles));
   const auto channels = p.insert(with_id(pg::select_channels));
   const auto overwrites = p.insert(with_id(pg::select_overwrites));
   const auto members = p.insert(with_id(pg::select_members));
   const auto member_roles = p.insert(with_id(pg::select_member_roles));
-  const auto commit = p.insert("COMMIT");  // read only: nothing is in doubt
   p.complete();
   guild_rows rows;
   rows.guild = p.retrieve(guild);
@@ -96,7 +97,6 @@ guild_rows fetch_rows(pqxx::transaction_base& tx, snowflake guild_id) {
   rows.overwrites = p.retrieve(overwrites);
   rows.members = p.retrieve(members);
   rows.member_roles = p.retrieve(member_roles);
-  p.retrieve(commit);
   return rows;
 }
 
@@ -166,8 +166,7 @@ result<domain::guild_state> load_rows(const guild_rows& rows, snowflake guild_id
 
 result<domain::guild_state> postgres_store::load_guild(snowflake guild_id) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
-  std::lock_guard<std::mutex> guard(read_mutex_);
-  return pg_store_metrics::counted(reader_->run<domain::guild_state>(
+  return pg_store_metrics::counted(readers_->run<domain::guild_state>(
       "load guild", [&](pqxx::connection& conn) -> result<domain::guild_state> {
         pqxx::nontransaction tx(conn);
         // One snapshot for every row, so a concurrent commit cannot tear the guild.
@@ -177,8 +176,7 @@ result<domain::guild_state> postgres_store::load_guild(snowflake guild_id) {
 
 result<std::vector<snowflake>> postgres_store::list_guild_ids() {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
-  std::lock_guard<std::mutex> guard(read_mutex_);
-  return pg_store_metrics::counted(reader_->run<std::vector<snowflake>>(
+  return pg_store_metrics::counted(readers_->run<std::vector<snowflake>>(
       "list guilds", [&](pqxx::connection& conn) -> result<std::vector<snowflake>> {
         pqxx::nontransaction tx(conn);
         return ids_of(tx.exec_prepared(pg::list_guilds));
@@ -187,8 +185,7 @@ result<std::vector<snowflake>> postgres_store::list_guild_ids() {
 
 result<std::vector<snowflake>> postgres_store::guilds_of_user(snowflake user_id) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
-  std::lock_guard<std::mutex> guard(read_mutex_);
-  return pg_store_metrics::counted(reader_->run<std::vector<snowflake>>(
+  return pg_store_metrics::counted(readers_->run<std::vector<snowflake>>(
       "guilds of user", [&](pqxx::connection& conn) -> result<std::vector<snowflake>> {
         pqxx::nontransaction tx(conn);
         return ids_of(tx.exec_prepared(pg::guilds_of_user, as_param(user_id)));
@@ -197,8 +194,7 @@ result<std::vector<snowflake>> postgres_store::guilds_of_user(snowflake user_id)
 
 result<domain::user> postgres_store::get_user(snowflake user_id) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
-  std::lock_guard<std::mutex> guard(read_mutex_);
-  auto found = reader_->run<
+  auto found = readers_->run<
       domain::user>("get user", [&](pqxx::connection& conn) -> result<domain::user> {
     pqxx::nontransaction tx(conn);
     auto rows = tx.exec_prepared(pg::select_user, as_param(user_id));
@@ -215,8 +211,7 @@ result<domain::user> postgres_store::get_user(snowflake user_id) {
 
 result<domain::message> postgres_store::get_message(snowflake message_id) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
-  std::lock_guard<std::mutex> guard(read_mutex_);
-  auto found = reader_->run<domain::message>(
+  auto found = readers_->run<domain::message>(
       "get message", [&](pqxx::connection& conn) -> result<domain::message> {
         pqxx::nontransaction tx(conn);
         auto rows = tx.exec_prepared(pg::select_message, as_param(message_id));
@@ -238,8 +233,7 @@ result<std::vector<domain::message>> postgres_store::recent_messages(snowflake c
   if (limit == 0 || limit > 1000) {
     return store_error{store_errc::invalid_argument, "limit must be 1..1000"};
   }
-  std::lock_guard<std::mutex> guard(read_mutex_);
-  return pg_store_metrics::counted(reader_->run<std::vector<domain::message>>(
+  return pg_store_metrics::counted(readers_->run<std::vector<domain::message>>(
       "recent messages", [&](pqxx::connection& conn) -> result<std::vector<domain::message>> {
         pqxx::nontransaction tx(conn);
         auto rows = tx.exec_prepared(pg::recent_messages, as_param(channel_id),
@@ -256,9 +250,8 @@ result<std::vector<domain::message>> postgres_store::recent_messages(snowflake c
 
 result<snowflake> postgres_store::guild_of_channel(snowflake channel_id) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
-  std::lock_guard<std::mutex> guard(read_mutex_);
-  auto found =
-      reader_->run<snowflake>("guild of channel", [&](pqxx::connection& conn) -> result<snowflake> {
+  auto found = readers_->run<snowflake>(
+      "guild of channel", [&](pqxx::connection& conn) -> result<snowflake> {
         pqxx::nontransaction tx(conn);
         auto rows = tx.exec_prepared(pg::guild_of_channel, as_param(channel_id));
         if (rows.empty()) {
@@ -274,8 +267,7 @@ result<snowflake> postgres_store::guild_of_channel(snowflake channel_id) {
 
 result<std::uint64_t> postgres_store::token_epoch(snowflake user_id) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
-  std::lock_guard<std::mutex> guard(read_mutex_);
-  return pg_store_metrics::counted(reader_->run<std::uint64_t>(
+  return pg_store_metrics::counted(readers_->run<std::uint64_t>(
       "token epoch", [&](pqxx::connection& conn) -> result<std::uint64_t> {
         pqxx::nontransaction tx(conn);
         auto rows = tx.exec_prepared(pg::select_token_epoch, as_param(user_id));
@@ -303,8 +295,7 @@ std::string bytes_of_hex(const std::string& hex) {
 result<std::vector<feature_state_entry>> postgres_store::load_feature_state(
     const std::string& feature, const std::string& prefix) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
-  std::lock_guard<std::mutex> guard(read_mutex_);
-  return pg_store_metrics::counted(reader_->run<std::vector<feature_state_entry>>(
+  return pg_store_metrics::counted(readers_->run<std::vector<feature_state_entry>>(
       "load feature state",
       [&](pqxx::connection& conn) -> result<std::vector<feature_state_entry>> {
         pqxx::nontransaction tx(conn);

@@ -264,6 +264,9 @@ result<copy_report> copy_sqlite_to_postgres(const std::filesystem::path& source,
       }
     }
     tx.exec("COMMIT");
+    // Fresh tables have no planner statistics: without them the first guild loads scan every
+    // user (docs/store.md, "Semantics and errors").
+    tx.exec("ANALYZE");
     return copied;
   } catch (...) {
     return detail::classify_current("copy to " + info.value().description_).error_;

@@ -65,7 +65,7 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
     return start_etcd();
   }
   auto ep = config::parse_endpoint(settings_.listen);
-  middleman_ = spawn_guarded_middleman(sys);
+  middleman_ = spawn_guarded_middleman(sys, settings_);
   auto promise = std::make_shared<std::promise<std::optional<std::string>>>();
   auto outcome = promise->get_future();
   membership_options mo;
@@ -96,7 +96,8 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
   auto& reg = metrics::registry::global();
   collector_ids_.push_back(reg.add_collector(
       "herald_cluster_connections_refused_total",
-      "Connections to cluster.listen dropped before a cluster handshake (garbage, plain TCP).",
+      "Connections to cluster.listen dropped before a cluster handshake (garbage, plain TCP, "
+      "failed TLS handshake, handshake timeout).",
       [] {
         return std::vector<metrics::sample>{{"herald_cluster_connections_refused_total",
                                              {},

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "runtime/cluster/cluster_config.hpp"
 
+#include <array>
+
+#include "runtime/cluster/tls_files.hpp"
 #include "runtime/config/validators.hpp"
 
 namespace herald::cluster {
@@ -46,6 +49,40 @@ config::validator etcd_prefix() {
     }
     return std::nullopt;
   };
+}
+
+/// The three mutual-TLS keys, in the order a partial set is reported.
+constexpr std::array<const char*, 3> tls_keys{"cluster.tls_ca_file", "cluster.tls_cert_file",
+                                              "cluster.tls_key_file"};
+
+/// All three cluster.tls_* keys set (then their files must load), none (then a clustered node
+/// needs cluster.allow_plaintext), or an error naming the first one missing.
+std::optional<std::string> check_tls(const config::config& cfg) {
+  size_t set = 0;
+  for (auto key : tls_keys) {
+    set += cfg.get_string(key).empty() ? 0 : 1;
+  }
+  if (set == tls_keys.size()) {
+    return check_tls_files({cfg.get_string("cluster.tls_ca_file"),
+                            cfg.get_string("cluster.tls_cert_file"),
+                            cfg.get_string("cluster.tls_key_file")});
+  }
+  if (set > 0) {
+    for (auto key : tls_keys) {
+      if (cfg.get_string(key).empty()) {
+        return std::string{key} +
+               ": must be set with the other cluster.tls_* keys (mutual TLS needs "
+               "cluster.tls_ca_file, cluster.tls_cert_file and cluster.tls_key_file)";
+      }
+    }
+  }
+  if (!cfg.get_list("cluster.seeds").empty() && !cfg.get_bool("cluster.allow_plaintext")) {
+    return std::string{
+        "cluster.allow_plaintext: a cluster (cluster.seeds set) needs mutual TLS "
+        "(cluster.tls_ca_file, cluster.tls_cert_file, cluster.tls_key_file); plaintext only with "
+        "cluster.allow_plaintext = true, for loopback tests and development"};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -96,6 +133,30 @@ void register_config_keys(config::schema& s) {
          "TTL of a node's etcd lease; the node renews it every third of that. A node that cannot "
          "renew (crashed, frozen, cut off) loses its key at expiry and is down for the others.",
          "`5`", config::fixed(int64_t{5}), config::int_range(2, 600)});
+  s.add({"cluster.tls_ca_file", value_type::string,
+         "PEM file of the cluster CA: with cluster.tls_cert_file and cluster.tls_key_file (all "
+         "three or none) the cluster port and outgoing cluster connections use mutual TLS, and "
+         "only peers with a certificate signed by this CA connect (docs/cluster.md, Mutual TLS).",
+         "empty", config::fixed(std::string{}), nullptr});
+  s.add({"cluster.tls_cert_file", value_type::string,
+         "PEM certificate (chain) this node presents to its peers, signed by cluster.tls_ca_file.",
+         "empty", config::fixed(std::string{}), nullptr});
+  s.add({"cluster.tls_key_file", value_type::string,
+         "PEM private key (unencrypted) of cluster.tls_cert_file.", "empty",
+         config::fixed(std::string{}), nullptr});
+  s.add({"cluster.allow_plaintext",
+         value_type::boolean,
+         "Allows a cluster (cluster.seeds set) without the cluster.tls_* keys: unauthenticated, "
+         "unencrypted links anyone who reaches cluster.listen can join. For loopback tests and "
+         "development only; without it such a node refuses to start.",
+         "`false`",
+         config::fixed(false),
+         {}});
+  s.add({"cluster.handshake_timeout_ms", value_type::integer,
+         "An accepted cluster connection that has not completed its TLS handshake and sent its "
+         "cluster handshake within this time is dropped (and counted in "
+         "herald_cluster_connections_refused_total).",
+         "`10000`", config::fixed(int64_t{10000}), config::int_range(100, 600000)});
 }
 
 settings settings_from(const config::config& cfg) {
@@ -114,6 +175,10 @@ settings settings_from(const config::config& cfg) {
   s.etcd_endpoints = cfg.get_list("cluster.etcd_endpoints");
   s.etcd_prefix = cfg.get_string("cluster.etcd_prefix");
   s.etcd_lease_ttl = std::chrono::seconds{cfg.get_int("cluster.etcd_lease_ttl_s")};
+  s.tls_ca_file = cfg.get_string("cluster.tls_ca_file");
+  s.tls_cert_file = cfg.get_string("cluster.tls_cert_file");
+  s.tls_key_file = cfg.get_string("cluster.tls_key_file");
+  s.handshake_timeout = std::chrono::milliseconds{cfg.get_int("cluster.handshake_timeout_ms")};
   return s;
 }
 
@@ -140,7 +205,7 @@ std::optional<std::string> check_config(const config::config& cfg) {
            " must be at least twice cluster.heartbeat_interval_ms (" +
            std::to_string(cfg.get_int("cluster.heartbeat_interval_ms")) + ")";
   }
-  return std::nullopt;
+  return check_tls(cfg);
 }
 
 }  // namespace herald::cluster

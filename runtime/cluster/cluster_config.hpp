@@ -37,6 +37,14 @@ struct settings {
   std::chrono::milliseconds failure_timeout{5000};      ///< cluster.failure_timeout_ms
   std::chrono::milliseconds connection_timeout{15000};  ///< cluster.connection_timeout_ms
   uint32_t vnodes = 256;                                ///< cluster.vnodes
+  /// Mutual TLS (docs/cluster.md#mutual-tls): all three set, or none (check_config refuses a
+  /// partial set). PEM files, read again for every new cluster connection.
+  std::string tls_ca_file;    ///< cluster.tls_ca_file: the cluster CA, the only CA trusted
+  std::string tls_cert_file;  ///< cluster.tls_cert_file: this node's certificate (chain)
+  std::string tls_key_file;   ///< cluster.tls_key_file: its private key, unencrypted
+  /// cluster.handshake_timeout_ms: an accepted cluster connection that has not completed its
+  /// TLS handshake and sent its BASP handshake header by then is dropped and counted.
+  std::chrono::milliseconds handshake_timeout{10000};
   /// Checked at join (the app adds identity.secret_file's fingerprint).
   std::vector<consistency_item> consistency;
   /// protocol_version; only tests set another.
@@ -48,11 +56,15 @@ struct settings {
   std::chrono::seconds etcd_lease_ttl{5};   ///< cluster.etcd_lease_ttl_s
 
   bool clustered() const noexcept { return etcd || !seeds.empty(); }
+  /// The cluster port and outgoing cluster connections use mutual TLS.
+  bool tls() const noexcept { return !tls_ca_file.empty(); }
 };
 
 /// cluster.node_id, cluster.seeds, cluster.membership, cluster.heartbeat_interval_ms,
 /// cluster.failure_timeout_ms, cluster.connection_timeout_ms, cluster.vnodes,
-/// cluster.etcd_endpoints, cluster.etcd_prefix, cluster.etcd_lease_ttl_s.
+/// cluster.etcd_endpoints, cluster.etcd_prefix, cluster.etcd_lease_ttl_s, cluster.tls_ca_file,
+/// cluster.tls_cert_file, cluster.tls_key_file, cluster.allow_plaintext,
+/// cluster.handshake_timeout_ms.
 void register_config_keys(config::schema& s);
 
 /// The settings of a config loaded with a schema holding register_config_keys() and the node's
@@ -61,7 +73,9 @@ settings settings_from(const config::config& cfg);
 
 /// Checks across keys, after load: cluster.membership = "etcd" without cluster.etcd_endpoints,
 /// a cluster.listen port 0 on a clustered node,
-/// cluster.failure_timeout_ms at least twice cluster.heartbeat_interval_ms. One line naming the
+/// cluster.failure_timeout_ms at least twice cluster.heartbeat_interval_ms, the cluster.tls_*
+/// keys all set or none, their files loadable and consistent (check_tls_files), and a node with
+/// cluster.seeds but without them only with cluster.allow_plaintext = true. One line naming the
 /// key, for heraldd's exit code 2.
 std::optional<std::string> check_config(const config::config& cfg);
 

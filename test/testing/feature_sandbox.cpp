@@ -91,6 +91,10 @@ void feature_sandbox::start() {
     return domain::parse_snowflake(token.substr(at + std::string_view{token_prefix}.size()));
   };
   rest_ctx->gateway_url = "ws://127.0.0.1:0";
+  // No per-user budget: feature tests drive many requests as one user back to back (pinning
+  // 50 messages), and a refill-rate limit would make them depend on the machine's speed. The
+  // limiter has its own tests (test/actors/rest).
+  rest_ctx->rate_limit.burst = 0;
   rest::mount_routes(*rest_, rest_ctx);
   features_->mount(*rest_, rest_ctx);
   if (auto err = rest_->start()) {

@@ -60,6 +60,7 @@ public:
   void restart();
 
   /// A REST request as `user_id` (a token only this sandbox accepts) to `path` below /api/v10.
+  /// No per-user rate limit applies in the sandbox (tests send many requests back to back).
   http_answer rest(uint64_t user_id, const std::string& method, const std::string& path,
                    const std::string& body = {});
   /// Opens a session for `user_id` and waits for READY and each GUILD_CREATE.

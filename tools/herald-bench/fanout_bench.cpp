@@ -135,6 +135,7 @@ void on_delivered(uint64_t guild_id, uint64_t guild_order, size_t count) {
 std::shared_ptr<store::store> seed_store(const fanout_options& o, const std::filesystem::path& dir,
                                          const std::string& postgres_url) {
   std::shared_ptr<store::store> st;
+  store::postgres_store* pg = nullptr;
   if (o.store == "postgres") {
     store::postgres_options opts;
     opts.url_ = postgres_url;
@@ -143,6 +144,7 @@ std::shared_ptr<store::store> seed_store(const fanout_options& o, const std::fil
       std::cerr << "herald-bench: cannot open store: " << opened.error().message_ << "\n";
       return nullptr;
     }
+    pg = opened.value().get();
     st = std::move(opened).value();
   } else {
     store::sqlite_options opts;
@@ -179,6 +181,14 @@ std::shared_ptr<store::store> seed_store(const fanout_options& o, const std::fil
   if (auto ok = st->apply(batch); !ok) {
     std::cerr << "herald-bench: seeding failed: " << ok.error().message_ << "\n";
     return nullptr;
+  }
+  // As a node finds a database that autovacuum has analyzed; right after a bulk seed the
+  // planner would scan every user for each guild load (postgres_store::analyze).
+  if (pg != nullptr) {
+    if (auto ok = pg->analyze(); !ok) {
+      std::cerr << "herald-bench: analyze failed: " << ok.error().message_ << "\n";
+      return nullptr;
+    }
   }
   return st;
 }

@@ -22,11 +22,13 @@ metrics::counter& connections_lost() {
 }  // namespace
 
 postgres_store::connection_slot::connection_slot(std::string conninfo, std::string description,
-                                                 int attempts, std::chrono::milliseconds pause)
+                                                 int attempts, std::chrono::milliseconds pause,
+                                                 std::string session_sql)
     : conninfo_(std::move(conninfo)),
       description_(std::move(description)),
       attempts_(attempts < 1 ? 1 : attempts),
-      pause_(pause) {}
+      pause_(pause),
+      session_sql_(std::move(session_sql)) {}
 
 result<void> postgres_store::connection_slot::connect() {
   if (conn_ != nullptr) {
@@ -45,6 +47,9 @@ result<void> postgres_store::connection_slot::connect() {
       // notices that libpq would print on stderr; errors still arrive as errors.
       pqxx::nontransaction tx(*conn);
       tx.exec("SET client_min_messages TO error");
+      if (!session_sql_.empty()) {
+        tx.exec(session_sql_);
+      }
     }
     detail::prepare_statements(*conn);
     conn_ = std::move(conn);

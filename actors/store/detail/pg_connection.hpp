@@ -22,8 +22,10 @@ namespace herald::store {
 
 class postgres_store::connection_slot {
 public:
+  /// `session_sql` (may be empty) runs on every new connection before the statements are
+  /// prepared: session settings that every call on this slot relies on.
   connection_slot(std::string conninfo, std::string description, int attempts,
-                  std::chrono::milliseconds pause);
+                  std::chrono::milliseconds pause, std::string session_sql = {});
 
   /// Connects when there is no connection and prepares the statements. Error: busy with
   /// libpq's message (server down, refused, authentication failed).
@@ -72,6 +74,7 @@ private:
   std::string description_;
   int attempts_;
   std::chrono::milliseconds pause_;
+  std::string session_sql_;
   std::unique_ptr<pqxx::connection> conn_;
 };
 

@@ -238,3 +238,25 @@ TEST_CASE("a_connection_lost_during_commit_is_reported_in_doubt_not_retried") {
   REQUIRE(stored);
   CHECK(store->insert_message(sample_message(id)).error().code_ == store_errc::constraint);
 }
+
+TEST_CASE("analyze_refreshes_the_planner_statistics_after_a_bulk_load") {
+  backend_fixture fx(backend::postgres);
+  auto store = fx.open();
+  auto* pg = dynamic_cast<postgres_store*>(store.get());
+  REQUIRE(pg != nullptr);
+  write_batch batch;
+  for (snowflake id = 1; id <= 200; ++id) {
+    batch.add(write_op::upsert_user{{id, "user" + std::to_string(id), false}});
+  }
+  REQUIRE(store->apply(batch));
+  const std::string analyzed =
+      "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'users'";
+  // Statistics reach pg_stat_user_tables from the analyzing backend when its transaction ends.
+  CHECK(trimmed(shared_postgres_server().psql(fx.database(), analyzed)) == "f");
+  REQUIRE(pg->analyze());
+  CHECK(herald::testing::eventually(
+      [&] { return trimmed(shared_postgres_server().psql(fx.database(), analyzed)) == "t"; },
+      herald::testing::default_wait, herald::testing::slow_poll_step));
+  CHECK(trimmed(shared_postgres_server().psql(
+            fx.database(), "SELECT reltuples FROM pg_class WHERE relname = 'users'")) == "200");
+}

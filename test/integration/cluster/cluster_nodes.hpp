@@ -47,7 +47,7 @@ inline std::string config_text(const node_spec& n, const std::vector<std::string
          "\"\nnode_id = " + std::to_string(n.node_id) + "\nseeds = [" + seed_list +
          "]\nheartbeat_interval_ms = " + std::to_string(heartbeat.count()) +
          "\nfailure_timeout_ms = " + std::to_string(failure_timeout.count()) +
-         "\n[store]\nbackend = \"postgres\"\npostgres_url = \"" + pg_url +
+         "\nallow_plaintext = true\n[store]\nbackend = \"postgres\"\npostgres_url = \"" + pg_url +
          "\"\n[identity]\nsecret_file = \"" + secret_file +
          "\"\n[runtime]\nscheduler_threads = 2\nshutdown_timeout_ms = 10000\n";
 }

@@ -196,8 +196,9 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
 TEST_CASE("a_multi_node_config_on_sqlite_or_without_a_secret_file_is_refused_at_start") {
   testing::temp_dir dir;
   auto run = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args{"--check-config", "--cluster.seeds", "127.0.0.1:4999",
-                                  "--node.data_dir", dir.file("d")};
+    std::vector<std::string> args{
+        "--check-config", "--cluster.seeds", "127.0.0.1:4999", "--cluster.allow_plaintext",
+        "true",           "--node.data_dir", dir.file("d")};
     args.insert(args.end(), extra.begin(), extra.end());
     return testing::run_process(testing::bin_path("heraldd"), args, 30s);
   };

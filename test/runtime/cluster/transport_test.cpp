@@ -77,7 +77,7 @@ bool send_and_wait_for_close(uint16_t port, const std::string& bytes) {
 
 TEST_CASE("garbage_on_the_cluster_port_is_dropped_and_counted_and_real_peers_still_connect") {
   cluster_system a;
-  auto mm = cluster::spawn_guarded_middleman(*a.sys);
+  auto mm = cluster::spawn_guarded_middleman(*a.sys, cluster::settings{});
   auto worker = a.sys->spawn(doubler);
   uint16_t port = 0;
   {
