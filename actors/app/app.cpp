@@ -13,6 +13,8 @@
 
 #include "actors/admin/ctl_routes.hpp"
 #include "actors/app/app_config.hpp"
+#include "actors/app/where_route.hpp"
+#include "actors/dispatch/route_wire.hpp"
 #include "actors/dispatch/start_services.hpp"
 #include "actors/feature/feature_set.hpp"
 #include "actors/gateway/gateway_server.hpp"
@@ -71,6 +73,9 @@ supervision::child_spec features_supervisor(std::shared_ptr<features_parent> slo
   return child;
 }
 
+/// How long `where` waits for the owner node to say whether the guild actor runs.
+constexpr std::chrono::milliseconds where_owner_timeout{2000};
+
 struct app_state {
   app_state(config::config c, std::vector<feature::feature_module> f)
       : cfg(std::move(c)), available_features(std::move(f)) {}
@@ -93,6 +98,12 @@ struct app_state {
   /// The front door's certificate (null without TLS); reloaded on SIGHUP.
   net::tls_context_ptr tls;
   std::unique_ptr<net::http_server> front;
+  /// This node's cluster view (set by make_node_options before the node starts). `clustered`:
+  /// seeds or etcd membership; `routed`: static membership, so publishes go to each guild's
+  /// owner (dispatch router).
+  std::shared_ptr<const cluster::cluster_view> cluster_view;
+  bool clustered = false;
+  bool routed = false;
 };
 
 std::optional<std::string> open_sqlite_store(app_state& st) {
@@ -281,6 +292,9 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
     return err;
   }
   dc.node_id = static_cast<uint16_t>(st.cfg.get_int("cluster.node_id"));
+  if (st.routed) {
+    dc.cluster = st.cluster_view;
+  }
   dc.writer.max_batches = static_cast<size_t>(st.cfg.get_int("store.writer_max_batches"));
   dc.writer.max_wait = std::chrono::microseconds{st.cfg.get_int("store.writer_max_wait_us")};
   dc.writer.queue_batches = static_cast<size_t>(st.cfg.get_int("store.writer_queue_batches"));
@@ -412,9 +426,26 @@ node::node_options make_node_options(const config::config& cfg,
       }
     };
     admin::mount_ctl_routes(server, ctx);
+    // Shorter than heraldctl's default request timeout (5 s), so a frozen owner shows as
+    // `reachable: false` instead of a timed-out command.
+    mount_where_route(server, st->svc, st->cluster_view, st->clustered, where_owner_timeout);
   };
+  st->clustered = cs.clustered();
+  // Routing rides on the static membership's connections; etcd membership opens none yet, so
+  // there every node orders the guilds it is asked for, as before routing.
+  st->routed = cs.clustered() && !cs.etcd;
   // After the app's hooks: the cluster starts before them and stops after them.
-  cluster::attach(opts, std::move(cs));
+  st->cluster_view = cluster::attach(opts, std::move(cs))->view();
+  if (st->routed) {
+    // The dispatch routers' wire types travel beside the cluster's own.
+    opts.configure_actor_system =
+        [next = std::move(opts.configure_actor_system)](caf::actor_system_config& cfg) {
+          if (next) {
+            next(cfg);
+          }
+          dispatch::route_wire::announce_route_wire_types(cfg);
+        };
+  }
   return opts;
 }
 

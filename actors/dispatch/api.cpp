@@ -6,6 +6,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/dispatch/router.hpp"
 #include "actors/dispatch/staged_session.hpp"
 #include "actors/domain/snowflake.hpp"
 #include "actors/relay/relay_messages.hpp"
@@ -27,15 +28,29 @@ caf::expected<caf::actor> guild_actor_of(const services_ptr& svc, uint64_t guild
 
 caf::expected<guild::publish_ack> publish(const services_ptr& svc, const proto::event& event,
                                           std::chrono::milliseconds timeout) {
-  auto guild = guild_actor_of(svc, event.guild_id(), timeout);
-  if (!guild) {
-    return guild.error();
+  auto p = place(*svc, event.guild_id());
+  if (p.where == placement::kind::unknown) {
+    return make_error(dispatch_errc::unavailable, "no guild node is up: the owner is unknown");
+  }
+  routed_publishes(p.where == placement::kind::remote).inc();
+  caf::actor target = svc->router;
+  if (p.where == placement::kind::local) {
+    auto guild = guild_actor_of(svc, event.guild_id(), timeout);
+    if (!guild) {
+      return guild.error();
+    }
+    target = std::move(*guild);
   }
   caf::scoped_actor self{svc->system};
   caf::expected<guild::publish_ack> out{make_error(dispatch_errc::unavailable)};
-  self->request(*guild, timeout, guild::publish_atom::value, event)
-      .receive([&](guild::publish_ack& ack) { out = std::move(ack); },
-               [&](caf::error& err) { out = std::move(err); });
+  auto on_ack = [&](guild::publish_ack& ack) { out = std::move(ack); };
+  auto on_error = [&](caf::error& err) { out = std::move(err); };
+  if (p.where == placement::kind::local) {
+    self->request(target, timeout, guild::publish_atom::value, event).receive(on_ack, on_error);
+  } else {
+    self->request(target, timeout, route_publish_atom::value, p.owner, event)
+        .receive(on_ack, on_error);
+  }
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/message.hpp>
 
+#include "actors/dispatch/route_publish.hpp"
 #include "actors/domain/snowflake.hpp"
 #include "actors/services/dispatch_error.hpp"
 #include "actors/services/store_error_mapping.hpp"
@@ -75,31 +76,16 @@ void run_helper(const services_ptr& svc, once_ptr<caf::expected<T>> done, Body b
   });
 }
 
-/// Publishes from inside a helper actor: ensure_started, then request.
+/// Publishes from inside a helper actor (to the guild's owner, here or on another node), then
+/// quits the helper.
 template <class Done>
 void publish_from(caf::event_based_actor* self, const services_ptr& svc, proto::event event,
                   std::chrono::milliseconds timeout, Done done) {
-  uint64_t guild_id = event.guild_id();
-  registry::ensure_started(
-      self, svc->guilds, svc->guild_supervisor, svc->guild_spec, guild_id, timeout,
-      [self, svc, event = std::move(event), timeout,
-       done](caf::expected<caf::actor> guild) mutable {
-        if (!guild) {
-          done(caf::expected<guild::publish_ack>{from_start_error(std::move(guild.error()))});
-          self->quit();
-          return;
-        }
-        self->request(*guild, timeout, guild::publish_atom::value, std::move(event))
-            .then(
-                [self, done](guild::publish_ack& ack) mutable {
-                  done(caf::expected<guild::publish_ack>{std::move(ack)});
-                  self->quit();
-                },
-                [self, done](caf::error& err) mutable {
-                  done(caf::expected<guild::publish_ack>{std::move(err)});
-                  self->quit();
-                });
-      });
+  publish_routed(self, svc, std::move(event), timeout,
+                 [self, done](caf::expected<guild::publish_ack> ack) mutable {
+                   done(std::move(ack));
+                   self->quit();
+                 });
 }
 
 /// Parses `<@id>`, `<@!id>` and `<@&id>` mentions out of `content`.

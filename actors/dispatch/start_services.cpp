@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/dispatch/start_services.hpp"
 
+#include <caf/actor_registry.hpp>
+#include <caf/send.hpp>
+
+#include "actors/dispatch/router.hpp"
 #include "actors/dispatch/staged_session.hpp"
 #include "actors/guild/guild_actor.hpp"
 #include "actors/relay/relay_actor.hpp"
@@ -88,10 +92,18 @@ caf::expected<services_ptr> start_services(caf::actor_system& sys, dispatch_conf
       return started.error();
     }
   }
+  if (svc->config.cluster) {
+    svc->router = spawn_router(svc);
+  }
   return svc;
 }
 
 void stop_services(const services_ptr& svc, std::chrono::milliseconds timeout) {
+  // No more routed publishes in or out (the router's state holds the services: this ends that).
+  if (svc->router) {
+    svc->system.registry().erase(router_name);
+    caf::anon_send_exit(svc->router, caf::exit_reason::user_shutdown);
+  }
   // Sessions first (they unsubscribe from relays), then relays, then guilds.
   for (auto* sup : {&svc->session_supervisor, &svc->relay_supervisor, &svc->guild_supervisor}) {
     if (auto owner = sup->owner()) {

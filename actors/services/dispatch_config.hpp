@@ -7,10 +7,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "actors/outbound/outbound_limits.hpp"
 #include "actors/store/writer_options.hpp"
+#include "runtime/cluster/cluster_view.hpp"
 
 namespace herald::dispatch {
 
@@ -39,6 +41,10 @@ struct dispatch_config {
   /// cluster.node_id (0..1023): the node bits of every snowflake this node mints (services::ids)
   /// and of its session ids (next_session_id), so ids minted on different nodes never collide.
   uint16_t node_id = 0;
+  /// This node's view of its cluster (runtime/cluster), set only on a clustered node: publishes
+  /// then go to the guild's owner on the ring (actors/dispatch/router.hpp). Null: every guild is
+  /// ordered here.
+  std::shared_ptr<const cluster::cluster_view> cluster;
   /// `resume_gateway_url` sent in READY (the gateway's public URL).
   std::string resume_gateway_url = "ws://127.0.0.1:8080";
 };

@@ -98,6 +98,9 @@ struct services {
   supervision::child_spec_ptr relay_spec;
   supervision::child_spec_ptr session_spec;
   staged_sessions staged;
+  /// The dispatch router (actors/dispatch/router.hpp) of a clustered node, else invalid. Set by
+  /// start_services before any producer runs; exits in stop_services.
+  caf::actor router;
   /// Features observing core events: guilds deliver committed events of observed kinds here.
   core_observers observers;
 };

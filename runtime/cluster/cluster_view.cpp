@@ -43,6 +43,17 @@ std::optional<node_row> cluster_view::where(uint64_t guild_id) const {
   return std::nullopt;
 }
 
+caf::actor cluster_view::peer(uint16_t node_id) const {
+  std::lock_guard<std::mutex> lock{mutex_};
+  auto it = peers_.find(node_id);
+  return it == peers_.end() ? caf::actor{} : it->second;
+}
+
+void cluster_view::set_peers(std::map<uint16_t, caf::actor> peers) {
+  std::lock_guard<std::mutex> lock{mutex_};
+  peers_ = std::move(peers);
+}
+
 size_t cluster_view::up_count() const {
   std::lock_guard<std::mutex> lock{mutex_};
   size_t n = 0;

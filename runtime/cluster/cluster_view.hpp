@@ -7,11 +7,15 @@
 // generation is the member table's generation at that publish.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
 
 #include "runtime/cluster/ring.hpp"
 
@@ -41,6 +45,14 @@ public:
   std::optional<node_row> where(uint64_t guild_id) const;
   size_t up_count() const;
 
+  /// The membership actor of the up peer `node_id` (linked by this node's membership actor),
+  /// or an invalid handle. It answers (lookup_service_atom, name) with the actor registered
+  /// under `name` in its node's actor system registry (or a null pointer): the way a node finds
+  /// a named service (e.g. the dispatch router) on a peer over the existing cluster connection.
+  caf::actor peer(uint16_t node_id) const;
+  /// Replaces the peer handles (the membership actor's writer side).
+  void set_peers(std::map<uint16_t, caf::actor> peers);
+
   /// `[{"id":…,"name":…,"address":…,"roles":[…],"incarnation":…,"status":"up"|"down",
   /// "since":"<ISO 8601>","self":bool}, …]` by id.
   std::string nodes_json() const;
@@ -51,7 +63,12 @@ private:
   mutable std::mutex mutex_;
   std::vector<node_row> rows_;
   std::shared_ptr<const ring> ring_;
+  std::map<uint16_t, caf::actor> peers_;
 };
+
+/// (lookup_service_atom, caf::atom_value name) → caf::strong_actor_ptr, asked of a peer's
+/// membership actor (cluster_view::peer).
+using lookup_service_atom = caf::atom_constant<caf::atom("cl_lookup")>;
 
 /// `2026-12-04T00:10:00.123Z`.
 std::string format_utc_ms(int64_t unix_ms);

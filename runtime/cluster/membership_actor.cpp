@@ -5,6 +5,8 @@
 #include <set>
 
 #include <caf/actor_cast.hpp>
+#include <caf/actor_registry.hpp>
+#include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
@@ -48,7 +50,21 @@ std::shared_ptr<const ring> build_ring(const member_table& t) {
   return std::make_shared<const ring>(t.up_with_role("guild"), t.config().vnodes, t.generation());
 }
 
+/// Hands the view the membership actor of every up peer whose link is its current instance.
+void publish_peers(self_ptr self) {
+  auto& st = self->state;
+  std::map<uint16_t, caf::actor> peers;
+  for (const auto& [addr, l] : st.links) {
+    const auto* m = l.known ? st.table->find(l.node_id) : nullptr;
+    if (m != nullptr && m->up && !m->self && m->info.instance == l.instance) {
+      peers[l.node_id] = st.handles[addr];
+    }
+  }
+  st.opts.view->set_peers(std::move(peers));
+}
+
 void publish(self_ptr self) {
+  publish_peers(self);
   auto& t = *self->state.table;
   std::vector<node_row> rows;
   for (const auto& m : t.members()) {
@@ -99,6 +115,7 @@ void link(self_ptr self, const caf::actor& h, uint16_t node_id, uint64_t instanc
   l.node_id = node_id;
   l.instance = instance;
   l.known = true;
+  publish_peers(self);
 }
 
 bool linked_to_address(const membership_state& st, const std::string& address) {
@@ -216,6 +233,7 @@ caf::behavior membership(self_ptr self, membership_options opts) {
       }
     }
     st.handles.erase(dm.source);
+    publish_peers(self);
   });
   self->send(self, tick_atom::value);
   return {
@@ -321,6 +339,9 @@ caf::behavior membership(self_ptr self, membership_options opts) {
                                     hb.incarnation);
           publish(self);
         }
+      },
+      [self](lookup_service_atom, caf::atom_value name) -> caf::strong_actor_ptr {
+        return self->home_system().registry().get(name);
       },
       [self](wire::declared_down& d) {
         auto& st = self->state;

@@ -97,6 +97,8 @@ void add_store_commands(command_table& table);
 
 /// nodes, ring: this node's view of its cluster (cluster_command.cpp).
 void add_cluster_commands(command_table& table);
+/// where guild ID: the owner of a guild and whether it runs there (where_command.cpp).
+void add_where_command(command_table& table);
 
 /// main()'s body after constructing the app: parse, then run; returns the exit code.
 int run_cli(int argc, char** argv);

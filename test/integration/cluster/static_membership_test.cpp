@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "test/integration/cluster/cluster_nodes.hpp"
 #include "test/support/admin_auth.hpp"
 #include "test/support/eventually.hpp"
 #include "test/support/postgres_server.hpp"
@@ -29,56 +30,12 @@
 using namespace herald;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+using namespace herald::cluster_test;
 
 namespace {
 
 constexpr auto heartbeat = 200ms;
 constexpr auto failure_timeout = 1500ms;
-
-struct node_spec {
-  node_spec(std::string n, int id) : name(std::move(n)), node_id(id) {}
-  std::string name;
-  int node_id = 0;
-  uint16_t admin = testing::free_port();
-  uint16_t gateway = testing::free_port();
-  uint16_t cluster = testing::free_port();
-  std::string data;
-};
-
-std::string cluster_address(const node_spec& n) {
-  return "127.0.0.1:" + std::to_string(n.cluster);
-}
-
-std::string config_text(const node_spec& n, const std::vector<std::string>& seeds,
-                        const std::string& pg_url, const std::string& secret_file) {
-  std::string seed_list;
-  for (const auto& s : seeds) {
-    seed_list += (seed_list.empty() ? "\"" : ", \"") + s + "\"";
-  }
-  return "[node]\nname = \"" + n.name + "\"\ndata_dir = \"" + n.data +
-         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(n.admin) +
-         "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(n.gateway) +
-         "\"\n[cluster]\nlisten = \"" + cluster_address(n) +
-         "\"\nnode_id = " + std::to_string(n.node_id) + "\nseeds = [" + seed_list +
-         "]\nheartbeat_interval_ms = " + std::to_string(heartbeat.count()) +
-         "\nfailure_timeout_ms = " + std::to_string(failure_timeout.count()) +
-         "\nallow_plaintext = true\n[store]\nbackend = \"postgres\"\npostgres_url = \"" + pg_url +
-         "\"\n[identity]\nsecret_file = \"" + secret_file +
-         "\"\n[runtime]\nscheduler_threads = 2\nshutdown_timeout_ms = 10000\n";
-}
-
-/// `heraldctl --node <admin> --data-dir <data> <args> --json`, parsed; discarded on failure.
-json ctl_json(const node_spec& n, std::vector<std::string> args) {
-  std::vector<std::string> argv{"--node", "127.0.0.1:" + std::to_string(n.admin), "--data-dir",
-                                n.data};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back("--json");
-  auto r = testing::run_process(testing::bin_path("heraldctl"), argv, 10s);
-  if (r.exit_code != 0) {
-    return json(json::value_t::discarded);
-  }
-  return json::parse(r.out, nullptr, false);
-}
 
 /// (id, name, address, roles, status) of every node in `nodes --json`, the fields every node must
 /// agree on.
@@ -117,11 +74,6 @@ uint64_t incarnation_of(const json& nodes, int id) {
   return 0;
 }
 
-bool healthy(const node_spec& n) {
-  auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/readyz", {}, 2s);
-  return r.ok() && r.status == 200;
-}
-
 void send_garbage(uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -133,15 +85,6 @@ void send_garbage(uint16_t port) {
     (void)::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
   }
   ::close(fd);
-}
-
-double metric(const node_spec& n, const std::string& name) {
-  auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/metrics", {}, 5s);
-  auto pos = r.body.find("\n" + name + " ");
-  if (pos == std::string::npos) {
-    return -1;
-  }
-  return std::stod(r.body.substr(pos + name.size() + 2));
 }
 
 }  // namespace
@@ -159,7 +102,8 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
   }
   std::vector<std::unique_ptr<testing::child_process>> procs;
   for (const auto& n : nodes) {
-    auto cfg = dir.write_file(n.name + ".toml", config_text(n, seeds, pg_url, secret));
+    auto cfg = dir.write_file(n.name + ".toml",
+                              config_text(n, seeds, pg_url, secret, heartbeat, failure_timeout));
     procs.push_back(std::make_unique<testing::child_process>(
         testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
   }
@@ -218,7 +162,8 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
   // A fourth node with nb's id is refused at start with the one-line error naming the key.
   node_spec dup{"nd", 2};
   dup.data = dir.file("data-nd");
-  auto dup_cfg = dir.write_file("nd.toml", config_text(dup, seeds, pg_url, secret));
+  auto dup_cfg = dir.write_file(
+      "nd.toml", config_text(dup, seeds, pg_url, secret, heartbeat, failure_timeout));
   testing::child_process dup_proc{testing::bin_path("heraldd"), {"--config", dup_cfg}};
   auto code = dup_proc.wait_for(60s);
   INFO("nd stderr: " << dup_proc.err());

@@ -1,0 +1,254 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/dispatch/router.hpp"
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_registry.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/dispatch/route_publish.hpp"
+#include "actors/dispatch/route_wire.hpp"
+#include "actors/services/dispatch_error.hpp"
+#include "runtime/log/log.hpp"
+
+namespace herald::dispatch {
+
+placement place(const services& svc, uint64_t guild_id) {
+  placement out;
+  if (!svc.config.cluster) {
+    return out;
+  }
+  auto owner = svc.config.cluster->current_ring()->owner(guild_id);
+  if (!owner) {
+    out.where = placement::kind::unknown;
+    return out;
+  }
+  out.owner = *owner;
+  out.where = *owner == svc.config.node_id ? placement::kind::local : placement::kind::remote;
+  return out;
+}
+
+metrics::counter& routed_publishes(bool remote) {
+  static const char* help =
+      "Publishes by where their guild's owner was: this node (local) or another node of the "
+      "cluster, reached through the router (remote)";
+  static auto& local = metrics::registry::global().get_counter("herald_routed_publishes_total",
+                                                               help, {{"where", "local"}});
+  static auto& routed = metrics::registry::global().get_counter("herald_routed_publishes_total",
+                                                                help, {{"where", "remote"}});
+  return remote ? routed : local;
+}
+
+namespace {
+
+/// A request waiting for its owner's router to be found: `send` forwards it, `fail` refuses it.
+struct queued {
+  std::function<void(const caf::actor& remote)> send;
+  std::function<void(caf::error)> fail;
+};
+
+/// The route to one owner node. `remote` is its router once found; while a lookup runs,
+/// requests queue in arrival order so the lookup cannot reorder them.
+struct peer_route {
+  caf::actor remote;
+  bool resolving = false;
+  std::deque<queued> waiting;
+};
+
+struct router_state {
+  services_ptr svc;
+  std::map<uint16_t, peer_route> peers;
+  static inline const char* name = "router";
+};
+
+using router_ptr = caf::stateful_actor<router_state>*;
+
+/// A failure of the remote path (timeout, owner down, no route) as the retryable dispatch error;
+/// errors of the owner's dispatch layer (a refused event) pass through unchanged.
+caf::error as_route_error(caf::error err, uint16_t owner) {
+  if (err.category() == dispatch_category() || err.category() == caf::atom("command")) {
+    return err;
+  }
+  return make_error(dispatch_errc::unavailable, "guild owner (node " + std::to_string(owner) +
+                                                    ") unreachable: " + describe(err));
+}
+
+void forget(router_ptr self, uint16_t owner, const caf::actor& remote) {
+  auto it = self->state.peers.find(owner);
+  if (it != self->state.peers.end() && it->second.remote == remote) {
+    it->second.remote = caf::actor{};
+  }
+}
+
+void flush(router_ptr self, uint16_t owner, const caf::error& err) {
+  auto& route = self->state.peers[owner];
+  route.resolving = false;
+  auto waiting = std::move(route.waiting);
+  route.waiting.clear();
+  for (auto& q : waiting) {
+    if (err) {
+      q.fail(err);
+    } else {
+      q.send(route.remote);
+    }
+  }
+}
+
+/// Finds owner's router through its membership actor (cluster_view::peer), then sends what
+/// queued meanwhile, in order.
+void resolve(router_ptr self, uint16_t owner) {
+  auto& route = self->state.peers[owner];
+  if (route.resolving) {
+    return;
+  }
+  auto peer = self->state.svc->config.cluster->peer(owner);
+  if (!peer) {
+    flush(self, owner,
+          make_error(dispatch_errc::unavailable,
+                     "guild owner (node " + std::to_string(owner) + ") is not connected"));
+    return;
+  }
+  route.resolving = true;
+  self->request(peer, self->state.svc->config.request_timeout, cluster::lookup_service_atom::value,
+                router_name)
+      .then(
+          [self, owner](caf::strong_actor_ptr& ptr) {
+            if (!ptr) {
+              flush(self, owner,
+                    make_error(dispatch_errc::unavailable,
+                               "guild owner (node " + std::to_string(owner) + ") has no router"));
+              return;
+            }
+            auto remote = caf::actor_cast<caf::actor>(ptr);
+            self->monitor(remote);
+            self->state.peers[owner].remote = remote;
+            flush(self, owner, caf::error{});
+          },
+          [self, owner](caf::error& err) { flush(self, owner, as_route_error(err, owner)); });
+}
+
+/// Runs `q` on owner's router: at once when known, else after the lookup.
+void via(router_ptr self, uint16_t owner, queued q) {
+  auto& route = self->state.peers[owner];
+  if (route.remote && !route.resolving) {
+    q.send(route.remote);
+    return;
+  }
+  route.waiting.push_back(std::move(q));
+  resolve(self, owner);
+}
+
+/// This node must own the guild to order it: a node asked by a peer whose ring is older or newer
+/// than its own refuses (retryable) rather than running a second guild actor.
+caf::error not_owner_here(const services& svc, uint64_t guild_id) {
+  auto p = place(svc, guild_id);
+  if (p.where == placement::kind::local) {
+    return {};
+  }
+  return make_error(
+      dispatch_errc::unavailable,
+      "guild " + std::to_string(guild_id) + " is moving: this node does not own it in its view");
+}
+
+caf::behavior router(router_ptr self, services_ptr svc) {
+  self->state.svc = std::move(svc);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    for (auto& [owner, route] : self->state.peers) {
+      if (route.remote && route.remote.address() == dm.source) {
+        route.remote = caf::actor{};
+      }
+    }
+  });
+  return {
+      [self](route_publish_atom, uint16_t owner, proto::event& event) {
+        auto rp = self->make_response_promise<guild::publish_ack>();
+        route_wire::publish_request req;
+        req.guild_id = event.guild_id();
+        if (!event.SerializeToString(&req.event)) {
+          rp.deliver(make_error(dispatch_errc::invalid_event, "event does not serialise"));
+          return;
+        }
+        auto timeout = self->state.svc->config.request_timeout;
+        via(self, owner,
+            queued{
+                [self, rp, req = std::move(req), owner, timeout](const caf::actor& remote) mutable {
+                  self->request(remote, timeout, std::move(req))
+                      .then(
+                          [rp](route_wire::publish_reply& reply) mutable {
+                            guild::publish_ack ack;
+                            ack.guild_order = reply.guild_order;
+                            ack.json = std::move(reply.payload);
+                            rp.deliver(std::move(ack));
+                          },
+                          [self, rp, owner, remote](caf::error& err) mutable {
+                            if (err.category() != dispatch_category()) {
+                              forget(self, owner, remote);
+                            }
+                            rp.deliver(as_route_error(std::move(err), owner));
+                          });
+                },
+                [rp](caf::error err) mutable { rp.deliver(std::move(err)); }});
+      },
+      [self](route_status_atom, uint16_t owner, uint64_t guild_id) {
+        auto rp = self->make_response_promise<route_wire::guild_status>();
+        auto timeout = self->state.svc->config.request_timeout;
+        via(self, owner,
+            queued{[self, rp, owner, guild_id, timeout](const caf::actor& remote) mutable {
+                     self->request(remote, timeout, route_wire::guild_status_request{guild_id})
+                         .then(
+                             [rp](route_wire::guild_status& status) mutable {
+                               rp.deliver(std::move(status));
+                             },
+                             [self, rp, owner, remote](caf::error& err) mutable {
+                               forget(self, owner, remote);
+                               rp.deliver(as_route_error(std::move(err), owner));
+                             });
+                   },
+                   [rp](caf::error err) mutable { rp.deliver(std::move(err)); }});
+      },
+      [self](route_wire::publish_request& req) {
+        auto rp = self->make_response_promise<route_wire::publish_reply>();
+        const auto& svc = self->state.svc;
+        if (auto err = not_owner_here(*svc, req.guild_id)) {
+          rp.deliver(std::move(err));
+          return;
+        }
+        proto::event event;
+        if (!event.ParseFromString(req.event) || event.guild_id() != req.guild_id) {
+          rp.deliver(make_error(dispatch_errc::invalid_event, "malformed routed event"));
+          return;
+        }
+        publish_local(
+            self, svc, std::move(event), svc->config.request_timeout,
+            [rp](caf::expected<guild::publish_ack> ack) mutable {
+              if (!ack) {
+                rp.deliver(std::move(ack.error()));
+                return;
+              }
+              rp.deliver(route_wire::publish_reply{ack->guild_order, std::string{ack->payload()}});
+            });
+      },
+      [self](route_wire::guild_status_request& req) {
+        const auto& svc = self->state.svc;
+        route_wire::guild_status out;
+        out.guild_id = req.guild_id;
+        out.alive = static_cast<bool>(svc->guilds.lookup(req.guild_id));
+        return out;
+      },
+  };
+}
+
+}  // namespace
+
+caf::actor spawn_router(const services_ptr& svc) {
+  auto r = svc->system.spawn(router, svc);
+  svc->system.registry().put(router_name, r);
+  return r;
+}
+
+}  // namespace herald::dispatch

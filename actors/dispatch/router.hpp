@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// Placement and routing of publishes in a cluster. Every guild is ordered by one node, its owner
+// on the ring (runtime/cluster/ring.hpp) over the up nodes with the `guild` role; place() says,
+// from this node's view, whether that is this node, another node, or unknown (no guild node up).
+// A publish for a remote owner goes through this node's router actor to the owner's router over
+// the existing cluster connection (CAF remoting); the owner starts the guild on demand, publishes
+// and its ack or error comes back to the caller.
+//
+// Ordering: one router per node, and a router sends every publish for owner N to N's one router,
+// so each (sender node, owner node) pair is one CAF actor pair, which CAF keeps in order: two
+// publishes from one sender to one guild are applied in the order they were sent.
+// Failure: an unknown owner, an owner that is down, frozen or whose router cannot be found, or a
+// node that is asked but no longer owns the guild, answers dispatch_errc::unavailable (REST 503 +
+// Retry-After); the router bounds every remote request by dispatch_config::request_timeout.
+// Nothing is dropped silently: every request gets an answer.
+//
+// Messages (local, from the dispatch helpers on this node):
+//   (route_publish_atom, uint16_t owner, proto::event) → guild::publish_ack | error
+//   (route_status_atom, uint16_t owner, uint64_t guild_id) → route_wire::guild_status | error
+// Messages (remote, from a peer's router): route_wire::publish_request → publish_reply,
+//   route_wire::guild_status_request → guild_status.
+// Runs on the actor scheduler; its state (the peers' routers) is its own.
+
+#include <cstdint>
+
+#include <caf/actor.hpp>
+#include <caf/atom.hpp>
+
+#include "actors/services/services.hpp"
+#include "runtime/metrics/metrics.hpp"
+
+namespace herald::dispatch {
+
+using route_publish_atom = caf::atom_constant<caf::atom("r_publish")>;
+using route_status_atom = caf::atom_constant<caf::atom("r_status")>;
+
+/// The name of every node's router in its actor system registry (cluster_view::peer finds it).
+inline constexpr caf::atom_value router_name = caf::atom("h_router");
+
+/// Where a guild's events are ordered, as this node sees it now.
+struct placement {
+  enum class kind { local, remote, unknown };
+  kind where = kind::local;
+  uint16_t owner = 0;  ///< the owner's cluster.node_id (remote and local in a cluster)
+};
+
+/// Unclustered node (no dispatch_config::cluster): always local.
+placement place(const services& svc, uint64_t guild_id);
+
+/// herald_routed_publishes_total{where="local"|"remote"}.
+metrics::counter& routed_publishes(bool remote);
+
+/// Spawns the router and registers it under router_name. Only for a clustered node.
+caf::actor spawn_router(const services_ptr& svc);
+
+}  // namespace herald::dispatch

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: Apache-2.0
+// Routing of publishes in a cluster of three real heraldd processes on one PostgreSQL database:
+// a message posted by REST on a node that does not own the guild reaches the owner, is stored
+// and acknowledged (read back from every node); `heraldctl where guild` names the same owner
+// from every node; a publish while the owner is frozen (SIGSTOP) gets the retryable 503 with
+// Retry-After within a bound instead of hanging, and succeeds again once it runs (SIGCONT).
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "test/integration/cluster/cluster_nodes.hpp"
+#include "test/support/eventually.hpp"
+#include "test/support/postgres_server.hpp"
+#include "test/support/process.hpp"
+#include "test/support/rest_client.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace herald;
+using namespace herald::cluster_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto heartbeat = 200ms;
+// Long enough that the frozen owner is not declared down (which would move its guilds) while
+// the test checks the answer to a publish sent to it.
+constexpr auto failure_timeout = 20000ms;
+// REST command timeout (5 s) plus slack for a loaded machine.
+constexpr auto busy_bound = 12s;
+
+std::string id_of(const json& j) {
+  return j.is_object() ? j.value("id", "") : "";
+}
+
+int up_count(const json& nodes) {
+  int n = 0;
+  if (nodes.is_array()) {
+    for (const auto& row : nodes) {
+      n += row.value("status", "") == "up" ? 1 : 0;
+    }
+  }
+  return n;
+}
+
+testing::http_answer post(const node_spec& n, const std::string& token, const std::string& channel,
+                          const std::string& content) {
+  return testing::http_call(n.gateway, "POST", "/api/v10/channels/" + channel + "/messages",
+                            json{{"content", content}}.dump(), {{"Authorization", "Bot " + token}},
+                            20s);
+}
+
+}  // namespace
+
+TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owner") {
+  testing::temp_dir dir;
+  auto& pg = testing::shared_postgres_server();
+  auto pg_url = pg.url(pg.create_database());
+  auto secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
+  std::vector<node_spec> nodes{{"na", 1}, {"nb", 2}, {"nc", 3}};
+  std::vector<std::string> seeds;
+  for (auto& n : nodes) {
+    n.data = dir.file("data-" + n.name);
+    seeds.push_back(cluster_address(n));
+  }
+  std::vector<std::unique_ptr<testing::child_process>> procs;
+  for (const auto& n : nodes) {
+    auto cfg = dir.write_file(n.name + ".toml",
+                              config_text(n, seeds, pg_url, secret, heartbeat, failure_timeout));
+    procs.push_back(std::make_unique<testing::child_process>(
+        testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
+    REQUIRE(testing::eventually([&] { return healthy(nodes[i]) || !procs[i]->running(); }, 60s,
+                                testing::slow_poll_step));
+    REQUIRE(procs[i]->running());
+  }
+  for (const auto& n : nodes) {
+    INFO("nodes --json on " << n.name);
+    REQUIRE(testing::eventually([&] { return up_count(ctl_json(n, {"nodes"})) == 3; }, 30s,
+                                testing::slow_poll_step));
+  }
+
+  auto alice = ctl_json(nodes[0], {"user", "create", "--name", "alice"});
+  auto token = alice.value("token", "");
+  REQUIRE(!token.empty());
+  auto guild_id =
+      id_of(ctl_json(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)}));
+  REQUIRE(!guild_id.empty());
+  // Channel creation is itself a publish: routed to the owner from na.
+  auto channel =
+      id_of(ctl_json(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"}));
+  REQUIRE(!channel.empty());
+
+  // Every node names the same owner, and the owner runs the guild.
+  std::string owner_name;
+  for (const auto& n : nodes) {
+    auto where = ctl_json(n, {"where", "guild", guild_id});
+    INFO("where on " << n.name << ": " << where.dump());
+    REQUIRE(where.is_object());
+    if (owner_name.empty()) {
+      owner_name = where.value("owner_node", "");
+    }
+    CHECK(where.value("owner_node", "") == owner_name);
+    CHECK(where.value("alive", false));
+    CHECK(where.value("self", false) == (n.name == owner_name));
+  }
+  size_t owner = nodes.size();
+  size_t poster = nodes.size();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].name == owner_name) {
+      owner = i;
+    } else if (poster == nodes.size()) {
+      poster = i;
+    }
+  }
+  REQUIRE(owner < nodes.size());
+  REQUIRE(poster < nodes.size());
+
+  // Posted on a node that does not own the guild: stored, acknowledged, readable everywhere.
+  for (int i = 0; i < 5; ++i) {
+    auto r = post(nodes[poster], token, channel, "routed " + std::to_string(i));
+    INFO("post " << i << ": " << r.status << " " << r.body << " " << r.error);
+    REQUIRE(r.status == 200);
+    auto message = id_of(r.json());
+    REQUIRE(!message.empty());
+    for (const auto& n : nodes) {
+      testing::rest_client rest{n.gateway, token};
+      auto got = rest.get("/channels/" + channel + "/messages/" + message);
+      INFO("GET on " << n.name);
+      CHECK(got.status == 200);
+      CHECK(got.json().value("content", "") == "routed " + std::to_string(i));
+    }
+  }
+  CHECK(metric(nodes[poster], "herald_routed_publishes_total{where=\"remote\"}") >= 5);
+
+  // The owner frozen: a publish gets 503 + Retry-After within the bound, not a hang.
+  procs[owner]->send_signal(SIGSTOP);
+  auto sent_at = std::chrono::steady_clock::now();
+  auto busy = post(nodes[poster], token, channel, "while frozen");
+  auto took = std::chrono::steady_clock::now() - sent_at;
+  INFO("post while frozen: " << busy.status << " " << busy.body << " " << busy.error);
+  CHECK(busy.status == 503);
+  CHECK(!busy.header("retry-after").empty());
+  CHECK(took < busy_bound);
+  // `where` still names the owner, which does not answer.
+  auto where = ctl_json(nodes[poster], {"where", "guild", guild_id});
+  CHECK(where.value("owner_node", "") == owner_name);
+  CHECK(where.value("reachable", true) == false);
+  procs[owner]->send_signal(SIGCONT);
+
+  // Running again: the next publish through the same route succeeds.
+  CHECK(testing::eventually(
+      [&] { return post(nodes[poster], token, channel, "after thaw").status == 200; }, 30s,
+      testing::slow_poll_step));
+
+  for (auto& p : procs) {
+    p->send_signal(SIGTERM);
+  }
+  for (size_t i = 0; i < procs.size(); ++i) {
+    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
+    auto exit = procs[i]->wait_for(60s);
+    REQUIRE(exit);
+    CHECK(*exit == 0);
+  }
+}
