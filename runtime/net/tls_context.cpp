@@ -55,8 +55,8 @@ std::string sha256_hex(X509* cert) {
   return out;
 }
 
-// The server's cipher order (docs/networking.md, "TLS (https and wss on one port)"): TLS 1.3 suites, then TLS 1.2 ones
-// (ECDHE with AES-GCM or ChaCha20-Poly1305, ECDSA or RSA certificates).
+// The server's cipher order (docs/networking.md, "TLS (https and wss on one port)"): TLS 1.3
+// suites, then TLS 1.2 ones (ECDHE with AES-GCM or ChaCha20-Poly1305, ECDSA or RSA certificates).
 constexpr const char* tls13_ciphersuites =
     "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 constexpr const char* tls12_ciphers =
