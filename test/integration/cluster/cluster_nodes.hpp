@@ -4,6 +4,11 @@
 // helpers of a cluster of real heraldd processes on one PostgreSQL database. Used from the test
 // thread only; every call is bounded by its timeout.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -32,24 +37,42 @@ inline std::string cluster_address(const node_spec& n) {
   return "127.0.0.1:" + std::to_string(n.cluster);
 }
 
-inline std::string config_text(const node_spec& n, const std::vector<std::string>& seeds,
-                               const std::string& pg_url, const std::string& secret_file,
-                               std::chrono::milliseconds heartbeat,
-                               std::chrono::milliseconds failure_timeout) {
-  std::string seed_list;
-  for (const auto& s : seeds) {
-    seed_list += (seed_list.empty() ? "\"" : ", \"") + s + "\"";
-  }
+/// A node's whole config: its ports and data dir, `[cluster]` with listen and node_id followed by
+/// `cluster_lines` (membership, TLS, timeouts: what a test varies), the PostgreSQL store every
+/// node shares and the cluster's token secret.
+inline std::string node_config(const node_spec& n, const std::string& cluster_lines,
+                               const std::string& pg_url, const std::string& secret_file) {
   return "[node]\nname = \"" + n.name + "\"\ndata_dir = \"" + n.data +
          "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(n.admin) +
          "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(n.gateway) +
          "\"\n[cluster]\nlisten = \"" + cluster_address(n) +
-         "\"\nnode_id = " + std::to_string(n.node_id) + "\nseeds = [" + seed_list +
-         "]\nheartbeat_interval_ms = " + std::to_string(heartbeat.count()) +
-         "\nfailure_timeout_ms = " + std::to_string(failure_timeout.count()) +
-         "\nallow_plaintext = true\n[store]\nbackend = \"postgres\"\npostgres_url = \"" + pg_url +
+         "\"\nnode_id = " + std::to_string(n.node_id) + "\n" + cluster_lines +
+         "[store]\nbackend = \"postgres\"\npostgres_url = \"" + pg_url +
          "\"\n[identity]\nsecret_file = \"" + secret_file +
          "\"\n[runtime]\nscheduler_threads = 2\nshutdown_timeout_ms = 10000\n";
+}
+
+/// Static membership's `[cluster]` lines: the seeds and the heartbeat and failure timeout.
+inline std::string static_membership_lines(const std::vector<std::string>& seeds,
+                                           std::chrono::milliseconds heartbeat,
+                                           std::chrono::milliseconds failure_timeout) {
+  std::string seed_list;
+  for (const auto& s : seeds) {
+    seed_list += (seed_list.empty() ? "\"" : ", \"") + s + "\"";
+  }
+  return "seeds = [" + seed_list +
+         "]\nheartbeat_interval_ms = " + std::to_string(heartbeat.count()) +
+         "\nfailure_timeout_ms = " + std::to_string(failure_timeout.count()) + "\n";
+}
+
+/// A plaintext static-membership node (cluster.allow_plaintext: these tests are on loopback).
+inline std::string config_text(const node_spec& n, const std::vector<std::string>& seeds,
+                               const std::string& pg_url, const std::string& secret_file,
+                               std::chrono::milliseconds heartbeat,
+                               std::chrono::milliseconds failure_timeout) {
+  return node_config(
+      n, static_membership_lines(seeds, heartbeat, failure_timeout) + "allow_plaintext = true\n",
+      pg_url, secret_file);
 }
 
 /// `heraldctl --node <admin> --data-dir <data> <args> --json`, parsed; discarded on failure.
@@ -65,8 +88,41 @@ inline json ctl_json(const node_spec& n, std::vector<std::string> args) {
   return json::parse(r.out, nullptr, false);
 }
 
-inline bool healthy(const node_spec& n) {
+/// `heraldctl nodes --json` on `n`: the array of its view's members; discarded on failure.
+inline json nodes_json(const node_spec& n) {
+  return ctl_json(n, {"nodes"});
+}
+
+/// A field of member `id` in a `nodes --json` array (`fallback` when the member is absent).
+template <typename T>
+T member_field(const json& nodes, int id, const char* field, T fallback) {
+  if (nodes.is_array()) {
+    for (const auto& n : nodes) {
+      if (n.value("id", -1) == id) {
+        return n.value(field, fallback);
+      }
+    }
+  }
+  return fallback;
+}
+
+inline std::string status_of(const json& nodes, int id) {
+  return member_field<std::string>(nodes, id, "status", "");
+}
+
+inline uint64_t incarnation_of(const json& nodes, int id) {
+  return member_field<uint64_t>(nodes, id, "incarnation", 0);
+}
+
+/// /readyz answers 200: the node serves (and, clustered, has joined).
+inline bool ready(const node_spec& n) {
   auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/readyz", {}, std::chrono::seconds{2});
+  return r.ok() && r.status == 200;
+}
+
+/// /healthz answers 200: the process is alive and its admin API answers.
+inline bool live(const node_spec& n) {
+  auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/healthz", {}, std::chrono::seconds{2});
   return r.ok() && r.status == 200;
 }
 
@@ -79,6 +135,21 @@ inline double metric(const node_spec& n, const std::string& name) {
     return -1;
   }
   return std::stod(r.body.substr(pos + name.size() + 2));
+}
+
+/// Connects to the loopback `port`, sends an HTTP request and junk (no cluster handshake) and
+/// closes: what a probe or a confused client does to the cluster port.
+inline void send_garbage(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string junk = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" + std::string(64, '#');
+    (void)::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
+  }
+  ::close(fd);
 }
 
 }  // namespace herald::cluster_test

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "test/integration/cluster/cluster_nodes.hpp"
 #include "test/support/eventually.hpp"
 #include "test/support/postgres_server.hpp"
 #include "test/support/process.hpp"
@@ -24,7 +25,7 @@
 
 using namespace herald;
 using namespace std::chrono_literals;
-using json = nlohmann::json;
+using namespace herald::cluster_test;
 
 namespace {
 
@@ -33,42 +34,13 @@ constexpr auto lease_ttl = 2s;
 /// third of the TTL) and etcd checks expiries every half second.
 constexpr auto down_bound = lease_ttl + lease_ttl / 3 + 1s;
 
-struct node_spec {
-  node_spec(std::string n, int id) : name(std::move(n)), node_id(id) {}
-  std::string name;
-  int node_id = 0;
-  uint16_t admin = testing::free_port();
-  uint16_t gateway = testing::free_port();
-  uint16_t cluster = testing::free_port();
-  std::string data;
-};
-
-std::string cluster_address(const node_spec& n) {
-  return "127.0.0.1:" + std::to_string(n.cluster);
-}
-
 std::string config_text(const node_spec& n, const std::string& etcd, const std::string& pg_url,
                         const std::string& secret_file) {
-  return "[node]\nname = \"" + n.name + "\"\ndata_dir = \"" + n.data +
-         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(n.admin) +
-         "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(n.gateway) +
-         "\"\n[cluster]\nlisten = \"" + cluster_address(n) +
-         "\"\nnode_id = " + std::to_string(n.node_id) +
-         "\nmembership = \"etcd\"\netcd_endpoints = [\"" + etcd +
-         "\"]\netcd_prefix = \"/it/\"\netcd_lease_ttl_s = " + std::to_string(lease_ttl.count()) +
-         "\n[store]\nbackend = \"postgres\"\npostgres_url = \"" + pg_url +
-         "\"\n[identity]\nsecret_file = \"" + secret_file +
-         "\"\n[runtime]\nscheduler_threads = 2\nshutdown_timeout_ms = 10000\n";
-}
-
-json nodes_json(const node_spec& n) {
-  std::vector<std::string> argv{
-      "--node", "127.0.0.1:" + std::to_string(n.admin), "--data-dir", n.data, "nodes", "--json"};
-  auto r = testing::run_process(testing::bin_path("heraldctl"), argv, 10s);
-  if (r.exit_code != 0) {
-    return json(json::value_t::discarded);
-  }
-  return json::parse(r.out, nullptr, false);
+  return node_config(n,
+                     "membership = \"etcd\"\netcd_endpoints = [\"" + etcd +
+                         "\"]\netcd_prefix = \"/it/\"\netcd_lease_ttl_s = " +
+                         std::to_string(lease_ttl.count()) + "\n",
+                     pg_url, secret_file);
 }
 
 using row = std::tuple<int, std::string, std::string, std::string>;
@@ -83,35 +55,8 @@ std::set<row> rows_of(const json& nodes) {
   return out;
 }
 
-std::string status_of(const json& nodes, int id) {
-  if (nodes.is_array()) {
-    for (const auto& n : nodes) {
-      if (n.value("id", -1) == id) {
-        return n.value("status", "");
-      }
-    }
-  }
-  return "";
-}
-
-uint64_t incarnation_of(const json& nodes, int id) {
-  if (nodes.is_array()) {
-    for (const auto& n : nodes) {
-      if (n.value("id", -1) == id) {
-        return n.value("incarnation", uint64_t{0});
-      }
-    }
-  }
-  return 0;
-}
-
 net::client_response readyz(const node_spec& n) {
   return net::http_fetch("127.0.0.1", n.admin, "GET", "/readyz", {}, 2s);
-}
-
-bool healthy(const node_spec& n) {
-  auto r = readyz(n);
-  return r.ok() && r.status == 200;
 }
 
 }  // namespace
@@ -134,7 +79,7 @@ TEST_CASE("three_etcd_members_see_each_other_and_a_killed_or_frozen_node_is_down
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    REQUIRE(testing::eventually([&] { return healthy(nodes[i]) || !procs[i]->running(); }, 60s,
+    REQUIRE(testing::eventually([&] { return ready(nodes[i]) || !procs[i]->running(); }, 60s,
                                 testing::slow_poll_step));
     REQUIRE(procs[i]->running());
   }
@@ -196,7 +141,7 @@ TEST_CASE("three_etcd_members_see_each_other_and_a_killed_or_frozen_node_is_down
       20s, testing::slow_poll_step));
   CHECK(rows_of(nodes_json(nodes[0])) == expected);
   etcd.start();
-  CHECK(testing::eventually([&] { return healthy(nodes[0]); }, 20s, testing::slow_poll_step));
+  CHECK(testing::eventually([&] { return ready(nodes[0]); }, 20s, testing::slow_poll_step));
 
   for (auto& p : procs) {
     p->send_signal(SIGTERM);

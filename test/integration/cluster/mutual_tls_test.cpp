@@ -7,11 +7,7 @@
 // start with one line naming the key.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -20,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "test/integration/cluster/cluster_nodes.hpp"
 #include "test/support/cluster_ca.hpp"
 #include "test/support/eventually.hpp"
 #include "test/support/postgres_server.hpp"
@@ -28,52 +25,25 @@
 
 using namespace herald;
 using namespace std::chrono_literals;
-using json = nlohmann::json;
+using namespace herald::cluster_test;
 
 namespace {
-
-struct node_spec {
-  node_spec(std::string n, int id) : name(std::move(n)), node_id(id) {}
-  std::string name;
-  int node_id = 0;
-  uint16_t admin = testing::free_port();
-  uint16_t gateway = testing::free_port();
-  uint16_t cluster = testing::free_port();
-  std::string data;
-};
-
-std::string cluster_address(const node_spec& n) {
-  return "127.0.0.1:" + std::to_string(n.cluster);
-}
 
 std::string config_text(const node_spec& n, const std::vector<std::string>& seeds,
                         const std::string& pg_url, const std::string& secret_file,
                         const testing::cluster_tls_files& tls) {
-  std::string seed_list;
-  for (const auto& s : seeds) {
-    seed_list += (seed_list.empty() ? "\"" : ", \"") + s + "\"";
-  }
-  return "[node]\nname = \"" + n.name + "\"\ndata_dir = \"" + n.data +
-         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(n.admin) +
-         "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(n.gateway) +
-         "\"\n[cluster]\nlisten = \"" + cluster_address(n) +
-         "\"\nnode_id = " + std::to_string(n.node_id) + "\nseeds = [" + seed_list +
-         "]\nheartbeat_interval_ms = 300\nfailure_timeout_ms = 3000\n" + "tls_ca_file = \"" +
-         tls.ca_file + "\"\ntls_cert_file = \"" + tls.cert_file + "\"\ntls_key_file = \"" +
-         tls.key_file + "\"\n[store]\nbackend = \"postgres\"\npostgres_url = \"" + pg_url +
-         "\"\n[identity]\nsecret_file = \"" + secret_file +
-         "\"\n[runtime]\nscheduler_threads = 2\nshutdown_timeout_ms = 10000\n";
+  return node_config(n,
+                     static_membership_lines(seeds, 300ms, 3000ms) + "tls_ca_file = \"" +
+                         tls.ca_file + "\"\ntls_cert_file = \"" + tls.cert_file +
+                         "\"\ntls_key_file = \"" + tls.key_file + "\"\n",
+                     pg_url, secret_file);
 }
 
 /// The (id, status) pairs of `heraldctl nodes --json` on `n`, as "1:up 2:up"; empty on failure.
 std::string view_of(const node_spec& n) {
-  auto r = testing::run_process(
-      testing::bin_path("heraldctl"),
-      {"--node", "127.0.0.1:" + std::to_string(n.admin), "--data-dir", n.data, "nodes", "--json"},
-      10s);
+  auto nodes = nodes_json(n);
   std::set<std::pair<int, std::string>> rows;
-  auto nodes = json::parse(r.out, nullptr, false);
-  if (r.exit_code != 0 || !nodes.is_array()) {
+  if (!nodes.is_array()) {
     return "";
   }
   for (const auto& x : nodes) {
@@ -84,38 +54,6 @@ std::string view_of(const node_spec& n) {
     out += (out.empty() ? "" : " ") + std::to_string(id) + ":" + status;
   }
   return out;
-}
-
-bool healthy(const node_spec& n) {
-  auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/healthz", {}, 2s);
-  return r.ok() && r.status == 200;
-}
-
-bool ready(const node_spec& n) {
-  auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/readyz", {}, 2s);
-  return r.ok() && r.status == 200;
-}
-
-double metric(const node_spec& n, const std::string& name) {
-  auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/metrics", {}, 5s);
-  auto pos = r.body.find("\n" + name + " ");
-  if (pos == std::string::npos) {
-    return -1;
-  }
-  return std::stod(r.body.substr(pos + name.size() + 2));
-}
-
-void send_garbage(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string junk = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" + std::string(64, '#');
-    (void)::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
-  }
-  ::close(fd);
 }
 
 }  // namespace
@@ -186,7 +124,7 @@ TEST_CASE("nodes_with_certificates_of_the_cluster_ca_join_and_others_are_refused
   CHECK(testing::eventually(
       [&] { return metric(nodes[0], "herald_cluster_connections_refused_total") > before_garbage; },
       10s));
-  CHECK(healthy(nodes[0]));
+  CHECK(live(nodes[0]));
   CHECK(
       testing::eventually([&] { return view_of(nodes[0]) == both; }, 20s, testing::slow_poll_step));
 

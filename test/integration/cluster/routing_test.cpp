@@ -78,7 +78,7 @@ TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owne
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    REQUIRE(testing::eventually([&] { return healthy(nodes[i]) || !procs[i]->running(); }, 60s,
+    REQUIRE(testing::eventually([&] { return ready(nodes[i]) || !procs[i]->running(); }, 60s,
                                 testing::slow_poll_step));
     REQUIRE(procs[i]->running());
   }

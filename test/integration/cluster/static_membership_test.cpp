@@ -6,11 +6,7 @@
 // one-line error, garbage on a cluster port is counted and the node survives.
 #include <catch2/catch.hpp>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <memory>
@@ -52,41 +48,6 @@ std::set<row> rows_of(const json& nodes) {
   return out;
 }
 
-std::string status_of(const json& nodes, int id) {
-  if (nodes.is_array()) {
-    for (const auto& n : nodes) {
-      if (n.value("id", -1) == id) {
-        return n.value("status", "");
-      }
-    }
-  }
-  return "";
-}
-
-uint64_t incarnation_of(const json& nodes, int id) {
-  if (nodes.is_array()) {
-    for (const auto& n : nodes) {
-      if (n.value("id", -1) == id) {
-        return n.value("incarnation", uint64_t{0});
-      }
-    }
-  }
-  return 0;
-}
-
-void send_garbage(uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    std::string junk = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" + std::string(64, '#');
-    (void)::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
-  }
-  ::close(fd);
-}
-
 }  // namespace
 
 TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicate_id") {
@@ -109,7 +70,7 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
   }
   for (size_t i = 0; i < nodes.size(); ++i) {
     INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    REQUIRE(testing::eventually([&] { return healthy(nodes[i]) || !procs[i]->running(); }, 60s,
+    REQUIRE(testing::eventually([&] { return ready(nodes[i]) || !procs[i]->running(); }, 60s,
                                 testing::slow_poll_step));
     REQUIRE(procs[i]->running());
   }
@@ -179,7 +140,7 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
   send_garbage(nodes[0].cluster);
   CHECK(testing::eventually(
       [&] { return metric(nodes[0], "herald_cluster_connections_refused_total") >= 1; }, 10s));
-  CHECK(healthy(nodes[0]));
+  CHECK(ready(nodes[0]));
   CHECK(rows_of(ctl_json(nodes[0], {"nodes"})) == expected);
 
   for (auto& p : procs) {
