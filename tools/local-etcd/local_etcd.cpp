@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/local-etcd/local_etcd.hpp"
+#include "tools/local-service/local_service.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -32,66 +33,15 @@ std::string etcd_bin() {
   return bin != nullptr ? bin : "/usr/bin/etcd";
 }
 
-/// A loopback TCP port that was free a moment ago (bound to port 0, then closed).
-std::uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    throw std::runtime_error("local_etcd: socket failed");
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("local_etcd: cannot bind a loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
-std::filesystem::path make_private_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "herald-etcd-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    throw std::runtime_error(std::string{"local_etcd: mkdtemp failed: "} + std::strerror(errno));
-  }
-  return tmpl;
-}
-
-/// Waits for `pid` up to `timeout`; true when it exited.
-bool reap(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int status = 0;
-    pid_t w = waitpid(pid, &status, WNOHANG);
-    if (w == pid || w < 0) {
-      return true;
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds{10});
-  }
-}
-
 }  // namespace
 
-local_etcd_server::local_etcd_server() : dir_(make_private_dir()) {
+local_etcd_server::local_etcd_server() : dir_(make_private_dir("herald-etcd", "local_etcd")) {
   try {
-    // A port is free a moment before etcd binds it; another process may take it in between.
-    std::string last_error;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      client_port_ = free_loopback_port();
-      peer_port_ = free_loopback_port();
-      try {
-        start();
-        return;
-      } catch (const std::runtime_error& e) {
-        last_error = e.what();
-      }
-    }
-    throw std::runtime_error(last_error);
+    start_with_port_retries([this] {
+      client_port_ = free_loopback_port("local_etcd");
+      peer_port_ = free_loopback_port("local_etcd");
+      start();
+    });
   } catch (...) {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "tools/local-postgres/local_postgres.hpp"
+#include "tools/local-service/local_service.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -206,38 +207,10 @@ std::filesystem::path cluster_template() {
   return done;
 }
 
-std::filesystem::path make_private_dir() {
-  std::string tmpl = (std::filesystem::temp_directory_path() / "herald-pg-XXXXXX").string();
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    throw std::runtime_error(std::string{"local_postgres: mkdtemp failed: "} +
-                             std::strerror(errno));
-  }
-  return tmpl;
-}
-
-/// A loopback TCP port that was free a moment ago (bound to port 0, then closed).
-std::uint16_t free_loopback_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    throw std::runtime_error("local_postgres: socket failed");
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("local_postgres: cannot bind a loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 }  // namespace
 
 local_postgres_server::local_postgres_server(const local_postgres_options& options)
-    : dir_(make_private_dir()) {
+    : dir_(make_private_dir("herald-pg", "local_postgres")) {
   try {
     hand_to_server_user(dir_);
     const std::string data = file("data");
@@ -270,19 +243,10 @@ local_postgres_server::local_postgres_server(const local_postgres_options& optio
       }
       conf << options.extra_conf_ << "\n";
     }
-    // The port is free a moment before postgres binds it; another process may take it in
-    // between, so a few ports are tried.
-    std::string last_error;
-    for (int attempt = 0; attempt < 3; ++attempt) {
-      port_ = free_loopback_port();
-      try {
-        start();
-        return;
-      } catch (const std::runtime_error& e) {
-        last_error = e.what();
-      }
-    }
-    throw std::runtime_error(last_error);
+    start_with_port_retries([this] {
+      port_ = free_loopback_port("local_postgres");
+      start();
+    });
   } catch (...) {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);

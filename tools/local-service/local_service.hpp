@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// What the throwaway local servers (tools/local-postgres, tools/local-etcd) share: a private
+// temp dir, a loopback port that was free a moment ago, a bounded wait for a child process and
+// the retry of a start that lost its port to another process. Any thread.
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace herald::tools {
+
+/// A fresh directory `<tmp>/<prefix>-XXXXXX` (mode 0700, mkdtemp); throws runtime_error naming
+/// `who` on failure.
+std::filesystem::path make_private_dir(const std::string& prefix, const std::string& who);
+
+/// A loopback TCP port that was free a moment ago (bound to port 0, then closed); throws
+/// runtime_error naming `who` on failure.
+std::uint16_t free_loopback_port(const std::string& who);
+
+/// Waits for the child `pid` up to `timeout`; true when it exited (and was reaped).
+bool reap(pid_t pid, std::chrono::milliseconds timeout);
+
+/// Calls `start` (which picks its ports with free_loopback_port and throws runtime_error when
+/// the server does not come up) up to `attempts` times: a port is free a moment before the
+/// server binds it, and another process may take it in between. Rethrows the last error.
+template <typename Start>
+void start_with_port_retries(Start&& start, int attempts = 3) {
+  std::string last_error;
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    try {
+      start();
+      return;
+    } catch (const std::runtime_error& e) {
+      last_error = e.what();
+    }
+  }
+  throw std::runtime_error(last_error);
+}
+
+}  // namespace herald::tools
