@@ -9,14 +9,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <signal.h>
+
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
 namespace herald::cluster_test {
@@ -150,6 +155,33 @@ inline void send_garbage(uint16_t port) {
     (void)::send(fd, junk.data(), junk.size(), MSG_NOSIGNAL);
   }
   ::close(fd);
+}
+
+using process_list = std::vector<std::unique_ptr<testing::child_process>>;
+
+/// Waits (REQUIRE, 60 s each) until every node answers /readyz; a node that exits first fails
+/// the test with its stderr.
+inline void require_ready(const std::vector<node_spec>& nodes, const process_list& procs) {
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
+    REQUIRE(testing::eventually([&] { return ready(nodes[i]) || !procs[i]->running(); },
+                                std::chrono::seconds{60}, testing::slow_poll_step));
+    REQUIRE(procs[i]->running());
+  }
+}
+
+/// SIGTERM to every node, then each must exit 0 within 60 s (a clean shutdown is part of every
+/// cluster test).
+inline void stop_cleanly(const std::vector<node_spec>& nodes, process_list& procs) {
+  for (auto& p : procs) {
+    p->send_signal(SIGTERM);
+  }
+  for (size_t i = 0; i < procs.size(); ++i) {
+    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
+    auto exit = procs[i]->wait_for(std::chrono::seconds{60});
+    REQUIRE(exit);
+    CHECK(*exit == 0);
+  }
 }
 
 }  // namespace herald::cluster_test

@@ -77,12 +77,7 @@ TEST_CASE("three_etcd_members_see_each_other_and_a_killed_or_frozen_node_is_down
     procs.push_back(std::make_unique<testing::child_process>(
         testing::bin_path("heraldd"), std::vector<std::string>{"--config", configs.back()}));
   }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    REQUIRE(testing::eventually([&] { return ready(nodes[i]) || !procs[i]->running(); }, 60s,
-                                testing::slow_poll_step));
-    REQUIRE(procs[i]->running());
-  }
+  require_ready(nodes, procs);
   std::set<row> expected;
   for (const auto& n : nodes) {
     expected.insert({n.node_id, n.name, cluster_address(n), "up"});
@@ -143,15 +138,7 @@ TEST_CASE("three_etcd_members_see_each_other_and_a_killed_or_frozen_node_is_down
   etcd.start();
   CHECK(testing::eventually([&] { return ready(nodes[0]); }, 20s, testing::slow_poll_step));
 
-  for (auto& p : procs) {
-    p->send_signal(SIGTERM);
-  }
-  for (size_t i = 0; i < procs.size(); ++i) {
-    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    auto exit = procs[i]->wait_for(60s);
-    REQUIRE(exit);
-    CHECK(*exit == 0);
-  }
+  stop_cleanly(nodes, procs);
 }
 
 TEST_CASE("an_etcd_member_config_on_sqlite_or_without_endpoints_is_refused_at_start") {

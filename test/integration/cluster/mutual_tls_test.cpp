@@ -78,12 +78,7 @@ TEST_CASE("nodes_with_certificates_of_the_cluster_ca_join_and_others_are_refused
     procs.push_back(std::make_unique<testing::child_process>(
         testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
   }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    REQUIRE(testing::eventually([&] { return ready(nodes[i]) || !procs[i]->running(); }, 60s,
-                                testing::slow_poll_step));
-    REQUIRE(procs[i]->running());
-  }
+  require_ready(nodes, procs);
   const std::string both = "1:up 2:up";
   for (const auto& n : nodes) {
     INFO("nodes --json on " << n.name);
@@ -128,15 +123,7 @@ TEST_CASE("nodes_with_certificates_of_the_cluster_ca_join_and_others_are_refused
   CHECK(
       testing::eventually([&] { return view_of(nodes[0]) == both; }, 20s, testing::slow_poll_step));
 
-  for (auto& p : procs) {
-    p->send_signal(SIGTERM);
-  }
-  for (size_t i = 0; i < procs.size(); ++i) {
-    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    auto exit = procs[i]->wait_for(60s);
-    REQUIRE(exit);
-    CHECK(*exit == 0);
-  }
+  stop_cleanly(nodes, procs);
 }
 
 TEST_CASE("a_partial_tls_key_set_or_a_plaintext_cluster_without_allow_plaintext_refuses_to_start") {

@@ -76,12 +76,7 @@ TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owne
     procs.push_back(std::make_unique<testing::child_process>(
         testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
   }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    REQUIRE(testing::eventually([&] { return ready(nodes[i]) || !procs[i]->running(); }, 60s,
-                                testing::slow_poll_step));
-    REQUIRE(procs[i]->running());
-  }
+  require_ready(nodes, procs);
   for (const auto& n : nodes) {
     INFO("nodes --json on " << n.name);
     REQUIRE(testing::eventually([&] { return up_count(ctl_json(n, {"nodes"})) == 3; }, 30s,
@@ -161,13 +156,5 @@ TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owne
       [&] { return post(nodes[poster], token, channel, "after thaw").status == 200; }, 30s,
       testing::slow_poll_step));
 
-  for (auto& p : procs) {
-    p->send_signal(SIGTERM);
-  }
-  for (size_t i = 0; i < procs.size(); ++i) {
-    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    auto exit = procs[i]->wait_for(60s);
-    REQUIRE(exit);
-    CHECK(*exit == 0);
-  }
+  stop_cleanly(nodes, procs);
 }

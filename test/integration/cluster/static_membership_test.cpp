@@ -68,12 +68,7 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
     procs.push_back(std::make_unique<testing::child_process>(
         testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
   }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    REQUIRE(testing::eventually([&] { return ready(nodes[i]) || !procs[i]->running(); }, 60s,
-                                testing::slow_poll_step));
-    REQUIRE(procs[i]->running());
-  }
+  require_ready(nodes, procs);
 
   // Everyone sees everyone up, and every node gives the same answer.
   std::set<row> expected;
@@ -143,15 +138,7 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
   CHECK(ready(nodes[0]));
   CHECK(rows_of(ctl_json(nodes[0], {"nodes"})) == expected);
 
-  for (auto& p : procs) {
-    p->send_signal(SIGTERM);
-  }
-  for (size_t i = 0; i < procs.size(); ++i) {
-    INFO("node " << nodes[i].name << " stderr: " << procs[i]->err());
-    auto exit = procs[i]->wait_for(60s);
-    REQUIRE(exit);
-    CHECK(*exit == 0);
-  }
+  stop_cleanly(nodes, procs);
 }
 
 TEST_CASE("a_multi_node_config_on_sqlite_or_without_a_secret_file_is_refused_at_start") {
