@@ -110,6 +110,9 @@ void stop_services(const services_ptr& svc, std::chrono::milliseconds timeout) {
       supervision::stop_supervisor(svc->system, owner, timeout);
     }
   }
+  // No guild delivers core events any more: drop the observers, which hold the services (a
+  // shared_ptr cycle through core_observers otherwise).
+  svc->observers.clear();
   // Guilds are gone: commit what they handed to the writer (their producers' answers go to
   // actors that no longer run, which is what a stop means), then refuse further writes.
   svc->writer->stop();

@@ -32,6 +32,17 @@ void core_observers::add(std::string feature, core_event_mask kinds, core_observ
   mask_.fetch_or(kinds, std::memory_order_release);
 }
 
+void core_observers::clear() {
+  std::shared_ptr<const std::vector<entry>> dropped;
+  {
+    std::lock_guard<std::mutex> guard{mutex_};
+    mask_.store(0, std::memory_order_release);
+    dropped = std::exchange(entries_, std::make_shared<std::vector<entry>>());
+  }
+  // The observers (and what they hold) are destroyed here, outside the lock, unless a deliver()
+  // in progress still holds them.
+}
+
 void core_observers::deliver(const core_event& ev) const {
   std::shared_ptr<const std::vector<entry>> entries;
   {

@@ -71,6 +71,11 @@ public:
   /// in logs.
   void add(std::string feature, core_event_mask kinds, core_observer observer);
 
+  /// Drops every observer (stop_services does, once no guild delivers any more). Observers
+  /// usually hold the services (a feature's state or publisher), which hold this list: without
+  /// clear() that cycle would keep the services, their store writer and the store alive.
+  void clear();
+
   /// The kinds someone observes. One relaxed atomic load.
   core_event_mask mask() const { return mask_.load(std::memory_order_acquire); }
 
