@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -53,12 +54,19 @@ namespace {
 
 /// A TOML basic string. TOML forbids raw control characters other than tab in it, so they
 /// are escaped: a value given by flag or as an escape in the file must render to TOML that
-/// loads back (found by fuzz/config_fuzz.cpp).
+/// loads back (found by fuzz/config_fuzz.cpp). The code points the TOML guard refuses
+/// outside comments (toml_guard.hpp) are escaped as \uXXXX for the same reason.
 std::string quote(const std::string& s) {
   std::string out = "\"";
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
     auto u = static_cast<unsigned char>(c);
-    if (c == '"' || c == '\\') {
+    if (auto hazard = hazard_at(s, i)) {
+      char escape[16];
+      std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned>(hazard->code_point));
+      out += escape;
+      i += hazard->bytes - 1;
+    } else if (c == '"' || c == '\\') {
       out += '\\';
       out += c;
     } else if (c == '\n') {

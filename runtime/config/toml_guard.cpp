@@ -38,6 +38,17 @@ uint32_t decode(std::string_view text, size_t i) {
 
 }  // namespace
 
+std::optional<hazardous_code_point> hazard_at(std::string_view text, size_t i) {
+  if (i >= text.size() || (static_cast<unsigned char>(text[i]) & 0xC0) != 0xC0) {
+    return std::nullopt;
+  }
+  uint32_t cp = decode(text, i);
+  if (!hazardous(cp)) {
+    return std::nullopt;
+  }
+  return hazardous_code_point{cp, cp < 0x800 ? size_t{2} : size_t{3}};
+}
+
 std::optional<toml_hazard> find_toml_hazard(std::string_view text) {
   state st = state::normal;
   size_t line = 1;
@@ -61,11 +72,10 @@ std::optional<toml_hazard> find_toml_hazard(std::string_view text) {
       ++line;
       column = 0;
     }
-    if (st != state::comment && (static_cast<unsigned char>(c) & 0xC0) == 0xC0) {
-      uint32_t cp = decode(text, i);
-      if (hazardous(cp)) {
+    if (st != state::comment) {
+      if (auto hazard = hazard_at(text, i)) {
         char escape[16];
-        std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned>(cp));
+        std::snprintf(escape, sizeof escape, "\\u%04X", static_cast<unsigned>(hazard->code_point));
         return toml_hazard{line, column,
                            std::string{"character U+"} + (escape + 2) +
                                " is only accepted in comments (this toml++ version mishandles "

@@ -14,6 +14,7 @@
 // \uXXXX escapes in a basic string ("caf\u00E9"), which toml++ decodes without the lookup.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,5 +31,15 @@ struct toml_hazard {
 
 /// The first code point in the ranges above outside a comment; nullopt if none.
 std::optional<toml_hazard> find_toml_hazard(std::string_view text);
+
+/// A code point in the ranges above, encoded at `text[i]`: its value and its length in bytes.
+struct hazardous_code_point {
+  uint32_t code_point = 0;
+  size_t bytes = 0;
+};
+
+/// The hazardous code point that starts at `text[i]`, or nullopt. Whoever writes TOML for
+/// this parser (config::render_toml) escapes these as \uXXXX so that it loads back.
+std::optional<hazardous_code_point> hazard_at(std::string_view text, size_t i);
 
 }  // namespace herald::config

@@ -282,6 +282,26 @@ TEST_CASE("control_characters_in_values_render_as_toml_that_loads_back") {
   CHECK(second.value().values() == first.value().values());
 }
 
+// The code points the TOML guard refuses outside comments, given as \uXXXX escapes, are
+// rendered as escapes again, so the effective config loads back (found by
+// fuzz/config_fuzz.cpp: a secret_file path holding \u0401 rendered raw and was refused).
+TEST_CASE("guarded_code_points_in_values_render_as_escapes_that_load_back") {
+  auto first = from_text("node.data_dir = \"a\\u0401b\\u00E9c\\u2C60d\\uFB30e\\u3000f\"\n");
+  REQUIRE(first.ok());
+  CHECK(first.value().get_string("node.data_dir") ==
+        "a\xd0\x81"
+        "b\xc3\xa9"
+        "c\xe2\xb1\xa0"
+        "d\xef\xac\xb0"
+        "e\xe3\x80\x80"
+        "f");
+  auto rendered = first.value().render_toml();
+  CHECK(rendered.find("a\\u0401b\\u00E9c\\u2C60d\\uFB30e\xe3\x80\x80f") != std::string::npos);
+  auto second = from_text(rendered);
+  REQUIRE(second.ok());
+  CHECK(second.value().values() == first.value().values());
+}
+
 // An unknown key's subject names it readably, even when it is empty or holds control
 // characters (found by fuzz/config_fuzz.cpp: `"" = 1` gave an empty subject).
 TEST_CASE("unknown_quoted_keys_are_named_in_toml_spelling") {
