@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "test/support/process.hpp"
+#include "tools/local-service/local_service.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -19,8 +20,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
-
-extern char** environ;
 
 namespace herald::testing {
 
@@ -57,24 +56,8 @@ child_process::child_process(const std::string& path, const std::vector<std::str
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_path.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  // The child starts with default signal dispositions and an empty mask, whatever the
-  // test runner blocked.
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigset_t all;
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> argv_store{path};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
+  std::vector<std::string> argv{path};
+  argv.insert(argv.end(), args.begin(), args.end());
   // Tests spawn from their one main thread, so nothing else opens files in this window.
   rlimit saved{};
   getrlimit(RLIMIT_NOFILE, &saved);
@@ -83,12 +66,13 @@ child_process::child_process(const std::string& path, const std::vector<std::str
     lowered.rlim_cur = std::min<rlim_t>(*open_files_limit, saved.rlim_max);
     setrlimit(RLIMIT_NOFILE, &lowered);
   }
-  int rc = posix_spawn(&pid_, path.c_str(), &actions, &attr, argv.data(), environ);
+  // The child starts with default signal dispositions and an empty mask, whatever the
+  // test runner blocked.
+  int rc = tools::spawn_with_default_signals(pid_, argv, actions);
   if (open_files_limit) {
     setrlimit(RLIMIT_NOFILE, &saved);
   }
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     throw std::runtime_error("cannot spawn " + path + ": " + std::strerror(rc));
   }

@@ -22,8 +22,6 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
-
 namespace herald::tools {
 
 namespace {
@@ -81,24 +79,9 @@ void local_etcd_server::start() {
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log_path.c_str(),
                                    O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigset_t all;
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<char*> argv;
-  for (auto& a : args) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, args[0].c_str(), &actions, &attr, argv.data(), environ);
+  int rc = spawn_with_default_signals(pid, args, actions);
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     throw std::runtime_error("local_etcd: cannot spawn " + args[0] + ": " + std::strerror(rc) +
                              " (install etcd-server: tools/setup/install-deps.sh)");

@@ -26,8 +26,6 @@
 #include <thread>
 #include <vector>
 
-extern char** environ;
-
 namespace herald::tools {
 
 namespace {
@@ -77,26 +75,11 @@ tool_result run_tool(const std::string& path, const std::vector<std::string>& ar
   posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out.fd, STDOUT_FILENO);
   posix_spawn_file_actions_adddup2(&actions, err.fd, STDERR_FILENO);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t empty;
-  sigemptyset(&empty);
-  sigset_t all;
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &empty);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::vector<std::string> argv_store{path};
-  argv_store.insert(argv_store.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : argv_store) {
-    argv.push_back(a.data());
-  }
-  argv.push_back(nullptr);
+  std::vector<std::string> argv{path};
+  argv.insert(argv.end(), args.begin(), args.end());
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, path.c_str(), &actions, &attr, argv.data(), environ);
+  int rc = spawn_with_default_signals(pid, argv, actions);
   posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
   if (rc != 0) {
     throw std::runtime_error("local_postgres: cannot spawn " + path + ": " + std::strerror(rc));
   }

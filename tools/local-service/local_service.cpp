@@ -9,8 +9,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <thread>
+
+extern char** environ;
 
 namespace herald::tools {
 
@@ -38,6 +41,28 @@ std::uint16_t free_loopback_port(const std::string& who) {
   }
   ::close(fd);
   return ntohs(addr.sin_port);
+}
+
+int spawn_with_default_signals(pid_t& pid, const std::vector<std::string>& argv,
+                               const posix_spawn_file_actions_t& actions) {
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t empty;
+  sigemptyset(&empty);
+  sigset_t all;
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &empty);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<std::string> argv_store = argv;  // posix_spawn takes char*, not const char*
+  std::vector<char*> args;
+  for (auto& a : argv_store) {
+    args.push_back(a.data());
+  }
+  args.push_back(nullptr);
+  int rc = posix_spawn(&pid, argv_store.at(0).c_str(), &actions, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  return rc;
 }
 
 bool reap(pid_t pid, std::chrono::milliseconds timeout) {

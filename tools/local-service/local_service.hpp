@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// What the throwaway local servers (tools/local-postgres, tools/local-etcd) share: a private
-// temp dir, a loopback port that was free a moment ago, a bounded wait for a child process and
-// the retry of a start that lost its port to another process. Any thread.
+// What the throwaway local servers (tools/local-postgres, tools/local-etcd) and the tests'
+// child processes share: a clean posix_spawn, a private temp dir, a loopback port that was free a
+// moment ago, a bounded wait for a child process and the retry of a start that lost its port to
+// another process. Any thread.
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <filesystem>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace herald::tools {
 
@@ -21,6 +24,13 @@ std::filesystem::path make_private_dir(const std::string& prefix, const std::str
 /// A loopback TCP port that was free a moment ago (bound to port 0, then closed); throws
 /// runtime_error naming `who` on failure.
 std::uint16_t free_loopback_port(const std::string& who);
+
+/// posix_spawn of `argv[0]` with `argv` and this process's environment, the child's signal
+/// dispositions reset to their defaults and its signal mask emptied (whatever the caller
+/// blocked: a test runner or an actor system's threads), its descriptors set by `actions`.
+/// Returns posix_spawn's error number (0 on success) and sets `pid`.
+int spawn_with_default_signals(pid_t& pid, const std::vector<std::string>& argv,
+                               const posix_spawn_file_actions_t& actions);
 
 /// Waits for the child `pid` up to `timeout`; true when it exited (and was reaped).
 bool reap(pid_t pid, std::chrono::milliseconds timeout);
