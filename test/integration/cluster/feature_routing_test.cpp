@@ -3,7 +3,8 @@
 // reactions feature: `heraldctl guild create` on a node that does not own the new guild does not
 // start its actor there (the owner starts it on its first routed publish), and a reaction PUT on
 // the non-owner is routed to the owner, which orders it: its gateway sessions get
-// MESSAGE_REACTION_ADD and the reaction reads back over REST from both nodes.
+// MESSAGE_REACTION_ADD and the reaction reads back over REST from both nodes. The routers count
+// the messages and bytes they exchanged (herald_cluster_route_*_total).
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -33,6 +34,9 @@ constexpr uint32_t reactions_intent = 1u << 10;
 const std::string thumbs = "%F0%9F%91%8D";  // 👍 URL-encoded
 const std::string guild_actors = "herald_registry_names{registry=\"guilds\"}";
 const std::string remote_publishes = "herald_routed_publishes_total{where=\"remote\"}";
+const std::string route_messages_out = "herald_cluster_route_messages_total{direction=\"out\"}";
+const std::string route_messages_in = "herald_cluster_route_messages_total{direction=\"in\"}";
+const std::string route_bytes_out = "herald_cluster_route_bytes_total{direction=\"out\"}";
 
 std::string id_of(const json& j) {
   return j.is_object() ? j.value("id", "") : "";
@@ -106,10 +110,18 @@ TEST_CASE("guild_create_and_feature_publishes_on_a_non_owner_are_ordered_by_the_
 
   // The reaction on the non-owner goes to the owner through the router.
   double routed_before = metric(creator, remote_publishes);
+  double sent_before = metric(creator, route_messages_out);
+  double bytes_before = metric(creator, route_bytes_out);
+  double received_before = metric(owner, route_messages_in);
   auto put = on_creator.put(path + "/@me");
   INFO("PUT -> " << put.status << " " << put.body);
   REQUIRE(put.status == 204);
   CHECK(metric(creator, remote_publishes) >= routed_before + 1);
+  // One request out of the creator's router and its ack back; the owner's router got it.
+  CHECK(metric(creator, route_messages_out) >= sent_before + 1);
+  CHECK(metric(creator, route_bytes_out) > bytes_before + 8);
+  CHECK(metric(creator, route_messages_in) >= 1);
+  CHECK(metric(owner, route_messages_in) >= received_before + 1);
   std::optional<json> added;
   for (int i = 0; i < 20 && !added; ++i) {
     auto f = ws.next_op(0, "MESSAGE_REACTION_ADD", 10s);
