@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,8 +26,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string id_of(const json& j) {
-  return j.is_object() ? j.value("id", "") : "";
+/// The node bits of a READY session id (16 hex digits, actors/session).
+uint64_t node_of(const std::string& session_id) {
+  return std::stoull(session_id, nullptr, 16) >> 54;
 }
 
 std::string public_url(const node_spec& n) {
@@ -68,7 +70,7 @@ TEST_CASE("a_resume_on_a_node_that_does_not_hold_the_session_is_answered_op_9_fa
     CHECK(ready["d"].value("resume_gateway_url", "") == public_url(nodes[0]));
     session_id = ws.session_id();
     REQUIRE(!session_id.empty());
-    CHECK(std::stoull(session_id) >> 54 == static_cast<uint64_t>(nodes[0].node_id));
+    CHECK(node_of(session_id) == static_cast<uint64_t>(nodes[0].node_id));
     seq = ws.last_seq();
     ws.drop();  // no close frame: the session stays resumable
   }
@@ -77,7 +79,7 @@ TEST_CASE("a_resume_on_a_node_that_does_not_hold_the_session_is_answered_op_9_fa
     testing::gateway_client ws{nodes[1].gateway};
     auto ready = ws.login(token, 0);
     CHECK(ready["d"].value("resume_gateway_url", "") == public_url(nodes[1]));
-    CHECK(std::stoull(ws.session_id()) >> 54 == static_cast<uint64_t>(nodes[1].node_id));
+    CHECK(node_of(ws.session_id()) == static_cast<uint64_t>(nodes[1].node_id));
     CHECK(ws.session_id() != session_id);
     ws.close();
   }
@@ -101,8 +103,11 @@ TEST_CASE("a_resume_on_a_node_that_does_not_hold_the_session_is_answered_op_9_fa
   {
     testing::gateway_client ws{nodes[1].gateway};
     REQUIRE(ws.next_op(10));
-    uint64_t forged = (uint64_t{2} << 54) | (std::stoull(session_id) & ((uint64_t{1} << 54) - 1));
-    ws.resume(token, std::to_string(forged), seq);
+    uint64_t forged =
+        (uint64_t{2} << 54) | (std::stoull(session_id, nullptr, 16) & ((uint64_t{1} << 54) - 1));
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(forged));
+    ws.resume(token, hex, seq);
     auto invalid = ws.next_op(9, "", 10s);
     REQUIRE(invalid);
     CHECK((*invalid)["d"] == false);
