@@ -2,7 +2,8 @@
 // `heraldctl cluster status` against two real heraldd processes: both nodes answer `ok` with
 // 2 of 2 nodes up and a connection to the peer (text and --json); a frozen peer (SIGSTOP) turns
 // the other node's verdict `degraded` naming it once declared down, and it is `ok` again after
-// the peer runs again (SIGCONT) and is re-admitted.
+// the peer runs again (SIGCONT) and is re-admitted. Each node records its link's round-trip time
+// (herald_cluster_link_rtt_seconds).
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -75,6 +76,14 @@ TEST_CASE("cluster_status_reports_ok_with_every_peer_connected_and_degraded_whil
     CHECK(s["peers"][0].value("status", "") == "up");
     CHECK(s["peers"][0].value("connected", false));
   }
+
+  // Each node measures its link to the other (a ping echoed with every heartbeat).
+  CHECK(testing::eventually(
+      [&] { return metric(nodes[0], "herald_cluster_link_rtt_seconds_count{peer=\"nb\"}") > 0; },
+      30s, testing::slow_poll_step));
+  CHECK(testing::eventually(
+      [&] { return metric(nodes[1], "herald_cluster_link_rtt_seconds_count{peer=\"na\"}") > 0; },
+      30s, testing::slow_poll_step));
 
   // Text mode: key=value lines.
   auto text = testing::run_process(testing::bin_path("heraldctl"),
