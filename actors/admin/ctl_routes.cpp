@@ -13,6 +13,7 @@
 #include "actors/admin/serial_worker.hpp"
 #include "actors/dispatch/api.hpp"
 #include "actors/dispatch/commands.hpp"
+#include "actors/dispatch/router.hpp"
 #include "actors/domain/convert.hpp"
 #include "actors/domain/guild_state.hpp"
 #include "actors/domain/permission_bits.hpp"
@@ -166,8 +167,13 @@ json create_guild(const ctl_context& ctx, const net::http_request& req) {
   if (auto r = ctx.svc->store->save_guild(state); !r) {
     throw from_store_write(r.error());
   }
-  if (auto started = dispatch::guild_actor_of(ctx.svc, info.id_, ctx.timeout); !started) {
-    throw from_dispatch(started.error());
+  // The guild runs on its owner only: started here when this node owns it; another owner (or
+  // none up yet) starts it on demand at its first routed publish. Starting it here too would
+  // run an idle second guild actor.
+  if (dispatch::place(*ctx.svc, info.id_).where == dispatch::placement::kind::local) {
+    if (auto started = dispatch::guild_actor_of(ctx.svc, info.id_, ctx.timeout); !started) {
+      throw from_dispatch(started.error());
+    }
   }
   // The owner's live sessions subscribe now and get GUILD_CREATE.
   dispatch::notify_member_joined(ctx.svc, owner.id_, info.id_);

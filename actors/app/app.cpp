@@ -13,6 +13,7 @@
 
 #include "actors/admin/ctl_routes.hpp"
 #include "actors/app/app_config.hpp"
+#include "actors/app/cluster_status.hpp"
 #include "actors/app/where_route.hpp"
 #include "actors/dispatch/route_wire.hpp"
 #include "actors/dispatch/start_services.hpp"
@@ -103,6 +104,7 @@ struct app_state {
   /// owner (dispatch router).
   std::shared_ptr<const cluster::cluster_view> cluster_view;
   bool clustered = false;
+  membership_kind membership = membership_kind::none;
   bool routed = false;
 };
 
@@ -429,8 +431,12 @@ node::node_options make_node_options(const config::config& cfg,
     // Shorter than heraldctl's default request timeout (5 s), so a frozen owner shows as
     // `reachable: false` instead of a timed-out command.
     mount_where_route(server, st->svc, st->cluster_view, st->clustered, where_owner_timeout);
+    mount_cluster_status_route(server, st->cluster_view, st->membership);
   };
   st->clustered = cs.clustered();
+  st->membership = !cs.clustered() ? membership_kind::none
+                   : cs.etcd       ? membership_kind::etcd
+                                   : membership_kind::static_seeds;
   // Routing rides on the static membership's connections; etcd membership opens none yet, so
   // there every node orders the guilds it is asked for, as before routing.
   st->routed = cs.clustered() && !cs.etcd;

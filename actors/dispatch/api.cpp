@@ -122,6 +122,12 @@ void open_session_async(const services_ptr& svc, session::session_params params,
 
 void resume_session_async(const services_ptr& svc, uint64_t session_id,
                           std::chrono::milliseconds timeout, session_callback done) {
+  // A session id names the node that minted it (and holds the session): a resume that lands on
+  // another node is refused here, the client identifies again; it never reaches a session.
+  if (node_id_of_session(session_id) != (svc->config.node_id & domain::max_node_id)) {
+    done(make_error(dispatch_errc::unavailable, "session held by another node"));
+    return;
+  }
   auto actor = svc->sessions.lookup(session_id);
   if (!actor) {
     done(make_error(dispatch_errc::unavailable, "unknown session"));

@@ -62,7 +62,8 @@ void open_session_async(const services_ptr& svc, session::session_params params,
 
 /// Finds the live session `session_id` (services::sessions) for a Resume
 /// (session::resume_atom): `done` gets its actor and output, or unavailable
-/// ("unknown session") / a timeout. The session's state is unchanged: the
+/// ("unknown session"; "session held by another node" when the id's node bits are not this
+/// node's cluster.node_id) / a timeout. The session's state is unchanged: the
 /// caller checks the user, attaches with attach_resumed and tells the session
 /// connected_atom on success.
 void resume_session_async(const services_ptr& svc, uint64_t session_id,

@@ -11,6 +11,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/dispatch/route_metrics.hpp"
 #include "actors/dispatch/route_publish.hpp"
 #include "actors/dispatch/route_wire.hpp"
 #include "actors/services/dispatch_error.hpp"
@@ -177,9 +178,11 @@ caf::behavior router(router_ptr self, services_ptr svc) {
         via(self, owner,
             queued{
                 [self, rp, req = std::move(req), owner, timeout](const caf::actor& remote) mutable {
+                  count_route(route_direction::out, req);
                   self->request(remote, timeout, std::move(req))
                       .then(
                           [rp](route_wire::publish_reply& reply) mutable {
+                            count_route(route_direction::in, reply);
                             guild::publish_ack ack;
                             ack.guild_order = reply.guild_order;
                             ack.json = std::move(reply.payload);
@@ -199,9 +202,12 @@ caf::behavior router(router_ptr self, services_ptr svc) {
         auto timeout = self->state.svc->config.request_timeout;
         via(self, owner,
             queued{[self, rp, owner, guild_id, timeout](const caf::actor& remote) mutable {
-                     self->request(remote, timeout, route_wire::guild_status_request{guild_id})
+                     route_wire::guild_status_request req{guild_id};
+                     count_route(route_direction::out, req);
+                     self->request(remote, timeout, req)
                          .then(
                              [rp](route_wire::guild_status& status) mutable {
+                               count_route(route_direction::in, status);
                                rp.deliver(std::move(status));
                              },
                              [self, rp, owner, remote](caf::error& err) mutable {
@@ -212,6 +218,7 @@ caf::behavior router(router_ptr self, services_ptr svc) {
                    [rp](caf::error err) mutable { rp.deliver(std::move(err)); }});
       },
       [self](route_wire::publish_request& req) {
+        count_route(route_direction::in, req);
         auto rp = self->make_response_promise<route_wire::publish_reply>();
         const auto& svc = self->state.svc;
         if (auto err = not_owner_here(*svc, req.guild_id)) {
@@ -230,14 +237,18 @@ caf::behavior router(router_ptr self, services_ptr svc) {
                 rp.deliver(std::move(ack.error()));
                 return;
               }
-              rp.deliver(route_wire::publish_reply{ack->guild_order, std::string{ack->payload()}});
+              route_wire::publish_reply reply{ack->guild_order, std::string{ack->payload()}};
+              count_route(route_direction::out, reply);
+              rp.deliver(std::move(reply));
             });
       },
       [self](route_wire::guild_status_request& req) {
+        count_route(route_direction::in, req);
         const auto& svc = self->state.svc;
         route_wire::guild_status out;
         out.guild_id = req.guild_id;
         out.alive = static_cast<bool>(svc->guilds.lookup(req.guild_id));
+        count_route(route_direction::out, out);
         return out;
       },
   };
@@ -246,6 +257,7 @@ caf::behavior router(router_ptr self, services_ptr svc) {
 }  // namespace
 
 caf::actor spawn_router(const services_ptr& svc) {
+  register_route_metrics();
   auto r = svc->system.spawn(router, svc);
   svc->system.registry().put(router_name, r);
   return r;

@@ -3,8 +3,7 @@
 
 #include <utility>
 
-#include "actors/services/dispatch_error.hpp"
-#include "runtime/registry/ensure_started.hpp"
+#include "actors/dispatch/route_publish.hpp"
 
 namespace herald::feature {
 
@@ -30,22 +29,14 @@ void ordered_publisher::pump() {
   }
 }
 
-// Through the event's guild, started on demand as any producer would.
+// To the guild's owner, as every producer publishes (dispatch::publish_routed): the guild here,
+// started on demand, when this node owns it; else through the router to the owning node, which
+// orders it. Publishes are still one at a time, so the router's per-owner order keeps this
+// actor's arrival order.
 void ordered_publisher::publish_front(proto::event event) {
-  auto timeout = svc_->config.request_timeout;
-  auto& svc = *svc_;
-  uint64_t guild_id = event.guild_id();
-  registry::ensure_started(
-      self_, svc.guilds, svc.guild_supervisor, svc.guild_spec, guild_id, timeout,
-      [this, event = std::move(event), timeout](caf::expected<caf::actor> guild_actor) {
-        if (!guild_actor) {
-          finish_front(dispatch::from_start_error(std::move(guild_actor.error())));
-          return;
-        }
-        self_->request(*guild_actor, timeout, guild::publish_atom::value, event)
-            .then([this](guild::publish_ack& ack) { finish_front(std::move(ack)); },
-                  [this](caf::error& err) { finish_front(std::move(err)); });
-      });
+  dispatch::publish_routed(
+      self_, svc_, std::move(event), svc_->config.request_timeout,
+      [this](caf::expected<guild::publish_ack> result) { finish_front(std::move(result)); });
 }
 
 void ordered_publisher::finish_front(caf::expected<guild::publish_ack> result) {

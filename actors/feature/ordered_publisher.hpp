@@ -35,7 +35,8 @@ struct ordered_change {
 
 class ordered_publisher {
 public:
-  /// `self` owns this publisher (in its state); `svc` finds and starts guilds.
+  /// `self` owns this publisher (in its state); `svc` places guilds (dispatch::place), starts
+  /// the ones this node owns and routes the others to their owner.
   ordered_publisher(caf::event_based_actor* self, dispatch::services_ptr svc);
 
   /// Queues `change`; prepares and publishes it now if nothing is in flight.

@@ -15,12 +15,17 @@
 #include "runtime/cluster/wire.hpp"
 #include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
+#include "runtime/metrics/metrics.hpp"
 
 namespace herald::cluster {
 
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
+/// (ping_atom, uint64_t sent_ns) → uint64_t sent_ns: the link round-trip probe. Built-in types
+/// only (an atom and an integer), so it needs no announced wire type; the sender's own steady
+/// clock stamps it and reads the echo, so the two nodes' clocks never meet.
+using ping_atom = caf::atom_constant<caf::atom("cl_ping")>;
 
 struct peer_link {
   uint16_t node_id = 0;
@@ -42,6 +47,8 @@ struct membership_state {
   /// Seeds that did not answer the first round yet.
   std::set<std::string> seeds_pending;
   bool first_round_reported = false;
+  /// herald_cluster_link_rtt_seconds{peer} by peer node id, registered at its first echo.
+  std::map<uint16_t, metrics::histogram*> rtt;
 };
 
 using self_ptr = caf::stateful_actor<membership_state>*;
@@ -189,6 +196,38 @@ void dial_missing(self_ptr self) {
   }
 }
 
+uint64_t steady_ns() {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch())
+          .count());
+}
+
+/// Records one echo of `node_id`'s link: the time since `sent_ns` on this node's steady clock.
+void observe_rtt(self_ptr self, uint16_t node_id, uint64_t sent_ns) {
+  auto& st = self->state;
+  auto it = st.rtt.find(node_id);
+  if (it == st.rtt.end()) {
+    const auto* m = st.table->find(node_id);
+    auto name = m != nullptr ? m->info.name : std::to_string(node_id);
+    auto& h = metrics::registry::global().get_histogram(
+        "herald_cluster_link_rtt_seconds",
+        "Round-trip time of the membership link to a peer: a ping sent with every heartbeat and "
+        "answered by the peer's membership actor",
+        {{"peer", name}});
+    it = st.rtt.emplace(node_id, &h).first;
+  }
+  auto now = steady_ns();
+  it->second->observe(static_cast<double>(now > sent_ns ? now - sent_ns : 0) / 1e9);
+}
+
+/// Pings `peer`; its echo is one RTT sample. No answer within the failure timeout (a frozen or
+/// gone peer) records nothing: failure detection is the heartbeats' business, not this probe's.
+void ping(self_ptr self, const caf::actor& peer, uint16_t node_id) {
+  self->request(peer, self->state.opts.config.failure_timeout, ping_atom::value, steady_ns())
+      .then([self, node_id](uint64_t sent_ns) { observe_rtt(self, node_id, sent_ns); },
+            [](caf::error&) {});
+}
+
 void send_heartbeats(self_ptr self) {
   auto& st = self->state;
   const auto& me = st.table->self();
@@ -196,6 +235,7 @@ void send_heartbeats(self_ptr self) {
   for (const auto& [addr, l] : st.links) {
     if (l.known) {
       self->send(st.handles[addr], hb);
+      ping(self, st.handles[addr], l.node_id);
     }
   }
 }
@@ -340,6 +380,7 @@ caf::behavior membership(self_ptr self, membership_options opts) {
           publish(self);
         }
       },
+      [](ping_atom, uint64_t sent_ns) { return sent_ns; },
       [self](lookup_service_atom, caf::atom_value name) -> caf::strong_actor_ptr {
         return self->home_system().registry().get(name);
       },

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// `heraldctl nodes` and `heraldctl ring`: the asked node's view of its cluster, from GET
-// /v1/cluster/nodes and /v1/cluster/ring (runtime/cluster/cluster_view.hpp has the JSON).
+// `heraldctl nodes`, `heraldctl ring` and `heraldctl cluster status`: the asked node's view of
+// its cluster, from GET /v1/cluster/nodes and /v1/cluster/ring (runtime/cluster/cluster_view.hpp
+// has the JSON) and /v1/cluster/status (actors/app/cluster_status.hpp).
 // Text output is one line per node; --json prints the API's JSON unchanged, on one line.
 #include <iomanip>
 #include <ostream>
@@ -84,6 +85,39 @@ int run_ring(context& ctx) {
   return exit_ok;
 }
 
+/// `heraldctl cluster status`: key=value lines, one `peer=` line per other member.
+int run_status(context& ctx) {
+  auto status = fetch(ctx, "/v1/cluster/status", json::value_t::object);
+  if (status.is_discarded()) {
+    return exit_failure;
+  }
+  if (ctx.options().json) {
+    ctx.out() << status.dump() << "\n";
+    return exit_ok;
+  }
+  auto& out = ctx.out();
+  out << "node=" << status.value("node", "") << "\n";
+  out << "node_id=" << status.value("node_id", 0) << "\n";
+  out << "membership=" << status.value("membership", "") << "\n";
+  out << "nodes_up=" << status.value("nodes_up", 0) << "\n";
+  out << "nodes_total=" << status.value("nodes_total", 0) << "\n";
+  out << "ring_generation=" << status.value("ring_generation", 0) << "\n";
+  out << "guild_nodes=" << status.value("guild_nodes", 0) << "\n";
+  for (const auto& p : status.value("peers", json::array())) {
+    out << "peer=" << p.value("id", 0) << " name=" << p.value("name", "")
+        << " status=" << p.value("status", "")
+        << " connected=" << (p.value("connected", false) ? "true" : "false") << "\n";
+  }
+  auto routed = status.value("routed_publishes", json::object());
+  out << "routed_publishes_local=" << routed.value("local", 0) << "\n";
+  out << "routed_publishes_remote=" << routed.value("remote", 0) << "\n";
+  for (const auto& r : status.value("reasons", json::array())) {
+    out << "reason=" << (r.is_string() ? r.get<std::string>() : r.dump()) << "\n";
+  }
+  out << "verdict=" << status.value("verdict", "") << "\n";
+  return exit_ok;
+}
+
 }  // namespace
 
 void add_cluster_commands(command_table& table) {
@@ -93,6 +127,11 @@ void add_cluster_commands(command_table& table) {
             run_nodes);
   table.add("ring", "This node's guild ring: its generation and the points (vnodes) per node",
             run_ring);
+  auto* cluster = table.group("cluster", "The cluster as the asked node sees it");
+  table.add("status",
+            "This node's id and name, membership, nodes up/total, ring generation, its "
+            "connections to peers, routed publishes and a verdict (ok | degraded)",
+            run_status, cluster);
 }
 
 }  // namespace herald::ctl

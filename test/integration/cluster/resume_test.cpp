@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// Resume in a cluster of two real heraldd processes: READY's resume_gateway_url is the node's own
+// gateway.public_url and its session id carries the node's cluster.node_id; a Resume that lands
+// on the other node gets op 9 d=false (the client identifies again there), never a replay of
+// another node's session, while the same Resume on the node that holds the session replays.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "test/integration/cluster/cluster_nodes.hpp"
+#include "test/support/gateway_client.hpp"
+#include "test/support/postgres_server.hpp"
+#include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
+
+using namespace herald;
+using namespace herald::cluster_test;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// The node bits of a READY session id (16 hex digits, actors/session).
+uint64_t node_of(const std::string& session_id) {
+  return std::stoull(session_id, nullptr, 16) >> 54;
+}
+
+std::string public_url(const node_spec& n) {
+  return "ws://127.0.0.1:" + std::to_string(n.gateway);  // gateway.public_url's default
+}
+
+}  // namespace
+
+TEST_CASE("a_resume_on_a_node_that_does_not_hold_the_session_is_answered_op_9_false") {
+  testing::temp_dir dir;
+  auto& pg = testing::shared_postgres_server();
+  auto pg_url = pg.url(pg.create_database());
+  auto secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
+  std::vector<node_spec> nodes{{"na", 1}, {"nb", 2}};
+  std::vector<std::string> seeds;
+  for (auto& n : nodes) {
+    n.data = dir.file("data-" + n.name);
+    seeds.push_back(cluster_address(n));
+  }
+  process_list procs;
+  for (const auto& n : nodes) {
+    auto cfg =
+        dir.write_file(n.name + ".toml", config_text(n, seeds, pg_url, secret, 200ms, 5000ms));
+    procs.push_back(std::make_unique<testing::child_process>(
+        testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
+  }
+  require_ready(nodes, procs);
+
+  auto alice = ctl_json(nodes[0], {"user", "create", "--name", "alice"});
+  auto token = alice.value("token", "");
+  REQUIRE(!token.empty());
+
+  // Identify on na: READY names na's public URL and a session id with na's node id.
+  std::string session_id;
+  uint64_t seq = 0;
+  {
+    testing::gateway_client ws{nodes[0].gateway};
+    auto ready = ws.login(token, 0);
+    CHECK(ready["d"].value("resume_gateway_url", "") == public_url(nodes[0]));
+    session_id = ws.session_id();
+    REQUIRE(!session_id.empty());
+    CHECK(node_of(session_id) == static_cast<uint64_t>(nodes[0].node_id));
+    seq = ws.last_seq();
+    ws.drop();  // no close frame: the session stays resumable
+  }
+  // nb's READY names nb's URL and nb's node id: the two nodes' session ids never collide.
+  {
+    testing::gateway_client ws{nodes[1].gateway};
+    auto ready = ws.login(token, 0);
+    CHECK(ready["d"].value("resume_gateway_url", "") == public_url(nodes[1]));
+    CHECK(node_of(ws.session_id()) == static_cast<uint64_t>(nodes[1].node_id));
+    CHECK(ws.session_id() != session_id);
+    ws.close();
+  }
+
+  // The Resume lands on nb, which does not hold the session: op 9 false, and the client may
+  // identify again on the same socket.
+  {
+    testing::gateway_client ws{nodes[1].gateway};
+    REQUIRE(ws.next_op(10));
+    ws.resume(token, session_id, seq);
+    auto invalid = ws.next_op(9, "", 10s);
+    REQUIRE(invalid);
+    CHECK((*invalid)["d"] == false);
+    ws.identify(token);
+    auto ready = ws.next_op(0, "READY", 10s);
+    REQUIRE(ready);
+    CHECK((*ready)["d"].value("session_id", "") != session_id);
+    ws.close();
+  }
+  // A Resume with nb's node bits but no such session on nb: op 9 false too.
+  {
+    testing::gateway_client ws{nodes[1].gateway};
+    REQUIRE(ws.next_op(10));
+    uint64_t forged =
+        (uint64_t{2} << 54) | (std::stoull(session_id, nullptr, 16) & ((uint64_t{1} << 54) - 1));
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(forged));
+    ws.resume(token, hex, seq);
+    auto invalid = ws.next_op(9, "", 10s);
+    REQUIRE(invalid);
+    CHECK((*invalid)["d"] == false);
+    ws.close();
+  }
+
+  // The same Resume on na, which holds the session: RESUMED.
+  {
+    testing::gateway_client ws{nodes[0].gateway};
+    REQUIRE(ws.next_op(10));
+    ws.set_last_seq(seq);
+    ws.resume(token, session_id, seq);
+    CHECK(ws.next_op(0, "RESUMED", 10s));
+    CHECK(ws.seq_errors().empty());
+    ws.close();
+  }
+
+  // Refused resumes are counted like any other failed resume.
+  CHECK(metric(nodes[1], "herald_gateway_resumes_total{result=\"failed\"}") >= 2);
+  stop_cleanly(nodes, procs);
+}
