@@ -15,6 +15,7 @@
 #include "actors/app/app_config.hpp"
 #include "actors/app/where_route.hpp"
 #include "actors/dispatch/route_wire.hpp"
+#include "actors/relay/relay_wire.hpp"
 #include "actors/dispatch/start_services.hpp"
 #include "actors/feature/feature_set.hpp"
 #include "actors/gateway/gateway_server.hpp"
@@ -444,6 +445,7 @@ node::node_options make_node_options(const config::config& cfg,
             next(cfg);
           }
           dispatch::route_wire::announce_route_wire_types(cfg);
+          relay::relay_wire::announce_relay_wire_types(cfg);
         };
   }
   return opts;
