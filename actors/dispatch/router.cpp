@@ -257,6 +257,7 @@ static_assert(relay::relay_wire::export_service_name == router_name,
               "relays find the exporters' factory under the router's name");
 
 caf::actor spawn_router(const services_ptr& svc) {
+  relay::remote_relays_gauge();  // the series exists (0) on every clustered node
   auto r = svc->system.spawn(router, svc);
   svc->system.registry().put(router_name, r);
   return r;

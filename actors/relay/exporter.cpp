@@ -29,9 +29,7 @@ struct exporter_state {
   uint64_t members = 0;
   bool registered = false;
   std::vector<caf::response_promise> attach_waiting;
-  ~exporter_state() {
-    remote_relays_gauge().add(-1);
-  }
+  ~exporter_state() { remote_relays_gauge().add(-1); }
   static inline const char* name = "relay_exporter";
 };
 

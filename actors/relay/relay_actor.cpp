@@ -50,7 +50,7 @@ struct relay_state {
   caf::actor guild_;     // the local guild incarnation registered with
   caf::actor exporter_;  // invalid while a remote feed is (re)connecting
   bool connecting_ = false;
-  uint32_t attempt_ = 0;  // reconnect backoff
+  uint32_t attempt_ = 0;                                     // reconnect backoff
   std::unordered_map<uint64_t, pending_subscribe> pending_;  // by session id (remote only)
   static inline const char* name = "relay";
 };
@@ -149,14 +149,13 @@ void attach(relay_actor* self, uint16_t owner, F f, Fail fail) {
     return;
   }
   auto timeout = st.svc_->config.request_timeout;
-  self->request(peer, timeout, cluster::lookup_service_atom::value,
-                relay_wire::export_service_name)
+  self->request(peer, timeout, cluster::lookup_service_atom::value, relay_wire::export_service_name)
       .then(
           [self, owner, timeout, f, fail](caf::strong_actor_ptr& ptr) mutable {
             if (!ptr) {
-              fail(dispatch::make_error(dispatch::dispatch_errc::unavailable,
-                                        "guild owner (node " + std::to_string(owner) +
-                                            ") has no router"));
+              fail(dispatch::make_error(
+                  dispatch::dispatch_errc::unavailable,
+                  "guild owner (node " + std::to_string(owner) + ") has no router"));
               return;
             }
             auto& st = self->state;
@@ -260,8 +259,9 @@ void check_owner(relay_actor* self) {
     return;
   }
   auto p = dispatch::place(*st.svc_, st.guild_id_);
-  bool moved = (p.where == dispatch::placement::kind::local && st.remote_) ||
-               (p.where == dispatch::placement::kind::remote && (!st.remote_ || p.owner != st.owner_));
+  bool moved =
+      (p.where == dispatch::placement::kind::local && st.remote_) ||
+      (p.where == dispatch::placement::kind::remote && (!st.remote_ || p.owner != st.owner_));
   if (moved) {
     spdlog::info("relay {}: the guild's owner changed, feeding from node {}", st.guild_id_,
                  p.owner);
@@ -272,15 +272,17 @@ void check_owner(relay_actor* self) {
 // -- the stream -----------------------------------------------------------------------------
 
 caf::error wire_error(const relay_wire::subscriber& sub) {
-  auto code = sub.errc >= 1 && sub.errc <= static_cast<uint8_t>(dispatch::dispatch_errc::unknown_user)
-                  ? static_cast<dispatch::dispatch_errc>(sub.errc)
-                  : dispatch::dispatch_errc::unavailable;
+  auto code =
+      sub.errc >= 1 && sub.errc <= static_cast<uint8_t>(dispatch::dispatch_errc::unknown_user)
+          ? static_cast<dispatch::dispatch_errc>(sub.errc)
+          : dispatch::dispatch_errc::unavailable;
   return dispatch::make_error(code, sub.error);
 }
 
 void on_batch(relay_actor* self, relay_wire::batch& b) {
   auto& st = self->state;
-  if (!st.exporter_ || self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.exporter_)) {
+  if (!st.exporter_ ||
+      self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.exporter_)) {
     return;  // from a feed this relay dropped
   }
   count_batch(b, false);

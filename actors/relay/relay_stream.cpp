@@ -21,8 +21,7 @@ bool valid(const relay_wire::view& v) {
 }
 
 view_snapshot_ptr from_wire(relay_wire::view& v) {
-  return view_snapshot_ptr{
-      caf::make_counted<view_snapshot>(v.classes, v.words, std::move(v.bits))};
+  return view_snapshot_ptr{caf::make_counted<view_snapshot>(v.classes, v.words, std::move(v.bits))};
 }
 
 bool valid(const relay_wire::event& e) {
@@ -141,8 +140,7 @@ std::optional<std::string> decode(relay_wire::batch& b, uint64_t guild_id,
   if (!std::all_of(b.events.begin(), b.events.end(), [](auto& e) { return valid(e); }) ||
       !std::all_of(b.view_updates.begin(), b.view_updates.end(),
                    [](auto& u) { return valid(u); }) ||
-      !std::all_of(b.view_resets.begin(), b.view_resets.end(),
-                   [](auto& r) { return valid(r); })) {
+      !std::all_of(b.view_resets.begin(), b.view_resets.end(), [](auto& r) { return valid(r); })) {
     return "malformed item (view size, parallel vectors or tail span)";
   }
   size_t next[5] = {0, 0, 0, 0, 0};

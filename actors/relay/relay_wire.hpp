@@ -30,7 +30,13 @@ namespace herald::relay::relay_wire {
 inline constexpr caf::atom_value export_service_name = caf::atom("h_router");
 
 /// A relay_wire item kind, in batch::kinds.
-enum class kind : uint8_t { event = 0, view_update = 1, view_reset = 2, subscriber = 3, notice = 4 };
+enum class kind : uint8_t {
+  event = 0,
+  view_update = 1,
+  view_reset = 2,
+  subscriber = 3,
+  notice = 4
+};
 
 /// A dispatch_event (the guild id is the batch's).
 struct event {

@@ -147,10 +147,9 @@ TEST_CASE("a_batch_survives_serialisation_and_decodes_into_the_guilds_messages_i
 
   recorder r;
   REQUIRE(!decode(got, guild, r.sink()));
-  CHECK(r.items == std::vector<std::string>{"view_reset",
-                                            R"(subscriber 42 1 ,"t":"GUILD_CREATE","d":{}})",
-                                            "events 2", "view_update", "events 1", "removed 6",
-                                            "joined 12"});
+  CHECK(r.items ==
+        std::vector<std::string>{"view_reset", R"(subscriber 42 1 ,"t":"GUILD_CREATE","d":{}})",
+                                 "events 2", "view_update", "events 1", "removed 6", "joined 12"});
   REQUIRE(r.events.size() == 3);
   const auto& e = *r.events[0];
   CHECK(e.guild_id == guild);

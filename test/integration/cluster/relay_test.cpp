@@ -199,8 +199,8 @@ TEST_CASE("sessions_on_nodes_that_do_not_own_a_guild_receive_its_events_in_order
 
   // dave is granted VIEW_CHANNEL: his class changes on the owner, the update travels down the
   // stream, he receives the channel and then its messages.
-  REQUIRE(ctl_json(b, {"overwrite", "set", "--channel", hidden, "--member", id_of(dave),
-                       "--allow", std::to_string(view_channel), "--deny", "0"})
+  REQUIRE(ctl_json(b, {"overwrite", "set", "--channel", hidden, "--member", id_of(dave), "--allow",
+                       std::to_string(view_channel), "--deny", "0"})
               .is_object());
   post(a, token, hidden, "secret 2");
   bool channel_created = false;
