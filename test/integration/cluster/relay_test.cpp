@@ -5,7 +5,8 @@
 // owner) in order with gapless `s`; a member without VIEW_CHANNEL on a private channel does not
 // receive its messages while one with it does, and one granted it later (a view-class update
 // through the stream) receives the CHANNEL_CREATE and then its messages. The owner counts its
-// exporters and the events it sent once per subscribed node.
+// exporters and the events it sent once per subscribed node; no guild actor runs on a
+// non-owner for its sessions.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -224,6 +225,15 @@ TEST_CASE("sessions_on_nodes_that_do_not_own_a_guild_receive_its_events_in_order
   CHECK(metric(b, "herald_cluster_relay_messages_total{direction=\"in\"}") > 0);
   CHECK(metric(c, "herald_cluster_relay_bytes_total{direction=\"in\"}") > 0);
   CHECK(metric(b, "herald_cluster_remote_relays") == 0);
+  // No guild actor ran on a non-owner for its sessions' sake (the admin `guild create` starts
+  // one on the node asked, nodes[0], so look at a non-owner that was not asked).
+  CHECK(metric(a, "herald_messages_handled_total{kind=\"guild\"}") > 0);  // the series' name
+  for (const auto* n : {&b, &c}) {
+    if (n->name != nodes[0].name) {
+      INFO("guild messages handled on " << n->name);
+      CHECK(metric(*n, "herald_messages_handled_total{kind=\"guild\"}") <= 0);
+    }
+  }
 
   stop_cleanly(nodes, procs);
 }
