@@ -99,8 +99,10 @@ void connect_guild(exporter_actor* self) {
 caf::behavior exporter_behavior(exporter_actor* self) {
   self->set_down_handler([self](const caf::down_msg& down) {
     auto& st = self->state;
-    if (down.source == st.importer.address()) {
-      self->quit();  // nobody to feed: the guild drops this relay when it sees us go
+    if (down.source == st.importer.address() || down.source == st.svc->router.address()) {
+      // Nobody to feed, or the node is stopping (stop_services ends the router first): the
+      // guild drops this relay when it sees us go; the importer attaches again elsewhere.
+      self->quit();
       return;
     }
     if (down.source == st.guild.address()) {
@@ -214,6 +216,11 @@ caf::actor spawn_exporter(const dispatch::services_ptr& svc, uint64_t guild_id, 
     st.queue.emplace(guild_id);
     remote_relays_gauge().add(1);
     self->monitor(importer);
+    // Exporters are not supervised: they end with the router that spawned them, so that a
+    // stopping node does not wait for its peers to drop their relays.
+    if (svc->router) {
+      self->monitor(svc->router);
+    }
     svc->relay_groups.join(guild_id, caf::actor_cast<caf::actor>(self));
     connect_guild(self);
     return exporter_behavior(self);

@@ -10,7 +10,8 @@
 //
 // Lifetime: spawned by the owner's dispatch router for an attach_request (one per importer);
 // ends when the importer goes down (its node left or the relay ended), when the guild moves to
-// another node, or when the node stops. Survives guild restarts: it is in the guild's relay
+// another node, or when the node stops (it watches the router, which stop_services ends
+// first). Survives guild restarts: it is in the guild's relay
 // group (services::relay_groups), and registers with the next incarnation (whose view_reset
 // travels down the stream).
 //

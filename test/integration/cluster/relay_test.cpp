@@ -6,8 +6,10 @@
 // receive its messages while one with it does, and one granted it later (a view-class update
 // through the stream) receives the CHANNEL_CREATE and then its messages. The owner counts its
 // exporters and the events it sent once per subscribed node; no guild actor runs on a
-// non-owner for its sessions.
+// non-owner for its sessions; the owner stops cleanly while the other nodes keep their sessions.
 #include <catch2/catch.hpp>
+
+#include <signal.h>
 
 #include <chrono>
 #include <memory>
@@ -235,5 +237,14 @@ TEST_CASE("sessions_on_nodes_that_do_not_own_a_guild_receive_its_events_in_order
     }
   }
 
+  // The owner stops first while the other nodes keep their sessions: its exporters end with it
+  // (they are not supervised) and it exits 0 in bounded time; the others keep running.
+  procs[owner]->send_signal(SIGTERM);
+  auto owner_exit = procs[owner]->wait_for(60s);
+  INFO("owner stderr: " << procs[owner]->err());
+  REQUIRE(owner_exit);
+  CHECK(*owner_exit == 0);
+  CHECK(procs[others[0]]->running());
+  CHECK(procs[others[1]]->running());
   stop_cleanly(nodes, procs);
 }
