@@ -22,6 +22,7 @@
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
 #include "actors/outbound/outbound_limits.hpp"
+#include "actors/relay/relay_wire.hpp"
 #include "actors/rest/rest_api.hpp"
 #include "actors/store/postgres_store.hpp"
 #include "actors/store/sqlite_store.hpp"
@@ -450,6 +451,7 @@ node::node_options make_node_options(const config::config& cfg,
             next(cfg);
           }
           dispatch::route_wire::announce_route_wire_types(cfg);
+          relay::relay_wire::announce_relay_wire_types(cfg);
         };
   }
   return opts;

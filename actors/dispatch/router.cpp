@@ -14,25 +14,13 @@
 #include "actors/dispatch/route_metrics.hpp"
 #include "actors/dispatch/route_publish.hpp"
 #include "actors/dispatch/route_wire.hpp"
+#include "actors/relay/exporter.hpp"
+#include "actors/relay/relay_metrics.hpp"
+#include "actors/relay/relay_wire.hpp"
 #include "actors/services/dispatch_error.hpp"
 #include "runtime/log/log.hpp"
 
 namespace herald::dispatch {
-
-placement place(const services& svc, uint64_t guild_id) {
-  placement out;
-  if (!svc.config.cluster) {
-    return out;
-  }
-  auto owner = svc.config.cluster->current_ring()->owner(guild_id);
-  if (!owner) {
-    out.where = placement::kind::unknown;
-    return out;
-  }
-  out.owner = *owner;
-  out.where = *owner == svc.config.node_id ? placement::kind::local : placement::kind::remote;
-  return out;
-}
 
 metrics::counter& routed_publishes(bool remote) {
   static const char* help =
@@ -242,6 +230,26 @@ caf::behavior router(router_ptr self, services_ptr svc) {
               rp.deliver(std::move(reply));
             });
       },
+      [self](relay::relay_wire::attach_request& req) {
+        auto rp = self->make_response_promise<relay::relay_wire::attach_reply>();
+        const auto& svc = self->state.svc;
+        if (auto err = not_owner_here(*svc, req.guild_id)) {
+          rp.deliver(std::move(err));
+          return;
+        }
+        if (!req.importer) {
+          relay::relay_refused_counter().inc();
+          rp.deliver(make_error(dispatch_errc::invalid_event, "attach request without a relay"));
+          return;
+        }
+        auto exporter = relay::spawn_exporter(svc, req.guild_id, req.node_id, req.importer);
+        self->request(exporter, svc->config.request_timeout, relay::attach_atom::value)
+            .then([rp](relay::relay_wire::attach_reply& reply) mutable { rp.deliver(reply); },
+                  [rp, exporter](caf::error& err) mutable {
+                    caf::anon_send_exit(exporter, caf::exit_reason::user_shutdown);
+                    rp.deliver(std::move(err));
+                  });
+      },
       [self](route_wire::guild_status_request& req) {
         count_route(route_direction::in, req);
         const auto& svc = self->state.svc;
@@ -256,8 +264,12 @@ caf::behavior router(router_ptr self, services_ptr svc) {
 
 }  // namespace
 
+static_assert(relay::relay_wire::export_service_name == router_name,
+              "relays find the exporters' factory under the router's name");
+
 caf::actor spawn_router(const services_ptr& svc) {
   register_route_metrics();
+  relay::remote_relays_gauge();  // the series exists (0) on every clustered node
   auto r = svc->system.spawn(router, svc);
   svc->system.registry().put(router_name, r);
   return r;

@@ -20,6 +20,9 @@
 //   (route_status_atom, uint16_t owner, uint64_t guild_id) → route_wire::guild_status | error
 // Messages (remote, from a peer's router): route_wire::publish_request → publish_reply,
 //   route_wire::guild_status_request → guild_status.
+// Messages (remote, from a peer's relay): relay::relay_wire::attach_request → attach_reply: the
+//   router spawns the guild's exporter for that relay (relay/exporter.hpp) and answers once it
+//   is registered with the guild.
 // Runs on the actor scheduler; its state (the peers' routers) is its own.
 
 #include <cstdint>
@@ -27,6 +30,7 @@
 #include <caf/actor.hpp>
 #include <caf/atom.hpp>
 
+#include "actors/services/placement.hpp"
 #include "actors/services/services.hpp"
 #include "runtime/metrics/metrics.hpp"
 
@@ -37,16 +41,6 @@ using route_status_atom = caf::atom_constant<caf::atom("r_status")>;
 
 /// The name of every node's router in its actor system registry (cluster_view::peer finds it).
 inline constexpr caf::atom_value router_name = caf::atom("h_router");
-
-/// Where a guild's events are ordered, as this node sees it now.
-struct placement {
-  enum class kind { local, remote, unknown };
-  kind where = kind::local;
-  uint16_t owner = 0;  ///< the owner's cluster.node_id (remote and local in a cluster)
-};
-
-/// Unclustered node (no dispatch_config::cluster): always local.
-placement place(const services& svc, uint64_t guild_id);
 
 /// herald_routed_publishes_total{where="local"|"remote"}.
 metrics::counter& routed_publishes(bool remote);

@@ -41,6 +41,10 @@ constexpr std::chrono::milliseconds writer_busy_retry{2};
 struct relay_entry {
   caf::actor relay;
   std::vector<caf::actor> partitions;
+  /// An exporter (relay/exporter.hpp: a relay that is its own single partition) feeds a relay
+  /// on another node: it also gets member_joined_atom, since that node's sessions hear of
+  /// joins only through it.
+  bool exporter = false;
 };
 
 /// An event applied to memory whose writes wait in the batch.
@@ -319,6 +323,21 @@ void dispatch_pending(guild_actor* self, pending_event& p,
   for (auto user : p.prepared.added_users) {
     st.svc_->user_sessions.dispatch(user, session::join_guild_atom::value, st.state_->id());
   }
+  if (!p.prepared.added_users.empty()) {
+    bool flushed = false;
+    for (const auto& r : st.relays_) {
+      if (!r.exporter) {
+        continue;
+      }
+      if (!flushed) {
+        send_events(self, events);  // the join after the events ordered before it
+        flushed = true;
+      }
+      for (auto user : p.prepared.added_users) {
+        self->send(r.relay, relay::member_joined_atom::value, user);
+      }
+    }
+  }
 }
 
 void on_committed(guild_actor* self, const std::optional<store::store_error>& failure);
@@ -503,13 +522,18 @@ void add_relay(guild_actor* self, caf::actor relay, std::vector<caf::actor> part
   for (const auto& p : partitions) {
     self->send(p, reset);
   }
-  st.relays_.push_back({std::move(relay), std::move(partitions)});
+  bool exporter = partitions.size() == 1 && partitions.front() == relay;
+  st.relays_.push_back({std::move(relay), std::move(partitions), exporter});
 }
 
-caf::expected<caf::ok_atom> subscribe(guild_actor* self, session::session_output_ptr output,
-                                      caf::actor partition) {
+/// A subscriber's view class and GUILD_CREATE tail, or not_member.
+struct first_frames {
+  uint32_t view_class = 0;
+  std::string guild_create_tail;
+};
+
+caf::expected<first_frames> first_frames_of(guild_actor* self, uint64_t user) {
   auto& st = self->state;
-  const auto user = output->user_id();
   auto member = st.state_->members().find(user);
   if (member == st.state_->members().end()) {
     return dispatch::make_error(dispatch::dispatch_errc::not_member, std::to_string(user));
@@ -524,10 +548,32 @@ caf::expected<caf::ok_atom> subscribe(guild_actor* self, session::session_output
                  .emplace(cls, st.guild_create_->channels_json(st.views_->visible_channels(cls)))
                  .first;
   }
-  self->send(partition,
-             relay::add_subscriber{std::move(output), cls,
-                                   st.guild_create_->tail_for(member->second, cached->second)});
+  return first_frames{cls, st.guild_create_->tail_for(member->second, cached->second)};
+}
+
+caf::expected<caf::ok_atom> subscribe(guild_actor* self, session::session_output_ptr output,
+                                      caf::actor partition) {
+  auto frames = first_frames_of(self, output->user_id());
+  if (!frames) {
+    return std::move(frames.error());
+  }
+  self->send(partition, relay::add_subscriber{std::move(output), frames->view_class,
+                                              std::move(frames->guild_create_tail)});
   return caf::ok_atom::value;
+}
+
+// The answer goes to the exporter in guild order, like add_subscriber to a local partition.
+void subscribe_remote(guild_actor* self, uint64_t session_id, uint64_t user,
+                      const caf::actor& exporter) {
+  relay::remote_subscriber out;
+  out.session_id = session_id;
+  if (auto frames = first_frames_of(self, user)) {
+    out.view_class = frames->view_class;
+    out.guild_create_tail = std::move(frames->guild_create_tail);
+  } else {
+    out.error = std::move(frames.error());
+  }
+  self->send(exporter, std::move(out));
 }
 
 caf::behavior guild_behavior(guild_actor* self) {
@@ -591,6 +637,13 @@ caf::behavior guild_behavior(guild_actor* self) {
           p.deliver(subscribe(self, output, partition));
         });
         return caf::delegated<caf::ok_atom>{};
+      },
+      [self](relay::remote_subscribe_atom, uint64_t session_id, uint64_t user,
+             caf::actor exporter) {
+        handled().inc();
+        run_settled(self, false, [self, session_id, user, exporter](caf::response_promise&) {
+          subscribe_remote(self, session_id, user, exporter);
+        });
       },
   };
 }

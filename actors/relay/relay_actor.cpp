@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/relay/relay_actor.hpp"
 
+#include <chrono>
+#include <unordered_map>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -9,8 +11,14 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/relay/relay_messages.hpp"
+#include "actors/relay/relay_metrics.hpp"
 #include "actors/relay/relay_partition.hpp"
+#include "actors/relay/relay_stream.hpp"
+#include "actors/relay/relay_wire.hpp"
 #include "actors/services/dispatch_error.hpp"
+#include "actors/services/membership_messages.hpp"
+#include "actors/services/placement.hpp"
+#include "runtime/cluster/cluster_view.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
 #include "runtime/registry/ensure_started.hpp"
 
@@ -18,10 +26,32 @@ namespace herald::relay {
 
 namespace {
 
+/// (reconnect_atom): feed again from the guild's current owner after the feed was lost.
+using reconnect_atom = caf::atom_constant<caf::atom("r_reconn")>;
+/// (owner_check_atom): compare the feed with the owner in this node's view (clustered nodes).
+using owner_check_atom = caf::atom_constant<caf::atom("r_owner")>;
+
+constexpr std::chrono::seconds owner_check_interval{1};
+
+/// A session whose subscribe went to the exporter: answered when its `subscriber` item arrives.
+struct pending_subscribe {
+  session::session_output_ptr output;
+  caf::actor partition;
+  caf::response_promise promise;
+};
+
 struct relay_state {
   dispatch::services_ptr svc_;
   uint64_t guild_id_ = 0;
   std::vector<caf::actor> partitions_;  // fixed after start; index = partition_of()
+  // The feed: the guild actor on this node, or the exporter on the owner node (remote_).
+  bool remote_ = false;
+  uint16_t owner_ = 0;   // the owner node feeding a remote relay
+  caf::actor guild_;     // the local guild incarnation registered with
+  caf::actor exporter_;  // invalid while a remote feed is (re)connecting
+  bool connecting_ = false;
+  uint32_t attempt_ = 0;                                     // reconnect backoff
+  std::unordered_map<uint64_t, pending_subscribe> pending_;  // by session id (remote only)
   static inline const char* name = "relay";
 };
 
@@ -60,53 +90,316 @@ uint32_t partition_count(const dispatch::dispatch_config& cfg, uint64_t members,
   return std::max<uint32_t>(1, static_cast<uint32_t>(sys.scheduler().num_workers()));
 }
 
+void make_partitions(relay_actor* self, uint64_t members) {
+  auto& st = self->state;
+  auto n = partition_count(st.svc_->config, members, self->system());
+  for (uint32_t i = 0; i < n; ++i) {
+    auto p = spawn_relay_partition(self->system());
+    self->link_to(p);
+    st.partitions_.push_back(p);
+  }
+}
+
+template <class... Ts>
+void to_partitions(relay_actor* self, const Ts&... xs) {
+  for (const auto& p : self->state.partitions_) {
+    self->send(p, xs...);
+  }
+}
+
 // Registers with one guild incarnation and watches it: if that incarnation
 // dies before (or after) handling the registration, the relay registers with
 // the next one, so it can never be left out of a restarted guild's fan-out.
 void register_with(relay_actor* self, const caf::actor& guild) {
+  auto& st = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
+  st.remote_ = false;
+  st.guild_ = guild;
+  st.svc_->relay_groups.join(st.guild_id_, me);
   self->monitor(guild);
-  self->send(guild, register_atom::value, me, self->state.partitions_);
+  self->send(guild, register_atom::value, me, st.partitions_);
 }
 
-void on_guild_down(relay_actor* self) {
-  with_guild(
-      self, [self](const caf::actor& next) { register_with(self, next); },
-      [self](const caf::error& err) {
-        spdlog::warn("relay {}: guild unavailable after a crash: {}", self->state.guild_id_,
-                     dispatch::describe(err));
-      });
+// -- the remote feed ------------------------------------------------------------------------
+
+/// Ends the remote feed: pending subscribes fail (retryable, the sessions subscribe again) and
+/// the exporter is told to stop if it still runs.
+void drop_exporter(relay_actor* self, const char* why) {
+  auto& st = self->state;
+  if (st.exporter_) {
+    self->demonitor(st.exporter_);
+    self->send_exit(st.exporter_, caf::exit_reason::user_shutdown);
+    st.exporter_ = caf::actor{};
+  }
+  for (auto& [id, p] : st.pending_) {
+    p.promise.deliver(dispatch::make_error(dispatch::dispatch_errc::unavailable, why));
+  }
+  st.pending_.clear();
+}
+
+/// Asks the owner's router (found through the owner's membership actor, the router's own
+/// lookup) for an exporter of this guild feeding this relay.
+template <class F, class Fail>
+void attach(relay_actor* self, uint16_t owner, F f, Fail fail) {
+  auto& st = self->state;
+  auto peer = st.svc_->config.cluster->peer(owner);
+  if (!peer) {
+    fail(dispatch::make_error(dispatch::dispatch_errc::unavailable,
+                              "guild owner (node " + std::to_string(owner) + ") is not connected"));
+    return;
+  }
+  auto timeout = st.svc_->config.request_timeout;
+  self->request(peer, timeout, cluster::lookup_service_atom::value, relay_wire::export_service_name)
+      .then(
+          [self, owner, timeout, f, fail](caf::strong_actor_ptr& ptr) mutable {
+            if (!ptr) {
+              fail(dispatch::make_error(
+                  dispatch::dispatch_errc::unavailable,
+                  "guild owner (node " + std::to_string(owner) + ") has no router"));
+              return;
+            }
+            auto& st = self->state;
+            relay_wire::attach_request req{st.guild_id_, st.svc_->config.node_id,
+                                           caf::actor_cast<caf::actor>(self)};
+            self->request(caf::actor_cast<caf::actor>(ptr), timeout, std::move(req))
+                .then([f](relay_wire::attach_reply& reply) mutable { f(reply); },
+                      [fail](caf::error& err) mutable { fail(err); });
+          },
+          [fail](caf::error& err) mutable { fail(err); });
+}
+
+void use_exporter(relay_actor* self, uint16_t owner, const relay_wire::attach_reply& reply) {
+  auto& st = self->state;
+  if (st.guild_) {
+    // Fed locally before (this node owned the guild): stop listening to that incarnation.
+    self->demonitor(st.guild_);
+    st.svc_->relay_groups.leave(st.guild_id_, caf::actor_cast<caf::actor>(self));
+    st.guild_ = caf::actor{};
+  }
+  st.remote_ = true;
+  st.owner_ = owner;
+  st.exporter_ = reply.exporter;
+  self->monitor(st.exporter_);
+}
+
+// -- (re)connecting -------------------------------------------------------------------------
+
+void reconnect_later(relay_actor* self) {
+  auto& st = self->state;
+  auto delay =
+      std::chrono::milliseconds{std::min<int64_t>(5000, int64_t{50} << std::min(st.attempt_, 7u))};
+  ++st.attempt_;
+  self->delayed_send(self, delay, reconnect_atom::value);
+}
+
+/// Feeds the (already started) relay again from the guild's owner in this node's view.
+void reconnect(relay_actor* self) {
+  auto& st = self->state;
+  if (st.connecting_) {
+    return;
+  }
+  auto p = dispatch::place(*st.svc_, st.guild_id_);
+  auto failed = [self](const caf::error& err) {
+    self->state.connecting_ = false;
+    spdlog::warn("relay {}: guild feed unavailable: {}", self->state.guild_id_,
+                 dispatch::describe(err));
+    reconnect_later(self);
+  };
+  st.connecting_ = true;
+  switch (p.where) {
+    case dispatch::placement::kind::local:
+      drop_exporter(self, "the guild moved to this node");
+      with_guild(
+          self,
+          [self](const caf::actor& guild) {
+            self->state.connecting_ = false;
+            self->state.attempt_ = 0;
+            register_with(self, guild);
+          },
+          failed);
+      return;
+    case dispatch::placement::kind::remote:
+      attach(
+          self, p.owner,
+          [self, owner = p.owner](const relay_wire::attach_reply& reply) {
+            self->state.connecting_ = false;
+            self->state.attempt_ = 0;
+            drop_exporter(self, "the guild's feed changed");
+            use_exporter(self, owner, reply);
+          },
+          failed);
+      return;
+    case dispatch::placement::kind::unknown:
+      failed(dispatch::make_error(dispatch::dispatch_errc::unavailable, "no guild node up"));
+      return;
+  }
+}
+
+void on_down(relay_actor* self, const caf::down_msg& down) {
+  auto& st = self->state;
+  if (st.exporter_ && down.source == st.exporter_.address()) {
+    spdlog::warn("relay {}: the exporter on node {} went down: {}", st.guild_id_, st.owner_,
+                 dispatch::describe(down.reason));
+    st.exporter_ = caf::actor{};
+    drop_exporter(self, "guild owner unreachable");
+    reconnect(self);
+  } else if (st.guild_ && down.source == st.guild_.address()) {
+    st.guild_ = caf::actor{};
+    reconnect(self);
+  }
+}
+
+// Whether the feed still comes from the guild's owner in this node's view; a ring change moves
+// it (the new owner's view_reset resynchronises the partitions; events ordered in between by
+// no one are not lost, events of the old owner in flight may be: docs/cluster.md).
+void check_owner(relay_actor* self) {
+  auto& st = self->state;
+  self->delayed_send(self, owner_check_interval, owner_check_atom::value);
+  if (st.connecting_) {
+    return;
+  }
+  auto p = dispatch::place(*st.svc_, st.guild_id_);
+  bool moved =
+      (p.where == dispatch::placement::kind::local && st.remote_) ||
+      (p.where == dispatch::placement::kind::remote && (!st.remote_ || p.owner != st.owner_));
+  if (moved) {
+    spdlog::info("relay {}: the guild's owner changed, feeding from node {}", st.guild_id_,
+                 p.owner);
+    reconnect(self);
+  }
+}
+
+// -- the stream -----------------------------------------------------------------------------
+
+caf::error wire_error(const relay_wire::subscriber& sub) {
+  auto code =
+      sub.errc >= 1 && sub.errc <= static_cast<uint8_t>(dispatch::dispatch_errc::unknown_user)
+          ? static_cast<dispatch::dispatch_errc>(sub.errc)
+          : dispatch::dispatch_errc::unavailable;
+  return dispatch::make_error(code, sub.error);
+}
+
+void on_batch(relay_actor* self, relay_wire::batch& b) {
+  auto& st = self->state;
+  if (!st.exporter_ ||
+      self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.exporter_)) {
+    return;  // from a feed this relay dropped
+  }
+  count_batch(b, false);
+  decoded_sink sink;
+  sink.on_events = [self](std::vector<dispatch_event_ptr>& events) {
+    if (events.size() == 1) {
+      to_partitions(self, events.front());
+    } else {
+      auto batch = caf::make_counted<dispatch_batch>();
+      batch->events = std::move(events);
+      to_partitions(self, dispatch_batch_ptr{std::move(batch)});
+    }
+  };
+  sink.on_view_update = [self](view_update_ptr update) { to_partitions(self, update); };
+  sink.on_view_reset = [self](view_reset reset) { to_partitions(self, reset); };
+  sink.on_subscriber = [self](relay_wire::subscriber& sub) {
+    auto& pending = self->state.pending_;
+    auto it = pending.find(sub.session_id);
+    if (it == pending.end()) {
+      return;  // the session's request timed out and it asked again, or it ended
+    }
+    auto p = std::move(it->second);
+    pending.erase(it);
+    if (sub.errc != 0) {
+      p.promise.deliver(wire_error(sub));
+      return;
+    }
+    self->send(p.partition, add_subscriber{std::move(p.output), sub.view_class,
+                                           std::move(sub.guild_create_tail)});
+    p.promise.deliver(caf::ok_atom::value);
+  };
+  sink.on_notice = [self](const relay_wire::notice& n) {
+    auto& st = self->state;
+    if (n.joined) {
+      st.svc_->user_sessions.dispatch(n.user_id, session::join_guild_atom::value, st.guild_id_);
+    } else {
+      to_partitions(self, remove_user_atom::value, n.user_id);
+      st.svc_->user_sessions.dispatch(n.user_id, session::leave_guild_atom::value, st.guild_id_);
+    }
+  };
+  if (auto err = decode(b, st.guild_id_, sink)) {
+    relay_refused_counter().inc();
+    spdlog::warn("relay {}: refused a batch from node {}: {}", st.guild_id_, st.owner_, *err);
+    drop_exporter(self, "malformed batch from the guild owner");
+    reconnect(self);  // a fresh registration starts with a view_reset
+    return;
+  }
+  self->send(st.exporter_, relay_wire::batch_ack{st.guild_id_, b.seq});
 }
 
 // Start-up: size the relay from the guild's member count, spawn the
-// partitions, join the group, register. Requests meanwhile stay queued
-// (default handler skip) and are handled by ready_behavior in order.
+// partitions, join the group (local) or attach to the owner's exporter
+// (remote), register. Requests meanwhile stay queued (default handler skip)
+// and are handled by ready_behavior in order.
 void start_relay(relay_actor* self) {
   self->set_default_handler(caf::skip);
-  self->set_down_handler([self](const caf::down_msg&) { on_guild_down(self); });
+  self->set_down_handler([self](const caf::down_msg& down) { on_down(self, down); });
   auto fail = [self](const caf::error& err) { self->quit(err); };
+  auto ready = [self] {
+    self->set_default_handler(caf::print_and_drop);
+    self->become(ready_behavior(self));
+    if (self->state.svc_->config.cluster) {
+      self->delayed_send(self, owner_check_interval, owner_check_atom::value);
+    }
+  };
+  auto p = dispatch::place(*self->state.svc_, self->state.guild_id_);
+  if (p.where == dispatch::placement::kind::unknown) {
+    fail(dispatch::make_error(dispatch::dispatch_errc::unavailable, "no guild node up"));
+    return;
+  }
+  if (p.where == dispatch::placement::kind::remote) {
+    attach(
+        self, p.owner,
+        [self, ready, owner = p.owner](const relay_wire::attach_reply& reply) {
+          make_partitions(self, reply.members);
+          use_exporter(self, owner, reply);
+          ready();
+        },
+        fail);
+    return;
+  }
   with_guild(
       self,
-      [self, fail](const caf::actor& guild) {
+      [self, fail, ready](const caf::actor& guild) {
         self->request(guild, self->state.svc_->config.request_timeout, members_atom::value)
             .then(
-                [self, guild](uint64_t members) {
-                  auto& st = self->state;
-                  auto n = partition_count(st.svc_->config, members, self->system());
-                  for (uint32_t i = 0; i < n; ++i) {
-                    auto p = spawn_relay_partition(self->system());
-                    self->link_to(p);
-                    st.partitions_.push_back(p);
-                  }
-                  caf::actor me = caf::actor_cast<caf::actor>(self);
-                  st.svc_->relay_groups.join(st.guild_id_, me);
+                [self, guild, ready](uint64_t members) {
+                  make_partitions(self, members);
                   register_with(self, guild);
-                  self->set_default_handler(caf::print_and_drop);
-                  self->become(ready_behavior(self));
+                  ready();
                 },
                 fail);
       },
       fail);
+}
+
+caf::result<caf::ok_atom> subscribe_remote(relay_actor* self, session::session_output_ptr& output,
+                                           const caf::actor& partition) {
+  auto& st = self->state;
+  if (!st.exporter_) {
+    return dispatch::make_error(dispatch::dispatch_errc::unavailable,
+                                "guild owner (node " + std::to_string(st.owner_) +
+                                    ") unreachable: the relay is reconnecting");
+  }
+  // One cast per session; the answer (GUILD_CREATE or the refusal) comes back in the stream,
+  // ordered with the guild's events. No CAF request per session (see ready_behavior).
+  auto promise = self->make_response_promise<caf::ok_atom>();
+  auto session_id = output->session_id();
+  auto user_id = output->user_id();
+  auto& slot = st.pending_[session_id];
+  if (slot.promise.pending()) {
+    slot.promise.deliver(
+        dispatch::make_error(dispatch::dispatch_errc::unavailable, "subscribed again"));
+  }
+  slot = pending_subscribe{std::move(output), partition, promise};
+  self->send(st.exporter_, relay_wire::subscribe_request{session_id, user_id});
+  return promise;
 }
 
 caf::behavior ready_behavior(relay_actor* self) {
@@ -119,10 +412,13 @@ caf::behavior ready_behavior(relay_actor* self) {
       // CPU stolen from the fan-out.)
       [self](subscribe_atom, session::session_output_ptr& output) -> caf::result<caf::ok_atom> {
         handled().inc();
-        auto promise = self->make_response_promise<caf::ok_atom>();
         auto index = partition_of(output->session_id(),
                                   static_cast<uint32_t>(self->state.partitions_.size()));
         auto partition = self->state.partitions_[index];
+        if (self->state.remote_) {
+          return subscribe_remote(self, output, partition);
+        }
+        auto promise = self->make_response_promise<caf::ok_atom>();
         with_guild(
             self,
             [promise, output, partition](const caf::actor& guild) mutable {
@@ -140,6 +436,22 @@ caf::behavior ready_behavior(relay_actor* self) {
         auto& parts = self->state.partitions_;
         auto index = partition_of(session_id, static_cast<uint32_t>(parts.size()));
         self->send(parts[index], remove_session_atom::value, session_id);
+        self->state.pending_.erase(session_id);
+      },
+      [self](relay_wire::batch& b) {
+        handled().inc();
+        on_batch(self, b);
+      },
+      [self](reconnect_atom) {
+        handled().inc();
+        auto& st = self->state;
+        if ((st.remote_ && !st.exporter_) || (!st.remote_ && !st.guild_)) {
+          reconnect(self);
+        }
+      },
+      [self](owner_check_atom) {
+        handled().inc();
+        check_owner(self);
       },
   };
 }

@@ -14,6 +14,7 @@
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
+#include <caf/error.hpp>
 
 #include "actors/outbound/session_output.hpp"
 #include "actors/relay/dispatch_event.hpp"
@@ -45,6 +46,26 @@ using partitions_atom = caf::atom_constant<caf::atom("partitions")>;
 /// (members_atom) to a guild → (uint64_t member_count): sizes a new relay.
 using members_atom = caf::atom_constant<caf::atom("members")>;
 
+/// (remote_subscribe_atom, uint64_t session_id, uint64_t user_id, caf::actor exporter) to a
+/// guild: cast from an exporter (exporter.hpp) for a session on another node; the guild
+/// answers the exporter, in guild order, with a remote_subscriber.
+using remote_subscribe_atom = caf::atom_constant<caf::atom("rsubscribe")>;
+
+/// A guild's answer to remote_subscribe_atom: the session's class and GUILD_CREATE tail, or
+/// the error refusing it (not_member).
+struct remote_subscriber {
+  uint64_t session_id = 0;
+  uint32_t view_class = 0;
+  std::string guild_create_tail;
+  caf::error error;
+};
+
+/// (member_joined_atom, uint64_t user_id): a guild tells its exporters (the relays that are
+/// their own single partition, exporter.hpp) that a user became a member, in guild order, so
+/// that the user's sessions on other nodes subscribe. Local relays never receive it: the guild
+/// tells this node's sessions itself (session::join_guild_atom).
+using member_joined_atom = caf::atom_constant<caf::atom("m_joined")>;
+
 // -- guild → partition (in guild order) ----------------------------------------
 
 /// Adds a session: written its GUILD_CREATE tail first, then later events.
@@ -75,3 +96,4 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::dispatch_batch_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::view_update_ptr)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::add_subscriber)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::view_reset)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(herald::relay::remote_subscriber)

@@ -6,6 +6,7 @@
 // a snapshot is never mutated after it is shared (publish a new one instead).
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include <caf/intrusive_ptr.hpp>
@@ -20,7 +21,14 @@ public:
         words_((slots + 63) / 64),
         bits_(static_cast<size_t>(classes) * words_, 0) {}
 
+  /// A snapshot from its rows (`classes` rows of `words` words, class-major), as a remote
+  /// relay receives it. The caller checks bits.size() == classes * words.
+  view_snapshot(uint32_t classes, uint32_t words, std::vector<uint64_t> bits)
+      : classes_(classes), words_(words), bits_(std::move(bits)) {}
+
   uint32_t classes() const noexcept { return classes_; }
+  uint32_t words() const noexcept { return words_; }
+  const std::vector<uint64_t>& bits() const noexcept { return bits_; }
   uint32_t slots() const noexcept { return words_ * 64; }
 
   bool can_view(uint32_t view_class, uint32_t slot) const noexcept {

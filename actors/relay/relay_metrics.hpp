@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The cross-node relay's metrics (docs/cluster.md "Metrics"). Process-wide series in the
+// global registry; any thread.
+
+#include <cstddef>
+
+#include "actors/relay/relay_wire.hpp"
+#include "runtime/metrics/metrics.hpp"
+
+namespace herald::relay {
+
+/// herald_cluster_remote_relays: exporters running on this node (one per guild it owns and
+/// subscribed node).
+metrics::gauge& remote_relays_gauge();
+/// A batch sent (out) or received (in): herald_cluster_relay_messages_total{direction},
+/// herald_cluster_relay_bytes_total{direction} and, for out, herald_cluster_relay_events_total.
+void count_batch(const relay_wire::batch& b, bool out);
+/// herald_cluster_relay_refused_total: malformed batches and requests a node refused.
+metrics::counter& relay_refused_counter();
+
+}  // namespace herald::relay

@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/relay/relay_wire.hpp"
+
+namespace herald::relay::relay_wire {
+
+void announce_relay_wire_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<batch>("herald.relay.batch.v1");
+  cfg.add_message_type<batch_ack>("herald.relay.batch_ack.v1");
+  cfg.add_message_type<attach_request>("herald.relay.attach_request.v1");
+  cfg.add_message_type<attach_reply>("herald.relay.attach_reply.v1");
+  cfg.add_message_type<subscribe_request>("herald.relay.subscribe_request.v1");
+}
+
+}  // namespace herald::relay::relay_wire

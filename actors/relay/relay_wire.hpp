@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+// The messages of a cross-node relay (exporter.hpp, relay_actor.hpp): what a guild's owner node
+// sends the relay of that guild on a subscribed node, and what that relay asks of it. Value-only
+// structs with `inspect`: no pointers, no shared tails, no chunk-pool memory on the wire (tails
+// travel as strings and are made shared_tails again on the receiving node). Each wire name ends
+// in its version: a changed layout gets a new name.
+//
+// One ordered stream per (guild, subscribed node): the exporter on the owner sends `batch`es to
+// the remote relay, one CAF actor pair, so CAF keeps them in order. A batch holds every item
+// that queued while the previous batch was unacknowledged (`batch_ack`), in guild order:
+// `kinds` names the items in order and each kind's items are taken from its own vector in turn
+// (no variant on the wire: a malformed batch is refused by checking counts, not by a throw).
+// Invariant: announce_relay_wire_types() runs before the actor system is built (the node hook
+// configure_actor_system), on every node of a cluster.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+namespace herald::relay::relay_wire {
+
+/// The name a relay asks a peer's membership actor for (cluster::lookup_service_atom) to reach
+/// the actor that answers attach_request: the owner's dispatch router (dispatch::router_name).
+inline constexpr caf::atom_value export_service_name = caf::atom("h_router");
+
+/// A relay_wire item kind, in batch::kinds.
+enum class kind : uint8_t {
+  event = 0,
+  view_update = 1,
+  view_reset = 2,
+  subscriber = 3,
+  notice = 4
+};
+
+/// A dispatch_event (the guild id is the batch's).
+struct event {
+  uint64_t guild_order = 0;
+  uint32_t channel_slot = 0;
+  uint32_t required_intents = 0;
+  bool content_gated = false;
+  uint64_t author_id = 0;
+  std::vector<uint64_t> mentioned_user_ids;
+  std::string full_tail;
+  uint32_t content_begin = 0;
+  uint32_t content_end = 0;
+  std::string redacted_tail;  ///< content_gated only: dispatch_event::redacted()
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event& x) {
+  return f(caf::meta::type_name("herald.relay.event.v1"), x.guild_order, x.channel_slot,
+           x.required_intents, x.content_gated, x.author_id, x.mentioned_user_ids, x.full_tail,
+           x.content_begin, x.content_end, x.redacted_tail);
+}
+
+/// A view_snapshot: `classes` rows of `words` 64-bit words.
+struct view {
+  uint32_t classes = 0;
+  uint32_t words = 0;
+  std::vector<uint64_t> bits;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, view& x) {
+  return f(caf::meta::type_name("herald.relay.view.v1"), x.classes, x.words, x.bits);
+}
+
+/// A view_update (class_changes as two parallel vectors).
+struct view_update {
+  view snapshot;
+  std::vector<uint64_t> changed_users;
+  std::vector<uint32_t> changed_classes;
+  std::vector<uint32_t> changed_slots;
+  std::vector<std::string> create_tails;
+  std::vector<std::string> delete_tails;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, view_update& x) {
+  return f(caf::meta::type_name("herald.relay.view_update.v1"), x.snapshot, x.changed_users,
+           x.changed_classes, x.changed_slots, x.create_tails, x.delete_tails);
+}
+
+/// A view_reset: a guild incarnation's whole view and every member's class.
+struct view_reset {
+  view snapshot;
+  std::vector<uint64_t> users;
+  std::vector<uint32_t> classes;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, view_reset& x) {
+  return f(caf::meta::type_name("herald.relay.view_reset.v1"), x.snapshot, x.users, x.classes);
+}
+
+/// The owner's answer to a subscribe_request, in guild order: the session's class and
+/// GUILD_CREATE tail, or (errc != 0) the dispatch_errc refusing it and its text.
+struct subscriber {
+  uint64_t session_id = 0;
+  uint32_t view_class = 0;
+  std::string guild_create_tail;
+  uint8_t errc = 0;
+  std::string error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscriber& x) {
+  return f(caf::meta::type_name("herald.relay.subscriber.v1"), x.session_id, x.view_class,
+           x.guild_create_tail, x.errc, x.error);
+}
+
+/// A member joined (the user's sessions subscribe) or was removed (its sessions are dropped).
+struct notice {
+  uint64_t user_id = 0;
+  bool joined = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, notice& x) {
+  return f(caf::meta::type_name("herald.relay.notice.v1"), x.user_id, x.joined);
+}
+
+/// Items of one guild's stream, in guild order (see the header comment).
+struct batch {
+  uint64_t guild_id = 0;
+  uint64_t seq = 0;  ///< 1, 2, … per exporter; acknowledged by batch_ack
+  std::vector<uint8_t> kinds;
+  std::vector<event> events;
+  std::vector<view_update> view_updates;
+  std::vector<view_reset> view_resets;
+  std::vector<subscriber> subscribers;
+  std::vector<notice> notices;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch& x) {
+  return f(caf::meta::type_name("herald.relay.batch.v1"), x.guild_id, x.seq, x.kinds, x.events,
+           x.view_updates, x.view_resets, x.subscribers, x.notices);
+}
+
+/// The remote relay received batch `seq`: the exporter may send what queued since.
+struct batch_ack {
+  uint64_t guild_id = 0;
+  uint64_t seq = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, batch_ack& x) {
+  return f(caf::meta::type_name("herald.relay.batch_ack.v1"), x.guild_id, x.seq);
+}
+
+/// The relay of `guild_id` on node `node_id` asks the owner's router for an exporter that feeds
+/// `importer` (that relay). Answered with attach_reply once the exporter is registered with the
+/// guild, or with a dispatch error (unavailable while the owner does not own the guild).
+struct attach_request {
+  uint64_t guild_id = 0;
+  uint16_t node_id = 0;
+  caf::actor importer;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attach_request& x) {
+  return f(caf::meta::type_name("herald.relay.attach_request.v1"), x.guild_id, x.node_id,
+           x.importer);
+}
+
+struct attach_reply {
+  uint64_t members = 0;  ///< the guild's member count (sizes the relay's partitions)
+  caf::actor exporter;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attach_reply& x) {
+  return f(caf::meta::type_name("herald.relay.attach_reply.v1"), x.members, x.exporter);
+}
+
+/// The remote relay asks its exporter to subscribe one session (a cast: the answer is a
+/// `subscriber` item of the stream, ordered with the guild's events).
+struct subscribe_request {
+  uint64_t session_id = 0;
+  uint64_t user_id = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, subscribe_request& x) {
+  return f(caf::meta::type_name("herald.relay.subscribe_request.v1"), x.session_id, x.user_id);
+}
+
+/// Adds every message type above to `cfg` under its wire name.
+void announce_relay_wire_types(caf::actor_system_config& cfg);
+
+}  // namespace herald::relay::relay_wire
