@@ -22,7 +22,9 @@
 
 #include "runtime/net/http_client.hpp"
 #include "test/support/eventually.hpp"
+#include "test/support/postgres_server.hpp"
 #include "test/support/process.hpp"
+#include "test/support/temp_dir.hpp"
 
 namespace herald::cluster_test {
 
@@ -182,6 +184,43 @@ inline void stop_cleanly(const std::vector<node_spec>& nodes, process_list& proc
     REQUIRE(exit);
     CHECK(*exit == 0);
   }
+}
+
+/// A running plaintext static-membership cluster: every node seeds every other, all share one
+/// fresh database of the shared test PostgreSQL and one token secret.
+struct static_cluster {
+  std::vector<node_spec> nodes;
+  std::vector<std::string> seeds;  // every node's cluster address, in `nodes` order
+  std::string pg_url;
+  std::string secret;  // the secret file's path
+  process_list procs;  // procs[i] runs nodes[i]
+};
+
+/// Starts `nodes` (data dirs and configs under `dir`; `extra_config` is appended to every
+/// node's config, e.g. a `[features]` table) and waits until every one is ready
+/// (require_ready).
+inline static_cluster start_static_cluster(testing::temp_dir& dir, std::vector<node_spec> nodes,
+                                           std::chrono::milliseconds heartbeat,
+                                           std::chrono::milliseconds failure_timeout,
+                                           const std::string& extra_config = "") {
+  static_cluster c;
+  auto& pg = testing::shared_postgres_server();
+  c.pg_url = pg.url(pg.create_database());
+  c.secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
+  c.nodes = std::move(nodes);
+  for (auto& n : c.nodes) {
+    n.data = dir.file("data-" + n.name);
+    c.seeds.push_back(cluster_address(n));
+  }
+  for (const auto& n : c.nodes) {
+    auto cfg = dir.write_file(
+        n.name + ".toml",
+        config_text(n, c.seeds, c.pg_url, c.secret, heartbeat, failure_timeout) + extra_config);
+    c.procs.push_back(std::make_unique<testing::child_process>(
+        testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
+  }
+  require_ready(c.nodes, c.procs);
+  return c;
 }
 
 }  // namespace herald::cluster_test

@@ -40,23 +40,9 @@ bool verdict_is(const node_spec& n, const std::string& verdict) {
 
 TEST_CASE("cluster_status_reports_ok_with_every_peer_connected_and_degraded_while_one_is_down") {
   testing::temp_dir dir;
-  auto& pg = testing::shared_postgres_server();
-  auto pg_url = pg.url(pg.create_database());
-  auto secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
-  std::vector<node_spec> nodes{{"na", 1}, {"nb", 2}};
-  std::vector<std::string> seeds;
-  for (auto& n : nodes) {
-    n.data = dir.file("data-" + n.name);
-    seeds.push_back(cluster_address(n));
-  }
-  process_list procs;
-  for (const auto& n : nodes) {
-    auto cfg =
-        dir.write_file(n.name + ".toml", config_text(n, seeds, pg_url, secret, 200ms, 2000ms));
-    procs.push_back(std::make_unique<testing::child_process>(
-        testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
-  }
-  require_ready(nodes, procs);
+  auto cluster = start_static_cluster(dir, {{"na", 1}, {"nb", 2}}, 200ms, 2000ms);
+  auto& nodes = cluster.nodes;
+  auto& procs = cluster.procs;
 
   for (const auto& n : nodes) {
     INFO("cluster status on " << n.name);

@@ -46,24 +46,10 @@ std::string id_of(const json& j) {
 
 TEST_CASE("guild_create_and_feature_publishes_on_a_non_owner_are_ordered_by_the_owner") {
   testing::temp_dir dir;
-  auto& pg = testing::shared_postgres_server();
-  auto pg_url = pg.url(pg.create_database());
-  auto secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
-  std::vector<node_spec> nodes{{"na", 1}, {"nb", 2}};
-  std::vector<std::string> seeds;
-  for (auto& n : nodes) {
-    n.data = dir.file("data-" + n.name);
-    seeds.push_back(cluster_address(n));
-  }
-  process_list procs;
-  for (const auto& n : nodes) {
-    auto cfg =
-        dir.write_file(n.name + ".toml", config_text(n, seeds, pg_url, secret, 200ms, 5000ms) +
-                                             "[features]\nenabled = [\"reactions\"]\n");
-    procs.push_back(std::make_unique<testing::child_process>(
-        testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
-  }
-  require_ready(nodes, procs);
+  auto cluster = start_static_cluster(dir, {{"na", 1}, {"nb", 2}}, 200ms, 5000ms,
+                                      "[features]\nenabled = [\"reactions\"]\n");
+  auto& nodes = cluster.nodes;
+  auto& procs = cluster.procs;
   for (const auto& n : nodes) {
     REQUIRE(testing::eventually([&] { return metric(n, "herald_cluster_nodes_up") == 2; }, 30s,
                                 testing::slow_poll_step));

@@ -39,23 +39,9 @@ std::string public_url(const node_spec& n) {
 
 TEST_CASE("a_resume_on_a_node_that_does_not_hold_the_session_is_answered_op_9_false") {
   testing::temp_dir dir;
-  auto& pg = testing::shared_postgres_server();
-  auto pg_url = pg.url(pg.create_database());
-  auto secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
-  std::vector<node_spec> nodes{{"na", 1}, {"nb", 2}};
-  std::vector<std::string> seeds;
-  for (auto& n : nodes) {
-    n.data = dir.file("data-" + n.name);
-    seeds.push_back(cluster_address(n));
-  }
-  process_list procs;
-  for (const auto& n : nodes) {
-    auto cfg =
-        dir.write_file(n.name + ".toml", config_text(n, seeds, pg_url, secret, 200ms, 5000ms));
-    procs.push_back(std::make_unique<testing::child_process>(
-        testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
-  }
-  require_ready(nodes, procs);
+  auto cluster = start_static_cluster(dir, {{"na", 1}, {"nb", 2}}, 200ms, 5000ms);
+  auto& nodes = cluster.nodes;
+  auto& procs = cluster.procs;
 
   auto alice = ctl_json(nodes[0], {"user", "create", "--name", "alice"});
   auto token = alice.value("token", "");

@@ -60,23 +60,10 @@ testing::http_answer post(const node_spec& n, const std::string& token, const st
 
 TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owner") {
   testing::temp_dir dir;
-  auto& pg = testing::shared_postgres_server();
-  auto pg_url = pg.url(pg.create_database());
-  auto secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
-  std::vector<node_spec> nodes{{"na", 1}, {"nb", 2}, {"nc", 3}};
-  std::vector<std::string> seeds;
-  for (auto& n : nodes) {
-    n.data = dir.file("data-" + n.name);
-    seeds.push_back(cluster_address(n));
-  }
-  std::vector<std::unique_ptr<testing::child_process>> procs;
-  for (const auto& n : nodes) {
-    auto cfg = dir.write_file(n.name + ".toml",
-                              config_text(n, seeds, pg_url, secret, heartbeat, failure_timeout));
-    procs.push_back(std::make_unique<testing::child_process>(
-        testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
-  }
-  require_ready(nodes, procs);
+  auto cluster =
+      start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat, failure_timeout);
+  auto& nodes = cluster.nodes;
+  auto& procs = cluster.procs;
   for (const auto& n : nodes) {
     INFO("nodes --json on " << n.name);
     REQUIRE(testing::eventually([&] { return up_count(ctl_json(n, {"nodes"})) == 3; }, 30s,

@@ -52,23 +52,10 @@ std::set<row> rows_of(const json& nodes) {
 
 TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicate_id") {
   testing::temp_dir dir;
-  auto& pg = testing::shared_postgres_server();
-  auto pg_url = pg.url(pg.create_database());
-  auto secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
-  std::vector<node_spec> nodes{{"na", 1}, {"nb", 2}, {"nc", 3}};
-  std::vector<std::string> seeds;
-  for (auto& n : nodes) {
-    n.data = dir.file("data-" + n.name);
-    seeds.push_back(cluster_address(n));
-  }
-  std::vector<std::unique_ptr<testing::child_process>> procs;
-  for (const auto& n : nodes) {
-    auto cfg = dir.write_file(n.name + ".toml",
-                              config_text(n, seeds, pg_url, secret, heartbeat, failure_timeout));
-    procs.push_back(std::make_unique<testing::child_process>(
-        testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
-  }
-  require_ready(nodes, procs);
+  auto cluster =
+      start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat, failure_timeout);
+  auto& nodes = cluster.nodes;
+  auto& procs = cluster.procs;
 
   // Everyone sees everyone up, and every node gives the same answer.
   std::set<row> expected;
@@ -118,8 +105,8 @@ TEST_CASE("three_nodes_see_each_other_detect_a_frozen_node_and_refuse_a_duplicat
   // A fourth node with nb's id is refused at start with the one-line error naming the key.
   node_spec dup{"nd", 2};
   dup.data = dir.file("data-nd");
-  auto dup_cfg = dir.write_file(
-      "nd.toml", config_text(dup, seeds, pg_url, secret, heartbeat, failure_timeout));
+  auto dup_cfg = dir.write_file("nd.toml", config_text(dup, cluster.seeds, cluster.pg_url,
+                                                       cluster.secret, heartbeat, failure_timeout));
   testing::child_process dup_proc{testing::bin_path("heraldd"), {"--config", dup_cfg}};
   auto code = dup_proc.wait_for(60s);
   INFO("nd stderr: " << dup_proc.err());
