@@ -45,9 +45,25 @@ caf::expected<caf::actor> start_supervisor(caf::actor_system& sys, supervisor_sp
                                            std::chrono::milliseconds timeout) {
   auto sup = spawn_supervisor(sys, std::move(spec));
   caf::scoped_actor self{sys};
+  // Monitored first: a supervisor whose start fails fast can stop before the ready request
+  // reaches it (request_receiver_down); its exit reason is then the start error.
+  self->monitor(sup);
   caf::error failure;
   self->request(sup, timeout, ready_atom::value)
       .receive([](caf::ok_atom) {}, [&](caf::error& err) { failure = std::move(err); });
+  if (failure == caf::sec::request_receiver_down) {
+    bool down = false;
+    self->receive_while([&] { return !down; })(
+        [&](caf::down_msg& dm) {
+          if (dm.source == sup.address()) {
+            down = true;
+            if (dm.reason) {
+              failure = std::move(dm.reason);
+            }
+          }
+        },
+        caf::after(timeout) >> [&] { down = true; });
+  }
   if (!failure) {
     return sup;
   }
