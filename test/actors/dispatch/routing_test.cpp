@@ -9,6 +9,7 @@
 
 #include "actors/dispatch/route_wire.hpp"
 #include "actors/dispatch/router.hpp"
+#include "test/actors/dispatch/cluster_fixture.hpp"
 #include "test/actors/dispatch/dispatch_fixture.hpp"
 
 using namespace herald;
@@ -16,49 +17,13 @@ using namespace herald::dispatch_test;
 
 namespace {
 
-constexpr uint16_t self_id = 1;
-constexpr uint16_t peer_id = 2;
-
-std::shared_ptr<cluster::cluster_view> two_node_view() {
-  cluster::node_row self;
-  self.id = self_id;
-  self.name = "na";
-  self.up = true;
-  self.self = true;
-  auto view = std::make_shared<cluster::cluster_view>(self);
-  cluster::node_row peer;
-  peer.id = peer_id;
-  peer.name = "nb";
-  peer.up = true;
-  view->publish({self, peer}, std::make_shared<const cluster::ring>(
-                                  std::vector<uint16_t>{self_id, peer_id}, 64, 1));
-  return view;
-}
-
-/// The first guild id (snowflake-like, from `start`) the ring gives to `owner`.
-uint64_t guild_owned_by(const cluster::cluster_view& view, uint16_t owner, uint64_t start) {
-  for (uint64_t id = start;; id += uint64_t{1} << 22) {
-    if (view.current_ring()->owner(id) == owner) {
-      return id;
-    }
-  }
-}
-
-dispatch::dispatch_config clustered_config(std::shared_ptr<cluster::cluster_view> view) {
-  dispatch::dispatch_config dc;
-  dc.node_id = self_id;
-  dc.cluster = std::move(view);
-  dc.request_timeout = 2s;
-  return dc;
-}
-
 constexpr uint64_t owner_user = 500;
 
 }  // namespace
 
 TEST_CASE("publishes_go_to_the_ring_owner_and_a_remote_owner_without_a_route_is_busy") {
   auto view = two_node_view();
-  dispatch_env env{clustered_config(view)};
+  dispatch_env env{clustered_config(view, 2s)};
   REQUIRE(env.svc->router);
   auto local = guild_owned_by(*view, self_id, uint64_t{100} << 22);
   auto remote = guild_owned_by(*view, peer_id, uint64_t{100} << 22);
@@ -98,7 +63,7 @@ TEST_CASE("publishes_go_to_the_ring_owner_and_a_remote_owner_without_a_route_is_
 
 TEST_CASE("a_router_orders_only_the_guilds_its_node_owns") {
   auto view = two_node_view();
-  dispatch_env env{clustered_config(view)};
+  dispatch_env env{clustered_config(view, 2s)};
   auto local = guild_owned_by(*view, self_id, uint64_t{300} << 22);
   auto remote = guild_owned_by(*view, peer_id, uint64_t{300} << 22);
   guild_seed(local, owner_user).add_channel(local + 1).save(*env.storage);

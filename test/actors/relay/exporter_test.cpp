@@ -9,6 +9,7 @@
 
 #include "actors/dispatch/router.hpp"
 #include "actors/relay/relay_wire.hpp"
+#include "test/actors/dispatch/cluster_fixture.hpp"
 #include "test/actors/dispatch/dispatch_fixture.hpp"
 
 using namespace herald;
@@ -17,41 +18,7 @@ using relay::relay_wire::kind;
 
 namespace {
 
-constexpr uint16_t self_id = 1;
-constexpr uint16_t peer_id = 2;
 constexpr uint64_t owner_user = 500;
-
-std::shared_ptr<cluster::cluster_view> two_node_view() {
-  cluster::node_row self;
-  self.id = self_id;
-  self.name = "na";
-  self.up = true;
-  self.self = true;
-  auto view = std::make_shared<cluster::cluster_view>(self);
-  cluster::node_row peer;
-  peer.id = peer_id;
-  peer.name = "nb";
-  peer.up = true;
-  view->publish({self, peer}, std::make_shared<const cluster::ring>(
-                                  std::vector<uint16_t>{self_id, peer_id}, 64, 1));
-  return view;
-}
-
-uint64_t guild_owned_by(const cluster::cluster_view& view, uint16_t owner, uint64_t start) {
-  for (uint64_t id = start;; id += uint64_t{1} << 22) {
-    if (view.current_ring()->owner(id) == owner) {
-      return id;
-    }
-  }
-}
-
-dispatch::dispatch_config clustered_config(std::shared_ptr<cluster::cluster_view> view) {
-  dispatch::dispatch_config dc;
-  dc.node_id = self_id;
-  dc.cluster = std::move(view);
-  dc.request_timeout = 5s;
-  return dc;
-}
 
 /// The next batch the importer receives (REQUIRE: within 10 s).
 relay::relay_wire::batch next_batch(caf::scoped_actor& importer) {
@@ -71,7 +38,7 @@ relay::relay_wire::batch next_batch(caf::scoped_actor& importer) {
 
 TEST_CASE("an_exporter_sends_what_queued_during_an_unacknowledged_batch_as_one_batch_in_order") {
   auto view = two_node_view();
-  dispatch_env env{clustered_config(view)};
+  dispatch_env env{clustered_config(view, 5s)};
   auto guild = guild_owned_by(*view, self_id, uint64_t{300} << 22);
   guild_seed(guild, owner_user).add_channel(guild + 1).save(*env.storage);
   caf::scoped_actor importer{*env.system};
@@ -133,7 +100,7 @@ TEST_CASE("an_exporter_sends_what_queued_during_an_unacknowledged_batch_as_one_b
 
 TEST_CASE("an_attach_for_a_guild_this_node_does_not_own_is_refused_and_starts_nothing") {
   auto view = two_node_view();
-  dispatch_env env{clustered_config(view)};
+  dispatch_env env{clustered_config(view, 5s)};
   auto guild = guild_owned_by(*view, peer_id, uint64_t{300} << 22);
   guild_seed(guild, owner_user).add_channel(guild + 1).save(*env.storage);
   caf::scoped_actor importer{*env.system};

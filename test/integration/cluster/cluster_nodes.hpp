@@ -95,6 +95,22 @@ inline json ctl_json(const node_spec& n, std::vector<std::string> args) {
   return json::parse(r.out, nullptr, false);
 }
 
+/// The "id" of a heraldctl JSON answer, "" when it has none.
+inline std::string id_of(const json& j) {
+  return j.is_object() ? j.value("id", "") : "";
+}
+
+/// Members with status "up" in a `nodes --json` array (0 for anything else).
+inline int up_count(const json& nodes) {
+  int n = 0;
+  if (nodes.is_array()) {
+    for (const auto& row : nodes) {
+      n += row.value("status", "") == "up" ? 1 : 0;
+    }
+  }
+  return n;
+}
+
 /// `heraldctl nodes --json` on `n`: the array of its view's members; discarded on failure.
 inline json nodes_json(const node_spec& n) {
   return ctl_json(n, {"nodes"});

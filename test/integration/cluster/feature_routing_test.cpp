@@ -38,10 +38,6 @@ const std::string route_messages_out = "herald_cluster_route_messages_total{dire
 const std::string route_messages_in = "herald_cluster_route_messages_total{direction=\"in\"}";
 const std::string route_bytes_out = "herald_cluster_route_bytes_total{direction=\"out\"}";
 
-std::string id_of(const json& j) {
-  return j.is_object() ? j.value("id", "") : "";
-}
-
 }  // namespace
 
 TEST_CASE("guild_create_and_feature_publishes_on_a_non_owner_are_ordered_by_the_owner") {

@@ -36,20 +36,6 @@ constexpr auto heartbeat = 200ms;
 constexpr auto failure_timeout = 5000ms;
 constexpr uint64_t view_channel = uint64_t{1} << 10;
 
-std::string id_of(const json& j) {
-  return j.is_object() ? j.value("id", "") : "";
-}
-
-int up_count(const json& nodes) {
-  int n = 0;
-  if (nodes.is_array()) {
-    for (const auto& row : nodes) {
-      n += row.value("status", "") == "up" ? 1 : 0;
-    }
-  }
-  return n;
-}
-
 void post(const node_spec& n, const std::string& token, const std::string& channel,
           const std::string& content) {
   auto r = testing::http_call(n.gateway, "POST", "/api/v10/channels/" + channel + "/messages",

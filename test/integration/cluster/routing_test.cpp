@@ -35,20 +35,6 @@ constexpr auto failure_timeout = 20000ms;
 // REST command timeout (5 s) plus slack for a loaded machine.
 constexpr auto busy_bound = 12s;
 
-std::string id_of(const json& j) {
-  return j.is_object() ? j.value("id", "") : "";
-}
-
-int up_count(const json& nodes) {
-  int n = 0;
-  if (nodes.is_array()) {
-    for (const auto& row : nodes) {
-      n += row.value("status", "") == "up" ? 1 : 0;
-    }
-  }
-  return n;
-}
-
 testing::http_answer post(const node_spec& n, const std::string& token, const std::string& channel,
                           const std::string& content) {
   return testing::http_call(n.gateway, "POST", "/api/v10/channels/" + channel + "/messages",
