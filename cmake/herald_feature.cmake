@@ -33,8 +33,11 @@ function(herald_feature name)
   target_link_libraries(herald_feature_${name} PUBLIC herald_feature herald_dispatch herald_domain
     herald_encoding herald_permissions herald_rest herald_store herald::headers)
   target_include_directories(herald_feature_${name} PUBLIC ${CMAKE_SOURCE_DIR})
-  if(HERALD_BUILD_TESTS)
+  herald_unit_tests_wanted(unit_wanted features/${name})
+  if(HERALD_BUILD_TESTS AND unit_wanted)
     herald_feature_tests(${name} test_features_${name} ${dir}/test unit)
+  endif()
+  if(HERALD_BUILD_TESTS)
     if(HERALD_BUILD_TOOLS)
       herald_feature_tests(${name} test_features_${name}_integration ${dir}/test/integration
         integration "/integration")
