@@ -11,6 +11,8 @@
 
 #include <openssl/sha.h>
 
+#include <caf/send.hpp>
+
 #include "actors/admin/ctl_routes.hpp"
 #include "actors/app/app_config.hpp"
 #include "actors/app/cluster_status.hpp"
