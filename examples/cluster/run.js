@@ -21,13 +21,13 @@
 const { spawn, spawnSync, execFile } = require('node:child_process');
 const { createRequire } = require('node:module');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
 
 // discord.js as examples/discordjs-bot pins it (its package-lock.json).
 const botRequire = createRequire(path.join(__dirname, '..', 'discordjs-bot', 'package.json'));
 const { Client, Events, GatewayIntentBits } = botRequire('discord.js');
+const { freePort } = require('../discordjs-bot/test/free_port');
 
 const NODES = [
   { name: 'na', id: 1 },
@@ -95,17 +95,6 @@ async function waitUntil(what, check, stepMs = 200) {
     }
     await sleep(stepMs);
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function bin(name) {

@@ -29,11 +29,10 @@
 #include "actors/identity/revoke_notifier.hpp"
 #include "actors/identity/revoke_wire.hpp"
 #include "actors/identity/token_authority.hpp"
-#include "actors/store/sqlite_store.hpp"
 #include "runtime/metrics/metrics.hpp"
 #include "test/actors/dispatch/cluster_fixture.hpp"
+#include "test/actors/identity/users_store.hpp"
 #include "test/support/eventually.hpp"
-#include "test/support/temp_dir.hpp"
 
 namespace herald::identity {
 
@@ -41,22 +40,13 @@ namespace {
 
 constexpr const char* secret = "0123456789abcdef-cluster-secret";
 
-/// One actor system with the revoke wire types announced, and a SQLite store with user 1001
-/// shared by the "nodes'" token authorities.
-struct fixture {
-  testing::temp_dir dir;
-  std::shared_ptr<store::store> st;
+/// One actor system with the revoke wire types announced, and the store the "nodes'" token
+/// authorities share.
+struct fixture : users_store {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> system;
 
   fixture() {
-    store::sqlite_options o;
-    o.data_dir_ = dir.path() / "data";
-    o.sync_ = store::sync_mode::normal;
-    auto opened = store::sqlite_store::open(o);
-    REQUIRE(opened);
-    st = std::shared_ptr<store::store>(std::move(opened).value());
-    REQUIRE(st->upsert_user({1001, "alice", false}));
     revoke_wire::announce_revoke_wire_types(cfg);
     system = std::make_unique<caf::actor_system>(cfg);
   }

@@ -15,7 +15,7 @@
 
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
-#include "actors/store/sqlite_store.hpp"
+#include "test/actors/identity/users_store.hpp"
 #include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
@@ -26,21 +26,7 @@ namespace {
 constexpr const char* secret_a = "0123456789abcdef-secret-a";
 constexpr const char* secret_b = "0123456789abcdef-secret-b";
 
-struct fixture {
-  testing::temp_dir dir;
-  std::shared_ptr<store::store> st;
-
-  fixture() {
-    store::sqlite_options o;
-    o.data_dir_ = dir.path() / "data";
-    o.sync_ = store::sync_mode::normal;
-    auto opened = store::sqlite_store::open(o);
-    REQUIRE(opened);
-    st = std::shared_ptr<store::store>(std::move(opened).value());
-    REQUIRE(st->upsert_user({1001, "alice", false}));
-    REQUIRE(st->upsert_user({1002, "bob", false}));
-  }
-};
+using fixture = users_store;
 
 /// Flips one character of the token at `pos` to another base64url character.
 std::string flip(std::string token, size_t pos) {
