@@ -146,12 +146,13 @@ json revoke_tokens(const ctl_context& ctx, const net::http_request& req) {
     throw bad_request("id: a non-zero decimal id is required");
   }
   user_of(ctx, *id);  // 404 for unknown users
-  if (!ctx.tokens->revoke(*id)) {
+  auto epoch = ctx.tokens->revoke(*id);
+  if (!epoch) {
     throw request_error{503, "unavailable", "the token epoch could not be stored"};
   }
-  log::get("admin")->info("revoked every token of user {}", *id);
+  log::get("admin")->info("revoked every token of user {} (token epoch {})", *id, *epoch);
   if (ctx.tokens_revoked) {
-    ctx.tokens_revoked(*id);  // open connections of the user close with 4004
+    ctx.tokens_revoked(*id, *epoch);  // open connections close with 4004, here and on peers
   }
   return {{"id", format_snowflake(*id)}, {"token", ctx.tokens->issue(*id)}};
 }

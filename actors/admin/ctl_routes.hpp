@@ -41,9 +41,11 @@ struct ctl_context {
   /// Mints user, guild, channel and role ids: the node's one generator (services::ids), which
   /// message ids come from too, so the two never collide.
   std::shared_ptr<domain::snowflake_generator> ids;
-  /// Called after a user's tokens were revoked, to cut that user's open connections
-  /// (heraldd: gateway_server::revoke_user). Optional.
-  std::function<void(uint64_t user_id)> tokens_revoked;
+  /// Called after a user's tokens were revoked (the raised epoch is in the store), with the
+  /// new token epoch, to cut that user's open connections (heraldd: gateway_server::revoke_user,
+  /// and in a cluster the revoke notice to the other nodes, identity/revoke_notifier.hpp).
+  /// Runs on the admin routes' worker thread; must not block. Optional.
+  std::function<void(uint64_t user_id, uint64_t epoch)> tokens_revoked;
   /// Per dispatch call (guild start, publish, message post).
   std::chrono::milliseconds timeout{std::chrono::seconds{5}};
 };

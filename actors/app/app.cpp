@@ -11,6 +11,8 @@
 
 #include <openssl/sha.h>
 
+#include <caf/send.hpp>
+
 #include "actors/admin/ctl_routes.hpp"
 #include "actors/app/app_config.hpp"
 #include "actors/app/cluster_status.hpp"
@@ -19,6 +21,8 @@
 #include "actors/dispatch/start_services.hpp"
 #include "actors/feature/feature_set.hpp"
 #include "actors/gateway/gateway_server.hpp"
+#include "actors/identity/revoke_notifier.hpp"
+#include "actors/identity/revoke_wire.hpp"
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
 #include "actors/outbound/outbound_limits.hpp"
@@ -91,6 +95,10 @@ struct app_state {
   /// "sqlite <file>" or "postgres <host:port/db as user>", for the start log line.
   std::string store_description;
   std::shared_ptr<identity::token_authority> tokens;
+  /// Carries revokes to the other nodes and theirs to this one (routed clusters only; null
+  /// otherwise). Spawned once the gateway is up, stopped first.
+  caf::actor revoke_notifier;
+  caf::actor_system* system = nullptr;
   dispatch::services_ptr svc;
   /// The running features (none when features.enabled is empty); their routes read it.
   std::unique_ptr<feature::feature_set> features;
@@ -276,6 +284,22 @@ std::optional<std::string> start_front_door(app_state& st) {
   return std::nullopt;
 }
 
+// Revokes reach the other nodes over the static membership's connections (docs/cluster.md,
+// "Token revocation"); a notice from a peer closes this node's connections of the user.
+void start_revoke_notifier(app_state& st, caf::actor_system& sys) {
+  identity::revoke_notifier_options o;
+  o.node_id = static_cast<uint16_t>(st.cfg.get_int("cluster.node_id"));
+  o.view = st.cluster_view;
+  o.tokens = st.tokens;
+  o.close_connections = [gw = std::weak_ptr<gateway::gateway_server>(st.gateway)](uint64_t user) {
+    if (auto g = gw.lock()) {
+      g->revoke_user(user);
+    }
+  };
+  st.system = &sys;
+  st.revoke_notifier = identity::spawn_revoke_notifier(sys, std::move(o));
+}
+
 std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   auto secret = identity::load_secret({st.cfg.get_string("identity.secret"),
                                        st.cfg.get_string("identity.secret_file"),
@@ -287,8 +311,9 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
     return err;
   }
   st.tokens = std::make_shared<identity::token_authority>(
-      secret.secret, st.store,
-      *config::parse_duration(st.cfg.get_string("identity.token_max_age")));
+      secret.secret, st.store, *config::parse_duration(st.cfg.get_string("identity.token_max_age")),
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          *config::parse_duration(st.cfg.get_string("identity.epoch_cache_ttl"))));
   dispatch::dispatch_config dc;
   dc.resume_gateway_url = st.cfg.get_string("gateway.public_url");
   if (auto err = read_session_limits(st.cfg, dc.session_limits)) {
@@ -322,6 +347,9 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   if (auto err = start_front_door(st)) {
     return err;
   }
+  if (st.routed) {
+    start_revoke_notifier(st, sys);
+  }
   log::get("app")->info("gateway and REST on {}://{} (public {}), store {}",
                         st.tls ? "https" : "http", st.cfg.get_string("gateway.listen"),
                         st.cfg.get_string("gateway.public_url"), st.store_description);
@@ -350,6 +378,9 @@ void reload(app_state& st) {
 void stop(app_state& st) {
   auto lg = log::get("app");
   st.draining = true;
+  if (st.system != nullptr) {
+    identity::stop_revoke_notifier(*st.system, st.revoke_notifier);
+  }
   if (st.gateway) {
     lg->info("draining {} gateway connections (op 7 Reconnect)", st.gateway->connections());
     st.gateway->drain();
@@ -423,9 +454,13 @@ node::node_options make_node_options(const config::config& cfg,
     ctx->svc = st->svc;
     ctx->tokens = st->tokens;
     ctx->ids = st->svc->ids;
-    ctx->tokens_revoked = [gateway = st->gateway](uint64_t user_id) {
+    ctx->tokens_revoked = [gateway = st->gateway, notifier = st->revoke_notifier](uint64_t user_id,
+                                                                                  uint64_t epoch) {
       if (gateway) {
         gateway->revoke_user(user_id);
+      }
+      if (notifier) {  // the other nodes of a routed cluster
+        caf::anon_send(notifier, identity::revoke_atom::value, user_id, epoch);
       }
     };
     admin::mount_ctl_routes(server, ctx);
@@ -444,7 +479,8 @@ node::node_options make_node_options(const config::config& cfg,
   // After the app's hooks: the cluster starts before them and stops after them.
   st->cluster_view = cluster::attach(opts, std::move(cs))->view();
   if (st->routed) {
-    // The dispatch routers' wire types travel beside the cluster's own.
+    // The dispatch routers', relays' and revoke notifiers' wire types travel beside the
+    // cluster's own.
     opts.configure_actor_system =
         [next = std::move(opts.configure_actor_system)](caf::actor_system_config& cfg) {
           if (next) {
@@ -452,6 +488,7 @@ node::node_options make_node_options(const config::config& cfg,
           }
           dispatch::route_wire::announce_route_wire_types(cfg);
           relay::relay_wire::announce_relay_wire_types(cfg);
+          identity::revoke_wire::announce_revoke_wire_types(cfg);
         };
   }
   return opts;

@@ -141,6 +141,12 @@ void register_config_keys(config::schema& s, const std::vector<std::string>& fea
          "Tokens issued longer ago than this are refused (REST 401, gateway 4004): `0` (never "
          "expire) or a duration like `12h` or `30d` (units s, m, h, d).",
          "`0`", config::fixed(std::string{"0"}), config::duration()});
+  s.add({"identity.epoch_cache_ttl", value_type::string,
+         "How long a node trusts a user's token epoch it read from the store: a node that "
+         "missed a cluster revoke notice refuses the revoked token after at most this long. "
+         "`0` reads the store on every token check; else a duration like `30s` or `5m` (units "
+         "s, m, h, d).",
+         "`30s`", config::fixed(std::string{"30s"}), config::duration()});
   s.add({"store.sync", value_type::string,
          "Durability of the embedded store (`<node.data_dir>/herald.db`): `full` fsyncs every "
          "commit (survives power loss), `normal` only at checkpoints (survives a crash of "

@@ -151,8 +151,12 @@ std::optional<std::string> base64url_decode(std::string_view text) {
 }
 
 token_authority::token_authority(std::string secret, std::shared_ptr<store::store> st,
-                                 std::chrono::seconds max_age)
-    : secret_(std::move(secret)), store_(std::move(st)), max_age_(max_age) {}
+                                 std::chrono::seconds max_age,
+                                 std::chrono::milliseconds epoch_cache_ttl)
+    : secret_(std::move(secret)),
+      store_(std::move(st)),
+      max_age_(max_age),
+      epoch_cache_ttl_(epoch_cache_ttl) {}
 
 std::string token_authority::issue(uint64_t user_id) {
   auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -211,28 +215,41 @@ std::optional<uint64_t> token_authority::authenticate(std::string_view token) co
   return user_id;
 }
 
-bool token_authority::revoke(uint64_t user_id) {
+std::optional<uint64_t> token_authority::revoke(uint64_t user_id) {
   // Hold the lock across the store write so a concurrent authenticate cannot cache the
   // old epoch after the bump.
   std::lock_guard<std::mutex> guard(mutex_);
   auto bumped = store_->bump_token_epoch(user_id);
   if (!bumped) {
-    return false;
+    return std::nullopt;
   }
-  epochs_[user_id] = bumped.value();
-  return true;
+  epochs_[user_id] = cached_epoch{bumped.value(), std::chrono::steady_clock::now()};
+  return bumped.value();
+}
+
+void token_authority::forget(uint64_t user_id) {
+  // Under the lock: a check reading the store concurrently either cached before this (and
+  // its entry goes now) or reads after it, when the revoker's store write is committed.
+  std::lock_guard<std::mutex> guard(mutex_);
+  epochs_.erase(user_id);
 }
 
 std::optional<uint64_t> token_authority::epoch_of(uint64_t user_id) const {
   std::lock_guard<std::mutex> guard(mutex_);
+  auto now = std::chrono::steady_clock::now();
   if (auto it = epochs_.find(user_id); it != epochs_.end()) {
-    return it->second;
+    if (now - it->second.read_at < epoch_cache_ttl_) {
+      return it->second.epoch;
+    }
+    epochs_.erase(it);  // too old: another node may have revoked since
   }
   auto read = store_->token_epoch(user_id);
   if (!read) {
     return std::nullopt;
   }
-  epochs_.emplace(user_id, read.value());
+  if (epoch_cache_ttl_.count() > 0) {
+    epochs_.emplace(user_id, cached_epoch{read.value(), now});
+  }
   return read.value();
 }
 

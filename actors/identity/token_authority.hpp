@@ -8,9 +8,12 @@
 //
 // Revocation: every user has a token epoch in the store (0 until the first revoke). The epoch
 // is bound into the MAC but not sent, so raising it invalidates every earlier token of the
-// user at once, with no per-token state. Epochs are cached in memory after the first read
-// (authenticate runs on io threads and must not wait behind a guild's fsync); revoke() goes
-// through the store and then the cache, so use one authority per store.
+// user at once, with no per-token state. Epochs are cached in memory after a read, for at most
+// the epoch cache TTL (config identity.epoch_cache_ttl, 30 s by default): revoke() goes through
+// the store and then this authority's cache; other authorities on the same store (the other
+// nodes of a cluster) drop their entry when told (forget(), the cluster's revoke notice,
+// revoke_notifier.hpp) and in any case read the store again once their entry is older than
+// the TTL, so a node that missed the notice refuses the revoked token within one TTL.
 //
 // Expiry: with a max age (config identity.token_max_age; 0 = off, the default) a token whose
 // issue time lies further back than the max age is refused like a revoked one. The issue time
@@ -32,8 +35,14 @@ namespace herald::identity {
 class token_authority {
 public:
   /// `secret` must not be empty (load_secret() gives one); `st` must outlive the authority.
+  /// `epoch_cache_ttl`: how long an epoch read from the store is trusted; 0 reads the store on
+  /// every check.
   token_authority(std::string secret, std::shared_ptr<store::store> st,
-                  std::chrono::seconds max_age = std::chrono::seconds{0});
+                  std::chrono::seconds max_age = std::chrono::seconds{0},
+                  std::chrono::milliseconds epoch_cache_ttl = default_epoch_cache_ttl);
+
+  /// identity.epoch_cache_ttl's default.
+  static constexpr std::chrono::milliseconds default_epoch_cache_ttl{30000};
 
   /// A new token for `user_id`, valid until the next revoke(). Issuing does not check that
   /// the user exists; authenticate() does.
@@ -46,19 +55,30 @@ public:
   /// age), unknown user or store failure.
   std::optional<uint64_t> authenticate(std::string_view token) const;
 
-  /// Every earlier token of the user stops working. False if the user does not exist or the
-  /// store failed (then nothing changed).
-  bool revoke(uint64_t user_id);
+  /// Every earlier token of the user stops working. Returns the user's new token epoch;
+  /// nullopt if the user does not exist or the store failed (then nothing changed).
+  std::optional<uint64_t> revoke(uint64_t user_id);
+
+  /// Drops the cached epoch of `user_id`: the next check reads the store. Called when another
+  /// authority on the same store revoked the user (the cluster's revoke notice).
+  void forget(uint64_t user_id);
 
 private:
+  /// A cached epoch and when it was read from the store (steady clock).
+  struct cached_epoch {
+    uint64_t epoch = 0;
+    std::chrono::steady_clock::time_point read_at;
+  };
+
   std::optional<uint64_t> epoch_of(uint64_t user_id) const;
   std::string mac(std::string_view signed_part, uint64_t epoch) const;
 
   std::string secret_;
   std::shared_ptr<store::store> store_;
-  std::chrono::seconds max_age_;  // 0: tokens never expire
-  mutable std::mutex mutex_;      // guards epochs_
-  mutable std::unordered_map<uint64_t, uint64_t> epochs_;
+  std::chrono::seconds max_age_;               // 0: tokens never expire
+  std::chrono::milliseconds epoch_cache_ttl_;  // 0: no caching
+  mutable std::mutex mutex_;                   // guards epochs_
+  mutable std::unordered_map<uint64_t, cached_epoch> epochs_;
 };
 
 /// base64url without padding (RFC 4648 §5).

@@ -20,9 +20,9 @@
 const { spawn, spawnSync, execFile } = require('node:child_process');
 const { REST, Routes } = require('discord.js');
 const fs = require('node:fs');
-const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort } = require('./free_port');
 const { GatewayClient } = require('./gateway_client');
 
 const VIEW_CHANNEL = 1 << 10;
@@ -51,17 +51,6 @@ function cleanup() {
   if (tmp && !process.env.HERALD_KEEP_TMP) {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

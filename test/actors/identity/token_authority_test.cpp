@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // token_authority: issue, authenticate (prefixes, tampering, other secrets, malformed input),
-// revocation through the store's token epoch, and base64url.
+// revocation through the store's token epoch (seen by another authority on the same store
+// after forget() or once its cached epoch is older than the TTL), and base64url.
 #include <sys/stat.h>
 #include <chrono>
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -13,7 +15,8 @@
 
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
-#include "actors/store/sqlite_store.hpp"
+#include "test/actors/identity/users_store.hpp"
+#include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 
 namespace herald::identity {
@@ -23,21 +26,7 @@ namespace {
 constexpr const char* secret_a = "0123456789abcdef-secret-a";
 constexpr const char* secret_b = "0123456789abcdef-secret-b";
 
-struct fixture {
-  testing::temp_dir dir;
-  std::shared_ptr<store::store> st;
-
-  fixture() {
-    store::sqlite_options o;
-    o.data_dir_ = dir.path() / "data";
-    o.sync_ = store::sync_mode::normal;
-    auto opened = store::sqlite_store::open(o);
-    REQUIRE(opened);
-    st = std::shared_ptr<store::store>(std::move(opened).value());
-    REQUIRE(st->upsert_user({1001, "alice", false}));
-    REQUIRE(st->upsert_user({1002, "bob", false}));
-  }
-};
+using fixture = users_store;
 
 /// Flips one character of the token at `pos` to another base64url character.
 std::string flip(std::string token, size_t pos) {
@@ -120,6 +109,53 @@ TEST_CASE("revoking_a_user_invalidates_every_earlier_token_tokens_issued_after_i
     CHECK_FALSE(restarted.authenticate(first));
     CHECK(restarted.authenticate(fresh) == 1001u);
   }
+}
+
+TEST_CASE("revoke_returns_the_raised_epoch_each_time") {
+  fixture f;
+  token_authority auth{secret_a, f.st};
+  CHECK(auth.revoke(1001) == std::optional<uint64_t>{1});
+  CHECK(auth.revoke(1001) == std::optional<uint64_t>{2});
+  CHECK(auth.revoke(4242) == std::nullopt);
+}
+
+// Two authorities on one store are two nodes of a cluster: a revoke on one is seen by the
+// other after forget() (the revoke notice), or at once when it does not cache epochs.
+TEST_CASE("another_authority_on_the_store_keeps_its_cached_epoch_until_forget_drops_it") {
+  fixture f;
+  token_authority a{secret_a, f.st};
+  token_authority b{secret_a, f.st, std::chrono::seconds{0}, std::chrono::hours{1}};
+  auto token = a.issue(1001);
+  REQUIRE(b.authenticate(token) == 1001u);  // b caches epoch 0
+  REQUIRE(a.revoke(1001));
+  CHECK_FALSE(a.authenticate(token));
+  CHECK(b.authenticate(token) == 1001u);  // what a missed notice leaves, within the TTL
+  b.forget(2002);                         // another user's notice changes nothing
+  CHECK(b.authenticate(token) == 1001u);
+  b.forget(1001);
+  CHECK_FALSE(b.authenticate(token));
+  CHECK(b.authenticate(a.issue(1001)) == 1001u);
+}
+
+TEST_CASE("an_authority_without_an_epoch_cache_sees_another_ones_revoke_at_once") {
+  fixture f;
+  token_authority a{secret_a, f.st};
+  token_authority b{secret_a, f.st, std::chrono::seconds{0}, std::chrono::milliseconds{0}};
+  auto token = a.issue(1001);
+  REQUIRE(b.authenticate(token) == 1001u);
+  REQUIRE(a.revoke(1001));
+  CHECK_FALSE(b.authenticate(token));
+}
+
+TEST_CASE("a_cached_epoch_older_than_the_ttl_is_read_again_from_the_store") {
+  fixture f;
+  token_authority a{secret_a, f.st};
+  token_authority b{secret_a, f.st, std::chrono::seconds{0}, std::chrono::milliseconds{200}};
+  auto token = a.issue(1001);
+  REQUIRE(b.authenticate(token) == 1001u);
+  REQUIRE(a.revoke(1001));
+  // The entry expires 200 ms after b read it; bounded wait, no assertion on the time taken.
+  CHECK(testing::eventually([&] { return !b.authenticate(token); }, std::chrono::seconds{10}));
 }
 
 TEST_CASE("tokens_of_users_that_do_not_exist_are_refused_and_revoking_them_fails") {
