@@ -266,7 +266,11 @@ int run_cluster(const fanout_options& o, bench_postgres& postgres, const run_dir
   if (!seed_database(o, postgres.url(), dir)) {
     return 1;
   }
-  std::ofstream(dir.path + "/cluster.secret") << "a-bench-cluster-secret-of-32-chars\n";
+  const auto secret = dir.path + "/cluster.secret";
+  std::ofstream(secret) << "a-bench-cluster-secret-of-32-chars\n";
+  // heraldd warns about a token secret other users may read.
+  std::filesystem::permissions(
+      secret, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   std::vector<std::string> seeds;
   for (size_t i = 0; i < o.nodes; ++i) {
     seeds.push_back("127.0.0.1:" + std::to_string(free_port()));
@@ -320,7 +324,15 @@ int run_cluster(const fanout_options& o, bench_postgres& postgres, const run_dir
   const double postgres_after = postgres.server_cpu_s();
   nodes.tell(0, "report");
   nodes.wait_for(60s, [&] { return reports[0].reported || reports[0].done; });
-  nodes.tell_all("stop");
+  // Session nodes first: their relays would log node 1's exporters going away.
+  for (size_t i = 1; i < o.nodes; ++i) {
+    nodes.tell(i, "stop");
+  }
+  nodes.wait_for(60s, [&] {
+    return std::all_of(reports.begin() + 1, reports.end(),
+                       [](const node_report& r) { return r.done; });
+  });
+  nodes.tell(0, "stop");
   nodes.join(60s);
   bool complete = print_results(o, reports, expecting, cpu_after - cpu_before,
                                 postgres_after - postgres_before, postgres.local());
