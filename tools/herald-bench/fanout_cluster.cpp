@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <memory>
 #include <stdexcept>
@@ -239,6 +240,11 @@ bool print_results(const fanout_options& o, const std::vector<node_report>& r,
                                               : static_cast<double>(publisher.relay_events) /
                                                     static_cast<double>(publisher.relay_messages))
             << "\n";
+  // CLOCK_MONOTONIC seconds of the events phase, to cut a whole-run profile:
+  // perf record -k CLOCK_MONOTONIC … ; perf report --time <start>,<end>
+  std::cout << std::fixed << std::setprecision(6)
+            << "events_window_mono_s=" << static_cast<double>(first_start) / 1e9 << ","
+            << static_cast<double>(last_done) / 1e9 << std::defaultfloat << "\n";
   // CPU of every node process over the events phase (the machine's cores are shared by all).
   std::cout << "events_cpu_s=" << cpu_s << " events_cpu_us=" << cpu_s * 1e6 / events << "\n";
   std::cout << "store=postgres commits=" << publisher.commits << " commits_per_s="
