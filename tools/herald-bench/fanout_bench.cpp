@@ -57,16 +57,8 @@ int run_fanout(const fanout_options& o) {
   }
   // Declared before the actor system: the server outlives every actor that uses it.
   std::unique_ptr<bench_postgres> postgres;
-  if (o.store == "postgres") {
-    try {
-      postgres = std::make_unique<bench_postgres>(o.postgres_url);
-    } catch (const std::exception& e) {
-      std::cerr << "herald-bench: cannot start a local PostgreSQL: " << e.what() << "\n";
-      return 1;
-    }
-    if (postgres->local()) {
-      std::cout << "postgres=local url=" << postgres->url() << "\n";
-    }
+  if (o.store == "postgres" && !(postgres = start_bench_postgres(o.postgres_url))) {
+    return 1;
   }
   caf::actor_system sys{cfg};
   auto st = seed_store(o, dir, postgres ? postgres->url() : std::string{});

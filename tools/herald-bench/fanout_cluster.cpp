@@ -354,15 +354,9 @@ int run_fanout_cluster(const fanout_options& o) {
     return 2;
   }
   // Declared first: the server outlives the nodes that use it (they are joined before).
-  std::unique_ptr<bench_postgres> postgres;
-  try {
-    postgres = std::make_unique<bench_postgres>(o.postgres_url);
-  } catch (const std::exception& e) {
-    std::cerr << "herald-bench: cannot start a local PostgreSQL: " << e.what() << "\n";
+  auto postgres = start_bench_postgres(o.postgres_url);
+  if (!postgres) {
     return 1;
-  }
-  if (postgres->local()) {
-    std::cout << "postgres=local url=" << postgres->url() << "\n";
   }
   try {
     run_dir dir;

@@ -153,6 +153,20 @@ std::shared_ptr<store::store> seed_store(const fanout_options& o, const std::fil
   return st;
 }
 
+std::unique_ptr<bench_postgres> start_bench_postgres(const std::string& url) {
+  std::unique_ptr<bench_postgres> postgres;
+  try {
+    postgres = std::make_unique<bench_postgres>(url);
+  } catch (const std::exception& e) {
+    std::cerr << "herald-bench: cannot start a local PostgreSQL: " << e.what() << "\n";
+    return nullptr;
+  }
+  if (postgres->local()) {
+    std::cout << "postgres=local url=" << postgres->url() << "\n";
+  }
+  return postgres;
+}
+
 proto::event message_event(size_t g, size_t k, const std::string& content) {
   proto::event ev;
   ev.set_guild_id(guild_id_of(g));

@@ -22,6 +22,7 @@
 
 #include "actors/dispatch/api.hpp"
 #include "actors/store/store.hpp"
+#include "tools/herald-bench/bench_postgres.hpp"
 
 namespace herald::bench {
 
@@ -52,6 +53,10 @@ uint64_t user_id_of(size_t i);
 /// server must be stopped on every path. `dir`: the SQLite file's directory.
 std::shared_ptr<store::store> seed_store(const fanout_options& o, const std::filesystem::path& dir,
                                          const std::string& postgres_url);
+
+/// The run's PostgreSQL (bench_postgres.hpp): the server at `url`, or a throwaway local one
+/// (its URL printed as `postgres=local url=…`); null when it cannot start (printed).
+std::unique_ptr<bench_postgres> start_bench_postgres(const std::string& url);
 
 /// Event k (0-based) of the run: a MESSAGE_CREATE in guild g by its owner.
 proto::event message_event(size_t g, size_t k, const std::string& content);
