@@ -12,27 +12,48 @@ metrics::gauge& remote_relays_gauge() {
   return g;
 }
 
-void count_batch(const relay_wire::batch& b, bool out) {
+namespace {
+
+/// The batch series, registered once.
+struct batch_counters {
+  metrics::counter& messages_out;
+  metrics::counter& messages_in;
+  metrics::counter& bytes_out;
+  metrics::counter& bytes_in;
+  metrics::counter& events;
+};
+
+batch_counters& counters() {
   static const char* messages_help =
       "Cross-node relay batches (network messages) sent (out) or received (in)";
   static const char* bytes_help =
       "Payload bytes of cross-node relay batches sent (out) or received (in)";
-  static auto& messages_out = metrics::registry::global().get_counter(
-      "herald_cluster_relay_messages_total", messages_help, {{"direction", "out"}});
-  static auto& messages_in = metrics::registry::global().get_counter(
-      "herald_cluster_relay_messages_total", messages_help, {{"direction", "in"}});
-  static auto& bytes_out = metrics::registry::global().get_counter(
-      "herald_cluster_relay_bytes_total", bytes_help, {{"direction", "out"}});
-  static auto& bytes_in = metrics::registry::global().get_counter(
-      "herald_cluster_relay_bytes_total", bytes_help, {{"direction", "in"}});
-  static auto& events = metrics::registry::global().get_counter(
-      "herald_cluster_relay_events_total",
-      "Guild events exporters sent to other nodes (per subscribed node, not per session)");
-  (out ? messages_out : messages_in).inc();
-  (out ? bytes_out : bytes_in).inc(payload_bytes(b));
+  auto& r = metrics::registry::global();
+  static batch_counters c{
+      r.get_counter("herald_cluster_relay_messages_total", messages_help, {{"direction", "out"}}),
+      r.get_counter("herald_cluster_relay_messages_total", messages_help, {{"direction", "in"}}),
+      r.get_counter("herald_cluster_relay_bytes_total", bytes_help, {{"direction", "out"}}),
+      r.get_counter("herald_cluster_relay_bytes_total", bytes_help, {{"direction", "in"}}),
+      r.get_counter(
+          "herald_cluster_relay_events_total",
+          "Guild events exporters sent to other nodes (per subscribed node, not per session)")};
+  return c;
+}
+
+}  // namespace
+
+void count_batch(const relay_wire::batch& b, bool out) {
+  auto& c = counters();
+  (out ? c.messages_out : c.messages_in).inc();
+  (out ? c.bytes_out : c.bytes_in).inc(payload_bytes(b));
   if (out) {
-    events.inc(event_count(b));
+    c.events.inc(event_count(b));
   }
+}
+
+relay_sent relay_sent_totals() {
+  auto& c = counters();
+  return {c.messages_out.value(), c.bytes_out.value(), c.events.value()};
 }
 
 metrics::counter& relay_refused_counter() {

@@ -4,6 +4,7 @@
 // global registry; any thread.
 
 #include <cstddef>
+#include <cstdint>
 
 #include "actors/relay/relay_wire.hpp"
 #include "runtime/metrics/metrics.hpp"
@@ -16,6 +17,14 @@ metrics::gauge& remote_relays_gauge();
 /// A batch sent (out) or received (in): herald_cluster_relay_messages_total{direction},
 /// herald_cluster_relay_bytes_total{direction} and, for out, herald_cluster_relay_events_total.
 void count_batch(const relay_wire::batch& b, bool out);
+/// What this process's exporters sent so far: the `out` series of the batch counters above.
+struct relay_sent {
+  uint64_t messages = 0;  ///< batches (network messages)
+  uint64_t bytes = 0;     ///< their payload bytes (relay_stream.hpp payload_bytes)
+  uint64_t events = 0;    ///< guild events in them
+};
+/// Read from any thread (herald-bench reads it around its events phase).
+relay_sent relay_sent_totals();
 /// herald_cluster_relay_refused_total: malformed batches and requests a node refused.
 metrics::counter& relay_refused_counter();
 

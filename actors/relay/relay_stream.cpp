@@ -52,10 +52,9 @@ void export_queue::add(const dispatch_event& event) {
   e.full_tail = std::string{event.full_tail.view()};
   e.content_begin = event.content_begin;
   e.content_end = event.content_end;
-  if (event.content_gated) {
-    // redacted() is the thread-safe way to read it (made once, by whoever asks first).
-    e.redacted_tail = std::string{event.redacted().view()};
-  }
+  // No redacted tail: the receiving relay's dispatch_event makes it from full_tail and the
+  // content span when one of its sessions needs it, as a local one does. Sending it would
+  // double the bytes of every gated event and make it here for nobody.
   pending_.kinds.push_back(static_cast<uint8_t>(relay_wire::kind::event));
   pending_.events.push_back(std::move(e));
 }

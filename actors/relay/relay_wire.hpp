@@ -49,7 +49,9 @@ struct event {
   std::string full_tail;
   uint32_t content_begin = 0;
   uint32_t content_end = 0;
-  std::string redacted_tail;  ///< content_gated only: dispatch_event::redacted()
+  /// Empty from exporters (the receiver makes it from full_tail and the content span, as
+  /// dispatch_event::redacted() does); a non-empty one is taken as the redacted tail.
+  std::string redacted_tail;
 };
 
 template <class Inspector>

@@ -164,4 +164,16 @@ std::string bin_path(const std::string& name) {
   return std::string{dir} + "/" + name;
 }
 
+std::map<std::string, std::string> key_values(const std::string& out) {
+  std::map<std::string, std::string> keys;
+  std::istringstream in(out);
+  std::string token;
+  while (in >> token) {
+    if (auto eq = token.find('='); eq != std::string::npos && eq > 0) {
+      keys[token.substr(0, eq)] = token.substr(eq + 1);
+    }
+  }
+  return keys;
+}
+
 }  // namespace herald::testing

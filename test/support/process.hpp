@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +60,10 @@ struct run_result {
 /// Runs `path args...` to completion, at most `timeout`.
 run_result run_process(const std::string& path, const std::vector<std::string>& args,
                        std::chrono::milliseconds timeout = std::chrono::seconds{30});
+
+/// The `key=value` tokens of a program's output (herald-bench's lines, several per line), by
+/// key; a later token of the same key wins.
+std::map<std::string, std::string> key_values(const std::string& out);
 
 /// A loopback TCP port that was free a moment ago (bound to port 0, then closed).
 uint16_t free_port();

@@ -94,6 +94,8 @@ public:
   void wait_for(std::chrono::seconds timeout, const std::function<bool()>& pred);
   /// Writes `line` to every worker's stdin.
   void tell_all(const std::string& line) const;
+  /// Writes `line` to the stdin of the `index`-th worker spawned (0-based).
+  void tell(size_t index, const std::string& line) const { workers_.at(index).tell(line); }
   /// User + system CPU seconds of every worker so far.
   double cpu_seconds() const;
   /// Waits for every worker's exit (`timeout` each, then SIGKILL) and joins the readers; once.

@@ -5,7 +5,10 @@
 # (machines here are shared and noisy: ratios measured together hold,
 # absolute figures drift), and prints the median of every key plus the ratios.
 #
-#   goals.sh [fanout|gateway|all] [--runs N] [--bin DIR] [--out FILE]
+#   goals.sh [fanout|fanout3|gateway|all] [--runs N] [--bin DIR] [--out FILE]
+#
+# fanout3 is the cluster fan-out of issue 12 (herald-bench fanout --nodes 3, a throwaway local
+# PostgreSQL per run) beside the BEAM cluster peers.
 #
 # Every raw key=value line goes to FILE (default var/goals-<time>.log) with a
 # `bench=<name> run=<i>` header line, so medians can be recomputed later.
@@ -16,11 +19,11 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 what=all runs=5 bin=$root/build/bin out=
 while (($#)); do
   case $1 in
-    fanout|gateway|all) what=$1 ;;
+    fanout|fanout3|gateway|all) what=$1 ;;
     --runs) runs=$2; shift ;;
     --bin) bin=$2; shift ;;
     --out) out=$2; shift ;;
-    *) echo "usage: goals.sh [fanout|gateway|all] [--runs N] [--bin DIR] [--out FILE]" >&2; exit 2 ;;
+    *) echo "usage: goals.sh [fanout|fanout3|gateway|all] [--runs N] [--bin DIR] [--out FILE]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -57,6 +60,13 @@ for ((i = 1; i <= runs; i++)); do
     record herald_guilds "$i" "$bin/herald-bench" fanout --sessions 100000 --guilds 10000 \
       --events 20000 --payload 200 --mode burst
   fi
+  if [[ $what == fanout3 || $what == all ]]; then
+    record herald_fanout3 "$i" "${fanout[@]}" --nodes 3 --guilds 1 --mode burst
+    [[ -x $peers/run ]] && record beam_cluster "$i" "$peers/run" cluster 100000 50 200
+    record herald_fanout3_small "$i" "$bin/herald-bench" fanout --nodes 3 --sessions 100000 \
+      --guilds 10000 --events 500000 --payload 200 --mode burst
+    [[ -x $peers/run ]] && record beam_small "$i" "$peers/run" small 10000 10 500000 200
+  fi
   if [[ $what == gateway || $what == all ]]; then
     record gateway_burst "$i" "$bin/herald-bench" gateway --connections 10000 --messages 100
     record gateway_idle "$i" "$bin/herald-bench" gateway --connections 18000 --messages 10
@@ -87,7 +97,8 @@ med = {b: {k: statistics.median(v) for k, v in ks.items()} for b, ks in runs.ite
 keys = ['deliveries_per_s', 'event_completion_p50_ms', 'event_completion_p99_ms',
         'bytes_per_session', 'events_per_s', 'events_cpu_s', 'frames_per_s', 'e2e_p50_ms',
         'e2e_p99_ms', 'server_cpu_us_per_frame', 'rss_per_session_bytes', 'seq_gaps',
-        'missing_frames', 'load', 'failed']
+        'missing_frames', 'network_messages_per_event', 'cross_node_bytes_per_event', 'load',
+        'failed']
 for b in runs:
     shown = ' '.join(f'{k}={med[b][k]:.6g}' for k in keys if k in med[b])
     print(f'median bench={b} runs={len(runs[b]["run"])} {shown}')
@@ -98,5 +109,7 @@ ratio('herald_burst', 'beam_burst', 'deliveries_per_s')
 ratio('herald_burst', 'fanout_limit', 'deliveries_per_s')
 ratio('beam_serial', 'herald_serial', 'event_completion_p99_ms')
 ratio('beam_burst', 'herald_burst', 'bytes_per_session')
+ratio('herald_fanout3', 'beam_cluster', 'deliveries_per_s')
+ratio('herald_fanout3_small', 'beam_small', 'events_per_s')
 EOF
 echo "raw lines: $out"

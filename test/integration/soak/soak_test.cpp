@@ -4,30 +4,11 @@
 // Asserts correctness only; the latency and memory figures are printed, never asserted.
 #include <chrono>
 #include <iostream>
-#include <map>
-#include <sstream>
 #include <string>
 
 #include <catch2/catch.hpp>
 
 #include "test/support/process.hpp"
-
-namespace {
-
-/// Parses "key=value" lines.
-std::map<std::string, std::string> keys_of(const std::string& out) {
-  std::map<std::string, std::string> keys;
-  std::istringstream in(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (auto eq = line.find('='); eq != std::string::npos) {
-      keys[line.substr(0, eq)] = line.substr(eq + 1);
-    }
-  }
-  return keys;
-}
-
-}  // namespace
 
 TEST_CASE("two_thousand_sessions_for_60_s_stay_exact_under_churn_and_bad_clients") {
   using namespace herald::testing;
@@ -38,7 +19,7 @@ TEST_CASE("two_thousand_sessions_for_60_s_stay_exact_under_churn_and_bad_clients
       std::chrono::seconds{280});
   std::cout << r.out << r.err;  // the figures, for the log
   REQUIRE(r.exit_code.has_value());
-  auto k = keys_of(r.out);
+  auto k = key_values(r.out);
   CHECK(k["identified"] == "2000");
   CHECK(k["node_alive"] == "1");
   CHECK(k["seq_gaps"] == "0");
