@@ -348,16 +348,7 @@ private:
                               "--deny", std::to_string(ow.deny_)})
                 .is_object());
     domain::channel ch = *shadow_->find_channel(channel);
-    bool replaced = false;
-    for (auto& existing : ch.overwrites_) {
-      if (existing.id_ == ow.id_ && existing.type_ == ow.type_) {
-        existing = ow;
-        replaced = true;
-      }
-    }
-    if (!replaced) {
-      ch.overwrites_.push_back(ow);
-    }
+    domain::set_overwrite(ch, ow);
     auto before = views();
     REQUIRE(shadow_->update_channel(ch) == domain::apply_error::ok);
     auto after = views();
