@@ -291,16 +291,7 @@ json set_overwrite(const ctl_context& ctx, const net::http_request& req) {
     throw request_error{404, "unknown_channel", "unknown channel " + format_snowflake(channel_id)};
   }
   domain::channel ch = *found;
-  bool replaced = false;
-  for (auto& existing : ch.overwrites_) {
-    if (existing.id_ == ow.id_ && existing.type_ == ow.type_) {
-      existing = ow;
-      replaced = true;
-    }
-  }
-  if (!replaced) {
-    ch.overwrites_.push_back(ow);
-  }
+  domain::set_overwrite(ch, ow);
   proto::event ev;
   ev.set_guild_id(guild_id.value());
   *ev.mutable_channel_update() = domain::to_proto(ch);

@@ -49,6 +49,8 @@ request_error from_client_error(const caf::error& err) {
       return {404, "unknown_guild", naming("unknown guild", detail_of(err))};
     case 10008:
       return {404, "unknown_message", naming("unknown message", detail_of(err))};
+    case 10007:
+      return {404, "unknown_member", naming("unknown member", detail_of(err))};
     case 10013:
       return {404, "unknown_user", naming("unknown user", detail_of(err))};
     default:

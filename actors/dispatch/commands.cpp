@@ -291,6 +291,29 @@ void trigger_typing(const services_ptr& svc, uint64_t channel_id, uint64_t user_
                       });
 }
 
+void kick_member(const services_ptr& svc, uint64_t guild_id, uint64_t user_id, uint64_t actor_id,
+                 std::chrono::milliseconds timeout, command_callback done) {
+  auto once = make_once(std::move(done));
+  proto::event event;
+  event.set_guild_id(guild_id);
+  auto* remove = event.mutable_guild_member_remove();
+  remove->set_user_id(user_id);
+  remove->set_actor_id(actor_id);  // the guild checks KICK_MEMBERS as it applies the removal
+  run_helper<command_result>(
+      svc, once,
+      [svc, event = std::move(event), timeout, once](caf::event_based_actor* self) mutable {
+        uint64_t gid = event.guild_id();
+        publish_from(self, svc, std::move(event), timeout,
+                     [once, gid](caf::expected<guild::publish_ack> ack) {
+                       if (!ack) {
+                         (*once)(std::move(ack.error()));
+                         return;
+                       }
+                       (*once)(result_of(gid, 0, std::move(*ack)));
+                     });
+      });
+}
+
 client_error client_error_of(const caf::error& err) {
   client_error out;
   if (!err) {
@@ -326,6 +349,9 @@ client_error client_error_of(const caf::error& err) {
   }
   if (is_error(err, dispatch_errc::unknown_user)) {
     return {404, 10013, "Unknown User", std::nullopt};
+  }
+  if (is_error(err, dispatch_errc::unknown_member)) {
+    return {404, 10007, "Unknown Member", std::nullopt};
   }
   if (is_error(err, dispatch_errc::invalid_event)) {
     auto why = context_of(err);

@@ -74,6 +74,17 @@ void delete_message(const services_ptr& svc, uint64_t channel_id, uint64_t messa
 void trigger_typing(const services_ptr& svc, uint64_t channel_id, uint64_t user_id,
                     std::chrono::milliseconds timeout, command_callback done);
 
+/// Removes `user_id` from the guild on behalf of `actor_id` (a kick): the guild checks, in the
+/// step that applies it, that the actor is a member holding KICK_MEMBERS (the owner always is)
+/// and that the target is a member other than the owner (proto guild_member_remove). Published
+/// to the guild's owner node like every producer. On success the result's json is the
+/// GUILD_MEMBER_REMOVE payload; the removed user's sessions get it (with GUILD_MEMBERS), then
+/// GUILD_DELETE, and nothing more of the guild. Errors: unknown guild → 10004, the actor not a
+/// member → 50001, no KICK_MEMBERS or the owner as target → 50013, the target not a member →
+/// 10007 (see client_error_of).
+void kick_member(const services_ptr& svc, uint64_t guild_id, uint64_t user_id, uint64_t actor_id,
+                 std::chrono::milliseconds timeout, command_callback done);
+
 /// An error as a client API shows it: HTTP status, Discord JSON error code and message.
 struct client_error {
   unsigned status = 500;
@@ -84,9 +95,10 @@ struct client_error {
 };
 
 /// Maps a command's error: unknown channel → 404/10003, unknown message → 404/10008, unknown
-/// guild → 404/10004, unknown user → 404/10013, not a member or no VIEW_CHANNEL → 403/50001,
-/// missing permission → 403/50013, editing another user's message → 403/50005, retryable
-/// (unavailable, persist_failed, timeouts) → 503 with Retry-After 1, anything else → 500/0.
+/// guild → 404/10004, unknown user → 404/10013, unknown member → 404/10007, not a member or no
+/// VIEW_CHANNEL → 403/50001, missing permission → 403/50013, editing another user's message →
+/// 403/50005, retryable (unavailable, persist_failed, timeouts) → 503 with Retry-After 1, anything
+/// else → 500/0.
 client_error client_error_of(const caf::error& err);
 
 /// Errors specific to commands (CAF category "command").

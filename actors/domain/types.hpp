@@ -51,6 +51,18 @@ struct channel {
   std::vector<permission_overwrite> overwrites_;  // at most one per (type, id)
 };
 
+/// Sets `ow` on `ch`: replaces the overwrite of the same (type, id), else appends it (what an
+/// overwrite edit does, as Discord's PUT /channels/{id}/permissions/{overwrite id}).
+inline void set_overwrite(channel& ch, const permission_overwrite& ow) {
+  for (auto& existing : ch.overwrites_) {
+    if (existing.id_ == ow.id_ && existing.type_ == ow.type_) {
+      existing = ow;
+      return;
+    }
+  }
+  ch.overwrites_.push_back(ow);
+}
+
 struct member {
   snowflake user_id_ = 0;
   std::vector<snowflake> role_ids_;  // sorted, unique, never the @everyone role

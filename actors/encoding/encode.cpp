@@ -191,6 +191,11 @@ std::string guild_role_delete_tail(snowflake guild_id, snowflake role_id) {
   });
 }
 
+std::string guild_delete_tail(snowflake guild_id) {
+  return tail("GUILD_DELETE",
+              [&](json_writer& w) { w.begin_object().id_field("id", guild_id).end_object(); });
+}
+
 std::string guild_update_tail(const domain::guild_state& state) {
   return tail("GUILD_UPDATE", [&](json_writer& w) {
     w.begin_object();

@@ -74,6 +74,9 @@ std::string channel_delete_tail(const domain::channel& ch);
 std::string guild_role_create_tail(snowflake guild_id, const domain::role& r);
 std::string guild_role_update_tail(snowflake guild_id, const domain::role& r);
 std::string guild_role_delete_tail(snowflake guild_id, snowflake role_id);
+/// GUILD_DELETE as a removed member's sessions get it: `{"id"}` without `unavailable`, which
+/// tells the client it left the guild (not an outage).
+std::string guild_delete_tail(snowflake guild_id);
 
 /// The guild object without members and channels.
 std::string guild_update_tail(const domain::guild_state& state);

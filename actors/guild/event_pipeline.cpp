@@ -229,6 +229,9 @@ struct pipeline {
   }
 
   handler_result member_remove(const proto::guild_member_remove& in) {
+    if (auto denied = may_kick(in.actor_id(), in.user_id())) {
+      return denied;
+    }
     const domain::user* found = state.find_user(in.user_id());
     domain::user who = found != nullptr ? *found : domain::user{in.user_id(), {}, false};
     if (auto err = state.remove_member(in.user_id()); err != apply_error::ok) {
@@ -238,6 +241,31 @@ struct pipeline {
     auto out = member_event(encoding::guild_member_remove_tail(state.id(), who), in.user_id());
     out.removed_users.push_back(in.user_id());
     return out;
+  }
+
+  /// A kick's checks (proto guild_member_remove), here so that a role change ordered before it
+  /// is seen, in Discord's order: the actor is a member who holds KICK_MEMBERS (the owner holds
+  /// every bit), then the target is a member and not the owner. An empty error when allowed or
+  /// when the actor is the system (0).
+  caf::error may_kick(domain::snowflake actor, domain::snowflake target) const {
+    if (actor == 0) {
+      return {};
+    }
+    const auto* kicker = state.find_member(actor);
+    if (kicker == nullptr) {
+      return make_error(dispatch_errc::missing_access, "not a member");
+    }
+    if (!permissions::has(permissions::base_permissions(state, *kicker),
+                          permissions::kick_members)) {
+      return make_error(dispatch_errc::missing_permission, "KICK_MEMBERS");
+    }
+    if (state.find_member(target) == nullptr) {
+      return make_error(dispatch_errc::unknown_member, std::to_string(target));
+    }
+    if (target == state.info().owner_id_) {
+      return make_error(dispatch_errc::missing_permission, "the owner cannot be kicked");
+    }
+    return {};
   }
 
   prepared_event member_event(std::string tail, domain::snowflake user) {

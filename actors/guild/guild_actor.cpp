@@ -306,19 +306,26 @@ void send_events(guild_actor* self, std::vector<relay::dispatch_event_ptr>& even
 void dispatch_pending(guild_actor* self, pending_event& p,
                       std::vector<relay::dispatch_event_ptr>& events) {
   auto& st = self->state;
-  if (p.view) {
+  // A removal's view goes after the removal: it changes only the removed user's class, and
+  // that user's sessions leave with GUILD_MEMBER_REMOVE and GUILD_DELETE, never with
+  // CHANNEL_DELETEs of a class they no longer have (the event itself is not channel-filtered).
+  const bool removal = !p.prepared.removed_users.empty();
+  if (p.view && !removal) {
     send_events(self, events);
     to_all_partitions(self, relay::view_update_ptr{p.view});
   }
   if (p.prepared.dispatch) {
     events.emplace_back(p.prepared.dispatch);
   }
-  if (!p.prepared.removed_users.empty()) {
+  if (removal) {
     send_events(self, events);
   }
   for (auto user : p.prepared.removed_users) {
     to_all_partitions(self, relay::remove_user_atom::value, user);
     st.svc_->user_sessions.dispatch(user, session::leave_guild_atom::value, st.state_->id());
+  }
+  if (p.view && removal) {
+    to_all_partitions(self, relay::view_update_ptr{p.view});
   }
   for (auto user : p.prepared.added_users) {
     st.svc_->user_sessions.dispatch(user, session::join_guild_atom::value, st.state_->id());

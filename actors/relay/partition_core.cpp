@@ -99,6 +99,7 @@ size_t partition_core::remove_user(uint64_t user_id) {
   std::vector<uint64_t> sessions;
   for (const auto& s : subscribers_) {
     if (s.user_id == user_id) {
+      tell_departed(s);
       sessions.push_back(s.output->session_id());
     }
   }
@@ -194,6 +195,12 @@ void partition_core::deliver(const std::vector<dispatch_event_ptr>& events,
   }
 }
 
+void partition_core::tell_departed(const subscriber& s) {
+  if (!departed_tail_.empty() && (s.granted & session::guilds_intent) != 0) {
+    s.output->buffer().append_dispatch(departed_tail_);
+  }
+}
+
 void partition_core::drop_closed() {
   std::vector<uint64_t> closed;
   for (const auto& s : subscribers_) {
@@ -244,6 +251,7 @@ size_t partition_core::reset(view_snapshot_ptr view,
   for (auto& s : subscribers_) {
     auto it = class_of_user.find(s.user_id);
     if (it == class_of_user.end()) {
+      tell_departed(s);
       departed.push_back(s.output->session_id());
     } else {
       s.view_class = it->second;

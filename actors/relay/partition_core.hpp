@@ -43,14 +43,19 @@ public:
     session::intents granted;
   };
 
-  explicit partition_core(view_snapshot_ptr view) : view_(std::move(view)) {}
+  /// `departed_tail` (the guild's GUILD_DELETE, empty for none) is written to every session
+  /// with the GUILDS intent that remove_user() or reset() drops because its user is no longer
+  /// a member: the last frame of the guild it gets.
+  explicit partition_core(view_snapshot_ptr view, std::string departed_tail = {})
+      : view_(std::move(view)), departed_tail_(std::move(departed_tail)) {}
 
   /// Adds a session with its class; `first_tail` (its GUILD_CREATE), if not
   /// empty, is written to it first. Returns false if already subscribed.
   bool add(session::session_output_ptr output, uint32_t view_class, const std::string& first_tail);
   /// Removes a session; returns false if it was not subscribed.
   bool remove(uint64_t session_id);
-  /// Removes every session of `user_id` (member left or was removed).
+  /// Removes every session of `user_id` (member left or was removed), each after its
+  /// departed_tail.
   size_t remove_user(uint64_t user_id);
 
   /// Delivers one event; returns how many sessions received it.
@@ -66,7 +71,7 @@ public:
   size_t apply(const view_update& update);
   /// Installs a guild incarnation's view: every subscriber's class is looked
   /// up by user id; subscribers whose user is absent are removed (they are no
-  /// longer members). Returns how many were removed.
+  /// longer members) after their departed_tail. Returns how many were removed.
   size_t reset(view_snapshot_ptr view, const std::unordered_map<uint64_t, uint32_t>& class_of_user);
 
   size_t size() const noexcept { return subscribers_.size(); }
@@ -82,10 +87,13 @@ private:
            view_->can_view(s.view_class, event.channel_slot);
   }
   void drop_closed();
+  /// Writes departed_tail_ to `s` if it has the GUILDS intent.
+  void tell_departed(const subscriber& s);
 
   std::vector<subscriber> subscribers_;
   std::unordered_map<uint64_t, uint32_t> index_by_session_;  // session id → slot in subscribers_
   view_snapshot_ptr view_;
+  std::string departed_tail_;
 };
 
 }  // namespace herald::relay

@@ -94,7 +94,7 @@ void make_partitions(relay_actor* self, uint64_t members) {
   auto& st = self->state;
   auto n = partition_count(st.svc_->config, members, self->system());
   for (uint32_t i = 0; i < n; ++i) {
-    auto p = spawn_relay_partition(self->system());
+    auto p = spawn_relay_partition(self->system(), st.guild_id_);
     self->link_to(p);
     st.partitions_.push_back(p);
   }

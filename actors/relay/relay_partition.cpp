@@ -7,6 +7,7 @@
 #include <caf/make_counted.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/encoding/encode.hpp"
 #include "actors/relay/delivery_observer.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
@@ -40,7 +41,9 @@ struct partition_state {
   static inline const char* name = "relay_partition";
 };
 
-caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self) {
+caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self, uint64_t guild_id) {
+  self->state.core_ =
+      partition_core{caf::make_counted<view_snapshot>(0, 0), encoding::guild_delete_tail(guild_id)};
   return {
       [self](const dispatch_event_ptr& event) {
         handled().inc();
@@ -93,8 +96,8 @@ caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self) {
 
 }  // namespace
 
-caf::actor spawn_relay_partition(caf::actor_system& sys) {
-  return sys.spawn(partition_behavior);
+caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id) {
+  return sys.spawn(partition_behavior, guild_id);
 }
 
 }  // namespace herald::relay

@@ -5,13 +5,17 @@
 // from its guild (events, subscriptions, views) and its relay (unsubscribe).
 // Invariant: applies guild messages in arrival order, which is guild order.
 
+#include <cstdint>
+
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
 namespace herald::relay {
 
-/// Spawns a relay partition, with an empty view until the
-/// guild resets it. Messages (relay_messages.hpp):
+/// Spawns a relay partition of `guild_id`, with an empty view until the
+/// guild resets it. Sessions it drops because their user left the guild
+/// (remove_user_atom, or absent from a view_reset) get GUILD_DELETE last. Messages
+/// (relay_messages.hpp):
 ///   dispatch_event_ptr          deliver to eligible subscribers; no reply
 ///   dispatch_batch_ptr          deliver each event of the batch, in order; no reply
 ///   view_update_ptr             apply visibility change; no reply
@@ -19,6 +23,6 @@ namespace herald::relay {
 ///   add_subscriber              add a session, write its GUILD_CREATE; no reply
 ///   (remove_session_atom, id)   drop one session; no reply
 ///   (remove_user_atom, user)    drop a departed member's sessions; no reply
-caf::actor spawn_relay_partition(caf::actor_system& sys);
+caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id);
 
 }  // namespace herald::relay

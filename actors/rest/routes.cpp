@@ -322,6 +322,19 @@ void post_typing(const call& c) {
                            reply_with_message(c, 204));
 }
 
+/// Discord's kick. The guild decides everything (membership, KICK_MEMBERS, the target) in the
+/// step that applies the removal, on the guild's owner node (dispatch::kick_member).
+void delete_member(const call& c) {
+  auto guild_id = id_param(c, "guild_id");
+  auto user_id = id_param(c, "user_id");
+  if (!guild_id || !user_id) {
+    c.reply(bad_snowflake(!guild_id ? c.param("guild_id") : c.param("user_id")));
+    return;
+  }
+  dispatch::kick_member(c.ctx->svc, *guild_id, *user_id, c.user_id, c.ctx->command_timeout,
+                        reply_with_message(c, 204));
+}
+
 }  // namespace
 
 void mount_routes(net::http_server& server, std::shared_ptr<rest_context> ctx) {
@@ -342,6 +355,7 @@ void mount_routes(net::http_server& server, std::shared_ptr<rest_context> ctx) {
   mount(server, ctx, "PATCH", message, true, patch_message);
   mount(server, ctx, "DELETE", message, true, delete_message);
   mount(server, ctx, "POST", channel + "/typing", true, post_typing);
+  mount(server, ctx, "DELETE", "/guilds/{guild_id}/members/{user_id}", true, delete_member);
 }
 
 }  // namespace herald::rest

@@ -39,6 +39,8 @@ std::string to_string(dispatch_errc x) {
       return "not_author";
     case dispatch_errc::unknown_user:
       return "unknown_user";
+    case dispatch_errc::unknown_member:
+      return "unknown_member";
   }
   return "unknown";
 }

@@ -25,6 +25,7 @@ enum class dispatch_errc : uint8_t {
   missing_access = 10,     ///< the actor may not VIEW the channel (403, 50001)
   not_author = 11,         ///< edit of a message another user wrote (403, 50005)
   unknown_user = 12,       ///< no such user in the store (admin 404, Identify 4004)
+  unknown_member = 13,     ///< a kick's target is not a member of the guild (404, 10007)
 };
 
 caf::atom_value dispatch_category() noexcept;

@@ -248,3 +248,24 @@ TEST_CASE("the_redacted_tail_is_made_only_when_a_recipient_lacks_message_content
         R"({"op":0,"s":2,"t":"MESSAGE_CREATE","d":{"content":"","tts":false}})");
   CHECK(all_frames(*author).find(R"("content":"se\"cret")") != std::string::npos);
 }
+
+TEST_CASE("sessions_dropped_because_their_user_left_get_the_departed_tail_when_they_have_guilds") {
+  fixture f;
+  const std::string gone = R"(,"t":"GUILD_DELETE","d":{"id":"7"}})";
+  f.core = partition_core{f.view, gone};
+  auto kicked = f.join(1, 100, 1, messages_and_content);
+  auto kicked_without_guilds = f.join(2, 100, 1, session::guild_messages_intent);
+  auto absent_at_reset = f.join(3, 300, 1, messages_and_content);
+  auto stays = f.join(4, 400, 1, messages_and_content);
+  CHECK(f.core.remove_user(100) == 2);
+  CHECK(f.core.reset(f.view, {{400, 1}}) == 1);
+  CHECK(f.core.deliver(*message_in(0, 999)) == 1);  // only the member who stayed
+  CHECK(all_frames(*kicked) == R"({"op":0,"s":1,"t":"GUILD_DELETE","d":{"id":"7"}})");
+  CHECK(all_frames(*kicked_without_guilds).empty());
+  CHECK(all_frames(*absent_at_reset) == R"({"op":0,"s":1,"t":"GUILD_DELETE","d":{"id":"7"}})");
+  CHECK(all_frames(*stays) == R"({"op":0,"s":1,"t":"MESSAGE_CREATE","d":{"content":"secret"}})");
+  // A plain remove (the session unsubscribed or ended) writes nothing.
+  auto leaves = f.join(5, 500, 1, messages_and_content);
+  CHECK(f.core.remove(5));
+  CHECK(all_frames(*leaves).empty());
+}

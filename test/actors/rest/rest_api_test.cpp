@@ -24,7 +24,7 @@ constexpr uint64_t owner = 1;
 constexpr uint64_t alice = 2;
 constexpr uint64_t bob = 3;
 constexpr uint64_t stranger = 4;   // a user who is in no guild
-constexpr uint64_t moderator = 5;  // holds MANAGE_MESSAGES through a role
+constexpr uint64_t moderator = 5;  // holds MANAGE_MESSAGES and KICK_MEMBERS through a role
 constexpr uint64_t general = 10;   // everyone may talk
 constexpr uint64_t staff = 11;     // @everyone denied VIEW_CHANNEL; alice allowed
 constexpr uint64_t announce = 12;  // @everyone denied SEND_MESSAGES
@@ -62,7 +62,7 @@ domain::permission_overwrite overwrite(uint64_t id, domain::overwrite_type type,
 struct rest_env {
   explicit rest_env(rest::rate_limit_options limits = {}) {
     guild_seed seed{guild_id, owner};
-    seed.add_role(mod_role, permissions::manage_messages)
+    seed.add_role(mod_role, permissions::manage_messages | permissions::kick_members)
         .add_member(alice)
         .add_member(bob)
         .add_member(moderator, {mod_role})
@@ -424,4 +424,90 @@ TEST_CASE("post_typing_dispatches_typing_start_to_members_who_can_view_the_chann
       REQUIRE(f.at("d").at("channel_id") == std::to_string(general));
     }
   }
+}
+
+TEST_CASE("kicking_a_member_needs_kick_members_and_answers_discords_errors") {
+  rest_env r;
+  auto kick = [&](uint64_t actor, const std::string& guild, const std::string& user) {
+    return send(r.port, "DELETE", "/api/v10/guilds/" + guild + "/members/" + user, token_of(actor));
+  };
+  const auto g = std::to_string(guild_id);
+  require_json_error(kick(bob, g, std::to_string(alice)), 403, 50013);        // no KICK_MEMBERS
+  require_json_error(kick(stranger, g, std::to_string(alice)), 403, 50001);   // not a member
+  require_json_error(kick(moderator, g, std::to_string(owner)), 403, 50013);  // the owner
+  require_json_error(kick(moderator, g, std::to_string(stranger)), 404, 10007);
+  require_json_error(kick(bob, g, std::to_string(stranger)), 403, 50013);  // permission first
+  require_json_error(kick(owner, "999999", std::to_string(alice)), 404, 10004);
+  require_json_error(kick(owner, g, "not-an-id"), 400, 50035);
+  // Nobody was removed by the refusals.
+  auto state = r.env.storage->load_guild(guild_id);
+  REQUIRE(state);
+  CHECK(state.value().member_count() == 4);  // the owner, alice, bob, moderator
+}
+
+TEST_CASE("a_kicked_member_gets_guild_delete_and_nothing_more_while_others_see_the_removal") {
+  rest_env r;
+  auto alice_session = open_subscribed(r.env.svc, session_for(alice, {guild_id}));
+  auto alice_quiet = open_subscribed(  // without GUILD_MEMBERS: only the GUILD_DELETE
+      r.env.svc, session_for(alice, {guild_id}, all_intents & ~session::guild_members_intent));
+  auto bob_session = open_subscribed(r.env.svc, session_for(bob, {guild_id}));
+  const auto target = "/api/v10/guilds/" + std::to_string(guild_id) + "/members/";
+
+  auto kicked = send(r.port, "DELETE", target + std::to_string(alice), token_of(moderator));
+  INFO(kicked.body);
+  REQUIRE(kicked.status == 204);
+  REQUIRE(kicked.body.empty());
+  require_json_error(send(r.port, "DELETE", target + std::to_string(alice), token_of(owner)), 404,
+                     10007);
+  // The owner may always kick; bob goes too, after alice.
+  REQUIRE(send(r.port, "DELETE", target + std::to_string(bob), token_of(owner)).status == 204);
+  require_json_error(r.post(alice, general, R"({"content":"still here?"})"), 403, 50001);
+  auto after = r.post(owner, general, R"({"content":"after the kicks"})");
+  REQUIRE(after.status == 200);
+
+  auto removed_user = [](const json& f) {
+    return f.at("d").at("user").at("id").get<std::string>();
+  };
+  REQUIRE(bob_session->drain_until(
+      [](const std::vector<json>& f) { return count_type(f, "GUILD_DELETE") == 1; }));
+  // bob saw alice leave, then left himself.
+  std::vector<std::string> bob_types;
+  for (size_t i = 2; i < bob_session->frames().size(); ++i) {
+    bob_types.push_back(type_of(bob_session->frames()[i]));
+  }
+  CHECK(bob_types ==
+        std::vector<std::string>{"GUILD_MEMBER_REMOVE", "GUILD_MEMBER_REMOVE", "GUILD_DELETE"});
+  CHECK(removed_user(bob_session->frames()[2]) == std::to_string(alice));
+
+  for (auto* probe : {alice_session.get(), alice_quiet.get()}) {
+    REQUIRE(probe->drain_until(
+        [](const std::vector<json>& f) { return count_type(f, "GUILD_DELETE") == 1; }));
+  }
+  // A witness that stayed: the message after the kicks is delivered, so anything of the guild
+  // for alice would have been written before it.
+  auto witness = open_subscribed(r.env.svc, session_for(owner, {guild_id}));
+  REQUIRE(r.post(owner, general, R"({"content":"last"})").status == 200);
+  REQUIRE(witness->drain_until(
+      [](const std::vector<json>& f) { return count_type(f, "MESSAGE_CREATE") == 1; }));
+  alice_session->drain();
+  alice_quiet->drain();
+  REQUIRE(alice_session->frames().size() == 4);
+  CHECK(type_of(alice_session->frames()[2]) == "GUILD_MEMBER_REMOVE");
+  CHECK(removed_user(alice_session->frames()[2]) == std::to_string(alice));
+  const auto& gone = alice_session->frames()[3];
+  CHECK(type_of(gone) == "GUILD_DELETE");
+  CHECK(gone.at("d").at("id") == std::to_string(guild_id));
+  CHECK_FALSE(gone.at("d").contains("unavailable"));  // removed, not an outage
+  REQUIRE(alice_quiet->frames().size() == 3);
+  CHECK(type_of(alice_quiet->frames()[2]) == "GUILD_DELETE");
+  require_contiguous(alice_session->frames());
+  require_contiguous(alice_quiet->frames());
+  require_contiguous(bob_session->frames());
+
+  // Persisted: a restarted guild loads the guild without them.
+  auto state = r.env.storage->load_guild(guild_id);
+  REQUIRE(state);
+  CHECK(state.value().find_member(alice) == nullptr);
+  CHECK(state.value().find_member(bob) == nullptr);
+  CHECK(state.value().find_member(moderator) != nullptr);
 }

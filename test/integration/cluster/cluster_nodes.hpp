@@ -24,6 +24,7 @@
 #include "test/support/eventually.hpp"
 #include "test/support/postgres_server.hpp"
 #include "test/support/process.hpp"
+#include "test/support/rest_client.hpp"
 #include "test/support/temp_dir.hpp"
 
 namespace herald::cluster_test {
@@ -158,6 +159,50 @@ inline double metric(const node_spec& n, const std::string& name) {
     return -1;
   }
   return std::stod(r.body.substr(pos + name.size() + 2));
+}
+
+/// Where a guild runs in a 3-node cluster: its owner (`heraldctl where` asked of nodes[0]) and
+/// the two other nodes, as indexes into `nodes`. REQUIREs an owner among them.
+struct guild_placement {
+  size_t owner = 0;
+  std::vector<size_t> others;
+};
+
+inline guild_placement place_guild(const std::vector<node_spec>& nodes,
+                                   const std::string& guild_id) {
+  auto where = ctl_json(nodes[0], {"where", "guild", guild_id});
+  auto owner_name = where.is_object() ? where.value("owner_node", "") : std::string{};
+  guild_placement out;
+  out.owner = nodes.size();
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (nodes[i].name == owner_name) {
+      out.owner = i;
+    } else {
+      out.others.push_back(i);
+    }
+  }
+  REQUIRE(out.owner < nodes.size());
+  return out;
+}
+
+/// POST /api/v10/channels/{channel}/messages on `n`'s REST API as the token's user; REQUIREs
+/// 200 and returns the message object.
+inline json post_message(const node_spec& n, const std::string& token, const std::string& channel,
+                         const std::string& content) {
+  auto r = testing::http_call(n.gateway, "POST", "/api/v10/channels/" + channel + "/messages",
+                              json{{"content", content}}.dump(),
+                              {{"Authorization", "Bot " + token}}, std::chrono::seconds{20});
+  INFO("post " << content << " on " << n.name << ": " << r.status << " " << r.body << " "
+               << r.error);
+  REQUIRE(r.status == 200);
+  return r.json();
+}
+
+/// DELETE /api/v10/guilds/{guild}/members/{user} (a kick) on `n` as the token's user.
+inline testing::http_answer kick_member(const node_spec& n, const std::string& token,
+                                        const std::string& guild, const std::string& user) {
+  return testing::http_call(n.gateway, "DELETE", "/api/v10/guilds/" + guild + "/members/" + user,
+                            {}, {{"Authorization", "Bot " + token}}, std::chrono::seconds{20});
 }
 
 /// Connects to the loopback `port`, sends an HTTP request and junk (no cluster handshake) and

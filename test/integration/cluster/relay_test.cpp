@@ -36,16 +36,6 @@ constexpr auto heartbeat = 200ms;
 constexpr auto failure_timeout = 5000ms;
 constexpr uint64_t view_channel = uint64_t{1} << 10;
 
-void post(const node_spec& n, const std::string& token, const std::string& channel,
-          const std::string& content) {
-  auto r = testing::http_call(n.gateway, "POST", "/api/v10/channels/" + channel + "/messages",
-                              json{{"content", content}}.dump(),
-                              {{"Authorization", "Bot " + token}}, 20s);
-  INFO("post " << content << " on " << n.name << ": " << r.status << " " << r.body << " "
-               << r.error);
-  REQUIRE(r.status == 200);
-}
-
 /// Reads frames until the MESSAGE_CREATE with content `last`; returns the contents of every
 /// MESSAGE_CREATE read, in order (the last one included). Bounded: 20 s per frame.
 std::vector<std::string> messages_until(testing::gateway_client& c, const std::string& last) {
@@ -115,18 +105,9 @@ TEST_CASE("sessions_on_nodes_that_do_not_own_a_guild_receive_its_events_in_order
               .is_object());
 
   // The owner, and the two other nodes (b, c) where the sessions are.
-  auto where = ctl_json(nodes[0], {"where", "guild", guild_id});
-  auto owner_name = where.value("owner_node", "");
-  std::vector<size_t> others;
-  size_t owner = nodes.size();
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (nodes[i].name == owner_name) {
-      owner = i;
-    } else {
-      others.push_back(i);
-    }
-  }
-  REQUIRE(owner < nodes.size());
+  auto placed = place_guild(nodes, guild_id);
+  auto owner = placed.owner;
+  auto& others = placed.others;
   REQUIRE(others.size() == 2);
   const auto& a = nodes[owner];
   const auto& b = nodes[others[0]];
@@ -158,13 +139,13 @@ TEST_CASE("sessions_on_nodes_that_do_not_own_a_guild_receive_its_events_in_order
   std::vector<std::string> expected;
   for (int i = 0; i < 10; ++i) {
     auto content = "m" + std::to_string(i);
-    post(i % 2 == 0 ? b : a, token, general, content);
+    post_message(i % 2 == 0 ? b : a, token, general, content);
     expected.push_back(content);
     if (i == 4) {
-      post(b, token, hidden, "secret 1");
+      post_message(b, token, hidden, "secret 1");
     }
   }
-  post(a, token, general, "end 1");
+  post_message(a, token, general, "end 1");
   auto with_secret = expected;
   with_secret.insert(with_secret.begin() + 5, "secret 1");
   with_secret.push_back("end 1");
@@ -178,7 +159,7 @@ TEST_CASE("sessions_on_nodes_that_do_not_own_a_guild_receive_its_events_in_order
   REQUIRE(ctl_json(b, {"overwrite", "set", "--channel", hidden, "--member", id_of(dave), "--allow",
                        std::to_string(view_channel), "--deny", "0"})
               .is_object());
-  post(a, token, hidden, "secret 2");
+  post_message(a, token, hidden, "secret 2");
   bool channel_created = false;
   for (int frames = 0; frames < 100 && !channel_created; ++frames) {
     auto f = dave_ws.next(20s);
