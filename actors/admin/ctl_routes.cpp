@@ -258,6 +258,21 @@ json add_member(const ctl_context& ctx, const net::http_request& req) {
           {"roles", role_ids}};
 }
 
+/// Removes a member (not a kick: no actor, so no permission or hierarchy check; the guild still
+/// refuses to remove its owner). Routed to the guild's owner like every event.
+json remove_member(const ctl_context& ctx, const net::http_request& req) {
+  auto guild_id = domain::parse_snowflake(req.param("guild"));
+  auto user_id = domain::parse_snowflake(req.param("user"));
+  if (!guild_id || *guild_id == 0 || !user_id || *user_id == 0) {
+    throw bad_request("guild and user: non-zero decimal ids are required");
+  }
+  proto::event ev;
+  ev.set_guild_id(*guild_id);
+  ev.mutable_guild_member_remove()->set_user_id(*user_id);
+  publish(ctx, ev);
+  return {{"guild", format_snowflake(*guild_id)}, {"user", format_snowflake(*user_id)}};
+}
+
 json set_overwrite(const ctl_context& ctx, const net::http_request& req) {
   auto body = parse_body(req);
   auto channel_id = required_id(body, "channel");
@@ -380,6 +395,8 @@ void mount_ctl_routes(net::http_server& server, std::shared_ptr<ctl_context> ctx
   server.route_async("POST", "/v1/channels", handler(state, 201, create_channel));
   server.route_async("POST", "/v1/roles", handler(state, 201, create_role));
   server.route_async("POST", "/v1/members", handler(state, 201, add_member));
+  server.route_async("DELETE", "/v1/guilds/{guild}/members/{user}",
+                     handler(state, 200, remove_member));
   server.route_async("PUT", "/v1/overwrites", handler(state, 200, set_overwrite));
   server.route_async("POST", "/v1/messages", handler(state, 201, send_message));
 }

@@ -9,6 +9,7 @@
 #include "actors/domain/permission_bits.hpp"
 #include "actors/encoding/encode.hpp"
 #include "actors/outbound/intents.hpp"
+#include "actors/permissions/hierarchy.hpp"
 #include "actors/permissions/permissions.hpp"
 #include "actors/services/dispatch_error.hpp"
 
@@ -243,11 +244,15 @@ struct pipeline {
     return out;
   }
 
-  /// A kick's checks (proto guild_member_remove), here so that a role change ordered before it
-  /// is seen, in Discord's order: the actor is a member who holds KICK_MEMBERS (the owner holds
-  /// every bit), then the target is a member and not the owner. An empty error when allowed or
-  /// when the actor is the system (0).
+  /// A removal's checks (proto guild_member_remove), here so that a role change ordered before
+  /// it is seen, in Discord's order. The owner is never removed (a guild always has one). A kick
+  /// (a non-zero actor) also needs: the actor is a member who holds KICK_MEMBERS (the owner holds
+  /// every bit), the target is a member, and the actor outranks the target in the role
+  /// hierarchy (permissions/hierarchy.hpp). An empty error when allowed.
   caf::error may_kick(domain::snowflake actor, domain::snowflake target) const {
+    if (target == state.info().owner_id_) {
+      return make_error(dispatch_errc::missing_permission, "the owner cannot be removed");
+    }
     if (actor == 0) {
       return {};
     }
@@ -259,11 +264,13 @@ struct pipeline {
                           permissions::kick_members)) {
       return make_error(dispatch_errc::missing_permission, "KICK_MEMBERS");
     }
-    if (state.find_member(target) == nullptr) {
+    const auto* kicked = state.find_member(target);
+    if (kicked == nullptr) {
       return make_error(dispatch_errc::unknown_member, std::to_string(target));
     }
-    if (target == state.info().owner_id_) {
-      return make_error(dispatch_errc::missing_permission, "the owner cannot be kicked");
+    if (!permissions::outranks(state, *kicker, *kicked)) {
+      return make_error(dispatch_errc::missing_permission,
+                        "the target's highest role is not below the actor's");
     }
     return {};
   }

@@ -9,15 +9,20 @@
 // drops the user's cached token epoch (token_authority::forget), so the next check reads the
 // raised epoch from the store, and closes the user's gateway connections on its node (4004).
 //
-// A peer that is down, unreachable or not yet started misses the notice (logged, counted in
-// herald_cluster_revoke_notices_failed_total): the epoch is in the shared store, so that node
-// refuses the revoked token once its cached epoch is older than identity.epoch_cache_ttl (a
-// restarted node has no cache), but connections it still holds stay open.
+// A notice a peer does not answer (the peer is down, frozen, cut off, or runs no notifier yet)
+// is logged once, counted in herald_cluster_revoke_notices_failed_total and kept: every
+// retry_interval the notifier sends the kept notices to each peer that is up and connected
+// again (herald_cluster_revoke_notices_retried_total), so a frozen node that comes back closes
+// the connections it still held. A kept notice is given up after retry_for; at most
+// max_pending are kept (herald_cluster_revoke_notices_pending). Meanwhile the epoch is in the
+// shared store, so that node refuses the revoked token once its cached epoch is older than
+// identity.epoch_cache_ttl (a restarted node has no cache).
 //
 // Messages:
 //   (revoke_atom, uint64_t user_id, uint64_t epoch): local, after this node revoked; no reply.
 //   revoke_wire::revoke_notice: from a peer's notifier; replies with an empty message once the
 //     cache entry is dropped and the connections are told to close.
+//   a private retry tick, scheduled only while notices are kept.
 // Runs on the actor scheduler; its state is its options. Invariant: a notice is sent only after
 // the revoke it announces is committed to the store, so a peer that reads the store after the
 // notice sees the raised epoch.
@@ -50,6 +55,12 @@ struct revoke_notifier_options {
   std::function<void(uint64_t user_id)> close_connections;
   /// Bounds each peer's lookup and each notice's answer.
   std::chrono::milliseconds timeout{2000};
+  /// How often kept notices are sent again to the peers that are reachable again.
+  std::chrono::milliseconds retry_interval{1000};
+  /// How long a kept notice is tried before it is given up.
+  std::chrono::milliseconds retry_for{std::chrono::hours{1}};
+  /// At most this many kept notices (all peers together); later misses are dropped (logged).
+  size_t max_pending = 100000;
 };
 
 /// Spawns the notifier and registers it under revoke_notifier_name.

@@ -216,39 +216,50 @@ std::optional<uint64_t> token_authority::authenticate(std::string_view token) co
 }
 
 std::optional<uint64_t> token_authority::revoke(uint64_t user_id) {
-  // Hold the lock across the store write so a concurrent authenticate cannot cache the
-  // old epoch after the bump.
-  std::lock_guard<std::mutex> guard(mutex_);
-  auto bumped = store_->bump_token_epoch(user_id);
+  auto bumped = store_->bump_token_epoch(user_id);  // outside the lock: a store round trip
   if (!bumped) {
     return std::nullopt;
   }
+  std::lock_guard<std::mutex> guard(mutex_);
   epochs_[user_id] = cached_epoch{bumped.value(), std::chrono::steady_clock::now()};
+  ++invalidations_;  // a check that read the store before the bump must not cache what it read
   return bumped.value();
 }
 
 void token_authority::forget(uint64_t user_id) {
-  // Under the lock: a check reading the store concurrently either cached before this (and
-  // its entry goes now) or reads after it, when the revoker's store write is committed.
   std::lock_guard<std::mutex> guard(mutex_);
   epochs_.erase(user_id);
+  ++invalidations_;
 }
 
 std::optional<uint64_t> token_authority::epoch_of(uint64_t user_id) const {
-  std::lock_guard<std::mutex> guard(mutex_);
-  auto now = std::chrono::steady_clock::now();
-  if (auto it = epochs_.find(user_id); it != epochs_.end()) {
-    if (now - it->second.read_at < epoch_cache_ttl_) {
-      return it->second.epoch;
+  uint64_t invalidations_before = 0;
+  {
+    std::lock_guard<std::mutex> guard(mutex_);
+    auto now = std::chrono::steady_clock::now();
+    if (auto it = epochs_.find(user_id); it != epochs_.end()) {
+      if (now - it->second.read_at < epoch_cache_ttl_) {
+        return it->second.epoch;
+      }
+      epochs_.erase(it);  // too old: another node may have revoked since
     }
-    epochs_.erase(it);  // too old: another node may have revoked since
+    invalidations_before = invalidations_;
   }
+  // The store read runs without the lock, so checks of other users (and cache hits) never
+  // queue behind a store round trip.
+  auto read_at = std::chrono::steady_clock::now();
   auto read = store_->token_epoch(user_id);
   if (!read) {
     return std::nullopt;
   }
   if (epoch_cache_ttl_.count() > 0) {
-    epochs_.emplace(user_id, cached_epoch{read.value(), now});
+    std::lock_guard<std::mutex> guard(mutex_);
+    // A revoke() or forget() that ran during the read may have raised the epoch after it: then
+    // this check answers from its own read (it overlapped the revoke) but caches nothing, so
+    // the next check reads the store again.
+    if (invalidations_ == invalidations_before) {
+      epochs_.insert_or_assign(user_id, cached_epoch{read.value(), read_at});
+    }
   }
   return read.value();
 }

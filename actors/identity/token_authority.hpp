@@ -77,8 +77,12 @@ private:
   std::shared_ptr<store::store> store_;
   std::chrono::seconds max_age_;               // 0: tokens never expire
   std::chrono::milliseconds epoch_cache_ttl_;  // 0: no caching
-  mutable std::mutex mutex_;                   // guards epochs_
+  mutable std::mutex mutex_;                   // guards epochs_ and invalidations_
   mutable std::unordered_map<uint64_t, cached_epoch> epochs_;
+  /// Counts revoke() and forget() calls. Invariant: epoch_of() caches a value it read from the
+  /// store only if this count did not change while it read (the store is read without the
+  /// lock), so a cached epoch is never older than a revoke or forget that completed.
+  uint64_t invalidations_ = 0;
 };
 
 /// base64url without padding (RFC 4648 §5).

@@ -65,7 +65,8 @@ run_result run_process(const std::string& path, const std::vector<std::string>& 
 /// key; a later token of the same key wins.
 std::map<std::string, std::string> key_values(const std::string& out);
 
-/// A loopback TCP port that was free a moment ago (bound to port 0, then closed).
+/// A loopback TCP port reserved for this test process: no parallel test gets it and no client
+/// socket takes it (tools::free_loopback_port).
 uint16_t free_port();
 
 /// `$HERALD_BIN_DIR/<name>`; throws if HERALD_BIN_DIR is unset.

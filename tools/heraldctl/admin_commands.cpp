@@ -50,7 +50,9 @@ int print(context& ctx, const net::client_response& res, const std::vector<std::
 
 int send(context& ctx, const std::string& method, const std::string& target, const json& body,
          const std::vector<std::string>& keys) {
-  auto res = method == "PUT" ? ctx.put(target, body.dump()) : ctx.post(target, body.dump());
+  auto res = method == "PUT"      ? ctx.put(target, body.dump())
+             : method == "DELETE" ? ctx.del(target)
+                                  : ctx.post(target, body.dump());
   if (!res) {
     return exit_failure;
   }
@@ -173,6 +175,15 @@ void add_member_commands(command_table& table) {
       member);
   id_option(add, "--guild", a->guild, "Guild id");
   id_option(add, "--user", a->user, "User id");
+  auto* remove = table.add(
+      "remove", "Remove a member from a guild (its sessions get GUILD_DELETE); not the owner",
+      [a](context& ctx) {
+        return send(ctx, "DELETE", "/v1/guilds/" + a->guild + "/members/" + a->user, json{},
+                    {"guild", "user"});
+      },
+      member);
+  id_option(remove, "--guild", a->guild, "Guild id");
+  id_option(remove, "--user", a->user, "User id");
   add->add_option("--role", a->roles, "Role id (repeatable)")
       ->check(CLI::Validator(
           [](std::string& v) {

@@ -33,6 +33,10 @@ std::optional<net::client_response> context::put(const std::string& target,
   return request("PUT", target, json);
 }
 
+std::optional<net::client_response> context::del(const std::string& target) {
+  return request("DELETE", target, {});
+}
+
 std::optional<net::client_response> context::request(const std::string& method,
                                                      const std::string& target,
                                                      const std::string& body) {

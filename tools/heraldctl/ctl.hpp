@@ -40,13 +40,14 @@ public:
   const global_options& options() const noexcept { return opts_; }
   std::ostream& out() noexcept { return out_; }
 
-  /// GET/POST on the admin API with `Authorization: Bearer <admin token>` (the token is read
-  /// once, on the first request). On a transport error or a non-2xx answer (a 401 while no
+  /// GET/POST/PUT/DELETE on the admin API with `Authorization: Bearer <admin token>` (the token is
+  /// read once, on the first request). On a transport error or a non-2xx answer (a 401 while no
   /// token could be read: why not), prints the one-line error and returns nullopt; the
   /// command then returns exit_failure.
   std::optional<net::client_response> get(const std::string& target);
   std::optional<net::client_response> post(const std::string& target, const std::string& json);
   std::optional<net::client_response> put(const std::string& target, const std::string& json);
+  std::optional<net::client_response> del(const std::string& target);
 
   /// Prints `heraldctl: <line>` to stderr and returns `code`.
   int fail(const std::string& line, int code = exit_failure);

@@ -25,24 +25,6 @@ std::filesystem::path make_private_dir(const std::string& prefix, const std::str
   return tmpl;
 }
 
-std::uint16_t free_loopback_port(const std::string& who) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    throw std::runtime_error(who + ": socket failed");
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error(who + ": cannot bind a loopback port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 int spawn_with_default_signals(pid_t& pid, const std::vector<std::string>& argv,
                                const posix_spawn_file_actions_t& actions) {
   posix_spawnattr_t attr;

@@ -2,8 +2,8 @@
 #pragma once
 // What the throwaway local servers (tools/local-postgres, tools/local-etcd) and the tests'
 // child processes share: a clean posix_spawn, a private temp dir, a loopback port that was free a
-// moment ago, a bounded wait for a child process and the retry of a start that lost its port to
-// another process. Any thread.
+// moment ago and reserved for this process, a bounded wait for a child process and the retry of a
+// start that lost its port to another process. Any thread.
 
 #include <spawn.h>
 #include <sys/types.h>
@@ -21,8 +21,14 @@ namespace herald::tools {
 /// `who` on failure.
 std::filesystem::path make_private_dir(const std::string& prefix, const std::string& who);
 
-/// A loopback TCP port that was free a moment ago (bound to port 0, then closed); throws
-/// runtime_error naming `who` on failure.
+/// A loopback TCP port no other process on this machine gets from this function while this
+/// process lives, and that the kernel never hands out as a client's source port: it lies below
+/// the kernel's ephemeral range (`/proc/sys/net/ipv4/ip_local_port_range`) and this process holds
+/// an flock on `<tmp>/herald-ports/<port>` until it exits. That closes the check-then-use race
+/// of "bind port 0, close, hand the number to a child" between tests running in parallel: two
+/// parallel tests never get the same port, and an outgoing connection cannot take it meanwhile.
+/// Falls back to a port bound to 0 and closed when the ephemeral range leaves no room below it.
+/// Throws runtime_error naming `who` when no port is free. Thread-safe.
 std::uint16_t free_loopback_port(const std::string& who);
 
 /// posix_spawn of `argv[0]` with `argv` and this process's environment, the child's signal

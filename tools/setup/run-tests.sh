@@ -15,12 +15,14 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 "$root/tools/setup/check-format.sh"
 
 # 1. Sanitizer build: unit tests only (integration tests spawn daemons and are
-#    covered by the regular build below), so the tools are not built.
-HERALD_BUILD_DIR=$root/build-asan HERALD_BUILD_TYPE=Debug \
+#    covered by the regular build below), so the tools are not built. clang-14 (as the fuzz
+#    build): it compiles this code with ASan+UBSan in about half the CPU time of g++ 12, and
+#    the regular build below keeps g++ 12, so both compilers see every file.
+CC=clang-14 CXX=clang++-14 HERALD_BUILD_DIR=$root/build-asan-clang HERALD_BUILD_TYPE=Debug \
   "$root/tools/setup/build.sh" -DHERALD_SANITIZE=ON -DHERALD_BUILD_TOOLS=OFF -DHERALD_COLD_BUILD=ON
 # LeakSanitizer is on: an actor cycle or a lost buffer fails the run (third-party leaks on
 # error paths are suppressed one by one in tools/setup/lsan.supp).
-(cd "$root/build-asan" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+(cd "$root/build-asan-clang" && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   LSAN_OPTIONS=suppressions=$root/tools/setup/lsan.supp \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:suppressions=$root/tools/setup/ubsan.supp \
   ctest -L unit --output-on-failure -j 2 --timeout 600)

@@ -3,7 +3,8 @@
 // its announced wire name (what BASP does between nodes); a notice from a peer makes the
 // receiving node's token authority drop its cached epoch (the revoked token is refused at once)
 // and closes the user's connections there; a revoke reaches the notifier of every up peer that
-// the peer's membership actor names, and a peer that cannot be reached is counted as failed.
+// the peer's membership actor names, and a peer that cannot be reached is counted as failed and
+// gets the notice again once it is reachable.
 // Between nodes the same path runs over real connections in
 // test/integration/cluster/revoke_test.cpp.
 #include <chrono>
@@ -159,6 +160,7 @@ TEST_CASE(
   o.view = view;
   o.tokens = tokens;
   o.close_connections = closed_here.callback();
+  o.retry_interval = std::chrono::milliseconds{20};
   auto notifier = spawn_revoke_notifier(*f.system, o);
 
   auto sent = counter("herald_cluster_revoke_notices_total", {{"direction", "out"}});
@@ -168,12 +170,27 @@ TEST_CASE(
   CHECK(counter("herald_cluster_revoke_notices_total", {{"direction", "out"}}) == sent + 1);
   CHECK(closed_here.get().empty());  // the revoking node closes its own connections itself
 
-  // The peer is up in the view but its connection is gone: no membership actor to ask.
+  // The peer is up in the view but its connection is gone: no membership actor to ask. The
+  // notice counts as failed and is kept; once the connection is back it is sent again and the
+  // peer closes the user's connections (a frozen node that comes back).
   view->set_peers({});
+  auto retried = counter("herald_cluster_revoke_notices_retried_total");
   caf::anon_send(notifier, revoke_atom::value, uint64_t{1001}, uint64_t{2});
   CHECK(testing::eventually(
       [&] { return counter("herald_cluster_revoke_notices_failed_total") == failed + 1; }));
   CHECK(closed_on_peer.get().size() == 1);
+  CHECK(
+      metrics::registry::global().get_gauge("herald_cluster_revoke_notices_pending", "").value() ==
+      1);
+  view->set_peers({{dispatch_test::peer_id, membership}});
+  CHECK(testing::eventually([&] { return closed_on_peer.get().size() == 2; }));
+  CHECK(counter("herald_cluster_revoke_notices_retried_total") == retried + 1);
+  CHECK(testing::eventually([&] {
+    return metrics::registry::global()
+               .get_gauge("herald_cluster_revoke_notices_pending", "")
+               .value() == 0;
+  }));
+  CHECK(counter("herald_cluster_revoke_notices_failed_total") == failed + 1);  // logged once
 
   stop_revoke_notifier(*f.system, notifier);
   stop_revoke_notifier(*f.system, peer_notifier);

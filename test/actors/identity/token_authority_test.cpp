@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <optional>
 #include <string>
 #include <variant>
@@ -15,6 +16,7 @@
 
 #include "actors/identity/secret.hpp"
 #include "actors/identity/token_authority.hpp"
+#include "test/actors/identity/gated_store.hpp"
 #include "test/actors/identity/users_store.hpp"
 #include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
@@ -156,6 +158,65 @@ TEST_CASE("a_cached_epoch_older_than_the_ttl_is_read_again_from_the_store") {
   REQUIRE(a.revoke(1001));
   // The entry expires 200 ms after b read it; bounded wait, no assertion on the time taken.
   CHECK(testing::eventually([&] { return !b.authenticate(token); }, std::chrono::seconds{10}));
+}
+
+TEST_CASE("a_check_that_read_the_epoch_before_a_forget_does_not_cache_what_it_read") {
+  fixture f;
+  auto gate = std::make_shared<gated_store>(f.st);
+  token_authority a{secret_a, f.st};
+  token_authority b{secret_a, gate, std::chrono::seconds{0}, std::chrono::hours{1}};
+  auto token = a.issue(1001);
+  gate->arm();
+  // b reads epoch 0 and holds it; meanwhile a revokes and b is told (the revoke notice).
+  auto check = std::async(std::launch::async, [&] { return b.authenticate(token); });
+  REQUIRE(gate->wait_until_held());
+  REQUIRE(a.revoke(1001));
+  b.forget(1001);
+  gate->open();
+  // The overlapping check may answer from its own read; it must not leave epoch 0 cached.
+  CHECK(check.get() == 1001u);
+  CHECK_FALSE(b.authenticate(token));
+  CHECK(b.authenticate(a.issue(1001)) == 1001u);
+}
+
+TEST_CASE("a_check_that_read_the_epoch_before_a_revoke_on_the_same_authority_does_not_cache_it") {
+  fixture f;
+  auto gate = std::make_shared<gated_store>(f.st);
+  token_authority a{secret_a, f.st};  // issues, so that b has nothing cached yet
+  token_authority b{secret_a, gate, std::chrono::seconds{0}, std::chrono::hours{1}};
+  auto token = a.issue(1001);
+  gate->arm();
+  auto check = std::async(std::launch::async, [&] { return b.authenticate(token); });
+  REQUIRE(gate->wait_until_held());
+  REQUIRE(b.revoke(1001) == 1u);
+  gate->open();
+  CHECK(check.get() == 1001u);
+  CHECK_FALSE(b.authenticate(token));
+}
+
+TEST_CASE("checks_of_other_users_and_revokes_do_not_wait_for_a_store_read_in_progress") {
+  fixture f;
+  auto gate = std::make_shared<gated_store>(f.st);
+  token_authority a{secret_a, f.st};  // issues, so that b has nothing cached yet
+  token_authority b{secret_a, gate, std::chrono::seconds{0}, std::chrono::hours{1}};
+  auto alice = a.issue(1001);
+  auto bob = a.issue(1002);
+  REQUIRE(b.authenticate(bob) == 1002u);  // bob's epoch is cached
+  gate->arm();
+  auto slow = std::async(std::launch::async, [&] { return b.authenticate(alice); });
+  REQUIRE(gate->wait_until_held());
+  // alice's read is held in the store: bob's check and a revoke of bob must still complete.
+  // (Bounded so a regression fails instead of hanging: the gate opens either way.)
+  auto others = std::async(std::launch::async, [&] {
+    bool checked = b.authenticate(bob) == 1002u;
+    return checked && b.revoke(1002).has_value();
+  });
+  bool finished = others.wait_for(std::chrono::seconds{30}) == std::future_status::ready;
+  gate->open();
+  CHECK(finished);
+  CHECK(others.get());
+  CHECK(slow.get() == 1001u);
+  CHECK_FALSE(b.authenticate(bob));
 }
 
 TEST_CASE("tokens_of_users_that_do_not_exist_are_refused_and_revoking_them_fails") {

@@ -25,6 +25,7 @@ constexpr uint64_t alice = 2;
 constexpr uint64_t bob = 3;
 constexpr uint64_t stranger = 4;   // a user who is in no guild
 constexpr uint64_t moderator = 5;  // holds MANAGE_MESSAGES and KICK_MEMBERS through a role
+constexpr uint64_t deputy = 6;     // holds the moderator's role too: neither outranks the other
 constexpr uint64_t general = 10;   // everyone may talk
 constexpr uint64_t staff = 11;     // @everyone denied VIEW_CHANNEL; alice allowed
 constexpr uint64_t announce = 12;  // @everyone denied SEND_MESSAGES
@@ -42,7 +43,7 @@ std::optional<uint64_t> authenticate(std::string_view header) {
     return std::nullopt;
   }
   auto id = domain::parse_snowflake(header.substr(6));
-  if (!id || *id == 0 || *id > moderator) {
+  if (!id || *id == 0 || *id > deputy) {
     return std::nullopt;
   }
   return id;
@@ -66,6 +67,7 @@ struct rest_env {
         .add_member(alice)
         .add_member(bob)
         .add_member(moderator, {mod_role})
+        .add_member(deputy, {mod_role})
         .add_channel(general)
         .add_channel(
             staff, {overwrite(guild_id, domain::overwrite_type::role, 0, permissions::view_channel),
@@ -436,13 +438,14 @@ TEST_CASE("kicking_a_member_needs_kick_members_and_answers_discords_errors") {
   require_json_error(kick(stranger, g, std::to_string(alice)), 403, 50001);   // not a member
   require_json_error(kick(moderator, g, std::to_string(owner)), 403, 50013);  // the owner
   require_json_error(kick(moderator, g, std::to_string(stranger)), 404, 10007);
-  require_json_error(kick(bob, g, std::to_string(stranger)), 403, 50013);  // permission first
+  require_json_error(kick(bob, g, std::to_string(stranger)), 403, 50013);      // permission first
+  require_json_error(kick(moderator, g, std::to_string(deputy)), 403, 50013);  // same rank
   require_json_error(kick(owner, "999999", std::to_string(alice)), 404, 10004);
   require_json_error(kick(owner, g, "not-an-id"), 400, 50035);
   // Nobody was removed by the refusals.
   auto state = r.env.storage->load_guild(guild_id);
   REQUIRE(state);
-  CHECK(state.value().member_count() == 4);  // the owner, alice, bob, moderator
+  CHECK(state.value().member_count() == 5);  // the owner, alice, bob, moderator, deputy
 }
 
 TEST_CASE("a_kicked_member_gets_guild_delete_and_nothing_more_while_others_see_the_removal") {

@@ -83,6 +83,13 @@ TEST_CASE("every_heraldctl_control_command_succeeds_with_json_and_its_change_is_
   CHECK(refused.exit_code == 1);
   CHECK(refused.err.find("403") != std::string::npos);
 
+  // member remove: the bot leaves the guild (a removal, not a kick: no hierarchy applies).
+  auto removed = node.ctl_json({"member", "remove", "--guild", guild_id, "--user", id_of(bot)});
+  CHECK(removed["guild"] == guild_id);
+  CHECK(removed["user"] == id_of(bot));
+  CHECK_FALSE(lists_guild(node.rest_get("/api/v10/users/@me/guilds", bot_token).body, guild_id));
+  CHECK(node.rest_get("/api/v10/channels/" + staff_id, bot_token).status == 403);
+
   auto revoked = node.ctl_json({"token", "revoke", "--user", alice_id});
   auto fresh_token = revoked.value("token", "");
   CHECK(revoked["id"] == alice_id);
@@ -137,6 +144,9 @@ TEST_CASE("bad_heraldctl_input_gets_one_error_line_and_exit_1_or_2_and_the_node_
        "400"},
       {{"member", "add", "--guild", guild, "--user", owner}, 1, "409"},
       {{"member", "add", "--guild", guild, "--user", owner, "--role", "77"}, 1, ""},
+      {{"member", "remove", "--guild", guild, "--user", owner}, 1, "403"},  // never the owner
+      {{"member", "remove", "--guild", guild, "--user", "42"}, 1, "404"},
+      {{"member", "remove", "--guild", guild}, 2, "--user"},
       {{"overwrite", "set", "--channel", "5", "--role", "1", "--allow", "0", "--deny", "0"},
        1,
        "404"},
