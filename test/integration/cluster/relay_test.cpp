@@ -36,25 +36,6 @@ constexpr auto heartbeat = 200ms;
 constexpr auto failure_timeout = 5000ms;
 constexpr uint64_t view_channel = uint64_t{1} << 10;
 
-/// Reads frames until the MESSAGE_CREATE with content `last`; returns the contents of every
-/// MESSAGE_CREATE read, in order (the last one included). Bounded: 20 s per frame.
-std::vector<std::string> messages_until(testing::gateway_client& c, const std::string& last) {
-  std::vector<std::string> seen;
-  for (int frames = 0; frames < 1000; ++frames) {
-    auto f = c.next(20s);
-    if (!f) {
-      break;
-    }
-    if ((*f)["op"] == 0 && (*f)["t"] == "MESSAGE_CREATE") {
-      seen.push_back((*f)["d"].value("content", ""));
-      if (seen.back() == last) {
-        break;
-      }
-    }
-  }
-  return seen;
-}
-
 bool lists_channel(const json& guild_create, const std::string& channel) {
   for (const auto& ch : guild_create["d"]["channels"]) {
     if (ch.value("id", "") == channel) {
