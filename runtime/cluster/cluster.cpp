@@ -102,9 +102,12 @@ std::optional<std::string> cluster_node::open_port(caf::actor_system& sys) {
   auto ep = config::parse_endpoint(settings_.listen);
   caf::scoped_actor self{sys};
   std::optional<std::string> failure;
+  // SO_REUSEADDR: a node restarted right after a crash binds its port although connections of
+  // its predecessor linger in TIME_WAIT; a port another process listens on is still refused.
+  const bool reuse_address = true;
   self->request(middleman_, std::chrono::seconds{10}, caf::publish_atom::value, ep->port,
                 caf::actor_cast<caf::strong_actor_ptr>(published_), std::set<std::string>{},
-                ep->host, false)
+                ep->host, reuse_address)
       .receive([&](uint16_t port) { port_ = port; },
                [&](caf::error& err) {
                  failure = "cluster.listen: cannot listen on " + settings_.listen + ": " +
