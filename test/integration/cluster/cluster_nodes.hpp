@@ -117,6 +117,20 @@ inline std::string id_of(const json& j) {
   return j.is_object() ? j.value("id", "") : "";
 }
 
+/// The id of what `heraldctl <args> --json` on `n` created (a guild, a channel); REQUIREs one.
+inline std::string created_id(const node_spec& n, std::vector<std::string> args) {
+  auto id = id_of(ctl_json(n, std::move(args)));
+  REQUIRE(!id.empty());
+  return id;
+}
+
+/// `heraldctl user create --name <name>` on `n`: the user, its "token" included; REQUIREs an id.
+inline json create_user(const node_spec& n, const std::string& name) {
+  auto u = ctl_json(n, {"user", "create", "--name", name});
+  REQUIRE(!id_of(u).empty());
+  return u;
+}
+
 /// Members with status "up" in a `nodes --json` array (0 for anything else).
 inline int up_count(const json& nodes) {
   int n = 0;

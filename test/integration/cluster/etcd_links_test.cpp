@@ -71,21 +71,13 @@ TEST_CASE("etcd_members_link_over_mutual_tls_so_routing_relays_and_revokes_work_
   auto& nodes = cluster.nodes;
   require_linked(nodes);
 
-  auto user = [&](const std::string& name) {
-    auto u = ctl_json(nodes[0], {"user", "create", "--name", name});
-    REQUIRE(!id_of(u).empty());
-    return u;
-  };
-  auto alice = user("alice");
-  auto bob = user("bob");
-  auto carol = user("carol");
-  auto erin = user("erin");
-  auto guild_id =
-      id_of(ctl_json(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)}));
-  REQUIRE(!guild_id.empty());
+  auto alice = create_user(nodes[0], "alice");
+  auto bob = create_user(nodes[0], "bob");
+  auto carol = create_user(nodes[0], "carol");
+  auto erin = create_user(nodes[0], "erin");
+  auto guild_id = created_id(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)});
   auto general =
-      id_of(ctl_json(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"}));
-  REQUIRE(!general.empty());
+      created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
   for (const auto* u : {&bob, &carol}) {
     REQUIRE(ctl_json(nodes[0], {"member", "add", "--guild", guild_id, "--user", id_of(*u)})
                 .is_object());
