@@ -95,7 +95,7 @@ struct app_state {
   /// "sqlite <file>" or "postgres <host:port/db as user>", for the start log line.
   std::string store_description;
   std::shared_ptr<identity::token_authority> tokens;
-  /// Carries revokes to the other nodes and theirs to this one (routed clusters only; null
+  /// Carries revokes to the other nodes and theirs to this one (clustered nodes only; null
   /// otherwise). Spawned once the gateway is up, stopped first.
   caf::actor revoke_notifier;
   caf::actor_system* system = nullptr;
@@ -109,12 +109,11 @@ struct app_state {
   net::tls_context_ptr tls;
   std::unique_ptr<net::http_server> front;
   /// This node's cluster view (set by make_node_options before the node starts). `clustered`:
-  /// seeds or etcd membership; `routed`: static membership, so publishes go to each guild's
-  /// owner (dispatch router).
+  /// seeds or etcd membership; either way publishes go to each guild's owner (dispatch router)
+  /// over the cluster links.
   std::shared_ptr<const cluster::cluster_view> cluster_view;
   bool clustered = false;
   membership_kind membership = membership_kind::none;
-  bool routed = false;
 };
 
 std::optional<std::string> open_sqlite_store(app_state& st) {
@@ -320,7 +319,7 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
     return err;
   }
   dc.node_id = static_cast<uint16_t>(st.cfg.get_int("cluster.node_id"));
-  if (st.routed) {
+  if (st.clustered) {
     dc.cluster = st.cluster_view;
   }
   dc.writer.max_batches = static_cast<size_t>(st.cfg.get_int("store.writer_max_batches"));
@@ -347,7 +346,7 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   if (auto err = start_front_door(st)) {
     return err;
   }
-  if (st.routed) {
+  if (st.clustered) {
     start_revoke_notifier(st, sys);
   }
   log::get("app")->info("gateway and REST on {}://{} (public {}), store {}",
@@ -459,7 +458,7 @@ node::node_options make_node_options(const config::config& cfg,
       if (gateway) {
         gateway->revoke_user(user_id);
       }
-      if (notifier) {  // the other nodes of a routed cluster
+      if (notifier) {  // the other nodes of the cluster
         caf::anon_send(notifier, identity::revoke_atom::value, user_id, epoch);
       }
     };
@@ -473,12 +472,9 @@ node::node_options make_node_options(const config::config& cfg,
   st->membership = !cs.clustered() ? membership_kind::none
                    : cs.etcd       ? membership_kind::etcd
                                    : membership_kind::static_seeds;
-  // Routing rides on the static membership's connections; etcd membership opens none yet, so
-  // there every node orders the guilds it is asked for, as before routing.
-  st->routed = cs.clustered() && !cs.etcd;
   // After the app's hooks: the cluster starts before them and stops after them.
   st->cluster_view = cluster::attach(opts, std::move(cs))->view();
-  if (st->routed) {
+  if (st->clustered) {
     // The dispatch routers', relays' and revoke notifiers' wire types travel beside the
     // cluster's own.
     opts.configure_actor_system =

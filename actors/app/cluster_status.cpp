@@ -47,7 +47,7 @@ json cluster_status_json(const cluster_status_input& in) {
                      {"connected", connected}});
     if (!row.up) {
       reasons.push_back("node " + row.name + " (id " + std::to_string(row.id) + ") is down");
-    } else if (in.membership == membership_kind::static_seeds && !connected) {
+    } else if (!connected) {
       reasons.push_back("node " + row.name + " (id " + std::to_string(row.id) +
                         ") is up but not connected to this node");
     }

@@ -10,10 +10,10 @@
 //      "nodes_total":…,"ring_generation":…,"guild_nodes":…,
 //      "peers":[{"id":…,"name":…,"status":"up"|"down","connected":bool}, …],
 //      "routed_publishes":{"local":…,"remote":…},"verdict":"ok"|"degraded","reasons":[…]}
-// `connected`: this node's membership actor holds a link to the peer (static membership; with
-// etcd membership there are no cluster connections and it is always false).
-// Verdict `degraded` when a member is down, an up peer is not connected (static membership), or
-// no node with the guild role is up (guilds have no owner); `reasons` says which, one line each.
+// `connected`: this node holds a cluster link to the peer (static membership's actor, or etcd
+// membership's link actor; the connection routing, relays and revoke notices use).
+// Verdict `degraded` when a member is down, an up peer is not connected, or no node with the
+// guild role is up (guilds have no owner); `reasons` says which, one line each.
 
 #include <chrono>
 #include <cstdint>

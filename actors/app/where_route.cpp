@@ -76,10 +76,10 @@ void mount_where_route(net::http_server& server, dispatch::services_ptr svc,
           return;
         }
         if (!svc->router) {
-          // etcd membership: no cluster connection to ask the owner over.
+          // Only an unclustered node has no router, and it owns every guild (handled above).
           body["alive"] = false;
           body["reachable"] = false;
-          body["error"] = "no route to other nodes (etcd membership does not route yet)";
+          body["error"] = "no route to other nodes";
           respond(answer(body));
           return;
         }

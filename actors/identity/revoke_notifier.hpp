@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The revoke notifier: one actor per node of a static-membership cluster that carries token
+// The revoke notifier: one actor per clustered node (static or etcd membership) that carries token
 // revocations to the other nodes. After this node revoked a user's tokens (the admin route
 // POST /v1/users/{id}/revoke: store first, then this node's cache and connections), the
 // notifier sends a revoke notice (revoke_wire.hpp) to the notifier of every peer that is up in

@@ -12,6 +12,7 @@
 #include <caf/scoped_actor.hpp>
 
 #include "runtime/cluster/etcd_membership.hpp"
+#include "runtime/cluster/link_actor.hpp"
 #include "runtime/cluster/membership_actor.hpp"
 #include "runtime/cluster/transport.hpp"
 #include "runtime/config/validators.hpp"
@@ -60,12 +61,11 @@ cluster_node::~cluster_node() {
 
 std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
   system_ = &sys;
-  auto lg = log::get("cluster");
-  if (settings_.etcd) {
-    return start_etcd();
-  }
-  auto ep = config::parse_endpoint(settings_.listen);
   middleman_ = spawn_guarded_middleman(sys, settings_);
+  if (settings_.etcd) {
+    return start_etcd(sys);
+  }
+  auto lg = log::get("cluster");
   auto promise = std::make_shared<std::promise<std::optional<std::string>>>();
   auto outcome = promise->get_future();
   membership_options mo;
@@ -77,33 +77,12 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
     promise->set_value(std::move(refusal));
   };
   // Published before it can answer anything: the actor only dials out until peers reach it.
-  membership_ = spawn_membership(sys, std::move(mo));
-  caf::scoped_actor self{sys};
-  std::optional<std::string> failure;
-  self->request(middleman_, std::chrono::seconds{10}, caf::publish_atom::value, ep->port,
-                caf::actor_cast<caf::strong_actor_ptr>(membership_), std::set<std::string>{},
-                ep->host, false)
-      .receive([&](uint16_t port) { port_ = port; },
-               [&](caf::error& err) {
-                 failure = "cluster.listen: cannot listen on " + settings_.listen + ": " +
-                           sys.render(err);
-               });
-  if (failure) {
+  published_ = spawn_membership(sys, std::move(mo));
+  if (auto failure = open_port(sys)) {
     stop();
     return failure;
   }
   add_view_collectors();
-  auto& reg = metrics::registry::global();
-  collector_ids_.push_back(reg.add_collector(
-      "herald_cluster_connections_refused_total",
-      "Connections to cluster.listen dropped before a cluster handshake (garbage, plain TCP, "
-      "failed TLS handshake, handshake timeout).",
-      [] {
-        return std::vector<metrics::sample>{{"herald_cluster_connections_refused_total",
-                                             {},
-                                             static_cast<double>(refused_connections())}};
-      },
-      metrics::registry::collected_type::counter));
   lg->info("cluster: node id {} listening on {} (port {}), seeds [{}]", settings_.node_id,
            settings_.listen, port_, fmt::join(settings_.seeds, ", "));
   auto wait = 2 * settings_.failure_timeout + settings_.heartbeat_interval;
@@ -119,10 +98,57 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
   return std::nullopt;
 }
 
-std::optional<std::string> cluster_node::start_etcd() {
+std::optional<std::string> cluster_node::open_port(caf::actor_system& sys) {
+  auto ep = config::parse_endpoint(settings_.listen);
+  caf::scoped_actor self{sys};
+  std::optional<std::string> failure;
+  // SO_REUSEADDR: a node restarted right after a crash binds its port although connections of
+  // its predecessor linger in TIME_WAIT; a port another process listens on is still refused.
+  const bool reuse_address = true;
+  self->request(middleman_, std::chrono::seconds{10}, caf::publish_atom::value, ep->port,
+                caf::actor_cast<caf::strong_actor_ptr>(published_), std::set<std::string>{},
+                ep->host, reuse_address)
+      .receive([&](uint16_t port) { port_ = port; },
+               [&](caf::error& err) {
+                 failure = "cluster.listen: cannot listen on " + settings_.listen + ": " +
+                           sys.render(err);
+               });
+  if (failure) {
+    return failure;
+  }
+  collector_ids_.push_back(metrics::registry::global().add_collector(
+      "herald_cluster_connections_refused_total",
+      "Connections to cluster.listen dropped before a cluster handshake (garbage, plain TCP, "
+      "failed TLS handshake, handshake timeout).",
+      [] {
+        return std::vector<metrics::sample>{{"herald_cluster_connections_refused_total",
+                                             {},
+                                             static_cast<double>(refused_connections())}};
+      },
+      metrics::registry::collected_type::counter));
+  return std::nullopt;
+}
+
+std::optional<std::string> cluster_node::start_etcd(caf::actor_system& sys) {
   auto lg = log::get("cluster");
-  auto etcd = std::make_shared<etcd_membership>(settings_, random_instance(), view_);
+  const auto instance = random_instance();
+  // The port opens before the node registers: peers dial the address as soon as etcd lists it.
+  link_options lo;
+  lo.config = settings_;
+  lo.instance = instance;
+  lo.view = view_;
+  lo.middleman = middleman_;
+  published_ = spawn_link_actor(sys, std::move(lo));
+  if (auto failure = open_port(sys)) {
+    stop();
+    return failure;
+  }
+  auto etcd = std::make_shared<etcd_membership>(
+      settings_, instance, view_, [links = published_](std::vector<wire::member_info> up) {
+        caf::anon_send(links, link_peers_atom::value, std::move(up));
+      });
   if (auto err = etcd->start()) {
+    stop();
     return err;
   }
   std::atomic_store(&etcd_, etcd);  // not_ready_reason() reads it on the admin thread
@@ -143,9 +169,11 @@ std::optional<std::string> cluster_node::start_etcd() {
             {"herald_cluster_etcd_failures_total", {}, static_cast<double>(etcd->failures())}};
       },
       metrics::registry::collected_type::counter));
-  lg->info("cluster: node id {} ({}) in etcd membership, endpoints [{}], prefix {}",
-           settings_.node_id, settings_.listen, fmt::join(settings_.etcd_endpoints, ", "),
-           settings_.etcd_prefix);
+  lg->info(
+      "cluster: node id {} listening on {} (port {}) in etcd membership, endpoints [{}], "
+      "prefix {}",
+      settings_.node_id, settings_.listen, port_, fmt::join(settings_.etcd_endpoints, ", "),
+      settings_.etcd_prefix);
   return std::nullopt;
 }
 
@@ -178,9 +206,9 @@ void cluster_node::stop() {
   if (system_ == nullptr) {
     return;
   }
-  if (membership_) {
-    caf::anon_send_exit(membership_, caf::exit_reason::user_shutdown);
-    membership_ = nullptr;
+  if (published_) {
+    caf::anon_send_exit(published_, caf::exit_reason::user_shutdown);
+    published_ = nullptr;
   }
   if (middleman_) {
     if (port_ != 0) {

@@ -2,11 +2,12 @@
 #pragma once
 // The cluster component plugged into a node: attach() adds to node_options the hook that loads
 // CAF's io middleman before the actor system is built, starts membership when the node starts
-// (publishing the membership actor on cluster.listen, joining the seeds), mounts the admin routes
+// (publishing the membership actor on cluster.listen and joining the seeds, or with etcd
+// membership publishing the link actor and registering in etcd), mounts the admin routes
 // GET /v1/cluster/nodes and /v1/cluster/ring, registers the cluster metrics and stops it all when
 // the node stops. Built on the main thread; the view is read from any thread.
-// Invariant: for an unclustered settings object (no seeds) attach() only mounts the admin routes
-// (showing this node alone): no io module, no port, no thread.
+// Invariant: for an unclustered settings object (static, no seeds) attach() only mounts the admin
+// routes (showing this node alone): no io module, no port, no thread.
 
 #include <memory>
 #include <optional>
@@ -35,7 +36,8 @@ public:
   /// Static membership: publishes the membership actor on cluster.listen and waits (at most two
   /// failure timeouts) for every seed to answer or prove unreachable. Returns the one-line error
   /// when the port cannot be opened or a seed refused this node. etcd membership
-  /// (settings::etcd): registers in etcd instead (etcd_membership::start) and opens no port.
+  /// (settings::etcd): publishes the link actor (link_actor.hpp) on cluster.listen, then
+  /// registers in etcd (etcd_membership::start), whose view of the up peers drives the links.
   /// Blocking; call from a non-actor thread.
   std::optional<std::string> start(caf::actor_system& sys);
   /// Stops membership and closes the port. Idempotent.
@@ -50,15 +52,19 @@ public:
   void mount_admin_routes(net::http_server& server) const;
 
 private:
-  /// start() with etcd membership: registers (etcd_membership::start), no port, no actor.
-  std::optional<std::string> start_etcd();
+  /// start() with etcd membership: the link actor on the port, then etcd_membership::start.
+  std::optional<std::string> start_etcd(caf::actor_system& sys);
+  /// Publishes published_ on cluster.listen (port_) and registers the refused-connections
+  /// collector; the one-line error when the port cannot be opened.
+  std::optional<std::string> open_port(caf::actor_system& sys);
   void add_view_collectors();
 
   settings settings_;
   std::shared_ptr<cluster_view> view_;
   caf::actor_system* system_ = nullptr;
   caf::io::middleman_actor middleman_;
-  caf::actor membership_;
+  /// The actor on cluster.listen: static membership's actor or etcd membership's link actor.
+  caf::actor published_;
   uint16_t port_ = 0;
   std::vector<size_t> collector_ids_;
   std::shared_ptr<etcd_membership> etcd_;  // set while started with etcd membership

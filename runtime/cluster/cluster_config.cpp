@@ -55,8 +55,8 @@ config::validator etcd_prefix() {
 constexpr std::array<const char*, 3> tls_keys{"cluster.tls_ca_file", "cluster.tls_cert_file",
                                               "cluster.tls_key_file"};
 
-/// All three cluster.tls_* keys set (then their files must load), none (then a clustered node
-/// needs cluster.allow_plaintext), or an error naming the first one missing.
+/// All three cluster.tls_* keys set (then their files must load), none (then a clustered node,
+/// static or etcd, needs cluster.allow_plaintext), or an error naming the first one missing.
 std::optional<std::string> check_tls(const config::config& cfg) {
   size_t set = 0;
   for (auto key : tls_keys) {
@@ -76,11 +76,14 @@ std::optional<std::string> check_tls(const config::config& cfg) {
       }
     }
   }
-  if (!cfg.get_list("cluster.seeds").empty() && !cfg.get_bool("cluster.allow_plaintext")) {
-    return std::string{
-        "cluster.allow_plaintext: a cluster (cluster.seeds set) needs mutual TLS "
-        "(cluster.tls_ca_file, cluster.tls_cert_file, cluster.tls_key_file); plaintext only with "
-        "cluster.allow_plaintext = true, for loopback tests and development"};
+  const bool etcd = cfg.get_string("cluster.membership") == "etcd";
+  if ((etcd || !cfg.get_list("cluster.seeds").empty()) &&
+      !cfg.get_bool("cluster.allow_plaintext")) {
+    return std::string{"cluster.allow_plaintext: a cluster ("} +
+           (etcd ? "cluster.membership = \"etcd\"" : "cluster.seeds set") +
+           ") needs mutual TLS (cluster.tls_ca_file, cluster.tls_cert_file, "
+           "cluster.tls_key_file); plaintext only with cluster.allow_plaintext = true, for "
+           "loopback tests and development";
   }
   return std::nullopt;
 }
@@ -146,9 +149,10 @@ void register_config_keys(config::schema& s) {
          config::fixed(std::string{}), nullptr});
   s.add({"cluster.allow_plaintext",
          value_type::boolean,
-         "Allows a cluster (cluster.seeds set) without the cluster.tls_* keys: unauthenticated, "
-         "unencrypted links anyone who reaches cluster.listen can join. For loopback tests and "
-         "development only; without it such a node refuses to start.",
+         "Allows a cluster (cluster.seeds set, or cluster.membership = `etcd`) without the "
+         "cluster.tls_* keys: unauthenticated, unencrypted links anyone who reaches "
+         "cluster.listen can join. For loopback tests and development only; without it such a "
+         "node refuses to start.",
          "`false`",
          config::fixed(false),
          {}});

@@ -74,8 +74,8 @@ settings settings_from(const config::config& cfg);
 /// Checks across keys, after load: cluster.membership = "etcd" without cluster.etcd_endpoints,
 /// a cluster.listen port 0 on a clustered node,
 /// cluster.failure_timeout_ms at least twice cluster.heartbeat_interval_ms, the cluster.tls_*
-/// keys all set or none, their files loadable and consistent (check_tls_files), and a node with
-/// cluster.seeds but without them only with cluster.allow_plaintext = true. One line naming the
+/// keys all set or none, their files loadable and consistent (check_tls_files), and a clustered
+/// node (seeds or etcd) without them only with cluster.allow_plaintext = true. One line naming the
 /// key, for heraldd's exit code 2.
 std::optional<std::string> check_config(const config::config& cfg);
 

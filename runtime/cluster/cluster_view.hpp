@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
 // What this node knows of its cluster, for readers on any thread (admin API, metrics, routing):
-// the members as last published by the membership actor and the ring built from them. The
-// membership actor is the only writer; readers get copies or shared pointers to immutable rings.
+// the members as last published by membership (the membership actor, or the etcd membership
+// thread) and the ring built from them, and the peers' published actors (written by the
+// membership actor, or etcd membership's link actor). Readers get copies or shared pointers to
+// immutable rings.
 // Invariant: nodes() and current_ring() always come from the same publish, and the ring's
 // generation is the member table's generation at that publish.
 
@@ -45,12 +47,13 @@ public:
   std::optional<node_row> where(uint64_t guild_id) const;
   size_t up_count() const;
 
-  /// The membership actor of the up peer `node_id` (linked by this node's membership actor),
-  /// or an invalid handle. It answers (lookup_service_atom, name) with the actor registered
+  /// The actor the up peer `node_id` published on its cluster.listen (its membership actor with
+  /// static membership, its link actor with etcd membership), linked by this node's own, or an
+  /// invalid handle. It answers (lookup_service_atom, name) with the actor registered
   /// under `name` in its node's actor system registry (or a null pointer): the way a node finds
   /// a named service (e.g. the dispatch router) on a peer over the existing cluster connection.
   caf::actor peer(uint16_t node_id) const;
-  /// Replaces the peer handles (the membership actor's writer side).
+  /// Replaces the peer handles (the membership or link actor's writer side).
   void set_peers(std::map<uint16_t, caf::actor> peers);
 
   /// `[{"id":…,"name":…,"address":…,"roles":[…],"incarnation":…,"status":"up"|"down",

@@ -116,14 +116,7 @@ std::optional<std::string> etcd_member_set::refusal(const wire::join_request& pe
            " is already used by " + describe(peer.from) + " (live etcd key " + key +
            "): every node needs its own id";
   }
-  // The static join's checks and lines: a fresh table holds only this node.
-  member_table check{settings_, self_.info.instance, std::chrono::steady_clock::now(),
-                     std::chrono::system_clock::now()};
-  auto v = check.on_join(peer, std::chrono::steady_clock::now(), std::chrono::system_clock::now());
-  if (!v.accepted) {
-    return v.refusal;
-  }
-  return std::nullopt;
+  return join_refusal(settings_, self_.info.instance, peer);  // the static join's checks
 }
 
 etcd_member_set::apply_result etcd_member_set::apply(
@@ -203,6 +196,16 @@ std::shared_ptr<const ring> etcd_member_set::build_ring() const {
   }
   std::sort(nodes.begin(), nodes.end());
   return std::make_shared<const ring>(nodes, settings_.vnodes, generation_);
+}
+
+std::vector<wire::member_info> etcd_member_set::up_peers() const {
+  std::vector<wire::member_info> out;
+  for (const auto& [id, e] : peers_) {
+    if (e.up) {
+      out.push_back(e.info);
+    }
+  }
+  return out;
 }
 
 const wire::member_info* etcd_member_set::find(uint16_t node_id) const {

@@ -71,6 +71,8 @@ public:
   std::vector<node_row> rows() const;
   /// The ring over the up members with the guild role, stamped with generation().
   std::shared_ptr<const ring> build_ring() const;
+  /// The up members other than this node, by node id: whom this node links to (link_actor.hpp).
+  std::vector<wire::member_info> up_peers() const;
   const wire::member_info* find(uint16_t node_id) const;
   bool is_up(uint16_t node_id) const;
 

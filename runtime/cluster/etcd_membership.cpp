@@ -30,9 +30,11 @@ std::string now_iso() {
 
 }  // namespace
 
-etcd_membership::etcd_membership(settings s, uint64_t instance, std::shared_ptr<cluster_view> view)
+etcd_membership::etcd_membership(settings s, uint64_t instance, std::shared_ptr<cluster_view> view,
+                                 peers_callback on_peers)
     : settings_(std::move(s)),
       view_(std::move(view)),
+      on_peers_(std::move(on_peers)),
       client_(std::make_unique<etcd_client>(
           settings_.etcd_endpoints,
           std::max(std::chrono::milliseconds{200}, poll_interval(settings_)))),
@@ -152,6 +154,9 @@ void etcd_membership::stop() {
 
 void etcd_membership::publish() {
   view_->publish(members_->rows(), members_->build_ring());
+  if (on_peers_) {
+    on_peers_(members_->up_peers());
+  }
 }
 
 void etcd_membership::poll_once() {

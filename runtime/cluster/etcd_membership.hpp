@@ -10,21 +10,26 @@
 // Threads: start() and stop() run on the caller's thread (the node's start-up/shutdown thread);
 // everything after start() runs on one private thread ("etcd membership thread"), never on a CAF
 // scheduler thread, because every etcd request is a blocking HTTP round trip.
-// unreachable_reason(), requests() and failures() may be called from any thread.
+// unreachable_reason(), requests() and failures() may be called from any thread. The peers
+// callback runs on the thread that publishes: start()'s caller for the first publish, then the
+// etcd membership thread.
 // Invariant: while etcd cannot be reached the view keeps its last state (nobody is declared
 // down for etcd's silence); /readyz carries unreachable_reason().
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "runtime/cluster/cluster_config.hpp"
 #include "runtime/cluster/cluster_view.hpp"
+#include "runtime/cluster/wire.hpp"
 
 namespace herald::cluster {
 
@@ -33,7 +38,12 @@ class etcd_member_set;
 
 class etcd_membership {
 public:
-  etcd_membership(settings s, uint64_t instance, std::shared_ptr<cluster_view> view);
+  /// Called with every publish: the members up other than this node (what the link actor
+  /// connects to). Must not block.
+  using peers_callback = std::function<void(std::vector<wire::member_info>)>;
+
+  etcd_membership(settings s, uint64_t instance, std::shared_ptr<cluster_view> view,
+                  peers_callback on_peers = {});
   ~etcd_membership();  ///< stop()
   etcd_membership(const etcd_membership&) = delete;
   etcd_membership& operator=(const etcd_membership&) = delete;
@@ -65,6 +75,7 @@ private:
 
   settings settings_;
   std::shared_ptr<cluster_view> view_;
+  peers_callback on_peers_;
   std::unique_ptr<etcd_client> client_;
   std::unique_ptr<etcd_member_set> members_;
   int64_t lease_ = 0;  // 0: not registered

@@ -244,4 +244,14 @@ std::vector<uint16_t> member_table::up_with_role(const std::string& role) const 
   return out;
 }
 
+std::optional<std::string> join_refusal(const settings& s, uint64_t instance,
+                                        const wire::join_request& req) {
+  member_table fresh{s, instance, steady::now(), wall::now()};
+  auto v = fresh.on_join(req, steady::now(), wall::now());
+  if (!v.accepted) {
+    return v.refusal;
+  }
+  return std::nullopt;
+}
+
 }  // namespace herald::cluster

@@ -102,4 +102,11 @@ private:
   std::optional<steady::time_point> last_tick_;
 };
 
+/// The one-line refusal a fresh table of this node (holding only itself) gives `req`: another
+/// protocol version, this node's own id, another consistency item; nullopt when it would accept
+/// it. The join checks for the places that admit a peer without a member table of their own
+/// (etcd membership: a peer's key, a peer's link handshake).
+std::optional<std::string> join_refusal(const settings& s, uint64_t instance,
+                                        const wire::join_request& req);
+
 }  // namespace herald::cluster

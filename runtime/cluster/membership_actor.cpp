@@ -5,15 +5,14 @@
 #include <set>
 
 #include <caf/actor_cast.hpp>
-#include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/atom.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "runtime/cluster/member_table.hpp"
+#include "runtime/cluster/peer_dial.hpp"
 #include "runtime/cluster/wire.hpp"
-#include "runtime/config/validators.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
 
@@ -143,40 +142,35 @@ bool linked_to_address(const membership_state& st, const std::string& address) {
 
 void dial(self_ptr self, const std::string& address) {
   auto& st = self->state;
-  auto ep = config::parse_endpoint(address);
-  if (!ep || ep->port == 0) {
+  bool dialled = dial_peer(
+      self, st.opts.middleman, address, st.opts.config.failure_timeout,
+      [self, address](caf::actor h) {
+        auto& st = self->state;
+        st.dialing.erase(address);
+        if (!h) {
+          log::get("cluster")->warn("cluster: {} publishes no membership actor", address);
+          seed_answered(self, address);
+          return;
+        }
+        if (st.handles.count(h.address()) == 0) {
+          st.handles.emplace(h.address(), h);
+          self->monitor(h);
+        }
+        auto& l = st.links[h.address()];
+        l.dialed = address;
+        self->send(h, st.table->make_join_request());
+      },
+      [self, address](std::string why) {
+        self->state.dialing.erase(address);
+        log::get("cluster")->debug("cluster: cannot reach {}: {}", address, why);
+        seed_answered(self, address);
+      });
+  if (!dialled) {
     st.learned.erase(address);
     seed_answered(self, address);
     return;
   }
   st.dialing.insert(address);
-  self->request(st.opts.middleman, st.opts.config.failure_timeout, caf::connect_atom::value,
-                ep->host, ep->port)
-      .then(
-          [self, address](const caf::node_id&, caf::strong_actor_ptr& ptr,
-                          const std::set<std::string>&) {
-            auto& st = self->state;
-            st.dialing.erase(address);
-            if (!ptr) {
-              log::get("cluster")->warn("cluster: {} publishes no membership actor", address);
-              seed_answered(self, address);
-              return;
-            }
-            auto h = caf::actor_cast<caf::actor>(ptr);
-            if (st.handles.count(h.address()) == 0) {
-              st.handles.emplace(h.address(), h);
-              self->monitor(h);
-            }
-            auto& l = st.links[h.address()];
-            l.dialed = address;
-            self->send(h, st.table->make_join_request());
-          },
-          [self, address](caf::error& err) {
-            self->state.dialing.erase(address);
-            log::get("cluster")->debug("cluster: cannot reach {}: {}", address,
-                                       self->system().render(err));
-            seed_answered(self, address);
-          });
 }
 
 void dial_missing(self_ptr self) {
@@ -381,8 +375,8 @@ caf::behavior membership(self_ptr self, membership_options opts) {
         }
       },
       [](ping_atom, uint64_t sent_ns) { return sent_ns; },
-      [self](lookup_service_atom, caf::atom_value name) -> caf::strong_actor_ptr {
-        return self->home_system().registry().get(name);
+      [self](lookup_service_atom, caf::atom_value name) {
+        return lookup_service(self->home_system(), name);
       },
       [self](wire::declared_down& d) {
         auto& st = self->state;

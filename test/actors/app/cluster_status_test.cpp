@@ -63,13 +63,18 @@ TEST_CASE("cluster_status_is_degraded_with_a_down_member_or_an_up_peer_not_conne
   CHECK(s["peers"][1]["status"] == "down");
 }
 
-TEST_CASE("cluster_status_with_etcd_membership_does_not_count_missing_connections") {
+TEST_CASE("cluster_status_with_etcd_membership_counts_missing_connections_as_static_does") {
   auto in = three_nodes(app::membership_kind::etcd);
-  in.connected.clear();  // etcd membership holds no cluster connections
+  auto linked = app::cluster_status_json(in);
+  CHECK(linked["membership"] == "etcd");
+  CHECK(linked["peers"][0]["connected"] == true);
+  CHECK(linked["verdict"] == "ok");
+  in.connected = {2};  // etcd lists nc up, but this node's link to it is not (yet) made
   auto s = app::cluster_status_json(in);
-  CHECK(s["membership"] == "etcd");
-  CHECK(s["peers"][0]["connected"] == false);
-  CHECK(s["verdict"] == "ok");
+  CHECK(s["peers"][1]["connected"] == false);
+  CHECK(s["verdict"] == "degraded");
+  REQUIRE(s["reasons"].size() == 1);
+  CHECK(s["reasons"][0] == "node nc (id 3) is up but not connected to this node");
 }
 
 TEST_CASE("cluster_status_is_degraded_when_no_guild_node_is_up") {

@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,7 +22,9 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "test/support/cluster_ca.hpp"
 #include "test/support/eventually.hpp"
+#include "test/support/gateway_client.hpp"
 #include "test/support/postgres_server.hpp"
 #include "test/support/process.hpp"
 #include "test/support/rest_client.hpp"
@@ -73,6 +76,19 @@ inline std::string static_membership_lines(const std::vector<std::string>& seeds
          "\nfailure_timeout_ms = " + std::to_string(failure_timeout.count()) + "\n";
 }
 
+/// etcd membership's `[cluster]` lines: one etcd endpoint, the key prefix and the lease TTL.
+inline std::string etcd_membership_lines(const std::string& endpoint, const std::string& prefix,
+                                         std::chrono::seconds lease_ttl) {
+  return "membership = \"etcd\"\netcd_endpoints = [\"" + endpoint + "\"]\netcd_prefix = \"" +
+         prefix + "\"\netcd_lease_ttl_s = " + std::to_string(lease_ttl.count()) + "\n";
+}
+
+/// The mutual-TLS `[cluster]` lines of a node with `tls`'s files.
+inline std::string tls_lines(const testing::cluster_tls_files& tls) {
+  return "tls_ca_file = \"" + tls.ca_file + "\"\ntls_cert_file = \"" + tls.cert_file +
+         "\"\ntls_key_file = \"" + tls.key_file + "\"\n";
+}
+
 /// A plaintext static-membership node (cluster.allow_plaintext: these tests are on loopback).
 inline std::string config_text(const node_spec& n, const std::vector<std::string>& seeds,
                                const std::string& pg_url, const std::string& secret_file,
@@ -99,6 +115,20 @@ inline json ctl_json(const node_spec& n, std::vector<std::string> args) {
 /// The "id" of a heraldctl JSON answer, "" when it has none.
 inline std::string id_of(const json& j) {
   return j.is_object() ? j.value("id", "") : "";
+}
+
+/// The id of what `heraldctl <args> --json` on `n` created (a guild, a channel); REQUIREs one.
+inline std::string created_id(const node_spec& n, std::vector<std::string> args) {
+  auto id = id_of(ctl_json(n, std::move(args)));
+  REQUIRE(!id.empty());
+  return id;
+}
+
+/// `heraldctl user create --name <name>` on `n`: the user, its "token" included; REQUIREs an id.
+inline json create_user(const node_spec& n, const std::string& name) {
+  auto u = ctl_json(n, {"user", "create", "--name", name});
+  REQUIRE(!id_of(u).empty());
+  return u;
 }
 
 /// Members with status "up" in a `nodes --json` array (0 for anything else).
@@ -198,6 +228,26 @@ inline json post_message(const node_spec& n, const std::string& token, const std
   return r.json();
 }
 
+/// Reads frames until the MESSAGE_CREATE with content `last`; returns the contents of every
+/// MESSAGE_CREATE read, in order (the last one included). Bounded: 20 s per frame.
+inline std::vector<std::string> messages_until(testing::gateway_client& c,
+                                               const std::string& last) {
+  std::vector<std::string> seen;
+  for (int frames = 0; frames < 1000; ++frames) {
+    auto f = c.next(std::chrono::seconds{20});
+    if (!f) {
+      break;
+    }
+    if ((*f)["op"] == 0 && (*f)["t"] == "MESSAGE_CREATE") {
+      seen.push_back((*f)["d"].value("content", ""));
+      if (seen.back() == last) {
+        break;
+      }
+    }
+  }
+  return seen;
+}
+
 /// DELETE /api/v10/guilds/{guild}/members/{user} (a kick) on `n` as the token's user.
 inline testing::http_answer kick_member(const node_spec& n, const std::string& token,
                                         const std::string& guild, const std::string& user) {
@@ -247,24 +297,33 @@ inline void stop_cleanly(const std::vector<node_spec>& nodes, process_list& proc
   }
 }
 
-/// A running plaintext static-membership cluster: every node seeds every other, all share one
-/// fresh database of the shared test PostgreSQL and one token secret.
-struct static_cluster {
+/// A running cluster: all its nodes share one fresh database of the shared test PostgreSQL and
+/// one token secret.
+struct running_cluster {
   std::vector<node_spec> nodes;
   std::vector<std::string> seeds;  // every node's cluster address, in `nodes` order
   std::string pg_url;
-  std::string secret;  // the secret file's path
-  process_list procs;  // procs[i] runs nodes[i]
+  std::string secret;                // the secret file's path
+  std::vector<std::string> configs;  // configs[i] is nodes[i]'s config file
+  process_list procs;                // procs[i] runs nodes[i]
 };
+using static_cluster = running_cluster;
 
-/// Starts `nodes` (data dirs and configs under `dir`; `extra_config` is appended to every
-/// node's config, e.g. a `[features]` table) and waits until every one is ready
-/// (require_ready).
-inline static_cluster start_static_cluster(testing::temp_dir& dir, std::vector<node_spec> nodes,
-                                           std::chrono::milliseconds heartbeat,
-                                           std::chrono::milliseconds failure_timeout,
-                                           const std::string& extra_config = "") {
-  static_cluster c;
+/// Starts heraldd for nodes[i] again with its config (after it exited or was killed); does not
+/// wait for it.
+inline void restart_node(running_cluster& c, size_t i) {
+  c.procs[i] = std::make_unique<testing::child_process>(
+      testing::bin_path("heraldd"), std::vector<std::string>{"--config", c.configs[i]});
+}
+
+/// Starts `nodes` (data dirs and configs under `dir`), each with `cluster_lines(node)` as the
+/// rest of its `[cluster]` table (membership, TLS) and `extra_config` appended (e.g. a
+/// `[features]` table), and waits until every one is ready (require_ready).
+inline running_cluster start_cluster(
+    testing::temp_dir& dir, std::vector<node_spec> nodes,
+    const std::function<std::string(const running_cluster&, const node_spec&)>& cluster_lines,
+    const std::string& extra_config = "") {
+  running_cluster c;
   auto& pg = testing::shared_postgres_server();
   c.pg_url = pg.url(pg.create_database());
   c.secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
@@ -273,15 +332,29 @@ inline static_cluster start_static_cluster(testing::temp_dir& dir, std::vector<n
     n.data = dir.file("data-" + n.name);
     c.seeds.push_back(cluster_address(n));
   }
-  for (const auto& n : c.nodes) {
-    auto cfg = dir.write_file(
-        n.name + ".toml",
-        config_text(n, c.seeds, c.pg_url, c.secret, heartbeat, failure_timeout) + extra_config);
-    c.procs.push_back(std::make_unique<testing::child_process>(
-        testing::bin_path("heraldd"), std::vector<std::string>{"--config", cfg}));
+  for (size_t i = 0; i < c.nodes.size(); ++i) {
+    const auto& n = c.nodes[i];
+    c.configs.push_back(dir.write_file(
+        n.name + ".toml", node_config(n, cluster_lines(c, n), c.pg_url, c.secret) + extra_config));
+    c.procs.push_back(nullptr);
+    restart_node(c, i);
   }
   require_ready(c.nodes, c.procs);
   return c;
+}
+
+/// A plaintext static-membership cluster: every node seeds every other.
+inline static_cluster start_static_cluster(testing::temp_dir& dir, std::vector<node_spec> nodes,
+                                           std::chrono::milliseconds heartbeat,
+                                           std::chrono::milliseconds failure_timeout,
+                                           const std::string& extra_config = "") {
+  return start_cluster(
+      dir, std::move(nodes),
+      [&](const running_cluster& c, const node_spec&) {
+        return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
+               "allow_plaintext = true\n";
+      },
+      extra_config);
 }
 
 }  // namespace herald::cluster_test

@@ -34,15 +34,6 @@ constexpr auto lease_ttl = 2s;
 /// third of the TTL) and etcd checks expiries every half second.
 constexpr auto down_bound = lease_ttl + lease_ttl / 3 + 1s;
 
-std::string config_text(const node_spec& n, const std::string& etcd, const std::string& pg_url,
-                        const std::string& secret_file) {
-  return node_config(n,
-                     "membership = \"etcd\"\netcd_endpoints = [\"" + etcd +
-                         "\"]\netcd_prefix = \"/it/\"\netcd_lease_ttl_s = " +
-                         std::to_string(lease_ttl.count()) + "\n",
-                     pg_url, secret_file);
-}
-
 using row = std::tuple<int, std::string, std::string, std::string>;
 std::set<row> rows_of(const json& nodes) {
   std::set<row> out;
@@ -64,20 +55,14 @@ net::client_response readyz(const node_spec& n) {
 TEST_CASE("three_etcd_members_see_each_other_and_a_killed_or_frozen_node_is_down_then_back") {
   tools::local_etcd_server etcd;
   testing::temp_dir dir;
-  auto& pg = testing::shared_postgres_server();
-  auto pg_url = pg.url(pg.create_database());
-  auto secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
-  std::vector<node_spec> nodes{{"na", 1}, {"nb", 2}, {"nc", 3}};
-  std::vector<std::string> configs;
-  std::vector<std::unique_ptr<testing::child_process>> procs;
-  for (auto& n : nodes) {
-    n.data = dir.file("data-" + n.name);
-    configs.push_back(
-        dir.write_file(n.name + ".toml", config_text(n, etcd.endpoint(), pg_url, secret)));
-    procs.push_back(std::make_unique<testing::child_process>(
-        testing::bin_path("heraldd"), std::vector<std::string>{"--config", configs.back()}));
-  }
-  require_ready(nodes, procs);
+  // Plaintext links on loopback: this test is about membership (etcd_links_test has mutual TLS).
+  auto cluster = start_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}},
+                               [&](const running_cluster&, const node_spec&) {
+                                 return etcd_membership_lines(etcd.endpoint(), "/it/", lease_ttl) +
+                                        "allow_plaintext = true\n";
+                               });
+  auto& nodes = cluster.nodes;
+  auto& procs = cluster.procs;
   std::set<row> expected;
   for (const auto& n : nodes) {
     expected.insert({n.node_id, n.name, cluster_address(n), "up"});
@@ -99,8 +84,7 @@ TEST_CASE("three_etcd_members_see_each_other_and_a_killed_or_frozen_node_is_down
                               down_bound + 3s, 100ms));
   }
   // Restarted: re-admitted everywhere as a new incarnation.
-  procs[2] = std::make_unique<testing::child_process>(
-      testing::bin_path("heraldd"), std::vector<std::string>{"--config", configs[2]});
+  restart_node(cluster, 2);
   for (size_t i = 0; i < 2; ++i) {
     INFO("node " << nodes[i].name << " after the restart of nc; nc stderr: " << procs[2]->err());
     CHECK(testing::eventually(
@@ -144,8 +128,9 @@ TEST_CASE("three_etcd_members_see_each_other_and_a_killed_or_frozen_node_is_down
 TEST_CASE("an_etcd_member_config_on_sqlite_or_without_endpoints_is_refused_at_start") {
   testing::temp_dir dir;
   auto run = [&](std::vector<std::string> extra) {
-    std::vector<std::string> args{"--check-config", "--cluster.membership", "etcd",
-                                  "--node.data_dir", dir.file("d")};
+    std::vector<std::string> args{
+        "--check-config", "--cluster.membership", "etcd",       "--cluster.allow_plaintext",
+        "true",           "--node.data_dir",      dir.file("d")};
     args.insert(args.end(), extra.begin(), extra.end());
     return testing::run_process(testing::bin_path("heraldd"), args, 30s);
   };

@@ -61,12 +61,6 @@ static_cluster three_nodes(testing::temp_dir& dir) {
   return cluster;
 }
 
-json create_user(const node_spec& n, const std::string& name) {
-  auto u = ctl_json(n, {"user", "create", "--name", name});
-  REQUIRE(!id_of(u).empty());
-  return u;
-}
-
 /// Keys (visibility_model.hpp) of the dispatch frames `ws` reads until one whose key is `last`,
 /// appended to `got`; false when the stream ends or 2000 frames pass first (20 s per frame).
 bool read_until(testing::gateway_client& ws, const std::string& last,
@@ -104,12 +98,8 @@ TEST_CASE("a_member_kicked_on_one_node_leaves_the_guild_for_its_sessions_on_anot
   auto bob = create_user(nodes[0], "bob");
   auto carol = create_user(nodes[0], "carol");
   auto dave = create_user(nodes[0], "dave");
-  auto guild =
-      id_of(ctl_json(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)}));
-  REQUIRE(!guild.empty());
-  auto general =
-      id_of(ctl_json(nodes[0], {"channel", "create", "--guild", guild, "--name", "general"}));
-  REQUIRE(!general.empty());
+  auto guild = created_id(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)});
+  auto general = created_id(nodes[0], {"channel", "create", "--guild", guild, "--name", "general"});
   for (const auto* u : {&bob, &carol, &dave}) {
     REQUIRE(
         ctl_json(nodes[0], {"member", "add", "--guild", guild, "--user", id_of(*u)}).is_object());

@@ -32,11 +32,8 @@ namespace {
 std::string config_text(const node_spec& n, const std::vector<std::string>& seeds,
                         const std::string& pg_url, const std::string& secret_file,
                         const testing::cluster_tls_files& tls) {
-  return node_config(n,
-                     static_membership_lines(seeds, 300ms, 3000ms) + "tls_ca_file = \"" +
-                         tls.ca_file + "\"\ntls_cert_file = \"" + tls.cert_file +
-                         "\"\ntls_key_file = \"" + tls.key_file + "\"\n",
-                     pg_url, secret_file);
+  return node_config(n, static_membership_lines(seeds, 300ms, 3000ms) + tls_lines(tls), pg_url,
+                     secret_file);
 }
 
 /// The (id, status) pairs of `heraldctl nodes --json` on `n`, as "1:up 2:up"; empty on failure.

@@ -36,25 +36,6 @@ constexpr auto heartbeat = 200ms;
 constexpr auto failure_timeout = 5000ms;
 constexpr uint64_t view_channel = uint64_t{1} << 10;
 
-/// Reads frames until the MESSAGE_CREATE with content `last`; returns the contents of every
-/// MESSAGE_CREATE read, in order (the last one included). Bounded: 20 s per frame.
-std::vector<std::string> messages_until(testing::gateway_client& c, const std::string& last) {
-  std::vector<std::string> seen;
-  for (int frames = 0; frames < 1000; ++frames) {
-    auto f = c.next(20s);
-    if (!f) {
-      break;
-    }
-    if ((*f)["op"] == 0 && (*f)["t"] == "MESSAGE_CREATE") {
-      seen.push_back((*f)["d"].value("content", ""));
-      if (seen.back() == last) {
-        break;
-      }
-    }
-  }
-  return seen;
-}
-
 bool lists_channel(const json& guild_create, const std::string& channel) {
   for (const auto& ch : guild_create["d"]["channels"]) {
     if (ch.value("id", "") == channel) {
@@ -78,24 +59,15 @@ TEST_CASE("sessions_on_nodes_that_do_not_own_a_guild_receive_its_events_in_order
                                 testing::slow_poll_step));
   }
 
-  auto user = [&](const std::string& name) {
-    auto u = ctl_json(nodes[0], {"user", "create", "--name", name});
-    REQUIRE(!id_of(u).empty());
-    return u;
-  };
-  auto alice = user("alice");
-  auto bob = user("bob");
-  auto carol = user("carol");
-  auto dave = user("dave");
-  auto guild_id =
-      id_of(ctl_json(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)}));
-  REQUIRE(!guild_id.empty());
+  auto alice = create_user(nodes[0], "alice");
+  auto bob = create_user(nodes[0], "bob");
+  auto carol = create_user(nodes[0], "carol");
+  auto dave = create_user(nodes[0], "dave");
+  auto guild_id = created_id(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)});
   auto general =
-      id_of(ctl_json(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"}));
-  auto hidden = id_of(ctl_json(
-      nodes[0], {"channel", "create", "--guild", guild_id, "--name", "secret", "--private"}));
-  REQUIRE(!general.empty());
-  REQUIRE(!hidden.empty());
+      created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
+  auto hidden = created_id(
+      nodes[0], {"channel", "create", "--guild", guild_id, "--name", "secret", "--private"});
   for (const auto* u : {&bob, &carol, &dave}) {
     REQUIRE(ctl_json(nodes[0], {"member", "add", "--guild", guild_id, "--user", id_of(*u)})
                 .is_object());

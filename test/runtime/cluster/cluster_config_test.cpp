@@ -96,7 +96,7 @@ TEST_CASE("etcd_keys_are_validated_and_make_a_node_clustered_without_seeds") {
   auto loaded = load(
       "[cluster]\nmembership = \"etcd\"\nlisten = \"127.0.0.1:4370\"\netcd_endpoints = "
       "[\"http://127.0.0.1:2379\", \"http://127.0.0.1:22379\"]\netcd_prefix = \"/c1/\"\n"
-      "etcd_lease_ttl_s = 3\n");
+      "etcd_lease_ttl_s = 3\nallow_plaintext = true\n");
   REQUIRE(loaded);
   CHECK_FALSE(cluster::check_config(loaded.value()));
   auto s = cluster::settings_from(loaded.value());

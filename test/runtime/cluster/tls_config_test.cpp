@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The cluster's mutual-TLS keys: all three or none, their files checked at start, and a cluster
-// without them only with cluster.allow_plaintext.
+// without them (static or etcd membership) only with cluster.allow_plaintext.
 #include <catch2/catch.hpp>
 
 #include "runtime/cluster/cluster_config.hpp"
@@ -48,6 +48,16 @@ TEST_CASE("a_cluster_without_tls_keys_needs_allow_plaintext") {
             "cluster.allow_plaintext: a cluster (cluster.seeds set) needs mutual TLS", 0) == 0);
   CHECK_FALSE(cluster::check_config(load(clustered + "allow_plaintext = true\n")));
   CHECK_FALSE(cluster::check_config(load("")));  // not clustered: no cluster port at all
+  // etcd membership opens the cluster port too: the same rule.
+  const std::string etcd =
+      "[cluster]\nmembership = \"etcd\"\nlisten = \"127.0.0.1:4370\"\netcd_endpoints = "
+      "[\"http://127.0.0.1:2379\"]\n";
+  CHECK(
+      cluster::check_config(load(etcd))
+          ->rfind(
+              "cluster.allow_plaintext: a cluster (cluster.membership = \"etcd\") needs mutual TLS",
+              0) == 0);
+  CHECK_FALSE(cluster::check_config(load(etcd + "allow_plaintext = true\n")));
 }
 
 TEST_CASE("cluster_tls_files_are_checked_at_start_and_set_the_settings") {
