@@ -70,6 +70,11 @@ public:
   const supervision::partition_supervisor& supervisor() const { return supervisor_; }
   /// The live actor of `key`, or an invalid handle: starts nothing (for reads).
   caf::actor lookup(uint64_t key) { return registry_.lookup(key); }
+  /// Stops every live actor through its partition, without restart (async, any thread): each
+  /// starts again, loading its state from the store, at its next use. For a clustered node whose
+  /// ownership of guilds changed (front_door.hpp): an actor that stayed up while another node
+  /// ordered its guild holds an old copy. Returns how many were asked to stop.
+  size_t stop_actors();
 
   /// The live actor of `key`, starting it if needed. Blocking: non-actor threads only.
   caf::expected<caf::actor> ensure_started(uint64_t key, std::chrono::milliseconds timeout);
@@ -90,6 +95,9 @@ private:
   registry::id_registry registry_;
   supervision::partition_supervisor supervisor_;
   supervision::child_spec_ptr child_;
+  struct live_actors;
+  /// Every actor the start function spawned and that has not exited (for stop_actors).
+  std::shared_ptr<live_actors> live_;
 };
 
 using keyed_service_ptr = std::shared_ptr<keyed_service>;
