@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/feature/front_door.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <functional>
 #include <utility>
 
@@ -116,15 +118,22 @@ std::string not_here(door_ptr self, uint64_t guild_id) {
 /// the answer; any failure is the retryable error.
 template <class Request, class Reply>
 void forward(door_ptr self, uint16_t owner, Request req, caf::typed_response_promise<Reply> rp) {
+  // One budget for the lookup and the call: the caller waits at most the request timeout.
   auto timeout = svc_of(self).config.request_timeout;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto left = [deadline] {
+    auto rest = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return std::max(rest, std::chrono::milliseconds{1});
+  };
   auto fail = [owner](caf::typed_response_promise<Reply> p, const std::string& why) mutable {
     feature_wire::failures_counter().inc();
     p.deliver(unavailable("owner (node " + std::to_string(owner) + ") unreachable: " + why));
   };
-  auto send = [self, owner, timeout, fail](const caf::actor& remote, Request r,
-                                           caf::typed_response_promise<Reply> p) {
+  auto send = [self, owner, left, fail](const caf::actor& remote, Request r,
+                                        caf::typed_response_promise<Reply> p) {
     feature_wire::calls_counter(true).inc();
-    self->request(remote, timeout, std::move(r))
+    self->request(remote, left(), std::move(r))
         .then([p](Reply& reply) mutable { p.deliver(std::move(reply)); },
               [self, owner, remote, p, fail](caf::error& err) mutable {
                 auto it = self->state.peers.find(owner);
@@ -143,7 +152,7 @@ void forward(door_ptr self, uint16_t owner, Request req, caf::typed_response_pro
     fail(rp, "not connected");
     return;
   }
-  self->request(membership, timeout, cluster::lookup_service_atom::value, front_door_name)
+  self->request(membership, left(), cluster::lookup_service_atom::value, front_door_name)
       .then(
           [self, owner, req = std::move(req), rp, send, fail](caf::strong_actor_ptr& ptr) mutable {
             if (!ptr) {

@@ -21,10 +21,11 @@ bool unknown_channel(const caf::error& err) {
 }
 
 /// Sends `req` to this node's front door for `owner` and calls `done(caf::expected<Reply>)` once,
-/// on a CAF worker, within the request timeout.
+/// on a CAF worker. The front door answers within the request timeout; the margin lets its
+/// answer (and its failure count) come first.
 template <class Reply, class Request, class Done>
 void ask_owner(const owner_routing& routing, uint16_t owner, Request req, Done done) {
-  auto timeout = routing.svc->config.request_timeout;
+  auto timeout = routing.svc->config.request_timeout + std::chrono::milliseconds{1000};
   routing.svc->system.spawn([door = routing.door, owner, timeout, req = std::move(req),
                              done = std::move(done)](caf::event_based_actor* self) mutable {
     self->request(door, timeout, forward_atom::value, owner, std::move(req))
