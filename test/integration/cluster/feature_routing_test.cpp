@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Guild creation and feature publishes in a cluster of two real heraldd processes with the
 // reactions feature: `heraldctl guild create` on a node that does not own the new guild does not
-// start its actor there (the owner starts it on its first routed publish), and a reaction PUT on
-// the non-owner is routed to the owner, which orders it: its gateway sessions get
-// MESSAGE_REACTION_ADD and the reaction reads back over REST from both nodes. The routers count
-// the messages and bytes they exchanged (herald_cluster_route_*_total).
+// start its actor there (the owner starts it on its first routed publish), a message posted on
+// the non-owner is routed to the owner (the routers count the messages and bytes they exchanged,
+// herald_cluster_route_*_total), and a reaction PUT on the non-owner runs on the owner, which
+// orders it: its gateway sessions get MESSAGE_REACTION_ADD and the reaction reads back over REST
+// from both nodes.
 //
 // Feature actors on the owner, three heraldd with reactions and pins: reactions and pins made
 // through REST on the two nodes that do not own the guild all land in one keyed actor per
@@ -138,26 +139,34 @@ TEST_CASE("guild_create_and_feature_publishes_on_a_non_owner_are_ordered_by_the_
   testing::gateway_client ws{owner.gateway};
   ws.login(token, 1, guilds_intent | guild_messages_intent | reactions_intent);
 
+  // A message posted on the non-owner goes to the owner through the router.
   testing::rest_client on_creator{creator.gateway, token};
-  auto message = id_of(
-      on_creator.post("/channels/" + channel + "/messages", json{{"content", "react"}}).json());
-  REQUIRE(!message.empty());
-  auto path = "/channels/" + channel + "/messages/" + message + "/reactions/" + thumbs;
-
-  // The reaction on the non-owner goes to the owner through the router.
   double routed_before = metric(creator, remote_publishes);
   double sent_before = metric(creator, route_messages_out);
   double bytes_before = metric(creator, route_bytes_out);
   double received_before = metric(owner, route_messages_in);
-  auto put = on_creator.put(path + "/@me");
-  INFO("PUT -> " << put.status << " " << put.body);
-  REQUIRE(put.status == 204);
+  auto message = id_of(
+      on_creator.post("/channels/" + channel + "/messages", json{{"content", "react"}}).json());
+  REQUIRE(!message.empty());
   CHECK(metric(creator, remote_publishes) >= routed_before + 1);
   // One request out of the creator's router and its ack back; the owner's router got it.
   CHECK(metric(creator, route_messages_out) >= sent_before + 1);
   CHECK(metric(creator, route_bytes_out) > bytes_before + 8);
   CHECK(metric(creator, route_messages_in) >= 1);
   CHECK(metric(owner, route_messages_in) >= received_before + 1);
+  auto path = "/channels/" + channel + "/messages/" + message + "/reactions/" + thumbs;
+
+  // The reaction PUT on the non-owner runs on the owner (its front door), whose counter
+  // publishes to its own guild: no routed publish.
+  double calls_before = metric(creator, feature_calls_out);
+  double calls_in_before = metric(owner, feature_calls_in);
+  routed_before = metric(creator, remote_publishes);
+  auto put = on_creator.put(path + "/@me");
+  INFO("PUT -> " << put.status << " " << put.body);
+  REQUIRE(put.status == 204);
+  CHECK(metric(creator, feature_calls_out) == calls_before + 1);
+  CHECK(metric(owner, feature_calls_in) == calls_in_before + 1);
+  CHECK(metric(creator, remote_publishes) == routed_before);
   std::optional<json> added;
   for (int i = 0; i < 20 && !added; ++i) {
     auto f = ws.next_op(0, "MESSAGE_REACTION_ADD", 10s);
