@@ -58,31 +58,17 @@ testing::http_answer call(const node_spec& n, const std::string& token, const st
                             {{"Authorization", "Bot " + token}}, 20s);
 }
 
-/// The ids of the users a GET of a reaction on `n` lists, sorted; {"<status>"} on an error.
-std::vector<std::string> reactors(const node_spec& n, const std::string& token,
-                                  const std::string& path) {
+/// The "id"s of the objects in the array a GET of `path` on `n` answers (a reaction's users,
+/// a channel's pinned messages), sorted; {"<status>"} on an error.
+std::vector<std::string> listed_ids(const node_spec& n, const std::string& token,
+                                    const std::string& path) {
   auto r = call(n, token, "GET", path);
   if (r.status != 200 || !r.json().is_array()) {
     return {std::to_string(r.status)};
   }
   std::vector<std::string> out;
-  for (const auto& u : r.json()) {
-    out.push_back(u.value("id", ""));
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-/// The ids of the messages GET /channels/{c}/pins on `n` lists, sorted.
-std::vector<std::string> pinned(const node_spec& n, const std::string& token,
-                                const std::string& channel) {
-  auto r = call(n, token, "GET", "/channels/" + channel + "/pins");
-  if (r.status != 200 || !r.json().is_array()) {
-    return {std::to_string(r.status)};
-  }
-  std::vector<std::string> out;
-  for (const auto& m : r.json()) {
-    out.push_back(m.value("id", ""));
+  for (const auto& x : r.json()) {
+    out.push_back(x.value("id", ""));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -232,11 +218,12 @@ TEST_CASE("feature_actors_run_on_the_guild_owner_so_every_node_sees_every_reacti
   REQUIRE(!m2.empty());
   auto thumbs_path = "/channels/" + channel + "/messages/" + m1 + "/reactions/" + thumbs;
   auto heart_path = "/channels/" + channel + "/messages/" + m1 + "/reactions/" + heart;
+  auto pins_path = "/channels/" + channel + "/pins";
 
   // Reads first on every node: with actors per node, each would now hold its own (empty) copy.
   for (const auto& n : nodes) {
-    CHECK(reactors(n, alice_token, thumbs_path).empty());
-    CHECK(pinned(n, alice_token, channel).empty());
+    CHECK(listed_ids(n, alice_token, thumbs_path).empty());
+    CHECK(listed_ids(n, alice_token, pins_path).empty());
   }
   double out_before = metric(b, feature_calls_out) + metric(c, feature_calls_out);
   double in_before = metric(owner, feature_calls_in);
@@ -251,7 +238,7 @@ TEST_CASE("feature_actors_run_on_the_guild_owner_so_every_node_sees_every_reacti
   auto both = sorted({id_of(alice), id_of(bob)});
   for (const auto& n : nodes) {
     INFO("GET reactions on " << n.name);
-    CHECK(reactors(n, alice_token, thumbs_path) == both);
+    CHECK(listed_ids(n, alice_token, thumbs_path) == both);
   }
 
   // Pins likewise: m1 pinned through nb, m2 through nc, both listed everywhere, and message
@@ -260,7 +247,7 @@ TEST_CASE("feature_actors_run_on_the_guild_owner_so_every_node_sees_every_reacti
   REQUIRE(call(c, alice_token, "PUT", "/channels/" + channel + "/pins/" + m2).status == 204);
   for (const auto& n : nodes) {
     INFO("pins and message objects on " << n.name);
-    CHECK(pinned(n, alice_token, channel) == sorted({m1, m2}));
+    CHECK(listed_ids(n, alice_token, pins_path) == sorted({m1, m2}));
     auto msg = call(n, alice_token, "GET", "/channels/" + channel + "/messages/" + m1).json();
     CHECK(msg.value("pinned", false));
     REQUIRE(msg.contains("reactions"));
@@ -286,9 +273,9 @@ TEST_CASE("feature_actors_run_on_the_guild_owner_so_every_node_sees_every_reacti
       testing::slow_poll_step));
   for (const auto* n : {&b, &c}) {
     INFO("after the move, on " << n->name);
-    CHECK(reactors(*n, alice_token, heart_path) == std::vector<std::string>{id_of(alice)});
-    CHECK(reactors(*n, alice_token, thumbs_path) == both);
-    CHECK(pinned(*n, alice_token, channel) == sorted({m1, m2}));
+    CHECK(listed_ids(*n, alice_token, heart_path) == std::vector<std::string>{id_of(alice)});
+    CHECK(listed_ids(*n, alice_token, thumbs_path) == both);
+    CHECK(listed_ids(*n, alice_token, pins_path) == sorted({m1, m2}));
   }
 
   // Back: the guild returns to its owner, whose actors drop the copy they held before.
@@ -302,9 +289,9 @@ TEST_CASE("feature_actors_run_on_the_guild_owner_so_every_node_sees_every_reacti
       testing::slow_poll_step));
   for (const auto& n : nodes) {
     INFO("after the owner is back, on " << n.name);
-    CHECK(testing::eventually([&] { return reactors(n, alice_token, heart_path) == both; }, 30s,
+    CHECK(testing::eventually([&] { return listed_ids(n, alice_token, heart_path) == both; }, 30s,
                               testing::slow_poll_step));
-    CHECK(reactors(n, alice_token, thumbs_path) == both);
+    CHECK(listed_ids(n, alice_token, thumbs_path) == both);
   }
 
   stop_cleanly(nodes, procs);
