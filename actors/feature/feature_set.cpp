@@ -109,6 +109,9 @@ void feature_set::mount(net::http_server& server, const std::shared_ptr<rest::re
     }
     return;
   }
+  if (running_.empty()) {
+    return;  // nothing to forward or to answer: peers asking get "no front door there"
+  }
   auto table = std::make_shared<front_door_table>();
   for (const auto& r : running_) {
     for (const auto& rt : r.instance.routes) {
