@@ -113,6 +113,7 @@ void feature_set::mount(net::http_server& server, const std::shared_ptr<rest::re
     return;  // nothing to forward or to answer: peers asking get "no front door there"
   }
   auto table = std::make_shared<front_door_table>();
+  std::vector<keyed_service_ptr> services;
   for (const auto& r : running_) {
     for (const auto& rt : r.instance.routes) {
       table->routes[front_door_table::route_key(r.module.name, rt.method, rt.path)] = {rt.work,
@@ -121,15 +122,16 @@ void feature_set::mount(net::http_server& server, const std::shared_ptr<rest::re
     if (r.instance.decorator) {
       table->decorators[r.module.name] = r.instance.decorator;
     }
-    table->services.insert(table->services.end(), r.instance.services.begin(),
-                           r.instance.services.end());
+    services.insert(services.end(), r.instance.services.begin(), r.instance.services.end());
   }
+  auto epoch = std::make_shared<ownership_epoch>(ctx->svc->config.cluster, std::move(services));
   front_door_options opts;
   opts.rest = ctx;
   opts.table = table;
+  opts.epoch = epoch;
   front_door_ = spawn_front_door(ctx->svc->system, std::move(opts));
   auto routing = std::make_shared<owner_routing>(
-      owner_routing{ctx->svc, std::make_shared<channel_guilds>(ctx->svc), front_door_});
+      owner_routing{ctx->svc, std::make_shared<channel_guilds>(ctx->svc), front_door_, epoch});
   for (const auto& r : running_) {
     for (const auto& rt : r.instance.routes) {
       rest::mount(server, ctx, rt.method, rt.path, rt.needs_auth,

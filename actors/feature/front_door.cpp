@@ -81,8 +81,6 @@ struct door_state {
   front_door_options opts;
   /// Peers' front doors found so far (monitored; forgotten when down or failing).
   std::map<uint16_t, caf::actor> peers;
-  /// (ring generation, own incarnation) at the last sweep.
-  std::pair<uint64_t, uint64_t> epoch{0, 0};
   static inline const char* name = "feature_front_door";
 };
 
@@ -181,6 +179,7 @@ caf::result<feature_wire::call_reply> run_call(door_ptr self, feature_wire::call
   if (auto why = not_here(self, req.guild_id); !why.empty()) {
     return unavailable(why);
   }
+  self->state.opts.epoch->check();
   rest::call c;
   c.ctx = self->state.opts.rest;
   c.user_id = req.user_id;
@@ -216,6 +215,7 @@ caf::result<feature_wire::decorate_reply> run_decorate(door_ptr self,
   if (auto why = not_here(self, req.guild_id); !why.empty()) {
     return unavailable(why);
   }
+  self->state.opts.epoch->check();
   rest::decorate_request dr{req.channel_id, req.user_id, std::move(req.message_ids)};
   start_fn<feature_wire::decorate_reply> start = [decorate = it->second, dr](auto answer) {
     decorate(dr, [answer](std::vector<std::string> fields) {
@@ -228,42 +228,13 @@ caf::result<feature_wire::decorate_reply> run_decorate(door_ptr self,
   return caf::delegated<feature_wire::decorate_reply>{};
 }
 
-/// This node's ownership epoch: its ring's generation and its own incarnation.
-std::pair<uint64_t, uint64_t> epoch_of(const cluster::cluster_view& view) {
-  std::pair<uint64_t, uint64_t> out{0, 0};
-  if (auto ring = view.current_ring()) {
-    out.first = ring->generation();
-  }
-  for (const auto& row : view.nodes()) {
-    if (row.self) {
-      out.second = row.incarnation;
-    }
-  }
-  return out;
-}
-
 void sweep(door_ptr self) {
-  auto& st = self->state;
-  auto now = epoch_of(*svc_of(self).config.cluster);
-  if (now != st.epoch) {
-    size_t stopped = 0;
-    for (const auto& service : st.opts.table->services) {
-      stopped += service->stop_actors();
-    }
-    if (stopped > 0) {
-      log::get("feature")->info(
-          "ownership changed (ring generation {}, incarnation {}): stopped {} feature actors; "
-          "they load their state again at their next use",
-          now.first, now.second, stopped);
-    }
-    st.epoch = now;
-  }
-  self->delayed_send(self, st.opts.sweep_interval, sweep_atom::value);
+  self->state.opts.epoch->check();
+  self->delayed_send(self, self->state.opts.sweep_interval, sweep_atom::value);
 }
 
 caf::behavior front_door(door_ptr self, front_door_options opts) {
   self->state.opts = std::move(opts);
-  self->state.epoch = epoch_of(*svc_of(self).config.cluster);
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto it = self->state.peers.begin(); it != self->state.peers.end();) {
       it = it->second.address() == dm.source ? self->state.peers.erase(it) : std::next(it);

@@ -22,11 +22,10 @@
 // changes), a malformed request or a route the owner does not run (both also counted in
 // herald_cluster_feature_refused_total). Every request gets one answer.
 //
-// Ownership epochs: every second the front door compares this node's ring generation and own
-// incarnation with what it saw last; on a change it stops every keyed actor of the running
-// features (keyed_service::stop_actors). Guilds may have been ordered by another node meanwhile,
-// so an actor kept up would hold an old copy; a stopped one loads the committed state from the
-// store at its next use.
+// Ownership epochs (ownership_epoch.hpp): before it runs a forwarded request, and every second,
+// the front door checks whether this node's ring generation or own incarnation changed; on a
+// change the running features' keyed actors are stopped and load the committed state again at
+// their next use.
 // Invariant: a call_request runs only on a node that owns its guild in its own view.
 
 #include <chrono>
@@ -40,6 +39,7 @@
 #include <caf/atom.hpp>
 
 #include "actors/feature/keyed_service.hpp"
+#include "actors/feature/ownership_epoch.hpp"
 #include "actors/feature/request_guild.hpp"
 #include "actors/rest/message_decorator.hpp"
 #include "actors/rest/route_kit.hpp"
@@ -51,8 +51,8 @@ inline constexpr caf::atom_value front_door_name = caf::atom("h_featdoor");
 
 using forward_atom = caf::atom_constant<caf::atom("f_forward")>;
 
-/// What the owner runs for a forwarded request: the running features' handlers (unwrapped),
-/// their decorators, and the keyed services the ownership sweep stops.
+/// What the owner runs for a forwarded request: the running features' handlers (unwrapped) and
+/// their decorators.
 struct front_door_table {
   struct route_entry {
     rest::work_fn work;
@@ -62,7 +62,6 @@ struct front_door_table {
   std::map<std::string, route_entry> routes;
   /// By feature name.
   std::map<std::string, rest::message_decorator> decorators;
-  std::vector<keyed_service_ptr> services;
 
   static std::string route_key(const std::string& feature, const std::string& method,
                                const std::string& path);
@@ -71,7 +70,9 @@ struct front_door_table {
 struct front_door_options {
   std::shared_ptr<rest::rest_context> rest;  ///< the front door's REST context (svc, draining)
   std::shared_ptr<const front_door_table> table;
-  /// How often the ownership epoch is compared (1 s).
+  /// The running features' keyed services under this node's epoch (shared with the wrappers).
+  std::shared_ptr<ownership_epoch> epoch;
+  /// How often the ownership epoch is checked besides before each forwarded request (1 s).
   std::chrono::milliseconds sweep_interval{1000};
 };
 

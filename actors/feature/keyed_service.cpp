@@ -113,6 +113,8 @@ size_t keyed_service::stop_actors() {
   }
   size_t asked = 0;
   for (const auto& [key, actor] : actors) {
+    // Unregistered first: the key's next use starts a fresh actor, never this one.
+    registry_.unregister(key, actor);
     if (auto partition = supervisor_.partition_for(supervision::child_key{key})) {
       caf::anon_send(partition, supervision::terminate_child_atom::value, actor);
       ++asked;

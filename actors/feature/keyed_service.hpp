@@ -70,8 +70,9 @@ public:
   const supervision::partition_supervisor& supervisor() const { return supervisor_; }
   /// The live actor of `key`, or an invalid handle: starts nothing (for reads).
   caf::actor lookup(uint64_t key) { return registry_.lookup(key); }
-  /// Stops every live actor through its partition, without restart (async, any thread): each
-  /// starts again, loading its state from the store, at its next use. For a clustered node whose
+  /// Stops every live actor through its partition, without restart (any thread): each is
+  /// unregistered at once and stopped asynchronously, and the key's next use starts a fresh
+  /// actor, which loads its state from the store. For a clustered node whose
   /// ownership of guilds changed (front_door.hpp): an actor that stayed up while another node
   /// ordered its guild holds an old copy. Returns how many were asked to stop.
   size_t stop_actors();

@@ -74,6 +74,7 @@ rest::work_fn on_owner(owner_routing_ptr routing, std::string feature, const rou
     }
     auto p = dispatch::place(*routing->svc, *guild_id);
     if (*guild_id == 0 || p.where == dispatch::placement::kind::local) {
+      routing->epoch->check();
       work(c);
       return;
     }
@@ -104,6 +105,7 @@ rest::message_decorator on_owner(owner_routing_ptr routing, std::string feature,
         }
         auto p = dispatch::place(*routing->svc, *guild_id);
         if (p.where == dispatch::placement::kind::local) {
+          routing->epoch->check();
           decorate(req, std::move(done));
           return;
         }

@@ -18,6 +18,7 @@
 #include <caf/actor.hpp>
 
 #include "actors/feature/feature_module.hpp"
+#include "actors/feature/ownership_epoch.hpp"
 #include "actors/feature/request_guild.hpp"
 #include "actors/rest/message_decorator.hpp"
 #include "actors/rest/route_kit.hpp"
@@ -27,7 +28,8 @@ namespace herald::feature {
 struct owner_routing {
   dispatch::services_ptr svc;  ///< its config.cluster is set
   std::shared_ptr<channel_guilds> guilds;
-  caf::actor door;  ///< this node's front door
+  caf::actor door;                         ///< this node's front door
+  std::shared_ptr<ownership_epoch> epoch;  ///< checked before a request runs here
 };
 
 using owner_routing_ptr = std::shared_ptr<const owner_routing>;

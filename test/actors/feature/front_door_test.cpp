@@ -66,12 +66,12 @@ struct door_env {
     table->decorators["things"] = [](const rest::decorate_request& req, rest::decorate_done done) {
       done(std::vector<std::string>(req.message_ids.size(), "\"thing\":true"));
     };
-    table->services.push_back(things);
     auto ctx = std::make_shared<rest::rest_context>();
     ctx->svc = env.svc;
     front_door_options opts;
     opts.rest = ctx;
     opts.table = table;
+    opts.epoch = std::make_shared<ownership_epoch>(view, std::vector<keyed_service_ptr>{things});
     opts.sweep_interval = 20ms;
     door = spawn_front_door(*env.system, opts);
   }
