@@ -20,6 +20,7 @@
 #include "actors/dispatch/route_wire.hpp"
 #include "actors/dispatch/start_services.hpp"
 #include "actors/feature/feature_set.hpp"
+#include "actors/feature/feature_wire.hpp"
 #include "actors/gateway/gateway_server.hpp"
 #include "actors/identity/revoke_notifier.hpp"
 #include "actors/identity/revoke_wire.hpp"
@@ -475,8 +476,8 @@ node::node_options make_node_options(const config::config& cfg,
   // After the app's hooks: the cluster starts before them and stops after them.
   st->cluster_view = cluster::attach(opts, std::move(cs))->view();
   if (st->clustered) {
-    // The dispatch routers', relays' and revoke notifiers' wire types travel beside the
-    // cluster's own.
+    // The dispatch routers', relays', revoke notifiers' and feature front doors' wire types
+    // travel beside the cluster's own.
     opts.configure_actor_system =
         [next = std::move(opts.configure_actor_system)](caf::actor_system_config& cfg) {
           if (next) {
@@ -485,6 +486,7 @@ node::node_options make_node_options(const config::config& cfg,
           dispatch::route_wire::announce_route_wire_types(cfg);
           relay::relay_wire::announce_relay_wire_types(cfg);
           identity::revoke_wire::announce_revoke_wire_types(cfg);
+          feature::feature_wire::announce_feature_wire_types(cfg);
         };
   }
   return opts;

@@ -46,4 +46,14 @@ std::string contract_violation(const feature_module& m) {
   return {};
 }
 
+std::string contract_violation(const std::string& feature, const route& r) {
+  if (r.guild.from == request_guild::kind::any_node ||
+      r.path.find("{" + r.guild.param + "}") != std::string::npos) {
+    return {};
+  }
+  return "feature " + feature + ": route " + r.method + " " + r.path + " has no {" + r.guild.param +
+         "}: name the parameter that says its guild (by_channel, by_guild) or declare "
+         "any_node()";
+}
+
 }  // namespace herald::feature

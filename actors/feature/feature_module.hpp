@@ -17,6 +17,7 @@
 #include <caf/expected.hpp>
 
 #include "actors/feature/keyed_service.hpp"
+#include "actors/feature/request_guild.hpp"
 #include "actors/outbound/intents.hpp"
 #include "actors/rest/message_decorator.hpp"
 #include "actors/rest/route_kit.hpp"
@@ -39,6 +40,11 @@ struct route {
   std::string path;    ///< a pattern below /api/vN, e.g. "/channels/{channel_id}/pins"
   rest::work_fn work;  ///< runs in a short-lived CAF actor after auth and the rate limit
   bool needs_auth = true;
+  /// Which guild a request is about: in a cluster `work` runs on that guild's owner node, where
+  /// the feature's keyed actors of the guild live (owner_routing.hpp). Default: the guild of
+  /// the path's {channel_id}; by_guild() for a {guild_id}; any_node() for a route that starts
+  /// no keyed actor of a guild. The parameter must be in `path` (contract_violation).
+  request_guild guild = by_channel();
 };
 
 /// What a feature gets to build itself. The dispatch services are started and outlive it.
@@ -78,7 +84,11 @@ struct feature_module {
 /// The names of `modules`, in order.
 std::vector<std::string> names_of(const std::vector<feature_module>& modules);
 
-/// Why `m` breaks the contract (a bad name, emitted event or route), or "" when it keeps it.
+/// Why `m` breaks the contract (a bad name or emitted event), or "" when it keeps it.
 std::string contract_violation(const feature_module& m);
+
+/// Why `r` of feature `feature` breaks the contract (its request_guild names a parameter its
+/// path does not have), or "" when it keeps it.
+std::string contract_violation(const std::string& feature, const route& r);
 
 }  // namespace herald::feature

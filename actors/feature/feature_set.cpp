@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "actors/feature/front_door.hpp"
+#include "actors/feature/owner_routing.hpp"
 #include "runtime/log/log.hpp"
 #include "runtime/metrics/metrics.hpp"
 
@@ -31,6 +33,7 @@ std::variant<std::unique_ptr<feature_set>, std::string> feature_set::start(
     const std::vector<feature_module>& available, const std::vector<std::string>& enabled,
     const feature_context& ctx, std::chrono::milliseconds timeout, const caf::actor& parent) {
   std::unique_ptr<feature_set> set{new feature_set};
+  set->system_ = ctx.svc ? &ctx.svc->system : nullptr;
   auto fail = [&set, timeout](std::string why) {
     set->stop(timeout);
     return std::variant<std::unique_ptr<feature_set>, std::string>{std::move(why)};
@@ -52,6 +55,11 @@ std::variant<std::unique_ptr<feature_set>, std::string> feature_set::start(
     auto built = module->build(ctx);
     if (!built) {
       return fail("feature " + name + ": build failed: " + caf::to_string(built.error()));
+    }
+    for (const auto& r : built->routes) {
+      if (auto why = contract_violation(name, r); !why.empty()) {
+        return fail(why);
+      }
     }
     set->running_.push_back(running{*module, std::move(*built)});
     for (const auto& svc : set->running_.back().instance.services) {
@@ -88,14 +96,49 @@ std::variant<std::unique_ptr<feature_set>, std::string> feature_set::start(
 
 feature_set::~feature_set() = default;
 
-void feature_set::mount(net::http_server& server,
-                        const std::shared_ptr<rest::rest_context>& ctx) const {
+void feature_set::mount(net::http_server& server, const std::shared_ptr<rest::rest_context>& ctx) {
+  if (!ctx->svc->config.cluster) {
+    // One node: every guild is this node's, the routes run as written.
+    for (const auto& r : running_) {
+      for (const auto& rt : r.instance.routes) {
+        rest::mount(server, ctx, rt.method, rt.path, rt.needs_auth, rt.work);
+      }
+      if (r.instance.decorator) {
+        ctx->decorators.push_back(r.instance.decorator);
+      }
+    }
+    return;
+  }
+  if (running_.empty()) {
+    return;  // nothing to forward or to answer: peers asking get "no front door there"
+  }
+  auto table = std::make_shared<front_door_table>();
+  std::vector<keyed_service_ptr> services;
   for (const auto& r : running_) {
     for (const auto& rt : r.instance.routes) {
-      rest::mount(server, ctx, rt.method, rt.path, rt.needs_auth, rt.work);
+      table->routes[front_door_table::route_key(r.module.name, rt.method, rt.path)] = {rt.work,
+                                                                                       rt.guild};
     }
     if (r.instance.decorator) {
-      ctx->decorators.push_back(r.instance.decorator);
+      table->decorators[r.module.name] = r.instance.decorator;
+    }
+    services.insert(services.end(), r.instance.services.begin(), r.instance.services.end());
+  }
+  auto epoch = std::make_shared<ownership_epoch>(ctx->svc->config.cluster, std::move(services));
+  front_door_options opts;
+  opts.rest = ctx;
+  opts.table = table;
+  opts.epoch = epoch;
+  front_door_ = spawn_front_door(ctx->svc->system, std::move(opts));
+  auto routing = std::make_shared<owner_routing>(
+      owner_routing{ctx->svc, std::make_shared<channel_guilds>(ctx->svc), front_door_, epoch});
+  for (const auto& r : running_) {
+    for (const auto& rt : r.instance.routes) {
+      rest::mount(server, ctx, rt.method, rt.path, rt.needs_auth,
+                  on_owner(routing, r.module.name, rt));
+    }
+    if (r.instance.decorator) {
+      ctx->decorators.push_back(on_owner(routing, r.module.name, r.instance.decorator));
     }
   }
 }
@@ -105,6 +148,10 @@ void feature_set::stop(std::chrono::milliseconds timeout) {
     return;
   }
   stopped_ = true;
+  if (system_ != nullptr) {
+    stop_front_door(*system_, front_door_);
+    front_door_ = caf::actor{};
+  }
   for (auto r = running_.rbegin(); r != running_.rend(); ++r) {
     auto& services = r->instance.services;
     for (auto s = services.rbegin(); s != services.rend(); ++s) {

@@ -2,7 +2,10 @@
 #pragma once
 // The features a node runs: the enabled modules, built, their services started, their routes
 // mounted. Owned by the node composition (actors/app); start, mount and stop run on the node's
-// start/stop thread. Invariant: only modules named in `enabled` are built; stop() stops every
+// start/stop thread. On a routed cluster node (dispatch_config::cluster set) mount also starts
+// the feature front door and mounts every route and decorator wrapped so that it runs on the
+// owner of its request's guild (owner_routing.hpp, front_door.hpp).
+// Invariant: only modules named in `enabled` are built; stop() stops the front door, then every
 // started service exactly once, in reverse start order.
 
 #include <chrono>
@@ -33,9 +36,11 @@ public:
   feature_set(const feature_set&) = delete;
   feature_set& operator=(const feature_set&) = delete;
 
-  /// Mounts every running feature's routes through rest::mount; call before server.start().
-  /// Throws std::logic_error when a route duplicates another (http_server::route_async).
-  void mount(net::http_server& server, const std::shared_ptr<rest::rest_context>& ctx) const;
+  /// Mounts every running feature's routes through rest::mount and adds its decorators to
+  /// `ctx`; on a clustered node wrapped with owner_routing.hpp and with the front door started.
+  /// Call once, before server.start(). Throws std::logic_error when a route duplicates another
+  /// (http_server::route_async).
+  void mount(net::http_server& server, const std::shared_ptr<rest::rest_context>& ctx);
 
   /// Stops every service, last started first. Idempotent.
   void stop(std::chrono::milliseconds timeout);
@@ -50,6 +55,8 @@ private:
   };
   feature_set() = default;
   std::vector<running> running_;
+  caf::actor_system* system_ = nullptr;
+  caf::actor front_door_;  ///< clustered nodes only, from mount() to stop()
   bool stopped_ = false;
 };
 

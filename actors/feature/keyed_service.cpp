@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/feature/keyed_service.hpp"
 
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "runtime/supervision/dynamic_supervisor.hpp"
 #include "runtime/supervision/messages.hpp"
@@ -21,9 +26,39 @@ supervision::partition_spec partitions_of(const keyed_service_spec& spec) {
 
 }  // namespace
 
+struct keyed_service::live_actors {
+  std::mutex mutex;
+  std::unordered_map<uint64_t, caf::actor> by_key;  ///< an entry leaves when its actor exits
+};
+
 keyed_service::keyed_service(keyed_service_spec spec)
-    : spec_(std::move(spec)), registry_(spec_.name), supervisor_(partitions_of(spec_)) {
-  auto start = registry::registered_start(registry_, spec_.spawn);
+    : spec_(std::move(spec)),
+      registry_(spec_.name),
+      supervisor_(partitions_of(spec_)),
+      live_(std::make_shared<live_actors>()) {
+  auto tracked = [live = live_, spawn = spec_.spawn](caf::actor_system& sys,
+                                                     uint64_t key) -> caf::expected<caf::actor> {
+    auto a = spawn(sys, key);
+    if (!a || !*a) {
+      return a;
+    }
+    {
+      std::lock_guard<std::mutex> guard{live->mutex};
+      live->by_key[key] = *a;
+    }
+    caf::actor_cast<caf::abstract_actor*>(*a)->attach_functor(
+        [weak = std::weak_ptr<live_actors>(live), key, addr = a->address()] {
+          if (auto l = weak.lock()) {
+            std::lock_guard<std::mutex> guard{l->mutex};
+            auto it = l->by_key.find(key);
+            if (it != l->by_key.end() && it->second.address() == addr) {
+              l->by_key.erase(it);
+            }
+          }
+        });
+    return a;
+  };
+  auto start = registry::registered_start(registry_, std::move(tracked));
   child_ = std::make_shared<const supervision::child_spec>(
       supervision::worker_spec(spec_.kind, std::move(start), spec_.restart, spec_.kind));
 }
@@ -68,6 +103,24 @@ void keyed_service::stop(std::chrono::milliseconds timeout) {
   } else {
     supervision::stop_supervisor(*sys, owner, timeout);
   }
+}
+
+size_t keyed_service::stop_actors() {
+  std::vector<std::pair<uint64_t, caf::actor>> actors;
+  {
+    std::lock_guard<std::mutex> guard{live_->mutex};
+    actors.assign(live_->by_key.begin(), live_->by_key.end());
+  }
+  size_t asked = 0;
+  for (const auto& [key, actor] : actors) {
+    // Unregistered first: the key's next use starts a fresh actor, never this one.
+    registry_.unregister(key, actor);
+    if (auto partition = supervisor_.partition_for(supervision::child_key{key})) {
+      caf::anon_send(partition, supervision::terminate_child_atom::value, actor);
+      ++asked;
+    }
+  }
+  return asked;
 }
 
 caf::expected<caf::actor> keyed_service::ensure_started(uint64_t key,

@@ -70,6 +70,12 @@ public:
   const supervision::partition_supervisor& supervisor() const { return supervisor_; }
   /// The live actor of `key`, or an invalid handle: starts nothing (for reads).
   caf::actor lookup(uint64_t key) { return registry_.lookup(key); }
+  /// Stops every live actor through its partition, without restart (any thread): each is
+  /// unregistered at once and stopped asynchronously, and the key's next use starts a fresh
+  /// actor, which loads its state from the store. For a clustered node whose
+  /// ownership of guilds changed (front_door.hpp): an actor that stayed up while another node
+  /// ordered its guild holds an old copy. Returns how many were asked to stop.
+  size_t stop_actors();
 
   /// The live actor of `key`, starting it if needed. Blocking: non-actor threads only.
   caf::expected<caf::actor> ensure_started(uint64_t key, std::chrono::milliseconds timeout);
@@ -90,6 +96,9 @@ private:
   registry::id_registry registry_;
   supervision::partition_supervisor supervisor_;
   supervision::child_spec_ptr child_;
+  struct live_actors;
+  /// Every actor the start function spawned and that has not exited (for stop_actors).
+  std::shared_ptr<live_actors> live_;
 };
 
 using keyed_service_ptr = std::shared_ptr<keyed_service>;

@@ -81,6 +81,42 @@ TEST_CASE("an_unknown_or_repeated_feature_or_a_broken_contract_stops_the_start")
   CHECK(*builds == 1);
 }
 
+TEST_CASE("a_route_whose_declared_guild_parameter_is_not_in_its_path_stops_the_start") {
+  dispatch_env env;
+  auto builds = std::make_shared<int>(0);
+  auto with_route = [&](feature::route r) {
+    auto m = counting_module("alpha", builds);
+    auto build = m.build;
+    m.build = [build, r](const feature::feature_context& ctx) {
+      auto out = build(ctx);
+      if (out) {
+        out->routes.push_back(r);
+      }
+      return out;
+    };
+    return std::vector<feature::feature_module>{m};
+  };
+  auto noop = [](const rest::call&) {};
+  // The default: the guild of the path's {channel_id}.
+  CHECK(error_of(feature::feature_set::start(with_route({"GET", "/guilds/{guild_id}/x", noop}),
+                                             {"alpha"}, {env.svc, nullptr}, 5s)) ==
+        "feature alpha: route GET /guilds/{guild_id}/x has no {channel_id}: name the parameter "
+        "that says its guild (by_channel, by_guild) or declare any_node()");
+  auto ok = [&](feature::request_guild g) {
+    auto started = feature::feature_set::start(
+        with_route({"GET", "/guilds/{guild_id}/x", noop, true, std::move(g)}), {"alpha"},
+        {env.svc, nullptr}, 5s);
+    bool fine = started.index() == 0;
+    if (fine) {
+      std::get<0>(started)->stop(5s);
+    }
+    return fine;
+  };
+  CHECK(ok(feature::by_guild("guild_id")));
+  CHECK(ok(feature::any_node()));
+  CHECK_FALSE(ok(feature::by_channel("guild")));
+}
+
 TEST_CASE("a_keyed_service_starts_one_actor_per_key_and_stops_them") {
   dispatch_env env;
   feature::keyed_service_spec spec;
