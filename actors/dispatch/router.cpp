@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/dispatch/router.hpp"
 
+#include <chrono>
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include <caf/actor_cast.hpp>
@@ -15,6 +17,7 @@
 #include "actors/dispatch/route_publish.hpp"
 #include "actors/dispatch/route_wire.hpp"
 #include "actors/relay/exporter.hpp"
+#include "actors/relay/relay_actor.hpp"
 #include "actors/relay/relay_metrics.hpp"
 #include "actors/relay/relay_wire.hpp"
 #include "actors/services/dispatch_error.hpp"
@@ -52,8 +55,15 @@ struct peer_route {
 struct router_state {
   services_ptr svc;
   std::map<uint16_t, peer_route> peers;
+  std::shared_ptr<const cluster::ring> ring;  // the ring the relays were last told of
   static inline const char* name = "router";
 };
+
+/// (ring_tick_atom): the router's own timer; compares this node's ring with the last one seen.
+using ring_tick_atom = caf::atom_constant<caf::atom("r_ring")>;
+
+/// How often the router looks for a new ring; relays move their feeds within this of a change.
+constexpr std::chrono::seconds ring_poll_interval{1};
 
 using router_ptr = caf::stateful_actor<router_state>*;
 
@@ -144,8 +154,23 @@ caf::error not_owner_here(const services& svc, uint64_t guild_id) {
       "guild " + std::to_string(guild_id) + " is moving: this node does not own it in its view");
 }
 
+/// Tells every relay of this node to check its guild's owner when the ring changed since the
+/// last tick: one timer per node instead of one per relay (10,000 small guilds with sessions
+/// here made 10,000 timer messages a second).
+void watch_ring(router_ptr self) {
+  auto& st = self->state;
+  self->delayed_send(self, ring_poll_interval, ring_tick_atom::value);
+  auto now = st.svc->config.cluster->current_ring();
+  if (now != st.ring) {
+    st.ring = std::move(now);
+    st.svc->ring_watchers.dispatch(services::ring_watch_group, relay::owner_check_atom::value);
+  }
+}
+
 caf::behavior router(router_ptr self, services_ptr svc) {
   self->state.svc = std::move(svc);
+  self->state.ring = self->state.svc->config.cluster->current_ring();
+  self->delayed_send(self, ring_poll_interval, ring_tick_atom::value);
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto& [owner, route] : self->state.peers) {
       if (route.remote && route.remote.address() == dm.source) {
@@ -250,6 +275,7 @@ caf::behavior router(router_ptr self, services_ptr svc) {
                     rp.deliver(std::move(err));
                   });
       },
+      [self](ring_tick_atom) { watch_ring(self); },
       [self](route_wire::guild_status_request& req) {
         count_route(route_direction::in, req);
         const auto& svc = self->state.svc;

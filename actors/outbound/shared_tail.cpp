@@ -31,15 +31,20 @@ bool tail_block_pooled(std::size_t size) noexcept {
   return pooled(sizeof(tail_block) + size);
 }
 
-tail_block* make_tail_block(std::string_view bytes) {
-  const std::size_t total = sizeof(tail_block) + bytes.size();
+tail_block* make_unfilled_tail_block(std::size_t size) {
+  const std::size_t total = sizeof(tail_block) + size;
   void* mem = pooled(total) ? session::detail::chunk_alloc(static_cast<uint32_t>(total))
                             : ::operator new(total);
   auto* t = new (mem) tail_block;
   t->refs.store(1, std::memory_order_relaxed);
-  t->size = static_cast<uint32_t>(bytes.size());
+  t->size = static_cast<uint32_t>(size);
+  return t;
+}
+
+tail_block* make_tail_block(std::string_view bytes) {
+  auto* t = make_unfilled_tail_block(bytes.size());
   if (!bytes.empty()) {
-    std::memcpy(const_cast<char*>(t->data()), bytes.data(), bytes.size());
+    std::memcpy(t->data(), bytes.data(), bytes.size());
   }
   return t;
 }

@@ -25,6 +25,8 @@ struct tail_block {
   std::atomic<uint32_t> refs;
   uint32_t size;
   const char* data() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+  /// The bytes, for the producer of a block from make_unfilled_tail_block before it shares it.
+  char* data() noexcept { return reinterpret_cast<char*>(this + 1); }
   std::string_view view() const noexcept { return {data(), size}; }
 };
 
@@ -32,6 +34,11 @@ struct tail_block {
 /// the chunk pool's classes well come from the pool (chunk_pool.hpp; prefaulted by
 /// chunk_pool_prefault), the others from operator new.
 tail_block* make_tail_block(std::string_view bytes);
+
+/// A new block of `size` bytes that its producer writes in place (through data()) before it
+/// shares it, with one reference; allocated like make_tail_block. Saves the copy of a tail
+/// that arrives as bytes elsewhere (the cross-node relay reads it straight from the wire).
+tail_block* make_unfilled_tail_block(std::size_t size);
 
 /// Whether a tail of `size` bytes is allocated from the chunk pool (benchmarks size their
 /// prefault with it; tests).
@@ -63,6 +70,12 @@ public:
     }
   }
   shared_tail(shared_tail&& other) noexcept : block_(std::exchange(other.block_, nullptr)) {}
+  /// Takes over the one reference the caller holds on `block` (may be null).
+  static shared_tail adopt(tail_block* block) noexcept {
+    shared_tail t;
+    t.block_ = block;
+    return t;
+  }
   shared_tail& operator=(shared_tail other) noexcept {
     std::swap(block_, other.block_);
     return *this;

@@ -28,10 +28,9 @@ namespace {
 
 /// (reconnect_atom): feed again from the guild's current owner after the feed was lost.
 using reconnect_atom = caf::atom_constant<caf::atom("r_reconn")>;
-/// (owner_check_atom): compare the feed with the owner in this node's view (clustered nodes).
-using owner_check_atom = caf::atom_constant<caf::atom("r_owner")>;
-
-constexpr std::chrono::seconds owner_check_interval{1};
+/// A relay asked to check its owner while it (re)connects checks again this much later: the
+/// ring may have changed after the connection picked its owner.
+constexpr std::chrono::seconds owner_recheck_delay{1};
 
 /// A session whose subscribe went to the exporter: answered when its `subscriber` item arrives.
 struct pending_subscribe {
@@ -251,11 +250,12 @@ void on_down(relay_actor* self, const caf::down_msg& down) {
 
 // Whether the feed still comes from the guild's owner in this node's view; a ring change moves
 // it (the new owner's view_reset resynchronises the partitions; events ordered in between by
-// no one are not lost, events of the old owner in flight may be: docs/cluster.md).
+// no one are not lost, events of the old owner in flight may be: docs/cluster.md). Runs when
+// the router reports a ring change (owner_check_atom).
 void check_owner(relay_actor* self) {
   auto& st = self->state;
-  self->delayed_send(self, owner_check_interval, owner_check_atom::value);
   if (st.connecting_) {
+    self->delayed_send(self, owner_recheck_delay, owner_check_atom::value);
     return;
   }
   auto p = dispatch::place(*st.svc_, st.guild_id_);
@@ -344,9 +344,6 @@ void start_relay(relay_actor* self) {
   auto ready = [self] {
     self->set_default_handler(caf::print_and_drop);
     self->become(ready_behavior(self));
-    if (self->state.svc_->config.cluster) {
-      self->delayed_send(self, owner_check_interval, owner_check_atom::value);
-    }
   };
   auto p = dispatch::place(*self->state.svc_, self->state.guild_id_);
   if (p.where == dispatch::placement::kind::unknown) {
@@ -462,6 +459,12 @@ caf::expected<caf::actor> spawn_relay(const dispatch::services_ptr& svc, uint64_
   return svc->system.spawn([svc, guild_id](relay_actor* self) -> caf::behavior {
     self->state.svc_ = svc;
     self->state.guild_id_ = guild_id;
+    if (svc->config.cluster) {
+      // Before start_relay places the guild: a ring change from then on reaches this relay
+      // (queued until it is ready).
+      svc->ring_watchers.join(dispatch::services::ring_watch_group,
+                              caf::actor_cast<caf::actor>(self));
+    }
     start_relay(self);
     return {};
   });

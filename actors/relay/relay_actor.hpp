@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include <caf/actor.hpp>
+#include <caf/atom.hpp>
 #include <caf/expected.hpp>
 
 #include "actors/services/services.hpp"
@@ -24,6 +25,12 @@ namespace herald::relay {
 ///       (unknown_guild, not_member, unavailable)
 ///   (unsubscribe_atom, uint64_t session_id) → nothing
 caf::expected<caf::actor> spawn_relay(const dispatch::services_ptr& svc, uint64_t guild_id);
+
+/// (owner_check_atom) to a relay of a clustered node: compare its feed (the local guild or the
+/// owner's exporter) with the guild's owner in this node's view now, and move it if the owner
+/// changed. Relays are in services::ring_watchers; the router sends it to all of them when the
+/// ring changes (one timer per node, not one per relay).
+using owner_check_atom = caf::atom_constant<caf::atom("r_owner")>;
 
 /// The partition a session belongs to among `count`.
 inline uint32_t partition_of(uint64_t session_id, uint32_t count) noexcept {

@@ -49,7 +49,7 @@ void export_queue::add(const dispatch_event& event) {
   e.content_gated = event.content_gated;
   e.author_id = event.author_id;
   e.mentioned_user_ids = event.mentioned_user_ids;
-  e.full_tail = std::string{event.full_tail.view()};
+  e.full_tail.tail = event.full_tail;  // a reference: serialised straight from the guild's bytes
   e.content_begin = event.content_begin;
   e.content_end = event.content_end;
   // No redacted tail: the receiving relay's dispatch_event makes it from full_tail and the
@@ -166,11 +166,11 @@ std::optional<std::string> decode(relay_wire::batch& b, uint64_t guild_id,
             std::unique(e.mentioned_user_ids.begin(), e.mentioned_user_ids.end()),
             e.mentioned_user_ids.end());
         ev->mentioned_user_ids = std::move(e.mentioned_user_ids);
-        ev->full_tail = session::shared_tail{e.full_tail};
+        ev->full_tail = std::move(e.full_tail.tail);  // read from the wire into its block
         ev->content_begin = e.content_begin;
         ev->content_end = e.content_end;
         if (!e.redacted_tail.empty()) {
-          ev->redacted_tail = session::shared_tail{e.redacted_tail};
+          ev->redacted_tail = std::move(e.redacted_tail.tail);
         }
         run.emplace_back(std::move(ev));
         break;

@@ -2,9 +2,10 @@
 #pragma once
 // The messages of a cross-node relay (exporter.hpp, relay_actor.hpp): what a guild's owner node
 // sends the relay of that guild on a subscribed node, and what that relay asks of it. Value-only
-// structs with `inspect`: no pointers, no shared tails, no chunk-pool memory on the wire (tails
-// travel as strings and are made shared_tails again on the receiving node). Each wire name ends
-// in its version: a changed layout gets a new name.
+// structs with `inspect`: no pointers, no chunk-pool memory on the wire (an event's tails
+// travel as a string's bytes, written from the guild's shared tail and read into a fresh one on
+// the receiving node: tail_bytes). Each wire name ends in its version: a changed layout gets a
+// new name (tail_bytes did not change it: its bytes are a std::string's).
 //
 // One ordered stream per (guild, subscribed node): the exporter on the owner sends `batch`es to
 // the remote relay, one CAF actor pair, so CAF keeps them in order. A batch holds every item
@@ -14,14 +15,22 @@
 // Invariant: announce_relay_wire_types() runs before the actor system is built (the node hook
 // configure_actor_system), on every node of a cluster.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/atom.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/deserializer.hpp>
 #include <caf/meta/type_name.hpp>
+#include <caf/sec.hpp>
+#include <caf/serializer.hpp>
+
+#include "actors/outbound/shared_tail.hpp"
 
 namespace herald::relay::relay_wire {
 
@@ -38,6 +47,62 @@ enum class kind : uint8_t {
   notice = 4
 };
 
+/// The most bytes one tail may claim on the wire: a longer one is refused before anything is
+/// allocated for it (the gateway's frames are far smaller).
+inline constexpr size_t max_tail_bytes = size_t{16} << 20;
+
+/// A frame tail on the wire, encoded exactly as a std::string (a varbyte length, then the
+/// bytes), but held as a shared_tail on both ends: the exporter serialises the guild's own tail
+/// without copying it first, and the receiver reads the bytes straight into a fresh tail block
+/// (one copy from the BASP buffer, no std::string in between).
+struct tail_bytes {
+  session::shared_tail tail;
+
+  std::string_view view() const noexcept { return tail.view(); }
+  size_t size() const noexcept { return tail.size(); }
+  bool empty() const noexcept { return tail.empty(); }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, tail_bytes& x) {
+  if constexpr (std::is_base_of_v<caf::serializer, Inspector>) {
+    auto bytes = x.tail.view();
+    size_t n = bytes.size();
+    if (auto err = f.begin_sequence(n)) {
+      return err;
+    }
+    if (n > 0) {
+      if (auto err = f.apply_raw(n, const_cast<char*>(bytes.data()))) {
+        return err;
+      }
+    }
+    return f.end_sequence();
+  } else if constexpr (std::is_base_of_v<caf::deserializer, Inspector>) {
+    size_t n = 0;
+    if (auto err = f.begin_sequence(n)) {
+      return err;
+    }
+    // Refuse a length the input cannot hold before allocating it.
+    auto* binary = dynamic_cast<caf::binary_deserializer*>(&f);
+    if (n > max_tail_bytes || (binary != nullptr && n > binary->remaining())) {
+      return caf::make_error(caf::sec::end_of_stream);
+    }
+    if (n == 0) {
+      x.tail = session::shared_tail{};
+    } else {
+      auto tail = session::shared_tail::adopt(session::make_unfilled_tail_block(n));
+      if (auto err = f.apply_raw(n, tail.block()->data())) {
+        return err;
+      }
+      x.tail = std::move(tail);
+    }
+    return f.end_sequence();
+  } else {
+    std::string text{x.tail.view()};  // other inspectors (to_string): as the string it encodes
+    return f(text);
+  }
+}
+
 /// A dispatch_event (the guild id is the batch's).
 struct event {
   uint64_t guild_order = 0;
@@ -46,12 +111,12 @@ struct event {
   bool content_gated = false;
   uint64_t author_id = 0;
   std::vector<uint64_t> mentioned_user_ids;
-  std::string full_tail;
+  tail_bytes full_tail;
   uint32_t content_begin = 0;
   uint32_t content_end = 0;
   /// Empty from exporters (the receiver makes it from full_tail and the content span, as
   /// dispatch_event::redacted() does); a non-empty one is taken as the redacted tail.
-  std::string redacted_tail;
+  tail_bytes redacted_tail;
 };
 
 template <class Inspector>

@@ -89,6 +89,11 @@ struct services {
   registry::id_groups relay_groups{"guild_relays"};
   /// user id → that user's session actors (live member changes reach them).
   registry::id_groups user_sessions{"user_sessions"};
+  /// Group ring_watch_group: every relay of a clustered node. The router tells them when this
+  /// node's ring changes (relay_actor.hpp, owner_check_atom), so that no relay needs a timer of
+  /// its own to notice that its guild moved.
+  registry::id_groups ring_watchers{"ring_watchers"};
+  static constexpr uint64_t ring_watch_group = 0;
 
   supervision::partition_supervisor guild_supervisor;
   supervision::partition_supervisor relay_supervisor;

@@ -80,7 +80,7 @@ TEST_CASE("an_exporter_sends_what_queued_during_an_unacknowledged_batch_as_one_b
   REQUIRE(second.events.size() == 3);
   CHECK(second.events[0].guild_order < second.events[1].guild_order);
   CHECK(second.events[1].guild_order < second.events[2].guild_order);
-  CHECK(second.events[2].full_tail.find("m2") != std::string::npos);
+  CHECK(second.events[2].full_tail.view().find("m2") != std::string::npos);
   std::vector<relay::relay_wire::subscriber> answers = second.subscribers;
   for (uint64_t seq = 2; answers.size() < 2 && seq < 10; ++seq) {
     importer->send(reply.exporter, relay::relay_wire::batch_ack{guild, seq});

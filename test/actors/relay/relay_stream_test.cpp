@@ -209,3 +209,50 @@ TEST_CASE("a_malformed_batch_delivers_nothing_and_says_why") {
   }
   CHECK(r.items.empty());
 }
+
+TEST_CASE("an_event_tail_is_sent_from_the_guilds_block_and_encoded_as_a_string") {
+  auto ev = event_at(1, "hello");
+  export_queue q{guild};
+  q.add(*ev);
+  auto sent = q.next();
+  REQUIRE(sent);
+  // The wire item references the guild's tail: no copy before serialisation.
+  CHECK(sent->events[0].full_tail.tail.block() == ev->full_tail.block());
+  // Its bytes on the wire are a std::string's, so the layout (and the wire name) is unchanged.
+  std::vector<char> as_tail;
+  std::vector<char> as_string;
+  caf::binary_serializer tail_sink{nullptr, as_tail};
+  caf::binary_serializer string_sink{nullptr, as_string};
+  auto copy = sent->events[0].full_tail;
+  std::string text{ev->full_tail.view()};
+  REQUIRE(!tail_sink(copy));
+  REQUIRE(!string_sink(text));
+  CHECK(as_tail == as_string);
+  // Read back into a tail block of its own.
+  relay_wire::tail_bytes back;
+  caf::binary_deserializer source{nullptr, as_tail};
+  REQUIRE(!source(back));
+  CHECK(back.view() == ev->full_tail.view());
+  CHECK(back.tail.block() != ev->full_tail.block());
+}
+
+TEST_CASE("a_tail_longer_than_its_input_is_refused_before_it_is_allocated") {
+  std::string text(300, 'x');
+  std::vector<char> buf;
+  caf::binary_serializer sink{nullptr, buf};
+  REQUIRE(!sink(text));
+  SECTION("cut short") {
+    buf.resize(buf.size() - 1);
+  }
+  SECTION("a length beyond the limit") {
+    buf.clear();
+    caf::binary_serializer big{nullptr, buf};
+    size_t n = relay_wire::max_tail_bytes + 1;
+    REQUIRE(!big.begin_sequence(n));
+    buf.resize(buf.size() + 64, 'x');
+  }
+  relay_wire::tail_bytes back;
+  caf::binary_deserializer source{nullptr, buf};
+  CHECK(source(back));
+  CHECK(back.empty());
+}
