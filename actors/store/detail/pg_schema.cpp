@@ -114,9 +114,10 @@ UPDATE overwrites SET deny = deny | 2251799813685248 WHERE (deny & 8192) <> 0;
 
 // Version 4: guild owners, as SQLite's version 5 (docs/store.md, "Guild owners and fencing"):
 // a guild's owner epoch, raised by every claim, the node that claimed it, and the guild order of
-// its last committed fenced batch. A guild without a row has never been claimed.
+// its last committed fenced batch. A guild without a row has never been claimed. IF NOT EXISTS:
+// a store whose version was set back (tests of earlier migrations) keeps the table it has.
 constexpr const char* schema_v4 = R"sql(
-CREATE TABLE guild_owners (
+CREATE TABLE IF NOT EXISTS guild_owners (
   guild_id BIGINT PRIMARY KEY,
   epoch BIGINT NOT NULL,
   node_id BIGINT NOT NULL,

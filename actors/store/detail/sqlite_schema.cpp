@@ -116,9 +116,10 @@ UPDATE overwrites SET deny = deny | 2251799813685248 WHERE (deny & 8192) <> 0;
 
 // Version 5: guild owners (docs/store.md, "Guild owners and fencing"). A guild's owner epoch,
 // raised by every claim, the node that claimed it, and the guild order of its last committed
-// fenced batch. A guild without a row has never been claimed (epoch 0, order 0).
+// fenced batch. A guild without a row has never been claimed (epoch 0, order 0). IF NOT EXISTS:
+// a store whose version was set back (tests of earlier migrations) keeps the table it has.
 constexpr const char* schema_v5 = R"sql(
-CREATE TABLE guild_owners (
+CREATE TABLE IF NOT EXISTS guild_owners (
   guild_id INTEGER PRIMARY KEY,
   epoch INTEGER NOT NULL,
   node_id INTEGER NOT NULL,
