@@ -117,6 +117,19 @@ TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owne
     CHECK(where.value("epoch_node_id", -1) == where.value("owner_id", -2));
     CHECK(where.value("order", 0) == 6);
   }
+  {
+    // The text form: the same three values as key=value lines, after the existing keys.
+    auto text = testing::run_process(testing::bin_path("heraldctl"),
+                                     {"--node", "127.0.0.1:" + std::to_string(nodes[poster].admin),
+                                      "--data-dir", nodes[poster].data, "where", "guild", guild_id},
+                                     10s);
+    INFO(text.out << text.err);
+    CHECK(text.exit_code == 0);
+    const auto epoch_at = text.out.find("\nepoch=1\n");
+    CHECK(epoch_at != std::string::npos);
+    CHECK(text.out.find("ring_generation=") < epoch_at);
+    CHECK(text.out.find("\norder=6\n") != std::string::npos);
+  }
   CHECK(metric(nodes[owner], "herald_guild_claims_total") == 1);
   CHECK(metric(nodes[owner], "herald_guild_fenced_commits_total") <= 0);  // -1: never counted
 
