@@ -11,6 +11,7 @@
 #include "actors/dispatch/route_wire.hpp"
 #include "actors/dispatch/router.hpp"
 #include "actors/services/dispatch_error.hpp"
+#include "actors/store/store.hpp"
 #include "runtime/node/request_error.hpp"
 
 namespace herald::app {
@@ -31,6 +32,26 @@ std::optional<uint64_t> parse_id(const std::string& text) {
 
 net::http_response answer(const json& body) {
   return net::http_response{200, "application/json", body.dump(), {{"Cache-Control", "no-store"}}};
+}
+
+// The store's word on who does own the guild (docs/cluster.md, "Guild ownership: epochs and
+// fencing"): `epoch`, `order` (last committed guild order) and `epoch_node_id` (the node whose
+// claim set the epoch; null when the guild was never claimed: epoch and order 0). A failed read
+// leaves them out and says why in `store_error`. Blocking: called from an actor.
+void add_store_owner(store::store& st, uint64_t guild_id, json& body) {
+  auto owner = st.guild_owner_of(guild_id);
+  if (owner) {
+    body["epoch"] = owner.value().epoch_;
+    body["order"] = owner.value().last_order_;
+    body["epoch_node_id"] = owner.value().node_id_;
+  } else if (owner.error().code_ == store::store_errc::not_found) {
+    body["epoch"] = 0;
+    body["order"] = 0;
+    body["epoch_node_id"] = nullptr;
+  } else {
+    body["store_error"] =
+        std::string{store::to_string(owner.error().code_)} + ": " + owner.error().message_;
+  }
 }
 
 }  // namespace
@@ -69,23 +90,28 @@ void mount_where_route(net::http_server& server, dispatch::services_ptr svc,
                   {"owner_address", owner->address},
                   {"self", owner->self},
                   {"ring_generation", view->current_ring()->generation()}};
-        if (owner->self) {
-          body["alive"] = static_cast<bool>(svc->guilds.lookup(*id));
-          body["reachable"] = true;
-          respond(answer(body));
-          return;
-        }
-        if (!svc->router) {
-          // Only an unclustered node has no router, and it owns every guild (handled above).
-          body["alive"] = false;
-          body["reachable"] = false;
-          body["error"] = "no route to other nodes";
-          respond(answer(body));
-          return;
-        }
-        svc->system.spawn([svc, owner_id = owner->id, guild_id = *id, timeout, body,
+        // A short-lived actor: the store read (owner epoch and order) and the owner's answer
+        // never block the admin io thread.
+        svc->system.spawn([svc, owner = *owner, guild_id = *id, timeout, body,
                            respond](caf::event_based_actor* self) mutable {
-          self->request(svc->router, timeout, dispatch::route_status_atom::value, owner_id,
+          add_store_owner(*svc->store, guild_id, body);
+          if (owner.self) {
+            body["alive"] = static_cast<bool>(svc->guilds.lookup(guild_id));
+            body["reachable"] = true;
+            respond(answer(body));
+            self->quit();
+            return;
+          }
+          if (!svc->router) {
+            // Only an unclustered node has no router, and it owns every guild (handled above).
+            body["alive"] = false;
+            body["reachable"] = false;
+            body["error"] = "no route to other nodes";
+            respond(answer(body));
+            self->quit();
+            return;
+          }
+          self->request(svc->router, timeout, dispatch::route_status_atom::value, owner.id,
                         guild_id)
               .then(
                   [self, body, respond](dispatch::route_wire::guild_status& status) mutable {

@@ -7,8 +7,13 @@
 //
 // 200 {"guild_id":"…","owner_node":<name>,"owner_id":<node id>,"owner_address":<cluster.listen>,
 //      "self":<owner is the node asked>,"alive":<guild actor running on the owner>,
-//      "reachable":<the owner answered>,"ring_generation":<generation>}
+//      "reachable":<the owner answered>,"ring_generation":<generation>,
+//      "epoch":<owner epoch in the store>,"order":<last committed guild order>,
+//      "epoch_node_id":<node whose claim set the epoch, null if never claimed>}
 // `alive` is false when the owner did not answer within the timeout (`reachable` false then).
+// The ring says who should own the guild; epoch and epoch_node_id say who does (the store's
+// fence). When the store cannot be read, epoch, order and epoch_node_id are absent and
+// `store_error` says why.
 // Errors: 400 bad_request (id not a decimal snowflake), 503 unavailable (no guild node is up).
 
 #include <chrono>

@@ -85,7 +85,12 @@ struct guild_actor_state {
   std::optional<domain::guild_state> state_;
   std::optional<view_classes> views_;
   std::vector<relay_entry> relays_;
-  uint64_t order_ = 0;  // last guild order handed out
+  // The owner epoch this incarnation claimed in the store (store::claim_guild): every batch it
+  // commits carries it, and the store refuses the batch (fenced) once another claim replaced it.
+  uint64_t epoch_ = 0;
+  // Last guild order handed out; starts at the store's last committed order, so the guild's
+  // order goes on across incarnations and nodes.
+  uint64_t order_ = 0;
   // Group commit through services::writer, at most one batch in flight (so guild order is commit
   // order): events are applied to memory and staged (pending_, writes in batch_); a flush hands
   // the staged batch to the writer (in_flight_); staging goes on meanwhile; the writer's answer
@@ -173,6 +178,20 @@ metrics::counter& busy_counter() {
   static auto& c = metrics::registry::global().get_counter(
       "herald_guild_busy_total",
       "Publishes refused with a retryable busy error because the store writer's queue is full");
+  return c;
+}
+
+metrics::counter& claims_counter() {
+  static auto& c = metrics::registry::global().get_counter(
+      "herald_guild_claims_total",
+      "Guild starts that claimed the guild in the store (raised its owner epoch)");
+  return c;
+}
+
+metrics::counter& fenced_counter() {
+  static auto& c = metrics::registry::global().get_counter(
+      "herald_guild_fenced_commits_total",
+      "Guild commits the store refused because another node claimed the guild (fenced)");
   return c;
 }
 
@@ -366,6 +385,8 @@ void flush(guild_actor* self) {
     self->send(self, committed_atom::value, committed_ok, std::string{});
     return;
   }
+  // Commits only while this incarnation's claim is the guild's latest, and records the order.
+  st.batch_.set_fence({st.state_->id(), st.epoch_, st.pending_.back().order});
   auto me = caf::actor_cast<caf::actor>(self);
   auto record = std::make_shared<flight_record>();
   auto submitted = st.svc_->writer->submit(
@@ -412,10 +433,31 @@ void flush(guild_actor* self) {
 
 void run_held(guild_actor* self);
 
+uint64_t ring_generation(const dispatch::services& svc) {
+  return svc.config.cluster ? svc.config.cluster->current_ring()->generation() : 0;
+}
+
+// Another node claimed the guild: this incarnation no longer owns it. It is not started again
+// here until this node's ring changes or the fence hold passes (services::fences), so nodes
+// whose rings disagree for a moment do not take the guild from each other in a loop.
+void fence_out(guild_actor* self, const store::store_error& failure) {
+  auto& st = self->state;
+  fenced_counter().inc();
+  st.svc_->fences.put(
+      st.state_->id(),
+      {ring_generation(*st.svc_), dispatch::guild_fences::clock::now() + st.svc_->config.fence_hold,
+       failure.message_});
+  spdlog::warn(
+      "guild {}: another node took the guild (owner epoch {} is no longer the store's); "
+      "stopping here, not restarted on this node for {} ms unless the ring changes",
+      st.state_->id(), st.epoch_, st.svc_->config.fence_hold.count());
+}
+
 // The writer's answer for in_flight_: dispatches every event of it in order (consecutive
 // dispatches as one batch per partition) and acknowledges them. On a store failure every
-// producer (in flight and staged) gets persist_failed and the actor exits so that its supervisor
-// reloads the committed state.
+// producer (in flight and staged) gets persist_failed (unavailable when the commit was fenced)
+// and the actor exits; the next request reloads the committed state (a fenced guild: only once
+// its fence hold is over, fence_out).
 void on_committed(guild_actor* self, const std::optional<store::store_error>& failure) {
   auto& st = self->state;
   st.committing_ = false;
@@ -430,6 +472,9 @@ void on_committed(guild_actor* self, const std::optional<store::store_error>& fa
   if (failure) {
     // persist_failed (retryable), or store_error for an in-doubt commit (not retried as new).
     auto err = dispatch::from_commit_error(*failure);
+    if (failure->code_ == store::store_errc::fenced) {
+      fence_out(self, *failure);  // before unregistering: a retry must not start it here again
+    }
     // Unregister before answering, or a producer retrying at once finds this
     // dying incarnation and gets request_receiver_down instead of a new one.
     st.svc_->guilds.unregister(st.state_->id(), caf::actor_cast<caf::actor>(self));
@@ -442,8 +487,10 @@ void on_committed(guild_actor* self, const std::optional<store::store_error>& fa
     }
     st.pending_.clear();
     st.batch_.clear();
-    spdlog::error("guild {}: commit failed, restarting from the store: {}", st.state_->id(),
-                  dispatch::describe(err));
+    if (failure->code_ != store::store_errc::fenced) {
+      spdlog::error("guild {}: commit failed, restarting from the store: {}", st.state_->id(),
+                    dispatch::describe(err));
+    }
     self->quit(err);
     return;
   }
@@ -683,21 +730,38 @@ caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_
   // the writer has settled that batch (committed or failed), or the new state would miss
   // events that are then stored, and a later commit could reorder them.
   svc->writer->wait_idle(guild_id);
+  if (auto held = svc->fences.holding(guild_id, ring_generation(*svc),
+                                      dispatch::guild_fences::clock::now())) {
+    return dispatch::make_error(dispatch::dispatch_errc::unavailable,
+                                "guild " + std::to_string(guild_id) +
+                                    " was taken by another node (" + held->reason +
+                                    "); not restarted here until the ring changes");
+  }
+  const auto unknown =
+      dispatch::make_error(dispatch::dispatch_errc::unknown_guild, std::to_string(guild_id));
+  // Claim before loading: from the claim on, no earlier owner can commit, so the state loaded
+  // next is final and the order goes on from the last committed one.
+  auto claimed = svc->store->claim_guild(guild_id, svc->config.node_id);
+  if (!claimed) {
+    return dispatch::from_store_error(claimed.error(), unknown);
+  }
+  claims_counter().inc();
   auto loaded = svc->store->load_guild(guild_id);
   if (!loaded) {
-    return dispatch::from_store_error(
-        loaded.error(),
-        dispatch::make_error(dispatch::dispatch_errc::unknown_guild, std::to_string(guild_id)));
+    return dispatch::from_store_error(loaded.error(), unknown);
   }
+  const auto owner = claimed.value();
   auto state = std::make_shared<domain::guild_state>(std::move(loaded.value()));
   auto inherited = std::make_shared<std::vector<relay::dispatch_event_ptr>>();
   for (auto& item : svc->handoff.take(guild_id)) {
     auto& events = *std::static_pointer_cast<orphaned_events>(item);
     inherited->insert(inherited->end(), events.begin(), events.end());
   }
-  return svc->system.spawn([svc, state, inherited](guild_actor* self) -> caf::behavior {
+  return svc->system.spawn([svc, state, inherited, owner](guild_actor* self) -> caf::behavior {
     auto& st = self->state;
     st.svc_ = svc;
+    st.epoch_ = owner.epoch_;
+    st.order_ = owner.last_order_;
     st.state_.emplace(std::move(*state));
     st.views_.emplace(*st.state_);
     rebind_surviving_relays(self);

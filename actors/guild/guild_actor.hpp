@@ -26,9 +26,10 @@ namespace herald::guild {
 /// validated, persisted (group-committed with whatever else is queued),
 /// applied, and fanned out before the reply. Errors: invalid_event,
 /// missing_permission, unknown_message, persist_failed (retryable; the guild
-/// restarts from the store). A guild that dies before replying makes the
-/// request fail (request_receiver_down / broken_promise): nothing of that
-/// event was persisted or dispatched.
+/// restarts from the store), unavailable (retryable: the writer's queue is full, or the
+/// commit was fenced because another node claimed the guild; this incarnation then stops). A guild
+/// that dies before replying makes the request fail (request_receiver_down / broken_promise):
+/// nothing of that event was persisted or dispatched.
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
 struct publish_ack {
@@ -44,9 +45,11 @@ struct publish_ack {
 };
 
 /// Spawns the guild actor for `guild_id` (not registered; the caller's
-/// start function registers it). It loads the guild from the store during
-/// initialisation and exits with dispatch_errc::unknown_guild or store_error
-/// if it cannot. Other messages: relay_messages.hpp (members, register,
+/// start function registers it). It claims the guild in the store (a new owner epoch, which
+/// fences any earlier owner's later commits), loads it, and continues the guild order after the
+/// store's last committed one; it fails with dispatch_errc::unknown_guild or store_error if it
+/// cannot, and with unavailable (retryable) while a fenced guild is held off this node
+/// (services::fences) or the store is busy. Other messages: relay_messages.hpp (members, register,
 /// subscribe).
 caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_t guild_id);
 

@@ -38,6 +38,11 @@ struct dispatch_config {
   store::writer_options writer;
   /// Timeout of internal requests (guild start, subscribe). Default 5 s.
   std::chrono::milliseconds request_timeout{std::chrono::seconds{5}};
+  /// How long a guild whose commit was fenced (another node claimed it in the store) is not
+  /// started again on this node while this node's ring stays the same: publishes here get the
+  /// retryable unavailable meanwhile (docs/cluster.md, "Guild ownership: epochs and fencing").
+  /// Default 10 s.
+  std::chrono::milliseconds fence_hold{std::chrono::seconds{10}};
   /// cluster.node_id (0..1023): the node bits of every snowflake this node mints (services::ids)
   /// and of its session ids (next_session_id), so ids minted on different nodes never collide.
   uint16_t node_id = 0;

@@ -19,6 +19,7 @@
 #include "actors/domain/snowflake.hpp"
 #include "actors/services/core_events.hpp"
 #include "actors/services/dispatch_config.hpp"
+#include "actors/services/guild_fences.hpp"
 #include "actors/store/store.hpp"
 #include "actors/store/store_writer.hpp"
 #include "runtime/registry/groups.hpp"
@@ -79,6 +80,9 @@ struct services {
   /// submit their batches here and never call store->apply themselves. Stopped (drained) by
   /// stop_services after the guilds, and by its destructor.
   std::shared_ptr<store::store_writer> writer;
+  /// Guilds whose commit was fenced here (another node claimed them): not started again on this
+  /// node until the ring changes or dispatch_config::fence_hold passes.
+  guild_fences fences;
   /// guild id → guild actor (registered by the guild's start function).
   registry::id_registry guilds{"guilds"};
   /// guild id → this node's relay of that guild.

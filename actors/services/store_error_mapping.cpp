@@ -21,6 +21,12 @@ caf::error from_store_error(const store::store_error& err, caf::error if_not_fou
 }
 
 caf::error from_commit_error(const store::store_error& err) {
+  if (err.code_ == store::store_errc::fenced) {
+    // Another node took the guild: nothing was written; the producer retries and reaches the
+    // new owner.
+    return make_error(dispatch_errc::unavailable,
+                      std::string{store::to_string(err.code_)} + ": " + err.message_);
+  }
   if (err.code_ == store::store_errc::in_doubt) {
     return make_error(dispatch_errc::store_error,
                       std::string{store::to_string(err.code_)} + ": " + err.message_);

@@ -18,7 +18,9 @@ caf::error from_store_error(const store::store_error& err, caf::error if_not_fou
 
 /// A failed commit of producers' events: persist_failed (retryable: nothing was written), except
 /// in_doubt, which becomes store_error "in_doubt: ..." and is not retryable, because the events
-/// may be durable and a producer retrying them would post them twice.
+/// may be durable and a producer retrying them would post them twice, and fenced (another node
+/// claimed the guild; nothing was written), which becomes unavailable "fenced: ..." (retryable:
+/// REST 503 + Retry-After, as for a guild whose owner moves).
 caf::error from_commit_error(const store::store_error& err);
 
 }  // namespace herald::dispatch

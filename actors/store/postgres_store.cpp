@@ -2,11 +2,14 @@
 // postgres_store: opening (connections, migrations), group commit, the token epoch bump.
 #include "actors/store/postgres_store.hpp"
 
+#include <optional>
+
 #include <pqxx/except>
 #include <pqxx/nontransaction>
 
 #include "actors/store/detail/pg_connection.hpp"
 #include "actors/store/detail/pg_conninfo.hpp"
+#include "actors/store/detail/pg_owners.hpp"
 #include "actors/store/detail/pg_reader_pool.hpp"
 #include "actors/store/detail/pg_schema.hpp"
 #include "actors/store/detail/pg_statements.hpp"
@@ -26,13 +29,20 @@ struct group_commit {
   const std::vector<const write_batch*>& batches_;
   std::vector<result<void>>& results_;
 
-  // Runs every op of every batch; false as soon as one fails for its own data (then the
-  // transaction is aborted and must be rolled back).
+  // Runs the round's fences (one statement), then every op of every batch that still owns its
+  // guild; false as soon as an op fails for its own data (then the transaction is aborted and
+  // must be rolled back). A fenced batch is answered `fenced` and none of its ops run.
   bool run_all(pqxx::transaction_base& tx) {
     try {
+      std::vector<std::optional<store_error>> fenced;
+      detail::pg_record_fences(tx, batches_, fenced);
       detail::op_sequence ops(tx);
-      for (const write_batch* batch : batches_) {
-        for (const auto& op : batch->ops()) {
+      for (std::size_t i = 0; i < batches_.size(); ++i) {
+        if (fenced[i]) {
+          results_[i] = *fenced[i];
+          continue;
+        }
+        for (const auto& op : batches_[i]->ops()) {
           if (!ops.run(op)) {
             return false;
           }
@@ -53,8 +63,12 @@ struct group_commit {
     tx.exec("SAVEPOINT batch");
     results_[i] = result<void>{};
     try {
+      results_[i] = detail::pg_record_fence(tx, *batches_[i]);
       detail::op_sequence ops(tx);
       for (const auto& op : batches_[i]->ops()) {
+        if (!results_[i]) {
+          break;  // fenced: nothing of it runs
+        }
         if (auto r = ops.run(op); !r) {
           results_[i] = r;
           break;
@@ -220,6 +234,14 @@ result<std::uint64_t> postgres_store::bump_token_epoch(snowflake user_id) {
         detail::commit_or_in_doubt(tx);
         return epoch;
       }));
+}
+
+result<guild_owner> postgres_store::claim_guild(snowflake guild_id, std::uint64_t node_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::lock_guard<std::mutex> guard(write_mutex_);
+  return pg_store_metrics::counted(writer_->run<guild_owner>(
+      "claim guild",
+      [&](pqxx::connection& conn) { return detail::pg_claim_guild(conn, guild_id, node_id); }));
 }
 
 result<void> postgres_store::analyze() {

@@ -9,6 +9,7 @@
 #include <pqxx/pipeline>
 #include <pqxx/result>
 
+#include "actors/store/detail/pg_owners.hpp"
 #include "actors/store/detail/pg_reader_pool.hpp"
 #include "actors/store/detail/pg_statements.hpp"
 #include "actors/store/detail/pg_store_metrics.hpp"
@@ -263,6 +264,19 @@ result<snowflake> postgres_store::guild_of_channel(snowflake channel_id) {
     pg_store_metrics::count_error(found.error());
   }
   return found;
+}
+
+result<guild_owner> postgres_store::guild_owner_of(snowflake guild_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  return pg_store_metrics::counted(
+      readers_->run<guild_owner>("guild owner", [&](pqxx::connection& conn) -> result<guild_owner> {
+        pqxx::nontransaction tx(conn);
+        if (auto owner = detail::pg_read_owner(tx, guild_id)) {
+          return *owner;
+        }
+        return store_error{store_errc::not_found,
+                           "guild " + std::to_string(guild_id) + " was never claimed"};
+      }));
 }
 
 result<std::uint64_t> postgres_store::token_epoch(snowflake user_id) {

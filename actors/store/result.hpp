@@ -27,6 +27,8 @@ enum class store_errc : std::uint8_t {
   in_doubt,  ///< the connection was lost during COMMIT: the write may or may not be durable;
              ///< never retry it as new (PostgreSQL)
   internal,  ///< any other backend failure; the message has the detail
+  fenced,    ///< the batch's guild was claimed under a newer epoch (store::claim_guild): its writer
+             ///< no longer owns the guild; nothing of the batch was written
 };
 
 const char* to_string(store_errc code);

@@ -204,12 +204,20 @@ result<void> sqlite_store::apply(const write_batch& batch) {
   if (auto r = s.begin_.start().run("begin"); !r) {
     return counted(result<void>(r.error()));
   }
+  if (auto r = s.check_fence(batch); !r) {
+    (void)s.rollback_.start().run("rollback");
+    return counted(r);
+  }
   for (const auto& op : batch.ops()) {
     if (auto r = s.run(op); !r) {
       // Rollback cannot fail in a way we could act on; the op's error wins.
       (void)s.rollback_.start().run("rollback");
       return counted(r);
     }
+  }
+  if (auto r = s.record_fence(batch); !r) {
+    (void)s.rollback_.start().run("rollback");
+    return counted(r);
   }
   if (auto r = s.commit_.start().run("commit"); !r) {
     (void)s.rollback_.start().run("rollback");
@@ -247,12 +255,30 @@ std::vector<result<void>> sqlite_store::apply_group(
   if (auto r = s.begin_.start().run("begin"); !r) {
     return fail_rest(r.error());
   }
+  // Fences first: the transaction holds the file's write lock, so no claim can move an epoch
+  // before COMMIT. A fenced batch is replaced by an empty one (nothing of it is written) and
+  // answered `fenced`; the others go on as if it were not there.
+  static const write_batch no_writes;
+  std::vector<const write_batch*> todo(batches);
+  for (std::size_t k = 0; k < batches.size(); ++k) {
+    if (batches[k]->empty()) {
+      continue;
+    }
+    if (auto checked = s.check_fence(*batches[k]); !checked) {
+      if (checked.error().code_ != store_errc::fenced) {
+        (void)s.rollback_.start().run("rollback");
+        return fail_rest(checked.error());
+      }
+      results[k] = counted(checked);
+      todo[k] = &no_writes;
+    }
+  }
   std::size_t ops = 0;
   std::size_t applied = 0;
   // One batch inside its own SAVEPOINT: all of it or (on an op's error) none of it. Returns an
   // error only when the whole transaction is lost (then nothing of the round commits).
   auto apply_alone = [&](std::size_t i) -> std::optional<store_error> {
-    const write_batch& batch = *batches[i];
+    const write_batch& batch = *todo[i];
     if (batch.empty()) {
       return std::nullopt;
     }
@@ -292,7 +318,7 @@ std::vector<result<void>> sqlite_store::apply_group(
     return std::nullopt;
   };
   std::size_t i = 0;
-  while (i < batches.size()) {
+  while (i < todo.size()) {
     // The common round is many small batches of new messages: a run of consecutive such
     // batches goes in as ONE multi-row INSERT, without savepoints. A statement is atomic in
     // SQLite (a failing INSERT undoes its own rows and leaves the transaction open), so when
@@ -300,9 +326,9 @@ std::vector<result<void>> sqlite_store::apply_group(
     // under its savepoint: a bad batch still fails only itself.
     std::size_t end = i;
     std::size_t rows = 0;
-    while (end < batches.size() && only_message_inserts(*batches[end]) &&
-           rows + batches[end]->size() <= impl::max_message_rows) {
-      rows += batches[end]->size();
+    while (end < todo.size() && only_message_inserts(*todo[end]) &&
+           rows + todo[end]->size() <= impl::max_message_rows) {
+      rows += todo[end]->size();
       ++end;
     }
     if (rows == 0) {
@@ -312,11 +338,11 @@ std::vector<result<void>> sqlite_store::apply_group(
       ++i;
       continue;
     }
-    auto together = s.insert_messages(batches.data() + i, end - i, rows);
+    auto together = s.insert_messages(todo.data() + i, end - i, rows);
     if (together) {
       for (std::size_t k = i; k < end; ++k) {
-        if (!batches[k]->empty()) {
-          ops += batches[k]->size();
+        if (!todo[k]->empty()) {
+          ops += todo[k]->size();
           ++applied;
         }
       }
@@ -330,6 +356,15 @@ std::vector<result<void>> sqlite_store::apply_group(
       }
     }
     i = end;
+  }
+  // Each fenced batch that committed its ops sets its guild's last order, in this transaction.
+  for (std::size_t k = 0; k < todo.size(); ++k) {
+    if (results[k] && !todo[k]->empty()) {
+      if (auto r = s.record_fence(*todo[k]); !r) {
+        (void)s.rollback_.start().run("rollback");
+        return fail_rest(r.error());
+      }
+    }
   }
   if (auto r = s.commit_.start().run("commit"); !r) {
     (void)s.rollback_.start().run("rollback");

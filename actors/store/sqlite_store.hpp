@@ -59,6 +59,8 @@ public:
   /// One BEGIN IMMEDIATE ... COMMIT (one fsync under sync_mode::full) for all batches, each in
   /// its own SAVEPOINT: a failing op rolls back its batch alone (ROLLBACK TO + RELEASE).
   std::vector<result<void>> apply_group(const std::vector<const write_batch*>& batches) override;
+  result<guild_owner> claim_guild(snowflake guild_id, std::uint64_t node_id) override;
+  result<guild_owner> guild_owner_of(snowflake guild_id) override;
   result<domain::guild_state> load_guild(snowflake guild_id) override;
   result<std::vector<snowflake>> list_guild_ids() override;
   result<std::vector<snowflake>> guilds_of_user(snowflake user_id) override;

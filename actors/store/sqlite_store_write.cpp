@@ -133,6 +133,14 @@ result<void> sqlite_store::impl::prepare_all() {
       {&select_feature_state_,
        "SELECT key, value FROM feature_state WHERE feature = ?1 AND key >= ?2 "
        "AND key < ?2 || x'ff' ORDER BY key"},
+      // Only for a guild that exists (no row: not_found). WHERE makes the upsert parse as one.
+      {&claim_guild_,
+       "INSERT INTO guild_owners(guild_id, epoch, node_id, last_order) "
+       "SELECT id, 1, ?2, 0 FROM guilds WHERE id = ?1 "
+       "ON CONFLICT(guild_id) DO UPDATE SET epoch = epoch + 1, node_id = excluded.node_id"},
+      {&select_owner_, "SELECT epoch, node_id, last_order FROM guild_owners WHERE guild_id = ?1"},
+      {&record_order_,
+       "UPDATE guild_owners SET last_order = ?3 WHERE guild_id = ?1 AND epoch = ?2"},
   };
   for (const auto& [stmt, sql] : all) {
     if (auto r = stmt->prepare(db_, sql); !r) {

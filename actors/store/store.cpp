@@ -27,6 +27,8 @@ const char* to_string(store_errc code) {
       return "in_doubt";
     case store_errc::internal:
       return "internal";
+    case store_errc::fenced:
+      return "fenced";
   }
   return "unknown";
 }

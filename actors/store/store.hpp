@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -92,6 +93,15 @@ struct feature_state_entry {
   std::string value_;
 };
 
+/// The owner check a guild's batch carries (docs/store.md, "Guild owners and fencing"): the batch
+/// commits only while `epoch_` is still the guild's epoch in the store, and then sets the guild's
+/// last committed order to `last_order_`, in the same transaction.
+struct batch_fence {
+  snowflake guild_id_ = 0;
+  std::uint64_t epoch_ = 0;       ///< what store::claim_guild returned to the writer's guild actor
+  std::uint64_t last_order_ = 0;  ///< guild order of the batch's last event
+};
+
 /// Writes applied together in one transaction by store::apply. The guild actor
 /// fills one per group commit. Owned by the caller; not thread-safe.
 class write_batch {
@@ -113,10 +123,27 @@ public:
   const std::vector<op>& ops() const { return ops_; }
   std::size_t size() const { return ops_.size(); }
   bool empty() const { return ops_.empty(); }
-  void clear() { ops_.clear(); }
+  /// Drops the ops and the fence.
+  void clear() {
+    ops_.clear();
+    fence_.reset();
+  }
+
+  /// Makes the batch conditional on the guild's owner epoch (see batch_fence). A batch without
+  /// a fence is applied unconditionally (seeding, admin writes, copies).
+  void set_fence(const batch_fence& fence) { fence_ = fence; }
+  const std::optional<batch_fence>& fence() const { return fence_; }
 
 private:
   std::vector<op> ops_;
+  std::optional<batch_fence> fence_;
+};
+
+/// A guild's row in the owner table (store::claim_guild, store::guild_owner).
+struct guild_owner {
+  std::uint64_t epoch_ = 0;       ///< raised by every claim; batches under an older one are fenced
+  std::uint64_t node_id_ = 0;     ///< the node (cluster.node_id) whose claim set epoch_
+  std::uint64_t last_order_ = 0;  ///< guild order of the last committed fenced batch; 0: none
 };
 
 /// Deletes of absent rows succeed (idempotent); message updates and deletes of
@@ -128,7 +155,9 @@ public:
 
   /// Applies every op in order in one transaction: on any error nothing is
   /// written and the error of the first failing op is returned. Success means
-  /// durable (see the implementation's durability setting).
+  /// durable (see the implementation's durability setting). A batch with a fence whose epoch is
+  /// no longer the guild's fails with `fenced` and writes nothing; otherwise the fence's
+  /// last_order_ becomes the guild's, in the same transaction.
   virtual result<void> apply(const write_batch& batch) = 0;
 
   /// Group commit: applies several independent batches (typically of different guilds) in one
@@ -138,6 +167,15 @@ public:
   /// batch that had not failed gets the commit's error. Success means durable, as for apply().
   /// The default applies the batches one by one (correct, not grouped); backends override it.
   virtual std::vector<result<void>> apply_group(const std::vector<const write_batch*>& batches);
+
+  /// Takes the guild for `node_id`: raises its owner epoch by one (1 on the first claim), records
+  /// the node, and returns the new row, durably. The claim always succeeds for an existing guild
+  /// (the ring decided; the epoch only fences the previous owner's later batches); concurrent
+  /// claims are serialised by the store, each gets its own epoch. Runs on the writer connection.
+  /// Errors: not_found (no such guild), busy (retryable), in_doubt, internal.
+  virtual result<guild_owner> claim_guild(snowflake guild_id, std::uint64_t node_id) = 0;
+  /// The guild's owner row as committed; not_found if the guild was never claimed.
+  virtual result<guild_owner> guild_owner_of(snowflake guild_id) = 0;
 
   /// The full state of one guild, ready for its actor; not_found if absent.
   virtual result<domain::guild_state> load_guild(snowflake guild_id) = 0;

@@ -60,6 +60,8 @@ const std::vector<table_def>& tables() {
        "id"},
       {"token_epochs", {"user_id", "epoch"}, "user_id"},
       {"feature_state", {"feature", "key", "value"}, "feature, key", "value"},
+      // Epochs and last orders move too: the guild order goes on after the move.
+      {"guild_owners", {"guild_id", "epoch", "node_id", "last_order"}, "guild_id"},
   };
   return all;
 }

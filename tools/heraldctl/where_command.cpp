@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// `heraldctl where guild ID`: which node owns the guild on the asked node's ring and whether its
-// guild actor is running there, from GET /v1/cluster/guilds/{id} (actors/app/where_route.hpp).
-// Text output is key=value lines; --json prints the API's JSON object unchanged, on one line.
+// `heraldctl where guild ID`: which node owns the guild on the asked node's ring, whether its
+// guild actor is running there, and the store's owner epoch and last committed order, from GET
+// /v1/cluster/guilds/{id} (actors/app/where_route.hpp). Text output is key=value lines; --json
+// prints the API's JSON object unchanged, on one line.
 #include <memory>
 #include <ostream>
 #include <string>
@@ -38,6 +39,14 @@ int run_where_guild(context& ctx, const std::string& id) {
   out << "alive=" << (body.value("alive", false) ? "true" : "false") << "\n";
   out << "reachable=" << (body.value("reachable", false) ? "true" : "false") << "\n";
   out << "ring_generation=" << body.value("ring_generation", 0) << "\n";
+  // The store's owner: epoch and last committed guild order (empty when the store failed).
+  auto number = [&](const char* key) {
+    return body.contains(key) && body[key].is_number() ? std::to_string(body[key].get<uint64_t>())
+                                                       : std::string{};
+  };
+  out << "epoch=" << number("epoch") << "\n";
+  out << "epoch_node_id=" << number("epoch_node_id") << "\n";
+  out << "order=" << number("order") << "\n";
   return exit_ok;
 }
 

@@ -112,6 +112,19 @@ UPDATE overwrites SET allow = allow | 2251799813685248 WHERE (allow & 8192) <> 0
 UPDATE overwrites SET deny = deny | 2251799813685248 WHERE (deny & 8192) <> 0;
 )sql";
 
+// Version 4: guild owners, as SQLite's version 5 (docs/store.md, "Guild owners and fencing"):
+// a guild's owner epoch, raised by every claim, the node that claimed it, and the guild order of
+// its last committed fenced batch. A guild without a row has never been claimed. IF NOT EXISTS:
+// a store whose version was set back (tests of earlier migrations) keeps the table it has.
+constexpr const char* schema_v4 = R"sql(
+CREATE TABLE IF NOT EXISTS guild_owners (
+  guild_id BIGINT PRIMARY KEY,
+  epoch BIGINT NOT NULL,
+  node_id BIGINT NOT NULL,
+  last_order BIGINT NOT NULL DEFAULT 0
+);
+)sql";
+
 // Applies the next migration, or none when up to date; true when one was applied.
 result<bool> step_migration(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
@@ -147,7 +160,7 @@ result<bool> step_migration(pqxx::connection& conn) {
 }  // namespace
 
 const std::vector<const char*>& pg_migrations() {
-  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3};
+  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3, schema_v4};
   return list;
 }
 

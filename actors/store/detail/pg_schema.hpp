@@ -19,6 +19,8 @@ constexpr long long pg_migration_lock_key = 0x686572616c64;
 
 /// The migration that applies Discord's PIN_MESSAGES split (docs/store.md).
 inline constexpr int pg_pin_split_version = 3;
+/// The version that adds guild_owners (owner epochs and last orders).
+inline constexpr int pg_guild_owners_version = 4;
 
 /// Migration i (0-based) takes the schema from version i to version i+1.
 /// Append only: never edit or reorder an entry once released.

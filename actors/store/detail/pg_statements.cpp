@@ -112,6 +112,23 @@ const std::pair<const char*, const char*> statements[] = {
     {"erase_feature_state", "DELETE FROM feature_state WHERE feature = $1 AND key = $2"},
     {"erase_feature_prefix",
      "DELETE FROM feature_state WHERE feature = $1 AND starts_with(key, $2)"},
+    // Guild owners: a claim only for a guild that exists (no row returned: not_found).
+    {pg::claim_guild,
+     "INSERT INTO guild_owners(guild_id, epoch, node_id, last_order) "
+     "SELECT id, 1, $2, 0 FROM guilds WHERE id = $1 "
+     "ON CONFLICT(guild_id) DO UPDATE SET epoch = guild_owners.epoch + 1, "
+     "node_id = excluded.node_id RETURNING epoch, node_id, last_order"},
+    {pg::select_owner, "SELECT epoch, node_id, last_order FROM guild_owners WHERE guild_id = $1"},
+    {pg::record_order,
+     "UPDATE guild_owners SET last_order = $3 WHERE guild_id = $1 AND epoch = $2"},
+    // The fences of a whole writer round in one statement: (guild, epoch, last order) arrays;
+    // returns the (guild, epoch) pairs that still own their guild. Rows are locked in guild id
+    // order as far as the plan allows; a deadlock with another node's round is retried.
+    {pg::record_orders,
+     "UPDATE guild_owners o SET last_order = v.last_order "
+     "FROM (SELECT g, e, max(l) AS last_order FROM unnest($1::bigint[], $2::bigint[], "
+     "$3::bigint[]) AS f(g, e, l) GROUP BY g, e) v "
+     "WHERE o.guild_id = v.g AND o.epoch = v.e RETURNING o.guild_id, o.epoch"},
     {pg::select_feature_state,
      "SELECT key, encode(value, 'hex') FROM feature_state WHERE feature = $1 "
      "AND starts_with(key, $2) ORDER BY key"},

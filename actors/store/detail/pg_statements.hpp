@@ -67,6 +67,11 @@ constexpr const char* guild_of_channel = "guild_of_channel";
 constexpr const char* select_token_epoch = "select_token_epoch";
 constexpr const char* select_feature_state = "select_feature_state";
 constexpr const char* bump_token_epoch = "bump_token_epoch";
+// Guild owners (detail/pg_owners.hpp).
+constexpr const char* claim_guild = "claim_guild";
+constexpr const char* select_owner = "select_owner";
+constexpr const char* record_order = "record_order";
+constexpr const char* record_orders = "record_orders";
 }  // namespace pg
 
 }  // namespace herald::store::detail

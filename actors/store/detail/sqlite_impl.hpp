@@ -9,6 +9,7 @@
 #include <array>
 #include <cstddef>
 #include <memory>
+#include <optional>
 
 #include "actors/store/detail/sqlite_db.hpp"
 #include "actors/store/sqlite_store.hpp"
@@ -30,6 +31,16 @@ struct sqlite_store::impl {
   /// or none of their rows are written.
   result<void> insert_messages(const write_batch* const* batches, std::size_t count,
                                std::size_t rows);
+
+  /// Inside the open transaction (which holds the file's write lock, so the epoch cannot move
+  /// until it ends): ok when `batch` has no fence or its epoch is still the guild's, else
+  /// `fenced` (sqlite_store_owners.cpp).
+  result<void> check_fence(const write_batch& batch);
+  /// Inside the open transaction, after the batch's ops succeeded: the fence's last_order_
+  /// becomes the guild's. No-op without a fence.
+  result<void> record_fence(const write_batch& batch);
+  /// Reads the guild's owner row; nullopt when it has none.
+  result<std::optional<guild_owner>> read_owner(snowflake guild_id);
 
   sqlite3* db_ = nullptr;
 
@@ -53,6 +64,8 @@ struct sqlite_store::impl {
   std::array<std::unique_ptr<detail::statement>, max_message_rows + 1> insert_messages_;
   detail::statement put_feature_state_, erase_feature_state_, erase_feature_prefix_;
   detail::statement select_feature_state_;
+  // Guild owners (sqlite_store_owners.cpp).
+  detail::statement claim_guild_, select_owner_, record_order_;
 };
 
 }  // namespace herald::store

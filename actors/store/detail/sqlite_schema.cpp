@@ -114,6 +114,19 @@ UPDATE overwrites SET allow = allow | 2251799813685248 WHERE (allow & 8192) <> 0
 UPDATE overwrites SET deny = deny | 2251799813685248 WHERE (deny & 8192) <> 0;
 )sql";
 
+// Version 5: guild owners (docs/store.md, "Guild owners and fencing"). A guild's owner epoch,
+// raised by every claim, the node that claimed it, and the guild order of its last committed
+// fenced batch. A guild without a row has never been claimed (epoch 0, order 0). IF NOT EXISTS:
+// a store whose version was set back (tests of earlier migrations) keeps the table it has.
+constexpr const char* schema_v5 = R"sql(
+CREATE TABLE IF NOT EXISTS guild_owners (
+  guild_id INTEGER PRIMARY KEY,
+  epoch INTEGER NOT NULL,
+  node_id INTEGER NOT NULL,
+  last_order INTEGER NOT NULL DEFAULT 0
+);
+)sql";
+
 result<int> user_version(sqlite3* db) {
   statement query;
   if (auto r = query.prepare(db, "PRAGMA user_version"); !r) {
@@ -174,7 +187,8 @@ result<bool> step_migration(sqlite3* db) {
 }  // namespace
 
 const std::vector<const char*>& migrations() {
-  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3, schema_v4};
+  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                                schema_v5};
   return list;
 }
 

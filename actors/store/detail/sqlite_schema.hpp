@@ -14,6 +14,8 @@ namespace herald::store::detail {
 
 /// The migration that applies Discord's PIN_MESSAGES split (docs/store.md).
 inline constexpr int pin_split_version = 4;
+/// The version that adds guild_owners (owner epochs and last orders).
+inline constexpr int guild_owners_version = 5;
 
 /// Migration i (0-based) takes the schema from version i to version i+1.
 /// Append only: never edit or reorder an entry once released.

@@ -118,6 +118,13 @@ public:
   hs::result<domain::snowflake> guild_of_channel(domain::snowflake channel_id) override {
     return inner_->guild_of_channel(channel_id);
   }
+  hs::result<hs::guild_owner> claim_guild(domain::snowflake guild_id,
+                                          std::uint64_t node_id) override {
+    return inner_->claim_guild(guild_id, node_id);
+  }
+  hs::result<hs::guild_owner> guild_owner_of(domain::snowflake guild_id) override {
+    return inner_->guild_owner_of(guild_id);
+  }
   hs::result<std::uint64_t> token_epoch(domain::snowflake user_id) override {
     return inner_->token_epoch(user_id);
   }

@@ -75,6 +75,12 @@ public:
   result<snowflake> guild_of_channel(snowflake channel_id) override {
     return inner_->guild_of_channel(channel_id);
   }
+  result<guild_owner> claim_guild(snowflake guild_id, std::uint64_t node_id) override {
+    return inner_->claim_guild(guild_id, node_id);
+  }
+  result<guild_owner> guild_owner_of(snowflake guild_id) override {
+    return inner_->guild_owner_of(guild_id);
+  }
   result<std::uint64_t> token_epoch(snowflake user_id) override {
     return inner_->token_epoch(user_id);
   }

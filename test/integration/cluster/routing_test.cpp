@@ -108,6 +108,30 @@ TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owne
     }
   }
   CHECK(metric(nodes[poster], "herald_routed_publishes_total{where=\"remote\"}") >= 5);
+  // The store agrees with the ring: every node shows the owner's claim (its node id, epoch 1,
+  // never taken by another node) and the last committed order: the channel and the 5 posts.
+  for (const auto& n : nodes) {
+    auto where = ctl_json(n, {"where", "guild", guild_id});
+    INFO("where on " << n.name << ": " << where.dump());
+    CHECK(where.value("epoch", 0) == 1);
+    CHECK(where.value("epoch_node_id", -1) == where.value("owner_id", -2));
+    CHECK(where.value("order", 0) == 6);
+  }
+  {
+    // The text form: the same three values as key=value lines, after the existing keys.
+    auto text = testing::run_process(testing::bin_path("heraldctl"),
+                                     {"--node", "127.0.0.1:" + std::to_string(nodes[poster].admin),
+                                      "--data-dir", nodes[poster].data, "where", "guild", guild_id},
+                                     10s);
+    INFO(text.out << text.err);
+    CHECK(text.exit_code == 0);
+    const auto epoch_at = text.out.find("\nepoch=1\n");
+    CHECK(epoch_at != std::string::npos);
+    CHECK(text.out.find("ring_generation=") < epoch_at);
+    CHECK(text.out.find("\norder=6\n") != std::string::npos);
+  }
+  CHECK(metric(nodes[owner], "herald_guild_claims_total") == 1);
+  CHECK(metric(nodes[owner], "herald_guild_fenced_commits_total") <= 0);  // -1: never counted
 
   // The owner frozen: a publish gets 503 + Retry-After within the bound, not a hang.
   procs[owner]->send_signal(SIGSTOP);

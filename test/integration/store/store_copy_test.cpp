@@ -28,7 +28,8 @@ domain::message message(domain::snowflake id, const std::string& content) {
   return m;
 }
 
-/// A node's data dir with one guild, three messages (one deleted) and a token epoch.
+/// A node's data dir with one guild (claimed twice, ordered up to 7), three messages (one
+/// deleted) and a token epoch.
 std::string make_sqlite_store(const testing::temp_dir& dir) {
   store::sqlite_options o;
   o.data_dir_ = dir.path() / "data";
@@ -55,6 +56,13 @@ std::string make_sqlite_store(const testing::temp_dir& dir) {
   state.add(store::write_op::put_feature_state{"reactions", "300/1/1/👍", "0:👍"})
       .add(store::write_op::put_feature_state{"pins", "300/2", std::string{"\0\xff bytes", 8}});
   REQUIRE(s.apply(state));
+  // The guild was ordered up to 7 under its second claim.
+  REQUIRE(s.claim_guild(100, 3));
+  REQUIRE(s.claim_guild(100, 4));
+  store::write_batch ordered;
+  ordered.add(store::write_op::upsert_user{domain::user{1, "owner", false}});
+  ordered.set_fence({100, 2, 7});
+  REQUIRE(s.apply(ordered));
   return (o.data_dir_ / o.file_name_).string();
 }
 
@@ -75,7 +83,8 @@ TEST_CASE("store_copy_moves_every_row_to_postgres_and_verifies_counts_and_checks
   CHECK(r.out.find("table=messages rows=3 sha256=") != std::string::npos);
   CHECK(r.out.find("table=token_epochs rows=1 ") != std::string::npos);
   CHECK(r.out.find("table=feature_state rows=2 ") != std::string::npos);
-  CHECK(r.out.find("verified=true tables=10 rows=") != std::string::npos);
+  CHECK(r.out.find("table=guild_owners rows=1 ") != std::string::npos);
+  CHECK(r.out.find("verified=true tables=11 rows=") != std::string::npos);
 
   store::postgres_options o;
   o.url_ = url;
@@ -90,6 +99,11 @@ TEST_CASE("store_copy_moves_every_row_to_postgres_and_verifies_counts_and_checks
   CHECK(target.get_message(1).value() == message(1, "héllo\ttab\nnewline \\ 'quote'"));
   CHECK(target.get_message(3).value().deleted_);
   CHECK(target.token_epoch(1).value() == 1);
+  auto owner = target.guild_owner_of(100);
+  REQUIRE(owner);
+  CHECK(owner.value().epoch_ == 2);
+  CHECK(owner.value().node_id_ == 4);
+  CHECK(owner.value().last_order_ == 7);
   auto pins = target.load_feature_state("pins", "");
   REQUIRE(pins);
   REQUIRE(pins.value().size() == 1);

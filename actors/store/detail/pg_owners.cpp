@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "actors/store/detail/pg_owners.hpp"
+
+#include <set>
+#include <string>
+#include <utility>
+
+#include <pqxx/nontransaction>
+#include <pqxx/result>
+
+#include "actors/store/detail/pg_connection.hpp"
+#include "actors/store/detail/pg_statements.hpp"
+
+namespace herald::store::detail {
+
+namespace {
+
+std::int64_t as_param(std::uint64_t value) {
+  return static_cast<std::int64_t>(value);
+}
+
+std::uint64_t id_at(const pqxx::row& row, int column) {
+  return static_cast<std::uint64_t>(row[column].as<std::int64_t>());
+}
+
+guild_owner owner_of(const pqxx::row& row) {
+  return guild_owner{id_at(row, 0), id_at(row, 1), id_at(row, 2)};
+}
+
+store_error fenced_error(const batch_fence& fence) {
+  return store_error{store_errc::fenced, "guild " + std::to_string(fence.guild_id_) +
+                                             ": batch made under owner epoch " +
+                                             std::to_string(fence.epoch_) +
+                                             ", which a newer claim replaced"};
+}
+
+// "{1,2,3}": a bigint array literal (uint64 bit-for-bit as int64).
+void append_element(std::string& array, std::uint64_t value) {
+  array.push_back(array.empty() ? '{' : ',');
+  array += std::to_string(as_param(value));
+}
+
+}  // namespace
+
+result<guild_owner> pg_claim_guild(pqxx::connection& conn, snowflake guild_id,
+                                   std::uint64_t node_id) {
+  pqxx::nontransaction tx(conn);
+  tx.exec("BEGIN");
+  auto rows = tx.exec_prepared(pg::claim_guild, as_param(guild_id), as_param(node_id));
+  if (rows.empty()) {
+    tx.exec("ROLLBACK");
+    return store_error{store_errc::not_found, "no guild " + std::to_string(guild_id)};
+  }
+  auto owner = owner_of(rows[0]);
+  commit_or_in_doubt(tx);
+  return owner;
+}
+
+std::optional<guild_owner> pg_read_owner(pqxx::transaction_base& tx, snowflake guild_id) {
+  auto rows = tx.exec_prepared(pg::select_owner, as_param(guild_id));
+  if (rows.empty()) {
+    return std::nullopt;
+  }
+  return owner_of(rows[0]);
+}
+
+void pg_record_fences(pqxx::transaction_base& tx, const std::vector<const write_batch*>& batches,
+                      std::vector<std::optional<store_error>>& fenced) {
+  fenced.assign(batches.size(), std::nullopt);
+  std::string guilds, epochs, orders;
+  for (const write_batch* batch : batches) {
+    if (const auto& fence = batch->fence()) {
+      append_element(guilds, fence->guild_id_);
+      append_element(epochs, fence->epoch_);
+      append_element(orders, fence->last_order_);
+    }
+  }
+  if (guilds.empty()) {
+    return;
+  }
+  guilds.push_back('}');
+  epochs.push_back('}');
+  orders.push_back('}');
+  std::set<std::pair<std::uint64_t, std::uint64_t>> owning;
+  for (const auto& row : tx.exec_prepared(pg::record_orders, guilds, epochs, orders)) {
+    owning.emplace(id_at(row, 0), id_at(row, 1));
+  }
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const auto& fence = batches[i]->fence();
+    if (fence && owning.count({fence->guild_id_, fence->epoch_}) == 0) {
+      fenced[i] = fenced_error(*fence);
+    }
+  }
+}
+
+result<void> pg_record_fence(pqxx::transaction_base& tx, const write_batch& batch) {
+  const auto& fence = batch.fence();
+  if (!fence) {
+    return {};
+  }
+  auto changed = tx.exec_prepared(pg::record_order, as_param(fence->guild_id_),
+                                  as_param(fence->epoch_), as_param(fence->last_order_));
+  if (changed.affected_rows() == 0) {
+    return fenced_error(*fence);
+  }
+  return {};
+}
+
+}  // namespace herald::store::detail

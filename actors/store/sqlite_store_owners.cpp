@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: Apache-2.0
+// sqlite_store: guild owners (claim, owner row) and the fence of a guild's batches
+// (docs/store.md, "Guild owners and fencing").
+#include <string>
+
+#include "actors/store/detail/sqlite_impl.hpp"
+#include "runtime/base/thread_role.hpp"
+
+namespace herald::store {
+
+namespace {
+
+store_error fenced_error(const batch_fence& fence, std::uint64_t current) {
+  return store_error{store_errc::fenced, "guild " + std::to_string(fence.guild_id_) +
+                                             ": batch made under owner epoch " +
+                                             std::to_string(fence.epoch_) + ", the store has " +
+                                             std::to_string(current)};
+}
+
+}  // namespace
+
+result<std::optional<guild_owner>> sqlite_store::impl::read_owner(snowflake guild_id) {
+  std::optional<guild_owner> found;
+  auto r = detail::each_row(select_owner_.start().bind_id(1, guild_id), "guild owner",
+                            [&](const detail::statement& q) {
+                              found = guild_owner{q.column_id(0), q.column_id(1), q.column_id(2)};
+                            });
+  if (!r) {
+    return r.error();
+  }
+  return found;
+}
+
+result<void> sqlite_store::impl::check_fence(const write_batch& batch) {
+  if (!batch.fence()) {
+    return {};
+  }
+  const auto& fence = *batch.fence();
+  auto owner = read_owner(fence.guild_id_);
+  if (!owner) {
+    return owner.error();
+  }
+  const std::uint64_t current = owner.value() ? owner.value()->epoch_ : 0;
+  if (current != fence.epoch_) {
+    return fenced_error(fence, current);
+  }
+  return {};
+}
+
+result<void> sqlite_store::impl::record_fence(const write_batch& batch) {
+  if (!batch.fence()) {
+    return {};
+  }
+  const auto& fence = *batch.fence();
+  auto changed = record_order_.start()
+                     .bind_id(1, fence.guild_id_)
+                     .bind_id(2, fence.epoch_)
+                     .bind_id(3, fence.last_order_)
+                     .run("record guild order");
+  if (!changed) {
+    return changed.error();
+  }
+  if (changed.value() == 0) {
+    // check_fence passed in this same transaction, which holds the write lock.
+    return store_error{store_errc::internal, "guild " + std::to_string(fence.guild_id_) +
+                                                 ": owner row changed inside a transaction"};
+  }
+  return {};
+}
+
+result<guild_owner> sqlite_store::claim_guild(snowflake guild_id, std::uint64_t node_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::lock_guard<std::mutex> guard(mutex_);
+  auto& s = *impl_;
+  if (auto r = s.begin_.start().run("begin"); !r) {
+    return r.error();
+  }
+  auto fail = [&](const store_error& e) -> result<guild_owner> {
+    (void)s.rollback_.start().run("rollback");
+    return e;
+  };
+  auto claimed = s.claim_guild_.start().bind_id(1, guild_id).bind_id(2, node_id).run("claim guild");
+  if (!claimed) {
+    return fail(claimed.error());
+  }
+  if (claimed.value() == 0) {
+    return fail(store_error{store_errc::not_found, "no guild " + std::to_string(guild_id)});
+  }
+  auto owner = s.read_owner(guild_id);
+  if (!owner) {
+    return fail(owner.error());
+  }
+  if (!owner.value()) {
+    return fail(store_error{store_errc::internal, "claimed guild has no owner row"});
+  }
+  if (auto r = s.commit_.start().run("commit"); !r) {
+    return fail(r.error());
+  }
+  return *owner.value();
+}
+
+result<guild_owner> sqlite_store::guild_owner_of(snowflake guild_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::lock_guard<std::mutex> guard(read_mutex_);
+  auto owner = reader_->read_owner(guild_id);
+  if (!owner) {
+    return owner.error();
+  }
+  if (!owner.value()) {
+    return store_error{store_errc::not_found,
+                       "guild " + std::to_string(guild_id) + " was never claimed"};
+  }
+  return *owner.value();
+}
+
+}  // namespace herald::store
