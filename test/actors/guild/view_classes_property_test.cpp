@@ -147,7 +147,7 @@ struct fuzzer {
 void check_against_permissions(const guild_state& g, const view_classes& vc) {
   for (const auto& [user_id, entry] : g.members()) {
     const auto cls = vc.class_of(user_id);
-    REQUIRE(cls != guild::no_view_class);
+    REQUIRE(cls != herald::guild::no_view_class);
     for (const auto& ch : g.channels()) {
       const bool expected = permissions::has(permissions::channel_permissions(g, ch, entry.member_),
                                              permissions::view_channel);

@@ -65,7 +65,7 @@ TEST_CASE("members_with_identical_role_sets_share_a_class") {
   CHECK(vc.can_view(bob, lobby));
   CHECK(vc.visible_channels(vc.class_of(bob)) == std::vector<snowflake>{lobby});
   CHECK(vc.visible_channels(vc.class_of(alice)) == std::vector<snowflake>{lobby, secret});
-  CHECK(vc.class_of(999) == guild::no_view_class);
+  CHECK(vc.class_of(999) == herald::guild::no_view_class);
   CHECK(vc.slot_of(999) == relay::no_channel_slot);
   CHECK_FALSE(vc.can_view(999, lobby));
 }
@@ -216,7 +216,7 @@ TEST_CASE("joined_and_departed_members_are_placed_and_dropped") {
   REQUIRE(g.remove_member(carol) == apply_error::ok);
   auto change = vc.recompute(g, {6, carol});
   CHECK(vc.class_of(6) == vc.class_of(alice));
-  CHECK(vc.class_of(carol) == guild::no_view_class);
+  CHECK(vc.class_of(carol) == herald::guild::no_view_class);
   REQUIRE(change.class_changes.size() == 1);
   CHECK(change.class_changes[0].first == 6);
   CHECK(change.changed_slots.empty());

@@ -87,6 +87,14 @@ public:
   herald::store::result<std::uint64_t> bump_token_epoch(domain::snowflake user_id) override {
     return inner_->bump_token_epoch(user_id);
   }
+  herald::store::result<herald::store::guild_owner> claim_guild(domain::snowflake guild_id,
+                                                                std::uint64_t node_id) override {
+    return inner_->claim_guild(guild_id, node_id);
+  }
+  herald::store::result<herald::store::guild_owner> guild_owner_of(
+      domain::snowflake guild_id) override {
+    return inner_->guild_owner_of(guild_id);
+  }
 
 private:
   std::shared_ptr<herald::store::store> inner_;

@@ -179,9 +179,11 @@ TEST_CASE(
   CHECK(testing::eventually(
       [&] { return counter("herald_cluster_revoke_notices_failed_total") == failed + 1; }));
   CHECK(closed_on_peer.get().size() == 1);
-  CHECK(
-      metrics::registry::global().get_gauge("herald_cluster_revoke_notices_pending", "").value() ==
-      1);
+  CHECK(testing::eventually([&] {
+    return metrics::registry::global()
+               .get_gauge("herald_cluster_revoke_notices_pending", "")
+               .value() == 1;
+  }));
   view->set_peers({{dispatch_test::peer_id, membership}});
   CHECK(testing::eventually([&] { return closed_on_peer.get().size() == 2; }));
   CHECK(counter("herald_cluster_revoke_notices_retried_total") == retried + 1);
