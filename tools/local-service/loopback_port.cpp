@@ -68,12 +68,15 @@ unsigned ephemeral_low() {
   return 32768;
 }
 
+/// lock_port's answer when the lock file cannot be opened at all (another user's directory).
+constexpr int cannot_lock = -2;
+
 /// Locks `<dir>/<port>` without waiting; the open descriptor is the reservation (-1: taken).
 int lock_port(const std::string& dir, unsigned port) {
   std::string path = dir + "/" + std::to_string(port);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0) {
-    return -1;
+    return cannot_lock;
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd);
@@ -108,6 +111,9 @@ std::uint16_t free_loopback_port(const std::string& who) {
   for (unsigned i = 0; i < span; ++i) {
     unsigned port = low + (first + i) % span;
     int fd = lock_port(dir, port);
+    if (fd == cannot_lock) {
+      return kernel_chosen_port(who);  // no shared reservations here: the old behaviour
+    }
     if (fd < 0) {
       continue;
     }
