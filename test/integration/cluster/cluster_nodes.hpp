@@ -283,6 +283,16 @@ inline void require_ready(const std::vector<node_spec>& nodes, const process_lis
   }
 }
 
+/// Waits (REQUIRE, 30 s each) until every node lists all of `nodes` up (`heraldctl nodes`).
+inline void require_all_up(const std::vector<node_spec>& nodes) {
+  for (const auto& n : nodes) {
+    INFO("nodes --json on " << n.name);
+    REQUIRE(testing::eventually(
+        [&] { return up_count(ctl_json(n, {"nodes"})) == static_cast<int>(nodes.size()); },
+        std::chrono::seconds{30}, testing::slow_poll_step));
+  }
+}
+
 /// SIGTERM to every node, then each must exit 0 within 60 s (a clean shutdown is part of every
 /// cluster test).
 inline void stop_cleanly(const std::vector<node_spec>& nodes, process_list& procs) {

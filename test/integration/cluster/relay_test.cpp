@@ -53,11 +53,7 @@ TEST_CASE("sessions_on_nodes_that_do_not_own_a_guild_receive_its_events_in_order
       start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat, failure_timeout);
   auto& nodes = cluster.nodes;
   auto& procs = cluster.procs;
-  for (const auto& n : nodes) {
-    INFO("nodes --json on " << n.name);
-    REQUIRE(testing::eventually([&] { return up_count(ctl_json(n, {"nodes"})) == 3; }, 30s,
-                                testing::slow_poll_step));
-  }
+  require_all_up(nodes);
 
   auto alice = create_user(nodes[0], "alice");
   auto bob = create_user(nodes[0], "bob");

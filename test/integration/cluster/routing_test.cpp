@@ -50,11 +50,7 @@ TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owne
       start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat, failure_timeout);
   auto& nodes = cluster.nodes;
   auto& procs = cluster.procs;
-  for (const auto& n : nodes) {
-    INFO("nodes --json on " << n.name);
-    REQUIRE(testing::eventually([&] { return up_count(ctl_json(n, {"nodes"})) == 3; }, 30s,
-                                testing::slow_poll_step));
-  }
+  require_all_up(nodes);
 
   auto alice = ctl_json(nodes[0], {"user", "create", "--name", "alice"});
   auto token = alice.value("token", "");
