@@ -28,6 +28,9 @@ namespace {
 
 /// (reconnect_atom): feed again from the guild's current owner after the feed was lost.
 using reconnect_atom = caf::atom_constant<caf::atom("r_reconn")>;
+/// At most this many early batches are kept (relay_state::early_); more means exporters that
+/// are not this relay's attach, whose batches are dropped as from a stale feed.
+constexpr size_t early_batches_max = 4;
 /// A relay asked to check its owner while it (re)connects checks again this much later: the
 /// ring may have changed after the connection picked its owner.
 constexpr std::chrono::seconds owner_recheck_delay{1};
@@ -51,6 +54,12 @@ struct relay_state {
   bool connecting_ = false;
   uint32_t attempt_ = 0;                                     // reconnect backoff
   std::unordered_map<uint64_t, pending_subscribe> pending_;  // by session id (remote only)
+  // Batches that arrived while an attach was in flight from an exporter this relay does not
+  // know yet. The exporter sends its first batch (the view_reset) straight to the relay while
+  // the attach reply goes through the owner's router, so the batch may come first; dropping it
+  // would leave the exporter waiting for an ack forever. An exporter has one batch in flight at
+  // a time, so this holds at most one per exporter attaching (bounded by early_batches_max).
+  std::vector<std::pair<caf::strong_actor_ptr, relay_wire::batch>> early_;
   static inline const char* name = "relay";
 };
 
@@ -167,6 +176,21 @@ void attach(relay_actor* self, uint16_t owner, F f, Fail fail) {
           [fail](caf::error& err) mutable { fail(err); });
 }
 
+void feed_batch(relay_actor* self, relay_wire::batch& b);
+
+/// Feeds the batches the new exporter sent before its attach reply came (relay_state::early_),
+/// in arrival order; drops the others.
+void replay_early(relay_actor* self) {
+  auto& st = self->state;
+  auto early = std::move(st.early_);
+  st.early_.clear();
+  for (auto& [sender, batch] : early) {
+    if (st.exporter_ && sender == caf::actor_cast<caf::strong_actor_ptr>(st.exporter_)) {
+      feed_batch(self, batch);
+    }
+  }
+}
+
 void use_exporter(relay_actor* self, uint16_t owner, const relay_wire::attach_reply& reply) {
   auto& st = self->state;
   if (st.guild_) {
@@ -179,6 +203,7 @@ void use_exporter(relay_actor* self, uint16_t owner, const relay_wire::attach_re
   st.owner_ = owner;
   st.exporter_ = reply.exporter;
   self->monitor(st.exporter_);
+  replay_early(self);
 }
 
 // -- (re)connecting -------------------------------------------------------------------------
@@ -200,6 +225,7 @@ void reconnect(relay_actor* self) {
   auto p = dispatch::place(*st.svc_, st.guild_id_);
   auto failed = [self](const caf::error& err) {
     self->state.connecting_ = false;
+    self->state.early_.clear();
     spdlog::warn("relay {}: guild feed unavailable: {}", self->state.guild_id_,
                  dispatch::describe(err));
     reconnect_later(self);
@@ -213,6 +239,7 @@ void reconnect(relay_actor* self) {
           [self](const caf::actor& guild) {
             self->state.connecting_ = false;
             self->state.attempt_ = 0;
+            self->state.early_.clear();
             register_with(self, guild);
           },
           failed);
@@ -283,8 +310,16 @@ void on_batch(relay_actor* self, relay_wire::batch& b) {
   auto& st = self->state;
   if (!st.exporter_ ||
       self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.exporter_)) {
-    return;  // from a feed this relay dropped
+    if (st.connecting_ && self->current_sender() && st.early_.size() < early_batches_max) {
+      st.early_.emplace_back(self->current_sender(), std::move(b));  // maybe the new feed's
+    }
+    return;  // otherwise from a feed this relay dropped
   }
+  feed_batch(self, b);
+}
+
+void feed_batch(relay_actor* self, relay_wire::batch& b) {
+  auto& st = self->state;
   count_batch(b, false);
   decoded_sink sink;
   sink.on_events = [self](std::vector<dispatch_event_ptr>& events) {
@@ -444,6 +479,10 @@ caf::behavior ready_behavior(relay_actor* self) {
         auto& st = self->state;
         if ((st.remote_ && !st.exporter_) || (!st.remote_ && !st.guild_)) {
           reconnect(self);
+        } else {
+          // A move that failed (the new owner refused, e.g. while its guild is fenced) left the
+          // old feed up: try the move again, or the relay stays on a feed nobody orders for.
+          check_owner(self);
         }
       },
       [self](owner_check_atom) {

@@ -272,6 +272,16 @@ inline void send_garbage(uint16_t port) {
 
 using process_list = std::vector<std::unique_ptr<testing::child_process>>;
 
+/// Every node's stderr so far, one block per node: the message of a failing check that the
+/// nodes' own account explains best.
+inline std::string node_logs(const std::vector<node_spec>& nodes, const process_list& procs) {
+  std::string out;
+  for (size_t i = 0; i < nodes.size() && i < procs.size(); ++i) {
+    out += "--- node " + nodes[i].name + " stderr:\n" + procs[i]->err() + "\n";
+  }
+  return out;
+}
+
 /// Waits (REQUIRE, 60 s each) until every node answers /readyz; a node that exits first fails
 /// the test with its stderr.
 inline void require_ready(const std::vector<node_spec>& nodes, const process_list& procs) {
