@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #pragma once
-// The new owner's side of a guild handoff (docs/cluster.md, "Guild ownership": handoff). Before
-// a node claims a guild whose store row names another node that is still up, it asks that node
-// to hand the guild off (the router carries the request) and refuses the guild's producers
-// (retryably) until the answer, so that the old owner commits what it accepted before the
+// The new owner's side of a guild handoff (docs/cluster.md, "Guild ownership: epochs and fencing",
+// step 6). Before a node claims a guild whose store row names another node that is still up, it
+// asks that node to hand the guild off (the router carries the request) and refuses the guild's
+// producers (retryably) until the answer, so that the old owner commits what it accepted before the
 // claim fences it. One per node (services::releases); thread-safe (one mutex): guild starts
 // ask, the router records answers.
 // Invariant: a guild waits for one holder epoch at most `patience` after it first asked; after

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
-// Orderly guild handoff (docs/cluster.md, "Guild ownership": handoff): a node joins and the ring
-// moves a guild to it away from a live owner, while messages keep being posted through REST on
-// both earlier nodes. Three real heraldd processes on one PostgreSQL database, every node with
-// the guild role. The guild is placed so that the third node owns it in the three-node ring; that
-// node is stopped before the guild starts, so one of the two others orders it; then it starts
-// again and joins. The old owner's guild actor hands off (stops taking producers, commits what
-// it accepted, stops); the joining node claims it and continues the order. Checked: every POST
-// that was acknowledged is in the channel's history exactly once, in acknowledgement order;
-// sessions on both earlier nodes see the messages in that order with gapless `s` (events the new
-// owner ordered before a relay re-attached may be missing for that relay's sessions: documented
-// in docs/cluster.md); no commit was fenced anywhere; the old owner counted a handoff.
+// Orderly guild handoff (docs/cluster.md, "Guild ownership: epochs and fencing", step 6): a node
+// joins and the ring moves a guild to it away from a live owner, while messages keep being posted
+// through REST on both earlier nodes. Three real heraldd processes on one PostgreSQL database,
+// every node with the guild role. The guild is placed so that the third node owns it in the
+// three-node ring; that node is stopped before the guild starts, so one of the two others orders
+// it; then it starts again and joins. The old owner's guild actor hands off (stops taking
+// producers, commits what it accepted, stops); the joining node claims it and continues the order.
+// Checked: every POST that was acknowledged is in the channel's history exactly once, in
+// acknowledgement order; sessions on both earlier nodes see the messages in that order with gapless
+// `s` (events the new owner ordered before a relay re-attached may be missing for that relay's
+// sessions: documented in docs/cluster.md); no commit was fenced anywhere; the old owner counted a
+// handoff.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
