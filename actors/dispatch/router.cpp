@@ -16,11 +16,13 @@
 #include "actors/dispatch/route_metrics.hpp"
 #include "actors/dispatch/route_publish.hpp"
 #include "actors/dispatch/route_wire.hpp"
+#include "actors/guild/guild_actor.hpp"
 #include "actors/relay/exporter.hpp"
 #include "actors/relay/relay_actor.hpp"
 #include "actors/relay/relay_metrics.hpp"
 #include "actors/relay/relay_wire.hpp"
 #include "actors/services/dispatch_error.hpp"
+#include "runtime/cluster/ring.hpp"
 #include "runtime/log/log.hpp"
 
 namespace herald::dispatch {
@@ -154,17 +156,58 @@ caf::error not_owner_here(const services& svc, uint64_t guild_id) {
       "guild " + std::to_string(guild_id) + " is moving: this node does not own it in its view");
 }
 
-/// Tells every relay of this node to check its guild's owner when the ring changed since the
-/// last tick: one timer per node instead of one per relay (10,000 small guilds with sessions
-/// here made 10,000 timer messages a second).
+/// Tells every guild actor and relay of this node to check its guild's owner when the ring
+/// changed since the last tick (guilds first: a guild moving away starts its handoff before the
+/// relays it feeds ask the new owner for an exporter): one timer per node instead of one per relay
+/// (10,000 small guilds with sessions here made 10,000 timer messages a second).
 void watch_ring(router_ptr self) {
   auto& st = self->state;
   self->delayed_send(self, ring_poll_interval, ring_tick_atom::value);
   auto now = st.svc->config.cluster->current_ring();
   if (now != st.ring) {
     st.ring = std::move(now);
+    st.svc->ring_watchers.dispatch(services::guild_watch_group, guild::ring_changed_atom::value);
     st.svc->ring_watchers.dispatch(services::ring_watch_group, relay::owner_check_atom::value);
   }
+}
+
+/// The new owner's side (guild::spawn_guild refuses the guild meanwhile): asks the guild's holder
+/// `holder` to hand it off and records its answer, or the failure to get one, in
+/// services::releases, after which the next start claims the guild.
+void ask_handoff(router_ptr self, uint16_t holder, uint64_t guild_id, uint64_t epoch) {
+  auto svc = self->state.svc;
+  auto answered = [svc, guild_id, epoch] { svc->releases.answered(guild_id, epoch); };
+  auto timeout = svc->config.request_timeout;
+  via(self, holder,
+      queued{[self, guild_id, epoch, timeout, answered](const caf::actor& remote) {
+               self->request(remote, timeout, guild::handoff_atom::value, guild_id, epoch,
+                             self->state.svc->config.node_id)
+                   .then([answered](caf::ok_atom) { answered(); },
+                         [answered](caf::error&) { answered(); });
+             },
+             [answered](caf::error) { answered(); }});
+}
+
+/// The holder's side: the node `asker`, which its ring makes the guild's owner, is about to
+/// claim it. The guild here hands off and the answer goes once it is settled; a guild not running
+/// here is answered at once. While this node's ring still names itself, the guild is held off
+/// here (services::fences) until the ring changes, or a local producer would start it again and
+/// take it back.
+void hand_off_for(router_ptr self, caf::response_promise rp, uint64_t guild_id, uint16_t asker) {
+  const auto& svc = self->state.svc;
+  if (place(*svc, guild_id).where == placement::kind::local) {
+    svc->fences.put(guild_id, {svc->config.cluster->current_ring()->generation(),
+                               guild_fences::clock::now() + svc->config.fence_hold,
+                               "handed off to node " + std::to_string(asker) + " at its request"});
+  }
+  auto guild = svc->guilds.lookup(guild_id);
+  if (!guild) {
+    rp.deliver(caf::ok_atom::value);
+    return;
+  }
+  self->request(guild, svc->config.request_timeout, guild::handoff_atom::value, asker)
+      .then([rp](caf::ok_atom) mutable { rp.deliver(caf::ok_atom::value); },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
 caf::behavior router(router_ptr self, services_ptr svc) {
@@ -276,6 +319,14 @@ caf::behavior router(router_ptr self, services_ptr svc) {
                   });
       },
       [self](ring_tick_atom) { watch_ring(self); },
+      [self](guild::handoff_atom, uint16_t holder, uint64_t guild_id, uint64_t epoch) {
+        ask_handoff(self, holder, guild_id, epoch);
+      },
+      [self](guild::handoff_atom, uint64_t guild_id, uint64_t, uint16_t asker) {
+        auto rp = self->make_response_promise<caf::ok_atom>();
+        hand_off_for(self, rp, guild_id, asker);
+        return caf::delegated<caf::ok_atom>{};
+      },
       [self](route_wire::guild_status_request& req) {
         count_route(route_direction::in, req);
         const auto& svc = self->state.svc;

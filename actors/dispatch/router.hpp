@@ -20,6 +20,12 @@
 //   (route_status_atom, uint16_t owner, uint64_t guild_id) → route_wire::guild_status | error
 // Messages (remote, from a peer's router): route_wire::publish_request → publish_reply,
 //   route_wire::guild_status_request → guild_status.
+// Guild handoff (docs/cluster.md, "Guild ownership: epochs and fencing", step 6):
+//   (guild::handoff_atom, uint16_t holder, uint64_t guild_id, uint64_t epoch), local from
+//   guild::spawn_guild: ask the holder's router, then record the answer in services::releases.
+//   (guild::handoff_atom, uint64_t guild_id, uint64_t epoch, uint16_t asker) → ok_atom, remote
+//   from the new owner's router: the guild here hands off (and is held off here while this
+//   node's ring still names itself); answered once it is settled.
 // Messages (remote, from a peer's relay): relay::relay_wire::attach_request → attach_reply: the
 //   router spawns the guild's exporter for that relay (relay/exporter.hpp) and answers once it
 //   is registered with the guild.

@@ -20,6 +20,7 @@
 #include "actors/relay/relay_messages.hpp"
 #include "actors/services/dispatch_error.hpp"
 #include "actors/services/membership_messages.hpp"
+#include "actors/services/placement.hpp"
 #include "actors/services/store_error_mapping.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
 
@@ -105,6 +106,12 @@ struct guild_actor_state {
   // sent first, once the surviving relays are bound again.
   std::vector<relay::dispatch_event_ptr> inherited_;
   bool retry_armed_ = false;  // a flush after a busy writer is scheduled
+  // The ring moved the guild to node handoff_to_ (ring_changed_atom): no new producers; the
+  // incarnation stops once what it staged and has in flight is committed and dispatched.
+  bool handing_off_ = false;
+  uint16_t handoff_to_ = 0;
+  // The new owner's requests (handoff_atom) waiting for the handoff to settle.
+  std::vector<caf::response_promise> handoff_waiters_;
   // Messages that must see a settled guild (members, register, subscribe: memory == committed
   // == dispatched) and every message after them, in arrival order: they wait here while staged
   // or in-flight events exist, and run once those are committed and dispatched.
@@ -195,6 +202,14 @@ metrics::counter& fenced_counter() {
   return c;
 }
 
+metrics::counter& handoffs_counter() {
+  static auto& c = metrics::registry::global().get_counter(
+      "herald_guild_handoffs_total",
+      "Guild actors stopped in order because the ring moved their guild to another live node "
+      "(handoff: staged and in-flight events committed first, nothing fenced)");
+  return c;
+}
+
 metrics::counter& handled() {
   static auto& c = metrics::messages_handled("guild");
   return c;
@@ -259,6 +274,15 @@ void flush(guild_actor* self);
 // when it is committed and dispatched, or with its error.
 void stage(guild_actor* self, const proto::event& event, caf::response_promise& promise) {
   auto& st = self->state;
+  if (st.handing_off_) {
+    // Nothing new after the handoff began: the producer retries on the new owner, which orders
+    // the event after everything this incarnation committed.
+    promise.deliver(
+        dispatch::make_error(dispatch::dispatch_errc::unavailable,
+                             "guild " + std::to_string(st.state_->id()) + " is moving to node " +
+                                 std::to_string(st.handoff_to_) + ": this node hands it off"));
+    return;
+  }
   // Admission control: an event applied to memory cannot be taken back, so a full writer queue
   // refuses new events before they change anything.
   if (!st.svc_->writer->has_room()) {
@@ -432,6 +456,7 @@ void flush(guild_actor* self) {
 }
 
 void run_held(guild_actor* self);
+void finish_handoff(guild_actor* self);
 
 uint64_t ring_generation(const dispatch::services& svc) {
   return svc.config.cluster ? svc.config.cluster->current_ring()->generation() : 0;
@@ -518,11 +543,60 @@ void on_committed(guild_actor* self, const std::optional<store::store_error>& fa
   published_counter().inc(done.size());
   flush(self);  // what was staged meanwhile goes next
   run_held(self);
+  finish_handoff(self);
 }
 
 // Whether memory, store and dispatch agree: nothing staged, nothing in flight.
 bool settled(const guild_actor_state& st) {
   return st.pending_.empty() && !st.committing_;
+}
+
+// A handing-off guild that is settled (everything it accepted committed and dispatched, no
+// message held) stops normally: its exporters end with it, relays here see it go and follow the
+// ring to the new owner, which claims the guild and continues after the last committed order.
+// Not put in services::fences: the ring already names another node here.
+void finish_handoff(guild_actor* self) {
+  auto& st = self->state;
+  if (!st.handing_off_ || !settled(st) || !st.held_.empty()) {
+    return;
+  }
+  handoffs_counter().inc();
+  spdlog::info("guild {}: handed off to node {} (owner epoch {}, last order {}): the ring moved it",
+               st.state_->id(), st.handoff_to_, st.epoch_, st.order_);
+  st.svc_->guilds.unregister(st.state_->id(), caf::actor_cast<caf::actor>(self));
+  for (auto& waiter : st.handoff_waiters_) {
+    waiter.deliver(caf::ok_atom::value);
+  }
+  st.handoff_waiters_.clear();
+  self->quit();
+}
+
+// No new producers from now on; what was accepted commits, then finish_handoff stops the guild.
+void begin_handoff(guild_actor* self, uint16_t new_owner) {
+  auto& st = self->state;
+  if (st.handing_off_) {
+    return;
+  }
+  st.handing_off_ = true;
+  st.handoff_to_ = new_owner;
+  spdlog::info("guild {}: moving to node {}; handing off after {} staged and {} in-flight events",
+               st.state_->id(), new_owner, st.pending_.size(), st.in_flight_.size());
+  flush(self);
+}
+
+// The router saw a new ring: when it names another node as the guild's owner, begin the
+// handoff (no new producers, commit what was accepted, then stop: finish_handoff).
+void check_owner(guild_actor* self) {
+  auto& st = self->state;
+  if (st.handing_off_) {
+    return;
+  }
+  auto p = dispatch::place(*st.svc_, st.state_->id());
+  if (p.where != dispatch::placement::kind::remote) {
+    return;  // still ours, or no guild node up at all: keep ordering
+  }
+  begin_handoff(self, p.owner);
+  finish_handoff(self);
 }
 
 // Runs held messages in arrival order until one needs a settled guild that is not settled yet.
@@ -661,6 +735,18 @@ caf::behavior guild_behavior(guild_actor* self) {
         handled().inc();
         send_events(self, self->state.inherited_);
       },
+      [self](ring_changed_atom) {
+        handled().inc();
+        check_owner(self);
+      },
+      [self](handoff_atom, uint16_t new_owner) {
+        handled().inc();
+        auto promise = self->make_response_promise<caf::ok_atom>();
+        self->state.handoff_waiters_.push_back(promise);
+        begin_handoff(self, new_owner);
+        finish_handoff(self);
+        return caf::delegated<caf::ok_atom>{};
+      },
       [self](committed_atom, uint8_t code, std::string& failure) {
         handled().inc();
         if (code == committed_ok) {
@@ -720,6 +806,40 @@ void rebind_surviving_relays(guild_actor* self) {
   }
 }
 
+// The new owner's side of a handoff: while the store names another node that is still connected
+// as the guild's holder, ask it (once per holder epoch, through the router) to hand the guild
+// off, and refuse retryably until it answered, so that its last commits land before the claim
+// fences them. A holder that is down (failover) or never answers is not waited for.
+std::optional<caf::error> wait_for_handoff(dispatch::services& svc, uint64_t guild_id) {
+  if (!svc.config.cluster || !svc.router) {
+    return std::nullopt;
+  }
+  auto row = svc.store->guild_owner_of(guild_id);
+  if (!row) {
+    return std::nullopt;  // never claimed (or unreadable: the claim decides)
+  }
+  const auto holder = row.value().node_id_;
+  if (holder == 0 || holder == svc.config.node_id ||
+      !svc.config.cluster->peer(static_cast<uint16_t>(holder))) {
+    return std::nullopt;
+  }
+  const auto epoch = row.value().epoch_;
+  switch (svc.releases.next(guild_id, epoch, dispatch::guild_releases::clock::now(),
+                            2 * svc.config.request_timeout)) {
+    case dispatch::guild_releases::step::claim:
+      return std::nullopt;
+    case dispatch::guild_releases::step::ask:
+      caf::anon_send(svc.router, handoff_atom::value, static_cast<uint16_t>(holder), guild_id,
+                     epoch);
+      break;
+    case dispatch::guild_releases::step::wait:
+      break;
+  }
+  return dispatch::make_error(dispatch::dispatch_errc::unavailable,
+                              "guild " + std::to_string(guild_id) + " is moving from node " +
+                                  std::to_string(holder) + ": waiting for its handoff");
+}
+
 }  // namespace
 
 std::string_view publish_ack::payload() const {
@@ -738,15 +858,20 @@ caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_
                                     " was taken by another node (" + held->reason +
                                     "); not restarted here until the ring changes");
   }
+  if (auto waiting = wait_for_handoff(*svc, guild_id)) {
+    return std::move(*waiting);
+  }
   const auto unknown =
       dispatch::make_error(dispatch::dispatch_errc::unknown_guild, std::to_string(guild_id));
   // Claim before loading: from the claim on, no earlier owner can commit, so the state loaded
-  // next is final and the order goes on from the last committed one.
-  auto claimed = svc->store->claim_guild(guild_id, svc->config.node_id);
+  // next is final and the order goes on from the last committed one. Through the writer: guilds
+  // starting at the same time share one claim transaction (store_writer::claim).
+  auto claimed = svc->writer->claim(guild_id, svc->config.node_id);
   if (!claimed) {
     return dispatch::from_store_error(claimed.error(), unknown);
   }
   claims_counter().inc();
+  svc->releases.forget(guild_id);
   auto loaded = svc->store->load_guild(guild_id);
   if (!loaded) {
     return dispatch::from_store_error(loaded.error(), unknown);
@@ -765,6 +890,13 @@ caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_
     st.order_ = owner.last_order_;
     st.state_.emplace(std::move(*state));
     st.views_.emplace(*st.state_);
+    if (svc->config.cluster) {
+      // Hears of ring changes from the router (ring_changed_atom); left automatically on exit.
+      svc->ring_watchers.join(dispatch::services::guild_watch_group,
+                              caf::actor_cast<caf::actor>(self));
+      // The ring may have moved between the caller's placement and this start.
+      self->send(self, ring_changed_atom::value);
+    }
     rebind_surviving_relays(self);
     if (!inherited->empty()) {
       // After the awaited relay answers (await holds every other message back), before any

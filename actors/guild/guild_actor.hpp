@@ -32,6 +32,19 @@ namespace herald::guild {
 /// nothing of that event was persisted or dispatched.
 using publish_atom = caf::atom_constant<caf::atom("publish")>;
 
+/// (ring_changed_atom) from the router of a clustered node when its ring changed: a guild
+/// whose owner in this node's view is now another node hands off. It refuses new producers
+/// (unavailable, retryable: they retry on the new owner), lets its staged and in-flight batches
+/// commit and be dispatched, and then stops normally (unregistered, not held off the node:
+/// services::fences is for fenced guilds only); the new owner claims it with a higher epoch and
+/// continues the order after the last committed one. Counted by herald_guild_handoffs_total.
+using ring_changed_atom = caf::atom_constant<caf::atom("g_ring")>;
+
+/// (handoff_atom, uint16_t new_owner) → caf::ok_atom, from this node's router when the node
+/// that is to own the guild asks for it (dispatch/router.hpp): the guild hands off as on a ring
+/// change, whatever this node's ring says, and answers once it is settled, just before it stops.
+using handoff_atom = caf::atom_constant<caf::atom("g_handoff")>;
+
 struct publish_ack {
   uint64_t guild_order = 0;  ///< position in this guild's order
   /// The dispatched object (REST response body): the `d` of `tail` when set, else `json`.

@@ -20,6 +20,7 @@
 #include "actors/services/core_events.hpp"
 #include "actors/services/dispatch_config.hpp"
 #include "actors/services/guild_fences.hpp"
+#include "actors/services/guild_releases.hpp"
 #include "actors/store/store.hpp"
 #include "actors/store/store_writer.hpp"
 #include "runtime/registry/groups.hpp"
@@ -83,6 +84,9 @@ struct services {
   /// Guilds whose commit was fenced here (another node claimed them): not started again on this
   /// node until the ring changes or dispatch_config::fence_hold passes.
   guild_fences fences;
+  /// Guilds this node waits to claim until their previous owner, still up, handed them off
+  /// (guild::spawn_guild asks through the router; docs/cluster.md, handoff).
+  guild_releases releases;
   /// guild id → guild actor (registered by the guild's start function).
   registry::id_registry guilds{"guilds"};
   /// guild id → this node's relay of that guild.
@@ -98,6 +102,10 @@ struct services {
   /// its own to notice that its guild moved.
   registry::id_groups ring_watchers{"ring_watchers"};
   static constexpr uint64_t ring_watch_group = 0;
+  /// Group guild_watch_group: every guild actor of a clustered node. The router tells them of a
+  /// ring change too (guild::ring_changed_atom): a guild the ring moved to another node hands
+  /// off (settles and stops) instead of waiting to be fenced.
+  static constexpr uint64_t guild_watch_group = 1;
 
   supervision::partition_supervisor guild_supervisor;
   supervision::partition_supervisor relay_supervisor;

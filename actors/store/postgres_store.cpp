@@ -237,11 +237,22 @@ result<std::uint64_t> postgres_store::bump_token_epoch(snowflake user_id) {
 }
 
 result<guild_owner> postgres_store::claim_guild(snowflake guild_id, std::uint64_t node_id) {
+  return std::move(claim_guilds({guild_id}, node_id).front());
+}
+
+std::vector<result<guild_owner>> postgres_store::claim_guilds(
+    const std::vector<snowflake>& guild_ids, std::uint64_t node_id) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(write_mutex_);
-  return pg_store_metrics::counted(writer_->run<guild_owner>(
-      "claim guild",
-      [&](pqxx::connection& conn) { return detail::pg_claim_guild(conn, guild_id, node_id); }));
+  using claims = std::vector<result<guild_owner>>;
+  auto done = pg_store_metrics::counted(
+      writer_->run<claims>("claim guilds", [&](pqxx::connection& conn) -> result<claims> {
+        return detail::pg_claim_guilds(conn, guild_ids, node_id);
+      }));
+  if (!done) {
+    return claims(guild_ids.size(), result<guild_owner>{done.error()});
+  }
+  return std::move(done.value());
 }
 
 result<void> postgres_store::analyze() {

@@ -64,6 +64,8 @@ public:
   result<void> apply(const write_batch& batch) override;
   std::vector<result<void>> apply_group(const std::vector<const write_batch*>& batches) override;
   result<guild_owner> claim_guild(snowflake guild_id, std::uint64_t node_id) override;
+  std::vector<result<guild_owner>> claim_guilds(const std::vector<snowflake>& guild_ids,
+                                                std::uint64_t node_id) override;
   result<guild_owner> guild_owner_of(snowflake guild_id) override;
   result<domain::guild_state> load_guild(snowflake guild_id) override;
   result<std::vector<snowflake>> list_guild_ids() override;

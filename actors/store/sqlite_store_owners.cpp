@@ -69,34 +69,53 @@ result<void> sqlite_store::impl::record_fence(const write_batch& batch) {
 }
 
 result<guild_owner> sqlite_store::claim_guild(snowflake guild_id, std::uint64_t node_id) {
+  return std::move(claim_guilds({guild_id}, node_id).front());
+}
+
+// One transaction (it holds the file's write lock) for every claim: each claim is one
+// statement, so a guild without a row (not_found) writes nothing and fails alone.
+std::vector<result<guild_owner>> sqlite_store::claim_guilds(const std::vector<snowflake>& guild_ids,
+                                                            std::uint64_t node_id) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   std::lock_guard<std::mutex> guard(mutex_);
   auto& s = *impl_;
-  if (auto r = s.begin_.start().run("begin"); !r) {
-    return r.error();
-  }
-  auto fail = [&](const store_error& e) -> result<guild_owner> {
-    (void)s.rollback_.start().run("rollback");
-    return e;
+  std::vector<result<guild_owner>> results;
+  auto fail_all = [&](const store_error& e) {
+    results.assign(guild_ids.size(), result<guild_owner>{e});
+    return results;
   };
-  auto claimed = s.claim_guild_.start().bind_id(1, guild_id).bind_id(2, node_id).run("claim guild");
-  if (!claimed) {
-    return fail(claimed.error());
+  if (auto r = s.begin_.start().run("begin"); !r) {
+    return fail_all(r.error());
   }
-  if (claimed.value() == 0) {
-    return fail(store_error{store_errc::not_found, "no guild " + std::to_string(guild_id)});
-  }
-  auto owner = s.read_owner(guild_id);
-  if (!owner) {
-    return fail(owner.error());
-  }
-  if (!owner.value()) {
-    return fail(store_error{store_errc::internal, "claimed guild has no owner row"});
+  auto rollback = [&](const store_error& e) {
+    (void)s.rollback_.start().run("rollback");
+    return fail_all(e);
+  };
+  results.reserve(guild_ids.size());
+  for (snowflake guild_id : guild_ids) {
+    auto claimed =
+        s.claim_guild_.start().bind_id(1, guild_id).bind_id(2, node_id).run("claim guild");
+    if (!claimed) {
+      return rollback(claimed.error());
+    }
+    if (claimed.value() == 0) {
+      results.emplace_back(
+          store_error{store_errc::not_found, "no guild " + std::to_string(guild_id)});
+      continue;
+    }
+    auto owner = s.read_owner(guild_id);
+    if (!owner) {
+      return rollback(owner.error());
+    }
+    if (!owner.value()) {
+      return rollback(store_error{store_errc::internal, "claimed guild has no owner row"});
+    }
+    results.emplace_back(*owner.value());
   }
   if (auto r = s.commit_.start().run("commit"); !r) {
-    return fail(r.error());
+    return rollback(r.error());
   }
-  return *owner.value();
+  return results;
 }
 
 result<guild_owner> sqlite_store::guild_owner_of(snowflake guild_id) {

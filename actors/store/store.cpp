@@ -41,6 +41,16 @@ std::vector<result<void>> store::apply_group(const std::vector<const write_batch
   return results;
 }
 
+std::vector<result<guild_owner>> store::claim_guilds(const std::vector<snowflake>& guild_ids,
+                                                     std::uint64_t node_id) {
+  std::vector<result<guild_owner>> results;
+  results.reserve(guild_ids.size());
+  for (snowflake guild_id : guild_ids) {
+    results.push_back(claim_guild(guild_id, node_id));
+  }
+  return results;
+}
+
 result<std::vector<feature_state_entry>> store::load_feature_state(const std::string&,
                                                                    const std::string&) {
   return store_error{store_errc::internal, "this store keeps no feature state"};

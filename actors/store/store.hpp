@@ -174,6 +174,15 @@ public:
   /// claims are serialised by the store, each gets its own epoch. Runs on the writer connection.
   /// Errors: not_found (no such guild), busy (retryable), in_doubt, internal.
   virtual result<guild_owner> claim_guild(snowflake guild_id, std::uint64_t node_id) = 0;
+  /// Group claim: claims every guild of `guild_ids` for `node_id` as claim_guild does, all in one
+  /// transaction and one durability point (the store writer gathers concurrent guild starts
+  /// here). Each claim stays atomic on its own (its epoch bump and the read of its row); a
+  /// guild that does not exist gets not_found alone and the others commit. results[i] answers
+  /// guild_ids[i]; when the transaction fails, every claim gets its error. The same guild twice
+  /// is claimed twice (two epochs, the later one last). The default claims one by one (correct,
+  /// not grouped); backends override it.
+  virtual std::vector<result<guild_owner>> claim_guilds(const std::vector<snowflake>& guild_ids,
+                                                        std::uint64_t node_id);
   /// The guild's owner row as committed; not_found if the guild was never claimed.
   virtual result<guild_owner> guild_owner_of(snowflake guild_id) = 0;
 

@@ -23,6 +23,7 @@ struct writer_metrics {
   metrics::histogram& commit_seconds_;
   metrics::gauge& queue_batches_;
   metrics::gauge& queue_bytes_;
+  metrics::histogram& claims_per_commit_;
 
   static writer_metrics& get() {
     auto& reg = metrics::registry::global();
@@ -41,7 +42,9 @@ struct writer_metrics {
         reg.get_gauge("herald_store_writer_queue_batches",
                       "Batches queued in the store writer or being committed"),
         reg.get_gauge("herald_store_writer_queue_bytes",
-                      "Approximate bytes of the batches queued or being committed")};
+                      "Approximate bytes of the batches queued or being committed"),
+        reg.get_histogram("herald_store_writer_commit_claims",
+                          "Guild claims per claim transaction of the store writer", {}, counts)};
     return m;
   }
 };
@@ -148,6 +151,26 @@ result<void> store_writer::submit(std::uint64_t key, write_batch batch, std::siz
   return {};
 }
 
+result<guild_owner> store_writer::claim(snowflake guild_id, std::uint64_t node_id) {
+  core& c = *core_;
+  std::future<result<guild_owner>> answer;
+  {
+    std::lock_guard<std::mutex> guard(c.mutex_);
+    if (c.stopping_) {
+      return store_error{store_errc::closed, "store writer stopped"};
+    }
+    c.claims_.push_back(claim_entry{guild_id, node_id, {}});
+    answer = c.claims_.back().done.get_future();
+  }
+  c.wake_.notify_one();
+  return answer.get();
+}
+
+std::size_t store_writer::queued_claims() const {
+  std::lock_guard<std::mutex> guard(core_->mutex_);
+  return core_->claims_.size();
+}
+
 void store_writer::wait_idle(std::uint64_t key) {
   core& c = *core_;
   std::unique_lock<std::mutex> lock(c.mutex_);
@@ -184,16 +207,28 @@ void store_writer::stop() {
 
 store_writer::stats store_writer::totals() const {
   const core& c = *core_;
-  return stats{c.commits_.load(), c.batches_.load(), c.events_.load(), c.refused_.load()};
+  return stats{c.commits_.load(), c.batches_.load(),       c.events_.load(),
+               c.refused_.load(), c.claim_commits_.load(), c.claims_made_.load()};
 }
 
 void store_writer::core::run() {
   for (;;) {
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return !queue_.empty() || stopping_; });
-      if (queue_.empty()) {
+      wake_.wait(lock, [&] { return !queue_.empty() || !claims_.empty() || stopping_; });
+      if (queue_.empty() && claims_.empty()) {
         return;  // stopping, and everything accepted is settled
+      }
+      // Claims first: each holds a thread that starts a guild, and a claim is short.
+      claim_round_.swap(claims_);
+    }
+    if (!claim_round_.empty()) {
+      claim_round();
+    }
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (queue_.empty()) {
+        continue;
       }
       if (options_.max_wait.count() > 0 && !stopping_ && queue_.size() < options_.max_batches) {
         wake_.wait_for(lock, options_.max_wait,
@@ -207,6 +242,52 @@ void store_writer::core::run() {
     }
     commit_round();
   }
+}
+
+// Writer thread, mutex_ not held: one store::claim_guilds for every claim taken, then each
+// claimer is answered.
+void store_writer::core::claim_round() {
+  std::vector<snowflake> guilds;
+  guilds.reserve(claim_round_.size());
+  // One node's writer claims for that node; claims for several node ids (tests) go in groups.
+  std::vector<result<guild_owner>> results;
+  try {
+    std::size_t from = 0;
+    while (from < claim_round_.size()) {
+      const auto node_id = claim_round_[from].node_id;
+      guilds.clear();
+      std::size_t to = from;
+      for (; to < claim_round_.size() && claim_round_[to].node_id == node_id; ++to) {
+        guilds.push_back(claim_round_[to].guild_id);
+      }
+      auto part = target_->claim_guilds(guilds, node_id);
+      if (part.size() != guilds.size()) {
+        part.assign(guilds.size(),
+                    result<guild_owner>{
+                        store_error{store_errc::internal, "store writer: a claim went missing"}});
+      }
+      for (auto& r : part) {
+        results.push_back(std::move(r));
+      }
+      claim_commits_.fetch_add(1, std::memory_order_relaxed);
+      writer_metrics::get().claims_per_commit_.observe(static_cast<double>(guilds.size()));
+      from = to;
+    }
+  } catch (const std::exception& e) {
+    log::get("store")->error("store writer: claim_guilds threw: {}", e.what());
+  } catch (...) {
+    log::get("store")->error("store writer: claim_guilds threw a non-exception");
+  }
+  claims_made_.fetch_add(claim_round_.size(), std::memory_order_relaxed);
+  for (std::size_t i = 0; i < claim_round_.size(); ++i) {
+    if (i < results.size()) {
+      claim_round_[i].done.set_value(std::move(results[i]));
+    } else {
+      claim_round_[i].done.set_value(
+          store_error{store_errc::internal, "store writer: the claim did not complete"});
+    }
+  }
+  claim_round_.clear();
 }
 
 // Writer thread, mutex_ not held: the store call and the completions run unlocked, so that

@@ -42,18 +42,26 @@ void append_element(std::string& array, std::uint64_t value) {
 
 }  // namespace
 
-result<guild_owner> pg_claim_guild(pqxx::connection& conn, snowflake guild_id,
-                                   std::uint64_t node_id) {
+std::vector<result<guild_owner>> pg_claim_guilds(pqxx::connection& conn,
+                                                 const std::vector<snowflake>& guild_ids,
+                                                 std::uint64_t node_id) {
   pqxx::nontransaction tx(conn);
   tx.exec("BEGIN");
-  auto rows = tx.exec_prepared(pg::claim_guild, as_param(guild_id), as_param(node_id));
-  if (rows.empty()) {
-    tx.exec("ROLLBACK");
-    return store_error{store_errc::not_found, "no guild " + std::to_string(guild_id)};
+  std::vector<result<guild_owner>> results;
+  results.reserve(guild_ids.size());
+  for (snowflake guild_id : guild_ids) {
+    // One statement per claim (the epoch bump returns the row): a guild without a row matches
+    // nothing, writes nothing, and fails alone.
+    auto rows = tx.exec_prepared(pg::claim_guild, as_param(guild_id), as_param(node_id));
+    if (rows.empty()) {
+      results.emplace_back(
+          store_error{store_errc::not_found, "no guild " + std::to_string(guild_id)});
+    } else {
+      results.emplace_back(owner_of(rows[0]));
+    }
   }
-  auto owner = owner_of(rows[0]);
   commit_or_in_doubt(tx);
-  return owner;
+  return results;
 }
 
 std::optional<guild_owner> pg_read_owner(pqxx::transaction_base& tx, snowflake guild_id) {

@@ -17,9 +17,12 @@
 
 namespace herald::store::detail {
 
-/// Claims the guild for `node_id` in its own transaction (see store::claim_guild).
-result<guild_owner> pg_claim_guild(pqxx::connection& conn, snowflake guild_id,
-                                   std::uint64_t node_id);
+/// Claims every guild of `guild_ids` for `node_id` in one transaction (see store::claim_guilds):
+/// a guild without a row gets not_found alone. Throws libpqxx exceptions (the commit's as
+/// in_doubt, commit_or_in_doubt).
+std::vector<result<guild_owner>> pg_claim_guilds(pqxx::connection& conn,
+                                                 const std::vector<snowflake>& guild_ids,
+                                                 std::uint64_t node_id);
 
 /// The guild's owner row, nullopt when it was never claimed.
 std::optional<guild_owner> pg_read_owner(pqxx::transaction_base& tx, snowflake guild_id);

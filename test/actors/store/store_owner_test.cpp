@@ -75,6 +75,37 @@ TEST_CASE("a_claim_raises_the_guild_epoch_and_records_the_claiming_node") {
   CHECK(row.value().node_id_ == 7);
 }
 
+TEST_CASE(
+    "claims_of_several_guilds_in_one_transaction_raise_each_epoch_and_a_missing_guild_fails_"
+    "alone") {
+  HERALD_STORE_BACKEND(fx, sync_mode::normal);
+  auto st = fx.open();
+  save_guild_row(*st, gid);
+  save_guild_row(*st, other_gid);
+  REQUIRE(st->claim_guild(other_gid, 1));
+  constexpr snowflake missing = 999;
+  auto claimed = st->claim_guilds({gid, missing, other_gid, gid}, 2);
+  REQUIRE(claimed.size() == 4);
+  REQUIRE(claimed[0]);
+  CHECK(claimed[0].value().epoch_ == 1);
+  CHECK(claimed[0].value().node_id_ == 2);
+  REQUIRE_FALSE(claimed[1]);
+  CHECK(claimed[1].error().code_ == store_errc::not_found);
+  REQUIRE(claimed[2]);
+  CHECK(claimed[2].value().epoch_ == 2);
+  REQUIRE(claimed[3]);  // the same guild twice: claimed twice, in order
+  CHECK(claimed[3].value().epoch_ == 2);
+  CHECK(st->guild_owner_of(gid).value().epoch_ == 2);
+  CHECK(st->guild_owner_of(other_gid).value().node_id_ == 2);
+  CHECK(st->guild_owner_of(missing).error().code_ == store_errc::not_found);
+  // A batch fenced under the first claim's epoch: the group's second claim replaced it.
+  auto stale = st->apply(fenced_batch(gid, 1, 5, {1}));
+  REQUIRE_FALSE(stale);
+  CHECK(stale.error().code_ == store_errc::fenced);
+  REQUIRE(st->apply(fenced_batch(gid, 2, 5, {2})));
+  CHECK(last_order(*st, gid) == 5);
+}
+
 TEST_CASE("a_batch_under_an_old_epoch_is_fenced_and_writes_nothing") {
   HERALD_STORE_BACKEND(fx, sync_mode::normal);
   auto st = fx.open();

@@ -78,6 +78,12 @@ public:
   result<guild_owner> claim_guild(snowflake guild_id, std::uint64_t node_id) override {
     return inner_->claim_guild(guild_id, node_id);
   }
+  std::vector<result<guild_owner>> claim_guilds(const std::vector<snowflake>& guild_ids,
+                                                std::uint64_t node_id) override {
+    claim_calls_.fetch_add(1);
+    return inner_->claim_guilds(guild_ids, node_id);
+  }
+  std::size_t claim_calls() const { return claim_calls_.load(); }
   result<guild_owner> guild_owner_of(snowflake guild_id) override {
     return inner_->guild_owner_of(guild_id);
   }
@@ -93,6 +99,7 @@ private:
   std::mutex mutex_;
   hook hook_;
   std::atomic<std::size_t> calls_{0};
+  std::atomic<std::size_t> claim_calls_{0};
 };
 
 /// A gate the hook blocks on until the test opens it.
@@ -203,6 +210,60 @@ TEST_CASE("batches_submitted_concurrently_share_transactions_and_all_commit") {
       }
     }
   }
+}
+
+TEST_CASE("claims_queued_while_a_commit_runs_share_one_claim_transaction_and_fail_alone") {
+  env e;
+  constexpr int claimers = 6;  // guilds 500..504 exist, 505 does not
+  for (snowflake g = 500; g < 500 + claimers - 1; ++g) {
+    REQUIRE(e.real->upsert_guild(herald::domain::guild{g, "g" + std::to_string(g), 1}));
+  }
+  gate commit;
+  e.hooked->set_hook([&](std::size_t, std::size_t) -> std::optional<std::vector<result<void>>> {
+    commit.pass();
+    return std::nullopt;
+  });
+  store_writer writer(e.hooked);
+  outcomes out;
+  // The writer is busy with a commit while every claimer queues its claim.
+  REQUIRE(writer.submit(1, one_message(1), 1, out.for_id(1, *e.real)));
+  REQUIRE(herald::testing::eventually([&] { return commit.waiting.load() == 1; }, 20s));
+  std::vector<std::optional<result<guild_owner>>> answers(claimers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < claimers; ++i) {
+    threads.emplace_back([&, i] { answers[i].emplace(writer.claim(500 + i, 3)); });
+  }
+  REQUIRE(herald::testing::eventually(
+      [&] { return writer.queued_claims() == static_cast<std::size_t>(claimers); }, 20s));
+  commit.release();
+  for (auto& t : threads) {
+    t.join();
+  }
+  auto totals = writer.totals();
+  CHECK(totals.claims == claimers);
+  CHECK(totals.claim_commits == 1);
+  CHECK(e.hooked->claim_calls() == 1);
+  for (int i = 0; i < claimers - 1; ++i) {
+    REQUIRE(answers[i].has_value());
+    REQUIRE(answers[i]->ok());
+    CHECK(answers[i]->value().epoch_ == 1);
+    CHECK(answers[i]->value().node_id_ == 3);
+    auto row = e.real->guild_owner_of(500 + i);
+    REQUIRE(row);
+    CHECK(row.value().epoch_ == 1);
+  }
+  REQUIRE(answers[claimers - 1].has_value());
+  REQUIRE_FALSE(answers[claimers - 1]->ok());
+  CHECK(answers[claimers - 1]->error().code_ == store_errc::not_found);
+  // A later claim of one of them is a transaction of its own and raises the epoch again.
+  auto again = writer.claim(500, 4);
+  REQUIRE(again);
+  CHECK(again.value().epoch_ == 2);
+  CHECK(writer.totals().claim_commits == 2);
+  writer.stop();
+  auto late = writer.claim(500, 5);
+  REQUIRE_FALSE(late);
+  CHECK(late.error().code_ == store_errc::closed);
 }
 
 TEST_CASE("a_failed_commit_fails_only_the_batches_of_its_round_and_acks_follow_commits") {
