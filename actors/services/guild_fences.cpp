@@ -32,6 +32,11 @@ guild_fences::clock::duration guild_fences::fenced(std::uint64_t guild_id,
   return hold;
 }
 
+void guild_fences::put(std::uint64_t guild_id, entry e) {
+  std::lock_guard<std::mutex> guard(mutex_);
+  entries_[guild_id] = std::move(e);
+}
+
 std::optional<guild_fences::entry> guild_fences::holding(std::uint64_t guild_id,
                                                          std::uint64_t ring_generation,
                                                          clock::time_point now) {

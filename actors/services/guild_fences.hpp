@@ -37,6 +37,9 @@ public:
   clock::duration fenced(std::uint64_t guild_id, std::uint64_t ring_generation,
                          clock::time_point now, std::string reason, clock::duration first,
                          clock::duration max);
+  /// Records (or replaces) a hold of a fixed end, outside the backoff (a node that handed a
+  /// guild off at the new owner's request before its own ring names the new owner).
+  void put(std::uint64_t guild_id, entry e);
   /// The guild's hold while it applies: same ring generation and before `until`.
   std::optional<entry> holding(std::uint64_t guild_id, std::uint64_t ring_generation,
                                clock::time_point now);
