@@ -21,6 +21,7 @@
 #include "actors/relay/relay_actor.hpp"
 #include "actors/relay/relay_metrics.hpp"
 #include "actors/relay/relay_wire.hpp"
+#include "actors/relay/uplink.hpp"
 #include "actors/services/dispatch_error.hpp"
 #include "runtime/cluster/ring.hpp"
 #include "runtime/log/log.hpp"
@@ -58,6 +59,9 @@ struct router_state {
   services_ptr svc;
   std::map<uint16_t, peer_route> peers;
   std::shared_ptr<const cluster::ring> ring;  // the ring the relays were last told of
+  /// The uplink (relay/uplink.hpp) to each peer node's downlink, by that downlink: one link per
+  /// (this node, peer incarnation) carries every exporter's batches to that node.
+  std::map<caf::actor_addr, caf::actor> uplinks;
   static inline const char* name = "router";
 };
 
@@ -220,6 +224,10 @@ caf::behavior router(router_ptr self, services_ptr svc) {
         route.remote = caf::actor{};
       }
     }
+    auto& uplinks = self->state.uplinks;
+    for (auto it = uplinks.begin(); it != uplinks.end();) {
+      it = it->second.address() == dm.source ? uplinks.erase(it) : std::next(it);
+    }
   });
   return {
       [self](route_publish_atom, uint16_t owner, proto::event& event) {
@@ -305,12 +313,18 @@ caf::behavior router(router_ptr self, services_ptr svc) {
           rp.deliver(std::move(err));
           return;
         }
-        if (!req.importer) {
+        if (!req.importer || !req.downlink) {
           relay::relay_refused_counter().inc();
-          rp.deliver(make_error(dispatch_errc::invalid_event, "attach request without a relay"));
+          rp.deliver(make_error(dispatch_errc::invalid_event,
+                                "attach request without a relay or a downlink"));
           return;
         }
-        auto exporter = relay::spawn_exporter(svc, req.guild_id, req.node_id, req.importer);
+        auto& uplink = self->state.uplinks[req.downlink.address()];
+        if (!uplink) {
+          uplink = relay::spawn_uplink(svc, req.downlink);
+          self->monitor(uplink);
+        }
+        auto exporter = relay::spawn_exporter(svc, req.guild_id, req.node_id, req.importer, uplink);
         self->request(exporter, svc->config.request_timeout, relay::attach_atom::value)
             .then([rp](relay::relay_wire::attach_reply& reply) mutable { rp.deliver(reply); },
                   [rp, exporter](caf::error& err) mutable {

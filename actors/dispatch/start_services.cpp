@@ -7,6 +7,7 @@
 #include "actors/dispatch/router.hpp"
 #include "actors/dispatch/staged_session.hpp"
 #include "actors/guild/guild_actor.hpp"
+#include "actors/relay/downlink.hpp"
 #include "actors/relay/relay_actor.hpp"
 #include "actors/services/dispatch_error.hpp"
 #include "actors/session/session_actor.hpp"
@@ -94,6 +95,7 @@ caf::expected<services_ptr> start_services(caf::actor_system& sys, dispatch_conf
   }
   if (svc->config.cluster) {
     svc->router = spawn_router(svc);
+    svc->relay_downlink = relay::spawn_downlink(svc);
   }
   return svc;
 }

@@ -24,7 +24,8 @@ struct exporter_state {
   uint64_t guild_id = 0;
   uint16_t node_id = 0;
   caf::actor importer;
-  caf::actor guild;  // the incarnation registered with; invalid while (re)starting it
+  caf::actor uplink;  // this node's link to the importer's node (uplink.hpp)
+  caf::actor guild;   // the incarnation registered with; invalid while (re)starting it
   std::optional<export_queue> queue;
   uint64_t members = 0;
   bool registered = false;
@@ -43,8 +44,7 @@ metrics::counter& handled() {
 void pump(exporter_actor* self) {
   auto& st = self->state;
   if (auto b = st.queue->next()) {
-    count_batch(*b, true);
-    self->send(st.importer, std::move(*b));
+    self->send(st.uplink, std::move(*b));
   }
 }
 
@@ -99,9 +99,11 @@ void connect_guild(exporter_actor* self) {
 caf::behavior exporter_behavior(exporter_actor* self) {
   self->set_down_handler([self](const caf::down_msg& down) {
     auto& st = self->state;
-    if (down.source == st.importer.address() || down.source == st.svc->router.address()) {
-      // Nobody to feed, or the node is stopping (stop_services ends the router first): the
-      // guild drops this relay when it sees us go; the importer attaches again elsewhere.
+    if (down.source == st.importer.address() || down.source == st.uplink.address() ||
+        down.source == st.svc->router.address()) {
+      // Nobody to feed (the relay ended, or the link to its node did), or the node is stopping
+      // (stop_services ends the router first): the guild drops this relay when it sees us go;
+      // the importer attaches again elsewhere.
       self->quit();
       return;
     }
@@ -141,7 +143,7 @@ caf::behavior exporter_behavior(exporter_actor* self) {
         handled().inc();
         if (ack.guild_id != self->state.guild_id || !self->state.queue->ack(ack.seq)) {
           relay_refused_counter().inc();
-          spdlog::warn("relay exporter {} → node {}: unexpected ack {}", self->state.guild_id,
+          spdlog::warn("relay exporter {} → node {}: unexpected batch ack {}", self->state.guild_id,
                        self->state.node_id, ack.seq);
           return;
         }
@@ -205,17 +207,19 @@ caf::behavior exporter_behavior(exporter_actor* self) {
 }  // namespace
 
 caf::actor spawn_exporter(const dispatch::services_ptr& svc, uint64_t guild_id, uint16_t node_id,
-                          caf::actor importer) {
-  return svc->system.spawn([svc, guild_id, node_id,
-                            importer = std::move(importer)](exporter_actor* self) -> caf::behavior {
+                          caf::actor importer, caf::actor uplink) {
+  return svc->system.spawn([svc, guild_id, node_id, importer = std::move(importer),
+                            uplink = std::move(uplink)](exporter_actor* self) -> caf::behavior {
     auto& st = self->state;
     st.svc = svc;
     st.guild_id = guild_id;
     st.node_id = node_id;
     st.importer = importer;
+    st.uplink = uplink;
     st.queue.emplace(guild_id);
     remote_relays_gauge().add(1);
     self->monitor(importer);
+    self->monitor(uplink);
     // Exporters are not supervised: they end with the router that spawned them, so that a
     // stopping node does not wait for its peers to drop their relays.
     if (svc->router) {

@@ -4,21 +4,23 @@
 // guild exactly like a local relay (it is its own single partition: the guild sends it events,
 // view updates and resets, subscriber answers, member removals and joins, in guild order) and
 // forwards all of it to the guild's relay on the subscribed node (the importer) as one ordered
-// stream of relay_wire::batch messages. At most one batch is unacknowledged; what the guild
-// sends meanwhile queues and leaves as the next batch (export_queue, relay_stream.hpp), so a
-// burst costs few network messages and the owner sends each event once per subscribed node.
+// stream of relay_wire::batch messages, handed to this node's uplink to that node (uplink.hpp),
+// which carries them with other guilds' batches in link batches to the node's downlink and so
+// to the relay. At most one batch is unacknowledged (the uplink acknowledges it when it leaves
+// in a link batch); what the guild sends meanwhile queues and leaves as the next batch
+// (export_queue, relay_stream.hpp), so the owner sends each event once per subscribed node.
 //
 // Lifetime: spawned by the owner's dispatch router for an attach_request (one per importer);
-// ends when the importer goes down (its node left or the relay ended), when the guild moves to
-// another node, or when the node stops (it watches the router, which stop_services ends
-// first). Survives guild restarts: it is in the guild's relay
-// group (services::relay_groups), and registers with the next incarnation (whose view_reset
-// travels down the stream).
+// ends when the importer or the uplink goes down (its node left or the relay ended), when the
+// guild moves to another node, or when the node stops (it watches the router, which
+// stop_services ends first). Survives guild restarts: it is in the guild's relay group
+// (services::relay_groups), and registers with the next incarnation (whose view_reset travels
+// down the stream).
 //
 // Messages:
 //   (attach_atom) → relay_wire::attach_reply, once registered with the guild, or an error
 //   relay_wire::subscribe_request (from the importer): cast, answered in the stream
-//   relay_wire::batch_ack (from the importer): the next batch may go
+//   relay_wire::batch_ack (from the uplink): the next batch may go
 //   the guild's relay messages (relay_messages.hpp) and (partitions_atom) → {itself}
 
 #include <cstdint>
@@ -32,8 +34,8 @@ namespace herald::relay {
 
 using attach_atom = caf::atom_constant<caf::atom("x_attach")>;
 
-/// Spawns the exporter of `guild_id` feeding `importer` (on node `node_id`).
+/// Spawns the exporter of `guild_id` feeding `importer` (on node `node_id`) through `uplink`.
 caf::actor spawn_exporter(const dispatch::services_ptr& svc, uint64_t guild_id, uint16_t node_id,
-                          caf::actor importer);
+                          caf::actor importer, caf::actor uplink);
 
 }  // namespace herald::relay

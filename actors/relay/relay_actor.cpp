@@ -10,6 +10,7 @@
 #include <caf/skip.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "actors/relay/downlink.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "actors/relay/relay_metrics.hpp"
 #include "actors/relay/relay_partition.hpp"
@@ -28,9 +29,9 @@ namespace {
 
 /// (reconnect_atom): feed again from the guild's current owner after the feed was lost.
 using reconnect_atom = caf::atom_constant<caf::atom("r_reconn")>;
-/// At most this many early batches are kept (relay_state::early_); more means exporters that
-/// are not this relay's attach, whose batches are dropped as from a stale feed.
-constexpr size_t early_batches_max = 4;
+/// At most this many early batches are kept (relay_state::early_). More are dropped; if they
+/// were the new exporter's, the gap in its seqs makes the relay attach again (feed_batch).
+constexpr size_t early_batches_max = 16;
 /// A relay asked to check its owner while it (re)connects checks again this much later: the
 /// ring may have changed after the connection picked its owner.
 constexpr std::chrono::seconds owner_recheck_delay{1};
@@ -48,18 +49,24 @@ struct relay_state {
   std::vector<caf::actor> partitions_;  // fixed after start; index = partition_of()
   // The feed: the guild actor on this node, or the exporter on the owner node (remote_).
   bool remote_ = false;
-  uint16_t owner_ = 0;   // the owner node feeding a remote relay
-  caf::actor guild_;     // the local guild incarnation registered with
-  caf::actor exporter_;  // invalid while a remote feed is (re)connecting
+  uint16_t owner_ = 0;     // the owner node feeding a remote relay
+  caf::actor guild_;       // the local guild incarnation registered with
+  caf::actor exporter_;    // invalid while a remote feed is (re)connecting
+  uint64_t next_seq_ = 0;  // the seq of the exporter's next batch (1 for a new exporter)
   bool connecting_ = false;
   uint32_t attempt_ = 0;                                     // reconnect backoff
   std::unordered_map<uint64_t, pending_subscribe> pending_;  // by session id (remote only)
   // Batches that arrived while an attach was in flight from an exporter this relay does not
-  // know yet. The exporter sends its first batch (the view_reset) straight to the relay while
-  // the attach reply goes through the owner's router, so the batch may come first; dropping it
-  // would leave the exporter waiting for an ack forever. An exporter has one batch in flight at
-  // a time, so this holds at most one per exporter attaching (bounded by early_batches_max).
-  std::vector<std::pair<caf::strong_actor_ptr, relay_wire::batch>> early_;
+  // know yet (its owner node and actor id). The exporter's first batches (the view_reset
+  // first) travel through the owner's uplink and this node's downlink while the attach reply
+  // goes through the owner's router, so they may come first; dropping them would open the
+  // stream with a gap. Bounded by early_batches_max.
+  struct early_batch {
+    caf::node_id owner;
+    uint64_t exporter_id = 0;
+    relay_wire::batch items;
+  };
+  std::vector<early_batch> early_;
   static inline const char* name = "relay";
 };
 
@@ -168,7 +175,8 @@ void attach(relay_actor* self, uint16_t owner, F f, Fail fail) {
             }
             auto& st = self->state;
             relay_wire::attach_request req{st.guild_id_, st.svc_->config.node_id,
-                                           caf::actor_cast<caf::actor>(self)};
+                                           caf::actor_cast<caf::actor>(self),
+                                           st.svc_->relay_downlink};
             self->request(caf::actor_cast<caf::actor>(ptr), timeout, std::move(req))
                 .then([f](relay_wire::attach_reply& reply) mutable { f(reply); },
                       [fail](caf::error& err) mutable { fail(err); });
@@ -184,9 +192,9 @@ void replay_early(relay_actor* self) {
   auto& st = self->state;
   auto early = std::move(st.early_);
   st.early_.clear();
-  for (auto& [sender, batch] : early) {
-    if (st.exporter_ && sender == caf::actor_cast<caf::strong_actor_ptr>(st.exporter_)) {
-      feed_batch(self, batch);
+  for (auto& e : early) {
+    if (st.exporter_ && e.owner == st.exporter_.node() && e.exporter_id == st.exporter_.id()) {
+      feed_batch(self, e.items);
     }
   }
 }
@@ -202,6 +210,7 @@ void use_exporter(relay_actor* self, uint16_t owner, const relay_wire::attach_re
   st.remote_ = true;
   st.owner_ = owner;
   st.exporter_ = reply.exporter;
+  st.next_seq_ = 1;
   self->monitor(st.exporter_);
   replay_early(self);
 }
@@ -306,12 +315,18 @@ caf::error wire_error(const relay_wire::subscriber& sub) {
   return dispatch::make_error(code, sub.error);
 }
 
-void on_batch(relay_actor* self, relay_wire::batch& b) {
+bool from_exporter(relay_actor* self, const caf::node_id& owner, uint64_t exporter_id) {
+  const auto& ex = self->state.exporter_;
+  return ex && ex.id() == exporter_id && ex.node() == owner;
+}
+
+// A section the downlink handed on: exporter `exporter_id` on `owner` sent it.
+void on_section(relay_actor* self, const caf::node_id& owner, uint64_t exporter_id,
+                relay_wire::batch& b) {
   auto& st = self->state;
-  if (!st.exporter_ ||
-      self->current_sender() != caf::actor_cast<caf::strong_actor_ptr>(st.exporter_)) {
-    if (st.connecting_ && self->current_sender() && st.early_.size() < early_batches_max) {
-      st.early_.emplace_back(self->current_sender(), std::move(b));  // maybe the new feed's
+  if (!from_exporter(self, owner, exporter_id)) {
+    if (st.connecting_ && st.early_.size() < early_batches_max) {
+      st.early_.push_back({owner, exporter_id, std::move(b)});  // maybe the new feed's
     }
     return;  // otherwise from a feed this relay dropped
   }
@@ -320,7 +335,16 @@ void on_batch(relay_actor* self, relay_wire::batch& b) {
 
 void feed_batch(relay_actor* self, relay_wire::batch& b) {
   auto& st = self->state;
-  count_batch(b, false);
+  if (b.seq != st.next_seq_) {
+    // A batch of this stream was lost (dropped early, or refused by the downlink): the
+    // partitions would miss items. A fresh registration starts with a view_reset.
+    spdlog::warn("relay {}: batch {} from node {} where {} was due", st.guild_id_, b.seq, st.owner_,
+                 st.next_seq_);
+    drop_exporter(self, "a gap in the guild owner's stream");
+    reconnect(self);
+    return;
+  }
+  ++st.next_seq_;
   decoded_sink sink;
   sink.on_events = [self](std::vector<dispatch_event_ptr>& events) {
     if (events.size() == 1) {
@@ -363,9 +387,7 @@ void feed_batch(relay_actor* self, relay_wire::batch& b) {
     spdlog::warn("relay {}: refused a batch from node {}: {}", st.guild_id_, st.owner_, *err);
     drop_exporter(self, "malformed batch from the guild owner");
     reconnect(self);  // a fresh registration starts with a view_reset
-    return;
   }
-  self->send(st.exporter_, relay_wire::batch_ack{st.guild_id_, b.seq});
 }
 
 // Start-up: size the relay from the guild's member count, spawn the
@@ -470,9 +492,18 @@ caf::behavior ready_behavior(relay_actor* self) {
         self->send(parts[index], remove_session_atom::value, session_id);
         self->state.pending_.erase(session_id);
       },
-      [self](relay_wire::batch& b) {
+      [self](link_section_atom, const caf::node_id& owner, uint64_t exporter_id,
+             relay_wire::batch& b) {
         handled().inc();
-        on_batch(self, b);
+        on_section(self, owner, exporter_id, b);
+      },
+      [self](link_refused_atom, const caf::node_id& owner, uint64_t exporter_id) {
+        handled().inc();
+        if (from_exporter(self, owner, exporter_id)) {
+          // The downlink refused (and counted) a malformed section of this relay's stream.
+          drop_exporter(self, "malformed batch from the guild owner");
+          reconnect(self);
+        }
       },
       [self](reconnect_atom) {
         handled().inc();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/relay/relay_metrics.hpp"
 
-#include "actors/relay/relay_stream.hpp"
+#include "actors/relay/link_stream.hpp"
 
 namespace herald::relay {
 
@@ -25,9 +25,9 @@ struct batch_counters {
 
 batch_counters& counters() {
   static const char* messages_help =
-      "Cross-node relay batches (network messages) sent (out) or received (in)";
+      "Cross-node relay link batches (network messages) sent (out) or received (in)";
   static const char* bytes_help =
-      "Payload bytes of cross-node relay batches sent (out) or received (in)";
+      "Payload bytes of cross-node relay link batches sent (out) or received (in)";
   auto& r = metrics::registry::global();
   static batch_counters c{
       r.get_counter("herald_cluster_relay_messages_total", messages_help, {{"direction", "out"}}),
@@ -42,12 +42,12 @@ batch_counters& counters() {
 
 }  // namespace
 
-void count_batch(const relay_wire::batch& b, bool out) {
+void count_link_batch(const relay_wire::link_batch& lb, bool out) {
   auto& c = counters();
   (out ? c.messages_out : c.messages_in).inc();
-  (out ? c.bytes_out : c.bytes_in).inc(payload_bytes(b));
+  (out ? c.bytes_out : c.bytes_in).inc(link_payload_bytes(lb));
   if (out) {
-    c.events.inc(event_count(b));
+    c.events.inc(link_event_count(lb));
   }
 }
 
@@ -59,7 +59,7 @@ relay_sent relay_sent_totals() {
 metrics::counter& relay_refused_counter() {
   static auto& c = metrics::registry::global().get_counter(
       "herald_cluster_relay_refused_total",
-      "Malformed cross-node relay batches and subscribe requests a node refused");
+      "Malformed cross-node relay sections, batches and attach requests a node refused");
   return c;
 }
 

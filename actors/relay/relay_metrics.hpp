@@ -14,18 +14,18 @@ namespace herald::relay {
 /// herald_cluster_remote_relays: exporters running on this node (one per guild it owns and
 /// subscribed node).
 metrics::gauge& remote_relays_gauge();
-/// A batch sent (out) or received (in): herald_cluster_relay_messages_total{direction},
+/// A link batch sent (out) or received (in): herald_cluster_relay_messages_total{direction},
 /// herald_cluster_relay_bytes_total{direction} and, for out, herald_cluster_relay_events_total.
-void count_batch(const relay_wire::batch& b, bool out);
-/// What this process's exporters sent so far: the `out` series of the batch counters above.
+void count_link_batch(const relay_wire::link_batch& lb, bool out);
+/// What this process's uplinks sent so far: the `out` series of the link batch counters above.
 struct relay_sent {
-  uint64_t messages = 0;  ///< batches (network messages)
-  uint64_t bytes = 0;     ///< their payload bytes (relay_stream.hpp payload_bytes)
+  uint64_t messages = 0;  ///< link batches (network messages)
+  uint64_t bytes = 0;     ///< their payload bytes (link_stream.hpp link_payload_bytes)
   uint64_t events = 0;    ///< guild events in them
 };
 /// Read from any thread (herald-bench reads it around its events phase).
 relay_sent relay_sent_totals();
-/// herald_cluster_relay_refused_total: malformed batches and requests a node refused.
+/// herald_cluster_relay_refused_total: malformed sections, batches and requests a node refused.
 metrics::counter& relay_refused_counter();
 
 }  // namespace herald::relay

@@ -116,14 +116,8 @@ bool export_queue::ack(uint64_t seq) {
   return true;
 }
 
-std::optional<std::string> decode(relay_wire::batch& b, uint64_t guild_id,
-                                  const decoded_sink& sink) {
+std::optional<std::string> check(const relay_wire::batch& b) {
   using relay_wire::kind;
-  if (b.guild_id != guild_id) {
-    return "batch for guild " + std::to_string(b.guild_id) + " sent to the relay of guild " +
-           std::to_string(guild_id);
-  }
-  // Check everything first: a batch is applied whole or not at all.
   size_t counts[5] = {0, 0, 0, 0, 0};
   for (auto k : b.kinds) {
     if (k > static_cast<uint8_t>(kind::notice)) {
@@ -141,6 +135,20 @@ std::optional<std::string> decode(relay_wire::batch& b, uint64_t guild_id,
                    [](auto& u) { return valid(u); }) ||
       !std::all_of(b.view_resets.begin(), b.view_resets.end(), [](auto& r) { return valid(r); })) {
     return "malformed item (view size, parallel vectors or tail span)";
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> decode(relay_wire::batch& b, uint64_t guild_id,
+                                  const decoded_sink& sink) {
+  using relay_wire::kind;
+  if (b.guild_id != guild_id) {
+    return "batch for guild " + std::to_string(b.guild_id) + " sent to the relay of guild " +
+           std::to_string(guild_id);
+  }
+  // Check everything first: a batch is applied whole or not at all.
+  if (auto err = check(b)) {
+    return err;
   }
   size_t next[5] = {0, 0, 0, 0, 0};
   std::vector<dispatch_event_ptr> run;

@@ -58,6 +58,10 @@ struct decoded_sink {
   std::function<void(const relay_wire::notice&)> on_notice;
 };
 
+/// Checks `b`'s structure (item counts, view sizes, tail spans), not its guild: why it is
+/// malformed, or nothing.
+std::optional<std::string> check(const relay_wire::batch& b);
+
 /// Checks `b` (guild id, item counts, view sizes, tail spans) before it delivers anything:
 /// a malformed batch delivers nothing and returns why.
 std::optional<std::string> decode(relay_wire::batch& b, uint64_t guild_id,

@@ -7,9 +7,12 @@
 // the receiving node: tail_bytes). Each wire name ends in its version: a changed layout gets a
 // new name (tail_bytes did not change it: its bytes are a std::string's).
 //
-// One ordered stream per (guild, subscribed node): the exporter on the owner sends `batch`es to
-// the remote relay, one CAF actor pair, so CAF keeps them in order. A batch holds every item
-// that queued while the previous batch was unacknowledged (`batch_ack`), in guild order:
+// One ordered stream per (guild, subscribed node), carried by one link per (owner node,
+// subscribed node): the guild's exporter on the owner hands its `batch`es to the owner's uplink
+// for that node, which sends the batches of many guilds as the sections of one `link_batch` to
+// the subscribed node's downlink, one CAF actor pair, so CAF keeps them in order; the downlink
+// hands each section to the guild's relay there. A batch holds every item that queued while the
+// exporter's previous batch was not yet taken by the uplink (`batch_ack`), in guild order:
 // `kinds` names the items in order and each kind's items are taken from its own vector in turn
 // (no variant on the wire: a malformed batch is refused by checking counts, not by a throw).
 // Invariant: announce_relay_wire_types() runs before the actor system is built (the node hook
@@ -211,7 +214,8 @@ typename Inspector::result_type inspect(Inspector& f, batch& x) {
            x.view_updates, x.view_resets, x.subscribers, x.notices);
 }
 
-/// The remote relay received batch `seq`: the exporter may send what queued since.
+/// The uplink took batch `seq` into a link batch it sent: the exporter may send what queued
+/// since. Local (uplink → exporter on the same node).
 struct batch_ack {
   uint64_t guild_id = 0;
   uint64_t seq = 0;
@@ -222,19 +226,57 @@ typename Inspector::result_type inspect(Inspector& f, batch_ack& x) {
   return f(caf::meta::type_name("herald.relay.batch_ack.v1"), x.guild_id, x.seq);
 }
 
+/// One guild's part of a link_batch: a batch of that guild's exporter (`exporter_id`, its CAF
+/// actor id on the sending node), whole and unchanged. The receiving relay takes only sections
+/// of the exporter it attached to (same node, same id) and expects their seqs 1, 2, 3, …
+struct link_section {
+  uint64_t exporter_id = 0;
+  batch items;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_section& x) {
+  return f(caf::meta::type_name("herald.relay.link_section.v1"), x.exporter_id, x.items);
+}
+
+/// What one node's uplink (uplink.hpp) sends the downlink of one other node: the sections of
+/// many guilds, each guild's in its exporter's order. At most one link batch per (uplink,
+/// downlink) is unacknowledged (link_ack); CAF keeps one actor pair's messages in order.
+struct link_batch {
+  uint64_t seq = 0;  ///< 1, 2, … per uplink; acknowledged by link_ack
+  std::vector<link_section> sections;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
+  return f(caf::meta::type_name("herald.relay.link_batch.v1"), x.seq, x.sections);
+}
+
+/// The downlink handed link batch `seq` to its relays: the uplink may send what queued since.
+struct link_ack {
+  uint64_t seq = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, link_ack& x) {
+  return f(caf::meta::type_name("herald.relay.link_ack.v1"), x.seq);
+}
+
 /// The relay of `guild_id` on node `node_id` asks the owner's router for an exporter that feeds
-/// `importer` (that relay). Answered with attach_reply once the exporter is registered with the
+/// `importer` (that relay) through the owner's uplink to `downlink` (the relay's node's
+/// downlink, downlink.hpp). Answered with attach_reply once the exporter is registered with the
 /// guild, or with a dispatch error (unavailable while the owner does not own the guild).
 struct attach_request {
   uint64_t guild_id = 0;
   uint16_t node_id = 0;
   caf::actor importer;
+  caf::actor downlink;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attach_request& x) {
-  return f(caf::meta::type_name("herald.relay.attach_request.v1"), x.guild_id, x.node_id,
-           x.importer);
+  return f(caf::meta::type_name("herald.relay.attach_request.v2"), x.guild_id, x.node_id,
+           x.importer, x.downlink);
 }
 
 struct attach_reply {

@@ -118,6 +118,10 @@ struct services {
   /// The dispatch router (actors/dispatch/router.hpp) of a clustered node, else invalid. Set by
   /// start_services before any producer runs; exits in stop_services.
   caf::actor router;
+  /// This node's relay downlink (actors/relay/downlink.hpp) of a clustered node, else invalid:
+  /// every other node's uplink sends it the sections of this node's remote relays. Set by
+  /// start_services after the router; ends with it.
+  caf::actor relay_downlink;
   /// Features observing core events: guilds deliver committed events of observed kinds here.
   core_observers observers;
 };
