@@ -133,8 +133,7 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
   const auto& d = nodes[placed.owner];  // the node to drain: owner of the guild, sessions on it
   const auto& e = nodes[placed.others[0]];
   const auto& f = nodes[placed.others[1]];
-  INFO("draining " << d.name << "; the others " << e.name << " and " << f.name << "\n"
-                   << node_logs(nodes, procs));
+  INFO("draining " << d.name << "; the others " << e.name << " and " << f.name);
   auto token = alice.value("token", "");
 
   testing::gateway_client bob_ws{d.gateway};

@@ -182,6 +182,7 @@ TEST_CASE("a_draining_node_stays_up_but_leaves_the_ring_of_every_node_that_knows
     REQUIRE(joiner->on_accepted(a.self(), c.now, c.wall_now).accepted);
   }
   REQUIRE(b.on_join(d.make_join_request(), c.now, c.wall_now).accepted);
+  REQUIRE(d.on_accepted(b.self(), c.now, c.wall_now).accepted);
   ring before{a.ring_nodes(), 64, a.generation()};
   REQUIRE(before.nodes() == std::vector<uint16_t>{1, 2, 3});
 
