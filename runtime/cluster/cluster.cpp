@@ -233,8 +233,13 @@ std::optional<std::string> cluster_node::drain() {
         "this node is not clustered: no other node can take its guilds (stop it with SIGTERM)"};
   }
   if (settings_.etcd) {
-    return std::string{
-        "cluster.membership = \"etcd\": draining is not supported with etcd membership yet"};
+    auto etcd = std::atomic_load(&etcd_);
+    if (!etcd) {
+      return std::string{"cluster membership is not running"};
+    }
+    draining_ = true;
+    etcd->drain();
+    return std::nullopt;
   }
   std::lock_guard<std::mutex> guard{drain_mutex_};
   if (!published_) {

@@ -52,9 +52,9 @@ public:
   const std::shared_ptr<cluster_view>& view() const noexcept { return view_; }
   /// Starts draining this node (`heraldctl drain`; docs/cluster.md, "Draining"): static
   /// membership's actor drops this node from its own ring at once and tells every peer, whose
-  /// rings drop it too; the node stays up for routing and relays. Returns the one-line reason
-  /// when this node cannot drain: not clustered (no other node takes its guilds), not started,
-  /// or etcd membership (not supported yet). Idempotent; any thread.
+  /// rings drop it too (etcd membership: the node's key value says draining); the node stays up
+  /// for routing and relays. Returns the one-line reason when this node cannot drain: not
+  /// clustered (no other node takes its guilds) or not started. Idempotent; any thread.
   std::optional<std::string> drain();
   /// drain() was accepted. Any thread.
   bool draining() const noexcept { return draining_.load(); }

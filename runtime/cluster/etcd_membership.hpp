@@ -56,6 +56,11 @@ public:
   /// Stops the thread and revokes the lease (the others see this node down at once). Idempotent.
   void stop();
 
+  /// This node drains: the thread takes it off its own ring at its next round (within a third
+  /// of the TTL) and writes `"draining": true` into its key's value, so every node's next read
+  /// drops it from their rings too. Idempotent; any thread.
+  void drain();
+
   /// Set while etcd is unreachable: "etcd unreachable since …: <error>; keeping the last
   /// cluster view".
   std::optional<std::string> unreachable_reason() const;
@@ -81,6 +86,8 @@ private:
   int64_t lease_ = 0;  // 0: not registered
   std::chrono::steady_clock::time_point last_failure_log_{};
   std::atomic<uint64_t> reregistrations_{0};
+  std::atomic<bool> drain_requested_{false};
+  bool draining_written_ = false;  // the key's value says draining (the thread's)
 
   mutable std::mutex mutex_;  // guards unreachable_ and stopping_
   std::optional<std::string> unreachable_;
