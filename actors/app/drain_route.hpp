@@ -4,7 +4,7 @@
 // every /v1 route):
 //   POST /v1/drain, body empty or {"exit": bool} → 200 with the status below (the drain began,
 //     or was already under way); 409 {"error", "code": "cannot_drain"} when this node cannot
-//     drain (not clustered, etcd membership); 400 "bad_request" for a malformed body.
+//     drain (not clustered); 400 "bad_request" for a malformed body.
 //   GET /v1/drain → 200 {"state":"serving"|"draining"|"drained","guilds_owned":…,"sessions":…,
 //     "sessions_migrated":…,"window_ms":…,"exit":bool}.
 // Handlers run on the admin API's thread; node_drain does the work.

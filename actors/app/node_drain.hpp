@@ -66,7 +66,7 @@ public:
   node_drain& operator=(const node_drain&) = delete;
 
   /// Starts the drain (or, already draining, only adds `exit`). The one-line reason when this
-  /// node cannot drain (cluster_node::drain: not clustered, etcd membership).
+  /// node cannot drain (cluster_node::drain: not clustered, or membership not started).
   std::optional<std::string> start(bool exit);
   /// start() succeeded. Any thread.
   bool draining() const noexcept { return started_.load(); }
