@@ -7,13 +7,17 @@
 // Every POST answered 200 (before, during, after the drain, on the drained node and on the
 // others) is in the channel's history exactly once, in order. `drain --wait` ends with
 // `state=drained`, the node owns no guild and counts its migrated sessions, and it stops
-// cleanly on SIGTERM.
+// cleanly on SIGTERM. tools/cluster/rolling-restart.sh restarts two of three nodes in turn
+// (drain, restart command, ready and every node up) and the cluster serves the guild after.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,6 +93,14 @@ std::vector<std::string> messages_until_reconnect(testing::gateway_client& c, bo
     reconnect = (*f)["op"] == 7;
   }
   return seen;
+}
+
+/// A file's whole text ("" when it cannot be read).
+std::string text_of(const std::string& path) {
+  std::ifstream in{path};
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 /// `a` is `b` with some elements left out, in `b`'s order.
@@ -235,4 +247,61 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
 
   // The drained node stops cleanly; so do the others.
   stop_cleanly(nodes, procs);
+}
+
+TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
+  testing::temp_dir dir;
+  auto cluster = start_cluster(
+      dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, [](const running_cluster& c, const node_spec&) {
+        return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
+               "allow_plaintext = true\ndrain_window_ms = 500\n";
+      });
+  auto& nodes = cluster.nodes;
+  require_all_up(nodes);
+  auto alice = create_user(nodes[0], "alice");
+  auto guild_id = created_id(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)});
+  auto channel =
+      created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
+  auto token = alice.value("token", "");
+  post_message(nodes[0], token, channel, "before");
+
+  // Each node's restart command: SIGTERM the running process, wait for it to go, start a new
+  // heraldd with the same config in the background (its pid kept to stop it at the end). One
+  // run of the script per node: each node has its own admin token (--token-file).
+  std::vector<std::string> pid_files;
+  for (size_t i = 0; i < 2; ++i) {  // na, then nb; nc keeps running
+    const auto& n = nodes[i];
+    auto pid = std::to_string(cluster.procs[i]->pid());
+    pid_files.push_back(dir.file(n.name + ".pid"));
+    auto admin = "127.0.0.1:" + std::to_string(n.admin);
+    // The old process stays a zombie until this test reaps it: "gone" is not running (ps).
+    auto restart = admin + "=kill -TERM " + pid + "; while ps -o stat= -p " + pid +
+                   " | grep -qv Z; do sleep 0.1; done; " + testing::bin_path("heraldd") +
+                   " --config " + cluster.configs[i] + " >>" + dir.file(n.name + ".log") +
+                   " 2>&1 & echo $! > " + pid_files.back();
+    auto run = testing::run_process(
+        std::string{HERALD_TEST_SOURCE_DIR} + "/tools/cluster/rolling-restart.sh",
+        {"--heraldctl", testing::bin_path("heraldctl"), "--timeout", "60", "--token-file",
+         n.data + "/admin.token", restart},
+        200s);
+    INFO("rolling-restart of " << n.name << ": " << run.out << run.err << "\n"
+                               << text_of(dir.file(n.name + ".log")));
+    REQUIRE(run.exit_code == std::optional<int>{0});
+    CHECK(run.out.find("[1/1] " + admin + ": draining") != std::string::npos);
+    CHECK(run.out.find("state=drained") != std::string::npos);
+    CHECK(run.out.find("every node up") != std::string::npos);
+    CHECK(run.out.find("done: 1 node(s) restarted") != std::string::npos);
+  }
+
+  // The cluster is whole again and serves the guild.
+  require_all_up(nodes);
+  post_message(nodes[1], token, channel, "after");
+  auto stored = history(nodes[2], token, channel);
+  CHECK(stored == std::vector<std::string>{"before", "after"});
+
+  for (const auto& f : pid_files) {
+    ::kill(std::stoi(text_of(f)), SIGTERM);  // the restarted na and nb
+  }
+  cluster.procs[2]->send_signal(SIGTERM);
+  CHECK(cluster.procs[2]->wait_for(60s) == std::optional<int>{0});
 }
