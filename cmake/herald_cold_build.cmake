@@ -12,6 +12,11 @@
 #    Only third-party headers go in: a herald header in the PCH would hide a missing include
 #    from the layering check. Catch2 is only in the test donor: test/support/catch_main.cpp
 #    defines CATCH_CONFIG_MAIN before including it and must not find it pre-included.
+# 3. Test executables' own files at -O1 in optimised builds (Release, RelWithDebInfo). Tests
+#    check behaviour, not speed (herald-bench measures speed), and at -O3 GCC spends most of a
+#    test file's time optimising Catch2's expansion of every assertion; the libraries and
+#    executables the tests link and start (heraldd) keep the build type's flags. The test PCH
+#    donor gets the same -O1, so the precompiled header stays valid for them.
 # Off by default: ccache caches no compilation that uses a PCH, and developers' incremental
 # builds gain more from ccache. Builds without it (developers', the fuzz build) also prove that
 # every file includes what it uses.
@@ -27,6 +32,14 @@ set(HERALD_PCH_HEADERS
   <string> <string_view> <thread> <unordered_map> <utility> <variant> <vector>
   <caf/actor.hpp> <caf/actor_system.hpp> <caf/event_based_actor.hpp> <fmt/format.h>
   <spdlog/spdlog.h> <nlohmann/json.hpp> <google/protobuf/message.h>)
+
+# Item 3: -O1 for a test executable (or the test PCH donor) of an optimised cold build; it comes
+# after the build type's -O3 on the command line, so it wins.
+function(herald_test_optimisation target)
+  if(CMAKE_BUILD_TYPE MATCHES "^(Release|RelWithDebInfo)$")
+    target_compile_options(${target} PRIVATE -O1)
+  endif()
+endfunction()
 
 # The donors: called after herald_proto and the component base libraries exist. Each compiles
 # one empty source with the flags and definitions every component has, so that GCC accepts the
@@ -51,6 +64,7 @@ function(herald_pch_donors)
     target_compile_definitions(herald_test_pch PRIVATE
       HERALD_VERSION="${PROJECT_VERSION}" BOOST_BEAST_USE_STD_STRING_VIEW)
     target_precompile_headers(herald_test_pch PRIVATE ${HERALD_PCH_HEADERS} <catch2/catch.hpp>)
+    herald_test_optimisation(herald_test_pch)
   endif()
 endfunction()
 
@@ -75,6 +89,7 @@ function(herald_pch_apply dir)
     if(HERALD_BUILD_TESTS AND type STREQUAL "EXECUTABLE" AND
        (links MATCHES "herald_test_support" OR links MATCHES "herald_testing"))
       target_precompile_headers(${target} REUSE_FROM herald_test_pch)
+      herald_test_optimisation(${target})
     else()
       target_precompile_headers(${target} REUSE_FROM herald_pch)
     endif()

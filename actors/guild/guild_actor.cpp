@@ -443,14 +443,15 @@ uint64_t ring_generation(const dispatch::services& svc) {
 void fence_out(guild_actor* self, const store::store_error& failure) {
   auto& st = self->state;
   fenced_counter().inc();
-  st.svc_->fences.put(
-      st.state_->id(),
-      {ring_generation(*st.svc_), dispatch::guild_fences::clock::now() + st.svc_->config.fence_hold,
-       failure.message_});
+  const auto& cfg = st.svc_->config;
+  auto hold = st.svc_->fences.fenced(st.state_->id(), ring_generation(*st.svc_),
+                                     dispatch::guild_fences::clock::now(), failure.message_,
+                                     cfg.fence_hold_first, cfg.fence_hold);
   spdlog::warn(
       "guild {}: another node took the guild (owner epoch {} is no longer the store's); "
       "stopping here, not restarted on this node for {} ms unless the ring changes",
-      st.state_->id(), st.epoch_, st.svc_->config.fence_hold.count());
+      st.state_->id(), st.epoch_,
+      std::chrono::duration_cast<std::chrono::milliseconds>(hold).count());
 }
 
 // The writer's answer for in_flight_: dispatches every event of it in order (consecutive

@@ -41,7 +41,9 @@ struct dispatch_config {
   /// How long a guild whose commit was fenced (another node claimed it in the store) is not
   /// started again on this node while this node's ring stays the same: publishes here get the
   /// retryable unavailable meanwhile (docs/cluster.md, "Guild ownership: epochs and fencing").
-  /// Default 10 s.
+  /// The first fence holds fence_hold_first (default 1 s); a guild fenced again soon after
+  /// doubles its hold, up to fence_hold (default 10 s).
+  std::chrono::milliseconds fence_hold_first{std::chrono::seconds{1}};
   std::chrono::milliseconds fence_hold{std::chrono::seconds{10}};
   /// cluster.node_id (0..1023): the node bits of every snowflake this node mints (services::ids)
   /// and of its session ids (next_session_id), so ids minted on different nodes never collide.

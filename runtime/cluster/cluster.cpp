@@ -172,6 +172,26 @@ std::optional<std::string> cluster_node::start_etcd(caf::actor_system& sys) {
             {"herald_cluster_etcd_failures_total", {}, static_cast<double>(etcd->failures())}};
       },
       metrics::registry::collected_type::counter));
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_etcd_watch_events_total",
+      "Change messages of the etcd watch stream of the member prefix (each one reads the prefix "
+      "at once).",
+      [etcd] {
+        return std::vector<metrics::sample>{{"herald_cluster_etcd_watch_events_total",
+                                             {},
+                                             static_cast<double>(etcd->watch_events())}};
+      },
+      metrics::registry::collected_type::counter));
+  collector_ids_.push_back(reg.add_collector(
+      "herald_cluster_etcd_watch_restarts_total",
+      "etcd watch streams opened again after one ended or failed (the periodic read covers the "
+      "gap).",
+      [etcd] {
+        return std::vector<metrics::sample>{{"herald_cluster_etcd_watch_restarts_total",
+                                             {},
+                                             static_cast<double>(etcd->watch_restarts())}};
+      },
+      metrics::registry::collected_type::counter));
   lg->info(
       "cluster: node id {} listening on {} (port {}) in etcd membership, endpoints [{}], "
       "prefix {}",

@@ -5,6 +5,7 @@
 
 #include "runtime/cluster/etcd_client.hpp"
 #include "runtime/cluster/etcd_members.hpp"
+#include "runtime/cluster/etcd_watch.hpp"
 #include "runtime/log/log.hpp"
 
 namespace herald::cluster {
@@ -130,15 +131,36 @@ std::optional<std::string> etcd_membership::start() {
     note_failure(e.what());
   }
   publish();
+  // Started after the first read: its first message (the stream created) reads once more, so
+  // a change between that read and the stream is not missed.
+  watch_ = std::make_unique<etcd_watch>(
+      settings_.etcd_endpoints, settings_.etcd_prefix,
+      [this] {
+        {
+          std::lock_guard<std::mutex> lock{mutex_};
+          poked_ = true;
+        }
+        wake_.notify_all();
+      },
+      poll_interval(settings_));
+  watch_->start();
   thread_ = std::thread([this] { run(); });
   return std::nullopt;
 }
 
 void etcd_membership::drain() {
-  drain_requested_ = true;  // the thread acts at its next round (wait_for's interval)
+  drain_requested_ = true;
+  {
+    std::lock_guard<std::mutex> lock{mutex_};
+    poked_ = true;  // the thread acts at once (read_members), not at its next periodic round
+  }
+  wake_.notify_all();
 }
 
 void etcd_membership::stop() {
+  if (watch_) {
+    watch_->stop();  // first: it wakes the thread stopped next
+  }
   {
     std::lock_guard<std::mutex> lock{mutex_};
     stopping_ = true;
@@ -183,6 +205,11 @@ void etcd_membership::poll_once() {
       lg->error("cluster: cannot register again in etcd: {}", refusal);
     }
   }
+  read_members();
+}
+
+void etcd_membership::read_members() {
+  auto lg = log::get("cluster");
   if (drain_requested_.load() && members_->set_self_draining()) {
     lg->warn(
         "cluster: this node is draining: it leaves the guild ring and says so in its etcd key");
@@ -247,20 +274,41 @@ void etcd_membership::note_success() {
 
 void etcd_membership::run() {
   const auto interval = poll_interval(settings_);
+  auto next_poll = steady_clock::now() + interval;
   std::unique_lock<std::mutex> lock{mutex_};
   while (!stopping_) {
-    if (wake_.wait_for(lock, interval, [this] { return stopping_; })) {
+    wake_.wait_until(lock, next_poll, [this] { return stopping_ || poked_; });
+    if (stopping_) {
       break;
     }
+    poked_ = false;
+    // The lease is renewed on its own schedule however often the watch wakes this thread.
+    const bool due = steady_clock::now() >= next_poll;
     lock.unlock();
     try {
-      poll_once();
+      if (due) {
+        poll_once();
+      } else {
+        read_members();
+      }
       note_success();
     } catch (const etcd_error& e) {
       note_failure(e.what());
+      watch_->kick();  // its connection may be as dead as this one, silently
     }
     lock.lock();
+    if (due) {
+      next_poll = steady_clock::now() + interval;
+    }
   }
+}
+
+uint64_t etcd_membership::watch_events() const {
+  return watch_ ? watch_->events() : 0;
+}
+
+uint64_t etcd_membership::watch_restarts() const {
+  return watch_ ? watch_->restarts() : 0;
 }
 
 std::optional<std::string> etcd_membership::unreachable_reason() const {

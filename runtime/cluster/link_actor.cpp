@@ -8,6 +8,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "runtime/cluster/link_rtt.hpp"
 #include "runtime/cluster/link_table.hpp"
 #include "runtime/cluster/member_table.hpp"
 #include "runtime/cluster/peer_dial.hpp"
@@ -21,6 +22,8 @@ namespace {
 using steady_clock = std::chrono::steady_clock;
 /// The retry timer: dial the peers whose backoff ended.
 using redial_atom = caf::atom_constant<caf::atom("cl_redial")>;
+/// Every heartbeat interval: ping every linked peer (link_rtt.hpp).
+using rtt_tick_atom = caf::atom_constant<caf::atom("cl_rtttick")>;
 
 metrics::counter& link_failures() {
   static auto& c = metrics::registry::global().get_counter(
@@ -38,6 +41,7 @@ struct link_state {
   /// What each monitored handle links to: (node id, instance).
   std::map<caf::actor_addr, std::pair<uint16_t, uint64_t>> linked_as;
   std::optional<steady_clock::time_point> wake_at;  ///< the pending redial_atom, if any
+  link_rtt rtt;
 };
 
 using self_ptr = caf::stateful_actor<link_state>*;
@@ -191,6 +195,17 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
   }
 }
 
+/// One round-trip sample per linked peer (etcd says who is up; this only measures the links).
+void ping_linked(self_ptr self) {
+  auto& st = self->state;
+  for (const auto& [node_id, h] : st.handles) {
+    ping_peer(self, h, st.opts.config.failure_timeout, [self, id = node_id](uint64_t sent_ns) {
+      const auto* peer = self->state.table.find(id);
+      self->state.rtt.observe(id, peer != nullptr ? peer->name : std::to_string(id), sent_ns);
+    });
+  }
+}
+
 caf::behavior link_actor(self_ptr self, link_options opts) {
   auto& st = self->state;
   st.opts = std::move(opts);
@@ -198,7 +213,13 @@ caf::behavior link_actor(self_ptr self, link_options opts) {
                  .make_join_request();
   link_failures();  // the series exists (at 0) before the first failure
   self->set_down_handler([self](caf::down_msg& dm) { on_down(self, dm); });
+  self->delayed_send(self, st.opts.config.heartbeat_interval, rtt_tick_atom::value);
   return {
+      [self](rtt_tick_atom) {
+        ping_linked(self);
+        self->delayed_send(self, self->state.opts.config.heartbeat_interval, rtt_tick_atom::value);
+      },
+      [](ping_atom, uint64_t sent_ns) { return sent_ns; },
       [self](link_peers_atom, const std::vector<wire::member_info>& up) { on_peers(self, up); },
       [self](redial_atom) {
         self->state.wake_at.reset();

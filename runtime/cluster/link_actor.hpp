@@ -41,7 +41,9 @@ struct link_options {
 ///   wire::join_request (a peer's link handshake) with a wire::join_reply: accepted, or refused
 ///     with the one-line error of a static join (another protocol, this node's id, another
 ///     secret fingerprint or cluster.vnodes);
-///   (lookup_service_atom, caf::atom_value) with the registered actor or null (peer_dial.hpp).
+///   (lookup_service_atom, caf::atom_value) with the registered actor or null (peer_dial.hpp);
+///   (ping_atom, uint64_t) with the number (link_rtt.hpp). It pings every linked peer once per
+///   cluster.heartbeat_interval_ms (herald_cluster_link_rtt_seconds{peer}).
 /// Stop it with an exit message.
 caf::actor spawn_link_actor(caf::actor_system& sys, link_options opts);
 

@@ -10,6 +10,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
+#include "runtime/cluster/link_rtt.hpp"
 #include "runtime/cluster/member_table.hpp"
 #include "runtime/cluster/peer_dial.hpp"
 #include "runtime/cluster/wire.hpp"
@@ -21,11 +22,6 @@ namespace herald::cluster {
 namespace {
 
 using tick_atom = caf::atom_constant<caf::atom("cl_tick")>;
-/// (ping_atom, uint64_t sent_ns) → uint64_t sent_ns: the link round-trip probe. Built-in types
-/// only (an atom and an integer), so it needs no announced wire type; the sender's own steady
-/// clock stamps it and reads the echo, so the two nodes' clocks never meet.
-using ping_atom = caf::atom_constant<caf::atom("cl_ping")>;
-
 struct peer_link {
   uint16_t node_id = 0;
   uint64_t instance = 0;
@@ -46,8 +42,7 @@ struct membership_state {
   /// Seeds that did not answer the first round yet.
   std::set<std::string> seeds_pending;
   bool first_round_reported = false;
-  /// herald_cluster_link_rtt_seconds{peer} by peer node id, registered at its first echo.
-  std::map<uint16_t, metrics::histogram*> rtt;
+  link_rtt rtt;
 };
 
 using self_ptr = caf::stateful_actor<membership_state>*;
@@ -191,36 +186,13 @@ void dial_missing(self_ptr self) {
   }
 }
 
-uint64_t steady_ns() {
-  return static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(steady::now().time_since_epoch())
-          .count());
-}
-
-/// Records one echo of `node_id`'s link: the time since `sent_ns` on this node's steady clock.
-void observe_rtt(self_ptr self, uint16_t node_id, uint64_t sent_ns) {
-  auto& st = self->state;
-  auto it = st.rtt.find(node_id);
-  if (it == st.rtt.end()) {
-    const auto* m = st.table->find(node_id);
-    auto name = m != nullptr ? m->info.name : std::to_string(node_id);
-    auto& h = metrics::registry::global().get_histogram(
-        "herald_cluster_link_rtt_seconds",
-        "Round-trip time of the membership link to a peer: a ping sent with every heartbeat and "
-        "answered by the peer's membership actor",
-        {{"peer", name}});
-    it = st.rtt.emplace(node_id, &h).first;
-  }
-  auto now = steady_ns();
-  it->second->observe(static_cast<double>(now > sent_ns ? now - sent_ns : 0) / 1e9);
-}
-
-/// Pings `peer`; its echo is one RTT sample. No answer within the failure timeout (a frozen or
-/// gone peer) records nothing: failure detection is the heartbeats' business, not this probe's.
+/// Pings `peer`; its echo is one sample of herald_cluster_link_rtt_seconds (link_rtt.hpp).
 void ping(self_ptr self, const caf::actor& peer, uint16_t node_id) {
-  self->request(peer, self->state.opts.config.failure_timeout, ping_atom::value, steady_ns())
-      .then([self, node_id](uint64_t sent_ns) { observe_rtt(self, node_id, sent_ns); },
-            [](caf::error&) {});
+  ping_peer(self, peer, self->state.opts.config.failure_timeout, [self, node_id](uint64_t sent_ns) {
+    const auto* m = self->state.table->find(node_id);
+    self->state.rtt.observe(node_id, m != nullptr ? m->info.name : std::to_string(node_id),
+                            sent_ns);
+  });
 }
 
 void send_heartbeats(self_ptr self) {

@@ -71,6 +71,7 @@ TEST_CASE("a_restarted_guild_continues_its_order_after_the_last_committed_one") 
 
 TEST_CASE("a_fenced_guild_refuses_its_producers_retryably_and_stays_off_this_node") {
   dispatch::dispatch_config dc;
+  dc.fence_hold_first = std::chrono::hours(1);
   dc.fence_hold = std::chrono::hours(1);
   dispatch_env env(dc);
   seed(env);

@@ -7,7 +7,7 @@
 // the user's connection on B with 4004; garbage and a peer of another CA on an etcd node's
 // cluster port are refused and counted; a non-owner killed with SIGKILL is retried (counted)
 // while etcd still lists it, and once restarted it is linked again and its new sessions
-// receive the guild's events.
+// receive the guild's events. The links' round-trip time is measured per peer.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -104,6 +104,13 @@ TEST_CASE("etcd_members_link_over_mutual_tls_so_routing_relays_and_revokes_work_
   CHECK(messages_until(carol_ws, "m9") == expected);
   CHECK(metric(nodes[b], "herald_routed_publishes_total{where=\"remote\"}") >= 10);
   CHECK(metric(nodes[a], "herald_cluster_remote_relays") == 2);
+  // The links are measured as under static membership: a round-trip sample per peer.
+  for (size_t peer : {b, c}) {
+    auto series = "herald_cluster_link_rtt_seconds_count{peer=\"" + nodes[peer].name + "\"}";
+    INFO(series << " on " << nodes[a].name);
+    CHECK(testing::eventually([&] { return metric(nodes[a], series) > 0; }, 20s,
+                              testing::slow_poll_step));
+  }
 
   // A token revoked on A closes the user's connection on B.
   testing::gateway_client erin_ws{nodes[b].gateway};

@@ -2,16 +2,20 @@
 // etcd membership against a real etcd (tools/local-etcd: /usr/bin/etcd on loopback ports in a
 // temp dir): nodes see each other, a stopped node is down at once (lease revoked), a key whose
 // lease expires is down, a duplicate node id and another secret are refused with one line, and
-// while etcd is down the node keeps its view and says why it is not ready.
+// while etcd is down the node keeps its view and says why it is not ready; the watch stream of
+// the prefix brings changes before the periodic read and opens again after a kick or an etcd
+// restart.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <memory>
 #include <thread>
 
 #include "runtime/cluster/etcd_client.hpp"
 #include "runtime/cluster/etcd_members.hpp"
 #include "runtime/cluster/etcd_membership.hpp"
+#include "runtime/cluster/etcd_watch.hpp"
 #include "test/support/eventually.hpp"
 #include "test/support/process.hpp"
 #include "tools/local-etcd/local_etcd.hpp"
@@ -179,4 +183,52 @@ TEST_CASE("etcd_membership_adopts_its_own_key_when_a_create_answer_was_lost") {
   // It renews the adopted lease: the key outlives the TTL.
   std::this_thread::sleep_for(3s);  // longer than the lease's TTL, not a wait for a condition
   CHECK(client.range_prefix("/t/").kvs.size() == 1);
+}
+
+TEST_CASE("an_etcd_watch_stream_brings_changes_before_the_next_periodic_read") {
+  tools::local_etcd_server etcd;
+  // A long TTL: the periodic read comes only every 20 s, so a change seen within 5 s came
+  // through the watch stream.
+  auto slow = [&](uint16_t id, std::string name) {
+    auto s = node(etcd, id, std::move(name));
+    s.etcd_lease_ttl = 60s;
+    return s;
+  };
+  test_node a{slow(1, "na"), 101};
+  REQUIRE_FALSE(a.membership->start());
+  test_node b{slow(2, "nb"), 102};
+  REQUIRE_FALSE(b.membership->start());
+  REQUIRE(testing::eventually([&] { return a.status(2) == "up"; }, 5s));
+  CHECK(a.membership->watch_events() > 0);
+  b.membership->stop();  // revoked: the key's deletion is a watch event too
+  REQUIRE(testing::eventually([&] { return a.status(2) == "down"; }, 5s));
+  CHECK(a.membership->watch_restarts() == 0);
+}
+
+TEST_CASE("an_etcd_watch_reports_puts_opens_again_when_kicked_or_when_etcd_comes_back") {
+  tools::local_etcd_server etcd;
+  std::atomic<int> calls{0};
+  etcd_watch watch{{etcd.endpoint()}, "/w/", [&] { calls.fetch_add(1); }, 500ms};
+  watch.start();
+  REQUIRE(testing::eventually([&] { return calls.load() >= 1; }));  // the stream is created
+  etcd_client client{{etcd.endpoint()}};
+  auto lease = client.grant(30s);
+  REQUIRE(client.create("/w/1", "one", lease).created);
+  REQUIRE(testing::eventually([&] { return watch.events() == 1; }));
+  CHECK(client.create("/other/1", "x", lease).created);  // outside the prefix: no event
+
+  watch.kick();
+  REQUIRE(testing::eventually([&] { return watch.restarts() == 1; }));
+  REQUIRE(client.create("/w/2", "two", lease).created);
+  REQUIRE(testing::eventually([&] { return watch.events() == 2; }));
+
+  etcd.stop();
+  REQUIRE(testing::eventually([&] { return watch.restarts() >= 2; }));
+  const auto before = calls.load();  // no stream can be created while etcd is down
+  etcd.start();
+  REQUIRE(testing::eventually([&] { return calls.load() > before; }, 10s));  // created again
+  etcd_client again{{etcd.endpoint()}};
+  REQUIRE(again.create("/w/3", "three", again.grant(30s)).created);
+  REQUIRE(testing::eventually([&] { return watch.events() == 3; }));
+  watch.stop();  // returns although the stream is open
 }
