@@ -10,12 +10,16 @@
 #include <variant>
 
 #include <openssl/sha.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <caf/send.hpp>
 
 #include "actors/admin/ctl_routes.hpp"
 #include "actors/app/app_config.hpp"
 #include "actors/app/cluster_status.hpp"
+#include "actors/app/drain_route.hpp"
+#include "actors/app/node_drain.hpp"
 #include "actors/app/where_route.hpp"
 #include "actors/dispatch/route_wire.hpp"
 #include "actors/dispatch/start_services.hpp"
@@ -113,6 +117,10 @@ struct app_state {
   /// seeds or etcd membership; either way publishes go to each guild's owner (dispatch router)
   /// over the cluster links.
   std::shared_ptr<const cluster::cluster_view> cluster_view;
+  std::shared_ptr<cluster::cluster_node> cluster;
+  /// `heraldctl drain` (node_drain.hpp); set at start once the gateway runs, read by the front
+  /// door's filter, /readyz and the admin routes.
+  std::shared_ptr<node_drain> drain;
   bool clustered = false;
   membership_kind membership = membership_kind::none;
 };
@@ -235,18 +243,22 @@ std::optional<std::string> start_front_door(app_state& st) {
   st.front = std::make_unique<net::http_server>(so);
   auto tokens = st.tokens;
   auto authenticate = [tokens](std::string_view t) { return tokens->authenticate(t); };
-  // While draining, plain HTTP gets 503 + Retry-After; upgrades still reach the gateway,
-  // which answers them with op 7 Reconnect.
-  st.front->set_filter(
-      [draining = &st.draining](const net::http_request& req) -> std::optional<net::http_response> {
-        if (!draining->load() || !req.header("Upgrade").empty()) {
-          return std::nullopt;
-        }
-        return net::http_response{503,
-                                  "application/json",
-                                  "{\"message\": \"503: Service Unavailable\", \"code\": 0}",
-                                  {{"Retry-After", std::to_string(drain_retry_after_s)}}};
-      });
+  // While stopping, plain HTTP gets 503 + Retry-After; upgrades still reach the gateway,
+  // which answers them with op 7 Reconnect. While the node drains (heraldctl drain) REST is
+  // served (it routes to the guilds' owners) and new gateway connections get the 503: the
+  // client goes to another node.
+  st.front->set_filter([draining = &st.draining,
+                        &st](const net::http_request& req) -> std::optional<net::http_response> {
+    const bool upgrade = !req.header("Upgrade").empty();
+    const bool refused = draining->load() ? !upgrade : upgrade && st.drain && st.drain->draining();
+    if (!refused) {
+      return std::nullopt;
+    }
+    return net::http_response{503,
+                              "application/json",
+                              "{\"message\": \"503: Service Unavailable\", \"code\": 0}",
+                              {{"Retry-After", std::to_string(drain_retry_after_s)}}};
+  });
   gateway::gateway_options go;
   go.heartbeat_interval_ms = static_cast<uint32_t>(st.cfg.get_int("gateway.heartbeat_interval_ms"));
   go.public_url = st.cfg.get_string("gateway.public_url");
@@ -277,6 +289,16 @@ std::optional<std::string> start_front_door(app_state& st) {
   rest::mount_routes(*st.front, rest_ctx);
   // Same context, so the same rate-limit buckets, auth and draining as the core routes.
   st.features->mount(*st.front, rest_ctx);
+  // Before the front door starts: its filter reads st.drain from the io threads.
+  drain_options dopts;
+  dopts.cluster = st.cluster;
+  dopts.gateway = st.gateway;
+  dopts.svc = st.svc;
+  dopts.node_id = static_cast<uint16_t>(st.cfg.get_int("cluster.node_id"));
+  dopts.window = std::chrono::milliseconds{st.cfg.get_int("cluster.drain_window_ms")};
+  // `heraldctl drain --exit`: the same path as an operator's SIGTERM (node.hpp's signal wait).
+  dopts.exit = [] { ::kill(::getpid(), SIGTERM); };
+  st.drain = std::make_shared<node_drain>(std::move(dopts));
   if (auto err = st.front->start()) {
     return "gateway.listen: cannot listen on " + st.cfg.get_string("gateway.listen") + ": " +
            err.message();
@@ -377,6 +399,9 @@ void reload(app_state& st) {
 
 void stop(app_state& st) {
   auto lg = log::get("app");
+  if (st.drain) {
+    st.drain->stop();  // no more pacing: the shutdown below tells every connection left
+  }
   st.draining = true;
   if (st.system != nullptr) {
     identity::stop_revoke_notifier(*st.system, st.revoke_notifier);
@@ -439,6 +464,9 @@ node::node_options make_node_options(const config::config& cfg,
   opts.on_start = [st](caf::actor_system& sys) { return start(*st, sys); };
   opts.on_stop = [st] { stop(*st); };
   opts.not_ready_reason = [st]() -> std::optional<std::string> {
+    if (st->drain && st->drain->draining()) {
+      return std::string{"draining"};
+    }
     return st->front ? front_door_not_ready(*st->front) : std::nullopt;
   };
   opts.on_reload = [st] { reload(*st); };
@@ -468,13 +496,17 @@ node::node_options make_node_options(const config::config& cfg,
     // `reachable: false` instead of a timed-out command.
     mount_where_route(server, st->svc, st->cluster_view, st->clustered, where_owner_timeout);
     mount_cluster_status_route(server, st->cluster_view, st->membership);
+    if (st->drain) {
+      mount_drain_routes(server, st->drain);
+    }
   };
   st->clustered = cs.clustered();
   st->membership = !cs.clustered() ? membership_kind::none
                    : cs.etcd       ? membership_kind::etcd
                                    : membership_kind::static_seeds;
   // After the app's hooks: the cluster starts before them and stops after them.
-  st->cluster_view = cluster::attach(opts, std::move(cs))->view();
+  st->cluster = cluster::attach(opts, std::move(cs));
+  st->cluster_view = st->cluster->view();
   if (st->clustered) {
     // The dispatch routers', relays', revoke notifiers' and feature front doors' wire types
     // travel beside the cluster's own.

@@ -115,6 +115,9 @@ void gateway_connection::start() {
 }
 
 void gateway_connection::drain() {
+  if (drain_told_.exchange(true)) {
+    return;  // told once: a node drain's pacing and then a shutdown do not repeat op 7
+  }
   auto self = shared_from_this();
   conn_->post([self] {
     self->execute(self->proto_.on_drain());

@@ -47,8 +47,10 @@ public:
   /// Starts reading and sends Hello (or the version/encoding close). Call once, any thread.
   void start();
   /// Graceful drain: op 7 Reconnect now, close 4000 (session resumable) after the
-  /// configured delay. Any thread.
+  /// configured delay. Only the first call acts. Any thread.
   void drain();
+  /// drain() was called. Any thread.
+  bool told_to_drain() const noexcept { return drain_told_.load(); }
 
   /// The user's tokens were revoked: if this connection authenticated as `user_id` (identified,
   /// resumed, or on the way), close it 4004 and end its session. Any thread.
@@ -117,6 +119,7 @@ private:
   session::session_output_ptr output_;
 
   std::atomic<bool> wake_pending_{false};  // queued on the ready_queue, not yet flushed
+  std::atomic<bool> drain_told_{false};    // drain() ran (op 7 sent or on its way)
   uint64_t user_id_ = 0;  // who the Identify/Resume token authenticated (strand; 0: nobody)
   // revoke_user calls so far (any thread): an Identify/Resume token checked off the strand
   // while this changed is checked again, since the revoke could not match user_id_ yet.

@@ -128,6 +128,20 @@ void gateway_server::drain() {
   }
 }
 
+size_t gateway_server::drain_some(size_t max) {
+  size_t told = 0;
+  for (auto& c : ctx_->snapshot()) {
+    if (told == max) {
+      break;
+    }
+    if (!c->told_to_drain()) {
+      c->drain();
+      ++told;
+    }
+  }
+  return told;
+}
+
 identify_budget gateway_server::identify_budget_of(uint64_t user_id) const {
   return ctx_->identify_budget.budget_of(user_id);
 }

@@ -49,6 +49,12 @@ public:
   /// Non-blocking; later accepts are drained as they arrive.
   void drain();
 
+  /// A paced drain's step (a node drain, `heraldctl drain`): op 7 Reconnect, then close 4000
+  /// after gateway_options::drain_close_delay, to at most `max` connections not told yet;
+  /// returns how many it told. Does not refuse new connections (the caller's front door does).
+  /// Non-blocking; any thread.
+  size_t drain_some(size_t max);
+
   /// Every connection authenticated as `user_id` is closed with 4004 and its session ended
   /// (call after the user's tokens were revoked). Non-blocking.
   void revoke_user(uint64_t user_id);

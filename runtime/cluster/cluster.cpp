@@ -77,7 +77,10 @@ std::optional<std::string> cluster_node::start(caf::actor_system& sys) {
     promise->set_value(std::move(refusal));
   };
   // Published before it can answer anything: the actor only dials out until peers reach it.
-  published_ = spawn_membership(sys, std::move(mo));
+  {
+    std::lock_guard<std::mutex> guard{drain_mutex_};  // drain() may run on the admin thread
+    published_ = spawn_membership(sys, std::move(mo));
+  }
   if (auto failure = open_port(sys)) {
     stop();
     return failure;
@@ -226,9 +229,12 @@ void cluster_node::stop() {
   if (system_ == nullptr) {
     return;
   }
-  if (published_) {
-    caf::anon_send_exit(published_, caf::exit_reason::user_shutdown);
-    published_ = nullptr;
+  {
+    std::lock_guard<std::mutex> guard{drain_mutex_};
+    if (published_) {
+      caf::anon_send_exit(published_, caf::exit_reason::user_shutdown);
+      published_ = nullptr;
+    }
   }
   if (middleman_) {
     if (port_ != 0) {
@@ -239,6 +245,29 @@ void cluster_node::stop() {
   }
   port_ = 0;
   system_ = nullptr;
+}
+
+std::optional<std::string> cluster_node::drain() {
+  if (!settings_.clustered()) {
+    return std::string{
+        "this node is not clustered: no other node can take its guilds (stop it with SIGTERM)"};
+  }
+  if (settings_.etcd) {
+    auto etcd = std::atomic_load(&etcd_);
+    if (!etcd) {
+      return std::string{"cluster membership is not running"};
+    }
+    draining_ = true;
+    etcd->drain();
+    return std::nullopt;
+  }
+  std::lock_guard<std::mutex> guard{drain_mutex_};
+  if (!published_) {
+    return std::string{"cluster membership is not running"};
+  }
+  draining_ = true;
+  caf::anon_send(published_, drain_atom::value);
+  return std::nullopt;
 }
 
 std::optional<std::string> cluster_node::not_ready_reason() const {

@@ -9,7 +9,9 @@
 // Invariant: for an unclustered settings object (static, no seeds) attach() only mounts the admin
 // routes (showing this node alone): no io module, no port, no thread.
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -48,6 +50,14 @@ public:
   std::optional<std::string> not_ready_reason() const;
   /// This node's view of the cluster (always valid).
   const std::shared_ptr<cluster_view>& view() const noexcept { return view_; }
+  /// Starts draining this node (`heraldctl drain`; docs/cluster.md, "Draining"): static
+  /// membership's actor drops this node from its own ring at once and tells every peer, whose
+  /// rings drop it too (etcd membership: the node's key value says draining); the node stays up
+  /// for routing and relays. Returns the one-line reason when this node cannot drain: not
+  /// clustered (no other node takes its guilds) or not started. Idempotent; any thread.
+  std::optional<std::string> drain();
+  /// drain() was accepted. Any thread.
+  bool draining() const noexcept { return draining_.load(); }
   /// Mounts GET /v1/cluster/nodes and /v1/cluster/ring (behind the node's admin guard).
   void mount_admin_routes(net::http_server& server) const;
 
@@ -68,6 +78,8 @@ private:
   uint16_t port_ = 0;
   std::vector<size_t> collector_ids_;
   std::shared_ptr<etcd_membership> etcd_;  // set while started with etcd membership
+  std::atomic<bool> draining_{false};
+  mutable std::mutex drain_mutex_;  // drain() against stop(): published_ is read under it
 };
 
 /// Adds admin_routes to `opts` and, for a clustered `s`, configure_actor_system, on_start (before

@@ -161,6 +161,10 @@ void register_config_keys(config::schema& s) {
          "cluster handshake within this time is dropped (and counted in "
          "herald_cluster_connections_refused_total).",
          "`10000`", config::fixed(int64_t{10000}), config::int_range(100, 600000)});
+  s.add({"cluster.drain_window_ms", value_type::integer,
+         "A drained node (`heraldctl drain`) tells its gateway sessions to reconnect (op 7) "
+         "spread evenly over this window, so that clients do not all reconnect at once.",
+         "`10000`", config::fixed(int64_t{10000}), config::int_range(0, 3600000)});
 }
 
 settings settings_from(const config::config& cfg) {
@@ -183,6 +187,7 @@ settings settings_from(const config::config& cfg) {
   s.tls_cert_file = cfg.get_string("cluster.tls_cert_file");
   s.tls_key_file = cfg.get_string("cluster.tls_key_file");
   s.handshake_timeout = std::chrono::milliseconds{cfg.get_int("cluster.handshake_timeout_ms")};
+  s.drain_window = std::chrono::milliseconds{cfg.get_int("cluster.drain_window_ms")};
   return s;
 }
 

@@ -45,6 +45,8 @@ struct settings {
   /// cluster.handshake_timeout_ms: an accepted cluster connection that has not completed its
   /// TLS handshake and sent its BASP handshake header by then is dropped and counted.
   std::chrono::milliseconds handshake_timeout{10000};
+  /// cluster.drain_window_ms: a drain tells the gateway sessions to reconnect spread over it.
+  std::chrono::milliseconds drain_window{10000};
   /// Checked at join (the app adds identity.secret_file's fingerprint).
   std::vector<consistency_item> consistency;
   /// protocol_version; only tests set another.
@@ -64,7 +66,7 @@ struct settings {
 /// cluster.failure_timeout_ms, cluster.connection_timeout_ms, cluster.vnodes,
 /// cluster.etcd_endpoints, cluster.etcd_prefix, cluster.etcd_lease_ttl_s, cluster.tls_ca_file,
 /// cluster.tls_cert_file, cluster.tls_key_file, cluster.allow_plaintext,
-/// cluster.handshake_timeout_ms.
+/// cluster.handshake_timeout_ms, cluster.drain_window_ms.
 void register_config_keys(config::schema& s);
 
 /// The settings of a config loaded with a schema holding register_config_keys() and the node's

@@ -71,7 +71,10 @@ std::string cluster_view::nodes_json() const {
                    {"address", row.address},
                    {"roles", row.roles},
                    {"incarnation", row.incarnation},
-                   {"status", row.up ? "up" : "down"},
+                   {"status", !row.up        ? "down"
+                              : row.draining ? "draining"
+                                             : "up"},
+                   {"draining", row.draining},
                    {"since", format_utc_ms(row.since_unix_ms)},
                    {"self", row.self}});
   }

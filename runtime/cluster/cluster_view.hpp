@@ -33,6 +33,8 @@ struct node_row {
   bool up = false;
   bool self = false;
   int64_t since_unix_ms = 0;  ///< when it last went up or down
+  /// Up but draining (`heraldctl drain`): not on the ring, still routed through and relayed from.
+  bool draining = false;
 };
 
 class cluster_view {
@@ -56,8 +58,9 @@ public:
   /// Replaces the peer handles (the membership or link actor's writer side).
   void set_peers(std::map<uint16_t, caf::actor> peers);
 
-  /// `[{"id":…,"name":…,"address":…,"roles":[…],"incarnation":…,"status":"up"|"down",
-  /// "since":"<ISO 8601>","self":bool}, …]` by id.
+  /// `[{"id":…,"name":…,"address":…,"roles":[…],"incarnation":…,
+  /// "status":"up"|"draining"|"down","draining":bool,"since":"<ISO 8601>","self":bool}, …]` by
+  /// id (`draining` is the status of a member that is up and draining).
   std::string nodes_json() const;
   /// `{"generation":…,"vnodes":…,"nodes":[{"id":…,"name":…,"points":…}, …]}`.
   std::string ring_json() const;

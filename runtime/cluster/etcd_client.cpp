@@ -186,6 +186,13 @@ void etcd_client::revoke(int64_t lease) {
   post("/v3/lease/revoke", json{{"ID", std::to_string(lease)}}.dump());
 }
 
+void etcd_client::put(const std::string& key, const std::string& value, int64_t lease) {
+  post("/v3/kv/put", json{{"key", base64_encode(key)},
+                          {"value", base64_encode(value)},
+                          {"lease", std::to_string(lease)}}
+                         .dump());
+}
+
 etcd_client::create_result etcd_client::create(const std::string& key, const std::string& value,
                                                int64_t lease) {
   const auto k = base64_encode(key);

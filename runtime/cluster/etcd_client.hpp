@@ -57,6 +57,9 @@ public:
   };
   /// Puts key=value under `lease` only if the key does not exist (one transaction).
   create_result create(const std::string& key, const std::string& value, int64_t lease);
+  /// Writes `value` to `key` under `lease` (POST /v3/kv/put): the key keeps its
+  /// create_revision. Throws etcd_error.
+  void put(const std::string& key, const std::string& value, int64_t lease);
 
   struct range_result {
     int64_t revision = 0;  ///< the store's revision the read saw

@@ -38,16 +38,25 @@ std::string etcd_member_key(const std::string& prefix, uint16_t node_id) {
   return prefix + std::to_string(node_id);
 }
 
-std::string encode_etcd_member(const wire::join_request& req) {
+std::string encode_etcd_member(const wire::join_request& req, bool draining) {
   json consistency = json::object();
   for (size_t i = 0; i < req.consistency_keys.size() && i < req.consistency_values.size(); ++i) {
     consistency[req.consistency_keys[i]] = req.consistency_values[i];
   }
-  return json{{"protocol", req.protocol},  {"node_id", req.from.node_id},
-              {"name", req.from.name},     {"address", req.from.address},
-              {"roles", req.from.roles},   {"instance", std::to_string(req.from.instance)},
-              {"consistency", consistency}}
-      .dump();
+  json out{{"protocol", req.protocol},  {"node_id", req.from.node_id},
+           {"name", req.from.name},     {"address", req.from.address},
+           {"roles", req.from.roles},   {"instance", std::to_string(req.from.instance)},
+           {"consistency", consistency}};
+  if (draining) {
+    out["draining"] = true;  // absent otherwise: the value of a serving node is unchanged
+  }
+  return out.dump();
+}
+
+bool etcd_member_draining(const etcd_kv& kv) {
+  auto j = json::parse(kv.value, nullptr, false);
+  return j.is_object() && j.contains("draining") && j["draining"].is_boolean() &&
+         j["draining"].get<bool>();
 }
 
 std::optional<wire::join_request> decode_etcd_member(const etcd_kv& kv) {
@@ -123,6 +132,7 @@ etcd_member_set::apply_result etcd_member_set::apply(
     const std::vector<etcd_kv>& kvs, std::chrono::system_clock::time_point wall_now) {
   apply_result r;
   std::map<uint16_t, wire::member_info> live;
+  std::map<uint16_t, bool> draining;
   for (const auto& kv : kvs) {
     auto req = decode_etcd_member(kv);
     if (!req || kv.key != etcd_member_key(settings_.etcd_prefix, req->from.node_id)) {
@@ -137,6 +147,7 @@ etcd_member_set::apply_result etcd_member_set::apply(
       continue;
     }
     live[req->from.node_id] = req->from;
+    draining[req->from.node_id] = etcd_member_draining(kv);
   }
   for (auto& [id, info] : live) {
     auto it = peers_.find(id);
@@ -144,14 +155,20 @@ etcd_member_set::apply_result etcd_member_set::apply(
       entry e;
       e.info = info;
       e.up = true;
+      e.draining = draining[id];
       e.since = wall_now;
       peers_.emplace(id, std::move(e));
     } else if (!it->second.up || it->second.info.instance != info.instance ||
                it->second.info.incarnation != info.incarnation) {
       it->second.info = info;
       it->second.up = true;
+      it->second.draining = draining[id];
       it->second.since = wall_now;
     } else {
+      if (it->second.draining != draining[id]) {
+        it->second.draining = draining[id];  // the same process: still up, leaves the ring
+        r.draining.push_back(id);
+      }
       continue;
     }
     r.up.push_back(id);
@@ -163,7 +180,7 @@ etcd_member_set::apply_result etcd_member_set::apply(
       r.down.push_back(id);
     }
   }
-  r.changed = !r.up.empty() || !r.down.empty();
+  r.changed = !r.up.empty() || !r.down.empty() || !r.draining.empty();
   if (r.changed) {
     ++generation_;
   }
@@ -173,8 +190,10 @@ etcd_member_set::apply_result etcd_member_set::apply(
 std::vector<node_row> etcd_member_set::rows() const {
   std::vector<node_row> out;
   out.push_back(row_of(self_.info, true, true, self_.since));
+  out.back().draining = self_.draining;
   for (const auto& [id, e] : peers_) {
     out.push_back(row_of(e.info, e.up, false, e.since));
+    out.back().draining = e.draining;
   }
   std::sort(out.begin(), out.end(),
             [](const node_row& a, const node_row& b) { return a.id < b.id; });
@@ -186,16 +205,25 @@ std::shared_ptr<const ring> etcd_member_set::build_ring() const {
     return std::find(m.roles.begin(), m.roles.end(), "guild") != m.roles.end();
   };
   std::vector<uint16_t> nodes;
-  if (has_guild(self_.info)) {
+  if (has_guild(self_.info) && !self_.draining) {
     nodes.push_back(self_.info.node_id);
   }
   for (const auto& [id, e] : peers_) {
-    if (e.up && has_guild(e.info)) {
+    if (e.up && !e.draining && has_guild(e.info)) {
       nodes.push_back(id);
     }
   }
   std::sort(nodes.begin(), nodes.end());
   return std::make_shared<const ring>(nodes, settings_.vnodes, generation_);
+}
+
+bool etcd_member_set::set_self_draining() {
+  if (self_.draining) {
+    return false;
+  }
+  self_.draining = true;
+  ++generation_;
+  return true;
 }
 
 std::vector<wire::member_info> etcd_member_set::up_peers() const {

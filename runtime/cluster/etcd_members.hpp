@@ -32,8 +32,10 @@ namespace herald::cluster {
 /// The key of `node_id` under `prefix`: "/herald/" + "3".
 std::string etcd_member_key(const std::string& prefix, uint16_t node_id);
 /// The value of a node's key: its join_request (protocol, member_info without incarnation,
-/// consistency items) as JSON.
-std::string encode_etcd_member(const wire::join_request& req);
+/// consistency items) as JSON, with `"draining": true` once the node drains.
+std::string encode_etcd_member(const wire::join_request& req, bool draining = false);
+/// The value's `draining` field (false when absent or not a member value).
+bool etcd_member_draining(const etcd_kv& kv);
 /// The join_request in a key's value, with from.incarnation = the key's create_revision;
 /// nullopt for a value that is not one (counted and logged by the caller, never a member).
 std::optional<wire::join_request> decode_etcd_member(const etcd_kv& kv);
@@ -48,6 +50,10 @@ public:
   wire::join_request self_request() const;
   /// This node registered (again) at `revision`: its new incarnation.
   void set_self_incarnation(uint64_t revision);
+  /// This node drains: it leaves its own ring (the generation rises); false when it already
+  /// did. Its key's value says so to the others (the membership thread writes it).
+  bool set_self_draining();
+  bool self_draining() const noexcept { return self_.draining; }
 
   /// Why `peer` (another node's key) cannot be in this node's cluster, as the one-line error
   /// of a static join: another protocol or consistency item. Also for this node's own id held
@@ -58,6 +64,7 @@ public:
     bool changed = false;
     std::vector<uint16_t> up;           ///< members up (again, or as a new incarnation)
     std::vector<uint16_t> down;         ///< members whose key is gone
+    std::vector<uint16_t> draining;     ///< up members whose value says draining now
     std::vector<std::string> rejected;  ///< one line per key that is no member (refusal)
     size_t undecodable = 0;             ///< values that are not a member registration
   };
@@ -65,11 +72,13 @@ public:
   apply_result apply(const std::vector<etcd_kv>& kvs,
                      std::chrono::system_clock::time_point wall_now);
 
-  /// Raised whenever the set of up members (or an up member's incarnation) changes.
+  /// Raised whenever the set of up members (or an up member's incarnation, or whether a member
+  /// drains) changes.
   uint64_t generation() const noexcept { return generation_; }
   /// Rows for the cluster_view, by node id, this node included.
   std::vector<node_row> rows() const;
-  /// The ring over the up members with the guild role, stamped with generation().
+  /// The ring over the up members with the guild role that are not draining, stamped with
+  /// generation().
   std::shared_ptr<const ring> build_ring() const;
   /// The up members other than this node, by node id: whom this node links to (link_actor.hpp).
   std::vector<wire::member_info> up_peers() const;
@@ -81,6 +90,7 @@ private:
     wire::member_info info;
     bool up = false;
     bool self = false;
+    bool draining = false;
     std::chrono::system_clock::time_point since;
   };
 

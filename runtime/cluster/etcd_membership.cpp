@@ -60,7 +60,8 @@ etcd_membership::registered etcd_membership::try_register(std::string& refusal) 
   if (lease_ == 0) {
     lease_ = client_->grant(settings_.etcd_lease_ttl);
   }
-  auto r = client_->create(key, encode_etcd_member(members_->self_request()), lease_);
+  auto r = client_->create(
+      key, encode_etcd_member(members_->self_request(), members_->self_draining()), lease_);
   if (r.created) {
     members_->set_self_incarnation(static_cast<uint64_t>(r.revision));
     return registered::yes;
@@ -147,6 +148,15 @@ std::optional<std::string> etcd_membership::start() {
   return std::nullopt;
 }
 
+void etcd_membership::drain() {
+  drain_requested_ = true;
+  {
+    std::lock_guard<std::mutex> lock{mutex_};
+    poked_ = true;  // the thread acts at once (read_members), not at its next periodic round
+  }
+  wake_.notify_all();
+}
+
 void etcd_membership::stop() {
   if (watch_) {
     watch_->stop();  // first: it wakes the thread stopped next
@@ -200,6 +210,16 @@ void etcd_membership::poll_once() {
 
 void etcd_membership::read_members() {
   auto lg = log::get("cluster");
+  if (drain_requested_.load() && members_->set_self_draining()) {
+    lg->warn(
+        "cluster: this node is draining: it leaves the guild ring and says so in its etcd key");
+    publish();
+  }
+  if (members_->self_draining() && !draining_written_ && lease_ != 0) {
+    client_->put(etcd_member_key(settings_.etcd_prefix, settings_.node_id),
+                 encode_etcd_member(members_->self_request(), true), lease_);
+    draining_written_ = true;
+  }
   auto range = client_->range_prefix(settings_.etcd_prefix);
   auto r = members_->apply(range.kvs, system_clock::now());
   for (const auto& line : r.rejected) {
@@ -213,6 +233,10 @@ void etcd_membership::read_members() {
     const auto* m = members_->find(id);
     lg->info("cluster: node {} (id {}, {}) is up, incarnation {} (etcd revision {})", m->name, id,
              m->address, m->incarnation, range.revision);
+  }
+  for (auto id : r.draining) {
+    lg->info("cluster: node {} (id {}) is draining: it leaves the guild ring",
+             members_->find(id)->name, id);
   }
   for (auto id : r.down) {
     lg->warn("cluster: node {} (id {}) is down: its etcd key is gone (etcd revision {})",

@@ -60,6 +60,11 @@ public:
   /// Stops the thread and revokes the lease (the others see this node down at once). Idempotent.
   void stop();
 
+  /// This node drains: the thread is woken, takes it off its own ring and writes
+  /// `"draining": true` into its key's value, so every node's watch (or next read)
+  /// drops it from their rings too. Idempotent; any thread.
+  void drain();
+
   /// Set while etcd is unreachable: "etcd unreachable since …: <error>; keeping the last
   /// cluster view".
   std::optional<std::string> unreachable_reason() const;
@@ -94,6 +99,8 @@ private:
   int64_t lease_ = 0;                  // 0: not registered
   std::chrono::steady_clock::time_point last_failure_log_{};
   std::atomic<uint64_t> reregistrations_{0};
+  std::atomic<bool> drain_requested_{false};
+  bool draining_written_ = false;  // the key's value says draining (the thread's)
 
   mutable std::mutex mutex_;  // guards unreachable_, stopping_ and poked_
   std::optional<std::string> unreachable_;

@@ -113,8 +113,9 @@ member_table::verdict member_table::on_accepted(const wire::member_info& peer,
     return v;  // refused in check_join; a reply from ourselves is not possible
   }
   if (m->info.instance != peer.instance) {
-    // A restarted process of a node that was down (or silent): a new member.
+    // A restarted process of a node that was down (or silent): a new member, not draining.
     m->info = peer;
+    m->draining = false;
     set_up(*m, peer.incarnation, now, wall_now);
     v.changed = true;
     return v;
@@ -165,6 +166,26 @@ bool member_table::on_declared_down(const wire::declared_down& d) {
     return false;
   }
   me.incarnation = d.incarnation + 1;
+  return true;
+}
+
+bool member_table::set_self_draining() {
+  auto& me = members_.front();
+  if (me.draining) {
+    return false;
+  }
+  me.draining = true;
+  ++generation_;
+  return true;
+}
+
+bool member_table::on_drain_notice(const wire::drain_notice& n) {
+  auto* m = find_mut(n.node_id);
+  if (m == nullptr || m->self || m->info.instance != n.instance || m->draining == n.draining) {
+    return false;
+  }
+  m->draining = n.draining;
+  ++generation_;
   return true;
 }
 
@@ -237,6 +258,18 @@ std::vector<uint16_t> member_table::up_with_role(const std::string& role) const 
   std::vector<uint16_t> out;
   for (const auto& m : members_) {
     if (m.up && std::find(m.info.roles.begin(), m.info.roles.end(), role) != m.info.roles.end()) {
+      out.push_back(m.info.node_id);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<uint16_t> member_table::ring_nodes() const {
+  std::vector<uint16_t> out;
+  for (const auto& m : members_) {
+    if (m.up && !m.draining &&
+        std::find(m.info.roles.begin(), m.info.roles.end(), "guild") != m.info.roles.end()) {
       out.push_back(m.info.node_id);
     }
   }

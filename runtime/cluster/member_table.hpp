@@ -14,6 +14,8 @@
 // - A member declared down comes back only as a higher incarnation: its heartbeats are answered
 //   with declared_down until it raises its incarnation, then it is up again ("re-admitted").
 //   A new instance (a restarted process) of a down member is admitted at once.
+// - A draining member (this node after set_self_draining, a peer by its drain_notice) stays up
+//   for routing and relays but is not one of the ring's nodes; a new instance is not draining.
 
 #include <chrono>
 #include <cstdint>
@@ -35,6 +37,8 @@ struct member {
   wall::time_point since;    ///< when it last went up or down (or became a new incarnation)
   steady::time_point heard;  ///< last heartbeat (or join) from it
   bool self = false;
+  /// Told to drain (`heraldctl drain`; its own drain_notice for a peer): still up, off the ring.
+  bool draining = false;
 };
 
 class member_table {
@@ -43,6 +47,8 @@ public:
 
   const wire::member_info& self() const noexcept { return members_.front().info; }
   const settings& config() const noexcept { return settings_; }
+  /// This node was told to drain (set_self_draining).
+  bool draining() const noexcept { return members_.front().draining; }
 
   /// This node's join_request (its info and consistency items).
   wire::join_request make_join_request() const;
@@ -71,6 +77,13 @@ public:
   /// (then its next heartbeats re-admit it).
   bool on_declared_down(const wire::declared_down& d);
 
+  /// This node starts draining: it leaves its own ring (the generation rises). False when it
+  /// already drained.
+  bool set_self_draining();
+  /// A peer's drain_notice: true when that changed the peer's draining state (the generation
+  /// rises). Ignored for an unknown member, another instance or this node.
+  bool on_drain_notice(const wire::drain_notice& n);
+
   /// The connection to (node_id, instance) was lost: true if that declared it down.
   bool on_connection_lost(uint16_t node_id, uint64_t instance, wall::time_point wall_now);
 
@@ -88,7 +101,10 @@ public:
   std::vector<std::string> up_peer_addresses() const;
   /// Node ids of the up members (this node included) with `role`, ascending.
   std::vector<uint16_t> up_with_role(const std::string& role) const;
-  /// Raised whenever the set of up members (or an up member's incarnation) changes.
+  /// The guild ring's nodes: up members with the `guild` role that are not draining, ascending.
+  std::vector<uint16_t> ring_nodes() const;
+  /// Raised whenever the set of up members (or an up member's incarnation, or whether a member
+  /// drains) changes.
   uint64_t generation() const noexcept { return generation_; }
 
 private:

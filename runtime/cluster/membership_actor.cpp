@@ -48,7 +48,7 @@ struct membership_state {
 using self_ptr = caf::stateful_actor<membership_state>*;
 
 std::shared_ptr<const ring> build_ring(const member_table& t) {
-  return std::make_shared<const ring>(t.up_with_role("guild"), t.config().vnodes, t.generation());
+  return std::make_shared<const ring>(t.ring_nodes(), t.config().vnodes, t.generation());
 }
 
 /// Hands the view the membership actor of every up peer whose link is its current instance.
@@ -77,6 +77,7 @@ void publish(self_ptr self) {
     r.incarnation = m.info.incarnation;
     r.up = m.up;
     r.self = m.self;
+    r.draining = m.draining;
     r.since_unix_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(m.since.time_since_epoch()).count();
     rows.push_back(std::move(r));
@@ -198,9 +199,14 @@ void send_heartbeats(self_ptr self) {
   auto& st = self->state;
   const auto& me = st.table->self();
   wire::heartbeat hb{me.node_id, me.instance, me.incarnation};
+  // Repeated while draining: a peer that linked since (or missed one) learns it too.
+  const bool draining = st.table->draining();
   for (const auto& [addr, l] : st.links) {
     if (l.known) {
       self->send(st.handles[addr], hb);
+      if (draining) {
+        self->send(st.handles[addr], wire::drain_notice{me.node_id, me.instance, true});
+      }
       ping(self, st.handles[addr], l.node_id);
     }
   }
@@ -349,6 +355,28 @@ caf::behavior membership(self_ptr self, membership_options opts) {
       [](ping_atom, uint64_t sent_ns) { return sent_ns; },
       [self](lookup_service_atom, caf::atom_value name) {
         return lookup_service(self->home_system(), name);
+      },
+      [self](drain_atom) {
+        auto& st = self->state;
+        if (st.table->set_self_draining()) {
+          log::get("cluster")->warn(
+              "cluster: this node is draining: it leaves the guild ring (generation {}) and tells "
+              "its peers",
+              st.table->generation());
+          publish(self);
+          send_heartbeats(self);
+        }
+      },
+      [self](wire::drain_notice& n) {
+        auto& st = self->state;
+        if (st.table->on_drain_notice(n)) {
+          const auto* m = st.table->find(n.node_id);
+          log::get("cluster")->info("cluster: node {} (id {}) is {}: ring generation {}",
+                                    m != nullptr ? m->info.name : "?", n.node_id,
+                                    n.draining ? "draining" : "no longer draining",
+                                    st.table->generation());
+          publish(self);
+        }
       },
       [self](wire::declared_down& d) {
         auto& st = self->state;

@@ -14,6 +14,7 @@
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/atom.hpp>
 #include <caf/io/middleman_actor.hpp>
 
 #include "runtime/cluster/cluster_config.hpp"
@@ -30,6 +31,11 @@ struct membership_options {
   /// not be reached, else the one-line refusal of the first seed that refused it.
   std::function<void(std::optional<std::string>)> first_round_done;
 };
+
+/// (drain_atom) → nothing: this node starts draining. It leaves its own ring at once (the
+/// view's publish, a new generation) and sends every peer a wire::drain_notice now and with
+/// every heartbeat from then on, so their rings drop it too; it stays up for them. Idempotent.
+using drain_atom = caf::atom_constant<caf::atom("cl_drain")>;
 
 /// Spawns the actor; it starts dialling at once. Stop it with an exit message.
 caf::actor spawn_membership(caf::actor_system& sys, membership_options opts);

@@ -92,6 +92,22 @@ typename Inspector::result_type inspect(Inspector& f, declared_down& x) {
            x.incarnation);
 }
 
+/// A node says whether it is draining (`heraldctl drain`, docs/operations.md): peers drop a
+/// draining node from their guild ring but keep it up for routing and relays. Sent to every
+/// linked peer when the node starts draining and again with every heartbeat while it drains,
+/// so a peer that links later learns it too. A notice of another instance is ignored.
+struct drain_notice {
+  uint16_t node_id = 0;
+  uint64_t instance = 0;
+  bool draining = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, drain_notice& x) {
+  return f(caf::meta::type_name("herald.cluster.drain_notice.v1"), x.node_id, x.instance,
+           x.draining);
+}
+
 /// Adds every type above to `cfg` under its wire name.
 void announce_wire_types(caf::actor_system_config& cfg);
 

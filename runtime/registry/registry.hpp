@@ -33,6 +33,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace herald::registry {
 
@@ -103,6 +104,10 @@ public:
 
   /// Number of entries, counting dead ones whose removal has not run yet.
   size_t size() const;
+
+  /// Every key registered now (dead holders whose removal has not run yet included), in no
+  /// order: a snapshot, taken shard by shard.
+  std::vector<Key> keys() const;
 
   const std::string& name() const noexcept;
 

@@ -51,7 +51,7 @@ int run_nodes(context& ctx) {
   }
   auto& out = ctx.out();
   out << std::left << std::setw(6) << "ID" << std::setw(16) << "NAME" << std::setw(22) << "ADDRESS"
-      << std::setw(15) << "ROLES" << std::setw(12) << "INCARNATION" << std::setw(7) << "STATUS"
+      << std::setw(15) << "ROLES" << std::setw(12) << "INCARNATION" << std::setw(9) << "STATUS"
       << "SINCE\n";
   for (const auto& n : nodes) {
     std::string name = n.value("name", "");
@@ -60,7 +60,7 @@ int run_nodes(context& ctx) {
     }
     out << std::left << std::setw(6) << n.value("id", 0) << std::setw(16) << name << std::setw(22)
         << n.value("address", "") << std::setw(15) << joined(n.value("roles", json::array()))
-        << std::setw(12) << n.value("incarnation", 0) << std::setw(7) << n.value("status", "")
+        << std::setw(12) << n.value("incarnation", 0) << std::setw(9) << n.value("status", "")
         << n.value("since", "") << "\n";
   }
   return exit_ok;

@@ -100,6 +100,7 @@ command_table::command_table(CLI::App& app, global_options& opts) : app_(app), o
   add_store_commands(*this);
   add_cluster_commands(*this);
   add_where_command(*this);
+  add_drain_command(*this);
 }
 
 CLI::App* command_table::add(const std::string& name, const std::string& description,

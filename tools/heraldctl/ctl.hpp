@@ -101,6 +101,10 @@ void add_cluster_commands(command_table& table);
 /// where guild ID: the owner of a guild and whether it runs there (where_command.cpp).
 void add_where_command(command_table& table);
 
+/// drain [--wait] [--timeout S] [--exit]: move a node's guilds and sessions away
+/// (drain_command.cpp).
+void add_drain_command(command_table& table);
+
 /// main()'s body after constructing the app: parse, then run; returns the exit code.
 int run_cli(int argc, char** argv);
 

@@ -226,6 +226,18 @@ size_t basic_registry<Key, Hash>::size() const {
 }
 
 template <class Key, class Hash>
+std::vector<Key> basic_registry<Key, Hash>::keys() const {
+  std::vector<Key> out;
+  for (auto& s : core_->shards) {
+    std::lock_guard<std::mutex> guard{s.mutex};
+    for (const auto& [key, e] : s.entries) {
+      out.push_back(key);
+    }
+  }
+  return out;
+}
+
+template <class Key, class Hash>
 const std::string& basic_registry<Key, Hash>::name() const noexcept {
   return core_->name;
 }

@@ -125,3 +125,46 @@ TEST_CASE("base64_and_prefix_ends_match_what_etcd_expects") {
   CHECK(prefix_end("/herald/") == "/herald0");
   CHECK(prefix_end(std::string("a\xff", 2)) == "b");
 }
+
+TEST_CASE("a_draining_etcd_member_stays_up_but_leaves_the_ring_of_its_own_node_and_the_others") {
+  etcd_member_set set{node(1, "na"), 11, wall::now()};
+  set.set_self_incarnation(5);
+  auto self_key = key_of(node(1, "na"), 11, 5);
+  auto b = key_of(node(2, "nb"), 22, 6);
+  auto c = key_of(node(3, "nc"), 33, 7);
+  REQUIRE(set.apply({self_key, b, c}, wall::now()).changed);
+  REQUIRE(set.build_ring()->nodes() == std::vector<uint16_t>{1, 2, 3});
+
+  // nb's process writes its value again with "draining": the same key and create_revision.
+  etcd_member_set nb{node(2, "nb"), 22, wall::now()};
+  auto b_draining = b;
+  b_draining.value = encode_etcd_member(nb.self_request(), true);
+  CHECK(etcd_member_draining(b_draining));
+  CHECK_FALSE(etcd_member_draining(b));
+  REQUIRE(decode_etcd_member(b_draining));  // still a member value
+  const auto g = set.generation();
+  auto r = set.apply({self_key, b_draining, c}, wall::now());
+  CHECK(r.changed);
+  CHECK(r.draining == std::vector<uint16_t>{2});
+  CHECK(r.up.empty());
+  CHECK(set.generation() > g);
+  CHECK(set.is_up(2));
+  CHECK(set.build_ring()->nodes() == std::vector<uint16_t>{1, 3});
+  auto rows = set.rows();
+  CHECK(rows[1].up);
+  CHECK(rows[1].draining);
+  CHECK_FALSE(set.apply({self_key, b_draining, c}, wall::now()).changed);  // read again
+
+  // This node drains: off its own ring at once.
+  CHECK(set.set_self_draining());
+  CHECK_FALSE(set.set_self_draining());
+  CHECK(set.self_draining());
+  CHECK(set.build_ring()->nodes() == std::vector<uint16_t>{3});
+  CHECK(set.rows()[0].draining);
+
+  // nb restarted (a new key, a new instance): not draining.
+  auto b2 = key_of(node(2, "nb"), 44, 9);
+  r = set.apply({self_key, b2, c}, wall::now());
+  CHECK(r.up == std::vector<uint16_t>{2});
+  CHECK(set.build_ring()->nodes() == std::vector<uint16_t>{2, 3});
+}

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/cluster/member_table.hpp"
+#include "runtime/cluster/ring.hpp"
 
 using namespace herald::cluster;
 using namespace std::chrono_literals;
@@ -169,4 +170,73 @@ TEST_CASE("a_restarted_process_of_a_down_node_is_admitted_and_a_lost_connection_
   CHECK(a.find(2)->info.instance == 23);
   bool changed = false;
   CHECK(a.on_heartbeat({2, 22, 5}, c.now, c.wall_now, changed) == member_table::heard::unknown);
+}
+
+TEST_CASE("a_draining_node_stays_up_but_leaves_the_ring_of_every_node_that_knows_it") {
+  clocks c;
+  member_table a{node_settings(1, "a", "fp"), 11, c.now, c.wall_now};
+  member_table b{node_settings(2, "b", "fp"), 22, c.now, c.wall_now};
+  member_table d{node_settings(3, "d", "fp"), 33, c.now, c.wall_now};
+  for (auto* joiner : {&b, &d}) {
+    REQUIRE(a.on_join(joiner->make_join_request(), c.now, c.wall_now).accepted);
+    REQUIRE(joiner->on_accepted(a.self(), c.now, c.wall_now).accepted);
+  }
+  REQUIRE(b.on_join(d.make_join_request(), c.now, c.wall_now).accepted);
+  REQUIRE(d.on_accepted(b.self(), c.now, c.wall_now).accepted);
+  ring before{a.ring_nodes(), 64, a.generation()};
+  REQUIRE(before.nodes() == std::vector<uint16_t>{1, 2, 3});
+
+  // b drains: its own ring drops it at once, a new generation.
+  auto gen_b = b.generation();
+  CHECK(b.set_self_draining());
+  CHECK(b.draining());
+  CHECK(b.generation() > gen_b);
+  CHECK_FALSE(b.set_self_draining());  // idempotent
+  CHECK(b.ring_nodes() == std::vector<uint16_t>{1, 3});
+
+  // Its notice reaches a: b is still up (routing, relays) but off a's ring.
+  auto gen_a = a.generation();
+  CHECK(a.on_drain_notice(wire::drain_notice{2, 22, true}));
+  CHECK(a.generation() > gen_a);
+  CHECK_FALSE(a.on_drain_notice(wire::drain_notice{2, 22, true}));  // repeated: no change
+  CHECK(a.find(2)->up);
+  CHECK(a.find(2)->draining);
+  CHECK(a.up_with_role("guild") == std::vector<uint16_t>{1, 2, 3});
+  CHECK(a.ring_nodes() == std::vector<uint16_t>{1, 3});
+  // A notice of another instance of b, or of an unknown node, changes nothing.
+  CHECK_FALSE(d.on_drain_notice(wire::drain_notice{2, 99, true}));
+  CHECK_FALSE(d.on_drain_notice(wire::drain_notice{7, 77, true}));
+  CHECK(d.ring_nodes() == std::vector<uint16_t>{1, 2, 3});
+
+  // Every guild b owned moves to a node that stays, none of the others moves, and a and b
+  // agree on every owner.
+  ring after_a{a.ring_nodes(), 64, a.generation()};
+  ring after_b{b.ring_nodes(), 64, b.generation()};
+  int moved = 0;
+  int on_b = 0;
+  int disagree = 0;
+  int others_moved = 0;
+  for (uint64_t g = 1; g <= 20000; ++g) {
+    auto was = before.owner(g * 7919);
+    auto now = after_a.owner(g * 7919);
+    REQUIRE(now);
+    on_b += *now == 2 ? 1 : 0;
+    disagree += now != after_b.owner(g * 7919) ? 1 : 0;
+    if (*was == 2) {
+      ++moved;
+    } else {
+      others_moved += now != was ? 1 : 0;
+    }
+  }
+  CHECK(moved > 0);
+  CHECK(on_b == 0);
+  CHECK(disagree == 0);
+  CHECK(others_moved == 0);
+
+  // b restarts (a new instance joins): it is not draining and back on a's ring.
+  member_table b2{node_settings(2, "b", "fp"), 44, c.now, c.wall_now};
+  REQUIRE(a.on_connection_lost(2, 22, c.wall_now));
+  REQUIRE(a.on_join(b2.make_join_request(), c.now, c.wall_now).accepted);
+  CHECK_FALSE(a.find(2)->draining);
+  CHECK(a.ring_nodes() == std::vector<uint16_t>{1, 2, 3});
 }
