@@ -157,41 +157,29 @@ std::optional<std::string> cluster_node::start_etcd(caf::actor_system& sys) {
   std::atomic_store(&etcd_, etcd);  // not_ready_reason() reads it on the admin thread
   add_view_collectors();
   auto& reg = metrics::registry::global();
-  collector_ids_.push_back(reg.add_collector(
-      "herald_cluster_etcd_requests_total", "Requests this node sent to etcd (membership).",
-      [etcd] {
-        return std::vector<metrics::sample>{
-            {"herald_cluster_etcd_requests_total", {}, static_cast<double>(etcd->requests())}};
-      },
-      metrics::registry::collected_type::counter));
-  collector_ids_.push_back(reg.add_collector(
-      "herald_cluster_etcd_failures_total",
-      "etcd requests that failed (unreachable, timed out, HTTP error, bad answer).",
-      [etcd] {
-        return std::vector<metrics::sample>{
-            {"herald_cluster_etcd_failures_total", {}, static_cast<double>(etcd->failures())}};
-      },
-      metrics::registry::collected_type::counter));
-  collector_ids_.push_back(reg.add_collector(
-      "herald_cluster_etcd_watch_events_total",
-      "Change messages of the etcd watch stream of the member prefix (each one reads the prefix "
-      "at once).",
-      [etcd] {
-        return std::vector<metrics::sample>{{"herald_cluster_etcd_watch_events_total",
-                                             {},
-                                             static_cast<double>(etcd->watch_events())}};
-      },
-      metrics::registry::collected_type::counter));
-  collector_ids_.push_back(reg.add_collector(
-      "herald_cluster_etcd_watch_restarts_total",
-      "etcd watch streams opened again after one ended or failed (the periodic read covers the "
-      "gap).",
-      [etcd] {
-        return std::vector<metrics::sample>{{"herald_cluster_etcd_watch_restarts_total",
-                                             {},
-                                             static_cast<double>(etcd->watch_restarts())}};
-      },
-      metrics::registry::collected_type::counter));
+  // Counters read from the membership on every scrape.
+  auto etcd_counter = [&](const char* name, const char* help,
+                          uint64_t (etcd_membership::*read)() const) {
+    collector_ids_.push_back(reg.add_collector(
+        name, help,
+        [etcd, name, read] {
+          return std::vector<metrics::sample>{{name, {}, static_cast<double>(((*etcd).*read)())}};
+        },
+        metrics::registry::collected_type::counter));
+  };
+  etcd_counter("herald_cluster_etcd_requests_total",
+               "Requests this node sent to etcd (membership).", &etcd_membership::requests);
+  etcd_counter("herald_cluster_etcd_failures_total",
+               "etcd requests that failed (unreachable, timed out, HTTP error, bad answer).",
+               &etcd_membership::failures);
+  etcd_counter("herald_cluster_etcd_watch_events_total",
+               "Change messages of the etcd watch stream of the member prefix (each one reads "
+               "the prefix at once).",
+               &etcd_membership::watch_events);
+  etcd_counter("herald_cluster_etcd_watch_restarts_total",
+               "etcd watch streams opened again after one ended or failed (the periodic read "
+               "covers the gap).",
+               &etcd_membership::watch_restarts);
   lg->info(
       "cluster: node id {} listening on {} (port {}) in etcd membership, endpoints [{}], "
       "prefix {}",
