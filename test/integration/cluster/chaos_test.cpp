@@ -75,30 +75,6 @@ struct chaos_guild {
   size_t owner = 0;  // index into the cluster's nodes
 };
 
-/// Every message content stored in `channel` (newest first, paginated with `before`).
-std::map<std::string, size_t> stored_contents(const node_spec& n, const std::string& token,
-                                              const std::string& channel) {
-  std::map<std::string, size_t> out;
-  std::string before;
-  for (int page = 0; page < 1000; ++page) {
-    auto r = testing::http_call(n.gateway, "GET",
-                                "/api/v10/channels/" + channel + "/messages?limit=100" +
-                                    (before.empty() ? "" : "&before=" + before),
-                                "", {{"Authorization", "Bot " + token}}, 20s);
-    REQUIRE(r.status == 200);
-    auto messages = r.json();
-    REQUIRE(messages.is_array());
-    if (messages.empty()) {
-      break;
-    }
-    for (const auto& m : messages) {
-      ++out[m.value("content", "")];
-      before = m.value("id", "");
-    }
-  }
-  return out;
-}
-
 /// Reads `ws` until it saw "end-<g>" for every guild or `deadline`; records chaos posts.
 void read_session(testing::gateway_client& ws, size_t session, chaos_ledger& ledger,
                   chaos_clock::time_point deadline, std::atomic<size_t>& resyncs) {
@@ -283,7 +259,11 @@ void run_chaos(fault kind) {
   }
   // Acknowledged means durable: each acknowledged post is stored, exactly once.
   for (size_t g = 0; g < guild_count; ++g) {
-    auto stored = stored_contents(nodes[survivors[0]], alice_token, guilds[g].channel);
+    std::map<std::string, size_t> stored;
+    for (const auto& content :
+         channel_history(nodes[survivors[0]], alice_token, guilds[g].channel)) {
+      ++stored[content];
+    }
     size_t missing = 0;
     size_t twice = 0;
     for (const auto& content : ledger.acked_contents(g)) {

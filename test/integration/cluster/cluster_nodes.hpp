@@ -228,6 +228,48 @@ inline json post_message(const node_spec& n, const std::string& token, const std
   return r.json();
 }
 
+/// The channel's whole history through `n`'s REST API as the token's user, oldest first (pages
+/// of 100, newest first, followed with `before`; at most 1000 pages). REQUIREs every page.
+inline std::vector<std::string> channel_history(const node_spec& n, const std::string& token,
+                                                const std::string& channel) {
+  std::vector<std::string> newest_first;
+  std::string before;
+  for (int page = 0; page < 1000; ++page) {
+    auto r = testing::http_call(n.gateway, "GET",
+                                "/api/v10/channels/" + channel + "/messages?limit=100" +
+                                    (before.empty() ? "" : "&before=" + before),
+                                {}, {{"Authorization", "Bot " + token}}, std::chrono::seconds{20});
+    REQUIRE(r.status == 200);
+    auto messages = r.json();
+    REQUIRE(messages.is_array());
+    if (messages.empty()) {
+      break;
+    }
+    for (const auto& m : messages) {
+      newest_first.push_back(m.value("content", ""));
+      before = m.value("id", "");
+    }
+  }
+  return {newest_first.rbegin(), newest_first.rend()};
+}
+
+/// Whether `part`'s elements all occur in `whole`, in `whole`'s order, each matched once: `part`
+/// is `whole` with some elements left out.
+inline bool in_order_within(const std::vector<std::string>& part,
+                            const std::vector<std::string>& whole) {
+  size_t at = 0;
+  for (const auto& x : part) {
+    while (at < whole.size() && whole[at] != x) {
+      ++at;
+    }
+    if (at == whole.size()) {
+      return false;
+    }
+    ++at;
+  }
+  return true;
+}
+
 /// Reads frames until the MESSAGE_CREATE with content `last`; returns the contents of every
 /// MESSAGE_CREATE read, in order (the last one included). Bounded: 20 s per frame.
 inline std::vector<std::string> messages_until(testing::gateway_client& c,

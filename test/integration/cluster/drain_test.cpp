@@ -62,21 +62,6 @@ std::string post_acked(const node_spec& n, const std::string& token, const std::
   return {};
 }
 
-/// The channel's history (oldest first), read through `n`'s REST API.
-std::vector<std::string> history(const node_spec& n, const std::string& token,
-                                 const std::string& channel) {
-  auto r =
-      testing::http_call(n.gateway, "GET", "/api/v10/channels/" + channel + "/messages?limit=100",
-                         {}, {{"Authorization", "Bot " + token}}, 20s);
-  REQUIRE(r.status == 200);
-  std::vector<std::string> out;
-  for (const auto& m : r.json()) {
-    out.push_back(m.value("content", ""));
-  }
-  std::reverse(out.begin(), out.end());
-  return out;
-}
-
 /// Reads a session's frames up to op 7 Reconnect; the MESSAGE_CREATE contents before it. Bounded:
 /// 500 frames, 20 s each.
 std::vector<std::string> messages_until_reconnect(testing::gateway_client& c, bool& reconnect) {
@@ -101,21 +86,6 @@ std::string text_of(const std::string& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
-}
-
-/// `a` is `b` with some elements left out, in `b`'s order.
-bool in_order_subset(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-  size_t j = 0;
-  for (const auto& x : a) {
-    while (j < b.size() && b[j] != x) {
-      ++j;
-    }
-    if (j == b.size()) {
-      return false;
-    }
-    ++j;
-  }
-  return true;
 }
 
 }  // namespace
@@ -195,7 +165,7 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
     bool reconnect = false;
     auto during = messages_until_reconnect(*ws, reconnect);
     CHECK(reconnect);
-    CHECK(in_order_subset(during, acked));
+    CHECK(in_order_within(during, acked));
     CHECK(ws->wait_close(10s) == uint16_t{4000});
     CHECK(ws->seq_errors().empty());
   }
@@ -216,8 +186,8 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
   CHECK(carol_again.seq_errors().empty());
 
   // Every acknowledged POST is in the history once, in order (a 503'd attempt may be too).
-  auto stored = history(e, token, channel);
-  CHECK(in_order_subset(acked, stored));
+  auto stored = channel_history(e, token, channel);
+  CHECK(in_order_within(acked, stored));
   for (const auto& text : acked) {
     INFO(text);
     CHECK(std::count(stored.begin(), stored.end(), text) == 1);
@@ -296,7 +266,7 @@ TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
   // The cluster is whole again and serves the guild.
   require_all_up(nodes);
   post_message(nodes[1], token, channel, "after");
-  auto stored = history(nodes[2], token, channel);
+  auto stored = channel_history(nodes[2], token, channel);
   CHECK(stored == std::vector<std::string>{"before", "after"});
 
   for (const auto& f : pid_files) {

@@ -126,44 +126,6 @@ bool read_until_prefix(testing::gateway_client& ws, const std::string& prefix,
   return false;
 }
 
-/// The channel's whole history through REST (pages of 100, newest first), oldest first.
-std::vector<std::string> history(const node_spec& n, const std::string& token,
-                                 const std::string& channel) {
-  std::vector<std::string> newest_first;
-  std::string before;
-  for (int page = 0; page < 50; ++page) {
-    auto r = testing::http_call(n.gateway, "GET",
-                                "/api/v10/channels/" + channel + "/messages?limit=100" +
-                                    (before.empty() ? "" : "&before=" + before),
-                                {}, {{"Authorization", "Bot " + token}}, 20s);
-    REQUIRE(r.status == 200);
-    auto page_json = r.json();
-    if (page_json.empty()) {
-      break;
-    }
-    for (const auto& m : page_json) {
-      newest_first.push_back(m.value("content", ""));
-      before = m.value("id", "");
-    }
-  }
-  return {newest_first.rbegin(), newest_first.rend()};
-}
-
-/// `part`'s elements in `whole`, in `whole`'s order, each once: the order `part` must have.
-bool in_order_within(const std::vector<std::string>& part, const std::vector<std::string>& whole) {
-  size_t at = 0;
-  for (const auto& x : part) {
-    while (at < whole.size() && whole[at] != x) {
-      ++at;
-    }
-    if (at == whole.size()) {
-      return false;
-    }
-    ++at;
-  }
-  return true;
-}
-
 }  // namespace
 
 TEST_CASE("a_joining_node_takes_a_guild_over_by_handoff_losing_and_fencing_nothing_acknowledged") {
@@ -258,7 +220,7 @@ TEST_CASE("a_joining_node_takes_a_guild_over_by_handoff_losing_and_fencing_nothi
   auto acked = posts.acked();
   auto last = finals.acked();
   acked.insert(acked.end(), last.begin(), last.end());
-  auto stored = history(nb, token, channel);
+  auto stored = channel_history(nb, token, channel);
   std::map<std::string, int> times_stored;
   for (const auto& c : stored) {
     ++times_stored[c];
