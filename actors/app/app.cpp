@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/app/app.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -397,8 +398,50 @@ void reload(app_state& st) {
   lg->info("SIGHUP: TLS certificate reloaded: cert_sha256={}", st.tls->fingerprint());
 }
 
+/// A clustered node stopping (SIGTERM, SIGINT) while other nodes are in its ring first leaves the
+/// ring as a drain does, so that the others take its guilds over by orderly handoff (the guild
+/// actors here commit what they staged and stop; the new owners claim) instead of by failure
+/// detection and failover. Waits until no guild actor runs here or cluster.leave_handoff_ms
+/// passed (0: no handoff); the guilds still running then stop with the node.
+void hand_off_guilds(app_state& st) {
+  const std::chrono::milliseconds budget{st.cfg.get_int("cluster.leave_handoff_ms")};
+  if (!st.clustered || !st.drain || !st.svc || budget.count() == 0 || st.drain->draining() ||
+      st.svc->guilds.size() == 0) {
+    return;
+  }
+  const auto self = static_cast<uint16_t>(st.cfg.get_int("cluster.node_id"));
+  // Whether another node is in the ring now: when every node stops at once they all leave the
+  // ring, nobody takes the guilds, and waiting would only delay the stop.
+  auto others_in_ring = [&] {
+    const auto ring = st.cluster_view->current_ring();
+    return std::any_of(ring->nodes().begin(), ring->nodes().end(),
+                       [&](uint16_t n) { return n != self; });
+  };
+  if (!others_in_ring()) {
+    return;
+  }
+  auto lg = log::get("app");
+  if (auto err = st.drain->start(false)) {
+    lg->warn("stop: cannot leave the guild ring before stopping: {}", *err);
+    return;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  const size_t running = st.svc->guilds.size();
+  lg->info("stop: left the guild ring; handing {} guilds off (up to {} ms)", running,
+           budget.count());
+  while (st.svc->guilds.size() > 0 && std::chrono::steady_clock::now() - started < budget &&
+         others_in_ring()) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - started);
+  lg->info("stop: guild handoff took {} ms; {} of {} guilds still here stop with the node",
+           took.count(), st.svc->guilds.size(), running);
+}
+
 void stop(app_state& st) {
   auto lg = log::get("app");
+  hand_off_guilds(st);
   if (st.drain) {
     st.drain->stop();  // no more pacing: the shutdown below tells every connection left
   }

@@ -165,6 +165,11 @@ void register_config_keys(config::schema& s) {
          "A drained node (`heraldctl drain`) tells its gateway sessions to reconnect (op 7) "
          "spread evenly over this window, so that clients do not all reconnect at once.",
          "`10000`", config::fixed(int64_t{10000}), config::int_range(0, 3600000)});
+  s.add({"cluster.leave_handoff_ms", value_type::integer,
+         "A clustered node stopping on SIGTERM first leaves the guild ring and waits up to this "
+         "long for its guilds to be handed off to the other nodes (0: no handoff; the guilds "
+         "stop with the node and the others take them over by failover).",
+         "`5000`", config::fixed(int64_t{5000}), config::int_range(0, 600000)});
 }
 
 settings settings_from(const config::config& cfg) {

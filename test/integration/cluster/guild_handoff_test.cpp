@@ -265,3 +265,108 @@ TEST_CASE("a_joining_node_takes_a_guild_over_by_handoff_losing_and_fencing_nothi
   CHECK(metric(two[old_owner], "herald_guild_handoffs_total") >= 1);
   stop_cleanly(nodes, procs);
 }
+
+// A node stopped with SIGTERM while it owns a guild (docs/cluster.md, "Guild ownership: epochs and
+// fencing", leaving on SIGTERM): it leaves the ring first and hands the guild off, so one of the
+// others claims it after the handoff instead of by failure detection, and nothing is fenced.
+TEST_CASE("a_node_stopped_with_sigterm_hands_its_guilds_off_before_it_exits") {
+  testing::temp_dir dir;
+  auto cluster =
+      start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat, failure_timeout);
+  auto& nodes = cluster.nodes;
+  auto& procs = cluster.procs;
+  require_all_up(nodes);
+  auto& na = nodes[0];
+  auto& nb = nodes[1];
+  auto alice = create_user(na, "alice");
+  auto token = alice.value("token", "");
+  std::string guild_id;
+  size_t guilds = 0;
+  for (int tries = 0; tries < 24 && guild_id.empty(); ++tries, ++guilds) {
+    auto g = created_id(
+        na, {"guild", "create", "--name", "g" + std::to_string(tries), "--owner", id_of(alice)});
+    if (place_guild(nodes, g).owner == 2) {
+      guild_id = g;
+    }
+  }
+  REQUIRE(!guild_id.empty());
+  auto channel = created_id(na, {"channel", "create", "--guild", guild_id, "--name", "general"});
+
+  testing::gateway_client ws_a{na.gateway};
+  testing::gateway_client ws_b{nb.gateway};
+  ws_a.login(token, guilds);
+  ws_b.login(token, guilds);
+  poster posts{{&na, &nb}, token, channel};
+  for (int k = 0; k < 6; ++k) {
+    REQUIRE(posts.post("pre " + std::to_string(k)));  // the guild runs on nc from the first one
+  }
+  posts.start("m", 1500, 40ms);
+  REQUIRE(testing::eventually([&] { return posts.acked().size() >= 16; }, 30s));
+  procs[2]->send_signal(SIGTERM);
+  auto exit = procs[2]->wait_for(60s);
+  const auto nc_log = procs[2]->err();
+  INFO("nc stderr: " << nc_log);
+  REQUIRE(exit);
+  CHECK(*exit == 0);
+  // nc left the ring and waited for its guild to go before stopping the rest.
+  // (It runs every guild it owns that the sessions on na and nb subscribed to.)
+  CHECK(nc_log.find("stop: left the guild ring; handing ") != std::string::npos);
+  CHECK(nc_log.find("; 0 of ") != std::string::npos);
+  CHECK(nc_log.find("guilds still here stop with the node") != std::string::npos);
+
+  std::vector<node_spec> two{na, nb};
+  const auto acked_at_exit = posts.acked().size();
+  auto claimed_elsewhere = [&] {
+    auto where = ctl_json(na, {"where", "guild", guild_id});
+    return where.is_object() && where.contains("epoch_node_id") &&
+           (where["epoch_node_id"] == 1 || where["epoch_node_id"] == 2);
+  };
+  bool claimed = testing::eventually(claimed_elsewhere, 60s, testing::slow_poll_step);
+  bool more = testing::eventually([&] { return posts.acked().size() >= acked_at_exit + 10; }, 60s);
+  posts.stop();
+  if (!claimed || !more) {
+    UNSCOPED_INFO(node_logs(two, procs));
+  }
+  REQUIRE(claimed);
+  REQUIRE(more);
+
+  poster finals{{&nb, &na}, token, channel};
+  for (int k = 0; k < 4; ++k) {
+    REQUIRE(finals.post("final " + std::to_string(k)));
+  }
+  std::vector<std::string> seen_a, seen_b;
+  for (auto* s : {&seen_a, &seen_b}) {
+    auto& ws = s == &seen_a ? ws_a : ws_b;
+    for (int k = 0; k < 4; ++k) {
+      INFO("session on " << (s == &seen_a ? "na" : "nb") << " waits for final " << k);
+      REQUIRE(read_until_prefix(ws, "final " + std::to_string(k), *s, 30s));
+    }
+  }
+
+  auto acked = posts.acked();
+  auto last = finals.acked();
+  acked.insert(acked.end(), last.begin(), last.end());
+  auto stored = channel_history(nb, token, channel);
+  std::set<std::string> acked_set(acked.begin(), acked.end());
+  std::vector<std::string> stored_acked;
+  for (const auto& c : stored) {
+    if (acked_set.count(c) != 0) {
+      stored_acked.push_back(c);
+    }
+  }
+  CHECK(std::set<std::string>(stored.begin(), stored.end()).size() == stored.size());
+  CHECK(stored_acked == acked);  // every ack stored once, in ack order
+  for (auto* s : {&seen_a, &seen_b}) {
+    INFO("session on " << (s == &seen_a ? "na" : "nb"));
+    CHECK(std::set<std::string>(s->begin(), s->end()).size() == s->size());
+    CHECK(in_order_within(*s, stored));
+  }
+  CHECK(ws_a.seq_errors().empty());
+  CHECK(ws_b.seq_errors().empty());
+  for (const auto& n : two) {
+    INFO("fenced commits on " << n.name);
+    CHECK(metric(n, "herald_guild_fenced_commits_total") <= 0);
+  }
+  procs.pop_back();  // nc has exited
+  stop_cleanly(two, procs);
+}
