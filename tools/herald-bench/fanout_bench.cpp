@@ -142,7 +142,7 @@ int run_fanout(const fanout_options& o) {
     deliveries += tracker.delivered[k];
   }
   std::cout << "mode=" << o.mode << " sessions=" << o.sessions << " events=" << o.events
-            << " payload=" << o.payload << " guilds=" << o.guilds << "\n";
+            << " payload=" << o.payload << " guilds=" << o.guilds << " window=" << o.window << "\n";
   std::cout << "deliveries_per_s="
             << static_cast<uint64_t>(static_cast<double>(deliveries) / elapsed_s) << "\n";
   std::cout << "event_completion_p50_ms=" << percentile(latencies_ms, 50)
@@ -237,6 +237,8 @@ void add_fanout_bench(CLI::App& app) {
   cmd->add_option("--mode", opts->mode, "burst | serial")
       ->check(CLI::IsMember({"burst", "serial"}));
   cmd->add_option("--guilds", opts->guilds, "guilds; sessions and events round-robin over them");
+  cmd->add_option("--window", opts->window,
+                  "burst mode: publishes in flight at once (0: all events at once)");
   cmd->add_option("--timeout", opts->timeout_s, "seconds to wait for each phase");
   cmd->add_option("--wave", opts->wave, "sessions opened at a time during setup");
   cmd->add_option("--warm", opts->warm,

@@ -145,6 +145,8 @@ std::vector<std::string> node_argv(const fanout_options& o, size_t index,
           std::to_string(o.payload),
           "--mode",
           o.mode,
+          "--window",
+          std::to_string(o.window),
           "--timeout",
           std::to_string(o.timeout_s),
           "--wave",
@@ -204,7 +206,8 @@ bool print_results(const fanout_options& o, const std::vector<node_report>& r,
   const double elapsed_s = std::max(1e-9, static_cast<double>(last_done - first_start) / 1e9);
   const double events = static_cast<double>(std::max<size_t>(1, o.events));
   std::cout << "mode=" << o.mode << " sessions=" << o.sessions << " events=" << o.events
-            << " payload=" << o.payload << " guilds=" << o.guilds << " nodes=" << o.nodes << "\n";
+            << " payload=" << o.payload << " guilds=" << o.guilds << " nodes=" << o.nodes
+            << " window=" << o.window << "\n";
   std::cout << "deliveries_per_s="
             << static_cast<uint64_t>(static_cast<double>(deliveries) / elapsed_s) << "\n";
   std::cout << "event_completion_p50_ms=" << percentile(latencies_ms, 50)

@@ -278,7 +278,11 @@ size_t publish_bench_events(caf::scoped_actor& self, const std::vector<caf::acto
     failed += acked ? 0 : 1;
     return acked;
   };
+  size_t replied = 0;  // burst mode: replies taken (in publish order) so far
   for (size_t k = 0; k < o.events; ++k) {
+    if (o.mode != "serial" && o.window > 0 && k - replied >= o.window) {
+      take_reply(replied++);
+    }
     size_t g = k % o.guilds;
     auto ev = message_event(g, k, content);
     tracker.start_ns[k] = monotonic_ns();
@@ -288,8 +292,8 @@ size_t publish_bench_events(caf::scoped_actor& self, const std::vector<caf::acto
     }
   }
   if (o.mode != "serial") {
-    for (size_t k = 0; k < o.events; ++k) {
-      take_reply(k);
+    while (replied < o.events) {
+      take_reply(replied++);
     }
   }
   return failed;

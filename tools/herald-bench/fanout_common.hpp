@@ -42,6 +42,9 @@ struct fanout_options {
   std::string postgres_url;      ///< --store postgres: empty = a throwaway local server
   std::string sync = "full";     ///< sqlite's store.sync: what users run (its default)
   size_t nodes = 1;              ///< >= 2: the cluster form (fanout_cluster.hpp)
+  /// Burst mode: publishes in flight at once (the producer waits for the oldest one's ack
+  /// before publishing more); 0 = all of them at once.
+  size_t window = 0;
 };
 
 uint64_t guild_id_of(size_t g);

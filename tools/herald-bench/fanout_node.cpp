@@ -269,6 +269,7 @@ void add_fanout_node_command(CLI::App& app) {
   cmd->add_option("--events", o->run.events);
   cmd->add_option("--payload", o->run.payload);
   cmd->add_option("--mode", o->run.mode);
+  cmd->add_option("--window", o->run.window);
   cmd->add_option("--timeout", o->run.timeout_s);
   cmd->add_option("--wave", o->run.wave);
   cmd->add_option("--warm", o->run.warm);
