@@ -188,8 +188,8 @@ void fail_calls_to_down(router_ptr self) {
   }
   if (failed > 0) {
     routed_failed_on_down().inc(failed);
-    spdlog::warn("router: {} routed requests failed at once: their owner was declared down",
-                 failed);
+    log::get("cluster")->warn(
+        "router: {} routed requests failed at once: their owner was declared down", failed);
   }
 }
 
