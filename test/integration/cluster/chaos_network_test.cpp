@@ -81,8 +81,8 @@ TEST_CASE("chaos_a_guild_owner_cut_from_its_peers_but_not_the_store_is_fenced_an
   traffic.start(chaos_clock::now() + warm_up + failure_timeout + 2s + 2 * phase + 90s);
 
   std::this_thread::sleep_for(warm_up);  // traffic before the fault, not a wait
+  lab.isolate(victim);  // a few `ip route` calls: the fault counts from when all are in place
   const auto fault_at = chaos_clock::now();
-  lab.isolate(victim);
   std::this_thread::sleep_for(failure_timeout + 2s);  // declared down on both sides
   lab.heal(victim);
   const auto partition_ms =
