@@ -62,6 +62,9 @@ struct chaos_report {
   size_t duplicated = 0;  ///< extra receptions of one post by one session
   size_t reordered = 0;   ///< receptions before a later post of the same producer and guild
   std::vector<double> recovery_ms;  ///< per faulted guild: fault → first delivery of a later post
+  /// The first few reorderings, "session <s>: <content> (acked|not acked) after k=<k>", for the
+  /// failure message.
+  std::vector<std::string> reordered_examples;
 };
 
 class chaos_ledger {
@@ -110,6 +113,13 @@ public:
         auto it = last_k.find(key);
         if (it != last_k.end() && parsed->k < it->second) {
           ++r.reordered;
+          if (r.reordered_examples.size() < 5) {
+            auto post = by_content.find(rec.content);
+            bool acked = post != by_content.end() && post->second->acked;
+            r.reordered_examples.push_back("session " + std::to_string(s) + ": " + rec.content +
+                                           (acked ? " (acked)" : " (not acked)") +
+                                           " after k=" + std::to_string(it->second));
+          }
         }
         last_k[key] = std::max(parsed->k, it != last_k.end() ? it->second : 0);
         auto post = by_content.find(rec.content);

@@ -359,6 +359,9 @@ inline chaos_report report_chaos(const std::string& fault, const chaos_traffic& 
             << " recovery_ms_p50=" << chaos_quantile(report.recovery_ms, 0.5)
             << " recovery_ms_p99=" << chaos_quantile(report.recovery_ms, 0.99) << extra
             << std::endl;
+  for (const auto& example : report.reordered_examples) {
+    std::cout << "chaos reordered: " << example << std::endl;
+  }
   return report;
 }
 
