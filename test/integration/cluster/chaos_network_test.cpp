@@ -11,7 +11,8 @@
 // as link=tbf) while producers keep posting: everything acknowledged must still be delivered.
 //
 // Asserted as in chaos_test.cpp: every acknowledged post is stored exactly once; no session
-// receives a post twice or out of its producer's order; sessions on the spared nodes stay
+// receives a post twice, nor an acknowledged post out of its producer's order (one whose call
+// timed out may be applied late; counted in `reordered=`); sessions on the spared nodes stay
 // connected with gapless `s`; the cut-off node's guilds are served again within the run.
 // Reported: lost, resyncs, recovery p50/p99, the cut-off node's fenced commits, 503s.
 //
@@ -106,13 +107,15 @@ TEST_CASE("chaos_a_guild_owner_cut_from_its_peers_but_not_the_store_is_fenced_an
   for (const auto& s : sessions) {
     closed = closed || s->close_code().has_value();
   }
-  if (report.duplicated > 0 || report.reordered > 0 || closed ||
+  if (report.duplicated > 0 || report.reordered_acked > 0 || closed ||
       report.recovery_ms.size() != scene.faulted.size()) {
     UNSCOPED_INFO(node_logs(nodes, procs));
   }
   CHECK(report.acked > 0);
   CHECK(report.duplicated == 0);
-  CHECK(report.reordered == 0);
+  // Acknowledged posts only: a post the cut-off node still held when its producer's call timed
+  // out may be applied after that producer's next post (reported in `reordered=`).
+  CHECK(report.reordered_acked == 0);
   CHECK(report.recovery_ms.size() == scene.faulted.size());
   for (const auto& s : sessions) {
     INFO("session on " << nodes[s->node()].name << ", close code " << s->close_code().value_or(0));
