@@ -31,9 +31,18 @@ route_counters& counters(route_direction d) {
 
 }  // namespace
 
+metrics::counter& routed_failed_on_down() {
+  static auto& c = metrics::registry::global().get_counter(
+      "herald_cluster_routed_failed_on_down_total",
+      "Routed requests (publishes, guild status) failed at once with the retryable unavailable "
+      "error because membership declared the owner they waited on down");
+  return c;
+}
+
 void register_route_metrics() {
   counters(route_direction::in);
   counters(route_direction::out);
+  routed_failed_on_down();
 }
 
 void count_route_message(route_direction d, size_t bytes) {

@@ -5,12 +5,15 @@
 // counters).
 //   herald_cluster_route_messages_total{direction="in"|"out"}
 //   herald_cluster_route_bytes_total{direction="in"|"out"}
+//   herald_cluster_routed_failed_on_down_total: routed requests the router failed at once
+//   (unavailable, REST 503) because membership declared their owner down while they waited on it
 // Bytes are the message's payload (the event's protobuf bytes or the REST body, plus 8 bytes per
 // integer field), not BASP framing: what the router put on the wire, comparable across releases.
 
 #include <cstddef>
 
 #include "actors/dispatch/route_wire.hpp"
+#include "runtime/metrics/metrics.hpp"
 
 namespace herald::dispatch {
 
@@ -21,6 +24,9 @@ void register_route_metrics();
 
 /// Counts one route_wire message of `bytes` payload bytes.
 void count_route_message(route_direction d, size_t bytes);
+
+/// herald_cluster_routed_failed_on_down_total (registered by register_route_metrics()).
+metrics::counter& routed_failed_on_down();
 
 /// Payload sizes of the route_wire messages.
 inline size_t payload_size(const route_wire::publish_request& m) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <caf/actor_cast.hpp>
@@ -16,6 +17,7 @@
 #include "actors/dispatch/route_metrics.hpp"
 #include "actors/dispatch/route_publish.hpp"
 #include "actors/dispatch/route_wire.hpp"
+#include "actors/dispatch/routed_calls.hpp"
 #include "actors/guild/guild_actor.hpp"
 #include "actors/relay/exporter.hpp"
 #include "actors/relay/relay_actor.hpp"
@@ -23,6 +25,7 @@
 #include "actors/relay/relay_wire.hpp"
 #include "actors/relay/uplink.hpp"
 #include "actors/services/dispatch_error.hpp"
+#include "runtime/cluster/cluster_view.hpp"
 #include "runtime/cluster/ring.hpp"
 #include "runtime/log/log.hpp"
 
@@ -62,6 +65,8 @@ struct router_state {
   /// The uplink (relay/uplink.hpp) to each peer node's downlink, by that downlink: one link per
   /// (this node, peer incarnation) carries every exporter's batches to that node.
   std::map<caf::actor_addr, caf::actor> uplinks;
+  /// Publishes and status requests sent to a peer's router and not yet answered.
+  routed_calls calls;
   static inline const char* name = "router";
 };
 
@@ -148,6 +153,46 @@ void via(router_ptr self, uint16_t owner, queued q) {
   resolve(self, owner);
 }
 
+/// The members this node's view has up (draining ones included: they still answer).
+std::set<uint16_t> up_members(const router_state& st) {
+  std::set<uint16_t> up;
+  for (const auto& row : st.svc->config.cluster->nodes()) {
+    if (row.up) {
+      up.insert(row.id);
+    }
+  }
+  return up;
+}
+
+/// Membership declared a node down (or the view changed otherwise): every call and every queued
+/// request waiting on a node that is not up is answered now with the retryable unavailable error,
+/// not when request_timeout runs out, and its router handle is dropped (looked up again when
+/// the node is back).
+void fail_calls_to_down(router_ptr self) {
+  auto& st = self->state;
+  auto up = up_members(st);
+  auto error_for = [](uint16_t owner) {
+    return make_error(dispatch_errc::unavailable,
+                      "guild owner (node " + std::to_string(owner) + ") was declared down");
+  };
+  auto failed = st.calls.fail_not_up(up, error_for);
+  for (auto& [owner, route] : st.peers) {
+    if (up.count(owner) > 0) {
+      continue;
+    }
+    route.remote = caf::actor{};
+    if (route.resolving) {
+      failed += route.waiting.size();
+      flush(self, owner, error_for(owner));
+    }
+  }
+  if (failed > 0) {
+    routed_failed_on_down().inc(failed);
+    log::get("cluster")->warn(
+        "router: {} routed requests failed at once: their owner was declared down", failed);
+  }
+}
+
 /// This node must own the guild to order it: a node asked by a peer whose ring is older or newer
 /// than its own refuses (retryable) rather than running a second guild actor.
 caf::error not_owner_here(const services& svc, uint64_t guild_id) {
@@ -218,6 +263,7 @@ caf::behavior router(router_ptr self, services_ptr svc) {
   self->state.svc = std::move(svc);
   self->state.ring = self->state.svc->config.cluster->current_ring();
   self->delayed_send(self, ring_poll_interval, ring_tick_atom::value);
+  self->state.svc->config.cluster->watch(self);
   self->set_down_handler([self](caf::down_msg& dm) {
     for (auto& [owner, route] : self->state.peers) {
       if (route.remote && route.remote.address() == dm.source) {
@@ -243,16 +289,24 @@ caf::behavior router(router_ptr self, services_ptr svc) {
             queued{
                 [self, rp, req = std::move(req), owner, timeout](const caf::actor& remote) mutable {
                   count_route(route_direction::out, req);
+                  auto call = self->state.calls.add(
+                      owner, [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
                   self->request(remote, timeout, std::move(req))
                       .then(
-                          [rp](route_wire::publish_reply& reply) mutable {
+                          [self, rp, call](route_wire::publish_reply& reply) mutable {
+                            if (!self->state.calls.settle(call)) {
+                              return;  // failed already: the owner was declared down
+                            }
                             count_route(route_direction::in, reply);
                             guild::publish_ack ack;
                             ack.guild_order = reply.guild_order;
                             ack.json = std::move(reply.payload);
                             rp.deliver(std::move(ack));
                           },
-                          [self, rp, owner, remote](caf::error& err) mutable {
+                          [self, rp, owner, remote, call](caf::error& err) mutable {
+                            if (!self->state.calls.settle(call)) {
+                              return;
+                            }
                             if (err.category() != dispatch_category()) {
                               forget(self, owner, remote);
                             }
@@ -268,13 +322,21 @@ caf::behavior router(router_ptr self, services_ptr svc) {
             queued{[self, rp, owner, guild_id, timeout](const caf::actor& remote) mutable {
                      route_wire::guild_status_request req{guild_id};
                      count_route(route_direction::out, req);
+                     auto call = self->state.calls.add(
+                         owner, [rp](caf::error err) mutable { rp.deliver(std::move(err)); });
                      self->request(remote, timeout, req)
                          .then(
-                             [rp](route_wire::guild_status& status) mutable {
+                             [self, rp, call](route_wire::guild_status& status) mutable {
+                               if (!self->state.calls.settle(call)) {
+                                 return;  // failed already: the owner was declared down
+                               }
                                count_route(route_direction::in, status);
                                rp.deliver(std::move(status));
                              },
-                             [self, rp, owner, remote](caf::error& err) mutable {
+                             [self, rp, owner, remote, call](caf::error& err) mutable {
+                               if (!self->state.calls.settle(call)) {
+                                 return;
+                               }
                                forget(self, owner, remote);
                                rp.deliver(as_route_error(std::move(err), owner));
                              });
@@ -332,7 +394,11 @@ caf::behavior router(router_ptr self, services_ptr svc) {
                     rp.deliver(std::move(err));
                   });
       },
-      [self](ring_tick_atom) { watch_ring(self); },
+      [self](ring_tick_atom) {
+        watch_ring(self);
+        fail_calls_to_down(self);  // also here: a view change whose message is still queued
+      },
+      [self](cluster::view_changed_atom) { fail_calls_to_down(self); },
       [self](guild::handoff_atom, uint16_t holder, uint64_t guild_id, uint64_t epoch) {
         ask_handoff(self, holder, guild_id, epoch);
       },

@@ -12,7 +12,9 @@
 // publishes from one sender to one guild are applied in the order they were sent.
 // Failure: an unknown owner, an owner that is down, frozen or whose router cannot be found, or a
 // node that is asked but no longer owns the guild, answers dispatch_errc::unavailable (REST 503 +
-// Retry-After); the router bounds every remote request by dispatch_config::request_timeout.
+// Retry-After); the router bounds every remote request by dispatch_config::request_timeout, and
+// fails every request waiting on an owner at once when membership declares that owner down (it
+// watches the cluster_view; routed_calls.hpp, herald_cluster_routed_failed_on_down_total).
 // Nothing is dropped silently: every request gets an answer.
 //
 // Messages (local, from the dispatch helpers on this node):

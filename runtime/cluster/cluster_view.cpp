@@ -3,6 +3,9 @@
 
 #include <ctime>
 
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -14,9 +17,23 @@ cluster_view::cluster_view(node_row self)
     : rows_{std::move(self)}, ring_(std::make_shared<const ring>()) {}
 
 void cluster_view::publish(std::vector<node_row> rows, std::shared_ptr<const ring> r) {
+  std::vector<caf::actor_addr> watchers;
+  {
+    std::lock_guard<std::mutex> lock{mutex_};
+    rows_ = std::move(rows);
+    ring_ = std::move(r);
+    watchers = watchers_;
+  }
+  for (const auto& addr : watchers) {
+    if (auto w = caf::actor_cast<caf::actor>(addr)) {
+      caf::anon_send(w, view_changed_atom::value);
+    }
+  }
+}
+
+void cluster_view::watch(const caf::actor& watcher) const {
   std::lock_guard<std::mutex> lock{mutex_};
-  rows_ = std::move(rows);
-  ring_ = std::move(r);
+  watchers_.push_back(watcher.address());
 }
 
 std::vector<node_row> cluster_view::nodes() const {

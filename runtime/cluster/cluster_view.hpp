@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <caf/actor.hpp>
+#include <caf/actor_addr.hpp>
 #include <caf/atom.hpp>
 
 #include "runtime/cluster/ring.hpp"
@@ -42,7 +43,14 @@ public:
   /// A fresh view holds only this node (`self`), up, and an empty ring.
   explicit cluster_view(node_row self);
 
+  /// Replaces the members and the ring, then sends every watcher (view_changed_atom), outside
+  /// the lock, from the publisher's thread.
   void publish(std::vector<node_row> rows, std::shared_ptr<const ring> r);
+  /// `watcher` gets (view_changed_atom) after every publish from now on: how an actor learns at
+  /// once that a member went down (the router fails the calls waiting on it) instead of polling.
+  /// Const because watching does not change what the view holds. The view keeps only the
+  /// watcher's address (a weak reference): one that quit is skipped.
+  void watch(const caf::actor& watcher) const;
   std::vector<node_row> nodes() const;
   std::shared_ptr<const ring> current_ring() const;
   /// The row of the node owning `guild_id` in this node's view, or nullopt (no guild node up).
@@ -70,7 +78,11 @@ private:
   std::vector<node_row> rows_;
   std::shared_ptr<const ring> ring_;
   std::map<uint16_t, caf::actor> peers_;
+  mutable std::vector<caf::actor_addr> watchers_;
 };
+
+/// (view_changed_atom) → nothing, to every cluster_view::watch()er after a publish.
+using view_changed_atom = caf::atom_constant<caf::atom("cl_changed")>;
 
 /// (lookup_service_atom, caf::atom_value name) → caf::strong_actor_ptr, asked of a peer's
 /// membership actor (cluster_view::peer).

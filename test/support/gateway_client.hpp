@@ -33,6 +33,10 @@ public:
   /// that stops reading back-pressure the server quickly: slow-consumer tests).
   explicit gateway_client(uint16_t port, std::string target = "/?v=10&encoding=json",
                           int receive_buffer = 0)
+      : gateway_client("127.0.0.1", port, std::move(target), receive_buffer) {}
+  /// The same on `host` (an IPv4 address), e.g. a node inside a network namespace.
+  gateway_client(const std::string& host, uint16_t port,
+                 std::string target = "/?v=10&encoding=json", int receive_buffer = 0)
       : ws_(ioc_) {
     namespace net = boost::asio;
     auto& sock = boost::beast::get_lowest_layer(ws_).socket();
@@ -40,9 +44,9 @@ public:
     if (receive_buffer > 0) {
       sock.set_option(net::socket_base::receive_buffer_size(receive_buffer));
     }
-    sock.connect(net::ip::tcp::endpoint(net::ip::make_address("127.0.0.1"), port));
+    sock.connect(net::ip::tcp::endpoint(net::ip::make_address(host), port));
     ws_.read_message_max(64u << 20);
-    ws_.handshake("127.0.0.1:" + std::to_string(port), target);
+    ws_.handshake(host + ":" + std::to_string(port), target);
     zlib_ = target.find("compress=zlib-stream") != std::string::npos;
     if (zlib_) {
       inflate_.zalloc = Z_NULL;

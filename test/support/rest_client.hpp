@@ -39,12 +39,13 @@ struct http_answer {
   }
 };
 
-/// `method target` on 127.0.0.1:port with `headers` and `body` (sent as application/json
-/// when non-empty, unless `headers` names another Content-Type).
-inline http_answer http_call(uint16_t port, const std::string& method, const std::string& target,
-                             const std::string& body = {},
-                             const std::vector<std::pair<std::string, std::string>>& headers = {},
-                             std::chrono::milliseconds timeout = std::chrono::seconds{5}) {
+/// `method target` on host:port (an IPv4 address) with `headers` and `body` (sent as
+/// application/json when non-empty, unless `headers` names another Content-Type).
+inline http_answer http_call_at(
+    const std::string& host, uint16_t port, const std::string& method, const std::string& target,
+    const std::string& body = {},
+    const std::vector<std::pair<std::string, std::string>>& headers = {},
+    std::chrono::milliseconds timeout = std::chrono::seconds{5}) {
   namespace beast = boost::beast;
   namespace http = beast::http;
   http_answer answer;
@@ -52,13 +53,13 @@ inline http_answer http_call(uint16_t port, const std::string& method, const std
   beast::tcp_stream stream{io};
   beast::error_code ec;
   stream.expires_after(timeout);
-  stream.connect({boost::asio::ip::make_address("127.0.0.1"), port}, ec);
+  stream.connect({boost::asio::ip::make_address(host), port}, ec);
   if (ec) {
     answer.error = "connect: " + ec.message();
     return answer;
   }
   http::request<http::string_body> req{http::string_to_verb(method), target, 11};
-  req.set(http::field::host, "127.0.0.1:" + std::to_string(port));
+  req.set(http::field::host, host + ":" + std::to_string(port));
   req.set(http::field::connection, "close");
   if (!body.empty()) {
     req.set(http::field::content_type, "application/json");
@@ -91,6 +92,14 @@ inline http_answer http_call(uint16_t port, const std::string& method, const std
   }
   stream.socket().shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
   return answer;
+}
+
+/// `method target` on 127.0.0.1:port (http_call_at).
+inline http_answer http_call(uint16_t port, const std::string& method, const std::string& target,
+                             const std::string& body = {},
+                             const std::vector<std::pair<std::string, std::string>>& headers = {},
+                             std::chrono::milliseconds timeout = std::chrono::seconds{5}) {
+  return http_call_at("127.0.0.1", port, method, target, body, headers, timeout);
 }
 
 /// The REST API v10 of a node as one user (`Authorization: Bot <token>`).

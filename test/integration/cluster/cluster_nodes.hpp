@@ -42,10 +42,16 @@ struct node_spec {
   uint16_t gateway = testing::free_port();
   uint16_t cluster = testing::free_port();
   std::string data;
+  /// The address every port listens on and the test connects to: loopback, or the node's
+  /// address inside its network namespace (chaos_network_test.cpp).
+  std::string host = "127.0.0.1";
+  /// Prepended to the heraldd command line, e.g. {"ip", "netns", "exec", "<ns>"}, which execs
+  /// heraldd in that namespace (the child's pid is heraldd's: signals reach it).
+  std::vector<std::string> exec_prefix;
 };
 
 inline std::string cluster_address(const node_spec& n) {
-  return "127.0.0.1:" + std::to_string(n.cluster);
+  return n.host + ":" + std::to_string(n.cluster);
 }
 
 /// A node's whole config: its ports and data dir, `[cluster]` with listen and node_id followed by
@@ -53,10 +59,9 @@ inline std::string cluster_address(const node_spec& n) {
 /// node shares and the cluster's token secret.
 inline std::string node_config(const node_spec& n, const std::string& cluster_lines,
                                const std::string& pg_url, const std::string& secret_file) {
-  return "[node]\nname = \"" + n.name + "\"\ndata_dir = \"" + n.data +
-         "\"\n[admin]\nlisten = \"127.0.0.1:" + std::to_string(n.admin) +
-         "\"\n[gateway]\nlisten = \"127.0.0.1:" + std::to_string(n.gateway) +
-         "\"\n[cluster]\nlisten = \"" + cluster_address(n) +
+  return "[node]\nname = \"" + n.name + "\"\ndata_dir = \"" + n.data + "\"\n[admin]\nlisten = \"" +
+         n.host + ":" + std::to_string(n.admin) + "\"\n[gateway]\nlisten = \"" + n.host + ":" +
+         std::to_string(n.gateway) + "\"\n[cluster]\nlisten = \"" + cluster_address(n) +
          "\"\nnode_id = " + std::to_string(n.node_id) + "\n" + cluster_lines +
          "[store]\nbackend = \"postgres\"\npostgres_url = \"" + pg_url +
          "\"\n[identity]\nsecret_file = \"" + secret_file +
@@ -101,7 +106,7 @@ inline std::string config_text(const node_spec& n, const std::vector<std::string
 
 /// `heraldctl --node <admin> --data-dir <data> <args> --json`, parsed; discarded on failure.
 inline json ctl_json(const node_spec& n, std::vector<std::string> args) {
-  std::vector<std::string> argv{"--node", "127.0.0.1:" + std::to_string(n.admin), "--data-dir",
+  std::vector<std::string> argv{"--node", n.host + ":" + std::to_string(n.admin), "--data-dir",
                                 n.data};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("--json");
@@ -170,20 +175,20 @@ inline uint64_t incarnation_of(const json& nodes, int id) {
 
 /// /readyz answers 200: the node serves (and, clustered, has joined).
 inline bool ready(const node_spec& n) {
-  auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/readyz", {}, std::chrono::seconds{2});
+  auto r = net::http_fetch(n.host, n.admin, "GET", "/readyz", {}, std::chrono::seconds{2});
   return r.ok() && r.status == 200;
 }
 
 /// /healthz answers 200: the process is alive and its admin API answers.
 inline bool live(const node_spec& n) {
-  auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/healthz", {}, std::chrono::seconds{2});
+  auto r = net::http_fetch(n.host, n.admin, "GET", "/healthz", {}, std::chrono::seconds{2});
   return r.ok() && r.status == 200;
 }
 
 /// The value of the series `name` (with its labels, e.g. `x_total{where="remote"}`) on the
 /// node's /metrics, or -1 when absent.
 inline double metric(const node_spec& n, const std::string& name) {
-  auto r = net::http_fetch("127.0.0.1", n.admin, "GET", "/metrics", {}, std::chrono::seconds{5});
+  auto r = net::http_fetch(n.host, n.admin, "GET", "/metrics", {}, std::chrono::seconds{5});
   auto pos = r.body.find("\n" + name + " ");
   if (pos == std::string::npos) {
     return -1;
@@ -219,9 +224,10 @@ inline guild_placement place_guild(const std::vector<node_spec>& nodes,
 /// 200 and returns the message object.
 inline json post_message(const node_spec& n, const std::string& token, const std::string& channel,
                          const std::string& content) {
-  auto r = testing::http_call(n.gateway, "POST", "/api/v10/channels/" + channel + "/messages",
-                              json{{"content", content}}.dump(),
-                              {{"Authorization", "Bot " + token}}, std::chrono::seconds{20});
+  auto r =
+      testing::http_call_at(n.host, n.gateway, "POST", "/api/v10/channels/" + channel + "/messages",
+                            json{{"content", content}}.dump(), {{"Authorization", "Bot " + token}},
+                            std::chrono::seconds{20});
   INFO("post " << content << " on " << n.name << ": " << r.status << " " << r.body << " "
                << r.error);
   REQUIRE(r.status == 200);
@@ -235,10 +241,11 @@ inline std::vector<std::string> channel_history(const node_spec& n, const std::s
   std::vector<std::string> newest_first;
   std::string before;
   for (int page = 0; page < 1000; ++page) {
-    auto r = testing::http_call(n.gateway, "GET",
-                                "/api/v10/channels/" + channel + "/messages?limit=100" +
-                                    (before.empty() ? "" : "&before=" + before),
-                                {}, {{"Authorization", "Bot " + token}}, std::chrono::seconds{20});
+    auto r =
+        testing::http_call_at(n.host, n.gateway, "GET",
+                              "/api/v10/channels/" + channel + "/messages?limit=100" +
+                                  (before.empty() ? "" : "&before=" + before),
+                              {}, {{"Authorization", "Bot " + token}}, std::chrono::seconds{20});
     REQUIRE(r.status == 200);
     auto messages = r.json();
     REQUIRE(messages.is_array());
@@ -293,8 +300,9 @@ inline std::vector<std::string> messages_until(testing::gateway_client& c,
 /// DELETE /api/v10/guilds/{guild}/members/{user} (a kick) on `n` as the token's user.
 inline testing::http_answer kick_member(const node_spec& n, const std::string& token,
                                         const std::string& guild, const std::string& user) {
-  return testing::http_call(n.gateway, "DELETE", "/api/v10/guilds/" + guild + "/members/" + user,
-                            {}, {{"Authorization", "Bot " + token}}, std::chrono::seconds{20});
+  return testing::http_call_at(n.host, n.gateway, "DELETE",
+                               "/api/v10/guilds/" + guild + "/members/" + user, {},
+                               {{"Authorization", "Bot " + token}}, std::chrono::seconds{20});
 }
 
 /// Connects to the loopback `port`, sends an HTTP request and junk (no cluster handshake) and
@@ -374,20 +382,32 @@ using static_cluster = running_cluster;
 /// Starts heraldd for nodes[i] again with its config (after it exited or was killed); does not
 /// wait for it.
 inline void restart_node(running_cluster& c, size_t i) {
-  c.procs[i] = std::make_unique<testing::child_process>(
-      testing::bin_path("heraldd"), std::vector<std::string>{"--config", c.configs[i]});
+  const auto& prefix = c.nodes[i].exec_prefix;
+  std::vector<std::string> argv{testing::bin_path("heraldd"), "--config", c.configs[i]};
+  if (prefix.empty()) {
+    c.procs[i] = std::make_unique<testing::child_process>(
+        argv.front(), std::vector<std::string>{argv.begin() + 1, argv.end()});
+    return;
+  }
+  argv.insert(argv.begin(), prefix.begin() + 1, prefix.end());
+  c.procs[i] = std::make_unique<testing::child_process>(prefix.front(), argv);
 }
 
 /// Starts `nodes` (data dirs and configs under `dir`), each with `cluster_lines(node)` as the
 /// rest of its `[cluster]` table (membership, TLS) and `extra_config` appended (e.g. a
-/// `[features]` table), and waits until every one is ready (require_ready).
+/// `[features]` table), and waits until every one is ready (require_ready). The database is a
+/// fresh one of the shared test PostgreSQL unless `pg_url` names one.
 inline running_cluster start_cluster(
     testing::temp_dir& dir, std::vector<node_spec> nodes,
     const std::function<std::string(const running_cluster&, const node_spec&)>& cluster_lines,
-    const std::string& extra_config = "") {
+    const std::string& extra_config = "", const std::string& pg_url = "") {
   running_cluster c;
-  auto& pg = testing::shared_postgres_server();
-  c.pg_url = pg.url(pg.create_database());
+  if (pg_url.empty()) {
+    auto& pg = testing::shared_postgres_server();
+    c.pg_url = pg.url(pg.create_database());
+  } else {
+    c.pg_url = pg_url;
+  }
   c.secret = dir.write_file("cluster.secret", "a-cluster-secret-of-32-characters\n");
   c.nodes = std::move(nodes);
   for (auto& n : c.nodes) {
@@ -409,14 +429,15 @@ inline running_cluster start_cluster(
 inline static_cluster start_static_cluster(testing::temp_dir& dir, std::vector<node_spec> nodes,
                                            std::chrono::milliseconds heartbeat,
                                            std::chrono::milliseconds failure_timeout,
-                                           const std::string& extra_config = "") {
+                                           const std::string& extra_config = "",
+                                           const std::string& pg_url = "") {
   return start_cluster(
       dir, std::move(nodes),
       [&](const running_cluster& c, const node_spec&) {
         return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
                "allow_plaintext = true\n";
       },
-      extra_config);
+      extra_config, pg_url);
 }
 
 }  // namespace herald::cluster_test

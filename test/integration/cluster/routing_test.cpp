@@ -3,7 +3,10 @@
 // a message posted by REST on a node that does not own the guild reaches the owner, is stored
 // and acknowledged (read back from every node); `heraldctl where guild` names the same owner
 // from every node; a publish while the owner is frozen (SIGSTOP) gets the retryable 503 with
-// Retry-After within a bound instead of hanging, and succeeds again once it runs (SIGCONT).
+// Retry-After within a bound instead of hanging, and succeeds again once it runs (SIGCONT). With
+// a failure timeout shorter than the router's request timeout, a publish waiting on a frozen
+// owner is failed by the router the moment membership declares the owner down (counted in
+// herald_cluster_routed_failed_on_down_total), and the next publish goes to the new owner.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -34,6 +37,9 @@ constexpr auto heartbeat = 200ms;
 constexpr auto failure_timeout = 20000ms;
 // REST command timeout (5 s) plus slack for a loaded machine.
 constexpr auto busy_bound = 12s;
+// Shorter than the router's request timeout (dispatch_config::request_timeout, 5 s): the owner
+// is declared down while a publish still waits on it.
+constexpr auto quick_failure_timeout = 1500ms;
 
 testing::http_answer post(const node_spec& n, const std::string& token, const std::string& channel,
                           const std::string& content) {
@@ -149,5 +155,39 @@ TEST_CASE("a_publish_on_a_node_that_does_not_own_the_guild_is_routed_to_its_owne
       [&] { return post(nodes[poster], token, channel, "after thaw").status == 200; }, 30s,
       testing::slow_poll_step));
 
+  stop_cleanly(nodes, procs);
+}
+
+TEST_CASE("a_routed_publish_waiting_on_an_owner_declared_down_fails_at_once_with_503") {
+  testing::temp_dir dir;
+  auto cluster = start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat,
+                                      quick_failure_timeout);
+  auto& nodes = cluster.nodes;
+  auto& procs = cluster.procs;
+  require_all_up(nodes);
+  auto alice = create_user(nodes[0], "alice");
+  auto token = alice.value("token", "");
+  auto guild_id = created_id(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)});
+  auto channel =
+      created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
+  auto placed = place_guild(nodes, guild_id);
+  const auto& poster = nodes[placed.others[0]];
+  REQUIRE(post(poster, token, channel, "before").status == 200);  // the route is resolved
+  CHECK(metric(poster, "herald_cluster_routed_failed_on_down_total") == 0);
+
+  // Frozen right before the publish: it waits on the owner until membership declares the owner
+  // down (1.5 s of silence), and is answered then, not when the 5 s request timeout runs out.
+  procs[placed.owner]->send_signal(SIGSTOP);
+  auto busy = post(poster, token, channel, "while frozen");
+  INFO("post while frozen: " << busy.status << " " << busy.body << " " << busy.error);
+  CHECK(busy.status == 503);
+  CHECK(!busy.header("retry-after").empty());
+  // The reason: the router failed it because the owner went down (the old code had no such
+  // path and answered after request_timeout with a timeout).
+  CHECK(metric(poster, "herald_cluster_routed_failed_on_down_total") >= 1);
+  // The guild moved: the next publish is ordered by its new owner.
+  CHECK(testing::eventually([&] { return post(poster, token, channel, "moved").status == 200; },
+                            30s, testing::slow_poll_step));
+  procs[placed.owner]->send_signal(SIGCONT);
   stop_cleanly(nodes, procs);
 }
