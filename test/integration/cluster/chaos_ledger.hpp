@@ -10,7 +10,11 @@
 // it to its guild (each producer posts to a guild one message at a time, waiting for the answer,
 // so its posts to one guild have a guild order that must match their post order; reordered
 // otherwise). Posts that were not acknowledged (refused, timed out) may or may not have been
-// committed: receiving them is neither required nor an error.
+// committed: receiving them is neither required nor an error. A resync (GUILD_DELETE with
+// "unavailable": true, then GUILD_CREATE: the new owner's event tail no longer held what the
+// session missed) covers the session's gap in that guild, and only that: an acknowledged post of
+// the guild the session did not receive counts as resynced, not lost, when it was sent before
+// the GUILD_CREATE that ended a resync of that session and guild. Every other one is lost.
 
 #include <algorithm>
 #include <chrono>
@@ -59,6 +63,7 @@ struct chaos_report {
   size_t acked = 0;
   size_t refused = 0;     ///< posts not acknowledged (503, timeout, connection failed)
   size_t lost = 0;        ///< acknowledged posts a session never received (summed over sessions)
+  size_t resynced = 0;    ///< acknowledged posts a session missed but a resync covered
   size_t duplicated = 0;  ///< extra receptions of one post by one session
   size_t reordered = 0;   ///< receptions before a later post of the same producer and guild
   std::vector<double> recovery_ms;  ///< per faulted guild: fault → first delivery of a later post
@@ -77,6 +82,12 @@ public:
       received_.resize(session + 1);
     }
     received_[session].push_back({content, at});
+  }
+  /// Session `session` got GUILD_CREATE of guild `guild` at `at`, after GUILD_DELETE
+  /// (unavailable) of it: a resync.
+  void resynced(size_t session, size_t guild, chaos_clock::time_point at) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    resyncs_.push_back({session, guild, at});
   }
 
   /// Compares every session in [0, sessions) with the acknowledged posts. `faulted` are the
@@ -123,7 +134,7 @@ public:
       }
       for (const auto& p : posts_) {
         if (p.acked && times.count(chaos_content(p.producer, p.guild, p.k)) == 0) {
-          ++r.lost;
+          ++(covered_by_resync(s, p) ? r.resynced : r.lost);
         }
       }
     }
@@ -155,9 +166,22 @@ private:
     std::string content;
     chaos_clock::time_point at;
   };
+  struct resync {
+    size_t session = 0;
+    size_t guild = 0;
+    chaos_clock::time_point created;  // the GUILD_CREATE that ended it
+  };
+
+  bool covered_by_resync(size_t session, const chaos_post& p) const {
+    return std::any_of(resyncs_.begin(), resyncs_.end(), [&](const resync& r) {
+      return r.session == session && r.guild == p.guild && p.sent < r.created;
+    });
+  }
+
   mutable std::mutex mutex_;
   std::vector<chaos_post> posts_;
   std::vector<std::vector<reception>> received_;  // by session
+  std::vector<resync> resyncs_;
 };
 
 /// The `q` quantile (0..1) of sorted `xs` (nearest rank), 0 for none.
