@@ -25,26 +25,27 @@ store::tail_event stored(uint64_t epoch, uint64_t order, stream_position prev,
   return store::tail_event{epoch, order, prev.epoch, prev.order, 0, std::move(bytes)};
 }
 
-relay::dispatch_event sample_event() {
-  relay::dispatch_event ev;
-  ev.guild_id = gid;
-  ev.guild_order = 12;
-  ev.epoch = 3;
-  ev.channel_slot = 4;
-  ev.required_intents = session::guild_messages_intent;
-  ev.content_gated = true;
-  ev.author_id = 42;
-  ev.mentioned_user_ids = {5, 9};
-  ev.full_tail = R"(,"t":"MESSAGE_CREATE","d":{"content":"hi"}})";
-  ev.content_begin = 37;  // the string literal "hi", quotes included
-  ev.content_end = 41;
+caf::intrusive_ptr<relay::dispatch_event> sample_event() {
+  auto ev = caf::make_counted<relay::dispatch_event>();
+  ev->guild_id = gid;
+  ev->guild_order = 12;
+  ev->epoch = 3;
+  ev->channel_slot = 4;
+  ev->required_intents = session::guild_messages_intent;
+  ev->content_gated = true;
+  ev->author_id = 42;
+  ev->mentioned_user_ids = {5, 9};
+  ev->full_tail = R"(,"t":"MESSAGE_CREATE","d":{"content":"hi"}})";
+  ev->content_begin = 37;  // the string literal "hi", quotes included
+  ev->content_end = 41;
   return ev;
 }
 
 }  // namespace
 
 TEST_CASE("a_stored_event_decodes_to_its_facts_with_the_replaying_incarnations_slot") {
-  auto original = sample_event();
+  auto sample = sample_event();
+  const auto& original = *sample;
   auto row = stored(3, 12, {3, 11}, encode_tail_event(original, channel));
   auto slot_of = [](uint64_t id) { return id == channel ? 9u : relay::no_channel_slot; };
   auto decoded = decode_tail_event(row, gid, slot_of);
@@ -81,10 +82,10 @@ TEST_CASE("a_stored_event_decodes_to_its_facts_with_the_replaying_incarnations_s
     auto other = row;
     other.event_[0] = static_cast<char>(guild::tail_event_version + 1);
     CHECK_FALSE(decode_tail_event(other, gid, slot_of));
-    auto bad_span = original;
-    bad_span.content_end = 400;
-    CHECK_FALSE(decode_tail_event(stored(3, 12, {3, 11}, encode_tail_event(bad_span, channel)), gid,
-                                  slot_of));
+    auto bad_span = sample_event();
+    bad_span->content_end = 400;
+    CHECK_FALSE(decode_tail_event(stored(3, 12, {3, 11}, encode_tail_event(*bad_span, channel)),
+                                  gid, slot_of));
   }
 }
 

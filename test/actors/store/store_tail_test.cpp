@@ -6,8 +6,6 @@
 // migration adds the table to a store of the previous version without touching its rows.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-
 #include "actors/store/detail/pg_schema.hpp"
 #include "actors/store/detail/sqlite_schema.hpp"
 #include "test/actors/store/store_fixture.hpp"
@@ -143,29 +141,6 @@ TEST_CASE("the_event_tail_keeps_one_row_per_slot_and_reads_after_a_position") {
   CHECK(orders_after(*st, gid, 0, 0) == std::vector<std::uint64_t>{8, 9, 10, 11});
 }
 
-namespace {
-
-// Takes the store back to the schema version before the event tail: the table is dropped and
-// the version set back, exactly what a store of that version holds.
-void rewind_to_before_the_tail(herald::store::test::backend_fixture& fx) {
-  using herald::store::test::backend;
-  if (fx.kind() == backend::postgres) {
-    herald::testing::shared_postgres_server().psql(
-        fx.database(), "DROP TABLE guild_event_tail; UPDATE herald_schema SET version = " +
-                           std::to_string(detail::pg_event_tail_version - 1));
-    return;
-  }
-  sqlite3* db = nullptr;
-  auto file = fx.sqlite().data_dir_ / fx.sqlite().file_name_;
-  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
-  auto sql = "DROP TABLE guild_event_tail; PRAGMA user_version = " +
-             std::to_string(detail::event_tail_version - 1);
-  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
-}
-
-}  // namespace
-
 TEST_CASE("the_event_tail_migration_adds_the_table_and_keeps_the_owner_rows") {
   HERALD_STORE_BACKEND(fx, sync_mode::normal);
   {
@@ -173,7 +148,8 @@ TEST_CASE("the_event_tail_migration_adds_the_table_and_keeps_the_owner_rows") {
     claimed_guild(*st, gid);
     REQUIRE(st->apply(tailed_batch(gid, 1, 1, 1, 2)));
   }
-  rewind_to_before_the_tail(fx);
+  herald::store::test::rewind_before_table(fx, "guild_event_tail", detail::event_tail_version - 1,
+                                           detail::pg_event_tail_version - 1);
   auto st = fx.open();
   auto owner = st->guild_owner_of(gid);
   REQUIRE(owner);
