@@ -41,6 +41,7 @@ std::string encode_tail_event(const relay::dispatch_event& event, uint64_t chann
   const auto tail = event.full_tail.view();
   out.reserve(40 + 8 * event.mentioned_user_ids.size() + tail.size());
   put<uint8_t>(out, tail_event_version);
+  put<uint8_t>(out, static_cast<uint8_t>(tail_kind::frame));
   put<uint64_t>(out, channel_id);
   put<uint32_t>(out, event.required_intents);
   put<uint8_t>(out, event.content_gated ? 1 : 0);
@@ -55,11 +56,42 @@ std::string encode_tail_event(const relay::dispatch_event& event, uint64_t chann
   return out;
 }
 
+std::string encode_tail_message(tail_kind kind, uint64_t message_id) {
+  std::string out;
+  out.reserve(10);
+  put<uint8_t>(out, tail_event_version);
+  put<uint8_t>(out, static_cast<uint8_t>(kind));
+  put<uint64_t>(out, message_id);
+  return out;
+}
+
 std::optional<relay::dispatch_event_ptr> decode_tail_event(const store::tail_event& row,
                                                            uint64_t guild_id,
-                                                           const channel_slot_of& slot_of) {
+                                                           const channel_slot_of& slot_of,
+                                                           const message_rebuild& rebuild) {
   reader r{row.event_};
-  if (r.get<uint8_t>() != tail_event_version || !r.ok) {
+  const auto version = r.get<uint8_t>();
+  const auto kind = r.get<uint8_t>();
+  if (!r.ok || version != tail_event_version) {
+    return std::nullopt;
+  }
+  if (kind == static_cast<uint8_t>(tail_kind::message_create) ||
+      kind == static_cast<uint8_t>(tail_kind::message_update)) {
+    const auto message_id = r.get<uint64_t>();
+    if (!r.ok || !r.in.empty()) {
+      return std::nullopt;
+    }
+    auto ev = rebuild(message_id, kind == static_cast<uint8_t>(tail_kind::message_update));
+    if (ev) {
+      if (ev->channel_slot == relay::no_channel_slot) {
+        return relay::dispatch_event_ptr{};  // its channel was deleted since
+      }
+      ev->epoch = row.epoch_;
+      ev->guild_order = row.order_;
+    }
+    return relay::dispatch_event_ptr{std::move(ev)};
+  }
+  if (kind != static_cast<uint8_t>(tail_kind::frame)) {
     return std::nullopt;
   }
   auto ev = caf::make_counted<relay::dispatch_event>();

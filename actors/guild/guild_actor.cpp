@@ -62,6 +62,10 @@ struct pending_event {
   /// Stored in the event tail when its batch commits: it has a dispatch and is not ephemeral
   /// (TYPING_START is not stored, nor is any event of a batch that writes nothing).
   bool tailed = false;
+  /// How the tail keeps it: a message create or update by the message's id (its row is written
+  /// in the same batch), anything else as its whole frame.
+  tail_kind tail_as = tail_kind::frame;
+  uint64_t tail_message = 0;
 };
 
 /// What the guild and the writer's completion share about the batch in flight, so that a batch
@@ -320,7 +324,9 @@ void stage_tail(guild_actor_state& st) {
       row.prev_epoch_ = st.tail_prev_.epoch;
       row.prev_order_ = st.tail_prev_.order;
       row.slot_ = static_cast<uint32_t>(p.order % size);
-      row.event_ = encode_tail_event(ev, st.views_->channel_at(ev.channel_slot));
+      row.event_ = p.tail_as == tail_kind::frame
+                       ? encode_tail_event(ev, st.views_->channel_at(ev.channel_slot))
+                       : encode_tail_message(p.tail_as, p.tail_message);
       st.batch_.add_tail(std::move(row));
     }
     st.tail_prev_ = at;
@@ -369,6 +375,14 @@ void stage(guild_actor* self, const proto::event& event, caf::response_promise& 
     pending.prepared.dispatch->guild_order = pending.order;
     pending.prepared.dispatch->epoch = st.epoch_;
     pending.tailed = event.payload_case() != proto::event::kTypingStart;
+    if (event.payload_case() == proto::event::kMessageCreate && event.message_create().id() != 0) {
+      pending.tail_as = tail_kind::message_create;
+      pending.tail_message = event.message_create().id();
+    } else if (event.payload_case() == proto::event::kMessageUpdate &&
+               event.message_update().id() != 0) {
+      pending.tail_as = tail_kind::message_update;
+      pending.tail_message = event.message_update().id();
+    }
   }
   pending.promise = promise;
   pending.observed = observed_event(st.svc_->observers, event, st.state_->id());
@@ -725,9 +739,17 @@ tail_replay replay_after(guild_actor* self, relay::stream_position cursor) {
     return {now, {}};
   }
   tail_replay out{cursor, {}};
-  auto slot_of = [&st](uint64_t channel_id) { return st.views_->slot_of(channel_id); };
+  slot_lookup slot_of = [&st](uint64_t channel_id) { return st.views_->slot_of(channel_id); };
+  auto rebuild = [&st, &slot_of](uint64_t message_id,
+                                 bool update) -> caf::intrusive_ptr<relay::dispatch_event> {
+    auto msg = st.svc_->store->get_message(message_id);
+    if (!msg || msg.value().deleted_) {
+      return nullptr;  // deleted since: its MESSAGE_DELETE follows in the tail
+    }
+    return message_dispatch(*st.state_, msg.value(), update, slot_of);
+  };
   for (const auto& row : rows.value()) {
-    auto ev = decode_tail_event(row, guild_id, slot_of);
+    auto ev = decode_tail_event(row, guild_id, slot_of, rebuild);
     if (!ev) {
       spdlog::warn("guild {}: tail event ({}, {}) does not decode: resync", guild_id, row.epoch_,
                    row.order_);

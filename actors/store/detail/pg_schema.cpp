@@ -128,7 +128,7 @@ CREATE TABLE IF NOT EXISTS guild_owners (
 // Version 5: the persisted per-guild event tail, as SQLite's version 6 (docs/store.md, "Event
 // tail"): one row per (guild, slot = guild order % dispatch.event_tail_orders), replaced in place
 // by the slot's next event, so the tail stays bounded without deletes (an update that changes
-// no indexed column stays a heap-only tuple).
+// no indexed column stays a heap-only tuple while its page has room: hence the fillfactor).
 constexpr const char* schema_v5 = R"sql(
 CREATE TABLE IF NOT EXISTS guild_event_tail (
   guild_id BIGINT NOT NULL,
@@ -139,7 +139,7 @@ CREATE TABLE IF NOT EXISTS guild_event_tail (
   prev_order BIGINT NOT NULL,
   event BYTEA NOT NULL,
   PRIMARY KEY (guild_id, slot)
-);
+) WITH (fillfactor = 50);
 )sql";
 
 // Applies the next migration, or none when up to date; true when one was applied.

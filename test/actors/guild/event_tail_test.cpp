@@ -13,6 +13,7 @@ using namespace herald;
 using guild::decode_tail_event;
 using guild::encode_tail_event;
 using guild::tail_covers;
+using guild::tail_kind;
 using relay::stream_position;
 
 namespace {
@@ -41,6 +42,12 @@ caf::intrusive_ptr<relay::dispatch_event> sample_event() {
   return ev;
 }
 
+/// For frames: no message is ever looked up.
+caf::intrusive_ptr<relay::dispatch_event> no_message(uint64_t, bool) {
+  FAIL("a frame must not look up a message");
+  return nullptr;
+}
+
 }  // namespace
 
 TEST_CASE("a_stored_event_decodes_to_its_facts_with_the_replaying_incarnations_slot") {
@@ -48,7 +55,7 @@ TEST_CASE("a_stored_event_decodes_to_its_facts_with_the_replaying_incarnations_s
   const auto& original = *sample;
   auto row = stored(3, 12, {3, 11}, encode_tail_event(original, channel));
   auto slot_of = [](uint64_t id) { return id == channel ? 9u : relay::no_channel_slot; };
-  auto decoded = decode_tail_event(row, gid, slot_of);
+  auto decoded = decode_tail_event(row, gid, slot_of, no_message);
   REQUIRE(decoded);
   REQUIRE(*decoded);
   const auto& ev = **decoded;
@@ -65,28 +72,59 @@ TEST_CASE("a_stored_event_decodes_to_its_facts_with_the_replaying_incarnations_s
   CHECK(ev.redacted().view() == R"(,"t":"MESSAGE_CREATE","d":{"content":""}})");
 
   SECTION("an event of a deleted channel is nothing to replay") {
-    auto gone = decode_tail_event(row, gid, [](uint64_t) { return relay::no_channel_slot; });
+    auto gone = decode_tail_event(
+        row, gid, [](uint64_t) { return relay::no_channel_slot; }, no_message);
     REQUIRE(gone);
     CHECK_FALSE(*gone);
   }
   SECTION("a guild-wide event keeps no slot") {
     auto wide = stored(3, 12, {3, 11}, encode_tail_event(original, 0));
-    auto ev2 = decode_tail_event(wide, gid, slot_of);
+    auto ev2 = decode_tail_event(wide, gid, slot_of, no_message);
     REQUIRE(ev2);
     CHECK((*ev2)->channel_slot == relay::no_channel_slot);
   }
   SECTION("truncated bytes, a content span past the tail or another version do not decode") {
     auto cut = row;
     cut.event_.resize(20);
-    CHECK_FALSE(decode_tail_event(cut, gid, slot_of));
+    CHECK_FALSE(decode_tail_event(cut, gid, slot_of, no_message));
     auto other = row;
     other.event_[0] = static_cast<char>(guild::tail_event_version + 1);
-    CHECK_FALSE(decode_tail_event(other, gid, slot_of));
+    CHECK_FALSE(decode_tail_event(other, gid, slot_of, no_message));
     auto bad_span = sample_event();
     bad_span->content_end = 400;
     CHECK_FALSE(decode_tail_event(stored(3, 12, {3, 11}, encode_tail_event(*bad_span, channel)),
-                                  gid, slot_of));
+                                  gid, slot_of, no_message));
   }
+}
+
+TEST_CASE("a_stored_message_event_is_its_id_and_is_rebuilt_from_the_message_row") {
+  auto bytes = guild::encode_tail_message(tail_kind::message_update, 4242);
+  CHECK(bytes.size() == 10);
+  auto row = stored(5, 20, {5, 19}, bytes);
+  auto slot_of = [](uint64_t) { return 2u; };
+  uint64_t asked = 0;
+  bool asked_update = false;
+  auto rebuild = [&](uint64_t id, bool update) -> caf::intrusive_ptr<relay::dispatch_event> {
+    asked = id;
+    asked_update = update;
+    return id == 4242 ? sample_event() : nullptr;
+  };
+  auto ev = decode_tail_event(row, gid, slot_of, rebuild);
+  REQUIRE(ev);
+  REQUIRE(*ev);
+  CHECK(asked == 4242);
+  CHECK(asked_update);
+  CHECK((*ev)->position() == stream_position{5, 20});  // the stored position, not the rebuilt one
+
+  auto gone = decode_tail_event(
+      stored(5, 21, {5, 20}, guild::encode_tail_message(tail_kind::message_create, 7)), gid,
+      slot_of, rebuild);
+  REQUIRE(gone);
+  CHECK_FALSE(*gone);  // deleted since: nothing to replay
+  CHECK_FALSE(asked_update);
+  auto truncated = row;
+  truncated.event_.pop_back();
+  CHECK_FALSE(decode_tail_event(truncated, gid, slot_of, rebuild));
 }
 
 TEST_CASE("rows_cover_a_cursor_only_when_their_predecessors_reach_back_to_it_without_a_hole") {
