@@ -938,16 +938,21 @@ caf::behavior guild_behavior(guild_actor* self) {
 }
 
 // A restarted guild first re-binds the relays that survived its previous
-// incarnation, before it takes any event (await suspends other messages).
+// incarnation, before it takes any event (await suspends other messages), each with its cursor:
+// the tail after it is replayed (the previous incarnation may not have fed it everything: a
+// stale owner fenced since, another node's incarnation in between), and the predecessor's
+// inherited dispatches that follow are dropped by the partitions that had them.
 void rebind_surviving_relays(guild_actor* self) {
   auto& st = self->state;
   for (auto& relay : st.svc_->relay_groups.members(st.state_->id())) {
-    self->request(relay, st.svc_->config.request_timeout, relay::partitions_atom::value)
+    self->request(relay, st.svc_->config.request_timeout, relay::rebind_atom::value)
         .await(
-            [self, relay](std::vector<caf::actor>& partitions) {
-              // Fed by the previous incarnation here: it dispatched everything it committed
-              // but its batch in flight, which comes as inherited_ next. No replay.
-              add_relay(self, relay, std::move(partitions), std::nullopt);
+            [self, relay](std::vector<caf::actor>& partitions, uint64_t epoch, uint64_t order) {
+              std::optional<relay::stream_position> cursor;
+              if (epoch != 0) {
+                cursor = relay::stream_position{epoch, order};
+              }
+              add_relay(self, relay, std::move(partitions), cursor);
             },
             [self](caf::error& err) {
               spdlog::warn("guild {}: a relay did not answer: {}", self->state.state_->id(),

@@ -218,6 +218,12 @@ caf::behavior exporter_behavior(exporter_actor* self) {
         handled().inc();
         return std::vector<caf::actor>{caf::actor_cast<caf::actor>(self)};
       },
+      [self](rebind_atom) {
+        handled().inc();
+        auto c = self->state.cursor.value_or(stream_position{});
+        return caf::make_message(std::vector<caf::actor>{caf::actor_cast<caf::actor>(self)},
+                                 c.epoch, c.order);
+      },
   };
 }
 

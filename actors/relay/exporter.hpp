@@ -23,7 +23,8 @@
 //   (attach_atom) → relay_wire::attach_reply, once registered with the guild, or an error
 //   relay_wire::subscribe_request (from the importer): cast, answered in the stream
 //   relay_wire::batch_ack (from the uplink): the next batch may go
-//   the guild's relay messages (relay_messages.hpp) and (partitions_atom) → {itself}
+//   the guild's relay messages (relay_messages.hpp), (partitions_atom) → {itself} and
+//   (rebind_atom) → ({itself}, its cursor)
 
 #include <cstdint>
 #include <optional>

@@ -542,6 +542,15 @@ caf::behavior ready_behavior(relay_actor* self) {
         handled().inc();
         return self->state.partitions_;
       },
+      [self](rebind_atom) {
+        handled().inc();
+        auto promise = self->make_response_promise<std::vector<caf::actor>, uint64_t, uint64_t>();
+        with_cursor(self, [self, promise](const std::optional<stream_position>& cursor) mutable {
+          auto c = cursor.value_or(stream_position{});
+          promise.deliver(self->state.partitions_, c.epoch, c.order);
+        });
+        return promise;
+      },
       [self](unsubscribe_atom, uint64_t session_id) {
         handled().inc();
         auto& parts = self->state.partitions_;

@@ -49,6 +49,12 @@ using register_atom = caf::atom_constant<caf::atom("reg_relay")>;
 /// (partitions_atom) to a relay → (std::vector<caf::actor>): a restarted
 /// guild re-binds the relays that outlived its previous incarnation.
 using partitions_atom = caf::atom_constant<caf::atom("partitions")>;
+/// (rebind_atom) to a relay or an exporter → (std::vector<caf::actor> partitions, uint64_t
+/// epoch, uint64_t order): what a restarted guild re-binds it with: its partitions and their
+/// oldest cursor ((0, 0): none), so that the new incarnation replays its tail after it. The
+/// previous incarnation need not have been the one feeding it (a stale owner that was fenced,
+/// another node's incarnation in between).
+using rebind_atom = caf::atom_constant<caf::atom("rebind")>;
 /// (members_atom) to a guild → (uint64_t member_count): sizes a new relay.
 /// (cursor_atom) to a relay partition → (uint64_t epoch, uint64_t order): its cursor, the
 /// position of the last event it took ((0, 0): none yet).

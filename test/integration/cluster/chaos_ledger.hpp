@@ -61,11 +61,12 @@ inline std::optional<chaos_post> parse_chaos_content(const std::string& content)
 
 struct chaos_report {
   size_t acked = 0;
-  size_t refused = 0;     ///< posts not acknowledged (503, timeout, connection failed)
-  size_t lost = 0;        ///< acknowledged posts a session never received (summed over sessions)
-  size_t resynced = 0;    ///< acknowledged posts a session missed but a resync covered
-  size_t duplicated = 0;  ///< extra receptions of one post by one session
-  size_t reordered = 0;   ///< receptions before a later post of the same producer and guild
+  size_t refused = 0;   ///< posts not acknowledged (503, timeout, connection failed)
+  size_t lost = 0;      ///< acknowledged posts a session never received (summed over sessions)
+  size_t resynced = 0;  ///< acknowledged posts a session missed but a resync covered
+  std::vector<std::string> lost_posts;  ///< "session <s>: <content>" of the first lost ones
+  size_t duplicated = 0;                ///< extra receptions of one post by one session
+  size_t reordered = 0;  ///< receptions before a later post of the same producer and guild
   std::vector<double> recovery_ms;  ///< per faulted guild: fault → first delivery of a later post
 };
 
@@ -134,7 +135,12 @@ public:
       }
       for (const auto& p : posts_) {
         if (p.acked && times.count(chaos_content(p.producer, p.guild, p.k)) == 0) {
-          ++(covered_by_resync(s, p) ? r.resynced : r.lost);
+          const bool covered = covered_by_resync(s, p);
+          ++(covered ? r.resynced : r.lost);
+          if (!covered && r.lost_posts.size() < 10) {
+            r.lost_posts.push_back("session " + std::to_string(s) + ": " +
+                                   chaos_content(p.producer, p.guild, p.k));
+          }
         }
       }
     }

@@ -260,10 +260,13 @@ void run_chaos(fault kind) {
   }
   if (report.lost > 0 || report.duplicated > 0 || report.reordered > 0 || closed ||
       report.recovery_ms.size() != faulted.size()) {
-    UNSCOPED_INFO(node_logs(nodes, procs));
+    UNSCOPED_INFO(node_logs(nodes, procs));  // shown with the next assertion only
   }
-  CHECK(report.acked > 0);
+  for (const auto& post : report.lost_posts) {
+    UNSCOPED_INFO("lost " << post);
+  }
   CHECK(report.lost == 0);
+  CHECK(report.acked > 0);
   CHECK(report.duplicated == 0);
   CHECK(report.reordered == 0);
   CHECK(report.recovery_ms.size() == faulted.size());
