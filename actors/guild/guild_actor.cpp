@@ -721,29 +721,37 @@ struct tail_replay {
 };
 
 // The tail after `cursor`. When it does not hold every stored event after the cursor (the older
-// ones were overwritten, a row does not decode, the store cannot be read) there is nothing to
-// replay and `from` is the guild's position now: partitions behind it resync their sessions.
-tail_replay replay_after(guild_actor* self, relay::stream_position cursor) {
+// ones were overwritten, a row or a message does not read) there is nothing to replay and
+// `from` is the guild's position now: partitions behind it resync their sessions. nullopt when
+// the tail itself cannot be read (or the store keeps none).
+std::optional<tail_replay> replay_after(guild_actor* self, relay::stream_position cursor) {
   auto& st = self->state;
   const relay::stream_position now{st.epoch_, st.order_};
   const auto guild_id = st.state_->id();
   auto rows = st.svc_->store->read_tail(guild_id, cursor.epoch, cursor.order);
   if (!rows) {
-    spdlog::warn("guild {}: event tail unreadable, relays behind it resync: {}", guild_id,
-                 rows.error().message_);
-    return {now, {}};
+    spdlog::warn("guild {}: event tail unreadable: {}", guild_id, rows.error().message_);
+    return std::nullopt;
   }
   if (!tail_covers(rows.value(), cursor)) {
     spdlog::info("guild {}: event tail no longer holds what follows cursor ({}, {}): resync",
                  guild_id, cursor.epoch, cursor.order);
-    return {now, {}};
+    return tail_replay{now, {}};
   }
   tail_replay out{cursor, {}};
   slot_lookup slot_of = [&st](uint64_t channel_id) { return st.views_->slot_of(channel_id); };
-  auto rebuild = [&st, &slot_of](uint64_t message_id,
-                                 bool update) -> caf::intrusive_ptr<relay::dispatch_event> {
+  bool unreadable = false;  // a message row could not be read: replaying without it loses it
+  auto rebuild = [&st, &slot_of, &unreadable](
+                     uint64_t message_id,
+                     bool update) -> caf::intrusive_ptr<relay::dispatch_event> {
     auto msg = st.svc_->store->get_message(message_id);
-    if (!msg || msg.value().deleted_) {
+    if (!msg) {
+      spdlog::warn("guild {}: message {} of the event tail unreadable: {}", st.state_->id(),
+                   message_id, msg.error().message_);
+      unreadable = true;
+      return nullptr;
+    }
+    if (msg.value().deleted_) {
       return nullptr;  // deleted since: its MESSAGE_DELETE follows in the tail
     }
     return message_dispatch(*st.state_, msg.value(), update, slot_of);
@@ -753,7 +761,10 @@ tail_replay replay_after(guild_actor* self, relay::stream_position cursor) {
     if (!ev) {
       spdlog::warn("guild {}: tail event ({}, {}) does not decode: resync", guild_id, row.epoch_,
                    row.order_);
-      return {now, {}};
+      return tail_replay{now, {}};
+    }
+    if (unreadable) {
+      return tail_replay{now, {}};  // resync rather than skip an event the relay never had
     }
     if (*ev) {
       out.events.push_back(std::move(*ev));
@@ -763,7 +774,7 @@ tail_replay replay_after(guild_actor* self, relay::stream_position cursor) {
 }
 
 void add_relay(guild_actor* self, caf::actor relay, std::vector<caf::actor> partitions,
-               const std::optional<relay::stream_position>& cursor) {
+               const std::optional<relay::stream_position>& cursor, bool rebound = false) {
   auto& st = self->state;
   for (auto& r : st.relays_) {
     if (r.relay == relay) {
@@ -775,8 +786,14 @@ void add_relay(guild_actor* self, caf::actor relay, std::vector<caf::actor> part
       st.views_->snapshot(), st.views_->class_map(), {st.epoch_, st.order_}, std::nullopt};
   tail_replay replay;
   if (cursor) {
-    replay = replay_after(self, *cursor);
-    reset.replay_from = replay.from;
+    if (auto got = replay_after(self, *cursor)) {
+      replay = std::move(*got);
+      reset.replay_from = replay.from;
+    } else if (!rebound) {
+      reset.replay_from = reset.at;  // fed elsewhere before: resync whoever is behind
+    }
+    // A rebound relay without a readable tail keeps its stream as before: its predecessor here
+    // fed it, and the inherited dispatches follow.
   }
   for (const auto& p : partitions) {
     self->send(p, reset);
@@ -952,7 +969,7 @@ void rebind_surviving_relays(guild_actor* self) {
               if (epoch != 0) {
                 cursor = relay::stream_position{epoch, order};
               }
-              add_relay(self, relay, std::move(partitions), cursor);
+              add_relay(self, relay, std::move(partitions), cursor, true);
             },
             [self](caf::error& err) {
               spdlog::warn("guild {}: a relay did not answer: {}", self->state.state_->id(),
