@@ -66,6 +66,9 @@ struct pending_event {
   /// in the same batch), anything else as its whole frame.
   tail_kind tail_as = tail_kind::frame;
   uint64_t tail_message = 0;
+  /// Its tail row is in batch_ already (a flush the busy writer refused is tried again with the
+  /// same batch: the row must not be added twice, nor the chain advanced twice).
+  bool tail_staged = false;
 };
 
 /// What the guild and the writer's completion share about the batch in flight, so that a batch
@@ -306,13 +309,14 @@ void stage_tail(guild_actor_state& st) {
   const uint64_t size = st.svc_->config.event_tail_orders;
   size_t tailed = 0;
   for (const auto& p : st.pending_) {
-    tailed += p.tailed ? 1 : 0;
+    tailed += p.tailed && !p.tail_staged ? 1 : 0;
   }
   size_t skip = tailed > size ? tailed - size : 0;
-  for (const auto& p : st.pending_) {
-    if (!p.tailed) {
+  for (auto& p : st.pending_) {
+    if (!p.tailed || p.tail_staged) {
       continue;
     }
+    p.tail_staged = true;
     relay::stream_position at{st.epoch_, p.order};
     if (skip > 0) {
       --skip;
