@@ -346,6 +346,7 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
   if (st.clustered) {
     dc.cluster = st.cluster_view;
   }
+  dc.event_tail_orders = static_cast<uint32_t>(st.cfg.get_int("dispatch.event_tail_orders"));
   dc.writer.max_batches = static_cast<size_t>(st.cfg.get_int("store.writer_max_batches"));
   dc.writer.max_wait = std::chrono::microseconds{st.cfg.get_int("store.writer_max_wait_us")};
   dc.writer.queue_batches = static_cast<size_t>(st.cfg.get_int("store.writer_queue_batches"));

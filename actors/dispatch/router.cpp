@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -386,7 +387,12 @@ caf::behavior router(router_ptr self, services_ptr svc) {
           uplink = relay::spawn_uplink(svc, req.downlink);
           self->monitor(uplink);
         }
-        auto exporter = relay::spawn_exporter(svc, req.guild_id, req.node_id, req.importer, uplink);
+        std::optional<relay::stream_position> cursor;
+        if (req.has_cursor) {  // v3: the relay's partitions were fed up to it by another owner
+          cursor = relay::stream_position{req.cursor_epoch, req.cursor_order};
+        }
+        auto exporter =
+            relay::spawn_exporter(svc, req.guild_id, req.node_id, req.importer, uplink, cursor);
         self->request(exporter, svc->config.request_timeout, relay::attach_atom::value)
             .then([rp](relay::relay_wire::attach_reply& reply) mutable { rp.deliver(reply); },
                   [rp, exporter](caf::error& err) mutable {

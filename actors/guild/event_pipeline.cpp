@@ -57,6 +57,25 @@ std::vector<uint64_t> sorted_ids(const std::vector<domain::snowflake>& ids) {
   return out;
 }
 
+/// A message's dispatch from its tails. The tails' bytes are copied once, into the shared tail;
+/// the encoding buffer goes back to the thread's scratch for the next message.
+caf::intrusive_ptr<relay::dispatch_event> message_event_of(uint64_t guild_id,
+                                                           const domain::message& msg,
+                                                           encoding::message_tails tails,
+                                                           const slot_lookup& slot_of) {
+  auto ev =
+      event_for(guild_id, tails.full_, session::guild_messages_intent, slot_of(msg.channel_id_));
+  ev->content_gated = !msg.content_.empty();
+  ev->content_begin = static_cast<uint32_t>(tails.content_begin_);
+  ev->content_end = static_cast<uint32_t>(tails.content_end_);
+  ev->author_id = msg.author_id_;
+  if (!msg.mentions_.empty()) {
+    ev->mentioned_user_ids = sorted_ids(msg.mentions_);
+  }
+  give_back_scratch(std::move(tails.full_));
+  return ev;
+}
+
 // Handlers per event kind. Each validates before it mutates anything.
 using handler_result = caf::expected<prepared_event>;
 
@@ -100,20 +119,9 @@ struct pipeline {
     return {};
   }
 
-  /// The tails' bytes are copied once, into the shared tail; the encoding buffer goes back to
-  /// the thread's scratch for the next message.
   prepared_event message_event(const domain::message& msg, encoding::message_tails tails) {
     prepared_event out;
-    out.dispatch = event_for(state.id(), tails.full_, session::guild_messages_intent,
-                             slot_of(msg.channel_id_));
-    out.dispatch->content_gated = !msg.content_.empty();
-    out.dispatch->content_begin = static_cast<uint32_t>(tails.content_begin_);
-    out.dispatch->content_end = static_cast<uint32_t>(tails.content_end_);
-    out.dispatch->author_id = msg.author_id_;
-    if (!msg.mentions_.empty()) {
-      out.dispatch->mentioned_user_ids = sorted_ids(msg.mentions_);
-    }
-    give_back_scratch(std::move(tails.full_));
+    out.dispatch = message_event_of(state.id(), msg, std::move(tails), slot_of);
     return out;
   }
 
@@ -479,6 +487,14 @@ struct pipeline {
 };
 
 }  // namespace
+
+caf::intrusive_ptr<relay::dispatch_event> message_dispatch(const domain::guild_state& state,
+                                                           const domain::message& msg, bool update,
+                                                           const slot_lookup& slot_of) {
+  auto tails = update ? encoding::message_update_tails(state, msg, take_scratch())
+                      : encoding::message_create_tails(state, msg, take_scratch());
+  return message_event_of(state.id(), msg, std::move(tails), slot_of);
+}
 
 std::string_view payload_of(std::string_view tail) {
   auto start = tail.find("\"d\":");

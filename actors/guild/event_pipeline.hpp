@@ -60,6 +60,13 @@ caf::expected<prepared_event> prepare_event(domain::guild_state& state, store::s
                                             store::write_batch& batch, int64_t now_ms,
                                             const pending_deletes* deleting = nullptr);
 
+/// The MESSAGE_CREATE (or with `update`, MESSAGE_UPDATE) dispatch of the stored message `msg`
+/// of the guild `state`, as prepare_event makes it: a guild replaying its event tail rebuilds a
+/// message event from the messages table this way (the tail stores only its id).
+caf::intrusive_ptr<relay::dispatch_event> message_dispatch(const domain::guild_state& state,
+                                                           const domain::message& msg, bool update,
+                                                           const slot_lookup& slot_of);
+
 /// The `d` object of a frame tail `,"t":"X","d":{…}}` (a view into `tail`; empty if malformed).
 std::string_view payload_of(std::string_view tail);
 

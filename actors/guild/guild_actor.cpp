@@ -16,6 +16,7 @@
 #include "actors/encoding/encode.hpp"
 #include "actors/guild/core_observation.hpp"
 #include "actors/guild/event_pipeline.hpp"
+#include "actors/guild/event_tail.hpp"
 #include "actors/guild/view_classes.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "actors/services/dispatch_error.hpp"
@@ -58,6 +59,16 @@ struct pending_event {
   std::unique_ptr<dispatch::core_event> observed;
   /// The message it deletes (0: none), in guild_actor_state::deleting_ until committed.
   uint64_t deleted_message = 0;
+  /// Stored in the event tail when its batch commits: it has a dispatch and is not ephemeral
+  /// (TYPING_START is not stored, nor is any event of a batch that writes nothing).
+  bool tailed = false;
+  /// How the tail keeps it: a message create or update by the message's id (its row is written
+  /// in the same batch), anything else as its whole frame.
+  tail_kind tail_as = tail_kind::frame;
+  uint64_t tail_message = 0;
+  /// Its tail row is in batch_ already (a flush the busy writer refused is tried again with the
+  /// same batch: the row must not be added twice, nor the chain advanced twice).
+  bool tail_staged = false;
 };
 
 /// What the guild and the writer's completion share about the batch in flight, so that a batch
@@ -92,6 +103,10 @@ struct guild_actor_state {
   // Last guild order handed out; starts at the store's last committed order, so the guild's
   // order goes on across incarnations and nodes.
   uint64_t order_ = 0;
+  // The position of the guild's last event staged for the event tail (store::tail_event): the
+  // predecessor of the next one. At start the store's newest tail event, or
+  // relay::unknown_position when events were committed before the tail had any.
+  relay::stream_position tail_prev_;
   // Group commit through services::writer, at most one batch in flight (so guild order is commit
   // order): events are applied to memory and staged (pending_, writes in batch_); a flush hands
   // the staged batch to the writer (in_flight_); staging goes on meanwhile; the writer's answer
@@ -210,6 +225,22 @@ metrics::counter& handoffs_counter() {
   return c;
 }
 
+metrics::counter& replayed_counter() {
+  static auto& c = metrics::registry::global().get_counter(
+      "herald_guild_tail_replayed_events_total",
+      "Events guild actors replayed from their persisted event tail to a relay or exporter that "
+      "registered with a cursor (fed by an earlier owner up to it)");
+  return c;
+}
+
+metrics::counter& failovers_counter() {
+  static auto& c = metrics::registry::global().get_counter(
+      "herald_guild_failovers_total",
+      "Guild claims on this node that took the guild from another node without a handoff (the "
+      "store named a node that was not connected)");
+  return c;
+}
+
 metrics::counter& handled() {
   static auto& c = metrics::messages_handled("guild");
   return c;
@@ -270,6 +301,42 @@ caf::intrusive_ptr<relay::view_update> make_view_update(guild_actor_state& st, v
 
 void flush(guild_actor* self);
 
+// Adds the staged batch's tail events (every tailed dispatch, each naming the one before it) to
+// the batch, so they commit in its transaction or not at all. Only the last
+// dispatch.event_tail_orders of them get rows (older ones would take the same slots); the chain
+// still runs through all of them, so a reader sees that the skipped ones are missing.
+void stage_tail(guild_actor_state& st) {
+  const uint64_t size = st.svc_->config.event_tail_orders;
+  size_t tailed = 0;
+  for (const auto& p : st.pending_) {
+    tailed += p.tailed && !p.tail_staged ? 1 : 0;
+  }
+  size_t skip = tailed > size ? tailed - size : 0;
+  for (auto& p : st.pending_) {
+    if (!p.tailed || p.tail_staged) {
+      continue;
+    }
+    p.tail_staged = true;
+    relay::stream_position at{st.epoch_, p.order};
+    if (skip > 0) {
+      --skip;
+    } else if (size > 0) {
+      const auto& ev = *p.prepared.dispatch;
+      store::tail_event row;
+      row.epoch_ = at.epoch;
+      row.order_ = at.order;
+      row.prev_epoch_ = st.tail_prev_.epoch;
+      row.prev_order_ = st.tail_prev_.order;
+      row.slot_ = static_cast<uint32_t>(p.order % size);
+      row.event_ = p.tail_as == tail_kind::frame
+                       ? encode_tail_event(ev, st.views_->channel_at(ev.channel_slot))
+                       : encode_tail_message(p.tail_as, p.tail_message);
+      st.batch_.add_tail(std::move(row));
+    }
+    st.tail_prev_ = at;
+  }
+}
+
 // Validates and applies one event, staging it for the next group commit; answers `promise`
 // when it is committed and dispatched, or with its error.
 void stage(guild_actor* self, const proto::event& event, caf::response_promise& promise) {
@@ -310,6 +377,16 @@ void stage(guild_actor* self, const proto::event& event, caf::response_promise& 
   pending.order = ++st.order_;
   if (pending.prepared.dispatch) {
     pending.prepared.dispatch->guild_order = pending.order;
+    pending.prepared.dispatch->epoch = st.epoch_;
+    pending.tailed = event.payload_case() != proto::event::kTypingStart;
+    if (event.payload_case() == proto::event::kMessageCreate && event.message_create().id() != 0) {
+      pending.tail_as = tail_kind::message_create;
+      pending.tail_message = event.message_create().id();
+    } else if (event.payload_case() == proto::event::kMessageUpdate &&
+               event.message_update().id() != 0) {
+      pending.tail_as = tail_kind::message_update;
+      pending.tail_message = event.message_update().id();
+    }
   }
   pending.promise = promise;
   pending.observed = observed_event(st.svc_->observers, event, st.state_->id());
@@ -411,6 +488,7 @@ void flush(guild_actor* self) {
   }
   // Commits only while this incarnation's claim is the guild's latest, and records the order.
   st.batch_.set_fence({st.state_->id(), st.epoch_, st.pending_.back().order});
+  stage_tail(st);
   auto me = caf::actor_cast<caf::actor>(self);
   auto record = std::make_shared<flight_record>();
   auto submitted = st.svc_->writer->submit(
@@ -639,7 +717,68 @@ void run_settled(guild_actor* self, bool answers, F run) {
   }
 }
 
-void add_relay(guild_actor* self, caf::actor relay, std::vector<caf::actor> partitions) {
+/// What a relay registering with a cursor gets after its view_reset: the stored events after
+/// `from`, in order.
+struct tail_replay {
+  relay::stream_position from;
+  std::vector<relay::dispatch_event_ptr> events;
+};
+
+// The tail after `cursor`. When it does not hold every stored event after the cursor (the older
+// ones were overwritten, a row or a message does not read) there is nothing to replay and
+// `from` is the guild's position now: partitions behind it resync their sessions. nullopt when
+// the tail itself cannot be read (or the store keeps none).
+std::optional<tail_replay> replay_after(guild_actor* self, relay::stream_position cursor) {
+  auto& st = self->state;
+  const relay::stream_position now{st.epoch_, st.order_};
+  const auto guild_id = st.state_->id();
+  auto rows = st.svc_->store->read_tail(guild_id, cursor.epoch, cursor.order);
+  if (!rows) {
+    spdlog::warn("guild {}: event tail unreadable: {}", guild_id, rows.error().message_);
+    return std::nullopt;
+  }
+  if (!tail_covers(rows.value(), cursor)) {
+    spdlog::info("guild {}: event tail no longer holds what follows cursor ({}, {}): resync",
+                 guild_id, cursor.epoch, cursor.order);
+    return tail_replay{now, {}};
+  }
+  tail_replay out{cursor, {}};
+  slot_lookup slot_of = [&st](uint64_t channel_id) { return st.views_->slot_of(channel_id); };
+  bool unreadable = false;  // a message row could not be read: replaying without it loses it
+  auto rebuild = [&st, &slot_of, &unreadable](
+                     uint64_t message_id,
+                     bool update) -> caf::intrusive_ptr<relay::dispatch_event> {
+    auto msg = st.svc_->store->get_message(message_id);
+    if (!msg) {
+      spdlog::warn("guild {}: message {} of the event tail unreadable: {}", st.state_->id(),
+                   message_id, msg.error().message_);
+      unreadable = true;
+      return nullptr;
+    }
+    if (msg.value().deleted_) {
+      return nullptr;  // deleted since: its MESSAGE_DELETE follows in the tail
+    }
+    return message_dispatch(*st.state_, msg.value(), update, slot_of);
+  };
+  for (const auto& row : rows.value()) {
+    auto ev = decode_tail_event(row, guild_id, slot_of, rebuild);
+    if (!ev) {
+      spdlog::warn("guild {}: tail event ({}, {}) does not decode: resync", guild_id, row.epoch_,
+                   row.order_);
+      return tail_replay{now, {}};
+    }
+    if (unreadable) {
+      return tail_replay{now, {}};  // resync rather than skip an event the relay never had
+    }
+    if (*ev) {
+      out.events.push_back(std::move(*ev));
+    }
+  }
+  return out;
+}
+
+void add_relay(guild_actor* self, caf::actor relay, std::vector<caf::actor> partitions,
+               const std::optional<relay::stream_position>& cursor, bool rebound = false) {
   auto& st = self->state;
   for (auto& r : st.relays_) {
     if (r.relay == relay) {
@@ -647,9 +786,31 @@ void add_relay(guild_actor* self, caf::actor relay, std::vector<caf::actor> part
     }
   }
   self->monitor(relay);
-  relay::view_reset reset{st.views_->snapshot(), st.views_->class_map()};
+  relay::view_reset reset{
+      st.views_->snapshot(), st.views_->class_map(), {st.epoch_, st.order_}, std::nullopt};
+  tail_replay replay;
+  if (cursor) {
+    if (auto got = replay_after(self, *cursor)) {
+      replay = std::move(*got);
+      reset.replay_from = replay.from;
+    } else if (!rebound) {
+      reset.replay_from = reset.at;  // fed elsewhere before: resync whoever is behind
+    }
+    // A rebound relay without a readable tail keeps its stream as before: its predecessor here
+    // fed it, and the inherited dispatches follow.
+  }
   for (const auto& p : partitions) {
     self->send(p, reset);
+  }
+  if (!replay.events.empty()) {
+    // Before any live event (the guild is settled here): the partitions drop what they had.
+    replayed_counter().inc(replay.events.size());
+    auto batch = caf::make_counted<relay::dispatch_batch>();
+    batch->events = std::move(replay.events);
+    relay::dispatch_batch_ptr shared{std::move(batch)};
+    for (const auto& p : partitions) {
+      self->send(p, shared);
+    }
   }
   bool exporter = partitions.size() == 1 && partitions.front() == relay;
   st.relays_.push_back({std::move(relay), std::move(partitions), exporter});
@@ -769,7 +930,15 @@ caf::behavior guild_behavior(guild_actor* self) {
       [self](relay::register_atom, caf::actor relay, std::vector<caf::actor> partitions) {
         handled().inc();
         run_settled(self, false, [self, relay, partitions](caf::response_promise&) {
-          add_relay(self, relay, partitions);
+          add_relay(self, relay, partitions, std::nullopt);
+        });
+      },
+      [self](relay::register_atom, caf::actor relay, std::vector<caf::actor> partitions,
+             uint64_t epoch, uint64_t order) {
+        handled().inc();
+        // Settled first: the replay read from the store then ends where the live stream starts.
+        run_settled(self, false, [self, relay, partitions, epoch, order](caf::response_promise&) {
+          add_relay(self, relay, partitions, relay::stream_position{epoch, order});
         });
       },
       [self](relay::subscribe_atom, session::session_output_ptr output, caf::actor partition) {
@@ -790,14 +959,21 @@ caf::behavior guild_behavior(guild_actor* self) {
 }
 
 // A restarted guild first re-binds the relays that survived its previous
-// incarnation, before it takes any event (await suspends other messages).
+// incarnation, before it takes any event (await suspends other messages), each with its cursor:
+// the tail after it is replayed (the previous incarnation may not have fed it everything: a
+// stale owner fenced since, another node's incarnation in between), and the predecessor's
+// inherited dispatches that follow are dropped by the partitions that had them.
 void rebind_surviving_relays(guild_actor* self) {
   auto& st = self->state;
   for (auto& relay : st.svc_->relay_groups.members(st.state_->id())) {
-    self->request(relay, st.svc_->config.request_timeout, relay::partitions_atom::value)
+    self->request(relay, st.svc_->config.request_timeout, relay::rebind_atom::value)
         .await(
-            [self, relay](std::vector<caf::actor>& partitions) {
-              add_relay(self, relay, std::move(partitions));
+            [self, relay](std::vector<caf::actor>& partitions, uint64_t epoch, uint64_t order) {
+              std::optional<relay::stream_position> cursor;
+              if (epoch != 0) {
+                cursor = relay::stream_position{epoch, order};
+              }
+              add_relay(self, relay, std::move(partitions), cursor, true);
             },
             [self](caf::error& err) {
               spdlog::warn("guild {}: a relay did not answer: {}", self->state.state_->id(),
@@ -810,7 +986,10 @@ void rebind_surviving_relays(guild_actor* self) {
 // as the guild's holder, ask it (once per holder epoch, through the router) to hand the guild
 // off, and refuse retryably until it answered, so that its last commits land before the claim
 // fences them. A holder that is down (failover) or never answers is not waited for.
-std::optional<caf::error> wait_for_handoff(dispatch::services& svc, uint64_t guild_id) {
+// Sets `failover` when the holder is another node that is not connected: the claim then takes
+// the guild without a handoff (herald_guild_failovers_total).
+std::optional<caf::error> wait_for_handoff(dispatch::services& svc, uint64_t guild_id,
+                                           bool& failover) {
   if (!svc.config.cluster || !svc.router) {
     return std::nullopt;
   }
@@ -819,8 +998,11 @@ std::optional<caf::error> wait_for_handoff(dispatch::services& svc, uint64_t gui
     return std::nullopt;  // never claimed (or unreadable: the claim decides)
   }
   const auto holder = row.value().node_id_;
-  if (holder == 0 || holder == svc.config.node_id ||
-      !svc.config.cluster->peer(static_cast<uint16_t>(holder))) {
+  if (holder == 0 || holder == svc.config.node_id) {
+    return std::nullopt;
+  }
+  if (!svc.config.cluster->peer(static_cast<uint16_t>(holder))) {
+    failover = true;
     return std::nullopt;
   }
   const auto epoch = row.value().epoch_;
@@ -838,6 +1020,21 @@ std::optional<caf::error> wait_for_handoff(dispatch::services& svc, uint64_t gui
   return dispatch::make_error(dispatch::dispatch_errc::unavailable,
                               "guild " + std::to_string(guild_id) + " is moving from node " +
                                   std::to_string(holder) + ": waiting for its handoff");
+}
+
+// The predecessor of this incarnation's first tail event: the store's newest one; (0, 0) for a
+// guild that never committed an event; relay::unknown_position when its events predate the tail
+// (or the tail cannot be read), so that no cursor before them counts as covered.
+relay::stream_position tail_start(dispatch::services& svc, uint64_t guild_id,
+                                  const store::guild_owner& owner) {
+  auto head = svc.store->tail_head(guild_id);
+  if (head && head.value()) {
+    return position_of(*head.value());
+  }
+  if (head && owner.last_order_ == 0) {
+    return {};
+  }
+  return relay::unknown_position;
 }
 
 }  // namespace
@@ -858,7 +1055,8 @@ caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_
                                     " was taken by another node (" + held->reason +
                                     "); not restarted here until the ring changes");
   }
-  if (auto waiting = wait_for_handoff(*svc, guild_id)) {
+  bool failover = false;
+  if (auto waiting = wait_for_handoff(*svc, guild_id, failover)) {
     return std::move(*waiting);
   }
   const auto unknown =
@@ -871,41 +1069,47 @@ caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_
     return dispatch::from_store_error(claimed.error(), unknown);
   }
   claims_counter().inc();
+  if (failover) {
+    failovers_counter().inc();
+  }
   svc->releases.forget(guild_id);
   auto loaded = svc->store->load_guild(guild_id);
   if (!loaded) {
     return dispatch::from_store_error(loaded.error(), unknown);
   }
   const auto owner = claimed.value();
+  const auto tail_prev = tail_start(*svc, guild_id, owner);
   auto state = std::make_shared<domain::guild_state>(std::move(loaded.value()));
   auto inherited = std::make_shared<std::vector<relay::dispatch_event_ptr>>();
   for (auto& item : svc->handoff.take(guild_id)) {
     auto& events = *std::static_pointer_cast<orphaned_events>(item);
     inherited->insert(inherited->end(), events.begin(), events.end());
   }
-  return svc->system.spawn([svc, state, inherited, owner](guild_actor* self) -> caf::behavior {
-    auto& st = self->state;
-    st.svc_ = svc;
-    st.epoch_ = owner.epoch_;
-    st.order_ = owner.last_order_;
-    st.state_.emplace(std::move(*state));
-    st.views_.emplace(*st.state_);
-    if (svc->config.cluster) {
-      // Hears of ring changes from the router (ring_changed_atom); left automatically on exit.
-      svc->ring_watchers.join(dispatch::services::guild_watch_group,
-                              caf::actor_cast<caf::actor>(self));
-      // The ring may have moved between the caller's placement and this start.
-      self->send(self, ring_changed_atom::value);
-    }
-    rebind_surviving_relays(self);
-    if (!inherited->empty()) {
-      // After the awaited relay answers (await holds every other message back), before any
-      // publish: the predecessor's committed events keep their place in guild order.
-      st.inherited_ = std::move(*inherited);
-      self->send(self, inherited_atom::value);
-    }
-    return guild_behavior(self);
-  });
+  return svc->system.spawn(
+      [svc, state, inherited, owner, tail_prev](guild_actor* self) -> caf::behavior {
+        auto& st = self->state;
+        st.svc_ = svc;
+        st.epoch_ = owner.epoch_;
+        st.order_ = owner.last_order_;
+        st.tail_prev_ = tail_prev;
+        st.state_.emplace(std::move(*state));
+        st.views_.emplace(*st.state_);
+        if (svc->config.cluster) {
+          // Hears of ring changes from the router (ring_changed_atom); left automatically on exit.
+          svc->ring_watchers.join(dispatch::services::guild_watch_group,
+                                  caf::actor_cast<caf::actor>(self));
+          // The ring may have moved between the caller's placement and this start.
+          self->send(self, ring_changed_atom::value);
+        }
+        rebind_surviving_relays(self);
+        if (!inherited->empty()) {
+          // After the awaited relay answers (await holds every other message back), before any
+          // publish: the predecessor's committed events keep their place in guild order.
+          st.inherited_ = std::move(*inherited);
+          self->send(self, inherited_atom::value);
+        }
+        return guild_behavior(self);
+      });
 }
 
 }  // namespace herald::guild

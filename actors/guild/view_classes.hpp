@@ -63,6 +63,11 @@ public:
   std::uint32_t view_class_of(snowflake user_id) const { return class_of(user_id); }
   /// The channel's slot, relay::no_channel_slot if unknown or deleted.
   std::uint32_t slot_of(snowflake channel_id) const;
+  /// The channel a slot stands for (deleted ones too); 0 for relay::no_channel_slot or a slot
+  /// never handed out.
+  snowflake channel_at(std::uint32_t slot) const {
+    return slot < channel_by_slot_.size() ? channel_by_slot_[slot] : 0;
+  }
   /// As of the last recompute: may this member view this channel?
   bool can_view(snowflake user_id, snowflake channel_id) const;
   /// Sorted ids of the live channels `view_class` may view.

@@ -20,6 +20,7 @@
 
 #include "actors/outbound/intents.hpp"
 #include "actors/outbound/shared_tail.hpp"
+#include "actors/relay/stream_position.hpp"
 
 namespace herald::relay {
 
@@ -28,8 +29,11 @@ inline constexpr uint32_t no_channel_slot = UINT32_MAX;
 
 struct dispatch_event : caf::ref_counted {
   uint64_t guild_id = 0;
-  /// Position in the guild's order (1, 2, …) within one guild incarnation.
+  /// Position in the guild's order (1, 2, …); goes on across incarnations and nodes.
   uint64_t guild_order = 0;
+  /// The owner epoch the guild ordered it under (0: no position, e.g. in tests): with
+  /// guild_order its stream position, which relay partitions keep as their cursor.
+  uint64_t epoch = 0;
   /// View slot of the channel the event belongs to, or no_channel_slot.
   uint32_t channel_slot = no_channel_slot;
   /// The session needs at least one of these intents (0: always delivered).
@@ -49,6 +53,7 @@ struct dispatch_event : caf::ref_counted {
   /// redacted() once the event is shared.
   mutable session::shared_tail redacted_tail;
 
+  stream_position position() const noexcept { return {epoch, guild_order}; }
   bool mentions(uint64_t user_id) const noexcept;
   /// The redacted tail (content `""`), made on first use; any thread.
   const session::shared_tail& redacted() const;

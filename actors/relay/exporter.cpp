@@ -29,6 +29,10 @@ struct exporter_state {
   std::optional<export_queue> queue;
   uint64_t members = 0;
   bool registered = false;
+  // The position of the last event handed to the stream (or the importer's cursor from its
+  // attach request): a registration with the guild's next incarnation replays its tail after
+  // it, so the importer misses nothing the dead incarnation committed but had not sent here.
+  std::optional<stream_position> cursor;
   std::vector<caf::response_promise> attach_waiting;
   ~exporter_state() { remote_relays_gauge().add(-1); }
   static inline const char* name = "relay_exporter";
@@ -39,6 +43,12 @@ using exporter_actor = caf::stateful_actor<exporter_state>;
 metrics::counter& handled() {
   static auto& c = metrics::messages_handled("relay_exporter");
   return c;
+}
+
+void advance(exporter_state& st, const dispatch_event& event) {
+  if (event.position().known() && (!st.cursor || *st.cursor < event.position())) {
+    st.cursor = event.position();
+  }
 }
 
 void pump(exporter_actor* self) {
@@ -85,7 +95,12 @@ void connect_guild(exporter_actor* self) {
                   st.guild = g;
                   self->monitor(g);
                   caf::actor me = caf::actor_cast<caf::actor>(self);
-                  self->send(g, register_atom::value, me, std::vector<caf::actor>{me});
+                  if (st.cursor) {
+                    self->send(g, register_atom::value, me, std::vector<caf::actor>{me},
+                               st.cursor->epoch, st.cursor->order);
+                  } else {
+                    self->send(g, register_atom::value, me, std::vector<caf::actor>{me});
+                  }
                   st.registered = true;
                   for (auto& p : st.attach_waiting) {
                     p.deliver(relay_wire::attach_reply{members, me});
@@ -153,12 +168,14 @@ caf::behavior exporter_behavior(exporter_actor* self) {
       [self](const dispatch_event_ptr& event) {
         handled().inc();
         self->state.queue->add(*event);
+        advance(self->state, *event);
         pump(self);
       },
       [self](const dispatch_batch_ptr& batch) {
         handled().inc();
         for (const auto& e : batch->events) {
           self->state.queue->add(*e);
+          advance(self->state, *e);
         }
         pump(self);
       },
@@ -201,16 +218,25 @@ caf::behavior exporter_behavior(exporter_actor* self) {
         handled().inc();
         return std::vector<caf::actor>{caf::actor_cast<caf::actor>(self)};
       },
+      [self](rebind_atom) {
+        handled().inc();
+        auto c = self->state.cursor.value_or(stream_position{});
+        return caf::make_message(std::vector<caf::actor>{caf::actor_cast<caf::actor>(self)},
+                                 c.epoch, c.order);
+      },
   };
 }
 
 }  // namespace
 
 caf::actor spawn_exporter(const dispatch::services_ptr& svc, uint64_t guild_id, uint16_t node_id,
-                          caf::actor importer, caf::actor uplink) {
+                          caf::actor importer, caf::actor uplink,
+                          std::optional<stream_position> cursor) {
   return svc->system.spawn([svc, guild_id, node_id, importer = std::move(importer),
-                            uplink = std::move(uplink)](exporter_actor* self) -> caf::behavior {
+                            uplink = std::move(uplink),
+                            cursor](exporter_actor* self) -> caf::behavior {
     auto& st = self->state;
+    st.cursor = cursor;
     st.svc = svc;
     st.guild_id = guild_id;
     st.node_id = node_id;

@@ -264,4 +264,43 @@ size_t partition_core::reset(view_snapshot_ptr view,
   return departed.size();
 }
 
+std::vector<uint64_t> partition_core::sync(stream_position at,
+                                           const std::optional<stream_position>& replay_from,
+                                           const std::string& unavailable_tail) {
+  std::vector<uint64_t> users;
+  if (subscribers_.empty()) {
+    cursor_ = replay_from ? *replay_from : at;
+    return users;
+  }
+  if (!replay_from || !(cursor_ < *replay_from)) {
+    return users;  // no replay, or it covers everything after the cursor
+  }
+  // The replay starts after events this partition never got: its sessions cannot be brought up
+  // to date event by event, so they start over (Discord's resync: the guild is unavailable,
+  // then created again).
+  for (const auto& s : subscribers_) {
+    if ((s.granted & session::guilds_intent) != 0) {
+      s.output->buffer().append_dispatch(unavailable_tail);
+    }
+    users.push_back(s.user_id);
+  }
+  subscribers_.clear();
+  index_by_session_.clear();
+  cursor_ = *replay_from;
+  std::sort(users.begin(), users.end());
+  users.erase(std::unique(users.begin(), users.end()), users.end());
+  return users;
+}
+
+bool partition_core::take(const dispatch_event& event) noexcept {
+  if (!event.position().known()) {
+    return true;
+  }
+  if (event.position() <= cursor_) {
+    return false;
+  }
+  cursor_ = event.position();
+  return true;
+}
+
 }  // namespace herald::relay

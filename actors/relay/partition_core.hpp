@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -74,6 +75,20 @@ public:
   /// longer members) after their departed_tail. Returns how many were removed.
   size_t reset(view_snapshot_ptr view, const std::unordered_map<uint64_t, uint32_t>& class_of_user);
 
+  /// The cursor half of a view_reset (relay_messages.hpp), after reset(): with `replay_from`
+  /// (the guild replays its tail after it), a partition whose cursor is older than it resyncs
+  /// every subscriber: each with the GUILDS intent gets `unavailable_tail` (GUILD_DELETE with
+  /// "unavailable": true) and all are dropped; their users are returned, for the relay to have
+  /// their sessions subscribe again (a fresh GUILD_CREATE). Without subscribers the cursor moves
+  /// to replay_from (or to `at` without a replay), since nothing older needs delivering.
+  std::vector<uint64_t> sync(stream_position at, const std::optional<stream_position>& replay_from,
+                             const std::string& unavailable_tail);
+  /// Whether an event with a position is after the cursor (then it becomes the cursor); false
+  /// for one at or before it, which the partition has delivered already (a replay overlapping
+  /// the live stream) and must drop. Events without a position always pass.
+  bool take(const dispatch_event& event) noexcept;
+  stream_position cursor() const noexcept { return cursor_; }
+
   size_t size() const noexcept { return subscribers_.size(); }
   const view_snapshot& view() const noexcept { return *view_; }
 
@@ -94,6 +109,7 @@ private:
   std::unordered_map<uint64_t, uint32_t> index_by_session_;  // session id → slot in subscribers_
   view_snapshot_ptr view_;
   std::string departed_tail_;
+  stream_position cursor_;  // the last event taken (take) or where sync() left the stream
 };
 
 }  // namespace herald::relay

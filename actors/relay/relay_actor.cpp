@@ -2,6 +2,8 @@
 #include "actors/relay/relay_actor.hpp"
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -109,7 +111,7 @@ void make_partitions(relay_actor* self, uint64_t members) {
   auto& st = self->state;
   auto n = partition_count(st.svc_->config, members, self->system());
   for (uint32_t i = 0; i < n; ++i) {
-    auto p = spawn_relay_partition(self->system(), st.guild_id_);
+    auto p = spawn_relay_partition(self->system(), st.guild_id_, caf::actor_cast<caf::actor>(self));
     self->link_to(p);
     st.partitions_.push_back(p);
   }
@@ -124,15 +126,55 @@ void to_partitions(relay_actor* self, const Ts&... xs) {
 
 // Registers with one guild incarnation and watches it: if that incarnation
 // dies before (or after) handling the registration, the relay registers with
-// the next one, so it can never be left out of a restarted guild's fan-out.
-void register_with(relay_actor* self, const caf::actor& guild) {
+// the next one, so it can never be left out of a restarted guild's fan-out. With a cursor (the
+// partitions were fed by another owner before) the guild replays its tail after it.
+void register_with(relay_actor* self, const caf::actor& guild,
+                   const std::optional<stream_position>& cursor) {
   auto& st = self->state;
   auto me = caf::actor_cast<caf::actor>(self);
   st.remote_ = false;
   st.guild_ = guild;
   st.svc_->relay_groups.join(st.guild_id_, me);
   self->monitor(guild);
-  self->send(guild, register_atom::value, me, st.partitions_);
+  if (cursor) {
+    self->send(guild, register_atom::value, me, st.partitions_, cursor->epoch, cursor->order);
+  } else {
+    self->send(guild, register_atom::value, me, st.partitions_);
+  }
+}
+
+/// Asks every partition for its cursor and calls `f` with the oldest (nullopt when none has
+/// one): where a new feed must replay from so that no partition misses an event. Partitions are
+/// linked to the relay, so each answers unless the relay is ending.
+template <class F>
+void with_cursor(relay_actor* self, F f) {
+  struct gathered {
+    size_t waiting = 0;
+    std::optional<stream_position> oldest;
+  };
+  auto acc = std::make_shared<gathered>();
+  acc->waiting = self->state.partitions_.size();
+  if (acc->waiting == 0) {
+    f(std::optional<stream_position>{});
+    return;
+  }
+  auto done = [acc, f]() mutable {
+    if (--acc->waiting == 0) {
+      f(acc->oldest);
+    }
+  };
+  for (const auto& p : self->state.partitions_) {
+    self->request(p, self->state.svc_->config.request_timeout, cursor_atom::value)
+        .then(
+            [acc, done](uint64_t epoch, uint64_t order) mutable {
+              stream_position c{epoch, order};
+              if (c.known() && (!acc->oldest || c < *acc->oldest)) {
+                acc->oldest = c;
+              }
+              done();
+            },
+            [done](caf::error&) mutable { done(); });
+  }
 }
 
 // -- the remote feed ------------------------------------------------------------------------
@@ -155,7 +197,8 @@ void drop_exporter(relay_actor* self, const char* why) {
 /// Asks the owner's router (found through the owner's membership actor, the router's own
 /// lookup) for an exporter of this guild feeding this relay.
 template <class F, class Fail>
-void attach(relay_actor* self, uint16_t owner, F f, Fail fail) {
+void attach(relay_actor* self, uint16_t owner, const std::optional<stream_position>& cursor, F f,
+            Fail fail) {
   auto& st = self->state;
   auto peer = st.svc_->config.cluster->peer(owner);
   if (!peer) {
@@ -166,7 +209,7 @@ void attach(relay_actor* self, uint16_t owner, F f, Fail fail) {
   auto timeout = st.svc_->config.request_timeout;
   self->request(peer, timeout, cluster::lookup_service_atom::value, relay_wire::export_service_name)
       .then(
-          [self, owner, timeout, f, fail](caf::strong_actor_ptr& ptr) mutable {
+          [self, owner, timeout, cursor, f, fail](caf::strong_actor_ptr& ptr) mutable {
             if (!ptr) {
               fail(dispatch::make_error(
                   dispatch::dispatch_errc::unavailable,
@@ -177,6 +220,11 @@ void attach(relay_actor* self, uint16_t owner, F f, Fail fail) {
             relay_wire::attach_request req{st.guild_id_, st.svc_->config.node_id,
                                            caf::actor_cast<caf::actor>(self),
                                            st.svc_->relay_downlink};
+            if (cursor) {
+              req.has_cursor = true;
+              req.cursor_epoch = cursor->epoch;
+              req.cursor_order = cursor->order;
+            }
             self->request(caf::actor_cast<caf::actor>(ptr), timeout, std::move(req))
                 .then([f](relay_wire::attach_reply& reply) mutable { f(reply); },
                       [fail](caf::error& err) mutable { fail(err); });
@@ -225,12 +273,22 @@ void reconnect_later(relay_actor* self) {
   self->delayed_send(self, delay, reconnect_atom::value);
 }
 
-/// Feeds the (already started) relay again from the guild's owner in this node's view.
+void connect_from(relay_actor* self, const std::optional<stream_position>& cursor);
+
+/// Feeds the (already started) relay again from the guild's owner in this node's view, from
+/// its partitions' cursor on (with_cursor).
 void reconnect(relay_actor* self) {
   auto& st = self->state;
   if (st.connecting_) {
     return;
   }
+  st.connecting_ = true;
+  with_cursor(self,
+              [self](const std::optional<stream_position>& cursor) { connect_from(self, cursor); });
+}
+
+void connect_from(relay_actor* self, const std::optional<stream_position>& cursor) {
+  auto& st = self->state;
   auto p = dispatch::place(*st.svc_, st.guild_id_);
   auto failed = [self](const caf::error& err) {
     self->state.connecting_ = false;
@@ -239,23 +297,22 @@ void reconnect(relay_actor* self) {
                  dispatch::describe(err));
     reconnect_later(self);
   };
-  st.connecting_ = true;
   switch (p.where) {
     case dispatch::placement::kind::local:
       drop_exporter(self, "the guild moved to this node");
       with_guild(
           self,
-          [self](const caf::actor& guild) {
+          [self, cursor](const caf::actor& guild) {
             self->state.connecting_ = false;
             self->state.attempt_ = 0;
             self->state.early_.clear();
-            register_with(self, guild);
+            register_with(self, guild, cursor);
           },
           failed);
       return;
     case dispatch::placement::kind::remote:
       attach(
-          self, p.owner,
+          self, p.owner, cursor,
           [self, owner = p.owner](const relay_wire::attach_reply& reply) {
             self->state.connecting_ = false;
             self->state.attempt_ = 0;
@@ -409,7 +466,7 @@ void start_relay(relay_actor* self) {
   }
   if (p.where == dispatch::placement::kind::remote) {
     attach(
-        self, p.owner,
+        self, p.owner, std::nullopt,
         [self, ready, owner = p.owner](const relay_wire::attach_reply& reply) {
           make_partitions(self, reply.members);
           use_exporter(self, owner, reply);
@@ -425,7 +482,7 @@ void start_relay(relay_actor* self) {
             .then(
                 [self, guild, ready](uint64_t members) {
                   make_partitions(self, members);
-                  register_with(self, guild);
+                  register_with(self, guild, std::nullopt);
                   ready();
                 },
                 fail);
@@ -485,6 +542,15 @@ caf::behavior ready_behavior(relay_actor* self) {
         handled().inc();
         return self->state.partitions_;
       },
+      [self](rebind_atom) {
+        handled().inc();
+        auto promise = self->make_response_promise<std::vector<caf::actor>, uint64_t, uint64_t>();
+        with_cursor(self, [self, promise](const std::optional<stream_position>& cursor) mutable {
+          auto c = cursor.value_or(stream_position{});
+          promise.deliver(self->state.partitions_, c.epoch, c.order);
+        });
+        return promise;
+      },
       [self](unsubscribe_atom, uint64_t session_id) {
         handled().inc();
         auto& parts = self->state.partitions_;
@@ -519,6 +585,16 @@ caf::behavior ready_behavior(relay_actor* self) {
       [self](owner_check_atom) {
         handled().inc();
         check_owner(self);
+      },
+      [self](resynced_atom, std::vector<uint64_t>& users) {
+        handled().inc();
+        // The partition dropped these users' sessions after GUILD_DELETE (unavailable): they
+        // subscribe again and get a GUILD_CREATE of the guild as it is now.
+        resyncs_counter().inc(users.size());
+        for (auto user : users) {
+          self->state.svc_->user_sessions.dispatch(user, session::join_guild_atom::value,
+                                                   self->state.guild_id_);
+        }
       },
   };
 }

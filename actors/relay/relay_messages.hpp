@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -39,11 +40,29 @@ using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
 /// (register_atom, caf::actor relay, std::vector<caf::actor> partitions) to a
 /// guild: cast; the guild monitors the relay, resets the partitions' view and
 /// sends them every later event. Idempotent.
+/// (register_atom, caf::actor relay, std::vector<caf::actor> partitions, uint64_t epoch,
+/// uint64_t order): the same for a relay whose partitions were fed up to cursor (epoch, order)
+/// by an earlier owner: the guild's view_reset then carries a replay_from, and the tail's
+/// events after the cursor follow it, before any live event (docs/cluster.md, "Event tail,
+/// cursors and resync").
 using register_atom = caf::atom_constant<caf::atom("reg_relay")>;
 /// (partitions_atom) to a relay → (std::vector<caf::actor>): a restarted
 /// guild re-binds the relays that outlived its previous incarnation.
 using partitions_atom = caf::atom_constant<caf::atom("partitions")>;
+/// (rebind_atom) to a relay or an exporter → (std::vector<caf::actor> partitions, uint64_t
+/// epoch, uint64_t order): what a restarted guild re-binds it with: its partitions and their
+/// oldest cursor ((0, 0): none), so that the new incarnation replays its tail after it. The
+/// previous incarnation need not have been the one feeding it (a stale owner that was fenced,
+/// another node's incarnation in between).
+using rebind_atom = caf::atom_constant<caf::atom("rebind")>;
 /// (members_atom) to a guild → (uint64_t member_count): sizes a new relay.
+/// (cursor_atom) to a relay partition → (uint64_t epoch, uint64_t order): its cursor, the
+/// position of the last event it took ((0, 0): none yet).
+using cursor_atom = caf::atom_constant<caf::atom("p_cursor")>;
+/// (resynced_atom, std::vector<uint64_t> users) from a relay partition to its relay: it resynced
+/// the sessions of these users (GUILD_DELETE unavailable, then dropped); the relay counts them
+/// and has the users' sessions subscribe again, which writes their GUILD_CREATE.
+using resynced_atom = caf::atom_constant<caf::atom("p_resync")>;
 using members_atom = caf::atom_constant<caf::atom("members")>;
 
 /// (remote_subscribe_atom, uint64_t session_id, uint64_t user_id, caf::actor exporter) to a
@@ -86,6 +105,12 @@ using remove_user_atom = caf::atom_constant<caf::atom("rm_user")>;
 struct view_reset {
   view_snapshot_ptr view;
   std::shared_ptr<const std::unordered_map<uint64_t, uint32_t>> class_of_user;
+  /// The position of the state it describes: the incarnation's epoch and last order.
+  stream_position at;
+  /// Set when the guild replays its tail after this reset (a register with a cursor): every
+  /// stored event after replay_from follows it. A partition whose cursor is older resyncs its
+  /// sessions (it cannot be given what it missed); unset: no replay, no resync.
+  std::optional<stream_position> replay_from;
 };
 
 }  // namespace herald::relay

@@ -63,4 +63,12 @@ metrics::counter& relay_refused_counter() {
   return c;
 }
 
+metrics::counter& resyncs_counter() {
+  static auto& c = metrics::registry::global().get_counter(
+      "herald_relay_resyncs_total",
+      "Sessions a relay resynced (GUILD_DELETE unavailable, then GUILD_CREATE): the guild's new "
+      "owner no longer had the events they missed in its event tail");
+  return c;
+}
+
 }  // namespace herald::relay

@@ -27,5 +27,8 @@ struct relay_sent {
 relay_sent relay_sent_totals();
 /// herald_cluster_relay_refused_total: malformed sections, batches and requests a node refused.
 metrics::counter& relay_refused_counter();
+/// herald_relay_resyncs_total: sessions a relay resynced (GUILD_DELETE unavailable, then a new
+/// GUILD_CREATE) because a new owner's tail no longer held the events they missed.
+metrics::counter& resyncs_counter();
 
 }  // namespace herald::relay

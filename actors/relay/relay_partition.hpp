@@ -23,6 +23,10 @@ namespace herald::relay {
 ///   add_subscriber              add a session, write its GUILD_CREATE; no reply
 ///   (remove_session_atom, id)   drop one session; no reply
 ///   (remove_user_atom, user)    drop a departed member's sessions; no reply
-caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id);
+///   (cursor_atom)               → (epoch, order) of the last event it took
+/// Events at or before its cursor (a tail replay overlapping what it had) are dropped and
+/// counted. A view_reset whose replay starts after its cursor resyncs its sessions
+/// (partition_core::sync) and tells `relay` which users to subscribe again (resynced_atom).
+caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id, caf::actor relay);
 
 }  // namespace herald::relay

@@ -44,6 +44,7 @@ bool valid(const relay_wire::view_reset& r) {
 void export_queue::add(const dispatch_event& event) {
   relay_wire::event e;
   e.guild_order = event.guild_order;
+  e.epoch = event.epoch;
   e.channel_slot = event.channel_slot;
   e.required_intents = event.required_intents;
   e.content_gated = event.content_gated;
@@ -81,6 +82,13 @@ void export_queue::add(const view_reset& reset) {
   for (const auto& [user, cls] : *reset.class_of_user) {
     r.users.push_back(user);
     r.classes.push_back(cls);
+  }
+  r.at_epoch = reset.at.epoch;
+  r.at_order = reset.at.order;
+  if (reset.replay_from) {
+    r.replay = true;
+    r.replay_epoch = reset.replay_from->epoch;
+    r.replay_order = reset.replay_from->order;
   }
   pending_.kinds.push_back(static_cast<uint8_t>(relay_wire::kind::view_reset));
   pending_.view_resets.push_back(std::move(r));
@@ -165,6 +173,7 @@ std::optional<std::string> decode(relay_wire::batch& b, uint64_t guild_id,
         auto ev = caf::make_counted<dispatch_event>();
         ev->guild_id = guild_id;
         ev->guild_order = e.guild_order;
+        ev->epoch = e.epoch;
         ev->channel_slot = e.channel_slot;
         ev->required_intents = e.required_intents;
         ev->content_gated = e.content_gated;
@@ -205,7 +214,11 @@ std::optional<std::string> decode(relay_wire::batch& b, uint64_t guild_id,
         for (size_t i = 0; i < r.users.size(); ++i) {
           classes->emplace(r.users[i], r.classes[i]);
         }
-        sink.on_view_reset(view_reset{from_wire(r.snapshot), std::move(classes)});
+        view_reset reset{from_wire(r.snapshot), std::move(classes), {r.at_epoch, r.at_order}, {}};
+        if (r.replay) {
+          reset.replay_from = stream_position{r.replay_epoch, r.replay_order};
+        }
+        sink.on_view_reset(std::move(reset));
         break;
       }
       case kind::subscriber:
@@ -229,7 +242,7 @@ size_t event_count(const relay_wire::batch& b) noexcept {
 size_t payload_bytes(const relay_wire::batch& b) noexcept {
   size_t n = 16 + b.kinds.size();
   for (const auto& e : b.events) {
-    n += 37 + 8 * e.mentioned_user_ids.size() + e.full_tail.size() + e.redacted_tail.size();
+    n += 45 + 8 * e.mentioned_user_ids.size() + e.full_tail.size() + e.redacted_tail.size();
   }
   auto view_bytes = [](const relay_wire::view& v) { return 8 + 8 * v.bits.size(); };
   for (const auto& u : b.view_updates) {
@@ -242,7 +255,7 @@ size_t payload_bytes(const relay_wire::batch& b) noexcept {
     }
   }
   for (const auto& r : b.view_resets) {
-    n += view_bytes(r.snapshot) + 12 * r.users.size();
+    n += view_bytes(r.snapshot) + 12 * r.users.size() + 33;
   }
   for (const auto& s : b.subscribers) {
     n += 13 + s.guild_create_tail.size() + s.error.size();

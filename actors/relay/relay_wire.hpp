@@ -106,9 +106,10 @@ typename Inspector::result_type inspect(Inspector& f, tail_bytes& x) {
   }
 }
 
-/// A dispatch_event (the guild id is the batch's).
+/// A dispatch_event (the guild id is the batch's). v2 added the owner epoch.
 struct event {
   uint64_t guild_order = 0;
+  uint64_t epoch = 0;
   uint32_t channel_slot = 0;
   uint32_t required_intents = 0;
   bool content_gated = false;
@@ -124,7 +125,7 @@ struct event {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, event& x) {
-  return f(caf::meta::type_name("herald.relay.event.v1"), x.guild_order, x.channel_slot,
+  return f(caf::meta::type_name("herald.relay.event.v2"), x.guild_order, x.epoch, x.channel_slot,
            x.required_intents, x.content_gated, x.author_id, x.mentioned_user_ids, x.full_tail,
            x.content_begin, x.content_end, x.redacted_tail);
 }
@@ -157,16 +158,23 @@ typename Inspector::result_type inspect(Inspector& f, view_update& x) {
            x.changed_classes, x.changed_slots, x.create_tails, x.delete_tails);
 }
 
-/// A view_reset: a guild incarnation's whole view and every member's class.
+/// A view_reset: a guild incarnation's whole view and every member's class, the position it
+/// describes and, when the tail is replayed after it, where that replay starts (v2 added both).
 struct view_reset {
   view snapshot;
   std::vector<uint64_t> users;
   std::vector<uint32_t> classes;
+  uint64_t at_epoch = 0;
+  uint64_t at_order = 0;
+  bool replay = false;
+  uint64_t replay_epoch = 0;
+  uint64_t replay_order = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, view_reset& x) {
-  return f(caf::meta::type_name("herald.relay.view_reset.v1"), x.snapshot, x.users, x.classes);
+  return f(caf::meta::type_name("herald.relay.view_reset.v2"), x.snapshot, x.users, x.classes,
+           x.at_epoch, x.at_order, x.replay, x.replay_epoch, x.replay_order);
 }
 
 /// The owner's answer to a subscribe_request, in guild order: the session's class and
@@ -210,7 +218,7 @@ struct batch {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, batch& x) {
-  return f(caf::meta::type_name("herald.relay.batch.v1"), x.guild_id, x.seq, x.kinds, x.events,
+  return f(caf::meta::type_name("herald.relay.batch.v2"), x.guild_id, x.seq, x.kinds, x.events,
            x.view_updates, x.view_resets, x.subscribers, x.notices);
 }
 
@@ -236,7 +244,7 @@ struct link_section {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_section& x) {
-  return f(caf::meta::type_name("herald.relay.link_section.v1"), x.exporter_id, x.items);
+  return f(caf::meta::type_name("herald.relay.link_section.v2"), x.exporter_id, x.items);
 }
 
 /// What one node's uplink (uplink.hpp) sends the downlink of one other node: the sections of
@@ -249,7 +257,7 @@ struct link_batch {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, link_batch& x) {
-  return f(caf::meta::type_name("herald.relay.link_batch.v1"), x.seq, x.sections);
+  return f(caf::meta::type_name("herald.relay.link_batch.v2"), x.seq, x.sections);
 }
 
 /// The downlink handed link batch `seq` to its relays: the uplink may send what queued since.
@@ -266,17 +274,24 @@ typename Inspector::result_type inspect(Inspector& f, link_ack& x) {
 /// `importer` (that relay) through the owner's uplink to `downlink` (the relay's node's
 /// downlink, downlink.hpp). Answered with attach_reply once the exporter is registered with the
 /// guild, or with a dispatch error (unavailable while the owner does not own the guild).
+/// v3 added the relay's cursor: with `has_cursor`, the relay's partitions were fed up to
+/// (cursor_epoch, cursor_order) by an earlier owner, and the exporter registers with the guild
+/// with it, so that the tail's later events are replayed first (docs/cluster.md, "Event tail,
+/// cursors and resync").
 struct attach_request {
   uint64_t guild_id = 0;
   uint16_t node_id = 0;
   caf::actor importer;
   caf::actor downlink;
+  bool has_cursor = false;
+  uint64_t cursor_epoch = 0;
+  uint64_t cursor_order = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, attach_request& x) {
-  return f(caf::meta::type_name("herald.relay.attach_request.v2"), x.guild_id, x.node_id,
-           x.importer, x.downlink);
+  return f(caf::meta::type_name("herald.relay.attach_request.v3"), x.guild_id, x.node_id,
+           x.importer, x.downlink, x.has_cursor, x.cursor_epoch, x.cursor_order);
 }
 
 struct attach_reply {

@@ -279,6 +279,26 @@ result<guild_owner> postgres_store::guild_owner_of(snowflake guild_id) {
       }));
 }
 
+result<std::vector<tail_event>> postgres_store::read_tail(snowflake guild_id,
+                                                          std::uint64_t after_epoch,
+                                                          std::uint64_t after_order) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  return pg_store_metrics::counted(readers_->run<std::vector<tail_event>>(
+      "event tail", [&](pqxx::connection& conn) -> result<std::vector<tail_event>> {
+        pqxx::nontransaction tx(conn);
+        return detail::pg_read_tail(tx, guild_id, after_epoch, after_order);
+      }));
+}
+
+result<std::optional<tail_event>> postgres_store::tail_head(snowflake guild_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  return pg_store_metrics::counted(readers_->run<std::optional<tail_event>>(
+      "event tail head", [&](pqxx::connection& conn) -> result<std::optional<tail_event>> {
+        pqxx::nontransaction tx(conn);
+        return detail::pg_tail_head(tx, guild_id);
+      }));
+}
+
 result<std::uint64_t> postgres_store::token_epoch(snowflake user_id) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
   return pg_store_metrics::counted(readers_->run<std::uint64_t>(
@@ -292,20 +312,6 @@ result<std::uint64_t> postgres_store::token_epoch(snowflake user_id) {
       }));
 }
 
-namespace {
-
-std::string bytes_of_hex(const std::string& hex) {
-  auto nibble = [](char c) -> int { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
-  std::string out;
-  out.reserve(hex.size() / 2);
-  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>((nibble(hex[i]) << 4) | nibble(hex[i + 1])));
-  }
-  return out;
-}
-
-}  // namespace
-
 result<std::vector<feature_state_entry>> postgres_store::load_feature_state(
     const std::string& feature, const std::string& prefix) {
   HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
@@ -317,7 +323,7 @@ result<std::vector<feature_state_entry>> postgres_store::load_feature_state(
         std::vector<feature_state_entry> out;
         out.reserve(rows.size());
         for (const auto& row : rows) {
-          out.push_back({row[0].as<std::string>(), bytes_of_hex(row[1].as<std::string>())});
+          out.push_back({row[0].as<std::string>(), detail::bytes_of_hex(row[1].as<std::string>())});
         }
         return out;
       }));

@@ -63,6 +63,9 @@ public:
   std::vector<result<guild_owner>> claim_guilds(const std::vector<snowflake>& guild_ids,
                                                 std::uint64_t node_id) override;
   result<guild_owner> guild_owner_of(snowflake guild_id) override;
+  result<std::vector<tail_event>> read_tail(snowflake guild_id, std::uint64_t after_epoch,
+                                            std::uint64_t after_order) override;
+  result<std::optional<tail_event>> tail_head(snowflake guild_id) override;
   result<domain::guild_state> load_guild(snowflake guild_id) override;
   result<std::vector<snowflake>> list_guild_ids() override;
   result<std::vector<snowflake>> guilds_of_user(snowflake user_id) override;

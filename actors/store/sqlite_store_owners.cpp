@@ -65,7 +65,68 @@ result<void> sqlite_store::impl::record_fence(const write_batch& batch) {
     return store_error{store_errc::internal, "guild " + std::to_string(fence.guild_id_) +
                                                  ": owner row changed inside a transaction"};
   }
+  for (const auto& e : batch.tail()) {
+    auto written = upsert_tail_.start()
+                       .bind_id(1, fence.guild_id_)
+                       .bind(2, std::int64_t{e.slot_})
+                       .bind_id(3, e.epoch_)
+                       .bind_id(4, e.order_)
+                       .bind_id(5, e.prev_epoch_)
+                       .bind_id(6, e.prev_order_)
+                       .bind(7, std::string_view{e.event_})
+                       .run("write tail event");
+    if (!written) {
+      return written.error();
+    }
+  }
   return {};
+}
+
+namespace {
+
+tail_event tail_row(const detail::statement& q, bool with_event) {
+  tail_event e;
+  e.epoch_ = q.column_id(0);
+  e.order_ = q.column_id(1);
+  e.prev_epoch_ = q.column_id(2);
+  e.prev_order_ = q.column_id(3);
+  e.slot_ = static_cast<std::uint32_t>(q.column_id(4));
+  if (with_event) {
+    e.event_ = q.column_text(5);
+  }
+  return e;
+}
+
+}  // namespace
+
+result<std::vector<tail_event>> sqlite_store::read_tail(snowflake guild_id,
+                                                        std::uint64_t after_epoch,
+                                                        std::uint64_t after_order) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::lock_guard<std::mutex> guard(read_mutex_);
+  std::vector<tail_event> rows;
+  auto r = detail::each_row(reader_->select_tail_.start()
+                                .bind_id(1, guild_id)
+                                .bind_id(2, after_epoch)
+                                .bind_id(3, after_order),
+                            "read tail",
+                            [&](const detail::statement& q) { rows.push_back(tail_row(q, true)); });
+  if (!r) {
+    return r.error();
+  }
+  return rows;
+}
+
+result<std::optional<tail_event>> sqlite_store::tail_head(snowflake guild_id) {
+  HERALD_EXPECTS_NOT_IO_THREAD();  // blocking: never on an io thread
+  std::lock_guard<std::mutex> guard(read_mutex_);
+  std::optional<tail_event> head;
+  auto r = detail::each_row(reader_->select_tail_head_.start().bind_id(1, guild_id), "tail head",
+                            [&](const detail::statement& q) { head = tail_row(q, false); });
+  if (!r) {
+    return r.error();
+  }
+  return head;
 }
 
 result<guild_owner> sqlite_store::claim_guild(snowflake guild_id, std::uint64_t node_id) {

@@ -141,6 +141,21 @@ result<void> sqlite_store::impl::prepare_all() {
       {&select_owner_, "SELECT epoch, node_id, last_order FROM guild_owners WHERE guild_id = ?1"},
       {&record_order_,
        "UPDATE guild_owners SET last_order = ?3 WHERE guild_id = ?1 AND epoch = ?2"},
+      {&upsert_tail_,
+       "INSERT INTO guild_event_tail(guild_id, slot, epoch, guild_order, prev_epoch, prev_order, "
+       "event) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(guild_id, slot) DO UPDATE SET "
+       "epoch = excluded.epoch, guild_order = excluded.guild_order, "
+       "prev_epoch = excluded.prev_epoch, prev_order = excluded.prev_order, "
+       "event = excluded.event"},
+      // Orders grow with epochs, so (epoch, order) > (e, o) is order > o, or order = o (reused
+      // by a later epoch after an uncommitted ephemeral event) with a later epoch.
+      {&select_tail_,
+       "SELECT epoch, guild_order, prev_epoch, prev_order, slot, event FROM guild_event_tail "
+       "WHERE guild_id = ?1 AND (epoch > ?2 OR (epoch = ?2 AND guild_order > ?3)) "
+       "ORDER BY guild_order"},
+      {&select_tail_head_,
+       "SELECT epoch, guild_order, prev_epoch, prev_order, slot FROM guild_event_tail "
+       "WHERE guild_id = ?1 ORDER BY guild_order DESC LIMIT 1"},
   };
   for (const auto& [stmt, sql] : all) {
     if (auto r = stmt->prepare(db_, sql); !r) {

@@ -56,6 +56,14 @@ result<std::vector<feature_state_entry>> store::load_feature_state(const std::st
   return store_error{store_errc::internal, "this store keeps no feature state"};
 }
 
+result<std::vector<tail_event>> store::read_tail(snowflake, std::uint64_t, std::uint64_t) {
+  return store_error{store_errc::internal, "this store keeps no event tail"};
+}
+
+result<std::optional<tail_event>> store::tail_head(snowflake) {
+  return store_error{store_errc::internal, "this store keeps no event tail"};
+}
+
 namespace {
 
 template <class Op>

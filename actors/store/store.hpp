@@ -102,6 +102,22 @@ struct batch_fence {
   std::uint64_t last_order_ = 0;  ///< guild order of the batch's last event
 };
 
+/// One dispatchable event of a guild's persisted tail (docs/store.md, "Event tail"): written with
+/// the fenced batch that commits it, read back by the guild's next owner to replay it to relays
+/// that missed it. Positions are (owner epoch, guild order), compared as pairs.
+struct tail_event {
+  std::uint64_t epoch_ = 0;  ///< the owner epoch the event was committed under
+  std::uint64_t order_ = 0;  ///< its guild order
+  /// The position of the guild's tail event before this one ((0, 0): none known), so a reader
+  /// can tell a complete run of the tail from one whose older part was overwritten.
+  std::uint64_t prev_epoch_ = 0;
+  std::uint64_t prev_order_ = 0;
+  /// The row it takes: order % the tail's size, so the tail keeps at most that many rows per
+  /// guild and a new event replaces the oldest one in place (no delete).
+  std::uint32_t slot_ = 0;
+  std::string event_;  ///< the encoded event (guild/tail_codec.hpp); opaque to the store
+};
+
 /// Writes applied together in one transaction by store::apply. The guild actor
 /// fills one per group commit. Owned by the caller; not thread-safe.
 class write_batch {
@@ -123,10 +139,11 @@ public:
   const std::vector<op>& ops() const { return ops_; }
   std::size_t size() const { return ops_.size(); }
   bool empty() const { return ops_.empty(); }
-  /// Drops the ops and the fence.
+  /// Drops the ops, the fence and the tail events.
   void clear() {
     ops_.clear();
     fence_.reset();
+    tail_.clear();
   }
 
   /// Makes the batch conditional on the guild's owner epoch (see batch_fence). A batch without
@@ -134,9 +151,16 @@ public:
   void set_fence(const batch_fence& fence) { fence_ = fence; }
   const std::optional<batch_fence>& fence() const { return fence_; }
 
+  /// Tail events of the fence's guild, written (upserted by slot) in the batch's transaction
+  /// only when the fence holds: a fenced batch writes none. Ignored without a fence. Slots
+  /// must be distinct within one batch.
+  void add_tail(tail_event event) { tail_.push_back(std::move(event)); }
+  const std::vector<tail_event>& tail() const { return tail_; }
+
 private:
   std::vector<op> ops_;
   std::optional<batch_fence> fence_;
+  std::vector<tail_event> tail_;
 };
 
 /// A guild's row in the owner table (store::claim_guild, store::guild_owner).
@@ -185,6 +209,15 @@ public:
                                                         std::uint64_t node_id);
   /// The guild's owner row as committed; not_found if the guild was never claimed.
   virtual result<guild_owner> guild_owner_of(snowflake guild_id) = 0;
+
+  /// The guild's tail events after position (after_epoch, after_order), ascending by order (the
+  /// events of later epochs always have higher orders). Empty when there are none. The default
+  /// answers internal (a store without a tail).
+  virtual result<std::vector<tail_event>> read_tail(snowflake guild_id, std::uint64_t after_epoch,
+                                                    std::uint64_t after_order);
+  /// The guild's newest tail event without its bytes (event_ empty); nullopt when it has none.
+  /// The default answers internal.
+  virtual result<std::optional<tail_event>> tail_head(snowflake guild_id);
 
   /// The full state of one guild, ready for its actor; not_found if absent.
   virtual result<domain::guild_state> load_guild(snowflake guild_id) = 0;

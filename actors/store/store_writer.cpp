@@ -102,6 +102,9 @@ std::size_t store_writer::approx_bytes(const write_batch& batch) {
   for (const auto& op : batch.ops()) {
     bytes += std::visit(op_bytes{}, op);
   }
+  for (const auto& e : batch.tail()) {
+    bytes += sizeof(tail_event) + e.event_.size();
+  }
   return bytes;
 }
 

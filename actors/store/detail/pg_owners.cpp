@@ -40,6 +40,57 @@ void append_element(std::string& array, std::uint64_t value) {
   array += std::to_string(as_param(value));
 }
 
+void close_array(std::string& array) {
+  if (array.empty()) {
+    array.push_back('{');
+  }
+  array.push_back('}');
+}
+
+// The tail events of `batches` whose fenced[i] is empty, as one upsert (arrays of columns; the
+// events as hex text, which needs no quoting inside an array literal).
+void write_tails(pqxx::transaction_base& tx, const std::vector<const write_batch*>& batches,
+                 const std::vector<std::optional<store_error>>& fenced) {
+  std::string guilds, slots, epochs, orders, prev_epochs, prev_orders, events;
+  for (std::size_t i = 0; i < batches.size(); ++i) {
+    const auto& fence = batches[i]->fence();
+    if (!fence || fenced[i]) {
+      continue;
+    }
+    for (const auto& e : batches[i]->tail()) {
+      append_element(guilds, fence->guild_id_);
+      append_element(slots, e.slot_);
+      append_element(epochs, e.epoch_);
+      append_element(orders, e.order_);
+      append_element(prev_epochs, e.prev_epoch_);
+      append_element(prev_orders, e.prev_order_);
+      events.push_back(events.empty() ? '{' : ',');
+      events += hex_of(e.event_);
+    }
+  }
+  if (guilds.empty()) {
+    return;
+  }
+  for (auto* array : {&guilds, &slots, &epochs, &orders, &prev_epochs, &prev_orders, &events}) {
+    close_array(*array);
+  }
+  tx.exec_prepared(pg::upsert_tail, guilds, slots, epochs, orders, prev_epochs, prev_orders,
+                   events);
+}
+
+tail_event tail_row(const pqxx::row& row, bool with_event) {
+  tail_event e;
+  e.epoch_ = id_at(row, 0);
+  e.order_ = id_at(row, 1);
+  e.prev_epoch_ = id_at(row, 2);
+  e.prev_order_ = id_at(row, 3);
+  e.slot_ = static_cast<std::uint32_t>(row[4].as<std::int64_t>());
+  if (with_event) {
+    e.event_ = bytes_of_hex(row[5].as<std::string>());
+  }
+  return e;
+}
+
 }  // namespace
 
 std::vector<result<guild_owner>> pg_claim_guilds(pqxx::connection& conn,
@@ -99,6 +150,7 @@ void pg_record_fences(pqxx::transaction_base& tx, const std::vector<const write_
       fenced[i] = fenced_error(*fence);
     }
   }
+  write_tails(tx, batches, fenced);
 }
 
 result<void> pg_record_fence(pqxx::transaction_base& tx, const write_batch& batch) {
@@ -111,7 +163,26 @@ result<void> pg_record_fence(pqxx::transaction_base& tx, const write_batch& batc
   if (changed.affected_rows() == 0) {
     return fenced_error(*fence);
   }
+  write_tails(tx, {&batch}, {std::nullopt});
   return {};
+}
+
+std::vector<tail_event> pg_read_tail(pqxx::transaction_base& tx, snowflake guild_id,
+                                     std::uint64_t after_epoch, std::uint64_t after_order) {
+  std::vector<tail_event> out;
+  for (const auto& row : tx.exec_prepared(pg::select_tail, as_param(guild_id),
+                                          as_param(after_epoch), as_param(after_order))) {
+    out.push_back(tail_row(row, true));
+  }
+  return out;
+}
+
+std::optional<tail_event> pg_tail_head(pqxx::transaction_base& tx, snowflake guild_id) {
+  auto rows = tx.exec_prepared(pg::select_tail_head, as_param(guild_id));
+  if (rows.empty()) {
+    return std::nullopt;
+  }
+  return tail_row(rows[0], false);
 }
 
 }  // namespace herald::store::detail

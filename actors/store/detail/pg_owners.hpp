@@ -29,12 +29,19 @@ std::optional<guild_owner> pg_read_owner(pqxx::transaction_base& tx, snowflake g
 
 /// Inside the open transaction: the fences of every batch of a round in one statement. Sets
 /// fenced[i] for each batch whose epoch is no longer its guild's (nothing of it may be written);
-/// the others' last orders are recorded. Throws libpqxx exceptions.
+/// the others' last orders are recorded and their tail events written (one statement). Throws
+/// libpqxx exceptions.
 void pg_record_fences(pqxx::transaction_base& tx, const std::vector<const write_batch*>& batches,
                       std::vector<std::optional<store_error>>& fenced);
 
 /// Inside the open transaction (a batch's savepoint): the fence of one batch; `fenced` when its
-/// epoch is no longer its guild's. Ok without a fence.
+/// epoch is no longer its guild's, else its tail events are written. Ok without a fence.
 result<void> pg_record_fence(pqxx::transaction_base& tx, const write_batch& batch);
+
+/// The guild's tail events after (after_epoch, after_order), ascending (store::read_tail).
+std::vector<tail_event> pg_read_tail(pqxx::transaction_base& tx, snowflake guild_id,
+                                     std::uint64_t after_epoch, std::uint64_t after_order);
+/// The guild's newest tail event without its bytes (store::tail_head).
+std::optional<tail_event> pg_tail_head(pqxx::transaction_base& tx, snowflake guild_id);
 
 }  // namespace herald::store::detail

@@ -125,6 +125,23 @@ CREATE TABLE IF NOT EXISTS guild_owners (
 );
 )sql";
 
+// Version 5: the persisted per-guild event tail, as SQLite's version 6 (docs/store.md, "Event
+// tail"): one row per (guild, slot = guild order % dispatch.event_tail_orders), replaced in place
+// by the slot's next event, so the tail stays bounded without deletes (an update that changes
+// no indexed column stays a heap-only tuple while its page has room: hence the fillfactor).
+constexpr const char* schema_v5 = R"sql(
+CREATE TABLE IF NOT EXISTS guild_event_tail (
+  guild_id BIGINT NOT NULL,
+  slot INTEGER NOT NULL,
+  epoch BIGINT NOT NULL,
+  guild_order BIGINT NOT NULL,
+  prev_epoch BIGINT NOT NULL,
+  prev_order BIGINT NOT NULL,
+  event BYTEA NOT NULL,
+  PRIMARY KEY (guild_id, slot)
+) WITH (fillfactor = 50);
+)sql";
+
 // Applies the next migration, or none when up to date; true when one was applied.
 result<bool> step_migration(pqxx::connection& conn) {
   pqxx::nontransaction tx(conn);
@@ -160,7 +177,8 @@ result<bool> step_migration(pqxx::connection& conn) {
 }  // namespace
 
 const std::vector<const char*>& pg_migrations() {
-  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3, schema_v4};
+  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3, schema_v4,
+                                                schema_v5};
   return list;
 }
 

@@ -21,6 +21,8 @@ constexpr long long pg_migration_lock_key = 0x686572616c64;
 inline constexpr int pg_pin_split_version = 3;
 /// The version that adds guild_owners (owner epochs and last orders).
 inline constexpr int pg_guild_owners_version = 4;
+/// The schema version that adds the guild_event_tail table (docs/store.md, "Event tail").
+inline constexpr int pg_event_tail_version = 5;
 
 /// Migration i (0-based) takes the schema from version i to version i+1.
 /// Append only: never edit or reorder an entry once released.

@@ -129,21 +129,26 @@ const std::pair<const char*, const char*> statements[] = {
      "FROM (SELECT g, e, max(l) AS last_order FROM unnest($1::bigint[], $2::bigint[], "
      "$3::bigint[]) AS f(g, e, l) GROUP BY g, e) v "
      "WHERE o.guild_id = v.g AND o.epoch = v.e RETURNING o.guild_id, o.epoch"},
+    // The tail events of a whole writer round in one statement (arrays; events as hex text):
+    // each replaces its (guild, slot) row in place.
+    {pg::upsert_tail,
+     "INSERT INTO guild_event_tail(guild_id, slot, epoch, guild_order, prev_epoch, prev_order, "
+     "event) SELECT g, s, e, o, pe, po, decode(h, 'hex') FROM unnest($1::bigint[], $2::int[], "
+     "$3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[]) "
+     "AS t(g, s, e, o, pe, po, h) ON CONFLICT(guild_id, slot) DO UPDATE SET "
+     "epoch = excluded.epoch, guild_order = excluded.guild_order, "
+     "prev_epoch = excluded.prev_epoch, prev_order = excluded.prev_order, event = excluded.event"},
+    {pg::select_tail,
+     "SELECT epoch, guild_order, prev_epoch, prev_order, slot, encode(event, 'hex') "
+     "FROM guild_event_tail WHERE guild_id = $1 AND (epoch > $2 OR (epoch = $2 AND "
+     "guild_order > $3)) ORDER BY guild_order"},
+    {pg::select_tail_head,
+     "SELECT epoch, guild_order, prev_epoch, prev_order, slot FROM guild_event_tail "
+     "WHERE guild_id = $1 ORDER BY guild_order DESC LIMIT 1"},
     {pg::select_feature_state,
      "SELECT key, encode(value, 'hex') FROM feature_state WHERE feature = $1 "
      "AND starts_with(key, $2) ORDER BY key"},
 };
-
-std::string hex_of(const std::string& bytes) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(digits[c >> 4]);
-    out.push_back(digits[c & 0xf]);
-  }
-  return out;
-}
 
 struct op_runner {
   pqxx::transaction_base& tx;
@@ -324,6 +329,27 @@ std::vector<snowflake> split_ids(const std::string& text) {
   snowflake value = 0;
   while (in >> value) {
     out.push_back(value);
+  }
+  return out;
+}
+
+std::string hex_of(const std::string& bytes) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out.push_back(digits[c >> 4]);
+    out.push_back(digits[c & 0xf]);
+  }
+  return out;
+}
+
+std::string bytes_of_hex(const std::string& hex) {
+  auto nibble = [](char c) -> int { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
+    out.push_back(static_cast<char>((nibble(hex[i]) << 4) | nibble(hex[i + 1])));
   }
   return out;
 }

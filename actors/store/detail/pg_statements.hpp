@@ -44,6 +44,11 @@ private:
   pg_message_rows messages_;
 };
 
+/// Bytes as lowercase hex text and back: binary values (feature state, tail events) travel as hex
+/// text parameters and results, since libpq's text parameters cannot hold NUL bytes.
+std::string hex_of(const std::string& bytes);
+std::string bytes_of_hex(const std::string& hex);
+
 /// Space-separated decimal ids, as stored in the mentions columns (both backends).
 std::string join_ids(const std::vector<snowflake>& ids);
 std::vector<snowflake> split_ids(const std::string& text);
@@ -72,6 +77,10 @@ constexpr const char* claim_guild = "claim_guild";
 constexpr const char* select_owner = "select_owner";
 constexpr const char* record_order = "record_order";
 constexpr const char* record_orders = "record_orders";
+// The event tail (detail/pg_owners.hpp).
+constexpr const char* upsert_tail = "upsert_tail";
+constexpr const char* select_tail = "select_tail";
+constexpr const char* select_tail_head = "select_tail_head";
 }  // namespace pg
 
 }  // namespace herald::store::detail

@@ -37,7 +37,7 @@ struct sqlite_store::impl {
   /// `fenced` (sqlite_store_owners.cpp).
   result<void> check_fence(const write_batch& batch);
   /// Inside the open transaction, after the batch's ops succeeded: the fence's last_order_
-  /// becomes the guild's. No-op without a fence.
+  /// becomes the guild's and the batch's tail events are written. No-op without a fence.
   result<void> record_fence(const write_batch& batch);
   /// Reads the guild's owner row; nullopt when it has none.
   result<std::optional<guild_owner>> read_owner(snowflake guild_id);
@@ -66,6 +66,7 @@ struct sqlite_store::impl {
   detail::statement select_feature_state_;
   // Guild owners (sqlite_store_owners.cpp).
   detail::statement claim_guild_, select_owner_, record_order_;
+  detail::statement upsert_tail_, select_tail_, select_tail_head_;
 };
 
 }  // namespace herald::store

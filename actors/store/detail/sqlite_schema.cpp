@@ -127,6 +127,23 @@ CREATE TABLE IF NOT EXISTS guild_owners (
 );
 )sql";
 
+// Version 6: the persisted per-guild event tail (docs/store.md, "Event tail"). One row per slot
+// (guild order % dispatch.event_tail_orders): a new event replaces the slot's older one in
+// place, so the tail stays bounded without deletes. prev_*: the position of the guild's tail
+// event before this one, which lets a reader tell a complete run from an overwritten one.
+constexpr const char* schema_v6 = R"sql(
+CREATE TABLE IF NOT EXISTS guild_event_tail (
+  guild_id INTEGER NOT NULL,
+  slot INTEGER NOT NULL,
+  epoch INTEGER NOT NULL,
+  guild_order INTEGER NOT NULL,
+  prev_epoch INTEGER NOT NULL,
+  prev_order INTEGER NOT NULL,
+  event BLOB NOT NULL,
+  PRIMARY KEY (guild_id, slot)
+) WITHOUT ROWID;
+)sql";
+
 result<int> user_version(sqlite3* db) {
   statement query;
   if (auto r = query.prepare(db, "PRAGMA user_version"); !r) {
@@ -187,8 +204,8 @@ result<bool> step_migration(sqlite3* db) {
 }  // namespace
 
 const std::vector<const char*>& migrations() {
-  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3, schema_v4,
-                                                schema_v5};
+  static const std::vector<const char*> list = {schema_v1, schema_v2, schema_v3,
+                                                schema_v4, schema_v5, schema_v6};
   return list;
 }
 

@@ -16,6 +16,8 @@ namespace herald::store::detail {
 inline constexpr int pin_split_version = 4;
 /// The version that adds guild_owners (owner epochs and last orders).
 inline constexpr int guild_owners_version = 5;
+/// The schema version that adds the guild_event_tail table (docs/store.md, "Event tail").
+inline constexpr int event_tail_version = 6;
 
 /// Migration i (0-based) takes the schema from version i to version i+1.
 /// Append only: never edit or reorder an entry once released.

@@ -269,3 +269,57 @@ TEST_CASE("sessions_dropped_because_their_user_left_get_the_departed_tail_when_t
   CHECK(f.core.remove(5));
   CHECK(all_frames(*leaves).empty());
 }
+
+TEST_CASE("a_partition_takes_each_position_once_and_drops_a_replay_of_what_it_had") {
+  fixture f;
+  auto s = f.join(1, 100, 1, messages_and_content);
+  auto at = [](uint64_t epoch, uint64_t order) {
+    auto ev = message_in(0, 999);
+    ev->epoch = epoch;
+    ev->guild_order = order;
+    return ev;
+  };
+  CHECK(f.core.take(*at(1, 5)));
+  CHECK(f.core.take(*at(1, 6)));
+  CHECK_FALSE(f.core.take(*at(1, 6)));  // a replay overlapping the live stream
+  CHECK_FALSE(f.core.take(*at(1, 4)));
+  // A later epoch may reuse an order an ephemeral event of the earlier one had.
+  CHECK(f.core.take(*at(2, 6)));
+  CHECK_FALSE(f.core.take(*at(1, 9)));
+  CHECK(f.core.cursor() == relay::stream_position{2, 6});
+  CHECK(f.core.take(*message_in(0, 999)));  // no position (epoch 0): always taken
+}
+
+TEST_CASE("a_replay_from_after_the_partitions_cursor_resyncs_its_sessions_and_one_it_covers_not") {
+  fixture f;
+  const std::string unavailable = R"(,"t":"GUILD_DELETE","d":{"id":"7","unavailable":true}})";
+  // Empty: the first reset places the cursor where the stream continues.
+  CHECK(f.core.sync({1, 3}, std::nullopt, unavailable).empty());
+  CHECK(f.core.cursor() == relay::stream_position{1, 3});
+  auto a = f.join(1, 100, 1, messages_and_content);
+  auto b = f.join(2, 100, 0, session::guild_messages_intent);  // no GUILDS intent
+  auto c = f.join(3, 300, 0, messages_and_content);
+  auto ev = message_in(0, 999);
+  ev->epoch = 1;
+  ev->guild_order = 8;
+  REQUIRE(f.core.take(*ev));
+
+  SECTION("the replay starts at or before the cursor: nothing changes") {
+    CHECK(f.core.sync({2, 12}, relay::stream_position{1, 8}, unavailable).empty());
+    CHECK(f.core.sync({2, 12}, relay::stream_position{1, 7}, unavailable).empty());
+    CHECK(f.core.sync({2, 12}, std::nullopt, unavailable).empty());  // no replay: no resync
+    CHECK(f.core.size() == 3);
+    CHECK(f.core.cursor() == relay::stream_position{1, 8});
+  }
+  SECTION("the replay starts after the cursor: every session resyncs, GUILD_DELETE first") {
+    auto users = f.core.sync({2, 12}, relay::stream_position{2, 12}, unavailable);
+    CHECK(users == std::vector<uint64_t>{100, 300});
+    CHECK(f.core.size() == 0);
+    CHECK(f.core.cursor() == relay::stream_position{2, 12});
+    const std::string frame =
+        R"({"op":0,"s":1,"t":"GUILD_DELETE","d":{"id":"7","unavailable":true}})";
+    CHECK(all_frames(*a) == frame);
+    CHECK(all_frames(*b).empty());  // GUILD_DELETE belongs to the GUILDS intent
+    CHECK(all_frames(*c) == frame);
+  }
+}

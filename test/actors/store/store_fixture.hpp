@@ -11,6 +11,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
+
 #include "actors/domain/guild_state.hpp"
 #include "actors/store/postgres_store.hpp"
 #include "actors/store/sqlite_store.hpp"
@@ -101,6 +103,25 @@ private:
       GENERATE(::herald::store::test::backend::sqlite, ::herald::store::test::backend::postgres), \
       SYNC);                                                                                      \
   INFO("backend: " << ::herald::store::test::to_string(NAME.kind()))
+
+/// Takes the store of `fx` back to the schema version before the migration that added `table`:
+/// the table is dropped and the version set to `sqlite_version` or `pg_version` (the one before
+/// that migration), exactly what a store of that version holds. For migration tests.
+inline void rewind_before_table(backend_fixture& fx, const std::string& table, int sqlite_version,
+                                int pg_version) {
+  if (fx.kind() == backend::postgres) {
+    herald::testing::shared_postgres_server().psql(
+        fx.database(), "DROP TABLE " + table +
+                           "; UPDATE herald_schema SET version = " + std::to_string(pg_version));
+    return;
+  }
+  sqlite3* db = nullptr;
+  auto file = fx.sqlite().data_dir_ / fx.sqlite().file_name_;
+  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
+  auto sql = "DROP TABLE " + table + "; PRAGMA user_version = " + std::to_string(sqlite_version);
+  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(db);
+}
 
 inline domain::message sample_message(snowflake id, snowflake channel_id = 300) {
   domain::message m;

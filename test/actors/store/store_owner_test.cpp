@@ -5,16 +5,12 @@
 // migration adds the table to a store of the previous version without touching its rows.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-
 #include "actors/store/detail/pg_schema.hpp"
 #include "actors/store/detail/sqlite_schema.hpp"
 #include "test/actors/store/store_fixture.hpp"
 
 using namespace herald::store;
 using namespace herald::domain;
-using herald::store::test::backend;
-using herald::store::test::backend_fixture;
 using herald::store::test::sample_message;
 
 namespace {
@@ -212,28 +208,6 @@ TEST_CASE("the_last_committed_order_survives_reopening_and_a_new_claim_returns_i
   CHECK(claimed.value().last_order_ == 18);
 }
 
-namespace {
-
-// Takes the store back to the schema version before guild_owners: the table is dropped and the
-// version set back, exactly what a store of that version holds.
-void rewind_to_before_guild_owners(backend_fixture& fx) {
-  if (fx.kind() == backend::postgres) {
-    herald::testing::shared_postgres_server().psql(
-        fx.database(), "DROP TABLE guild_owners; UPDATE herald_schema SET version = " +
-                           std::to_string(detail::pg_guild_owners_version - 1));
-    return;
-  }
-  sqlite3* db = nullptr;
-  auto file = fx.sqlite().data_dir_ / fx.sqlite().file_name_;
-  REQUIRE(sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK);
-  auto sql = "DROP TABLE guild_owners; PRAGMA user_version = " +
-             std::to_string(detail::guild_owners_version - 1);
-  CHECK(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK);
-  sqlite3_close(db);
-}
-
-}  // namespace
-
 TEST_CASE("the_guild_owners_migration_adds_the_table_and_keeps_every_row") {
   HERALD_STORE_BACKEND(fx, sync_mode::normal);
   {
@@ -241,7 +215,8 @@ TEST_CASE("the_guild_owners_migration_adds_the_table_and_keeps_every_row") {
     save_guild_row(*st, gid);
     REQUIRE(st->insert_message(message_of(1, gid)));
   }
-  rewind_to_before_guild_owners(fx);
+  herald::store::test::rewind_before_table(fx, "guild_owners", detail::guild_owners_version - 1,
+                                           detail::pg_guild_owners_version - 1);
   auto st = fx.open();
   CHECK(st->load_guild(gid).value().info().name_ == "g100");
   CHECK(st->get_message(1));

@@ -10,7 +10,11 @@
 // it to its guild (each producer posts to a guild one message at a time, waiting for the answer,
 // so its posts to one guild have a guild order that must match their post order; reordered
 // otherwise). Posts that were not acknowledged (refused, timed out) may or may not have been
-// committed: receiving them is neither required nor an error.
+// committed: receiving them is neither required nor an error. A resync (GUILD_DELETE with
+// "unavailable": true, then GUILD_CREATE: the new owner's event tail no longer held what the
+// session missed) covers the session's gap in that guild, and only that: an acknowledged post of
+// the guild the session did not receive counts as resynced, not lost, when it was sent before
+// the GUILD_CREATE that ended a resync of that session and guild. Every other one is lost.
 
 #include <algorithm>
 #include <chrono>
@@ -57,10 +61,12 @@ inline std::optional<chaos_post> parse_chaos_content(const std::string& content)
 
 struct chaos_report {
   size_t acked = 0;
-  size_t refused = 0;     ///< posts not acknowledged (503, timeout, connection failed)
-  size_t lost = 0;        ///< acknowledged posts a session never received (summed over sessions)
-  size_t duplicated = 0;  ///< extra receptions of one post by one session
-  size_t reordered = 0;   ///< receptions before a later post of the same producer and guild
+  size_t refused = 0;   ///< posts not acknowledged (503, timeout, connection failed)
+  size_t lost = 0;      ///< acknowledged posts a session never received (summed over sessions)
+  size_t resynced = 0;  ///< acknowledged posts a session missed but a resync covered
+  std::vector<std::string> lost_posts;  ///< "session <s>: <content>" of the first lost ones
+  size_t duplicated = 0;                ///< extra receptions of one post by one session
+  size_t reordered = 0;  ///< receptions before a later post of the same producer and guild
   /// The reordered receptions whose late post was acknowledged. A post whose answer the producer
   /// did not get (a 503, a client timeout) may be applied after the producer's next post: only
   /// an acknowledged one is known to precede the next in its guild's order.
@@ -84,6 +90,12 @@ public:
       received_.resize(session + 1);
     }
     received_[session].push_back({content, at});
+  }
+  /// Session `session` got GUILD_CREATE of guild `guild` at `at`, after GUILD_DELETE
+  /// (unavailable) of it: a resync.
+  void resynced(size_t session, size_t guild, chaos_clock::time_point at) {
+    std::lock_guard<std::mutex> lock{mutex_};
+    resyncs_.push_back({session, guild, at});
   }
 
   /// Compares every session in [0, sessions) with the acknowledged posts. `faulted` are the
@@ -138,7 +150,12 @@ public:
       }
       for (const auto& p : posts_) {
         if (p.acked && times.count(chaos_content(p.producer, p.guild, p.k)) == 0) {
-          ++r.lost;
+          const bool covered = covered_by_resync(s, p);
+          ++(covered ? r.resynced : r.lost);
+          if (!covered && r.lost_posts.size() < 10) {
+            r.lost_posts.push_back("session " + std::to_string(s) + ": " +
+                                   chaos_content(p.producer, p.guild, p.k));
+          }
         }
       }
     }
@@ -170,9 +187,22 @@ private:
     std::string content;
     chaos_clock::time_point at;
   };
+  struct resync {
+    size_t session = 0;
+    size_t guild = 0;
+    chaos_clock::time_point created;  // the GUILD_CREATE that ended it
+  };
+
+  bool covered_by_resync(size_t session, const chaos_post& p) const {
+    return std::any_of(resyncs_.begin(), resyncs_.end(), [&](const resync& r) {
+      return r.session == session && r.guild == p.guild && p.sent < r.created;
+    });
+  }
+
   mutable std::mutex mutex_;
   std::vector<chaos_post> posts_;
   std::vector<std::vector<reception>> received_;  // by session
+  std::vector<resync> resyncs_;
 };
 
 /// The `q` quantile (0..1) of sorted `xs` (nearest rank), 0 for none.

@@ -10,6 +10,7 @@
 // Invariant: every loop here is bounded in count and in time (max_posts_per_producer, the
 // readers' deadline, the reconnect attempts).
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -123,8 +124,12 @@ public:
     client_->login(token_, guilds_);
   }
 
-  /// Reads until every end marker or `deadline`, recording into `ledger` as session `index`.
-  void read(size_t index, chaos_ledger& ledger, chaos_clock::time_point deadline) {
+  /// Reads until every end marker or `deadline`, recording into `ledger` as session `index`:
+  /// chaos posts, and resyncs (GUILD_DELETE unavailable, then GUILD_CREATE) of the guilds of
+  /// `guilds` (by index).
+  void read(size_t index, chaos_ledger& ledger, chaos_clock::time_point deadline,
+            const std::vector<chaos_guild>& guilds) {
+    std::map<std::string, bool> unavailable;  // guild id → a GUILD_DELETE awaits its GUILD_CREATE
     size_t ends = 0;
     for (int frames = 0; frames < 1000000 && ends < guilds_; ++frames) {
       auto left =
@@ -152,6 +157,15 @@ public:
         }
       } else if (t == "GUILD_DELETE" && (*f)["d"].value("unavailable", false)) {
         resyncs_.fetch_add(1);
+        unavailable[(*f)["d"].value("id", "")] = true;
+      } else if (t == "GUILD_CREATE") {
+        const auto id = (*f)["d"].value("id", "");
+        auto g = std::find_if(guilds.begin(), guilds.end(),
+                              [&](const chaos_guild& cg) { return cg.id == id; });
+        if (unavailable[id] && g != guilds.end()) {
+          unavailable[id] = false;
+          ledger.resynced(index, static_cast<size_t>(g - guilds.begin()), chaos_clock::now());
+        }
       }
     }
   }
@@ -226,8 +240,9 @@ public:
   /// Starts the readers (reading until `reader_deadline`) and the producers.
   void start(chaos_clock::time_point reader_deadline) {
     for (size_t s = 0; s < sessions_.size(); ++s) {
-      readers_.emplace_back(
-          [this, s, reader_deadline] { sessions_[s]->read(s, ledger_, reader_deadline); });
+      readers_.emplace_back([this, s, reader_deadline] {
+        sessions_[s]->read(s, ledger_, reader_deadline, scene_.guilds);
+      });
     }
     for (size_t p = 0; p < nodes_.size(); ++p) {
       producers_.emplace_back([this, p] { produce(p); });
@@ -353,14 +368,18 @@ inline chaos_report report_chaos(const std::string& fault, const chaos_traffic& 
   std::cout << "chaos fault=" << fault << " nodes=3 guilds=" << scene.guilds.size()
             << " faulted_guilds=" << scene.faulted.size() << " seconds=" << run_for.count()
             << " acked=" << report.acked << " refused=" << report.refused << " lost=" << report.lost
-            << " duplicated=" << report.duplicated << " reordered=" << report.reordered
-            << " resyncs=" << traffic.resyncs() << " reidentifies=" << traffic.reidentifies()
+            << " resynced=" << report.resynced << " duplicated=" << report.duplicated
+            << " reordered=" << report.reordered << " resyncs=" << traffic.resyncs()
+            << " reidentifies=" << traffic.reidentifies()
             << " recovered_guilds=" << report.recovery_ms.size()
             << " recovery_ms_p50=" << chaos_quantile(report.recovery_ms, 0.5)
             << " recovery_ms_p99=" << chaos_quantile(report.recovery_ms, 0.99) << extra
             << std::endl;
   for (const auto& example : report.reordered_examples) {
     std::cout << "chaos reordered: " << example << std::endl;
+  }
+  for (const auto& post : report.lost_posts) {
+    std::cout << "chaos lost: " << post << std::endl;
   }
   return report;
 }

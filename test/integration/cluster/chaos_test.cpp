@@ -8,13 +8,13 @@
 // `chaos fault=… key=value …` line.
 //
 // Asserted: sessions on surviving nodes stay connected with gapless `s`; no session receives a
-// post twice or out of its producer's order; every acknowledged post is in its channel's
-// history exactly once (acknowledged means durable, whoever owned the guild); the guilds of the
-// faulted node are served again within the run. Reported, not yet asserted: acknowledged posts
-// a session never received (`lost=`). Events the new owner orders before a relay re-attached to
-// it, or that the old owner committed but had not sent, are not delivered to that relay's
-// sessions until the persisted per-guild event tail and relay cursors exist (docs/cluster.md
-// "What comes next"); then `lost == 0` becomes an assertion.
+// post twice or out of its producer's order; after SIGSTOP every session receives every
+// acknowledged post (`lost == 0`; reported only after SIGKILL, see below: the new owner replays its
+// persisted event tail after each relay's cursor, so events the old owner committed but never sent,
+// and those the new owner ordered before a relay re-attached, still arrive; a gap a resync covered
+// counts as `resynced`, chaos_ledger.hpp); every acknowledged post is in its channel's history
+// exactly once (acknowledged means durable, whoever owned the guild); the guilds of the faulted
+// node are served again within the run.
 //
 // The run is short for CI. HERALD_CHAOS_SECONDS (default 8) sets how long producers keep
 // posting after the fault; longer runs are the documented soak (docs/operations.md). Every loop
@@ -95,6 +95,15 @@ void run_chaos(fault kind) {
       report.recovery_ms.size() != scene.faulted.size()) {
     UNSCOPED_INFO(node_logs(nodes, procs));
   }
+  for (const auto& post : report.lost_posts) {
+    UNSCOPED_INFO("lost " << post);
+  }
+  if (kind == fault::stop) {
+    CHECK(report.lost == 0);
+  }
+  // kill -9: `lost` is reported, not asserted. About one run in four loses the one post in flight
+  // at the kill for the session on one surviving node (docs/cluster.md, "What comes next": cause
+  // not found yet); asserting it would make CI fail at random.
   CHECK(report.acked > 0);
   CHECK(report.duplicated == 0);
   CHECK(report.reordered == 0);
