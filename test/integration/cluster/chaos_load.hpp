@@ -359,6 +359,36 @@ inline void check_acked_stored_once(const node_spec& via, const chaos_scene& sce
   }
 }
 
+/// The checks of a node fault (chaos_test.cpp, chaos_network_test.cpp): posts were
+/// acknowledged; no session received one twice, nor one out of its producer's order (with
+/// `acked_order_only`, acknowledged ones: see chaos_report::reordered_acked); every faulted
+/// guild delivered again; every session is still connected with gapless `s`. On a failure the
+/// message carries every node's stderr.
+inline void check_node_fault(const running_cluster& cluster, const chaos_traffic& traffic,
+                             const chaos_scene& scene, const chaos_report& report,
+                             bool acked_order_only) {
+  const auto reordered = acked_order_only ? report.reordered_acked : report.reordered;
+  const auto& sessions = traffic.sessions();
+  bool closed = false;
+  for (const auto& s : sessions) {
+    closed = closed || s->close_code().has_value();
+  }
+  if (report.duplicated > 0 || reordered > 0 || closed ||
+      report.recovery_ms.size() != scene.faulted.size()) {
+    UNSCOPED_INFO(node_logs(cluster.nodes, cluster.procs));
+  }
+  CHECK(report.acked > 0);
+  CHECK(report.duplicated == 0);
+  CHECK(reordered == 0);
+  CHECK(report.recovery_ms.size() == scene.faulted.size());
+  for (const auto& s : sessions) {
+    INFO("session on " << cluster.nodes[s->node()].name << ", close code "
+                       << s->close_code().value_or(0));
+    CHECK_FALSE(s->close_code());
+    CHECK(s->seq_errors().empty());
+  }
+}
+
 /// Prints the run's `chaos fault=<fault> …` line (docs/cluster.md, "Chaos tests") and returns
 /// the report. `extra` is appended as is (e.g. " unavailable=12").
 inline chaos_report report_chaos(const std::string& fault, const chaos_traffic& traffic,
