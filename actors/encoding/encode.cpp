@@ -196,6 +196,12 @@ std::string guild_delete_tail(snowflake guild_id) {
               [&](json_writer& w) { w.begin_object().id_field("id", guild_id).end_object(); });
 }
 
+std::string guild_unavailable_tail(snowflake guild_id) {
+  return tail("GUILD_DELETE", [&](json_writer& w) {
+    w.begin_object().id_field("id", guild_id).field("unavailable", true).end_object();
+  });
+}
+
 std::string guild_update_tail(const domain::guild_state& state) {
   return tail("GUILD_UPDATE", [&](json_writer& w) {
     w.begin_object();

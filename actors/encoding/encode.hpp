@@ -77,6 +77,9 @@ std::string guild_role_delete_tail(snowflake guild_id, snowflake role_id);
 /// GUILD_DELETE as a removed member's sessions get it: `{"id"}` without `unavailable`, which
 /// tells the client it left the guild (not an outage).
 std::string guild_delete_tail(snowflake guild_id);
+/// GUILD_DELETE `{"id","unavailable":true}`: the guild is out of service for this session (a
+/// resync follows with a fresh GUILD_CREATE), the client keeps it.
+std::string guild_unavailable_tail(snowflake guild_id);
 
 /// The guild object without members and channels.
 std::string guild_update_tail(const domain::guild_state& state);

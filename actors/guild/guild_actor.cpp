@@ -647,7 +647,8 @@ void add_relay(guild_actor* self, caf::actor relay, std::vector<caf::actor> part
     }
   }
   self->monitor(relay);
-  relay::view_reset reset{st.views_->snapshot(), st.views_->class_map()};
+  // Registration runs settled: order_ is the last order dispatched.
+  relay::view_reset reset{st.views_->snapshot(), st.views_->class_map(), st.order_};
   for (const auto& p : partitions) {
     self->send(p, reset);
   }

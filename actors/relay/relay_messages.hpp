@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -33,6 +34,26 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 /// (unsubscribe_atom, uint64_t session_id) to a relay: cast; the session
 /// receives nothing from this guild afterwards.
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
+
+// -- session migration (docs/cluster.md, "Session migration") -------------------
+
+/// A cursor naming no known guild order: the session has the guild up to some unknown event, and
+/// is resynced.
+inline constexpr uint64_t unknown_cursor = UINT64_MAX;
+
+/// (subscribe_after_atom, session_output_ptr, uint64_t cursor) to a relay → (ok_atom) | error,
+/// as subscribe_atom for a session migrated from another node that has every event of the guild
+/// up to guild order `cursor` (or unknown_cursor): it gets no GUILD_CREATE but the later events,
+/// or a resync (migrant_admission.hpp). The relay tells the partition (migrant_atom) first.
+using subscribe_after_atom = caf::atom_constant<caf::atom("sub_after")>;
+/// (migrant_atom, uint64_t session_id, uint64_t cursor) from a relay to its partition: the next
+/// add_subscriber of that session is a migrant's.
+using migrant_atom = caf::atom_constant<caf::atom("migrant")>;
+/// (migrate_out_atom, uint64_t session_id) to a relay, which forwards it to the session's
+/// partition → (bool subscribed, uint64_t cursor): the partition removed the session (if it was
+/// subscribed) and names the last guild order it delivered (recent_events::position()), or
+/// unknown_cursor.
+using migrate_out_atom = caf::atom_constant<caf::atom("migrate_o")>;
 
 // -- relay ↔ guild ------------------------------------------------------------
 
@@ -86,6 +107,10 @@ using remove_user_atom = caf::atom_constant<caf::atom("rm_user")>;
 struct view_reset {
   view_snapshot_ptr view;
   std::shared_ptr<const std::unordered_map<uint64_t, uint32_t>> class_of_user;
+  /// The last guild order the guild dispatched before this reset (every later event follows
+  /// it; 0: none yet), or nullopt when unknown (a reset that came over a cross-node relay
+  /// stream).
+  std::optional<uint64_t> guild_order;
 };
 
 }  // namespace herald::relay

@@ -9,6 +9,8 @@
 
 #include "actors/encoding/encode.hpp"
 #include "actors/relay/delivery_observer.hpp"
+#include "actors/relay/migrant_admission.hpp"
+#include "actors/relay/recent_events.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
 
@@ -38,24 +40,59 @@ struct partition_state {
   // view_reset arrives, which precedes any subscriber.
   partition_core core_{caf::make_counted<view_snapshot>(0, 0)};
   std::vector<size_t> delivered_;  // per event of the batch being delivered
+  recent_events recent_{0, 0};     // bounds set at spawn
+  migrant_admission migrants_;
+  std::string unavailable_tail_;  // GUILD_DELETE unavailable:true, for a migrant's resync
   static inline const char* name = "relay_partition";
 };
 
-caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self, uint64_t guild_id) {
+using partition_actor = caf::stateful_actor<partition_state>;
+
+void observe_one(const dispatch_event& event, size_t delivered) {
+  deliveries_counter().inc(delivered);
+  if (auto observe = delivery_observer()) {
+    observe(event.guild_id, event.guild_order, delivered);
+  }
+}
+
+// A batch while a migrant waits for its cursor: event by event, so that it joins right before
+// the first event after its cursor. Rare (only during a migration); the batch path is the norm.
+void deliver_one_by_one(partition_actor* self, const dispatch_batch& batch) {
+  auto& st = self->state;
+  for (const auto& event : batch.events) {
+    st.migrants_.before_event(st.core_, event->guild_order);
+    observe_one(*event, st.core_.deliver(*event));
+  }
+}
+
+caf::behavior partition_behavior(partition_actor* self, uint64_t guild_id,
+                                 uint32_t recent_events_max, uint32_t recent_bytes_max) {
   self->state.core_ =
       partition_core{caf::make_counted<view_snapshot>(0, 0), encoding::guild_delete_tail(guild_id)};
+  self->state.recent_ = recent_events{recent_events_max, recent_bytes_max};
+  self->state.unavailable_tail_ = encoding::guild_unavailable_tail(guild_id);
   return {
       [self](const dispatch_event_ptr& event) {
         handled().inc();
-        auto delivered = self->state.core_.deliver(*event);
-        deliveries_counter().inc(delivered);
-        events_counter().inc();
-        if (auto observe = delivery_observer()) {
-          observe(event->guild_id, event->guild_order, delivered);
+        auto& st = self->state;
+        if (st.migrants_.has_waiting()) {
+          st.migrants_.before_event(st.core_, event->guild_order);
         }
+        observe_one(*event, st.core_.deliver(*event));
+        events_counter().inc();
+        st.recent_.push(event);
       },
       [self](const dispatch_batch_ptr& batch) {
         handled().inc();
+        auto& st = self->state;
+        for (const auto& event : batch->events) {
+          st.recent_.push(event);  // before delivering: the batch is delivered whole below
+        }
+        if (st.migrants_.has_waiting()) {
+          deliver_one_by_one(self, *batch);
+          events_counter().inc(batch->events.size());
+          return;
+        }
         auto& delivered = self->state.delivered_;
         self->state.core_.deliver(batch->events, delivered);
         size_t total = 0;
@@ -78,14 +115,31 @@ caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self, uin
       [self](const view_reset& reset) {
         handled().inc();
         self->state.core_.reset(reset.view, *reset.class_of_user);
+        // Events before a fresh feed may be missing: only its position (if known) counts.
+        self->state.recent_.reset(reset.guild_order);
       },
       [self](const add_subscriber& sub) {
         handled().inc();
-        self->state.core_.add(sub.output, sub.view_class, sub.guild_create_tail);
+        auto& st = self->state;
+        if (!st.migrants_.admit(st.core_, st.recent_, sub, st.unavailable_tail_)) {
+          st.core_.add(sub.output, sub.view_class, sub.guild_create_tail);
+        }
       },
       [self](remove_session_atom, uint64_t session_id) {
         handled().inc();
         self->state.core_.remove(session_id);
+        self->state.migrants_.forget(session_id);
+      },
+      [self](migrant_atom, uint64_t session_id, uint64_t cursor) {
+        handled().inc();
+        self->state.migrants_.expect(session_id, cursor);
+      },
+      [self](migrate_out_atom, uint64_t session_id) {
+        handled().inc();
+        auto& st = self->state;
+        bool subscribed = st.core_.remove(session_id);
+        st.migrants_.forget(session_id);
+        return caf::make_message(subscribed, st.recent_.position().value_or(unknown_cursor));
       },
       [self](remove_user_atom, uint64_t user_id) {
         handled().inc();
@@ -96,8 +150,9 @@ caf::behavior partition_behavior(caf::stateful_actor<partition_state>* self, uin
 
 }  // namespace
 
-caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id) {
-  return sys.spawn(partition_behavior, guild_id);
+caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id, uint32_t recent_events,
+                                 uint32_t recent_bytes) {
+  return sys.spawn(partition_behavior, guild_id, recent_events, recent_bytes);
 }
 
 }  // namespace herald::relay

@@ -23,6 +23,11 @@ namespace herald::relay {
 ///   add_subscriber              add a session, write its GUILD_CREATE; no reply
 ///   (remove_session_atom, id)   drop one session; no reply
 ///   (remove_user_atom, user)    drop a departed member's sessions; no reply
-caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id);
+///   (migrant_atom, id, cursor)  the next add_subscriber of `id` is a migrant's; no reply
+///   (migrate_out_atom, id)      drop one session → (bool subscribed, uint64_t last order)
+/// It keeps its last events within `recent_events`' bounds (dispatch_config::relay_recent_*)
+/// to continue migrants after their cursor.
+caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id, uint32_t recent_events,
+                                 uint32_t recent_bytes);
 
 }  // namespace herald::relay

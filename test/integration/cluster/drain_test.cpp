@@ -8,7 +8,8 @@
 // others) is in the channel's history exactly once, in order. `drain --wait` ends with
 // `state=drained`, the node owns no guild and counts its migrated sessions, and it stops
 // cleanly on SIGTERM. tools/cluster/rolling-restart.sh restarts two of three nodes in turn
-// (drain, restart command, ready and every node up) and the cluster serves the guild after.
+// (drain, restart command, ready and every node up) and the cluster serves the guild after; a
+// client of the first node resumes on the third with no re-identify.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -209,7 +211,7 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
   CHECK(status.json().value("guilds_owned", -1) == 0);
   CHECK(status.json().value("sessions", -1) == 0);
   CHECK(metric(d, "herald_node_draining") == 1);
-  CHECK(metric(d, "herald_gateway_sessions_migrated_total") == 2);
+  CHECK(metric(d, "herald_gateway_sessions_migrated_total{direction=\"told\"}") == 2);
   CHECK(metric(e, "herald_node_draining") == 0);
   auto w = ctl_json(e, {"where", "guild", guild_id});
   CHECK(w.value("owner_node", d.name) != d.name);
@@ -234,6 +236,36 @@ TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
       created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
   auto token = alice.value("token", "");
   post_message(nodes[0], token, channel, "before");
+
+  // A client on na, where the restarts begin: told op 7, it resumes on nc (which a load balancer
+  // would pick: nc is not restarted) and keeps its session: no re-identify.
+  testing::gateway_client on_na{nodes[0].gateway};
+  on_na.login(token, 1);
+  std::unique_ptr<testing::gateway_client> moved;
+  int reidentifies = 0;
+  bool resumed = false;
+  std::thread follower{[&] {
+    for (int frames = 0; frames < 1000; ++frames) {
+      auto f = on_na.next(60s);
+      if (!f || (*f)["op"] == 7) {
+        break;
+      }
+    }
+    moved = std::make_unique<testing::gateway_client>(nodes[2].gateway);
+    if (!moved->next_op(10)) {
+      return;
+    }
+    moved->set_last_seq(on_na.last_seq());
+    moved->resume(token, on_na.session_id(), on_na.last_seq());
+    for (int frames = 0; frames < 1000 && !resumed; ++frames) {
+      auto f = moved->next(30s);
+      if (!f) {
+        break;
+      }
+      reidentifies += (*f)["op"] == 9 ? 1 : 0;
+      resumed = (*f)["op"] == 0 && (*f)["t"] == "RESUMED";
+    }
+  }};
 
   // Each node's restart command: SIGTERM the running process, wait for it to go, start a new
   // heraldd with the same config in the background (its pid kept to stop it at the end). One
@@ -263,11 +295,17 @@ TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
     CHECK(run.out.find("done: 1 node(s) restarted") != std::string::npos);
   }
 
-  // The cluster is whole again and serves the guild.
+  // The cluster is whole again and serves the guild; the client that moved got no op 9.
   require_all_up(nodes);
+  follower.join();
+  CHECK(resumed);
+  CHECK(reidentifies == 0);
   post_message(nodes[1], token, channel, "after");
   auto stored = channel_history(nodes[2], token, channel);
   CHECK(stored == std::vector<std::string>{"before", "after"});
+  REQUIRE(moved);
+  CHECK(messages_until(*moved, "after") == std::vector<std::string>{"after"});
+  CHECK(moved->seq_errors().empty());
 
   for (const auto& f : pid_files) {
     ::kill(std::stoi(text_of(f)), SIGTERM);  // the restarted na and nb
