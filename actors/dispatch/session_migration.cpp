@@ -53,7 +53,8 @@ void take_over(const services_ptr& svc, const session::migrate_wire::migrate_req
                     start_session_async(svc, migrated_params(reply), output, timeout,
                                         [done](caf::expected<opened_session> opened) {
                                           if (opened) {
-                                            sessions_migrated_in().inc();
+                                            static auto& in = session::sessions_migrated("in");
+                                            in.inc();
                                           }
                                           done(std::move(opened));
                                         });

@@ -205,7 +205,8 @@ std::optional<std::string> decode(relay_wire::batch& b, uint64_t guild_id,
         for (size_t i = 0; i < r.users.size(); ++i) {
           classes->emplace(r.users[i], r.classes[i]);
         }
-        sink.on_view_reset(view_reset{from_wire(r.snapshot), std::move(classes)});
+        // Over the wire the reset's guild order is not known (relay_messages.hpp).
+        sink.on_view_reset(view_reset{from_wire(r.snapshot), std::move(classes), std::nullopt});
         break;
       }
       case kind::subscriber:

@@ -222,6 +222,12 @@ using migration_ptr = std::shared_ptr<migration>;
 void finish_migration(session_actor* self, const migration_ptr& m) {
   auto& buffer = self->state.output_->buffer();
   self->state.output_->close();
+  // Every relay already dropped the session: the exit sends no unsubscribe, which could reach a
+  // relay after the same session id subscribed again there (taken over on this node's peer and
+  // back, or in one process).
+  for (auto& g : self->state.guilds_) {
+    g.relay = caf::actor{};
+  }
   std::vector<shared_tail> tails;
   auto status = buffer.frames_after(m->seq, tails);
   if (status != resume_status::ok) {
