@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "actors/dispatch/session_migration.hpp"
 
+#include <memory>
+#include <vector>
+
 #include <caf/event_based_actor.hpp>
 
 #include "actors/dispatch/router.hpp"
@@ -38,48 +41,83 @@ session::session_output_ptr migrated_output(const services_ptr& svc,
 
 namespace {
 
-void take_over(const services_ptr& svc, const session::migrate_wire::migrate_request& req,
-               std::chrono::milliseconds timeout, session_callback done) {
-  auto holder = static_cast<uint16_t>(node_id_of_session(req.session_id));
-  svc->system.spawn(
-      [svc, req, holder, timeout, done = std::move(done)](caf::event_based_actor* self) mutable {
-        self->request(svc->router, timeout, route_migrate_atom::value, holder, req)
-            .then(
-                [self, svc, req, timeout, done](session::migrate_wire::migrate_reply& reply) {
-                  if (!session::migrate_wire::valid_reply(req, reply)) {
-                    done(make_error(dispatch_errc::unavailable, "malformed migrate reply"));
-                  } else {
-                    auto output = migrated_output(svc, reply);
-                    start_session_async(svc, migrated_params(reply), output, timeout,
-                                        [done](caf::expected<opened_session> opened) {
-                                          if (opened) {
-                                            static auto& in = session::sessions_migrated("in");
-                                            in.inc();
-                                          }
-                                          done(std::move(opened));
-                                        });
-                  }
-                  self->quit();
-                },
-                [self, done](caf::error& err) {
-                  done(std::move(err));
-                  self->quit();
-                });
-      });
+/// The nodes that may hold a session this node does not: the one its id names (it opened it),
+/// then every other node up in this node's view (a session moves again when the node that took
+/// it over drains in turn: a rolling restart), never this node.
+std::vector<uint16_t> holders_of(const services& svc, uint64_t session_id) {
+  std::vector<uint16_t> out;
+  auto self = static_cast<uint16_t>(svc.config.node_id & domain::max_node_id);
+  auto minted = static_cast<uint16_t>(node_id_of_session(session_id));
+  if (minted != self) {
+    out.push_back(minted);
+  }
+  for (const auto& n : svc.config.cluster->nodes()) {
+    if (n.up && !n.self && n.id != minted) {
+      out.push_back(n.id);
+    }
+  }
+  return out;
+}
+
+void start_taken(const services_ptr& svc, const session::migrate_wire::migrate_reply& reply,
+                 std::chrono::milliseconds timeout, session_callback done) {
+  auto output = migrated_output(svc, reply);
+  start_session_async(svc, migrated_params(reply), output, timeout,
+                      [done = std::move(done)](caf::expected<opened_session> opened) {
+                        if (opened) {
+                          static auto& in = session::sessions_migrated("in");
+                          in.inc();
+                        }
+                        done(std::move(opened));
+                      });
+}
+
+/// Asks holders[next], then the following ones, through this node's router, until one hands
+/// the session over; the last refusal otherwise. One request at a time: at most one node can
+/// hold the session, and a refusal changes nothing there.
+void ask_holders(caf::event_based_actor* self, const services_ptr& svc,
+                 const session::migrate_wire::migrate_request& req,
+                 std::shared_ptr<const std::vector<uint16_t>> holders, size_t next,
+                 std::chrono::milliseconds timeout, session_callback done) {
+  self->request(svc->router, timeout, route_migrate_atom::value, (*holders)[next], req)
+      .then(
+          [self, svc, req, timeout, done](session::migrate_wire::migrate_reply& reply) {
+            if (session::migrate_wire::valid_reply(req, reply)) {
+              start_taken(svc, reply, timeout, done);
+            } else {
+              done(make_error(dispatch_errc::unavailable, "malformed migrate reply"));
+            }
+            self->quit();
+          },
+          [self, svc, req, holders, next, timeout, done](caf::error& err) {
+            if (next + 1 < holders->size()) {
+              ask_holders(self, svc, req, holders, next + 1, timeout, done);
+              return;
+            }
+            done(std::move(err));
+            self->quit();
+          });
 }
 
 }  // namespace
 
 void resume_anywhere_async(const services_ptr& svc, uint64_t session_id, uint64_t user_id,
                            uint64_t seq, std::chrono::milliseconds timeout, session_callback done) {
-  // A session taken over earlier lives here under its old node's bits: look it up first.
-  bool foreign = node_id_of_session(session_id) != (svc->config.node_id & domain::max_node_id);
-  if (!foreign || !svc->config.cluster || svc->sessions.lookup(session_id)) {
+  // A session here (opened here, or taken over earlier under another node's bits) first.
+  if (!svc->config.cluster || svc->sessions.lookup(session_id)) {
     resume_session_async(svc, session_id, timeout, std::move(done));
     return;
   }
+  auto holders = std::make_shared<const std::vector<uint16_t>>(holders_of(*svc, session_id));
+  if (holders->empty()) {
+    resume_session_async(svc, session_id, timeout, std::move(done));  // refused as unknown
+    return;
+  }
   session::migrate_wire::migrate_request req{session_id, user_id, seq, svc->config.node_id};
-  take_over(svc, req, timeout, std::move(done));
+  svc->system.spawn(
+      [svc, req, holders, timeout, done = std::move(done)](caf::event_based_actor* self) mutable {
+        ask_holders(self, svc, req, holders, 0, timeout, std::move(done));
+      });
 }
 
 }  // namespace herald::dispatch

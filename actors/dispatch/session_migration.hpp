@@ -17,10 +17,11 @@ namespace herald::dispatch {
 
 /// Resume of `session_id` for the user `user_id` the Resume's token authenticated, whose client
 /// received every frame up to `seq`: the live session on this node (resume_session_async), else,
-/// on a clustered node when the id's node bits name another node, the session taken over from
-/// that node (its router answers route_wire's migrate_request, router.hpp). `done` gets the
-/// session (`migrated` set when taken over: its frames after `seq` are held, so attach_resumed
-/// at `seq` succeeds) or unavailable (unknown session, the holder refused or is unreachable).
+/// on a clustered node, the session taken over from the node that holds it: asked in turn, the
+/// node its id names, then every other node up in this node's view (a session taken over once
+/// may move again), through the routers (router.hpp, migrate_request). `done` gets the session
+/// (`migrated` set when taken over: its frames after `seq` are held, so attach_resumed at `seq`
+/// succeeds) or unavailable (unknown everywhere, refused, or unreachable).
 void resume_anywhere_async(const services_ptr& svc, uint64_t session_id, uint64_t user_id,
                            uint64_t seq, std::chrono::milliseconds timeout, session_callback done);
 
