@@ -9,7 +9,7 @@
 // `state=drained`, the node owns no guild and counts its migrated sessions, and it stops
 // cleanly on SIGTERM. tools/cluster/rolling-restart.sh restarts two of three nodes in turn
 // (drain, restart command, ready and every node up) and the cluster serves the guild after; a
-// client of the first node resumes on the third with no re-identify.
+// client of the first node resumes on the second, then on the third, with no re-identify.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -237,33 +237,43 @@ TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
   auto token = alice.value("token", "");
   post_message(nodes[0], token, channel, "before");
 
-  // A client on na, where the restarts begin: told op 7, it resumes on nc (which a load balancer
-  // would pick: nc is not restarted) and keeps its session: no re-identify.
-  testing::gateway_client on_na{nodes[0].gateway};
-  on_na.login(token, 1);
-  std::unique_ptr<testing::gateway_client> moved;
+  // A client on na, where the restarts begin: told op 7, it resumes on nb (as a load balancer
+  // would send it to a ready node), told op 7 again when nb restarts, it resumes on nc, which
+  // finds the session on nb although its id names na: two moves, no re-identify.
+  std::vector<std::unique_ptr<testing::gateway_client>> hops;
+  hops.push_back(std::make_unique<testing::gateway_client>(nodes[0].gateway));
+  hops.back()->login(token, 1);
   int reidentifies = 0;
-  bool resumed = false;
+  int resumed = 0;
   std::thread follower{[&] {
-    for (int frames = 0; frames < 1000; ++frames) {
-      auto f = on_na.next(60s);
-      if (!f || (*f)["op"] == 7) {
-        break;
+    for (size_t next : {size_t{1}, size_t{2}}) {
+      auto& from = *hops.back();
+      bool reconnect = false;
+      for (int frames = 0; frames < 1000 && !reconnect; ++frames) {
+        auto f = from.next(90s);
+        if (!f) {
+          return;
+        }
+        reconnect = (*f)["op"] == 7;
       }
-    }
-    moved = std::make_unique<testing::gateway_client>(nodes[2].gateway);
-    if (!moved->next_op(10)) {
-      return;
-    }
-    moved->set_last_seq(on_na.last_seq());
-    moved->resume(token, on_na.session_id(), on_na.last_seq());
-    for (int frames = 0; frames < 1000 && !resumed; ++frames) {
-      auto f = moved->next(30s);
-      if (!f) {
-        break;
+      hops.push_back(std::make_unique<testing::gateway_client>(nodes[next].gateway));
+      auto& to = *hops.back();
+      if (!to.next_op(10)) {
+        return;
       }
-      reidentifies += (*f)["op"] == 9 ? 1 : 0;
-      resumed = (*f)["op"] == 0 && (*f)["t"] == "RESUMED";
+      to.set_last_seq(from.last_seq());
+      to.resume(token, hops.front()->session_id(), from.last_seq());
+      for (int frames = 0; frames < 1000; ++frames) {
+        auto f = to.next(30s);
+        if (!f || (*f)["op"] == 9) {
+          ++reidentifies;
+          return;
+        }
+        if ((*f)["op"] == 0 && (*f)["t"] == "RESUMED") {
+          ++resumed;
+          break;
+        }
+      }
     }
   }};
 
@@ -295,17 +305,19 @@ TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
     CHECK(run.out.find("done: 1 node(s) restarted") != std::string::npos);
   }
 
-  // The cluster is whole again and serves the guild; the client that moved got no op 9.
+  // The cluster is whole again and serves the guild; the client that moved twice got no op 9.
   require_all_up(nodes);
   follower.join();
-  CHECK(resumed);
+  CHECK(resumed == 2);
   CHECK(reidentifies == 0);
   post_message(nodes[1], token, channel, "after");
   auto stored = channel_history(nodes[2], token, channel);
   CHECK(stored == std::vector<std::string>{"before", "after"});
-  REQUIRE(moved);
-  CHECK(messages_until(*moved, "after") == std::vector<std::string>{"after"});
-  CHECK(moved->seq_errors().empty());
+  REQUIRE(hops.size() == 3);
+  CHECK(messages_until(*hops.back(), "after") == std::vector<std::string>{"after"});
+  for (const auto& hop : hops) {
+    CHECK(hop->seq_errors().empty());
+  }
 
   for (const auto& f : pid_files) {
     ::kill(std::stoi(text_of(f)), SIGTERM);  // the restarted na and nb
