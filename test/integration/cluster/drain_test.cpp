@@ -94,11 +94,8 @@ std::string text_of(const std::string& path) {
 
 TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_losing_a_message") {
   testing::temp_dir dir;
-  auto cluster = start_cluster(
-      dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, [](const running_cluster& c, const node_spec&) {
-        return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
-               "allow_plaintext = true\ndrain_window_ms = 2000\n";
-      });
+  auto cluster = start_draining_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat,
+                                        failure_timeout, 2000ms);
   auto& nodes = cluster.nodes;
   auto& procs = cluster.procs;
   require_all_up(nodes);
@@ -223,11 +220,8 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
 
 TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
   testing::temp_dir dir;
-  auto cluster = start_cluster(
-      dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, [](const running_cluster& c, const node_spec&) {
-        return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
-               "allow_plaintext = true\ndrain_window_ms = 500\n";
-      });
+  auto cluster = start_draining_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat,
+                                        failure_timeout, 500ms);
   auto& nodes = cluster.nodes;
   require_all_up(nodes);
   auto alice = create_user(nodes[0], "alice");

@@ -120,11 +120,8 @@ void follow(migrating_session& s, size_t session, const node_spec& next, chaos_l
 
 TEST_CASE("sessions_of_a_draining_node_resume_on_the_others_with_every_post_exactly_once") {
   testing::temp_dir dir;
-  auto cluster = start_cluster(
-      dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, [](const running_cluster& c, const node_spec&) {
-        return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
-               "allow_plaintext = true\ndrain_window_ms = 1500\n";
-      });
+  auto cluster = start_draining_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat,
+                                        failure_timeout, 1500ms);
   auto& nodes = cluster.nodes;
   auto& procs = cluster.procs;
   require_all_up(nodes);
