@@ -34,6 +34,7 @@
 #include "actors/outbound/outbound_limits.hpp"
 #include "actors/relay/relay_wire.hpp"
 #include "actors/rest/rest_api.hpp"
+#include "actors/session/migrate_wire.hpp"
 #include "actors/store/postgres_store.hpp"
 #include "actors/store/sqlite_store.hpp"
 #include "runtime/cluster/cluster.hpp"
@@ -338,13 +339,14 @@ std::optional<std::string> start(app_state& st, caf::actor_system& sys) {
       std::chrono::duration_cast<std::chrono::milliseconds>(
           *config::parse_duration(st.cfg.get_string("identity.epoch_cache_ttl"))));
   dispatch::dispatch_config dc;
-  dc.resume_gateway_url = st.cfg.get_string("gateway.public_url");
+  dc.resume_gateway_url = st.cfg.get_string("gateway.resume_url");
   if (auto err = read_session_limits(st.cfg, dc.session_limits)) {
     return err;
   }
   dc.node_id = static_cast<uint16_t>(st.cfg.get_int("cluster.node_id"));
   if (st.clustered) {
     dc.cluster = st.cluster_view;
+    dc.relay_recent_events = 64;  // continues sessions migrated from other nodes
   }
   dc.event_tail_orders = static_cast<uint32_t>(st.cfg.get_int("dispatch.event_tail_orders"));
   dc.writer.max_batches = static_cast<size_t>(st.cfg.get_int("store.writer_max_batches"));
@@ -561,6 +563,7 @@ node::node_options make_node_options(const config::config& cfg,
           }
           dispatch::route_wire::announce_route_wire_types(cfg);
           relay::relay_wire::announce_relay_wire_types(cfg);
+          session::migrate_wire::announce_migrate_wire_types(cfg);
           identity::revoke_wire::announce_revoke_wire_types(cfg);
           feature::feature_wire::announce_feature_wire_types(cfg);
         };

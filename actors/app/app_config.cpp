@@ -80,6 +80,14 @@ void register_config_keys(config::schema& s, const std::vector<std::string>& fea
            return config::value{(tls ? "wss://" : "ws://") + c.get_string("gateway.listen")};
          },
          ws_url()});
+  s.add({"gateway.resume_url", value_type::string,
+         "READY's `resume_gateway_url`: where clients resume. In a cluster set it to the URL of "
+         "the load balancer in front of every node, so that a client a draining node tells to "
+         "reconnect (op 7) resumes on another node, which takes its session over "
+         "(docs/cluster.md, \"Session migration\").",
+         "`gateway.public_url`",
+         [](const config::config& c) { return config::value{c.get_string("gateway.public_url")}; },
+         ws_url()});
   s.add({"gateway.threads", value_type::integer,
          "I/O threads of the gateway and REST listener (beside the actor scheduler's threads).",
          "`1`", config::fixed(int64_t{1}), config::int_range(1, 64)});

@@ -5,6 +5,7 @@
 
 #include <caf/send.hpp>
 
+#include "actors/session/session_actor.hpp"
 #include "runtime/log/log.hpp"
 
 namespace herald::app {
@@ -21,9 +22,7 @@ node_drain::node_drain(drain_options o)
     : opts_(std::move(o)),
       draining_gauge_(reg().get_gauge("herald_node_draining",
                                       "1 while this node drains (heraldctl drain), else 0")),
-      migrated_(reg().get_counter(
-          "herald_gateway_sessions_migrated_total",
-          "Gateway sessions a drain of this node told to reconnect elsewhere (op 7)")) {}
+      migrated_(session::sessions_migrated("told")) {}
 
 node_drain::~node_drain() {
   stop();

@@ -56,17 +56,49 @@ caf::expected<guild::publish_ack> publish(const services_ptr& svc, const proto::
 
 namespace {
 
+void stage_with(const services_ptr& svc, session::session_params& params,
+                const session::session_output_ptr& output) {
+  auto staged = std::make_shared<staged_sessions::entry>();
+  staged->output = output;
+  staged->params = std::move(params);
+  svc->staged.put(output->session_id(), std::move(staged));
+}
+
 session::session_output_ptr stage(const services_ptr& svc, session::session_params& params) {
   if (params.session_id == 0) {
     params.session_id = next_session_id(svc->config.node_id);
   }
   auto output = caf::make_counted<session::session_output>(
       params.session_id, params.user.id_, params.granted, &svc->config.session_limits);
-  auto staged = std::make_shared<staged_sessions::entry>();
-  staged->output = output;
-  staged->params = std::move(params);
-  svc->staged.put(output->session_id(), std::move(staged));
+  stage_with(svc, params, output);
   return output;
+}
+
+void start_staged(const services_ptr& svc, const session::session_output_ptr& output,
+                  std::chrono::milliseconds timeout, bool migrated, session_callback done) {
+  auto id = output->session_id();
+  auto target = svc->session_supervisor.partition_for(supervision::child_key{id});
+  if (!target) {
+    svc->staged.take(id);
+    done(make_error(dispatch_errc::unavailable, "session supervisor not running"));
+    return;
+  }
+  // A one-shot helper actor turns the supervisor's reply into the callback.
+  svc->system.spawn([svc, target, id, output, timeout, migrated,
+                     done = std::move(done)](caf::event_based_actor* self) mutable {
+    supervision::request_start_child(self, target, svc->session_spec, supervision::child_key{id},
+                                     timeout)
+        .then(
+            [self, output, migrated, done](caf::actor& actor) {
+              done(opened_session{std::move(actor), output, migrated});
+              self->quit();
+            },
+            [self, svc, id, done](caf::error& err) {
+              svc->staged.take(id);  // the start never ran, or failed
+              done(std::move(err));
+              self->quit();
+            });
+  });
 }
 
 }  // namespace
@@ -95,42 +127,26 @@ session::session_output_ptr open_session_async(const services_ptr& svc,
 void open_session_async(const services_ptr& svc, session::session_params params,
                         std::chrono::milliseconds timeout, session_callback done) {
   auto output = stage(svc, params);
-  auto id = output->session_id();
-  auto target = svc->session_supervisor.partition_for(supervision::child_key{id});
-  if (!target) {
-    svc->staged.take(id);
-    done(make_error(dispatch_errc::unavailable, "session supervisor not running"));
-    return;
-  }
-  // A one-shot helper actor turns the supervisor's reply into the callback.
-  svc->system.spawn([svc, target, id, output, timeout,
-                     done = std::move(done)](caf::event_based_actor* self) mutable {
-    supervision::request_start_child(self, target, svc->session_spec, supervision::child_key{id},
-                                     timeout)
-        .then(
-            [self, output, done](caf::actor& actor) {
-              done(opened_session{std::move(actor), output});
-              self->quit();
-            },
-            [self, svc, id, done](caf::error& err) {
-              svc->staged.take(id);  // the start never ran, or failed
-              done(std::move(err));
-              self->quit();
-            });
-  });
+  start_staged(svc, output, timeout, false, std::move(done));
+}
+
+void start_session_async(const services_ptr& svc, session::session_params params,
+                         session::session_output_ptr output, std::chrono::milliseconds timeout,
+                         session_callback done) {
+  bool migrated = params.migrated;
+  stage_with(svc, params, output);
+  start_staged(svc, output, timeout, migrated, std::move(done));
 }
 
 void resume_session_async(const services_ptr& svc, uint64_t session_id,
                           std::chrono::milliseconds timeout, session_callback done) {
-  // A session id names the node that minted it (and holds the session): a resume that lands on
-  // another node is refused here, the client identifies again; it never reaches a session.
-  if (node_id_of_session(session_id) != (svc->config.node_id & domain::max_node_id)) {
-    done(make_error(dispatch_errc::unavailable, "session held by another node"));
-    return;
-  }
+  // A session id names the node that minted it: a session of another node's bits is found here
+  // only if it was taken over (session_migration.hpp); otherwise it is refused, never looked for.
   auto actor = svc->sessions.lookup(session_id);
   if (!actor) {
-    done(make_error(dispatch_errc::unavailable, "unknown session"));
+    bool foreign = node_id_of_session(session_id) != (svc->config.node_id & domain::max_node_id);
+    done(make_error(dispatch_errc::unavailable,
+                    foreign ? "session held by another node" : "unknown session"));
     return;
   }
   svc->system.spawn([actor, timeout, done = std::move(done)](caf::event_based_actor* self) {

@@ -36,6 +36,9 @@ caf::expected<guild::publish_ack> publish(const services_ptr& svc, const proto::
 struct opened_session {
   caf::actor actor;
   session::session_output_ptr output;
+  /// Taken over from another node (session_migration.hpp): the output holds the frames after
+  /// the client's seq, so attach_resumed finds them.
+  bool migrated = false;
 };
 
 /// Starts a session under the session supervisor: READY is its first frame,
@@ -63,11 +66,18 @@ void open_session_async(const services_ptr& svc, session::session_params params,
 /// Finds the live session `session_id` (services::sessions) for a Resume
 /// (session::resume_atom): `done` gets its actor and output, or unavailable
 /// ("unknown session"; "session held by another node" when the id's node bits are not this
-/// node's cluster.node_id) / a timeout. The session's state is unchanged: the
-/// caller checks the user, attaches with attach_resumed and tells the session
-/// connected_atom on success.
+/// node's cluster.node_id and it was not taken over here) / a timeout. A Resume on a cluster
+/// goes through resume_anywhere_async (session_migration.hpp), which takes such a session over. The
+/// session's state is unchanged: the caller checks the user, attaches with attach_resumed and tells
+/// the session connected_atom on success.
 void resume_session_async(const services_ptr& svc, uint64_t session_id,
                           std::chrono::milliseconds timeout, session_callback done);
+
+/// Starts a session from `params` with its output already made (and, for a migrated session,
+/// filled), as open_session_async. For session_migration.cpp.
+void start_session_async(const services_ptr& svc, session::session_params params,
+                         session::session_output_ptr output, std::chrono::milliseconds timeout,
+                         session_callback done);
 
 /// A fresh session id: `node_id` (cluster.node_id, 0..1023) in the top 10 bits, below them the
 /// process's start time (ms since the Discord epoch, << 14) plus a counter, so ids are unique

@@ -26,6 +26,8 @@
 #include "actors/relay/relay_wire.hpp"
 #include "actors/relay/uplink.hpp"
 #include "actors/services/dispatch_error.hpp"
+#include "actors/session/migrate_wire.hpp"
+#include "actors/session/session_actor.hpp"
 #include "runtime/cluster/cluster_view.hpp"
 #include "runtime/cluster/ring.hpp"
 #include "runtime/log/log.hpp"
@@ -260,6 +262,38 @@ void hand_off_for(router_ptr self, caf::response_promise rp, uint64_t guild_id, 
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
 }
 
+/// Whether this node drains (its own row in its view): a session here may then be taken over
+/// while its connection is still attached (it was told op 7).
+bool draining_here(const services& svc) {
+  for (const auto& n : svc.config.cluster->nodes()) {
+    if (n.self) {
+      return n.draining;
+    }
+  }
+  return false;
+}
+
+/// The asking node's side of a migration: the holder's router hands the session over.
+void ask_migrate(router_ptr self, caf::response_promise rp, uint16_t holder,
+                 session::migrate_wire::migrate_request req) {
+  auto timeout = self->state.svc->config.request_timeout;
+  via(self, holder,
+      queued{[self, rp, holder, req, timeout](const caf::actor& remote) mutable {
+               self->request(remote, timeout, req)
+                   .then(
+                       [rp](session::migrate_wire::migrate_reply& reply) mutable {
+                         rp.deliver(std::move(reply));
+                       },
+                       [self, rp, holder, remote](caf::error& err) mutable {
+                         if (err.category() != dispatch_category()) {
+                           forget(self, holder, remote);
+                         }
+                         rp.deliver(as_route_error(std::move(err), holder));
+                       });
+             },
+             [rp](caf::error err) mutable { rp.deliver(std::move(err)); }});
+}
+
 caf::behavior router(router_ptr self, services_ptr svc) {
   self->state.svc = std::move(svc);
   self->state.ring = self->state.svc->config.cluster->current_ring();
@@ -412,6 +446,22 @@ caf::behavior router(router_ptr self, services_ptr svc) {
         auto rp = self->make_response_promise<caf::ok_atom>();
         hand_off_for(self, rp, guild_id, asker);
         return caf::delegated<caf::ok_atom>{};
+      },
+      [self](route_migrate_atom, uint16_t holder, session::migrate_wire::migrate_request& req) {
+        auto rp = self->make_response_promise();
+        ask_migrate(self, rp, holder, std::move(req));
+        return rp;
+      },
+      [self](session::migrate_wire::migrate_request& req) -> caf::result<caf::message> {
+        const auto& svc = self->state.svc;
+        auto session = svc->sessions.lookup(req.session_id);
+        if (!session) {
+          return make_error(dispatch_errc::unavailable, "unknown session");
+        }
+        spdlog::info("session {:016x}: node {} asks for it (a Resume at seq {})", req.session_id,
+                     req.asker, req.seq);
+        return self->delegate(session, session::migrate_atom::value, req.user_id, req.seq,
+                              draining_here(*svc));
       },
       [self](route_wire::guild_status_request& req) {
         count_route(route_direction::in, req);

@@ -20,8 +20,13 @@
 // Messages (local, from the dispatch helpers on this node):
 //   (route_publish_atom, uint16_t owner, proto::event) → guild::publish_ack | error
 //   (route_status_atom, uint16_t owner, uint64_t guild_id) → route_wire::guild_status | error
+//   (route_migrate_atom, uint16_t holder, session::migrate_wire::migrate_request) →
+//       migrate_reply | error: take a session over from the node holding it
+//       (session_migration.hpp)
 // Messages (remote, from a peer's router): route_wire::publish_request → publish_reply,
-//   route_wire::guild_status_request → guild_status.
+//   route_wire::guild_status_request → guild_status, session::migrate_wire::migrate_request →
+//   migrate_reply (the session here hands itself over: session::migrate_atom, told whether this
+//   node drains).
 // Guild handoff (docs/cluster.md, "Guild ownership: epochs and fencing", step 6):
 //   (guild::handoff_atom, uint16_t holder, uint64_t guild_id, uint64_t epoch), local from
 //   guild::spawn_guild: ask the holder's router, then record the answer in services::releases.
@@ -46,6 +51,7 @@ namespace herald::dispatch {
 
 using route_publish_atom = caf::atom_constant<caf::atom("r_publish")>;
 using route_status_atom = caf::atom_constant<caf::atom("r_status")>;
+using route_migrate_atom = caf::atom_constant<caf::atom("r_migrate")>;
 
 /// The name of every node's router in its actor system registry (cluster_view::peer finds it).
 inline constexpr caf::atom_value router_name = caf::atom("h_router");

@@ -12,6 +12,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/send.hpp>
 
+#include "actors/dispatch/session_migration.hpp"
 #include "actors/encoding/encode.hpp"
 #include "actors/gateway/detail/gateway_context.hpp"
 #include "actors/services/dispatch_error.hpp"
@@ -534,15 +535,15 @@ void gateway_connection::resume_authenticated(resume_request req, std::optional<
   auto self = shared_from_this();
   uint64_t uid = *user_id;
   uint64_t seq = req.seq;
-  dispatch::resume_session_async(ctx_->svc, *sid, ctx_->opts.session_timeout,
-                                 [self, uid, seq](caf::expected<dispatch::opened_session> found) {
-                                   auto pending = std::make_shared<pending_session>();
-                                   pending->result = std::move(found);
-                                   self->conn_->post([self, pending, uid, seq] {
-                                     pending->taken = true;
-                                     self->resumed(std::move(pending->result), uid, seq);
-                                   });
-                                 });
+  dispatch::resume_anywhere_async(ctx_->svc, *sid, uid, seq, ctx_->opts.session_timeout,
+                                  [self, uid, seq](caf::expected<dispatch::opened_session> found) {
+                                    auto pending = std::make_shared<pending_session>();
+                                    pending->result = std::move(found);
+                                    self->conn_->post([self, pending, uid, seq] {
+                                      pending->taken = true;
+                                      self->resumed(std::move(pending->result), uid, seq);
+                                    });
+                                  });
 }
 
 void gateway_connection::resumed(caf::expected<dispatch::opened_session> found, uint64_t user_id,
@@ -575,7 +576,7 @@ void gateway_connection::resumed(caf::expected<dispatch::opened_session> found, 
     }
   }
   if (status == session::resume_status::ok) {
-    ctx_->stats.resumes_ok.inc();
+    (found->migrated ? ctx_->stats.resumes_migrated : ctx_->stats.resumes_ok).inc();
     execute(proto_.on_resumed());
     send_batch(std::move(replay));  // nothing was in flight: no session was attached
     return;

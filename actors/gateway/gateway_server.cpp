@@ -24,6 +24,8 @@ gateway_metrics::gateway_metrics()
                                    {{"result", "ok"}})),
       resumes_failed(reg().get_counter("herald_gateway_resumes_total", "Resume attempts by result",
                                        {{"result", "failed"}})),
+      resumes_migrated(reg().get_counter("herald_gateway_resumes_total",
+                                         "Resume attempts by result", {{"result", "migrated"}})),
       frames_sent(reg().get_counter("herald_gateway_frames_sent_total",
                                     "Frames sent to gateway clients (dispatch and control)")),
       frames_received(reg().get_counter("herald_gateway_frames_received_total",

@@ -270,6 +270,33 @@ void outbound_buffer::detach() noexcept {
   listener_ = nullptr;
 }
 
+void outbound_buffer::start_at(uint64_t next_seq) noexcept {
+  lock_guard guard{lock_};
+  HERALD_EXPECTS(held_frames_ == 0 && next_seq_ == 1 && next_seq >= 1);
+  next_seq_ = next_seq;
+  collect_seq_ = next_seq;
+  if (ring_ != nullptr) {
+    write_slot_.store(&entry(next_seq_), std::memory_order_relaxed);
+  }
+}
+
+resume_status outbound_buffer::frames_after(uint64_t last_seq,
+                                            std::vector<shared_tail>& out) const {
+  lock_guard guard{lock_};
+  if (last_seq >= next_seq_) {
+    return resume_status::seq_never_sent;
+  }
+  if (last_seq + 1 < next_seq_ - held_frames_) {
+    return resume_status::too_old;
+  }
+  for (uint64_t s = last_seq + 1; s < next_seq_; ++s) {
+    tail_block* t = entry(s);
+    retain_tail(t);
+    out.push_back(shared_tail::adopt(t));
+  }
+  return resume_status::ok;
+}
+
 uint32_t outbound_buffer::collect(outbound_batch& batch) {
   lock_guard guard{lock_};
   if (listener_ == nullptr || overflowed_) {

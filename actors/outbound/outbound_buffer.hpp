@@ -194,6 +194,14 @@ public:
   /// Detaches the connection; after return the listener is never called again.
   void detach() noexcept;
 
+  /// For a session migrated from another node (docs/cluster.md, "Session migration"): the
+  /// first frame written gets seq `next_seq` instead of 1. Precondition: nothing written yet.
+  void start_at(uint64_t next_seq) noexcept;
+  /// Copies a reference to every held frame after `last_seq`, in seq order, into `out` (a
+  /// migration hands them to another node), as attach_resumed would check them: ok, or
+  /// seq_never_sent / too_old with `out` unchanged. The buffer is unchanged.
+  resume_status frames_after(uint64_t last_seq, std::vector<shared_tail>& out) const;
+
   /// Moves every frame not yet collected into `batch` (appending to it) and
   /// returns how many were added. Called by the attached connection's writer.
   uint32_t collect(outbound_batch& batch);

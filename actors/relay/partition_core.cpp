@@ -80,6 +80,20 @@ bool partition_core::add(session::session_output_ptr output, uint32_t view_class
   return true;
 }
 
+bool partition_core::add_with_backlog(session::session_output_ptr output, uint32_t view_class,
+                                      const std::vector<const dispatch_event*>& backlog) {
+  if (!add(std::move(output), view_class, std::string{})) {
+    return false;
+  }
+  const auto& s = subscribers_.back();
+  for (const auto* event : backlog) {
+    if (eligible(s, *event)) {
+      s.output->buffer().append_shared(event->tail_for(s.user_id, s.granted));
+    }
+  }
+  return true;
+}
+
 bool partition_core::remove(uint64_t session_id) {
   auto it = index_by_session_.find(session_id);
   if (it == index_by_session_.end()) {

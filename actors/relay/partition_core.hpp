@@ -53,6 +53,11 @@ public:
   /// Adds a session with its class; `first_tail` (its GUILD_CREATE), if not
   /// empty, is written to it first. Returns false if already subscribed.
   bool add(session::session_output_ptr output, uint32_t view_class, const std::string& first_tail);
+  /// Adds a session migrated from another node, without a GUILD_CREATE (it has the guild): first
+  /// writes it each event of `backlog` (guild order: what it missed) it may see. Returns false if
+  /// already subscribed.
+  bool add_with_backlog(session::session_output_ptr output, uint32_t view_class,
+                        const std::vector<const dispatch_event*>& backlog);
   /// Removes a session; returns false if it was not subscribed.
   bool remove(uint64_t session_id);
   /// Removes every session of `user_id` (member left or was removed), each after its

@@ -111,7 +111,9 @@ void make_partitions(relay_actor* self, uint64_t members) {
   auto& st = self->state;
   auto n = partition_count(st.svc_->config, members, self->system());
   for (uint32_t i = 0; i < n; ++i) {
-    auto p = spawn_relay_partition(self->system(), st.guild_id_, caf::actor_cast<caf::actor>(self));
+    auto p = spawn_relay_partition(self->system(), st.guild_id_, caf::actor_cast<caf::actor>(self),
+                                   st.svc_->config.relay_recent_events,
+                                   st.svc_->config.relay_recent_bytes);
     self->link_to(p);
     st.partitions_.push_back(p);
   }
@@ -513,30 +515,53 @@ caf::result<caf::ok_atom> subscribe_remote(relay_actor* self, session::session_o
   return promise;
 }
 
+const caf::actor& partition_for(relay_actor* self, uint64_t session_id) {
+  auto& parts = self->state.partitions_;
+  return parts[partition_of(session_id, static_cast<uint32_t>(parts.size()))];
+}
+
+// Routed through the guild so the subscription is ordered with events.
+// Delegated, not requested: the guild answers the session directly, so
+// the relay keeps no pending response per subscribing session. (CAF 0.17
+// keeps pending responses in a flat vector searched and erased linearly;
+// 100,000 sessions subscribing at once cost the relay O(n^2) — seconds of
+// CPU stolen from the fan-out.)
+caf::result<caf::ok_atom> subscribe_session(relay_actor* self,
+                                            session::session_output_ptr& output) {
+  auto partition = partition_for(self, output->session_id());
+  if (self->state.remote_) {
+    return subscribe_remote(self, output, partition);
+  }
+  auto promise = self->make_response_promise<caf::ok_atom>();
+  with_guild(
+      self,
+      [promise, output, partition](const caf::actor& guild) mutable {
+        promise.delegate(guild, subscribe_atom::value, output, partition);
+      },
+      [promise](const caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
 caf::behavior ready_behavior(relay_actor* self) {
   return {
-      // Routed through the guild so the subscription is ordered with events.
-      // Delegated, not requested: the guild answers the session directly, so
-      // the relay keeps no pending response per subscribing session. (CAF 0.17
-      // keeps pending responses in a flat vector searched and erased linearly;
-      // 100,000 sessions subscribing at once cost the relay O(n^2) — seconds of
-      // CPU stolen from the fan-out.)
       [self](subscribe_atom, session::session_output_ptr& output) -> caf::result<caf::ok_atom> {
         handled().inc();
-        auto index = partition_of(output->session_id(),
-                                  static_cast<uint32_t>(self->state.partitions_.size()));
-        auto partition = self->state.partitions_[index];
-        if (self->state.remote_) {
-          return subscribe_remote(self, output, partition);
-        }
-        auto promise = self->make_response_promise<caf::ok_atom>();
-        with_guild(
-            self,
-            [promise, output, partition](const caf::actor& guild) mutable {
-              promise.delegate(guild, subscribe_atom::value, output, partition);
-            },
-            [promise](const caf::error& err) mutable { promise.deliver(err); });
-        return promise;
+        return subscribe_session(self, output);
+      },
+      [self](subscribe_after_atom, session::session_output_ptr& output,
+             uint64_t cursor) -> caf::result<caf::ok_atom> {
+        handled().inc();
+        // Before the subscribe goes to the guild, so the partition knows it when the guild's
+        // add_subscriber (or the remote answer this relay turns into one) arrives.
+        self->send(partition_for(self, output->session_id()), migrant_atom::value,
+                   output->session_id(), cursor);
+        return subscribe_session(self, output);
+      },
+      [self](migrate_out_atom, uint64_t session_id) {
+        handled().inc();
+        self->state.pending_.erase(session_id);
+        auto partition = partition_for(self, session_id);
+        return self->delegate(partition, migrate_out_atom::value, session_id);
       },
       [self](partitions_atom) {
         handled().inc();

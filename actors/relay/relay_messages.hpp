@@ -35,6 +35,26 @@ using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 /// receives nothing from this guild afterwards.
 using unsubscribe_atom = caf::atom_constant<caf::atom("unsubscr")>;
 
+// -- session migration (docs/cluster.md, "Session migration") -------------------
+
+/// A cursor naming no known guild order: the session has the guild up to some unknown event, and
+/// is resynced.
+inline constexpr uint64_t unknown_cursor = UINT64_MAX;
+
+/// (subscribe_after_atom, session_output_ptr, uint64_t cursor) to a relay → (ok_atom) | error,
+/// as subscribe_atom for a session migrated from another node that has every event of the guild
+/// up to guild order `cursor` (or unknown_cursor): it gets no GUILD_CREATE but the later events,
+/// or a resync (migrant_admission.hpp). The relay tells the partition (migrant_atom) first.
+using subscribe_after_atom = caf::atom_constant<caf::atom("sub_after")>;
+/// (migrant_atom, uint64_t session_id, uint64_t cursor) from a relay to its partition: the next
+/// add_subscriber of that session is a migrant's.
+using migrant_atom = caf::atom_constant<caf::atom("migrant")>;
+/// (migrate_out_atom, uint64_t session_id) to a relay, which forwards it to the session's
+/// partition → (bool subscribed, uint64_t cursor): the partition removed the session (if it was
+/// subscribed) and names the last guild order it delivered (recent_events::position()), or
+/// unknown_cursor.
+using migrate_out_atom = caf::atom_constant<caf::atom("migrate_o")>;
+
 // -- relay ↔ guild ------------------------------------------------------------
 
 /// (register_atom, caf::actor relay, std::vector<caf::actor> partitions) to a

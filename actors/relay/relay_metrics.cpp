@@ -66,8 +66,11 @@ metrics::counter& relay_refused_counter() {
 metrics::counter& resyncs_counter() {
   static auto& c = metrics::registry::global().get_counter(
       "herald_relay_resyncs_total",
-      "Sessions a relay resynced (GUILD_DELETE unavailable, then GUILD_CREATE): the guild's new "
-      "owner no longer had the events they missed in its event tail");
+      "Sessions a relay resynced (GUILD_DELETE unavailable, then GUILD_CREATE) because it could "
+      "not continue them from their cursor, by cause (failover: the guild's new owner no longer "
+      "had what they missed in its event tail; migration: a session moved from another node "
+      "further back than the relay's recent events)",
+      {{"cause", "failover"}});
   return c;
 }
 

@@ -9,6 +9,8 @@
 
 #include "actors/encoding/encode.hpp"
 #include "actors/relay/delivery_observer.hpp"
+#include "actors/relay/migrant_admission.hpp"
+#include "actors/relay/recent_events.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
 
@@ -47,7 +49,9 @@ struct partition_state {
   partition_core core_{caf::make_counted<view_snapshot>(0, 0)};
   std::vector<size_t> delivered_;  // per event of the batch being delivered
   caf::actor relay_;               // told of resynced sessions (resynced_atom)
-  std::string unavailable_tail_;   // GUILD_DELETE with "unavailable": true
+  recent_events recent_{0, 0};     // bounds set at spawn
+  migrant_admission migrants_;
+  std::string unavailable_tail_;  // GUILD_DELETE with "unavailable": true (resyncs)
   static inline const char* name = "relay_partition";
 };
 
@@ -67,15 +71,35 @@ std::vector<dispatch_event_ptr> fresh_events(partition_core& core, const dispatc
   return out;
 }
 
+void observe_one(const dispatch_event& event, size_t delivered) {
+  deliveries_counter().inc(delivered);
+  if (auto observe = delivery_observer()) {
+    observe(event.guild_id, event.guild_order, delivered);
+  }
+}
+
 void deliver_batch(partition_actor* self, const std::vector<dispatch_event_ptr>& events) {
-  auto& delivered = self->state.delivered_;
-  self->state.core_.deliver(events, delivered);
+  auto& st = self->state;
+  for (const auto& event : events) {
+    st.recent_.push(event);  // before delivering: the batch is delivered whole below
+  }
+  events_counter().inc(events.size());
+  if (st.migrants_.has_waiting()) {
+    // A migrant waits for its cursor: event by event, so that it joins right before the first
+    // event after its cursor. Rare (only during a migration); the batch path is the norm.
+    for (const auto& event : events) {
+      st.migrants_.before_event(st.core_, event->guild_order);
+      observe_one(*event, st.core_.deliver(*event));
+    }
+    return;
+  }
+  auto& delivered = st.delivered_;
+  st.core_.deliver(events, delivered);
   size_t total = 0;
   for (size_t d : delivered) {
     total += d;
   }
   deliveries_counter().inc(total);
-  events_counter().inc(events.size());
   if (auto observe = delivery_observer()) {
     for (size_t k = 0; k < delivered.size(); ++k) {
       const auto& event = *events[k];
@@ -84,24 +108,27 @@ void deliver_batch(partition_actor* self, const std::vector<dispatch_event_ptr>&
   }
 }
 
-caf::behavior partition_behavior(partition_actor* self, uint64_t guild_id, caf::actor relay) {
+caf::behavior partition_behavior(partition_actor* self, uint64_t guild_id, caf::actor relay,
+                                 uint32_t recent_events_max, uint32_t recent_bytes_max) {
   self->state.core_ =
       partition_core{caf::make_counted<view_snapshot>(0, 0), encoding::guild_delete_tail(guild_id)};
   self->state.relay_ = std::move(relay);
+  self->state.recent_ = recent_events{recent_events_max, recent_bytes_max};
   self->state.unavailable_tail_ = encoding::guild_unavailable_tail(guild_id);
   return {
       [self](const dispatch_event_ptr& event) {
         handled().inc();
-        if (!self->state.core_.take(*event)) {
+        auto& st = self->state;
+        if (!st.core_.take(*event)) {
           duplicates_counter().inc();
           return;
         }
-        auto delivered = self->state.core_.deliver(*event);
-        deliveries_counter().inc(delivered);
-        events_counter().inc();
-        if (auto observe = delivery_observer()) {
-          observe(event->guild_id, event->guild_order, delivered);
+        if (st.migrants_.has_waiting()) {
+          st.migrants_.before_event(st.core_, event->guild_order);
         }
+        observe_one(*event, st.core_.deliver(*event));
+        events_counter().inc();
+        st.recent_.push(event);
       },
       [self](const dispatch_batch_ptr& batch) {
         handled().inc();
@@ -126,6 +153,8 @@ caf::behavior partition_behavior(partition_actor* self, uint64_t guild_id, caf::
         if (!users.empty() && st.relay_) {
           self->send(st.relay_, resynced_atom::value, std::move(users));
         }
+        // Events before a fresh feed may be missing: only its position counts.
+        st.recent_.reset(reset.at.order);
       },
       [self](cursor_atom) {
         handled().inc();
@@ -134,11 +163,26 @@ caf::behavior partition_behavior(partition_actor* self, uint64_t guild_id, caf::
       },
       [self](const add_subscriber& sub) {
         handled().inc();
-        self->state.core_.add(sub.output, sub.view_class, sub.guild_create_tail);
+        auto& st = self->state;
+        if (!st.migrants_.admit(st.core_, st.recent_, sub, st.unavailable_tail_)) {
+          st.core_.add(sub.output, sub.view_class, sub.guild_create_tail);
+        }
       },
       [self](remove_session_atom, uint64_t session_id) {
         handled().inc();
         self->state.core_.remove(session_id);
+        self->state.migrants_.forget(session_id);
+      },
+      [self](migrant_atom, uint64_t session_id, uint64_t cursor) {
+        handled().inc();
+        self->state.migrants_.expect(session_id, cursor);
+      },
+      [self](migrate_out_atom, uint64_t session_id) {
+        handled().inc();
+        auto& st = self->state;
+        bool subscribed = st.core_.remove(session_id);
+        st.migrants_.forget(session_id);
+        return caf::make_message(subscribed, st.recent_.position().value_or(unknown_cursor));
       },
       [self](remove_user_atom, uint64_t user_id) {
         handled().inc();
@@ -149,8 +193,9 @@ caf::behavior partition_behavior(partition_actor* self, uint64_t guild_id, caf::
 
 }  // namespace
 
-caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id, caf::actor relay) {
-  return sys.spawn(partition_behavior, guild_id, std::move(relay));
+caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id, caf::actor relay,
+                                 uint32_t recent_events, uint32_t recent_bytes) {
+  return sys.spawn(partition_behavior, guild_id, std::move(relay), recent_events, recent_bytes);
 }
 
 }  // namespace herald::relay

@@ -24,9 +24,14 @@ namespace herald::relay {
 ///   (remove_session_atom, id)   drop one session; no reply
 ///   (remove_user_atom, user)    drop a departed member's sessions; no reply
 ///   (cursor_atom)               → (epoch, order) of the last event it took
+///   (migrant_atom, id, cursor)  the next add_subscriber of `id` is a migrant's; no reply
+///   (migrate_out_atom, id)      drop one session → (bool subscribed, uint64_t last order)
 /// Events at or before its cursor (a tail replay overlapping what it had) are dropped and
 /// counted. A view_reset whose replay starts after its cursor resyncs its sessions
 /// (partition_core::sync) and tells `relay` which users to subscribe again (resynced_atom).
-caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id, caf::actor relay);
+/// It keeps its last events within `recent_events`' bounds (dispatch_config::relay_recent_*)
+/// to continue migrants after their cursor.
+caf::actor spawn_relay_partition(caf::actor_system& sys, uint64_t guild_id, caf::actor relay,
+                                 uint32_t recent_events, uint32_t recent_bytes);
 
 }  // namespace herald::relay

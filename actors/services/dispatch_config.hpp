@@ -57,6 +57,14 @@ struct dispatch_config {
   /// then go to the guild's owner on the ring (actors/dispatch/router.hpp). Null: every guild is
   /// ordered here.
   std::shared_ptr<const cluster::cluster_view> cluster;
+  /// Bounds of each relay partition's recent events, which continue a session migrated from
+  /// another node after its cursor (docs/cluster.md, "Session migration"): at most this many
+  /// events and about this many bytes of tails per partition (references to the guild's tails,
+  /// not copies). 0 events keeps none (a migrated session behind the partition is resynced).
+  /// Defaults 0 events (a single node migrates nothing), 256 KiB; heraldd sets 64 events on a
+  /// clustered node.
+  uint32_t relay_recent_events = 0;
+  uint32_t relay_recent_bytes = 256 * 1024;
   /// `resume_gateway_url` sent in READY (the gateway's public URL).
   std::string resume_gateway_url = "ws://127.0.0.1:8080";
 };

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 #include <caf/event_based_actor.hpp>
@@ -11,6 +12,7 @@
 #include "actors/encoding/encode.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "actors/services/dispatch_error.hpp"
+#include "actors/session/migrate_wire.hpp"
 #include "runtime/metrics/actor_metrics.hpp"
 #include "runtime/registry/ensure_started.hpp"
 
@@ -45,6 +47,11 @@ struct session_state {
   uint64_t disconnect_generation_ = 0;  // invalidates stale expiry timers
   uint32_t subscriptions_ = 0;          // subscribed_at of the latest subscription
   bool connected_ = true;               // opened by a connection's Identify
+  // Migrated in: guilds still to subscribe after their cursor (guild id, cursor); each entry goes
+  // once that subscription landed, or when a join or leave of the guild supersedes it.
+  std::vector<std::pair<uint64_t, uint64_t>> cursors_;
+  std::optional<std::array<uint32_t, 2>> shard_;  // its Identify's shard, for a migration
+  bool migrating_ = false;  // handing itself over to another node: nothing attaches any more
 
   guild_entry& guild(uint64_t guild_id) {
     for (auto& g : guilds_) {
@@ -115,10 +122,30 @@ void subscribe_failed(session_actor* self, uint64_t guild_id, uint32_t attempt, 
   }
 }
 
+void drop_cursor(session_state& st, uint64_t guild_id) {
+  auto& c = st.cursors_;
+  c.erase(
+      std::remove_if(c.begin(), c.end(), [guild_id](const auto& x) { return x.first == guild_id; }),
+      c.end());
+}
+
 void forget_subscription(session_actor* self, uint64_t guild_id) {
   auto& g = self->state.guild(guild_id);
   g.subscribed_at = 0;
   ++g.generation;
+  drop_cursor(self->state, guild_id);  // a join or leave since: the next subscribe is a fresh one
+}
+
+// A migrated session's guild continues after its cursor; any other subscribe gets GUILD_CREATE.
+auto send_subscribe(session_actor* self, const caf::actor& relay, uint64_t guild_id) {
+  auto& st = self->state;
+  auto timeout = st.svc_->config.request_timeout;
+  for (const auto& [g, cursor] : st.cursors_) {
+    if (g == guild_id) {
+      return self->request(relay, timeout, relay::subscribe_after_atom::value, st.output_, cursor);
+    }
+  }
+  return self->request(relay, timeout, relay::subscribe_atom::value, st.output_);
 }
 
 void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
@@ -145,14 +172,14 @@ void subscribe(session_actor* self, uint64_t guild_id, uint32_t attempt = 0) {
                                }
                                entry.relay = handle;
                              }
-                             self->request(handle, self->state.svc_->config.request_timeout,
-                                           relay::subscribe_atom::value, self->state.output_)
+                             send_subscribe(self, handle, guild_id)
                                  .then(
                                      [self, guild_id, generation](caf::ok_atom) {
                                        auto& st = self->state;
                                        auto& g = st.guild(guild_id);
                                        if (generation == g.generation && g.subscribed_at == 0) {
                                          g.subscribed_at = ++st.subscriptions_;
+                                         drop_cursor(st, guild_id);
                                        }
                                      },
                                      [self, guild_id, attempt, generation](caf::error& err) {
@@ -179,6 +206,121 @@ std::vector<uint64_t> subscriptions(const session_state& st) {
     ids.push_back(g->guild_id);
   }
   return ids;
+}
+
+// One hand-over in progress: the relays' answers still awaited and the reply being filled.
+struct migration {
+  caf::response_promise rp;
+  uint64_t seq = 0;
+  size_t waiting = 0;
+  session::migrate_wire::migrate_reply reply;
+};
+using migration_ptr = std::shared_ptr<migration>;
+
+// Every relay has let the session go: nothing writes to the output any more, so its frames
+// after the client's seq are final.
+void finish_migration(session_actor* self, const migration_ptr& m) {
+  auto& buffer = self->state.output_->buffer();
+  self->state.output_->close();
+  // Every relay already dropped the session: the exit sends no unsubscribe, which could reach a
+  // relay after the same session id subscribed again there (taken over on this node's peer and
+  // back, or in one process).
+  for (auto& g : self->state.guilds_) {
+    g.relay = caf::actor{};
+  }
+  std::vector<shared_tail> tails;
+  auto status = buffer.frames_after(m->seq, tails);
+  if (status != resume_status::ok) {
+    m->rp.deliver(dispatch::make_error(dispatch::dispatch_errc::unavailable,
+                                       std::string{"cannot migrate: "} + to_string(status)));
+    self->quit();
+    return;
+  }
+  m->reply.next_seq = buffer.last_seq() + 1;
+  for (auto& t : tails) {
+    m->reply.frames.push_back(relay::relay_wire::tail_bytes{std::move(t)});
+  }
+  sessions_migrated("out").inc();
+  m->rp.deliver(std::move(m->reply));
+  self->quit();
+}
+
+void relay_let_go(session_actor* self, const migration_ptr& m, uint64_t guild_id, bool subscribed,
+                  uint64_t cursor) {
+  if (subscribed) {
+    m->reply.cursor_guilds.push_back(guild_id);
+    m->reply.cursor_orders.push_back(cursor);
+  }
+  if (--m->waiting == 0) {
+    finish_migration(self, m);
+  }
+}
+
+caf::error refuse_migration(const session_state& st, uint64_t user_id, uint64_t seq,
+                            bool node_draining) {
+  auto refuse = [](const char* why) {
+    return dispatch::make_error(dispatch::dispatch_errc::unavailable, why);
+  };
+  if (st.migrating_ || st.output_->user_id() != user_id) {
+    return refuse("unknown session");
+  }
+  if (st.connected_ && !node_draining) {
+    return refuse("the session is connected here");
+  }
+  std::vector<shared_tail> probe;
+  if (st.output_->buffer().frames_after(seq, probe) != resume_status::ok) {
+    return refuse("the client's seq cannot be resumed");
+  }
+  return {};
+}
+
+// Asks every relay the session went through to drop it; each partition answers with its cursor.
+caf::result<caf::message> start_migration(session_actor* self, uint64_t user_id, uint64_t seq,
+                                          bool node_draining) {
+  auto& st = self->state;
+  if (auto err = refuse_migration(st, user_id, seq, node_draining)) {
+    return err;
+  }
+  st.migrating_ = true;
+  auto m = std::make_shared<migration>();
+  m->rp = self->make_response_promise();
+  m->seq = seq;
+  auto& r = m->reply;
+  r.session_id = st.output_->session_id();
+  r.user_id = user_id;
+  r.granted = st.output_->granted();
+  r.sharded = st.shard_.has_value();
+  if (st.shard_) {
+    r.shard_id = (*st.shard_)[0];
+    r.shard_count = (*st.shard_)[1];
+  }
+  for (const auto& relay : st.older_relays_) {
+    caf::anon_send(relay, relay::unsubscribe_atom::value, r.session_id);
+  }
+  st.older_relays_.clear();
+  m->waiting = 1;  // released below, after every request is out
+  for (const auto& g : st.guilds_) {
+    r.guild_ids.push_back(g.guild_id);
+    if (!g.relay) {
+      continue;
+    }
+    ++m->waiting;
+    auto guild_id = g.guild_id;
+    bool had_guild_create = g.subscribed_at != 0;
+    self->request(g.relay, st.svc_->config.request_timeout, relay::migrate_out_atom::value,
+                  r.session_id)
+        .then(
+            [self, m, guild_id](bool subscribed, uint64_t cursor) {
+              relay_let_go(self, m, guild_id, subscribed, cursor);
+            },
+            [self, m, guild_id, had_guild_create](caf::error&) {
+              // The relay is gone: an unknown cursor (a resync) if the session had the guild,
+              // else a fresh subscribe.
+              relay_let_go(self, m, guild_id, had_guild_create, relay::unknown_cursor);
+            });
+  }
+  relay_let_go(self, m, 0, false, 0);
+  return caf::delegated<caf::message>{};
 }
 
 // Messages are handled by a plain function installed as the actor's default
@@ -242,7 +384,15 @@ caf::result<caf::message> handle(caf::scheduled_actor* base, caf::message_view& 
   }
   if (xs.match_elements<resume_atom>()) {
     handled().inc();
+    if (st.migrating_) {
+      return dispatch::make_error(dispatch::dispatch_errc::unavailable, "session migrating");
+    }
     return caf::make_message(st.output_);
+  }
+  if (xs.match_elements<migrate_atom, uint64_t, uint64_t, bool>()) {
+    handled().inc();
+    return start_migration(self, xs.get_as<uint64_t>(1), xs.get_as<uint64_t>(2),
+                           xs.get_as<bool>(3));
   }
   if (xs.match_elements<resubscribe_atom, uint64_t, uint32_t, uint64_t>()) {
     handled().inc();
@@ -261,6 +411,14 @@ caf::result<caf::message> handle(caf::scheduled_actor* base, caf::message_view& 
 
 }  // namespace
 
+metrics::counter& sessions_migrated(const std::string& direction) {
+  return metrics::registry::global().get_counter(
+      "herald_gateway_sessions_migrated_total",
+      "Sessions a drain told to reconnect elsewhere (told, op 7), handed over to another node "
+      "(out) or taken over from one (in) on a Resume",
+      {{"direction", direction}});
+}
+
 caf::expected<caf::actor> spawn_session(const dispatch::services_ptr& svc, session_params params,
                                         session_output_ptr output) {
   return svc->system.spawn([svc, params = std::move(params),
@@ -268,7 +426,12 @@ caf::expected<caf::actor> spawn_session(const dispatch::services_ptr& svc, sessi
     auto& st = self->state;
     st.svc_ = svc;
     st.output_ = output;
-    write_ready(self, params);
+    st.shard_ = params.shard;
+    if (params.migrated) {
+      st.cursors_ = params.cursors;  // the output already holds its frames: no READY
+    } else {
+      write_ready(self, params);
+    }
     caf::actor me = caf::actor_cast<caf::actor>(self);
     svc->user_sessions.join(params.user.id_, me);
     for (auto guild_id : params.guild_ids) {

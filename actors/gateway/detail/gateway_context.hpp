@@ -34,6 +34,7 @@ struct gateway_metrics {
   metrics::counter& identifies;
   metrics::counter& resumes_ok;
   metrics::counter& resumes_failed;
+  metrics::counter& resumes_migrated;  ///< resumed with a session taken over from another node
   metrics::counter& frames_sent;
   metrics::counter& frames_received;
 

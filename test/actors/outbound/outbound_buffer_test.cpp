@@ -236,3 +236,34 @@ TEST_CASE("a_batch_exposes_each_frames_boundaries_across_ring_growths") {
     CHECK(frames[static_cast<size_t>(i)] == frame(static_cast<uint64_t>(i) + 1, i));
   }
 }
+
+TEST_CASE("a_migrated_buffer_continues_the_seq_and_hands_out_its_frames_after_the_clients_seq") {
+  outbound_limits limits;
+  limits.resume_max_frames = 4;
+  outbound_buffer old_buf{&limits};
+  for (int i = 1; i <= 8; ++i) {
+    old_buf.append_dispatch(tail_for(i));
+  }
+  std::vector<shared_tail> tails;
+  CHECK(old_buf.frames_after(3, tails) == resume_status::too_old);  // 4 was evicted
+  CHECK(old_buf.frames_after(9, tails) == resume_status::seq_never_sent);
+  CHECK(tails.empty());
+  REQUIRE(old_buf.frames_after(6, tails) == resume_status::ok);
+  REQUIRE(tails.size() == 2);
+  CHECK(old_buf.held_frames() == 4);  // unchanged
+
+  // The taker's buffer: its first frame gets the seq after the client's.
+  outbound_buffer taken{&limits};
+  taken.start_at(7);
+  for (const auto& t : tails) {
+    taken.append_shared(t);
+  }
+  taken.append_dispatch(tail_for(9));
+  CHECK(taken.last_seq() == 9);
+  recording_listener l;
+  CHECK(taken.attach_resumed(&l, 5) == resume_status::too_old);
+  REQUIRE(taken.attach_resumed(&l, 6) == resume_status::ok);
+  outbound_batch replay;
+  CHECK(taken.collect(replay) == 3);
+  CHECK(concat(replay) == frame(7, 7) + frame(8, 8) + frame(9, 9));
+}

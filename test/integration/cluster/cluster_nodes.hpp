@@ -440,4 +440,16 @@ inline static_cluster start_static_cluster(testing::temp_dir& dir, std::vector<n
       extra_config, pg_url);
 }
 
+/// start_static_cluster with `cluster.drain_window_ms` set: for the drain tests.
+inline static_cluster start_draining_cluster(testing::temp_dir& dir, std::vector<node_spec> nodes,
+                                             std::chrono::milliseconds heartbeat,
+                                             std::chrono::milliseconds failure_timeout,
+                                             std::chrono::milliseconds drain_window) {
+  return start_cluster(dir, std::move(nodes), [&](const running_cluster& c, const node_spec&) {
+    return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
+           "allow_plaintext = true\ndrain_window_ms = " + std::to_string(drain_window.count()) +
+           "\n";
+  });
+}
+
 }  // namespace herald::cluster_test

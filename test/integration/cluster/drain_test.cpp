@@ -8,7 +8,8 @@
 // others) is in the channel's history exactly once, in order. `drain --wait` ends with
 // `state=drained`, the node owns no guild and counts its migrated sessions, and it stops
 // cleanly on SIGTERM. tools/cluster/rolling-restart.sh restarts two of three nodes in turn
-// (drain, restart command, ready and every node up) and the cluster serves the guild after.
+// (drain, restart command, ready and every node up) and the cluster serves the guild after; a
+// client of the first node resumes on the second, then on the third, with no re-identify.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -16,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -92,11 +94,8 @@ std::string text_of(const std::string& path) {
 
 TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_losing_a_message") {
   testing::temp_dir dir;
-  auto cluster = start_cluster(
-      dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, [](const running_cluster& c, const node_spec&) {
-        return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
-               "allow_plaintext = true\ndrain_window_ms = 2000\n";
-      });
+  auto cluster = start_draining_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat,
+                                        failure_timeout, 2000ms);
   auto& nodes = cluster.nodes;
   auto& procs = cluster.procs;
   require_all_up(nodes);
@@ -209,7 +208,7 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
   CHECK(status.json().value("guilds_owned", -1) == 0);
   CHECK(status.json().value("sessions", -1) == 0);
   CHECK(metric(d, "herald_node_draining") == 1);
-  CHECK(metric(d, "herald_gateway_sessions_migrated_total") == 2);
+  CHECK(metric(d, "herald_gateway_sessions_migrated_total{direction=\"told\"}") == 2);
   CHECK(metric(e, "herald_node_draining") == 0);
   auto w = ctl_json(e, {"where", "guild", guild_id});
   CHECK(w.value("owner_node", d.name) != d.name);
@@ -221,11 +220,8 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
 
 TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
   testing::temp_dir dir;
-  auto cluster = start_cluster(
-      dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, [](const running_cluster& c, const node_spec&) {
-        return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
-               "allow_plaintext = true\ndrain_window_ms = 500\n";
-      });
+  auto cluster = start_draining_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat,
+                                        failure_timeout, 500ms);
   auto& nodes = cluster.nodes;
   require_all_up(nodes);
   auto alice = create_user(nodes[0], "alice");
@@ -234,6 +230,46 @@ TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
       created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
   auto token = alice.value("token", "");
   post_message(nodes[0], token, channel, "before");
+
+  // A client on na, where the restarts begin: told op 7, it resumes on nb (as a load balancer
+  // would send it to a ready node), told op 7 again when nb restarts, it resumes on nc, which
+  // finds the session on nb although its id names na: two moves, no re-identify.
+  std::vector<std::unique_ptr<testing::gateway_client>> hops;
+  hops.push_back(std::make_unique<testing::gateway_client>(nodes[0].gateway));
+  hops.back()->login(token, 1);
+  int reidentifies = 0;
+  int resumed = 0;
+  std::thread follower{[&] {
+    for (size_t next : {size_t{1}, size_t{2}}) {
+      auto& from = *hops.back();
+      bool reconnect = false;
+      for (int frames = 0; frames < 1000 && !reconnect; ++frames) {
+        auto f = from.next(90s);
+        if (!f) {
+          return;
+        }
+        reconnect = (*f)["op"] == 7;
+      }
+      hops.push_back(std::make_unique<testing::gateway_client>(nodes[next].gateway));
+      auto& to = *hops.back();
+      if (!to.next_op(10)) {
+        return;
+      }
+      to.set_last_seq(from.last_seq());
+      to.resume(token, hops.front()->session_id(), from.last_seq());
+      for (int frames = 0; frames < 1000; ++frames) {
+        auto f = to.next(30s);
+        if (!f || (*f)["op"] == 9) {
+          ++reidentifies;
+          return;
+        }
+        if ((*f)["op"] == 0 && (*f)["t"] == "RESUMED") {
+          ++resumed;
+          break;
+        }
+      }
+    }
+  }};
 
   // Each node's restart command: SIGTERM the running process, wait for it to go, start a new
   // heraldd with the same config in the background (its pid kept to stop it at the end). One
@@ -263,11 +299,19 @@ TEST_CASE("rolling_restart_drains_restarts_and_waits_for_each_node_in_turn") {
     CHECK(run.out.find("done: 1 node(s) restarted") != std::string::npos);
   }
 
-  // The cluster is whole again and serves the guild.
+  // The cluster is whole again and serves the guild; the client that moved twice got no op 9.
   require_all_up(nodes);
+  follower.join();
+  CHECK(resumed == 2);
+  CHECK(reidentifies == 0);
   post_message(nodes[1], token, channel, "after");
   auto stored = channel_history(nodes[2], token, channel);
   CHECK(stored == std::vector<std::string>{"before", "after"});
+  REQUIRE(hops.size() == 3);
+  CHECK(messages_until(*hops.back(), "after") == std::vector<std::string>{"after"});
+  for (const auto& hop : hops) {
+    CHECK(hop->seq_errors().empty());
+  }
 
   for (const auto& f : pid_files) {
     ::kill(std::stoi(text_of(f)), SIGTERM);  // the restarted na and nb

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Resume in a cluster of two real heraldd processes: READY's resume_gateway_url is the node's own
-// gateway.public_url and its session id carries the node's cluster.node_id; a Resume that lands
-// on the other node gets op 9 d=false (the client identifies again there), never a replay of
-// another node's session, while the same Resume on the node that holds the session replays.
+// gateway.public_url and its session id carries the node's cluster.node_id. A Resume that lands
+// on the other node takes the session over when its connection is gone (docs/cluster.md,
+// "Session migration"): RESUMED there with the frames the client missed, resumable there again,
+// and taken back by the first node on a Resume there (a session moves as often as its client
+// does); a Resume with another user's token or a forged id gets op 9 d=false, never a replay of
+// another session.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -37,7 +40,7 @@ std::string public_url(const node_spec& n) {
 
 }  // namespace
 
-TEST_CASE("a_resume_on_a_node_that_does_not_hold_the_session_is_answered_op_9_false") {
+TEST_CASE("a_resume_on_another_node_takes_a_detached_session_over_and_a_foreign_one_gets_op_9") {
   testing::temp_dir dir;
   auto cluster = start_static_cluster(dir, {{"na", 1}, {"nb", 2}}, 200ms, 5000ms);
   auto& nodes = cluster.nodes;
@@ -70,19 +73,15 @@ TEST_CASE("a_resume_on_a_node_that_does_not_hold_the_session_is_answered_op_9_fa
     ws.close();
   }
 
-  // The Resume lands on nb, which does not hold the session: op 9 false, and the client may
-  // identify again on the same socket.
+  // Another user's token for alice's session on nb: op 9 false, the session stays on na.
+  auto mallory = ctl_json(nodes[0], {"user", "create", "--name", "mallory"});
   {
     testing::gateway_client ws{nodes[1].gateway};
     REQUIRE(ws.next_op(10));
-    ws.resume(token, session_id, seq);
+    ws.resume(mallory.value("token", ""), session_id, seq);
     auto invalid = ws.next_op(9, "", 10s);
     REQUIRE(invalid);
     CHECK((*invalid)["d"] == false);
-    ws.identify(token);
-    auto ready = ws.next_op(0, "READY", 10s);
-    REQUIRE(ready);
-    CHECK((*ready)["d"].value("session_id", "") != session_id);
     ws.close();
   }
   // A Resume with nb's node bits but no such session on nb: op 9 false too.
@@ -100,7 +99,29 @@ TEST_CASE("a_resume_on_a_node_that_does_not_hold_the_session_is_answered_op_9_fa
     ws.close();
   }
 
-  // The same Resume on na, which holds the session: RESUMED.
+  // alice's Resume lands on nb: nb takes the session over from na (its connection is gone),
+  // RESUMED with gapless seqs; nb keeps it under na's node bits for a later Resume there.
+  {
+    testing::gateway_client ws{nodes[1].gateway};
+    REQUIRE(ws.next_op(10));
+    ws.set_last_seq(seq);
+    ws.resume(token, session_id, seq);
+    CHECK(ws.next_op(0, "RESUMED", 10s));
+    CHECK(ws.seq_errors().empty());
+    seq = ws.last_seq();
+    ws.drop();
+  }
+  {
+    testing::gateway_client ws{nodes[1].gateway};
+    REQUIRE(ws.next_op(10));
+    ws.set_last_seq(seq);
+    ws.resume(token, session_id, seq);
+    CHECK(ws.next_op(0, "RESUMED", 10s));
+    seq = ws.last_seq();
+    ws.drop();
+  }
+  // Back on na, which handed it over: na finds it on nb (the other node up) and takes it back,
+  // as a rolling restart moves a session twice.
   {
     testing::gateway_client ws{nodes[0].gateway};
     REQUIRE(ws.next_op(10));
@@ -111,7 +132,12 @@ TEST_CASE("a_resume_on_a_node_that_does_not_hold_the_session_is_answered_op_9_fa
     ws.close();
   }
 
-  // Refused resumes are counted like any other failed resume.
+  // Refused resumes are counted like any other failed resume; the hand-over on both sides.
   CHECK(metric(nodes[1], "herald_gateway_resumes_total{result=\"failed\"}") >= 2);
+  for (const auto& n : nodes) {
+    CHECK(metric(n, "herald_gateway_resumes_total{result=\"migrated\"}") == 1);
+    CHECK(metric(n, "herald_gateway_sessions_migrated_total{direction=\"in\"}") == 1);
+    CHECK(metric(n, "herald_gateway_sessions_migrated_total{direction=\"out\"}") == 1);
+  }
   stop_cleanly(nodes, procs);
 }
