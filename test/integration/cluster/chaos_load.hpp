@@ -108,9 +108,11 @@ inline chaos_scene set_up_chaos_scene(const std::vector<node_spec>& nodes, size_
 
 /// One observing gateway session. It records every chaos post it receives and ends once it saw
 /// "end-<g>" for every guild. With `reconnect`, a session told to reconnect (op 7) or closed
-/// identifies again on the next node of `nodes` (counted in reidentifies: until sessions can
-/// resume on another node, that is a new session, whose missed events count as lost); without,
-/// it stops there (and the test checks it was never closed).
+/// resumes (op 6, its session id and last seq) on the next node of `nodes` that accepts the
+/// connection, as a client behind a load balancer would (docs/cluster.md, "Session
+/// migration"); a resume refused with op 9 identifies again (counted in reidentifies: a new
+/// session, whose missed events count as lost). Without `reconnect` it stops there (and the
+/// test checks it was never closed).
 class chaos_session {
 public:
   chaos_session(const std::vector<node_spec>& nodes, size_t node, std::string token, size_t guilds,
@@ -122,6 +124,7 @@ public:
         reconnect_(reconnect) {
     client_ = std::make_unique<testing::gateway_client>(nodes_[node_].host, nodes_[node_].gateway);
     client_->login(token_, guilds_);
+    session_id_ = client_->session_id();
   }
 
   /// Reads until every end marker or `deadline`, recording into `ledger` as session `index`:
@@ -139,8 +142,14 @@ public:
       }
       auto f = client_->next(left);
       if (!f || (*f)["op"] == 7) {
-        if (!reconnect_ || !identify_elsewhere(deadline)) {
+        if (!reconnect_ || !resume_elsewhere(deadline)) {
           return;  // closed, or the deadline passed
+        }
+        continue;
+      }
+      if ((*f)["op"] == 9) {  // the resume was refused: a new session
+        if (!identify_elsewhere(deadline)) {
+          return;
         }
         continue;
       }
@@ -173,6 +182,7 @@ public:
   size_t node() const { return node_; }
   size_t resyncs() const { return resyncs_.load(); }
   size_t reidentifies() const { return reidentifies_; }
+  size_t resumes() const { return resumes_; }
   /// The close code of the current connection, if it was closed.
   std::optional<uint16_t> close_code() const { return client_->close_code(); }
   /// Seq errors of every connection this session had (each connection's `s` is its own).
@@ -183,6 +193,32 @@ public:
   }
 
 private:
+  /// Resumes the session on the next node that accepts the connection (the frames it replays
+  /// and RESUMED are read by read()); false when none did before `deadline`.
+  bool resume_elsewhere(chaos_clock::time_point deadline) {
+    const auto seq = client_->last_seq();
+    for (int attempt = 0; attempt < 600 && chaos_clock::now() < deadline; ++attempt) {
+      node_ = (node_ + 1) % nodes_.size();
+      try {
+        auto next =
+            std::make_unique<testing::gateway_client>(nodes_[node_].host, nodes_[node_].gateway);
+        if (next->next_op(10)) {
+          next->set_last_seq(seq);
+          next->resume(token_, session_id_, seq);
+          old_seq_errors_.insert(old_seq_errors_.end(), client_->seq_errors().begin(),
+                                 client_->seq_errors().end());
+          client_ = std::move(next);
+          ++resumes_;
+          return true;
+        }
+      } catch (const std::exception&) {
+        // refused (the node is draining or restarting): the next node, after a pause
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds{200});
+    }
+    return false;
+  }
+
   /// Identifies again on the next node that accepts; false when none did before `deadline`.
   bool identify_elsewhere(chaos_clock::time_point deadline) {
     for (int attempt = 0; attempt < 600 && chaos_clock::now() < deadline; ++attempt) {
@@ -194,6 +230,7 @@ private:
         old_seq_errors_.insert(old_seq_errors_.end(), client_->seq_errors().begin(),
                                client_->seq_errors().end());
         client_ = std::move(next);
+        session_id_ = client_->session_id();
         ++reidentifies_;
         return true;
       } catch (const std::exception&) {
@@ -212,6 +249,8 @@ private:
   std::unique_ptr<testing::gateway_client> client_;
   std::atomic<size_t> resyncs_{0};
   size_t reidentifies_ = 0;
+  size_t resumes_ = 0;
+  std::string session_id_;  // the session's id (kept across resumes on other nodes)
   std::vector<std::string> old_seq_errors_;
 };
 
@@ -298,6 +337,13 @@ public:
     size_t n = 0;
     for (const auto& s : sessions_) {
       n += s->reidentifies();
+    }
+    return n;
+  }
+  size_t resumes() const {
+    size_t n = 0;
+    for (const auto& s : sessions_) {
+      n += s->resumes();
     }
     return n;
   }
@@ -400,7 +446,7 @@ inline chaos_report report_chaos(const std::string& fault, const chaos_traffic& 
             << " acked=" << report.acked << " refused=" << report.refused << " lost=" << report.lost
             << " resynced=" << report.resynced << " duplicated=" << report.duplicated
             << " reordered=" << report.reordered << " resyncs=" << traffic.resyncs()
-            << " reidentifies=" << traffic.reidentifies()
+            << " reidentifies=" << traffic.reidentifies() << " resumes=" << traffic.resumes()
             << " recovered_guilds=" << report.recovery_ms.size()
             << " recovery_ms_p50=" << chaos_quantile(report.recovery_ms, 0.5)
             << " recovery_ms_p99=" << chaos_quantile(report.recovery_ms, 0.99) << extra
