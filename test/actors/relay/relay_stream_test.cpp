@@ -126,7 +126,7 @@ TEST_CASE("a_batch_survives_serialisation_and_decodes_into_the_guilds_messages_i
   auto classes = std::make_shared<std::unordered_map<uint64_t, uint32_t>>();
   (*classes)[5] = 1;
   (*classes)[6] = 0;
-  q.add(view_reset{two_classes(), classes});
+  q.add(view_reset{two_classes(), classes, {}, std::nullopt});
   q.add(relay_wire::subscriber{42, 1, R"(,"t":"GUILD_CREATE","d":{}})", 0, ""});
   q.add(*event_at(1, "hello"));
   q.add(*event_at(2, "world"));
