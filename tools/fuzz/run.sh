@@ -2,7 +2,7 @@
 # Builds the libFuzzer targets (fuzz/, docs/fuzzing.md) with clang-14 into build-fuzz/ and runs
 # each for a bounded time on its seed corpus, one after the other.
 # Usage: tools/fuzz/run.sh [--time SECONDS] [--no-build] [TARGET...]
-#   --time     seconds per target (default 12: CI's run of all seven stays under two minutes)
+#   --time     seconds per target (default 12; CI runs 8 per target to keep its budget)
 #   --no-build run what build-fuzz/ holds
 #   TARGET     ws_frame http_request zlib_stream gateway rest_body config token (default: all)
 # Environment: HERALD_FUZZ_BUILD_DIR (default <repo>/build-fuzz), HERALD_JOBS (default nproc).

@@ -31,7 +31,7 @@ CC=clang-14 CXX=clang++-14 HERALD_BUILD_DIR=$root/build-asan-clang HERALD_BUILD_
 #    corpus; a crash, leak, timeout or sanitizer report fails the run. One line per target,
 #    then a summary line (docs/fuzzing.md). Before the regular build so that CTest's summary
 #    stays the last line.
-HERALD_FUZZ_BUILD_DIR=$root/build-fuzz "$root/tools/fuzz/run.sh" --time 12
+HERALD_FUZZ_BUILD_DIR=$root/build-fuzz "$root/tools/fuzz/run.sh" --time 8
 
 # 3. Regular build: the tools, every integration test, and the unit tests of
 #    actors/outbound, whose chunk pool is plain malloc under ASan (step 1 ran the
