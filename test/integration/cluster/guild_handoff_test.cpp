@@ -126,6 +126,23 @@ bool read_until_prefix(testing::gateway_client& ws, const std::string& prefix,
   return false;
 }
 
+/// Posts "final 0".."final 3" through `finals` (each must be acknowledged), then reads each
+/// session until every final (up to `wait` each), appending what it saw to its `seen`.
+void post_finals_and_read(poster& finals, testing::gateway_client& ws_a,
+                          std::vector<std::string>& seen_a, testing::gateway_client& ws_b,
+                          std::vector<std::string>& seen_b, std::chrono::milliseconds wait) {
+  for (int k = 0; k < 4; ++k) {
+    REQUIRE(finals.post("final " + std::to_string(k)));
+  }
+  for (auto* s : {&seen_a, &seen_b}) {
+    auto& ws = s == &seen_a ? ws_a : ws_b;
+    for (int k = 0; k < 4; ++k) {
+      INFO("session on " << (s == &seen_a ? "na" : "nb") << " waits for final " << k);
+      REQUIRE(read_until_prefix(ws, "final " + std::to_string(k), *s, wait));
+    }
+  }
+}
+
 }  // namespace
 
 TEST_CASE("a_joining_node_takes_a_guild_over_by_handoff_losing_and_fencing_nothing_acknowledged") {
@@ -206,16 +223,7 @@ TEST_CASE("a_joining_node_takes_a_guild_over_by_handoff_losing_and_fencing_nothi
   REQUIRE(probe_b);
   // Last messages through every node; both sessions must get each of them, in order.
   poster finals{{&nb, &nc, &na, &nb}, token, channel};
-  for (int k = 0; k < 4; ++k) {
-    REQUIRE(finals.post("final " + std::to_string(k)));
-  }
-  for (auto* s : {&seen_a, &seen_b}) {
-    auto& ws = s == &seen_a ? ws_a : ws_b;
-    for (int k = 0; k < 4; ++k) {
-      INFO("session on " << (s == &seen_a ? "na" : "nb") << " waits for final " << k);
-      REQUIRE(read_until_prefix(ws, "final " + std::to_string(k), *s, 20s));
-    }
-  }
+  post_finals_and_read(finals, ws_a, seen_a, ws_b, seen_b, 20s);
 
   auto acked = posts.acked();
   auto last = finals.acked();
@@ -331,17 +339,8 @@ TEST_CASE("a_node_stopped_with_sigterm_hands_its_guilds_off_before_it_exits") {
   REQUIRE(more);
 
   poster finals{{&nb, &na}, token, channel};
-  for (int k = 0; k < 4; ++k) {
-    REQUIRE(finals.post("final " + std::to_string(k)));
-  }
   std::vector<std::string> seen_a, seen_b;
-  for (auto* s : {&seen_a, &seen_b}) {
-    auto& ws = s == &seen_a ? ws_a : ws_b;
-    for (int k = 0; k < 4; ++k) {
-      INFO("session on " << (s == &seen_a ? "na" : "nb") << " waits for final " << k);
-      REQUIRE(read_until_prefix(ws, "final " + std::to_string(k), *s, 30s));
-    }
-  }
+  post_finals_and_read(finals, ws_a, seen_a, ws_b, seen_b, 30s);
 
   auto acked = posts.acked();
   auto last = finals.acked();
