@@ -31,6 +31,13 @@
 
 namespace herald::cluster_test {
 
+// The scene every chaos test shares: heartbeats and failure detection of the static membership,
+// how many guilds, and how long the traffic runs before the fault.
+constexpr std::chrono::milliseconds chaos_heartbeat{200};
+constexpr std::chrono::milliseconds chaos_failure_timeout{2000};
+constexpr size_t chaos_guild_count = 6;
+constexpr std::chrono::seconds chaos_warm_up{3};
+
 /// Between two posts of one producer: pacing, so that three producers stay inside one user's
 /// REST rate limit and the run stays small.
 inline constexpr std::chrono::milliseconds chaos_post_pacing{40};

@@ -39,14 +39,7 @@ using namespace herald;
 using namespace herald::cluster_test;
 using namespace std::chrono_literals;
 
-namespace {
-
-constexpr auto heartbeat = 200ms;
-constexpr auto failure_timeout = 2000ms;
-constexpr size_t guild_count = 6;
-constexpr auto warm_up = 3s;
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("chaos_a_guild_owner_cut_from_its_peers_but_not_the_store_is_fenced_and_loses_nothing") {
   if (auto why = netns_lab::unavailable_reason()) {
@@ -66,25 +59,25 @@ TEST_CASE("chaos_a_guild_owner_cut_from_its_peers_but_not_the_store_is_fenced_an
     specs[i].exec_prefix = lab.exec_prefix(i);
   }
   testing::temp_dir dir;
-  auto cluster =
-      start_static_cluster(dir, std::move(specs), heartbeat, failure_timeout, "", pg_url);
+  auto cluster = start_static_cluster(dir, std::move(specs), chaos_heartbeat, chaos_failure_timeout,
+                                      "", pg_url);
   auto& nodes = cluster.nodes;
   auto& procs = cluster.procs;
   require_all_up(nodes);
 
-  const auto scene = set_up_chaos_scene(nodes, guild_count);
+  const auto scene = set_up_chaos_scene(nodes, chaos_guild_count);
   const auto victim = scene.victim;
   INFO("partition isolates " << nodes[victim].name << " (" << nodes[victim].host << "), owner of "
-                             << scene.faulted.size() << " of " << guild_count << " guilds");
+                             << scene.faulted.size() << " of " << chaos_guild_count << " guilds");
   chaos_traffic traffic{nodes, scene};
   traffic.add_sessions(scene.others, false);
   const auto phase = chaos_seconds(4s);
-  traffic.start(chaos_clock::now() + warm_up + failure_timeout + 2s + 2 * phase + 90s);
+  traffic.start(chaos_clock::now() + chaos_warm_up + chaos_failure_timeout + 2s + 2 * phase + 90s);
 
-  std::this_thread::sleep_for(warm_up);  // traffic before the fault, not a wait
+  std::this_thread::sleep_for(chaos_warm_up);  // traffic before the fault, not a wait
   lab.isolate(victim);  // a few `ip route` calls: the fault counts from when all are in place
   const auto fault_at = chaos_clock::now();
-  std::this_thread::sleep_for(failure_timeout + 2s);  // declared down on both sides
+  std::this_thread::sleep_for(chaos_failure_timeout + 2s);  // declared down on both sides
   lab.heal(victim);
   const auto partition_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(chaos_clock::now() - fault_at);

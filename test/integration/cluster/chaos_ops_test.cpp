@@ -41,10 +41,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto heartbeat = 200ms;
-constexpr auto failure_timeout = 2000ms;
-constexpr size_t guild_count = 6;
-constexpr auto warm_up = 3s;
 /// How long PostgreSQL stays down.
 constexpr auto pg_down = 2s;
 
@@ -69,21 +65,21 @@ void check_common(const running_cluster& cluster, const chaos_traffic& traffic,
 
 TEST_CASE("chaos_postgres_restarted_under_load_answers_503_meanwhile_and_loses_no_acked_post") {
   testing::temp_dir dir;
-  auto cluster =
-      start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat, failure_timeout);
+  auto cluster = start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, chaos_heartbeat,
+                                      chaos_failure_timeout);
   auto& nodes = cluster.nodes;
   require_all_up(nodes);
-  auto scene = set_up_chaos_scene(nodes, guild_count);
+  auto scene = set_up_chaos_scene(nodes, chaos_guild_count);
   scene.faulted.clear();  // the store is everyone's: every guild is hit
-  for (size_t g = 0; g < guild_count; ++g) {
+  for (size_t g = 0; g < chaos_guild_count; ++g) {
     scene.faulted.push_back(g);
   }
   chaos_traffic traffic{nodes, scene};
   traffic.add_sessions({0, 1}, false);
   const auto run_for = chaos_seconds(4s);
-  traffic.start(chaos_clock::now() + warm_up + pg_down + run_for + 90s);
+  traffic.start(chaos_clock::now() + chaos_warm_up + pg_down + run_for + 90s);
 
-  std::this_thread::sleep_for(warm_up);  // traffic before the fault, not a wait
+  std::this_thread::sleep_for(chaos_warm_up);  // traffic before the fault, not a wait
   auto& pg = testing::shared_postgres_server();
   const auto fault_at = chaos_clock::now();
   pg.stop();
@@ -98,7 +94,7 @@ TEST_CASE("chaos_postgres_restarted_under_load_answers_503_meanwhile_and_loses_n
                              " pg_down_ms=" + std::to_string(pg_down.count() * 1000) +
                                  " unavailable=" + std::to_string(traffic.unavailable()));
   check_common(cluster, traffic, scene, report, nodes[0]);
-  CHECK(report.recovery_ms.size() == guild_count);
+  CHECK(report.recovery_ms.size() == chaos_guild_count);
   for (const auto& s : traffic.sessions()) {
     INFO("session on " << nodes[s->node()].name);
     CHECK_FALSE(s->close_code());
@@ -120,19 +116,19 @@ TEST_CASE("chaos_rolling_restart_under_load_drains_each_node_without_losing_an_a
   testing::temp_dir dir;
   auto cluster = start_cluster(
       dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, [](const running_cluster& c, const node_spec&) {
-        return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
+        return static_membership_lines(c.seeds, chaos_heartbeat, chaos_failure_timeout) +
                "allow_plaintext = true\ndrain_window_ms = 500\n";
       });
   auto& nodes = cluster.nodes;
   auto& procs = cluster.procs;
   require_all_up(nodes);
-  const auto scene = set_up_chaos_scene(nodes, guild_count);
+  const auto scene = set_up_chaos_scene(nodes, chaos_guild_count);
   chaos_traffic traffic{nodes, scene};
   traffic.add_sessions({0, 1}, true);
   const auto run_for = chaos_seconds(4s);
-  traffic.start(chaos_clock::now() + warm_up + run_for + 240s);
+  traffic.start(chaos_clock::now() + chaos_warm_up + run_for + 240s);
 
-  std::this_thread::sleep_for(warm_up);  // traffic before the fault, not a wait
+  std::this_thread::sleep_for(chaos_warm_up);  // traffic before the fault, not a wait
   const auto fault_at = chaos_clock::now();
   // The victim (owner of the most guilds) first, then the others: the steps of
   // tools/cluster/rolling-restart.sh for each.

@@ -38,11 +38,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto heartbeat = 200ms;
-constexpr auto failure_timeout = 2000ms;
-constexpr size_t guild_count = 6;
-constexpr auto warm_up = 3s;
-
 enum class fault { kill, stop };
 
 const char* fault_name(fault f) {
@@ -51,32 +46,32 @@ const char* fault_name(fault f) {
 
 void run_chaos(fault kind) {
   testing::temp_dir dir;
-  auto cluster =
-      start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, heartbeat, failure_timeout);
+  auto cluster = start_static_cluster(dir, {{"na", 1}, {"nb", 2}, {"nc", 3}}, chaos_heartbeat,
+                                      chaos_failure_timeout);
   auto& nodes = cluster.nodes;
   auto& procs = cluster.procs;
   require_all_up(nodes);
 
   // The fault hits the owner of the most guilds; the observers sit on the two others.
-  const auto scene = set_up_chaos_scene(nodes, guild_count);
+  const auto scene = set_up_chaos_scene(nodes, chaos_guild_count);
   const auto victim = scene.victim;
   const auto& survivors = scene.others;
   INFO("fault " << fault_name(kind) << " on " << nodes[victim].name << ", which owns "
-                << scene.faulted.size() << " of " << guild_count << " guilds");
+                << scene.faulted.size() << " of " << chaos_guild_count << " guilds");
 
   chaos_traffic traffic{nodes, scene};
   traffic.add_sessions(survivors, false);
   const auto run_for = chaos_seconds();
-  traffic.start(chaos_clock::now() + warm_up + run_for + 60s);
+  traffic.start(chaos_clock::now() + chaos_warm_up + run_for + 60s);
 
-  std::this_thread::sleep_for(warm_up);  // traffic before the fault, not a wait
+  std::this_thread::sleep_for(chaos_warm_up);  // traffic before the fault, not a wait
   const auto fault_at = chaos_clock::now();
   if (kind == fault::kill) {
     procs[victim]->send_signal(SIGKILL);
     std::this_thread::sleep_for(run_for);  // producers keep posting through the failover
   } else {
     procs[victim]->send_signal(SIGSTOP);
-    std::this_thread::sleep_for(failure_timeout + 2s);  // declared down, guilds moved
+    std::this_thread::sleep_for(chaos_failure_timeout + 2s);  // declared down, guilds moved
     procs[victim]->send_signal(SIGCONT);
     std::this_thread::sleep_for(run_for);  // it comes back; must not commit as the old owner
   }

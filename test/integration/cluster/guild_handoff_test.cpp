@@ -126,6 +126,22 @@ bool read_until_prefix(testing::gateway_client& ws, const std::string& prefix,
   return false;
 }
 
+/// Creates guilds owned by `owner` through nodes[0] until the three-node ring of `nodes` gives
+/// one to nodes[2] (each lands there about one time in three; at most 24 tries) and returns its
+/// id (empty: none did). `created` counts the guilds made.
+std::string guild_owned_by_third_node(const std::vector<node_spec>& nodes, const json& owner,
+                                      size_t& created) {
+  for (int tries = 0; tries < 24; ++tries) {
+    auto g = created_id(nodes[0], {"guild", "create", "--name", "g" + std::to_string(tries),
+                                   "--owner", id_of(owner)});
+    ++created;
+    if (place_guild(nodes, g).owner == 2) {
+      return g;
+    }
+  }
+  return {};
+}
+
 /// Posts "final 0".."final 3" through `finals` (each must be acknowledged), then reads each
 /// session until every final (up to `wait` each), appending what it saw to its `seen`.
 void post_finals_and_read(poster& finals, testing::gateway_client& ws_a,
@@ -159,15 +175,8 @@ TEST_CASE("a_joining_node_takes_a_guild_over_by_handoff_losing_and_fencing_nothi
   auto token = alice.value("token", "");
 
   // A guild the three-node ring gives to nc (each guild lands there about one time in three).
-  std::string guild_id;
   size_t guilds = 0;  // alice owns each, so her sessions get a GUILD_CREATE for each
-  for (int tries = 0; tries < 24 && guild_id.empty(); ++tries, ++guilds) {
-    auto g = created_id(
-        na, {"guild", "create", "--name", "g" + std::to_string(tries), "--owner", id_of(alice)});
-    if (place_guild(nodes, g).owner == 2) {
-      guild_id = g;
-    }
-  }
+  const auto guild_id = guild_owned_by_third_node(nodes, alice, guilds);
   REQUIRE(!guild_id.empty());
   auto channel = created_id(na, {"channel", "create", "--guild", guild_id, "--name", "general"});
 
@@ -288,15 +297,8 @@ TEST_CASE("a_node_stopped_with_sigterm_hands_its_guilds_off_before_it_exits") {
   auto& nb = nodes[1];
   auto alice = create_user(na, "alice");
   auto token = alice.value("token", "");
-  std::string guild_id;
-  size_t guilds = 0;
-  for (int tries = 0; tries < 24 && guild_id.empty(); ++tries, ++guilds) {
-    auto g = created_id(
-        na, {"guild", "create", "--name", "g" + std::to_string(tries), "--owner", id_of(alice)});
-    if (place_guild(nodes, g).owner == 2) {
-      guild_id = g;
-    }
-  }
+  size_t guilds = 0;  // alice owns each, so her sessions get a GUILD_CREATE for each
+  const auto guild_id = guild_owned_by_third_node(nodes, alice, guilds);
   REQUIRE(!guild_id.empty());
   auto channel = created_id(na, {"channel", "create", "--guild", guild_id, "--name", "general"});
 
