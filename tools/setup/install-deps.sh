@@ -10,7 +10,7 @@ packages=(
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libsqlite3-dev libpqxx-dev postgresql-15 zlib1g-dev libssl-dev openssl
   etcd-server
-  clang-14 libfuzzer-14-dev libclang-rt-14-dev
+  clang-14 libfuzzer-14-dev libclang-rt-14-dev lld
   nodejs npm
   clang-format-14
 )

@@ -45,7 +45,7 @@ inline constexpr uint64_t chaos_max_posts_per_producer = 5000;
 
 /// HERALD_CHAOS_SECONDS (1..3600), else `fallback`: how long producers keep posting after the
 /// fault. Short in CI; long runs are the documented soak.
-inline std::chrono::seconds chaos_seconds(std::chrono::seconds fallback = std::chrono::seconds{8}) {
+inline std::chrono::seconds chaos_seconds(std::chrono::seconds fallback = std::chrono::seconds{4}) {
   const char* s = std::getenv("HERALD_CHAOS_SECONDS");
   long v = s != nullptr ? std::strtol(s, nullptr, 10) : 0;
   return v > 0 && v <= 3600 ? std::chrono::seconds{v} : fallback;

@@ -71,7 +71,7 @@ TEST_CASE("chaos_a_guild_owner_cut_from_its_peers_but_not_the_store_is_fenced_an
                              << scene.faulted.size() << " of " << chaos_guild_count << " guilds");
   chaos_traffic traffic{nodes, scene};
   traffic.add_sessions(scene.others, false);
-  const auto phase = chaos_seconds(4s);
+  const auto phase = chaos_seconds();
   traffic.start(chaos_clock::now() + chaos_warm_up + chaos_failure_timeout + 2s + 2 * phase + 90s);
 
   std::this_thread::sleep_for(chaos_warm_up);  // traffic before the fault, not a wait

@@ -76,7 +76,7 @@ TEST_CASE("chaos_postgres_restarted_under_load_answers_503_meanwhile_and_loses_n
   }
   chaos_traffic traffic{nodes, scene};
   traffic.add_sessions({0, 1}, false);
-  const auto run_for = chaos_seconds(4s);
+  const auto run_for = chaos_seconds();
   traffic.start(chaos_clock::now() + chaos_warm_up + pg_down + run_for + 90s);
 
   std::this_thread::sleep_for(chaos_warm_up);  // traffic before the fault, not a wait
@@ -125,7 +125,7 @@ TEST_CASE("chaos_rolling_restart_under_load_drains_each_node_without_losing_an_a
   const auto scene = set_up_chaos_scene(nodes, chaos_guild_count);
   chaos_traffic traffic{nodes, scene};
   traffic.add_sessions({0, 1}, true);
-  const auto run_for = chaos_seconds(4s);
+  const auto run_for = chaos_seconds();
   traffic.start(chaos_clock::now() + chaos_warm_up + run_for + 240s);
 
   std::this_thread::sleep_for(chaos_warm_up);  // traffic before the fault, not a wait

@@ -16,7 +16,7 @@
 // exactly once (acknowledged means durable, whoever owned the guild); the guilds of the faulted
 // node are served again within the run.
 //
-// The run is short for CI. HERALD_CHAOS_SECONDS (default 8) sets how long producers keep
+// The run is short for CI. HERALD_CHAOS_SECONDS (default 4) sets how long producers keep
 // posting after the fault; longer runs are the documented soak (docs/operations.md). Every loop
 // is bounded in count and time.
 #include <catch2/catch.hpp>
