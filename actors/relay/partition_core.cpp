@@ -317,4 +317,22 @@ bool partition_core::take(const dispatch_event& event) noexcept {
   return true;
 }
 
+size_t partition_core::take_batch(const std::vector<dispatch_event_ptr>& events,
+                                  std::vector<dispatch_event_ptr>& fresh) {
+  fresh.clear();
+  size_t dropped = 0;
+  for (size_t k = 0; k < events.size(); ++k) {
+    bool after = take(*events[k]);
+    if (!after && dropped == 0) {
+      fresh.assign(events.begin(), events.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+    if (!after) {
+      ++dropped;
+    } else if (dropped != 0) {
+      fresh.push_back(events[k]);
+    }
+  }
+  return dropped;
+}
+
 }  // namespace herald::relay

@@ -92,6 +92,12 @@ public:
   /// for one at or before it, which the partition has delivered already (a replay overlapping
   /// the live stream) and must drop. Events without a position always pass.
   bool take(const dispatch_event& event) noexcept;
+  /// take() for each event of a batch (guild order); returns how many it dropped. When none,
+  /// `fresh` is left empty: the whole batch is to be delivered (the usual case, no copy).
+  /// Otherwise `fresh` holds the events after the cursor, in order. A batch of one event (a tail
+  /// replay of one) is fresh exactly when that event is after the cursor.
+  size_t take_batch(const std::vector<dispatch_event_ptr>& events,
+                    std::vector<dispatch_event_ptr>& fresh);
   stream_position cursor() const noexcept { return cursor_; }
 
   size_t size() const noexcept { return subscribers_.size(); }

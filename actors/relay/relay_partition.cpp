@@ -47,29 +47,16 @@ struct partition_state {
   // Starts with an empty view (no class sees anything) until the guild's
   // view_reset arrives, which precedes any subscriber.
   partition_core core_{caf::make_counted<view_snapshot>(0, 0)};
-  std::vector<size_t> delivered_;  // per event of the batch being delivered
-  caf::actor relay_;               // told of resynced sessions (resynced_atom)
-  recent_events recent_{0, 0};     // bounds set at spawn
+  std::vector<size_t> delivered_;          // per event of the batch being delivered
+  std::vector<dispatch_event_ptr> fresh_;  // a batch's events after the cursor, when not all
+  caf::actor relay_;                       // told of resynced sessions (resynced_atom)
+  recent_events recent_{0, 0};             // bounds set at spawn
   migrant_admission migrants_;
   std::string unavailable_tail_;  // GUILD_DELETE with "unavailable": true (resyncs)
   static inline const char* name = "relay_partition";
 };
 
 using partition_actor = caf::stateful_actor<partition_state>;
-
-// The events of `batch` after the cursor (all of them unless a replay overlaps), counted.
-std::vector<dispatch_event_ptr> fresh_events(partition_core& core, const dispatch_batch& batch) {
-  std::vector<dispatch_event_ptr> out;
-  out.reserve(batch.events.size());
-  for (const auto& e : batch.events) {
-    if (core.take(*e)) {
-      out.push_back(e);
-    } else {
-      duplicates_counter().inc();
-    }
-  }
-  return out;
-}
 
 void observe_one(const dispatch_event& event, size_t delivered) {
   deliveries_counter().inc(delivered);
@@ -132,13 +119,13 @@ caf::behavior partition_behavior(partition_actor* self, uint64_t guild_id, caf::
       },
       [self](const dispatch_batch_ptr& batch) {
         handled().inc();
-        auto& core = self->state.core_;
-        const auto& events = batch->events;
-        if (!events.empty() && core.take(*events.front()) && core.take(*events.back())) {
-          // The usual case: the whole batch is after the cursor (positions grow within it).
-          deliver_batch(self, events);
+        auto& st = self->state;
+        if (size_t dropped = st.core_.take_batch(batch->events, st.fresh_)) {
+          duplicates_counter().inc(dropped);  // a replay overlapping what the partition had
+          deliver_batch(self, st.fresh_);
+          st.fresh_.clear();
         } else {
-          deliver_batch(self, fresh_events(core, *batch));
+          deliver_batch(self, batch->events);
         }
       },
       [self](const view_update_ptr& update) {
