@@ -298,6 +298,7 @@ std::optional<std::string> start_front_door(app_state& st) {
   dopts.svc = st.svc;
   dopts.node_id = static_cast<uint16_t>(st.cfg.get_int("cluster.node_id"));
   dopts.window = std::chrono::milliseconds{st.cfg.get_int("cluster.drain_window_ms")};
+  dopts.detached_wait = std::chrono::milliseconds{st.cfg.get_int("cluster.drain_detached_wait_ms")};
   // `heraldctl drain --exit`: the same path as an operator's SIGTERM (node.hpp's signal wait).
   dopts.exit = [] { ::kill(::getpid(), SIGTERM); };
   st.drain = std::make_shared<node_drain>(std::move(dopts));

@@ -15,9 +15,13 @@ net::http_response json_answer(const nlohmann::json& body) {
 }  // namespace
 
 nlohmann::json drain_status_json(const drain_status& s) {
-  return {{"state", s.state},         {"guilds_owned", s.guilds_owned},
-          {"sessions", s.sessions},   {"sessions_migrated", s.sessions_migrated},
-          {"window_ms", s.window_ms}, {"exit", s.exit}};
+  return {{"state", s.state},
+          {"guilds_owned", s.guilds_owned},
+          {"sessions", s.sessions},
+          {"sessions_detached", s.sessions_detached},
+          {"sessions_migrated", s.sessions_migrated},
+          {"window_ms", s.window_ms},
+          {"exit", s.exit}};
 }
 
 void mount_drain_routes(net::http_server& server, std::shared_ptr<node_drain> drain) {

@@ -22,7 +22,11 @@ node_drain::node_drain(drain_options o)
     : opts_(std::move(o)),
       draining_gauge_(reg().get_gauge("herald_node_draining",
                                       "1 while this node drains (heraldctl drain), else 0")),
-      migrated_(session::sessions_migrated("told")) {}
+      migrated_(session::sessions_migrated("told")),
+      detached_closed_(reg().get_counter(
+          "herald_drain_detached_sessions_closed_total",
+          "Sessions a drain closed because no client resumed them on another node within "
+          "cluster.drain_detached_wait_ms after the window (their clients identify again)")) {}
 
 node_drain::~node_drain() {
   stop();
@@ -107,14 +111,33 @@ void node_drain::stop_moved_guilds() {
   }
 }
 
+void node_drain::close_detached_sessions() {
+  size_t closed = 0;
+  for (auto session_id : opts_.svc->sessions.keys()) {
+    if (auto s = opts_.svc->sessions.lookup(session_id)) {
+      caf::anon_send(s, session::close_atom::value);
+      ++closed;
+    }
+  }
+  if (closed > 0) {
+    detached_closed_.inc(static_cast<double>(closed));
+    log::get("app")->warn(
+        "drain: closing {} sessions nobody resumed within cluster.drain_detached_wait_ms ({} ms) "
+        "after the window; their clients identify again",
+        closed, opts_.detached_wait.count());
+  }
+}
+
 bool node_drain::complete() const {
-  return opts_.svc->guilds.size() == 0 && (!opts_.gateway || opts_.gateway->connections() == 0);
+  return opts_.svc->guilds.size() == 0 && (!opts_.gateway || opts_.gateway->connections() == 0) &&
+         opts_.svc->sessions.size() == 0;
 }
 
 void node_drain::run() {
   const auto started = std::chrono::steady_clock::now();
   bool paced = false;
   bool guilds_stopped = false;
+  bool detached_closed = false;
   std::optional<std::chrono::steady_clock::time_point> drained_at;
   std::unique_lock<std::mutex> lock{mutex_};
   while (!stopping_) {
@@ -128,9 +151,13 @@ void node_drain::run() {
       stop_moved_guilds();
       guilds_stopped = true;
     }
+    if (paced && !detached_closed && elapsed >= opts_.window + opts_.detached_wait) {
+      close_detached_sessions();
+      detached_closed = true;
+    }
     const bool done = paced && complete();
     if (done && !drained_at) {
-      log::get("app")->warn("drain: drained: no guild and no gateway connection left here");
+      log::get("app")->warn("drain: drained: no guild, gateway connection or session left here");
       drained_at = std::chrono::steady_clock::now();
     }
     const bool exit_due =
@@ -153,6 +180,8 @@ drain_status node_drain::status() const {
   s.window_ms = opts_.window.count();
   s.guilds_owned = opts_.svc->guilds.size();
   s.sessions = opts_.gateway ? opts_.gateway->connections() : 0;
+  const size_t held = opts_.svc->sessions.size();
+  s.sessions_detached = held > s.sessions ? held - s.sessions : 0;
   s.sessions_migrated = told_.load();
   s.exit = exit_.load();
   if (started_.load()) {

@@ -5,7 +5,9 @@
 // tells its peers), refuses new gateway connections (the front door's filter reads
 // draining()), tells its gateway sessions op 7 Reconnect spread over cluster.drain_window_ms
 // (each closed 4000 after the gateway's close delay, resumable), keeps serving REST, and is
-// drained once no guild actor and no gateway connection is left here. Owned by heraldd's
+// drained once no guild actor, no gateway connection and no session is left here: a detached
+// session is taken over when its client resumes on another node (session migration), or closed
+// once cluster.drain_detached_wait_ms has passed after the window. Owned by heraldd's
 // composition (actors/app/app.cpp); start() and status() run on the admin API's thread, the
 // pacing on a thread of its own, stop() on the node's stop thread.
 // Invariant: once started a drain never ends before the process does (there is no undrain), and
@@ -41,6 +43,10 @@ struct drain_options {
   /// After the window (plus `grace`), a guild actor still running here although the ring gives
   /// the guild to another node is stopped (see node_drain::stop_moved_guilds).
   std::chrono::milliseconds grace{2000};
+  /// cluster.drain_detached_wait_ms: after the window, how long sessions told op 7 may stay
+  /// here detached, waiting for their clients to resume on another node (which takes them
+  /// over); then the ones left are closed (their clients identify again).
+  std::chrono::milliseconds detached_wait{30000};
   /// Called once, from the pacing thread, `exit_delay` after the drain completed when exit was
   /// asked. The delay lets a `heraldctl drain --wait` polling the node see `drained`.
   std::function<void()> exit;
@@ -49,9 +55,12 @@ struct drain_options {
 
 /// What GET /v1/drain answers.
 struct drain_status {
-  std::string state = "serving";   ///< serving | draining | drained
-  size_t guilds_owned = 0;         ///< guild actors running on this node
-  size_t sessions = 0;             ///< gateway connections open on this node
+  std::string state = "serving";  ///< serving | draining | drained
+  size_t guilds_owned = 0;        ///< guild actors running on this node
+  size_t sessions = 0;            ///< gateway connections open on this node
+  /// Sessions here without a connection: told op 7, waiting to be resumed (taken over) on
+  /// another node, or closed after cluster.drain_detached_wait_ms.
+  size_t sessions_detached = 0;
   uint64_t sessions_migrated = 0;  ///< connections this drain told op 7
   int64_t window_ms = 0;
   bool exit = false;  ///< the node exits (0) once drained
@@ -84,11 +93,14 @@ private:
   /// the guild to its owner, and refuses routed publishes for guilds it does not own), and a
   /// late commit of it would be fenced by the new owner's claim.
   void stop_moved_guilds();
+  /// After the window and detached_wait: closes the sessions still here (nobody resumed them).
+  void close_detached_sessions();
   bool complete() const;
 
   const drain_options opts_;
   metrics::gauge& draining_gauge_;
   metrics::counter& migrated_;
+  metrics::counter& detached_closed_;
   std::atomic<bool> started_{false};
   std::atomic<bool> exit_{false};
   std::atomic<uint64_t> told_{0};

@@ -165,6 +165,12 @@ void register_config_keys(config::schema& s) {
          "A drained node (`heraldctl drain`) tells its gateway sessions to reconnect (op 7) "
          "spread evenly over this window, so that clients do not all reconnect at once.",
          "`10000`", config::fixed(int64_t{10000}), config::int_range(0, 3600000)});
+  s.add({"cluster.drain_detached_wait_ms", value_type::integer,
+         "After the drain window, how long a draining node keeps the sessions it told to "
+         "reconnect and that have not resumed on another node yet (each is taken over when its "
+         "client resumes elsewhere). Then it closes those left (their clients must identify "
+         "again) and counts the drain as done.",
+         "`30000`", config::fixed(int64_t{30000}), config::int_range(0, 600000)});
   s.add({"cluster.leave_handoff_ms", value_type::integer,
          "A clustered node stopping on SIGTERM first leaves the guild ring and waits up to this "
          "long for its guilds to be handed off to the other nodes (0: no handoff; the guilds "

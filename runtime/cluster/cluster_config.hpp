@@ -66,7 +66,8 @@ struct settings {
 /// cluster.failure_timeout_ms, cluster.connection_timeout_ms, cluster.vnodes,
 /// cluster.etcd_endpoints, cluster.etcd_prefix, cluster.etcd_lease_ttl_s, cluster.tls_ca_file,
 /// cluster.tls_cert_file, cluster.tls_key_file, cluster.allow_plaintext,
-/// cluster.handshake_timeout_ms, cluster.drain_window_ms, cluster.leave_handoff_ms.
+/// cluster.handshake_timeout_ms, cluster.drain_window_ms, cluster.drain_detached_wait_ms,
+/// cluster.leave_handoff_ms.
 void register_config_keys(config::schema& s);
 
 /// The settings of a config loaded with a schema holding register_config_keys() and the node's

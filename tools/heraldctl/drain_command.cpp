@@ -3,7 +3,8 @@
 // /v1/drain, actors/app/drain_route.hpp): it leaves the guild ring, refuses new gateway
 // connections and tells its sessions to reconnect elsewhere over cluster.drain_window_ms.
 // Prints `state=draining`; with --wait it then polls GET /v1/drain (every 250 ms) and prints
-// `guilds_owned=N` and `sessions=N` whenever they change, and `state=drained` at the end; a drain
+// `guilds_owned=N`, `sessions=N` and `sessions_detached=N` (told op 7, not yet resumed elsewhere)
+// whenever they change, and `state=drained` at the end; a drain
 // not finished within --timeout seconds is a failure (exit 1) naming what is left. With --json
 // every answer is printed as the API's JSON, one line each.
 #include <chrono>
@@ -72,12 +73,14 @@ int run_drain(context& ctx, const drain_args& args) {
     }
     const bool changed = last.is_null() ||
                          status.value("guilds_owned", 0) != last.value("guilds_owned", 0) ||
-                         status.value("sessions", 0) != last.value("sessions", 0);
+                         status.value("sessions", 0) != last.value("sessions", 0) ||
+                         status.value("sessions_detached", 0) != last.value("sessions_detached", 0);
     if (as_json && (changed || status.value("state", "") == "drained")) {
       ctx.out() << status.dump() << std::endl;
     } else if (!as_json && changed) {
       print_field(ctx, status, "guilds_owned");
       print_field(ctx, status, "sessions");
+      print_field(ctx, status, "sessions_detached");
       ctx.out().flush();
     }
     last = status;
@@ -91,7 +94,8 @@ int run_drain(context& ctx, const drain_args& args) {
       return ctx.fail("drain of " + ctx.options().node + " did not finish within " +
                       std::to_string(args.timeout_s) +
                       " s: guilds_owned=" + std::to_string(status.value("guilds_owned", 0)) +
-                      " sessions=" + std::to_string(status.value("sessions", 0)));
+                      " sessions=" + std::to_string(status.value("sessions", 0)) +
+                      " sessions_detached=" + std::to_string(status.value("sessions_detached", 0)));
     }
     std::this_thread::sleep_for(poll_interval);
   }

@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "runtime/net/http_client.hpp"
+#include "test/support/admin_auth.hpp"
 #include "test/support/cluster_ca.hpp"
 #include "test/support/eventually.hpp"
 #include "test/support/gateway_client.hpp"
@@ -440,16 +441,24 @@ inline static_cluster start_static_cluster(testing::temp_dir& dir, std::vector<n
       extra_config, pg_url);
 }
 
-/// start_static_cluster with `cluster.drain_window_ms` set: for the drain tests.
-inline static_cluster start_draining_cluster(testing::temp_dir& dir, std::vector<node_spec> nodes,
-                                             std::chrono::milliseconds heartbeat,
-                                             std::chrono::milliseconds failure_timeout,
-                                             std::chrono::milliseconds drain_window) {
+/// start_static_cluster with `cluster.drain_window_ms` and `cluster.drain_detached_wait_ms` set:
+/// for the drain tests.
+inline static_cluster start_draining_cluster(
+    testing::temp_dir& dir, std::vector<node_spec> nodes, std::chrono::milliseconds heartbeat,
+    std::chrono::milliseconds failure_timeout, std::chrono::milliseconds drain_window,
+    std::chrono::milliseconds detached_wait = std::chrono::milliseconds{3000}) {
   return start_cluster(dir, std::move(nodes), [&](const running_cluster& c, const node_spec&) {
     return static_membership_lines(c.seeds, heartbeat, failure_timeout) +
            "allow_plaintext = true\ndrain_window_ms = " + std::to_string(drain_window.count()) +
-           "\n";
+           "\ndrain_detached_wait_ms = " + std::to_string(detached_wait.count()) + "\n";
   });
+}
+
+/// The node's GET /v1/drain answer (an empty object when it does not answer).
+inline nlohmann::json drain_status(const node_spec& n) {
+  auto r = testing::http_call(n.admin, "GET", "/v1/drain", {},
+                              testing::admin_auth(testing::read_admin_token(n.data)));
+  return r.status == 200 ? r.json() : nlohmann::json::object();
 }
 
 }  // namespace herald::cluster_test

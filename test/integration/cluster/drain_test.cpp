@@ -207,6 +207,10 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
                                    testing::admin_auth(testing::read_admin_token(d.data)));
   CHECK(status.json().value("guilds_owned", -1) == 0);
   CHECK(status.json().value("sessions", -1) == 0);
+  // Bob and Carol identified again elsewhere: their old sessions waited, detached, for a resume
+  // that never came, and the drain closed them after cluster.drain_detached_wait_ms.
+  CHECK(status.json().value("sessions_detached", -1) == 0);
+  CHECK(metric(d, "herald_drain_detached_sessions_closed_total") == 2);
   CHECK(metric(d, "herald_node_draining") == 1);
   CHECK(metric(d, "herald_gateway_sessions_migrated_total{direction=\"told\"}") == 2);
   CHECK(metric(e, "herald_node_draining") == 0);

@@ -271,5 +271,9 @@ TEST_CASE("sessions_of_a_draining_node_resume_on_the_others_with_every_post_exac
   CHECK(metric(d, "herald_gateway_sessions_migrated_total{direction=\"out\"}") == moving.size());
   CHECK(in == moving.size());
   CHECK(migrated == moving.size());
+  // Every session left the draining node by migration: it is drained without closing any.
+  CHECK(testing::eventually([&] { return drain_status(d).value("state", "") == "drained"; }, 20s,
+                            testing::slow_poll_step));
+  CHECK(metric(d, "herald_drain_detached_sessions_closed_total") == 0);
   stop_cleanly(nodes, procs);
 }
