@@ -137,6 +137,31 @@ inline json create_user(const node_spec& n, const std::string& name) {
   return u;
 }
 
+/// A guild made through heraldctl on one node: the first user owns it, the others are members,
+/// and it has one text channel, "general".
+struct member_guild {
+  std::vector<json> users;  ///< as create_user returns them, in the order asked
+  std::string guild_id;
+  std::string channel;
+  std::string token(size_t user) const { return users.at(user).value("token", ""); }
+};
+
+/// Creates users `names` on `n`, a guild "g" owned by the first, its "general" channel, and adds
+/// the others as members. REQUIREs every step.
+inline member_guild make_member_guild(const node_spec& n, const std::vector<std::string>& names) {
+  member_guild g;
+  for (const auto& name : names) {
+    g.users.push_back(create_user(n, name));
+  }
+  g.guild_id = created_id(n, {"guild", "create", "--name", "g", "--owner", id_of(g.users.at(0))});
+  g.channel = created_id(n, {"channel", "create", "--guild", g.guild_id, "--name", "general"});
+  for (size_t i = 1; i < g.users.size(); ++i) {
+    REQUIRE(ctl_json(n, {"member", "add", "--guild", g.guild_id, "--user", id_of(g.users[i])})
+                .is_object());
+  }
+  return g;
+}
+
 /// Members with status "up" in a `nodes --json` array (0 for anything else).
 inline int up_count(const json& nodes) {
   int n = 0;

@@ -100,16 +100,12 @@ TEST_CASE("a_drained_node_hands_its_guilds_and_sessions_to_the_others_without_lo
   auto& procs = cluster.procs;
   require_all_up(nodes);
 
-  auto alice = create_user(nodes[0], "alice");
-  auto bob = create_user(nodes[0], "bob");
-  auto carol = create_user(nodes[0], "carol");
-  auto guild_id = created_id(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)});
-  auto channel =
-      created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
-  for (const auto* u : {&bob, &carol}) {
-    REQUIRE(ctl_json(nodes[0], {"member", "add", "--guild", guild_id, "--user", id_of(*u)})
-                .is_object());
-  }
+  auto g = make_member_guild(nodes[0], {"alice", "bob", "carol"});
+  const auto& guild_id = g.guild_id;
+  const auto& channel = g.channel;
+  const auto& alice = g.users[0];
+  const auto& bob = g.users[1];
+  const auto& carol = g.users[2];
   auto placed = place_guild(nodes, guild_id);
   const auto& d = nodes[placed.owner];  // the node to drain: owner of the guild, sessions on it
   const auto& e = nodes[placed.others[0]];

@@ -50,27 +50,19 @@ TEST_CASE("a_killed_gateway_node_costs_its_clients_one_identify_elsewhere_and_th
   auto& nodes = cluster.nodes;
   require_all_up(nodes);
 
-  auto alice = create_user(nodes[0], "alice");
-  auto bob = create_user(nodes[0], "bob");
-  auto carol = create_user(nodes[0], "carol");
-  auto guild_id = created_id(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)});
-  auto channel =
-      created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
-  for (const auto* u : {&bob, &carol}) {
-    REQUIRE(ctl_json(nodes[0], {"member", "add", "--guild", guild_id, "--user", id_of(*u)})
-                .is_object());
-  }
-  auto placed = place_guild(nodes, guild_id);
+  auto g = make_member_guild(nodes[0], {"alice", "bob", "carol"});
+  const auto& channel = g.channel;
+  auto placed = place_guild(nodes, g.guild_id);
   const auto& owner = nodes[placed.owner];
   const size_t victim = placed.others[0];
   const auto& watcher = nodes[placed.others[1]];
   INFO("owner " << owner.name << ", killed " << nodes[victim].name << ", watcher " << watcher.name);
-  const auto token = alice.value("token", "");
+  const auto token = g.token(0);
 
   testing::gateway_client bob_ws{nodes[victim].gateway};
   testing::gateway_client carol_ws{watcher.gateway};
-  bob_ws.login(bob.value("token", ""), 1);
-  carol_ws.login(carol.value("token", ""), 1);
+  bob_ws.login(g.token(1), 1);
+  carol_ws.login(g.token(2), 1);
   const auto bob_session = bob_ws.session_id();
 
   auto acked = post_all(owner, token, channel, "before", 3);
@@ -88,13 +80,13 @@ TEST_CASE("a_killed_gateway_node_costs_its_clients_one_identify_elsewhere_and_th
   {
     testing::gateway_client ws{watcher.gateway};
     REQUIRE(ws.next_op(10));
-    ws.resume(bob.value("token", ""), bob_session, bob_seq);
+    ws.resume(g.token(1), bob_session, bob_seq);
     auto invalid = ws.next_op(9, "", 20s);
     REQUIRE(invalid);
     CHECK((*invalid)["d"] == false);
   }
   testing::gateway_client bob_again{watcher.gateway};
-  bob_again.login(bob.value("token", ""), 1);
+  bob_again.login(g.token(1), 1);
 
   auto after = post_all(owner, token, channel, "after", 3);
   acked.insert(acked.end(), after.begin(), after.end());
