@@ -16,6 +16,7 @@
 #include "runtime/metrics/metrics.hpp"
 #include "runtime/node/admin_guard.hpp"
 #include "runtime/node/admin_token.hpp"
+#include "runtime/node/memory_tuning.hpp"
 #include "runtime/node/private_files.hpp"
 #include "runtime/node/process_metrics.hpp"
 #include "runtime/node/scheduler_tuning.hpp"
@@ -78,6 +79,9 @@ node::node(config::config cfg, node_options opts)
   tuning.idle_poll_us = cfg_.get_int("runtime.scheduler_idle_poll_us");
   tuning.idle_wake_us = cfg_.get_int("runtime.scheduler_idle_wake_us");
   apply(tuning, caf_cfg_);
+  if (!tune_malloc(cfg_.get_int("runtime.malloc_retain_mb"))) {
+    log::get("node")->warn("runtime.malloc_retain_mb: glibc refused a malloc setting");
+  }
   if (opts_.configure_actor_system) {
     opts_.configure_actor_system(caf_cfg_);
   }

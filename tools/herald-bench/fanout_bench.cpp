@@ -31,6 +31,7 @@
 #include "actors/outbound/chunk_pool.hpp"
 #include "actors/relay/delivery_observer.hpp"
 #include "actors/services/dispatch_error.hpp"
+#include "runtime/node/memory_tuning.hpp"
 #include "runtime/node/scheduler_tuning.hpp"
 #include "tools/herald-bench/bench_postgres.hpp"
 #include "tools/herald-bench/bench_util.hpp"
@@ -52,6 +53,7 @@ int run_fanout(const fanout_options& o) {
   // The scheduler heraldd runs (its config keys' defaults), one thread per core; `sharing`
   // (one queue, condition-variable wake-ups) for comparison.
   node::apply(node::scheduler_tuning{}, cfg);
+  node::tune_malloc(512);  // runtime.malloc_retain_mb's default, as heraldd
   if (o.scheduler == "sharing") {
     cfg.set("scheduler.policy", caf::atom("sharing"));
   }
