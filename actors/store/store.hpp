@@ -152,9 +152,9 @@ public:
   void set_fence(const batch_fence& fence) { fence_ = fence; }
   const std::optional<batch_fence>& fence() const { return fence_; }
 
-  /// Tail events of the fence's guild, written (upserted by slot) in the batch's transaction
-  /// only when the fence holds: a fenced batch writes none. Ignored without a fence. Slots
-  /// must be distinct within one batch.
+  /// Tail rows of the fence's guild (the guild actor adds one, holding the batch's events),
+  /// written (upserted by slot) in the batch's transaction only when the fence holds: a fenced
+  /// batch writes none. Ignored without a fence. Slots must be distinct within one batch.
   void add_tail(tail_event event) { tail_.push_back(std::move(event)); }
   /// Drops the tail rows added so far (the ops and the fence stay).
   void clear_tail() { tail_.clear(); }
