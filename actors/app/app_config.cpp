@@ -166,10 +166,11 @@ void register_config_keys(config::schema& s, const std::vector<std::string>& fea
          "and mounts nothing. Each entry must be a feature this build links (`reactions`).",
          "`[]`", config::fixed(config::string_list{}), config::each_one_of(feature_names, false)});
   s.add({"dispatch.event_tail_orders", value_type::integer,
-         "Stored events each guild keeps in its persisted event tail (one row per slot, "
-         "replaced in place): a relay that missed at most this many orders when its guild's "
-         "owner changed is replayed what it missed; one further behind resyncs (GUILD_DELETE "
-         "unavailable, then GUILD_CREATE). 0: no tail, every failover resyncs.",
+         "Rows each guild keeps in its persisted event tail, one per committed guild batch (at "
+         "least one event each; a new row replaces the oldest in place): a relay that missed at "
+         "most the last this many batches when its guild's owner changed is replayed what it "
+         "missed; one further behind resyncs (GUILD_DELETE unavailable, then GUILD_CREATE). 0: "
+         "no tail, every failover resyncs.",
          "`1024`", config::fixed(int64_t{1024}), config::int_range(0, 1000000)});
   s.add({"store.writer_max_batches", value_type::integer,
          "Most guild batches the store writer commits in one transaction (group commit: one "

@@ -66,9 +66,6 @@ struct pending_event {
   /// in the same batch), anything else as its whole frame.
   tail_kind tail_as = tail_kind::frame;
   uint64_t tail_message = 0;
-  /// Its tail row is in batch_ already (a flush the busy writer refused is tried again with the
-  /// same batch: the row must not be added twice, nor the chain advanced twice).
-  bool tail_staged = false;
 };
 
 /// What the guild and the writer's completion share about the batch in flight, so that a batch
@@ -103,10 +100,14 @@ struct guild_actor_state {
   // Last guild order handed out; starts at the store's last committed order, so the guild's
   // order goes on across incarnations and nodes.
   uint64_t order_ = 0;
-  // The position of the guild's last event staged for the event tail (store::tail_event): the
-  // predecessor of the next one. At start the store's newest tail event, or
-  // relay::unknown_position when events were committed before the tail had any.
+  // The position of the guild's last event handed to the writer in a tail row
+  // (store::tail_event): the predecessor of the next row's first event. At start the store's
+  // newest tail row's, or relay::unknown_position when events were committed before the tail had
+  // any.
   relay::stream_position tail_prev_;
+  // Counts the guild's tail rows: the next one takes slot tail_rows_ % event_tail_orders, so the
+  // tail keeps the guild's last event_tail_orders batches. At start the newest row's slot + 1.
+  uint64_t tail_rows_ = 0;
   // Group commit through services::writer, at most one batch in flight (so guild order is commit
   // order): events are applied to memory and staged (pending_, writes in batch_); a flush hands
   // the staged batch to the writer (in_flight_); staging goes on meanwhile; the writer's answer
@@ -301,40 +302,39 @@ caf::intrusive_ptr<relay::view_update> make_view_update(guild_actor_state& st, v
 
 void flush(guild_actor* self);
 
-// Adds the staged batch's tail events (every tailed dispatch, each naming the one before it) to
-// the batch, so they commit in its transaction or not at all. Only the last
-// dispatch.event_tail_orders of them get rows (older ones would take the same slots); the chain
-// still runs through all of them, so a reader sees that the skipped ones are missing.
-void stage_tail(guild_actor_state& st) {
+// The staged batch's tail row: every tailed dispatch of it, in order, in one row whose position
+// is the last one's and whose predecessor is the guild's last tailed event before the batch.
+// nullopt when the batch has none, or the guild keeps no tail.
+std::optional<store::tail_event> tail_row_of(const guild_actor_state& st) {
   const uint64_t size = st.svc_->config.event_tail_orders;
-  size_t tailed = 0;
-  for (const auto& p : st.pending_) {
-    tailed += p.tailed && !p.tail_staged ? 1 : 0;
+  if (size == 0) {
+    return std::nullopt;
   }
-  size_t skip = tailed > size ? tailed - size : 0;
-  for (auto& p : st.pending_) {
-    if (!p.tailed || p.tail_staged) {
+  tail_row_writer events;
+  uint64_t last = 0;
+  for (const auto& p : st.pending_) {
+    if (!p.tailed) {
       continue;
     }
-    p.tail_staged = true;
-    relay::stream_position at{st.epoch_, p.order};
-    if (skip > 0) {
-      --skip;
-    } else if (size > 0) {
+    if (p.tail_as == tail_kind::frame) {
       const auto& ev = *p.prepared.dispatch;
-      store::tail_event row;
-      row.epoch_ = at.epoch;
-      row.order_ = at.order;
-      row.prev_epoch_ = st.tail_prev_.epoch;
-      row.prev_order_ = st.tail_prev_.order;
-      row.slot_ = static_cast<uint32_t>(p.order % size);
-      row.event_ = p.tail_as == tail_kind::frame
-                       ? encode_tail_event(ev, st.views_->channel_at(ev.channel_slot))
-                       : encode_tail_message(p.tail_as, p.tail_message);
-      st.batch_.add_tail(std::move(row));
+      events.add_frame(p.order, ev, st.views_->channel_at(ev.channel_slot));
+    } else {
+      events.add_message(p.order, p.tail_as, p.tail_message);
     }
-    st.tail_prev_ = at;
+    last = p.order;
   }
+  if (events.events() == 0) {
+    return std::nullopt;
+  }
+  store::tail_event row;
+  row.epoch_ = st.epoch_;
+  row.order_ = last;
+  row.prev_epoch_ = st.tail_prev_.epoch;
+  row.prev_order_ = st.tail_prev_.order;
+  row.slot_ = static_cast<uint32_t>(st.tail_rows_ % size);
+  row.event_ = events.take();
+  return row;
 }
 
 // Validates and applies one event, staging it for the next group commit; answers `promise`
@@ -488,7 +488,14 @@ void flush(guild_actor* self) {
   }
   // Commits only while this incarnation's claim is the guild's latest, and records the order.
   st.batch_.set_fence({st.state_->id(), st.epoch_, st.pending_.back().order});
-  stage_tail(st);
+  // Built anew on every attempt: a flush the busy writer refused is retried with the same batch
+  // and whatever was staged since, still as one row.
+  st.batch_.clear_tail();
+  std::optional<relay::stream_position> tailed_to;
+  if (auto row = tail_row_of(st)) {
+    tailed_to = position_of(*row);
+    st.batch_.add_tail(std::move(*row));
+  }
   auto me = caf::actor_cast<caf::actor>(self);
   auto record = std::make_shared<flight_record>();
   auto submitted = st.svc_->writer->submit(
@@ -524,6 +531,10 @@ void flush(guild_actor* self) {
     st.committing_ = true;
     on_committed(self, submitted.error());
     return;
+  }
+  if (tailed_to) {
+    st.tail_prev_ = *tailed_to;
+    ++st.tail_rows_;
   }
   st.batch_ = store::write_batch{};
   st.in_flight_ = std::move(st.pending_);
@@ -761,17 +772,17 @@ std::optional<tail_replay> replay_after(guild_actor* self, relay::stream_positio
     return message_dispatch(*st.state_, msg.value(), update, slot_of);
   };
   for (const auto& row : rows.value()) {
-    auto ev = decode_tail_event(row, guild_id, slot_of, rebuild);
-    if (!ev) {
-      spdlog::warn("guild {}: tail event ({}, {}) does not decode: resync", guild_id, row.epoch_,
+    auto events = decode_tail_row(row, cursor, guild_id, slot_of, rebuild);
+    if (!events) {
+      spdlog::warn("guild {}: tail row ({}, {}) does not decode: resync", guild_id, row.epoch_,
                    row.order_);
       return tail_replay{now, {}};
     }
     if (unreadable) {
       return tail_replay{now, {}};  // resync rather than skip an event the relay never had
     }
-    if (*ev) {
-      out.events.push_back(std::move(*ev));
+    for (auto& ev : *events) {
+      out.events.push_back(std::move(ev));
     }
   }
   return out;
@@ -1022,19 +1033,27 @@ std::optional<caf::error> wait_for_handoff(dispatch::services& svc, uint64_t gui
                                   std::to_string(holder) + ": waiting for its handoff");
 }
 
-// The predecessor of this incarnation's first tail event: the store's newest one; (0, 0) for a
-// guild that never committed an event; relay::unknown_position when its events predate the tail
-// (or the tail cannot be read), so that no cursor before them counts as covered.
-relay::stream_position tail_start(dispatch::services& svc, uint64_t guild_id,
-                                  const store::guild_owner& owner) {
+/// Where an incarnation's tail chain starts (tail_start).
+struct tail_origin {
+  /// The predecessor of its first tail event.
+  relay::stream_position prev;
+  /// The row count its first row's slot is taken from (guild_actor_state::tail_rows_).
+  uint64_t rows = 0;
+};
+
+// The store's newest tail row: its position, and the slot after its; (0, 0) for a guild that
+// never committed an event; relay::unknown_position when its events predate the tail (or the
+// tail cannot be read), so that no cursor before them counts as covered.
+tail_origin tail_start(dispatch::services& svc, uint64_t guild_id,
+                       const store::guild_owner& owner) {
   auto head = svc.store->tail_head(guild_id);
   if (head && head.value()) {
-    return position_of(*head.value());
+    return {position_of(*head.value()), uint64_t{head.value()->slot_} + 1};
   }
   if (head && owner.last_order_ == 0) {
     return {};
   }
-  return relay::unknown_position;
+  return {relay::unknown_position, 0};
 }
 
 }  // namespace
@@ -1078,7 +1097,7 @@ caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_
     return dispatch::from_store_error(loaded.error(), unknown);
   }
   const auto owner = claimed.value();
-  const auto tail_prev = tail_start(*svc, guild_id, owner);
+  const auto tail_from = tail_start(*svc, guild_id, owner);
   auto state = std::make_shared<domain::guild_state>(std::move(loaded.value()));
   auto inherited = std::make_shared<std::vector<relay::dispatch_event_ptr>>();
   for (auto& item : svc->handoff.take(guild_id)) {
@@ -1086,12 +1105,13 @@ caf::expected<caf::actor> spawn_guild(const dispatch::services_ptr& svc, uint64_
     inherited->insert(inherited->end(), events.begin(), events.end());
   }
   return svc->system.spawn(
-      [svc, state, inherited, owner, tail_prev](guild_actor* self) -> caf::behavior {
+      [svc, state, inherited, owner, tail_from](guild_actor* self) -> caf::behavior {
         auto& st = self->state;
         st.svc_ = svc;
         st.epoch_ = owner.epoch_;
         st.order_ = owner.last_order_;
-        st.tail_prev_ = tail_prev;
+        st.tail_prev_ = tail_from.prev;
+        st.tail_rows_ = tail_from.rows;
         st.state_.emplace(std::move(*state));
         st.views_.emplace(*st.state_);
         if (svc->config.cluster) {

@@ -34,10 +34,11 @@ struct dispatch_config {
   /// Most events a guild actor persists in one store transaction
   /// (group commit of whatever is queued in its mailbox). Default 256.
   uint32_t max_commit_batch = 256;
-  /// Stored events kept per guild in the persisted event tail (docs/cluster.md, "Event tail,
-  /// cursors and resync"): a relay that missed at most this many orders is replayed to, one
-  /// further behind resyncs. 0 stores no tail (every failover resyncs). heraldd:
-  /// dispatch.event_tail_orders. Default 1024.
+  /// Rows kept per guild in the persisted event tail, one per committed guild batch
+  /// (docs/cluster.md, "Event tail, cursors and resync"): a relay that missed at most the last
+  /// this many batches (at least as many events) is replayed to, one further behind resyncs.
+  /// 0 stores no tail (every failover resyncs). heraldd: dispatch.event_tail_orders (the name
+  /// predates rows of several events). Default 1024.
   uint32_t event_tail_orders = 1024;
   /// The store writer's group commit and queue bounds (heraldd: the store.writer_* keys).
   store::writer_options writer;

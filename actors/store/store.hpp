@@ -102,20 +102,21 @@ struct batch_fence {
   std::uint64_t last_order_ = 0;  ///< guild order of the batch's last event
 };
 
-/// One dispatchable event of a guild's persisted tail (docs/store.md, "Event tail"): written with
-/// the fenced batch that commits it, read back by the guild's next owner to replay it to relays
-/// that missed it. Positions are (owner epoch, guild order), compared as pairs.
+/// One row of a guild's persisted event tail (docs/store.md, "Event tail"): the dispatchable
+/// events of one fenced batch, written with the batch that commits them, read back by the
+/// guild's next owner to replay them to relays that missed them. Positions are (owner epoch,
+/// guild order), compared as pairs.
 struct tail_event {
-  std::uint64_t epoch_ = 0;  ///< the owner epoch the event was committed under
-  std::uint64_t order_ = 0;  ///< its guild order
-  /// The position of the guild's tail event before this one ((0, 0): none known), so a reader
-  /// can tell a complete run of the tail from one whose older part was overwritten.
+  std::uint64_t epoch_ = 0;  ///< the owner epoch the events were committed under
+  std::uint64_t order_ = 0;  ///< the guild order of the row's last event: the row's position
+  /// The position of the guild's stored event before the row's first one ((0, 0): none known),
+  /// so a reader can tell a complete run of the tail from one whose older part was overwritten.
   std::uint64_t prev_epoch_ = 0;
   std::uint64_t prev_order_ = 0;
-  /// The row it takes: order % the tail's size, so the tail keeps at most that many rows per
-  /// guild and a new event replaces the oldest one in place (no delete).
+  /// The row it takes (the guild counts its rows modulo the tail's size), so the tail keeps at
+  /// most that many rows per guild and a new row replaces the oldest one in place (no delete).
   std::uint32_t slot_ = 0;
-  std::string event_;  ///< the encoded event (guild/tail_codec.hpp); opaque to the store
+  std::string event_;  ///< the encoded events (guild/event_tail.hpp); opaque to the store
 };
 
 /// Writes applied together in one transaction by store::apply. The guild actor
@@ -151,10 +152,12 @@ public:
   void set_fence(const batch_fence& fence) { fence_ = fence; }
   const std::optional<batch_fence>& fence() const { return fence_; }
 
-  /// Tail events of the fence's guild, written (upserted by slot) in the batch's transaction
-  /// only when the fence holds: a fenced batch writes none. Ignored without a fence. Slots
-  /// must be distinct within one batch.
+  /// Tail rows of the fence's guild (the guild actor adds one, holding the batch's events),
+  /// written (upserted by slot) in the batch's transaction only when the fence holds: a fenced
+  /// batch writes none. Ignored without a fence. Slots must be distinct within one batch.
   void add_tail(tail_event event) { tail_.push_back(std::move(event)); }
+  /// Drops the tail rows added so far (the ops and the fence stay).
+  void clear_tail() { tail_.clear(); }
   const std::vector<tail_event>& tail() const { return tail_; }
 
 private:
@@ -210,12 +213,13 @@ public:
   /// The guild's owner row as committed; not_found if the guild was never claimed.
   virtual result<guild_owner> guild_owner_of(snowflake guild_id) = 0;
 
-  /// The guild's tail events after position (after_epoch, after_order), ascending by order (the
-  /// events of later epochs always have higher orders). Empty when there are none. The default
-  /// answers internal (a store without a tail).
+  /// The guild's tail rows whose position is after (after_epoch, after_order), ascending by
+  /// order (the rows of later epochs always have higher orders). A row whose earlier events are
+  /// at or before that position is among them (its position is its last event's). Empty when
+  /// there are none. The default answers internal (a store without a tail).
   virtual result<std::vector<tail_event>> read_tail(snowflake guild_id, std::uint64_t after_epoch,
                                                     std::uint64_t after_order);
-  /// The guild's newest tail event without its bytes (event_ empty); nullopt when it has none.
+  /// The guild's newest tail row without its bytes (event_ empty); nullopt when it has none.
   /// The default answers internal.
   virtual result<std::optional<tail_event>> tail_head(snowflake guild_id);
 

@@ -127,7 +127,7 @@ void store_writer::core::held_changed() {
   room_.store(!stopping_ && room_for(sizeof(write_batch)), std::memory_order_relaxed);
 }
 
-result<void> store_writer::submit(std::uint64_t key, write_batch batch, std::size_t events,
+result<void> store_writer::submit(std::uint64_t key, write_batch&& batch, std::size_t events,
                                   completion done) {
   const std::size_t bytes = approx_bytes(batch);
   auto& m = writer_metrics::get();

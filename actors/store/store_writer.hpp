@@ -57,11 +57,12 @@ public:
   store_writer(const store_writer&) = delete;
   store_writer& operator=(const store_writer&) = delete;
 
-  /// Any thread. Queues `batch` for the next group commit. `key` groups a submitter's batches
-  /// for wait_idle (a guild id; 0 for none); `events` counts the events the batch carries
-  /// (metrics only). Errors, after which `done` is never called: busy (queue full; retry later),
-  /// closed (stopped).
-  result<void> submit(std::uint64_t key, write_batch batch, std::size_t events, completion done);
+  /// Any thread. Queues `batch` for the next group commit (moved from only when accepted: a
+  /// refused batch stays with the caller, to be submitted again). `key` groups a submitter's
+  /// batches for wait_idle (a guild id; 0 for none); `events` counts the events the batch
+  /// carries (metrics only). Errors, after which `done` is never called: busy (queue full; retry
+  /// later), closed (stopped).
+  result<void> submit(std::uint64_t key, write_batch&& batch, std::size_t events, completion done);
 
   /// Any thread but the writer's (a completion must not call it). Claims the guild for
   /// `node_id` (store::claim_guild) together with every other claim queued meanwhile: one

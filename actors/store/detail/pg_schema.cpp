@@ -126,9 +126,10 @@ CREATE TABLE IF NOT EXISTS guild_owners (
 )sql";
 
 // Version 5: the persisted per-guild event tail, as SQLite's version 6 (docs/store.md, "Event
-// tail"): one row per (guild, slot = guild order % dispatch.event_tail_orders), replaced in place
-// by the slot's next event, so the tail stays bounded without deletes (an update that changes
-// no indexed column stays a heap-only tuple while its page has room: hence the fillfactor).
+// tail"): one row per (guild, slot < dispatch.event_tail_orders), replaced in place by the
+// slot's next row (a guild batch's events), so the tail stays bounded without deletes (an update
+// that changes no indexed column stays a heap-only tuple while its page has room: hence the
+// fillfactor).
 constexpr const char* schema_v5 = R"sql(
 CREATE TABLE IF NOT EXISTS guild_event_tail (
   guild_id BIGINT NOT NULL,

@@ -128,9 +128,10 @@ CREATE TABLE IF NOT EXISTS guild_owners (
 )sql";
 
 // Version 6: the persisted per-guild event tail (docs/store.md, "Event tail"). One row per slot
-// (guild order % dispatch.event_tail_orders): a new event replaces the slot's older one in
-// place, so the tail stays bounded without deletes. prev_*: the position of the guild's tail
-// event before this one, which lets a reader tell a complete run from an overwritten one.
+// (< dispatch.event_tail_orders), each a guild batch's events: a new row replaces the slot's
+// older one in place, so the tail stays bounded without deletes. prev_*: the position of the
+// guild's tail event before the row's first, which lets a reader tell a complete run from an
+// overwritten one.
 constexpr const char* schema_v6 = R"sql(
 CREATE TABLE IF NOT EXISTS guild_event_tail (
   guild_id INTEGER NOT NULL,

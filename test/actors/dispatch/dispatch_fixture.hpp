@@ -13,6 +13,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -124,6 +125,14 @@ public:
   }
   hs::result<hs::guild_owner> guild_owner_of(domain::snowflake guild_id) override {
     return inner_->guild_owner_of(guild_id);
+  }
+  hs::result<std::vector<hs::tail_event>> read_tail(domain::snowflake guild_id,
+                                                    std::uint64_t after_epoch,
+                                                    std::uint64_t after_order) override {
+    return inner_->read_tail(guild_id, after_epoch, after_order);
+  }
+  hs::result<std::optional<hs::tail_event>> tail_head(domain::snowflake guild_id) override {
+    return inner_->tail_head(guild_id);
   }
   hs::result<std::uint64_t> token_epoch(domain::snowflake user_id) override {
     return inner_->token_epoch(user_id);
@@ -311,6 +320,24 @@ inline guild::publish_ack publish_ok(const dispatch::services_ptr& svc, const pr
   }
   return std::move(*ack);
 }
+
+/// A publish running on its own thread (dispatch::publish blocks until the ack).
+struct async_publish {
+  caf::expected<guild::publish_ack> result{caf::error{}};
+  std::thread thread;
+
+  async_publish(const dispatch::services_ptr& svc, proto::event ev)
+      : thread([this, svc, ev = std::move(ev)] { result = dispatch::publish(svc, ev, 20s); }) {}
+  ~async_publish() {
+    if (thread.joinable()) {
+      thread.join();
+    }
+  }
+  caf::expected<guild::publish_ack>& get() {
+    thread.join();
+    return result;
+  }
+};
 
 /// Publishes as a producer that retries retryable errors would (a guild
 /// that just failed a commit may still be stopping: request_receiver_down).

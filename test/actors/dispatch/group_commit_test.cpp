@@ -35,24 +35,6 @@ void seed_guilds(dispatch_env& env, int n) {
   }
 }
 
-/// A publish running on its own thread (dispatch::publish blocks until the ack).
-struct async_publish {
-  caf::expected<guild::publish_ack> result{caf::error{}};
-  std::thread thread;
-
-  async_publish(const dispatch::services_ptr& svc, proto::event ev)
-      : thread([this, svc, ev = std::move(ev)] { result = dispatch::publish(svc, ev, 20s); }) {}
-  ~async_publish() {
-    if (thread.joinable()) {
-      thread.join();
-    }
-  }
-  caf::expected<guild::publish_ack>& get() {
-    thread.join();
-    return result;
-  }
-};
-
 void require_acked(const caf::expected<guild::publish_ack>& r) {
   if (!r) {
     FAIL("publish failed: " << dispatch::describe(r.error()));

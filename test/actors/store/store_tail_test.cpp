@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The persisted event tail on both backends (docs/store.md, "Event tail"): a fenced batch's tail
-// events are written in its transaction, so a fenced batch, or one whose op fails, writes none;
-// the tail keeps one row per slot, a new event replacing its slot's older one; reads return the
-// events after a position, (epoch, order) compared as a pair, in order, bytes unchanged; the
-// migration adds the table to a store of the previous version without touching its rows.
+// rows are written in its transaction, so a fenced batch, or one whose op fails, writes none;
+// the tail keeps one row per slot, a new row replacing its slot's older one; reads return the
+// rows after a position, (epoch, order) compared as a pair, in order, bytes unchanged, a row
+// of several events straddling the position included; the migration adds the table to a store
+// of the previous version without touching its rows.
+#include <tuple>
+
 #include <catch2/catch.hpp>
 
 #include "actors/store/detail/pg_schema.hpp"
@@ -139,6 +142,36 @@ TEST_CASE("the_event_tail_keeps_one_row_per_slot_and_reads_after_a_position") {
   CHECK(orders_after(*st, gid, 1, 12) == std::vector<std::uint64_t>{11});
   CHECK(orders_after(*st, gid, 2, 11).empty());
   CHECK(orders_after(*st, gid, 0, 0) == std::vector<std::uint64_t>{8, 9, 10, 11});
+}
+
+TEST_CASE("a_row_holding_a_batch_is_read_after_any_position_before_its_last_event") {
+  HERALD_STORE_BACKEND(fx, sync_mode::normal);
+  auto st = fx.open();
+  claimed_guild(*st, gid);
+  // Two guild batches, one row each (the guild's slot counter): orders 1..5, then 6..9. A row's
+  // position is its last event's, its predecessor the event before its first.
+  for (const auto& [message, slot, order, prev_order] :
+       std::vector<std::tuple<snowflake, std::uint32_t, std::uint64_t, std::uint64_t>>{
+           {1, 0, 5, 0}, {2, 1, 9, 5}}) {
+    write_batch b;
+    auto m = herald::store::test::sample_message(message, 300);
+    m.guild_id_ = gid;
+    b.add(write_op::insert_message{m});
+    b.add_tail(tail_event{1, order, prev_order == 0 ? 0 : 1, prev_order, slot, event_bytes(order)});
+    b.set_fence({gid, 1, order});
+    REQUIRE(st->apply(b));
+  }
+  // A cursor inside a batch (orders 1..4 delivered) reads the row that straddles it.
+  CHECK(orders_after(*st, gid, 1, 3) == std::vector<std::uint64_t>{5, 9});
+  CHECK(orders_after(*st, gid, 1, 5) == std::vector<std::uint64_t>{9});
+  CHECK(orders_after(*st, gid, 1, 7) == std::vector<std::uint64_t>{9});
+  CHECK(orders_after(*st, gid, 1, 9).empty());
+  auto rows = st->read_tail(gid, 1, 7);
+  REQUIRE(rows);
+  REQUIRE(rows.value().size() == 1);
+  CHECK(rows.value()[0].prev_order_ == 5);
+  CHECK(rows.value()[0].event_ == event_bytes(9));
+  CHECK(st->tail_head(gid).value()->slot_ == 1);  // a new owner's first row takes slot 2
 }
 
 TEST_CASE("the_event_tail_migration_adds_the_table_and_keeps_the_owner_rows") {

@@ -368,13 +368,19 @@ TEST_CASE("a_queue_byte_limit_refuses_big_batches_but_always_takes_one") {
   store_writer writer(e.hooked, o);
   outcomes out;
   CHECK(writer.submit(1, one_message(1), 1, out.for_id(1, *e.real)));
-  auto second = writer.submit(2, one_message(2), 1, out.for_id(2, *e.real));
+  auto refused = one_message(2);
+  auto second = writer.submit(2, std::move(refused), 1, out.for_id(2, *e.real));
   REQUIRE_FALSE(second);
   CHECK(second.error().code_ == store_errc::busy);
+  // A refused batch stays with its submitter (a guild retries the same batch later).
+  CHECK(refused.size() == 1);
   blocked.release();
+  REQUIRE(herald::testing::eventually([&] { return out.count.load() == 1; }, 20s));
+  CHECK(writer.submit(2, std::move(refused), 1, out.for_id(2, *e.real)));
   writer.stop();
-  CHECK(out.count == 1);
+  CHECK(out.count == 2);
   CHECK(e.real->get_message(1).ok());
+  CHECK(e.real->get_message(2).ok());
 }
 
 TEST_CASE("stopping_the_writer_commits_everything_accepted_then_refuses_with_closed") {
