@@ -736,13 +736,18 @@ struct tail_replay {
 };
 
 // The tail after `cursor`. When it does not hold every stored event after the cursor (the older
-// ones were overwritten, a row or a message does not read) there is nothing to replay and
-// `from` is the guild's position now: partitions behind it resync their sessions. nullopt when
-// the tail itself cannot be read (or the store keeps none).
+// ones were overwritten, a row or a message does not read, or the guild keeps no tail:
+// dispatch.event_tail_orders 0) there is nothing to replay and `from` is the guild's position
+// now: partitions behind it resync their sessions. nullopt when the tail itself cannot be read
+// (or the store keeps none).
 std::optional<tail_replay> replay_after(guild_actor* self, relay::stream_position cursor) {
   auto& st = self->state;
   const relay::stream_position now{st.epoch_, st.order_};
   const auto guild_id = st.state_->id();
+  if (st.svc_->config.event_tail_orders == 0) {
+    // No rows are written, so an empty read would look like "nothing after the cursor".
+    return tail_replay{now, {}};
+  }
   auto rows = st.svc_->store->read_tail(guild_id, cursor.epoch, cursor.order);
   if (!rows) {
     spdlog::warn("guild {}: event tail unreadable: {}", guild_id, rows.error().message_);

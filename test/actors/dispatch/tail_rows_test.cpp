@@ -170,4 +170,34 @@ TEST_CASE("a_guild_batch_is_one_tail_row_and_a_replay_from_inside_it_gives_what_
   CHECK(guild::tail_covers(after, {epoch, 3}));
 }
 
+TEST_CASE("without_a_tail_a_relay_registering_behind_the_guild_is_told_to_resync") {
+  dispatch::dispatch_config dc;
+  dc.event_tail_orders = 0;  // dispatch.event_tail_orders = 0: no tail is kept
+  dispatch_env env{dc};
+  guild_seed(guild_id, owner).add_channel(channel).save(*env.storage);
+  for (uint64_t order = 1; order <= 3; ++order) {
+    CHECK(publish_ok(env.svc, message_create(guild_id, channel, owner, next_message_id(), "m"))
+              .guild_order == order);
+  }
+  CHECK(rows(env).empty());
+
+  // A relay that had only order 1: nothing can be replayed, so the reset's replay starts at the
+  // guild's position now and the relay's partitions resync (partition_core::sync).
+  auto g = env.svc->guilds.lookup(guild_id);
+  REQUIRE(g);
+  relay_probe probe;
+  auto relay = probe.spawn(*env.system);
+  const uint64_t epoch = 1;
+  caf::anon_send(g, relay::register_atom::value, relay, std::vector<caf::actor>{relay}, epoch,
+                 uint64_t{1});
+  REQUIRE(eventually([&] { return probe.got_reset(); }));
+  {
+    std::lock_guard<std::mutex> guard(probe.mutex);
+    REQUIRE(probe.replay_from);
+    CHECK(probe.replay_from->order == 3);
+    CHECK(probe.replayed.empty());
+  }
+  caf::anon_send_exit(relay, caf::exit_reason::user_shutdown);
+}
+
 }  // namespace herald::dispatch_test
