@@ -23,4 +23,18 @@ inline std::string frame(uint64_t seq, std::string_view tail) {
   return "{\"op\":0,\"s\":" + std::to_string(seq) + std::string(tail);
 }
 
+/// Every frame `buffer` holds now, collected as the gateway would and concatenated (prefix and
+/// tail); the buffer is attached to a listener only meanwhile.
+inline std::string collect_text(outbound_buffer& buffer) {
+  null_listener listener;
+  buffer.attach(&listener);
+  outbound_batch batch;
+  buffer.collect(batch);
+  buffer.detach();
+  std::string bytes;
+  batch.for_each_frame(
+      [&](std::string_view prefix, std::string_view tail) { bytes.append(prefix).append(tail); });
+  return bytes;
+}
+
 }  // namespace herald::session::test

@@ -8,6 +8,8 @@
 
 #include <caf/make_counted.hpp>
 
+#include "test/actors/outbound/outbound_test_support.hpp"
+
 using namespace herald;
 using relay::dispatch_event;
 using relay::partition_core;
@@ -38,18 +40,7 @@ struct fixture {
 };
 
 std::string all_frames(session_output& out) {
-  struct null_listener : session::outbound_listener {
-    void on_frames_ready() noexcept override {}
-    void on_overflow() noexcept override {}
-  } listener;
-  out.buffer().attach(&listener);
-  session::outbound_batch batch;
-  out.buffer().collect(batch);
-  out.buffer().detach();
-  std::string bytes;
-  batch.for_each_frame(
-      [&](std::string_view prefix, std::string_view tail) { bytes.append(prefix).append(tail); });
-  return bytes;
+  return session::test::collect_text(out.buffer());
 }
 
 caf::intrusive_ptr<dispatch_event> message_in(uint32_t slot, uint64_t author) {

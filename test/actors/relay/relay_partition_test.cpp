@@ -16,6 +16,7 @@
 #include "actors/outbound/session_output.hpp"
 #include "actors/relay/relay_messages.hpp"
 #include "actors/relay/relay_partition.hpp"
+#include "test/actors/outbound/outbound_test_support.hpp"
 #include "test/support/caf_dsl.hpp"
 
 using namespace herald;
@@ -48,21 +49,12 @@ relay::dispatch_batch_ptr batch_of(std::vector<relay::dispatch_event_ptr> events
 
 // The order numbers of the MESSAGE_CREATE frames written to `out` so far, in order.
 std::string delivered(session::session_output& out) {
-  struct null_listener : session::outbound_listener {
-    void on_frames_ready() noexcept override {}
-    void on_overflow() noexcept override {}
-  } listener;
-  out.buffer().attach(&listener);
-  session::outbound_batch frames;
-  out.buffer().collect(frames);
-  out.buffer().detach();
+  const auto text = session::test::collect_text(out.buffer());
   std::string orders;
-  frames.for_each_frame([&](std::string_view, std::string_view tail) {
-    auto at = tail.find(R"("n":)");
-    if (at != std::string_view::npos) {
-      orders += std::string{tail.substr(at + 4, tail.find('}', at) - at - 4)} + " ";
-    }
-  });
+  for (auto at = text.find(R"("n":)"); at != std::string::npos; at = text.find(R"("n":)", at)) {
+    at += 4;
+    orders += text.substr(at, text.find('}', at) - at) + " ";
+  }
   return orders;
 }
 
