@@ -157,7 +157,8 @@ TEST_CASE("a_row_holding_a_batch_is_read_after_any_position_before_its_last_even
     auto m = herald::store::test::sample_message(message, 300);
     m.guild_id_ = gid;
     b.add(write_op::insert_message{m});
-    b.add_tail(tail_event{1, order, prev_order == 0 ? 0 : 1, prev_order, slot, event_bytes(order)});
+    b.add_tail(tail_event{1, order, prev_order == 0 ? std::uint64_t{0} : std::uint64_t{1},
+                          prev_order, slot, event_bytes(order)});
     b.set_fence({gid, 1, order});
     REQUIRE(st->apply(b));
   }
