@@ -71,17 +71,13 @@ TEST_CASE("etcd_members_link_over_mutual_tls_so_routing_relays_and_revokes_work_
   auto& nodes = cluster.nodes;
   require_linked(nodes);
 
-  auto alice = create_user(nodes[0], "alice");
-  auto bob = create_user(nodes[0], "bob");
-  auto carol = create_user(nodes[0], "carol");
-  auto erin = create_user(nodes[0], "erin");
-  auto guild_id = created_id(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)});
-  auto general =
-      created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
-  for (const auto* u : {&bob, &carol}) {
-    REQUIRE(ctl_json(nodes[0], {"member", "add", "--guild", guild_id, "--user", id_of(*u)})
-                .is_object());
-  }
+  auto g = make_member_guild(nodes[0], {"alice", "bob", "carol"});
+  const auto& alice = g.users[0];
+  const auto& bob = g.users[1];
+  const auto& carol = g.users[2];
+  const auto& guild_id = g.guild_id;
+  const auto& general = g.channel;
+  auto erin = create_user(nodes[0], "erin");  // not a member
   auto placed = place_guild(nodes, guild_id);
   const auto a = placed.owner;
   const auto b = placed.others[0];

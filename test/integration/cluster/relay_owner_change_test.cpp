@@ -77,18 +77,11 @@ TEST_CASE(
     REQUIRE(testing::eventually([&] { return up_count(ctl_json(n, {"nodes"})) == 3; }, 30s,
                                 testing::slow_poll_step));
   }
-  auto alice = ctl_json(nodes[0], {"user", "create", "--name", "alice"});
-  auto bob = ctl_json(nodes[0], {"user", "create", "--name", "bob"});
-  REQUIRE(!id_of(alice).empty());
-  REQUIRE(!id_of(bob).empty());
-  auto guild_id =
-      id_of(ctl_json(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)}));
-  REQUIRE(!guild_id.empty());
-  auto general =
-      id_of(ctl_json(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"}));
-  REQUIRE(!general.empty());
-  REQUIRE(
-      ctl_json(nodes[0], {"member", "add", "--guild", guild_id, "--user", id_of(bob)}).is_object());
+  auto g = make_member_guild(nodes[0], {"alice", "bob"});
+  const auto& alice = g.users[0];
+  const auto& bob = g.users[1];
+  const auto& guild_id = g.guild_id;
+  const auto& general = g.channel;
 
   auto placed = place_guild(nodes, guild_id);
   const auto& owner = nodes[placed.owner];

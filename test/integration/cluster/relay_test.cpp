@@ -55,19 +55,15 @@ TEST_CASE("sessions_on_nodes_that_do_not_own_a_guild_receive_its_events_in_order
   auto& procs = cluster.procs;
   require_all_up(nodes);
 
-  auto alice = create_user(nodes[0], "alice");
-  auto bob = create_user(nodes[0], "bob");
-  auto carol = create_user(nodes[0], "carol");
-  auto dave = create_user(nodes[0], "dave");
-  auto guild_id = created_id(nodes[0], {"guild", "create", "--name", "g", "--owner", id_of(alice)});
-  auto general =
-      created_id(nodes[0], {"channel", "create", "--guild", guild_id, "--name", "general"});
+  auto g = make_member_guild(nodes[0], {"alice", "bob", "carol", "dave"});
+  const auto& alice = g.users[0];
+  const auto& bob = g.users[1];
+  const auto& carol = g.users[2];
+  const auto& dave = g.users[3];
+  const auto& guild_id = g.guild_id;
+  const auto& general = g.channel;
   auto hidden = created_id(
       nodes[0], {"channel", "create", "--guild", guild_id, "--name", "secret", "--private"});
-  for (const auto* u : {&bob, &carol, &dave}) {
-    REQUIRE(ctl_json(nodes[0], {"member", "add", "--guild", guild_id, "--user", id_of(*u)})
-                .is_object());
-  }
   REQUIRE(ctl_json(nodes[0], {"overwrite", "set", "--channel", hidden, "--member", id_of(carol),
                               "--allow", std::to_string(view_channel), "--deny", "0"})
               .is_object());
