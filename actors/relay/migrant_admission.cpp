@@ -3,18 +3,9 @@
 
 #include <algorithm>
 
-namespace herald::relay {
+#include "actors/relay/relay_metrics.hpp"
 
-metrics::counter& migration_resyncs_counter() {
-  static auto& c = metrics::registry::global().get_counter(
-      "herald_relay_resyncs_total",
-      "Sessions a relay resynced (GUILD_DELETE unavailable, then GUILD_CREATE) because it could "
-      "not continue them from their cursor, by cause (failover: the guild's new owner no longer "
-      "had what they missed in its event tail; migration: a session moved from another node "
-      "further back than the relay's recent events)",
-      {{"cause", "migration"}});
-  return c;
-}
+namespace herald::relay {
 
 std::optional<migrant_outcome> migrant_admission::admit(partition_core& core,
                                                         const recent_events& recent,
@@ -31,7 +22,7 @@ std::optional<migrant_outcome> migrant_admission::admit(partition_core& core,
       sub.output->buffer().append_dispatch(unavailable_tail);
     }
     core.add(sub.output, sub.view_class, sub.guild_create_tail);
-    migration_resyncs_counter().inc();
+    resyncs_counter(resync_cause::migration).inc();
     return migrant_outcome::resynced;
   }
   if (cursor > recent.last_order()) {

@@ -17,7 +17,6 @@
 #include "actors/relay/partition_core.hpp"
 #include "actors/relay/recent_events.hpp"
 #include "actors/relay/relay_messages.hpp"
-#include "runtime/metrics/metrics.hpp"
 
 namespace herald::relay {
 
@@ -28,9 +27,6 @@ enum class migrant_outcome {
   waiting,   ///< the partition is behind the cursor: it joins before the first later event
   resynced,  ///< the gap is not covered: GUILD_DELETE unavailable, then GUILD_CREATE
 };
-
-/// herald_relay_resyncs_total{cause="migration"}.
-metrics::counter& migration_resyncs_counter();
 
 class migrant_admission {
 public:

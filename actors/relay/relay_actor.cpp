@@ -615,7 +615,7 @@ caf::behavior ready_behavior(relay_actor* self) {
         handled().inc();
         // The partition dropped these users' sessions after GUILD_DELETE (unavailable): they
         // subscribe again and get a GUILD_CREATE of the guild as it is now.
-        resyncs_counter().inc(users.size());
+        resyncs_counter(resync_cause::failover).inc(users.size());
         for (auto user : users) {
           self->state.svc_->user_sessions.dispatch(user, session::join_guild_atom::value,
                                                    self->state.guild_id_);

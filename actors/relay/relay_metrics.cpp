@@ -63,15 +63,19 @@ metrics::counter& relay_refused_counter() {
   return c;
 }
 
-metrics::counter& resyncs_counter() {
-  static auto& c = metrics::registry::global().get_counter(
-      "herald_relay_resyncs_total",
-      "Sessions a relay resynced (GUILD_DELETE unavailable, then GUILD_CREATE) because it could "
-      "not continue them from their cursor, by cause (failover: the guild's new owner no longer "
-      "had what they missed in its event tail; migration: a session moved from another node "
-      "further back than the relay's recent events)",
-      {{"cause", "failover"}});
-  return c;
+metrics::counter& resyncs_counter(resync_cause cause) {
+  auto get = [](const char* label) -> metrics::counter& {
+    return metrics::registry::global().get_counter(
+        "herald_relay_resyncs_total",
+        "Sessions a relay resynced (GUILD_DELETE unavailable, then GUILD_CREATE) because it "
+        "could not continue them from their cursor, by cause (failover: the guild's new owner "
+        "no longer had what they missed in its event tail; migration: a session moved from "
+        "another node further back than the relay's recent events)",
+        {{"cause", label}});
+  };
+  static auto& failover = get("failover");
+  static auto& migration = get("migration");
+  return cause == resync_cause::failover ? failover : migration;
 }
 
 }  // namespace herald::relay

@@ -27,8 +27,13 @@ struct relay_sent {
 relay_sent relay_sent_totals();
 /// herald_cluster_relay_refused_total: malformed sections, batches and requests a node refused.
 metrics::counter& relay_refused_counter();
-/// herald_relay_resyncs_total: sessions a relay resynced (GUILD_DELETE unavailable, then a new
-/// GUILD_CREATE) because a new owner's tail no longer held the events they missed.
-metrics::counter& resyncs_counter();
+/// Why a relay resynced sessions (the `cause` label of herald_relay_resyncs_total).
+enum class resync_cause {
+  failover,   ///< the guild's new owner no longer had what they missed in its event tail
+  migration,  ///< a session moved from another node further back than the recent events
+};
+/// herald_relay_resyncs_total{cause}: sessions a relay resynced (GUILD_DELETE unavailable, then
+/// a new GUILD_CREATE) because it could not continue them from their cursor.
+metrics::counter& resyncs_counter(resync_cause cause);
 
 }  // namespace herald::relay

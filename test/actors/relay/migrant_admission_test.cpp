@@ -5,6 +5,7 @@
 // when the gap is not held (a fresh feed, or events evicted) resyncs it: GUILD_DELETE
 // unavailable, then GUILD_CREATE.
 #include "actors/relay/migrant_admission.hpp"
+#include "actors/relay/relay_metrics.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -154,7 +155,7 @@ TEST_CASE("a_migrant_ahead_of_the_partition_joins_right_before_the_first_event_a
 }
 
 TEST_CASE("a_migrant_whose_gap_is_not_held_is_resynced_and_counted") {
-  auto before = relay::migration_resyncs_counter().value();
+  auto before = relay::resyncs_counter(relay::resync_cause::migration).value();
   SECTION("events evicted") {
     fixture f;
     f.feed(1, 10);  // recent holds 7..10
@@ -174,7 +175,7 @@ TEST_CASE("a_migrant_whose_gap_is_not_held_is_resynced_and_counted") {
     REQUIRE(outcome);
     CHECK(*outcome == migrant_outcome::resynced);
   }
-  CHECK(relay::migration_resyncs_counter().value() == before + 1);
+  CHECK(relay::resyncs_counter(relay::resync_cause::migration).value() == before + 1);
 }
 
 TEST_CASE("an_ordinary_subscribe_and_a_forgotten_migrant_are_not_admitted_as_migrants") {

@@ -126,20 +126,33 @@ bool read_until_prefix(testing::gateway_client& ws, const std::string& prefix,
   return false;
 }
 
-/// Creates guilds owned by `owner` through nodes[0] until the three-node ring of `nodes` gives
-/// one to nodes[2] (each lands there about one time in three; at most 24 tries) and returns its
-/// id (empty: none did). `created` counts the guilds made.
-std::string guild_owned_by_third_node(const std::vector<node_spec>& nodes, const json& owner,
-                                      size_t& created) {
-  for (int tries = 0; tries < 24; ++tries) {
+/// A user, alice, and a guild of hers the three-node ring of `nodes` gives to nodes[2], with a
+/// channel "general".
+struct third_node_scene {
+  std::string token;  ///< alice's
+  size_t guilds = 0;  ///< guilds alice owns: her sessions get a GUILD_CREATE for each
+  std::string guild_id;
+  std::string channel;
+};
+
+/// Creates alice, then guilds of hers through nodes[0] until the ring gives one to nodes[2]
+/// (each lands there about one time in three; at most 24 tries; REQUIREd), then its channel.
+third_node_scene third_node_guild(const std::vector<node_spec>& nodes) {
+  auto alice = create_user(nodes[0], "alice");
+  third_node_scene scene;
+  scene.token = alice.value("token", "");
+  for (int tries = 0; tries < 24 && scene.guild_id.empty(); ++tries) {
     auto g = created_id(nodes[0], {"guild", "create", "--name", "g" + std::to_string(tries),
-                                   "--owner", id_of(owner)});
-    ++created;
+                                   "--owner", id_of(alice)});
+    ++scene.guilds;
     if (place_guild(nodes, g).owner == 2) {
-      return g;
+      scene.guild_id = g;
     }
   }
-  return {};
+  REQUIRE(!scene.guild_id.empty());
+  scene.channel =
+      created_id(nodes[0], {"channel", "create", "--guild", scene.guild_id, "--name", "general"});
+  return scene;
 }
 
 /// Posts "final 0".."final 3" through `finals` (each must be acknowledged), then reads each
@@ -171,14 +184,11 @@ TEST_CASE("a_joining_node_takes_a_guild_over_by_handoff_losing_and_fencing_nothi
   auto& na = nodes[0];
   auto& nb = nodes[1];
   auto& nc = nodes[2];
-  auto alice = create_user(na, "alice");
-  auto token = alice.value("token", "");
-
-  // A guild the three-node ring gives to nc (each guild lands there about one time in three).
-  size_t guilds = 0;  // alice owns each, so her sessions get a GUILD_CREATE for each
-  const auto guild_id = guild_owned_by_third_node(nodes, alice, guilds);
-  REQUIRE(!guild_id.empty());
-  auto channel = created_id(na, {"channel", "create", "--guild", guild_id, "--name", "general"});
+  const auto scene = third_node_guild(nodes);
+  const auto& token = scene.token;
+  const auto guilds = scene.guilds;
+  const auto& guild_id = scene.guild_id;
+  const auto& channel = scene.channel;
 
   // nc leaves (a clean stop): one of na and nb owns the guild and starts it at the first post.
   procs[2]->send_signal(SIGTERM);
@@ -295,12 +305,11 @@ TEST_CASE("a_node_stopped_with_sigterm_hands_its_guilds_off_before_it_exits") {
   require_all_up(nodes);
   auto& na = nodes[0];
   auto& nb = nodes[1];
-  auto alice = create_user(na, "alice");
-  auto token = alice.value("token", "");
-  size_t guilds = 0;  // alice owns each, so her sessions get a GUILD_CREATE for each
-  const auto guild_id = guild_owned_by_third_node(nodes, alice, guilds);
-  REQUIRE(!guild_id.empty());
-  auto channel = created_id(na, {"channel", "create", "--guild", guild_id, "--name", "general"});
+  const auto scene = third_node_guild(nodes);
+  const auto& token = scene.token;
+  const auto guilds = scene.guilds;
+  const auto& guild_id = scene.guild_id;
+  const auto& channel = scene.channel;
 
   testing::gateway_client ws_a{na.gateway};
   testing::gateway_client ws_b{nb.gateway};
